@@ -1,0 +1,25 @@
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+
+/**
+ * An Allow policy for every method of the API's stage, so that API Gateway's authorizer cache
+ * (keyed by the identity source) serves all routes
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html).
+ */
+export const allowAll = (
+  principalId: string,
+  methodArn: string,
+  context: Record<string, string>,
+): APIGatewayAuthorizerResult => {
+  const [arnPrefix = methodArn, stage = '*'] = methodArn.split('/');
+  return {
+    principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arnPrefix}/${stage}/*` }],
+    },
+    context,
+  };
+};
+
+/** The message API Gateway turns into a 401 (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html). */
+export const UNAUTHORIZED = 'Unauthorized';

@@ -1,0 +1,108 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { DeviceScope } from '../../schemas/token.ts';
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
+
+export type Role = 'admin' | 'viewer';
+
+/** Who is calling, as the bearer authorizer established it. */
+export interface Principal {
+  readonly role: Role;
+  readonly deviceIds: '*' | readonly string[];
+}
+
+const ISSUER = 'sensorbus';
+const ALGORITHM = 'HS256';
+
+const Claims = z.object({ role: z.enum(['admin', 'viewer']), devices: DeviceScope });
+
+/** Decodes the base64url HMAC key that signs bearer tokens (32 random bytes, generated at set-up). */
+export const signingKeyFrom = (encoded: string): Uint8Array => {
+  const key = Buffer.from(encoded, 'base64url');
+  if (key.length < 32) throw new Error('The token signing key must be at least 32 bytes');
+  return new Uint8Array(key);
+};
+
+export const newSigningKey = (): string => randomBytes(32).toString('base64url');
+
+/** Signs an admin or viewer token with jose (HS256, RFC 7519). */
+export const signToken = async (
+  key: Uint8Array,
+  principal: Principal,
+  ttlSeconds: number,
+  now: Date = new Date(),
+): Promise<{ token: string; expiresAt: string }> => {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresAt = issuedAt + ttlSeconds;
+  const token = await new SignJWT({ role: principal.role, devices: principal.deviceIds })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setSubject(principal.role)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .sign(key);
+  return { token, expiresAt: new Date(expiresAt * 1000).toISOString() };
+};
+
+/** Verifies signature, issuer and expiry; any failure is a 401 that says why without leaking the token. */
+export const verifyToken = async (key: Uint8Array, token: string): Promise<Principal> => {
+  try {
+    const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: [ALGORITHM] });
+    const claims = Claims.parse(payload);
+    return { role: claims.role, deviceIds: claims.devices };
+  } catch (cause) {
+    if (cause instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The bearer token has expired');
+    throw new UnauthorizedError('The bearer token is not valid');
+  }
+};
+
+/** Extracts `<token>` from `Authorization: Bearer <token>`. */
+export const bearerTokenOf = (authorization: string | undefined): string | undefined => {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
+};
+
+/** Authorizer context values must be strings, numbers or booleans, so the scope travels as JSON. */
+export const principalContext = (principal: Principal): Record<string, string> => ({
+  role: principal.role,
+  deviceIds: JSON.stringify(principal.deviceIds),
+});
+
+const PrincipalContext = z.object({
+  role: z.enum(['admin', 'viewer']),
+  deviceIds: z.string().transform((text, ctx) => {
+    const parsed = DeviceScope.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: 'invalid device scope' });
+      return z.NEVER;
+    }
+    return parsed.data;
+  }),
+});
+
+/** The principal the bearer authorizer attached to the request. */
+export const principalOf = (event: APIGatewayProxyEvent): Principal => {
+  const parsed = PrincipalContext.safeParse(event.requestContext.authorizer ?? {});
+  if (!parsed.success) throw new UnauthorizedError();
+  return parsed.data;
+};
+
+export const requireAdmin = (principal: Principal): void => {
+  if (principal.role !== 'admin') throw new ForbiddenError('This call needs an admin token');
+};
+
+export const canSee = (principal: Principal, deviceId: string): boolean =>
+  principal.role === 'admin' || principal.deviceIds === '*' || principal.deviceIds.includes(deviceId);
+
+export const requireDevice = (principal: Principal, deviceId: string): void => {
+  if (!canSee(principal, deviceId))
+    throw new ForbiddenError(`This token does not grant access to device ${deviceId}`);
+};
+
+/** Device API keys: 32 random bytes, shown once; only their SHA-256 is stored (high-entropy keys need no slow hash). */
+export const newApiKey = (): string => `sbk_${randomBytes(32).toString('base64url')}`;
+
+export const hashApiKey = (apiKey: string): string =>
+  createHash('sha256').update(apiKey, 'utf8').digest('hex');

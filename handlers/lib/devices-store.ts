@@ -1,0 +1,162 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
+import { putIfAbsent } from './dynamo.ts';
+
+/** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
+export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): string =>
+  `${alarm.metric}|${alarm.above ?? ''}|${alarm.below ?? ''}`;
+
+const DeviceItem = z.object({
+  deviceId: z.string(),
+  name: z.string().optional(),
+  location: Location.optional(),
+  metrics: z.record(z.string(), z.object({ unit: z.string().optional() })).default({}),
+  alarms: z.array(Alarm).default([]),
+  expectedIntervalSeconds: z.number().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  apiKeyHash: z.string(),
+  lastReading: LastReading.optional(),
+  alarmStates: z
+    .record(z.string(), z.object({ state: z.enum(['OK', 'ALARM']), since: z.string() }))
+    .default({}),
+});
+export type DeviceItem = z.infer<typeof DeviceItem>;
+
+/** The API's view of a stored device: never the key hash; every alarm with its current state. */
+export const toDevice = (item: DeviceItem): Device => ({
+  deviceId: item.deviceId,
+  ...(item.name !== undefined ? { name: item.name } : {}),
+  ...(item.location !== undefined ? { location: item.location } : {}),
+  metrics: item.metrics,
+  alarms: item.alarms,
+  ...(item.expectedIntervalSeconds !== undefined
+    ? { expectedIntervalSeconds: item.expectedIntervalSeconds }
+    : {}),
+  createdAt: item.createdAt,
+  updatedAt: item.updatedAt,
+  ...(item.lastReading ? { lastReading: item.lastReading } : {}),
+  alarmStates: item.alarms.map((alarm) => {
+    const current = item.alarmStates[alarmKeyOf(alarm)];
+    return {
+      ...alarm,
+      state: current?.state ?? 'INSUFFICIENT_DATA',
+      ...(current ? { since: current.since } : {}),
+    };
+  }),
+});
+
+const parse = (item: Record<string, unknown>): DeviceItem => DeviceItem.parse(item);
+
+/** Adapter over the devices table. */
+export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
+  async get(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
+    return result.Item ? parse(result.Item) : undefined;
+  },
+
+  /** Creates the device unless it exists; `false` means someone else created it first. */
+  create(item: DeviceItem): Promise<boolean> {
+    return putIfAbsent(client, tableName, { ...item }, 'deviceId');
+  },
+
+  /** Replaces the fields the request names, keeping key, readings and alarm states. */
+  async update(deviceId: string, changes: PutDeviceRequest, updatedAt: string): Promise<DeviceItem> {
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':updatedAt': updatedAt };
+    const sets = ['#updatedAt = :updatedAt'];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parse(result.Attributes ?? {});
+  },
+
+  async list(): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await client.send(
+        new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(result.Items ?? []).map(parse));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  },
+
+  async getMany(deviceIds: readonly string[]): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    for (let i = 0; i < deviceIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = deviceIds
+        .slice(i, i + 100)
+        .map((deviceId) => ({ deviceId }));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await client.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
+        );
+        items.push(...(result.Responses?.[tableName] ?? []).map(parse));
+        keys = result.UnprocessedKeys?.[tableName]?.Keys;
+      }
+    }
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  },
+
+  async findByKeyHash(apiKeyHash: string): Promise<string | undefined> {
+    const result = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'byApiKeyHash',
+        KeyConditionExpression: 'apiKeyHash = :h',
+        ExpressionAttributeValues: { ':h': apiKeyHash },
+        Limit: 1,
+      }),
+    );
+    const deviceId = result.Items?.[0]?.deviceId;
+    return typeof deviceId === 'string' ? deviceId : undefined;
+  },
+
+  /** Records the newest reading by timestamp; an older one arriving late leaves it as it is. */
+  async touchLastReading(deviceId: string, lastReading: LastReading): Promise<void> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId },
+          UpdateExpression: 'SET lastReading = :r',
+          ConditionExpression:
+            'attribute_exists(deviceId) AND (attribute_not_exists(lastReading) OR lastReading.#t < :t)',
+          ExpressionAttributeNames: { '#t': 'timestamp' },
+          ExpressionAttributeValues: { ':r': lastReading, ':t': lastReading.timestamp },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  },
+});
+
+export type DevicesStore = ReturnType<typeof dynamoDevices>;

@@ -1,0 +1,131 @@
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import type { z } from 'zod';
+import type { EventContract, EventMetadata } from '../../schemas/events.ts';
+import { eventIdOf } from './ids.ts';
+
+/** PutEvents takes at most 10 entries and 256 KiB per call (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html). */
+export const PUT_EVENTS_MAX_ENTRIES = 10;
+export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
+
+/** Builds one PutEvents entry from an event contract; the detail is validated, never assumed. */
+export const buildEntry = <TData extends z.ZodType>(
+  contract: EventContract<string, TData>,
+  args: {
+    busName: string;
+    data: z.input<TData>;
+    idempotencyKey: string;
+    correlationId: string;
+    time?: string;
+    producedAt: string;
+    resources?: string[];
+  },
+): PutEventsRequestEntry => {
+  const metadata: EventMetadata = {
+    eventId: eventIdOf(contract.detailType, args.idempotencyKey),
+    idempotencyKey: args.idempotencyKey,
+    correlationId: args.correlationId,
+    schemaVersion: contract.version,
+    producedAt: args.producedAt,
+  };
+  const detail = contract.detail.parse({ metadata, data: args.data });
+  return {
+    EventBusName: args.busName,
+    Source: contract.source,
+    DetailType: contract.detailType,
+    Detail: JSON.stringify(detail),
+    ...(args.time ? { Time: new Date(args.time) } : {}),
+    ...(args.resources ? { Resources: args.resources } : {}),
+  };
+};
+
+const entrySize = (entry: PutEventsRequestEntry): number =>
+  Buffer.byteLength(entry.Detail ?? '') +
+  Buffer.byteLength(entry.DetailType ?? '') +
+  Buffer.byteLength(entry.Source ?? '') +
+  (entry.Resources ?? []).reduce((sum, r) => sum + Buffer.byteLength(r), 0) +
+  (entry.Time ? 14 : 0);
+
+/** Splits entries into PutEvents calls that respect both the count and the size limit. */
+export const chunkEntries = <T>(items: readonly T[], entryOf: (item: T) => PutEventsRequestEntry): T[][] => {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const entry of items) {
+    const bytes = entrySize(entryOf(entry));
+    if (
+      current.length > 0 &&
+      (current.length === PUT_EVENTS_MAX_ENTRIES || size + bytes > PUT_EVENTS_MAX_BYTES)
+    ) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+};
+
+export interface PublishOutcome {
+  /** Indexes (into the input) of entries the bus accepted. */
+  readonly accepted: number[];
+  /** Indexes of entries still not accepted after every attempt, with the last error. */
+  readonly failed: { index: number; error: string }[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends entries with PutEvents, retrying only the entries that failed (PutEvents is not atomic:
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-failures.html), with
+ * exponential backoff and full jitter. Never throws: what could not be sent is reported so the
+ * caller leaves it to the outbox relay.
+ */
+export const publishEntries = async (
+  client: EventBridgeClient,
+  entries: readonly PutEventsRequestEntry[],
+  options: { attempts?: number; baseDelayMs?: number } = {},
+): Promise<PublishOutcome> => {
+  const attempts = options.attempts ?? 3;
+  const baseDelayMs = options.baseDelayMs ?? 25;
+  const accepted: number[] = [];
+  const lastError = new Map<number, string>();
+  let pending = entries.map((entry, index) => ({ entry, index }));
+
+  for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
+    if (attempt > 0) await sleep(Math.random() * baseDelayMs * 2 ** attempt);
+    const retry: typeof pending = [];
+    await Promise.all(
+      chunkEntries(pending, (p) => p.entry).map(async (chunk) => {
+        try {
+          const result = await client.send(new PutEventsCommand({ Entries: chunk.map((p) => p.entry) }));
+          chunk.forEach((item, i) => {
+            const outcome = result.Entries?.[i];
+            if (outcome?.EventId && !outcome.ErrorCode) {
+              accepted.push(item.index);
+            } else {
+              lastError.set(item.index, `${outcome?.ErrorCode ?? 'Unknown'}: ${outcome?.ErrorMessage ?? ''}`);
+              retry.push(item);
+            }
+          });
+        } catch (error) {
+          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          for (const item of chunk) {
+            lastError.set(item.index, message);
+            retry.push(item);
+          }
+        }
+      }),
+    );
+    pending = retry;
+  }
+  return {
+    accepted: accepted.sort((a, b) => a - b),
+    failed: pending.map(({ index }) => ({ index, error: lastError.get(index) ?? 'unknown' })),
+  };
+};

@@ -1,0 +1,98 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import type { ErrorBody } from '../../schemas/error.ts';
+import {
+  HttpError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  validationError,
+} from './errors.ts';
+import { logger } from './logger.ts';
+
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** The largest body any endpoint accepts, as the contract states (256 KiB, the EventBridge entry limit). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const allowedOrigin = process.env.ALLOWED_ORIGIN ?? '*';
+
+const corsHeaders = {
+  'access-control-allow-origin': allowedOrigin,
+  vary: 'Origin',
+};
+
+export const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...corsHeaders },
+  body: JSON.stringify(body),
+});
+
+export const problem = (error: HttpError): APIGatewayProxyResult => {
+  const body: ErrorBody = {
+    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+  };
+  return json(error.status, body);
+};
+
+/** HTTP header names are case-insensitive; API Gateway passes them as the client sent them. */
+export const headerIn = (headers: Record<string, string | undefined> | null | undefined, name: string) => {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+};
+
+export const headerOf = (event: APIGatewayProxyEvent, name: string): string | undefined =>
+  headerIn(event.headers, name);
+
+/**
+ * Reads a JSON body: 415 unless the content type is JSON, 413 past the size limit, 400 when the
+ * text is not JSON. Returns `unknown`: callers validate, never cast.
+ */
+export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_BYTES): unknown => {
+  const contentType = headerOf(event, 'content-type');
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json' && !mediaType?.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(contentType);
+  }
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  if (text.trim() === '') {
+    throw new ValidationError('Request body is empty', [{ path: '', message: 'a JSON body is required' }]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const reason = cause instanceof SyntaxError ? cause.message : 'not JSON';
+    throw new ValidationError('Request body is not valid JSON', [{ path: '', message: reason }]);
+  }
+};
+
+/** Validates `input` with `schema` or throws a 400 naming every bad field. */
+export const validate = <T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  prefix: PropertyKey[] = [],
+): z.infer<T> => {
+  const result = schema.safeParse(input);
+  if (!result.success) throw validationError(result.error.issues, prefix);
+  return result.data;
+};
+
+/** Maps thrown errors to answers in one place; unexpected errors are logged and answered without detail. */
+export const withErrors =
+  (handler: ApiHandler): ApiHandler =>
+  async (event) => {
+    try {
+      return await handler(event);
+    } catch (error) {
+      if (error instanceof HttpError) return problem(error);
+      logger.error('Unhandled error', { error: error as Error, path: event.path, method: event.httpMethod });
+      return problem(
+        new HttpError(500, 'InternalError', 'The request could not be completed; it is safe to retry'),
+      );
+    }
+  };

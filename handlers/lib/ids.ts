@@ -1,0 +1,14 @@
+import { v5 as uuidv5 } from 'uuid';
+
+const NAMESPACE = 'b1f4d1b2-4a0e-5c6f-9a57-3c1f6f0d9e11';
+
+/** Canonical form of a reading timestamp: UTC, millisecond precision, so equal instants are one key. */
+export const canonicalTimestamp = (timestamp: string): string => new Date(timestamp).toISOString();
+
+/** The same reading always gets the same id, whoever computes it. */
+export const readingIdOf = (deviceId: string, timestamp: string): string =>
+  uuidv5(`reading/${deviceId}/${canonicalTimestamp(timestamp)}`, NAMESPACE);
+
+/** Deterministic event id: one business fact announced as one detail-type always has the same id. */
+export const eventIdOf = (detailType: string, idempotencyKey: string): string =>
+  uuidv5(`event/${detailType}/${idempotencyKey}`, NAMESPACE);

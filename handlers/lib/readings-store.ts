@@ -1,0 +1,123 @@
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { putIfAbsent } from './dynamo.ts';
+
+/** Readings whose event is not yet on the bus are spread over this many outbox index partitions. */
+export const OUTBOX_SHARDS = 8;
+
+/** A reading as it sits in the readings table. */
+export interface ReadingItem {
+  readonly deviceId: string;
+  /** Canonical UTC timestamp; with `deviceId`, the reading's identity. */
+  readonly timestamp: string;
+  readonly metrics: Record<string, number>;
+  readonly sequence?: number;
+  readonly receivedAt: string;
+  readonly readingId: string;
+  readonly correlationId: string;
+  /** Present until the bus accepted `ReadingRecorded` (the outbox mark). */
+  readonly outboxShard?: string;
+  readonly outboxAt?: string;
+  readonly enrichment?: Record<string, unknown>;
+}
+
+const ReadingItemSchema = z.object({
+  deviceId: z.string(),
+  timestamp: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  sequence: z.number().optional(),
+  receivedAt: z.string(),
+  readingId: z.string(),
+  correlationId: z.string(),
+  outboxShard: z.string().optional(),
+  outboxAt: z.string().optional(),
+  enrichment: z.record(z.string(), z.unknown()).optional(),
+});
+
+const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
+
+export const outboxShardOf = (readingId: string): string =>
+  `outbox-${Number.parseInt(readingId.slice(0, 2), 16) % OUTBOX_SHARDS}`;
+
+export type SaveOutcome = 'stored' | 'duplicate';
+
+/**
+ * Adapter over the readings table. The conditional put is both the store and the idempotency
+ * check (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+ */
+export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string) => ({
+  async saveIfAbsent(item: ReadingItem): Promise<SaveOutcome> {
+    return (await putIfAbsent(client, tableName, { ...item }, 'deviceId')) ? 'stored' : 'duplicate';
+  },
+
+  async clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void> {
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId: key.deviceId, timestamp: key.timestamp },
+        UpdateExpression: 'REMOVE outboxShard, outboxAt',
+        ConditionExpression: 'attribute_exists(deviceId)',
+      }),
+    );
+  },
+
+  /** One page of a device's readings in time order: `from`/`to` inclusive, strictly after `after`. */
+  async page(
+    deviceId: string,
+    range: { from?: string; to?: string; after?: string; limit: number },
+  ): Promise<{ items: ReadingItem[]; more: boolean }> {
+    const values: Record<string, string> = { ':d': deviceId };
+    let sortCondition = '';
+    if (range.from !== undefined && range.to !== undefined) {
+      sortCondition = ' AND #t BETWEEN :lo AND :hi';
+      values[':lo'] = range.from;
+      values[':hi'] = range.to;
+    } else if (range.from !== undefined) {
+      sortCondition = ' AND #t >= :lo';
+      values[':lo'] = range.from;
+    } else if (range.to !== undefined) {
+      sortCondition = ' AND #t <= :hi';
+      values[':hi'] = range.to;
+    }
+    const items: ReadingItem[] = [];
+    let startKey: Record<string, unknown> | undefined =
+      range.after !== undefined ? { deviceId, timestamp: range.after } : undefined;
+    do {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: `deviceId = :d${sortCondition}`,
+          ExpressionAttributeNames: sortCondition ? { '#t': 'timestamp' } : undefined,
+          ExpressionAttributeValues: values,
+          Limit: range.limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(result.Items ?? []).map(parseItem));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey && items.length <= range.limit);
+    return { items: items.slice(0, range.limit), more: items.length > range.limit };
+  },
+
+  /** Readings still marked for the outbox since before `olderThan`, oldest first within each shard. */
+  async pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]> {
+    const shards = Array.from({ length: OUTBOX_SHARDS }, (_, i) => `outbox-${i}`);
+    const pages = await Promise.all(
+      shards.map(async (shard) => {
+        const result = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: 'outbox',
+            KeyConditionExpression: 'outboxShard = :s AND outboxAt < :t',
+            ExpressionAttributeValues: { ':s': shard, ':t': olderThan },
+            Limit: limitPerShard,
+          }),
+        );
+        return (result.Items ?? []).map(parseItem);
+      }),
+    );
+    return pages.flat();
+  },
+});
+
+export type ReadingsStore = ReturnType<typeof dynamoReadings>;

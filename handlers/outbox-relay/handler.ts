@@ -1,0 +1,27 @@
+import { readingRecordedEntry } from '../ingest/ingest.ts';
+import { dynamo, eventBridge } from '../lib/clients.ts';
+import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
+import { publishEntries } from '../lib/events.ts';
+import { logger } from '../lib/logger.ts';
+import { dynamoReadings } from '../lib/readings-store.ts';
+import { type RelayDeps, type RelayReport, relay } from './relay.ts';
+
+/** Scheduled every minute (EventBridge Scheduler on AWS, a timer locally). */
+export const makeHandler = (deps: RelayDeps) => async (): Promise<RelayReport> => {
+  const report = await relay(deps);
+  if (report.republished > 0 || report.failed > 0) logger.info('Outbox relay run', { ...report });
+  return report;
+};
+
+const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
+const busName = requireEnv('TELEMETRY_BUS');
+
+export const handler = makeHandler({
+  pendingOutbox: readings.pendingOutbox,
+  clearOutboxMark: readings.clearOutboxMark,
+  publish: (entries) => publishEntries(eventBridge, entries),
+  entryOf: (item, producedAt) => readingRecordedEntry(item, busName, producedAt),
+  warn: (message, context) => logger.warn(message, context),
+  now: () => new Date(),
+  minAgeSeconds: optionalNumberEnv('OUTBOX_MIN_AGE_SECONDS', 30),
+});

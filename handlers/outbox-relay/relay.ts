@@ -1,0 +1,60 @@
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { PublishOutcome } from '../lib/events.ts';
+import type { ReadingItem } from '../lib/readings-store.ts';
+
+export interface RelayDeps {
+  pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]>;
+  clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
+  publish(entries: PutEventsRequestEntry[]): Promise<PublishOutcome>;
+  entryOf(item: ReadingItem, producedAt: Date): PutEventsRequestEntry;
+  warn(message: string, context: Record<string, unknown>): void;
+  now(): Date;
+  /** Readings marked more recently than this are left to the ingest call that is still publishing them. */
+  minAgeSeconds: number;
+}
+
+export interface RelayReport {
+  readonly republished: number;
+  readonly failed: number;
+}
+
+const PAGE_PER_SHARD = 100;
+const MAX_PASSES = 20;
+
+/**
+ * Re-publishes every reading whose outbox mark is older than `minAgeSeconds`: the ones whose
+ * `ReadingRecorded` never reached the bus (bus down, process killed between store and emit).
+ * The event is rebuilt with the same `eventId`, so a reading published twice is deduped downstream.
+ */
+export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
+  let republished = 0;
+  let failed = 0;
+  const stuck = new Set<string>();
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const cutoff = new Date(deps.now().getTime() - deps.minAgeSeconds * 1000).toISOString();
+    const pending = (await deps.pendingOutbox(cutoff, PAGE_PER_SHARD)).filter(
+      (item) => !stuck.has(item.readingId),
+    );
+    if (pending.length === 0) break;
+    const outcome = await deps.publish(pending.map((item) => deps.entryOf(item, deps.now())));
+    for (const { index, error } of outcome.failed) {
+      const item = pending[index];
+      if (item) stuck.add(item.readingId);
+      deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
+        readingId: item?.readingId,
+        error,
+      });
+    }
+    failed += outcome.failed.length;
+    await Promise.all(
+      outcome.accepted.map(async (index) => {
+        const item = pending[index];
+        if (!item) return;
+        await deps.clearOutboxMark(item);
+        republished++;
+      }),
+    );
+    if (outcome.accepted.length === 0) break;
+  }
+  return { republished, failed };
+};

@@ -1,0 +1,103 @@
+/**
+ * The functions and the REST API, declared once: the CDK stack builds Lambda functions, grants,
+ * authorizers and routes from this; the local REST gateway serves the same routes with the same
+ * handler entry points and authorizers.
+ */
+import type { BusName, TableName } from './topology.ts';
+
+export type Access = 'read' | 'write' | 'readWrite';
+
+export interface FunctionSpec {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Tables it uses; their names reach it through each table's `env` variable. */
+  readonly tables: Partial<Record<TableName, Access>>;
+  /** Buses it puts events on; their names reach it through each bus's `env` variable. */
+  readonly buses: readonly BusName[];
+  /** Whether it signs or verifies bearer tokens (receives `TOKEN_SIGNING_KEY`). */
+  readonly tokenKey?: boolean;
+}
+
+export const functions = {
+  ingest: {
+    entry: 'handlers/ingest/handler.ts',
+    description: 'POST /readings: validate, store once, emit ReadingRecorded',
+    tables: { readings: 'readWrite', devices: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  devices: {
+    entry: 'handlers/devices/handler.ts',
+    description: 'The device registry',
+    tables: { devices: 'readWrite' },
+    buses: [],
+  },
+  tokens: {
+    entry: 'handlers/tokens/handler.ts',
+    description: 'POST /tokens: viewer tokens',
+    tables: {},
+    buses: [],
+    tokenKey: true,
+  },
+  readings: {
+    entry: 'handlers/readings/handler.ts',
+    description: 'GET /devices/{deviceId}/readings: history, oldest first',
+    tables: { readings: 'read', devices: 'read' },
+    buses: [],
+  },
+  deviceKeyAuthorizer: {
+    entry: 'handlers/authorizers/device-key.ts',
+    description: 'Checks a device API key (x-api-key)',
+    tables: { devices: 'read' },
+    buses: [],
+  },
+  bearerAuthorizer: {
+    entry: 'handlers/authorizers/bearer.ts',
+    description: 'Checks an admin or viewer bearer token',
+    tables: {},
+    buses: [],
+    tokenKey: true,
+  },
+  outboxRelay: {
+    entry: 'handlers/outbox-relay/handler.ts',
+    description: 'Re-publishes readings whose ReadingRecorded never reached the bus',
+    tables: { readings: 'readWrite' },
+    buses: ['telemetry'],
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof functions;
+
+export interface AuthorizerSpec {
+  readonly function: FunctionName;
+  /** The header API Gateway requires and caches the authorizer's answer by. */
+  readonly identityHeader: string;
+  readonly cacheTtlSeconds: number;
+}
+
+export const authorizers = {
+  deviceKey: { function: 'deviceKeyAuthorizer', identityHeader: 'x-api-key', cacheTtlSeconds: 300 },
+  bearer: { function: 'bearerAuthorizer', identityHeader: 'Authorization', cacheTtlSeconds: 300 },
+} as const satisfies Record<string, AuthorizerSpec>;
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway resource path with `{param}` placeholders. */
+  readonly path: string;
+  readonly function: FunctionName;
+  readonly authorizer: keyof typeof authorizers;
+}
+
+export const routes: readonly RouteSpec[] = [
+  { method: 'POST', path: '/readings', function: 'ingest', authorizer: 'deviceKey' },
+  { method: 'PUT', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
+  { method: 'GET', path: '/devices', function: 'devices', authorizer: 'bearer' },
+  { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
+  { method: 'GET', path: '/devices/{deviceId}/readings', function: 'readings', authorizer: 'bearer' },
+  { method: 'POST', path: '/tokens', function: 'tokens', authorizer: 'bearer' },
+];
+
+/** Scheduled functions: EventBridge Scheduler on AWS, timers locally. */
+export const schedules = {
+  outboxRelay: { function: 'outboxRelay', everyMinutes: 1 },
+} as const satisfies Record<string, { function: FunctionName; everyMinutes: number }>;

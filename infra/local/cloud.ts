@@ -1,0 +1,141 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { functions, schedules } from '../api.ts';
+import { buses, tables } from '../topology.ts';
+import { LocalDynamoDB } from './dynamodb.ts';
+import { Edge } from './edge.ts';
+import { LocalEventBridge } from './eventbridge/service.ts';
+import { Faults } from './faults.ts';
+import { LocalLambda } from './lambda.ts';
+import { RestGateway } from './rest-gateway.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+export interface LocalCloudOptions {
+  /** Tables and archives live here; everything is in memory when absent. */
+  readonly dataDir?: string;
+  readonly host?: string;
+  readonly apiPort?: number;
+  readonly edgePort?: number;
+  /** base64url HMAC key that signs bearer tokens. */
+  readonly tokenSigningKey: string;
+  readonly allowedOrigin?: string;
+  /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
+  readonly outboxMinAgeSeconds?: number;
+  /** How often the relay runs; 0 disables the timer (tests then call `runSchedule`). */
+  readonly relayIntervalMs?: number;
+  readonly logLevel?: string;
+}
+
+export interface LocalCloud {
+  readonly apiUrl: string;
+  readonly edgeUrl: string;
+  readonly events: LocalEventBridge;
+  readonly faults: Faults;
+  readonly lambda: LocalLambda;
+  readonly gateway: RestGateway;
+  /** Runs a scheduled function now, as its schedule would. */
+  runSchedule(name: keyof typeof schedules): Promise<unknown>;
+  /** Stops accepting requests, lets in-flight ones finish, then closes every service. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local cloud in this process: the AWS-compatible edge (DynamoDB on dynalite, the local
+ * EventBridge), the REST gateway with its authorizers, and the schedules. Handlers reach the edge
+ * only through the standard `AWS_ENDPOINT_URL` variable, exactly as they reach AWS.
+ */
+export const startLocalCloud = async (options: LocalCloudOptions): Promise<LocalCloud> => {
+  const host = options.host ?? '127.0.0.1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const faults = new Faults();
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+
+  const dynamodb = new LocalDynamoDB(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
+  await dynamodb.start();
+  await dynamodb.ensureTables(Object.values(tables));
+
+  const events = new LocalEventBridge({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    busNames: Object.values(buses).map((bus) => bus.name),
+    archivedBuses: Object.values(buses)
+      .filter((bus) => bus.archived)
+      .map((bus) => bus.name),
+    faults,
+    ...(options.dataDir ? { archiveDir: join(options.dataDir, 'archive') } : {}),
+  });
+
+  const edge = new Edge({ dynamodb, events, faults });
+  const edgeUrl = await edge.listen(options.edgePort ?? 0, host);
+
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: edgeUrl,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    TOKEN_SIGNING_KEY: options.tokenSigningKey,
+    OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
+    ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
+    ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
+  });
+
+  const lambda = new LocalLambda();
+  await Promise.all((Object.keys(functions) as (keyof typeof functions)[]).map((name) => lambda.load(name)));
+
+  let healthy = false;
+  const gateway = new RestGateway({
+    invoke: (fn, event) => lambda.invoke(fn, event),
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    allowedOrigin: options.allowedOrigin ?? '*',
+    isHealthy: () => healthy,
+  });
+  const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
+
+  const runSchedule = (name: keyof typeof schedules) =>
+    lambda.invoke(schedules[name].function, {
+      version: '0',
+      id: crypto.randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.scheduler',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString(),
+      region: LOCAL_REGION,
+      resources: [],
+      detail: {},
+    });
+
+  const timers: NodeJS.Timeout[] = [];
+  const relayInterval = options.relayIntervalMs ?? schedules.outboxRelay.everyMinutes * 60_000;
+  if (relayInterval > 0) {
+    const tick = () => {
+      runSchedule('outboxRelay').catch((error: unknown) => console.error('outbox relay failed:', error));
+    };
+    timers.push(setInterval(tick, relayInterval));
+    tick();
+  }
+  healthy = true;
+
+  return {
+    apiUrl,
+    edgeUrl,
+    events,
+    faults,
+    lambda,
+    gateway,
+    runSchedule,
+    async stop() {
+      healthy = false;
+      for (const timer of timers) clearInterval(timer);
+      await gateway.close();
+      faults.clear();
+      await edge.close();
+      await events.close();
+      await dynamodb.stop();
+    },
+  };
+};

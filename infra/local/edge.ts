@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AwsError,
+  PayloadTooLarge,
+  parseJsonRequest,
+  readBody,
+  sendAwsJson,
+  sendAwsJsonError,
+} from './aws-protocol.ts';
+import type { LocalDynamoDB } from './dynamodb.ts';
+import type { LocalEventBridge } from './eventbridge/service.ts';
+import type { FaultSpec, Faults } from './faults.ts';
+
+export interface EdgeServices {
+  readonly dynamodb: LocalDynamoDB;
+  readonly events: LocalEventBridge;
+  readonly faults: Faults;
+}
+
+const JSON_1_0 = 'application/x-amz-json-1.0';
+const JSON_1_1 = 'application/x-amz-json-1.1';
+
+const dynamoFaultTypes = {
+  error: { status: 500, type: 'com.amazonaws.dynamodb.v20120810#InternalServerError' },
+  throttle: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException' },
+} as const;
+
+/**
+ * The AWS-compatible edge: one port for every emulated service, routed by wire protocol the way
+ * LocalStack's edge does: `X-Amz-Target` for the JSON protocols (DynamoDB, EventBridge, Step
+ * Functions), the form-encoded `Action` for Query protocols (SNS), and the path for the API
+ * Gateway Management API. `/_sensorbus/faults` lets tests make a service fail.
+ */
+export class Edge {
+  readonly #server: Server;
+  readonly #services: EdgeServices;
+
+  constructor(services: EdgeServices) {
+    this.#services = services;
+    this.#server = createServer((req, res) => {
+      this.#route(req, res).catch((error: unknown) => {
+        if (!res.headersSent) sendAwsJsonError(res, toAwsError(error), JSON_1_1);
+        else res.destroy();
+      });
+    });
+    this.#server.keepAliveTimeout = 65_000;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => resolve());
+    });
+    return `http://${host}:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Drops every open connection, for a hard stop. */
+  destroyConnections(): void {
+    this.#server.closeAllConnections();
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.headers['x-amz-target'];
+    const url = new URL(req.url ?? '/', 'http://edge');
+    if (typeof target === 'string') {
+      const [prefix = '', operation = ''] = target.split('.');
+      if (prefix.startsWith('DynamoDB_')) return this.#dynamodb(operation, req, res);
+      if (prefix === 'AWSEvents') {
+        return this.#json(res, JSON_1_1, () =>
+          readBody(req).then((body) => this.#services.events.handle(operation, parseJsonRequest(body))),
+        );
+      }
+      throw new AwsError('UnknownOperationException', `No local service answers ${target}`);
+    }
+    if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res);
+    if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    throw new AwsError(
+      'UnknownOperationException',
+      `No local service answers ${req.method} ${url.pathname}`,
+      404,
+    );
+  }
+
+  #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse): void {
+    const fault = this.#services.faults.take('dynamodb', operation);
+    if (fault === 'hang') return;
+    if (fault === 'error' || fault === 'throttle') {
+      const { status, type } = dynamoFaultTypes[fault];
+      req.resume();
+      sendAwsJsonError(res, new AwsError(type, 'Injected fault', status), JSON_1_0);
+      return;
+    }
+    this.#services.dynamodb.handle(req, res);
+  }
+
+  async #json(res: ServerResponse, contentType: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      sendAwsJson(res, 200, await call(), contentType);
+    } catch (error) {
+      sendAwsJsonError(res, toAwsError(error), contentType);
+    }
+  }
+
+  async #faults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const faults = this.#services.faults;
+    if (req.method === 'POST') {
+      faults.inject(JSON.parse((await readBody(req)).toString('utf8')) as FaultSpec);
+    } else if (req.method === 'DELETE') {
+      faults.clear();
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ faults: faults.list() }));
+  }
+}
+
+const toAwsError = (error: unknown): AwsError => {
+  if (error instanceof AwsError) return error;
+  if (error instanceof PayloadTooLarge) return new AwsError('ValidationException', error.message, 413);
+  return new AwsError('InternalFailure', error instanceof Error ? error.message : 'internal error', 500);
+};

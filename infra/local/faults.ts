@@ -1,0 +1,54 @@
+/**
+ * Fault injection for tests and demos: make an emulated service fail the way AWS services fail,
+ * so that every failure path of the system can be exercised against the real local cloud.
+ */
+export type FaultMode =
+  /** Answer 500 InternalException (AWS's "service error"). */
+  | 'error'
+  /** Answer 400 ThrottlingException. */
+  | 'throttle'
+  /** Accept the call but fail every entry (PutEvents partial failure). */
+  | 'fail-entries'
+  /** Never answer: the caller's process may be killed meanwhile. */
+  | 'hang';
+
+export interface FaultSpec {
+  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway';
+  /** An operation name (`PutEvents`, `PutItem`); every operation when absent. */
+  readonly operation?: string;
+  readonly mode: FaultMode;
+  /** How many calls fail before the fault clears itself; forever when absent. */
+  readonly times?: number;
+}
+
+interface ActiveFault extends FaultSpec {
+  remaining: number;
+}
+
+export class Faults {
+  #active: ActiveFault[] = [];
+
+  inject(spec: FaultSpec): void {
+    this.#active.push({ ...spec, remaining: spec.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clear(service?: FaultSpec['service']): void {
+    this.#active = service ? this.#active.filter((fault) => fault.service !== service) : [];
+  }
+
+  list(): FaultSpec[] {
+    return this.#active.map(({ remaining: _, ...spec }) => spec);
+  }
+
+  /** The fault that applies to this call, consuming one of its allowed failures. */
+  take(service: FaultSpec['service'], operation: string): FaultMode | undefined {
+    const fault = this.#active.find(
+      (f) =>
+        f.service === service && (f.operation === undefined || f.operation === operation) && f.remaining > 0,
+    );
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.#active = this.#active.filter((f) => f !== fault);
+    return fault.mode;
+  }
+}

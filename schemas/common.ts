@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** Device ids appear in URL paths, table keys and event patterns, so they are kept URL-safe. */
+export const DeviceId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit',
+  )
+  .meta({ description: 'Device identifier', examples: ['greenhouse-1'] });
+
+/** RFC 3339 date-time with a `Z` or numeric offset, e.g. `2026-11-23T10:15:00+01:00`. */
+export const Timestamp = z.iso
+  .datetime({
+    offset: true,
+    message: 'must be an RFC 3339 date-time with an offset, e.g. 2026-11-23T10:15:00Z',
+  })
+  .meta({ description: 'RFC 3339 date-time with offset' });
+
+export const MetricName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'metric names match [A-Za-z][A-Za-z0-9_]{0,63}');
+
+export const MAX_METRICS = 50;
+
+/** 1..50 finite numbers keyed by metric name. */
+export const Metrics = z
+  .record(MetricName, z.number({ message: 'must be a finite number' }))
+  .refine((metrics) => {
+    const count = Object.keys(metrics).length;
+    return count >= 1 && count <= MAX_METRICS;
+  }, `must hold 1 to ${MAX_METRICS} metrics`)
+  .meta({
+    description: 'Metric values keyed by metric name',
+    examples: [{ temperature: 21.5, humidity: 48 }],
+  });
+
+export const Severity = z.enum(['warning', 'critical']);
+export type Severity = z.infer<typeof Severity>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { Device, PutDeviceRequest } from './device.ts';
+import { ErrorBody } from './error.ts';
+import { EVENTS } from './events.ts';
+import { IngestRequest, Reading, ReadingsPage } from './reading.ts';
+import { CreateTokenRequest } from './token.ts';
+
+/** Every published schema, by file name: API bodies for device makers, event details for the schema registry. */
+export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
+  reading: Reading,
+  'ingest-request': IngestRequest,
+  'readings-page': ReadingsPage,
+  'put-device-request': PutDeviceRequest,
+  device: Device,
+  'create-token-request': CreateTokenRequest,
+  'error-body': ErrorBody,
+  ...Object.fromEntries(
+    Object.values(EVENTS).map((event) => [`events/${event.detailType}.v${event.version}`, event.detail]),
+  ),
+};
+
+/** The JSON Schema text committed under `schemas/json/` for one published schema. */
+export const renderJsonSchema = (name: string, schema: z.ZodType): string =>
+  `${JSON.stringify({ $id: `urn:sensorbus:schema:${name}`, ...z.toJSONSchema(schema, { io: 'input' }) }, null, 2)}\n`;

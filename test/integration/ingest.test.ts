@@ -1,0 +1,301 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  recordedEvents,
+  startTestCloud,
+  storedReadings,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
+
+let t: TestCloud;
+let key: string;
+const deviceId = 'ingest-1';
+const reading = (timestamp: string, metrics: Record<string, number> = { temperature: 21.5 }) => ({
+  deviceId,
+  timestamp,
+  metrics,
+});
+
+beforeAll(async () => {
+  t = await startTestCloud({ outboxMinAgeSeconds: 1 });
+  key = await t.registerDevice(deviceId);
+});
+afterAll(() => t.stop());
+
+const post = (body: unknown, init: { apiKey?: string; headers?: Record<string, string> } = {}) =>
+  t.api('/readings', {
+    method: 'POST',
+    apiKey: init.apiKey ?? key,
+    json: body,
+    ...(init.headers ? { headers: init.headers } : {}),
+  });
+
+describe('POST /readings', () => {
+  it('stores a reading once and emits ReadingRecorded once', async () => {
+    // Act
+    const response = await post(reading('2026-11-01T10:00:00+01:00'));
+    const body = await response.json();
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(body).toMatchObject({ deviceId, timestamp: '2026-11-01T09:00:00.000Z', duplicate: false });
+    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
+    expect(stored[0]).not.toHaveProperty('outboxAt');
+    const events = recordedEvents(t, deviceId).filter(
+      (e) => (e.event.detail.data as { timestamp: string }).timestamp === '2026-11-01T09:00:00.000Z',
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]?.event.detail).toMatchObject({
+      metadata: { schemaVersion: 1, idempotencyKey: (body as { readingId: string }).readingId },
+      data: { deviceId, metrics: { temperature: 21.5 } },
+    });
+  });
+
+  it('answers a repeated reading with duplicate: true, storing and emitting nothing more', async () => {
+    const first = await (await post(reading('2026-11-01T11:00:00Z'))).json();
+    const before = recordedEvents(t, deviceId).length;
+
+    const again = await post(reading('2026-11-01T12:00:00+01:00', { temperature: 99 }));
+    const againBody = await again.json();
+
+    expect(again.status).toBe(202);
+    expect(againBody).toEqual({ ...(first as object), duplicate: true });
+    expect(recordedEvents(t, deviceId)).toHaveLength(before);
+    const stored = (await storedReadings(t.cloud.edgeUrl, deviceId)).filter(
+      (i) => i.timestamp === '2026-11-01T11:00:00.000Z',
+    );
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.metrics).toEqual({ temperature: 21.5 });
+  });
+
+  it('accepts a batch of 100 with one event each, and dedupes repeats inside the batch', async () => {
+    const readings = Array.from({ length: 99 }, (_, i) =>
+      reading(new Date(Date.UTC(2026, 9, 1, 0, i)).toISOString()),
+    );
+    readings.push(readings[0] as (typeof readings)[number]);
+    const before = recordedEvents(t, deviceId).length;
+
+    const response = await post({ readings });
+    const body = (await response.json()) as { accepted: number; results: { duplicate: boolean }[] };
+
+    expect(response.status).toBe(202);
+    expect(body.accepted).toBe(100);
+    expect(body.results.filter((r) => r.duplicate)).toHaveLength(1);
+    expect(recordedEvents(t, deviceId).length - before).toBe(99);
+  });
+
+  it('answers 207 with per-item results when some readings are rejected, storing only the valid ones', async () => {
+    const response = await post({
+      readings: [
+        reading('2026-10-02T00:00:00Z'),
+        { deviceId, timestamp: 'yesterday', metrics: { t: 1 } },
+        reading('2026-10-02T00:01:00Z', { 'bad-name': 1 }),
+      ],
+    });
+    const body = (await response.json()) as {
+      accepted: number;
+      rejected: number;
+      results: { status: number; error?: { details: { path: string }[] } }[];
+    };
+
+    expect(response.status).toBe(207);
+    expect(body).toMatchObject({ accepted: 1, rejected: 2 });
+    expect(body.results.map((r) => r.status)).toEqual([202, 400, 400]);
+    expect(body.results[1]?.error?.details[0]?.path).toBe('readings.1.timestamp');
+    expect(body.results[2]?.error?.details[0]?.path).toBe('readings.2.metrics.bad-name');
+    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    expect(stored.some((i) => i.timestamp === '2026-10-02T00:01:00.000Z')).toBe(false);
+  });
+
+  it.each([
+    ['malformed JSON', '{"deviceId": ', 400, ''],
+    ['a reading with no metrics', reading('2026-10-03T00:00:00Z', {}), 400, 'metrics'],
+    [
+      'a non-finite number',
+      '{"deviceId":"ingest-1","timestamp":"2026-10-03T00:00:00Z","metrics":{"t":1e999}}',
+      400,
+      'metrics.t',
+    ],
+    ['an unknown field', { ...reading('2026-10-03T00:00:00Z'), extra: true }, 400, 'extra'],
+    ['a timestamp 10 minutes ahead', reading(new Date(Date.now() + 600_000).toISOString()), 400, 'timestamp'],
+    ['an empty batch', { readings: [] }, 400, 'readings'],
+    [
+      'a batch of 101',
+      {
+        readings: Array.from({ length: 101 }, (_, i) =>
+          reading(new Date(Date.UTC(2026, 8, 1, 0, i)).toISOString()),
+        ),
+      },
+      400,
+      'readings',
+    ],
+    ['a batch with only bad readings', { readings: [{ deviceId }] }, 400, 'readings.0.timestamp'],
+  ])('rejects %s with a 4xx naming the field, storing nothing', async (_, body, status, path) => {
+    const before = (await storedReadings(t.cloud.edgeUrl, deviceId)).length;
+    const events = recordedEvents(t, deviceId).length;
+
+    const response = await t.api('/readings', {
+      method: 'POST',
+      apiKey: key,
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { error: { code: string; details: { path: string }[] } };
+
+    expect(response.status).toBe(status);
+    expect(answer.error.details.map((d) => d.path)).toContain(path);
+    expect(await storedReadings(t.cloud.edgeUrl, deviceId)).toHaveLength(before);
+    expect(recordedEvents(t, deviceId)).toHaveLength(events);
+  });
+
+  it('answers 401 without a key or with a bad one, 403 for another device, 413 past 256 KiB, 415 when not JSON', async () => {
+    const other = await t.registerDevice('ingest-other');
+    const body = reading('2026-10-04T00:00:00Z');
+
+    const noKey = await t.api('/readings', { method: 'POST', json: body });
+    const badKey = await post(body, { apiKey: 'sbk_nope' });
+    const foreign = await post(body, { apiKey: other });
+    const huge = await post({ ...body, metrics: { t: 1 }, padding: 'x'.repeat(300 * 1024) });
+    const text = await t.api('/readings', {
+      method: 'POST',
+      apiKey: key,
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
+
+    expect([noKey.status, badKey.status, foreign.status, huge.status, text.status]).toEqual([
+      401, 401, 403, 413, 415,
+    ]);
+    for (const response of [noKey, badKey, foreign, huge, text]) {
+      const answer = (await response.json()) as { error: { code: string; message: string } };
+      expect(answer.error.message).not.toBe('');
+    }
+    expect(
+      (await storedReadings(t.cloud.edgeUrl, deviceId)).some(
+        (i) => i.timestamp === '2026-10-04T00:00:00.000Z',
+      ),
+    ).toBe(false);
+  });
+
+  it("keeps the newest reading by timestamp as the device's last reading, whatever the arrival order", async () => {
+    await t.registerDevice('ingest-last');
+    const lastKey = await t.registerDevice('ingest-last-2');
+    const devicePost = (timestamp: string) =>
+      t.api('/readings', {
+        method: 'POST',
+        apiKey: lastKey,
+        json: { deviceId: 'ingest-last-2', timestamp, metrics: { t: 1 } },
+      });
+
+    await devicePost('2026-11-05T10:00:00Z');
+    await devicePost('2026-11-05T09:00:00Z');
+
+    const device = (await (await t.api('/devices/ingest-last-2', { token: t.adminToken })).json()) as {
+      device: { lastReading: { timestamp: string } };
+    };
+    expect(device.device.lastReading.timestamp).toBe('2026-11-05T10:00:00.000Z');
+  });
+});
+
+describe('GET /devices/{id}/readings', () => {
+  it('pages through a time range oldest first with an opaque cursor', async () => {
+    const historyKey = await t.registerDevice('history-1');
+    const readings = Array.from({ length: 25 }, (_, i) => ({
+      deviceId: 'history-1',
+      timestamp: new Date(Date.UTC(2026, 10, 10, 0, 24 - i)).toISOString(),
+      metrics: { t: 24 - i },
+    }));
+    await t.api('/readings', { method: 'POST', apiKey: historyKey, json: { readings } });
+
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query = new URLSearchParams({
+        from: '2026-11-10T00:05:00Z',
+        to: '2026-11-10T00:20:00Z',
+        limit: '4',
+        ...(cursor ? { cursor } : {}),
+      });
+      const page = (await (
+        await t.api(`/devices/history-1/readings?${query}`, { token: t.adminToken })
+      ).json()) as {
+        items: { metrics: { t: number } }[];
+        nextCursor: string | null;
+      };
+      seen.push(...page.items.map((i) => i.metrics.t));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+
+    expect(seen).toEqual(Array.from({ length: 16 }, (_, i) => i + 5));
+    expect(pages).toBe(4);
+  });
+
+  it('rejects a bad query naming the field', async () => {
+    const bad = async (query: string) =>
+      (
+        (await (await t.api(`/devices/history-1/readings?${query}`, { token: t.adminToken })).json()) as {
+          error: { details: { path: string }[] };
+        }
+      ).error.details[0]?.path;
+    expect(await bad('limit=1001')).toBe('limit');
+    expect(await bad('from=yesterday')).toBe('from');
+    expect(await bad('cursor=zzz')).toBe('cursor');
+    expect(await bad('from=2026-11-10T00:00:00Z&to=2026-11-09T00:00:00Z')).toBe('from');
+    expect((await t.api('/devices/nobody/readings', { token: t.adminToken })).status).toBe(404);
+  });
+});
+
+describe('a failing bus', () => {
+  it('acknowledges every reading while PutEvents fails, and the relay emits each exactly once after recovery', async () => {
+    const busKey = await t.registerDevice('bus-down');
+    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'error' });
+    const timestamps = Array.from({ length: 12 }, (_, i) =>
+      new Date(Date.UTC(2026, 10, 12, 0, i)).toISOString(),
+    );
+
+    const answers = await Promise.all(
+      timestamps.map((timestamp) =>
+        t.api('/readings', {
+          method: 'POST',
+          apiKey: busKey,
+          json: { deviceId: 'bus-down', timestamp, metrics: { t: 1 } },
+        }),
+      ),
+    );
+    const marked = (await storedReadings(t.cloud.edgeUrl, 'bus-down')).filter(
+      (i) => i.outboxAt !== undefined,
+    );
+    t.cloud.faults.clear();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await t.cloud.runSchedule('outboxRelay');
+    await t.cloud.runSchedule('outboxRelay');
+
+    expect(answers.map((a) => a.status)).toEqual(timestamps.map(() => 202));
+    expect(marked).toHaveLength(12);
+    const events = recordedEvents(t, 'bus-down');
+    const ids = events.map((e) => (e.event.detail.metadata as { eventId: string }).eventId);
+    expect(new Set(ids).size).toBe(12);
+    expect(ids).toHaveLength(12);
+    expect(
+      (await storedReadings(t.cloud.edgeUrl, 'bus-down')).filter((i) => i.outboxAt !== undefined),
+    ).toHaveLength(0);
+  });
+
+  it('retries entries the bus rejected one by one, within the request', async () => {
+    const retryKey = await t.registerDevice('bus-flaky');
+    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'fail-entries', times: 1 });
+
+    const response = await t.api('/readings', {
+      method: 'POST',
+      apiKey: retryKey,
+      json: { deviceId: 'bus-flaky', timestamp: '2026-11-13T00:00:00Z', metrics: { t: 1 } },
+    });
+
+    expect(response.status).toBe(202);
+    await waitFor(() => recordedEvents(t, 'bus-flaky').length === 1, 'the retried event');
+    expect((await storedReadings(t.cloud.edgeUrl, 'bus-flaky'))[0]).not.toHaveProperty('outboxAt');
+  });
+});
