@@ -3,7 +3,7 @@
  * authorizers and routes from this; the local REST gateway serves the same routes with the same
  * handler entry points and authorizers.
  */
-import type { BusName, TableName } from './topology.ts';
+import type { BusName, TableName, TopicName } from './topology.ts';
 
 export type Access = 'read' | 'write' | 'readWrite';
 
@@ -15,6 +15,8 @@ export interface FunctionSpec {
   readonly tables: Partial<Record<TableName, Access>>;
   /** Buses it puts events on; their names reach it through each bus's `env` variable. */
   readonly buses: readonly BusName[];
+  /** Topics it publishes to; their ARNs reach it through each topic's `env` variable. */
+  readonly topics?: readonly TopicName[];
   /** Whether it signs or verifies bearer tokens (receives `TOKEN_SIGNING_KEY`). */
   readonly tokenKey?: boolean;
 }
@@ -63,6 +65,13 @@ export const functions = {
     description: 'Re-publishes readings whose ReadingRecorded never reached the bus',
     tables: { readings: 'readWrite' },
     buses: ['telemetry'],
+  },
+  alertNotifier: {
+    entry: 'handlers/alert-notifier/handler.ts',
+    description: 'Publishes each alert once to the alerts topic, with deviceId and severity attributes',
+    tables: { idempotency: 'readWrite' },
+    buses: [],
+    topics: ['alerts'],
   },
 } as const satisfies Record<string, FunctionSpec>;
 

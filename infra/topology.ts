@@ -5,7 +5,18 @@
  *
  *   device ─POST /readings─▶ ingest ─conditional put─▶ readings (outbox mark)
  *                                  └─PutEvents ReadingRecorded─▶ bus telemetry
+ *   bus telemetry ─ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
+ *                 └ rule to-websocket  every domain event          ─▶ bus websocket
  */
+
+import {
+  AlertRaised,
+  AlertResolved,
+  type EventContract,
+  ReadingEnriched,
+  ReadingRecorded,
+} from '../schemas/events.ts';
+import type { FunctionName } from './api.ts';
 
 export type AttributeType = 'S' | 'N';
 export interface KeySpec {
@@ -46,6 +57,14 @@ export const tables = {
    * check. `outboxShard`/`outboxAt` are present only until the bus accepted the reading's event,
    * which makes `outbox` a sparse index of exactly the readings the relay must re-publish.
    */
+  /** Powertools idempotency records: one per consumed event whose side effect must happen once. */
+  idempotency: {
+    name: 'sensorbus-idempotency',
+    env: 'IDEMPOTENCY_TABLE',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiration',
+  },
   readings: {
     name: 'sensorbus-readings',
     env: 'READINGS_TABLE',
@@ -79,3 +98,122 @@ export const buses = {
 } as const satisfies Record<string, BusSpec>;
 
 export type BusName = keyof typeof buses;
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly env: string;
+}
+
+export const topics = {
+  /** People subscribe here (email, https) with filter policies on `deviceId` and `severity`. */
+  alerts: { name: 'sensorbus-alerts', env: 'ALERTS_TOPIC_ARN' },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicName = keyof typeof topics;
+
+/** How EventBridge retries a target before dead-lettering (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html). */
+export interface RetryPolicy {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
+/** What a target receives instead of the whole event (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html). */
+export type TargetInput =
+  | { readonly inputPath: string }
+  | {
+      readonly inputTransformer: {
+        readonly inputPathsMap: Record<string, string>;
+        readonly inputTemplate: string;
+      };
+    };
+
+interface TargetBase {
+  /** Unique within its rule, as EventBridge's target `Id`. */
+  readonly id: string;
+  readonly input?: TargetInput;
+  readonly retryPolicy: RetryPolicy;
+  /** An SQS queue on AWS; `<data dir>/dlq/<name>.jsonl` locally. */
+  readonly deadLetterQueue: string;
+}
+
+export type TargetSpec =
+  | (TargetBase & { readonly kind: 'bus'; readonly bus: BusName })
+  | (TargetBase & { readonly kind: 'function'; readonly function: FunctionName })
+  | (TargetBase & { readonly kind: 'topic'; readonly topic: TopicName });
+
+export interface RuleSpec {
+  readonly name: string;
+  readonly bus: BusName;
+  readonly description: string;
+  readonly eventPattern: Record<string, unknown>;
+  readonly targets: readonly TargetSpec[];
+}
+
+/**
+ * The pattern that selects exactly the given events: one `$or` branch per source, so no
+ * source is paired with another source's detail-types.
+ */
+export const patternOf = (
+  ...contracts: Pick<EventContract<string, never>, 'source' | 'detailType'>[]
+): Record<string, unknown> => {
+  const bySource = new Map<string, string[]>();
+  for (const contract of contracts) {
+    bySource.set(contract.source, [...(bySource.get(contract.source) ?? []), contract.detailType]);
+  }
+  const branches = [...bySource].map(([source, detailTypes]) => ({
+    source: [source],
+    'detail-type': detailTypes,
+  }));
+  return branches.length === 1 ? (branches[0] ?? {}) : { $or: branches };
+};
+
+const STANDARD_RETRY: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 };
+
+export const rules: readonly RuleSpec[] = [
+  {
+    name: 'alerts',
+    bus: 'telemetry',
+    description: 'Alerts raised and resolved, as readable notifications on the alerts topic',
+    eventPattern: patternOf(AlertRaised, AlertResolved),
+    targets: [
+      {
+        id: 'alert-notifier',
+        kind: 'function',
+        function: 'alertNotifier',
+        retryPolicy: STANDARD_RETRY,
+        deadLetterQueue: 'sensorbus-alerts-dlq',
+        input: {
+          inputTransformer: {
+            inputPathsMap: {
+              eventId: '$.detail.metadata.eventId',
+              detailType: '$.detail-type',
+              deviceId: '$.detail.data.deviceId',
+              severity: '$.detail.data.severity',
+              summary: '$.detail.data.summary',
+              time: '$.detail.data.time',
+            },
+            inputTemplate:
+              '{"eventId": <eventId>, "deviceId": <deviceId>, "severity": <severity>, ' +
+              '"subject": "<detailType> (<severity>): <deviceId>", ' +
+              '"message": "<detailType> for device <deviceId> at <time>: <summary>"}',
+          },
+        },
+      },
+    ],
+  },
+  {
+    name: 'to-websocket',
+    bus: 'telemetry',
+    description: 'Everything a dashboard shows, forwarded to the bus dedicated to WebSocket pushes',
+    eventPattern: patternOf(ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved),
+    targets: [
+      {
+        id: 'websocket-bus',
+        kind: 'bus',
+        bus: 'websocket',
+        retryPolicy: STANDARD_RETRY,
+        deadLetterQueue: 'sensorbus-to-websocket-dlq',
+      },
+    ],
+  },
+];

@@ -88,6 +88,8 @@ export const ReadingEnriched = defineEvent({
 
 const AlertBase = {
   alertId: z.string(),
+  /** One line a person can read, e.g. "temperature 31.2 °C is above 30". */
+  summary: z.string().max(500),
   deviceId: DeviceId,
   severity: Severity,
   time: Timestamp,

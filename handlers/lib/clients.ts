@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -12,3 +13,5 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 
 export const eventBridge = new EventBridgeClient({});
+
+export const sns = new SNSClient({});

@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { functions, schedules } from '../api.ts';
-import { buses, tables } from '../topology.ts';
+import { type FunctionName, functions, schedules } from '../api.ts';
+import { buses, rules, tables, topics } from '../topology.ts';
+import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
-import { LocalEventBridge } from './eventbridge/service.ts';
+import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbridge/service.ts';
 import { Faults } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
+export { LOCAL_ACCOUNT, LOCAL_REGION };
 
 export interface LocalCloudOptions {
   /** Tables and archives live here; everything is in memory when absent. */
@@ -23,6 +23,8 @@ export interface LocalCloudOptions {
   readonly allowedOrigin?: string;
   /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
   readonly outboxMinAgeSeconds?: number;
+  /** First delay between EventBridge delivery retries (doubling after). */
+  readonly retryBaseDelayMs?: number;
   /** How often the relay runs; 0 disables the timer (tests then call `runSchedule`). */
   readonly relayIntervalMs?: number;
   readonly logLevel?: string;
@@ -56,6 +58,25 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   await dynamodb.start();
   await dynamodb.ensureTables(Object.values(tables));
 
+  const lambda = new LocalLambda();
+  const functionNames = Object.keys(functions) as FunctionName[];
+  const payloadOf = (payload: string): unknown => {
+    try {
+      return JSON.parse(payload);
+    } catch {
+      return payload;
+    }
+  };
+  const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.name), bus.name]));
+
+  const resolveTarget = (arn: string): TargetInvoker | undefined => {
+    const fn = functionOfArn(arn, functionNames);
+    if (fn) return async (payload) => void (await lambda.invoke(fn, payloadOf(payload)));
+    const bus = busByArn.get(arn);
+    if (bus) return async (payload) => events.publish(bus, payloadOf(payload) as BusEvent);
+    return undefined;
+  };
+
   const events = new LocalEventBridge({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -64,8 +85,44 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       .filter((bus) => bus.archived)
       .map((bus) => bus.name),
     faults,
-    ...(options.dataDir ? { archiveDir: join(options.dataDir, 'archive') } : {}),
+    resolveTarget,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
+    onDeliveryError: (message, context) => console.error(`eventbridge: ${message}`, context),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
+  for (const rule of rules) {
+    const busName = buses[rule.bus].name;
+    events.putRule({
+      Name: rule.name,
+      EventBusName: busName,
+      EventPattern: JSON.stringify(rule.eventPattern),
+      Description: rule.description,
+    });
+    const { FailedEntries } = events.putTargets({
+      Rule: rule.name,
+      EventBusName: busName,
+      Targets: rule.targets.map((target) => ({
+        Id: target.id,
+        Arn: targetArn(target),
+        RetryPolicy: {
+          MaximumRetryAttempts: target.retryPolicy.maximumRetryAttempts,
+          MaximumEventAgeInSeconds: target.retryPolicy.maximumEventAgeSeconds,
+        },
+        DeadLetterConfig: { Arn: localArns.queue(target.deadLetterQueue) },
+        ...(target.input && 'inputPath' in target.input ? { InputPath: target.input.inputPath } : {}),
+        ...(target.input && 'inputTransformer' in target.input
+          ? {
+              InputTransformer: {
+                InputPathsMap: target.input.inputTransformer.inputPathsMap,
+                InputTemplate: target.input.inputTransformer.inputTemplate,
+              },
+            }
+          : {}),
+      })),
+    });
+    if (FailedEntries.length > 0)
+      throw new Error(`Topology rule ${rule.name}: ${JSON.stringify(FailedEntries)}`);
+  }
 
   const edge = new Edge({ dynamodb, events, faults });
   const edgeUrl = await edge.listen(options.edgePort ?? 0, host);
@@ -81,10 +138,11 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
     ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
+    ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
   });
 
-  const lambda = new LocalLambda();
-  await Promise.all((Object.keys(functions) as (keyof typeof functions)[]).map((name) => lambda.load(name)));
+  await Promise.all(functionNames.map((name) => lambda.load(name)));
+  events.resumePending();
 
   let healthy = false;
   const gateway = new RestGateway({

@@ -9,8 +9,9 @@ import {
   sendAwsJsonError,
 } from './aws-protocol.ts';
 import type { LocalDynamoDB } from './dynamodb.ts';
+import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
-import type { FaultSpec, Faults } from './faults.ts';
+import { FaultRequest, type Faults } from './faults.ts';
 
 export interface EdgeServices {
   readonly dynamodb: LocalDynamoDB;
@@ -79,6 +80,9 @@ export class Edge {
       throw new AwsError('UnknownOperationException', `No local service answers ${target}`);
     }
     if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res);
+    if (url.pathname.startsWith('/_sensorbus/events/')) {
+      return this.#eventsAdmin(url.pathname.slice('/_sensorbus/events/'.length), req, res, url);
+    }
     if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
@@ -113,13 +117,74 @@ export class Edge {
   async #faults(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const faults = this.#services.faults;
     if (req.method === 'POST') {
-      faults.inject(JSON.parse((await readBody(req)).toString('utf8')) as FaultSpec);
+      const parsed = FaultRequest.safeParse(await readJson(req));
+      if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues });
+      faults.inject(parsed.data);
     } else if (req.method === 'DELETE') {
       faults.clear();
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ faults: faults.list() }));
+    sendJson(res, 200, { faults: faults.list() });
+  }
+
+  /** Developer commands on the local EventBridge: replay, redrive, dead letters and a live tail. */
+  async #eventsAdmin(action: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const events = this.#services.events;
+    if (action === 'tail') return this.#tail(res, url);
+    if (action === 'dead-letters') {
+      const queue = url.searchParams.get('queue');
+      const queues = queue ? [queue] : events.deadLetters.queues();
+      return sendJson(res, 200, Object.fromEntries(queues.map((q) => [q, events.deadLetters.list(q)])));
+    }
+    const body = (await readJson(req)) as Record<string, unknown>;
+    if (action === 'redrive') {
+      if (typeof body.queue !== 'string') return sendJson(res, 400, { error: 'queue is required' });
+      return sendJson(res, 200, await events.redrive(body.queue));
+    }
+    if (action === 'replay') {
+      const from = new Date(String(body.from ?? ''));
+      const to = new Date(String(body.to ?? new Date().toISOString()));
+      if (typeof body.bus !== 'string' || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+        return sendJson(res, 400, { error: 'bus and from (ISO time) are required; to is an ISO time' });
+      }
+      const replayed = await events.replay({
+        busName: body.bus,
+        from,
+        to,
+        ...(typeof body.pattern === 'string' ? { pattern: body.pattern } : {}),
+      });
+      return sendJson(res, 200, { replayed });
+    }
+    sendJson(res, 404, { error: `no command ${action}` });
+  }
+
+  /** Streams every event accepted on a bus (optionally matching a pattern) as JSON lines. */
+  #tail(res: ServerResponse, url: URL): void {
+    const bus = url.searchParams.get('bus') ?? undefined;
+    const pattern = url.searchParams.get('pattern');
+    const matcher = pattern ? compileRulePattern(pattern).compiled : undefined;
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+    res.write(`${JSON.stringify({ tailing: bus ?? 'every bus', pattern: pattern ?? null })}\n`);
+    const unsubscribe = this.#services.events.subscribe((event, busName) => {
+      if (bus && busName !== bus) return;
+      if (matcher && !matcher.matches(event)) return;
+      res.write(`${JSON.stringify({ bus: busName, event })}\n`);
+    });
+    res.on('close', unsubscribe);
   }
 }
+
+const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+};
+
+const readJson = async (req: IncomingMessage): Promise<unknown> => {
+  const text = (await readBody(req)).toString('utf8');
+  try {
+    return text === '' ? {} : JSON.parse(text);
+  } catch {
+    return {};
+  }
+};
 
 const toAwsError = (error: unknown): AwsError => {
   if (error instanceof AwsError) return error;

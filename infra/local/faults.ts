@@ -1,3 +1,15 @@
+import { z } from 'zod';
+
+/** A fault as tests post it to the edge's `/_sensorbus/faults`. */
+export const FaultRequest = z
+  .object({
+    service: z.enum(['dynamodb', 'events', 'sns', 'states', 'apigateway', 'target']),
+    operation: z.string().min(1).optional(),
+    mode: z.enum(['error', 'throttle', 'fail-entries', 'hang']),
+    times: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /**
  * Fault injection for tests and demos: make an emulated service fail the way AWS services fail,
  * so that every failure path of the system can be exercised against the real local cloud.
@@ -13,8 +25,9 @@ export type FaultMode =
   | 'hang';
 
 export interface FaultSpec {
-  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway';
-  /** An operation name (`PutEvents`, `PutItem`); every operation when absent. */
+  /** `target` makes EventBridge deliveries to one target ARN (the operation) fail, as a throwing target would. */
+  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway' | 'target';
+  /** An operation name (`PutEvents`, `PutItem`, a target ARN); every operation when absent. */
   readonly operation?: string;
   readonly mode: FaultMode;
   /** How many calls fail before the fault clears itself; forever when absent. */

@@ -1,8 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  type WriteStream,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { AwsError } from '../aws-protocol.ts';
 import type { Faults } from '../faults.ts';
+import { DeadLetterQueues } from './dead-letters.ts';
+import { compilePattern, InvalidEventPatternError } from './pattern.ts';
+import {
+  compileRulePattern,
+  DEFAULT_RETRY,
+  describeRule,
+  MAX_TARGETS_PER_RULE,
+  type Rule,
+  type Target,
+  targetProblem,
+  validateRuleName,
+} from './rules.ts';
+import { renderTargetInput } from './target-input.ts';
 
 /** An event as EventBridge delivers it (https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html). */
 export interface BusEvent {
@@ -15,20 +36,35 @@ export interface BusEvent {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
-  /** Not part of the delivered event: when the bus accepted it, for the archive and replays. */
-  'ingestion-time'?: string;
+  /** Set on events re-delivered from an archive (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html). */
+  'replay-name'?: string;
+}
+
+/** An archived event with the moment the bus accepted it. */
+export interface ArchivedEvent {
+  readonly event: BusEvent;
+  readonly ingestionTime: string;
 }
 
 export type BusListener = (event: BusEvent, busName: string) => void;
+
+/** Delivers a rendered input to the resource behind a target ARN; throws when the target fails. */
+export type TargetInvoker = (payload: string, event: BusEvent) => Promise<void>;
 
 export interface LocalEventBridgeOptions {
   readonly region: string;
   readonly accountId: string;
   readonly busNames: readonly string[];
-  /** Where each archived bus appends its events (`<dir>/<bus>.jsonl`); in memory when absent. */
-  readonly archiveDir?: string;
   readonly archivedBuses: readonly string[];
+  /** Archives, dead letters and pending deliveries live here; in memory when absent. */
+  readonly dataDir?: string;
   readonly faults: Faults;
+  /** The local implementation behind a target ARN, if there is one. */
+  readonly resolveTarget: (arn: string) => TargetInvoker | undefined;
+  /** First retry delay; later ones double (with jitter). AWS waits longer; locally seconds matter. */
+  readonly retryBaseDelayMs?: number;
+  readonly maxRetryDelayMs?: number;
+  readonly onDeliveryError?: (message: string, context: Record<string, unknown>) => void;
 }
 
 /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html */
@@ -59,35 +95,84 @@ export const entrySize = (entry: PutEventsEntryInput): number => {
   return size;
 };
 
-/** The local EventBridge: custom buses, PutEvents with AWS's validation and limits, an archive per bus. */
+interface Delivery {
+  readonly id: string;
+  readonly ruleArn: string;
+  readonly targetId: string;
+  readonly event: BusEvent;
+  readonly ingestionTime: string;
+  /** Attempts made so far. */
+  attempts: number;
+  readonly firstAttemptAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+/**
+ * The local EventBridge: custom buses, rules with AWS's pattern semantics, targets with input
+ * transformation, asynchronous at-least-once delivery with retries and backoff, dead-letter
+ * queues, an archive per bus with replay, and a live tail.
+ */
 export class LocalEventBridge {
   readonly #options: LocalEventBridgeOptions;
   readonly #listeners = new Set<BusListener>();
-  readonly #archives = new Map<string, WriteStream | BusEvent[]>();
+  readonly #archives = new Map<string, WriteStream | ArchivedEvent[]>();
+  readonly #rules = new Map<string, Map<string, Rule>>();
+  readonly #pending = new Map<string, Delivery>();
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly deadLetters: DeadLetterQueues;
+  #closed = false;
 
   constructor(options: LocalEventBridgeOptions) {
     this.#options = options;
-    if (options.archiveDir) mkdirSync(options.archiveDir, { recursive: true });
+    const archiveDir = options.dataDir && join(options.dataDir, 'archive');
+    if (archiveDir) mkdirSync(archiveDir, { recursive: true });
+    for (const bus of options.busNames) this.#rules.set(bus, new Map());
     for (const bus of options.archivedBuses) {
       this.#archives.set(
         bus,
-        options.archiveDir ? createWriteStream(join(options.archiveDir, `${bus}.jsonl`), { flags: 'a' }) : [],
+        archiveDir ? createWriteStream(join(archiveDir, `${bus}.jsonl`), { flags: 'a' }) : [],
       );
     }
+    this.deadLetters = new DeadLetterQueues(options.dataDir && join(options.dataDir, 'dlq'));
   }
 
   busArn(busName: string): string {
     return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:event-bus/${busName}`;
   }
 
-  /** Resolves `EventBusName`, which may be a name or an ARN; the default bus is not emulated. */
-  #busOf(name: unknown): string | undefined {
-    const raw = typeof name === 'string' && name !== '' ? name : 'default';
-    const busName = raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
-    return this.#options.busNames.includes(busName) ? busName : undefined;
+  /** A rule on a custom bus has the bus in its ARN. */
+  ruleArn(busName: string, ruleName: string): string {
+    return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:rule/${busName}/${ruleName}`;
   }
 
-  /** Runs listeners on every accepted event (tests, the tail command, rule delivery). */
+  #busOf(name: unknown): string | undefined {
+    const raw = str(name) ?? 'default';
+    const busName = raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
+    return this.#rules.has(busName) ? busName : undefined;
+  }
+
+  #requireBus(name: unknown): string {
+    const bus = this.#busOf(name);
+    if (!bus)
+      throw new AwsError('ResourceNotFoundException', `Event bus ${str(name) ?? 'default'} does not exist.`);
+    return bus;
+  }
+
+  #requireRule(name: unknown, busName: unknown): Rule {
+    const bus = this.#requireBus(busName);
+    const rule = this.#rules.get(bus)?.get(String(name));
+    if (!rule)
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `Rule ${String(name)} does not exist on EventBus ${bus}.`,
+      );
+    return rule;
+  }
+
+  /** Runs listeners on every accepted event (tests, the tail command). */
   subscribe(listener: BusListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -101,6 +186,35 @@ export class LocalEventBridge {
     switch (operation) {
       case 'PutEvents':
         return this.putEvents(input, fault === 'fail-entries');
+      case 'PutRule':
+        return this.putRule(input);
+      case 'DescribeRule':
+        return describeRule(this.#requireRule(input.Name, input.EventBusName));
+      case 'ListRules':
+        return this.#listRules(input);
+      case 'DeleteRule':
+        return this.#deleteRule(input);
+      case 'PutTargets':
+        return this.putTargets(input);
+      case 'RemoveTargets':
+        return this.#removeTargets(input);
+      case 'ListTargetsByRule':
+        return { Targets: [...this.#requireRule(input.Rule, input.EventBusName).targets.values()] };
+      case 'EnableRule':
+      case 'DisableRule':
+        this.#requireRule(input.Name, input.EventBusName).state =
+          operation === 'EnableRule' ? 'ENABLED' : 'DISABLED';
+        return {};
+      case 'TestEventPattern':
+        return this.#testEventPattern(input);
+      case 'ListEventBuses':
+        return {
+          EventBuses: [...this.#rules.keys()].map((name) => ({ Name: name, Arn: this.busArn(name) })),
+        };
+      case 'DescribeEventBus': {
+        const bus = this.#requireBus(input.Name);
+        return { Name: bus, Arn: this.busArn(bus) };
+      }
       default:
         throw new AwsError(
           'UnknownOperationException',
@@ -124,11 +238,11 @@ export class LocalEventBridge {
         'Total size of the entries in the request is over the limit.',
       );
     }
-    const results = entries.map((entry: PutEventsEntryInput) => {
-      if (failEntries)
-        return { ErrorCode: 'InternalFailure', ErrorMessage: 'Injected fault: entry not accepted' };
-      return this.#accept(entry);
-    });
+    const results = entries.map((entry: PutEventsEntryInput) =>
+      failEntries
+        ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Injected fault: entry not accepted' }
+        : this.#accept(entry),
+    );
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
 
@@ -138,7 +252,7 @@ export class LocalEventBridge {
       [entry.DetailType, 'DetailType'],
       [entry.Detail, 'Detail'],
     ] as const) {
-      if (typeof field !== 'string' || field === '') {
+      if (str(field) === undefined) {
         return {
           ErrorCode: 'InvalidArgument',
           ErrorMessage: `Parameter ${name} is not valid. Reason: ${name} is a required argument.`,
@@ -147,7 +261,7 @@ export class LocalEventBridge {
     }
     let detail: unknown;
     try {
-      detail = JSON.parse(entry.Detail as string);
+      detail = JSON.parse(String(entry.Detail));
     } catch {
       detail = undefined;
     }
@@ -158,7 +272,7 @@ export class LocalEventBridge {
     if (!busName) {
       return {
         ErrorCode: 'InvalidArgument',
-        ErrorMessage: `Event bus ${String(entry.EventBusName ?? 'default')} does not exist.`,
+        ErrorMessage: `Event bus ${str(entry.EventBusName) ?? 'default'} does not exist.`,
       };
     }
     const now = new Date();
@@ -169,39 +283,360 @@ export class LocalEventBridge {
     const event: BusEvent = {
       version: '0',
       id: randomUUID(),
-      'detail-type': entry.DetailType as string,
-      source: entry.Source as string,
+      'detail-type': String(entry.DetailType),
+      source: String(entry.Source),
       account: this.#options.accountId,
       time: isoSeconds(Number.isNaN(time.getTime()) ? now : time),
       region: this.#options.region,
       resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
       detail: detail as Record<string, unknown>,
     };
-    this.#archive(busName, { ...event, 'ingestion-time': now.toISOString() });
-    for (const listener of this.#listeners) listener(event, busName);
+    this.publish(busName, event, now.toISOString());
     return { EventId: event.id };
   }
 
-  #archive(busName: string, event: BusEvent): void {
+  /** Puts an accepted event on a bus: archive, listeners, then every matching enabled rule. */
+  publish(busName: string, event: BusEvent, ingestionTime = new Date().toISOString()): void {
+    this.#archive(busName, { event, ingestionTime });
+    for (const listener of this.#listeners) listener(event, busName);
+    this.#route(busName, event, ingestionTime);
+  }
+
+  #route(busName: string, event: BusEvent, ingestionTime: string): void {
+    for (const rule of this.#rules.get(busName)?.values() ?? []) {
+      if (rule.state !== 'ENABLED' || !rule.compiled.matches(event)) continue;
+      for (const target of rule.targets.values()) {
+        this.#schedule({
+          id: randomUUID(),
+          ruleArn: rule.arn,
+          targetId: target.Id,
+          event,
+          ingestionTime,
+          attempts: 0,
+          firstAttemptAt: Date.now(),
+        });
+      }
+    }
+  }
+
+  #schedule(delivery: Delivery, delayMs = 0): void {
+    if (this.#closed) return;
+    this.#pending.set(delivery.id, delivery);
+    delivery.timer = setTimeout(() => {
+      delivery.timer = undefined;
+      const attempt = this.#attempt(delivery).finally(() => this.#inFlight.delete(attempt));
+      this.#inFlight.add(attempt);
+    }, delayMs);
+  }
+
+  #ruleByArn(ruleArn: string): Rule | undefined {
+    const [busName = '', ruleName = ''] = ruleArn
+      .slice(ruleArn.indexOf(':rule/') + ':rule/'.length)
+      .split('/');
+    return this.#rules.get(busName)?.get(ruleName);
+  }
+
+  async #attempt(delivery: Delivery): Promise<void> {
+    const rule = this.#ruleByArn(delivery.ruleArn);
+    const target = rule?.targets.get(delivery.targetId);
+    if (!rule || !target) {
+      this.#pending.delete(delivery.id);
+      return;
+    }
+    delivery.attempts += 1;
+    try {
+      if (this.#options.faults.take('target', target.Arn)) {
+        throw Object.assign(new Error(`Injected fault: target ${target.Arn} failed`), {
+          name: 'InjectedTargetFailure',
+        });
+      }
+      const invoke = this.#options.resolveTarget(target.Arn);
+      if (!invoke)
+        throw Object.assign(new Error(`No resource answers ${target.Arn}`), {
+          name: 'ResourceNotFoundException',
+        });
+      const payload = renderTargetInput(target, delivery.event as unknown as Record<string, unknown>, {
+        ruleName: rule.name,
+        ruleArn: rule.arn,
+        ingestionTime: delivery.ingestionTime,
+      });
+      await invoke(payload, delivery.event);
+      this.#pending.delete(delivery.id);
+    } catch (error) {
+      this.#retryOrDeadLetter(delivery, rule, target, error);
+    }
+  }
+
+  #retryOrDeadLetter(delivery: Delivery, rule: Rule, target: Target, error: unknown): void {
+    const policy = { ...DEFAULT_RETRY, ...target.RetryPolicy };
+    const base = this.#options.retryBaseDelayMs ?? 1000;
+    const delay =
+      Math.min(this.#options.maxRetryDelayMs ?? 60_000, base * 2 ** (delivery.attempts - 1)) *
+      (0.5 + Math.random() / 2);
+    const ageAfterDelay = (Date.now() + delay - delivery.firstAttemptAt) / 1000;
+    const retriesLeft = delivery.attempts <= policy.MaximumRetryAttempts;
+    if (retriesLeft && ageAfterDelay <= policy.MaximumEventAgeInSeconds) {
+      this.#schedule(delivery, delay);
+      return;
+    }
+    this.#pending.delete(delivery.id);
+    const errorCode = error instanceof Error ? error.name : 'Error';
+    const errorMessage = error instanceof Error ? error.message : String(error);
+    this.#options.onDeliveryError?.('Delivery failed for good', {
+      rule: rule.arn,
+      target: target.Arn,
+      errorCode,
+      errorMessage,
+    });
+    const dlq = target.DeadLetterConfig?.Arn;
+    if (!dlq) return;
+    this.deadLetters.send(DeadLetterQueues.queueName(dlq), {
+      body: delivery.event,
+      attributes: {
+        RULE_ARN: rule.arn,
+        TARGET_ARN: target.Arn,
+        ERROR_CODE: errorCode,
+        ERROR_MESSAGE: errorMessage.slice(0, 1024),
+        EXHAUSTED_RETRY_CONDITION: retriesLeft ? 'MaximumEventAgeInSeconds' : 'MaximumRetryAttempts',
+        RETRY_ATTEMPTS: delivery.attempts - 1,
+      },
+    });
+  }
+
+  putRule(input: Record<string, unknown>): { RuleArn: string } {
+    const name = validateRuleName(input.Name);
+    const busName = this.#requireBus(input.EventBusName);
+    if (input.ScheduleExpression !== undefined) {
+      throw new AwsError(
+        'ValidationException',
+        'ScheduleExpression is supported only on the default event bus.',
+      );
+    }
+    const { text, compiled } = compileRulePattern(input.EventPattern);
+    const state = input.State === 'DISABLED' ? 'DISABLED' : 'ENABLED';
+    const rules = this.#rules.get(busName) ?? new Map<string, Rule>();
+    const existing = rules.get(name);
+    const description = str(input.Description);
+    if (existing) {
+      existing.eventPattern = text;
+      existing.compiled = compiled;
+      existing.state = state;
+      if (description !== undefined) existing.description = description;
+      return { RuleArn: existing.arn };
+    }
+    const rule: Rule = {
+      name,
+      busName,
+      arn: this.ruleArn(busName, name),
+      eventPattern: text,
+      compiled,
+      state,
+      targets: new Map(),
+      ...(description !== undefined ? { description } : {}),
+    };
+    rules.set(name, rule);
+    return { RuleArn: rule.arn };
+  }
+
+  #listRules(input: Record<string, unknown>) {
+    const busName = this.#requireBus(input.EventBusName);
+    const prefix = str(input.NamePrefix) ?? '';
+    const all = [...(this.#rules.get(busName)?.values() ?? [])]
+      .filter((rule) => rule.name.startsWith(prefix))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const start = Number(str(input.NextToken) ?? '0');
+    const limit = typeof input.Limit === 'number' ? input.Limit : 100;
+    const page = all.slice(start, start + limit);
+    return {
+      Rules: page.map(describeRule),
+      ...(start + limit < all.length ? { NextToken: String(start + limit) } : {}),
+    };
+  }
+
+  #deleteRule(input: Record<string, unknown>) {
+    const busName = this.#requireBus(input.EventBusName);
+    const rule = this.#rules.get(busName)?.get(String(input.Name));
+    if (!rule) return {};
+    if (rule.targets.size > 0 && input.Force !== true) {
+      throw new AwsError('ValidationException', "Rule can't be deleted since it has targets.");
+    }
+    this.#rules.get(busName)?.delete(rule.name);
+    return {};
+  }
+
+  putTargets(input: Record<string, unknown>) {
+    const rule = this.#requireRule(input.Rule, input.EventBusName);
+    const targets = Array.isArray(input.Targets) ? (input.Targets as unknown[]) : [];
+    if (targets.length < 1 || targets.length > 10) {
+      throw new AwsError(
+        'ValidationException',
+        "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length less than or equal to 10",
+      );
+    }
+    const failed: { TargetId: string; ErrorCode: string; ErrorMessage: string }[] = [];
+    for (const target of targets) {
+      const problem = targetProblem(target);
+      const id = String((target as { Id?: unknown }).Id ?? '');
+      if (problem) {
+        failed.push({ TargetId: id, ErrorCode: 'ValidationException', ErrorMessage: problem });
+        continue;
+      }
+      if (!rule.targets.has(id) && rule.targets.size >= MAX_TARGETS_PER_RULE) {
+        throw new AwsError(
+          'LimitExceededException',
+          `The requested resource exceeds the maximum number allowed.`,
+        );
+      }
+      rule.targets.set(id, target as Target);
+    }
+    return { FailedEntryCount: failed.length, FailedEntries: failed };
+  }
+
+  #removeTargets(input: Record<string, unknown>) {
+    const rule = this.#requireRule(input.Rule, input.EventBusName);
+    const ids = Array.isArray(input.Ids) ? input.Ids.map(String) : [];
+    for (const id of ids) rule.targets.delete(id);
+    return { FailedEntryCount: 0, FailedEntries: [] };
+  }
+
+  #testEventPattern(input: Record<string, unknown>) {
+    let event: unknown;
+    try {
+      event = JSON.parse(String(input.Event));
+    } catch {
+      throw new AwsError('ValidationException', 'Parameter Event is not valid.');
+    }
+    const required = ['id', 'account', 'source', 'time', 'region', 'detail-type'];
+    const missing = required.filter(
+      (field) => typeof event !== 'object' || event === null || !(field in event),
+    );
+    if (missing.length > 0) {
+      throw new AwsError(
+        'ValidationException',
+        `Parameter Event is not valid. Reason: Provided Event is missing required field(s): ${missing.join(', ')}.`,
+      );
+    }
+    try {
+      return { Result: compilePattern(String(input.EventPattern)).matches(event) };
+    } catch (error) {
+      if (error instanceof InvalidEventPatternError)
+        throw new AwsError('InvalidEventPatternException', error.message);
+      throw error;
+    }
+  }
+
+  #archive(busName: string, archived: ArchivedEvent): void {
     const archive = this.#archives.get(busName);
     if (!archive) return;
-    if (Array.isArray(archive)) archive.push(event);
-    else archive.write(`${JSON.stringify(event)}\n`);
+    if (Array.isArray(archive)) archive.push(archived);
+    else archive.write(`${JSON.stringify(archived)}\n`);
   }
 
   /** Every event archived on a bus, oldest first. */
-  archived(busName: string): BusEvent[] {
+  archived(busName: string): ArchivedEvent[] {
     const archive = this.#archives.get(busName);
     if (Array.isArray(archive)) return [...archive];
-    const file = this.#options.archiveDir && join(this.#options.archiveDir, `${busName}.jsonl`);
+    const file = this.#options.dataDir && join(this.#options.dataDir, 'archive', `${busName}.jsonl`);
     if (!file || !existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as BusEvent);
+      .map((line) => JSON.parse(line) as ArchivedEvent);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Re-delivers archived events whose `time` is in `[from, to]` to the bus's rules (not to the
+   * archive again), marked with `replay-name`, as an EventBridge replay does.
+   */
+  async replay(options: {
+    busName: string;
+    from: Date;
+    to: Date;
+    pattern?: string;
+    name?: string;
+  }): Promise<number> {
+    const busName = this.#requireBus(options.busName);
+    await this.#flushArchive(busName);
+    const filter = options.pattern ? compileRulePattern(options.pattern).compiled : undefined;
+    const name = options.name ?? `replay-${Date.now()}`;
+    let count = 0;
+    for (const { event, ingestionTime } of this.archived(busName)) {
+      const time = Date.parse(event.time);
+      if (time < options.from.getTime() || time > options.to.getTime()) continue;
+      if (filter && !filter.matches(event)) continue;
+      this.#route(busName, { ...event, 'replay-name': name }, ingestionTime);
+      count++;
+    }
+    return count;
+  }
+
+  /** Sends a queue's dead letters back to the targets they failed on; those delivered leave the queue. */
+  async redrive(queue: string): Promise<{ redriven: number; failed: number }> {
+    const letters = this.deadLetters.list(queue);
+    const done = new Set<string>();
+    for (const letter of letters) {
+      const rule = this.#ruleByArn(letter.attributes.RULE_ARN);
+      const target = [...(rule?.targets.values() ?? [])].find((t) => t.Arn === letter.attributes.TARGET_ARN);
+      if (!rule || !target) continue;
+      const invoke = this.#options.resolveTarget(target.Arn);
+      try {
+        if (!invoke) throw new Error(`No resource answers ${target.Arn}`);
+        await invoke(
+          renderTargetInput(target, letter.body as unknown as Record<string, unknown>, {
+            ruleName: rule.name,
+            ruleArn: rule.arn,
+            ingestionTime: letter.sentAt,
+          }),
+          letter.body,
+        );
+        done.add(letter.messageId);
+      } catch {
+        // stays in the queue, as a failed SQS redrive leaves the message
+      }
+    }
+    this.deadLetters.remove(queue, done);
+    return { redriven: done.size, failed: letters.length - done.size };
+  }
+
+  async #flushArchive(busName: string): Promise<void> {
+    const archive = this.#archives.get(busName);
+    if (archive && !Array.isArray(archive) && archive.writableLength > 0) {
+      await new Promise<void>((resolve) => archive.once('drain', resolve));
+    }
+  }
+
+  /** Deliveries that have not yet succeeded nor been dead-lettered. */
+  pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  #pendingFile(): string | undefined {
+    return this.#options.dataDir && join(this.#options.dataDir, 'eventbridge-pending.json');
+  }
+
+  /** Picks up the deliveries a previous run left pending when it stopped. */
+  resumePending(): number {
+    const file = this.#pendingFile();
+    if (!file || !existsSync(file)) return 0;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<Delivery, 'timer'>[];
+    rmSync(file);
+    for (const delivery of saved) this.#schedule({ ...delivery, id: randomUUID() });
+    return saved.length;
+  }
+
+  /** Waits briefly for deliveries under way, then keeps the rest for the next start. */
+  async close(graceMs = 2000): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.#inFlight.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.all(this.#inFlight), new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    this.#closed = true;
+    const left = [...this.#pending.values()];
+    for (const delivery of left) clearTimeout(delivery.timer);
+    const file = this.#pendingFile();
+    if (file && left.length > 0) {
+      writeFileSync(file, JSON.stringify(left.map(({ timer: _, ...delivery }) => delivery)));
+    }
     await Promise.all(
       [...this.#archives.values()].map(
         (archive) =>

@@ -1,0 +1,41 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { sns } from '../lib/clients.ts';
+import { requireEnv } from '../lib/env.ts';
+import { AlertNotification, toPublishInput } from './notify.ts';
+
+const topicArn = requireEnv('ALERTS_TOPIC_ARN');
+
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
+
+/** Deliveries are at-least-once, so the same alert may arrive twice: the event id makes it one email. */
+const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventId', expiresAfterSeconds: 7 * 24 * 3600 });
+
+const notify = async (event: unknown): Promise<{ messageId: string }> => {
+  const notification = AlertNotification.parse(event);
+  const input = toPublishInput(notification);
+  const published = await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Subject: input.subject,
+      Message: input.message,
+      MessageAttributes: Object.fromEntries(
+        Object.entries(input.attributes).map(([name, value]) => [
+          name,
+          { DataType: 'String', StringValue: value },
+        ]),
+      ),
+    }),
+  );
+  return { messageId: published.MessageId ?? '' };
+};
+
+const idempotentNotify = makeIdempotent(notify, { persistenceStore, config });
+
+/** Target of the `alerts` rule: one SNS message per alert event, however often it is delivered. */
+export const handler = async (event: unknown, context: Context) => {
+  config.registerLambdaContext(context);
+  return idempotentNotify(event);
+};

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { DeviceId, Severity } from '../../schemas/common.ts';
+
+/**
+ * What the `alerts` rule's input transformer hands the notifier: the text is already readable,
+ * the notifier only adds what EventBridge's SNS target cannot set, the message attributes that
+ * subscription filter policies match on.
+ */
+export const AlertNotification = z
+  .object({
+    eventId: z.uuid(),
+    deviceId: DeviceId,
+    severity: Severity,
+    subject: z.string().min(1),
+    message: z.string().min(1),
+  })
+  .strict();
+export type AlertNotification = z.infer<typeof AlertNotification>;
+
+/** SNS subjects are at most 100 printable ASCII characters without line breaks (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
+export const snsSubject = (subject: string): string =>
+  subject
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 100)
+    .trim();
+
+export interface PublishInput {
+  readonly subject: string;
+  readonly message: string;
+  readonly attributes: Record<string, string>;
+}
+
+export const toPublishInput = (notification: AlertNotification): PublishInput => ({
+  subject: snsSubject(notification.subject),
+  message: notification.message,
+  attributes: { deviceId: notification.deviceId, severity: notification.severity },
+});

@@ -1,0 +1,33 @@
+import type { FunctionName } from '../api.ts';
+import { buses, type TargetSpec, topics } from '../topology.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** ARNs of the local cloud's resources, shaped exactly like AWS's so targets and clients need no special case. */
+export const localArns = {
+  function: (name: FunctionName) =>
+    `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sensorbus-${kebab(name)}`,
+  bus: (busName: string) => `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${busName}`,
+  topic: (topicName: string) => `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${topicName}`,
+  queue: (queueName: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${queueName}`,
+  stateMachine: (name: string) => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`,
+};
+
+/** The function a local Lambda ARN names. */
+export const functionOfArn = (arn: string, names: readonly FunctionName[]): FunctionName | undefined =>
+  names.find((name) => localArns.function(name) === arn);
+
+/** The ARN a topology target points at, locally. */
+export const targetArn = (target: TargetSpec): string => {
+  switch (target.kind) {
+    case 'bus':
+      return localArns.bus(buses[target.bus].name);
+    case 'function':
+      return localArns.function(target.function);
+    case 'topic':
+      return localArns.topic(topics[target.topic].name);
+  }
+};

@@ -1,0 +1,109 @@
+import { parseArgs } from 'node:util';
+import { buses } from '../../topology.ts';
+
+const usage = `Usage: npm run events -- <command> [options]   (against a running \`npm start\`)
+
+  tail        [--bus telemetry|websocket] [--pattern '<event pattern>']
+              print events as they pass on a bus (every bus when --bus is absent)
+  replay      --bus telemetry --from <ISO time> [--to <ISO time>] [--pattern '<event pattern>']
+              re-deliver archived events of a time range to the bus's rules
+  dead-letters [--queue <name>]
+              list dead letters (each with the rule, target and error that put it there)
+  redrive     --queue <name>
+              send a queue's dead letters back to their targets
+
+The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566).`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    bus: { type: 'string' },
+    pattern: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    queue: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const edge = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}/_sensorbus/events`;
+const busName = (name: string | undefined) =>
+  name === undefined ? undefined : (buses[name as keyof typeof buses]?.name ?? name);
+
+const call = async (path: string, body?: unknown): Promise<unknown> => {
+  const response = await fetch(`${edge}/${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const answer: unknown = await response.json();
+  if (!response.ok) throw new Error(JSON.stringify(answer));
+  return answer;
+};
+
+const tail = async () => {
+  const query = new URLSearchParams();
+  const bus = busName(values.bus);
+  if (bus) query.set('bus', bus);
+  if (values.pattern) query.set('pattern', values.pattern);
+  const response = await fetch(`${edge}/tail?${query}`);
+  if (!response.ok || !response.body) throw new Error(await response.text());
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = response.body.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    buffer += decoder.decode(chunk.value, { stream: true });
+    let newline = buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      const parsed = JSON.parse(line) as {
+        bus?: string;
+        event?: { time: string; source: string; 'detail-type': string };
+      };
+      if (parsed.event) {
+        console.log(
+          `${parsed.event.time}  ${parsed.bus}  ${parsed.event.source}  ${parsed.event['detail-type']}`,
+        );
+        console.log(`  ${JSON.stringify(parsed.event)}`);
+      } else {
+        console.log(`tailing ${JSON.stringify(parsed)} (Ctrl-C to stop)`);
+      }
+      newline = buffer.indexOf('\n');
+    }
+  }
+};
+
+const main = async () => {
+  const [command] = positionals;
+  switch (command) {
+    case 'tail':
+      return tail();
+    case 'replay':
+      if (!values.bus || !values.from) throw new Error('replay needs --bus and --from');
+      return console.log(
+        await call('replay', {
+          bus: busName(values.bus),
+          from: values.from,
+          to: values.to,
+          pattern: values.pattern,
+        }),
+      );
+    case 'dead-letters':
+      return console.log(
+        JSON.stringify(await call(`dead-letters${values.queue ? `?queue=${values.queue}` : ''}`), null, 2),
+      );
+    case 'redrive':
+      if (!values.queue) throw new Error('redrive needs --queue');
+      return console.log(await call('redrive', { queue: values.queue }));
+    default:
+      console.log(usage);
+      process.exitCode = command === undefined || values.help ? 0 : 2;
+  }
+};
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
