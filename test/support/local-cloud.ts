@@ -93,15 +93,17 @@ export const recordedEvents = (t: TestCloud, deviceId: string) =>
       (event.detail.data as { deviceId?: string }).deviceId === deviceId,
   );
 
+/** Polls until `probe` answers something other than undefined, null or false; bounded, never a fixed sleep. */
 export const waitFor = async <T>(
   probe: () => T | Promise<T>,
   what: string,
   timeoutMs = 10_000,
-): Promise<T> => {
+): Promise<Exclude<T, undefined | null | false>> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value) return value;
+    if (value !== undefined && value !== null && value !== false)
+      return value as Exclude<T, undefined | null | false>;
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
