@@ -3,7 +3,7 @@
  * authorizers and routes from this; the local REST gateway serves the same routes with the same
  * handler entry points and authorizers.
  */
-import type { BusName, TableName, TopicName } from './topology.ts';
+import type { BusName, SecretName, TableName, TopicName } from './topology.ts';
 
 export type Access = 'read' | 'write' | 'readWrite';
 
@@ -17,8 +17,8 @@ export interface FunctionSpec {
   readonly buses: readonly BusName[];
   /** Topics it publishes to; their ARNs reach it through each topic's `env` variable. */
   readonly topics?: readonly TopicName[];
-  /** Whether it signs or verifies bearer tokens (receives `TOKEN_SIGNING_KEY`). */
-  readonly tokenKey?: boolean;
+  /** Secrets it reads; their ids reach it through each secret's `env` variable. */
+  readonly secrets?: readonly SecretName[];
 }
 
 export const functions = {
@@ -39,7 +39,7 @@ export const functions = {
     description: 'POST /tokens: viewer tokens',
     tables: {},
     buses: [],
-    tokenKey: true,
+    secrets: ['tokenSigningKey'],
   },
   readings: {
     entry: 'handlers/readings/handler.ts',
@@ -58,7 +58,7 @@ export const functions = {
     description: 'Checks an admin or viewer bearer token',
     tables: {},
     buses: [],
-    tokenKey: true,
+    secrets: ['tokenSigningKey'],
   },
   outboxRelay: {
     entry: 'handlers/outbox-relay/handler.ts',

@@ -217,3 +217,15 @@ export const rules: readonly RuleSpec[] = [
     ],
   },
 ];
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly env: string;
+}
+
+export const secrets = {
+  /** The HMAC key that signs admin and viewer bearer tokens (32 random bytes, base64url). */
+  tokenSigningKey: { name: 'sensorbus-token-signing-key', env: 'TOKEN_SECRET_ID' },
+} as const satisfies Record<string, SecretSpec>;
+
+export type SecretName = keyof typeof secrets;

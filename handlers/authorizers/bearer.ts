@@ -1,7 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { bearerTokenOf, principalContext, signingKeyFrom, verifyToken } from '../lib/auth.ts';
-import { requireEnv } from '../lib/env.ts';
+import { bearerTokenOf, principalContext, verifyToken } from '../lib/auth.ts';
 import { headerIn } from '../lib/http.ts';
+import { loadSigningKey } from '../lib/signing-key.ts';
 import { allowAll, UNAUTHORIZED } from './policy.ts';
 
 /** REQUEST authorizer for people: `Authorization: Bearer <admin or viewer token>`. */
@@ -18,4 +18,4 @@ export const makeHandler =
     }
   };
 
-export const handler = makeHandler(signingKeyFrom(requireEnv('TOKEN_SIGNING_KEY')));
+export const handler = makeHandler(await loadSigningKey());

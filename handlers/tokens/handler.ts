@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CreateTokenRequest, DEFAULT_TOKEN_TTL_SECONDS } from '../../schemas/token.ts';
-import { principalOf, requireAdmin, signingKeyFrom, signToken } from '../lib/auth.ts';
-import { requireEnv } from '../lib/env.ts';
+import { principalOf, requireAdmin, signToken } from '../lib/auth.ts';
 import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
+import { loadSigningKey } from '../lib/signing-key.ts';
 
 /** `POST /tokens` (admin): issues a viewer token for some devices or all of them. */
 export const makeHandler = (signingKey: Uint8Array, now: () => Date) =>
@@ -18,4 +18,4 @@ export const makeHandler = (signingKey: Uint8Array, now: () => Date) =>
     return json(201, issued);
   });
 
-export const handler = makeHandler(signingKeyFrom(requireEnv('TOKEN_SIGNING_KEY')), () => new Date());
+export const handler = makeHandler(await loadSigningKey(), () => new Date());

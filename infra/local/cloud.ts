@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FunctionName, functions, schedules } from '../api.ts';
-import { buses, rules, tables, topics } from '../topology.ts';
+import { buses, rules, secrets, tables, topics } from '../topology.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
@@ -9,6 +9,7 @@ import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbrid
 import { Faults } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
+import { LocalSecretsManager } from './secrets-manager.ts';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
 
@@ -124,7 +125,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       throw new Error(`Topology rule ${rule.name}: ${JSON.stringify(FailedEntries)}`);
   }
 
-  const edge = new Edge({ dynamodb, events, faults });
+  const secretsManager = new LocalSecretsManager({ [secrets.tokenSigningKey.name]: options.tokenSigningKey });
+  const edge = new Edge({ dynamodb, events, faults, secrets: secretsManager });
   const edgeUrl = await edge.listen(options.edgePort ?? 0, host);
 
   Object.assign(process.env, {
@@ -132,7 +134,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    TOKEN_SIGNING_KEY: options.tokenSigningKey,
+    ...Object.fromEntries(Object.values(secrets).map((secret) => [secret.env, secret.name])),
     OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
     ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',

@@ -12,11 +12,13 @@ import type { LocalDynamoDB } from './dynamodb.ts';
 import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
+import type { LocalSecretsManager } from './secrets-manager.ts';
 
 export interface EdgeServices {
   readonly dynamodb: LocalDynamoDB;
   readonly events: LocalEventBridge;
   readonly faults: Faults;
+  readonly secrets: LocalSecretsManager;
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
@@ -75,6 +77,11 @@ export class Edge {
       if (prefix === 'AWSEvents') {
         return this.#json(res, JSON_1_1, () =>
           readBody(req).then((body) => this.#services.events.handle(operation, parseJsonRequest(body))),
+        );
+      }
+      if (prefix === 'secretsmanager') {
+        return this.#json(res, JSON_1_1, () =>
+          readBody(req).then((body) => this.#services.secrets.handle(operation, parseJsonRequest(body))),
         );
       }
       throw new AwsError('UnknownOperationException', `No local service answers ${target}`);

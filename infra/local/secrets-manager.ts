@@ -1,0 +1,43 @@
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './arns.ts';
+import { AwsError } from './aws-protocol.ts';
+
+/**
+ * Secrets Manager's `GetSecretValue` for the local cloud, serving the secrets `npm start`
+ * generated into the git-ignored data folder
+ * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html).
+ */
+export class LocalSecretsManager {
+  readonly #secrets: ReadonlyMap<string, string>;
+  readonly #created = new Date();
+
+  constructor(secrets: Record<string, string>) {
+    this.#secrets = new Map(Object.entries(secrets));
+  }
+
+  arn(name: string): string {
+    return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}`;
+  }
+
+  async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {
+    if (operation !== 'GetSecretValue') {
+      throw new AwsError(
+        'UnknownOperationException',
+        `Operation ${operation} is not supported by the local Secrets Manager`,
+      );
+    }
+    const id = String(input.SecretId ?? '');
+    const name = id.startsWith('arn:') ? id.slice(id.lastIndexOf(':secret:') + ':secret:'.length) : id;
+    const value = this.#secrets.get(name);
+    if (value === undefined) {
+      throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    }
+    return {
+      ARN: this.arn(name),
+      Name: name,
+      SecretString: value,
+      VersionId: 'local',
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: this.#created.getTime() / 1000,
+    };
+  }
+}
