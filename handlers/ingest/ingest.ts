@@ -1,10 +1,10 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ErrorDetail } from '../../schemas/error.ts';
-import { ReadingRecorded } from '../../schemas/events.ts';
 import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
 import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
-import { buildEntry, type PublishOutcome } from '../lib/events.ts';
+import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
+import { readingRecordedEntry } from '../lib/reading-events.ts';
 import { outboxShardOf, type ReadingItem, type SaveOutcome } from '../lib/readings-store.ts';
 
 /** Ports of the ingest use case; adapters live in `handler.ts`. */
@@ -217,28 +217,6 @@ const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promi
   );
   await lastReading;
 };
-
-/** The `ReadingRecorded` entry of a stored reading; the relay builds the very same event. */
-export const readingRecordedEntry = (
-  item: ReadingItem,
-  busName: string,
-  producedAt: Date,
-): PutEventsRequestEntry =>
-  buildEntry(ReadingRecorded, {
-    busName,
-    idempotencyKey: item.readingId,
-    correlationId: item.correlationId,
-    producedAt: producedAt.toISOString(),
-    time: item.receivedAt,
-    data: {
-      readingId: item.readingId,
-      deviceId: item.deviceId,
-      timestamp: item.timestamp,
-      metrics: item.metrics,
-      ...(item.sequence !== undefined ? { sequence: item.sequence } : {}),
-      receivedAt: item.receivedAt,
-    },
-  });
 
 const answer = (results: ItemResult[], isBatch: boolean): IngestAnswer => {
   const accepted = results.filter((r): r is AcceptedItem => r.status === 202);

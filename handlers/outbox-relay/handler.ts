@@ -1,8 +1,8 @@
-import { readingRecordedEntry } from '../ingest/ingest.ts';
 import { dynamo, eventBridge } from '../lib/clients.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';
 import { logger } from '../lib/logger.ts';
+import { readingRecordedEntry } from '../lib/reading-events.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
 import { type RelayDeps, type RelayReport, relay } from './relay.ts';
 

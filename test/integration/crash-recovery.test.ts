@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { buses } from '../../infra/topology.ts';
+import { storedReadings, waitFor } from '../support/local-cloud.ts';
+
+const repoRoot = join(import.meta.dirname, '../..');
+const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
+const signingKey = newSigningKey();
+const children = new Set<ChildProcess>();
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+const startProcess = (ports: { api: number; edge: number }) =>
+  new Promise<{ child: ChildProcess; apiUrl: string; edgeUrl: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cloud-process.ts'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        TEST_DATA_DIR: dataDir,
+        TEST_SIGNING_KEY: signingKey,
+        TEST_API_PORT: String(ports.api),
+        TEST_EDGE_PORT: String(ports.edge),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    child.once('error', reject);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /READY (\S+) (\S+)/.exec(output);
+      if (match?.[1] && match[2]) resolve({ child, apiUrl: match[1], edgeUrl: match[2] });
+    });
+  });
+
+const archivedRecorded = (readingId: string) => {
+  const file = join(dataDir, 'archive', `${buses.telemetry.name}.jsonl`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(readingId))
+    .map(
+      (line) =>
+        JSON.parse(line) as { event: { 'detail-type': string; detail: { metadata: { eventId: string } } } },
+    )
+    .filter((archived) => archived.event['detail-type'] === 'ReadingRecorded');
+};
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('a process killed between store and emit', () => {
+  it('emits the stored reading after restart, once, and the device retry is a duplicate', async () => {
+    // Prepare: a running system with a device, and a bus that never answers
+    const ports = { api: await freePort(), edge: await freePort() };
+    const first = await startProcess(ports);
+    const { token: admin } = await signToken(
+      signingKeyFrom(signingKey),
+      { role: 'admin', deviceIds: '*' },
+      600,
+    );
+    const registered = await fetch(`${first.apiUrl}/devices/crash-1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { apiKey } = (await registered.json()) as { apiKey: string };
+    await fetch(`${first.edgeUrl}/_sensorbus/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ service: 'events', operation: 'PutEvents', mode: 'hang' }),
+    });
+    const reading = { deviceId: 'crash-1', timestamp: '2026-11-20T08:00:00Z', metrics: { t: 7 } };
+    const post = () =>
+      fetch(`${first.apiUrl}/readings`, {
+        method: 'POST',
+        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify(reading),
+      });
+
+    // Act: the reading is stored, the emit hangs, and the process dies
+    const inFlight = post().catch((error: unknown) => error);
+    const [stored] = await waitFor(async () => {
+      const items = await storedReadings(first.edgeUrl, 'crash-1');
+      return items.length > 0 ? items : undefined;
+    }, 'the stored reading');
+    first.child.kill('SIGKILL');
+    expect(await inFlight).toBeInstanceOf(Error);
+    const readingId = String(stored?.readingId);
+    expect(stored?.outboxAt).toBeDefined();
+    expect(archivedRecorded(readingId)).toHaveLength(0);
+
+    const second = await startProcess(ports);
+
+    // Assess: the relay of the new process emits it, exactly once
+    const emitted = await waitFor(() => {
+      const found = archivedRecorded(readingId);
+      return found.length > 0 ? found : undefined;
+    }, 'ReadingRecorded after restart');
+    const retry = await fetch(`${second.apiUrl}/readings`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(reading),
+    });
+    await waitFor(
+      async () => (await storedReadings(second.edgeUrl, 'crash-1'))[0]?.outboxAt === undefined,
+      'mark cleared',
+    );
+
+    expect(emitted).toHaveLength(1);
+    expect(await retry.json()).toMatchObject({ readingId, duplicate: true });
+    expect(await storedReadings(second.edgeUrl, 'crash-1')).toHaveLength(1);
+    expect(archivedRecorded(readingId)).toHaveLength(1);
+    second.child.kill('SIGTERM');
+  }, 60_000);
+});

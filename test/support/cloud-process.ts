@@ -1,0 +1,25 @@
+/**
+ * Runs the local cloud as a separate process, so tests can kill it (SIGKILL, no clean-up) and
+ * start it again on the same data. Configured by environment; prints `READY <api> <edge>`.
+ */
+import { startLocalCloud } from '../../infra/local/cloud.ts';
+
+const required = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+};
+
+const cloud = await startLocalCloud({
+  dataDir: required('TEST_DATA_DIR'),
+  tokenSigningKey: required('TEST_SIGNING_KEY'),
+  apiPort: Number(required('TEST_API_PORT')),
+  edgePort: Number(required('TEST_EDGE_PORT')),
+  outboxMinAgeSeconds: 1,
+  relayIntervalMs: 250,
+  logLevel: 'ERROR',
+});
+console.log(`READY ${cloud.apiUrl} ${cloud.edgeUrl}`);
+process.on('SIGTERM', () => {
+  void cloud.stop().then(() => process.exit(0));
+});
