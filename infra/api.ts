@@ -15,8 +15,10 @@ export interface FunctionSpec {
   readonly tables: Partial<Record<TableName, Access>>;
   /** Buses it puts events on; their names reach it through each bus's `env` variable. */
   readonly buses: readonly BusName[];
-  /** Topics it publishes to; their ARNs reach it through each topic's `env` variable. */
-  readonly topics?: readonly TopicName[];
+  /** Topics it publishes to or subscribes others to; their ARNs reach it through each topic's `env` variable. */
+  readonly topics?: Partial<Record<TopicName, 'publish' | 'subscribe'>>;
+  /** Whether it posts to WebSocket connections (API Gateway Management API, endpoint via `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`). */
+  readonly websocketManagement?: boolean;
   /** Secrets it reads; their ids reach it through each secret's `env` variable. */
   readonly secrets?: readonly SecretName[];
 }
@@ -71,7 +73,40 @@ export const functions = {
     description: 'Publishes each alert once to the alerts topic, with deviceId and severity attributes',
     tables: { idempotency: 'readWrite' },
     buses: [],
-    topics: ['alerts'],
+    topics: { alerts: 'publish' },
+  },
+  alertSubscriptions: {
+    entry: 'handlers/alert-subscriptions/handler.ts',
+    description: 'POST /alert-subscriptions: SNS subscriptions with filter policies',
+    tables: {},
+    buses: [],
+    topics: { alerts: 'subscribe' },
+  },
+  websocketAuthorizer: {
+    entry: 'handlers/authorizers/websocket.ts',
+    description: 'Checks the viewer token of a WebSocket $connect (query string `token`)',
+    tables: {},
+    buses: [],
+    secrets: ['tokenSigningKey'],
+  },
+  websocketConnections: {
+    entry: 'handlers/websocket/connections.ts',
+    description: 'WebSocket $connect and $disconnect: records and forgets connections',
+    tables: { connections: 'readWrite' },
+    buses: [],
+  },
+  websocketMessages: {
+    entry: 'handlers/websocket/messages.ts',
+    description: 'WebSocket subscribe, unsubscribe and $default',
+    tables: { connections: 'readWrite' },
+    buses: [],
+  },
+  push: {
+    entry: 'handlers/push/handler.ts',
+    description: 'Pushes an event to every connection subscribed to its device',
+    tables: { connections: 'readWrite', idempotency: 'readWrite' },
+    buses: [],
+    websocketManagement: true,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -104,9 +139,38 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices/{deviceId}/readings', function: 'readings', authorizer: 'bearer' },
   { method: 'POST', path: '/tokens', function: 'tokens', authorizer: 'bearer' },
+  { method: 'POST', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
 ];
 
 /** Scheduled functions: EventBridge Scheduler on AWS, timers locally. */
 export const schedules = {
   outboxRelay: { function: 'outboxRelay', everyMinutes: 1 },
 } as const satisfies Record<string, { function: FunctionName; everyMinutes: number }>;
+
+export interface WebSocketRouteSpec {
+  readonly routeKey: string;
+  readonly function: FunctionName;
+  /** Whether the function's answer is sent back to the client (a two-way route). */
+  readonly routeResponse: boolean;
+}
+
+/**
+ * The WebSocket API: route selection on `$request.body.action`, a REQUEST authorizer on
+ * `$connect` reading the viewer token from the query string
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-selection-expressions.html).
+ */
+export const websocketApi = {
+  routeSelectionExpression: '$request.body.action',
+  authorizer: { function: 'websocketAuthorizer', identityQueryString: 'token' },
+  routes: [
+    { routeKey: '$connect', function: 'websocketConnections', routeResponse: false },
+    { routeKey: '$disconnect', function: 'websocketConnections', routeResponse: false },
+    { routeKey: 'subscribe', function: 'websocketMessages', routeResponse: true },
+    { routeKey: 'unsubscribe', function: 'websocketMessages', routeResponse: true },
+    { routeKey: '$default', function: 'websocketMessages', routeResponse: true },
+  ],
+} as const satisfies {
+  routeSelectionExpression: string;
+  authorizer: { function: FunctionName; identityQueryString: string };
+  routes: readonly WebSocketRouteSpec[];
+};

@@ -7,6 +7,7 @@
  *                                  └─PutEvents ReadingRecorded─▶ bus telemetry
  *   bus telemetry ─ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
  *                 └ rule to-websocket  every domain event          ─▶ bus websocket
+ *   bus websocket ─ rule push          every domain event          ─▶ push ─▶ subscribed dashboards
  */
 
 import {
@@ -57,6 +58,26 @@ export const tables = {
    * check. `outboxShard`/`outboxAt` are present only until the bus accepted the reading's event,
    * which makes `outbox` a sparse index of exactly the readings the relay must re-publish.
    */
+  /**
+   * WebSocket connections (`sk = connection`) and their subscriptions (`sk = device#<id>`, with
+   * `deviceId` set, so `byDevice` is a sparse index from a device to the connections that follow it).
+   * Every item expires two hours after connect, API Gateway's longest connection.
+   */
+  connections: {
+    name: 'sensorbus-connections',
+    env: 'CONNECTIONS_TABLE',
+    partitionKey: { name: 'connectionId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [
+      {
+        name: 'byDevice',
+        partitionKey: { name: 'deviceId', type: 'S' },
+        sortKey: { name: 'connectionId', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
+    timeToLiveAttribute: 'expiresAt',
+  },
   /** Powertools idempotency records: one per consumed event whose side effect must happen once. */
   idempotency: {
     name: 'sensorbus-idempotency',
@@ -213,6 +234,22 @@ export const rules: readonly RuleSpec[] = [
         bus: 'websocket',
         retryPolicy: STANDARD_RETRY,
         deadLetterQueue: 'sensorbus-to-websocket-dlq',
+      },
+    ],
+  },
+  {
+    name: 'push',
+    bus: 'websocket',
+    description: 'Pushes each event to the dashboards subscribed to its device',
+    eventPattern: patternOf(ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved),
+    targets: [
+      {
+        id: 'push',
+        kind: 'function',
+        function: 'push',
+        // A live view has no use for old news: give up after a few minutes.
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeSeconds: 300 },
+        deadLetterQueue: 'sensorbus-push-dlq',
       },
     ],
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';
 import { EVENTS } from './events.ts';
@@ -13,6 +14,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   'put-device-request': PutDeviceRequest,
   device: Device,
   'create-token-request': CreateTokenRequest,
+  'create-alert-subscription-request': CreateAlertSubscriptionRequest,
   'error-body': ErrorBody,
   ...Object.fromEntries(
     Object.values(EVENTS).map((event) => [`events/${event.detailType}.v${event.version}`, event.detail]),

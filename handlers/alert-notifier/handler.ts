@@ -10,7 +10,10 @@ const topicArn = requireEnv('ALERTS_TOPIC_ARN');
 
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
 
-/** Deliveries are at-least-once, so the same alert may arrive twice: the event id makes it one email. */
+/**
+ * Deliveries are at-least-once, so the same alert may arrive twice: the event id makes it one email.
+ * The key prefix keeps these records apart from other consumers of the same event ids.
+ */
 const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventId', expiresAfterSeconds: 7 * 24 * 3600 });
 
 const notify = async (event: unknown): Promise<{ messageId: string }> => {
@@ -32,7 +35,7 @@ const notify = async (event: unknown): Promise<{ messageId: string }> => {
   return { messageId: published.MessageId ?? '' };
 };
 
-const idempotentNotify = makeIdempotent(notify, { persistenceStore, config });
+const idempotentNotify = makeIdempotent(notify, { persistenceStore, config, keyPrefix: 'alert-notifier' });
 
 /** Target of the `alerts` rule: one SNS message per alert event, however often it is delivered. */
 export const handler = async (event: unknown, context: Context) => {

@@ -10,6 +10,8 @@ import { Faults } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
+import { LocalSns } from './sns/service.ts';
+import { WebSocketGateway } from './websocket-gateway.ts';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
 
@@ -19,6 +21,11 @@ export interface LocalCloudOptions {
   readonly host?: string;
   readonly apiPort?: number;
   readonly edgePort?: number;
+  readonly wsPort?: number;
+  /** How often expired TTL items are deleted (dynalite does not expire them itself). */
+  readonly ttlSweepIntervalMs?: number;
+  /** Delays between SNS http(s) delivery attempts. */
+  readonly snsRetryDelaysMs?: readonly number[];
   /** base64url HMAC key that signs bearer tokens. */
   readonly tokenSigningKey: string;
   readonly allowedOrigin?: string;
@@ -34,10 +41,15 @@ export interface LocalCloudOptions {
 export interface LocalCloud {
   readonly apiUrl: string;
   readonly edgeUrl: string;
+  readonly wsUrl: string;
   readonly events: LocalEventBridge;
+  readonly sns: LocalSns;
+  readonly websocket: WebSocketGateway;
   readonly faults: Faults;
   readonly lambda: LocalLambda;
   readonly gateway: RestGateway;
+  /** Stops the WebSocket server (every client is dropped) and starts it again on the same port. */
+  restartWebSocket(): Promise<void>;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: keyof typeof schedules): Promise<unknown>;
   /** Stops accepting requests, lets in-flight ones finish, then closes every service. */
@@ -75,6 +87,14 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     if (fn) return async (payload) => void (await lambda.invoke(fn, payloadOf(payload)));
     const bus = busByArn.get(arn);
     if (bus) return async (payload) => events.publish(bus, payloadOf(payload) as BusEvent);
+    if (arn.startsWith('arn:aws:sns:')) {
+      return async (payload) => {
+        const answer = await sns.handle(
+          new URLSearchParams({ Action: 'Publish', TopicArn: arn, Message: payload }),
+        );
+        if (answer.status !== 200) throw Object.assign(new Error(answer.body), { name: 'SnsPublishFailed' });
+      };
+    }
     return undefined;
   };
 
@@ -125,12 +145,28 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       throw new Error(`Topology rule ${rule.name}: ${JSON.stringify(FailedEntries)}`);
   }
 
+  let edgeUrl = '';
+  const sns = new LocalSns({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    faults,
+    publicUrl: () => edgeUrl,
+    topics: Object.values(topics).map((topic) => topic.name),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
+  });
+  const websocket = new WebSocketGateway({
+    invoke: (fn, event) => lambda.invoke(fn, event),
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+  });
   const secretsManager = new LocalSecretsManager({ [secrets.tokenSigningKey.name]: options.tokenSigningKey });
-  const edge = new Edge({ dynamodb, events, faults, secrets: secretsManager });
-  const edgeUrl = await edge.listen(options.edgePort ?? 0, host);
+  const edge = new Edge({ dynamodb, events, faults, secrets: secretsManager, sns, websocket });
+  edgeUrl = await edge.listen(options.edgePort ?? 0, host);
 
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: edgeUrl,
+    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: edgeUrl,
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -155,6 +191,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     isHealthy: () => healthy,
   });
   const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
+  const wsPort = options.wsPort ?? 0;
+  let wsUrl = await websocket.listen(wsPort, host);
+  const sweeper = dynamodb.startTtlSweeper(
+    Object.values(tables).filter((table) => 'timeToLiveAttribute' in table),
+    options.ttlSweepIntervalMs ?? 60_000,
+  );
 
   const runSchedule = (name: keyof typeof schedules) =>
     lambda.invoke(schedules[name].function, {
@@ -183,7 +225,16 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   return {
     apiUrl,
     edgeUrl,
+    get wsUrl() {
+      return wsUrl;
+    },
     events,
+    sns,
+    websocket,
+    async restartWebSocket() {
+      await websocket.close();
+      wsUrl = await websocket.listen(Number(new URL(wsUrl.replace('ws:', 'http:')).port), host);
+    },
     faults,
     lambda,
     gateway,
@@ -191,10 +242,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     async stop() {
       healthy = false;
       for (const timer of timers) clearInterval(timer);
+      clearInterval(sweeper);
       await gateway.close();
+      await websocket.close();
       faults.clear();
       await edge.close();
       await events.close();
+      await sns.close();
       await dynamodb.stop();
     },
   };

@@ -2,10 +2,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
+  type AttributeValue,
   CreateTableCommand,
+  DeleteItemCommand,
   DynamoDBClient,
   type GlobalSecondaryIndex,
   ListTablesCommand,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { TableSpec } from '../topology.ts';
@@ -39,11 +42,7 @@ export class LocalDynamoDB {
 
   /** Creates every table of the topology that does not exist yet. */
   async ensureTables(specs: readonly TableSpec[]): Promise<void> {
-    const client = new DynamoDBClient({
-      endpoint: this.#endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const client = this.#client();
     try {
       const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
       for (const spec of specs) {
@@ -52,6 +51,57 @@ export class LocalDynamoDB {
     } finally {
       client.destroy();
     }
+  }
+
+  /**
+   * Deletes items whose TTL attribute (epoch seconds) has passed, as DynamoDB's TTL does in the
+   * background (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
+   */
+  startTtlSweeper(specs: readonly TableSpec[], intervalMs: number): NodeJS.Timeout {
+    const sweep = async () => {
+      const client = this.#client();
+      try {
+        for (const spec of specs) {
+          if (!spec.timeToLiveAttribute) continue;
+          let startKey: Record<string, AttributeValue> | undefined;
+          do {
+            const page = await client.send(
+              new ScanCommand({
+                TableName: spec.name,
+                FilterExpression: '#ttl < :now',
+                ExpressionAttributeNames: { '#ttl': spec.timeToLiveAttribute },
+                ExpressionAttributeValues: { ':now': { N: String(Math.floor(Date.now() / 1000)) } },
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            for (const item of page.Items ?? []) {
+              const key: Record<string, AttributeValue> = {};
+              for (const name of [spec.partitionKey.name, spec.sortKey?.name]) {
+                const value = name === undefined ? undefined : item[name];
+                if (name !== undefined && value !== undefined) key[name] = value;
+              }
+              await client.send(new DeleteItemCommand({ TableName: spec.name, Key: key }));
+            }
+            startKey = page.LastEvaluatedKey;
+          } while (startKey);
+        }
+      } catch {
+        // the next sweep tries again; expiry is best-effort on AWS too
+      } finally {
+        client.destroy();
+      }
+    };
+    const timer = setInterval(() => void sweep(), intervalMs);
+    timer.unref();
+    return timer;
+  }
+
+  #client(): DynamoDBClient {
+    return new DynamoDBClient({
+      endpoint: this.#endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   }
 
   async stop(): Promise<void> {

@@ -13,12 +13,16 @@ import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
+import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
+import type { WebSocketGateway } from './websocket-gateway.ts';
 
 export interface EdgeServices {
   readonly dynamodb: LocalDynamoDB;
   readonly events: LocalEventBridge;
   readonly faults: Faults;
   readonly secrets: LocalSecretsManager;
+  readonly sns: LocalSns;
+  readonly websocket: WebSocketGateway;
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
@@ -86,6 +90,26 @@ export class Edge {
       }
       throw new AwsError('UnknownOperationException', `No local service answers ${target}`);
     }
+    if (url.pathname.startsWith('/@connections/')) return this.#connections(req, res, url);
+    if (
+      req.method === 'GET' &&
+      url.pathname === '/' &&
+      SNS_ACTIONS.has(url.searchParams.get('Action') ?? '')
+    ) {
+      return this.#sns(res, url.searchParams);
+    }
+    if (
+      req.method === 'POST' &&
+      req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
+    ) {
+      const params = new URLSearchParams((await readBody(req)).toString('utf8'));
+      if (SNS_ACTIONS.has(params.get('Action') ?? '')) return this.#sns(res, params);
+      throw new AwsError(
+        'InvalidAction',
+        `No local service answers Action=${params.get('Action') ?? ''}`,
+        400,
+      );
+    }
     if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res);
     if (url.pathname.startsWith('/_sensorbus/events/')) {
       return this.#eventsAdmin(url.pathname.slice('/_sensorbus/events/'.length), req, res, url);
@@ -99,6 +123,56 @@ export class Edge {
       `No local service answers ${req.method} ${url.pathname}`,
       404,
     );
+  }
+
+  async #sns(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const answer = await this.#services.sns.handle(params);
+    res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
+  }
+
+  /**
+   * The API Gateway Management API (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html):
+   * `POST` sends to a connection, `GET` describes it, `DELETE` closes it; a connection that is
+   * gone answers 410 GoneException. Ids arrive URL-encoded.
+   */
+  async #connections(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const connectionId = decodeURIComponent(url.pathname.slice('/@connections/'.length));
+    const websocket = this.#services.websocket;
+    const fault = this.#services.faults.take(
+      'apigateway',
+      req.method === 'POST' ? 'PostToConnection' : String(req.method),
+    );
+    if (fault === 'hang') return;
+    const restError = (status: number, type: string, message: string) => {
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type })
+        .end(JSON.stringify({ message }));
+    };
+    if (fault === 'error' || fault === 'throttle') {
+      req.resume();
+      return fault === 'error'
+        ? restError(500, 'InternalServerErrorException', 'Injected fault')
+        : restError(429, 'LimitExceededException', 'Rate exceeded');
+    }
+    if (req.method === 'POST') {
+      const outcome = websocket.post(connectionId, await readBody(req));
+      if (outcome === 'gone') return restError(410, 'GoneException', `Connection ${connectionId} is gone`);
+      if (outcome === 'too-large') return restError(413, 'PayloadTooLargeException', 'Message too long');
+      res.writeHead(200).end();
+      return;
+    }
+    if (req.method === 'GET') {
+      const info = websocket.info(connectionId);
+      if (!info) return restError(410, 'GoneException', `Connection ${connectionId} is gone`);
+      return sendJson(res, 200, info);
+    }
+    if (req.method === 'DELETE') {
+      if (!websocket.disconnect(connectionId))
+        return restError(410, 'GoneException', `Connection ${connectionId} is gone`);
+      res.writeHead(204).end();
+      return;
+    }
+    restError(405, 'BadRequestException', `${req.method} is not supported`);
   }
 
   #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse): void {

@@ -47,6 +47,7 @@ const main = async () => {
     host: process.env.SENSORBUS_HOST ?? '127.0.0.1',
     apiPort: port('SENSORBUS_API_PORT', 3000),
     edgePort: port('SENSORBUS_EDGE_PORT', 4566),
+    wsPort: port('SENSORBUS_WS_PORT', 3001),
     allowedOrigin: `http://localhost:${webPort}`,
   });
 
@@ -87,7 +88,8 @@ const main = async () => {
 sensorbus is running${persist ? '' : ' (in memory)'}
 
   REST API        ${apiUrl}            (GET ${apiUrl}/health)
-  AWS edge        ${cloud.edgeUrl.replace('127.0.0.1', 'localhost')}  (DynamoDB, EventBridge; aws --endpoint-url ...)
+  WebSocket API   ${cloud.wsUrl.replace('127.0.0.1', 'localhost')}/?token=<viewer token>
+  AWS edge        ${cloud.edgeUrl.replace('127.0.0.1', 'localhost')}  (DynamoDB, EventBridge, SNS, API Gateway Management)
   dashboard       http://localhost:${webPort}/?token=${viewerToken}
   data            ${persist ? dataDir : '(in memory)'}
   credentials     ${credentialsFile}

@@ -108,3 +108,22 @@ export const waitFor = async <T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 };
+
+/** Every item of one partition of a table, straight from DynamoDB. */
+export const storedItems = async (
+  edgeUrl: string,
+  tableName: string,
+  partitionKey: string,
+  value: string,
+) => {
+  const result = await edgeDynamo(edgeUrl).send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: '#pk = :v',
+      ExpressionAttributeNames: { '#pk': partitionKey },
+      ExpressionAttributeValues: { ':v': value },
+      ConsistentRead: true,
+    }),
+  );
+  return result.Items ?? [];
+};

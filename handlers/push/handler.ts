@@ -1,0 +1,57 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { Context } from 'aws-lambda';
+import { dynamo } from '../lib/clients.ts';
+import { dynamoConnections } from '../lib/connections-store.ts';
+import { requireEnv } from '../lib/env.ts';
+import { logger } from '../lib/logger.ts';
+import { type PushReport, push, toPushMessage } from './push.ts';
+
+/** The endpoint is the WebSocket API's callback URL, given as `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`. */
+const management = new ApiGatewayManagementApiClient({ requestHandler: { requestTimeout: 3000 } });
+const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
+
+/**
+ * Redelivery (retries, the outbox relay, replays) must not show a dashboard the same event twice.
+ * The key prefix keeps these records apart from other consumers of the same event ids.
+ */
+const config = new IdempotencyConfig({
+  eventKeyJmesPath: 'detail.metadata.eventId',
+  expiresAfterSeconds: 3600,
+});
+const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
+
+const pushEvent = async (event: unknown): Promise<PushReport> => {
+  const message = toPushMessage(event);
+  if (!message) {
+    logger.warn('Event is not one dashboards show; nothing pushed');
+    return { sent: 0, gone: 0, failed: 0 };
+  }
+  return push(message, {
+    subscribers: (deviceId) => connections.subscribers(deviceId),
+    post: async (connectionId, data) => {
+      try {
+        await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+        return 'sent';
+      } catch (error) {
+        if (error instanceof GoneException) return 'gone';
+        throw error;
+      }
+    },
+    forget: (connectionId) => connections.remove(connectionId),
+    warn: (text, context) => logger.warn(text, context),
+  });
+};
+
+const idempotentPush = makeIdempotent(pushEvent, { persistenceStore, config, keyPrefix: 'push' });
+
+/** Target of the websocket bus's `push` rule. */
+export const handler = async (event: unknown, context: Context): Promise<PushReport> => {
+  config.registerLambdaContext(context);
+  return idempotentPush(event);
+};

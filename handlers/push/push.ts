@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { DeviceId } from '../../schemas/common.ts';
+import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
+import type { PushMessage } from '../../schemas/websocket.ts';
+
+/** API Gateway WebSocket frames are at most 128 KiB (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
+export const MAX_FRAME_BYTES = 128 * 1024;
+
+/** Posts at most this many messages at once, so one event to many dashboards stays bounded. */
+export const PUSH_CONCURRENCY = 32;
+
+const PushableEvent = z.object({
+  'detail-type': z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
+  time: z.string(),
+  detail: z.object({ metadata: EventMetadata, data: z.object({ deviceId: DeviceId }).loose() }),
+});
+
+/** The dashboard message of a bus event, or undefined when the event is not one dashboards show. */
+export const toPushMessage = (event: unknown): PushMessage | undefined => {
+  const parsed = PushableEvent.safeParse(event);
+  if (!parsed.success) return undefined;
+  const { detail } = parsed.data;
+  return {
+    type: parsed.data['detail-type'],
+    deviceId: detail.data.deviceId,
+    eventId: detail.metadata.eventId,
+    time: detail.metadata.producedAt,
+    data: detail.data,
+  };
+};
+
+export interface PushDeps {
+  subscribers(deviceId: string): Promise<string[]>;
+  /** Sends one message; resolves `gone` when the connection no longer exists. */
+  post(connectionId: string, message: string): Promise<'sent' | 'gone'>;
+  forget(connectionId: string): Promise<void>;
+  warn(message: string, context: Record<string, unknown>): void;
+}
+
+export interface PushReport {
+  readonly sent: number;
+  readonly gone: number;
+  readonly failed: number;
+}
+
+/**
+ * Sends a message to every connection subscribed to its device, `PUSH_CONCURRENCY` at a time.
+ * A connection that is gone is forgotten; one that fails otherwise is logged and skipped, so a
+ * dead or slow client never holds the others back.
+ */
+export const push = async (message: PushMessage, deps: PushDeps): Promise<PushReport> => {
+  const text = JSON.stringify(message);
+  if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
+    deps.warn('Message exceeds the WebSocket frame limit; not pushed', { eventId: message.eventId });
+    return { sent: 0, gone: 0, failed: 0 };
+  }
+  const connections = await deps.subscribers(message.deviceId);
+  let sent = 0;
+  let gone = 0;
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < connections.length) {
+      const connectionId = connections[next++];
+      if (connectionId === undefined) return;
+      try {
+        if ((await deps.post(connectionId, text)) === 'gone') {
+          gone++;
+          await deps.forget(connectionId);
+        } else {
+          sent++;
+        }
+      } catch (error) {
+        failed++;
+        deps.warn('Push to a connection failed', { connectionId, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, connections.length) }, worker));
+  return { sent, gone, failed };
+};

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import type { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
+import { SubscriptionRequest } from '../../schemas/websocket.ts';
+import { canSee, type Principal } from '../lib/auth.ts';
+import { detailsOf } from '../lib/errors.ts';
+
+export interface SubscriptionDeps {
+  subscribe(connectionId: string, deviceIds: readonly string[]): Promise<void>;
+  unsubscribe(connectionId: string, deviceIds: readonly string[]): Promise<void>;
+}
+
+type Answer = z.infer<typeof SubscribedMessage> | z.infer<typeof ErrorMessage>;
+
+const badRequest = (message: string, details?: { path: string; message: string }[]): Answer => ({
+  type: 'error',
+  code: 'BadRequest',
+  message,
+  ...(details ? { details } : {}),
+});
+
+/**
+ * Handles one client message: subscribe or unsubscribe to devices the connection's token
+ * grants. A subscribe naming any device outside the grant changes nothing and answers Forbidden.
+ */
+export const handleMessage = async (
+  connectionId: string,
+  principal: Principal,
+  body: string | null | undefined,
+  deps: SubscriptionDeps,
+): Promise<Answer> => {
+  let parsedJson: unknown;
+  try {
+    parsedJson = JSON.parse(body ?? '');
+  } catch {
+    return badRequest('Messages must be JSON, e.g. {"action":"subscribe","deviceIds":["greenhouse-1"]}');
+  }
+  const action =
+    typeof parsedJson === 'object' && parsedJson !== null && 'action' in parsedJson
+      ? parsedJson.action
+      : undefined;
+  if (action !== 'subscribe' && action !== 'unsubscribe') {
+    return badRequest(`Unknown action ${JSON.stringify(action ?? null)}; use "subscribe" or "unsubscribe"`, [
+      { path: 'action', message: 'must be "subscribe" or "unsubscribe"' },
+    ]);
+  }
+  const request = SubscriptionRequest.safeParse(parsedJson);
+  if (!request.success) return badRequest('Message is not valid', detailsOf(request.error.issues));
+  const deviceIds = [...new Set(request.data.deviceIds)];
+  if (request.data.action === 'unsubscribe') {
+    await deps.unsubscribe(connectionId, deviceIds);
+    return { type: 'unsubscribed', deviceIds };
+  }
+  const forbidden = deviceIds.filter((deviceId) => !canSee(principal, deviceId));
+  if (forbidden.length > 0) {
+    return {
+      type: 'error',
+      code: 'Forbidden',
+      message: `This token does not grant access to ${forbidden.join(', ')}`,
+      deviceIds: forbidden,
+    };
+  }
+  await deps.subscribe(connectionId, deviceIds);
+  return { type: 'subscribed', deviceIds };
+};

@@ -1,0 +1,319 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { type FunctionName, websocketApi } from '../api.ts';
+
+/** https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table */
+export const WEBSOCKET_LIMITS = {
+  frameBytes: 128 * 1024,
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+};
+
+export interface WebSocketGatewayOptions {
+  readonly invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
+  readonly region: string;
+  readonly accountId: string;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+}
+
+interface Connection {
+  readonly id: string;
+  readonly socket: WebSocket;
+  readonly connectedAt: number;
+  lastActiveAt: number;
+  readonly authorizer: Record<string, unknown>;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  idleTimer?: NodeJS.Timeout;
+  readonly lifetimeTimer: NodeJS.Timeout;
+}
+
+const AuthorizerResult = z.object({
+  principalId: z.string(),
+  policyDocument: z.object({ Statement: z.array(z.object({ Effect: z.enum(['Allow', 'Deny']) }).loose()) }),
+  context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+const RouteResult = z.object({ statusCode: z.number().optional(), body: z.string().optional() }).loose();
+
+const API_ID = 'localws';
+const STAGE = 'local';
+
+/** API Gateway connection ids look like `L0SM9cOFvHcCIhw=`. */
+const newConnectionId = () => `${randomBytes(9).toString('base64').replace(/[+/]/g, 'A')}=`;
+
+/**
+ * The local WebSocket API, as API Gateway runs one: a REQUEST authorizer and the `$connect`
+ * route decide whether the upgrade succeeds, messages are routed on `$request.body.action`,
+ * two-way routes send the function's answer back, and the Management API (served by the edge
+ * through `post`, `info` and `disconnect`) reaches clients by connection id.
+ */
+export class WebSocketGateway {
+  readonly #options: WebSocketGatewayOptions;
+  readonly #connections = new Map<string, Connection>();
+  #server: Server | undefined;
+  #wss: WebSocketServer | undefined;
+  #url = '';
+
+  constructor(options: WebSocketGatewayOptions) {
+    this.#options = options;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: WEBSOCKET_LIMITS.frameBytes });
+    const server = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required: this is the WebSocket API');
+    });
+    server.on('upgrade', (req, socket, head) => {
+      this.#upgrade(req, socket, head).catch(() => reject(socket, 500, 'Internal Server Error'));
+    });
+    await new Promise<void>((resolve, fail) => {
+      server.once('error', fail);
+      server.listen(port, host, () => resolve());
+    });
+    this.#server = server;
+    this.#wss = wss;
+    this.#url = `ws://${host}:${(server.address() as AddressInfo).port}`;
+    return this.#url;
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const query = Object.fromEntries(url.searchParams);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([name, value]) => [
+        name,
+        Array.isArray(value) ? value.join(',') : (value ?? ''),
+      ]),
+    );
+    const connectionId = newConnectionId();
+    const connectedAt = Date.now();
+    const context = this.#requestContext('$connect', 'CONNECT', connectionId, connectedAt, {});
+
+    const identity = query[websocketApi.authorizer.identityQueryString];
+    if (!identity) return reject(socket, 401, 'Unauthorized');
+    let authorizer: Record<string, unknown>;
+    try {
+      const result = AuthorizerResult.safeParse(
+        await this.#options.invoke(websocketApi.authorizer.function, {
+          type: 'REQUEST',
+          methodArn: `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/$connect`,
+          headers,
+          queryStringParameters: query,
+          requestContext: context,
+        }),
+      );
+      if (!result.success) return reject(socket, 500, 'Internal Server Error');
+      if (!result.data.policyDocument.Statement.some((s) => s.Effect === 'Allow'))
+        return reject(socket, 403, 'Forbidden');
+      authorizer = { ...result.data.context, principalId: result.data.principalId };
+    } catch {
+      return reject(socket, 401, 'Unauthorized');
+    }
+
+    const connect = RouteResult.safeParse(
+      await this.#invokeRoute('$connect', {
+        requestContext: { ...context, authorizer },
+        headers,
+        queryStringParameters: query,
+        isBase64Encoded: false,
+      }),
+    );
+    const status = connect.success ? (connect.data.statusCode ?? 200) : 500;
+    if (status < 200 || status >= 300) return reject(socket, status === 401 ? 401 : 403, 'Forbidden');
+
+    this.#wss?.handleUpgrade(req, socket, head, (ws) =>
+      this.#accept(ws, connectionId, connectedAt, authorizer, req),
+    );
+  }
+
+  #accept(
+    socket: WebSocket,
+    id: string,
+    connectedAt: number,
+    authorizer: Record<string, unknown>,
+    req: IncomingMessage,
+  ) {
+    const connection: Connection = {
+      id,
+      socket,
+      connectedAt,
+      lastActiveAt: connectedAt,
+      authorizer,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? '',
+      lifetimeTimer: setTimeout(
+        () => socket.close(1001, 'Going away'),
+        this.#options.maxConnectionMs ?? WEBSOCKET_LIMITS.maxConnectionMs,
+      ),
+    };
+    this.#connections.set(id, connection);
+    this.#touch(connection);
+    socket.on('message', (data, isBinary) => {
+      this.#touch(connection);
+      const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
+      this.#message(connection, body).catch(() => {
+        if (socket.readyState === socket.OPEN) {
+          socket.send(
+            JSON.stringify({ message: 'Internal server error', connectionId: id, requestId: randomUUID() }),
+          );
+        }
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(connection.idleTimer);
+      clearTimeout(connection.lifetimeTimer);
+      this.#connections.delete(id);
+      void this.#invokeRoute('$disconnect', {
+        requestContext: {
+          ...this.#requestContext('$disconnect', 'DISCONNECT', id, connectedAt, {}),
+          authorizer: connection.authorizer,
+        },
+        isBase64Encoded: false,
+      }).catch(() => {});
+    });
+    socket.on('error', () => socket.terminate());
+  }
+
+  #touch(connection: Connection): void {
+    connection.lastActiveAt = Date.now();
+    clearTimeout(connection.idleTimer);
+    connection.idleTimer = setTimeout(
+      () => connection.socket.close(1001, 'Going away'),
+      this.#options.idleTimeoutMs ?? WEBSOCKET_LIMITS.idleTimeoutMs,
+    );
+  }
+
+  /** `$request.body.action` selects the route; anything else goes to `$default`. */
+  #routeOf(body: string): string {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      const action =
+        typeof parsed === 'object' && parsed !== null && 'action' in parsed ? parsed.action : undefined;
+      if (
+        typeof action === 'string' &&
+        websocketApi.routes.some((r) => r.routeKey === action && !action.startsWith('$'))
+      ) {
+        return action;
+      }
+    } catch {
+      // not JSON: $default
+    }
+    return '$default';
+  }
+
+  async #message(connection: Connection, body: string): Promise<void> {
+    const routeKey = this.#routeOf(body);
+    const route = websocketApi.routes.find((r) => r.routeKey === routeKey);
+    const result = RouteResult.safeParse(
+      await this.#invokeRoute(routeKey, {
+        requestContext: {
+          ...this.#requestContext(routeKey, 'MESSAGE', connection.id, connection.connectedAt, {}),
+          authorizer: connection.authorizer,
+        },
+        body,
+        isBase64Encoded: false,
+      }),
+    );
+    if (
+      route?.routeResponse &&
+      result.success &&
+      result.data.body !== undefined &&
+      connection.socket.readyState === connection.socket.OPEN
+    ) {
+      connection.socket.send(result.data.body);
+    }
+  }
+
+  #invokeRoute(routeKey: string, event: unknown): Promise<unknown> {
+    const route = websocketApi.routes.find((r) => r.routeKey === routeKey);
+    if (!route) return Promise.resolve({ statusCode: 200 });
+    return this.#options.invoke(route.function, event);
+  }
+
+  #requestContext(
+    routeKey: string,
+    eventType: string,
+    connectionId: string,
+    connectedAt: number,
+    extra: object,
+  ) {
+    const now = Date.now();
+    return {
+      routeKey,
+      eventType,
+      messageId: randomBytes(8).toString('base64'),
+      extendedRequestId: randomUUID(),
+      requestTime: new Date(now).toUTCString(),
+      messageDirection: 'IN',
+      stage: STAGE,
+      connectedAt,
+      requestTimeEpoch: now,
+      requestId: randomUUID(),
+      domainName: this.#url.replace(/^ws:\/\//, ''),
+      connectionId,
+      apiId: API_ID,
+      ...extra,
+    };
+  }
+
+  /** PostToConnection: queues the frame on the socket without waiting for the client. */
+  post(connectionId: string, data: Buffer): 'sent' | 'gone' | 'too-large' {
+    const connection = this.#connections.get(connectionId);
+    if (!connection || connection.socket.readyState !== connection.socket.OPEN) return 'gone';
+    if (data.length > WEBSOCKET_LIMITS.frameBytes) return 'too-large';
+    connection.socket.send(data.toString('utf8'));
+    this.#touch(connection);
+    return 'sent';
+  }
+
+  /** GetConnection. */
+  info(connectionId: string) {
+    const connection = this.#connections.get(connectionId);
+    if (!connection) return undefined;
+    return {
+      ConnectedAt: new Date(connection.connectedAt).toISOString(),
+      LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+      Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
+    };
+  }
+
+  /** DeleteConnection. */
+  disconnect(connectionId: string): boolean {
+    const connection = this.#connections.get(connectionId);
+    if (!connection) return false;
+    connection.socket.close(1000, 'Disconnected by the API');
+    return true;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Closes every connection and stops listening; `listen` may be called again (a restart). */
+  async close(): Promise<void> {
+    for (const connection of this.#connections.values()) connection.socket.terminate();
+    this.#wss?.close();
+    const server = this.#server;
+    this.#server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+}
+
+const reject = (socket: Duplex, status: number, reason: string) => {
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"${reason}"}`,
+  );
+};

@@ -1,0 +1,828 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfirmSubscriptionCommand,
+  CreateTopicCommand,
+  GetSubscriptionAttributesCommand,
+  InternalErrorException,
+  InvalidParameterException,
+  InvalidParameterValueException,
+  ListSubscriptionsByTopicCommand,
+  ListSubscriptionsCommand,
+  ListTopicsCommand,
+  NotFoundException,
+  PublishCommand,
+  SetSubscriptionAttributesCommand,
+  SNSClient,
+  SubscribeCommand,
+  type SubscribeCommandInput,
+  UnsubscribeCommand,
+} from '@aws-sdk/client-sns';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBody } from '../../infra/local/aws-protocol.ts';
+import { Faults } from '../../infra/local/faults.ts';
+import { LocalSns, type LocalSnsOptions } from '../../infra/local/sns/service.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+/** Short retry delays keep the failing-endpoint test quick; the count is what the test checks. */
+const RETRY_DELAYS_MS = [0, 0, 0, 5, 10];
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: Record<string, unknown>;
+}
+
+const listen = async (handler: RequestListener): Promise<{ server: Server; url: string }> => {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+};
+
+const stop = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+
+const waitFor = async <T>(
+  probe: () => T | undefined | false,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/** The edge's part, as the local cloud does it: a POST's form body or a GET's query go to `handle`. */
+const snsFront = (sns: () => LocalSns): RequestListener => {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://front');
+    const params =
+      req.method === 'POST'
+        ? readBody(req).then((body) => new URLSearchParams(body.toString('utf8')))
+        : Promise.resolve(url.searchParams);
+    params
+      .then((query) => sns().handle(query))
+      .then((answer) => {
+        res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
+      })
+      .catch(() => res.writeHead(500).end());
+  };
+};
+
+const parseEml = (text: string) => {
+  const split = text.indexOf('\r\n\r\n');
+  const headers = new Map<string, string>();
+  for (const line of text.slice(0, split).split('\r\n')) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return { headers, body: text.slice(split + 4) };
+};
+
+let dataDir: string;
+let sns: LocalSns;
+let front: { server: Server; url: string };
+let receiver: { server: Server; url: string };
+let client: SNSClient;
+const received: Received[] = [];
+
+const makeSns = (options: Partial<LocalSnsOptions> = {}) =>
+  new LocalSns({
+    region: REGION,
+    accountId: ACCOUNT,
+    faults: new Faults(),
+    dataDir,
+    publicUrl: () => front.url,
+    topics: ['sensorbus-alerts'],
+    retryDelaysMs: RETRY_DELAYS_MS,
+    ...options,
+  });
+
+const sdkClient = (endpoint: string, maxAttempts?: number) =>
+  new SNSClient({
+    endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    ...(maxAttempts ? { maxAttempts } : {}),
+  });
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-sns-'));
+  front = await listen(snsFront(() => sns));
+  sns = makeSns();
+  receiver = await listen((req, res) => {
+    readBody(req).then((body) => {
+      const text = body.toString('utf8');
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        json = {};
+      }
+      received.push({ path: req.url ?? '/', headers: req.headers, body: text, json });
+      res.writeHead(req.url?.startsWith('/fail') ? 500 : 200).end();
+    });
+  });
+  client = sdkClient(front.url);
+});
+
+afterAll(async () => {
+  client.destroy();
+  await sns.close();
+  await stop(front.server);
+  await stop(receiver.server);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+let topicCount = 0;
+const newTopic = async (prefix = 'topic') => {
+  topicCount += 1;
+  const { TopicArn } = await client.send(new CreateTopicCommand({ Name: `${prefix}-${topicCount}` }));
+  return TopicArn as string;
+};
+
+const mailTo = (to: string, topicArn: string) =>
+  sns.mail().filter((mail) => mail.to === to && mail.topicArn === topicArn);
+
+const at = (path: string, type?: string) =>
+  received.filter(
+    (r) => r.path === path && (type === undefined || r.headers['x-amz-sns-message-type'] === type),
+  );
+
+describe('topics', () => {
+  it('creates topics idempotently and lists them with those created at start', async () => {
+    const first = await client.send(new CreateTopicCommand({ Name: 'readings-digest' }));
+    const again = await client.send(new CreateTopicCommand({ Name: 'readings-digest' }));
+    const listed = await client.send(new ListTopicsCommand({}));
+
+    expect(first.TopicArn).toBe(`arn:aws:sns:${REGION}:${ACCOUNT}:readings-digest`);
+    expect(again.TopicArn).toBe(first.TopicArn);
+    const arns = listed.Topics?.map((topic) => topic.TopicArn);
+    expect(arns).toContain(sns.topicArn('sensorbus-alerts'));
+    expect(arns?.filter((arn) => arn === first.TopicArn)).toHaveLength(1);
+  });
+
+  it('refuses invalid topic names and a different set of attributes for an existing topic', async () => {
+    await client.send(new CreateTopicCommand({ Name: 'shown', Attributes: { DisplayName: 'Alerts' } }));
+
+    await expect(client.send(new CreateTopicCommand({ Name: 'bad name!' }))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: 'Invalid parameter: Topic Name',
+    });
+    await expect(
+      client.send(new CreateTopicCommand({ Name: 'shown', Attributes: { DisplayName: 'Other' } })),
+    ).rejects.toThrow('Invalid parameter: Attributes Reason: Topic already exists with different attributes');
+  });
+});
+
+describe('email', () => {
+  it('writes the confirmation email, confirms, then delivers each publish as an .eml file', async () => {
+    const topicArn = await newTopic('email');
+    const to = 'ops@example.com';
+
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }),
+    );
+    const { MessageId } = await client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: 'AlertRaised (critical): dev-1',
+        Message: 'AlertRaised for device dev-1: temperature 81.2 above 80 — übertemperatur',
+      }),
+    );
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'no subject here' }));
+
+    expect(SubscriptionArn).toMatch(new RegExp(`^${topicArn}:[0-9a-f-]{36}$`));
+    const [confirmation, ...notifications] = await waitFor(
+      () => mailTo(to, topicArn).length === 3 && mailTo(to, topicArn),
+      'three emails',
+    );
+    const alert = notifications.find((mail) => mail.messageId === MessageId);
+    const plain = notifications.find((mail) => mail.messageId !== MessageId);
+    expect(confirmation?.subject).toBe('AWS Notification - Subscription Confirmation');
+    expect(confirmation?.body).toContain(
+      `${front.url}/?Action=ConfirmSubscription&TopicArn=${topicArn}&Token=`,
+    );
+    expect(alert?.subject).toBe('AlertRaised (critical): dev-1');
+    expect(plain?.subject).toBe('AWS Notification Message');
+
+    const eml = parseEml(readFileSync(alert?.file ?? '', 'utf8'));
+    expect(alert?.file?.startsWith(join(dataDir, 'mail'))).toBe(true);
+    expect(alert?.file).toMatch(/\.eml$/);
+    expect(eml.headers.get('from')).toBe('"AWS Notifications" <no-reply@sns.amazonaws.com>');
+    expect(eml.headers.get('to')).toBe(to);
+    expect(eml.headers.get('subject')).toBe('AlertRaised (critical): dev-1');
+    expect(Number.isNaN(Date.parse(eml.headers.get('date') ?? ''))).toBe(false);
+    expect(eml.headers.get('message-id')).toMatch(/^<.+@.+>$/);
+    expect(eml.headers.get('content-type')).toBe('text/plain; charset=UTF-8');
+    expect(eml.body).toContain('temperature 81.2 above 80 — übertemperatur');
+    expect(eml.body).toContain(
+      `If you wish to stop receiving notifications from this topic, please click or visit the link below to unsubscribe:\r\n${front.url}/?Action=Unsubscribe&SubscriptionArn=${SubscriptionArn}`,
+    );
+  });
+
+  it('sends lines longer than a mail line allows as quoted-printable', async () => {
+    const topicArn = await newTopic('long');
+    await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 'long@example.com' }),
+    );
+
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'x'.repeat(5000) }));
+
+    const [, mail] = await waitFor(
+      () => mailTo('long@example.com', topicArn).length === 2 && mailTo('long@example.com', topicArn),
+      'the email',
+    );
+    const eml = parseEml(readFileSync(mail?.file ?? '', 'utf8'));
+    expect(eml.headers.get('content-transfer-encoding')).toBe('quoted-printable');
+    expect(eml.body.split('\r\n').every((line) => line.length <= 76)).toBe(true);
+    expect(mail?.body).toContain('x'.repeat(5000));
+  });
+
+  it('delivers only the messages a deviceId filter policy matches', async () => {
+    const topicArn = await newTopic('filtered');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'email',
+        Endpoint: 'dev1@example.com',
+        Attributes: { FilterPolicy: JSON.stringify({ deviceId: ['dev-1'] }) },
+      }),
+    );
+    await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 'all@example.com' }),
+    );
+    const publish = (deviceId: string) =>
+      client.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Message: `alert for ${deviceId}`,
+          MessageAttributes: {
+            deviceId: { DataType: 'String', StringValue: deviceId },
+            severity: { DataType: 'String', StringValue: 'critical' },
+          },
+        }),
+      );
+
+    await publish('dev-2');
+    await publish('dev-1');
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'no attributes at all' }));
+    await sns.idle();
+
+    const bodies = (to: string) =>
+      mailTo(to, topicArn)
+        .slice(1)
+        .map((mail) => mail.body.split('\n')[0])
+        .sort();
+    expect(bodies('dev1@example.com')).toEqual(['alert for dev-1']);
+    expect(bodies('all@example.com')).toEqual(['alert for dev-1', 'alert for dev-2', 'no attributes at all']);
+    const attributes = await client.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }));
+    expect(attributes.Attributes).toMatchObject({
+      FilterPolicy: '{"deviceId":["dev-1"]}',
+      FilterPolicyScope: 'MessageAttributes',
+      PendingConfirmation: 'false',
+      Protocol: 'email',
+      Endpoint: 'dev1@example.com',
+      TopicArn: topicArn,
+    });
+  });
+
+  it('filters on the message body once the scope is MessageBody, and follows policy changes', async () => {
+    const topicArn = await newTopic('body-filter');
+    const to = 'body@example.com';
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'email',
+        Endpoint: to,
+        ReturnSubscriptionArn: true,
+        Attributes: {
+          FilterPolicyScope: 'MessageBody',
+          FilterPolicy: JSON.stringify({ data: { severity: ['critical'] } }),
+        },
+      }),
+    );
+    const publish = (severity: string) =>
+      client.send(
+        new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify({ data: { severity } }) }),
+      );
+
+    await publish('warning');
+    await publish('critical');
+    await client.send(
+      new SetSubscriptionAttributesCommand({
+        SubscriptionArn,
+        AttributeName: 'FilterPolicy',
+        AttributeValue: JSON.stringify({ data: { severity: ['warning'] } }),
+      }),
+    );
+    await publish('warning');
+    await sns.idle();
+
+    expect(
+      mailTo(to, topicArn)
+        .slice(1)
+        .map((mail) => JSON.parse(mail.body.split('\n')[0] ?? '').data.severity)
+        .sort(),
+    ).toEqual(['critical', 'warning']);
+    await expect(
+      client.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn,
+          AttributeName: 'FilterPolicyScope',
+          AttributeValue: 'MessageAttributes',
+        }),
+      ),
+    ).rejects.toThrow(
+      'Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy',
+    );
+  });
+
+  it('gives each protocol its own text with MessageStructure=json', async () => {
+    const topicArn = await newTopic('structured');
+    await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: 's@example.com' }),
+    );
+
+    await client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        MessageStructure: 'json',
+        Message: JSON.stringify({ default: 'for everyone', email: 'for email readers' }),
+      }),
+    );
+
+    const [, mail] = await waitFor(
+      () => mailTo('s@example.com', topicArn).length === 2 && mailTo('s@example.com', topicArn),
+      'the email',
+    );
+    expect(mail?.body.startsWith('for email readers\n')).toBe(true);
+  });
+});
+
+describe('http/https', () => {
+  it('confirms through the SubscribeURL, then POSTs notifications in SNS envelopes with SNS headers', async () => {
+    const topicArn = await newTopic('webhook');
+    const endpoint = `${receiver.url}/hook`;
+
+    const subscribed = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: endpoint }),
+    );
+    const confirmation = await waitFor(
+      () => at('/hook', 'SubscriptionConfirmation')[0],
+      'the confirmation POST',
+    );
+    const pending = await client.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'before confirmation' }));
+    await sns.idle();
+    const confirmed = await fetch(String(confirmation.json.SubscribeURL));
+    const confirmedXml = await confirmed.text();
+    const { MessageId } = await client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: 'AlertRaised',
+        Message: 'temperature above 80',
+        MessageAttributes: {
+          deviceId: { DataType: 'String', StringValue: 'dev-1' },
+          reading: { DataType: 'Number', StringValue: '81.2' },
+          raw: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) },
+        },
+      }),
+    );
+    const notification = await waitFor(() => at('/hook', 'Notification')[0], 'the notification POST');
+
+    expect(subscribed.SubscriptionArn).toBe('pending confirmation');
+    expect(pending.Subscriptions).toEqual([
+      {
+        TopicArn: topicArn,
+        Protocol: 'http',
+        SubscriptionArn: 'PendingConfirmation',
+        Owner: ACCOUNT,
+        Endpoint: endpoint,
+      },
+    ]);
+    expect(confirmation.headers).toMatchObject({
+      'content-type': 'text/plain; charset=UTF-8',
+      'x-amz-sns-message-type': 'SubscriptionConfirmation',
+      'x-amz-sns-message-id': confirmation.json.MessageId,
+      'x-amz-sns-topic-arn': topicArn,
+    });
+    expect(confirmation.json).toMatchObject({
+      Type: 'SubscriptionConfirmation',
+      TopicArn: topicArn,
+      Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+      SubscribeURL: `${front.url}/?Action=ConfirmSubscription&TopicArn=${topicArn}&Token=${confirmation.json.Token}`,
+      SignatureVersion: '1',
+    });
+    expect(Object.keys(confirmation.json)).toEqual([
+      'Type',
+      'MessageId',
+      'Token',
+      'TopicArn',
+      'Message',
+      'SubscribeURL',
+      'Timestamp',
+      'SignatureVersion',
+      'Signature',
+      'SigningCertURL',
+    ]);
+    expect(confirmed.status).toBe(200);
+    const subscriptionArn = /<SubscriptionArn>(.+)<\/SubscriptionArn>/.exec(confirmedXml)?.[1];
+    expect(subscriptionArn).toMatch(new RegExp(`^${topicArn}:`));
+    expect(at('/hook', 'Notification')).toHaveLength(1);
+    expect(notification.headers).toMatchObject({
+      'content-type': 'text/plain; charset=UTF-8',
+      'x-amz-sns-message-type': 'Notification',
+      'x-amz-sns-message-id': MessageId,
+      'x-amz-sns-topic-arn': topicArn,
+      'x-amz-sns-subscription-arn': subscriptionArn,
+    });
+    expect(notification.json).toEqual({
+      Type: 'Notification',
+      MessageId,
+      TopicArn: topicArn,
+      Subject: 'AlertRaised',
+      Message: 'temperature above 80',
+      Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      SignatureVersion: '1',
+      Signature: expect.any(String),
+      SigningCertURL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/.+\.pem$/),
+      UnsubscribeURL: `${front.url}/?Action=Unsubscribe&SubscriptionArn=${subscriptionArn}`,
+      MessageAttributes: {
+        deviceId: { Type: 'String', Value: 'dev-1' },
+        reading: { Type: 'Number', Value: '81.2' },
+        raw: { Type: 'Binary', Value: 'AQID' },
+      },
+    });
+  });
+
+  it('confirms with ConfirmSubscription and refuses a token it did not send', async () => {
+    const topicArn = await newTopic('confirm');
+    const endpoint = `${receiver.url}/confirm-by-api`;
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'http',
+        Endpoint: endpoint,
+        ReturnSubscriptionArn: true,
+      }),
+    );
+    const { json } = await waitFor(
+      () => at('/confirm-by-api', 'SubscriptionConfirmation')[0],
+      'the confirmation',
+    );
+
+    await expect(
+      client.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: 'not-a-token' })),
+    ).rejects.toThrow(InvalidParameterException);
+    const confirmed = await client.send(
+      new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: String(json.Token) }),
+    );
+    const again = await client.send(
+      new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: String(json.Token) }),
+    );
+    const attributes = await client.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }));
+
+    expect(SubscriptionArn).toMatch(new RegExp(`^${topicArn}:`));
+    expect(confirmed.SubscriptionArn).toBe(SubscriptionArn);
+    expect(again.SubscriptionArn).toBe(SubscriptionArn);
+    expect(attributes.Attributes?.PendingConfirmation).toBe('false');
+    const everything = await client.send(new ListSubscriptionsCommand({}));
+    expect(everything.Subscriptions).toContainEqual({
+      TopicArn: topicArn,
+      Protocol: 'http',
+      SubscriptionArn,
+      Owner: ACCOUNT,
+      Endpoint: endpoint,
+    });
+  });
+
+  it('retries a failing endpoint, then records the notification as a dead letter', async () => {
+    const topicArn = await newTopic('failing');
+    const path = '/fail/notifications';
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'http',
+        Endpoint: `${receiver.url}${path}`,
+        ReturnSubscriptionArn: true,
+      }),
+    );
+    const { json } = await waitFor(() => at(path, 'SubscriptionConfirmation')[0], 'the confirmation');
+    await client.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: String(json.Token) }));
+
+    const { MessageId } = await client.send(
+      new PublishCommand({ TopicArn: topicArn, Message: 'nobody home' }),
+    );
+    const file = join(dataDir, 'dlq', `sns-${topicArn.split(':')[5]}.jsonl`);
+    const letter = await waitFor(
+      () =>
+        existsSync(file) &&
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .find((record) => record.messageId === MessageId),
+      'the dead letter',
+    );
+
+    const attempts = at(path, 'Notification');
+    expect(attempts).toHaveLength(RETRY_DELAYS_MS.length + 1);
+    expect(new Set(attempts.map((a) => a.headers['x-amz-sns-message-id']))).toEqual(new Set([MessageId]));
+    expect(letter).toMatchObject({
+      reason: 'retries-exhausted',
+      error: 'HTTP 500',
+      attempts: RETRY_DELAYS_MS.length + 1,
+      topicArn,
+      subscriptionArn: SubscriptionArn,
+      protocol: 'http',
+      type: 'Notification',
+    });
+    expect(JSON.parse(String(letter.body))).toMatchObject({ Type: 'Notification', Message: 'nobody home' });
+    expect(sns.deadLetters().some((dead) => dead.messageId === MessageId)).toBe(true);
+  });
+
+  it('stops delivering once unsubscribed, and tells the endpoint so', async () => {
+    const topicArn = await newTopic('leaving');
+    const path = '/leaving';
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'http',
+        Endpoint: `${receiver.url}${path}`,
+        ReturnSubscriptionArn: true,
+      }),
+    );
+    const { json } = await waitFor(() => at(path, 'SubscriptionConfirmation')[0], 'the confirmation');
+    await fetch(String(json.SubscribeURL));
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'first' }));
+    await waitFor(() => at(path, 'Notification').length === 1, 'the first notification');
+
+    await client.send(new UnsubscribeCommand({ SubscriptionArn }));
+    await client.send(new UnsubscribeCommand({ SubscriptionArn }));
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'second' }));
+    await sns.idle();
+
+    expect(at(path, 'Notification').map((r) => r.json.Message)).toEqual(['first']);
+    expect(at(path, 'UnsubscribeConfirmation')).toHaveLength(1);
+    expect(at(path, 'UnsubscribeConfirmation')[0]?.json).toMatchObject({
+      Type: 'UnsubscribeConfirmation',
+      Message: `You have chosen to deactivate subscription ${SubscriptionArn}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.`,
+    });
+    expect(
+      (await client.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions,
+    ).toEqual([]);
+    await expect(client.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }))).rejects.toThrow(
+      NotFoundException,
+    );
+  });
+
+  it('stops email delivery once unsubscribed through the UnsubscribeURL link', async () => {
+    const topicArn = await newTopic('email-leaving');
+    const to = 'leaving@example.com';
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }),
+    );
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'first' }));
+    const [, first] = await waitFor(
+      () => mailTo(to, topicArn).length === 2 && mailTo(to, topicArn),
+      'the first email',
+    );
+    const link = /^(http:\/\/\S+Action=Unsubscribe\S+)$/m.exec(first?.body ?? '')?.[1];
+
+    const unsubscribed = await fetch(String(link));
+    await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'second' }));
+    await sns.idle();
+
+    expect(link).toBe(`${front.url}/?Action=Unsubscribe&SubscriptionArn=${SubscriptionArn}`);
+    expect(unsubscribed.status).toBe(200);
+    expect(await unsubscribed.text()).toContain('<UnsubscribeResponse');
+    expect(mailTo(to, topicArn)).toHaveLength(2);
+  });
+});
+
+describe('errors are the typed exceptions of the SDK', () => {
+  it('answers NotFoundException for an unknown topic', async () => {
+    const error = await client
+      .send(new PublishCommand({ TopicArn: sns.topicArn('no-such-topic'), Message: 'hello' }))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NotFoundException);
+    expect(error).toMatchObject({ message: 'Topic does not exist', $metadata: { httpStatusCode: 404 } });
+    await expect(
+      client.send(
+        new SubscribeCommand({ TopicArn: sns.topicArn('nope'), Protocol: 'email', Endpoint: 'a@b.c' }),
+      ),
+    ).rejects.toThrow(NotFoundException);
+  });
+
+  it.each<{ name: string; input: Omit<SubscribeCommandInput, 'TopicArn'>; message: string }>([
+    {
+      name: 'a filter policy that is not JSON',
+      input: { Protocol: 'email', Endpoint: 'a@example.com', Attributes: { FilterPolicy: '{deviceId' } },
+      message: 'Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON.',
+    },
+    {
+      name: 'a filter policy with an unknown operator',
+      input: {
+        Protocol: 'email',
+        Endpoint: 'a@example.com',
+        Attributes: { FilterPolicy: '{"deviceId":[{"like":"x"}]}' },
+      },
+      message: 'Invalid parameter: Attributes Reason: FilterPolicy: Unrecognized match type like',
+    },
+    {
+      name: 'an unknown protocol',
+      input: { Protocol: 'carrier-pigeon', Endpoint: 'loft' },
+      message: 'Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon',
+    },
+    {
+      name: 'a protocol the local SNS does not deliver to',
+      input: { Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q' },
+      message:
+        'Invalid parameter: Protocol Reason: the local SNS delivers to email, email-json, http, https only, not sqs',
+    },
+    {
+      name: 'an email endpoint that is no address',
+      input: { Protocol: 'email', Endpoint: 'not an address' },
+      message: 'Invalid parameter: Email address',
+    },
+    {
+      name: 'an http endpoint that is not an http URL',
+      input: { Protocol: 'http', Endpoint: 'https://example.com/hook' },
+      message: 'Invalid parameter: Endpoint must match the specified protocol',
+    },
+    {
+      name: 'an unknown subscription attribute',
+      input: { Protocol: 'email', Endpoint: 'a@example.com', Attributes: { Colour: 'blue' } },
+      message: 'Invalid parameter: Attributes Reason: AttributeName',
+    },
+  ])('answers InvalidParameterException for $name', async ({ input, message }) => {
+    const error = await client
+      .send(new SubscribeCommand({ TopicArn: sns.topicArn('sensorbus-alerts'), ...input }))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidParameterException);
+    expect(error).toMatchObject({ message, $metadata: { httpStatusCode: 400 } });
+  });
+
+  it.each([
+    {
+      name: 'a message over 256 KiB',
+      input: { Message: 'x'.repeat(256 * 1024 + 1) },
+      message: 'Invalid parameter: Message too long',
+    },
+    { name: 'an empty message', input: { Message: '' }, message: 'Invalid parameter: Empty message' },
+    {
+      name: 'a subject over 100 characters',
+      input: { Message: 'm', Subject: 's'.repeat(101) },
+      message: 'Invalid parameter: Subject',
+    },
+    {
+      name: 'a subject with a line break',
+      input: { Message: 'm', Subject: 'one\ntwo' },
+      message: 'Invalid parameter: Subject',
+    },
+    {
+      name: 'a subject that is not ASCII',
+      input: { Message: 'm', Subject: 'Übertemperatur' },
+      message: 'Invalid parameter: Subject',
+    },
+    {
+      name: 'a json message without a default',
+      input: { Message: '{"email":"x"}', MessageStructure: 'json' },
+      message: 'Invalid parameter: Message Structure - No default entry in JSON message body',
+    },
+    {
+      name: 'a malformed topic ARN',
+      input: { Message: 'm', TopicArn: 'alerts' },
+      message: 'Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1',
+    },
+  ])('refuses $name on Publish', async ({ input, message }) => {
+    const error = await client
+      .send(new PublishCommand({ TopicArn: sns.topicArn('sensorbus-alerts'), ...input }))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidParameterException);
+    expect(error).toMatchObject({ message });
+  });
+
+  it('accepts a message of exactly 256 KiB, attributes included', async () => {
+    const attribute = { DataType: 'String', StringValue: 'v' };
+    const size = 'a'.length + attribute.DataType.length + attribute.StringValue.length;
+
+    const published = await client.send(
+      new PublishCommand({
+        TopicArn: sns.topicArn('sensorbus-alerts'),
+        Message: 'x'.repeat(256 * 1024 - size),
+        MessageAttributes: { a: attribute },
+      }),
+    );
+
+    expect(published.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers InvalidParameterValueException for a malformed message attribute', async () => {
+    const error = await client
+      .send(
+        new PublishCommand({
+          TopicArn: sns.topicArn('sensorbus-alerts'),
+          Message: 'm',
+          MessageAttributes: { 'device..id': { DataType: 'String', StringValue: 'dev-1' } },
+        }),
+      )
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidParameterValueException);
+    expect(error).toMatchObject({ message: "Message attribute name can not have successive '.' character." });
+  });
+
+  it('fails as AWS does when a fault is injected', async () => {
+    const faults = new Faults();
+    const faulty = makeSns({ faults, dataDir: undefined });
+    const faultyFront = await listen(snsFront(() => faulty));
+    const once = sdkClient(faultyFront.url, 1);
+    faults.inject({ service: 'sns', operation: 'Publish', mode: 'error', times: 1 });
+    faults.inject({ service: 'sns', operation: 'ListTopics', mode: 'throttle', times: 1 });
+
+    const failed = await once
+      .send(new PublishCommand({ TopicArn: faulty.topicArn('sensorbus-alerts'), Message: 'm' }))
+      .catch((e: unknown) => e);
+    const throttled = await once.send(new ListTopicsCommand({})).catch((e: unknown) => e);
+    const recovered = await once.send(new ListTopicsCommand({}));
+
+    expect(failed).toBeInstanceOf(InternalErrorException);
+    expect(failed).toMatchObject({ $metadata: { httpStatusCode: 500 } });
+    expect(throttled).toMatchObject({ name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    expect(recovered.Topics).toHaveLength(1);
+    once.destroy();
+    await faulty.close();
+    await stop(faultyFront.server);
+  });
+});
+
+describe('lifecycle', () => {
+  it('keeps topics and subscriptions across a restart on the same data directory', async () => {
+    const topicArn = await newTopic('kept');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'email',
+        Endpoint: 'kept@example.com',
+        Attributes: { FilterPolicy: '{"severity":["critical"]}' },
+      }),
+    );
+
+    const restarted = makeSns();
+    const restartedFront = await listen(snsFront(() => restarted));
+    const restartedClient = sdkClient(restartedFront.url);
+    const listed = await restartedClient.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
+    await restartedClient.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: 'still here',
+        MessageAttributes: { severity: { DataType: 'String', StringValue: 'critical' } },
+      }),
+    );
+    await restarted.idle();
+
+    expect(listed.Subscriptions?.map((s) => s.SubscriptionArn)).toEqual([SubscriptionArn]);
+    expect(restarted.mail().map((mail) => mail.body.split('\n')[0])).toEqual(['still here']);
+    restartedClient.destroy();
+    await restarted.close();
+    await stop(restartedFront.server);
+  });
+
+  it('stops retrying on close and records what was not delivered', async () => {
+    const closing = makeSns({ dataDir: undefined, retryDelaysMs: [60_000] });
+    const closingFront = await listen(snsFront(() => closing));
+    const closingClient = sdkClient(closingFront.url);
+    const path = '/fail/closing';
+    const topicArn = closing.topicArn('sensorbus-alerts');
+    await closingClient.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: `${receiver.url}${path}` }),
+    );
+    await waitFor(() => at(path, 'SubscriptionConfirmation').length === 1, 'the first confirmation attempt');
+
+    await closing.close();
+
+    expect(at(path, 'SubscriptionConfirmation')).toHaveLength(1);
+    expect(closing.deadLetters()).toMatchObject([
+      { reason: 'stopped', error: 'HTTP 500', attempts: 1, type: 'SubscriptionConfirmation' },
+    ]);
+    closingClient.destroy();
+    await stop(closingFront.server);
+  });
+});

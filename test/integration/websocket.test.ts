@@ -1,0 +1,221 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { buses, tables } from '../../infra/topology.ts';
+import { edgeDynamo, startTestCloud, storedItems, type TestCloud, waitFor } from '../support/local-cloud.ts';
+
+let t: TestCloud;
+const open: WebSocket[] = [];
+
+interface Client {
+  socket: WebSocket;
+  messages: Record<string, unknown>[];
+  send(message: unknown): Promise<Record<string, unknown>>;
+}
+
+/** A real WebSocket client that keeps every message it receives. */
+const connect = (token: string): Promise<Client> =>
+  new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(token)}`);
+    open.push(socket);
+    const messages: Record<string, unknown>[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    socket.once('open', () =>
+      resolve({
+        socket,
+        messages,
+        async send(message) {
+          const before = messages.length;
+          socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+          return waitFor(() => messages[before], 'an answer');
+        },
+      }),
+    );
+  });
+
+const pushes = (client: Client, type?: string) =>
+  client.messages.filter(
+    (m) =>
+      ['ReadingRecorded', 'ReadingEnriched', 'AlertRaised', 'AlertResolved'].includes(String(m.type)) &&
+      (!type || m.type === type),
+  );
+
+const postReading = (apiKey: string, deviceId: string, timestamp: string) =>
+  t.api('/readings', { method: 'POST', apiKey, json: { deviceId, timestamp, metrics: { t: 1 } } });
+
+let keyA: string;
+let keyB: string;
+beforeAll(async () => {
+  t = await startTestCloud();
+  keyA = await t.registerDevice('ws-a');
+  keyB = await t.registerDevice('ws-b');
+});
+afterAll(async () => {
+  for (const socket of open) socket.terminate();
+  await t.stop();
+});
+
+describe('WebSocket API', () => {
+  it('refuses a connection without a valid viewer token', async () => {
+    await expect(connect('')).rejects.toThrow(/401/);
+    await expect(connect('not-a-token')).rejects.toThrow(/401/);
+  });
+
+  it('subscribes to granted devices, refuses others with Forbidden, and answers bad messages with BadRequest', async () => {
+    const client = await connect(await t.viewerToken(['ws-a']));
+
+    expect(await client.send({ action: 'subscribe', deviceIds: ['ws-a'] })).toEqual({
+      type: 'subscribed',
+      deviceIds: ['ws-a'],
+    });
+    expect(await client.send({ action: 'subscribe', deviceIds: ['ws-a', 'ws-b'] })).toMatchObject({
+      type: 'error',
+      code: 'Forbidden',
+      deviceIds: ['ws-b'],
+    });
+    expect(await client.send('not json')).toMatchObject({ type: 'error', code: 'BadRequest' });
+    expect(await client.send({ action: 'dance' })).toMatchObject({
+      type: 'error',
+      code: 'BadRequest',
+      details: [{ path: 'action' }],
+    });
+    expect(await client.send({ action: 'subscribe', deviceIds: [] })).toMatchObject({
+      type: 'error',
+      code: 'BadRequest',
+      details: [{ path: 'deviceIds' }],
+    });
+  });
+
+  it('pushes ReadingRecorded to the subscribers of its device and to nobody else', async () => {
+    const a = await connect(await t.viewerToken(['ws-a']));
+    const b = await connect(await t.viewerToken('*'));
+    await a.send({ action: 'subscribe', deviceIds: ['ws-a'] });
+    await b.send({ action: 'subscribe', deviceIds: ['ws-b'] });
+
+    await postReading(keyA, 'ws-a', '2026-11-23T09:00:00Z');
+    await postReading(keyB, 'ws-b', '2026-11-23T09:00:00Z');
+    await waitFor(() => pushes(a).length === 1 && pushes(b).length === 1, 'one push each');
+
+    expect(pushes(a)[0]).toMatchObject({
+      type: 'ReadingRecorded',
+      deviceId: 'ws-a',
+      data: { metrics: { t: 1 } },
+    });
+    expect(pushes(b)[0]).toMatchObject({ type: 'ReadingRecorded', deviceId: 'ws-b' });
+    expect(typeof pushes(a)[0]?.eventId).toBe('string');
+  });
+
+  it('stops pushing after unsubscribe', async () => {
+    const client = await connect(await t.viewerToken(['ws-a']));
+    await client.send({ action: 'subscribe', deviceIds: ['ws-a'] });
+    expect(await client.send({ action: 'unsubscribe', deviceIds: ['ws-a'] })).toEqual({
+      type: 'unsubscribed',
+      deviceIds: ['ws-a'],
+    });
+    const watcher = await connect(await t.viewerToken(['ws-a']));
+    await watcher.send({ action: 'subscribe', deviceIds: ['ws-a'] });
+
+    await postReading(keyA, 'ws-a', '2026-11-23T09:05:00Z');
+    await waitFor(() => pushes(watcher).length === 1, 'the watcher push');
+
+    expect(pushes(client)).toHaveLength(0);
+  });
+
+  it('pushes alerts, and an event delivered twice only once', async () => {
+    const client = await connect(await t.viewerToken(['ws-a']));
+    await client.send({ action: 'subscribe', deviceIds: ['ws-a'] });
+    const events = new EventBridgeClient({
+      endpoint: t.cloud.edgeUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+    const alert = {
+      metadata: {
+        eventId: 'f2c9a0a2-4b7e-5c1d-8e3f-9a0b1c2d3e4f',
+        idempotencyKey: 'alert/ws-a/1',
+        correlationId: 'c',
+        schemaVersion: 1,
+        producedAt: '2026-11-23T09:10:00.000Z',
+      },
+      data: {
+        alertId: 'a1',
+        summary: 't 9 is above 5',
+        deviceId: 'ws-a',
+        severity: 'warning',
+        time: '2026-11-23T09:10:00.000Z',
+        kind: 'threshold',
+        metric: 't',
+        value: 9,
+        above: 5,
+        readingTimestamp: '2026-11-23T09:10:00.000Z',
+      },
+    };
+    const entry = {
+      EventBusName: buses.telemetry.name,
+      Source: 'sensorbus.enrichment',
+      DetailType: 'AlertRaised',
+      Detail: JSON.stringify(alert),
+    };
+
+    await events.send(new PutEventsCommand({ Entries: [entry] }));
+    await waitFor(() => pushes(client, 'AlertRaised').length === 1, 'the alert push');
+    await events.send(new PutEventsCommand({ Entries: [entry] }));
+    await postReading(keyA, 'ws-a', '2026-11-23T09:11:00Z');
+    await waitFor(() => pushes(client, 'ReadingRecorded').length === 1, 'a later push');
+
+    expect(pushes(client, 'AlertRaised')).toHaveLength(1);
+    expect(pushes(client, 'AlertRaised')[0]).toMatchObject({
+      deviceId: 'ws-a',
+      data: { alertId: 'a1', severity: 'warning' },
+    });
+  });
+
+  it('forgets a connection that vanished at the first GoneException', async () => {
+    const dynamo = edgeDynamo(t.cloud.edgeUrl);
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await dynamo.send(
+      new PutCommand({
+        TableName: tables.connections.name,
+        Item: {
+          connectionId: 'ghost=',
+          sk: 'connection',
+          role: 'viewer',
+          deviceIds: '*',
+          connectedAt: new Date().toISOString(),
+          expiresAt,
+        },
+      }),
+    );
+    await dynamo.send(
+      new PutCommand({
+        TableName: tables.connections.name,
+        Item: { connectionId: 'ghost=', sk: 'device#ws-b', deviceId: 'ws-b', expiresAt },
+      }),
+    );
+    const live = await connect(await t.viewerToken(['ws-b']));
+    await live.send({ action: 'subscribe', deviceIds: ['ws-b'] });
+
+    await postReading(keyB, 'ws-b', '2026-11-23T09:20:00Z');
+    await waitFor(() => pushes(live).length === 1, 'the live push');
+
+    await waitFor(
+      async () =>
+        (await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'ghost=')).length === 0,
+      'the ghost connection to be forgotten',
+    );
+  });
+
+  it('delivers one push to each of 200 connected clients', async () => {
+    const token = await t.viewerToken(['ws-a']);
+    const clients = await Promise.all(Array.from({ length: 200 }, () => connect(token)));
+    await Promise.all(clients.map((c) => c.send({ action: 'subscribe', deviceIds: ['ws-a'] })));
+
+    await postReading(keyA, 'ws-a', '2026-11-23T09:30:00Z');
+
+    await waitFor(() => clients.every((c) => pushes(c).length === 1), 'a push on all 200 clients', 20_000);
+    expect(clients.filter((c) => pushes(c).length === 1)).toHaveLength(200);
+  }, 60_000);
+});
