@@ -13,6 +13,7 @@ import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
+import { closeServer } from './servers.ts';
 import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
 import type { WebSocketGateway } from './websocket-gateway.ts';
 
@@ -63,13 +64,7 @@ export class Edge {
   }
 
   async close(): Promise<void> {
-    this.#server.closeIdleConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  /** Drops every open connection, for a hard stop. */
-  destroyConnections(): void {
-    this.#server.closeAllConnections();
+    await closeServer(this.#server, 2000);
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {

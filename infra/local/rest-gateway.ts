@@ -5,6 +5,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { type AuthorizerSpec, authorizers, type FunctionName, type RouteSpec, routes } from '../api.ts';
 import { PayloadTooLarge, readBody } from './aws-protocol.ts';
+import { closeServer } from './servers.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -87,9 +88,7 @@ export class RestGateway {
 
   /** Stops accepting requests and resolves once the ones in flight are answered. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
-    await closed;
+    await closeServer(this.#server, 10_000);
   }
 
   /** Forgets cached authorizer answers (API Gateway's "flush authorizer cache"). */
