@@ -15,6 +15,11 @@ export interface FunctionSpec {
   readonly tables: Partial<Record<TableName, Access>>;
   /** Buses it puts events on; their names reach it through each bus's `env` variable. */
   readonly buses: readonly BusName[];
+  /**
+   * Buses whose names it needs without access to them: the events the `EvaluateAlarms` task
+   * builds are put on the bus by the workflow, not by the function.
+   */
+  readonly namesBuses?: readonly BusName[];
   /** Topics it publishes to or subscribes others to; their ARNs reach it through each topic's `env` variable. */
   readonly topics?: Partial<Record<TopicName, 'publish' | 'subscribe'>>;
   /** Whether it posts to WebSocket connections (API Gateway Management API, endpoint via `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`). */
@@ -82,6 +87,37 @@ export const functions = {
     buses: [],
     topics: { alerts: 'subscribe' },
   },
+  deriveMetrics: {
+    entry: 'handlers/enrichment/derive-handler.ts',
+    description: 'enrich-reading task: derived metrics against the readings that precede it',
+    tables: { readings: 'read' },
+    buses: [],
+  },
+  evaluateAlarms: {
+    entry: 'handlers/enrichment/evaluate-handler.ts',
+    description: 'enrich-reading task: alarm states and the events to publish',
+    tables: { devices: 'readWrite' },
+    buses: [],
+    namesBuses: ['telemetry'],
+  },
+  silenceCheck: {
+    entry: 'handlers/enrichment/silence-handler.ts',
+    description: 'Raises and resolves DeviceSilent alerts',
+    tables: { devices: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  alertHistory: {
+    entry: 'handlers/alerts/history-handler.ts',
+    description: 'Records alerts raised and resolved',
+    tables: { alerts: 'readWrite' },
+    buses: [],
+  },
+  alerts: {
+    entry: 'handlers/alerts/handler.ts',
+    description: 'GET /alerts',
+    tables: { alerts: 'read' },
+    buses: [],
+  },
   websocketAuthorizer: {
     entry: 'handlers/authorizers/websocket.ts',
     description: 'Checks the viewer token of a WebSocket $connect (query string `token`)',
@@ -140,11 +176,13 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/devices/{deviceId}/readings', function: 'readings', authorizer: 'bearer' },
   { method: 'POST', path: '/tokens', function: 'tokens', authorizer: 'bearer' },
   { method: 'POST', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
+  { method: 'GET', path: '/alerts', function: 'alerts', authorizer: 'bearer' },
 ];
 
 /** Scheduled functions: EventBridge Scheduler on AWS, timers locally. */
 export const schedules = {
   outboxRelay: { function: 'outboxRelay', everyMinutes: 1 },
+  silenceCheck: { function: 'silenceCheck', everyMinutes: 1 },
 } as const satisfies Record<string, { function: FunctionName; everyMinutes: number }>;
 
 export interface WebSocketRouteSpec {

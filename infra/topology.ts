@@ -5,7 +5,10 @@
  *
  *   device ─POST /readings─▶ ingest ─conditional put─▶ readings (outbox mark)
  *                                  └─PutEvents ReadingRecorded─▶ bus telemetry
- *   bus telemetry ─ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
+ *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading
+ *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved)
+ *                 ├ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
+ *                 ├ rule alert-history AlertRaised | AlertResolved ─▶ alert-history (GET /alerts)
  *                 └ rule to-websocket  every domain event          ─▶ bus websocket
  *   bus websocket ─ rule push          every domain event          ─▶ push ─▶ subscribed dashboards
  */
@@ -77,6 +80,26 @@ export const tables = {
       },
     ],
     timeToLiveAttribute: 'expiresAt',
+  },
+  /** Alert history: one record per alert, active until resolved. */
+  alerts: {
+    name: 'sensorbus-alerts',
+    env: 'ALERTS_TABLE',
+    partitionKey: { name: 'alertId', type: 'S' },
+    indexes: [
+      {
+        name: 'byDevice',
+        partitionKey: { name: 'deviceId', type: 'S' },
+        sortKey: { name: 'updatedAt', type: 'S' },
+        projection: 'ALL',
+      },
+      {
+        name: 'byState',
+        partitionKey: { name: 'state', type: 'S' },
+        sortKey: { name: 'updatedAt', type: 'S' },
+        projection: 'ALL',
+      },
+    ],
   },
   /** Powertools idempotency records: one per consumed event whose side effect must happen once. */
   idempotency: {
@@ -159,6 +182,7 @@ interface TargetBase {
 
 export type TargetSpec =
   | (TargetBase & { readonly kind: 'bus'; readonly bus: BusName })
+  | (TargetBase & { readonly kind: 'stateMachine'; readonly stateMachine: StateMachineName })
   | (TargetBase & { readonly kind: 'function'; readonly function: FunctionName })
   | (TargetBase & { readonly kind: 'topic'; readonly topic: TopicName });
 
@@ -188,9 +212,70 @@ export const patternOf = (
   return branches.length === 1 ? (branches[0] ?? {}) : { $or: branches };
 };
 
+/** What a `${Name}` placeholder of an ASL file stands for: a table's name, a bus's name or a function's ARN. */
+export type Substitution =
+  | { readonly table: TableName }
+  | { readonly bus: BusName }
+  | { readonly function: FunctionName };
+
+export interface StateMachineSpec {
+  readonly name: string;
+  /** The ASL file, relative to the repository root; deployed by CDK and run locally unchanged. */
+  readonly definitionFile: string;
+  readonly type: 'EXPRESS' | 'STANDARD';
+  readonly substitutions: Record<string, Substitution>;
+}
+
+export const stateMachines = {
+  /** load device → derive metrics → evaluate alarms → store enrichment → publish ReadingEnriched + alerts */
+  enrichReading: {
+    name: 'sensorbus-enrich-reading',
+    definitionFile: 'statemachines/enrich-reading.asl.json',
+    type: 'EXPRESS',
+    substitutions: {
+      DevicesTable: { table: 'devices' },
+      ReadingsTable: { table: 'readings' },
+      DeriveMetricsFunctionArn: { function: 'deriveMetrics' },
+      EvaluateAlarmsFunctionArn: { function: 'evaluateAlarms' },
+    },
+  },
+} as const satisfies Record<string, StateMachineSpec>;
+
+export type StateMachineName = keyof typeof stateMachines;
+
 const STANDARD_RETRY: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 };
 
 export const rules: readonly RuleSpec[] = [
+  {
+    name: 'enrich',
+    bus: 'telemetry',
+    description: 'Every recorded reading is enriched by the enrich-reading workflow',
+    eventPattern: patternOf(ReadingRecorded),
+    targets: [
+      {
+        id: 'enrich-reading',
+        kind: 'stateMachine',
+        stateMachine: 'enrichReading',
+        retryPolicy: STANDARD_RETRY,
+        deadLetterQueue: 'sensorbus-enrich-dlq',
+      },
+    ],
+  },
+  {
+    name: 'alert-history',
+    bus: 'telemetry',
+    description: 'Keeps the record of every alert for GET /alerts',
+    eventPattern: patternOf(AlertRaised, AlertResolved),
+    targets: [
+      {
+        id: 'alert-history',
+        kind: 'function',
+        function: 'alertHistory',
+        retryPolicy: STANDARD_RETRY,
+        deadLetterQueue: 'sensorbus-alert-history-dlq',
+      },
+    ],
+  },
   {
     name: 'alerts',
     bus: 'telemetry',

@@ -16,6 +16,13 @@ import { putIfAbsent } from './dynamo.ts';
 export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): string =>
   `${alarm.metric}|${alarm.above ?? ''}|${alarm.below ?? ''}`;
 
+const AlertState = z.object({
+  state: z.enum(['OK', 'ALARM']),
+  since: z.string(),
+  alertId: z.string().optional(),
+});
+export type AlertState = z.infer<typeof AlertState>;
+
 const DeviceItem = z.object({
   deviceId: z.string(),
   name: z.string().optional(),
@@ -27,9 +34,7 @@ const DeviceItem = z.object({
   updatedAt: z.string(),
   apiKeyHash: z.string(),
   lastReading: LastReading.optional(),
-  alarmStates: z
-    .record(z.string(), z.object({ state: z.enum(['OK', 'ALARM']), since: z.string() }))
-    .default({}),
+  alarmStates: z.record(z.string(), AlertState).default({}),
 });
 export type DeviceItem = z.infer<typeof DeviceItem>;
 
@@ -93,6 +98,58 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       }),
     );
     return parse(result.Attributes ?? {});
+  },
+
+  /** A strongly consistent read, for read-modify-write of alarm states. */
+  async getConsistent(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return result.Item ? parse(result.Item) : undefined;
+  },
+
+  /**
+   * Saves alarm or silence states, but only if each is still what the caller evaluated against
+   * (optimistic concurrency); `false` means another evaluation got there first.
+   */
+  async updateAlertStates(
+    deviceId: string,
+    updates: readonly { key: string; next: AlertState; previous: AlertState | undefined }[],
+  ): Promise<boolean> {
+    if (updates.length === 0) return true;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const conditions: string[] = ['attribute_exists(deviceId)'];
+    updates.forEach(({ key, next, previous }, i) => {
+      names[`#k${i}`] = key;
+      values[`:v${i}`] = next;
+      sets.push(`alarmStates.#k${i} = :v${i}`);
+      if (previous) {
+        values[`:s${i}`] = previous.since;
+        values[`:st${i}`] = previous.state;
+        conditions.push(`alarmStates.#k${i}.since = :s${i} AND alarmStates.#k${i}.#state = :st${i}`);
+        names['#state'] = 'state';
+      } else {
+        conditions.push(`attribute_not_exists(alarmStates.#k${i})`);
+      }
+    });
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   },
 
   async list(): Promise<DeviceItem[]> {

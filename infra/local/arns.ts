@@ -1,5 +1,5 @@
 import type { FunctionName } from '../api.ts';
-import { buses, type TargetSpec, topics } from '../topology.ts';
+import { buses, stateMachines, type TargetSpec, topics } from '../topology.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -29,5 +29,7 @@ export const targetArn = (target: TargetSpec): string => {
       return localArns.function(target.function);
     case 'topic':
       return localArns.topic(topics[target.topic].name);
+    case 'stateMachine':
+      return localArns.stateMachine(stateMachines[target.stateMachine].name);
   }
 };

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FunctionName, functions, schedules } from '../api.ts';
-import { buses, rules, secrets, tables, topics } from '../topology.ts';
+import { buses, rules, secrets, stateMachines, tables, topics } from '../topology.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
@@ -11,6 +11,7 @@ import { LocalLambda } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
 import { LocalSns } from './sns/service.ts';
+import { LocalStepFunctions } from './stepfunctions.ts';
 import { WebSocketGateway } from './websocket-gateway.ts';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
@@ -31,9 +32,11 @@ export interface LocalCloudOptions {
   readonly allowedOrigin?: string;
   /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
   readonly outboxMinAgeSeconds?: number;
+  /** Replaces Step Functions' Retry intervals (ms), so local retries take moments, not seconds. */
+  readonly sfnRetryIntervalMs?: number;
   /** First delay between EventBridge delivery retries (doubling after). */
   readonly retryBaseDelayMs?: number;
-  /** How often the relay runs; 0 disables the timer (tests then call `runSchedule`). */
+  /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly relayIntervalMs?: number;
   readonly logLevel?: string;
 }
@@ -44,6 +47,7 @@ export interface LocalCloud {
   readonly wsUrl: string;
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
+  readonly stepFunctions: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
   readonly faults: Faults;
   readonly lambda: LocalLambda;
@@ -87,6 +91,9 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     if (fn) return async (payload) => void (await lambda.invoke(fn, payloadOf(payload)));
     const bus = busByArn.get(arn);
     if (bus) return async (payload) => events.publish(bus, payloadOf(payload) as BusEvent);
+    if (arn.startsWith('arn:aws:states:')) {
+      return async (payload) => void stepFunctions.start(arn, payload);
+    }
     if (arn.startsWith('arn:aws:sns:')) {
       return async (payload) => {
         const answer = await sns.handle(
@@ -160,8 +167,27 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
   });
+  const stepFunctions = new LocalStepFunctions({
+    machines: Object.values(stateMachines),
+    invokeFunction: (fn, payload) => lambda.invoke(fn, payload),
+    functionNames,
+    edgeUrl: () => edgeUrl,
+    faults,
+    onFailure: (execution) =>
+      console.error(`step functions: ${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.sfnRetryIntervalMs !== undefined ? { retryIntervalMs: options.sfnRetryIntervalMs } : {}),
+  });
   const secretsManager = new LocalSecretsManager({ [secrets.tokenSigningKey.name]: options.tokenSigningKey });
-  const edge = new Edge({ dynamodb, events, faults, secrets: secretsManager, sns, websocket });
+  const edge = new Edge({
+    dynamodb,
+    events,
+    faults,
+    secrets: secretsManager,
+    sns,
+    states: stepFunctions,
+    websocket,
+  });
   edgeUrl = await edge.listen(options.edgePort ?? 0, host);
 
   Object.assign(process.env, {
@@ -212,12 +238,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     });
 
   const timers: NodeJS.Timeout[] = [];
-  const relayInterval = options.relayIntervalMs ?? schedules.outboxRelay.everyMinutes * 60_000;
-  if (relayInterval > 0) {
+  for (const name of Object.keys(schedules) as (keyof typeof schedules)[]) {
+    const interval = options.relayIntervalMs ?? schedules[name].everyMinutes * 60_000;
+    if (interval <= 0) continue;
     const tick = () => {
-      runSchedule('outboxRelay').catch((error: unknown) => console.error('outbox relay failed:', error));
+      runSchedule(name).catch((error: unknown) => console.error(`${name} failed:`, error));
     };
-    timers.push(setInterval(tick, relayInterval));
+    timers.push(setInterval(tick, interval));
     tick();
   }
   healthy = true;
@@ -230,6 +257,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     },
     events,
     sns,
+    stepFunctions,
     websocket,
     async restartWebSocket() {
       await websocket.close();
@@ -245,9 +273,15 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       clearInterval(sweeper);
       await gateway.close();
       await websocket.close();
+      // Let deliveries and the workflows they start settle; what is still pending is kept for the next start.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && (events.busy() || stepFunctions.busy())) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await stepFunctions.close();
+      await events.close(0);
       faults.clear();
       await edge.close();
-      await events.close();
       await sns.close();
       await dynamodb.stop();
     },

@@ -15,6 +15,7 @@ import { FaultRequest, type Faults } from './faults.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
 import { closeServer } from './servers.ts';
 import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
+import type { LocalStepFunctions } from './stepfunctions.ts';
 import type { WebSocketGateway } from './websocket-gateway.ts';
 
 export interface EdgeServices {
@@ -23,6 +24,7 @@ export interface EdgeServices {
   readonly faults: Faults;
   readonly secrets: LocalSecretsManager;
   readonly sns: LocalSns;
+  readonly states: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
 }
 
@@ -76,6 +78,11 @@ export class Edge {
       if (prefix === 'AWSEvents') {
         return this.#json(res, JSON_1_1, () =>
           readBody(req).then((body) => this.#services.events.handle(operation, parseJsonRequest(body))),
+        );
+      }
+      if (prefix === 'AWSStepFunctions') {
+        return this.#json(res, JSON_1_0, () =>
+          readBody(req).then((body) => this.#services.states.handle(operation, parseJsonRequest(body))),
         );
       }
       if (prefix === 'secretsmanager') {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** A fault as tests post it to the edge's `/_sensorbus/faults`. */
 export const FaultRequest = z
   .object({
-    service: z.enum(['dynamodb', 'events', 'sns', 'states', 'apigateway', 'target']),
+    service: z.enum(['dynamodb', 'events', 'sns', 'states', 'apigateway', 'target', 'lambda']),
     operation: z.string().min(1).optional(),
     mode: z.enum(['error', 'throttle', 'fail-entries', 'hang']),
     times: z.number().int().positive().optional(),
@@ -26,7 +26,7 @@ export type FaultMode =
 
 export interface FaultSpec {
   /** `target` makes EventBridge deliveries to one target ARN (the operation) fail, as a throwing target would. */
-  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway' | 'target';
+  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway' | 'target' | 'lambda';
   /** An operation name (`PutEvents`, `PutItem`, a target ARN); every operation when absent. */
   readonly operation?: string;
   readonly mode: FaultMode;
@@ -49,8 +49,12 @@ export class Faults {
     this.#active = service ? this.#active.filter((fault) => fault.service !== service) : [];
   }
 
-  list(): FaultSpec[] {
-    return this.#active.map(({ remaining: _, ...spec }) => spec);
+  /** Active faults, each with how many more calls it will fail. */
+  list(): (FaultSpec & { remaining: number | null })[] {
+    return this.#active.map((fault) => ({
+      ...fault,
+      remaining: Number.isFinite(fault.remaining) ? fault.remaining : null,
+    }));
   }
 
   /** The fault that applies to this call, consuming one of its allowed failures. */

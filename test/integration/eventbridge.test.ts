@@ -46,7 +46,7 @@ describe('the local EventBridge through the AWS SDK', () => {
     const listed = await client.send(new ListRulesCommand({ EventBusName: telemetry }));
     const described = await client.send(new DescribeRuleCommand({ Name: 'alerts', EventBusName: telemetry }));
 
-    expect(listed.Rules?.map((r) => r.Name)).toEqual(['alerts', 'to-websocket']);
+    expect(listed.Rules?.map((r) => r.Name)).toEqual(['alert-history', 'alerts', 'enrich', 'to-websocket']);
     expect(described.Arn).toBe(`arn:aws:events:us-east-1:000000000000:rule/${telemetry}/alerts`);
     expect(JSON.parse(described.EventPattern ?? '{}')).toEqual({
       source: ['sensorbus.enrichment'],

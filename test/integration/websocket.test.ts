@@ -97,14 +97,18 @@ describe('WebSocket API', () => {
 
     await postReading(keyA, 'ws-a', '2026-11-23T09:00:00Z');
     await postReading(keyB, 'ws-b', '2026-11-23T09:00:00Z');
-    await waitFor(() => pushes(a).length === 1 && pushes(b).length === 1, 'one push each');
+    await waitFor(
+      () => pushes(a, 'ReadingEnriched').length === 1 && pushes(b, 'ReadingEnriched').length === 1,
+      'recorded and enriched pushes for each',
+    );
 
-    expect(pushes(a)[0]).toMatchObject({
-      type: 'ReadingRecorded',
-      deviceId: 'ws-a',
-      data: { metrics: { t: 1 } },
-    });
-    expect(pushes(b)[0]).toMatchObject({ type: 'ReadingRecorded', deviceId: 'ws-b' });
+    expect(pushes(a, 'ReadingRecorded')).toMatchObject([{ deviceId: 'ws-a', data: { metrics: { t: 1 } } }]);
+    expect(pushes(a, 'ReadingEnriched')).toMatchObject([
+      { deviceId: 'ws-a', data: { metrics: { t: { value: 1 } } } },
+    ]);
+    expect(pushes(b, 'ReadingRecorded')).toMatchObject([{ deviceId: 'ws-b' }]);
+    expect(pushes(a).every((m) => m.deviceId === 'ws-a')).toBe(true);
+    expect(pushes(b).every((m) => m.deviceId === 'ws-b')).toBe(true);
     expect(typeof pushes(a)[0]?.eventId).toBe('string');
   });
 
@@ -119,7 +123,7 @@ describe('WebSocket API', () => {
     await watcher.send({ action: 'subscribe', deviceIds: ['ws-a'] });
 
     await postReading(keyA, 'ws-a', '2026-11-23T09:05:00Z');
-    await waitFor(() => pushes(watcher).length === 1, 'the watcher push');
+    await waitFor(() => pushes(watcher, 'ReadingEnriched').length === 1, 'the watcher pushes');
 
     expect(pushes(client)).toHaveLength(0);
   });
@@ -199,7 +203,7 @@ describe('WebSocket API', () => {
     await live.send({ action: 'subscribe', deviceIds: ['ws-b'] });
 
     await postReading(keyB, 'ws-b', '2026-11-23T09:20:00Z');
-    await waitFor(() => pushes(live).length === 1, 'the live push');
+    await waitFor(() => pushes(live, 'ReadingRecorded').length === 1, 'the live push');
 
     await waitFor(
       async () =>
@@ -215,7 +219,11 @@ describe('WebSocket API', () => {
 
     await postReading(keyA, 'ws-a', '2026-11-23T09:30:00Z');
 
-    await waitFor(() => clients.every((c) => pushes(c).length === 1), 'a push on all 200 clients', 20_000);
-    expect(clients.filter((c) => pushes(c).length === 1)).toHaveLength(200);
+    await waitFor(
+      () => clients.every((c) => pushes(c, 'ReadingRecorded').length === 1),
+      'a push on all 200 clients',
+      20_000,
+    );
+    expect(clients.filter((c) => pushes(c, 'ReadingRecorded').length === 1)).toHaveLength(200);
   }, 60_000);
 });

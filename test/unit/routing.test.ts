@@ -32,11 +32,26 @@ const route = (event: Record<string, unknown>, bus: BusName): string[] =>
  * to a rule's pattern or targets shows up here as a diff.
  */
 const ROUTING_TABLE: Record<string, string[]> = {
-  'reading-recorded.json': ['push → push', 'to-websocket → websocket-bus'],
+  'reading-recorded.json': ['enrich → enrich-reading', 'push → push', 'to-websocket → websocket-bus'],
   'reading-enriched.json': ['push → push', 'to-websocket → websocket-bus'],
-  'alert-raised-threshold.json': ['alerts → alert-notifier', 'push → push', 'to-websocket → websocket-bus'],
-  'alert-raised-silence.json': ['alerts → alert-notifier', 'push → push', 'to-websocket → websocket-bus'],
-  'alert-resolved-threshold.json': ['alerts → alert-notifier', 'push → push', 'to-websocket → websocket-bus'],
+  'alert-raised-threshold.json': [
+    'alert-history → alert-history',
+    'alerts → alert-notifier',
+    'push → push',
+    'to-websocket → websocket-bus',
+  ],
+  'alert-raised-silence.json': [
+    'alert-history → alert-history',
+    'alerts → alert-notifier',
+    'push → push',
+    'to-websocket → websocket-bus',
+  ],
+  'alert-resolved-threshold.json': [
+    'alert-history → alert-history',
+    'alerts → alert-notifier',
+    'push → push',
+    'to-websocket → websocket-bus',
+  ],
   'foreign-event.json': [],
 };
 

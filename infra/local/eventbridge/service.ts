@@ -297,6 +297,7 @@ export class LocalEventBridge {
 
   /** Puts an accepted event on a bus: archive, listeners, then every matching enabled rule. */
   publish(busName: string, event: BusEvent, ingestionTime = new Date().toISOString()): void {
+    if (this.#closed) throw new AwsError('ServiceUnavailable', 'The local EventBridge is shutting down', 503);
     this.#archive(busName, { event, ingestionTime });
     for (const listener of this.#listeners) listener(event, busName);
     this.#route(busName, event, ingestionTime);
@@ -603,6 +604,11 @@ export class LocalEventBridge {
     if (archive && !Array.isArray(archive) && archive.writableLength > 0) {
       await new Promise<void>((resolve) => archive.once('drain', resolve));
     }
+  }
+
+  /** Whether a delivery attempt is under way right now. */
+  busy(): boolean {
+    return this.#inFlight.size > 0;
   }
 
   /** Deliveries that have not yet succeeded nor been dead-lettered. */

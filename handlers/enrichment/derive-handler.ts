@@ -1,0 +1,51 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { z } from 'zod';
+import { ReadingRecorded } from '../../schemas/events.ts';
+import { dynamo } from '../lib/clients.ts';
+import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
+import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
+import { DEFAULT_WINDOW, deriveEnrichment, type EnrichedReading } from './derive.ts';
+
+const readingsTable = requireEnv('READINGS_TABLE');
+const window = optionalNumberEnv('ENRICHMENT_WINDOW', DEFAULT_WINDOW);
+
+const Input = z.object({ reading: ReadingRecorded.data });
+
+/** The readings that precede `timestamp` in time, newest first (late readings get their true predecessors). */
+const history = async (deviceId: string, timestamp: string) => {
+  const result = await dynamo.send(
+    new QueryCommand({
+      TableName: readingsTable,
+      KeyConditionExpression: 'deviceId = :d AND #t < :t',
+      ExpressionAttributeNames: { '#t': 'timestamp', '#m': 'metrics' },
+      ExpressionAttributeValues: { ':d': deviceId, ':t': timestamp },
+      ProjectionExpression: '#t, #m',
+      ScanIndexForward: false,
+      Limit: window,
+    }),
+  );
+  return z
+    .array(z.object({ timestamp: z.string(), metrics: z.record(z.string(), z.number()) }))
+    .parse(result.Items ?? []);
+};
+
+/**
+ * Task `DeriveMetrics` of the enrich-reading workflow: derived metrics of one reading, plus the
+ * same as a DynamoDB attribute value so the next state can store it with a service integration.
+ */
+export const handler = async (
+  event: unknown,
+): Promise<{ enrichment: EnrichedReading; attribute: unknown }> => {
+  const input = Input.safeParse(event);
+  if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
+  const { reading } = input.data;
+  try {
+    const enrichment = deriveEnrichment(reading, await history(reading.deviceId, reading.timestamp), {
+      window,
+    });
+    return { enrichment, attribute: { M: marshall(enrichment, { removeUndefinedValues: true }) } };
+  } catch (error) {
+    throw asWorkflowError(error);
+  }
+};

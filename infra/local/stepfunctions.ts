@@ -1,0 +1,391 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+
+type JSONValue = Parameters<StateMachine['run']>[0];
+type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+import type { FunctionName } from '../api.ts';
+import { buses, type StateMachineSpec, tables } from '../topology.ts';
+import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts';
+import { AwsError } from './aws-protocol.ts';
+import type { Faults } from './faults.ts';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolvePromise!: (value: T | PromiseLike<T>) => void;
+      let rejectPromise!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolvePromise = res;
+        rejectPromise = rej;
+      });
+      return { promise, resolve: resolvePromise, reject: rejectPromise };
+    },
+  });
+}
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+
+export interface Execution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  startDate: string;
+  stopDate?: string;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface LocalStepFunctionsOptions {
+  readonly machines: readonly StateMachineSpec[];
+  readonly invokeFunction: (name: FunctionName, payload: unknown) => Promise<unknown>;
+  readonly functionNames: readonly FunctionName[];
+  readonly edgeUrl: () => string;
+  readonly faults: Faults;
+  /** Executions are kept as JSON files here; in memory when absent. */
+  readonly dataDir?: string;
+  /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
+  readonly retryIntervalMs?: number;
+  readonly onFailure?: (execution: Execution) => void;
+}
+
+/** The ASL with `${Name}` placeholders replaced as CDK's `definitionSubstitutions` would. */
+export const substitute = (spec: StateMachineSpec): Record<string, unknown> => {
+  const text = readFileSync(join(repoRoot, spec.definitionFile), 'utf8');
+  const values = Object.fromEntries(
+    Object.entries(spec.substitutions).map(([placeholder, target]) => [
+      placeholder,
+      'table' in target
+        ? tables[target.table].name
+        : 'bus' in target
+          ? buses[target.bus].name
+          : localArns.function(target.function),
+    ]),
+  );
+  return JSON.parse(
+    text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+      const value = values[name];
+      if (value === undefined) throw new Error(`${spec.definitionFile}: no substitution for ${whole}`);
+      return value;
+    }),
+  ) as Record<string, unknown>;
+};
+
+interface TaskState {
+  Type: 'Task';
+  Resource: string;
+}
+
+/** Every Task state of a definition, Map and Parallel states included, by name. */
+const taskStates = (definition: Record<string, unknown>): Map<string, TaskState> => {
+  const found = new Map<string, TaskState>();
+  const walk = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') found.set(name, state as unknown as TaskState);
+      const processor = (state.ItemProcessor ?? state.Iterator) as
+        | { States?: Record<string, Record<string, unknown>> }
+        | undefined;
+      if (processor?.States) walk(processor.States);
+      for (const branch of (state.Branches as
+        | { States: Record<string, Record<string, unknown>> }[]
+        | undefined) ?? []) {
+        walk(branch.States);
+      }
+    }
+  };
+  walk(definition.States as Record<string, Record<string, unknown>>);
+  return found;
+};
+
+/** Errors of service integrations are named `<Service>.<Exception>`, as Step Functions names them. */
+const named = (prefix: string, error: unknown): Error => {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const renamed = new Error(source.message, { cause: source });
+  renamed.name = `${prefix}.${source.name}`;
+  return renamed;
+};
+
+/**
+ * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
+ * each Task resource mapped to its local implementation (a Lambda ARN to the handler in-process,
+ * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). Executions are
+ * kept so a developer can see why one failed.
+ */
+export class LocalStepFunctions {
+  readonly #options: LocalStepFunctionsOptions;
+  readonly #machines = new Map<
+    string,
+    { spec: StateMachineSpec; machine: StateMachine; tasks: Map<string, TaskState> }
+  >();
+  readonly #executions = new Map<string, Execution>();
+  readonly #running = new Set<Promise<void>>();
+  #closed = false;
+  #dynamo: DynamoDBClient | undefined;
+  #events: EventBridgeClient | undefined;
+
+  constructor(options: LocalStepFunctionsOptions) {
+    this.#options = options;
+    for (const spec of options.machines) {
+      const definition = substitute(spec);
+      this.#machines.set(localArns.stateMachine(spec.name), {
+        spec,
+        machine: new StateMachine(definition as unknown as StateMachineDefinition, {
+          validationOptions: { checkArn: true, checkPaths: true },
+        }),
+        tasks: taskStates(definition),
+      });
+    }
+    if (options.dataDir) {
+      const dir = join(options.dataDir, 'executions');
+      mkdirSync(dir, { recursive: true });
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+        const execution = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Execution;
+        this.#executions.set(execution.executionArn, execution);
+      }
+    }
+  }
+
+  #clients() {
+    const config = {
+      endpoint: this.#options.edgeUrl(),
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    };
+    this.#dynamo ??= new DynamoDBClient(config);
+    this.#events ??= new EventBridgeClient(config);
+    return { dynamo: this.#dynamo, events: this.#events };
+  }
+
+  /** The local implementation of one Task resource. */
+  #handlerFor(resource: string): (input: unknown) => Promise<unknown> {
+    switch (resource) {
+      case 'arn:aws:states:::lambda:invoke':
+        return async (input) => {
+          const { FunctionName: arn, Payload } = input as { FunctionName: string; Payload: unknown };
+          const fn = functionOfArn(arn, this.#options.functionNames);
+          if (!fn)
+            throw named(
+              'Lambda',
+              Object.assign(new Error(`Function not found: ${arn}`), { name: 'ResourceNotFoundException' }),
+            );
+          const fault = this.#options.faults.take('lambda', fn);
+          if (fault === 'error')
+            throw named('Lambda', Object.assign(new Error('Injected fault'), { name: 'ServiceException' }));
+          if (fault === 'throttle')
+            throw named(
+              'Lambda',
+              Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }),
+            );
+          const result = await this.#options.invokeFunction(fn, Payload);
+          return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
+        };
+      case 'arn:aws:states:::dynamodb:getItem':
+        return async (input) =>
+          this.#sdk('DynamoDB', () => this.#clients().dynamo.send(new GetItemCommand(input as never)));
+      case 'arn:aws:states:::dynamodb:updateItem':
+        return async (input) =>
+          this.#sdk('DynamoDB', () => this.#clients().dynamo.send(new UpdateItemCommand(input as never)));
+      case 'arn:aws:states:::events:putEvents':
+        return async (input) => {
+          const entries = ((input as { Entries: Record<string, unknown>[] }).Entries ?? []).map((entry) => ({
+            ...entry,
+            ...(typeof entry.Detail === 'object' ? { Detail: JSON.stringify(entry.Detail) } : {}),
+          }));
+          return this.#sdk('EventBridge', () =>
+            this.#clients().events.send(new PutEventsCommand({ Entries: entries as never })),
+          );
+        };
+      default:
+        return async () => {
+          throw named(
+            'States',
+            Object.assign(new Error(`No local implementation of ${resource}`), { name: 'TaskFailed' }),
+          );
+        };
+    }
+  }
+
+  async #sdk(service: string, call: () => Promise<{ $metadata?: unknown }>): Promise<unknown> {
+    try {
+      const { $metadata: _, ...result } = await call();
+      return result;
+    } catch (error) {
+      throw named(service, error);
+    }
+  }
+
+  async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {
+    const fault = this.#options.faults.take('states', operation);
+    if (fault === 'error') throw new AwsError('ServiceUnavailable', 'Injected fault', 500);
+    if (fault === 'throttle') throw new AwsError('ThrottlingException', 'Rate exceeded');
+    switch (operation) {
+      case 'StartExecution':
+        return this.start(
+          String(input.stateMachineArn ?? ''),
+          input.input === undefined ? '{}' : String(input.input),
+          input.name === undefined ? undefined : String(input.name),
+        );
+      case 'DescribeExecution': {
+        const execution = this.#executions.get(String(input.executionArn ?? ''));
+        if (!execution)
+          throw new AwsError(
+            'ExecutionDoesNotExist',
+            `Execution Does Not Exist: '${String(input.executionArn)}'`,
+          );
+        return {
+          ...execution,
+          startDate: Date.parse(execution.startDate) / 1000,
+          ...(execution.stopDate ? { stopDate: Date.parse(execution.stopDate) / 1000 } : {}),
+        };
+      }
+      case 'ListExecutions': {
+        const arn = String(input.stateMachineArn ?? '');
+        if (!this.#machines.has(arn))
+          throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+        const executions = [...this.#executions.values()]
+          .filter(
+            (e) =>
+              e.stateMachineArn === arn &&
+              (input.statusFilter === undefined || e.status === input.statusFilter),
+          )
+          .sort((a, b) => b.startDate.localeCompare(a.startDate))
+          .slice(0, typeof input.maxResults === 'number' && input.maxResults > 0 ? input.maxResults : 100);
+        return {
+          executions: executions.map((e) => ({
+            executionArn: e.executionArn,
+            stateMachineArn: e.stateMachineArn,
+            name: e.name,
+            status: e.status,
+            startDate: Date.parse(e.startDate) / 1000,
+            ...(e.stopDate ? { stopDate: Date.parse(e.stopDate) / 1000 } : {}),
+          })),
+        };
+      }
+      default:
+        throw new AwsError(
+          'UnknownOperationException',
+          `Operation ${operation} is not supported by the local Step Functions`,
+        );
+    }
+  }
+
+  /** StartExecution: answers at once; the execution runs in the background. */
+  start(
+    stateMachineArn: string,
+    input: string,
+    name: string = randomUUID(),
+  ): { executionArn: string; startDate: number } {
+    if (this.#closed)
+      throw new AwsError('ServiceUnavailable', 'The local Step Functions is shutting down', 503);
+    const entry = this.#machines.get(stateMachineArn);
+    if (!entry)
+      throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(input);
+    } catch {
+      throw new AwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input');
+    }
+    const kind = entry.spec.type === 'EXPRESS' ? 'express' : 'execution';
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${kind}:${entry.spec.name}:${name}${entry.spec.type === 'EXPRESS' ? `:${randomUUID()}` : ''}`;
+    if (entry.spec.type === 'STANDARD' && this.#executions.has(executionArn)) {
+      throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const execution: Execution = {
+      executionArn,
+      stateMachineArn,
+      name,
+      status: 'RUNNING',
+      startDate: new Date().toISOString(),
+      input,
+    };
+    this.#executions.set(executionArn, execution);
+    const run = this.#run(entry, execution, parsed).finally(() => this.#running.delete(run));
+    this.#running.add(run);
+    return { executionArn, startDate: Date.parse(execution.startDate) / 1000 };
+  }
+
+  async #run(
+    entry: { machine: StateMachine; tasks: Map<string, TaskState> },
+    execution: Execution,
+    input: unknown,
+  ): Promise<void> {
+    const handlers = Object.fromEntries(
+      [...entry.tasks].map(([name, task]) => [name, this.#handlerFor(task.Resource)]),
+    ) as LocalHandlers;
+    const retryOverrides =
+      this.#options.retryIntervalMs === undefined
+        ? undefined
+        : Object.fromEntries(
+            [...entry.tasks.keys(), 'Publish'].map((name) => [name, this.#options.retryIntervalMs as number]),
+          );
+    try {
+      const run = entry.machine.run(input as JSONValue, {
+        overrides: {
+          taskResourceLocalHandlers: handlers,
+          ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}),
+        },
+        context: {
+          Execution: {
+            Id: execution.executionArn,
+            Name: execution.name,
+            Input: input as JSONValue,
+            StartTime: execution.startDate,
+          },
+        },
+      });
+      const output: unknown = await run.result;
+      Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(output) });
+    } catch (error) {
+      // aws-local-stepfunctions wraps the state's error (a Fail state's Error/Cause) in an ExecutionError.
+      const failure = (error instanceof Error && error.cause instanceof Error ? error.cause : error) as Error;
+      Object.assign(execution, {
+        status: 'FAILED',
+        error: failure.name || 'States.Runtime',
+        cause: failure.message,
+      });
+      this.#options.onFailure?.(execution);
+    }
+    execution.stopDate = new Date().toISOString();
+    this.#save(execution);
+  }
+
+  #save(execution: Execution): void {
+    if (!this.#options.dataDir) return;
+    const file = join(
+      this.#options.dataDir,
+      'executions',
+      `${execution.executionArn.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`,
+    );
+    writeFileSync(file, `${JSON.stringify(execution, null, 2)}\n`);
+  }
+
+  /** Executions of every machine, newest first (for tests and the developer). */
+  executions(): Execution[] {
+    return [...this.#executions.values()].sort((a, b) => b.startDate.localeCompare(a.startDate));
+  }
+
+  /** Resolves once no execution is running. */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+  }
+
+  busy(): boolean {
+    return this.#running.size > 0;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.idle();
+    this.#dynamo?.destroy();
+    this.#events?.destroy();
+  }
+}
