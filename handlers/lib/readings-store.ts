@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { putIfAbsent } from './dynamo.ts';
@@ -59,6 +60,28 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
         ConditionExpression: 'attribute_exists(deviceId)',
       }),
     );
+  },
+
+  /**
+   * Takes a marked reading for re-publishing by moving its mark to `now`, if nobody moved or
+   * cleared it since it was read: concurrent relay runs then never publish the same reading.
+   */
+  async claimOutbox(item: ReadingItem, now: string): Promise<boolean> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId: item.deviceId, timestamp: item.timestamp },
+          UpdateExpression: 'SET outboxAt = :now',
+          ConditionExpression: 'outboxAt = :seen',
+          ExpressionAttributeValues: { ':now': now, ':seen': item.outboxAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   },
 
   /** One page of a device's readings in time order: `from`/`to` inclusive, strictly after `after`. */

@@ -18,6 +18,7 @@ const busName = requireEnv('TELEMETRY_BUS');
 
 export const handler = makeHandler({
   pendingOutbox: readings.pendingOutbox,
+  claimOutbox: readings.claimOutbox,
   clearOutboxMark: readings.clearOutboxMark,
   publish: (entries) => publishEntries(eventBridge, entries),
   entryOf: (item, producedAt) => readingRecordedEntry(item, busName, producedAt),

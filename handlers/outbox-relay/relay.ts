@@ -4,6 +4,7 @@ import type { ReadingItem } from '../lib/readings-store.ts';
 
 export interface RelayDeps {
   pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]>;
+  claimOutbox(item: ReadingItem, now: string): Promise<boolean>;
   clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
   publish(entries: PutEventsRequestEntry[]): Promise<PublishOutcome>;
   entryOf(item: ReadingItem, producedAt: Date): PutEventsRequestEntry;
@@ -24,22 +25,28 @@ const MAX_PASSES = 20;
 /**
  * Re-publishes every reading whose outbox mark is older than `minAgeSeconds`: the ones whose
  * `ReadingRecorded` never reached the bus (bus down, process killed between store and emit).
- * The event is rebuilt with the same `eventId`, so a reading published twice is deduped downstream.
+ * The event is rebuilt with the same `eventId`, so a reading published twice is deduped downstream;
+ * each reading is claimed first, so concurrent runs do not both publish it.
  */
 export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
   let republished = 0;
   let failed = 0;
-  const stuck = new Set<string>();
+  const seen = new Set<string>();
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const cutoff = new Date(deps.now().getTime() - deps.minAgeSeconds * 1000).toISOString();
-    const pending = (await deps.pendingOutbox(cutoff, PAGE_PER_SHARD)).filter(
-      (item) => !stuck.has(item.readingId),
+    const candidates = (await deps.pendingOutbox(cutoff, PAGE_PER_SHARD)).filter(
+      (item) => !seen.has(item.readingId),
     );
-    if (pending.length === 0) break;
+    if (candidates.length === 0) break;
+    const claimedAt = deps.now().toISOString();
+    const claims = await Promise.all(candidates.map((item) => deps.claimOutbox(item, claimedAt)));
+    const pending = candidates.filter((_, i) => claims[i]);
+    for (const item of candidates) seen.add(item.readingId);
+    if (pending.length === 0) continue;
     const outcome = await deps.publish(pending.map((item) => deps.entryOf(item, deps.now())));
     for (const { index, error } of outcome.failed) {
       const item = pending[index];
-      if (item) stuck.add(item.readingId);
+      if (item) seen.add(item.readingId);
       deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
         readingId: item?.readingId,
         error,

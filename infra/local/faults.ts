@@ -7,6 +7,7 @@ export const FaultRequest = z
     operation: z.string().min(1).optional(),
     mode: z.enum(['error', 'throttle', 'fail-entries', 'hang']),
     times: z.number().int().positive().optional(),
+    after: z.number().int().nonnegative().optional(),
   })
   .strict();
 
@@ -32,17 +33,20 @@ export interface FaultSpec {
   readonly mode: FaultMode;
   /** How many calls fail before the fault clears itself; forever when absent. */
   readonly times?: number;
+  /** How many matching calls go through untouched before the fault starts (a crash mid-batch). */
+  readonly after?: number;
 }
 
 interface ActiveFault extends FaultSpec {
   remaining: number;
+  passed: number;
 }
 
 export class Faults {
   #active: ActiveFault[] = [];
 
   inject(spec: FaultSpec): void {
-    this.#active.push({ ...spec, remaining: spec.times ?? Number.POSITIVE_INFINITY });
+    this.#active.push({ ...spec, remaining: spec.times ?? Number.POSITIVE_INFINITY, passed: 0 });
   }
 
   clear(service?: FaultSpec['service']): void {
@@ -64,6 +68,10 @@ export class Faults {
         f.service === service && (f.operation === undefined || f.operation === operation) && f.remaining > 0,
     );
     if (!fault) return undefined;
+    if (fault.passed < (fault.after ?? 0)) {
+      fault.passed += 1;
+      return undefined;
+    }
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.#active = this.#active.filter((f) => f !== fault);
     return fault.mode;

@@ -71,6 +71,34 @@ describe('publishEntries', () => {
 });
 
 describe('outbox relay', () => {
+  it('publishes only what it claimed, so two runs never both publish a reading', async () => {
+    const published: PutEventsRequestEntry[] = [];
+    const claimed = new Set<string>();
+    const run = () =>
+      relay({
+        pendingOutbox: async () => [item(1), item(2)],
+        claimOutbox: async (i) => {
+          if (claimed.has(i.readingId)) return false;
+          claimed.add(i.readingId);
+          return true;
+        },
+        clearOutboxMark: async () => {},
+        publish: async (entries) => {
+          published.push(...entries);
+          return { accepted: entries.map((_, i) => i), failed: [] };
+        },
+        entryOf: (i, at) => readingRecordedEntry(i, 'bus', at),
+        warn: () => {},
+        now: () => new Date('2026-11-23T10:05:00Z'),
+        minAgeSeconds: 30,
+      });
+
+    const reports = await Promise.all([run(), run()]);
+
+    expect(published).toHaveLength(2);
+    expect(reports.map((r) => r.republished).sort()).toEqual([0, 2]);
+  });
+
   const item = (minute: number): ReadingItem => ({
     deviceId: 'd1',
     timestamp: `2026-11-23T10:${String(minute).padStart(2, '0')}:00.000Z`,
@@ -88,6 +116,7 @@ describe('outbox relay', () => {
 
     const report = await relay({
       pendingOutbox: async () => [...marked.values()],
+      claimOutbox: async () => true,
       clearOutboxMark: async ({ timestamp }) => void marked.delete(timestamp),
       publish: async (entries) => {
         published.push(...entries);
@@ -114,6 +143,7 @@ describe('outbox relay', () => {
         queries++;
         return [item(1)];
       },
+      claimOutbox: async () => true,
       clearOutboxMark: async () => {},
       publish: async () => ({ accepted: [], failed: [{ index: 0, error: 'down' }] }),
       entryOf: (i, at) => readingRecordedEntry(i, 'bus', at),

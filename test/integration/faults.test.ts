@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { localArns } from '../../infra/local/arns.ts';
+import type { FaultSpec } from '../../infra/local/faults.ts';
+import { buses, stateMachines } from '../../infra/topology.ts';
+import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
+
+/**
+ * Fault injection across the whole flow: whatever fails, every acknowledged reading ends stored
+ * once, emitted, enriched and pushed once, and alerts are neither lost nor doubled.
+ */
+let t: TestCloud;
+beforeAll(async () => {
+  t = await startTestCloud({ retryBaseDelayMs: 5, sfnRetryIntervalMs: 5, outboxMinAgeSeconds: 1 });
+});
+afterAll(() => t.stop());
+
+interface Watcher {
+  socket: WebSocket;
+  pushes: { type: string; deviceId: string; eventId: string; data: Record<string, unknown> }[];
+}
+
+const watch = async (deviceId: string): Promise<Watcher> => {
+  const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken([deviceId])}`);
+  const watcher: Watcher = { socket, pushes: [] };
+  const subscribed = new Promise<void>((resolve, reject) => {
+    socket.on('message', (raw) => {
+      const message = JSON.parse(raw.toString()) as Watcher['pushes'][number] & { type: string };
+      if (message.type === 'subscribed') resolve();
+      else if (message.type === 'error') reject(new Error(JSON.stringify(message)));
+      else watcher.pushes.push(message);
+    });
+    socket.once('error', reject);
+  });
+  await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+  socket.send(JSON.stringify({ action: 'subscribe', deviceIds: [deviceId] }));
+  await subscribed;
+  return watcher;
+};
+
+/** Waits until nothing is in flight anywhere: deliveries, retries, workflows, mail. */
+const settle = async () => {
+  for (let round = 0; round < 3; round++) {
+    await waitFor(
+      () => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0,
+      'deliveries to settle',
+      30_000,
+    );
+    await t.cloud.stepFunctions.idle();
+    await t.cloud.sns.idle();
+  }
+};
+
+const readingsOf = (deviceId: string, count: number, minuteOffset = 0) =>
+  Array.from({ length: count }, (_, i) => ({
+    deviceId,
+    timestamp: new Date(Date.UTC(2026, 10, 1, 0, minuteOffset + i)).toISOString(),
+    metrics: { t: 20 + (i % 3) },
+  }));
+
+/** What happened to a device's readings, end to end. */
+const account = async (deviceId: string, watcher: Watcher) => {
+  const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+  const recorded = t.busEvents.filter(
+    (e) =>
+      e.bus === buses.telemetry.name &&
+      e.event['detail-type'] === 'ReadingRecorded' &&
+      (e.event.detail.data as { deviceId: string }).deviceId === deviceId,
+  );
+  const recordedIds = new Set(recorded.map((e) => (e.event.detail.metadata as { eventId: string }).eventId));
+  const pushCounts = (type: string) => {
+    const counts = new Map<string, number>();
+    for (const push of watcher.pushes.filter((p) => p.type === type))
+      counts.set(push.eventId, (counts.get(push.eventId) ?? 0) + 1);
+    return counts;
+  };
+  return {
+    stored: stored.length,
+    storedKeys: new Set(stored.map((s) => s.timestamp)).size,
+    stillMarked: stored.filter((s) => s.outboxAt !== undefined).length,
+    enriched: stored.filter((s) => s.enrichment !== undefined).length,
+    emittedIds: recordedIds.size,
+    pushedRecorded: pushCounts('ReadingRecorded'),
+    pushedEnriched: pushCounts('ReadingEnriched'),
+  };
+};
+
+const expectWhole = (facts: Awaited<ReturnType<typeof account>>, count: number) => {
+  expect(facts).toMatchObject({
+    stored: count,
+    storedKeys: count,
+    stillMarked: 0,
+    enriched: count,
+    emittedIds: count,
+  });
+  expect(facts.pushedRecorded.size).toBe(count);
+  expect([...facts.pushedRecorded.values()].every((n) => n === 1)).toBe(true);
+  expect(facts.pushedEnriched.size).toBe(count);
+  expect([...facts.pushedEnriched.values()].every((n) => n === 1)).toBe(true);
+};
+
+const scenario = async (deviceId: string, fault: FaultSpec | FaultSpec[], count = 20) => {
+  const key = await t.registerDevice(deviceId);
+  const watcher = await watch(deviceId);
+  for (const f of [fault].flat()) t.cloud.faults.inject(f);
+  const readings = readingsOf(deviceId, count);
+  const answers = await Promise.all(
+    [readings.slice(0, count / 2), readings.slice(count / 2)].map(async (batch) => {
+      const response = await t.api('/readings', { method: 'POST', apiKey: key, json: { readings: batch } });
+      return { status: response.status, body: (await response.json()) as { results: { status: number }[] } };
+    }),
+  );
+  await settle();
+  t.cloud.faults.clear();
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await t.cloud.runSchedule('outboxRelay');
+  await settle();
+  const facts = await account(deviceId, watcher);
+  watcher.socket.close();
+  return { answers, facts };
+};
+
+describe('under injected faults', () => {
+  it('PutEvents failing outright: readings are acknowledged, and the relay emits each once', async () => {
+    const { answers, facts } = await scenario('fault-bus-down', {
+      service: 'events',
+      operation: 'PutEvents',
+      mode: 'error',
+      times: 40,
+    });
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    expectWhole(facts, 20);
+  });
+
+  it('PutEvents throttled for a while: retries carry every reading through once', async () => {
+    const { facts } = await scenario('fault-bus-throttled', {
+      service: 'events',
+      operation: 'PutEvents',
+      mode: 'throttle',
+      times: 6,
+    });
+    expectWhole(facts, 20);
+  });
+
+  it('PutEvents refusing entries: the refused ones are retried, nothing doubles', async () => {
+    const { facts } = await scenario('fault-entries', {
+      service: 'events',
+      operation: 'PutEvents',
+      mode: 'fail-entries',
+      times: 5,
+    });
+    expectWhole(facts, 20);
+  });
+
+  it('targets throwing: EventBridge retries the workflow and the push until they go through', async () => {
+    const { facts } = await scenario('fault-targets', [
+      {
+        service: 'target',
+        operation: localArns.stateMachine(stateMachines.enrichReading.name),
+        mode: 'error',
+        times: 8,
+      },
+      { service: 'target', operation: localArns.function('push'), mode: 'error', times: 8 },
+    ]);
+    expectWhole(facts, 20);
+  });
+
+  it('DynamoDB throttling writes: SDK and workflow retries absorb it', async () => {
+    const { answers, facts } = await scenario('fault-dynamo', [
+      { service: 'dynamodb', operation: 'PutItem', mode: 'throttle', times: 2 },
+      { service: 'dynamodb', operation: 'UpdateItem', mode: 'throttle', times: 6 },
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([202, 202]);
+    expectWhole(facts, 20);
+  });
+
+  it('alerts under a flaky bus: raised once, resolved once, one mail each', async () => {
+    const deviceId = 'fault-alerts';
+    const key = await t.registerDevice(deviceId, {
+      alarms: [{ metric: 't', above: 50, severity: 'critical' }],
+    });
+    await t.api('/alert-subscriptions', {
+      method: 'POST',
+      token: t.adminToken,
+      json: { protocol: 'email', endpoint: 'fault@example.com', deviceIds: [deviceId] },
+    });
+    const post = async (minute: number, value: number) => {
+      const response = await t.api('/readings', {
+        method: 'POST',
+        apiKey: key,
+        json: {
+          deviceId,
+          timestamp: new Date(Date.UTC(2026, 10, 2, 0, minute)).toISOString(),
+          metrics: { t: value },
+        },
+      });
+      expect(response.status).toBe(202);
+      await settle();
+    };
+
+    await post(0, 10);
+    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'fail-entries', times: 3 });
+    t.cloud.faults.inject({
+      service: 'target',
+      operation: localArns.function('alertNotifier'),
+      mode: 'error',
+      times: 2,
+    });
+    await post(1, 60);
+    await post(2, 70);
+    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'throttle', times: 3 });
+    await post(3, 10);
+    t.cloud.faults.clear();
+    await settle();
+
+    const alertEvents = (type: string) =>
+      new Set(
+        t.busEvents
+          .filter(
+            (e) =>
+              e.event['detail-type'] === type &&
+              (e.event.detail.data as { deviceId: string }).deviceId === deviceId,
+          )
+          .map((e) => (e.event.detail.metadata as { eventId: string }).eventId),
+      );
+    expect(alertEvents('AlertRaised').size).toBe(1);
+    expect(alertEvents('AlertResolved').size).toBe(1);
+    const mails = t.cloud.sns
+      .mail()
+      .filter((m) => m.to === 'fault@example.com' && m.subject.includes(deviceId));
+    expect(mails.map((m) => m.subject.split(' ')[0])).toEqual(['AlertRaised', 'AlertResolved']);
+  });
+});
