@@ -224,6 +224,8 @@ export interface StateMachineSpec {
   readonly definitionFile: string;
   readonly type: 'EXPRESS' | 'STANDARD';
   readonly substitutions: Record<string, Substitution>;
+  /** Buses its `events:putEvents` tasks put on; the entries are built at run time, so the ASL does not name them. */
+  readonly putsEventsOn: readonly BusName[];
 }
 
 export const stateMachines = {
@@ -238,6 +240,7 @@ export const stateMachines = {
       DeriveMetricsFunctionArn: { function: 'deriveMetrics' },
       EvaluateAlarmsFunctionArn: { function: 'evaluateAlarms' },
     },
+    putsEventsOn: ['telemetry'],
   },
 } as const satisfies Record<string, StateMachineSpec>;
 

@@ -1,0 +1,92 @@
+import {
+  ForbiddenError,
+  type HttpError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+} from '../../handlers/lib/errors.ts';
+import { MAX_BODY_BYTES } from '../../handlers/lib/http.ts';
+import type { ErrorBody } from '../../schemas/error.ts';
+import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+
+/** API Gateway's own message for the failure, already a quoted JSON string when substituted. */
+export const GATEWAY_MESSAGE = '$context.error.messageString';
+
+/** One gateway response: API Gateway's answer when it refuses a request before any handler runs. */
+export interface GatewayResponseSpec {
+  /** The `ResponseType` (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html). */
+  readonly type: string;
+  /** Overrides the status API Gateway would answer with; the default types keep their own. */
+  readonly statusCode?: number;
+  /** The `application/json` template: the contract's error body, `$context` substitutions only (no VTL). */
+  readonly template: string;
+}
+
+const body = (error: ErrorBody['error']): string => JSON.stringify({ error });
+
+/** The body a handler would answer for the same error, so both sides of the gateway agree. */
+const bodyOf = (error: HttpError, details = error.details): string =>
+  body({ code: error.code, message: error.message, ...(details ? { details } : {}) });
+
+/** The body with API Gateway's message in place of the static one. */
+const withGatewayMessage = (code: string): string =>
+  body({ code, message: GATEWAY_MESSAGE }).replace(`"${GATEWAY_MESSAGE}"`, GATEWAY_MESSAGE);
+
+/**
+ * Error bodies in the contract's shape (`{"error":{"code","message","details"}}`) for what API
+ * Gateway answers itself. Gateway responses belong to the whole API and their templates cannot
+ * branch, so the 401 names every credential header an authorizer reads, each with the routes
+ * that need it. Request bodies are validated by the handlers (zod, field-level details, the
+ * 256 KiB limit answered as 413); API Gateway only refuses bodies past its own 10 MB limit.
+ */
+export const gatewayResponses = (
+  routes: readonly RouteSpec[],
+  authorizers: Readonly<Record<string, AuthorizerSpec>>,
+): GatewayResponseSpec[] => {
+  const credentialDetails = Object.entries(authorizers)
+    .map(([key, authorizer]) => ({
+      header: authorizer.identityHeader.toLowerCase(),
+      routes: routes.filter((route) => route.authorizer === key).map((r) => `${r.method} ${r.path}`),
+    }))
+    .filter(({ routes: used }) => used.length > 0)
+    .map(({ header, routes: used }) => ({
+      path: header,
+      message: `must hold valid credentials for ${used.join(', ')}`,
+    }));
+
+  return [
+    {
+      type: 'UNAUTHORIZED',
+      statusCode: 401,
+      template: bodyOf(new UnauthorizedError(), credentialDetails),
+    },
+    {
+      type: 'ACCESS_DENIED',
+      statusCode: 403,
+      template: bodyOf(new ForbiddenError('These credentials do not grant access to this call')),
+    },
+    {
+      type: 'MISSING_AUTHENTICATION_TOKEN',
+      statusCode: 404,
+      template: bodyOf(new NotFoundError('No route matches this method and path')),
+    },
+    {
+      type: 'REQUEST_TOO_LARGE',
+      statusCode: 413,
+      template: bodyOf(new PayloadTooLargeError(MAX_BODY_BYTES)),
+    },
+    {
+      type: 'THROTTLED',
+      statusCode: 429,
+      template: body({ code: 'TooManyRequests', message: 'Too many requests; retry with backoff' }),
+    },
+    { type: 'DEFAULT_4XX', template: withGatewayMessage('BadRequest') },
+    {
+      type: 'DEFAULT_5XX',
+      template: body({
+        code: 'InternalError',
+        message: 'The request could not be completed; it is safe to retry',
+      }),
+    },
+  ];
+};

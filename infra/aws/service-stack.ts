@@ -1,0 +1,162 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import type { Construct } from 'constructs';
+import {
+  type AuthorizerSpec,
+  authorizers,
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  type RouteSpec,
+  routes,
+  schedules,
+  websocketApi,
+} from '../api.ts';
+import { type RuleSpec, rules, type StateMachineSpec, stateMachines } from '../topology.ts';
+import { OperatorAlarms } from './alarms.ts';
+import { mapRecord, physicalNameOfKey, type StageConfig } from './config.ts';
+import { dataReferences } from './data-stack.ts';
+import { DeadLetterQueues } from './dead-letter-queues.ts';
+import { type AsyncInvocation, EventRules } from './event-rules.ts';
+import { SensorbusRestApi } from './rest-api.ts';
+import { type ScheduleSpec, Schedules } from './schedules.ts';
+import { SensorbusFunction, type SensorbusResources } from './sensorbus-function.ts';
+import { StateMachines } from './state-machines.ts';
+import { SensorbusWebSocketApi, type WebSocketApiSpec } from './websocket-api.ts';
+
+/** What a caller waits for (API Gateway gives up at 29 s) versus work nobody waits for. */
+const API_TIMEOUT = Duration.seconds(10);
+const BACKGROUND_TIMEOUT = Duration.seconds(60);
+
+export interface ServiceStackProps extends StackProps {
+  readonly stage: StageConfig;
+  /** The buses and topics of the events stack (the tables and secrets are found by name). */
+  readonly events: Pick<SensorbusResources, 'buses' | 'topics'>;
+}
+
+/**
+ * The code and its wiring: one Lambda function per `infra/api.ts` function, the topology's
+ * workflows, the REST and WebSocket APIs, the topology's rules with their dead-letter queues, the
+ * schedules, and the operators' alarms.
+ */
+export class ServiceStack extends Stack {
+  readonly functions: Record<FunctionName, SensorbusFunction>;
+  readonly restApi: SensorbusRestApi;
+  readonly webSocketApi: SensorbusWebSocketApi;
+  readonly eventRules: EventRules;
+  readonly stateMachines: StateMachines;
+  readonly schedules: Schedules;
+  readonly deadLetterQueues: DeadLetterQueues;
+  readonly alarms: OperatorAlarms;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    const resources: SensorbusResources = { ...dataReferences(this, stage), ...props.events };
+    const routeList: readonly RouteSpec[] = routes;
+    const authorizerSpecs: Readonly<Record<string, AuthorizerSpec>> = authorizers;
+    const servesCallers = new Set<FunctionName>([
+      ...routeList.map((route) => route.function),
+      ...Object.values(authorizerSpecs).map((authorizer) => authorizer.function),
+    ]);
+    const servesRoutes = new Set(routeList.map((route) => route.function));
+    const webSocketSpec: WebSocketApiSpec = websocketApi;
+    const servesConnections = new Set<FunctionName>([
+      webSocketSpec.authorizer.function,
+      ...webSocketSpec.routes.map((route) => route.function),
+    ]);
+
+    this.webSocketApi = new SensorbusWebSocketApi(this, 'WebSocket', { stage, spec: webSocketSpec });
+    const withWebSocket: SensorbusResources = { ...resources, websocket: this.webSocketApi.stage };
+
+    this.functions = mapRecord(
+      functions,
+      (spec: FunctionSpec, key) =>
+        new SensorbusFunction(this, key, {
+          stage,
+          functionName: physicalNameOfKey(stage, key),
+          spec,
+          resources: withWebSocket,
+          timeout: servesCallers.has(key) || servesConnections.has(key) ? API_TIMEOUT : BACKGROUND_TIMEOUT,
+          ...(servesRoutes.has(key) ? { settings: { ALLOWED_ORIGIN: stage.dashboardOrigin } } : {}),
+        }),
+    );
+    const lambdas = mapRecord(this.functions, (fn): lambda.IFunction => fn.function);
+    this.webSocketApi.addRoutes(lambdas);
+
+    const asyncInvocations = new Map<FunctionName, AsyncInvocation>();
+    const configureAsync = (name: FunctionName, invocation: AsyncInvocation): void => {
+      if (asyncInvocations.has(name)) {
+        throw new Error(
+          `Function ${name} is invoked asynchronously from two places; it has one failure destination`,
+        );
+      }
+      asyncInvocations.set(name, invocation);
+      lambdas[name].configureAsyncInvoke({
+        retryAttempts: invocation.retryAttempts,
+        maxEventAge: invocation.maxEventAge,
+        onFailure: new SqsDestination(invocation.onFailure),
+      });
+    };
+
+    const machineSpecs: Readonly<Record<string, StateMachineSpec>> = stateMachines;
+    this.stateMachines = new StateMachines(this, 'Workflows', {
+      stage,
+      specs: machineSpecs,
+      resources,
+      functions: lambdas,
+    });
+
+    this.deadLetterQueues = new DeadLetterQueues(this, 'DeadLetters', stage);
+    const ruleList: readonly RuleSpec[] = rules;
+    this.eventRules = new EventRules(this, 'Rules', {
+      stage,
+      rules: ruleList,
+      resources,
+      functions: lambdas,
+      stateMachines: this.stateMachines.machines,
+      deadLetterQueues: this.deadLetterQueues,
+      configureAsync,
+    });
+    const scheduleSpecs: Readonly<Record<string, ScheduleSpec>> = schedules;
+    this.schedules = new Schedules(this, 'Schedules', {
+      stage,
+      schedules: scheduleSpecs,
+      functions: lambdas,
+      deadLetterQueues: this.deadLetterQueues,
+      configureAsync,
+    });
+    this.restApi = new SensorbusRestApi(this, 'Rest', {
+      stage,
+      routes: routeList,
+      authorizers: authorizerSpecs,
+      functions: lambdas,
+    });
+
+    // WebSocket access logs need the account's API Gateway logging role, which the REST API sets.
+    const account = this.restApi.api.node.tryFindChild('Account');
+    if (account) this.webSocketApi.stage.node.addDependency(account);
+
+    this.alarms = new OperatorAlarms(this, 'Alarms', stage);
+    for (const [key, fn] of Object.entries(this.functions)) {
+      this.alarms.functionErrors(`${key}Errors`, fn.function, physicalNameOfKey(stage, key));
+    }
+    for (const [key, machine] of Object.entries(this.stateMachines.machines)) {
+      this.alarms.stateMachineFailures(`${key}Failures`, machine, machineSpecs[key]?.name ?? key);
+    }
+    for (const queue of this.deadLetterQueues.all()) {
+      this.alarms.deadLetterQueueNotEmpty(`${queue.node.id}NotEmpty`, queue, queue.node.id);
+    }
+
+    new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'REST API base URL' });
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.webSocketApi.stage.url,
+      description: 'WebSocket API URL (connect with ?token=<viewer token>)',
+    });
+    new CfnOutput(this, 'OperatorAlarmsTopicArn', {
+      value: this.alarms.topic.topicArn,
+      description: 'Subscribe operators to this topic to receive the alarms',
+    });
+  }
+}
