@@ -712,6 +712,9 @@ describe('workflows', () => {
         'StateMachineName',
         physicalName(STAGE, spec.name),
       );
+      expect(JSON.parse(String(machine.resource.Properties.DefinitionString))).toEqual(
+        JSON.parse(readFileSync(join(REPO_ROOT, spec.definitionFile), 'utf8')),
+      );
       expect(machine.resource.Properties).toMatchObject({
         StateMachineType: spec.type,
         TracingConfiguration: { Enabled: true },
@@ -748,19 +751,12 @@ describe('workflows', () => {
       );
       const text = readFileSync(join(REPO_ROOT, spec.definitionFile), 'utf8');
       const expected: Record<string, string[]> = {};
-      const invoked = new Set<string>();
       for (const task of tasksOf(JSON.parse(text).States)) {
         const permission = permissionOf(task, spec.substitutions);
         const substitution = permission.substitution;
-        if (substitution && 'function' in substitution) invoked.add(substitution.function);
         const identities = substitution
           ? [expectedOf(substitution)]
-          : [...invoked].flatMap(
-              (name) =>
-                (functions[name as keyof typeof functions] as FunctionSpec).namesBuses?.map((bus) =>
-                  identityOf('bus', buses[bus].name),
-                ) ?? [],
-            );
+          : spec.putsEventsOn.map((bus) => identityOf('bus', buses[bus].name));
         for (const identity of identities) {
           expected[identity] = [...new Set([...(expected[identity] ?? []), ...permission.actions])].sort();
         }
