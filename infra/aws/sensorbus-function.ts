@@ -179,8 +179,16 @@ export class SensorbusFunction extends Construct {
     for (const name of spec.buses) lookup(resources.buses, name, 'Bus').grantPutEventsTo(this.role);
     for (const [name, use] of Object.entries(spec.topics ?? {}) as [TopicName, TopicAccess][]) {
       const topic = lookup(resources.topics, name, 'Topic');
-      if (use === 'publish') topic.grantPublish(this.role);
-      else topic.grantSubscribe(this.role);
+      if (use === 'publish') {
+        topic.grantPublish(this.role);
+        if (topic.masterKey) {
+          acknowledge(
+            this.role,
+            'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+            `Publishing to ${topics[name].name} encrypts with its KMS key; GenerateDataKey* (GenerateDataKey and GenerateDataKeyWithoutPlaintext) is granted on that one key only.`,
+          );
+        }
+      } else topic.grantSubscribe(this.role);
     }
     for (const name of spec.secrets ?? []) {
       const secret = lookup(resources.secrets, name, 'Secret');
