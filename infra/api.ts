@@ -32,7 +32,7 @@ export const functions = {
   ingest: {
     entry: 'handlers/ingest/handler.ts',
     description: 'POST /readings: validate, store once, emit ReadingRecorded',
-    tables: { readings: 'readWrite', devices: 'readWrite' },
+    tables: { readings: 'readWrite' },
     buses: ['telemetry'],
   },
   devices: {

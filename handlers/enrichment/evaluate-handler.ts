@@ -44,7 +44,8 @@ const evaluate = async (deviceId: string, reading: z.infer<typeof ReadingRecorde
 };
 
 /**
- * Task `EvaluateAlarms` of the enrich-reading workflow. It reads the device itself, strongly
+ * Task `EvaluateAlarms` of the enrich-reading workflow; it also records the device's newest
+ * reading, off the ingest's request path. It reads the device itself, strongly
  * consistent, because alarm state is read-modify-write: the profile loaded at the start of the
  * execution may be stale by now. Answers the events to publish, in PutEvents-sized batches.
  */
@@ -56,6 +57,11 @@ export const handler = async (
   const { reading, metadata, enrichment } = input.data;
   try {
     const alerts = await evaluate(reading.deviceId, reading);
+    await devices.touchLastReading(reading.deviceId, {
+      timestamp: reading.timestamp,
+      metrics: reading.metrics,
+      receivedAt: reading.receivedAt,
+    });
     const producedAt = new Date().toISOString();
     const entries = [
       buildEntry(ReadingEnriched, {

@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamo, eventBridge } from '../lib/clients.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { publishEntries } from '../lib/events.ts';
@@ -26,12 +25,10 @@ export const makeHandler = (deps: IngestDeps) =>
   });
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const liveIngestDeps = (): IngestDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
   clearOutboxMark: readings.clearOutboxMark,
-  touchLastReading: devices.touchLastReading,
   publish: (entries) => publishEntries(eventBridge, entries),
   warn: (message, context) => logger.warn(message, context),
   busName: requireEnv('TELEMETRY_BUS'),

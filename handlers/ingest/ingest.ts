@@ -1,22 +1,22 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ErrorDetail } from '../../schemas/error.ts';
 import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
+import { mapWithLimit } from '../lib/concurrency.ts';
 import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
 import { readingRecordedEntry } from '../lib/reading-events.ts';
 import { outboxShardOf, type ReadingItem, type SaveOutcome } from '../lib/readings-store.ts';
 
+/** Conditional puts and mark updates in flight at once for one batch. */
+export const STORE_CONCURRENCY = 25;
+
 /** Ports of the ingest use case; adapters live in `handler.ts`. */
 export interface IngestDeps {
   saveIfAbsent(item: ReadingItem): Promise<SaveOutcome>;
   clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
-  touchLastReading(
-    deviceId: string,
-    last: { timestamp: string; metrics: Record<string, number>; receivedAt: string },
-  ): Promise<void>;
   publish(entries: PutEventsRequestEntry[]): Promise<PublishOutcome>;
-  /** Failures that are repaired later (mark clearing, last reading) are reported here, not to the device. */
+  /** Failures that are repaired later (mark clearing) are reported here, not to the device. */
   warn(message: string, context: Record<string, unknown>): void;
   busName: string;
   now(): Date;
@@ -137,21 +137,19 @@ export const ingest = async (
     return { index, item, repeatInBatch };
   });
 
-  const saved = await Promise.all(
-    items.map(async ({ index, item, repeatInBatch }) => {
-      if (repeatInBatch) return { index, item, outcome: 'duplicate' as const };
-      try {
-        return { index, item, outcome: await deps.saveIfAbsent(item) };
-      } catch (error) {
-        deps.warn('Reading could not be stored', {
-          deviceId: item.deviceId,
-          timestamp: item.timestamp,
-          error,
-        });
-        return { index, item, outcome: 'failed' as const };
-      }
-    }),
-  );
+  const saved = await mapWithLimit(items, STORE_CONCURRENCY, async ({ index, item, repeatInBatch }) => {
+    if (repeatInBatch) return { index, item, outcome: 'duplicate' as const };
+    try {
+      return { index, item, outcome: await deps.saveIfAbsent(item) };
+    } catch (error) {
+      deps.warn('Reading could not be stored', {
+        deviceId: item.deviceId,
+        timestamp: item.timestamp,
+        error,
+      });
+      return { index, item, outcome: 'failed' as const };
+    }
+  });
 
   const stored = saved.filter((s) => s.outcome === 'stored').map((s) => s.item);
   await announce(stored, deps);
@@ -180,15 +178,6 @@ export const ingest = async (
 /** Publishes `ReadingRecorded` for newly stored readings and clears the marks of those the bus accepted. */
 const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promise<void> => {
   if (stored.length === 0) return;
-  const newest = stored.reduce((a, b) => (b.timestamp > a.timestamp ? b : a));
-  const lastReading = deps
-    .touchLastReading(newest.deviceId, {
-      timestamp: newest.timestamp,
-      metrics: newest.metrics,
-      receivedAt: newest.receivedAt,
-    })
-    .catch((error: unknown) => deps.warn('Last reading not updated', { deviceId: newest.deviceId, error }));
-
   const outcome = await deps.publish(
     stored.map((item) => readingRecordedEntry(item, deps.busName, deps.now())),
   );
@@ -200,22 +189,19 @@ const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promi
       error: failure.error,
     });
   }
-  await Promise.all(
-    outcome.accepted.map(async (i) => {
-      const item = stored[i];
-      if (!item) return;
-      try {
-        await deps.clearOutboxMark(item);
-      } catch (error) {
-        deps.warn('Outbox mark not cleared; the relay will re-publish and consumers dedupe by eventId', {
-          deviceId: item.deviceId,
-          timestamp: item.timestamp,
-          error,
-        });
-      }
-    }),
-  );
-  await lastReading;
+  await mapWithLimit(outcome.accepted, STORE_CONCURRENCY, async (i) => {
+    const item = stored[i];
+    if (!item) return;
+    try {
+      await deps.clearOutboxMark(item);
+    } catch (error) {
+      deps.warn('Outbox mark not cleared; the relay will re-publish and consumers dedupe by eventId', {
+        deviceId: item.deviceId,
+        timestamp: item.timestamp,
+        error,
+      });
+    }
+  });
 };
 
 const answer = (results: ItemResult[], isBatch: boolean): IngestAnswer => {

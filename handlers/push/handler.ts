@@ -26,14 +26,13 @@ const config = new IdempotencyConfig({
 });
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
 
-const pushEvent = async (event: unknown): Promise<PushReport> => {
+const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
+
+const pushEvent = async (event: unknown, subscribers: string[]): Promise<PushReport> => {
   const message = toPushMessage(event);
-  if (!message) {
-    logger.warn('Event is not one dashboards show; nothing pushed');
-    return { sent: 0, gone: 0, failed: 0 };
-  }
+  if (!message) return NOTHING;
   return push(message, {
-    subscribers: (deviceId) => connections.subscribers(deviceId),
+    subscribers: async () => subscribers,
     post: async (connectionId, data) => {
       try {
         await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
@@ -48,10 +47,25 @@ const pushEvent = async (event: unknown): Promise<PushReport> => {
   });
 };
 
-const idempotentPush = makeIdempotent(pushEvent, { persistenceStore, config, keyPrefix: 'push' });
+const idempotentPush = makeIdempotent(pushEvent, {
+  persistenceStore,
+  config,
+  keyPrefix: 'push',
+  dataIndexArgument: 0,
+});
 
-/** Target of the websocket bus's `push` rule. */
+/**
+ * Target of the websocket bus's `push` rule. Subscribers are looked up first: with no dashboard
+ * following the device there is nothing to send, and nothing to remember having sent.
+ */
 export const handler = async (event: unknown, context: Context): Promise<PushReport> => {
+  const message = toPushMessage(event);
+  if (!message) {
+    logger.warn('Event is not one dashboards show; nothing pushed');
+    return NOTHING;
+  }
+  const subscribers = await connections.subscribers(message.deviceId);
+  if (subscribers.length === 0) return NOTHING;
   config.registerLambdaContext(context);
-  return idempotentPush(event);
+  return idempotentPush(event, subscribers);
 };

@@ -190,6 +190,12 @@ describe('POST /readings', () => {
 
     await devicePost('2026-11-05T10:00:00Z');
     await devicePost('2026-11-05T09:00:00Z');
+    // Recorded by the enrichment workflow, off the request path: wait for both readings' workflows.
+    await waitFor(
+      () => t.cloud.stepFunctions.executions().filter((e) => e.input.includes('ingest-last-2')).length === 2,
+      'both workflows to start',
+    );
+    await t.cloud.stepFunctions.idle();
 
     const device = (await (await t.api('/devices/ingest-last-2', { token: t.adminToken })).json()) as {
       device: { lastReading: { timestamp: string } };

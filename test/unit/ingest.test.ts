@@ -28,7 +28,6 @@ const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => 
         table.set(key, rest);
       }
     },
-    async touchLastReading() {},
     async publish(entries): Promise<PublishOutcome> {
       if (options.failPublish)
         return { accepted: [], failed: entries.map((_, index) => ({ index, error: 'down' })) };
