@@ -226,6 +226,11 @@ export interface StateMachineSpec {
   readonly substitutions: Record<string, Substitution>;
   /** Buses its `events:putEvents` tasks put on; the entries are built at run time, so the ASL does not name them. */
   readonly putsEventsOn: readonly BusName[];
+  /**
+   * What goes to CloudWatch Logs. `ERROR` logs failed executions with their data; `ALL` would log
+   * every state of every execution, which for a workflow per reading is most of the bill.
+   */
+  readonly logLevel: 'ALL' | 'ERROR';
 }
 
 export const stateMachines = {
@@ -241,6 +246,7 @@ export const stateMachines = {
       EvaluateAlarmsFunctionArn: { function: 'evaluateAlarms' },
     },
     putsEventsOn: ['telemetry'],
+    logLevel: 'ERROR',
   },
 } as const satisfies Record<string, StateMachineSpec>;
 

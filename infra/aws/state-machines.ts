@@ -162,13 +162,20 @@ export class StateMachines extends Construct {
         ),
         role,
         tracingEnabled: true,
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+        logs: { destination: logGroup, level: sfn.LogLevel[spec.logLevel], includeExecutionData: true },
       });
       acknowledge(
         role,
         'AwsSolutions-IAM5[Resource::*]',
         'CloudWatch Logs log delivery (logs:*LogDelivery, DescribeResourcePolicies/LogGroups) and X-Ray actions have no resource-level permissions; CDK adds exactly these for logging and tracing.',
       );
+      if (spec.logLevel !== 'ALL') {
+        acknowledge(
+          machine,
+          'AwsSolutions-SF1',
+          `${spec.name} runs once per reading: logging every state of every execution would be most of the monthly bill (npm run cost). Failed executions are logged with their data, every execution is traced in X-Ray, and a CloudWatch alarm watches failures.`,
+        );
+      }
       this.machines[key] = machine;
     }
   }

@@ -718,7 +718,7 @@ describe('workflows', () => {
       expect(machine.resource.Properties).toMatchObject({
         StateMachineType: spec.type,
         TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: { Level: 'ALL' },
+        LoggingConfiguration: { Level: spec.logLevel, IncludeExecutionData: true },
       });
       const substitutions = z
         .record(z.string(), z.unknown())

@@ -1,0 +1,70 @@
+/**
+ * The default assumptions: sizes measured by the project's code, routing read from the topology,
+ * durations assumed (replace them with measured ones). Memory and the ASL size are passed in by
+ * the CLI, which reads them from `infra/aws/` and `statemachines/`.
+ */
+import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
+import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
+import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
+import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.ts';
+import { measureSizes } from './sizes.ts';
+import { routingFromTopology } from './topology.ts';
+
+/** Warm p50-style durations of 512 MB arm64 functions doing the calls the handlers make (ms). Assumed, not measured. */
+export const DEFAULT_LAMBDA_MS: LambdaDurations = {
+  ingestBase: 40,
+  ingestPerReading: 3,
+  deviceKeyAuthorizer: 15,
+  deriveMetrics: 25,
+  evaluateAlarms: 25,
+  pushBase: 25,
+  pushPerConnection: 3,
+  alertHistory: 20,
+  alertNotifier: 60,
+  outboxRelay: 60,
+  silenceCheckBase: 100,
+  silenceCheckPerThousandDevices: 150,
+  websocketAuthorizer: 20,
+  websocketConnections: 30,
+  websocketMessages: 40,
+  other: 50,
+};
+
+/** `memorySize` of `SensorbusFunction` in `infra/aws/sensorbus-function.ts`. */
+export const CDK_LAMBDA_MEMORY_MB = 512;
+
+export interface DefaultOptions {
+  readonly metricsPerReading?: number;
+  readonly intervalSeconds?: number;
+  readonly lambdaMemoryMb?: number;
+  readonly lambdaMemorySource?: string;
+  readonly sfnDefinitionBytes?: number;
+}
+
+export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions => {
+  const metricsPerReading = options.metricsPerReading ?? 3;
+  return {
+    daysPerMonth: DAYS_PER_MONTH,
+    lambdaMemoryMb: options.lambdaMemoryMb ?? CDK_LAMBDA_MEMORY_MB,
+    lambdaMemorySource:
+      options.lambdaMemorySource ?? 'memorySize of SensorbusFunction, infra/aws/sensorbus-function.ts',
+    lambdaMs: DEFAULT_LAMBDA_MS,
+    sfnDurationMs: 250,
+    sfnDefinitionBytes: options.sfnDefinitionBytes ?? 9_300,
+    enrichmentWindow: DEFAULT_WINDOW,
+    outboxShards: OUTBOX_SHARDS,
+    xrayReservoirPerSecond: 1,
+    xraySampleRate: 0.05,
+    logsCompressionRatio: 0.15,
+    logsRetentionMonths: { functions: 1, access: 3 },
+    archiveRetentionMonths: 12,
+    idempotencyTtlHours: { push: 1, alertNotifier: 7 * 24 },
+    ttlDeletionLagHours: 48,
+    connectionLifetimeMinutes: CONNECTION_LIFETIME_SECONDS / 60,
+    // The dashboard's MAX_SUBSCRIBE_DEVICES (web/src/logic/subscriptions.ts).
+    subscribeIdsPerMessage: 100,
+    metricsPerReading,
+    sizes: measureSizes(metricsPerReading, options.intervalSeconds ?? 60),
+    routing: routingFromTopology(),
+  };
+};

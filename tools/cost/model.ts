@@ -1,0 +1,886 @@
+/**
+ * The cost model: from a fleet (devices, posting interval, batch size, alerts, dashboards) to the
+ * monthly line items of the sensorbus design on AWS and of the AWS IoT Core alternative. Pure: every
+ * size, duration and price comes in as an argument, so it is tested by hand-computed numbers.
+ *
+ * What happens per reading is counted from the code (see each line's note):
+ * - REST ingest, per request of K readings (`handlers/ingest/ingest.ts`): K conditional PutItems on
+ *   readings (+ K writes of the sparse `outbox` index), one `ReadingRecorded` entry per stored
+ *   reading in ⌈K/10⌉ PutEvents calls, K UpdateItems clearing the outbox mark (+ K index deletes).
+ *   The device-key authorizer (one Query of
+ *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
+ * - Enrichment, per reading (`statemachines/enrich-reading.asl.json`): one Express execution with a
+ *   GetItem of the device, DeriveMetrics (a Query of the 12 preceding readings), EvaluateAlarms (a
+ *   strongly consistent GetItem, an UpdateItem only when an alarm changes state, and the
+ *   conditional UpdateItem of the device's lastReading),
+ *   StoreEnrichment (UpdateItem of the reading) and PutEvents of `ReadingEnriched` + alerts.
+ * - Rules (`infra/topology.ts`): every match is a delivery; a bus target is a custom event on the
+ *   second bus; the push Lambda (`handlers/push/`) writes a Powertools idempotency record (PutItem +
+ *   UpdateItem), queries `byDevice` and posts to every subscribed connection; the alert notifier
+ *   writes its idempotency record and publishes to SNS; alert-history updates the alerts table.
+ * - Schedules (`infra/api.ts`): the outbox relay queries the 8 outbox shards every minute; the
+ *   silence check scans the whole devices table every minute.
+ */
+import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
+import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.ts';
+import type { Sizes } from './sizes.ts';
+import type { Routing } from './topology.ts';
+
+/** The month every estimate is for: 365.25 / 12 days. */
+export const DAYS_PER_MONTH = 30.44;
+
+export interface CostInputs {
+  readonly devices: number;
+  /** Seconds between two readings of one device. */
+  readonly intervalSeconds: number;
+  /** Readings per POST /readings (1..100). */
+  readonly batch: number;
+  /** Threshold alerts raised per device per day; each is later resolved (two events). */
+  readonly alertsPerDevicePerDay: number;
+  /** Dashboards connected around the clock. */
+  readonly dashboards: number;
+  /** Devices each dashboard follows (the dashboard subscribes to every device it shows); default all. */
+  readonly devicesPerDashboard?: number;
+  /** Months of data kept so far, for the storage lines (readings have no TTL; the archive keeps 365 days). */
+  readonly months: number;
+  /** Email subscriptions of the alerts topic that receive every alert. */
+  readonly emailSubscribers: number;
+}
+
+export type Design = 'rest' | 'iot';
+
+/** Average billed duration of one invocation, per function (ms). */
+export interface LambdaDurations {
+  readonly ingestBase: number;
+  readonly ingestPerReading: number;
+  readonly deviceKeyAuthorizer: number;
+  readonly deriveMetrics: number;
+  readonly evaluateAlarms: number;
+  readonly pushBase: number;
+  readonly pushPerConnection: number;
+  readonly alertHistory: number;
+  readonly alertNotifier: number;
+  readonly outboxRelay: number;
+  readonly silenceCheckBase: number;
+  readonly silenceCheckPerThousandDevices: number;
+  readonly websocketAuthorizer: number;
+  readonly websocketConnections: number;
+  readonly websocketMessages: number;
+  /** Any function a new rule or schedule invokes that the model does not know. */
+  readonly other: number;
+}
+
+export interface Assumptions {
+  readonly daysPerMonth: number;
+  readonly lambdaMemoryMb: number;
+  /** Where `lambdaMemoryMb` comes from. */
+  readonly lambdaMemorySource: string;
+  readonly lambdaMs: LambdaDurations;
+  /** Wall-clock duration of one enrichment execution (billed in 100 ms increments). */
+  readonly sfnDurationMs: number;
+  /** Bytes of the deployed ASL (Express memory = 50 MB + definition + data, in 64 MB chunks). */
+  readonly sfnDefinitionBytes: number;
+  /** Readings DeriveMetrics queries (`DEFAULT_WINDOW`). */
+  readonly enrichmentWindow: number;
+  /** Outbox index partitions the relay queries every run (`OUTBOX_SHARDS`). */
+  readonly outboxShards: number;
+  /** X-Ray default sampling rule: the first request each second, then this fraction. */
+  readonly xrayReservoirPerSecond: number;
+  readonly xraySampleRate: number;
+  /** Stored (compressed) size of logs relative to ingested. */
+  readonly logsCompressionRatio: number;
+  /** Retention of function and workflow log groups, and of API access logs (CDK). */
+  readonly logsRetentionMonths: { readonly functions: number; readonly access: number };
+  /** Retention of the telemetry bus archive (`ARCHIVE_RETENTION`). */
+  readonly archiveRetentionMonths: number;
+  /** Powertools idempotency record lifetimes (hours) and how long TTL takes to delete an expired item. */
+  readonly idempotencyTtlHours: { readonly push: number; readonly alertNotifier: number };
+  readonly ttlDeletionLagHours: number;
+  /** API Gateway closes a WebSocket connection after this; the dashboard reconnects and subscribes again. */
+  readonly connectionLifetimeMinutes: number;
+  /** Device ids per subscribe message the dashboard sends. */
+  readonly subscribeIdsPerMessage: number;
+  /** Metrics per reading of the sample the sizes were measured on. */
+  readonly metricsPerReading: number;
+  readonly sizes: Sizes;
+  readonly routing: Routing;
+}
+
+export interface LineItem {
+  readonly service: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly unit: string;
+  readonly priceId: PriceId;
+  /** Effective USD per `perLabel` (tiers averaged over this line's share). */
+  readonly unitPrice: number;
+  readonly perLabel: string;
+  readonly cost: number;
+  readonly note?: string;
+}
+
+export interface ServiceCost {
+  readonly service: string;
+  readonly cost: number;
+  readonly lines: readonly LineItem[];
+}
+
+export interface FreeTierSaving {
+  readonly priceId: PriceId;
+  readonly description: string;
+  readonly always: boolean;
+  readonly saving: number;
+}
+
+export interface Volumes {
+  readonly readingsPerMonth: number;
+  /** POST /readings (REST) or MQTT messages (IoT). */
+  readonly requestsPerMonth: number;
+  readonly authorizerInvocations: number;
+  readonly authorizerCacheHitRate: number;
+  readonly enrichmentExecutions: number;
+  readonly customEvents: number;
+  readonly ruleDeliveries: number;
+  readonly lambdaInvocations: number;
+  readonly dynamoWriteUnits: number;
+  readonly dynamoReadUnits: number;
+  readonly websocketPushes: number;
+  readonly logGigabytes: number;
+}
+
+export interface Estimate {
+  readonly design: Design;
+  readonly title: string;
+  readonly services: readonly ServiceCost[];
+  readonly total: number;
+  readonly perDevice: number;
+  readonly perMillionReadings: number;
+  readonly volumes: Volumes;
+  /** What the free tiers would take off `total` (not applied to it). */
+  readonly freeTier: readonly FreeTierSaving[];
+}
+
+interface Use {
+  readonly item: string;
+  readonly quantity: number;
+  readonly priceId: PriceId;
+  readonly note?: string;
+}
+
+const GB = 1024 ** 3;
+export const SERVICE_ORDER = [
+  'IoT Core',
+  'API Gateway',
+  'Lambda',
+  'DynamoDB',
+  'EventBridge',
+  'EventBridge Scheduler',
+  'Step Functions',
+  'SNS',
+  'CloudWatch Logs',
+  'CloudWatch',
+  'X-Ray',
+  'KMS',
+  'Secrets Manager',
+  'Data transfer',
+];
+
+const fmt = (value: number): string =>
+  value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 100) / 100);
+
+/** X-Ray traces recorded for `roots` root requests a month under the default sampling rule. */
+export const sampledTraces = (
+  roots: number,
+  secondsPerMonth: number,
+  reservoir: number,
+  rate: number,
+): number => {
+  const reserved = Math.min(roots, reservoir * secondsPerMonth);
+  return reserved + rate * (roots - reserved);
+};
+
+/** The share of requests the device-key authorizer's cache answers, given a device's request period. */
+export const authorizerCacheHitRate = (requestPeriodSeconds: number, ttlSeconds: number): number =>
+  1 - 1 / Math.max(1, Math.ceil(ttlSeconds / requestPeriodSeconds));
+
+/** Events per bus and detail-type, delivered through the routing in bus order. */
+const route = (
+  routing: Routing,
+  published: Readonly<Record<string, number>>,
+): {
+  events: Record<string, Record<string, number>>;
+  deliveries: { bus: string; rule: string; count: number }[];
+  functionCalls: Record<string, Record<string, number>>;
+  executions: Record<string, number>;
+  topicPublishes: number;
+} => {
+  const first = routing.buses[0]?.name ?? 'telemetry';
+  const events: Record<string, Record<string, number>> = { [first]: { ...published } };
+  const deliveries: { bus: string; rule: string; count: number }[] = [];
+  const functionCalls: Record<string, Record<string, number>> = {};
+  const executions: Record<string, number> = {};
+  let topicPublishes = 0;
+  routing.buses.forEach(({ name: bus }, order) => {
+    for (const r of routing.routes.filter((candidate) => candidate.bus === bus)) {
+      const onBus = events[bus] ?? {};
+      let count = 0;
+      for (const detailType of r.detailTypes) {
+        const n = onBus[detailType] ?? 0;
+        count += n;
+        const target = r.target;
+        if (target.kind === 'bus') {
+          if (routing.buses.findIndex((b) => b.name === target.bus) <= order)
+            throw new Error(`Rule ${r.rule} sends events back to an earlier bus`);
+          const next = events[target.bus] ?? {};
+          next[detailType] = (next[detailType] ?? 0) + n;
+          events[target.bus] = next;
+        } else if (target.kind === 'function') {
+          const calls = functionCalls[target.function] ?? {};
+          calls[detailType] = (calls[detailType] ?? 0) + n;
+          functionCalls[target.function] = calls;
+        } else if (target.kind === 'stateMachine') {
+          executions[target.stateMachine] = (executions[target.stateMachine] ?? 0) + n;
+        } else {
+          topicPublishes += n;
+        }
+      }
+      deliveries.push({ bus, rule: r.rule, count });
+    }
+  });
+  return { events, deliveries, functionCalls, executions, topicPublishes };
+};
+
+const sum = (values: Iterable<number>): number => {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
+};
+
+/** Prices the uses: tiers apply to each price's monthly total, shared out over its lines. */
+const priceUses = (
+  uses: readonly Use[],
+  prices: PriceTable,
+): { services: ServiceCost[]; freeTier: FreeTierSaving[] } => {
+  const totals = new Map<PriceId, number>();
+  for (const use of uses) totals.set(use.priceId, (totals.get(use.priceId) ?? 0) + use.quantity);
+  const costs = new Map<PriceId, number>();
+  for (const [id, quantity] of totals) costs.set(id, tieredCost(prices[id], quantity));
+
+  const lines: LineItem[] = uses.map((use) => {
+    const price: Price = prices[use.priceId];
+    const total = totals.get(use.priceId) ?? 0;
+    const cost = total > 0 ? ((costs.get(use.priceId) ?? 0) * use.quantity) / total : 0;
+    return {
+      service: price.service,
+      item: use.item,
+      quantity: use.quantity,
+      unit: price.unit,
+      priceId: use.priceId,
+      unitPrice: use.quantity > 0 ? (cost / use.quantity) * price.per : (price.tiers[0]?.price ?? 0),
+      perLabel: price.perLabel,
+      cost,
+      ...(use.note ? { note: use.note } : {}),
+    };
+  });
+  const byService = new Map<string, LineItem[]>();
+  for (const line of lines) byService.set(line.service, [...(byService.get(line.service) ?? []), line]);
+  const services = [...byService]
+    .map(([service, serviceLines]) => ({
+      service,
+      cost: sum(serviceLines.map((l) => l.cost)),
+      lines: serviceLines,
+    }))
+    .sort((a, b) => {
+      const rank = (s: string) =>
+        SERVICE_ORDER.includes(s) ? SERVICE_ORDER.indexOf(s) : SERVICE_ORDER.length;
+      return rank(a.service) - rank(b.service);
+    });
+
+  const freeTier: FreeTierSaving[] = [];
+  for (const [id, quantity] of totals) {
+    const free = prices[id].freeTier;
+    if (!free) continue;
+    const saving =
+      tieredCost(prices[id], quantity) - tieredCost(prices[id], Math.max(0, quantity - free.quantity));
+    if (saving > 0)
+      freeTier.push({
+        priceId: id,
+        description: `${prices[id].service} ${free.description}`,
+        always: free.always,
+        saving,
+      });
+  }
+  return { services, freeTier };
+};
+
+/** The monthly estimate of one design. */
+export const estimateDesign = (
+  design: Design,
+  inputs: CostInputs,
+  a: Assumptions,
+  prices: PriceTable,
+): Estimate => {
+  const s = a.sizes;
+  const ms = a.lambdaMs;
+  const secondsPerMonth = a.daysPerMonth * 86_400;
+  const minutesPerMonth = a.daysPerMonth * 1_440;
+  const N = inputs.devices;
+  const rest = design === 'rest';
+  const K = rest ? inputs.batch : 1;
+  const readings = (N * secondsPerMonth) / inputs.intervalSeconds;
+  const requests = readings / K;
+  const followed = Math.min(N, inputs.devicesPerDashboard ?? N);
+  const subscribers = N > 0 ? (inputs.dashboards * followed) / N : 0;
+  const alertsRaised = N * inputs.alertsPerDevicePerDay * a.daysPerMonth;
+
+  const uses: Use[] = [];
+  const add = (priceId: PriceId, item: string, quantity: number, note?: string) =>
+    uses.push({ priceId, item, quantity, ...(note ? { note } : {}) });
+  const lambdaCalls: { name: string; invocations: number; msEach: number; note: string }[] = [];
+  const lambda = (name: string, invocations: number, msEach: number, note: string) =>
+    lambdaCalls.push({ name, invocations, msEach, note });
+  const wru = (item: string, units: number, note: string) => add('dynamoWrite', item, units, note);
+  const rru = (item: string, units: number, note: string) => add('dynamoRead', item, units, note);
+
+  // ---- Front door -------------------------------------------------------------------------
+  let authorizerInvocations = 0;
+  let hitRate = 0;
+  if (rest) {
+    add(
+      'apigwRestRequests',
+      'REST requests (POST /readings)',
+      requests,
+      `${fmt(readings)} readings ÷ batch ${K}`,
+    );
+    hitRate = authorizerCacheHitRate(K * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds);
+    authorizerInvocations = requests * (1 - hitRate);
+    lambda(
+      'ingest',
+      requests,
+      ms.ingestBase + ms.ingestPerReading * K,
+      `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${K} readings`,
+    );
+    lambda(
+      'deviceKeyAuthorizer',
+      authorizerInvocations,
+      ms.deviceKeyAuthorizer,
+      `cache misses: a request every ${fmt(K * inputs.intervalSeconds)} s per key, ${a.routing.authorizerCacheTtlSeconds} s TTL → ${fmt(hitRate * 100)}% hits`,
+    );
+    rru(
+      'devices: Query byApiKeyHash (authorizer)',
+      authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
+      'one per authorizer run, eventually consistent (GSI)',
+    );
+    wru(
+      'readings: conditional PutItem (+ outbox index)',
+      readings * (writeUnits(s.readingItemMarked) + writeUnits(s.outboxIndexEntry)),
+      `per reading: 1 put of ${s.readingItemMarked} B + 1 write of the sparse outbox index`,
+    );
+    wru(
+      'readings: UpdateItem clear outbox mark (+ index)',
+      readings *
+        (writeUnits(Math.max(s.readingItemMarked, s.readingItemUnmarked)) + writeUnits(s.outboxIndexEntry)),
+      'per reading the bus accepted: REMOVE outboxShard, outboxAt, and the index entry goes',
+    );
+  } else {
+    add(
+      'iotConnectivity',
+      'connection minutes (devices always connected)',
+      N * minutesPerMonth,
+      `${fmt(N)} devices × ${fmt(minutesPerMonth)} min`,
+    );
+    const units = Math.ceil((s.readingJson + s.mqttTopic) / 5120);
+    add(
+      'iotMessaging',
+      'MQTT PUBLISH messages (one reading each)',
+      requests * units,
+      `${s.readingJson + s.mqttTopic} B each (payload + topic) → ${units} × 5 KB; PUBACK and pings are free`,
+    );
+    add(
+      'iotRulesTriggered',
+      'rules triggered (one rule per message)',
+      requests * units,
+      'SELECT * FROM sensorbus/+/readings',
+    );
+    add('iotActions', 'rule actions (DynamoDBv2 + StepFunctions)', requests * 2, 'two actions per message');
+    wru(
+      'readings: PutItem (rule’s DynamoDBv2 action)',
+      readings * writeUnits(s.readingItemUnmarked),
+      'no outbox mark and no index; not conditional (a repeated message overwrites and re-enriches)',
+    );
+  }
+
+  // ---- Events through the topology -------------------------------------------------------
+  const published: Record<string, number> = {
+    ...(rest ? { ReadingRecorded: readings } : {}),
+    ReadingEnriched: readings,
+    AlertRaised: alertsRaised,
+    AlertResolved: alertsRaised,
+  };
+  const flow = route(a.routing, published);
+  const enrichExecutions = sum(Object.values(flow.executions)) + (rest ? 0 : readings);
+  const eventSizeOf: Record<string, number> = {
+    ReadingRecorded: s.readingRecordedEvent,
+    ReadingEnriched: s.readingEnrichedEvent,
+    AlertRaised: s.alertEvent,
+    AlertResolved: s.alertEvent,
+  };
+  const deliveredSizeOf: Record<string, number> = {
+    ReadingRecorded: s.readingRecordedDelivered,
+    ReadingEnriched: s.readingEnrichedDelivered,
+    AlertRaised: s.alertDelivered,
+    AlertResolved: s.alertDelivered,
+  };
+  const pushSizeOf: Record<string, number> = {
+    ReadingRecorded: s.pushReadingRecorded,
+    ReadingEnriched: s.pushReadingEnriched,
+    AlertRaised: s.pushAlert,
+    AlertResolved: s.pushAlert,
+  };
+  let customEvents = 0;
+  for (const [bus, byType] of Object.entries(flow.events)) {
+    for (const [detailType, count] of Object.entries(byType)) {
+      if (count <= 0) continue;
+      const chunks = Math.ceil((eventSizeOf[detailType] ?? 1024) / 65_536);
+      customEvents += count * chunks;
+      const origin =
+        bus === a.routing.buses[0]?.name
+          ? detailType === 'ReadingRecorded'
+            ? 'PutEvents by ingest, ⌈K/10⌉ calls per request'
+            : 'PutEvents by the enrich-reading workflow'
+          : 'forwarded by the to-websocket rule (bus-to-bus is charged as a custom event)';
+      add(
+        'eventsCustom',
+        `${detailType} on ${bus}`,
+        count * chunks,
+        `${origin}; ${eventSizeOf[detailType] ?? '?'} B → ${chunks} × 64 KB`,
+      );
+    }
+  }
+  const ruleDeliveries = sum(flow.deliveries.map((d) => d.count));
+  add(
+    'eventsDelivery',
+    'rule matches delivered to targets',
+    ruleDeliveries,
+    flow.deliveries
+      .filter((d) => d.count > 0)
+      .map((d) => `${d.rule} ${fmt(d.count)}`)
+      .join(', '),
+  );
+  const archivedGb =
+    sum(
+      a.routing.buses
+        .filter((b) => b.archived)
+        .flatMap((b) =>
+          Object.entries(flow.events[b.name] ?? {}).map(([dt, n]) => n * (deliveredSizeOf[dt] ?? 1024)),
+        ),
+    ) / GB;
+  if (archivedGb > 0) {
+    add(
+      'eventsArchive',
+      'archive: events processed (telemetry bus)',
+      archivedGb,
+      'the whole event envelope per event',
+    );
+    add(
+      'eventsArchiveStorage',
+      `archive storage after ${fmt(inputs.months)} month(s)`,
+      archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
+      `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
+    );
+  }
+
+  // ---- Enrichment workflow -----------------------------------------------------------------
+  const alertTransitions = alertsRaised * 2;
+  const billedMemoryMb = Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
+  const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
+  add(
+    'sfnExpressRequests',
+    'enrich-reading executions',
+    enrichExecutions,
+    rest ? 'one per ReadingRecorded (enrich rule)' : 'started by the rule’s StepFunctions action',
+  );
+  add(
+    'sfnExpressDuration',
+    'enrich-reading duration',
+    enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
+    `${a.sfnDurationMs} ms → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+  );
+  rru(
+    'devices: GetItem (LoadDevice)',
+    enrichExecutions * readUnits(s.deviceItem, 'eventual'),
+    'eventually consistent; a projection does not reduce the units',
+  );
+  lambda('deriveMetrics', enrichExecutions, ms.deriveMetrics, 'task DeriveMetrics');
+  rru(
+    `readings: Query ${a.enrichmentWindow} preceding (DeriveMetrics)`,
+    enrichExecutions * readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual'),
+    `${a.enrichmentWindow} × ${s.readingItemEnriched} B enriched items, rounded up to 4 KB`,
+  );
+  lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
+  rru(
+    'devices: consistent GetItem (EvaluateAlarms)',
+    enrichExecutions * readUnits(s.deviceItem, 'strong'),
+    'read-modify-write of alarm states',
+  );
+  wru(
+    'devices: UpdateItem alarm states (on a transition)',
+    alertTransitions * writeUnits(s.deviceItem),
+    `only when an alarm changes state: ${fmt(inputs.alertsPerDevicePerDay)} raise + resolve per device-day`,
+  );
+  wru(
+    'devices: UpdateItem lastReading (EvaluateAlarms)',
+    readings * writeUnits(s.deviceItem),
+    'EvaluateAlarms records the newest reading, off the ingest request path: once per reading',
+  );
+  wru(
+    'readings: UpdateItem enrichment (StoreEnrichment)',
+    enrichExecutions * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
+    `item grows to ${s.readingItemEnriched} B`,
+  );
+
+  // ---- Rule targets ------------------------------------------------------------------------
+  const idempotencyWrites = 2 * writeUnits(s.idempotencyRecord);
+  let websocketPushes = 0;
+  let pushBytes = 0;
+  let pushInvocations = 0;
+  let notifierInvocations = 0;
+  for (const [fn, byType] of Object.entries(flow.functionCalls)) {
+    const invocations = sum(Object.values(byType));
+    if (invocations <= 0) continue;
+    if (fn === 'push') {
+      pushInvocations = invocations;
+      for (const [dt, n] of Object.entries(byType)) {
+        const frames = Math.ceil((pushSizeOf[dt] ?? 1024) / 32_768);
+        websocketPushes += n * subscribers * frames;
+        pushBytes += n * subscribers * (pushSizeOf[dt] ?? 1024);
+      }
+      lambda(
+        fn,
+        invocations,
+        ms.pushBase + ms.pushPerConnection * subscribers,
+        `one per event on the websocket bus; ${fmt(subscribers)} subscribed connection(s) per device`,
+      );
+      wru(
+        'idempotency: PutItem + UpdateItem (push)',
+        invocations * idempotencyWrites,
+        'Powertools record per event, 1 h TTL',
+      );
+      rru(
+        'connections: Query byDevice (push)',
+        invocations * readUnits(subscribers * s.subscriptionIndexEntry, 'eventual'),
+        'subscribers of the event’s device',
+      );
+    } else if (fn === 'alertNotifier') {
+      notifierInvocations = invocations;
+      lambda(fn, invocations, ms.alertNotifier, 'one per alert event');
+      wru(
+        'idempotency: PutItem + UpdateItem (alert-notifier)',
+        invocations * idempotencyWrites,
+        'Powertools record per alert, 7 d TTL',
+      );
+    } else if (fn === 'alertHistory') {
+      lambda(fn, invocations, ms.alertHistory, 'one per alert event');
+      const raised = byType.AlertRaised ?? 0;
+      const resolved = byType.AlertResolved ?? 0;
+      wru(
+        'alerts: UpdateItem (alert-history)',
+        (raised * 3 + resolved * 5) * writeUnits(s.alertRecord),
+        'raise: item + 2 ALL indexes; resolve: item + both indexes re-keyed (delete + put each)',
+      );
+    } else {
+      lambda(fn, invocations, ms.other, 'invoked by a rule the model has no profile for');
+    }
+  }
+  const snsChunks = Math.ceil(s.snsMessage / 65_536);
+  const publishes = notifierInvocations * snsChunks + flow.topicPublishes;
+  if (publishes > 0) {
+    add('snsRequests', 'Publish to the alerts topic', publishes, 'one per alert event (alert-notifier)');
+    add(
+      'snsEmail',
+      'email notifications',
+      publishes * inputs.emailSubscribers,
+      `${inputs.emailSubscribers} email subscription(s) matching every alert`,
+    );
+    add(
+      'kmsRequests',
+      'KMS requests for the encrypted topic',
+      publishes,
+      'assumed one data-key request per publish (upper bound)',
+    );
+  }
+  if (websocketPushes > 0) {
+    add(
+      'apigwWsMessages',
+      'postToConnection pushes',
+      websocketPushes,
+      'events × subscribed connections, 32 KB units',
+    );
+  }
+
+  // ---- Schedules ---------------------------------------------------------------------------
+  let scheduledRuns = 0;
+  for (const schedule of a.routing.schedules) {
+    if (!rest && schedule.function === 'outboxRelay') continue;
+    const runs = minutesPerMonth / schedule.everyMinutes;
+    scheduledRuns += runs;
+    add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
+    if (schedule.function === 'outboxRelay') {
+      lambda(schedule.function, runs, ms.outboxRelay, 'scheduled');
+      rru(
+        'readings: Query outbox shards (relay)',
+        runs * a.outboxShards * readUnits(0, 'eventual'),
+        `${a.outboxShards} empty Queries a run in the steady state (0.5 RRU minimum each)`,
+      );
+    } else if (schedule.function === 'silenceCheck') {
+      lambda(
+        schedule.function,
+        runs,
+        ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * N) / 1000,
+        'scheduled; scans every device',
+      );
+      rru(
+        'devices: Scan (silence check)',
+        runs * readUnits(N * s.deviceItem, 'eventual'),
+        `${fmt(N)} × ${s.deviceItem} B every run`,
+      );
+    } else {
+      lambda(schedule.function, runs, ms.other, 'scheduled');
+    }
+  }
+
+  // ---- Dashboards (WebSocket) --------------------------------------------------------------
+  const sessions = (inputs.dashboards * minutesPerMonth) / a.connectionLifetimeMinutes;
+  const subscribeMessages = Math.ceil(followed / a.subscribeIdsPerMessage);
+  if (inputs.dashboards > 0) {
+    add(
+      'apigwWsMinutes',
+      'connection minutes (dashboards)',
+      inputs.dashboards * minutesPerMonth,
+      `${fmt(inputs.dashboards)} dashboard(s) around the clock`,
+    );
+    add(
+      'apigwWsMessages',
+      'subscribe messages and their answers',
+      sessions * subscribeMessages * 2,
+      `a new connection every ${a.connectionLifetimeMinutes} min, ${subscribeMessages} subscribe message(s) of ≤${a.subscribeIdsPerMessage} ids`,
+    );
+    lambda('websocketAuthorizer', sessions, ms.websocketAuthorizer, '$connect');
+    lambda('websocketConnections', sessions * 2, ms.websocketConnections, '$connect and $disconnect');
+    lambda('websocketMessages', sessions * subscribeMessages, ms.websocketMessages, 'subscribe');
+    wru(
+      'connections: subscribe, connect, disconnect',
+      sessions *
+        (writeUnits(s.connectionItem) * 2 +
+          followed * 2 * (writeUnits(s.subscriptionItem) + writeUnits(s.subscriptionIndexEntry))),
+      `per connection: the connection item put and deleted, ${fmt(followed)} subscriptions (+ byDevice index) put and deleted`,
+    );
+    rru(
+      'connections: GetItem + Query (subscribe, disconnect)',
+      sessions *
+        (subscribeMessages * readUnits(s.connectionItem, 'strong') +
+          readUnits(s.connectionItem + followed * s.subscriptionItem, 'eventual')),
+      'consistent GetItem per subscribe message; Query of the connection’s items on $disconnect',
+    );
+  }
+
+  // ---- Lambda lines ------------------------------------------------------------------------
+  const memoryGb = a.lambdaMemoryMb / 1024;
+  for (const call of lambdaCalls) {
+    if (call.invocations <= 0) continue;
+    add('lambdaRequests', `${call.name}: invocations`, call.invocations, call.note);
+    add(
+      'lambdaArmGbSeconds',
+      `${call.name}: duration`,
+      call.invocations * (call.msEach / 1000) * memoryGb,
+      `${fmt(call.msEach)} ms × ${a.lambdaMemoryMb} MB arm64`,
+    );
+  }
+  const lambdaInvocations = sum(lambdaCalls.map((c) => c.invocations));
+
+  // ---- Storage -----------------------------------------------------------------------------
+  const readingsGb = (inputs.months * readings * (s.readingItemEnriched + STORAGE_OVERHEAD_BYTES)) / GB;
+  const devicesGb = (N * (s.deviceItem + s.apiKeyIndexEntry + 2 * STORAGE_OVERHEAD_BYTES)) / GB;
+  const alertsGb = (inputs.months * alertsRaised * 3 * (s.alertRecord + STORAGE_OVERHEAD_BYTES)) / GB;
+  const hoursPerMonth = a.daysPerMonth * 24;
+  const idempotencyGb =
+    (((pushInvocations / hoursPerMonth) * (a.idempotencyTtlHours.push + a.ttlDeletionLagHours) +
+      (notifierInvocations / hoursPerMonth) * (a.idempotencyTtlHours.alertNotifier + a.ttlDeletionLagHours)) *
+      (s.idempotencyRecord + STORAGE_OVERHEAD_BYTES)) /
+    GB;
+  const connectionsGb =
+    (inputs.dashboards *
+      (s.connectionItem +
+        followed * (s.subscriptionItem + s.subscriptionIndexEntry) +
+        (2 * followed + 1) * STORAGE_OVERHEAD_BYTES)) /
+    GB;
+  const tableGb = readingsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
+  add(
+    'dynamoStorage',
+    `storage after ${fmt(inputs.months)} month(s)`,
+    tableGb,
+    `readings ${fmt(readingsGb)} GB (no TTL: grows ${fmt(readingsGb / Math.max(inputs.months, 1e-9))} GB a month), idempotency ${fmt(idempotencyGb)} GB, others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
+  );
+  add('dynamoPitr', 'point-in-time recovery (every table)', tableGb, 'billed on table size');
+
+  // ---- Logs and traces ---------------------------------------------------------------------
+  const loggedExecutions = a.routing.workflowLogLevel === 'ALL' ? enrichExecutions : 0;
+  const sfnLogGb = (loggedExecutions * s.sfnLogBytesPerExecution) / GB;
+  const accessLogGb =
+    ((rest ? requests * s.apiAccessLogLine : 0) + sessions * (2 + subscribeMessages) * s.wsAccessLogLine) /
+    GB;
+  add(
+    'logsIngest',
+    `Step Functions execution logs (level ${a.routing.workflowLogLevel}, with data)`,
+    sfnLogGb,
+    a.routing.workflowLogLevel === 'ALL'
+      ? `${s.sfnLogEventsPerExecution} log events ≈ ${fmt(s.sfnLogBytesPerExecution / 1024)} KB per execution`
+      : `failed executions only (assumed rare); at level ALL it would be ${fmt((enrichExecutions * s.sfnLogBytesPerExecution) / GB)} GB`,
+  );
+  add(
+    'logsIngest',
+    rest ? 'API access logs (REST + WebSocket)' : 'API access logs (WebSocket)',
+    accessLogGb,
+    rest ? `${s.apiAccessLogLine} B per REST request` : `${s.wsAccessLogLine} B per WebSocket route call`,
+  );
+  add(
+    'logsIngest',
+    'Lambda logs',
+    0,
+    'JSON format, system log level WARN: no START/END/REPORT lines; handlers log only warnings',
+  );
+  add(
+    'logsStorage',
+    'log storage (compressed, within retention)',
+    (sfnLogGb * a.logsRetentionMonths.functions + accessLogGb * a.logsRetentionMonths.access) *
+      a.logsCompressionRatio,
+    `retention ${a.logsRetentionMonths.functions} month (functions, workflow) / ${a.logsRetentionMonths.access} months (access); ${a.logsCompressionRatio} compression`,
+  );
+  add(
+    'cloudwatchAlarms',
+    'operator alarms',
+    a.routing.alarms,
+    'one per function, workflow and dead-letter queue',
+  );
+  const traceRoots = rest ? requests : enrichExecutions;
+  const traces =
+    sampledTraces(traceRoots, secondsPerMonth, a.xrayReservoirPerSecond, a.xraySampleRate) +
+    scheduledRuns +
+    sessions * (3 + subscribeMessages);
+  add(
+    'xrayTraces',
+    'traces recorded',
+    traces,
+    `default sampling (${a.xrayReservoirPerSecond}/s + ${a.xraySampleRate * 100}%) of ${rest ? 'API requests' : 'executions'}; downstream hops join the sampled trace`,
+  );
+
+  // ---- Fixed and transfer ------------------------------------------------------------------
+  add(
+    'kmsKeys',
+    'customer managed keys',
+    a.routing.customerManagedKeys,
+    'operator alarms topic (and any topic a rule targets)',
+  );
+  add('secretsManager', 'token signing key', a.routing.secrets);
+  const responseBytes = K === 1 ? s.responseSingle : s.responseBatchBase + K * s.responseBatchItem;
+  add(
+    'dataTransferOut',
+    'data out: API answers and WebSocket pushes',
+    ((rest ? requests * responseBytes : 0) + pushBytes) / GB,
+    rest ? `${responseBytes} B per answer` : 'pushes only',
+  );
+
+  const { services, freeTier } = priceUses(uses, prices);
+  const total = sum(services.map((service) => service.cost));
+  return {
+    design,
+    title: rest
+      ? 'sensorbus on AWS (API Gateway REST + Lambda + DynamoDB + EventBridge + Step Functions + SNS + WebSocket)'
+      : 'AWS IoT Core + rules (MQTT in, DynamoDBv2 + Step Functions actions; the same downstream)',
+    services,
+    total,
+    perDevice: N > 0 ? total / N : 0,
+    perMillionReadings: readings > 0 ? (total / readings) * 1_000_000 : 0,
+    volumes: {
+      readingsPerMonth: readings,
+      requestsPerMonth: requests,
+      authorizerInvocations,
+      authorizerCacheHitRate: hitRate,
+      enrichmentExecutions: enrichExecutions,
+      customEvents,
+      ruleDeliveries,
+      lambdaInvocations,
+      dynamoWriteUnits: sum(uses.filter((u) => u.priceId === 'dynamoWrite').map((u) => u.quantity)),
+      dynamoReadUnits: sum(uses.filter((u) => u.priceId === 'dynamoRead').map((u) => u.quantity)),
+      websocketPushes,
+      logGigabytes: sfnLogGb + accessLogGb,
+    },
+    freeTier,
+  };
+};
+
+export interface CostReport {
+  readonly inputs: CostInputs;
+  readonly rest: Estimate;
+  readonly iot: Estimate;
+  readonly assumptions: readonly string[];
+}
+
+/** Both designs for one fleet, with the assumptions stated. */
+export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable): CostReport => {
+  validateInputs(inputs);
+  return {
+    inputs,
+    rest: estimateDesign('rest', inputs, a, prices),
+    iot: estimateDesign('iot', inputs, a, prices),
+    assumptions: describeAssumptions(inputs, a),
+  };
+};
+
+export const validateInputs = (inputs: CostInputs): void => {
+  const check = (ok: boolean, message: string) => {
+    if (!ok) throw new RangeError(message);
+  };
+  check(Number.isFinite(inputs.devices) && inputs.devices >= 0, '--devices must be a number ≥ 0');
+  check(
+    Number.isFinite(inputs.intervalSeconds) && inputs.intervalSeconds > 0,
+    '--interval must be a number of seconds > 0',
+  );
+  check(
+    Number.isInteger(inputs.batch) && inputs.batch >= 1 && inputs.batch <= 100,
+    '--batch must be an integer from 1 to 100 (POST /readings takes 1..100)',
+  );
+  check(
+    Number.isFinite(inputs.alertsPerDevicePerDay) && inputs.alertsPerDevicePerDay >= 0,
+    '--alerts-per-device-per-day must be ≥ 0',
+  );
+  check(Number.isFinite(inputs.dashboards) && inputs.dashboards >= 0, '--dashboards must be ≥ 0');
+  check(
+    inputs.devicesPerDashboard === undefined ||
+      (Number.isFinite(inputs.devicesPerDashboard) && inputs.devicesPerDashboard >= 0),
+    '--devices-per-dashboard must be ≥ 0',
+  );
+  check(Number.isFinite(inputs.months) && inputs.months >= 0, '--months must be ≥ 0');
+  check(
+    Number.isFinite(inputs.emailSubscribers) && inputs.emailSubscribers >= 0,
+    '--email-subscribers must be ≥ 0',
+  );
+};
+
+const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
+  const s = a.sizes;
+  const ms = a.lambdaMs;
+  return [
+    `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
+    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices; cold starts ignored. Measure and replace.`,
+    `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
+    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU, Query of ${a.enrichmentWindow} = ${readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual')} RRU); device item ${s.deviceItem} B; events ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
+    `Authorizer: API Gateway caches the device-key answer ${a.routing.authorizerCacheTtlSeconds} s per key; a device posting every ${fmt(inputs.batch * inputs.intervalSeconds)} s misses once every ${Math.max(1, Math.ceil(a.routing.authorizerCacheTtlSeconds / (inputs.batch * inputs.intervalSeconds)))} request(s) (${fmt(authorizerCacheHitRate(inputs.batch * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds) * 100)}% hits).`,
+    `Alerts: ${fmt(inputs.alertsPerDevicePerDay)} threshold alert(s) raised per device per day, each resolved later (2 events, 2 alarm-state writes); ${inputs.emailSubscribers} email subscriber(s) get every alert; no device goes silent.`,
+    `Dashboards: ${inputs.dashboards} connected around the clock, each following ${inputs.devicesPerDashboard === undefined ? 'every device' : `${inputs.devicesPerDashboard} device(s)`}; API Gateway closes a connection after ${a.connectionLifetimeMinutes} min and the dashboard reconnects and resubscribes. History loads over REST are not counted.`,
+    `Storage after ${fmt(inputs.months)} month(s): readings are never deleted; the telemetry archive keeps ${a.archiveRetentionMonths} months; idempotency records live ${a.idempotencyTtlHours.push} h (push) / ${a.idempotencyTtlHours.alertNotifier} h (alerts) + ${a.ttlDeletionLagHours} h until TTL deletes them. DynamoDB GB = 2^30 B, +100 B per item.`,
+    `Logs: Step Functions at level ${a.routing.workflowLogLevel} with execution data (${fmt(s.sfnLogBytesPerExecution / 1024)} KB per execution at level ALL, estimated from the real payloads); API access logs ${s.apiAccessLogLine} B per request; Lambda logs nothing in the steady state; stored at ${a.logsCompressionRatio} of ingested size.`,
+    `X-Ray: active tracing everywhere; the default rule samples ${a.xrayReservoirPerSecond} root/s + ${a.xraySampleRate * 100}% of the rest, and the trace header travels through PutEvents to every downstream hop.`,
+    'IoT Core alternative: one MQTT message per reading (the DynamoDBv2 action stores one message as one item and the StepFunctions action starts one execution per message, so batching would need a splitter Lambda); no API Gateway, authorizer, ingest Lambda, outbox or ReadingRecorded event; everything downstream is the same. Device-side, certificate and data-transfer-in costs are not counted.',
+  ];
+};
