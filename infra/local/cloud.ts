@@ -23,6 +23,8 @@ export interface LocalCloudOptions {
   readonly apiPort?: number;
   readonly edgePort?: number;
   readonly wsPort?: number;
+  /** API Gateway closes a WebSocket after 10 idle minutes; tests shorten it. */
+  readonly websocketIdleTimeoutMs?: number;
   /** How often expired TTL items are deleted (dynalite does not expire them itself). */
   readonly ttlSweepIntervalMs?: number;
   /** Delays between SNS http(s) delivery attempts. */
@@ -166,6 +168,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     invoke: (fn, event) => lambda.invoke(fn, event),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
+    ...(options.websocketIdleTimeoutMs ? { idleTimeoutMs: options.websocketIdleTimeoutMs } : {}),
   });
   const stepFunctions = new LocalStepFunctions({
     machines: Object.values(stateMachines),

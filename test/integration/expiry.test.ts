@@ -1,0 +1,60 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { tables } from '../../infra/topology.ts';
+import { edgeDynamo, startTestCloud, storedItems, type TestCloud, waitFor } from '../support/local-cloud.ts';
+
+let t: TestCloud;
+beforeAll(async () => {
+  t = await startTestCloud({ ttlSweepIntervalMs: 100, websocketIdleTimeoutMs: 400 });
+});
+afterAll(() => t.stop());
+
+describe('expiry', () => {
+  it('deletes items whose TTL has passed, as DynamoDB TTL does, and keeps the others', async () => {
+    const dynamo = edgeDynamo(t.cloud.edgeUrl);
+    const now = Math.floor(Date.now() / 1000);
+    const put = (connectionId: string, expiresAt: number) =>
+      dynamo.send(
+        new PutCommand({
+          TableName: tables.connections.name,
+          Item: { connectionId, sk: 'device#x', deviceId: 'x', expiresAt },
+        }),
+      );
+    await put('abandoned=', now - 10);
+    await put('alive=', now + 3600);
+
+    await waitFor(
+      async () =>
+        (await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'abandoned=')).length ===
+        0,
+      'the expired item to be swept',
+    );
+
+    expect(
+      await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'alive='),
+    ).toHaveLength(1);
+  });
+
+  it('closes an idle WebSocket connection and forgets it, as API Gateway does', async () => {
+    const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken('*')}`);
+    await new Promise((resolve) => socket.once('open', resolve));
+
+    const code = await new Promise<number>((resolve) =>
+      socket.once('close', (closeCode) => resolve(closeCode)),
+    );
+
+    expect(code).toBe(1001);
+    await waitFor(() => t.cloud.websocket.connectionCount === 0, 'the connection to be dropped');
+  });
+
+  it('closes a connection whose frame exceeds 128 KiB with 1009', async () => {
+    const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken('*')}`);
+    await new Promise((resolve) => socket.once('open', resolve));
+
+    const closed = new Promise<number>((resolve) => socket.once('close', (closeCode) => resolve(closeCode)));
+    socket.send('x'.repeat(128 * 1024 + 1));
+
+    expect(await closed).toBe(1009);
+  });
+});
