@@ -5,6 +5,7 @@ import { startLocalCloud } from './cloud.ts';
 import { type Credentials, loadCredentials, loadSigningKey, saveCredentials } from './credentials.ts';
 import { demoDevices } from './demo.ts';
 import { type SimulatedDevice, startSimulator } from './simulator.ts';
+import { buildDashboard, startWebServer } from './web-server.ts';
 
 const usage = `Usage: npm start -- [--no-simulate] [--in-memory]
 
@@ -51,6 +52,14 @@ const main = async () => {
     allowedOrigin: `http://localhost:${webPort}`,
   });
 
+  const dashboard = await buildDashboard();
+  if (dashboard.built) console.log(`built the dashboard in ${(dashboard.durationMs / 1000).toFixed(1)} s`);
+  const web = await startWebServer({
+    port: webPort,
+    host: process.env.SENSORBUS_HOST ?? '127.0.0.1',
+    config: () => ({ apiUrl: cloud.apiUrl, wsUrl: cloud.wsUrl }),
+  });
+
   const key = signingKeyFrom(tokenSigningKey);
   const { token: adminToken } = await signToken(key, { role: 'admin', deviceIds: '*' }, ADMIN_TOKEN_TTL);
   const { token: viewerToken } = await signToken(key, { role: 'viewer', deviceIds: '*' }, VIEWER_TOKEN_TTL);
@@ -90,7 +99,7 @@ sensorbus is running${persist ? '' : ' (in memory)'}
   REST API        ${apiUrl}            (GET ${apiUrl}/health)
   WebSocket API   ${cloud.wsUrl.replace('127.0.0.1', 'localhost')}/?token=<viewer token>
   AWS edge        ${cloud.edgeUrl.replace('127.0.0.1', 'localhost')}  (DynamoDB, EventBridge, SNS, API Gateway Management)
-  dashboard       http://localhost:${webPort}/?token=${viewerToken}
+  dashboard       ${web.url}/?token=${viewerToken}
   data            ${persist ? dataDir : '(in memory)'}
   credentials     ${credentialsFile}
 
@@ -110,6 +119,7 @@ Ctrl-C stops it; the next start carries on from the same data.
     stopping = true;
     console.log(`\n${signal}: stopping; in-flight requests finish first`);
     await simulator?.stop();
+    await web.close();
     await cloud.stop();
     console.log('stopped cleanly');
     process.exit(0);

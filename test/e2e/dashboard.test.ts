@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chart,
+  type DashboardWorld,
+  pageErrors,
+  postReadings,
+  putAlertEvent,
+  readings,
+  screenshot,
+  startDashboardWorld,
+} from './support.ts';
+
+let world: DashboardWorld;
+beforeAll(async () => {
+  world = await startDashboardWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+const device = (name: string) => ({
+  name,
+  location: 'Test bench',
+  metrics: { temperature: { unit: '°C' } },
+  alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
+  expectedIntervalSeconds: 60,
+});
+
+describe('the live dashboard', () => {
+  it('shows the seeded history of a device on its chart', async () => {
+    const { t } = world;
+    const apiKey = await t.registerDevice('e2e-history', device('History probe'));
+    await postReadings(t, apiKey, readings('e2e-history', 12));
+
+    const page = await world.open(['e2e-history']);
+
+    const figure = page.locator(chart('e2e-history', 'temperature'));
+    await expect.poll(() => figure.getAttribute('data-points')).toBe('12');
+    await expect.poll(() => page.locator('.connection').getAttribute('data-state')).toBe('live');
+    const item = page.locator('.device-item[data-device-id="e2e-history"]');
+    await expect.poll(() => item.textContent()).toContain('History probe');
+    await expect
+      .poll(() => page.locator('li[data-device-id="e2e-history"]').getAttribute('data-status'))
+      .toBe('online');
+    const alarm = page.locator('.alarm-chip[data-metric="temperature"]');
+    expect(await alarm.textContent()).toContain('Temperature above 30 °C');
+    expect(['OK', 'INSUFFICIENT_DATA']).toContain(await alarm.getAttribute('data-alarm-state'));
+    expect(new URL(page.url()).searchParams.has('token')).toBe(false);
+    await screenshot(page, 'history');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('draws a reading posted through the API without a reload', async () => {
+    const { t } = world;
+    const apiKey = await t.registerDevice('e2e-live', device('Live probe'));
+    await postReadings(t, apiKey, readings('e2e-live', 3));
+    const page = await world.open(['e2e-live']);
+    const figure = page.locator(chart('e2e-live', 'temperature'));
+    await expect.poll(() => figure.getAttribute('data-points')).toBe('3');
+    await expect.poll(() => page.locator('.connection').getAttribute('data-state')).toBe('live');
+    await page.evaluate(() => Object.assign(window, { sameDocument: true }));
+
+    const timestamp = new Date(Date.now() - 1000).toISOString();
+    await postReadings(t, apiKey, [{ deviceId: 'e2e-live', timestamp, metrics: { temperature: 27.5 } }]);
+
+    await expect.poll(() => figure.getAttribute('data-points')).toBe('4');
+    expect(await figure.getAttribute('data-last-timestamp')).toBe(timestamp);
+    expect(await figure.locator('.metric-value').textContent()).toBe('27.5 °C');
+    expect(await page.evaluate(() => 'sameDocument' in window)).toBe(true);
+    await screenshot(page, 'live-reading');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('shows an alarm in the alerts panel while it is raised, and marks it resolved', async () => {
+    const { t } = world;
+    const apiKey = await t.registerDevice('e2e-alarm', device('Alarm probe'));
+    await postReadings(t, apiKey, readings('e2e-alarm', 5));
+    const page = await world.open(['e2e-alarm']);
+    await expect.poll(() => page.locator('.connection').getAttribute('data-state')).toBe('live');
+    const alert = {
+      alertId: `e2e-alarm/temperature/${Date.now()}`,
+      summary: 'temperature 34.2 °C is above 30',
+      deviceId: 'e2e-alarm',
+      severity: 'critical',
+      time: new Date().toISOString(),
+      kind: 'threshold',
+      metric: 'temperature',
+      value: 34.2,
+      above: 30,
+      readingTimestamp: new Date().toISOString(),
+    };
+
+    await putAlertEvent(t, 'AlertRaised', alert);
+
+    const item = page.locator(`.alert[data-alert-id="${alert.alertId}"]`);
+    await expect.poll(() => item.getAttribute('data-state')).toBe('raised');
+    expect(await item.textContent()).toContain('temperature 34.2 °C is above 30');
+    expect(await item.textContent()).toContain('Alarm probe');
+    expect(await page.locator('.alert-count').getAttribute('data-active')).toBe('1');
+    await expect
+      .poll(() => page.locator('.alarm-chip[data-metric="temperature"]').getAttribute('data-alarm-state'))
+      .toBe('ALARM');
+    await screenshot(page, 'alert-raised');
+
+    await putAlertEvent(t, 'AlertResolved', { ...alert, time: new Date().toISOString() });
+
+    await expect.poll(() => item.getAttribute('data-state')).toBe('resolved');
+    expect(await page.locator('.alert-count').getAttribute('data-active')).toBe('0');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('asks for a token when the link carries one the API refuses, and opens with a good one', async () => {
+    const { t, web, browser } = world;
+    await t.registerDevice('e2e-sign-in', device('Sign-in probe'));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await page.goto(`${web.url}/?token=not-a-token`);
+
+      await expect.poll(() => page.locator('.sign-in-problem').textContent()).toContain('refused');
+      await screenshot(page, 'sign-in');
+
+      await page.getByLabel('Viewer token').fill(await t.viewerToken(['e2e-sign-in']));
+      await page.getByRole('button', { name: 'Open dashboard' }).click();
+
+      await expect.poll(() => page.locator('#app').getAttribute('data-ready')).toBe('true');
+      expect(await page.locator('.device-item[data-device-id="e2e-sign-in"]').count()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+});

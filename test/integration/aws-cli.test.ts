@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localArns } from '../../infra/local/arns.ts';
+import { buses, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+
+const run = promisify(execFile);
+/** Debian's awscli package (installed by `.ci/run`); the AWS CLI v2 as a developer would use it. */
+const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+
+let t: TestCloud;
+beforeAll(async () => {
+  t = await startTestCloud();
+});
+afterAll(() => t.stop());
+
+/** Runs the AWS CLI against the edge; answers its exit code, parsed stdout and stderr. */
+const aws = async (...args: string[]) => {
+  try {
+    const { stdout } = await run(AWS, [...args, '--endpoint-url', t.cloud.edgeUrl, '--output', 'json'], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_REGION: 'us-east-1',
+        AWS_PAGER: '',
+      },
+    });
+    return {
+      code: 0,
+      json: stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {},
+      stderr: '',
+    };
+  } catch (error) {
+    const failure = error as { code?: number; stderr?: string };
+    return { code: failure.code ?? 1, json: {}, stderr: failure.stderr ?? '' };
+  }
+};
+
+describe('the AWS CLI pointed at the edge', () => {
+  it('lists, adds, tests and removes EventBridge rules, with AWS error codes', async () => {
+    const bus = buses.telemetry.name;
+    const listed = await aws('events', 'list-rules', '--event-bus-name', bus);
+    const put = await aws(
+      'events',
+      'put-rule',
+      '--name',
+      'cli-rule',
+      '--event-bus-name',
+      bus,
+      '--event-pattern',
+      '{"source":["cli.test"]}',
+    );
+    const targets = await aws(
+      'events',
+      'put-targets',
+      '--rule',
+      'cli-rule',
+      '--event-bus-name',
+      bus,
+      '--targets',
+      JSON.stringify([{ Id: 'ws', Arn: localArns.bus(buses.websocket.name) }]),
+    );
+    const described = await aws('events', 'describe-rule', '--name', 'cli-rule', '--event-bus-name', bus);
+    const tested = await aws(
+      'events',
+      'test-event-pattern',
+      '--event-pattern',
+      '{"source":["cli.test"]}',
+      '--event',
+      JSON.stringify({
+        id: '1',
+        account: '000000000000',
+        source: 'cli.test',
+        time: '2026-11-23T10:00:00Z',
+        region: 'us-east-1',
+        'detail-type': 'x',
+        detail: {},
+      }),
+    );
+    const missing = await aws('events', 'describe-rule', '--name', 'no-such-rule', '--event-bus-name', bus);
+    const invalid = await aws(
+      'events',
+      'put-rule',
+      '--name',
+      'bad',
+      '--event-bus-name',
+      bus,
+      '--event-pattern',
+      '{"source":"not-a-list"}',
+    );
+    await aws('events', 'remove-targets', '--rule', 'cli-rule', '--event-bus-name', bus, '--ids', 'ws');
+    const deleted = await aws('events', 'delete-rule', '--name', 'cli-rule', '--event-bus-name', bus);
+
+    expect((listed.json.Rules as { Name: string }[]).map((r) => r.Name)).toContain('enrich');
+    expect(put.json.RuleArn).toBe(`arn:aws:events:us-east-1:000000000000:rule/${bus}/cli-rule`);
+    expect(targets.json.FailedEntryCount).toBe(0);
+    expect(described.json).toMatchObject({ Name: 'cli-rule', State: 'ENABLED', EventBusName: bus });
+    expect(tested.json.Result).toBe(true);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('ResourceNotFoundException');
+    expect(invalid.stderr).toContain('InvalidEventPatternException');
+    expect(deleted.code).toBe(0);
+  });
+
+  it('publishes to and subscribes on SNS topics', async () => {
+    const topicArn = localArns.topic(topics.alerts.name);
+    const listed = await aws('sns', 'list-topics');
+    const subscribed = await aws(
+      'sns',
+      'subscribe',
+      '--topic-arn',
+      topicArn,
+      '--protocol',
+      'email',
+      '--notification-endpoint',
+      'cli@example.com',
+    );
+    const published = await aws(
+      'sns',
+      'publish',
+      '--topic-arn',
+      topicArn,
+      '--subject',
+      'From the CLI',
+      '--message',
+      'hello',
+    );
+    const subscriptions = await aws('sns', 'list-subscriptions-by-topic', '--topic-arn', topicArn);
+    const missing = await aws('sns', 'publish', '--topic-arn', localArns.topic('nope'), '--message', 'x');
+
+    expect((listed.json.Topics as { TopicArn: string }[]).map((x) => x.TopicArn)).toContain(topicArn);
+    expect(subscribed.json.SubscriptionArn).toMatch(/^arn:aws:sns:/);
+    expect(published.json.MessageId).toBeTruthy();
+    expect((subscriptions.json.Subscriptions as { Endpoint: string }[]).map((s) => s.Endpoint)).toContain(
+      'cli@example.com',
+    );
+    expect(missing.stderr).toContain('NotFound');
+  });
+
+  it('reads DynamoDB tables, Step Functions executions and WebSocket connections', async () => {
+    await t.registerDevice('cli-device');
+    const scanned = await aws('dynamodb', 'scan', '--table-name', tables.devices.name);
+    const executions = await aws(
+      'stepfunctions',
+      'list-executions',
+      '--state-machine-arn',
+      localArns.stateMachine(stateMachines.enrichReading.name),
+    );
+    const gone = await aws(
+      'apigatewaymanagementapi',
+      'post-to-connection',
+      '--connection-id',
+      'Zm9vYmFy=',
+      '--data',
+      '{}',
+    );
+
+    expect(scanned.json.Count).toBeGreaterThanOrEqual(1);
+    expect(executions.code).toBe(0);
+    expect(Array.isArray(executions.json.executions)).toBe(true);
+    expect(gone.stderr).toContain('GoneException');
+  });
+});

@@ -1,0 +1,80 @@
+/** The REST API as the dashboard uses it: bearer token, JSON, cursors followed. */
+import type { Device } from '../../schemas/device.ts';
+import { type AlertEntry, parseAlertList } from './logic/alerts.ts';
+import { parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
+
+/** The API said the token is missing, invalid or expired. */
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError';
+}
+
+/** The API answered something the dashboard cannot use. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Largest page `GET /devices/{id}/readings` serves. */
+export const PAGE_LIMIT = 1000;
+/** A safety stop for one history load: 100 pages of 1000 readings. */
+export const MAX_PAGES = 100;
+
+export interface Api {
+  devices(): Promise<Device[]>;
+  /** Every reading of a device from `from` on, oldest first, all pages. */
+  readings(deviceId: string, from: string, signal?: AbortSignal): Promise<ReadingData[]>;
+  /** Active alerts, or an empty list while the API does not serve `GET /alerts` yet. */
+  activeAlerts(nowMs: number): Promise<AlertEntry[]>;
+}
+
+export const createApi = (apiUrl: string, token: string): Api => {
+  const get = async (path: string, signal?: AbortSignal): Promise<Response> => {
+    const response = await fetch(`${apiUrl}${path}`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      ...(signal ? { signal } : {}),
+    });
+    if (response.status === 401) {
+      throw new UnauthorizedError(`The API refused the token (${response.status})`);
+    }
+    return response;
+  };
+  const json = async (response: Response, what: string): Promise<unknown> => {
+    if (!response.ok) throw new ApiError(`${what} answered ${response.status}`, response.status);
+    return response.json();
+  };
+
+  return {
+    async devices() {
+      const devices = parseDevices(await json(await get('/devices'), 'GET /devices'));
+      if (!devices) throw new ApiError('GET /devices answered an unexpected body', 200);
+      return devices;
+    },
+
+    async readings(deviceId, from, signal) {
+      const items: ReadingData[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const query = new URLSearchParams({ from, limit: String(PAGE_LIMIT) });
+        if (cursor) query.set('cursor', cursor);
+        const path = `/devices/${encodeURIComponent(deviceId)}/readings?${query}`;
+        const body = parseReadingsPage(await json(await get(path, signal), `GET ${path}`));
+        if (!body) throw new ApiError(`GET ${path} answered an unexpected body`, 200);
+        items.push(...body.items);
+        cursor = body.nextCursor;
+        if (!cursor) break;
+      }
+      return items;
+    },
+
+    async activeAlerts(nowMs) {
+      const response = await get('/alerts?state=active');
+      if (response.status !== 200) return [];
+      return parseAlertList(await response.json(), nowMs);
+    },
+  };
+};

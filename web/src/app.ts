@@ -1,0 +1,383 @@
+/**
+ * The dashboard: loads devices, charts their history, follows the WebSocket, and after every
+ * (re)subscription backfills each device over REST from the last reading it had, so a dropped
+ * connection never leaves a hole in a chart.
+ */
+import type { Device } from '../../schemas/device.ts';
+import type { PushMessage } from '../../schemas/websocket.ts';
+import { type Api, createApi, UnauthorizedError } from './api.ts';
+import { h, setAttr } from './dom.ts';
+import { type ConnectionStatus, LiveConnection } from './live-connection.ts';
+import {
+  type AlertEntry,
+  applyAlertToAlarmStates,
+  mergeLoadedAlerts,
+  parseAlert,
+  raiseAlert,
+  resolveAlert,
+} from './logic/alerts.ts';
+import { backfillWindow, isRangeKey, RANGES, type RangeKey } from './logic/backfill.ts';
+import { visibleWindow } from './logic/chart-scale.ts';
+import { coalescing } from './logic/coalesce.ts';
+import {
+  applyEnriched,
+  applyReadings,
+  firstTimestamp,
+  lastSeenOf,
+  lastTimestamp,
+  type MetricSeries,
+  pruneSeries,
+} from './logic/device-series.ts';
+import { type DashboardConfig, parseEnriched, parseReading } from './logic/messages.ts';
+import { type DeviceStatus, deviceStatus, latest, parseTime } from './logic/status.ts';
+import { socketUrl } from './logic/subscriptions.ts';
+import { AlertsPanel } from './views/alerts-panel.ts';
+import { ALL_DEVICES, DeviceList } from './views/device-list.ts';
+import { DevicePanel, displayName } from './views/device-panel.ts';
+import { Header } from './views/header.ts';
+
+/** How often the device list (alarm states, new devices) is refreshed over REST. */
+const DEVICES_REFRESH_MS = 30_000;
+/** How often points that slid out of the time range are dropped. */
+const PRUNE_EVERY_MS = 60_000;
+/** Delay before a failed history load is tried again. */
+const SYNC_RETRY_MS = 5_000;
+const RANGE_STORAGE_KEY = 'sensorbus.range';
+
+interface DeviceEntry {
+  device: Device;
+  series: MetricSeries;
+  lastSeenMs: number | undefined;
+  /** Whether the history of the current range has been loaded once. */
+  loaded: boolean;
+  readonly panel: DevicePanel;
+  readonly sync: () => Promise<void>;
+}
+
+export interface DashboardOptions {
+  readonly root: HTMLElement;
+  readonly config: DashboardConfig;
+  readonly token: string;
+  /** The API refused the token. */
+  readonly onUnauthorized: () => void;
+  readonly onSignOut: () => void;
+}
+
+export class Dashboard {
+  readonly #options: DashboardOptions;
+  readonly #api: Api;
+  readonly #live: LiveConnection;
+  readonly #entries = new Map<string, DeviceEntry>();
+  readonly #dirty = new Set<string>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #header: Header;
+  readonly #list: DeviceList;
+  readonly #alertsPanel: AlertsPanel;
+  readonly #main: HTMLElement;
+  readonly #notice: HTMLElement;
+  #alerts: AlertEntry[] = [];
+  #range: RangeKey;
+  #selected = ALL_DEVICES;
+  #generation = 0;
+  #backfills = 0;
+  #frame: number | undefined;
+  #stopped = false;
+
+  constructor(options: DashboardOptions) {
+    this.#options = options;
+    this.#api = createApi(options.config.apiUrl, options.token);
+    const storedRange = sessionStorage.getItem(RANGE_STORAGE_KEY);
+    this.#range = isRangeKey(storedRange) ? storedRange : '15m';
+    this.#header = new Header({
+      range: this.#range,
+      onRange: (range) => this.#setRange(range),
+      onSignOut: () => {
+        this.stop();
+        options.onSignOut();
+      },
+    });
+    this.#list = new DeviceList((deviceId) => this.#select(deviceId));
+    this.#alertsPanel = new AlertsPanel();
+    this.#alertsPanel.setDeviceNames((id) => {
+      const entry = this.#entries.get(id);
+      return entry ? displayName(entry.device) : id;
+    });
+    this.#notice = h('p', { class: 'main-notice', role: 'status' }, 'Loading devices…');
+    this.#main = h('main', { class: 'device-panels', id: 'main', 'aria-label': 'Charts' }, this.#notice);
+    this.#live = new LiveConnection({
+      url: socketUrl(options.config.wsUrl, options.token),
+      deviceIds: () => [...this.#entries.keys()],
+      onStatus: (status) => this.#onConnection(status),
+      onPush: (message) => this.#onPush(message),
+      onSubscribed: (deviceIds, reconnected) => this.#onSubscribed(deviceIds, reconnected),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#stopped) return;
+    const { root } = this.#options;
+    root.replaceChildren(
+      h('a', { class: 'skip-link', href: '#main' }, 'Skip to charts'),
+      this.#header.element,
+      h('div', { class: 'layout' }, this.#list.element, this.#main, this.#alertsPanel.element),
+    );
+    setAttr(root, 'data-backfills', 0);
+    this.#alertsPanel.render([], Date.now());
+    const fromHash = new URLSearchParams(location.hash.slice(1)).get('device');
+
+    let devices: Device[];
+    try {
+      devices = await this.#api.devices();
+    } catch (error) {
+      if (this.#handleUnauthorized(error)) return;
+      this.#notice.textContent = `Could not load the devices (${describe(error)}). Retrying…`;
+      setTimeout(() => void this.start(), SYNC_RETRY_MS);
+      return;
+    }
+    if (this.#stopped) return;
+    this.#setDevices(devices);
+    if (fromHash && this.#entries.has(fromHash)) this.#select(fromHash);
+    setAttr(root, 'data-ready', 'true');
+
+    this.#live.start();
+    for (const entry of this.#entries.values()) void entry.sync();
+    void this.#loadActiveAlerts();
+
+    this.#timers.push(
+      setInterval(() => this.#tick(), 1000),
+      setInterval(() => void this.#refreshDevices(), DEVICES_REFRESH_MS),
+      setInterval(() => this.#prune(), PRUNE_EVERY_MS),
+    );
+    this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#live.stop();
+    for (const timer of this.#timers) clearInterval(timer);
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    for (const entry of this.#entries.values()) entry.panel.destroy();
+    this.#entries.clear();
+  }
+
+  #window(nowMs = Date.now()): [number, number] {
+    return [nowMs - RANGES[this.#range].ms, nowMs];
+  }
+
+  #chartWindow(entry: DeviceEntry, nowMs = Date.now()): [number, number] {
+    return visibleWindow(nowMs, RANGES[this.#range].ms, firstTimestamp(entry.series));
+  }
+
+  #setDevices(devices: readonly Device[]): void {
+    const added: string[] = [];
+    for (const device of devices) {
+      const entry = this.#entries.get(device.deviceId);
+      const seen = parseTime(device.lastReading?.receivedAt);
+      if (entry) {
+        entry.device = device;
+        entry.lastSeenMs = latest(entry.lastSeenMs, seen);
+        entry.panel.setDevice(device);
+        continue;
+      }
+      const panel = new DevicePanel(device);
+      panel.prepare();
+      const created: DeviceEntry = {
+        device,
+        series: {},
+        lastSeenMs: seen,
+        loaded: false,
+        panel,
+        sync: coalescing(() => this.#syncDevice(created)),
+      };
+      this.#entries.set(device.deviceId, created);
+      this.#main.append(panel.element);
+      added.push(device.deviceId);
+    }
+    this.#list.setDevices(devices);
+    this.#notice.hidden = this.#entries.size > 0;
+    this.#notice.textContent = 'No devices yet. Register one with PUT /devices/{deviceId}.';
+    this.#applySelection();
+    this.#tick();
+    if (added.length > 0 && this.#live.status.state === 'live') this.#live.subscribe(added);
+  }
+
+  /** Loads the range's history the first time, then catches up from the last reading seen. */
+  async #syncDevice(entry: DeviceEntry): Promise<void> {
+    if (this.#stopped) return;
+    const generation = this.#generation;
+    const [rangeStart] = this.#window();
+    const wasLoaded = entry.loaded;
+    const { from } = backfillWindow(wasLoaded ? lastTimestamp(entry.series) : undefined, rangeStart);
+    try {
+      const readings = await this.#api.readings(entry.device.deviceId, from);
+      if (generation !== this.#generation || this.#stopped) return;
+      entry.series = applyReadings(entry.series, readings);
+      entry.lastSeenMs = latest(entry.lastSeenMs, lastSeenOf(readings));
+      entry.loaded = true;
+      entry.panel.setError(undefined);
+      setAttr(entry.panel.element, 'data-history', 'loaded');
+      if (wasLoaded) {
+        this.#backfills++;
+        setAttr(this.#options.root, 'data-backfills', this.#backfills);
+      }
+      this.#markDirty(entry.device.deviceId);
+    } catch (error) {
+      if (this.#handleUnauthorized(error) || this.#stopped) return;
+      entry.panel.setError(`Could not load readings (${describe(error)}); trying again shortly.`);
+      setTimeout(() => void entry.sync(), SYNC_RETRY_MS);
+    }
+  }
+
+  #onSubscribed(deviceIds: readonly string[], reconnected: boolean): void {
+    for (const id of deviceIds) void this.#entries.get(id)?.sync();
+    if (reconnected) {
+      void this.#refreshDevices();
+      void this.#loadActiveAlerts();
+    }
+  }
+
+  #onConnection(status: ConnectionStatus): void {
+    this.#header.setConnection(status, Date.now());
+  }
+
+  #onPush(message: PushMessage): void {
+    const entry = this.#entries.get(message.deviceId);
+    switch (message.type) {
+      case 'ReadingRecorded': {
+        const reading = parseReading(message.data);
+        if (!entry || !reading) break;
+        entry.series = applyReadings(entry.series, [reading]);
+        entry.lastSeenMs = latest(entry.lastSeenMs, lastSeenOf([reading]));
+        this.#markDirty(entry.device.deviceId);
+        break;
+      }
+      case 'ReadingEnriched': {
+        const enriched = parseEnriched(message.data);
+        if (!entry || !enriched) break;
+        entry.series = applyEnriched(entry.series, enriched);
+        this.#markDirty(entry.device.deviceId);
+        break;
+      }
+      case 'AlertRaised':
+      case 'AlertResolved': {
+        const at = parseTime(message.time) ?? Date.now();
+        const alert = parseAlert(message.data, at);
+        if (!alert) break;
+        const raised = message.type === 'AlertRaised';
+        this.#alerts = raised
+          ? raiseAlert(this.#alerts, alert)
+          : resolveAlert(this.#alerts, alert, alert.raisedAt);
+        this.#alertsPanel.render(this.#alerts, Date.now());
+        if (entry) {
+          entry.device = {
+            ...entry.device,
+            alarmStates: applyAlertToAlarmStates(entry.device.alarmStates, alert, raised, alert.raisedAt),
+          };
+          entry.panel.setDevice(entry.device);
+          this.#list.setDevices([...this.#entries.values()].map((e) => e.device));
+          this.#tick();
+        }
+        break;
+      }
+    }
+    if (!entry) void this.#refreshDevices();
+  }
+
+  #markDirty(deviceId: string): void {
+    this.#dirty.add(deviceId);
+    if (this.#frame !== undefined) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = undefined;
+      const now = Date.now();
+      for (const id of this.#dirty) {
+        const entry = this.#entries.get(id);
+        entry?.panel.update(entry.series, this.#chartWindow(entry, now));
+      }
+      this.#dirty.clear();
+      this.#tick();
+    });
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const counts: Record<DeviceStatus, number> = { online: 0, silent: 0, never: 0 };
+    for (const entry of this.#entries.values()) {
+      const status = deviceStatus(entry.lastSeenMs, entry.device.expectedIntervalSeconds, now);
+      counts[status]++;
+      entry.panel.setStatus(status, entry.lastSeenMs, now);
+      this.#list.setStatus(entry.device.deviceId, status, entry.lastSeenMs, now);
+      if (entry.loaded) entry.panel.slide(this.#chartWindow(entry, now));
+    }
+    this.#list.setSummary(counts);
+    this.#header.tick(now);
+    this.#alertsPanel.tick(now);
+  }
+
+  #prune(): void {
+    const [rangeStart] = this.#window();
+    for (const entry of this.#entries.values()) entry.series = pruneSeries(entry.series, rangeStart - 60_000);
+  }
+
+  #setRange(range: RangeKey): void {
+    if (range === this.#range) return;
+    this.#range = range;
+    sessionStorage.setItem(RANGE_STORAGE_KEY, range);
+    this.#header.setRange(range);
+    this.#generation++;
+    for (const entry of this.#entries.values()) {
+      entry.series = {};
+      entry.loaded = false;
+      entry.panel.setLoading(true);
+      void entry.sync();
+    }
+  }
+
+  #select(deviceId: string): void {
+    this.#selected = deviceId;
+    history.replaceState(
+      null,
+      '',
+      deviceId === ALL_DEVICES
+        ? location.pathname + location.search
+        : `#device=${encodeURIComponent(deviceId)}`,
+    );
+    this.#applySelection();
+  }
+
+  #applySelection(): void {
+    const focused = this.#selected !== ALL_DEVICES && this.#entries.has(this.#selected);
+    if (!focused) this.#selected = ALL_DEVICES;
+    this.#list.select(this.#selected);
+    this.#main.classList.toggle('focused', focused);
+    for (const [id, entry] of this.#entries) entry.panel.element.hidden = focused && id !== this.#selected;
+  }
+
+  async #refreshDevices(): Promise<void> {
+    try {
+      this.#setDevices(await this.#api.devices());
+    } catch (error) {
+      this.#handleUnauthorized(error);
+    }
+  }
+
+  async #loadActiveAlerts(): Promise<void> {
+    try {
+      const loaded = await this.#api.activeAlerts(Date.now());
+      this.#alerts = mergeLoadedAlerts(this.#alerts, loaded);
+      this.#alertsPanel.render(this.#alerts, Date.now());
+    } catch (error) {
+      this.#handleUnauthorized(error);
+    }
+  }
+
+  #handleUnauthorized(error: unknown): boolean {
+    if (!(error instanceof UnauthorizedError)) return false;
+    if (!this.#stopped) {
+      this.stop();
+      this.#options.onUnauthorized();
+    }
+    return true;
+  }
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

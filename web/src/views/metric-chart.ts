@@ -1,0 +1,290 @@
+/**
+ * One live uPlot chart of one metric of one device. The figure carries its state for people
+ * (caption, tooltip) and for tests (`data-points`, `data-anomalies`, `data-last-timestamp`).
+ */
+import uPlot from 'uplot';
+import { h, setAttr, setText } from '../dom.ts';
+import { type Threshold, timeTickLabels, yRange } from '../logic/chart-scale.ts';
+import { formatClock, formatValue, metricLabel } from '../logic/format.ts';
+import { anomalies, type Point, toChartColumns } from '../logic/series.ts';
+
+const COLORS = {
+  line: '#3b6ea8',
+  fill: 'rgba(59, 110, 168, 0.08)',
+  axis: '#6b7785',
+  grid: '#edf0f3',
+  anomaly: '#c93a3a',
+  warning: '#c98a1b',
+  critical: '#c93a3a',
+};
+
+/** Tick steps of the time axis, in seconds: readable clock times from seconds to days. */
+const TIME_STEPS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+];
+
+export interface MetricChartOptions {
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly metric: string;
+  readonly unit: string | undefined;
+}
+
+export class MetricChart {
+  readonly element: HTMLElement;
+  readonly #options: MetricChartOptions;
+  readonly #plotHost: HTMLElement;
+  readonly #value: HTMLElement;
+  readonly #stats: HTMLElement;
+  readonly #anomalyBadge: HTMLElement;
+  readonly #empty: HTMLElement;
+  readonly #tooltip: HTMLElement;
+  readonly #resize: ResizeObserver;
+  #plot: uPlot | undefined;
+  #points: readonly Point[] = [];
+  #thresholds: readonly Threshold[] = [];
+  #window: [number, number] = [0, 1];
+  #loading = true;
+
+  constructor(options: MetricChartOptions) {
+    this.#options = options;
+    const label = metricLabel(options.metric, options.unit);
+    this.#value = h('span', { class: 'metric-value' }, '–');
+    this.#stats = h('span', { class: 'metric-stats' });
+    this.#anomalyBadge = h('span', { class: 'anomaly-badge', hidden: true });
+    this.#empty = h('div', { class: 'chart-empty' }, 'Loading history…');
+    this.#tooltip = h('div', { class: 'chart-tooltip', role: 'tooltip', hidden: true });
+    this.#plotHost = h('div', { class: 'chart-plot' });
+    this.element = h(
+      'figure',
+      {
+        class: 'metric-chart',
+        'data-device-id': options.deviceId,
+        'data-metric': options.metric,
+        'data-points': 0,
+        'data-anomalies': 0,
+        'aria-label': `${label} of ${options.deviceName}`,
+      },
+      h(
+        'figcaption',
+        {},
+        h('span', { class: 'metric-title' }, h('span', { class: 'metric-name' }, label), this.#value),
+        h('span', { class: 'metric-side' }, this.#anomalyBadge, this.#stats),
+      ),
+      h('div', { class: 'chart-body' }, this.#plotHost, this.#empty),
+    );
+    this.#resize = new ResizeObserver(() => this.#fit());
+    this.#resize.observe(this.#plotHost);
+  }
+
+  /** Replaces the drawn points (already sorted and deduplicated) and the visible time window. */
+  update(points: readonly Point[], window: [number, number], thresholds: readonly Threshold[]): void {
+    this.#points = points;
+    this.#window = window;
+    this.#thresholds = thresholds;
+    this.#loading = false;
+    this.#render();
+  }
+
+  /** Moves the time window (the clock ticks) without new data. */
+  slide(window: [number, number]): void {
+    this.#window = window;
+    this.#plot?.setScale('x', { min: window[0] / 1000, max: window[1] / 1000 });
+    this.#renderEmptyState();
+  }
+
+  setLoading(loading: boolean, message = 'Loading history…'): void {
+    this.#loading = loading;
+    if (loading) setText(this.#empty, message);
+    this.#renderEmptyState();
+  }
+
+  destroy(): void {
+    this.#resize.disconnect();
+    this.#plot?.destroy();
+    this.#plot = undefined;
+    this.element.remove();
+  }
+
+  #render(): void {
+    const points = this.#points;
+    const marked = anomalies(points);
+    const last = points.at(-1);
+    setAttr(this.element, 'data-points', points.length);
+    setAttr(this.element, 'data-anomalies', marked.length);
+    setAttr(this.element, 'data-last-timestamp', last ? new Date(last.t).toISOString() : undefined);
+
+    setText(this.#value, formatValue(last?.value, this.#options.unit));
+    const enrichment = last?.enrichment;
+    const stats: string[] = [];
+    if (enrichment?.mean !== undefined)
+      stats.push(`mean ${formatValue(enrichment.mean, this.#options.unit)}`);
+    if (enrichment?.zScore !== undefined && enrichment.zScore !== null)
+      stats.push(`z-score ${enrichment.zScore.toFixed(2)}`);
+    setText(this.#stats, stats.join(' · '));
+    setAttr(
+      this.#stats,
+      'title',
+      stats.length > 0 ? 'Rolling mean and z-score of the latest reading' : undefined,
+    );
+    this.#anomalyBadge.hidden = marked.length === 0;
+    setText(this.#anomalyBadge, `${marked.length} ${marked.length === 1 ? 'anomaly' : 'anomalies'}`);
+
+    const plot = this.#ensurePlot();
+    if (plot) {
+      plot.setData(toChartColumns(points), false);
+      plot.setScale('x', { min: this.#window[0] / 1000, max: this.#window[1] / 1000 });
+    }
+    this.#renderEmptyState();
+  }
+
+  #renderEmptyState(): void {
+    const [from] = this.#window;
+    const visible = this.#points.some((p) => p.t >= from);
+    if (this.#loading) {
+      this.#empty.hidden = false;
+      return;
+    }
+    setText(this.#empty, 'No readings in this time range');
+    this.#empty.hidden = visible;
+  }
+
+  #ensurePlot(): uPlot | undefined {
+    if (this.#plot) return this.#plot;
+    const { width, height } = this.#plotHost.getBoundingClientRect();
+    if (width < 10 || height < 10) return undefined;
+    const unit = this.#options.unit;
+    const opts: uPlot.Options = {
+      width: Math.floor(width),
+      height: Math.floor(height),
+      legend: { show: false },
+      padding: [8, 22, 0, 0],
+      cursor: { y: false, points: { size: 7 }, drag: { x: false, y: false } },
+      scales: {
+        x: { time: true, auto: false },
+        y: { range: (_u, min, max) => yRange(min, max, this.#thresholds) },
+      },
+      axes: [
+        {
+          stroke: COLORS.axis,
+          grid: { stroke: COLORS.grid, width: 1 },
+          ticks: { stroke: COLORS.grid, width: 1 },
+          font: '11px system-ui, sans-serif',
+          size: 28,
+          space: 50,
+          incrs: TIME_STEPS,
+          values: (_u, splits) => timeTickLabels(splits, (this.#window[1] - this.#window[0]) / 1000),
+        },
+        {
+          stroke: COLORS.axis,
+          grid: { stroke: COLORS.grid, width: 1 },
+          ticks: { show: false },
+          size: 48,
+          font: '11px system-ui, sans-serif',
+          values: (_u, splits) => splits.map((v) => formatValue(v)),
+        },
+      ],
+      series: [
+        {},
+        {
+          label: metricLabel(this.#options.metric, unit),
+          stroke: COLORS.line,
+          width: 1.75,
+          fill: COLORS.fill,
+          points: { size: 4, fill: COLORS.line },
+          value: (_u, v) => formatValue(v, unit),
+        },
+        {
+          label: 'Anomaly',
+          stroke: COLORS.anomaly,
+          paths: () => null,
+          points: { show: true, size: 8, width: 1.5, stroke: '#ffffff', fill: COLORS.anomaly },
+        },
+      ],
+      hooks: {
+        drawAxes: [(u) => this.#drawThresholds(u)],
+        setCursor: [(u) => this.#showTooltip(u)],
+      },
+    };
+    this.#plot = new uPlot(opts, toChartColumns(this.#points), this.#plotHost);
+    this.#plot.over.append(this.#tooltip);
+    this.#plot.over.addEventListener('mouseleave', () => {
+      this.#tooltip.hidden = true;
+    });
+    return this.#plot;
+  }
+
+  #fit(): void {
+    const { width, height } = this.#plotHost.getBoundingClientRect();
+    if (width < 10 || height < 10) return;
+    if (!this.#plot) {
+      if (!this.#loading) this.#render();
+      return;
+    }
+    if (Math.abs(this.#plot.width - width) >= 1 || Math.abs(this.#plot.height - height) >= 1) {
+      this.#plot.setSize({ width: Math.floor(width), height: Math.floor(height) });
+    }
+  }
+
+  #drawThresholds(u: uPlot): void {
+    const { ctx, bbox } = u;
+    const ratio = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.setLineDash([5 * ratio, 4 * ratio]);
+    ctx.lineWidth = ratio;
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    ctx.textAlign = 'left';
+    for (const threshold of this.#thresholds) {
+      const y = Math.round(u.valToPos(threshold.value, 'y', true));
+      if (y < bbox.top || y > bbox.top + bbox.height) continue;
+      const color = COLORS[threshold.severity];
+      ctx.strokeStyle = color;
+      ctx.beginPath();
+      ctx.moveTo(bbox.left, y);
+      ctx.lineTo(bbox.left + bbox.width, y);
+      ctx.stroke();
+      const label = `${threshold.kind === 'above' ? 'alarm above' : 'alarm below'} ${formatValue(threshold.value)}`;
+      const padX = 4 * ratio;
+      const textWidth = ctx.measureText(label).width;
+      const boxHeight = 15 * ratio;
+      const boxTop = threshold.kind === 'above' ? y - boxHeight - ratio : y + ratio;
+      const boxLeft = bbox.left + 6 * ratio;
+      ctx.setLineDash([]);
+      ctx.fillStyle = 'rgba(255, 255, 255, 0.88)';
+      ctx.fillRect(boxLeft, boxTop, textWidth + 2 * padX, boxHeight);
+      ctx.fillStyle = color;
+      ctx.fillText(label, boxLeft + padX, boxTop + boxHeight - 4 * ratio);
+      ctx.setLineDash([5 * ratio, 4 * ratio]);
+    }
+    ctx.restore();
+  }
+
+  #showTooltip(u: uPlot): void {
+    const index = u.cursor.idx;
+    const point = index === null || index === undefined ? undefined : this.#points[index];
+    const left = u.cursor.left ?? -1;
+    if (!point || left < 0) {
+      this.#tooltip.hidden = true;
+      return;
+    }
+    const e = point.enrichment;
+    const rows: [string, string][] = [['Value', formatValue(point.value, this.#options.unit)]];
+    if (e?.mean !== undefined) rows.push(['Mean', formatValue(e.mean, this.#options.unit)]);
+    if (e?.stddev !== undefined) rows.push(['Std dev', formatValue(e.stddev)]);
+    if (e?.zScore !== undefined && e.zScore !== null) rows.push(['z-score', formatValue(e.zScore)]);
+    if (e?.delta !== undefined && e.delta !== null) rows.push(['Change', formatValue(e.delta)]);
+    this.#tooltip.replaceChildren(
+      h('div', { class: 'tooltip-time' }, formatClock(point.t)),
+      ...rows.map(([name, value]) =>
+        h('div', { class: 'tooltip-row' }, h('span', {}, name), h('b', {}, value)),
+      ),
+    );
+    if (e?.anomaly) this.#tooltip.append(h('div', { class: 'tooltip-anomaly' }, 'Anomaly'));
+    this.#tooltip.hidden = false;
+    const top = u.valToPos(point.value, 'y');
+    const flip = left > u.over.clientWidth - 150;
+    this.#tooltip.style.left = `${flip ? left - 12 : left + 12}px`;
+    this.#tooltip.style.transform = flip ? 'translateX(-100%)' : '';
+    this.#tooltip.style.top = `${Math.max(0, Math.min(top - 20, u.over.clientHeight - 90))}px`;
+  }
+}
