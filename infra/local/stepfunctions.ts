@@ -31,6 +31,8 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
+const MAX_EXECUTIONS_IN_MEMORY = 2000;
+
 export interface Execution {
   executionArn: string;
   stateMachineArn: string;
@@ -50,7 +52,7 @@ export interface LocalStepFunctionsOptions {
   readonly functionNames: readonly FunctionName[];
   readonly edgeUrl: () => string;
   readonly faults: Faults;
-  /** Executions are kept as JSON files here; in memory when absent. */
+  /** Failed executions are kept as JSON files here. */
   readonly dataDir?: string;
   /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
   readonly retryIntervalMs?: number;
@@ -116,8 +118,9 @@ const named = (prefix: string, error: unknown): Error => {
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
  * each Task resource mapped to its local implementation (a Lambda ARN to the handler in-process,
- * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). Executions are
- * kept so a developer can see why one failed.
+ * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). The newest
+ * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
+ * see why one failed.
  */
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
@@ -355,9 +358,27 @@ export class LocalStepFunctions {
       this.#options.onFailure?.(execution);
     }
     execution.stopDate = new Date().toISOString();
-    this.#save(execution);
+    if (execution.status === 'FAILED') this.#save(execution);
+    this.#forgetOldest();
   }
 
+  /**
+   * Keeps the newest executions in memory for DescribeExecution and ListExecutions (one runs per
+   * reading, so keeping all would grow without bound); failed ones are also kept on disk.
+   */
+  #forgetOldest(): void {
+    const excess = this.#executions.size - MAX_EXECUTIONS_IN_MEMORY;
+    if (excess <= 0) return;
+    let removed = 0;
+    for (const [arn, execution] of this.#executions) {
+      if (removed >= excess) break;
+      if (execution.status === 'RUNNING') continue;
+      this.#executions.delete(arn);
+      removed++;
+    }
+  }
+
+  /** A failed execution, as a file a developer can open to see why it failed. */
   #save(execution: Execution): void {
     if (!this.#options.dataDir) return;
     const file = join(
