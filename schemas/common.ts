@@ -23,9 +23,22 @@ export const MetricName = z
 
 export const MAX_METRICS = 50;
 
+/**
+ * A number DynamoDB and the document client store exactly: at most ±(2^53 − 1), and 0 or at
+ * least 1e-130 in size (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html).
+ */
+export const StorableNumber = z
+  .number({ message: 'must be a finite number' })
+  .refine(
+    (value) => Math.abs(value) <= Number.MAX_SAFE_INTEGER && (value === 0 || Math.abs(value) >= 1e-130),
+    {
+      message: 'must be between -9007199254740991 and 9007199254740991, and 0 or at least 1e-130 in size',
+    },
+  );
+
 /** 1..50 finite numbers keyed by metric name. */
 export const Metrics = z
-  .record(MetricName, z.number({ message: 'must be a finite number' }))
+  .record(MetricName, StorableNumber)
   .refine((metrics) => {
     const count = Object.keys(metrics).length;
     return count >= 1 && count <= MAX_METRICS;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts';
+import { DeviceId, MetricName, Metrics, Severity, StorableNumber, Timestamp } from './common.ts';
 
 export const Location = z.union([
   z.string().min(1).max(200),
   z
     .object({
-      latitude: z.number().min(-90).max(90),
-      longitude: z.number().min(-180).max(180),
+      latitude: StorableNumber.pipe(z.number().min(-90).max(90)),
+      longitude: StorableNumber.pipe(z.number().min(-180).max(180)),
       label: z.string().max(200).optional(),
     })
     .strict(),
@@ -16,8 +16,8 @@ export const Location = z.union([
 export const Alarm = z
   .object({
     metric: MetricName,
-    above: z.number().optional(),
-    below: z.number().optional(),
+    above: StorableNumber.optional(),
+    below: StorableNumber.optional(),
     severity: Severity,
   })
   .strict()

@@ -3,13 +3,15 @@ import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';
 import { EVENTS } from './events.ts';
-import { IngestRequest, Reading, ReadingsPage } from './reading.ts';
+import { AcceptedReading, IngestBatchAnswer, IngestRequest, Reading, ReadingsPage } from './reading.ts';
 import { CreateTokenRequest } from './token.ts';
 
 /** Every published schema, by file name: API bodies for device makers, event details for the schema registry. */
 export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
   reading: Reading,
   'ingest-request': IngestRequest,
+  'accepted-reading': AcceptedReading,
+  'ingest-batch-answer': IngestBatchAnswer,
   'readings-page': ReadingsPage,
   'put-device-request': PutDeviceRequest,
   device: Device,

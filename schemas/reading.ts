@@ -50,21 +50,35 @@ export const AcceptedReading = z
   .strict();
 export type AcceptedReading = z.infer<typeof AcceptedReading>;
 
-/** One item of a 207 answer: either accepted or rejected with field-level details. */
+/**
+ * One item of a batch answer: accepted (stored now or before), rejected with field-level details
+ * (400), or not stored because the store was unavailable (503: post it again).
+ */
 export const IngestItemResult = z.union([
-  AcceptedReading.extend({ status: z.literal(202) }),
+  AcceptedReading.extend({ index: z.number().int(), status: z.literal(202) }).strict(),
   z
     .object({
-      status: z.literal(400),
       index: z.number().int(),
-      error: z.object({
-        code: z.string(),
-        message: z.string(),
-        details: z.array(z.object({ path: z.string(), message: z.string() })),
-      }),
+      status: z.union([z.literal(400), z.literal(503)]),
+      error: z
+        .object({
+          code: z.string(),
+          message: z.string(),
+          details: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional(),
+        })
+        .strict(),
     })
     .strict(),
 ]);
+
+/** The body of a batch's 202 or 207 answer. */
+export const IngestBatchAnswer = z
+  .object({
+    accepted: z.number().int(),
+    rejected: z.number().int(),
+    results: z.array(IngestItemResult),
+  })
+  .strict();
 
 /** A reading as stored and served by `GET /devices/{id}/readings`. */
 export const StoredReading = z

@@ -108,7 +108,7 @@ export const evaluateAlarms = (input: AlarmEvaluationInput): AlertEvaluation<Thr
   const alerts: AlertTransition<ThresholdAlertData>[] = [];
   const seen = new Set<string>();
   for (const alarm of input.alarms) {
-    const value = reading.metrics[alarm.metric];
+    const value = Object.hasOwn(reading.metrics, alarm.metric) ? reading.metrics[alarm.metric] : undefined;
     const key = alarmKeyOf(alarm);
     if (value === undefined || seen.has(key)) continue;
     seen.add(key);

@@ -12,6 +12,12 @@ const window = optionalNumberEnv('ENRICHMENT_WINDOW', DEFAULT_WINDOW);
 
 const Input = z.object({ reading: ReadingRecorded.data });
 
+/** DynamoDB stores no number smaller than 1e-130 in size: such derived values are stored as 0. */
+const storableNumbers = <T>(value: T): T =>
+  JSON.parse(JSON.stringify(value), (_key, v: unknown) =>
+    typeof v === 'number' && Math.abs(v) < 1e-130 ? 0 : v,
+  ) as T;
+
 /** The readings that precede `timestamp` in time, newest first (late readings get their true predecessors). */
 const history = async (deviceId: string, timestamp: string) => {
   const result = await dynamo.send(
@@ -44,7 +50,12 @@ export const handler = async (
     const enrichment = deriveEnrichment(reading, await history(reading.deviceId, reading.timestamp), {
       window,
     });
-    return { enrichment, attribute: { M: marshall(enrichment, { removeUndefinedValues: true }) } };
+    const attribute = marshall(storableNumbers(enrichment), {
+      removeUndefinedValues: true,
+      convertClassInstanceToMap: true,
+      allowImpreciseNumbers: true,
+    });
+    return { enrichment, attribute: { M: attribute } };
   } catch (error) {
     throw asWorkflowError(error);
   }

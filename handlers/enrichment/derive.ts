@@ -68,7 +68,7 @@ const enrichMetric = (
   window: readonly TimedReading[],
 ): MetricEnrichmentData => {
   const samples: Sample[] = window.flatMap((reading) => {
-    const sample = reading.metrics[name];
+    const sample = Object.hasOwn(reading.metrics, name) ? reading.metrics[name] : undefined;
     return sample === undefined ? [] : [{ at: reading.at, value: sample }];
   });
   const previous = samples.at(-1);

@@ -2,7 +2,13 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ErrorDetail } from '../../schemas/error.ts';
 import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
-import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
+import {
+  detailsOf,
+  ForbiddenError,
+  prototypeKeyDetail,
+  ValidationError,
+  validationError,
+} from '../lib/errors.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
 import { readingRecordedEntry } from '../lib/reading-events.ts';
@@ -55,10 +61,17 @@ const ownerOf = (item: unknown): unknown =>
  * field-level details of every problem, or the typed reading.
  */
 const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Reading | ErrorDetail[] => {
+  const prototypeKey = prototypeKeyDetail(input, prefix);
+  if (prototypeKey) return [prototypeKey];
   const parsed = Reading.safeParse(input);
   if (!parsed.success) return detailsOf(parsed.error.issues, prefix);
-  if (Date.parse(parsed.data.timestamp) - now.getTime() > MAX_FUTURE_SKEW_MS) {
-    return [{ path: [...prefix, 'timestamp'].join('.'), message: 'must be at most 5 minutes in the future' }];
+  const path = [...prefix, 'timestamp'].join('.');
+  const canonical = canonicalTimestamp(parsed.data.timestamp);
+  if (!/^\d{4}-/.test(canonical)) {
+    return [{ path, message: 'must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in UTC' }];
+  }
+  if (Date.parse(canonical) - now.getTime() > MAX_FUTURE_SKEW_MS) {
+    return [{ path, message: 'must be at most 5 minutes in the future' }];
   }
   return parsed.data;
 };
@@ -80,6 +93,11 @@ export const ingest = async (
   const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'readings' in body;
   let inputs: unknown[];
   if (isBatch) {
+    if (Object.hasOwn(body, '__proto__')) {
+      throw new ValidationError('Request is not valid', [
+        { path: '__proto__', message: 'is not an allowed field name' },
+      ]);
+    }
     const envelope = BatchEnvelope.safeParse(body);
     if (!envelope.success) throw validationError(envelope.error.issues);
     inputs = envelope.data.readings;

@@ -76,3 +76,31 @@ export const detailsOf = (
 
 export const validationError = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) =>
   new ValidationError('Request is not valid', detailsOf(issues, prefix));
+
+/** The dotted path of the first `__proto__` key in a parsed JSON value (iterative: bodies may nest deeply). */
+export const prototypeKeyPath = (root: unknown): string | undefined => {
+  const stack: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      if (key === '__proto__') return [...path, key].join('.');
+      stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] });
+    }
+  }
+  return undefined;
+};
+
+/**
+ * `__proto__` is never a field of ours, and zod skips it silently; refusing it beats dropping
+ * what was sent under it. Answers the detail naming it, if the input has one.
+ */
+export const prototypeKeyDetail = (
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+): ErrorDetail | undefined => {
+  const path = prototypeKeyPath(input);
+  return path === undefined
+    ? undefined
+    : { path: joinPath([...prefix, ...path.split('.')]), message: 'is not an allowed field name' };
+};

@@ -4,6 +4,7 @@ import type { ErrorBody } from '../../schemas/error.ts';
 import {
   HttpError,
   PayloadTooLargeError,
+  prototypeKeyDetail,
   UnsupportedMediaTypeError,
   ValidationError,
   validationError,
@@ -63,12 +64,14 @@ export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_B
   if (text.trim() === '') {
     throw new ValidationError('Request body is empty', [{ path: '', message: 'a JSON body is required' }]);
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (cause) {
     const reason = cause instanceof SyntaxError ? cause.message : 'not JSON';
     throw new ValidationError('Request body is not valid JSON', [{ path: '', message: reason }]);
   }
+  return parsed;
 };
 
 /** Validates `input` with `schema` or throws a 400 naming every bad field. */
@@ -77,6 +80,8 @@ export const validate = <T extends z.ZodType>(
   input: unknown,
   prefix: PropertyKey[] = [],
 ): z.infer<T> => {
+  const prototypeKey = prototypeKeyDetail(input, prefix);
+  if (prototypeKey) throw new ValidationError('Request is not valid', [prototypeKey]);
   const result = schema.safeParse(input);
   if (!result.success) throw validationError(result.error.issues, prefix);
   return result.data;

@@ -43,9 +43,22 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
     const pending = candidates.filter((_, i) => claims[i]);
     for (const item of candidates) seen.add(item.readingId);
     if (pending.length === 0) continue;
-    const outcome = await deps.publish(pending.map((item) => deps.entryOf(item, deps.now())));
+    const entries: PutEventsRequestEntry[] = [];
+    const publishable: ReadingItem[] = [];
+    for (const item of pending) {
+      try {
+        entries.push(deps.entryOf(item, deps.now()));
+        publishable.push(item);
+      } catch (error) {
+        deps.warn('Stored reading cannot be announced; left marked for a person to look at', {
+          readingId: item.readingId,
+          error,
+        });
+      }
+    }
+    const outcome = await deps.publish(entries);
     for (const { index, error } of outcome.failed) {
-      const item = pending[index];
+      const item = publishable[index];
       if (item) seen.add(item.readingId);
       deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
         readingId: item?.readingId,
@@ -55,7 +68,7 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
     failed += outcome.failed.length;
     await Promise.all(
       outcome.accepted.map(async (index) => {
-        const item = pending[index];
+        const item = publishable[index];
         if (!item) return;
         await deps.clearOutboxMark(item);
         republished++;

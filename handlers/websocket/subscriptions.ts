@@ -39,9 +39,11 @@ export const handleMessage = async (
       ? parsedJson.action
       : undefined;
   if (action !== 'subscribe' && action !== 'unsubscribe') {
-    return badRequest(`Unknown action ${JSON.stringify(action ?? null)}; use "subscribe" or "unsubscribe"`, [
-      { path: 'action', message: 'must be "subscribe" or "unsubscribe"' },
-    ]);
+    const shown = typeof action === 'string' ? JSON.stringify(action.slice(0, 40)) : typeof action;
+    return badRequest(
+      `Unknown action ${action === undefined ? '(none)' : shown}; use "subscribe" or "unsubscribe"`,
+      [{ path: 'action', message: 'must be "subscribe" or "unsubscribe"' }],
+    );
   }
   const request = SubscriptionRequest.safeParse(parsedJson);
   if (!request.success) return badRequest('Message is not valid', detailsOf(request.error.issues));

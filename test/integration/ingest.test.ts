@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcceptedReading, IngestBatchAnswer } from '../../schemas/reading.ts';
 import {
   recordedEvents,
   startTestCloud,
@@ -38,6 +39,7 @@ describe('POST /readings', () => {
 
     // Assess
     expect(response.status).toBe(202);
+    expect(AcceptedReading.safeParse(body).error).toBeUndefined();
     expect(body).toMatchObject({ deviceId, timestamp: '2026-11-01T09:00:00.000Z', duplicate: false });
     const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
     expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
@@ -100,6 +102,7 @@ describe('POST /readings', () => {
     };
 
     expect(response.status).toBe(207);
+    expect(IngestBatchAnswer.safeParse(body).error).toBeUndefined();
     expect(body).toMatchObject({ accepted: 1, rejected: 2 });
     expect(body.results.map((r) => r.status)).toEqual([202, 400, 400]);
     expect(body.results[1]?.error?.details[0]?.path).toBe('readings.1.timestamp');
@@ -131,6 +134,25 @@ describe('POST /readings', () => {
       'readings',
     ],
     ['a batch with only bad readings', { readings: [{ deviceId }] }, 400, 'readings.0.timestamp'],
+    [
+      'a number DynamoDB cannot store exactly',
+      '{"deviceId":"ingest-1","timestamp":"2026-10-03T00:00:00Z","metrics":{"t":1e308}}',
+      400,
+      'metrics.t',
+    ],
+    [
+      'a number too small for DynamoDB',
+      '{"deviceId":"ingest-1","timestamp":"2026-10-03T00:00:00Z","metrics":{"t":5e-324}}',
+      400,
+      'metrics.t',
+    ],
+    [
+      'a metric named __proto__',
+      '{"deviceId":"ingest-1","timestamp":"2026-10-03T00:00:00Z","metrics":{"__proto__":1,"t":2}}',
+      400,
+      'metrics.__proto__',
+    ],
+    ['a time before year 0000 in UTC', reading('0000-01-01T00:30:00+01:00'), 400, 'timestamp'],
   ])('rejects %s with a 4xx naming the field, storing nothing', async (_, body, status, path) => {
     const before = (await storedReadings(t.cloud.edgeUrl, deviceId)).length;
     const events = recordedEvents(t, deviceId).length;
@@ -201,6 +223,20 @@ describe('POST /readings', () => {
       device: { lastReading: { timestamp: string } };
     };
     expect(device.device.lastReading.timestamp).toBe('2026-11-05T10:00:00.000Z');
+  });
+});
+
+describe('readings that once broke the store', () => {
+  it('stores a metric named constructor, and tells readings apart by millisecond even with long fractions', async () => {
+    const first = await post(reading('2026-09-09T00:00:00.999Z', { constructor: 1 }));
+    const second = await post(reading('2026-09-09T00:00:00.0009999999999Z', { constructor: 2 }));
+
+    expect(first.status).toBe(202);
+    expect(await second.json()).toMatchObject({ timestamp: '2026-09-09T00:00:00.000Z', duplicate: false });
+    const stored = (await storedReadings(t.cloud.edgeUrl, deviceId)).filter((i) =>
+      String(i.timestamp).startsWith('2026-09-09'),
+    );
+    expect(stored.map((i) => i.metrics)).toEqual([{ constructor: 2 }, { constructor: 1 }]);
   });
 });
 
