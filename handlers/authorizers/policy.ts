@@ -1,4 +1,5 @@
-import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { principalContext, verifyToken } from '../lib/auth.ts';
 
 /**
  * An Allow policy for every method of the API's stage, so that API Gateway's authorizer cache
@@ -23,3 +24,20 @@ export const allowAll = (
 
 /** The message API Gateway turns into a 401 (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html). */
 export const UNAUTHORIZED = 'Unauthorized';
+
+/**
+ * A REQUEST authorizer that accepts a valid admin or viewer token found by `tokenOf`, and
+ * passes the principal to the integration as context.
+ */
+export const tokenAuthorizer =
+  (signingKey: Uint8Array, tokenOf: (event: APIGatewayRequestAuthorizerEvent) => string | undefined) =>
+  async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+    const token = tokenOf(event);
+    if (!token) throw new Error(UNAUTHORIZED);
+    try {
+      const principal = await verifyToken(signingKey, token);
+      return allowAll(principal.role, event.methodArn, principalContext(principal));
+    } catch {
+      throw new Error(UNAUTHORIZED);
+    }
+  };
