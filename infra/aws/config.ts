@@ -7,17 +7,25 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The stage that keeps nothing when it is destroyed; every other stage retains its data. */
 export const DISPOSABLE_STAGE = 'dev';
 
-/** Where the dashboard is served from until the CloudFront slice exists: a local dashboard pointed at AWS. */
-export const DEFAULT_DASHBOARD_ORIGIN = 'http://localhost:8080';
-
 /** One deployment of sensorbus: `dev`, `staging`, `prod`, a developer's own stage... */
 export interface StageConfig {
   readonly name: string;
-  /** The one origin CORS allows (the dashboard's). */
-  readonly dashboardOrigin: string;
+  /**
+   * The one origin CORS allows, when it is not the stage's own dashboard distribution (the default):
+   * a dashboard on a custom domain, or a local one (`http://localhost:8080`) pointed at AWS.
+   */
+  readonly dashboardOrigin?: string;
 }
 
 const STAGE_NAME = /^[a-z][a-z0-9]{0,11}$/;
+
+const isOrigin = (text: string): boolean => {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
+};
 
 /** Validates the context values the app is synthesised with (`-c stage=... -c dashboardOrigin=...`). */
 export const stageConfig = (stage: unknown, dashboardOrigin: unknown): StageConfig => {
@@ -27,13 +35,13 @@ export const stageConfig = (stage: unknown, dashboardOrigin: unknown): StageConf
       `Context "stage" must match ${STAGE_NAME} (it prefixes every resource name); got ${name}`,
     );
   }
-  const origin = dashboardOrigin ?? DEFAULT_DASHBOARD_ORIGIN;
-  if (typeof origin !== 'string' || new URL(origin).origin !== origin) {
+  if (dashboardOrigin === undefined) return { name };
+  if (typeof dashboardOrigin !== 'string' || !isOrigin(dashboardOrigin)) {
     throw new Error(
-      `Context "dashboardOrigin" must be an origin like https://dash.example.com; got ${origin}`,
+      `Context "dashboardOrigin" must be an origin like https://dash.example.com; got ${String(dashboardOrigin)}`,
     );
   }
-  return { name, dashboardOrigin: origin };
+  return { name, dashboardOrigin };
 };
 
 /** Stateful resources survive `cdk destroy` everywhere but in the disposable stage. */

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -20,6 +20,8 @@ export const THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
 
 export interface SensorbusRestApiProps {
   readonly stage: StageConfig;
+  /** The one origin CORS allows: the dashboard's. */
+  readonly dashboardOrigin: string;
   readonly routes: readonly RouteSpec[];
   readonly authorizers: Readonly<Record<string, AuthorizerSpec>>;
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
@@ -34,11 +36,16 @@ export interface SensorbusRestApiProps {
 export class SensorbusRestApi extends Construct {
   readonly api: apigw.RestApi;
   readonly authorizers: Record<string, apigw.RequestAuthorizer>;
+  /**
+   * The stage's base URL spelled out from the API id and the stage name, for what the stage itself
+   * depends on: `api.url` refers to the stage resource, which depends on every method.
+   */
+  readonly url: string;
 
   constructor(scope: Construct, id: string, props: SensorbusRestApiProps) {
     super(scope, id);
     const { stage } = props;
-    const origin = `'${stage.dashboardOrigin}'`;
+    const origin = `'${props.dashboardOrigin}'`;
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -72,7 +79,7 @@ export class SensorbusRestApi extends Construct {
         }),
       },
       defaultCorsPreflightOptions: {
-        allowOrigins: [stage.dashboardOrigin],
+        allowOrigins: [props.dashboardOrigin],
         allowMethods: [...new Set(props.routes.map((route) => route.method))],
         allowHeaders: [
           'Content-Type',
@@ -82,6 +89,8 @@ export class SensorbusRestApi extends Construct {
         maxAge: Duration.hours(1),
       },
     });
+
+    this.url = `https://${this.api.restApiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/${stage.name}/`;
 
     this.authorizers = mapRecord(
       props.authorizers,
@@ -131,7 +140,7 @@ export class SensorbusRestApi extends Construct {
     acknowledge(
       this.api,
       'AwsSolutions-APIG3',
-      'No WAF in this slice: every route is behind a Lambda authorizer and the stage is throttled; a web ACL comes with the public dashboard (CloudFront) slice.',
+      'No WAF in this slice: every route is behind a Lambda authorizer and the stage is throttled. A web ACL for this stage and for the dashboard distribution (CFR2) is its own change.',
     );
     acknowledge(
       this.api,

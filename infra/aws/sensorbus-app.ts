@@ -5,6 +5,11 @@ import { DataStack } from './data-stack.ts';
 import { EventsStack } from './events-stack.ts';
 import { ServiceStack } from './service-stack.ts';
 
+export interface SensorbusOptions {
+  /** The built dashboard (`buildDashboard()` of `dashboard-build.ts`): a synthesis stages it as an asset. */
+  readonly dashboardFiles: string;
+}
+
 export interface SensorbusStacks {
   readonly data: DataStack;
   readonly events: EventsStack;
@@ -13,12 +18,12 @@ export interface SensorbusStacks {
 
 /**
  * The whole sensorbus deployment of one stage, from `infra/topology.ts` and `infra/api.ts`:
- * `<stage>-sensorbus-data`, `<stage>-sensorbus-events` and `<stage>-sensorbus-service`. The stacks
- * are environment-agnostic, so `cdk synth` needs no credentials; `cdk deploy` takes the account
- * and region of the caller's credentials. cdk-nag's AWS Solutions checks run on every synthesis:
- * an unacknowledged finding fails it.
+ * `<stage>-sensorbus-data`, `<stage>-sensorbus-events` and `<stage>-sensorbus-service` (which also
+ * serves the dashboard, see `ServiceStack`). The stacks are environment-agnostic, so `cdk synth`
+ * needs no credentials; `cdk deploy` takes the account and region of the caller's credentials.
+ * cdk-nag's AWS Solutions checks run on every synthesis: an unacknowledged finding fails it.
  */
-export const buildSensorbus = (app: App): SensorbusStacks => {
+export const buildSensorbus = (app: App, options: SensorbusOptions): SensorbusStacks => {
   const stage = stageConfig(app.node.tryGetContext('stage'), app.node.tryGetContext('dashboardOrigin'));
   const prefix = `${stage.name}-sensorbus`;
 
@@ -32,8 +37,9 @@ export const buildSensorbus = (app: App): SensorbusStacks => {
   });
   const service = new ServiceStack(app, `${prefix}-service`, {
     stage,
-    description: `sensorbus ${stage.name}: functions, REST API, rules, schedules, alarms`,
+    description: `sensorbus ${stage.name}: functions, REST and WebSocket APIs, rules, schedules, alarms, dashboard`,
     events: { buses: events.buses, topics: events.topics },
+    dashboardFiles: options.dashboardFiles,
   });
   service.addStackDependency(data, 'finds the tables and secrets by name');
 

@@ -16,6 +16,7 @@ import {
 import { type RuleSpec, rules, type StateMachineSpec, stateMachines } from '../topology.ts';
 import { OperatorAlarms } from './alarms.ts';
 import { mapRecord, physicalNameOfKey, type StageConfig } from './config.ts';
+import { SensorbusDashboard } from './dashboard.ts';
 import { dataReferences } from './data-stack.ts';
 import { DeadLetterQueues } from './dead-letter-queues.ts';
 import { type AsyncInvocation, EventRules } from './event-rules.ts';
@@ -33,12 +34,21 @@ export interface ServiceStackProps extends StackProps {
   readonly stage: StageConfig;
   /** The buses and topics of the events stack (the tables and secrets are found by name). */
   readonly events: Pick<SensorbusResources, 'buses' | 'topics'>;
+  /** The built dashboard (`buildDashboard()` of `dashboard-build.ts`). */
+  readonly dashboardFiles: string;
 }
 
 /**
  * The code and its wiring: one Lambda function per `infra/api.ts` function, the topology's
  * workflows, the REST and WebSocket APIs, the topology's rules with their dead-letter queues, the
- * schedules, and the operators' alarms.
+ * schedules, the operators' alarms, and the dashboard (S3 + CloudFront).
+ *
+ * The dashboard lives here rather than in a stack of its own because it and the APIs name each
+ * other resource by resource: the distribution's Content-Security-Policy names the APIs, and the
+ * APIs' CORS headers (preflight methods, gateway responses, the handlers' `ALLOWED_ORIGIN`) name
+ * the distribution. Within one template that is an order — API ids, then the distribution, then the
+ * methods and functions — but no split into stacks could follow it without separating an API from
+ * its own methods.
  */
 export class ServiceStack extends Stack {
   readonly functions: Record<FunctionName, SensorbusFunction>;
@@ -49,6 +59,7 @@ export class ServiceStack extends Stack {
   readonly schedules: Schedules;
   readonly deadLetterQueues: DeadLetterQueues;
   readonly alarms: OperatorAlarms;
+  readonly dashboard: SensorbusDashboard;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -67,6 +78,9 @@ export class ServiceStack extends Stack {
       ...webSocketSpec.routes.map((route) => route.function),
     ]);
 
+    this.dashboard = new SensorbusDashboard(this, 'Dashboard', { stage, files: props.dashboardFiles });
+    const dashboardOrigin = stage.dashboardOrigin ?? this.dashboard.url;
+
     this.webSocketApi = new SensorbusWebSocketApi(this, 'WebSocket', { stage, spec: webSocketSpec });
     const withWebSocket: SensorbusResources = { ...resources, websocket: this.webSocketApi.stage };
 
@@ -79,7 +93,7 @@ export class ServiceStack extends Stack {
           spec,
           resources: withWebSocket,
           timeout: servesCallers.has(key) || servesConnections.has(key) ? API_TIMEOUT : BACKGROUND_TIMEOUT,
-          ...(servesRoutes.has(key) ? { settings: { ALLOWED_ORIGIN: stage.dashboardOrigin } } : {}),
+          ...(servesRoutes.has(key) ? { settings: { ALLOWED_ORIGIN: dashboardOrigin } } : {}),
         }),
     );
     const lambdas = mapRecord(this.functions, (fn): lambda.IFunction => fn.function);
@@ -129,6 +143,7 @@ export class ServiceStack extends Stack {
     });
     this.restApi = new SensorbusRestApi(this, 'Rest', {
       stage,
+      dashboardOrigin,
       routes: routeList,
       authorizers: authorizerSpecs,
       functions: lambdas,
@@ -137,6 +152,7 @@ export class ServiceStack extends Stack {
     // WebSocket access logs need the account's API Gateway logging role, which the REST API sets.
     const account = this.restApi.api.node.tryFindChild('Account');
     if (account) this.webSocketApi.stage.node.addDependency(account);
+    this.dashboard.connect({ restApi: this.restApi, webSocketStage: this.webSocketApi.stage });
 
     this.alarms = new OperatorAlarms(this, 'Alarms', stage);
     for (const [key, fn] of Object.entries(this.functions)) {
@@ -153,6 +169,10 @@ export class ServiceStack extends Stack {
     new CfnOutput(this, 'WebSocketUrl', {
       value: this.webSocketApi.stage.url,
       description: 'WebSocket API URL (connect with ?token=<viewer token>)',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description: 'The dashboard (open it with ?token=<viewer token>)',
     });
     new CfnOutput(this, 'OperatorAlarmsTopicArn', {
       value: this.alarms.topic.topicArn,

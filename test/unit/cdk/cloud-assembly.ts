@@ -6,6 +6,7 @@ export const CfnResource = z.object({
   Properties: z.record(z.string(), z.unknown()).default({}),
   DeletionPolicy: z.string().optional(),
   UpdateReplacePolicy: z.string().optional(),
+  DependsOn: z.union([z.string(), z.array(z.string())]).optional(),
 });
 export type CfnResource = z.infer<typeof CfnResource>;
 
@@ -116,6 +117,61 @@ export class CloudAssembly {
     return `${naming[0]}:${String(resource.Properties[naming[1]])}`;
   }
 
+  /**
+   * The dependency cycles among the resources of one template (through `Ref`, `Fn::GetAtt`,
+   * `Fn::Sub` and `DependsOn`): CloudFormation refuses such a template, but only when it is deployed.
+   */
+  cycles(stack: string): string[][] {
+    const resources = this.templates[stack]?.Resources ?? {};
+    const dependencies = new Map(
+      Object.entries(resources).map(([logicalId, resource]) => [
+        logicalId,
+        new Set([
+          ...this.#mentions(resource.Properties, new Set(Object.keys(resources))),
+          ...[resource.DependsOn ?? []].flat(),
+        ]),
+      ]),
+    );
+    const cycles: string[][] = [];
+    const done = new Set<string>();
+    const path: string[] = [];
+    const visit = (logicalId: string): void => {
+      if (done.has(logicalId)) return;
+      const at = path.indexOf(logicalId);
+      if (at >= 0) {
+        cycles.push([...path.slice(at), logicalId]);
+        return;
+      }
+      path.push(logicalId);
+      for (const dependency of dependencies.get(logicalId) ?? []) visit(dependency);
+      path.pop();
+      done.add(logicalId);
+    };
+    for (const logicalId of dependencies.keys()) visit(logicalId);
+    return cycles;
+  }
+
+  #mentions(value: unknown, logicalIds: ReadonlySet<string>): string[] {
+    if (Array.isArray(value)) return value.flatMap((item) => this.#mentions(item, logicalIds));
+    if (typeof value !== 'object' || value === null) return [];
+    const mentioned: string[] = [];
+    if ('Ref' in value && typeof value.Ref === 'string') mentioned.push(value.Ref);
+    if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt']))
+      mentioned.push(String(value['Fn::GetAtt'][0]));
+    if ('Fn::Sub' in value) {
+      const [template] = [value['Fn::Sub']].flat();
+      if (typeof template === 'string') {
+        mentioned.push(
+          ...[...template.matchAll(/\$\{([^}.!]+)/g)].flatMap((match) => (match[1] ? [match[1]] : [])),
+        );
+      }
+    }
+    return [
+      ...mentioned.filter((logicalId) => logicalIds.has(logicalId)),
+      ...Object.values(value).flatMap((item) => this.#mentions(item, logicalIds)),
+    ];
+  }
+
   #export(name: unknown): { stack: string; value: unknown } {
     for (const [stack, template] of Object.entries(this.templates)) {
       for (const output of Object.values(template.Outputs)) {
@@ -126,7 +182,10 @@ export class CloudAssembly {
   }
 }
 
-/** A CloudFormation value as text, pseudo parameters as `<AWS::Region>`: enough to read an ARN. */
+/**
+ * A CloudFormation value as text, references as `<Logical>` or `<Logical.Attribute>` and pseudo
+ * parameters as `<AWS::Region>`: enough to read an ARN or a URL.
+ */
 export const flatten = (value: unknown): string => {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) {
@@ -135,6 +194,9 @@ export const flatten = (value: unknown): string => {
       if (typeof delimiter === 'string' && Array.isArray(parts)) return parts.map(flatten).join(delimiter);
     }
     if ('Ref' in value) return `<${String(value.Ref)}>`;
+    if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt'])) {
+      return `<${value['Fn::GetAtt'].map(String).join('.')}>`;
+    }
   }
   return JSON.stringify(value);
 };
@@ -145,6 +207,7 @@ export interface Statement {
   readonly actions: string[];
   readonly resources: unknown[];
   readonly principal: unknown;
+  readonly condition: unknown;
 }
 
 const RawStatement = z.object({
@@ -152,6 +215,7 @@ const RawStatement = z.object({
   Action: z.union([z.string(), z.array(z.string())]),
   Resource: z.unknown().optional(),
   Principal: z.unknown().optional(),
+  Condition: z.unknown().optional(),
 });
 const PolicyDocument = z.object({ Statement: z.array(RawStatement) });
 
@@ -161,6 +225,7 @@ export const statementsOf = (document: unknown): Statement[] =>
     actions: [statement.Action].flat(),
     resources: statement.Resource === undefined ? [] : [statement.Resource].flat(),
     principal: statement.Principal,
+    condition: statement.Condition,
   }));
 
 /** Every policy document of the assembly: identity policies, inline role policies, resource policies, key policies. */
@@ -172,6 +237,7 @@ export function* policyDocuments(
     'AWS::SQS::QueuePolicy': 'PolicyDocument',
     'AWS::SNS::TopicPolicy': 'PolicyDocument',
     'AWS::KMS::Key': 'KeyPolicy',
+    'AWS::S3::BucketPolicy': 'PolicyDocument',
   };
   for (const { stack, logicalId, resource } of assembly.resources()) {
     const property = documentProperty[resource.Type];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -20,6 +20,13 @@ import {
   websocketApi,
 } from '../../../infra/api.ts';
 import { physicalName, physicalNameOfKey, REPO_ROOT, stageConfig } from '../../../infra/aws/config.ts';
+import {
+  ASSET_CACHE_CONTROL,
+  ASSETS_FOLDER,
+  contentSecurityPolicy,
+  PAGE_CACHE_CONTROL,
+} from '../../../infra/aws/dashboard.ts';
+import { buildDashboard, DASHBOARD_ROOT } from '../../../infra/aws/dashboard-build.ts';
 import { DataStack } from '../../../infra/aws/data-stack.ts';
 import { scheduleDeadLetterQueueName } from '../../../infra/aws/schedules.ts';
 import { buildSensorbus } from '../../../infra/aws/sensorbus-app.ts';
@@ -38,23 +45,34 @@ import {
 } from '../../../infra/topology.ts';
 import { ErrorBody } from '../../../schemas/error.ts';
 import { EVENTS } from '../../../schemas/events.ts';
-import { CfnTemplate, CloudAssembly, type Located, policyDocuments, statementsOf } from './cloud-assembly.ts';
+import {
+  CfnTemplate,
+  CloudAssembly,
+  flatten,
+  type Located,
+  policyDocuments,
+  statementsOf,
+} from './cloud-assembly.ts';
 
 const STAGE = stageConfig('dev', undefined);
-const ORIGIN = STAGE.dashboardOrigin;
 
 let outdir = '';
+/** The real dashboard build (Vite), made into a temporary folder so `web/dist` is left alone. */
+let dashboardFiles = '';
 let assembly = new CloudAssembly({});
 let synthError: unknown;
 let messages: { level: string; text: string }[] = [];
 
-beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'sensorbus-cdk-'));
-  const { context } = z
+const cdkContext = (): Record<string, unknown> =>
+  z
     .object({ context: z.record(z.string(), z.unknown()) })
-    .parse(JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')));
-  const app = new App({ outdir, context: { ...context, stage: STAGE.name } });
-  buildSensorbus(app);
+    .parse(JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8'))).context;
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'sensorbus-cdk-'));
+  dashboardFiles = await buildDashboard(DASHBOARD_ROOT, join(outdir, 'dashboard-build'));
+  const app = new App({ outdir: join(outdir, 'dev'), context: { ...cdkContext(), stage: STAGE.name } });
+  buildSensorbus(app, { dashboardFiles });
   try {
     const cloud = app.synth();
     assembly = new CloudAssembly(
@@ -77,6 +95,18 @@ afterAll(() => {
 
 const functionOf = (key: string): Located =>
   assembly.find('AWS::Lambda::Function', 'FunctionName', physicalNameOfKey(STAGE, key));
+
+/** The one resource of a type in the assembly. */
+const onlyOf = (type: string): Located => {
+  const [only, ...others] = [...assembly.resources(type)];
+  if (!only || others.length > 0)
+    throw new Error(`Expected one ${type}, found ${others.length + (only ? 1 : 0)}`);
+  return only;
+};
+
+/** The origin of the stage's dashboard distribution, as `flatten` spells it. */
+const dashboardOrigin = (): string =>
+  `https://<${onlyOf('AWS::CloudFront::Distribution').logicalId}.DomainName>`;
 
 const identityOf = (kind: 'table' | 'bus' | 'topic' | 'secret', name: string) =>
   `${kind}:${physicalName(STAGE, name)}`;
@@ -205,7 +235,7 @@ const TABLE_ACTIONS: Record<Access, { allowed: string[]; denied: string[] }> = {
 describe('cdk-nag (AWS Solutions)', () => {
   it('synthesises with every finding fixed or acknowledged', () => {
     expect(synthError).toBeUndefined();
-    const reportFile = join(outdir, VALIDATION_REPORT_FILE);
+    const reportFile = join(outdir, 'dev', VALIDATION_REPORT_FILE);
     const report = existsSync(reportFile)
       ? z
           .object({
@@ -641,7 +671,7 @@ describe('REST API', () => {
   const GatewayResponse = z.object({
     ResponseType: z.string(),
     StatusCode: z.string().optional(),
-    ResponseParameters: z.record(z.string(), z.string()),
+    ResponseParameters: z.record(z.string(), z.unknown()),
     ResponseTemplates: z.object({ 'application/json': z.string() }),
   });
 
@@ -660,8 +690,8 @@ describe('REST API', () => {
         assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', type).resource.Properties,
       );
       expect(response.StatusCode).toBe(status);
-      expect(response.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin']).toBe(
-        `'${ORIGIN}'`,
+      expect(flatten(response.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin'])).toBe(
+        `'${dashboardOrigin()}'`,
       );
       const rendered = response.ResponseTemplates['application/json'].replaceAll(
         '$context.error.messageString',
@@ -894,19 +924,394 @@ describe('events, topics and alarms', () => {
     expect(cloudWatchMayEncrypt).toBe(true);
   });
 
-  it('outputs the API URLs, bus names, topic ARNs, secret ARNs and table names', () => {
+  it('outputs the API and dashboard URLs, bus names, topic ARNs, secret ARNs and table names', () => {
     const outputs = Object.entries(assembly.templates).flatMap(([stack, template]) =>
       Object.entries(template.Outputs)
         .filter(([name]) => !name.startsWith('ExportsOutput'))
         .map(([name, output]) => ({ name, identities: assembly.identify(output.Value, stack) })),
     );
     expect(outputs.map((output) => output.name)).toEqual(
-      expect.arrayContaining(['RestApiUrl', 'WebSocketUrl', 'OperatorAlarmsTopicArn']),
+      expect.arrayContaining(['RestApiUrl', 'WebSocketUrl', 'DashboardUrl', 'OperatorAlarmsTopicArn']),
+    );
+    expect(flatten(assembly.templates['dev-sensorbus-service']?.Outputs.DashboardUrl?.Value)).toBe(
+      dashboardOrigin(),
     );
     const named = new Set(outputs.flatMap((output) => output.identities));
     for (const table of Object.values(tables)) expect(named).toContain(identityOf('table', table.name));
     for (const bus of Object.values(buses)) expect(named).toContain(identityOf('bus', bus.name));
     for (const topic of Object.values(topics)) expect(named).toContain(identityOf('topic', topic.name));
     for (const secret of Object.values(secrets)) expect(named).toContain(identityOf('secret', secret.name));
+  });
+});
+
+describe('templates', () => {
+  it('have no dependency cycle, which CloudFormation would only refuse at deploy time', () => {
+    for (const stack of Object.keys(assembly.templates)) expect(assembly.cycles(stack)).toEqual([]);
+  });
+});
+
+/** Every file below a folder, as `a/b.js` paths. */
+const filesBelow = (folder: string, prefix = ''): string[] =>
+  readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? filesBelow(join(folder, entry.name), `${prefix}${entry.name}/`)
+      : [`${prefix}${entry.name}`],
+  );
+
+describe('dashboard', () => {
+  const DistributionConfig = z.object({
+    DefaultRootObject: z.string(),
+    DefaultCacheBehavior: z.object({
+      ViewerProtocolPolicy: z.string(),
+      AllowedMethods: z.array(z.string()),
+      ResponseHeadersPolicyId: z.unknown(),
+    }),
+    Origins: z.array(
+      z.object({
+        DomainName: z.unknown(),
+        OriginAccessControlId: z.unknown(),
+        S3OriginConfig: z.object({ OriginAccessIdentity: z.string() }),
+      }),
+    ),
+    Logging: z.object({ Bucket: z.unknown() }),
+    CustomErrorResponses: z.unknown().optional(),
+  });
+  const distribution = () => onlyOf('AWS::CloudFront::Distribution');
+  const distributionConfig = () =>
+    DistributionConfig.parse(distribution().resource.Properties.DistributionConfig);
+
+  const siteBucket = (): Located => {
+    const [origin, ...others] = distributionConfig().Origins;
+    expect(others).toEqual([]);
+    const [bucket] = assembly.refs(origin?.DomainName, distribution().stack);
+    if (bucket?.resource.Type !== 'AWS::S3::Bucket') throw new Error('The origin is not a bucket');
+    return bucket;
+  };
+  const logsBucket = (): Located => {
+    const [bucket] = assembly.refs(distributionConfig().Logging.Bucket, distribution().stack);
+    if (bucket?.resource.Type !== 'AWS::S3::Bucket') throw new Error('The distribution logs to no bucket');
+    return bucket;
+  };
+
+  /** A URL as the browser sees it: a stage the value refers to (`<RestApiDeploymentStage…>`) by its name. */
+  const urlText = (value: unknown, stack: string): string =>
+    flatten(value).replace(/<(\w+)>/g, (reference, logicalId: string) => {
+      const resource = assembly.templates[stack]?.Resources[logicalId];
+      return resource?.Type === 'AWS::ApiGateway::Stage' ? String(resource.Properties.StageName) : reference;
+    });
+  const outputUrl = (name: string): string => {
+    const stack = distribution().stack;
+    return urlText(assembly.templates[stack]?.Outputs[name]?.Value, stack);
+  };
+
+  const Deployment = z.object({
+    SourceObjectKeys: z.array(z.string()),
+    SourceMarkers: z.array(z.record(z.string(), z.unknown())).default([]),
+    DestinationBucketName: z.unknown(),
+    DestinationBucketKeyPrefix: z.string().optional(),
+    Prune: z.boolean(),
+    Exclude: z.array(z.string()).optional(),
+    SystemMetadata: z.object({ 'cache-control': z.string() }),
+    DistributionId: z.unknown().optional(),
+    DistributionPaths: z.array(z.string()).optional(),
+  });
+  const deployments = () =>
+    [...assembly.resources('Custom::CDKBucketDeployment')].map((located) => ({
+      located,
+      deployment: Deployment.parse(located.resource.Properties),
+    }));
+  /** The files a deployment copies, source by source, as the synthesis staged them. */
+  const sourceFiles = (deployment: z.infer<typeof Deployment>): Map<string, string>[] =>
+    deployment.SourceObjectKeys.map((key) => {
+      const staged = join(outdir, 'dev', `asset.${key.replace(/\.zip$/, '')}`);
+      return new Map(filesBelow(staged).map((file) => [file, join(staged, file)]));
+    });
+
+  it('is built as index.html plus content-hashed files under assets/, which the deployments cache differently', () => {
+    expect(readdirSync(dashboardFiles).sort()).toEqual([ASSETS_FOLDER, 'index.html']);
+    const assets = filesBelow(join(dashboardFiles, ASSETS_FOLDER));
+    expect(assets.length).toBeGreaterThan(0);
+    for (const file of assets) expect(file).toMatch(/-[\w-]{8,}\.\w+(\.map)?$/);
+    const index = readFileSync(join(dashboardFiles, 'index.html'), 'utf8');
+    const referenced = [...index.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].flatMap((match) =>
+      match[1] ? [match[1]] : [],
+    );
+    expect(referenced.length).toBeGreaterThan(0);
+    for (const file of referenced) expect(assets.map((asset) => `${ASSETS_FOLDER}/${asset}`)).toContain(file);
+  });
+
+  it('keeps the files in a private, encrypted, access-logged bucket that only the distribution reads, over TLS', () => {
+    const bucket = siteBucket();
+    expect(bucket.resource.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+    const logging = z
+      .object({ DestinationBucketName: z.unknown() })
+      .parse(bucket.resource.Properties.LoggingConfiguration);
+    expect(assembly.refs(logging.DestinationBucketName, bucket.stack)).toEqual([logsBucket()]);
+
+    const [origin] = distributionConfig().Origins;
+    expect(origin?.S3OriginConfig.OriginAccessIdentity).toBe('');
+    const [accessControl] = assembly.refs(origin?.OriginAccessControlId, distribution().stack);
+    expect(accessControl?.resource.Properties.OriginAccessControlConfig).toMatchObject({
+      OriginAccessControlOriginType: 's3',
+      SigningBehavior: 'always',
+      SigningProtocol: 'sigv4',
+    });
+
+    const policy = [...assembly.resources('AWS::S3::BucketPolicy')].find((candidate) =>
+      assembly
+        .refs(candidate.resource.Properties.Bucket, candidate.stack)
+        .some((r) => r.logicalId === bucket.logicalId),
+    );
+    const statements = statementsOf(policy?.resource.Properties.PolicyDocument);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        effect: 'Deny',
+        actions: ['s3:*'],
+        condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    const readers = statements.filter(
+      (statement) => statement.effect === 'Allow' && JSON.stringify(statement.principal).includes('Service'),
+    );
+    expect(
+      readers.map(({ principal, actions, resources, condition }) => ({
+        principal,
+        actions,
+        resources,
+        condition,
+      })),
+    ).toEqual([
+      {
+        principal: { Service: 'cloudfront.amazonaws.com' },
+        actions: ['s3:GetObject'],
+        resources: [expect.anything()],
+        condition: { StringEquals: { 'AWS:SourceArn': expect.anything() } },
+      },
+    ]);
+    const [reader] = readers;
+    expect(flatten(reader?.resources[0])).toBe(`<${bucket.logicalId}.Arn>/*`);
+    expect(
+      flatten(
+        z.object({ StringEquals: z.record(z.string(), z.unknown()) }).parse(reader?.condition).StringEquals[
+          'AWS:SourceArn'
+        ],
+      ),
+    ).toBe(`arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/<${distribution().logicalId}>`);
+    // Besides CloudFront, only the dev stage's empty-on-destroy provider may touch the bucket.
+    for (const statement of statements.filter((s) => s.effect === 'Allow' && !readers.includes(s))) {
+      const principals = assembly.refs(statement.principal, bucket.stack).map((r) => r.logicalId);
+      expect(principals).toEqual([
+        expect.stringMatching(/^CustomS3AutoDeleteObjectsCustomResourceProviderRole/),
+      ]);
+    }
+  });
+
+  it('redirects viewers to HTTPS and opens index.html at /, the one page of the dashboard', () => {
+    const config = distributionConfig();
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(config.DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(config.DefaultRootObject).toBe('index.html');
+    expect(config.CustomErrorResponses).toBeUndefined();
+    expect(assembly.refs(config.Logging.Bucket, distribution().stack)).toEqual([logsBucket()]);
+  });
+
+  it('sends the security headers of the local web server, with a CSP that connects only to the two APIs', () => {
+    const [policy] = assembly.refs(
+      distributionConfig().DefaultCacheBehavior.ResponseHeadersPolicyId,
+      distribution().stack,
+    );
+    const headers = z
+      .object({
+        ResponseHeadersPolicyConfig: z.object({
+          SecurityHeadersConfig: z.object({
+            ContentSecurityPolicy: z.object({
+              ContentSecurityPolicy: z.unknown(),
+              Override: z.literal(true),
+            }),
+            StrictTransportSecurity: z.object({
+              AccessControlMaxAgeSec: z.number(),
+              Override: z.literal(true),
+            }),
+            ContentTypeOptions: z.object({ Override: z.literal(true) }),
+            FrameOptions: z.object({ FrameOption: z.literal('DENY'), Override: z.literal(true) }),
+            ReferrerPolicy: z.object({ ReferrerPolicy: z.literal('no-referrer'), Override: z.literal(true) }),
+          }),
+        }),
+      })
+      .parse(policy?.resource.Properties).ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    expect(headers.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 24 * 3600);
+
+    const csp = urlText(headers.ContentSecurityPolicy.ContentSecurityPolicy, distribution().stack);
+    const directives = new Map(
+      csp.split('; ').map((directive) => {
+        const [name = '', ...sources] = directive.split(' ');
+        return [name, sources];
+      }),
+    );
+    // A CSP source ending in "/" matches every path below it: the REST routes and the WebSocket's "/?token=".
+    expect(directives.get('connect-src')).toEqual([
+      "'self'",
+      outputUrl('RestApiUrl'),
+      `${outputUrl('WebSocketUrl')}/`,
+    ]);
+    expect(outputUrl('RestApiUrl')).toMatch(
+      /^https:\/\/<RestApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/dev\/$/,
+    );
+    expect(outputUrl('WebSocketUrl')).toMatch(
+      /^wss:\/\/<WebSocketApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/dev$/,
+    );
+    expect(csp).toBe(contentSecurityPolicy(directives.get('connect-src')?.slice(1) ?? []));
+    expect(directives.get('default-src')).toEqual(["'self'"]);
+    expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+  });
+
+  it('deploys the hashed assets first and for good, then index.html and a config.json that point at the deployed APIs', () => {
+    const all = deployments();
+    expect(all).toHaveLength(2);
+    const assets = all.find(
+      ({ deployment }) => deployment.DestinationBucketKeyPrefix === `${ASSETS_FOLDER}/`,
+    );
+    const pages = all.find(({ deployment }) => deployment.DestinationBucketKeyPrefix === undefined);
+    if (!assets || !pages) throw new Error('Expected a deployment of assets/ and one of the pages');
+    for (const { located, deployment } of all) {
+      expect(assembly.refs(deployment.DestinationBucketName, located.stack)).toEqual([siteBucket()]);
+    }
+
+    expect(assets.deployment).toMatchObject({
+      Prune: false,
+      SystemMetadata: { 'cache-control': ASSET_CACHE_CONTROL },
+    });
+    expect(assets.deployment.DistributionId).toBeUndefined();
+    const assetSources = sourceFiles(assets.deployment);
+    expect(assetSources.flatMap((files) => [...files.keys()]).sort()).toEqual(
+      filesBelow(join(dashboardFiles, ASSETS_FOLDER)).sort(),
+    );
+
+    expect(pages.deployment).toMatchObject({
+      Prune: true,
+      Exclude: [`${ASSETS_FOLDER}/*`],
+      SystemMetadata: { 'cache-control': PAGE_CACHE_CONTROL },
+      DistributionPaths: ['/*'],
+    });
+    expect(assembly.refs(pages.deployment.DistributionId, pages.located.stack)).toEqual([distribution()]);
+    expect([pages.located.resource.DependsOn ?? []].flat()).toContain(assets.located.logicalId);
+
+    const pageSources = sourceFiles(pages.deployment);
+    expect(pageSources.flatMap((files) => [...files.keys()]).sort()).toEqual(['config.json', 'index.html']);
+    const configSource = pageSources.findIndex((files) => files.has('config.json'));
+    const markers = pages.deployment.SourceMarkers[configSource] ?? {};
+    const rendered = Object.entries(markers).reduce(
+      (text, [marker, value]) => text.replaceAll(marker, flatten(value)),
+      readFileSync(pageSources[configSource]?.get('config.json') ?? '', 'utf8'),
+    );
+    const config = z.object({ apiUrl: z.string(), wsUrl: z.string() }).strict().parse(JSON.parse(rendered));
+    expect({
+      apiUrl: urlText(config.apiUrl, pages.located.stack),
+      wsUrl: urlText(config.wsUrl, pages.located.stack),
+    }).toEqual({ apiUrl: outputUrl('RestApiUrl'), wsUrl: outputUrl('WebSocketUrl') });
+  });
+
+  it('lets the deployment provider write only the dashboard bucket and invalidate only its distribution', () => {
+    const provider = [...assembly.resources('AWS::Lambda::Function')].find(({ logicalId }) =>
+      logicalId.startsWith('CustomCDKBucketDeployment'),
+    );
+    const [role] = assembly.refs(provider?.resource.Properties.Role, provider?.stack ?? '');
+    if (!role) throw new Error('No BucketDeployment provider role');
+    expect(role.resource.Properties.ManagedPolicyArns).toBeUndefined();
+    const granted = [...grantsOf(role)];
+    const holding = (action: string) =>
+      granted.filter(([, actions]) => actions.has(action)).map(([identity]) => identity);
+    expect(holding('cloudfront:CreateInvalidation')).toEqual([assembly.identity(distribution())]);
+    expect(holding('s3:PutObject')).toEqual([assembly.identity(siteBucket())]);
+    expect(holding('s3:DeleteObject*')).toEqual([assembly.identity(siteBucket())]);
+  });
+
+  it('is the one origin the REST API and its handlers allow (preflights, gateway responses, ALLOWED_ORIGIN)', () => {
+    const preflights = [...assembly.resources('AWS::ApiGateway::Method')].filter(
+      ({ resource }) => resource.Properties.HttpMethod === 'OPTIONS',
+    );
+    expect(preflights.length).toBeGreaterThan(0);
+    for (const { resource } of preflights) {
+      const [response] = z
+        .object({
+          IntegrationResponses: z.array(z.object({ ResponseParameters: z.record(z.string(), z.unknown()) })),
+        })
+        .parse(resource.Properties.Integration).IntegrationResponses;
+      expect(
+        flatten(response?.ResponseParameters['method.response.header.Access-Control-Allow-Origin']),
+      ).toBe(`'${dashboardOrigin()}'`);
+    }
+    for (const route of routes) {
+      const variables = Environment.parse(
+        functionOf(route.function).resource.Properties.Environment,
+      ).Variables;
+      expect(flatten(variables.ALLOWED_ORIGIN)).toBe(dashboardOrigin());
+    }
+  });
+
+  it('is emptied and deleted, logs included, when the dev stage is destroyed', () => {
+    for (const bucket of [siteBucket(), logsBucket()]) {
+      expect(bucket.resource.DeletionPolicy).toBe('Delete');
+      const emptied = [...assembly.resources('Custom::S3AutoDeleteObjects')].some((custom) =>
+        assembly
+          .refs(custom.resource.Properties.BucketName, custom.stack)
+          .some((r) => r.logicalId === bucket.logicalId),
+      );
+      expect(emptied).toBe(true);
+    }
+  });
+});
+
+describe('another stage, with a dashboardOrigin of its own (synthesised without bundling the handlers)', () => {
+  const ORIGIN = 'https://dashboard.example.com';
+  let prod = new CloudAssembly({});
+
+  beforeAll(() => {
+    const app = new App({
+      outdir: join(outdir, 'prod'),
+      context: { ...cdkContext(), stage: 'prod', dashboardOrigin: ORIGIN, 'aws:cdk:bundling-stacks': [] },
+    });
+    buildSensorbus(app, { dashboardFiles });
+    const cloud = app.synth();
+    prod = new CloudAssembly(
+      Object.fromEntries(cloud.stacks.map((stack) => [stack.stackName, CfnTemplate.parse(stack.template)])),
+    );
+  }, 60_000);
+
+  it('allows CORS from that origin instead of the distribution', () => {
+    const responses = [...prod.resources('AWS::ApiGateway::GatewayResponse')];
+    expect(responses.length).toBeGreaterThan(0);
+    for (const { resource } of responses) {
+      expect(
+        z.record(z.string(), z.unknown()).parse(resource.Properties.ResponseParameters)[
+          'gatewayresponse.header.Access-Control-Allow-Origin'
+        ],
+      ).toBe(`'${ORIGIN}'`);
+    }
+    const origins = [...prod.resources('AWS::Lambda::Function')].flatMap(({ resource }) => {
+      const variables = Environment.safeParse(resource.Properties.Environment);
+      return variables.success && 'ALLOWED_ORIGIN' in variables.data.Variables
+        ? [variables.data.Variables.ALLOWED_ORIGIN]
+        : [];
+    });
+    expect(new Set(origins)).toEqual(new Set([ORIGIN]));
+  });
+
+  it('retains the dashboard and log buckets, and never empties them', () => {
+    const buckets = [...prod.resources('AWS::S3::Bucket')];
+    expect(buckets).toHaveLength(2);
+    for (const { resource } of buckets)
+      expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect([...prod.resources('Custom::S3AutoDeleteObjects')]).toEqual([]);
   });
 });
