@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Device ids appear in URL paths, table keys and event patterns, so they are kept URL-safe. */
 export const DeviceId = z

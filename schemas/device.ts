@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId, MetricName, Metrics, Severity, StorableNumber, Timestamp } from './common.ts';
 
 export const Location = z.union([

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One problem with one field of a request; `path` is dotted (`readings.3.timestamp`), empty for the whole body. */
 export const ErrorDetail = z.object({ path: z.string(), message: z.string() }).strict();

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId, Metrics, Timestamp } from './common.ts';
 
 export const MAX_BATCH = 100;

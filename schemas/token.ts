@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId } from './common.ts';
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 24 * 60 * 60;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId, Timestamp } from './common.ts';
 
 export const MAX_SUBSCRIBE_DEVICES = 100;

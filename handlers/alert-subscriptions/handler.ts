@@ -2,7 +2,7 @@ import { SubscribeCommand } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CreateAlertSubscriptionRequest } from '../../schemas/alert-subscription.ts';
 import { principalOf, requireAdmin } from '../lib/auth.ts';
-import { sns } from '../lib/clients.ts';
+import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
 

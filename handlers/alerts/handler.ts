@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId } from '../../schemas/common.ts';
 import { canSee, principalOf, requireDevice } from '../lib/auth.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { json, validate, withErrors } from '../lib/http.ts';
 import { type AlertRecord, dynamoAlerts } from './records.ts';

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AlertData } from '../../schemas/events.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { dynamoAlerts } from './records.ts';
 

@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { hashApiKey } from '../lib/auth.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { headerIn } from '../lib/http.ts';

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DeviceId } from '../../schemas/common.ts';
 import { PutDeviceRequest } from '../../schemas/device.ts';
 import { hashApiKey, newApiKey, principalOf, requireAdmin } from '../lib/auth.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError } from '../lib/errors.ts';

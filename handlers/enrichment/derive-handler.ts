@@ -1,8 +1,8 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReadingRecorded } from '../../schemas/events.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 import { DEFAULT_WINDOW, deriveEnrichment, type EnrichedReading } from './derive.ts';

@@ -1,7 +1,7 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { type DeviceItem, dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { buildEntry, chunkEntries } from '../lib/events.ts';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { dynamo, eventBridge } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { dynamo, eventBridge } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { requireEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { publishEntries } from '../lib/events.ts';

@@ -8,7 +8,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
 import { putIfAbsent } from './dynamo.ts';
 

@@ -1,4 +1,5 @@
-import { dynamo, eventBridge } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';
 import { logger } from '../lib/logger.ts';

@@ -6,14 +6,16 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Context } from 'aws-lambda';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { logger } from '../lib/logger.ts';
-import { type PushReport, push, toPushMessage } from './push.ts';
+import { PUSH_CONCURRENCY, type PushReport, push, toPushMessage } from './push.ts';
 
 /** The endpoint is the WebSocket API's callback URL, given as `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`. */
-const management = new ApiGatewayManagementApiClient({ requestHandler: { requestTimeout: 3000 } });
+const management = new ApiGatewayManagementApiClient({
+  requestHandler: { requestTimeout: 3000, httpAgent: { maxSockets: 2 * PUSH_CONCURRENCY } },
+});
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
 
 /**

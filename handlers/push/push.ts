@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId } from '../../schemas/common.ts';
 import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceId } from '../../schemas/common.ts';
 import { ReadingsQuery, type StoredReading } from '../../schemas/reading.ts';
 import { principalOf, requireDevice } from '../lib/auth.ts';
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError, ValidationError } from '../lib/errors.ts';

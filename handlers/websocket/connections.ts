@@ -1,4 +1,4 @@
-import { dynamo } from '../lib/clients.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { principalOfConnection, WebSocketEvent } from './event.ts';

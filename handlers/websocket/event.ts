@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from '../lib/auth.ts';
 

@@ -63,19 +63,25 @@ export interface LoadRun extends LoadResult {
 }
 
 /**
- * Runs autocannon in a worker thread, so that the load generator has its own core and the server
- * under test (the local cloud, on the main thread) keeps the other: on this 2-core machine an
- * in-process client would otherwise steal the server's event loop. Node 20 does not apply tsx's
- * `--import` hooks to a worker's entry module, so the worker is bootstrapped through tsx's API.
+ * Starts a worker thread on a TypeScript module. Node 20 does not apply tsx's `--import` hooks to a
+ * worker's entry module, so the worker is bootstrapped through tsx's API.
  */
-export const runLoad = async (spec: LoadSpec): Promise<LoadRun> => {
-  const entry = new URL('./load-worker.ts', import.meta.url).href;
+export const startTsWorker = (entry: URL, workerData: unknown): Worker => {
   const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
-    workerData: LoadSpec.parse(spec),
+  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
+    workerData,
     execArgv: [],
   });
+};
+
+/**
+ * Runs autocannon in a worker thread, so that the load generator has its own core and the server
+ * under test (the local cloud, on the main thread) keeps the other: on this 2-core machine an
+ * in-process client would otherwise steal the server's event loop.
+ */
+export const runLoad = async (spec: LoadSpec): Promise<LoadRun> => {
+  const worker = startTsWorker(new URL('./load-worker.ts', import.meta.url), LoadSpec.parse(spec));
   const limitMs = (spec.warmupSeconds + spec.durationSeconds + 60) * 1000;
   const cpu = cpuWindow();
   try {

@@ -9,14 +9,30 @@ export interface BenchOptions {
   /** How long each target is loaded, unmeasured, before it is measured. */
   readonly warmupSeconds: number;
   readonly quick: boolean;
+  /** WebSocket clients following the end-to-end devices. */
+  readonly e2eClients: number;
+  /** Readings per second of the end-to-end run; by default half the single-reading ingest rate. */
+  readonly e2eRate: number | undefined;
+  /** How long the end-to-end run posts, after its warm-up. */
+  readonly e2eSeconds: number;
+  /** How long the end-to-end run waits, after the last post, for the pushes still on their way. */
+  readonly e2eDrainSeconds: number;
+  /** Fresh `node` processes per handler bundle whose init time is measured (the median is kept). */
+  readonly initRuns: number;
 }
 
 export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S] [--warmup S]
+                        [--e2e-clients N] [--e2e-rate R] [--e2e-seconds S] [--init-runs N]
 
-  --quick          4 s per target after a 1 s warm-up (under a minute in all)
+  --quick          4 s per target after a 1 s warm-up, 3 s end to end, 1 init run (under a minute in all)
   --connections N  concurrency C of every target (default 16)
   --duration S     seconds each target is measured (default 20, 4 with --quick)
-  --warmup S       seconds each target is warmed up first (default 3, 1 with --quick)`;
+  --warmup S       seconds each target is warmed up first (default 3, 1 with --quick)
+  --e2e-clients N  WebSocket clients following the end-to-end devices (default 50)
+  --e2e-rate R     readings/s posted end to end (default half the single-reading ingest rate,
+                   at least 5, at most 1,500 pushes/s: 15 with 50 clients)
+  --e2e-seconds S  seconds the end-to-end run is measured (default --duration, 3 with --quick)
+  --init-runs N    fresh node processes per handler bundle for its init time (default 5, 1 with --quick)`;
 
 const positive = (name: string, raw: string | undefined, fallback: number, max: number): number => {
   if (raw === undefined) return fallback;
@@ -36,6 +52,10 @@ export const parseBenchOptions = (args: readonly string[]): BenchOptions | undef
       connections: { type: 'string', short: 'c' },
       duration: { type: 'string', short: 'd' },
       warmup: { type: 'string', short: 'w' },
+      'e2e-clients': { type: 'string' },
+      'e2e-rate': { type: 'string' },
+      'e2e-seconds': { type: 'string' },
+      'init-runs': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -43,10 +63,16 @@ export const parseBenchOptions = (args: readonly string[]): BenchOptions | undef
   });
   if (values.help) return undefined;
   const quick = values.quick === true;
+  const durationSeconds = positive('duration', values.duration, quick ? 4 : 20, 600);
   return {
     quick,
     connections: Math.round(positive('connections', values.connections, 16, 1024)),
-    durationSeconds: positive('duration', values.duration, quick ? 4 : 20, 600),
+    durationSeconds,
     warmupSeconds: positive('warmup', values.warmup, quick ? 1 : 3, 60),
+    e2eClients: Math.round(positive('e2e-clients', values['e2e-clients'], 50, 1000)),
+    e2eRate: values['e2e-rate'] === undefined ? undefined : positive('e2e-rate', values['e2e-rate'], 0, 1000),
+    e2eSeconds: positive('e2e-seconds', values['e2e-seconds'], quick ? 3 : durationSeconds, 600),
+    e2eDrainSeconds: quick ? 5 : 30,
+    initRuns: Math.round(positive('init-runs', values['init-runs'], quick ? 1 : 5, 50)),
   };
 };

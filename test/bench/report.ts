@@ -1,4 +1,6 @@
 import type { Accounting } from './accounting.ts';
+import { type Bundle, type InitTime, packageOf } from './bundles.ts';
+import type { E2eRun, PushAccount } from './e2e.ts';
 import type { Measurement } from './measurement.ts';
 
 export interface Column<T> {
@@ -76,3 +78,99 @@ export const accountingTable = (accounting: Accounting): string =>
     ],
     accounting.devices,
   );
+
+export const kib = (bytes: number): number => bytes / 1024;
+
+/** Latency and delivery of each push type, over every (reading, client) pair. */
+export const pushTable = (run: E2eRun): string =>
+  renderTable<{ label: string; account: PushAccount }>(
+    [
+      { header: 'POST sent → push read', value: (r) => r.label, align: 'left' },
+      { header: 'p50 ms', value: (r) => ms(r.account.latency.p50Ms) },
+      { header: 'p95 ms', value: (r) => ms(r.account.latency.p95Ms) },
+      { header: 'p99 ms', value: (r) => ms(r.account.latency.p99Ms) },
+      { header: 'max ms', value: (r) => ms(r.account.latency.maxMs) },
+      { header: 'pairs timed', value: (r) => count(r.account.latency.count) },
+      { header: 'expected', value: (r) => count(r.account.expected) },
+      { header: 'received', value: (r) => count(r.account.received) },
+      { header: 'lost', value: (r) => count(r.account.lost) },
+      { header: 'duplicated', value: (r) => count(r.account.duplicated) },
+    ],
+    [
+      { label: 'ReadingRecorded', account: run.recorded },
+      { label: 'ReadingEnriched', account: run.enriched },
+    ],
+  );
+
+/** Bundle size and init time of every function, against their targets. */
+export const bundleTable = (
+  bundles: readonly Bundle[],
+  inits: readonly InitTime[],
+  targets: { readonly kib: number; readonly initMs: number },
+): string =>
+  renderTable<Bundle>(
+    [
+      { header: 'function', value: (b) => b.name, align: 'left' },
+      { header: 'entry', value: (b) => b.entry, align: 'left' },
+      { header: 'KiB', value: (b) => kib(b.bytes).toFixed(1) },
+      {
+        header: `< ${targets.kib}`,
+        value: (b) => (kib(b.bytes) < targets.kib ? 'yes' : 'NO'),
+        align: 'left',
+      },
+      { header: '+ map KiB', value: (b) => kib(b.mapBytes).toFixed(0) },
+      {
+        header: 'init ms (median)',
+        value: (b) => orDash(inits.find((i) => i.name === b.name)?.medianMs, ms),
+      },
+      {
+        header: `< ${targets.initMs}`,
+        value: (b) => {
+          const init = inits.find((i) => i.name === b.name)?.medianMs;
+          return init === undefined ? 'FAILED' : init < targets.initMs ? 'yes' : 'NO';
+        },
+        align: 'left',
+      },
+      {
+        header: 'runs ms',
+        value: (b) => (inits.find((i) => i.name === b.name)?.runsMs ?? []).map((r) => r.toFixed(0)).join(' '),
+        align: 'left',
+      },
+      {
+        header: '@aws-sdk/(client-)* loaded at init',
+        value: (b) =>
+          b.externals
+            .filter((e) => e.specifier.startsWith('@aws-sdk/'))
+            .map((e) => e.specifier.slice('@aws-sdk/'.length).replace(/^client-/, ''))
+            .join(' '),
+        align: 'left',
+      },
+    ],
+    bundles,
+  );
+
+/** What one bundle is made of: bytes in the output per package, then the largest input files. */
+export const compositionOf = (bundle: Bundle, top = 8): { packages: string; files: string } => {
+  const byPackage = new Map<string, number>();
+  for (const input of bundle.inputs) {
+    const name = packageOf(input.path);
+    byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytes);
+  }
+  const total = bundle.inputs.reduce((sum, input) => sum + input.bytes, 0) || 1;
+  const packages = renderTable<[string, number]>(
+    [
+      { header: 'package', value: ([name]) => name, align: 'left' },
+      { header: 'KiB', value: ([, bytes]) => kib(bytes).toFixed(1) },
+      { header: 'share', value: ([, bytes]) => percent(bytes / total) },
+    ],
+    [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top),
+  );
+  const files = renderTable<{ path: string; bytes: number }>(
+    [
+      { header: 'input', value: (i) => i.path, align: 'left' },
+      { header: 'KiB', value: (i) => kib(i.bytes).toFixed(1) },
+    ],
+    bundle.inputs.slice(0, top),
+  );
+  return { packages, files };
+};

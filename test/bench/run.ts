@@ -1,27 +1,66 @@
 /**
  * `npm run bench`: sensorbus ingest next to its two ceilings on this machine, at the same
  * concurrency, in one run — raw conditional PutItem through the edge, a bare Node HTTP server —
- * then an account of every acknowledged reading. Prints tables, then a JSON summary as the last
- * line. Each measurement is its own module; this file only composes them.
+ * then readings followed end to end by WebSocket clients, the size and init time of every
+ * function's bundle, and an account of every acknowledged reading and push. Prints tables, then a
+ * JSON summary as the last line. Each measurement is its own module; this file only composes them.
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buses } from '../../infra/topology.ts';
 import { startTestCloud } from '../support/local-cloud.ts';
 import { type Accounting, accountFor, tapBus } from './accounting.ts';
+import { type Bundles, bundleFunctions, type InitTime, measureInits } from './bundles.ts';
 import { RulesNotRestoredError, withRulesDisabled } from './consumers.ts';
 import { quiesce } from './cpu.ts';
+import { type E2eRun, measureEndToEnd } from './e2e.ts';
 import { measureHttpCeiling } from './http-ceiling.ts';
 import { type IngestResult, measureIngest } from './ingest.ts';
 import type { Measurement } from './measurement.ts';
 import { type BenchOptions, parseBenchOptions, USAGE } from './options.ts';
 import { benchEpochMs } from './readings.ts';
-import { accountingTable, count, cpuMsPerItem, percent, throughputTable } from './report.ts';
+import {
+  accountingTable,
+  bundleTable,
+  compositionOf,
+  count,
+  cpuMsPerItem,
+  kib,
+  ms,
+  percent,
+  pushTable,
+  throughputTable,
+} from './report.ts';
 import { measureStoreCeiling } from './store-ceiling.ts';
 
 /** The share of raw PutItem throughput that single-reading ingest should reach. */
 const TARGET_RATIO = 0.4;
 const BATCH_SIZES = [1, 10, 100] as const;
+/** "Proof under load" targets: push latency at 50 dashboards, and every function's cold start. */
+const TARGETS = { recordedP99Ms: 50, enrichedP99Ms: 150, bundleKiB: 300, initMs: 50 } as const;
+/** Devices posting end to end (round robin), so that no one device's workflows queue behind each other. */
+const E2E_DEVICES = 4;
+/** The end-to-end rate is half the single-reading ingest rate, at least this (readings/s)... */
+const E2E_MIN_RATE = 5;
+/**
+ * ...and at most this many pushes a second (2 per reading per client). The local cloud serves
+ * each push as one PostToConnection call through the SDK and its edge, on the one thread that
+ * also runs ingest and the workflows (~11 ms a reading), at ~0.37 ms of CPU a push on this
+ * machine kind: 1,500 pushes a second keep that thread ~70 % busy. Near 100 % the pushes queue,
+ * and latency measures the length of the run instead of the push path (`--e2e-rate` overrides).
+ */
+const E2E_MAX_PUSHES_PER_SEC = 1500;
+/**
+ * The earlier targets never had a subscriber, so the push path (PostToConnection, idempotency
+ * records) is cold when the end-to-end run starts: it ramps up for at least this long.
+ */
+const E2E_MIN_WARMUP_SECONDS = 2;
+/**
+ * The in-memory local cloud's `stop()` waits for every running workflow; the batches of 100 leave
+ * thousands queued. Nothing persists, so after the report the bench waits at most this long.
+ */
+const STOP_GRACE_MS = 1000;
 
 const started = performance.now();
 const progress = (message: string) =>
@@ -30,6 +69,11 @@ const progress = (message: string) =>
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 interface BenchRun {
+  readonly bundles: Bundles;
+  readonly inits: readonly InitTime[];
+  readonly e2e: E2eRun;
+  /** Half the single-reading ingest rate, and the cap the push budget sets (readings/s). */
+  readonly e2eRateBasis: { readonly halfIngest: number; readonly maxRate: number };
   readonly store: Measurement;
   readonly http: Measurement;
   readonly ingest: readonly IngestResult[];
@@ -40,14 +84,45 @@ interface BenchRun {
   readonly load: { readonly before: number; readonly after: number };
 }
 
+/** The local cloud, stopped within `STOP_GRACE_MS`: what it still has to do is abandoned, not awaited. */
+const stopWithin = async (stop: () => Promise<void>): Promise<void> => {
+  const stopped = stop().then(
+    () => true,
+    (error: unknown) => {
+      progress(`stopping the local cloud failed: ${error instanceof Error ? error.message : String(error)}`);
+      return true;
+    },
+  );
+  if (!(await Promise.race([stopped, sleep(STOP_GRACE_MS, false, { ref: false })])))
+    progress(`the local cloud still had work after ${STOP_GRACE_MS / 1000} s; abandoned (in memory)`);
+};
+
 const runBench = async (options: BenchOptions): Promise<BenchRun> => {
   const epochMs = benchEpochMs();
   const loadBefore = loadavg()[0] ?? 0;
   const phases = `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s`;
   /** How long to let the previous target's leftovers (consumers working off events) finish. */
   const quietWaitMs = Math.min(3, Math.max(1, options.durationSeconds / 4)) * 1000;
-  progress(`starting the local cloud (in memory)`);
-  const t = await startTestCloud({ relayIntervalMs: 0 });
+  /** The end-to-end run must start on a quiet thread, and leave one: its latencies are the point. */
+  const e2eQuietMs = (options.quick ? 3 : 10) * 1000;
+  // esbuild runs while the local cloud starts, so its threads compete with nothing measured.
+  progress(
+    'bundling every function as the CDK construct does (esbuild); starting the local cloud (in memory)',
+  );
+  const [bundleOutcome, cloudOutcome] = await Promise.allSettled([
+    bundleFunctions(),
+    startTestCloud({ relayIntervalMs: 0 }),
+  ]);
+  if (bundleOutcome.status === 'rejected') {
+    if (cloudOutcome.status === 'fulfilled') await cloudOutcome.value.stop();
+    throw bundleOutcome.reason;
+  }
+  if (cloudOutcome.status === 'rejected') {
+    bundleOutcome.value.remove();
+    throw cloudOutcome.reason;
+  }
+  const bundles = bundleOutcome.value;
+  const t = cloudOutcome.value;
   const telemetry = tapBus(t.cloud.events, buses.telemetry.name);
   try {
     const register = async (deviceId: string, batchSize: number) => {
@@ -63,12 +138,24 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
       ),
     );
     const aloneDevice = await register('bench-alone', 1);
+    const e2eDevices = await Promise.all(
+      Array.from({ length: E2E_DEVICES }, async (_, i) => {
+        const { deviceId, apiKey } = await register(`bench-e2e-${i + 1}`, 1);
+        return { deviceId, apiKey };
+      }),
+    );
     const load = {
       connections: options.connections,
       warmupSeconds: options.warmupSeconds,
       durationSeconds: options.durationSeconds,
       epochMs,
     };
+
+    // While the local cloud is idle: the functions that read the signing key at init reach its edge.
+    progress(
+      `init time of ${bundles.bundles.length} bundles, ${options.initRuns} fresh node process(es) each`,
+    );
+    const inits = await measureInits(bundles.bundles, t.cloud.edgeUrl, options.initRuns);
 
     await quiesce(quietWaitMs);
     progress(`storage ceiling: conditional PutItem via the edge, ${phases}`);
@@ -96,17 +183,52 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     }
 
     const ingest: IngestResult[] = [];
+    let e2e: E2eRun | undefined;
+    let e2eRateBasis: BenchRun['e2eRateBasis'] | undefined;
     for (const device of devices) {
       await quiesce(quietWaitMs);
       progress(`ingest, ${device.batchSize} reading(s) per POST /readings, ${phases}`);
-      ingest.push(await measureIngest({ ...load, ...device, apiUrl: t.cloud.apiUrl }));
+      const measured = await measureIngest({ ...load, ...device, apiUrl: t.cloud.apiUrl });
+      ingest.push(measured);
+      if (device.batchSize !== 1) continue;
+      // End to end right after the single-reading ceiling it is paced by, before the batches
+      // leave thousands of readings for the consumers to work off.
+      const halfIngest = measured.measurement.itemsPerSecond / 2;
+      const maxRate = E2E_MAX_PUSHES_PER_SEC / (2 * options.e2eClients);
+      const ratePerSec = options.e2eRate ?? Math.max(E2E_MIN_RATE, Math.min(maxRate, halfIngest));
+      e2eRateBasis = { halfIngest, maxRate };
+      const e2eWarmupSeconds = Math.max(E2E_MIN_WARMUP_SECONDS, options.warmupSeconds);
+      await quiesce(e2eQuietMs, 0.1);
+      progress(
+        `end to end: ${options.e2eClients} WebSocket clients, ${ratePerSec.toFixed(1)} readings/s, ` +
+          `${e2eWarmupSeconds} s ramp + ${options.e2eSeconds} s, drain ≤ ${options.e2eDrainSeconds} s`,
+      );
+      e2e = await measureEndToEnd({
+        apiUrl: t.cloud.apiUrl,
+        wsUrl: t.cloud.wsUrl,
+        viewerToken: await t.viewerToken(e2eDevices.map((d) => d.deviceId)),
+        devices: e2eDevices,
+        clients: options.e2eClients,
+        ratePerSec,
+        warmupSeconds: e2eWarmupSeconds,
+        durationSeconds: options.e2eSeconds,
+        drainSeconds: options.e2eDrainSeconds,
+        epochMs,
+      });
+      await quiesce(e2eQuietMs);
     }
+    if (!e2e || !e2eRateBasis) throw new Error('the end-to-end run did not take place');
+    const { acceptedTimestamps } = e2e;
+    const e2eIngest = e2eDevices.map(({ deviceId }) => ({
+      deviceId,
+      acceptedTimestamps: acceptedTimestamps[deviceId] ?? [],
+    }));
 
     progress('accounting for every acknowledged reading');
     const accounting = await accountFor({
       edgeUrl: t.cloud.edgeUrl,
       telemetry,
-      ingest: 'unavailable' in alone ? ingest : [...ingest, alone],
+      ingest: [...('unavailable' in alone ? ingest : [...ingest, alone]), ...e2eIngest],
       store: { deviceId: 'bench-store', storedItems: store.storedItems },
       // Acknowledged readings were stored and announced before their answer: only the requests
       // still in flight when the load stopped move the figures, so the wait is short.
@@ -114,6 +236,10 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     });
     progress('done; stopping the local cloud');
     return {
+      bundles,
+      inits,
+      e2e,
+      e2eRateBasis,
       store: store.measurement,
       http,
       ingest,
@@ -123,7 +249,8 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     };
   } finally {
     telemetry.stop();
-    await t.stop();
+    bundles.remove();
+    await stopWithin(() => t.stop());
   }
 };
 
@@ -214,6 +341,84 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     );
   }
 
+  const { e2e } = run;
+  const e2eCpu =
+    e2e.mainCpuMs !== undefined && e2e.measuredPosted > 0 ? e2e.mainCpuMs / e2e.measuredPosted : undefined;
+  const meets = (ok: boolean) => (ok ? 'meets' : 'MISSES');
+  const { halfIngest, maxRate } = run.e2eRateBasis;
+  const rateReason =
+    options.e2eRate !== undefined
+      ? '--e2e-rate'
+      : halfIngest > maxRate
+        ? `half the single-reading ingest rate is ${halfIngest.toFixed(1)}; capped at ${count(E2E_MAX_PUSHES_PER_SEC)} pushes/s = 2 × ${options.e2eClients} clients × ${maxRate.toFixed(1)}/s`
+        : halfIngest < E2E_MIN_RATE
+          ? `half the single-reading ingest rate is ${halfIngest.toFixed(1)}; at least ${E2E_MIN_RATE}`
+          : 'half the single-reading ingest rate';
+  console.log(
+    `\nend to end: ${e2e.spec.clients} WebSocket clients (one viewer token) subscribed to ${e2e.spec.deviceIds.length} devices; ` +
+      `${e2e.spec.ratePerSec.toFixed(1)} readings/s targeted (${rateReason}), ` +
+      `${e2e.achievedRatePerSec.toFixed(1)} held; ${e2e.spec.warmupSeconds} s warm-up ramping up to it + ${e2e.spec.durationSeconds} s measured; ` +
+      `clients connected and subscribed in ${ms(e2e.connectMs)} ms`,
+  );
+  console.log(
+    `  POST /readings answers: p50 ${ms(e2e.postLatency.p50Ms)} ms, p99 ${ms(e2e.postLatency.p99Ms)} ms; ` +
+      `${count(e2e.accepted)} of ${count(e2e.posted)} accepted, ${count(e2e.failedPosts)} failed` +
+      `${e2e.stalls > 0 ? `, sender waited ${count(e2e.stalls)} times on ${count(256)} unanswered posts` : ''}; ` +
+      `every push in ${ms(e2e.drainMs)} ms after the last post (drain limit ${e2e.spec.drainSeconds} s)`,
+  );
+  for (const error of e2e.postErrors) console.log(`  failed post: ${error}`);
+  const e2eShare =
+    e2e.mainCpuMs !== undefined ? e2e.mainCpuMs / (e2e.spec.durationSeconds * 1000) : undefined;
+  if (e2eShare !== undefined && e2eCpu !== undefined) {
+    console.log(
+      `  local cloud (main thread) CPU busy ${percent(e2eShare)} in the measured span, ${e2eCpu.toFixed(1)} ms CPU per reading ` +
+        `(ingest, workflow, 2 × ${e2e.spec.clients} PostToConnection); near 100 % the pushes queue and latency grows with the run`,
+    );
+  }
+  console.log(pushTable(e2e));
+  if (e2e.unexpectedPushes > 0)
+    console.log(`  pushes for readings this run did not post, or unreadable: ${count(e2e.unexpectedPushes)}`);
+  const e2eLost = e2e.recorded.lost + e2e.enriched.lost;
+  const e2eDuplicated = e2e.recorded.duplicated + e2e.enriched.duplicated;
+  console.log(
+    `  ReadingRecorded p99 ${ms(e2e.recorded.latency.p99Ms)} ms — ${meets(e2e.recorded.latency.p99Ms <= TARGETS.recordedP99Ms)} the target of ≤ ${TARGETS.recordedP99Ms} ms\n` +
+      `  ReadingEnriched p99 ${ms(e2e.enriched.latency.p99Ms)} ms — ${meets(e2e.enriched.latency.p99Ms <= TARGETS.enrichedP99Ms)} the target of ≤ ${TARGETS.enrichedP99Ms} ms\n` +
+      `  pushes lost = ${e2eLost} (not read by the end of the drain), duplicated = ${e2eDuplicated}; counted in the totals below`,
+  );
+
+  const { bundles } = run.bundles;
+  const largest = [...bundles].sort((a, b) => b.bytes - a.bytes)[0];
+  const measuredInits = run.inits.filter((i) => i.medianMs !== undefined);
+  const failedInits = run.inits.filter((i) => i.medianMs === undefined);
+  const slowest = [...measuredInits].sort((a, b) => (b.medianMs ?? 0) - (a.medianMs ?? 0))[0];
+  const overSize = bundles.filter((b) => kib(b.bytes) >= TARGETS.bundleKiB);
+  const overInit = measuredInits.filter((i) => (i.medianMs ?? 0) >= TARGETS.initMs);
+  console.log(
+    `\nfunction bundles: esbuild ${'as infra/aws/sensorbus-function.ts configures it'} (ESM, minified, tree-shaken, @aws-sdk/* external, node22); ` +
+      `init = import() of the bundle in a fresh node ${process.version} (Lambda runs Node 22) with the function's environment, ` +
+      `@aws-sdk/* from the repository's node_modules; median of ${options.initRuns} run(s)`,
+  );
+  console.log(bundleTable(bundles, run.inits, { kib: TARGETS.bundleKiB, initMs: TARGETS.initMs }));
+  for (const failed of failedInits)
+    console.log(`  ${failed.name} did not load: ${failed.error ?? 'unknown error'}`);
+  for (const setting of run.bundles.drift)
+    console.log(
+      `  WARNING: ${setting} is no longer in infra/aws/sensorbus-function.ts; these bundles may not be what CDK deploys`,
+    );
+  if (largest) {
+    const { packages, files } = compositionOf(largest);
+    console.log(`  largest bundle, ${largest.name} (${kib(largest.bytes).toFixed(1)} KiB), by package:`);
+    console.log(packages.replace(/^/gm, '    '));
+    console.log('  and its largest inputs:');
+    console.log(files.replace(/^/gm, '    '));
+  }
+  console.log(
+    `  every bundle < ${TARGETS.bundleKiB} KiB: ${overSize.length === 0 ? 'meets' : `MISSES (${overSize.length} of ${bundles.length} over; largest ${largest ? kib(largest.bytes).toFixed(1) : '—'} KiB)`}\n` +
+      `  every init < ${TARGETS.initMs} ms: ${overInit.length === 0 && failedInits.length === 0 ? 'meets' : `MISSES (${overInit.length} of ${run.inits.length} over${failedInits.length > 0 ? `, ${failedInits.length} did not load` : ''}; slowest ${slowest ? `${slowest.name} ${ms(slowest.medianMs ?? 0)} ms` : '—'})`}`,
+  );
+
+  const lost = accounting.lost + e2eLost;
+  const duplicated = accounting.duplicated + e2eDuplicated;
   const summary = {
     connections: options.connections,
     durationSeconds: options.durationSeconds,
@@ -249,11 +454,30 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     loadAverageAfter: round(run.load.after),
     all202,
     non2xx,
-    lost: accounting.lost,
-    duplicated: accounting.duplicated,
+    lost,
+    duplicated,
+    e2eRecordedP50Ms: round(e2e.recorded.latency.p50Ms, 3),
+    e2eRecordedP95Ms: round(e2e.recorded.latency.p95Ms, 3),
+    e2eRecordedP99Ms: round(e2e.recorded.latency.p99Ms, 3),
+    e2eEnrichedP50Ms: round(e2e.enriched.latency.p50Ms, 3),
+    e2eEnrichedP95Ms: round(e2e.enriched.latency.p95Ms, 3),
+    e2eEnrichedP99Ms: round(e2e.enriched.latency.p99Ms, 3),
+    e2eRatePerSec: round(e2e.spec.ratePerSec, 1),
+    e2eHalfIngestRatePerSec: round(halfIngest, 1),
+    e2eAchievedRatePerSec: round(e2e.achievedRatePerSec, 1),
+    e2eClients: e2e.spec.clients,
+    e2ePostP99Ms: round(e2e.postLatency.p99Ms, 3),
+    ...(e2eCpu !== undefined ? { e2eCpuMsPerReading: round(e2eCpu, 2) } : {}),
+    e2eLost,
+    e2eDuplicated,
+    largestBundleKiB: round(largest ? kib(largest.bytes) : 0, 1),
+    slowestInitMs: round(slowest?.medianMs ?? 0, 1),
+    initFailures: failedInits.length,
+    bundleKiB: Object.fromEntries(bundles.map((b) => [b.name, round(kib(b.bytes), 1)])),
+    initMs: Object.fromEntries(measuredInits.map((i) => [i.name, round(i.medianMs ?? 0, 1)])),
   };
   console.log(JSON.stringify(summary));
-  return accounting.lost > 0 || accounting.duplicated > 0 || storeMismatch ? 1 : 0;
+  return lost > 0 || duplicated > 0 || storeMismatch || failedInits.length > 0 ? 1 : 0;
 };
 
 const main = async (): Promise<number> => {
@@ -275,12 +499,10 @@ const main = async (): Promise<number> => {
   return report(options, await runBench(options));
 };
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error('bench failed:', error);
-    process.exitCode = 1;
-  },
-);
+/** Exits once stdout has taken the report: the local cloud may still hold work it was not waited for. */
+const exit = (code: number) => process.stdout.write('', () => process.exit(code));
+
+main().then(exit, (error: unknown) => {
+  console.error('bench failed:', error);
+  exit(1);
+});

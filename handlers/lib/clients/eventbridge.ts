@@ -1,0 +1,4 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+
+/** The EventBridge client, created once per execution environment; see `dynamo.ts` on endpoints. */
+export const eventBridge = new EventBridgeClient({});

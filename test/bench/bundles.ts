@@ -1,0 +1,282 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { z } from 'zod';
+import { type FunctionName, type FunctionSpec, functions, routes } from '../../infra/api.ts';
+import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
+import {
+  buses,
+  type SecretName,
+  secrets,
+  type TableName,
+  type TopicName,
+  tables,
+  topics,
+} from '../../infra/topology.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+const CONSTRUCT_FILE = 'infra/aws/sensorbus-function.ts';
+
+/**
+ * The `require` banner of `SensorbusFunction`: ESM output has no `require`, and some bundled
+ * CommonJS dependencies call it.
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/**
+ * What `SensorbusFunction` hands `NodejsFunction` (read from its source, not imported: that would
+ * load aws-cdk-lib). `driftFromConstruct` checks that each is still written there, so a change to
+ * the construct shows up in the bench instead of silently measuring another bundle.
+ */
+const CONSTRUCT_SETTINGS = [
+  'format: OutputFormat.ESM',
+  "target: 'node22'",
+  "mainFields: ['module', 'main']",
+  'banner: ESM_REQUIRE_BANNER',
+  JSON.stringify(ESM_REQUIRE_BANNER),
+  'minify: true',
+  'sourceMap: true',
+  'sourcesContent: false',
+  "esbuildArgs: { '--tree-shaking': 'true' }",
+  "externalModules: ['@aws-sdk/*']",
+  'runtime: Runtime.NODEJS_22_X',
+  'memorySize: 512',
+  "POWERTOOLS_SERVICE_NAME: 'sensorbus'",
+  "NODE_OPTIONS: '--enable-source-maps'",
+] as const;
+
+/** The construct's settings this bench reproduces that are no longer written in the construct. */
+export const driftFromConstruct = (): string[] => {
+  const source = readFileSync(join(REPO_ROOT, CONSTRUCT_FILE), 'utf8');
+  return CONSTRUCT_SETTINGS.filter((setting) => !source.includes(setting));
+};
+
+/**
+ * The esbuild options `NodejsFunction` derives from those settings when it bundles locally
+ * (`esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs
+ * --minify --sourcemap --sources-content=false --external:@aws-sdk/* --log-level=error
+ * --banner:js=... --main-fields=module,main --tree-shaking=true`, run in the project root), plus
+ * a metafile, which changes nothing in the output.
+ */
+const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
+  entryPoints: [join(REPO_ROOT, entry)],
+  absWorkingDir: REPO_ROOT,
+  bundle: true,
+  target: 'node22',
+  platform: 'node',
+  format: 'esm',
+  outfile,
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  external: ['@aws-sdk/*'],
+  logLevel: 'error',
+  banner: { js: ESM_REQUIRE_BANNER },
+  mainFields: ['module', 'main'],
+  treeShaking: true,
+  metafile: true,
+});
+
+export interface Bundle {
+  readonly name: FunctionName;
+  readonly entry: string;
+  readonly file: string;
+  readonly bytes: number;
+  /** Bytes of the source map beside it (shipped in the same asset, read at init with `--enable-source-maps`). */
+  readonly mapBytes: number;
+  /** Packages the bundle imports at run time (`@aws-sdk/*`), with where they resolve from the bundle. */
+  readonly externals: readonly { readonly specifier: string; readonly resolved: string | undefined }[];
+  /** Bytes each input contributes to the output. */
+  readonly inputs: readonly { readonly path: string; readonly bytes: number }[];
+}
+
+export interface Bundles {
+  readonly dir: string;
+  readonly bundles: readonly Bundle[];
+  /** Construct settings no longer found in `infra/aws/sensorbus-function.ts`. */
+  readonly drift: readonly string[];
+  remove(): void;
+}
+
+/** The package an input belongs to, or the repository folder of the project's own code. */
+export const packageOf = (path: string): string => {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path.slice(path.lastIndexOf('node_modules/')));
+  if (match?.[1]) return match[1];
+  return `sensorbus ${path.split('/')[0] ?? path}/`;
+};
+
+/** The package name of an import specifier (`@aws-sdk/lib-dynamodb/x` → `@aws-sdk/lib-dynamodb`). */
+const packageName = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
+
+const outputOf = (metafile: Metafile, outfile: string) => {
+  const output = Object.entries(metafile.outputs).find(([path]) => resolve(REPO_ROOT, path) === outfile);
+  if (!output) throw new Error(`esbuild's metafile does not describe ${outfile}`);
+  return output[1];
+};
+
+/**
+ * Bundles every function of `infra/api.ts` as the CDK construct does, each into
+ * `<temp>/<function>/index.mjs`. `<temp>/node_modules` links to the repository's, so the bundles'
+ * `@aws-sdk/*` imports resolve there, as they resolve to the SDK the Lambda runtime ships.
+ */
+export const bundleFunctions = async (): Promise<Bundles> => {
+  const dir = mkdtempSync(join(tmpdir(), 'sensorbus-bundles-'));
+  const link = join(dir, 'node_modules');
+  symlinkSync(join(REPO_ROOT, 'node_modules'), link, 'dir');
+  // The link goes first, so that removing the folder cannot reach into the repository's node_modules.
+  const remove = () => {
+    rmSync(link, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const entries = Object.entries(functions) as [FunctionName, FunctionSpec][];
+    const bundles = await Promise.all(
+      entries.map(async ([name, spec]): Promise<Bundle> => {
+        mkdirSync(join(dir, name));
+        const file = join(dir, name, 'index.mjs');
+        const { metafile } = await build(esbuildOptionsFor(spec.entry, file));
+        if (!metafile) throw new Error(`esbuild wrote no metafile for ${spec.entry}`);
+        const output = outputOf(metafile, file);
+        const requireFromBundle = createRequire(file);
+        const specifiers = [
+          ...new Set(output.imports.filter((i) => i.external).map((i) => packageName(i.path))),
+        ].sort();
+        return {
+          name,
+          entry: spec.entry,
+          file,
+          bytes: statSync(file).size,
+          mapBytes: statSync(`${file}.map`).size,
+          externals: specifiers.map((specifier) => {
+            try {
+              return { specifier, resolved: requireFromBundle.resolve(specifier) };
+            } catch {
+              return { specifier, resolved: undefined };
+            }
+          }),
+          inputs: Object.entries(output.inputs)
+            .map(([path, input]) => ({ path, bytes: input.bytesInOutput }))
+            .sort((a, b) => b.bytes - a.bytes),
+        };
+      }),
+    );
+    return { dir, bundles, drift: driftFromConstruct(), remove };
+  } catch (error) {
+    remove();
+    throw error;
+  }
+};
+
+/** The origin `SensorbusFunction` gives functions that answer REST routes (the stage's dashboard origin). */
+const DASHBOARD_ORIGIN = 'http://localhost:8080';
+
+/**
+ * The environment Lambda gives a function: what the construct sets (its resources' variables,
+ * with the local cloud's names and ARNs; Powertools' service name; source maps), what the runtime
+ * sets (function name, memory, log format), and the SDK pointed at the local edge.
+ */
+export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record<string, string> => {
+  const spec: FunctionSpec = functions[name];
+  const environment: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    POWERTOOLS_SERVICE_NAME: 'sensorbus',
+    NODE_OPTIONS: '--enable-source-maps',
+    AWS_LAMBDA_FUNCTION_NAME: localArns.function(name).split(':').at(-1) ?? name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    AWS_LAMBDA_LOG_LEVEL: 'INFO',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    TZ: ':UTC',
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL: edgeUrl,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  if (routes.some((route) => route.function === name)) environment.ALLOWED_ORIGIN = DASHBOARD_ORIGIN;
+  for (const table of Object.keys(spec.tables) as TableName[]) {
+    environment[tables[table].env] = tables[table].name;
+  }
+  for (const bus of [...spec.buses, ...(spec.namesBuses ?? [])])
+    environment[buses[bus].env] = buses[bus].name;
+  for (const topic of Object.keys(spec.topics ?? {}) as TopicName[]) {
+    environment[topics[topic].env] = localArns.topic(topics[topic].name);
+  }
+  for (const secret of spec.secrets ?? ([] as SecretName[]))
+    environment[secrets[secret].env] = secrets[secret].name;
+  if (spec.websocketManagement) environment.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = edgeUrl;
+  return environment;
+};
+
+const run = promisify(execFile);
+const INIT_TIMEOUT_MS = 30_000;
+const InitAnswer = z.object({ initMs: z.number(), handler: z.string() });
+
+/**
+ * Module initialisation of one bundle in a fresh `node`: the time `import()` of the bundle takes,
+ * all its top-level code included (SDK clients created, the signing key read from Secrets Manager
+ * by a top-level await), which is what a Lambda cold start adds to the runtime's own start.
+ */
+const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<number> => {
+  const url = pathToFileURL(bundle.file).href;
+  const script =
+    `const t0 = performance.now(); const m = await import(${JSON.stringify(url)}); ` +
+    'const initMs = performance.now() - t0; ' +
+    'process.stdout.write(JSON.stringify({ initMs, handler: typeof m.handler })); process.exit(0);';
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    env: functionEnvironment(bundle.name, edgeUrl),
+    timeout: INIT_TIMEOUT_MS,
+    maxBuffer: 1024 * 1024,
+  });
+  const answer = InitAnswer.parse(JSON.parse(stdout));
+  if (answer.handler !== 'function') throw new Error(`${bundle.entry} exports no handler function`);
+  return answer.initMs;
+};
+
+export interface InitTime {
+  readonly name: FunctionName;
+  /** Median over the runs; undefined when the bundle did not load. */
+  readonly medianMs: number | undefined;
+  readonly runsMs: readonly number[];
+  readonly error?: string;
+}
+
+const median = (values: readonly number[]): number | undefined => {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+/** Init time of every bundle, `runs` fresh processes each, one process at a time. */
+export const measureInits = async (
+  bundles: readonly Bundle[],
+  edgeUrl: string,
+  runs: number,
+): Promise<InitTime[]> => {
+  const times: InitTime[] = [];
+  for (const bundle of bundles) {
+    const runsMs: number[] = [];
+    try {
+      for (let i = 0; i < runs; i++) runsMs.push(await initOnce(bundle, edgeUrl));
+      times.push({ name: bundle.name, medianMs: median(runsMs), runsMs });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      times.push({ name: bundle.name, medianMs: undefined, runsMs, error: message.slice(0, 500) });
+    }
+  }
+  return times;
+};
