@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -50,6 +51,15 @@ export class OperatorAlarms extends Construct {
       alarmName: `${functionName}-errors`,
       alarmDescription: `${functionName} reported errors`,
       metric: fn.metricErrors({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
+    });
+  }
+
+  /** Fires on any 5XX answer of the REST API in a minute (including authorizers that fail, not reject). */
+  apiServerErrors(id: string, api: apigateway.RestApi, name: string): void {
+    this.#add(id, {
+      alarmName: `${name}-5xx`,
+      alarmDescription: `${name} answered with server errors`,
+      metric: api.metricServerError({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
     });
   }
 

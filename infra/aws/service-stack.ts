@@ -13,9 +13,16 @@ import {
   schedules,
   websocketApi,
 } from '../api.ts';
+
+/** Functions API Gateway runs as authorizers. */
+const AUTHORIZER_FUNCTIONS: ReadonlySet<string> = new Set<string>([
+  ...Object.values(authorizers).map((spec) => spec.function),
+  websocketApi.authorizer.function,
+]);
+
 import { type RuleSpec, rules, type StateMachineSpec, stateMachines } from '../topology.ts';
 import { OperatorAlarms } from './alarms.ts';
-import { mapRecord, physicalNameOfKey, type StageConfig } from './config.ts';
+import { mapRecord, physicalName, physicalNameOfKey, type StageConfig } from './config.ts';
 import { SensorbusDashboard } from './dashboard.ts';
 import { dataReferences } from './data-stack.ts';
 import { DeadLetterQueues } from './dead-letter-queues.ts';
@@ -156,8 +163,12 @@ export class ServiceStack extends Stack {
 
     this.alarms = new OperatorAlarms(this, 'Alarms', stage);
     for (const [key, fn] of Object.entries(this.functions)) {
+      // An authorizer rejects a bad credential by failing, which Lambda counts as an error: its
+      // real failures show as the API's 5XX answers instead.
+      if (AUTHORIZER_FUNCTIONS.has(key)) continue;
       this.alarms.functionErrors(`${key}Errors`, fn.function, physicalNameOfKey(stage, key));
     }
+    this.alarms.apiServerErrors('RestApi5XX', this.restApi.api, physicalName(stage, 'sensorbus-rest-api'));
     for (const [key, machine] of Object.entries(this.stateMachines.machines)) {
       this.alarms.stateMachineFailures(`${key}Failures`, machine, machineSpecs[key]?.name ?? key);
     }

@@ -4,7 +4,7 @@
  * authorizer cache, and the counts of things billed per month (alarms, keys, secrets). Adding a
  * rule or a schedule there changes the estimate without touching the model.
  */
-import { authorizers, functions, schedules } from '../../infra/api.ts';
+import { authorizers, functions, schedules, websocketApi } from '../../infra/api.ts';
 import { buses, rules, secrets, stateMachines, tables, topics } from '../../infra/topology.ts';
 import { EVENTS } from '../../schemas/events.ts';
 
@@ -33,7 +33,7 @@ export interface Routing {
   }[];
   /** Seconds the device-key authorizer's answer is cached per API key. */
   readonly authorizerCacheTtlSeconds: number;
-  /** Operator alarms the service stack creates: one per function, per workflow, per dead-letter queue. */
+  /** Operator alarms the service stack creates: one per function but the authorizers, per workflow, per dead-letter queue, and the REST API's 5XX. */
   readonly alarms: number;
   /** Customer managed KMS keys: the operator alarms topic's and one per topic a rule targets. */
   readonly customerManagedKeys: number;
@@ -94,6 +94,10 @@ export const routingFromTopology = (): Routing => {
     ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
     ...Object.keys(schedules).map((key) => `schedule:${key}`),
   ]);
+  const authorizerFunctions = new Set([
+    ...Object.values(authorizers).map((spec) => spec.function),
+    websocketApi.authorizer.function,
+  ]);
   const topicsTargeted = new Set(
     rules.flatMap((rule) =>
       rule.targets.flatMap((target) => (target.kind === 'topic' ? [target.topic] : [])),
@@ -108,7 +112,12 @@ export const routingFromTopology = (): Routing => {
       everyMinutes: spec.everyMinutes,
     })),
     authorizerCacheTtlSeconds: authorizers.deviceKey.cacheTtlSeconds,
-    alarms: Object.keys(functions).length + Object.keys(stateMachines).length + deadLetterQueues.size,
+    alarms:
+      Object.keys(functions).length -
+      authorizerFunctions.size +
+      1 +
+      Object.keys(stateMachines).length +
+      deadLetterQueues.size,
     customerManagedKeys: 1 + [...topicsTargeted].filter((topic) => topic in topics).length,
     secrets: Object.keys(secrets).length,
     workflowLogLevel: stateMachines.enrichReading.logLevel,

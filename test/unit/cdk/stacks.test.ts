@@ -903,9 +903,15 @@ describe('events, topics and alarms', () => {
         .sort(),
     ).toEqual(
       Object.keys(functions)
+        .filter(
+          (key) =>
+            !Object.values(authorizers).some((spec) => spec.function === key) &&
+            key !== websocketApi.authorizer.function,
+        )
         .map((key) => `function:${physicalNameOfKey(STAGE, key)}`)
         .sort(),
     );
+    expect(alarms.filter((alarm) => alarm.metric === '5XXError')).toHaveLength(1);
 
     const operatorTopicResource = assembly.find(
       'AWS::SNS::Topic',
