@@ -23,6 +23,8 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+          // A browser on a shared 2-core machine: give polled assertions time rather than flake.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

@@ -286,6 +286,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       faults.clear();
       await edge.close();
       await sns.close();
+      await lambda.close();
       await dynamodb.stop();
     },
   };

@@ -1,53 +1,96 @@
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { Context } from 'aws-lambda';
+import { pathToFileURL } from 'node:url';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { type FunctionName, functions } from '../api.ts';
-
-export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
-/**
- * Runs handlers in-process, as Lambda would: each module is imported once (its init code, SDK
- * clients and environment reads run once), then invoked per event with a fresh context.
- */
-export class LocalLambda {
-  readonly #loaded = new Map<FunctionName, Promise<LambdaHandler>>();
-
-  load(name: FunctionName): Promise<LambdaHandler> {
-    let loaded = this.#loaded.get(name);
-    if (!loaded) {
-      const entry = resolve(repoRoot, functions[name].entry);
-      loaded = import(entry).then((module: { handler?: unknown }) => {
-        if (typeof module.handler !== 'function')
-          throw new Error(`${functions[name].entry} exports no handler`);
-        return module.handler as LambdaHandler;
-      });
-      this.#loaded.set(name, loaded);
-    }
-    return loaded;
-  }
-
-  async invoke(name: FunctionName, event: unknown): Promise<unknown> {
-    const handler = await this.load(name);
-    return handler(event, contextFor(name));
-  }
+interface Reply {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: { name: string; message: string };
 }
 
-const contextFor = (name: FunctionName): Context => {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `sensorbus-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:sensorbus-${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/sensorbus-${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, 30_000 - (Date.now() - started)),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-};
+/**
+ * Runs handlers as Lambda would, off the local cloud's thread: each module is imported once in a
+ * worker thread (its init code, SDK clients and environment reads run once), then invoked per
+ * event with a fresh context. The worker shares this process's environment, which is how handlers
+ * receive table names and `AWS_ENDPOINT_URL`.
+ */
+export class LocalLambda {
+  #worker: Worker | undefined;
+  readonly #pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
+  #nextId = 0;
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const entry = pathToFileURL(resolve(import.meta.dirname, 'lambda-worker.ts')).href;
+    const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
+      env: SHARE_ENV,
+      execArgv: [],
+    });
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.#pending.get(reply.id);
+      if (!waiting) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) waiting.resolve(reply.value);
+      else
+        waiting.reject(
+          Object.assign(new Error(reply.error?.message ?? 'Lambda failed'), {
+            name: reply.error?.name ?? 'Error',
+          }),
+        );
+    });
+    // A crashed runtime fails what it was running; the next invocation starts a fresh one, as
+    // Lambda replaces an execution environment.
+    worker.on('error', (error) => this.#failAll(error));
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#failAll(new Error(`The local Lambda runtime exited with code ${code}`));
+    });
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+
+  #failAll(error: Error): void {
+    for (const waiting of this.#pending.values()) waiting.reject(error);
+    this.#pending.clear();
+  }
+
+  #send(kind: 'load' | 'invoke', name: FunctionName, event?: unknown): Promise<unknown> {
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise((resolvePromise, reject) => {
+      this.#pending.set(id, { resolve: resolvePromise, reject });
+      const entry = pathToFileURL(resolve(repoRoot, functions[name].entry)).href;
+      try {
+        worker.postMessage({ id, kind, name, entry, event });
+      } catch (error) {
+        this.#pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  /** Imports a function's module now, so that its init errors surface at start-up. */
+  async load(name: FunctionName): Promise<void> {
+    await this.#send('load', name);
+  }
+
+  invoke(name: FunctionName, event: unknown): Promise<unknown> {
+    return this.#send('invoke', name, event);
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.terminate();
+  }
+}
