@@ -117,7 +117,7 @@ const named = (prefix: string, error: unknown): Error => {
 
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
- * each Task resource mapped to its local implementation (a Lambda ARN to the handler in-process,
+ * each Task resource mapped to its local implementation (a Lambda ARN to the handler in the local Lambda runtime,
  * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). The newest
  * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
  * see why one failed.
