@@ -37,8 +37,10 @@ const ReadingItemSchema = z.object({
 
 const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
 
+const outboxShardName = (shard: number) => `outbox-${shard}`;
+
 export const outboxShardOf = (readingId: string): string =>
-  `outbox-${Number.parseInt(readingId.slice(0, 2), 16) % OUTBOX_SHARDS}`;
+  outboxShardName(Number.parseInt(readingId.slice(0, 2), 16) % OUTBOX_SHARDS);
 
 export type SaveOutcome = 'stored' | 'duplicate';
 
@@ -124,7 +126,7 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
 
   /** Readings still marked for the outbox since before `olderThan`, oldest first within each shard. */
   async pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]> {
-    const shards = Array.from({ length: OUTBOX_SHARDS }, (_, i) => `outbox-${i}`);
+    const shards = Array.from({ length: OUTBOX_SHARDS }, (_, i) => outboxShardName(i));
     const pages = await Promise.all(
       shards.map(async (shard) => {
         const result = await client.send(

@@ -6,6 +6,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Context } from 'aws-lambda';
+import type { PushMessage } from '../../schemas/websocket.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
@@ -23,17 +24,15 @@ const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
  * The key prefix keeps these records apart from other consumers of the same event ids.
  */
 const config = new IdempotencyConfig({
-  eventKeyJmesPath: 'detail.metadata.eventId',
+  eventKeyJmesPath: 'eventId',
   expiresAfterSeconds: 3600,
 });
 const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
 
 const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
 
-const pushEvent = async (event: unknown, subscribers: string[]): Promise<PushReport> => {
-  const message = toPushMessage(event);
-  if (!message) return NOTHING;
-  return push(message, {
+const pushMessage = async (message: PushMessage, subscribers: string[]): Promise<PushReport> =>
+  push(message, {
     subscribers: async () => subscribers,
     post: async (connectionId, data) => {
       try {
@@ -47,9 +46,8 @@ const pushEvent = async (event: unknown, subscribers: string[]): Promise<PushRep
     forget: (connectionId) => connections.remove(connectionId),
     warn: (text, context) => logger.warn(text, context),
   });
-};
 
-const idempotentPush = makeIdempotent(pushEvent, {
+const idempotentPush = makeIdempotent(pushMessage, {
   persistenceStore,
   config,
   keyPrefix: 'push',
@@ -69,5 +67,5 @@ export const handler = async (event: unknown, context: Context): Promise<PushRep
   const subscribers = await connections.subscribers(message.deviceId);
   if (subscribers.length === 0) return NOTHING;
   config.registerLambdaContext(context);
-  return idempotentPush(event, subscribers);
+  return idempotentPush(message, subscribers);
 };

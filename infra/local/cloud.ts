@@ -39,7 +39,7 @@ export interface LocalCloudOptions {
   /** First delay between EventBridge delivery retries (doubling after). */
   readonly retryBaseDelayMs?: number;
   /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
-  readonly relayIntervalMs?: number;
+  readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
 }
 
@@ -242,7 +242,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
 
   const timers: NodeJS.Timeout[] = [];
   for (const name of Object.keys(schedules) as (keyof typeof schedules)[]) {
-    const interval = options.relayIntervalMs ?? schedules[name].everyMinutes * 60_000;
+    const interval = options.scheduleIntervalMs ?? schedules[name].everyMinutes * 60_000;
     if (interval <= 0) continue;
     const tick = () => {
       runSchedule(name).catch((error: unknown) => console.error(`${name} failed:`, error));

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-/** A fault as tests post it to the edge's `/_sensorbus/faults`. */
+/**
+ * Fault injection for tests and demos: make an emulated service fail the way AWS services fail,
+ * so that every failure path of the system can be exercised against the real local cloud. This is
+ * a fault as tests post it to the edge's `/_sensorbus/faults`; `target` makes EventBridge
+ * deliveries to one target ARN (the operation) fail, as a throwing target would; `after` lets that
+ * many matching calls through first (a crash mid-batch).
+ */
 export const FaultRequest = z
   .object({
     service: z.enum(['dynamodb', 'events', 'sns', 'states', 'apigateway', 'target', 'lambda']),
@@ -11,31 +17,15 @@ export const FaultRequest = z
   })
   .strict();
 
-/**
- * Fault injection for tests and demos: make an emulated service fail the way AWS services fail,
- * so that every failure path of the system can be exercised against the real local cloud.
- */
-export type FaultMode =
-  /** Answer 500 InternalException (AWS's "service error"). */
-  | 'error'
-  /** Answer 400 ThrottlingException. */
-  | 'throttle'
-  /** Accept the call but fail every entry (PutEvents partial failure). */
-  | 'fail-entries'
-  /** Never answer: the caller's process may be killed meanwhile. */
-  | 'hang';
+/** A fault that applies to calls of one service (and operation), until it has failed `times` calls. */
+export type FaultSpec = z.infer<typeof FaultRequest>;
 
-export interface FaultSpec {
-  /** `target` makes EventBridge deliveries to one target ARN (the operation) fail, as a throwing target would. */
-  readonly service: 'dynamodb' | 'events' | 'sns' | 'states' | 'apigateway' | 'target' | 'lambda';
-  /** An operation name (`PutEvents`, `PutItem`, a target ARN); every operation when absent. */
-  readonly operation?: string;
-  readonly mode: FaultMode;
-  /** How many calls fail before the fault clears itself; forever when absent. */
-  readonly times?: number;
-  /** How many matching calls go through untouched before the fault starts (a crash mid-batch). */
-  readonly after?: number;
-}
+/**
+ * What a faulty service does: `error` answers 500 (AWS's service error), `throttle` a throttling
+ * error, `fail-entries` accepts the call but fails every entry (PutEvents partial failure), `hang`
+ * never answers (the caller's process may be killed meanwhile).
+ */
+export type FaultMode = FaultSpec['mode'];
 
 interface ActiveFault extends FaultSpec {
   remaining: number;

@@ -87,11 +87,12 @@ interface TaskState {
 }
 
 /** Every Task state of a definition, Map and Parallel states included, by name. */
-const taskStates = (definition: Record<string, unknown>): Map<string, TaskState> => {
-  const found = new Map<string, TaskState>();
+/** Every state of a definition, those inside Map and Parallel states included, by name. */
+const allStates = (definition: Record<string, unknown>): Map<string, Record<string, unknown>> => {
+  const found = new Map<string, Record<string, unknown>>();
   const walk = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') found.set(name, state as unknown as TaskState);
+      found.set(name, state);
       const processor = (state.ItemProcessor ?? state.Iterator) as
         | { States?: Record<string, Record<string, unknown>> }
         | undefined;
@@ -106,6 +107,17 @@ const taskStates = (definition: Record<string, unknown>): Map<string, TaskState>
   walk(definition.States as Record<string, Record<string, unknown>>);
   return found;
 };
+
+const taskStates = (states: Map<string, Record<string, unknown>>): Map<string, TaskState> =>
+  new Map(
+    [...states].flatMap(([name, state]) =>
+      state.Type === 'Task' ? [[name, state as unknown as TaskState]] : [],
+    ),
+  );
+
+/** States with a `Retry` field: Tasks, and Map or Parallel states that retry as a whole. */
+const retryingStates = (states: Map<string, Record<string, unknown>>): string[] =>
+  [...states].flatMap(([name, state]) => (Array.isArray(state.Retry) ? [name] : []));
 
 /** Errors of service integrations are named `<Service>.<Exception>`, as Step Functions names them. */
 const named = (prefix: string, error: unknown): Error => {
@@ -126,7 +138,7 @@ export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
   readonly #machines = new Map<
     string,
-    { spec: StateMachineSpec; machine: StateMachine; tasks: Map<string, TaskState> }
+    { spec: StateMachineSpec; machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] }
   >();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
@@ -143,7 +155,8 @@ export class LocalStepFunctions {
         machine: new StateMachine(definition as unknown as StateMachineDefinition, {
           validationOptions: { checkArn: true, checkPaths: true },
         }),
-        tasks: taskStates(definition),
+        tasks: taskStates(allStates(definition)),
+        retrying: retryingStates(allStates(definition)),
       });
     }
     if (options.dataDir) {
@@ -317,7 +330,7 @@ export class LocalStepFunctions {
   }
 
   async #run(
-    entry: { machine: StateMachine; tasks: Map<string, TaskState> },
+    entry: { machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] },
     execution: Execution,
     input: unknown,
   ): Promise<void> {
@@ -327,9 +340,7 @@ export class LocalStepFunctions {
     const retryOverrides =
       this.#options.retryIntervalMs === undefined
         ? undefined
-        : Object.fromEntries(
-            [...entry.tasks.keys(), 'Publish'].map((name) => [name, this.#options.retryIntervalMs as number]),
-          );
+        : Object.fromEntries(entry.retrying.map((name) => [name, this.#options.retryIntervalMs as number]));
     try {
       const run = entry.machine.run(input as JSONValue, {
         overrides: {

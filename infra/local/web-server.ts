@@ -1,16 +1,14 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import { buildDashboardInto, DASHBOARD_DIST, DASHBOARD_ROOT } from '../../web/build.ts';
 import { closeServer } from './servers.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** The dashboard's sources and its build output; on AWS the same output goes to S3. */
-export const webDir = join(repoRoot, 'web');
-export const webDistDir = join(webDir, 'dist');
+export const webDir = DASHBOARD_ROOT;
+export const webDistDir = DASHBOARD_DIST;
 
 /** What the dashboard reads from `/config.json`: where the APIs are, as the browser reaches them. */
 export interface DashboardConfig {
@@ -49,9 +47,7 @@ export interface BuildResult {
 }
 
 /**
- * Builds the dashboard with Vite's JS API (root `web/`, output `web/dist`) unless the output is
- * newer than every source file. It builds into a sibling folder and swaps it in, so a server
- * already serving the old build never sees a half-written one.
+ * Builds the dashboard (`web/build.ts`) unless the output is newer than every source file.
  */
 export const buildDashboard = async (
   options: { root?: string; outDir?: string; force?: boolean } = {},
@@ -62,24 +58,7 @@ export const buildDashboard = async (
   if (!options.force && isDashboardBuildFresh(root, outDir)) {
     return { built: false, durationMs: performance.now() - started, outDir };
   }
-  const { build } = await import('vite');
-  const staging = `${outDir}.building-${process.pid}`;
-  const previous = `${outDir}.previous-${process.pid}`;
-  try {
-    await build({
-      root,
-      base: './',
-      configFile: false,
-      logLevel: 'warn',
-      clearScreen: false,
-      build: { outDir: staging, emptyOutDir: true, sourcemap: true, reportCompressedSize: false },
-    });
-    if (existsSync(outDir)) renameSync(outDir, previous);
-    renameSync(staging, outDir);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(previous, { recursive: true, force: true });
-  }
+  await buildDashboardInto(root, outDir);
   return { built: true, durationMs: performance.now() - started, outDir };
 };
 

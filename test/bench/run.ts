@@ -111,7 +111,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
   );
   const [bundleOutcome, cloudOutcome] = await Promise.allSettled([
     bundleFunctions(),
-    startTestCloud({ relayIntervalMs: 0 }),
+    startTestCloud({ scheduleIntervalMs: 0 }),
   ]);
   if (bundleOutcome.status === 'rejected') {
     if (cloudOutcome.status === 'fulfilled') await cloudOutcome.value.stop();

@@ -16,7 +16,7 @@ const cloud = await startLocalCloud({
   apiPort: Number(required('TEST_API_PORT')),
   edgePort: Number(required('TEST_EDGE_PORT')),
   outboxMinAgeSeconds: 1,
-  relayIntervalMs: 250,
+  scheduleIntervalMs: 250,
   logLevel: 'ERROR',
 });
 console.log(`READY ${cloud.apiUrl} ${cloud.edgeUrl}`);

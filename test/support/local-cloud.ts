@@ -22,7 +22,7 @@ export interface TestCloud {
 /** Starts the real local cloud in this test process on free ports, with an admin token to drive it. */
 export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): Promise<TestCloud> => {
   const tokenSigningKey = options.tokenSigningKey ?? newSigningKey();
-  const cloud = await startLocalCloud({ relayIntervalMs: 0, ...options, tokenSigningKey });
+  const cloud = await startLocalCloud({ scheduleIntervalMs: 0, ...options, tokenSigningKey });
   const key = signingKeyFrom(tokenSigningKey);
   const { token: adminToken } = await signToken(key, { role: 'admin', deviceIds: '*' }, 3600);
   const busEvents: TestCloud['busEvents'] = [];
