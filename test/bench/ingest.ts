@@ -56,7 +56,9 @@ export const measureIngest = async (options: IngestOptions): Promise<IngestResul
     .reduce((sum, [, n]) => sum + n, 0);
   const label =
     options.label ??
-    (options.batchSize === 1 ? 'ingest: single readings' : `ingest: batches of ${options.batchSize}`);
+    (options.batchSize === 1
+      ? 'ingest path: single readings'
+      : `ingest path: batches of ${options.batchSize}`);
   return {
     measurement: measurement({
       label,
