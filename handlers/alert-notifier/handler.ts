@@ -2,13 +2,17 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
+import { sdkClientConfig } from '../lib/clients/config.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { AlertNotification, toPublishInput } from './notify.ts';
 
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
 
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName: requireEnv('IDEMPOTENCY_TABLE'),
+  clientConfig: sdkClientConfig,
+});
 
 /**
  * Deliveries are at-least-once, so the same alert may arrive twice: the event id makes it one email.

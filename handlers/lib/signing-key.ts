@@ -1,8 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { signingKeyFrom } from './auth.ts';
+import { sdkClientConfig } from './clients/config.ts';
 import { requireEnv } from './env.ts';
 
-const secrets = new SecretsManagerClient({});
+const secrets = new SecretsManagerClient(sdkClientConfig);
 
 /**
  * The HMAC key that signs bearer tokens, read once per execution environment from Secrets

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Context } from 'aws-lambda';
 import type { PushMessage } from '../../schemas/websocket.ts';
+import { sdkClientConfig } from '../lib/clients/config.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
@@ -15,6 +16,7 @@ import { PUSH_CONCURRENCY, type PushReport, push, toPushMessage } from './push.t
 
 /** The endpoint is the WebSocket API's callback URL, given as `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`. */
 const management = new ApiGatewayManagementApiClient({
+  ...sdkClientConfig,
   requestHandler: { requestTimeout: 3000, httpAgent: { maxSockets: 2 * PUSH_CONCURRENCY } },
 });
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
@@ -27,7 +29,10 @@ const config = new IdempotencyConfig({
   eventKeyJmesPath: 'eventId',
   expiresAfterSeconds: 3600,
 });
-const persistenceStore = new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') });
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName: requireEnv('IDEMPOTENCY_TABLE'),
+  clientConfig: sdkClientConfig,
+});
 
 const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -43,12 +43,15 @@ const CONSTRUCT_SETTINGS = [
   'minify: true',
   'sourceMap: true',
   'sourcesContent: false',
-  "esbuildArgs: { '--tree-shaking': 'true' }",
-  "externalModules: ['@aws-sdk/*']",
+  "'--tree-shaking': 'true'",
+  '[`--alias:',
+  ']: LAMBDA_CREDENTIALS',
+  "const SDK_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node'",
+  "const LAMBDA_CREDENTIALS = './handlers/lib/lambda-credentials.ts'",
+  'externalModules: []',
   'runtime: Runtime.NODEJS_22_X',
   'memorySize: 512',
   "POWERTOOLS_SERVICE_NAME: 'sensorbus'",
-  "NODE_OPTIONS: '--enable-source-maps'",
 ] as const;
 
 /** The construct's settings this bench reproduces that are no longer written in the construct. */
@@ -60,9 +63,9 @@ export const driftFromConstruct = (): string[] => {
 /**
  * The esbuild options `NodejsFunction` derives from those settings when it bundles locally
  * (`esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs
- * --minify --sourcemap --sources-content=false --external:@aws-sdk/* --log-level=error
- * --banner:js=... --main-fields=module,main --tree-shaking=true`, run in the project root), plus
- * a metafile, which changes nothing in the output.
+ * --minify --sourcemap --sources-content=false --log-level=error --banner:js=...
+ * --main-fields=module,main --tree-shaking=true --alias:@aws-sdk/credential-provider-node=...`, run
+ * in the project root), plus a metafile, which changes nothing in the output.
  */
 const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
   entryPoints: [join(REPO_ROOT, entry)],
@@ -75,7 +78,7 @@ const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
   minify: true,
   sourcemap: true,
   sourcesContent: false,
-  external: ['@aws-sdk/*'],
+  alias: { '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts' },
   logLevel: 'error',
   banner: { js: ESM_REQUIRE_BANNER },
   mainFields: ['module', 'main'],
@@ -88,9 +91,9 @@ export interface Bundle {
   readonly entry: string;
   readonly file: string;
   readonly bytes: number;
-  /** Bytes of the source map beside it (shipped in the same asset, read at init with `--enable-source-maps`). */
+  /** Bytes of the source map beside it (shipped in the same asset for reading stack traces; not read at init). */
   readonly mapBytes: number;
-  /** Packages the bundle imports at run time (`@aws-sdk/*`), with where they resolve from the bundle. */
+  /** Packages (not Node built-ins) the bundle still imports at run time, with where they resolve from it: none, the SDK is bundled. */
   readonly externals: readonly { readonly specifier: string; readonly resolved: string | undefined }[];
   /** Bytes each input contributes to the output. */
   readonly inputs: readonly { readonly path: string; readonly bytes: number }[];
@@ -126,8 +129,8 @@ const outputOf = (metafile: Metafile, outfile: string) => {
 
 /**
  * Bundles every function of `infra/api.ts` as the CDK construct does, each into
- * `<temp>/<function>/index.mjs`. `<temp>/node_modules` links to the repository's, so the bundles'
- * `@aws-sdk/*` imports resolve there, as they resolve to the SDK the Lambda runtime ships.
+ * `<temp>/<function>/index.mjs`. `<temp>/node_modules` links to the repository's, so that any
+ * package a bundle left external would resolve there, as it would to what the Lambda runtime ships.
  */
 export const bundleFunctions = async (): Promise<Bundles> => {
   const dir = mkdtempSync(join(tmpdir(), 'sensorbus-bundles-'));
@@ -149,7 +152,9 @@ export const bundleFunctions = async (): Promise<Bundles> => {
         const output = outputOf(metafile, file);
         const requireFromBundle = createRequire(file);
         const specifiers = [
-          ...new Set(output.imports.filter((i) => i.external).map((i) => packageName(i.path))),
+          ...new Set(
+            output.imports.filter((i) => i.external && !isBuiltin(i.path)).map((i) => packageName(i.path)),
+          ),
         ].sort();
         return {
           name,
@@ -190,7 +195,6 @@ export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record
   const environment: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     POWERTOOLS_SERVICE_NAME: 'sensorbus',
-    NODE_OPTIONS: '--enable-source-maps',
     AWS_LAMBDA_FUNCTION_NAME: localArns.function(name).split(':').at(-1) ?? name,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

@@ -24,9 +24,10 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S] [--warmup S]
                         [--e2e-clients N] [--e2e-rate R] [--e2e-seconds S] [--init-runs N]
 
-  --quick          4 s per target after a 1 s warm-up, 3 s end to end, 1 init run (under a minute in all)
+  --quick          3 s per target after a 1 s warm-up (4 s for the storage ceiling and the first
+                   ingest target, for V8 to compile), 3 s end to end, 1 init run (under a minute)
   --connections N  concurrency C of every target (default 16)
-  --duration S     seconds each target is measured (default 20, 4 with --quick)
+  --duration S     seconds each target is measured (default 20, 3 with --quick)
   --warmup S       seconds each target is warmed up first (default 3, 1 with --quick)
   --e2e-clients N  WebSocket clients following the end-to-end devices (default 50)
   --e2e-rate R     readings/s posted end to end (default half the single-reading ingest rate,
@@ -63,7 +64,7 @@ export const parseBenchOptions = (args: readonly string[]): BenchOptions | undef
   });
   if (values.help) return undefined;
   const quick = values.quick === true;
-  const durationSeconds = positive('duration', values.duration, quick ? 4 : 20, 600);
+  const durationSeconds = positive('duration', values.duration, quick ? 3 : 20, 600);
   return {
     quick,
     connections: Math.round(positive('connections', values.connections, 16, 1024)),

@@ -137,12 +137,18 @@ export const bundleTable = (
         align: 'left',
       },
       {
-        header: '@aws-sdk/(client-)* loaded at init',
+        header: 'AWS SDK clients bundled',
         value: (b) =>
-          b.externals
-            .filter((e) => e.specifier.startsWith('@aws-sdk/'))
-            .map((e) => e.specifier.slice('@aws-sdk/'.length).replace(/^client-/, ''))
+          [...new Set(b.inputs.map((input) => packageOf(input.path)))]
+            .filter((name) => name.startsWith('@aws-sdk/client-'))
+            .map((name) => name.slice('@aws-sdk/client-'.length))
+            .sort()
             .join(' '),
+        align: 'left',
+      },
+      {
+        header: 'external imports',
+        value: (b) => b.externals.map((e) => e.specifier).join(' ') || 'none',
         align: 'left',
       },
     ],

@@ -1,4 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { sdkClientConfig } from './config.ts';
 
 /** The EventBridge client, created once per execution environment; see `dynamo.ts` on endpoints. */
-export const eventBridge = new EventBridgeClient({});
+export const eventBridge = new EventBridgeClient(sdkClientConfig);

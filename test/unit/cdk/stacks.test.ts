@@ -213,7 +213,7 @@ const RESOURCE_ENV_KINDS = new Map<string, string>([
   [MANAGEMENT_ENDPOINT_ENV, 'websocket-api'],
 ]);
 /** Variables that configure a handler rather than point it at a resource. */
-const SETTINGS = new Set(['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS', 'ALLOWED_ORIGIN']);
+const SETTINGS = new Set(['POWERTOOLS_SERVICE_NAME', 'ALLOWED_ORIGIN']);
 
 const Environment = z.object({ Variables: z.record(z.string(), z.unknown()) });
 
@@ -383,6 +383,20 @@ describe('functions', () => {
     const variables = Environment.parse(functionOf(key).resource.Properties.Environment).Variables;
     expect([...required].filter((name) => !(name in variables))).toEqual([]);
   });
+
+  it.each(specs)(
+    '%s bundles the SDK, with the environment credentials Lambda provides instead of its default chain',
+    (key) => {
+      const { S3Key } = z.object({ S3Key: z.string() }).parse(functionOf(key).resource.Properties.Code);
+      const code = readFileSync(
+        join(outdir, 'dev', `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
+        'utf8',
+      );
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code).toContain('@aws-sdk/credential-provider-env - fromEnv');
+      expect(code).not.toContain('defaultProvider::fromSSO');
+    },
+  );
 
   it.each(specs)('%s is granted exactly those resources, with the access api.ts declares', (key, spec) => {
     const fn = functionOf(key);
