@@ -1,26 +1,22 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId, Severity } from './common.ts';
 
 const Filters = {
-  deviceIds: z.array(DeviceId).min(1).max(100).optional(),
-  severities: z.array(Severity).min(1).optional(),
+  deviceIds: z.optional(z.array(DeviceId).check(z.minLength(1), z.maxLength(100))),
+  severities: z.optional(z.array(Severity).check(z.minLength(1))),
 };
 
 /** Body of `POST /alert-subscriptions`: who gets alerts, and which ones. */
 export const CreateAlertSubscriptionRequest = z.discriminatedUnion('protocol', [
-  z
-    .object({
-      protocol: z.literal('email'),
-      endpoint: z.email({ message: 'must be an email address' }),
-      ...Filters,
-    })
-    .strict(),
-  z
-    .object({
-      protocol: z.literal('https'),
-      endpoint: z.url({ protocol: /^https$/, message: 'must be an https:// URL' }).max(2048),
-      ...Filters,
-    })
-    .strict(),
+  z.strictObject({
+    protocol: z.literal('email'),
+    endpoint: z.email({ message: 'must be an email address' }),
+    ...Filters,
+  }),
+  z.strictObject({
+    protocol: z.literal('https'),
+    endpoint: z.url({ protocol: /^https$/, message: 'must be an https:// URL' }).check(z.maxLength(2048)),
+    ...Filters,
+  }),
 ]);
 export type CreateAlertSubscriptionRequest = z.infer<typeof CreateAlertSubscriptionRequest>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts';
 
 /**
@@ -6,38 +6,36 @@ import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts'
  * re-published event (outbox relay, replay) is recognisable; `idempotencyKey` names the business
  * fact (one reading, one alert transition) so consumers can dedupe across events about it.
  */
-export const EventMetadata = z
-  .object({
-    eventId: z.uuid(),
-    idempotencyKey: z.string().min(1),
-    correlationId: z.string().min(1),
-    schemaVersion: z.number().int().positive(),
-    producedAt: Timestamp,
-  })
-  .strict();
+export const EventMetadata = z.strictObject({
+  eventId: z.uuid(),
+  idempotencyKey: z.string().check(z.minLength(1)),
+  correlationId: z.string().check(z.minLength(1)),
+  schemaVersion: z.int().check(z.positive()),
+  producedAt: Timestamp,
+});
 export type EventMetadata = z.infer<typeof EventMetadata>;
 
 export const SOURCES = { ingest: 'sensorbus.ingest', enrichment: 'sensorbus.enrichment' } as const;
 
-export interface EventContract<TDetailType extends string, TData extends z.ZodType> {
+export interface EventContract<TDetailType extends string, TData extends z.ZodMiniType> {
   readonly source: string;
   readonly detailType: TDetailType;
   readonly version: number;
   readonly data: TData;
-  readonly detail: z.ZodObject<{ metadata: typeof EventMetadata; data: TData }>;
+  readonly detail: z.ZodMiniObject<{ metadata: typeof EventMetadata; data: TData }, z.core.$strict>;
   /** The EventBridge pattern that selects exactly this event. */
   readonly pattern: { source: string[]; 'detail-type': string[] };
 }
 
 /** Declares a domain event once; producers, consumers, rules and fixtures all derive from it. */
-export const defineEvent = <const TDetailType extends string, TData extends z.ZodType>(spec: {
+export const defineEvent = <const TDetailType extends string, TData extends z.ZodMiniType>(spec: {
   source: string;
   detailType: TDetailType;
   version: number;
   data: TData;
 }): EventContract<TDetailType, TData> => ({
   ...spec,
-  detail: z.object({ metadata: EventMetadata, data: spec.data }).strict(),
+  detail: z.strictObject({ metadata: EventMetadata, data: spec.data }),
   pattern: { source: [spec.source], 'detail-type': [spec.detailType] },
 });
 
@@ -45,51 +43,45 @@ export const ReadingRecorded = defineEvent({
   source: SOURCES.ingest,
   detailType: 'ReadingRecorded',
   version: 1,
-  data: z
-    .object({
-      readingId: z.string(),
-      deviceId: DeviceId,
-      timestamp: Timestamp,
-      metrics: Metrics,
-      sequence: z.number().int().optional(),
-      receivedAt: Timestamp,
-    })
-    .strict(),
+  data: z.strictObject({
+    readingId: z.string(),
+    deviceId: DeviceId,
+    timestamp: Timestamp,
+    metrics: Metrics,
+    sequence: z.optional(z.int()),
+    receivedAt: Timestamp,
+  }),
 });
 
 /** Derived values of one metric against the readings that precede it in time. */
-export const MetricEnrichment = z
-  .object({
-    value: z.number(),
-    delta: z.number().nullable(),
-    ratePerMinute: z.number().nullable(),
-    mean: z.number(),
-    stddev: z.number(),
-    zScore: z.number().nullable(),
-    anomaly: z.boolean(),
-    samples: z.number().int(),
-  })
-  .strict();
+export const MetricEnrichment = z.strictObject({
+  value: z.number(),
+  delta: z.nullable(z.number()),
+  ratePerMinute: z.nullable(z.number()),
+  mean: z.number(),
+  stddev: z.number(),
+  zScore: z.nullable(z.number()),
+  anomaly: z.boolean(),
+  samples: z.int(),
+});
 
 export const ReadingEnriched = defineEvent({
   source: SOURCES.enrichment,
   detailType: 'ReadingEnriched',
   version: 1,
-  data: z
-    .object({
-      readingId: z.string(),
-      deviceId: DeviceId,
-      timestamp: Timestamp,
-      gapSeconds: z.number().nullable(),
-      metrics: z.record(MetricName, MetricEnrichment),
-    })
-    .strict(),
+  data: z.strictObject({
+    readingId: z.string(),
+    deviceId: DeviceId,
+    timestamp: Timestamp,
+    gapSeconds: z.nullable(z.number()),
+    metrics: z.record(MetricName, MetricEnrichment),
+  }),
 });
 
 const AlertBase = {
   alertId: z.string(),
   /** One line a person can read, e.g. "temperature 31.2 °C is above 30". */
-  summary: z.string().max(500),
+  summary: z.string().check(z.maxLength(500)),
   deviceId: DeviceId,
   severity: Severity,
   time: Timestamp,
@@ -97,25 +89,21 @@ const AlertBase = {
 
 /** An alert's data: a threshold breach on one metric, or a device gone silent. */
 export const AlertData = z.discriminatedUnion('kind', [
-  z
-    .object({
-      ...AlertBase,
-      kind: z.literal('threshold'),
-      metric: MetricName,
-      value: z.number(),
-      above: z.number().optional(),
-      below: z.number().optional(),
-      readingTimestamp: Timestamp,
-    })
-    .strict(),
-  z
-    .object({
-      ...AlertBase,
-      kind: z.literal('silence'),
-      expectedIntervalSeconds: z.number().int(),
-      lastSeen: Timestamp.nullable(),
-    })
-    .strict(),
+  z.strictObject({
+    ...AlertBase,
+    kind: z.literal('threshold'),
+    metric: MetricName,
+    value: z.number(),
+    above: z.optional(z.number()),
+    below: z.optional(z.number()),
+    readingTimestamp: Timestamp,
+  }),
+  z.strictObject({
+    ...AlertBase,
+    kind: z.literal('silence'),
+    expectedIntervalSeconds: z.int(),
+    lastSeen: z.nullable(Timestamp),
+  }),
 ]);
 export type AlertData = z.infer<typeof AlertData>;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';
@@ -7,7 +7,7 @@ import { AcceptedReading, IngestBatchAnswer, IngestRequest, Reading, ReadingsPag
 import { CreateTokenRequest } from './token.ts';
 
 /** Every published schema, by file name: API bodies for device makers, event details for the schema registry. */
-export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
+export const PUBLISHED_SCHEMAS: Record<string, z.ZodMiniType> = {
   reading: Reading,
   'ingest-request': IngestRequest,
   'accepted-reading': AcceptedReading,
@@ -24,5 +24,5 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodType> = {
 };
 
 /** The JSON Schema text committed under `schemas/json/` for one published schema. */
-export const renderJsonSchema = (name: string, schema: z.ZodType): string =>
+export const renderJsonSchema = (name: string, schema: z.ZodMiniType): string =>
   `${JSON.stringify({ $id: `urn:sensorbus:schema:${name}`, ...z.toJSONSchema(schema, { io: 'input' }) }, null, 2)}\n`;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId, Metrics, Timestamp } from './common.ts';
 
 export const MAX_BATCH = 100;
@@ -6,48 +6,39 @@ export const MAX_BATCH = 100;
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /** One reading as a device posts it. Unknown fields are rejected so typos never pass silently. */
-export const Reading = z
-  .object({
-    deviceId: DeviceId,
-    timestamp: Timestamp,
-    metrics: Metrics,
-    sequence: z
-      .number()
-      .int()
-      .nonnegative()
-      .optional()
-      .meta({ description: 'Device-side counter, kept for tracing' }),
-  })
-  .strict();
+export const Reading = z.strictObject({
+  deviceId: DeviceId,
+  timestamp: Timestamp,
+  metrics: Metrics,
+  sequence: z
+    .optional(z.int().check(z.nonnegative()))
+    .register(z.globalRegistry, { description: 'Device-side counter, kept for tracing' }),
+});
 export type Reading = z.infer<typeof Reading>;
 
-export const ReadingBatch = z
-  .object({
-    readings: z.array(Reading).min(1).max(MAX_BATCH),
-  })
-  .strict();
+export const ReadingBatch = z.strictObject({
+  readings: z.array(Reading).check(z.minLength(1), z.maxLength(MAX_BATCH)),
+});
 
 /** Body of `POST /readings`: one reading, or a batch of 1..100. */
 export const IngestRequest = z.union([Reading, ReadingBatch]);
 
 /** The envelope of a batch, checked before its items so each item can be accepted or rejected on its own. */
-export const BatchEnvelope = z
-  .object({
-    readings: z
-      .array(z.unknown())
-      .min(1, 'must hold at least 1 reading')
-      .max(MAX_BATCH, `must hold at most ${MAX_BATCH} readings`),
-  })
-  .strict();
+export const BatchEnvelope = z.strictObject({
+  readings: z
+    .array(z.unknown())
+    .check(
+      z.minLength(1, 'must hold at least 1 reading'),
+      z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} readings`),
+    ),
+});
 
-export const AcceptedReading = z
-  .object({
-    readingId: z.string(),
-    deviceId: DeviceId,
-    timestamp: Timestamp,
-    duplicate: z.boolean(),
-  })
-  .strict();
+export const AcceptedReading = z.strictObject({
+  readingId: z.string(),
+  deviceId: DeviceId,
+  timestamp: Timestamp,
+  duplicate: z.boolean(),
+});
 export type AcceptedReading = z.infer<typeof AcceptedReading>;
 
 /**
@@ -55,55 +46,47 @@ export type AcceptedReading = z.infer<typeof AcceptedReading>;
  * (400), or not stored because the store was unavailable (503: post it again).
  */
 export const IngestItemResult = z.union([
-  AcceptedReading.extend({ index: z.number().int(), status: z.literal(202) }).strict(),
-  z
-    .object({
-      index: z.number().int(),
-      status: z.union([z.literal(400), z.literal(503)]),
-      error: z
-        .object({
-          code: z.string(),
-          message: z.string(),
-          details: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional(),
-        })
-        .strict(),
-    })
-    .strict(),
+  // `z.extend` keeps AcceptedReading strict
+  z.extend(AcceptedReading, { index: z.int(), status: z.literal(202) }),
+  z.strictObject({
+    index: z.int(),
+    status: z.union([z.literal(400), z.literal(503)]),
+    error: z.strictObject({
+      code: z.string(),
+      message: z.string(),
+      details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
+    }),
+  }),
 ]);
 
 /** The body of a batch's 202 or 207 answer. */
-export const IngestBatchAnswer = z
-  .object({
-    accepted: z.number().int(),
-    rejected: z.number().int(),
-    results: z.array(IngestItemResult),
-  })
-  .strict();
+export const IngestBatchAnswer = z.strictObject({
+  accepted: z.int(),
+  rejected: z.int(),
+  results: z.array(IngestItemResult),
+});
 
 /** A reading as stored and served by `GET /devices/{id}/readings`. */
-export const StoredReading = z
-  .object({
-    deviceId: DeviceId,
-    timestamp: Timestamp,
-    metrics: Metrics,
-    sequence: z.number().int().optional(),
-    receivedAt: Timestamp,
-    enrichment: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+export const StoredReading = z.strictObject({
+  deviceId: DeviceId,
+  timestamp: Timestamp,
+  metrics: Metrics,
+  sequence: z.optional(z.int()),
+  receivedAt: Timestamp,
+  enrichment: z.optional(z.record(z.string(), z.unknown())),
+});
 export type StoredReading = z.infer<typeof StoredReading>;
 
-export const ReadingsPage = z
-  .object({ items: z.array(StoredReading), nextCursor: z.string().nullable() })
-  .strict();
+export const ReadingsPage = z.strictObject({
+  items: z.array(StoredReading),
+  nextCursor: z.nullable(z.string()),
+});
 
 /** Query of `GET /devices/{id}/readings`. */
-export const ReadingsQuery = z
-  .object({
-    from: Timestamp.optional(),
-    to: Timestamp.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).optional(),
-    cursor: z.string().min(1).optional(),
-  })
-  .strict();
+export const ReadingsQuery = z.strictObject({
+  from: z.optional(Timestamp),
+  to: z.optional(Timestamp),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
+  cursor: z.optional(z.string().check(z.minLength(1))),
+});
 export type ReadingsQuery = z.infer<typeof ReadingsQuery>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId, Severity } from '../../schemas/common.ts';
 
 /**
@@ -6,15 +6,13 @@ import { DeviceId, Severity } from '../../schemas/common.ts';
  * the notifier only adds what EventBridge's SNS target cannot set, the message attributes that
  * subscription filter policies match on.
  */
-export const AlertNotification = z
-  .object({
-    eventId: z.uuid(),
-    deviceId: DeviceId,
-    severity: Severity,
-    subject: z.string().min(1),
-    message: z.string().min(1),
-  })
-  .strict();
+export const AlertNotification = z.strictObject({
+  eventId: z.uuid(),
+  deviceId: DeviceId,
+  severity: Severity,
+  subject: z.string().check(z.minLength(1)),
+  message: z.string().check(z.minLength(1)),
+});
 export type AlertNotification = z.infer<typeof AlertNotification>;
 
 /** SNS subjects are at most 100 printable ASCII characters without line breaks (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { canSee, principalOf, requireDevice } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
@@ -9,13 +9,11 @@ import { type AlertRecord, dynamoAlerts } from './records.ts';
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 
-export const AlertsQuery = z
-  .object({
-    deviceId: DeviceId.optional(),
-    state: z.enum(['active', 'resolved']).optional(),
-    limit: z.coerce.number().int().min(1).max(500).optional(),
-  })
-  .strict();
+export const AlertsQuery = z.strictObject({
+  deviceId: z.optional(DeviceId),
+  state: z.optional(z.enum(['active', 'resolved'])),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(500))),
+});
 
 /** `GET /alerts?deviceId&state=active|resolved&limit`: alert records the token may see, newest first. */
 export const handler = withErrors(async (event: APIGatewayProxyEvent) => {

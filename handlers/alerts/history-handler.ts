@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { AlertData } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';

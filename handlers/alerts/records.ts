@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AlertData } from '../../schemas/events.ts';
 
 export const AlertRecord = z.object({
@@ -9,14 +9,14 @@ export const AlertRecord = z.object({
   severity: z.enum(['warning', 'critical']),
   state: z.enum(['active', 'resolved']),
   summary: z.string(),
-  raisedAt: z.string().optional(),
-  resolvedAt: z.string().optional(),
+  raisedAt: z.optional(z.string()),
+  resolvedAt: z.optional(z.string()),
   updatedAt: z.string(),
-  metric: z.string().optional(),
-  value: z.number().optional(),
-  above: z.number().optional(),
-  below: z.number().optional(),
-  expectedIntervalSeconds: z.number().optional(),
+  metric: z.optional(z.string()),
+  value: z.optional(z.number()),
+  above: z.optional(z.number()),
+  below: z.optional(z.number()),
+  expectedIntervalSeconds: z.optional(z.number()),
 });
 export type AlertRecord = z.infer<typeof AlertRecord>;
 

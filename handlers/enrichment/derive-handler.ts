@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';

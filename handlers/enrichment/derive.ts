@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { MetricEnrichment, ReadingEnriched } from '../../schemas/events.ts';
 import { readingIdOf } from '../lib/ids.ts';
 

@@ -1,5 +1,5 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { type DeviceItem, dynamoDevices } from '../lib/devices-store.ts';

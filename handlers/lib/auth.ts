@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceScope } from '../../schemas/token.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
 
@@ -72,14 +72,17 @@ export const principalContext = (principal: Principal): Record<string, string> =
 
 const PrincipalContext = z.object({
   role: z.enum(['admin', 'viewer']),
-  deviceIds: z.string().transform((text, ctx) => {
-    const parsed = DeviceScope.safeParse(JSON.parse(text));
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: 'invalid device scope' });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
+  deviceIds: z.pipe(
+    z.string(),
+    z.transform((text, ctx) => {
+      const parsed = DeviceScope.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        ctx.issues.push({ code: 'custom', message: 'invalid device scope', input: text });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  ),
 });
 
 /** The principal the bearer authorizer attached to the request. */

@@ -7,7 +7,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from './auth.ts';
 

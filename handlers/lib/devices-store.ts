@@ -8,7 +8,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
 import { putIfAbsent } from './dynamo.ts';
 
@@ -19,22 +19,22 @@ export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): st
 const AlertState = z.object({
   state: z.enum(['OK', 'ALARM']),
   since: z.string(),
-  alertId: z.string().optional(),
+  alertId: z.optional(z.string()),
 });
 export type AlertState = z.infer<typeof AlertState>;
 
 const DeviceItem = z.object({
   deviceId: z.string(),
-  name: z.string().optional(),
-  location: Location.optional(),
-  metrics: z.record(z.string(), z.object({ unit: z.string().optional() })).default({}),
-  alarms: z.array(Alarm).default([]),
-  expectedIntervalSeconds: z.number().optional(),
+  name: z.optional(z.string()),
+  location: z.optional(Location),
+  metrics: z._default(z.record(z.string(), z.object({ unit: z.optional(z.string()) })), {}),
+  alarms: z._default(z.array(Alarm), []),
+  expectedIntervalSeconds: z.optional(z.number()),
   createdAt: z.string(),
   updatedAt: z.string(),
   apiKeyHash: z.string(),
-  lastReading: LastReading.optional(),
-  alarmStates: z.record(z.string(), AlertState).default({}),
+  lastReading: z.optional(LastReading),
+  alarmStates: z._default(z.record(z.string(), AlertState), {}),
 });
 export type DeviceItem = z.infer<typeof DeviceItem>;
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ErrorDetail } from '../../schemas/error.ts';
 
 /** An error that has a meaning for the API's caller; everything else is answered as a 500 without detail. */

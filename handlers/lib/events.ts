@@ -3,7 +3,7 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { EventContract, EventMetadata } from '../../schemas/events.ts';
 import { eventIdOf } from './ids.ts';
 
@@ -12,7 +12,7 @@ export const PUT_EVENTS_MAX_ENTRIES = 10;
 export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
 /** Builds one PutEvents entry from an event contract; the detail is validated, never assumed. */
-export const buildEntry = <TData extends z.ZodType>(
+export const buildEntry = <TData extends z.ZodMiniType>(
   contract: EventContract<string, TData>,
   args: {
     busName: string;

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ErrorBody } from '../../schemas/error.ts';
 import {
   HttpError,
@@ -75,7 +75,7 @@ export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_B
 };
 
 /** Validates `input` with `schema` or throws a 400 naming every bad field. */
-export const validate = <T extends z.ZodType>(
+export const validate = <T extends z.ZodMiniType>(
   schema: T,
   input: unknown,
   prefix: PropertyKey[] = [],

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { putIfAbsent } from './dynamo.ts';
 
 /** Readings whose event is not yet on the bus are spread over this many outbox index partitions. */
@@ -26,13 +26,13 @@ const ReadingItemSchema = z.object({
   deviceId: z.string(),
   timestamp: z.string(),
   metrics: z.record(z.string(), z.number()),
-  sequence: z.number().optional(),
+  sequence: z.optional(z.number()),
   receivedAt: z.string(),
   readingId: z.string(),
   correlationId: z.string(),
-  outboxShard: z.string().optional(),
-  outboxAt: z.string().optional(),
-  enrichment: z.record(z.string(), z.unknown()).optional(),
+  outboxShard: z.optional(z.string()),
+  outboxAt: z.optional(z.string()),
+  enrichment: z.optional(z.record(z.string(), z.unknown())),
 });
 
 const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);

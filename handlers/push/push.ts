@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
@@ -12,7 +12,7 @@ export const PUSH_CONCURRENCY = 32;
 const PushableEvent = z.object({
   'detail-type': z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
   time: z.string(),
-  detail: z.object({ metadata: EventMetadata, data: z.object({ deviceId: DeviceId }).loose() }),
+  detail: z.object({ metadata: EventMetadata, data: z.looseObject({ deviceId: DeviceId }) }),
 });
 
 /** The dashboard message of a bus event, or undefined when the event is not one dashboards show. */

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { ReadingsQuery, type StoredReading } from '../../schemas/reading.ts';
 import { principalOf, requireDevice } from '../lib/auth.ts';
@@ -13,7 +13,7 @@ import { dynamoReadings, type ReadingItem, type ReadingsStore } from '../lib/rea
 
 export const DEFAULT_PAGE_SIZE = 100;
 
-const Cursor = z.object({ after: z.iso.datetime() }).strict();
+const Cursor = z.strictObject({ after: z.iso.datetime() });
 
 /** Cursors are opaque to callers: base64url of the last timestamp served. */
 export const encodeCursor = (after: string): string =>

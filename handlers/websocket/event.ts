@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from '../lib/auth.ts';
 
@@ -12,20 +12,22 @@ export const WebSocketEvent = z.object({
     routeKey: z.string(),
     connectionId: z.string(),
     eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
-    authorizer: z
-      .object({
+    authorizer: z.optional(
+      z.looseObject({
         role: z.enum(['admin', 'viewer']),
-        deviceIds: z.string().transform((text, ctx) => {
-          const parsed = DeviceScope.safeParse(JSON.parse(text));
-          if (parsed.success) return parsed.data;
-          ctx.addIssue({ code: 'custom', message: 'invalid device scope' });
-          return z.NEVER;
-        }),
-      })
-      .loose()
-      .optional(),
+        deviceIds: z.pipe(
+          z.string(),
+          z.transform((text, ctx) => {
+            const parsed = DeviceScope.safeParse(JSON.parse(text));
+            if (parsed.success) return parsed.data;
+            ctx.issues.push({ code: 'custom', message: 'invalid device scope', input: text });
+            return z.NEVER;
+          }),
+        ),
+      }),
+    ),
   }),
-  body: z.string().nullish(),
+  body: z.nullish(z.string()),
 });
 export type WebSocketEvent = z.infer<typeof WebSocketEvent>;
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
 import { SubscriptionRequest } from '../../schemas/websocket.ts';
 import { canSee, type Principal } from '../lib/auth.ts';

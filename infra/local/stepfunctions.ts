@@ -174,6 +174,9 @@ export class LocalStepFunctions {
       endpoint: this.#options.edgeUrl(),
       region: LOCAL_REGION,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      // Every execution makes these calls on the local cloud's thread: resolve each command's
+      // middleware once, not per call.
+      cacheMiddleware: true,
     };
     this.#dynamo ??= new DynamoDBClient(config);
     this.#events ??= new EventBridgeClient(config);

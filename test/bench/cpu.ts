@@ -36,18 +36,19 @@ export const cpuWindow = () => {
 };
 
 /**
- * Resolves once the main thread has been mostly idle (below `maxShare` of a 250 ms window), or
- * after `timeoutMs`: what one target left behind (asynchronous consumers working off their
- * events) must not be measured as the next target's cost.
+ * Resolves `true` once the main thread has been mostly idle (below `maxShare` of a 250 ms window),
+ * or `false` after `timeoutMs`: what one target left behind (asynchronous consumers working off
+ * their events) must not be measured as the next target's cost.
  */
-export const quiesce = async (timeoutMs: number, maxShare = 0.2): Promise<void> => {
+export const quiesce = async (timeoutMs: number, maxShare = 0.2): Promise<boolean> => {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const before = mainThreadCpuMs();
     const started = performance.now();
     await sleep(250);
     const after = mainThreadCpuMs();
-    if (before === undefined || after === undefined) return;
-    if ((after - before) / (performance.now() - started) < maxShare) return;
+    if (before === undefined || after === undefined) return true;
+    if ((after - before) / (performance.now() - started) < maxShare) return true;
   }
+  return false;
 };

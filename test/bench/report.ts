@@ -1,3 +1,4 @@
+import { type FunctionSpec, functions } from '../../infra/api.ts';
 import type { Accounting } from './accounting.ts';
 import { type Bundle, type InitTime, packageOf } from './bundles.ts';
 import type { E2eRun, PushAccount } from './e2e.ts';
@@ -134,6 +135,11 @@ export const bundleTable = (
       {
         header: 'runs ms',
         value: (b) => (inits.find((i) => i.name === b.name)?.runsMs ?? []).map((r) => r.toFixed(0)).join(' '),
+        align: 'left',
+      },
+      {
+        header: 'calls at init',
+        value: (b) => ((functions[b.name] as FunctionSpec).secrets?.length ? 'GetSecretValue' : ''),
         align: 'left',
       },
       {
