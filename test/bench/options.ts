@@ -24,7 +24,7 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S] [--warmup S]
                         [--e2e-clients N] [--e2e-rate R] [--e2e-seconds S] [--init-runs N]
 
-  --quick          3 s per target after a 1 s warm-up (4 s for the storage ceiling and the first
+  --quick          3 s per target after a 1 s warm-up (6 s for the storage ceiling and the first
                    ingest target, for V8 to compile), 3 s end to end, 1 init run (under a minute)
   --connections N  concurrency C of every target (default 16)
   --duration S     seconds each target is measured (default 20, 3 with --quick)

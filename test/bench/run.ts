@@ -69,7 +69,7 @@ const STOP_GRACE_MS = 1000;
  * machine kind before it levels off. The storage ceiling and the first ingest target warm up at
  * least this long (s), so that both measure steady state.
  */
-const JIT_WARMUP_SECONDS = { quick: 4, full: 10 } as const;
+const JIT_WARMUP_SECONDS = { quick: 6, full: 10 } as const;
 /**
  * The end-to-end run starts once the consumers have worked off what the whole-system run left
  * them (the main thread quiet), waiting at most this long (ms): its latencies are the point.
