@@ -226,19 +226,24 @@ export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record
 
 const run = promisify(execFile);
 const INIT_TIMEOUT_MS = 30_000;
-const InitAnswer = z.object({ initMs: z.number(), handler: z.string() });
+const InitAnswer = z.object({ initMs: z.number(), heapUsedBytes: z.number(), handler: z.string() });
 
 /**
  * Module initialisation of one bundle in a fresh `node`: the time `import()` of the bundle takes,
  * all its top-level code included (SDK clients created, the signing key read from Secrets Manager
- * by a top-level await), which is what a Lambda cold start adds to the runtime's own start.
+ * by a top-level await), which is what a Lambda cold start adds to the runtime's own start; and
+ * the JavaScript heap in use once it has (after a full GC), out of the function's 512 MB.
  */
-const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<number> => {
+const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<{ ms: number; heapUsedBytes: number }> => {
   const url = pathToFileURL(bundle.file).href;
   const script =
     `const t0 = performance.now(); const m = await import(${JSON.stringify(url)}); ` +
     'const initMs = performance.now() - t0; ' +
-    'process.stdout.write(JSON.stringify({ initMs, handler: typeof m.handler })); process.exit(0);';
+    // --expose-gc on the command line would cost every init ~15 ms (Node's code cache for its own
+    // modules is tied to V8's flags), so the collector is exposed only once init is timed.
+    "const v8 = await import('node:v8'); v8.setFlagsFromString('--expose-gc'); " +
+    "(await import('node:vm')).runInNewContext('gc')(); const heapUsedBytes = process.memoryUsage().heapUsed; " +
+    'process.stdout.write(JSON.stringify({ initMs, heapUsedBytes, handler: typeof m.handler })); process.exit(0);';
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
     env: functionEnvironment(bundle.name, edgeUrl),
@@ -247,7 +252,7 @@ const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<number> => {
   });
   const answer = InitAnswer.parse(JSON.parse(stdout));
   if (answer.handler !== 'function') throw new Error(`${bundle.entry} exports no handler function`);
-  return answer.initMs;
+  return { ms: answer.initMs, heapUsedBytes: answer.heapUsedBytes };
 };
 
 export interface InitTime {
@@ -255,6 +260,8 @@ export interface InitTime {
   /** Median over the runs; undefined when the bundle did not load. */
   readonly medianMs: number | undefined;
   readonly runsMs: readonly number[];
+  /** The largest heap in use after init over the runs (bytes). */
+  readonly heapUsedBytes?: number;
   readonly error?: string;
 }
 
@@ -280,9 +287,14 @@ export const measureInits = async (
   const times: InitTime[] = [];
   for (const bundle of bundles) {
     const runsMs: number[] = [];
+    let heapUsedBytes = 0;
     try {
-      for (let i = 0; i < runs; i++) runsMs.push(await initOnce(bundle, edgeUrl));
-      times.push({ name: bundle.name, medianMs: median(runsMs), runsMs });
+      for (let i = 0; i < runs; i++) {
+        const measured = await initOnce(bundle, edgeUrl);
+        runsMs.push(measured.ms);
+        heapUsedBytes = Math.max(heapUsedBytes, measured.heapUsedBytes);
+      }
+      times.push({ name: bundle.name, medianMs: median(runsMs), runsMs, heapUsedBytes });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       times.push({ name: bundle.name, medianMs: undefined, runsMs, error: message.slice(0, 500) });

@@ -138,6 +138,13 @@ export const bundleTable = (
         align: 'left',
       },
       {
+        header: 'heap MiB',
+        value: (b) => {
+          const heap = inits.find((i) => i.name === b.name)?.heapUsedBytes;
+          return heap === undefined ? '—' : (heap / 1024 / 1024).toFixed(1);
+        },
+      },
+      {
         header: 'calls at init',
         value: (b) => ((functions[b.name] as FunctionSpec).secrets?.length ? 'GetSecretValue' : ''),
         align: 'left',

@@ -464,6 +464,12 @@ const report = (options: BenchOptions, run: BenchRun): number => {
       `  every init < ${TARGETS.initMs} ms: ${overInit.length === 0 && failedInits.length === 0 ? 'meets' : `MISSES (${overInit.length} of ${run.inits.length} over${failedInits.length > 0 ? `, ${failedInits.length} did not load` : ''}; slowest ${slowest ? `${slowest.name} ${ms(slowest.medianMs ?? 0)} ms` : '—'})`}`,
   );
 
+  console.log(
+    `\nmemory: this process (the local cloud with its Lambda thread, the load generators, ${options.e2eClients} WebSocket ` +
+      `clients) peaked at ${count(process.resourceUsage().maxRSS / 1024)} MiB resident; "heap MiB" above is each ` +
+      "function's JavaScript heap after init (after a full GC), against its 512 MB",
+  );
+
   const lost = accounting.lost + e2eLost;
   const duplicated = accounting.duplicated + e2eDuplicated;
   const summary = {
@@ -515,6 +521,8 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     e2eDuplicated,
     largestBundleKiB: round(largest ? kib(largest.bytes) : 0, 1),
     slowestInitMs: round(slowest?.medianMs ?? 0, 1),
+    largestInitHeapMiB: round(Math.max(0, ...run.inits.map((i) => i.heapUsedBytes ?? 0)) / 1024 / 1024, 1),
+    peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 0),
     initFailures: failedInits.length,
     bundleKiB: Object.fromEntries(bundles.map((b) => [b.name, round(kib(b.bytes), 1)])),
     initMs: Object.fromEntries(measuredInits.map((i) => [i.name, round(i.medianMs ?? 0, 1)])),
