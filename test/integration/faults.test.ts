@@ -1,9 +1,16 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { localArns } from '../../infra/local/arns.ts';
 import type { FaultSpec } from '../../infra/local/faults.ts';
-import { buses, stateMachines } from '../../infra/topology.ts';
-import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { buses, stateMachines, tables } from '../../infra/topology.ts';
+import {
+  edgeDynamo,
+  startTestCloud,
+  storedReadings,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 
 /**
  * Fault injection across the whole flow: whatever fails, every acknowledged reading ends stored
@@ -172,6 +179,73 @@ describe('under injected faults', () => {
     ]);
     expect(answers.map((a) => a.status)).toEqual([202, 202]);
     expectWhole(facts, 20);
+  });
+
+  it('the WebSocket server dropping every connection: nothing pushed twice, the dropped connections forgotten, the gap backfilled once', async () => {
+    const deviceId = 'fault-ws-drop';
+    const key = await t.registerDevice(deviceId);
+    const readings = readingsOf(deviceId, 15);
+    const post = async (batch: typeof readings) => {
+      const response = await t.api('/readings', { method: 'POST', apiKey: key, json: { readings: batch } });
+      expect(response.status).toBe(202);
+      await settle();
+    };
+    const followers = async () =>
+      (
+        await edgeDynamo(t.cloud.edgeUrl).send(
+          new QueryCommand({
+            TableName: tables.connections.name,
+            IndexName: 'byDevice',
+            KeyConditionExpression: 'deviceId = :d',
+            ExpressionAttributeValues: { ':d': deviceId },
+          }),
+        )
+      ).Items ?? [];
+    /** Pushes arrive in delivery order, which EventBridge does not keep: compared as sorted lists. */
+    const timestampsOf = (watcher: Watcher, type: string) =>
+      watcher.pushes
+        .filter((p) => p.type === type)
+        .map((p) => String(p.data.timestamp))
+        .sort();
+
+    const before = await watch(deviceId);
+    await post(readings.slice(0, 5));
+    await waitFor(() => timestampsOf(before, 'ReadingEnriched').length === 5, 'the first five pushes');
+    const [droppedConnection] = await followers();
+
+    // The server goes away with every socket; what is posted meanwhile reaches nobody live.
+    await t.cloud.websocket.close();
+    await post(readings.slice(5, 10));
+    await t.cloud.restartWebSocket();
+    const after = await watch(deviceId);
+    const lastSeen = timestampsOf(before, 'ReadingRecorded').at(-1) ?? ''; // the newest reading seen live
+    const history = await t.api(`/devices/${deviceId}/readings?from=${encodeURIComponent(lastSeen)}`, {
+      token: await t.viewerToken([deviceId]),
+    });
+    const backfilled = ((await history.json()) as { items: { timestamp: string }[] }).items
+      .map((item) => item.timestamp)
+      .filter((timestamp) => timestamp > lastSeen);
+    await post(readings.slice(10));
+    await waitFor(() => timestampsOf(after, 'ReadingEnriched').length >= 5, 'the last five pushes');
+    await settle();
+    after.socket.close();
+
+    const timestamps = (from: number, to: number) => readings.slice(from, to).map((r) => r.timestamp);
+    for (const type of ['ReadingRecorded', 'ReadingEnriched']) {
+      expect(timestampsOf(before, type)).toEqual(timestamps(0, 5));
+      expect(timestampsOf(after, type)).toEqual(timestamps(10, 15));
+    }
+    expect(backfilled).toEqual(timestamps(5, 10));
+    expect(droppedConnection?.connectionId).toBeDefined();
+    expect((await followers()).map((f) => f.connectionId)).not.toContain(droppedConnection?.connectionId);
+    expect(t.cloud.events.deadLetters.list('sensorbus-push-dlq')).toEqual([]);
+    const facts = await account(deviceId, {
+      socket: after.socket,
+      pushes: [...before.pushes, ...after.pushes],
+    });
+    expect(facts).toMatchObject({ stored: 15, storedKeys: 15, stillMarked: 0, enriched: 15, emittedIds: 15 });
+    expect([...facts.pushedRecorded.values()]).toEqual(Array(10).fill(1));
+    expect([...facts.pushedEnriched.values()]).toEqual(Array(10).fill(1));
   });
 
   it('alerts under a flaky bus: raised once, resolved once, one mail each', async () => {
