@@ -13,6 +13,7 @@
  *   bus websocket ─ rule push          every domain event          ─▶ push ─▶ subscribed dashboards
  */
 
+import { INDEX } from '../handlers/lib/table-indexes.ts';
 import {
   AlertRaised,
   AlertResolved,
@@ -53,7 +54,11 @@ export const tables = {
     env: 'DEVICES_TABLE',
     partitionKey: { name: 'deviceId', type: 'S' },
     indexes: [
-      { name: 'byApiKeyHash', partitionKey: { name: 'apiKeyHash', type: 'S' }, projection: 'KEYS_ONLY' },
+      {
+        name: INDEX.devicesByApiKeyHash,
+        partitionKey: { name: 'apiKeyHash', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
     ],
   },
   /**
@@ -73,7 +78,7 @@ export const tables = {
     sortKey: { name: 'sk', type: 'S' },
     indexes: [
       {
-        name: 'byDevice',
+        name: INDEX.connectionsByDevice,
         partitionKey: { name: 'deviceId', type: 'S' },
         sortKey: { name: 'connectionId', type: 'S' },
         projection: 'KEYS_ONLY',
@@ -88,13 +93,13 @@ export const tables = {
     partitionKey: { name: 'alertId', type: 'S' },
     indexes: [
       {
-        name: 'byDevice',
+        name: INDEX.alertsByDevice,
         partitionKey: { name: 'deviceId', type: 'S' },
         sortKey: { name: 'updatedAt', type: 'S' },
         projection: 'ALL',
       },
       {
-        name: 'byState',
+        name: INDEX.alertsByState,
         partitionKey: { name: 'state', type: 'S' },
         sortKey: { name: 'updatedAt', type: 'S' },
         projection: 'ALL',
@@ -116,7 +121,7 @@ export const tables = {
     sortKey: { name: 'timestamp', type: 'S' },
     indexes: [
       {
-        name: 'outbox',
+        name: INDEX.readingsOutbox,
         partitionKey: { name: 'outboxShard', type: 'S' },
         sortKey: { name: 'outboxAt', type: 'S' },
         projection: 'ALL',

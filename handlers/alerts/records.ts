@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { AlertData } from '../../schemas/events.ts';
+import { INDEX } from '../lib/table-indexes.ts';
 
 export const AlertRecord = z.object({
   alertId: z.string(),
@@ -88,7 +89,7 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
     const result = await client.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: byDevice ? 'byDevice' : 'byState',
+        IndexName: byDevice ? INDEX.alertsByDevice : INDEX.alertsByState,
         KeyConditionExpression: '#pk = :v',
         ExpressionAttributeNames: { '#pk': byDevice ? 'deviceId' : 'state' },
         ExpressionAttributeValues: { ':v': byDevice ? by.deviceId : by.state },

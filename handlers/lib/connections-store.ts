@@ -10,6 +10,7 @@ import {
 import * as z from 'zod/mini';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from './auth.ts';
+import { INDEX } from './table-indexes.ts';
 
 /** API Gateway closes a WebSocket connection after two hours at most. */
 export const CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60;
@@ -112,7 +113,7 @@ export const dynamoConnections = (client: DynamoDBDocumentClient, tableName: str
       const page = await client.send(
         new QueryCommand({
           TableName: tableName,
-          IndexName: 'byDevice',
+          IndexName: INDEX.connectionsByDevice,
           KeyConditionExpression: 'deviceId = :d',
           ExpressionAttributeValues: { ':d': deviceId },
           ExclusiveStartKey: startKey,

@@ -11,6 +11,7 @@ import {
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
 import { putIfAbsent } from './dynamo.ts';
+import { INDEX } from './table-indexes.ts';
 
 /** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
 export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): string =>
@@ -186,7 +187,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     const result = await client.send(
       new QueryCommand({
         TableName: tableName,
-        IndexName: 'byApiKeyHash',
+        IndexName: INDEX.devicesByApiKeyHash,
         KeyConditionExpression: 'apiKeyHash = :h',
         ExpressionAttributeValues: { ':h': apiKeyHash },
         Limit: 1,

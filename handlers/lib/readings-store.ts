@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { putIfAbsent } from './dynamo.ts';
+import { INDEX } from './table-indexes.ts';
 
 /** Readings whose event is not yet on the bus are spread over this many outbox index partitions. */
 export const OUTBOX_SHARDS = 8;
@@ -132,7 +133,7 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
         const result = await client.send(
           new QueryCommand({
             TableName: tableName,
-            IndexName: 'outbox',
+            IndexName: INDEX.readingsOutbox,
             KeyConditionExpression: 'outboxShard = :s AND outboxAt < :t',
             ExpressionAttributeValues: { ':s': shard, ':t': olderThan },
             Limit: limitPerShard,

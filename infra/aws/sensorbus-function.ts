@@ -29,6 +29,7 @@ import {
   topics,
 } from '../topology.ts';
 import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
+import { FUNCTION_BUNDLE, FUNCTION_MEMORY_MB } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 
 /** The deployed resources a function can be given, keyed as the topology keys them. */
@@ -57,24 +58,6 @@ export interface SensorbusFunctionProps {
   /** Settings that are not resources (e.g. the CORS origin the handlers answer with). */
   readonly settings?: Readonly<Record<string, string>>;
 }
-
-/**
- * ESM output has no `require`; some bundled CommonJS dependencies call it, so the bundle defines it
- * (https://esbuild.github.io/api/#banner).
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-/**
- * Every function bundles the AWS SDK: one minified file initialises in about half the time the
- * runtime's own SDK takes to load from dozens of packages (`npm run bench` measures both). Its
- * default credential chain is replaced by the environment credentials Lambda always provides
- * (`handlers/lib/lambda-credentials.ts`), which leaves the chain's other links and their STS and
- * SSO clients out of every bundle. Source maps ship beside each bundle for reading stack traces;
- * `--enable-source-maps` is not set, since parsing them adds about 10 ms to every cold start.
- */
-const SDK_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node';
-const LAMBDA_CREDENTIALS = './handlers/lib/lambda-credentials.ts';
 
 type TopicAccess = NonNullable<FunctionSpec['topics']>[TopicName];
 
@@ -147,7 +130,7 @@ export class SensorbusFunction extends Construct {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: 512,
+      memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
@@ -162,17 +145,22 @@ export class SensorbusFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        target: FUNCTION_BUNDLE.target,
+        mainFields: [...FUNCTION_BUNDLE.mainFields],
+        banner: FUNCTION_BUNDLE.banner,
+        minify: FUNCTION_BUNDLE.minify,
+        sourceMap: FUNCTION_BUNDLE.sourceMap,
+        sourcesContent: FUNCTION_BUNDLE.sourcesContent,
         esbuildArgs: {
-          '--tree-shaking': 'true',
-          [`--alias:${SDK_CREDENTIAL_CHAIN}`]: LAMBDA_CREDENTIALS,
+          '--tree-shaking': String(FUNCTION_BUNDLE.treeShaking),
+          ...Object.fromEntries(
+            Object.entries(FUNCTION_BUNDLE.alias).map(([module, replacement]) => [
+              `--alias:${module}`,
+              replacement,
+            ]),
+          ),
         },
-        // The SDK is bundled, not taken from the runtime: see LAMBDA_CREDENTIALS.
+        // The SDK is bundled, not taken from the runtime: see FUNCTION_BUNDLE.
         externalModules: [],
         forceDockerBundling: false,
         logLevel: LogLevel.ERROR,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { z } from 'zod';
 import { type FunctionName, type FunctionSpec, functions, routes } from '../../infra/api.ts';
+import { FUNCTION_BUNDLE, FUNCTION_MEMORY_MB, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
 import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
 import {
   buses,
@@ -20,69 +21,29 @@ import {
 } from '../../infra/topology.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const CONSTRUCT_FILE = 'infra/aws/sensorbus-function.ts';
-
 /**
- * The `require` banner of `SensorbusFunction`: ESM output has no `require`, and some bundled
- * CommonJS dependencies call it.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-/**
- * What `SensorbusFunction` hands `NodejsFunction` (read from its source, not imported: that would
- * load aws-cdk-lib). `driftFromConstruct` checks that each is still written there, so a change to
- * the construct shows up in the bench instead of silently measuring another bundle.
- */
-const CONSTRUCT_SETTINGS = [
-  'format: OutputFormat.ESM',
-  "target: 'node22'",
-  "mainFields: ['module', 'main']",
-  'banner: ESM_REQUIRE_BANNER',
-  JSON.stringify(ESM_REQUIRE_BANNER),
-  'minify: true',
-  'sourceMap: true',
-  'sourcesContent: false',
-  "'--tree-shaking': 'true'",
-  '[`--alias:',
-  ']: LAMBDA_CREDENTIALS',
-  "const SDK_CREDENTIAL_CHAIN = '@aws-sdk/credential-provider-node'",
-  "const LAMBDA_CREDENTIALS = './handlers/lib/lambda-credentials.ts'",
-  'externalModules: []',
-  'runtime: Runtime.NODEJS_22_X',
-  'memorySize: 512',
-  "POWERTOOLS_SERVICE_NAME: 'sensorbus'",
-] as const;
-
-/** The construct's settings this bench reproduces that are no longer written in the construct. */
-export const driftFromConstruct = (): string[] => {
-  const source = readFileSync(join(REPO_ROOT, CONSTRUCT_FILE), 'utf8');
-  return CONSTRUCT_SETTINGS.filter((setting) => !source.includes(setting));
-};
-
-/**
- * The esbuild options `NodejsFunction` derives from those settings when it bundles locally
+ * The esbuild options `NodejsFunction` derives from `FUNCTION_BUNDLE` when it bundles locally
  * (`esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs
  * --minify --sourcemap --sources-content=false --log-level=error --banner:js=...
- * --main-fields=module,main --tree-shaking=true --alias:@aws-sdk/credential-provider-node=...`, run
- * in the project root), plus a metafile, which changes nothing in the output.
+ * --main-fields=module,main --tree-shaking=true --alias:...`, run in the project root), plus a
+ * metafile, which changes nothing in the output.
  */
 const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
   entryPoints: [join(REPO_ROOT, entry)],
   absWorkingDir: REPO_ROOT,
   bundle: true,
-  target: 'node22',
+  target: FUNCTION_BUNDLE.target,
   platform: 'node',
-  format: 'esm',
+  format: FUNCTION_BUNDLE.format,
   outfile,
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  alias: { '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts' },
+  minify: FUNCTION_BUNDLE.minify,
+  sourcemap: FUNCTION_BUNDLE.sourceMap,
+  sourcesContent: FUNCTION_BUNDLE.sourcesContent,
+  alias: { ...FUNCTION_BUNDLE.alias },
   logLevel: 'error',
-  banner: { js: ESM_REQUIRE_BANNER },
-  mainFields: ['module', 'main'],
-  treeShaking: true,
+  banner: { js: FUNCTION_BUNDLE.banner },
+  mainFields: [...FUNCTION_BUNDLE.mainFields],
+  treeShaking: FUNCTION_BUNDLE.treeShaking,
   metafile: true,
 });
 
@@ -102,8 +63,6 @@ export interface Bundle {
 export interface Bundles {
   readonly dir: string;
   readonly bundles: readonly Bundle[];
-  /** Construct settings no longer found in `infra/aws/sensorbus-function.ts`. */
-  readonly drift: readonly string[];
   remove(): void;
 }
 
@@ -175,7 +134,7 @@ export const bundleFunctions = async (): Promise<Bundles> => {
         };
       }),
     );
-    return { dir, bundles, drift: driftFromConstruct(), remove };
+    return { dir, bundles, remove };
   } catch (error) {
     remove();
     throw error;
@@ -196,11 +155,11 @@ export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     POWERTOOLS_SERVICE_NAME: 'sensorbus',
     AWS_LAMBDA_FUNCTION_NAME: localArns.function(name).split(':').at(-1) ?? name,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_LOG_FORMAT: 'JSON',
     AWS_LAMBDA_LOG_LEVEL: 'INFO',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${FUNCTION_RUNTIME}`,
     TZ: ':UTC',
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -232,7 +191,7 @@ const InitAnswer = z.object({ initMs: z.number(), heapUsedBytes: z.number(), han
  * Module initialisation of one bundle in a fresh `node`: the time `import()` of the bundle takes,
  * all its top-level code included (SDK clients created, the signing key read from Secrets Manager
  * by a top-level await), which is what a Lambda cold start adds to the runtime's own start; and
- * the JavaScript heap in use once it has (after a full GC), out of the function's 512 MB.
+ * the JavaScript heap in use once it has (after a full GC), out of the function's memory.
  */
 const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<{ ms: number; heapUsedBytes: number }> => {
   const url = pathToFileURL(bundle.file).href;

@@ -8,8 +8,9 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FUNCTION_MEMORY_MB } from '../../infra/aws/function-bundle.ts';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud } from '../support/local-cloud.ts';
+import { startTestCloud, waitFor } from '../support/local-cloud.ts';
 import { type Accounting, accountFor, tapBus } from './accounting.ts';
 import { type Bundles, bundleFunctions, type InitTime, measureInits } from './bundles.ts';
 import { withRulesDisabled } from './consumers.ts';
@@ -106,18 +107,6 @@ interface BenchRun {
   /** The machine's 1-minute load average before and after: other work skews every figure. */
   readonly load: { readonly before: number; readonly after: number };
 }
-
-/** Waits (at most `HANDLERS_IDLE_TIMEOUT_MS`) until no handler invocation is running. */
-const handlersIdle = async (lambda: { readonly inFlight: number }): Promise<void> => {
-  const deadline = performance.now() + HANDLERS_IDLE_TIMEOUT_MS;
-  while (lambda.inFlight > 0) {
-    if (performance.now() > deadline)
-      throw new Error(
-        `handlers still running ${lambda.inFlight} invocations after ${HANDLERS_IDLE_TIMEOUT_MS} ms`,
-      );
-    await sleep(20);
-  }
-};
 
 /** The local cloud, stopped within `STOP_GRACE_MS`: what it still has to do is abandoned, not awaited. */
 const stopWithin = async (stop: () => Promise<void>): Promise<void> => {
@@ -222,7 +211,11 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
         const measured = await measureIngest({ ...load, warmupSeconds, ...device, apiUrl: t.cloud.apiUrl });
         // The load stops with requests still being served; they must finish (and put their
         // events) while the rules are still disabled, or the consumers would get their work.
-        await handlersIdle(t.cloud.lambda);
+        await waitFor(
+          () => t.cloud.lambda.inFlight === 0,
+          'the handlers to finish the requests still being served',
+          HANDLERS_IDLE_TIMEOUT_MS,
+        );
         return measured;
       });
     const [singleDevice, ...batchDevices] = devices;
@@ -451,10 +444,6 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   console.log(bundleTable(bundles, run.inits, { kib: TARGETS.bundleKiB, initMs: TARGETS.initMs }));
   for (const failed of failedInits)
     console.log(`  ${failed.name} did not load: ${failed.error ?? 'unknown error'}`);
-  for (const setting of run.bundles.drift)
-    console.log(
-      `  WARNING: ${setting} is no longer in infra/aws/sensorbus-function.ts; these bundles may not be what CDK deploys`,
-    );
   if (largest) {
     const { packages, files } = compositionOf(largest);
     console.log(`  largest bundle, ${largest.name} (${kib(largest.bytes).toFixed(1)} KiB), by package:`);
@@ -470,7 +459,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   console.log(
     `\nmemory: this process (the local cloud with its Lambda thread, the load generators, ${options.e2eClients} WebSocket ` +
       `clients) peaked at ${count(process.resourceUsage().maxRSS / 1024)} MiB resident; "heap MiB" above is each ` +
-      "function's JavaScript heap after init (after a full GC), against its 512 MB",
+      `function's JavaScript heap after init (after a full GC), against its ${FUNCTION_MEMORY_MB} MB`,
   );
 
   const lost = accounting.lost + e2eLost;

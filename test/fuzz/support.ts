@@ -1,8 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ErrorBody } from '../../schemas/error.ts';
+import { edgeDynamo } from '../support/local-cloud.ts';
 
 /** Every request of a fuzz test must be answered within this; a hang fails the property, not the suite. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -248,14 +248,7 @@ export const expectErrorBody = (
 
 /** A document client on the edge that hands numbers back as the strings DynamoDB stored. */
 export const rawDynamo = (edgeUrl: string) =>
-  DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: edgeUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    }),
-    { unmarshallOptions: { wrapNumbers: (text: string) => text } },
-  );
+  edgeDynamo(edgeUrl, { unmarshallOptions: { wrapNumbers: (text: string) => text } });
 
 /** Every item of one partition, all pages, strongly consistent. */
 export const partition = async (

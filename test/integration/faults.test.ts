@@ -1,9 +1,9 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { dynamoConnections } from '../../handlers/lib/connections-store.ts';
 import { localArns } from '../../infra/local/arns.ts';
 import type { FaultSpec } from '../../infra/local/faults.ts';
-import { buses, stateMachines, tables } from '../../infra/topology.ts';
+import { buses, rules, stateMachines, tables } from '../../infra/topology.ts';
 import {
   edgeDynamo,
   startTestCloud,
@@ -190,17 +190,10 @@ describe('under injected faults', () => {
       expect(response.status).toBe(202);
       await settle();
     };
-    const followers = async () =>
-      (
-        await edgeDynamo(t.cloud.edgeUrl).send(
-          new QueryCommand({
-            TableName: tables.connections.name,
-            IndexName: 'byDevice',
-            KeyConditionExpression: 'deviceId = :d',
-            ExpressionAttributeValues: { ':d': deviceId },
-          }),
-        )
-      ).Items ?? [];
+    const connections = dynamoConnections(edgeDynamo(t.cloud.edgeUrl), tables.connections.name);
+    const pushDeadLetters = rules
+      .flatMap((rule) => rule.targets)
+      .find((target) => target.kind === 'function' && target.function === 'push')?.deadLetterQueue;
     /** Pushes arrive in delivery order, which EventBridge does not keep: compared as sorted lists. */
     const timestampsOf = (watcher: Watcher, type: string) =>
       watcher.pushes
@@ -211,7 +204,7 @@ describe('under injected faults', () => {
     const before = await watch(deviceId);
     await post(readings.slice(0, 5));
     await waitFor(() => timestampsOf(before, 'ReadingEnriched').length === 5, 'the first five pushes');
-    const [droppedConnection] = await followers();
+    const [droppedConnection] = await connections.subscribers(deviceId);
 
     // The server goes away with every socket; what is posted meanwhile reaches nobody live.
     await t.cloud.websocket.close();
@@ -236,9 +229,10 @@ describe('under injected faults', () => {
       expect(timestampsOf(after, type)).toEqual(timestamps(10, 15));
     }
     expect(backfilled).toEqual(timestamps(5, 10));
-    expect(droppedConnection?.connectionId).toBeDefined();
-    expect((await followers()).map((f) => f.connectionId)).not.toContain(droppedConnection?.connectionId);
-    expect(t.cloud.events.deadLetters.list('sensorbus-push-dlq')).toEqual([]);
+    expect(droppedConnection).toBeDefined();
+    expect(await connections.subscribers(deviceId)).not.toContain(droppedConnection);
+    expect(pushDeadLetters).toBeDefined();
+    expect(t.cloud.events.deadLetters.list(pushDeadLetters ?? '')).toEqual([]);
     const facts = await account(deviceId, {
       socket: after.socket,
       pushes: [...before.pushes, ...after.pushes],

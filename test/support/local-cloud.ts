@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud.ts';
 import type { BusEvent } from '../../infra/local/eventbridge/service.ts';
@@ -62,13 +62,14 @@ export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): 
 };
 
 /** A DynamoDB document client on the test cloud's edge, to look at what was really stored. */
-export const edgeDynamo = (edgeUrl: string) =>
+export const edgeDynamo = (edgeUrl: string, translateConfig?: TranslateConfig) =>
   DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: edgeUrl,
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     }),
+    translateConfig,
   );
 
 /** Every stored reading of a device, straight from the table. */

@@ -28,6 +28,7 @@ import {
 } from '../../../infra/aws/dashboard.ts';
 import { buildDashboard, DASHBOARD_ROOT } from '../../../infra/aws/dashboard-build.ts';
 import { DataStack } from '../../../infra/aws/data-stack.ts';
+import { FUNCTION_RUNTIME } from '../../../infra/aws/function-bundle.ts';
 import { scheduleDeadLetterQueueName } from '../../../infra/aws/schedules.ts';
 import { buildSensorbus } from '../../../infra/aws/sensorbus-app.ts';
 import { MANAGEMENT_ENDPOINT_ENV } from '../../../infra/aws/sensorbus-function.ts';
@@ -45,6 +46,7 @@ import {
 } from '../../../infra/topology.ts';
 import { ErrorBody } from '../../../schemas/error.ts';
 import { EVENTS } from '../../../schemas/events.ts';
+import { bundleFunctions } from '../../bench/bundles.ts';
 import {
   CfnTemplate,
   CloudAssembly,
@@ -384,19 +386,32 @@ describe('functions', () => {
     expect([...required].filter((name) => !(name in variables))).toEqual([]);
   });
 
+  /** The bundle CDK staged for a function. */
+  const deployedCode = (key: string): string => {
+    const { S3Key } = z.object({ S3Key: z.string() }).parse(functionOf(key).resource.Properties.Code);
+    return readFileSync(join(outdir, 'dev', `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+  };
+
   it.each(specs)(
     '%s bundles the SDK, with the environment credentials Lambda provides instead of its default chain',
     (key) => {
-      const { S3Key } = z.object({ S3Key: z.string() }).parse(functionOf(key).resource.Properties.Code);
-      const code = readFileSync(
-        join(outdir, 'dev', `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
-        'utf8',
-      );
+      const code = deployedCode(key);
       expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
       expect(code).toContain('@aws-sdk/credential-provider-env - fromEnv');
       expect(code).not.toContain('defaultProvider::fromSSO');
     },
   );
+
+  it('deploys, byte for byte, the bundles the bench measures and test/unit/function-bundles.test.ts checks', async () => {
+    const bundles = await bundleFunctions();
+    try {
+      for (const bundle of bundles.bundles) {
+        expect(readFileSync(bundle.file, 'utf8'), bundle.name).toBe(deployedCode(bundle.name));
+      }
+    } finally {
+      bundles.remove();
+    }
+  });
 
   it.each(specs)('%s is granted exactly those resources, with the access api.ts declares', (key, spec) => {
     const fn = functionOf(key);
@@ -455,7 +470,7 @@ describe('functions', () => {
     (key) => {
       const fn = functionOf(key);
       expect(fn.resource.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: FUNCTION_RUNTIME,
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',

@@ -1,0 +1,33 @@
+/**
+ * How every function is built, in one place without aws-cdk-lib: `SensorbusFunction` hands it to
+ * `NodejsFunction`, and the bench and `test/unit/function-bundles.test.ts` run esbuild with it
+ * directly, so they measure and check the very file CDK deploys.
+ *
+ * Every function bundles the AWS SDK: one minified file initialises in about half the time the
+ * runtime's own SDK takes to load from dozens of packages (`npm run bench` measures both). Its
+ * default credential chain is replaced by the environment credentials Lambda always provides
+ * (`handlers/lib/lambda-credentials.ts`), which leaves the chain's other links and their STS and
+ * SSO clients out of every bundle. Source maps ship beside each bundle for reading stack traces;
+ * `--enable-source-maps` is not set, since parsing them adds about 10 ms to every cold start.
+ */
+export const FUNCTION_BUNDLE = {
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  /**
+   * ESM output has no `require`; some bundled CommonJS dependencies call it, so the bundle defines
+   * it (https://esbuild.github.io/api/#banner).
+   */
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  treeShaking: true,
+  alias: { '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts' },
+} as const;
+
+/** Memory of every function (MB); the bench reports each function's heap after init against it. */
+export const FUNCTION_MEMORY_MB = 512;
+
+/** The Lambda runtime every function runs on, as `AWS_EXECUTION_ENV` names it. */
+export const FUNCTION_RUNTIME = 'nodejs22.x';
