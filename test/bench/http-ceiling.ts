@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runLoad } from './load.ts';
-import { type Measurement, measurement } from './measurement.ts';
+import { measurementOf, runLoad } from './load.ts';
+import type { Measurement } from './measurement.ts';
 
 export interface HttpCeilingOptions {
   readonly connections: number;
@@ -49,17 +49,7 @@ export const measureHttpCeiling = async (options: HttpCeilingOptions): Promise<M
       readIngestAnswers: false,
     });
     if (malformed > 0) throw new Error(`the bare server could not parse ${malformed} bodies`);
-    const { measured } = result;
-    return measurement({
-      label: 'http: bare node:http + JSON.parse',
-      durationSeconds: measured.seconds,
-      requests: measured.responses,
-      items: measured.acceptedReadings,
-      latency: measured.latency,
-      failures: measured.non2xx,
-      errors: measured.errors,
-      mainCpuMs: result.mainCpuMs,
-    });
+    return measurementOf('http: bare node:http + JSON.parse', result);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,5 @@
-import { runLoad } from './load.ts';
-import { type Measurement, measurement } from './measurement.ts';
+import { measurementOf, runLoad } from './load.ts';
+import type { Measurement } from './measurement.ts';
 
 export interface IngestOptions {
   readonly apiUrl: string;
@@ -50,7 +50,6 @@ export const measureIngest = async (options: IngestOptions): Promise<IngestResul
     },
     readIngestAnswers: true,
   });
-  const { measured } = result;
   const non2xx = Object.entries(result.statusCounts)
     .filter(([status]) => !status.startsWith('2'))
     .reduce((sum, [, n]) => sum + n, 0);
@@ -60,16 +59,7 @@ export const measureIngest = async (options: IngestOptions): Promise<IngestResul
       ? 'ingest path: single readings'
       : `ingest path: batches of ${options.batchSize}`);
   return {
-    measurement: measurement({
-      label,
-      durationSeconds: measured.seconds,
-      requests: measured.responses,
-      items: measured.acceptedReadings,
-      latency: measured.latency,
-      failures: measured.non2xx,
-      errors: measured.errors,
-      mainCpuMs: result.mainCpuMs,
-    }),
+    measurement: measurementOf(label, result),
     deviceId: options.deviceId,
     acceptedTimestamps: result.acceptedTimestamps,
     statusCounts: result.statusCounts,

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { cpuWindow } from './cpu.ts';
+import { type Measurement, measurement } from './measurement.ts';
 import { ReadingStream } from './readings.ts';
 
 /** One HTTP target loaded by autocannon: warm-up first, then the measured span. */
@@ -117,3 +118,16 @@ export const runLoad = async (spec: LoadSpec): Promise<LoadRun> => {
     await worker.terminate();
   }
 };
+
+/** One row of the throughput table from a load run's measured span. */
+export const measurementOf = (label: string, run: LoadRun): Measurement =>
+  measurement({
+    label,
+    durationSeconds: run.measured.seconds,
+    requests: run.measured.responses,
+    items: run.measured.acceptedReadings,
+    latency: run.measured.latency,
+    failures: run.measured.non2xx,
+    errors: run.measured.errors,
+    mainCpuMs: run.mainCpuMs,
+  });
