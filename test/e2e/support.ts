@@ -9,7 +9,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { startWebServer, type WebServer } from '../../infra/local/web-server.ts';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+import { edgeClientConfig, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -106,11 +106,7 @@ export const putAlertEvent = async (
   detailType: 'AlertRaised' | 'AlertResolved',
   data: Record<string, unknown>,
 ): Promise<void> => {
-  const events = new EventBridgeClient({
-    endpoint: t.cloud.edgeUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
   const producedAt = new Date().toISOString();
   const answer = await events.send(
     new PutEventsCommand({

@@ -5,7 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventIdOf } from '../../handlers/lib/ids.ts';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;
 let events: EventBridgeClient;
@@ -13,11 +13,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-alerts-'));
 
 beforeAll(async () => {
   t = await startTestCloud({ dataDir });
-  events = new EventBridgeClient({
-    endpoint: t.cloud.edgeUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
 });
 afterAll(async () => {
   await t.stop();

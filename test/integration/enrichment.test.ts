@@ -1,18 +1,20 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import {
+  edgeClientConfig,
+  startTestCloud,
+  storedReadings,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 
 let t: TestCloud;
 let events: EventBridgeClient;
 
 beforeAll(async () => {
   t = await startTestCloud({ retryBaseDelayMs: 5, sfnRetryIntervalMs: 5 });
-  events = new EventBridgeClient({
-    endpoint: t.cloud.edgeUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
 });
 afterAll(() => t.stop());
 

@@ -14,7 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localArns } from '../../infra/local/arns.ts';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;
 let client: EventBridgeClient;
@@ -23,11 +23,7 @@ const websocket = buses.websocket.name;
 
 beforeAll(async () => {
   t = await startTestCloud({ retryBaseDelayMs: 5 });
-  client = new EventBridgeClient({
-    endpoint: t.cloud.edgeUrl,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  client = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
 });
 afterAll(() => t.stop());
 

@@ -3,7 +3,14 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buses, tables } from '../../infra/topology.ts';
-import { edgeDynamo, startTestCloud, storedItems, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import {
+  edgeClientConfig,
+  edgeDynamo,
+  startTestCloud,
+  storedItems,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 
 let t: TestCloud;
 const open: WebSocket[] = [];
@@ -131,11 +138,7 @@ describe('WebSocket API', () => {
   it('pushes alerts, and an event delivered twice only once', async () => {
     const client = await connect(await t.viewerToken(['ws-a']));
     await client.send({ action: 'subscribe', deviceIds: ['ws-a'] });
-    const events = new EventBridgeClient({
-      endpoint: t.cloud.edgeUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    });
+    const events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
     const alert = {
       metadata: {
         eventId: 'f2c9a0a2-4b7e-5c1d-8e3f-9a0b1c2d3e4f',

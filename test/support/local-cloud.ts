@@ -61,16 +61,16 @@ export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): 
   };
 };
 
+/** The configuration every SDK client in the tests uses to reach the test cloud's edge. */
+export const edgeClientConfig = (edgeUrl: string) => ({
+  endpoint: edgeUrl,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
 /** A DynamoDB document client on the test cloud's edge, to look at what was really stored. */
 export const edgeDynamo = (edgeUrl: string, translateConfig?: TranslateConfig) =>
-  DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: edgeUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    }),
-    translateConfig,
-  );
+  DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(edgeUrl)), translateConfig);
 
 /** Every stored reading of a device, straight from the table. */
 export const storedReadings = async (edgeUrl: string, deviceId: string) => {
