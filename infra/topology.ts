@@ -6,7 +6,8 @@
  *   device ─POST /readings─▶ ingest ─conditional put─▶ readings (outbox mark)
  *                                  └─PutEvents ReadingRecorded─▶ bus telemetry
  *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading
- *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved)
+ *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved;
+ *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
  *                 ├ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
  *                 ├ rule alert-history AlertRaised | AlertResolved ─▶ alert-history (GET /alerts)
  *                 └ rule to-websocket  every domain event          ─▶ bus websocket
@@ -217,11 +218,22 @@ export const patternOf = (
   return branches.length === 1 ? (branches[0] ?? {}) : { $or: branches };
 };
 
-/** What a `${Name}` placeholder of an ASL file stands for: a table's name, a bus's name or a function's ARN. */
+/**
+ * What a `${Name}` placeholder of an ASL file stands for: a table's name, a bus's name, a
+ * function's ARN or a dead-letter queue's URL.
+ */
 export type Substitution =
   | { readonly table: TableName }
   | { readonly bus: BusName }
-  | { readonly function: FunctionName };
+  | { readonly function: FunctionName }
+  | { readonly queue: string };
+
+/**
+ * Readings that were not enriched: EventBridge could not start the workflow for them, or the
+ * workflow retried, gave up and parked its input here itself. Either way the message is the
+ * `ReadingRecorded` event, and `npm run events -- redrive` runs the enrichment again.
+ */
+export const ENRICH_DEAD_LETTERS = 'sensorbus-enrich-dlq';
 
 export interface StateMachineSpec {
   readonly name: string;
@@ -239,7 +251,11 @@ export interface StateMachineSpec {
 }
 
 export const stateMachines = {
-  /** load device → derive metrics → evaluate alarms → store enrichment → publish ReadingEnriched + alerts */
+  /**
+   * load device → derive metrics → evaluate alarms → store enrichment → publish ReadingEnriched + alerts;
+   * on a failure that outlasts the retries: record `enrichmentError` on the reading → park the event
+   * in the enrich dead-letter queue
+   */
   enrichReading: {
     name: 'sensorbus-enrich-reading',
     definitionFile: 'statemachines/enrich-reading.asl.json',
@@ -249,6 +265,7 @@ export const stateMachines = {
       ReadingsTable: { table: 'readings' },
       DeriveMetricsFunctionArn: { function: 'deriveMetrics' },
       EvaluateAlarmsFunctionArn: { function: 'evaluateAlarms' },
+      DeadLetterQueueUrl: { queue: ENRICH_DEAD_LETTERS },
     },
     putsEventsOn: ['telemetry'],
     logLevel: 'ERROR',
@@ -271,7 +288,7 @@ export const rules: readonly RuleSpec[] = [
         kind: 'stateMachine',
         stateMachine: 'enrichReading',
         retryPolicy: STANDARD_RETRY,
-        deadLetterQueue: 'sensorbus-enrich-dlq',
+        deadLetterQueue: ENRICH_DEAD_LETTERS,
       },
     ],
   },

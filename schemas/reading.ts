@@ -66,6 +66,10 @@ export const IngestBatchAnswer = z.strictObject({
   results: z.array(IngestItemResult),
 });
 
+/** Why the enrichment workflow gave up on a reading: the Step Functions error name and its cause. */
+export const EnrichmentError = z.strictObject({ error: z.string(), cause: z.string() });
+export type EnrichmentError = z.infer<typeof EnrichmentError>;
+
 /** A reading as stored and served by `GET /devices/{id}/readings`. */
 export const StoredReading = z.strictObject({
   deviceId: DeviceId,
@@ -74,6 +78,10 @@ export const StoredReading = z.strictObject({
   sequence: z.optional(z.int()),
   receivedAt: Timestamp,
   enrichment: z.optional(z.record(z.string(), z.unknown())),
+  enrichmentError: z.optional(EnrichmentError).register(z.globalRegistry, {
+    description:
+      'Present while the reading could not be enriched: the error the enrichment workflow gave up on. The reading waits in the enrich dead-letter queue for a redrive.',
+  }),
 });
 export type StoredReading = z.infer<typeof StoredReading>;
 

@@ -21,6 +21,8 @@ export interface ReadingItem {
   readonly outboxShard?: string;
   readonly outboxAt?: string;
   readonly enrichment?: Record<string, unknown>;
+  /** Set by the enrichment workflow when it gave up on the reading; the next enrichment removes it. */
+  readonly enrichmentError?: { readonly error: string; readonly cause: string };
 }
 
 const ReadingItemSchema = z.object({
@@ -34,6 +36,7 @@ const ReadingItemSchema = z.object({
   outboxShard: z.optional(z.string()),
   outboxAt: z.optional(z.string()),
   enrichment: z.optional(z.record(z.string(), z.unknown())),
+  enrichmentError: z.optional(z.object({ error: z.string(), cause: z.string() })),
 });
 
 const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);

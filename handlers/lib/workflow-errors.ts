@@ -12,8 +12,53 @@ export const WorkflowErrors = {
   DeviceNotFound: 'DeviceNotFound',
   /** PutEvents accepted the call but refused some entries. */
   PutEventsFailedEntries: 'PutEventsFailedEntries',
-  /** The workflow gave up; the reading records why. */
+  /** The workflow gave up; the reading records why and the dead-letter queue holds the event. */
   EnrichmentFailed: 'EnrichmentFailed',
+  /** The workflow gave up and could not park the event in the dead-letter queue either. */
+  EnrichmentNotParked: 'EnrichmentNotParked',
+} as const;
+
+/**
+ * Errors of the workflow's service integrations that may pass if the task is tried again, by
+ * integration, as Step Functions names them (`<Service>.<Exception>`). Each Task retries its
+ * integration's list and {@link RetryableErrors.timeouts} with backoff; anything else goes straight
+ * to the failure path. A test checks every Task of the ASL against these lists.
+ */
+export const RetryableErrors = {
+  /**
+   * Lambda's transient service errors, its throttle, and unhandled function errors (out of memory,
+   * crashes), plus our own {@link WorkflowErrors.Transient}
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+   */
+  lambda: [
+    'Lambda.ClientExecutionTimeoutException',
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+    'Lambda.Unknown',
+    WorkflowErrors.Transient,
+  ],
+  /** DynamoDB throttles and internal errors (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html). */
+  dynamodb: [
+    'DynamoDB.ProvisionedThroughputExceededException',
+    'DynamoDB.ThrottlingException',
+    'DynamoDB.InternalServerErrorException',
+    'DynamoDB.RequestLimitExceeded',
+  ],
+  /** PutEvents failing as a whole (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html). */
+  eventbridge: [
+    'EventBridge.InternalException',
+    'EventBridge.ThrottlingException',
+    'EventBridge.SdkClientException',
+  ],
+  /** SendMessage failing as a whole. */
+  sqs: ['SQS.SdkClientException', 'SQS.AmazonSQSException'],
+  /**
+   * A task that did not answer within its `TimeoutSeconds` (`States.Timeout`), or a function that
+   * ran out of time (`Sandbox.Timedout`, as Lambda reports a function timeout).
+   */
+  timeouts: ['States.Timeout', 'Sandbox.Timedout'],
 } as const;
 
 export type WorkflowErrorName = (typeof WorkflowErrors)[keyof typeof WorkflowErrors];

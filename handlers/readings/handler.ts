@@ -36,6 +36,9 @@ const toStoredReading = (item: ReadingItem): StoredReading => ({
   ...(item.sequence !== undefined ? { sequence: item.sequence } : {}),
   receivedAt: item.receivedAt,
   ...(item.enrichment ? { enrichment: item.enrichment } : {}),
+  ...(item.enrichmentError
+    ? { enrichmentError: { error: item.enrichmentError.error, cause: item.enrichmentError.cause } }
+    : {}),
 });
 
 export interface HistoryDeps {

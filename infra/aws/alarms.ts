@@ -33,11 +33,14 @@ export class OperatorAlarms extends Construct {
     this.#action = new actions.SnsAction(this.topic);
   }
 
-  /** Fires on the first message a dead-letter queue receives: something was not delivered. */
+  /**
+   * Fires on the first message a dead-letter queue receives: something was not delivered, or a
+   * workflow gave up on it and parked it (the enrich queue).
+   */
   deadLetterQueueNotEmpty(id: string, queue: sqs.Queue, queueName: string): void {
     this.#add(id, {
       alarmName: physicalName(this.#stage, `${queueName}-not-empty`),
-      alarmDescription: `${queueName} holds messages that were not delivered; inspect and redrive them`,
+      alarmDescription: `${queueName} holds messages that were not delivered or not processed; inspect and redrive them`,
       metric: queue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,

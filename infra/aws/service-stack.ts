@@ -121,15 +121,16 @@ export class ServiceStack extends Stack {
       });
     };
 
+    this.deadLetterQueues = new DeadLetterQueues(this, 'DeadLetters', stage);
     const machineSpecs: Readonly<Record<string, StateMachineSpec>> = stateMachines;
     this.stateMachines = new StateMachines(this, 'Workflows', {
       stage,
       specs: machineSpecs,
       resources,
       functions: lambdas,
+      deadLetterQueues: this.deadLetterQueues,
     });
 
-    this.deadLetterQueues = new DeadLetterQueues(this, 'DeadLetters', stage);
     const ruleList: readonly RuleSpec[] = rules;
     this.eventRules = new EventRules(this, 'Rules', {
       stage,

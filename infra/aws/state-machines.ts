@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { FunctionName } from '../api.ts';
 import type { BusName, StateMachineSpec, Substitution } from '../topology.ts';
 import { dataRemovalPolicy, lookup, physicalName, REPO_ROOT, type StageConfig } from './config.ts';
+import type { DeadLetterQueues } from './dead-letter-queues.ts';
 import { acknowledge } from './nag.ts';
 import type { SensorbusResources } from './sensorbus-function.ts';
 
@@ -79,6 +80,9 @@ export const permissionOf = (
   if (service === 'dynamodb' && operation) {
     return { actions: [`dynamodb:${PASCAL(operation)}`], substitution: named('TableName') };
   }
+  if (service === 'sqs' && operation === 'sendMessage') {
+    return { actions: ['sqs:SendMessage'], substitution: named('QueueUrl') };
+  }
   if (service === 'lambda' && operation === 'invoke') {
     return { actions: ['lambda:InvokeFunction'], substitution: named('FunctionName') };
   }
@@ -100,12 +104,15 @@ export interface StateMachinesProps {
   readonly specs: Readonly<Record<string, StateMachineSpec>>;
   readonly resources: SensorbusResources;
   readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  /** The queues a workflow's `sqs:sendMessage` tasks park failed inputs in (encrypted with SQS-managed keys, so no key grant). */
+  readonly deadLetterQueues: DeadLetterQueues;
 }
 
 /**
  * The topology's workflows from their ASL files, unchanged: placeholders become
  * `DefinitionSubstitutions`, and the role may do exactly what the tasks do — each DynamoDB
- * operation on its table, each Lambda invoke on its function, `PutEvents` on the buses the spec
+ * operation on its table, each Lambda invoke on its function, `SendMessage` on its dead-letter
+ * queue, `PutEvents` on the buses the spec
  * declares in `putsEventsOn` (its entries are built at run time, so the ASL cannot name them).
  */
 export class StateMachines extends Construct {
@@ -124,11 +131,13 @@ export class StateMachines extends Construct {
       const substituted = (substitution: Substitution): string => {
         if ('table' in substitution) return lookup(resources.tables, substitution.table, 'Table').tableName;
         if ('bus' in substitution) return lookup(resources.buses, substitution.bus, 'Bus').eventBusName;
+        if ('queue' in substitution) return props.deadLetterQueues.queue(substitution.queue).queueUrl;
         return lookup(props.functions, substitution.function, 'Function').functionArn;
       };
       const arnOf = (substitution: Substitution): string => {
         if ('table' in substitution) return lookup(resources.tables, substitution.table, 'Table').tableArn;
         if ('bus' in substitution) return lookup(resources.buses, substitution.bus, 'Bus').eventBusArn;
+        if ('queue' in substitution) return props.deadLetterQueues.queue(substitution.queue).queueArn;
         return lookup(props.functions, substitution.function, 'Function').functionArn;
       };
 

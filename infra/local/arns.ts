@@ -13,6 +13,8 @@ export const localArns = {
   bus: (busName: string) => `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${busName}`,
   topic: (topicName: string) => `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${topicName}`,
   queue: (queueName: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${queueName}`,
+  /** Shaped as SQS's own queue URLs; the local Step Functions reads the queue name from its last segment. */
+  queueUrl: (queueName: string) => `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${queueName}`,
   stateMachine: (name: string) => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`,
 };
 

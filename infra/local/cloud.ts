@@ -176,6 +176,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     functionNames,
     edgeUrl: () => edgeUrl,
     faults,
+    deadLetters: events.deadLetters,
     onFailure: (execution) =>
       console.error(`step functions: ${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
@@ -211,6 +212,20 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   await Promise.all(functionNames.map((name) => lambda.load(name)));
   events.resumePending();
 
+  /**
+   * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue, those
+   * of the topology at 0 included (the enrich queue's count is the readings not enriched).
+   */
+  const deadLetterCounts = (): Record<string, number> =>
+    Object.fromEntries(
+      [
+        ...new Set([
+          ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
+          ...events.deadLetters.queues(),
+        ]),
+      ].map((queue) => [queue, events.deadLetters.count(queue)]),
+    );
+
   let healthy = false;
   const gateway = new RestGateway({
     invoke: (fn, event) => lambda.invoke(fn, event),
@@ -218,6 +233,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',
     isHealthy: () => healthy,
+    healthChecks: () => ({ deadLetters: deadLetterCounts() }),
   });
   const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
   const wsPort = options.wsPort ?? 0;

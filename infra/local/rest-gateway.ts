@@ -17,6 +17,8 @@ export interface RestGatewayOptions {
   /** The dashboard's origin, allowed by CORS. */
   readonly allowedOrigin: string;
   readonly isHealthy: () => boolean;
+  /** What `GET /health` reports beside its status, e.g. `{deadLetters: {<queue>: n}}`. */
+  readonly healthChecks: () => Record<string, unknown>;
 }
 
 const ProxyResult = z.object({
@@ -131,7 +133,7 @@ export class RestGateway {
       const healthy = this.#options.isHealthy();
       res
         .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', ...this.#cors(origin) })
-        .end(JSON.stringify({ status: healthy ? 'ok' : 'starting' }));
+        .end(JSON.stringify({ status: healthy ? 'ok' : 'starting', checks: this.#options.healthChecks() }));
       return;
     }
 

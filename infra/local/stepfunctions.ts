@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { z } from 'zod';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -12,6 +13,7 @@ import type { FunctionName } from '../api.ts';
 import { buses, type StateMachineSpec, tables } from '../topology.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts';
 import { AwsError } from './aws-protocol.ts';
+import type { DeadLetterQueues } from './eventbridge/dead-letters.ts';
 import type { Faults } from './faults.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -52,6 +54,8 @@ export interface LocalStepFunctionsOptions {
   readonly functionNames: readonly FunctionName[];
   readonly edgeUrl: () => string;
   readonly faults: Faults;
+  /** Where `sqs:sendMessage` tasks write: the dead-letter queues EventBridge writes to. */
+  readonly deadLetters: DeadLetterQueues;
   /** Failed executions are kept as JSON files here. */
   readonly dataDir?: string;
   /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
@@ -69,7 +73,9 @@ export const substitute = (spec: StateMachineSpec): Record<string, unknown> => {
         ? tables[target.table].name
         : 'bus' in target
           ? buses[target.bus].name
-          : localArns.function(target.function),
+          : 'queue' in target
+            ? localArns.queueUrl(target.queue)
+            : localArns.function(target.function),
     ]),
   );
   return JSON.parse(
@@ -119,18 +125,60 @@ const taskStates = (states: Map<string, Record<string, unknown>>): Map<string, T
 const retryingStates = (states: Map<string, Record<string, unknown>>): string[] =>
   [...states].flatMap(([name, state]) => (Array.isArray(state.Retry) ? [name] : []));
 
+/** SDK v3 error names that Step Functions reports by their Java SDK exception class instead. */
+const JAVA_EXCEPTION_NAMES: Readonly<Record<string, string>> = {
+  InternalServerError: 'InternalServerErrorException',
+};
+
 /** Errors of service integrations are named `<Service>.<Exception>`, as Step Functions names them. */
 const named = (prefix: string, error: unknown): Error => {
   const source = error instanceof Error ? error : new Error(String(error));
   const renamed = new Error(source.message, { cause: source });
-  renamed.name = `${prefix}.${source.name}`;
+  renamed.name = `${prefix}.${JAVA_EXCEPTION_NAMES[source.name] ?? source.name}`;
   return renamed;
 };
+
+const sqsError = (name: string, message: string): Error =>
+  named('SQS', Object.assign(new Error(message), { name }));
+
+/** An SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`) and the queue it names. */
+const QUEUE_URL = /^https?:\/\/[^/]+\/\d{12}\/(?<name>[A-Za-z0-9_-]{1,80})$/;
+
+const StringAttribute = z.object({ DataType: z.literal('String'), StringValue: z.string().min(1) });
+
+/**
+ * What the local dead-letter queues accept from a `sqs:sendMessage` task: an EventBridge event as
+ * the body (the workflow's input), and why the workflow gave up on it as message attributes.
+ */
+const ParkedMessage = z.object({
+  QueueUrl: z.string().regex(QUEUE_URL),
+  MessageBody: z.unknown(),
+  MessageAttributes: z.object({
+    TARGET_ARN: StringAttribute,
+    EXECUTION_ARN: StringAttribute,
+    ERROR_CODE: StringAttribute,
+    ERROR_MESSAGE: StringAttribute,
+  }),
+});
+
+const ParkedEvent = z.object({
+  version: z.literal('0'),
+  id: z.string(),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.record(z.string(), z.unknown()),
+  'replay-name': z.string().optional(),
+});
 
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
  * each Task resource mapped to its local implementation (a Lambda ARN to the handler in the local Lambda runtime,
- * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). The newest
+ * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge, `sqs:sendMessage` into
+ * the local dead-letter queues). The newest
  * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
  * see why one failed.
  */
@@ -222,6 +270,8 @@ export class LocalStepFunctions {
             this.#clients().events.send(new PutEventsCommand({ Entries: entries as never })),
           );
         };
+      case 'arn:aws:states:::sqs:sendMessage':
+        return async (input) => this.#sendMessage(input);
       default:
         return async () => {
           throw named(
@@ -230,6 +280,47 @@ export class LocalStepFunctions {
           );
         };
     }
+  }
+
+  /**
+   * `sqs:sendMessage` into the local dead-letter queues, in the shape EventBridge's dead letters
+   * have, so `npm run events -- dead-letters` lists it and `redrive` starts the workflow again
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sqs.html). Step Functions sends a
+   * JSON `MessageBody` serialised; SQS refuses empty attribute values.
+   */
+  #sendMessage(input: unknown): { MessageId: string; MD5OfMessageBody: string } {
+    const message = ParkedMessage.safeParse(input);
+    if (!message.success) {
+      const issue = message.error.issues[0];
+      throw sqsError(
+        'InvalidParameterValueException',
+        `The local dead-letter queues take a queue URL and the attributes TARGET_ARN, EXECUTION_ARN, ERROR_CODE and ERROR_MESSAGE: ${issue?.path.join('.')} ${issue?.message}`,
+      );
+    }
+    const { QueueUrl, MessageBody, MessageAttributes: attributes } = message.data;
+    const text = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const event = ParkedEvent.safeParse(parsed);
+    if (!event.success)
+      throw sqsError(
+        'InvalidMessageContentsException',
+        'The local dead-letter queues hold EventBridge events only',
+      );
+    const letter = this.#options.deadLetters.send(QUEUE_URL.exec(QueueUrl)?.groups?.name ?? '', {
+      body: event.data,
+      attributes: {
+        TARGET_ARN: attributes.TARGET_ARN.StringValue,
+        EXECUTION_ARN: attributes.EXECUTION_ARN.StringValue,
+        ERROR_CODE: attributes.ERROR_CODE.StringValue,
+        ERROR_MESSAGE: attributes.ERROR_MESSAGE.StringValue,
+      },
+    });
+    return { MessageId: letter.messageId, MD5OfMessageBody: createHash('md5').update(text).digest('hex') };
   }
 
   async #sdk(service: string, call: () => Promise<{ $metadata?: unknown }>): Promise<unknown> {
@@ -333,7 +424,12 @@ export class LocalStepFunctions {
   }
 
   async #run(
-    entry: { machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] },
+    entry: {
+      spec: StateMachineSpec;
+      machine: StateMachine;
+      tasks: Map<string, TaskState>;
+      retrying: string[];
+    },
     execution: Execution,
     input: unknown,
   ): Promise<void> {
@@ -351,6 +447,7 @@ export class LocalStepFunctions {
           ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}),
         },
         context: {
+          StateMachine: { Id: execution.stateMachineArn, Name: entry.spec.name },
           Execution: {
             Id: execution.executionArn,
             Name: execution.name,

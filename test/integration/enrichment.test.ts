@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buses } from '../../infra/topology.ts';
+import { buses, ENRICH_DEAD_LETTERS } from '../../infra/topology.ts';
 import {
   edgeClientConfig,
   startTestCloud,
@@ -218,7 +218,7 @@ describe('the enrich-reading workflow', () => {
     expect(raisedIds.size).toBe(1);
   });
 
-  it('retries a failing compute task, then takes the failure path and records the error on the reading', async () => {
+  it('retries a failing compute task, then takes the failure path, records the error on the reading and parks it', async () => {
     const key = await t.registerDevice('enrich-4');
     t.cloud.faults.inject({ service: 'lambda', operation: 'deriveMetrics', mode: 'error', times: 10 });
 
@@ -231,8 +231,13 @@ describe('the enrich-reading workflow', () => {
     expect(reading?.enrichmentError).toMatchObject({ error: 'Lambda.ServiceException' });
     const execution = t.cloud.stepFunctions.executions().find((e) => e.input.includes('"enrich-4"'));
     expect(execution).toMatchObject({ status: 'FAILED', error: 'EnrichmentFailed' });
-    // One attempt and the three retries of DeriveMetrics' Retry each consumed one failure.
-    expect(remaining).toEqual([expect.objectContaining({ operation: 'deriveMetrics', remaining: 6 })]);
+    expect(
+      t.cloud.events.deadLetters
+        .list(ENRICH_DEAD_LETTERS)
+        .map((letter) => (letter.body.detail.data as { deviceId?: string }).deviceId),
+    ).toEqual(['enrich-4']);
+    // One attempt and the four retries of DeriveMetrics' Retry each consumed one failure.
+    expect(remaining).toEqual([expect.objectContaining({ operation: 'deriveMetrics', remaining: 5 })]);
   });
 
   it('raises DeviceSilent when a device stays silent for three intervals, and resolves it when it reports again', async () => {

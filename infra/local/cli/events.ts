@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { buses } from '../../topology.ts';
+import { buses, ENRICH_DEAD_LETTERS } from '../../topology.ts';
+import { eventsAdmin } from './events-admin.ts';
 
 const usage = `Usage: npm run events -- <command> [options]   (against a running \`npm start\`)
 
@@ -8,9 +9,10 @@ const usage = `Usage: npm run events -- <command> [options]   (against a running
   replay      --bus telemetry --from <ISO time> [--to <ISO time>] [--pattern '<event pattern>']
               re-deliver archived events of a time range to the bus's rules
   dead-letters [--queue <name>]
-              list dead letters (each with the rule, target and error that put it there)
+              list dead letters (each with the rule or workflow, target and error that put it there)
   redrive     --queue <name>
-              send a queue's dead letters back to their targets
+              send a queue's dead letters back to their targets; --queue ${ENRICH_DEAD_LETTERS}
+              runs the enrichment again for every reading that could not be enriched
 
 The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566).`;
 
@@ -26,28 +28,17 @@ const { positionals, values } = parseArgs({
   },
 });
 
-const edge = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}/_sensorbus/events`;
+const edgeUrl = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}`;
+const admin = eventsAdmin(edgeUrl);
 const busName = (name: string | undefined) =>
   name === undefined ? undefined : (buses[name as keyof typeof buses]?.name ?? name);
-
-const call = async (path: string, body?: unknown): Promise<unknown> => {
-  const response = await fetch(`${edge}/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const answer: unknown = await response.json();
-  if (!response.ok) throw new Error(JSON.stringify(answer));
-  return answer;
-};
 
 const tail = async () => {
   const query = new URLSearchParams();
   const bus = busName(values.bus);
   if (bus) query.set('bus', bus);
   if (values.pattern) query.set('pattern', values.pattern);
-  const response = await fetch(`${edge}/tail?${query}`);
+  const response = await fetch(`${edgeUrl}/_sensorbus/events/tail?${query}`);
   if (!response.ok || !response.body) throw new Error(await response.text());
   const decoder = new TextDecoder();
   let buffer = '';
@@ -83,20 +74,18 @@ const main = async () => {
     case 'replay':
       if (!values.bus || !values.from) throw new Error('replay needs --bus and --from');
       return console.log(
-        await call('replay', {
-          bus: busName(values.bus),
+        await admin.replay({
+          bus: busName(values.bus) ?? values.bus,
           from: values.from,
-          to: values.to,
-          pattern: values.pattern,
+          ...(values.to ? { to: values.to } : {}),
+          ...(values.pattern ? { pattern: values.pattern } : {}),
         }),
       );
     case 'dead-letters':
-      return console.log(
-        JSON.stringify(await call(`dead-letters${values.queue ? `?queue=${values.queue}` : ''}`), null, 2),
-      );
+      return console.log(JSON.stringify(await admin.deadLetters(values.queue), null, 2));
     case 'redrive':
       if (!values.queue) throw new Error('redrive needs --queue');
-      return console.log(await call('redrive', { queue: values.queue }));
+      return console.log(await admin.redrive(values.queue));
     default:
       console.log(usage);
       process.exitCode = command === undefined || values.help ? 0 : 2;

@@ -4,22 +4,36 @@ import { join } from 'node:path';
 import type { BusEvent } from './service.ts';
 
 /**
- * A dead letter as EventBridge writes it to an SQS dead-letter queue: the event as the body, and
- * why it failed in the message attributes
+ * Why EventBridge gave up on a target, in the message attributes of its dead letter
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
  */
+export interface TargetDeliveryFailure {
+  readonly RULE_ARN: string;
+  readonly TARGET_ARN: string;
+  readonly ERROR_CODE: string;
+  readonly ERROR_MESSAGE: string;
+  readonly EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
+  readonly RETRY_ATTEMPTS: number;
+}
+
+/**
+ * Why a workflow gave up on its input after its own retries, as its failure path's
+ * `sqs:sendMessage` task writes it: the state machine (`TARGET_ARN`), the execution, and the error
+ * it caught. No rule: redriving it starts the state machine again with the body as input.
+ */
+export interface WorkflowFailure {
+  readonly TARGET_ARN: string;
+  readonly EXECUTION_ARN: string;
+  readonly ERROR_CODE: string;
+  readonly ERROR_MESSAGE: string;
+}
+
+/** A dead letter as it sits in an SQS dead-letter queue: the event as the body, why it failed in the attributes. */
 export interface DeadLetter {
   readonly messageId: string;
   readonly sentAt: string;
   readonly body: BusEvent;
-  readonly attributes: {
-    readonly RULE_ARN: string;
-    readonly TARGET_ARN: string;
-    readonly ERROR_CODE: string;
-    readonly ERROR_MESSAGE: string;
-    readonly EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
-    readonly RETRY_ATTEMPTS: number;
-  };
+  readonly attributes: TargetDeliveryFailure | WorkflowFailure;
 }
 
 /** Dead-letter queues, one JSON Lines file per queue under `<data dir>/dlq/`, or in memory. */
@@ -57,6 +71,16 @@ export class DeadLetterQueues {
       .split('\n')
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line) as DeadLetter);
+  }
+
+  /** How many messages wait in a queue. */
+  count(queue: string): number {
+    const file = this.#file(queue);
+    if (!file) return this.#memory.get(queue)?.length ?? 0;
+    if (!existsSync(file)) return 0;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '').length;
   }
 
   queues(): string[] {

@@ -571,11 +571,24 @@ export class LocalEventBridge {
     return count;
   }
 
-  /** Sends a queue's dead letters back to the targets they failed on; those delivered leave the queue. */
+  /**
+   * Sends a queue's dead letters back to the targets they failed on; those delivered leave the
+   * queue. A letter a workflow parked itself (no rule) starts that workflow again with its body.
+   */
   async redrive(queue: string): Promise<{ redriven: number; failed: number }> {
     const letters = this.deadLetters.list(queue);
     const done = new Set<string>();
     for (const letter of letters) {
+      if (!('RULE_ARN' in letter.attributes)) {
+        const start = this.#options.resolveTarget(letter.attributes.TARGET_ARN);
+        try {
+          await start?.(JSON.stringify(letter.body), letter.body);
+          if (start) done.add(letter.messageId);
+        } catch {
+          // stays in the queue, as a failed SQS redrive leaves the message
+        }
+        continue;
+      }
       const rule = this.#ruleByArn(letter.attributes.RULE_ARN);
       const target = [...(rule?.targets.values() ?? [])].find((t) => t.Arn === letter.attributes.TARGET_ARN);
       if (!rule || !target) continue;

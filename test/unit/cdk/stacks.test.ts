@@ -787,7 +787,9 @@ describe('workflows', () => {
           ? identityOf('table', tables[substitution.table].name)
           : 'bus' in substitution
             ? identityOf('bus', buses[substitution.bus].name)
-            : `function:${physicalNameOfKey(STAGE, substitution.function)}`;
+            : 'queue' in substitution
+              ? `queue:${physicalName(STAGE, substitution.queue)}`
+              : `function:${physicalNameOfKey(STAGE, substitution.function)}`;
       expect(
         Object.fromEntries(
           Object.entries(substitutions).map(([name, value]) => [

@@ -31,6 +31,17 @@ describe('workflow permissions from ASL', () => {
     ).toEqual({ actions: ['dynamodb:UpdateItem'], substitution: { table: 'readings' } });
   });
 
+  it('grants SendMessage on the queue whose URL its placeholder names', () => {
+    expect(
+      permissionOf(
+        task('arn:aws:states:::sqs:sendMessage', { QueueUrl: ph('Parked'), 'MessageBody.$': '$' }),
+        {
+          Parked: { queue: 'sensorbus-enrich-dlq' },
+        },
+      ),
+    ).toEqual({ actions: ['sqs:SendMessage'], substitution: { queue: 'sensorbus-enrich-dlq' } });
+  });
+
   it('marks PutEvents with run-time entries as targeting a bus the ASL does not name', () => {
     expect(permissionOf(task('arn:aws:states:::events:putEvents', { 'Entries.$': '$' }), {})).toEqual({
       actions: ['events:PutEvents'],
@@ -42,7 +53,7 @@ describe('workflow permissions from ASL', () => {
     expect(() =>
       permissionOf(task('arn:aws:states:::dynamodb:getItem', { TableName: 'literal-table' }), {}),
     ).toThrow(/placeholder/);
-    expect(() => permissionOf(task('arn:aws:states:::sqs:sendMessage', {}), {})).toThrow(/no permission/);
+    expect(() => permissionOf(task('arn:aws:states:::sns:publish', {}), {})).toThrow(/no permission/);
   });
 
   it('lists the placeholders of an ASL text', () => {

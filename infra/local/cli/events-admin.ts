@@ -1,0 +1,42 @@
+import type { DeadLetter } from '../eventbridge/dead-letters.ts';
+
+/** What a redrive did: messages handed back to their target (and removed), and messages left in the queue. */
+export interface RedriveResult {
+  readonly redriven: number;
+  readonly failed: number;
+}
+
+/**
+ * The local EventBridge's developer commands, as `npm run events` calls them on the edge's
+ * `/_sensorbus/events/*` (and as tests call them, through the same code).
+ */
+export const eventsAdmin = (edgeUrl: string) => {
+  const call = async (path: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${edgeUrl}/_sensorbus/events/${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const answer: unknown = await response.json();
+    if (!response.ok) throw new Error(JSON.stringify(answer));
+    return answer;
+  };
+  return {
+    /** Every queue's dead letters, or one queue's. */
+    deadLetters: async (queue?: string) =>
+      (await call(`dead-letters${queue ? `?queue=${encodeURIComponent(queue)}` : ''}`)) as Record<
+        string,
+        DeadLetter[]
+      >,
+    /**
+     * Sends a queue's dead letters back: an event EventBridge could not deliver goes to its rule's
+     * target again; an event a workflow parked (the enrich queue) starts that workflow again with
+     * the original event, which is idempotent. Each message leaves the queue once its target took
+     * it; a workflow that fails again parks the event anew.
+     */
+    redrive: async (queue: string) => (await call('redrive', { queue })) as RedriveResult,
+    replay: async (options: { bus: string; from: string; to?: string; pattern?: string }) =>
+      call('replay', options),
+  };
+};
