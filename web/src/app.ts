@@ -3,6 +3,7 @@
  * (re)subscription backfills each device over REST from the last reading it had, so a dropped
  * connection never leaves a hole in a chart.
  */
+
 import type { Device } from '../../schemas/device.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
 import { type Api, createApi, UnauthorizedError } from './api.ts';
@@ -28,6 +29,13 @@ import {
   type MetricSeries,
   pruneSeries,
 } from './logic/device-series.ts';
+import {
+  applyFailures,
+  clearFailure,
+  type EnrichmentFailures,
+  failureNotice,
+  pruneFailures,
+} from './logic/enrichment-failures.ts';
 import { type DashboardConfig, parseEnriched, parseReading } from './logic/messages.ts';
 import { type DeviceStatus, deviceStatus, latest, parseTime } from './logic/status.ts';
 import { socketUrl } from './logic/subscriptions.ts';
@@ -47,6 +55,8 @@ const RANGE_STORAGE_KEY = 'sensorbus.range';
 interface DeviceEntry {
   device: Device;
   series: MetricSeries;
+  /** Shown readings the enrichment workflow gave up on. */
+  failures: EnrichmentFailures;
   lastSeenMs: number | undefined;
   /** Whether the history of the current range has been loaded once. */
   loaded: boolean;
@@ -184,6 +194,7 @@ export class Dashboard {
       const created: DeviceEntry = {
         device,
         series: {},
+        failures: new Map(),
         lastSeenMs: seen,
         loaded: false,
         panel,
@@ -212,6 +223,7 @@ export class Dashboard {
       const readings = await this.#api.readings(entry.device.deviceId, from);
       if (generation !== this.#generation || this.#stopped) return;
       entry.series = applyReadings(entry.series, readings);
+      this.#setFailures(entry, applyFailures(entry.failures, readings));
       entry.lastSeenMs = latest(entry.lastSeenMs, lastSeenOf(readings));
       entry.loaded = true;
       entry.panel.setError(undefined);
@@ -255,6 +267,7 @@ export class Dashboard {
         const enriched = parseEnriched(message.data);
         if (!entry || !enriched) break;
         entry.series = applyEnriched(entry.series, enriched);
+        this.#setFailures(entry, clearFailure(entry.failures, enriched));
         this.#markDirty(entry.device.deviceId);
         break;
       }
@@ -315,7 +328,16 @@ export class Dashboard {
 
   #prune(): void {
     const [rangeStart] = this.#window();
-    for (const entry of this.#entries.values()) entry.series = pruneSeries(entry.series, rangeStart - 60_000);
+    for (const entry of this.#entries.values()) {
+      entry.series = pruneSeries(entry.series, rangeStart - 60_000);
+      this.#setFailures(entry, pruneFailures(entry.failures, rangeStart - 60_000));
+    }
+  }
+
+  #setFailures(entry: DeviceEntry, failures: EnrichmentFailures): void {
+    if (failures === entry.failures) return;
+    entry.failures = failures;
+    entry.panel.setEnrichmentNotice(failureNotice(failures, displayName(entry.device)));
   }
 
   #setRange(range: RangeKey): void {
@@ -326,6 +348,7 @@ export class Dashboard {
     this.#generation++;
     for (const entry of this.#entries.values()) {
       entry.series = {};
+      this.#setFailures(entry, new Map());
       entry.loaded = false;
       entry.panel.setLoading(true);
       void entry.sync();

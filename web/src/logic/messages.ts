@@ -4,6 +4,7 @@
  * so the bundle carries no validation library, and anything malformed is dropped, never cast.
  */
 import type { Device } from '../../../schemas/device.ts';
+import type { EnrichmentError } from '../../../schemas/reading.ts';
 import type { PushMessage, ServerMessage } from '../../../schemas/websocket.ts';
 import type { PointEnrichment } from './series.ts';
 
@@ -66,7 +67,14 @@ export interface ReadingData {
   readonly receivedAt?: string;
   /** Enrichment per metric, when the reading already carries it (history items). */
   readonly enrichment?: Record<string, PointEnrichment & { value?: number }>;
+  /** Why the reading could not be enriched (history items of a reading that waits for a redrive). */
+  readonly enrichmentError?: EnrichmentError;
 }
+
+const parseEnrichmentError = (value: unknown): EnrichmentError | undefined =>
+  isObject(value) && isString(value.error) && isString(value.cause)
+    ? { error: value.error, cause: value.cause }
+    : undefined;
 
 /** The data of a `ReadingRecorded` push, or one item of a readings page. */
 export const parseReading = (value: unknown): ReadingData | undefined => {
@@ -74,12 +82,14 @@ export const parseReading = (value: unknown): ReadingData | undefined => {
   const metrics = parseMetrics(value.metrics);
   if (!isString(value.deviceId) || !isString(value.timestamp) || !metrics) return undefined;
   const enrichment = parseEnrichmentMap(value.enrichment);
+  const enrichmentError = parseEnrichmentError(value.enrichmentError);
   return {
     deviceId: value.deviceId,
     timestamp: value.timestamp,
     metrics,
     ...(isString(value.receivedAt) ? { receivedAt: value.receivedAt } : {}),
     ...(enrichment ? { enrichment } : {}),
+    ...(enrichmentError ? { enrichmentError } : {}),
   };
 };
 

@@ -25,6 +25,7 @@ export class DevicePanel {
   readonly #title: HTMLElement;
   readonly #location: HTMLElement;
   readonly #error: HTMLElement;
+  readonly #enrichment: HTMLElement;
   #device: Device;
 
   constructor(device: Device) {
@@ -36,6 +37,7 @@ export class DevicePanel {
     this.#seen = h('span', { class: 'device-seen' });
     this.#alarms = h('ul', { class: 'alarm-chips', 'aria-label': 'Alarms' });
     this.#error = h('p', { class: 'panel-error', role: 'alert', hidden: true });
+    this.#enrichment = h('p', { class: 'enrichment-notice', role: 'status', hidden: true });
     this.#chartGrid = h('div', { class: 'chart-grid' });
     this.element = h(
       'section',
@@ -48,6 +50,7 @@ export class DevicePanel {
         this.#alarms,
       ),
       this.#error,
+      this.#enrichment,
       this.#chartGrid,
     );
     this.setDevice(device);
@@ -86,6 +89,12 @@ export class DevicePanel {
   setError(message: string | undefined): void {
     this.#error.hidden = message === undefined;
     setText(this.#error, message ?? '');
+  }
+
+  /** Says how many shown readings could not be enriched (see `failureNotice`); hidden when none. */
+  setEnrichmentNotice(message: string | undefined): void {
+    this.#enrichment.hidden = message === undefined;
+    setText(this.#enrichment, message ?? '');
   }
 
   setLoading(loading: boolean): void {
