@@ -35,6 +35,7 @@ import { MANAGEMENT_ENDPOINT_ENV } from '../../../infra/aws/sensorbus-function.t
 import { permissionOf, tasksOf } from '../../../infra/aws/state-machines.ts';
 import {
   buses,
+  ENRICH_DEAD_LETTERS,
   rules,
   type StateMachineSpec,
   type Substitution,
@@ -825,6 +826,36 @@ describe('workflows', () => {
       expect(granted).toEqual(expected);
     },
   );
+});
+
+describe('enrichment dead letters', () => {
+  it('parks what enrich-reading gives up on in the encrypted enrich queue, which its role may write to and an alarm watches', () => {
+    const queueIdentity = `queue:${physicalName(STAGE, ENRICH_DEAD_LETTERS)}`;
+    const queue = assembly.find('AWS::SQS::Queue', 'QueueName', physicalName(STAGE, ENRICH_DEAD_LETTERS));
+    const machine = assembly.find(
+      'AWS::StepFunctions::StateMachine',
+      'StateMachineName',
+      physicalName(STAGE, stateMachines.enrichReading.name),
+    );
+    const substitutions = z
+      .record(z.string(), z.unknown())
+      .parse(machine.resource.Properties.DefinitionSubstitutions);
+    const [role] = assembly.refs(machine.resource.Properties.RoleArn, machine.stack);
+    if (!role) throw new Error('no role');
+    const alarmed = [...assembly.resources('AWS::CloudWatch::Alarm')].filter(
+      ({ resource, stack }) =>
+        resource.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        assembly.identify(
+          z.array(z.object({ Value: z.unknown() })).parse(resource.Properties.Dimensions)[0]?.Value,
+          stack,
+        )[0] === queueIdentity,
+    );
+
+    expect(queue.resource.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(assembly.identify(substitutions.DeadLetterQueueUrl, machine.stack)).toEqual([queueIdentity]);
+    expect([...(grantsOf(role).get(queueIdentity) ?? [])]).toEqual(['sqs:SendMessage']);
+    expect(alarmed).toHaveLength(1);
+  });
 });
 
 describe('schedules', () => {
