@@ -1,5 +1,9 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buses } from '../../topology.ts';
+import { LOCAL_REGION } from '../arns.ts';
+import { loadCredentials } from '../credentials.ts';
+import { ADMIN_SIGNING_NAME, signedFetch } from '../sigv4.ts';
 
 const usage = `Usage: npm run events -- <command> [options]   (against a running \`npm start\`)
 
@@ -12,7 +16,8 @@ const usage = `Usage: npm run events -- <command> [options]   (against a running
   redrive     --queue <name>
               send a queue's dead letters back to their targets
 
-The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566).`;
+The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566); requests are signed with the
+credentials in $SENSORBUS_DATA_DIR/credentials.json (.sensorbus).`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -30,13 +35,26 @@ const edge = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}/_sen
 const busName = (name: string | undefined) =>
   name === undefined ? undefined : (buses[name as keyof typeof buses]?.name ?? name);
 
+/** The edge refuses unsigned requests: sign with the credentials `npm start` wrote. */
+const signing = () => {
+  const dataDir = resolve(process.env.SENSORBUS_DATA_DIR ?? '.sensorbus');
+  const aws = loadCredentials(dataDir)?.aws;
+  if (!aws)
+    throw new Error(`No edge credentials in ${dataDir}/credentials.json: start sensorbus first (npm start)`);
+  return { credentials: aws, region: LOCAL_REGION, service: ADMIN_SIGNING_NAME };
+};
+
 const call = async (path: string, body?: unknown): Promise<unknown> => {
-  const response = await fetch(`${edge}/${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
+  const response = await signedFetch(
+    `${edge}/${path}`,
+    {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    },
+    signing(),
+  );
   const answer: unknown = await response.json();
   if (!response.ok) throw new Error(JSON.stringify(answer));
   return answer;
@@ -47,7 +65,7 @@ const tail = async () => {
   const bus = busName(values.bus);
   if (bus) query.set('bus', bus);
   if (values.pattern) query.set('pattern', values.pattern);
-  const response = await fetch(`${edge}/tail?${query}`);
+  const response = await signedFetch(`${edge}/tail?${query}`, {}, signing());
   if (!response.ok || !response.body) throw new Error(await response.text());
   const decoder = new TextDecoder();
   let buffer = '';
