@@ -71,8 +71,25 @@ class NodeSha256 implements Checksum {
 
 const sha256Hex = (body: Uint8Array): string => createHash('sha256').update(body).digest('hex');
 
-const signerFor = (credentials: AwsCredentials, region: string, service: string) =>
-  new SignatureV4({ credentials, region, service, sha256: NodeSha256, applyChecksum: false });
+const signers = new Map<string, SignatureV4>();
+
+/** One signer per key, region and service: each keeps the day's derived signing key cached. */
+const signerFor = (credentials: AwsCredentials, region: string, service: string): SignatureV4 => {
+  const key = JSON.stringify([credentials.accessKeyId, credentials.secretAccessKey, region, service]);
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size > 64) signers.clear();
+    signer = new SignatureV4({
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      region,
+      service,
+      sha256: NodeSha256,
+      applyChecksum: false,
+    });
+    signers.set(key, signer);
+  }
+  return signer;
+};
 
 /** `20261123T090000Z`, the date format of `X-Amz-Date` and of the signature's messages. */
 const amzDate = (date: Date): string =>
