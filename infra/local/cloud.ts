@@ -10,6 +10,7 @@ import { Faults } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
+import type { AwsCredentials } from './sigv4.ts';
 import { LocalSns } from './sns/service.ts';
 import { LocalStepFunctions } from './stepfunctions.ts';
 import { WebSocketGateway } from './websocket-gateway.ts';
@@ -31,6 +32,8 @@ export interface LocalCloudOptions {
   readonly snsRetryDelaysMs?: readonly number[];
   /** base64url HMAC key that signs bearer tokens. */
   readonly tokenSigningKey: string;
+  /** The only access key the edge accepts SigV4 signatures from; the functions and workflows sign with it. */
+  readonly awsCredentials: AwsCredentials;
   readonly allowedOrigin?: string;
   /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
   readonly outboxMinAgeSeconds?: number;
@@ -46,6 +49,8 @@ export interface LocalCloudOptions {
 export interface LocalCloud {
   readonly apiUrl: string;
   readonly edgeUrl: string;
+  /** What a client signs its edge requests with. */
+  readonly awsCredentials: AwsCredentials;
   readonly wsUrl: string;
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
@@ -73,7 +78,10 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   const faults = new Faults();
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
 
-  const dynamodb = new LocalDynamoDB(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {});
+  const dynamodb = new LocalDynamoDB({
+    credentials: options.awsCredentials,
+    ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
+  });
   await dynamodb.start();
   await dynamodb.ensureTables(Object.values(tables));
 
@@ -175,6 +183,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     invokeFunction: (fn, payload) => lambda.invoke(fn, payload),
     functionNames,
     edgeUrl: () => edgeUrl,
+    credentials: options.awsCredentials,
     faults,
     deadLetters: events.deadLetters,
     onFailure: (execution) =>
@@ -183,23 +192,26 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     ...(options.sfnRetryIntervalMs !== undefined ? { retryIntervalMs: options.sfnRetryIntervalMs } : {}),
   });
   const secretsManager = new LocalSecretsManager({ [secrets.tokenSigningKey.name]: options.tokenSigningKey });
-  const edge = new Edge({
-    dynamodb,
-    events,
-    faults,
-    secrets: secretsManager,
-    sns,
-    states: stepFunctions,
-    websocket,
-  });
+  const edge = new Edge(
+    {
+      dynamodb,
+      events,
+      faults,
+      secrets: secretsManager,
+      sns,
+      states: stepFunctions,
+      websocket,
+    },
+    options.awsCredentials,
+  );
   edgeUrl = await edge.listen(options.edgePort ?? 0, host);
 
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: edgeUrl,
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: edgeUrl,
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ACCESS_KEY_ID: options.awsCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: options.awsCredentials.secretAccessKey,
     ...Object.fromEntries(Object.values(secrets).map((secret) => [secret.env, secret.name])),
     OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
     ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
@@ -271,6 +283,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   return {
     apiUrl,
     edgeUrl,
+    awsCredentials: options.awsCredentials,
     get wsUrl() {
       return wsUrl;
     },

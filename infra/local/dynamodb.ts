@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
@@ -12,6 +12,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { TableSpec } from '../topology.ts';
+import { LOCAL_REGION } from './arns.ts';
+import { jsonRefusal, readBody, sendAwsJsonError, withBody } from './aws-protocol.ts';
+import { type AwsCredentials, verifySignature } from './sigv4.ts';
 
 /**
  * DynamoDB for the local cloud, served by dynalite (a faithful DynamoDB implementation on LevelDB).
@@ -19,25 +22,50 @@ import type { TableSpec } from '../topology.ts';
  */
 export class LocalDynamoDB {
   readonly #server: Server;
+  readonly #credentials: AwsCredentials;
+  readonly #dynalite: RequestListener;
   #endpoint = '';
 
-  constructor(options: { path?: string }) {
+  constructor(options: { path?: string; credentials: AwsCredentials }) {
+    this.#credentials = options.credentials;
     this.#server = dynalite({
       ...(options.path ? { path: options.path } : {}),
       createTableMs: 0,
       deleteTableMs: 0,
       updateTableMs: 0,
     });
+    // dynalite's own listener answers anyone on the machine: it gets the edge's signature check.
+    const [listener] = this.#server.listeners('request');
+    if (typeof listener !== 'function') throw new Error('dynalite did not register its request listener');
+    this.#dynalite = (req, res) => void listener.call(this.#server, req, res);
+    this.#server.removeAllListeners('request');
+    this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      this.#signedOnly(req, res).catch(() => res.destroy());
+    });
   }
 
-  /** dynalite owns a loopback listener so it can close its store cleanly; the edge calls it in-process. */
+  /**
+   * dynalite owns a loopback listener so it can close its store cleanly, and so the table set-up and
+   * TTL sweeps (signed) can reach it before the edge is up; the edge calls it in-process.
+   */
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.#endpoint = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
+  /** Serves a request the edge has already authenticated. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    this.#server.emit('request', req, res);
+    this.#dynalite(req, res);
+  }
+
+  async #signedOnly(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const failure = await verifySignature(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      { credentials: this.#credentials, region: LOCAL_REGION, service: 'dynamodb' },
+    );
+    if (failure) return sendAwsJsonError(res, jsonRefusal(failure), 'application/x-amz-json-1.0');
+    this.#dynalite(withBody(req, body), res);
   }
 
   /** Creates every table of the topology that does not exist yet. */
@@ -99,8 +127,11 @@ export class LocalDynamoDB {
   #client(): DynamoDBClient {
     return new DynamoDBClient({
       endpoint: this.#endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      region: LOCAL_REGION,
+      credentials: {
+        accessKeyId: this.#credentials.accessKeyId,
+        secretAccessKey: this.#credentials.secretAccessKey,
+      },
     });
   }
 

@@ -1,12 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_REGION } from './arns.ts';
 import {
   AwsError,
+  jsonRefusal,
   PayloadTooLarge,
   parseJsonRequest,
+  queryRefusal,
+  type Refusal,
   readBody,
+  restRefusal,
   sendAwsJson,
   sendAwsJsonError,
+  sendRestJsonError,
+  withBody,
 } from './aws-protocol.ts';
 import type { LocalDynamoDB } from './dynamodb.ts';
 import { compileRulePattern } from './eventbridge/rules.ts';
@@ -14,6 +21,8 @@ import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
 import { closeServer } from './servers.ts';
+import { ADMIN_SIGNING_NAME, type AwsCredentials, verifySignature } from './sigv4.ts';
+import { errorAnswer, SnsError } from './sns/query-protocol.ts';
 import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
 import type { LocalStepFunctions } from './stepfunctions.ts';
 import type { WebSocketGateway } from './websocket-gateway.ts';
@@ -36,18 +45,115 @@ const dynamoFaultTypes = {
   throttle: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException' },
 } as const;
 
+/** The signing name of each service behind an `X-Amz-Target` prefix, as the SDK's clients sign. */
+const JSON_TARGETS = {
+  DynamoDB_20120810: 'dynamodb',
+  AWSEvents: 'events',
+  AWSStepFunctions: 'states',
+  secretsmanager: 'secretsmanager',
+} as const;
+type JsonTarget = (typeof JSON_TARGETS)[keyof typeof JSON_TARGETS];
+
+/** Signing names of the routes that are not JSON protocols. */
+const SIGNING_NAMES = {
+  sns: 'sns',
+  connections: 'execute-api',
+  admin: ADMIN_SIGNING_NAME,
+} as const;
+
+type Route =
+  | { kind: 'health' }
+  | { kind: 'unknown-target'; target: string }
+  | { kind: 'json'; target: JsonTarget; operation: string; service: string; contentType: string }
+  | { kind: 'query'; service: string }
+  | { kind: 'connections'; service: string }
+  | { kind: 'admin'; service: string };
+
+const isJsonTargetPrefix = (prefix: string): prefix is keyof typeof JSON_TARGETS =>
+  Object.hasOwn(JSON_TARGETS, prefix);
+
+/** Which protocol a request speaks, from its headers and path alone (before its body is read). */
+const routeOf = (req: IncomingMessage, url: URL): Route => {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') {
+    const [prefix = '', operation = ''] = target.split('.');
+    if (!isJsonTargetPrefix(prefix)) return { kind: 'unknown-target', target };
+    const service = JSON_TARGETS[prefix];
+    const contentType = service === 'dynamodb' || service === 'states' ? JSON_1_0 : JSON_1_1;
+    return { kind: 'json', target: service, operation, service, contentType };
+  }
+  if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') return { kind: 'health' };
+  if (url.pathname.startsWith('/@connections/'))
+    return { kind: 'connections', service: SIGNING_NAMES.connections };
+  if (url.pathname === '/' && (req.method === 'GET' || req.method === 'POST'))
+    return { kind: 'query', service: SIGNING_NAMES.sns };
+  return { kind: 'admin', service: SIGNING_NAMES.admin };
+};
+
+/**
+ * SNS actions AWS answers without a signature, so that the links SNS mails and posts work: the
+ * SubscribeURL (`ConfirmSubscription` with the token only the endpoint received) and the
+ * UnsubscribeURL (https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html,
+ * https://docs.aws.amazon.com/sns/latest/api/API_Unsubscribe.html). Only as a GET, as the links are.
+ */
+const UNSIGNED_LINK_ACTIONS = new Set(['ConfirmSubscription', 'Unsubscribe']);
+
+const isUnsignedLink = (req: IncomingMessage, params: URLSearchParams): boolean =>
+  req.method === 'GET' && UNSIGNED_LINK_ACTIONS.has(params.get('Action') ?? '');
+
+/**
+ * Why a browser request from a page is refused, or undefined for SDKs, CLIs and link clicks. The
+ * edge is for SDKs and CLIs: a browser adds `Origin` to every cross-origin fetch and every form
+ * POST, and `Sec-Fetch-Site` to everything it sends (`none` when the user typed or pasted the URL
+ * or opened it from another application, such as a mail client). The one thing a browser may do
+ * is follow an SNS link as a top-level navigation (`Sec-Fetch-Mode: navigate`,
+ * `Sec-Fetch-Dest: document`, a GET), which is how a webmail's link is clicked; a page can start
+ * that too, but the link only confirms what a signed Subscribe created, with a token only the
+ * subscriber received, or ends a subscription whose ARN only its mails carry.
+ */
+const foreignOrigin = (req: IncomingMessage, route: Route, url: URL): string | undefined => {
+  const origin = req.headers.origin;
+  if (origin !== undefined)
+    return `Cross-origin requests are refused by the local AWS edge (Origin: ${origin})`;
+  const site = req.headers['sec-fetch-site'];
+  if (site === undefined || site === 'none') return undefined;
+  const navigation =
+    req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document';
+  if (route.kind === 'query' && navigation && isUnsignedLink(req, url.searchParams)) return undefined;
+  return `Browser requests from a page are refused by the local AWS edge (Sec-Fetch-Site: ${site})`;
+};
+
+/** Answers a refused request in the error shape of the protocol it spoke. */
+const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void => {
+  if (route.kind === 'json') {
+    sendAwsJsonError(res, jsonRefusal(refusal), route.contentType);
+  } else if (route.kind === 'query') {
+    const error = queryRefusal(refusal);
+    const answer = errorAnswer(new SnsError(error.type, error.message, error.status), crypto.randomUUID());
+    res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
+  } else {
+    sendRestJsonError(res, restRefusal(refusal));
+  }
+};
+
 /**
  * The AWS-compatible edge: one port for every emulated service, routed by wire protocol the way
  * LocalStack's edge does: `X-Amz-Target` for the JSON protocols (DynamoDB, EventBridge, Step
- * Functions), the form-encoded `Action` for Query protocols (SNS), and the path for the API
- * Gateway Management API. `/_sensorbus/faults` lets tests make a service fail.
+ * Functions, Secrets Manager), the form-encoded `Action` for Query protocols (SNS), and the path
+ * for the API Gateway Management API. `/_sensorbus/faults` lets tests make a service fail.
+ *
+ * Every request must carry a Signature Version 4 made with the local cloud's generated credentials
+ * (except `/health` and SNS's links), and no browser page may call it: it holds the token signing
+ * key and every table, and sends no CORS headers.
  */
 export class Edge {
   readonly #server: Server;
   readonly #services: EdgeServices;
+  readonly #credentials: AwsCredentials;
 
-  constructor(services: EdgeServices) {
+  constructor(services: EdgeServices, credentials: AwsCredentials) {
     this.#services = services;
+    this.#credentials = credentials;
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendAwsJsonError(res, toAwsError(error), JSON_1_1);
@@ -70,61 +176,85 @@ export class Edge {
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = req.headers['x-amz-target'];
     const url = new URL(req.url ?? '/', 'http://edge');
-    if (typeof target === 'string') {
-      const [prefix = '', operation = ''] = target.split('.');
-      if (prefix.startsWith('DynamoDB_')) return this.#dynamodb(operation, req, res);
-      if (prefix === 'AWSEvents') {
-        return this.#json(res, JSON_1_1, () =>
-          readBody(req).then((body) => this.#services.events.handle(operation, parseJsonRequest(body))),
-        );
-      }
-      if (prefix === 'AWSStepFunctions') {
-        return this.#json(res, JSON_1_0, () =>
-          readBody(req).then((body) => this.#services.states.handle(operation, parseJsonRequest(body))),
-        );
-      }
-      if (prefix === 'secretsmanager') {
-        return this.#json(res, JSON_1_1, () =>
-          readBody(req).then((body) => this.#services.secrets.handle(operation, parseJsonRequest(body))),
-        );
-      }
-      throw new AwsError('UnknownOperationException', `No local service answers ${target}`);
+    const route = routeOf(req, url);
+    const foreign = foreignOrigin(req, route, url);
+    if (foreign) {
+      req.resume();
+      return refuse(res, route, { kind: 'foreign-origin', message: foreign });
     }
-    if (url.pathname.startsWith('/@connections/')) return this.#connections(req, res, url);
-    if (
-      req.method === 'GET' &&
-      url.pathname === '/' &&
-      SNS_ACTIONS.has(url.searchParams.get('Action') ?? '')
-    ) {
-      return this.#sns(res, url.searchParams);
-    }
-    if (
-      req.method === 'POST' &&
-      req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
-    ) {
-      const params = new URLSearchParams((await readBody(req)).toString('utf8'));
-      if (SNS_ACTIONS.has(params.get('Action') ?? '')) return this.#sns(res, params);
-      throw new AwsError(
-        'InvalidAction',
-        `No local service answers Action=${params.get('Action') ?? ''}`,
-        400,
-      );
-    }
-    if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res);
-    if (url.pathname.startsWith('/_sensorbus/events/')) {
-      return this.#eventsAdmin(url.pathname.slice('/_sensorbus/events/'.length), req, res, url);
-    }
-    if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') {
+    if (route.kind === 'health') {
+      req.resume();
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
     }
-    throw new AwsError(
-      'UnknownOperationException',
-      `No local service answers ${req.method} ${url.pathname}`,
-      404,
-    );
+    if (route.kind === 'unknown-target') {
+      req.resume();
+      throw new AwsError('UnknownOperationException', `No local service answers ${route.target}`);
+    }
+    const body = await readBody(req);
+    const params =
+      route.kind === 'query'
+        ? new URLSearchParams(req.method === 'GET' ? url.search : body.toString('utf8'))
+        : undefined;
+    const unsignedLink =
+      params !== undefined && isUnsignedLink(req, params) && req.headers.authorization === undefined;
+    if (!unsignedLink) {
+      const failure = await verifySignature(
+        { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+        { credentials: this.#credentials, region: LOCAL_REGION, service: route.service },
+      );
+      if (failure) return refuse(res, route, failure);
+    }
+
+    switch (route.kind) {
+      case 'json':
+        return this.#jsonService(route.target, route.operation, req, res, body);
+      case 'connections':
+        return this.#connections(req, res, url, body);
+      case 'admin':
+        if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res, body);
+        if (url.pathname.startsWith('/_sensorbus/events/')) {
+          return this.#eventsAdmin(url.pathname.slice('/_sensorbus/events/'.length), res, url, body);
+        }
+        throw new AwsError(
+          'UnknownOperationException',
+          `No local service answers ${req.method} ${url.pathname}`,
+          404,
+        );
+      case 'query':
+        if (params && SNS_ACTIONS.has(params.get('Action') ?? '')) return this.#sns(res, params);
+        throw new AwsError(
+          'InvalidAction',
+          `No local service answers Action=${params?.get('Action') ?? ''}`,
+          400,
+        );
+    }
+  }
+
+  async #jsonService(
+    target: JsonTarget,
+    operation: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+  ): Promise<void> {
+    switch (target) {
+      case 'dynamodb':
+        return this.#dynamodb(operation, req, res, body);
+      case 'events':
+        return this.#json(res, JSON_1_1, () =>
+          this.#services.events.handle(operation, parseJsonRequest(body)),
+        );
+      case 'states':
+        return this.#json(res, JSON_1_0, () =>
+          this.#services.states.handle(operation, parseJsonRequest(body)),
+        );
+      case 'secretsmanager':
+        return this.#json(res, JSON_1_1, () =>
+          this.#services.secrets.handle(operation, parseJsonRequest(body)),
+        );
+    }
   }
 
   async #sns(res: ServerResponse, params: URLSearchParams): Promise<void> {
@@ -137,7 +267,7 @@ export class Edge {
    * `POST` sends to a connection, `GET` describes it, `DELETE` closes it; a connection that is
    * gone answers 410 GoneException. Ids arrive URL-encoded.
    */
-  async #connections(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async #connections(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
     const connectionId = decodeURIComponent(url.pathname.slice('/@connections/'.length));
     const websocket = this.#services.websocket;
     const fault = this.#services.faults.take(
@@ -151,13 +281,12 @@ export class Edge {
         .end(JSON.stringify({ message }));
     };
     if (fault === 'error' || fault === 'throttle') {
-      req.resume();
       return fault === 'error'
         ? restError(500, 'InternalServerErrorException', 'Injected fault')
         : restError(429, 'LimitExceededException', 'Rate exceeded');
     }
     if (req.method === 'POST') {
-      const outcome = websocket.post(connectionId, await readBody(req));
+      const outcome = websocket.post(connectionId, body);
       if (outcome === 'gone') return restError(410, 'GoneException', `Connection ${connectionId} is gone`);
       if (outcome === 'too-large') return restError(413, 'PayloadTooLargeException', 'Message too long');
       res.writeHead(200).end();
@@ -177,16 +306,15 @@ export class Edge {
     restError(405, 'BadRequestException', `${req.method} is not supported`);
   }
 
-  #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse): void {
+  #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const fault = this.#services.faults.take('dynamodb', operation);
     if (fault === 'hang') return;
     if (fault === 'error' || fault === 'throttle') {
       const { status, type } = dynamoFaultTypes[fault];
-      req.resume();
       sendAwsJsonError(res, new AwsError(type, 'Injected fault', status), JSON_1_0);
       return;
     }
-    this.#services.dynamodb.handle(req, res);
+    this.#services.dynamodb.handle(withBody(req, body), res);
   }
 
   async #json(res: ServerResponse, contentType: string, call: () => Promise<unknown>): Promise<void> {
@@ -197,10 +325,10 @@ export class Edge {
     }
   }
 
-  async #faults(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #faults(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const faults = this.#services.faults;
     if (req.method === 'POST') {
-      const parsed = FaultRequest.safeParse(await readJson(req));
+      const parsed = FaultRequest.safeParse(readJson(body));
       if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues });
       faults.inject(parsed.data);
     } else if (req.method === 'DELETE') {
@@ -210,7 +338,7 @@ export class Edge {
   }
 
   /** Developer commands on the local EventBridge: replay, redrive, dead letters and a live tail. */
-  async #eventsAdmin(action: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async #eventsAdmin(action: string, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
     const events = this.#services.events;
     if (action === 'tail') return this.#tail(res, url);
     if (action === 'dead-letters') {
@@ -218,22 +346,22 @@ export class Edge {
       const queues = queue ? [queue] : events.deadLetters.queues();
       return sendJson(res, 200, Object.fromEntries(queues.map((q) => [q, events.deadLetters.list(q)])));
     }
-    const body = (await readJson(req)) as Record<string, unknown>;
+    const command = readJson(body) as Record<string, unknown>;
     if (action === 'redrive') {
-      if (typeof body.queue !== 'string') return sendJson(res, 400, { error: 'queue is required' });
-      return sendJson(res, 200, await events.redrive(body.queue));
+      if (typeof command.queue !== 'string') return sendJson(res, 400, { error: 'queue is required' });
+      return sendJson(res, 200, await events.redrive(command.queue));
     }
     if (action === 'replay') {
-      const from = new Date(String(body.from ?? ''));
-      const to = new Date(String(body.to ?? new Date().toISOString()));
-      if (typeof body.bus !== 'string' || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+      const from = new Date(String(command.from ?? ''));
+      const to = new Date(String(command.to ?? new Date().toISOString()));
+      if (typeof command.bus !== 'string' || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
         return sendJson(res, 400, { error: 'bus and from (ISO time) are required; to is an ISO time' });
       }
       const replayed = await events.replay({
-        busName: body.bus,
+        busName: command.bus,
         from,
         to,
-        ...(typeof body.pattern === 'string' ? { pattern: body.pattern } : {}),
+        ...(typeof command.pattern === 'string' ? { pattern: command.pattern } : {}),
       });
       return sendJson(res, 200, { replayed });
     }
@@ -260,8 +388,8 @@ const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
 
-const readJson = async (req: IncomingMessage): Promise<unknown> => {
-  const text = (await readBody(req)).toString('utf8');
+const readJson = (body: Buffer): unknown => {
+  const text = body.toString('utf8');
   try {
     return text === '' ? {} : JSON.parse(text);
   } catch {

@@ -2,7 +2,13 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
 import { startLocalCloud } from './cloud.ts';
-import { type Credentials, loadCredentials, loadSigningKey, saveCredentials } from './credentials.ts';
+import {
+  type Credentials,
+  loadAwsCredentials,
+  loadCredentials,
+  loadSigningKey,
+  saveCredentials,
+} from './credentials.ts';
 import { demoDevices } from './demo.ts';
 import { type SimulatedDevice, startSimulator } from './simulator.ts';
 import { buildDashboard, startWebServer } from './web-server.ts';
@@ -42,8 +48,10 @@ const main = async () => {
   const persist = !flags['in-memory'];
   const webPort = port('SENSORBUS_WEB_PORT', 8080);
   const tokenSigningKey = loadSigningKey(dataDir, persist);
+  const aws = loadAwsCredentials(dataDir);
   const cloud = await startLocalCloud({
     tokenSigningKey,
+    awsCredentials: aws,
     ...(persist ? { dataDir } : {}),
     host: process.env.SENSORBUS_HOST ?? '127.0.0.1',
     apiPort: port('SENSORBUS_API_PORT', 3000),
@@ -77,7 +85,7 @@ const main = async () => {
     else if (response.status !== 200)
       throw new Error(`Registering ${demo.deviceId} failed: ${response.status}`);
   }
-  const credentialsFile = saveCredentials(dataDir, { adminToken, viewerToken, devices: deviceKeys });
+  const credentialsFile = saveCredentials(dataDir, { adminToken, viewerToken, devices: deviceKeys, aws });
 
   const fleet: SimulatedDevice[] = demoDevices.flatMap((demo) => {
     const apiKey = deviceKeys[demo.deviceId];

@@ -15,6 +15,7 @@ import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts
 import { AwsError } from './aws-protocol.ts';
 import type { DeadLetterQueues } from './eventbridge/dead-letters.ts';
 import type { Faults } from './faults.ts';
+import type { AwsCredentials } from './sigv4.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -53,6 +54,8 @@ export interface LocalStepFunctionsOptions {
   readonly invokeFunction: (name: FunctionName, payload: unknown) => Promise<unknown>;
   readonly functionNames: readonly FunctionName[];
   readonly edgeUrl: () => string;
+  /** The edge refuses unsigned requests; the workflows' SDK calls sign with these. */
+  readonly credentials: AwsCredentials;
   readonly faults: Faults;
   /** Where `sqs:sendMessage` tasks write: the dead-letter queues EventBridge writes to. */
   readonly deadLetters: DeadLetterQueues;
@@ -221,7 +224,10 @@ export class LocalStepFunctions {
     const config = {
       endpoint: this.#options.edgeUrl(),
       region: LOCAL_REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: {
+        accessKeyId: this.#options.credentials.accessKeyId,
+        secretAccessKey: this.#options.credentials.secretAccessKey,
+      },
       // Every execution makes these calls on the local cloud's thread: resolve each command's
       // middleware once, not per call.
       cacheMiddleware: true,

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BusEvent, LocalEventBridge } from '../../infra/local/eventbridge/service.ts';
 import { tables } from '../../infra/topology.ts';
 import { ReadingRecorded } from '../../schemas/events.ts';
+import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 
 /** Events accepted on one bus, kept by reference so that tapping costs the bus next to nothing. */
 export interface BusTap {
@@ -114,7 +115,7 @@ export interface Accounting {
 }
 
 interface AccountingArgs {
-  readonly edgeUrl: string;
+  readonly edge: EdgeAccess;
   readonly telemetry: BusTap;
   readonly ingest: readonly { deviceId: string; acceptedTimestamps: readonly string[] }[];
   readonly store: { deviceId: string; storedItems: number };
@@ -130,7 +131,7 @@ interface AccountingArgs {
  * until two in a row agree (at most `settleMs`).
  */
 export const accountFor = async (args: AccountingArgs): Promise<Accounting> => {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: args.edgeUrl }));
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(args.edge)));
   const announced: Announced = { byDevice: new Map(), malformed: 0, read: 0 };
   try {
     const deadline = performance.now() + args.settleMs;

@@ -19,6 +19,7 @@ import {
   tables,
   topics,
 } from '../../infra/topology.ts';
+import type { EdgeAccess } from '../support/local-cloud.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /**
@@ -149,7 +150,7 @@ const DASHBOARD_ORIGIN = 'http://localhost:8080';
  * with the local cloud's names and ARNs; Powertools' service name; source maps), what the runtime
  * sets (function name, memory, log format), and the SDK pointed at the local edge.
  */
-export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record<string, string> => {
+export const functionEnvironment = (name: FunctionName, edge: EdgeAccess): Record<string, string> => {
   const spec: FunctionSpec = functions[name];
   const environment: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -163,9 +164,9 @@ export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record
     TZ: ':UTC',
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL: edgeUrl,
+    AWS_ACCESS_KEY_ID: edge.awsCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: edge.awsCredentials.secretAccessKey,
+    AWS_ENDPOINT_URL: edge.edgeUrl,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (routes.some((route) => route.function === name)) environment.ALLOWED_ORIGIN = DASHBOARD_ORIGIN;
@@ -179,7 +180,7 @@ export const functionEnvironment = (name: FunctionName, edgeUrl: string): Record
   }
   for (const secret of spec.secrets ?? ([] as SecretName[]))
     environment[secrets[secret].env] = secrets[secret].name;
-  if (spec.websocketManagement) environment.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = edgeUrl;
+  if (spec.websocketManagement) environment.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = edge.edgeUrl;
   return environment;
 };
 
@@ -193,7 +194,7 @@ const InitAnswer = z.object({ initMs: z.number(), heapUsedBytes: z.number(), han
  * by a top-level await), which is what a Lambda cold start adds to the runtime's own start; and
  * the JavaScript heap in use once it has (after a full GC), out of the function's memory.
  */
-const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<{ ms: number; heapUsedBytes: number }> => {
+const initOnce = async (bundle: Bundle, edge: EdgeAccess): Promise<{ ms: number; heapUsedBytes: number }> => {
   const url = pathToFileURL(bundle.file).href;
   const script =
     `const t0 = performance.now(); const m = await import(${JSON.stringify(url)}); ` +
@@ -205,7 +206,7 @@ const initOnce = async (bundle: Bundle, edgeUrl: string): Promise<{ ms: number; 
     'process.stdout.write(JSON.stringify({ initMs, heapUsedBytes, handler: typeof m.handler })); process.exit(0);';
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
-    env: functionEnvironment(bundle.name, edgeUrl),
+    env: functionEnvironment(bundle.name, edge),
     timeout: INIT_TIMEOUT_MS,
     maxBuffer: 1024 * 1024,
   });
@@ -238,18 +239,18 @@ const median = (values: readonly number[]): number | undefined => {
  */
 export const measureInits = async (
   bundles: readonly Bundle[],
-  edgeUrl: string,
+  edge: EdgeAccess,
   runs: number,
 ): Promise<InitTime[]> => {
   const [first] = bundles;
-  if (first) await initOnce(first, edgeUrl).catch(() => undefined);
+  if (first) await initOnce(first, edge).catch(() => undefined);
   const times: InitTime[] = [];
   for (const bundle of bundles) {
     const runsMs: number[] = [];
     let heapUsedBytes = 0;
     try {
       for (let i = 0; i < runs; i++) {
-        const measured = await initOnce(bundle, edgeUrl);
+        const measured = await initOnce(bundle, edge);
         runsMs.push(measured.ms);
         heapUsedBytes = Math.max(heapUsedBytes, measured.heapUsedBytes);
       }

@@ -4,6 +4,7 @@ import {
   EventBridgeClient,
   ListRulesCommand,
 } from '@aws-sdk/client-eventbridge';
+import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 
 /** A hard cap on the pages of rules read. */
 const MAX_PAGES = 100;
@@ -22,11 +23,11 @@ export class RulesNotRestoredError extends Error {
  * is how the bench measures the ingest path on its own.
  */
 export const withRulesDisabled = async <T>(
-  edgeUrl: string,
+  edge: EdgeAccess,
   busName: string,
   measure: () => Promise<T>,
 ): Promise<T> => {
-  const client = new EventBridgeClient({ endpoint: edgeUrl });
+  const client = new EventBridgeClient(edgeClientConfig(edge));
   const disabled: string[] = [];
   const restore = async () => {
     try {

@@ -181,7 +181,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     progress(
       `init time of ${bundles.bundles.length} bundles, ${options.initRuns} fresh node process(es) each`,
     );
-    const inits = await measureInits(bundles.bundles, t.cloud.edgeUrl, options.initRuns);
+    const inits = await measureInits(bundles.bundles, t.cloud, options.initRuns);
 
     await quiesce(quietWaitMs);
     progress(
@@ -190,7 +190,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     const store = await measureStoreCeiling({
       ...load,
       warmupSeconds: jitWarmupSeconds,
-      edgeUrl: t.cloud.edgeUrl,
+      edge: t.cloud,
       deviceId: 'bench-store',
     });
 
@@ -202,7 +202,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     // workflow, alert or push shares the cores with what is measured.
     /** One ingest-path row, with the telemetry rules disabled for it. */
     const ingestPath = (device: (typeof devices)[number], warmupSeconds: number) =>
-      withRulesDisabled(t.cloud.edgeUrl, buses.telemetry.name, async () => {
+      withRulesDisabled(t.cloud, buses.telemetry.name, async () => {
         await quiesce(quietWaitMs);
         progress(
           `ingest path, ${device.batchSize} reading(s) per POST /readings, telemetry rules disabled, ` +
@@ -268,7 +268,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
 
     progress('accounting for every acknowledged reading');
     const accounting = await accountFor({
-      edgeUrl: t.cloud.edgeUrl,
+      edge: t.cloud,
       telemetry,
       ingest: [...ingest, system, ...e2eIngest],
       store: { deviceId: 'bench-store', storedItems: store.storedItems },

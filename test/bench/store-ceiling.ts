@@ -6,6 +6,7 @@ import { putIfAbsent } from '../../handlers/lib/dynamo.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
 import { tables } from '../../infra/topology.ts';
+import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 import { cpuWindow } from './cpu.ts';
 import { latencyOf, type Measurement, measurement, recordMs } from './measurement.ts';
 import { readingAt } from './readings.ts';
@@ -16,7 +17,7 @@ const MAX_CALLS = 5_000_000;
 const MAX_ERRORS = 100;
 
 export interface StoreCeilingOptions {
-  readonly edgeUrl: string;
+  readonly edge: EdgeAccess;
   readonly connections: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -38,7 +39,7 @@ export interface StoreCeilingResult {
  * as a new reading does (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html).
  */
 export const measureStoreCeiling = async (options: StoreCeilingOptions): Promise<StoreCeilingResult> => {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: options.edgeUrl }), {
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(options.edge)), {
     marshallOptions: { removeUndefinedValues: true },
   });
   let nextIndex = 0;

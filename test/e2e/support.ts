@@ -106,7 +106,7 @@ export const putAlertEvent = async (
   detailType: 'AlertRaised' | 'AlertResolved',
   data: Record<string, unknown>,
 ): Promise<void> => {
-  const events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
+  const events = new EventBridgeClient(edgeClientConfig(t.cloud));
   const producedAt = new Date().toISOString();
   const answer = await events.send(
     new PutEventsCommand({

@@ -64,7 +64,7 @@ const known = new Map<string, { status: number; text: string }>();
 
 beforeAll(async () => {
   t = await startTestCloud();
-  raw = rawDynamo(t.cloud.edgeUrl);
+  raw = rawDynamo(t.cloud);
   viewerToken = await t.viewerToken('*');
 });
 afterAll(() => t.stop());

@@ -41,7 +41,7 @@ let runs = 0;
 
 beforeAll(async () => {
   t = await startTestCloud();
-  raw = rawDynamo(t.cloud.edgeUrl);
+  raw = rawDynamo(t.cloud);
   await t.registerDevice(OTHER);
 });
 afterAll(() => t.stop());

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } fr
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ErrorBody } from '../../schemas/error.ts';
-import { edgeDynamo } from '../support/local-cloud.ts';
+import { type EdgeAccess, edgeDynamo } from '../support/local-cloud.ts';
 
 /** Every request of a fuzz test must be answered within this; a hang fails the property, not the suite. */
 export const REQUEST_TIMEOUT_MS = 15_000;
@@ -247,8 +247,8 @@ export const expectErrorBody = (
 };
 
 /** A document client on the edge that hands numbers back as the strings DynamoDB stored. */
-export const rawDynamo = (edgeUrl: string) =>
-  edgeDynamo(edgeUrl, { unmarshallOptions: { wrapNumbers: (text: string) => text } });
+export const rawDynamo = (edge: EdgeAccess) =>
+  edgeDynamo(edge, { unmarshallOptions: { wrapNumbers: (text: string) => text } });
 
 /** Every item of one partition, all pages, strongly consistent. */
 export const partition = async (

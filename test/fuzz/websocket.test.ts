@@ -28,7 +28,7 @@ const open: WebSocket[] = [];
 
 beforeAll(async () => {
   t = await startTestCloud();
-  raw = rawDynamo(t.cloud.edgeUrl);
+  raw = rawDynamo(t.cloud);
   token = await t.viewerToken(GRANT);
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-alerts-'));
 
 beforeAll(async () => {
   t = await startTestCloud({ dataDir });
-  events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
+  events = new EventBridgeClient(edgeClientConfig(t.cloud));
 });
 afterAll(async () => {
   await t.stop();

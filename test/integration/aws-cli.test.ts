@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localArns } from '../../infra/local/arns.ts';
+import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
 import { buses, stateMachines, tables, topics } from '../../infra/topology.ts';
 import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
@@ -22,9 +22,11 @@ const aws = async (...args: string[]) => {
     const { stdout } = await run(AWS, [...args, '--endpoint-url', t.cloud.edgeUrl, '--output', 'json'], {
       env: {
         ...process.env,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: t.cloud.awsCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: t.cloud.awsCredentials.secretAccessKey,
+        // The AWS CLI v1 (Debian's awscli) reads only AWS_DEFAULT_REGION.
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_REGION: LOCAL_REGION,
         AWS_PAGER: '',
       },
     });
@@ -39,7 +41,8 @@ const aws = async (...args: string[]) => {
   }
 };
 
-describe('the AWS CLI pointed at the edge', () => {
+// Each call starts a Python CLI (seconds of CPU on a shared machine); a test makes up to ten of them.
+describe('the AWS CLI pointed at the edge', { timeout: 120_000 }, () => {
   it('lists, adds, tests and removes EventBridge rules, with AWS error codes', async () => {
     const bus = buses.telemetry.name;
     const listed = await aws('events', 'list-rules', '--event-bus-name', bus);

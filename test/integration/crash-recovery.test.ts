@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { newAwsCredentials } from '../../infra/local/credentials.ts';
 import { buses } from '../../infra/topology.ts';
-import { storedReadings, waitFor } from '../support/local-cloud.ts';
+import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
 const signingKey = newSigningKey();
+const awsCredentials = newAwsCredentials();
 const children = new Set<ChildProcess>();
 
 const freePort = () =>
@@ -23,13 +25,14 @@ const freePort = () =>
   });
 
 const startProcess = (ports: { api: number; edge: number }) =>
-  new Promise<{ child: ChildProcess; apiUrl: string; edgeUrl: string }>((resolve, reject) => {
+  new Promise<{ child: ChildProcess; apiUrl: string; edge: EdgeAccess }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cloud-process.ts'], {
       cwd: repoRoot,
       env: {
         ...process.env,
         TEST_DATA_DIR: dataDir,
         TEST_SIGNING_KEY: signingKey,
+        TEST_AWS_CREDENTIALS: JSON.stringify(awsCredentials),
         TEST_API_PORT: String(ports.api),
         TEST_EDGE_PORT: String(ports.edge),
       },
@@ -42,7 +45,8 @@ const startProcess = (ports: { api: number; edge: number }) =>
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = /READY (\S+) (\S+)/.exec(output);
-      if (match?.[1] && match[2]) resolve({ child, apiUrl: match[1], edgeUrl: match[2] });
+      if (match?.[1] && match[2])
+        resolve({ child, apiUrl: match[1], edge: { edgeUrl: match[2], awsCredentials } });
     });
   });
 
@@ -93,10 +97,11 @@ describe('a process killed between store and emit', () => {
       body: '{}',
     });
     const { apiKey } = (await registered.json()) as { apiKey: string };
-    await fetch(`${first.edgeUrl}/_sensorbus/faults`, {
+    const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
-      body: JSON.stringify({ service: 'events', operation: 'PutEvents', mode: 'hang' }),
+      json: { service: 'events', operation: 'PutEvents', mode: 'hang' },
     });
+    expect(injected.status).toBe(200);
     const reading = { deviceId: 'crash-1', timestamp: '2026-11-20T08:00:00Z', metrics: { t: 7 } };
     const post = () =>
       fetch(`${first.apiUrl}/readings`, {
@@ -108,7 +113,7 @@ describe('a process killed between store and emit', () => {
     // Act: the reading is stored, the emit hangs, and the process dies
     const inFlight = post().catch((error: unknown) => error);
     const [stored] = await waitFor(async () => {
-      const items = await storedReadings(first.edgeUrl, 'crash-1');
+      const items = await storedReadings(first.edge, 'crash-1');
       return items.length > 0 ? items : undefined;
     }, 'the stored reading');
     first.child.kill('SIGKILL');
@@ -130,13 +135,13 @@ describe('a process killed between store and emit', () => {
       body: JSON.stringify(reading),
     });
     await waitFor(
-      async () => (await storedReadings(second.edgeUrl, 'crash-1'))[0]?.outboxAt === undefined,
+      async () => (await storedReadings(second.edge, 'crash-1'))[0]?.outboxAt === undefined,
       'mark cleared',
     );
 
     expect(emitted).toHaveLength(1);
     expect(await retry.json()).toMatchObject({ readingId, duplicate: true });
-    expect(await storedReadings(second.edgeUrl, 'crash-1')).toHaveLength(1);
+    expect(await storedReadings(second.edge, 'crash-1')).toHaveLength(1);
     expect(archivedRecorded(readingId)).toHaveLength(1);
     second.child.kill('SIGTERM');
   }, 60_000);
@@ -171,14 +176,15 @@ describe('a process killed mid-batch', () => {
         body: JSON.stringify(batch),
       });
     // 40 conditional puts go through, then the store stops answering: the process dies mid-batch.
-    await fetch(`${first.edgeUrl}/_sensorbus/faults`, {
+    const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
-      body: JSON.stringify({ service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 40 }),
+      json: { service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 40 },
     });
+    expect(injected.status).toBe(200);
 
     const inFlight = post(first.apiUrl).catch((error: unknown) => error);
     await waitFor(
-      async () => (await storedReadings(first.edgeUrl, 'crash-batch')).length === 40,
+      async () => (await storedReadings(first.edge, 'crash-batch')).length === 40,
       '40 stored readings',
     );
     first.child.kill('SIGKILL');
@@ -189,7 +195,7 @@ describe('a process killed mid-batch', () => {
     const answer = (await retried.json()) as { accepted: number; results: { duplicate: boolean }[] };
     await waitFor(
       async () => {
-        const stored = await storedReadings(second.edgeUrl, 'crash-batch');
+        const stored = await storedReadings(second.edge, 'crash-batch');
         return (
           stored.length === 100 &&
           stored.every((item) => item.enrichment !== undefined && item.outboxAt === undefined)

@@ -60,7 +60,7 @@ describe('enrichment failures', () => {
 
     await post(key, 'flaky-1', minute(0));
 
-    const [reading] = await storedReadings(t.cloud.edgeUrl, 'flaky-1');
+    const [reading] = await storedReadings(t.cloud, 'flaky-1');
     // Both throttles were spent on DeriveMetrics' retries, and the third attempt went through.
     expect(t.cloud.faults.list()).toEqual([]);
     expect(reading?.enrichment).toBeDefined();
@@ -103,10 +103,10 @@ describe('enrichment failures', () => {
     expect(parkedHealth.status).toBe('ok');
     expect(parkedHealth.checks.deadLetters[ENRICH_DEAD_LETTERS]).toBe(before + 1);
     expect(enrichedEvents('broken-1')).toEqual([]);
-    const listed = await eventsAdmin(t.cloud.edgeUrl).deadLetters(ENRICH_DEAD_LETTERS);
+    const listed = await eventsAdmin(t.cloud).deadLetters(ENRICH_DEAD_LETTERS);
     expect(listed[ENRICH_DEAD_LETTERS]?.map((l) => l.messageId)).toContain(letter?.messageId);
 
-    const redrive = await eventsAdmin(t.cloud.edgeUrl).redrive(ENRICH_DEAD_LETTERS);
+    const redrive = await eventsAdmin(t.cloud).redrive(ENRICH_DEAD_LETTERS);
     await settle();
 
     expect(redrive).toEqual({ redriven: before + 1, failed: 0 });
@@ -124,7 +124,7 @@ describe('enrichment failures', () => {
     await post(key, 'broken-2', minute(2));
     const [first] = parked('broken-2');
 
-    await eventsAdmin(t.cloud.edgeUrl).redrive(ENRICH_DEAD_LETTERS);
+    await eventsAdmin(t.cloud).redrive(ENRICH_DEAD_LETTERS);
     await settle();
     t.cloud.faults.clear();
 
@@ -132,7 +132,7 @@ describe('enrichment failures', () => {
     expect(again).toHaveLength(1);
     expect(again[0]?.messageId).not.toBe(first?.messageId);
     expect(again[0]?.body).toEqual(first?.body);
-    expect((await storedReadings(t.cloud.edgeUrl, 'broken-2'))[0]?.enrichmentError).toMatchObject({
+    expect((await storedReadings(t.cloud, 'broken-2'))[0]?.enrichmentError).toMatchObject({
       error: 'Lambda.ServiceException',
     });
   });

@@ -14,7 +14,7 @@ let events: EventBridgeClient;
 
 beforeAll(async () => {
   t = await startTestCloud({ retryBaseDelayMs: 5, sfnRetryIntervalMs: 5 });
-  events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
+  events = new EventBridgeClient(edgeClientConfig(t.cloud));
 });
 afterAll(() => t.stop());
 
@@ -80,7 +80,7 @@ describe('the enrich-reading workflow', () => {
     await settle();
 
     const byMinute = Object.fromEntries(
-      (await storedReadings(t.cloud.edgeUrl, 'enrich-1')).map((item) => [
+      (await storedReadings(t.cloud, 'enrich-1')).map((item) => [
         item.timestamp,
         item.enrichment as {
           gapSeconds: number | null;
@@ -182,7 +182,7 @@ describe('the enrich-reading workflow', () => {
           items: unknown[];
         }
       ).items,
-      reading: (await storedReadings(t.cloud.edgeUrl, 'enrich-3'))[0],
+      reading: (await storedReadings(t.cloud, 'enrich-3'))[0],
     };
     const [recorded] = busEvents('enrich-3', 'ReadingRecorded');
 
@@ -209,7 +209,7 @@ describe('the enrich-reading workflow', () => {
         }
       ).items,
     ).toEqual(before.alerts);
-    expect((await storedReadings(t.cloud.edgeUrl, 'enrich-3'))[0]).toEqual(before.reading);
+    expect((await storedReadings(t.cloud, 'enrich-3'))[0]).toEqual(before.reading);
     const raisedIds = new Set(
       busEvents('enrich-3', 'AlertRaised').map(
         (e) => (e.event.detail.metadata as { eventId: string }).eventId,
@@ -226,7 +226,7 @@ describe('the enrich-reading workflow', () => {
     const remaining = t.cloud.faults.list();
     t.cloud.faults.clear();
 
-    const [reading] = await storedReadings(t.cloud.edgeUrl, 'enrich-4');
+    const [reading] = await storedReadings(t.cloud, 'enrich-4');
     expect(reading?.enrichment).toBeUndefined();
     expect(reading?.enrichmentError).toMatchObject({ error: 'Lambda.ServiceException' });
     const execution = t.cloud.stepFunctions.executions().find((e) => e.input.includes('"enrich-4"'));

@@ -23,7 +23,7 @@ const websocket = buses.websocket.name;
 
 beforeAll(async () => {
   t = await startTestCloud({ retryBaseDelayMs: 5 });
-  client = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
+  client = new EventBridgeClient(edgeClientConfig(t.cloud));
 });
 afterAll(() => t.stop());
 

@@ -12,7 +12,7 @@ afterAll(() => t.stop());
 
 describe('expiry', () => {
   it('deletes items whose TTL has passed, as DynamoDB TTL does, and keeps the others', async () => {
-    const dynamo = edgeDynamo(t.cloud.edgeUrl);
+    const dynamo = edgeDynamo(t.cloud);
     const now = Math.floor(Date.now() / 1000);
     const put = (connectionId: string, expiresAt: number) =>
       dynamo.send(
@@ -26,14 +26,11 @@ describe('expiry', () => {
 
     await waitFor(
       async () =>
-        (await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'abandoned=')).length ===
-        0,
+        (await storedItems(t.cloud, tables.connections.name, 'connectionId', 'abandoned=')).length === 0,
       'the expired item to be swept',
     );
 
-    expect(
-      await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'alive='),
-    ).toHaveLength(1);
+    expect(await storedItems(t.cloud, tables.connections.name, 'connectionId', 'alive=')).toHaveLength(1);
   });
 
   it('closes an idle WebSocket connection and forgets it, as API Gateway does', async () => {

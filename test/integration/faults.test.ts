@@ -67,7 +67,7 @@ const readingsOf = (deviceId: string, count: number, minuteOffset = 0) =>
 
 /** What happened to a device's readings, end to end. */
 const account = async (deviceId: string, watcher: Watcher) => {
-  const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+  const stored = await storedReadings(t.cloud, deviceId);
   const recorded = t.busEvents.filter(
     (e) =>
       e.bus === buses.telemetry.name &&
@@ -190,7 +190,7 @@ describe('under injected faults', () => {
       expect(response.status).toBe(202);
       await settle();
     };
-    const connections = dynamoConnections(edgeDynamo(t.cloud.edgeUrl), tables.connections.name);
+    const connections = dynamoConnections(edgeDynamo(t.cloud), tables.connections.name);
     const pushDeadLetters = rules
       .flatMap((rule) => rule.targets)
       .find((target) => target.kind === 'function' && target.function === 'push')?.deadLetterQueue;

@@ -41,7 +41,7 @@ describe('POST /readings', () => {
     expect(response.status).toBe(202);
     expect(AcceptedReading.safeParse(body).error).toBeUndefined();
     expect(body).toMatchObject({ deviceId, timestamp: '2026-11-01T09:00:00.000Z', duplicate: false });
-    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
     expect(stored[0]).not.toHaveProperty('outboxAt');
     const events = recordedEvents(t, deviceId).filter(
@@ -64,7 +64,7 @@ describe('POST /readings', () => {
     expect(again.status).toBe(202);
     expect(againBody).toEqual({ ...(first as object), duplicate: true });
     expect(recordedEvents(t, deviceId)).toHaveLength(before);
-    const stored = (await storedReadings(t.cloud.edgeUrl, deviceId)).filter(
+    const stored = (await storedReadings(t.cloud, deviceId)).filter(
       (i) => i.timestamp === '2026-11-01T11:00:00.000Z',
     );
     expect(stored).toHaveLength(1);
@@ -107,7 +107,7 @@ describe('POST /readings', () => {
     expect(body.results.map((r) => r.status)).toEqual([202, 400, 400]);
     expect(body.results[1]?.error?.details[0]?.path).toBe('readings.1.timestamp');
     expect(body.results[2]?.error?.details[0]?.path).toBe('readings.2.metrics.bad-name');
-    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.some((i) => i.timestamp === '2026-10-02T00:01:00.000Z')).toBe(false);
   });
 
@@ -154,7 +154,7 @@ describe('POST /readings', () => {
     ],
     ['a time before year 0000 in UTC', reading('0000-01-01T00:30:00+01:00'), 400, 'timestamp'],
   ])('rejects %s with a 4xx naming the field, storing nothing', async (_, body, status, path) => {
-    const before = (await storedReadings(t.cloud.edgeUrl, deviceId)).length;
+    const before = (await storedReadings(t.cloud, deviceId)).length;
     const events = recordedEvents(t, deviceId).length;
 
     const response = await t.api('/readings', {
@@ -167,7 +167,7 @@ describe('POST /readings', () => {
 
     expect(response.status).toBe(status);
     expect(answer.error.details.map((d) => d.path)).toContain(path);
-    expect(await storedReadings(t.cloud.edgeUrl, deviceId)).toHaveLength(before);
+    expect(await storedReadings(t.cloud, deviceId)).toHaveLength(before);
     expect(recordedEvents(t, deviceId)).toHaveLength(events);
   });
 
@@ -194,9 +194,7 @@ describe('POST /readings', () => {
       expect(answer.error.message).not.toBe('');
     }
     expect(
-      (await storedReadings(t.cloud.edgeUrl, deviceId)).some(
-        (i) => i.timestamp === '2026-10-04T00:00:00.000Z',
-      ),
+      (await storedReadings(t.cloud, deviceId)).some((i) => i.timestamp === '2026-10-04T00:00:00.000Z'),
     ).toBe(false);
   });
 
@@ -233,7 +231,7 @@ describe('readings that once broke the store', () => {
 
     expect(first.status).toBe(202);
     expect(await second.json()).toMatchObject({ timestamp: '2026-09-09T00:00:00.000Z', duplicate: false });
-    const stored = (await storedReadings(t.cloud.edgeUrl, deviceId)).filter((i) =>
+    const stored = (await storedReadings(t.cloud, deviceId)).filter((i) =>
       String(i.timestamp).startsWith('2026-09-09'),
     );
     expect(stored.map((i) => i.metrics)).toEqual([{ constructor: 2 }, { constructor: 1 }]);
@@ -307,9 +305,7 @@ describe('a failing bus', () => {
         }),
       ),
     );
-    const marked = (await storedReadings(t.cloud.edgeUrl, 'bus-down')).filter(
-      (i) => i.outboxAt !== undefined,
-    );
+    const marked = (await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined);
     t.cloud.faults.clear();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await t.cloud.runSchedule('outboxRelay');
@@ -321,9 +317,9 @@ describe('a failing bus', () => {
     const ids = events.map((e) => (e.event.detail.metadata as { eventId: string }).eventId);
     expect(new Set(ids).size).toBe(12);
     expect(ids).toHaveLength(12);
-    expect(
-      (await storedReadings(t.cloud.edgeUrl, 'bus-down')).filter((i) => i.outboxAt !== undefined),
-    ).toHaveLength(0);
+    expect((await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined)).toHaveLength(
+      0,
+    );
   });
 
   it('retries entries the bus rejected one by one, within the request', async () => {
@@ -338,6 +334,6 @@ describe('a failing bus', () => {
 
     expect(response.status).toBe(202);
     await waitFor(() => recordedEvents(t, 'bus-flaky').length === 1, 'the retried event');
-    expect((await storedReadings(t.cloud.edgeUrl, 'bus-flaky'))[0]).not.toHaveProperty('outboxAt');
+    expect((await storedReadings(t.cloud, 'bus-flaky'))[0]).not.toHaveProperty('outboxAt');
   });
 });

@@ -28,7 +28,7 @@ describe('device registry', () => {
       json: { name: 'Boiler room' },
     });
     const updatedBody = (await updated.json()) as Record<string, unknown>;
-    const stored = await edgeDynamo(t.cloud.edgeUrl).send(
+    const stored = await edgeDynamo(t.cloud).send(
       new GetCommand({ TableName: tables.devices.name, Key: { deviceId: 'reg-1' } }),
     );
 

@@ -138,7 +138,7 @@ describe('WebSocket API', () => {
   it('pushes alerts, and an event delivered twice only once', async () => {
     const client = await connect(await t.viewerToken(['ws-a']));
     await client.send({ action: 'subscribe', deviceIds: ['ws-a'] });
-    const events = new EventBridgeClient(edgeClientConfig(t.cloud.edgeUrl));
+    const events = new EventBridgeClient(edgeClientConfig(t.cloud));
     const alert = {
       metadata: {
         eventId: 'f2c9a0a2-4b7e-5c1d-8e3f-9a0b1c2d3e4f',
@@ -181,7 +181,7 @@ describe('WebSocket API', () => {
   });
 
   it('forgets a connection that vanished at the first GoneException', async () => {
-    const dynamo = edgeDynamo(t.cloud.edgeUrl);
+    const dynamo = edgeDynamo(t.cloud);
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     await dynamo.send(
       new PutCommand({
@@ -210,7 +210,7 @@ describe('WebSocket API', () => {
 
     await waitFor(
       async () =>
-        (await storedItems(t.cloud.edgeUrl, tables.connections.name, 'connectionId', 'ghost=')).length === 0,
+        (await storedItems(t.cloud, tables.connections.name, 'connectionId', 'ghost=')).length === 0,
       'the ghost connection to be forgotten',
     );
   });

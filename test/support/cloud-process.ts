@@ -1,8 +1,10 @@
 /**
  * Runs the local cloud as a separate process, so tests can kill it (SIGKILL, no clean-up) and
- * start it again on the same data. Configured by environment; prints `READY <api> <edge>`.
+ * start it again on the same data. Configured by environment (the edge's credentials as JSON in
+ * `TEST_AWS_CREDENTIALS`); prints `READY <api> <edge>`.
  */
 import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { AwsCredentials } from '../../infra/local/credentials.ts';
 
 const required = (name: string): string => {
   const value = process.env[name];
@@ -13,6 +15,7 @@ const required = (name: string): string => {
 const cloud = await startLocalCloud({
   dataDir: required('TEST_DATA_DIR'),
   tokenSigningKey: required('TEST_SIGNING_KEY'),
+  awsCredentials: AwsCredentials.parse(JSON.parse(required('TEST_AWS_CREDENTIALS'))),
   apiPort: Number(required('TEST_API_PORT')),
   edgePort: Number(required('TEST_EDGE_PORT')),
   outboxMinAgeSeconds: 1,

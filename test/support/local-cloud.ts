@@ -1,8 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { LOCAL_REGION } from '../../infra/local/arns.ts';
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud.ts';
+import { newAwsCredentials } from '../../infra/local/credentials.ts';
 import type { BusEvent } from '../../infra/local/eventbridge/service.ts';
+import { ADMIN_SIGNING_NAME, signedFetch } from '../../infra/local/sigv4.ts';
 import { buses, tables } from '../../infra/topology.ts';
 
 export interface TestCloud {
@@ -19,10 +22,14 @@ export interface TestCloud {
   stop(): Promise<void>;
 }
 
-/** Starts the real local cloud in this test process on free ports, with an admin token to drive it. */
+/**
+ * Starts the real local cloud in this test process on free ports, with an admin token to drive it
+ * and freshly generated credentials for its edge (`edgeClientConfig(t.cloud)`).
+ */
 export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): Promise<TestCloud> => {
   const tokenSigningKey = options.tokenSigningKey ?? newSigningKey();
-  const cloud = await startLocalCloud({ scheduleIntervalMs: 0, ...options, tokenSigningKey });
+  const awsCredentials = options.awsCredentials ?? newAwsCredentials();
+  const cloud = await startLocalCloud({ scheduleIntervalMs: 0, ...options, tokenSigningKey, awsCredentials });
   const key = signingKeyFrom(tokenSigningKey);
   const { token: adminToken } = await signToken(key, { role: 'admin', deviceIds: '*' }, 3600);
   const busEvents: TestCloud['busEvents'] = [];
@@ -61,20 +68,39 @@ export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): 
   };
 };
 
+/** A running cloud's edge: where it listens and the credentials it accepts signatures from. */
+export type EdgeAccess = Pick<LocalCloud, 'edgeUrl' | 'awsCredentials'>;
+
 /** The configuration every SDK client in the tests uses to reach the test cloud's edge. */
-export const edgeClientConfig = (edgeUrl: string) => ({
-  endpoint: edgeUrl,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+export const edgeClientConfig = (edge: EdgeAccess) => ({
+  endpoint: edge.edgeUrl,
+  region: LOCAL_REGION,
+  credentials: {
+    accessKeyId: edge.awsCredentials.accessKeyId,
+    secretAccessKey: edge.awsCredentials.secretAccessKey,
+  },
 });
 
+/** A signed request to one of the edge's project endpoints (`/_sensorbus/...`), as `npm run events` makes. */
+export const edgeAdmin = (edge: EdgeAccess, path: string, init: { method?: string; json?: unknown } = {}) =>
+  signedFetch(
+    `${edge.edgeUrl}${path}`,
+    {
+      ...(init.method ? { method: init.method } : {}),
+      ...(init.json !== undefined
+        ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.json) }
+        : {}),
+    },
+    { credentials: edge.awsCredentials, region: LOCAL_REGION, service: ADMIN_SIGNING_NAME },
+  );
+
 /** A DynamoDB document client on the test cloud's edge, to look at what was really stored. */
-export const edgeDynamo = (edgeUrl: string, translateConfig?: TranslateConfig) =>
-  DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(edgeUrl)), translateConfig);
+export const edgeDynamo = (edge: EdgeAccess, translateConfig?: TranslateConfig) =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(edge)), translateConfig);
 
 /** Every stored reading of a device, straight from the table. */
-export const storedReadings = async (edgeUrl: string, deviceId: string) => {
-  const result = await edgeDynamo(edgeUrl).send(
+export const storedReadings = async (edge: EdgeAccess, deviceId: string) => {
+  const result = await edgeDynamo(edge).send(
     new QueryCommand({
       TableName: tables.readings.name,
       KeyConditionExpression: 'deviceId = :d',
@@ -112,12 +138,12 @@ export const waitFor = async <T>(
 
 /** Every item of one partition of a table, straight from DynamoDB. */
 export const storedItems = async (
-  edgeUrl: string,
+  edge: EdgeAccess,
   tableName: string,
   partitionKey: string,
   value: string,
 ) => {
-  const result = await edgeDynamo(edgeUrl).send(
+  const result = await edgeDynamo(edge).send(
     new QueryCommand({
       TableName: tableName,
       KeyConditionExpression: '#pk = :v',

@@ -1,4 +1,6 @@
+import { LOCAL_REGION } from '../arns.ts';
 import type { DeadLetter } from '../eventbridge/dead-letters.ts';
+import { ADMIN_SIGNING_NAME, type AwsCredentials, signedFetch } from '../sigv4.ts';
 
 /** What a redrive did: messages handed back to their target (and removed), and messages left in the queue. */
 export interface RedriveResult {
@@ -6,23 +8,37 @@ export interface RedriveResult {
   readonly failed: number;
 }
 
+/** Where the edge is, and the credentials its admin endpoints require a signature of. */
+export interface EdgeAdminAccess {
+  readonly edgeUrl: string;
+  readonly awsCredentials: AwsCredentials;
+}
+
 /**
  * The local EventBridge's developer commands, as `npm run events` calls them on the edge's
- * `/_sensorbus/events/*` (and as tests call them, through the same code).
+ * `/_sensorbus/events/*` (and as tests call them, through the same code). The edge refuses
+ * unsigned requests, so each is signed with the generated credentials.
  */
-export const eventsAdmin = (edgeUrl: string) => {
+export const eventsAdmin = ({ edgeUrl, awsCredentials }: EdgeAdminAccess) => {
+  const signing = { credentials: awsCredentials, region: LOCAL_REGION, service: ADMIN_SIGNING_NAME };
   const call = async (path: string, body?: unknown): Promise<unknown> => {
-    const response = await fetch(`${edgeUrl}/_sensorbus/events/${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      ...(body === undefined
-        ? {}
-        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
+    const response = await signedFetch(
+      `${edgeUrl}/_sensorbus/events/${path}`,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      },
+      signing,
+    );
     const answer: unknown = await response.json();
     if (!response.ok) throw new Error(JSON.stringify(answer));
     return answer;
   };
   return {
+    /** Streams events as they pass (`tail`), the response left to the caller to read. */
+    tail: (query: URLSearchParams) => signedFetch(`${edgeUrl}/_sensorbus/events/tail?${query}`, {}, signing),
     /** Every queue's dead letters, or one queue's. */
     deadLetters: async (queue?: string) =>
       (await call(`dead-letters${queue ? `?queue=${encodeURIComponent(queue)}` : ''}`)) as Record<

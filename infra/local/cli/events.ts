@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buses, ENRICH_DEAD_LETTERS } from '../../topology.ts';
+import { loadCredentials } from '../credentials.ts';
 import { eventsAdmin } from './events-admin.ts';
 
 const usage = `Usage: npm run events -- <command> [options]   (against a running \`npm start\`)
@@ -14,7 +16,8 @@ const usage = `Usage: npm run events -- <command> [options]   (against a running
               send a queue's dead letters back to their targets; --queue ${ENRICH_DEAD_LETTERS}
               runs the enrichment again for every reading that could not be enriched
 
-The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566).`;
+The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566); requests are signed with the
+credentials in $SENSORBUS_DATA_DIR/credentials.json (.sensorbus).`;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -29,7 +32,15 @@ const { positionals, values } = parseArgs({
 });
 
 const edgeUrl = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}`;
-const admin = eventsAdmin(edgeUrl);
+
+/** The edge refuses unsigned requests: sign with the credentials `npm start` wrote. */
+const adminOfRunningCloud = () => {
+  const dataDir = resolve(process.env.SENSORBUS_DATA_DIR ?? '.sensorbus');
+  const awsCredentials = loadCredentials(dataDir)?.aws;
+  if (!awsCredentials)
+    throw new Error(`No edge credentials in ${dataDir}/credentials.json: start sensorbus first (npm start)`);
+  return eventsAdmin({ edgeUrl, awsCredentials });
+};
 const busName = (name: string | undefined) =>
   name === undefined ? undefined : (buses[name as keyof typeof buses]?.name ?? name);
 
@@ -38,7 +49,7 @@ const tail = async () => {
   const bus = busName(values.bus);
   if (bus) query.set('bus', bus);
   if (values.pattern) query.set('pattern', values.pattern);
-  const response = await fetch(`${edgeUrl}/_sensorbus/events/tail?${query}`);
+  const response = await adminOfRunningCloud().tail(query);
   if (!response.ok || !response.body) throw new Error(await response.text());
   const decoder = new TextDecoder();
   let buffer = '';
@@ -74,7 +85,7 @@ const main = async () => {
     case 'replay':
       if (!values.bus || !values.from) throw new Error('replay needs --bus and --from');
       return console.log(
-        await admin.replay({
+        await adminOfRunningCloud().replay({
           bus: busName(values.bus) ?? values.bus,
           from: values.from,
           ...(values.to ? { to: values.to } : {}),
@@ -82,10 +93,10 @@ const main = async () => {
         }),
       );
     case 'dead-letters':
-      return console.log(JSON.stringify(await admin.deadLetters(values.queue), null, 2));
+      return console.log(JSON.stringify(await adminOfRunningCloud().deadLetters(values.queue), null, 2));
     case 'redrive':
       if (!values.queue) throw new Error('redrive needs --queue');
-      return console.log(await admin.redrive(values.queue));
+      return console.log(await adminOfRunningCloud().redrive(values.queue));
     default:
       console.log(usage);
       process.exitCode = command === undefined || values.help ? 0 : 2;
