@@ -4,12 +4,12 @@ import * as z from 'zod/mini';
 export const ErrorDetail = z.strictObject({ path: z.string(), message: z.string() });
 export type ErrorDetail = z.infer<typeof ErrorDetail>;
 
-/** Every non-2xx answer of the REST API has this body. */
+/** Every non-2xx answer of the REST API has this body; `details` is empty when no field is to blame. */
 export const ErrorBody = z.strictObject({
   error: z.strictObject({
     code: z.string(),
     message: z.string(),
-    details: z.optional(z.array(ErrorDetail)),
+    details: z.array(ErrorDetail),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

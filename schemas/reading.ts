@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { DeviceId, Metrics, Timestamp } from './common.ts';
+import { ErrorBody } from './error.ts';
 
 export const MAX_BATCH = 100;
 /** How far ahead of the server clock a reading's timestamp may be. */
@@ -42,20 +43,17 @@ export const AcceptedReading = z.strictObject({
 export type AcceptedReading = z.infer<typeof AcceptedReading>;
 
 /**
- * One item of a batch answer: accepted (stored now or before), rejected with field-level details
- * (400), or not stored because the store was unavailable (503: post it again).
+ * One item of a batch answer: accepted (stored now or before with the same values), rejected
+ * with field-level details (400), refused because its `(deviceId, timestamp)` is already taken
+ * by other values (409), or not stored because the store was unavailable (503: post it again).
  */
 export const IngestItemResult = z.union([
   // `z.extend` keeps AcceptedReading strict
   z.extend(AcceptedReading, { index: z.int(), status: z.literal(202) }),
   z.strictObject({
     index: z.int(),
-    status: z.union([z.literal(400), z.literal(503)]),
-    error: z.strictObject({
-      code: z.string(),
-      message: z.string(),
-      details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
-    }),
+    status: z.union([z.literal(400), z.literal(409), z.literal(503)]),
+    error: ErrorBody.shape.error,
   }),
 ]);
 

@@ -2,17 +2,18 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ErrorDetail } from '../../schemas/error.ts';
 import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
-import {
-  detailsOf,
-  ForbiddenError,
-  prototypeKeyDetail,
-  ValidationError,
-  validationError,
-} from '../lib/errors.ts';
+import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
+import { shapeProblem } from '../lib/json-shape.ts';
+import { readingLogKeys } from '../lib/logger.ts';
 import { readingRecordedEntry } from '../lib/reading-events.ts';
-import { outboxShardOf, type ReadingItem, type SaveOutcome } from '../lib/readings-store.ts';
+import {
+  outboxShardOf,
+  type ReadingItem,
+  type RecordedValues,
+  type SaveOutcome,
+} from '../lib/readings-store.ts';
 
 /** Conditional puts and mark updates in flight at once for one batch. */
 export const STORE_CONCURRENCY = 25;
@@ -38,15 +39,34 @@ export interface AcceptedItem {
 }
 export interface RejectedItem {
   readonly index: number;
-  readonly status: 400 | 503;
-  readonly error: { code: string; message: string; details?: ErrorDetail[] };
+  readonly status: 400 | 409 | 503;
+  readonly error: { code: string; message: string; details: ErrorDetail[] };
 }
 export type ItemResult = AcceptedItem | RejectedItem;
 
 export interface IngestAnswer {
-  readonly statusCode: 202 | 207 | 400 | 503;
+  readonly statusCode: 202 | 207 | 409 | 503;
   readonly body: unknown;
 }
+
+/** What became of one valid reading: stored now, stored before (same values), taken by other values, or not stored. */
+type StoreOutcome = 'stored' | 'duplicate' | 'conflict' | 'failed';
+
+/**
+ * Whether a repeat carries the values already recorded for its key. Numbers compare by value,
+ * as DynamoDB normalises them (`-0`, `1.0` and `1e0` are stored as `0`, `1`, `1`).
+ */
+export const sameValues = (a: RecordedValues, b: RecordedValues): boolean => {
+  const names = Object.keys(a.metrics);
+  return (
+    a.sequence === b.sequence &&
+    names.length === Object.keys(b.metrics).length &&
+    names.every((name) => Object.hasOwn(b.metrics, name) && a.metrics[name] === b.metrics[name])
+  );
+};
+
+const outcomeOf = (saved: SaveOutcome, item: ReadingItem): StoreOutcome =>
+  saved.stored ? 'stored' : sameValues(item, saved.existing) ? 'duplicate' : 'conflict';
 
 interface ValidReading {
   readonly index: number;
@@ -61,8 +81,8 @@ const ownerOf = (item: unknown): unknown =>
  * field-level details of every problem, or the typed reading.
  */
 const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Reading | ErrorDetail[] => {
-  const prototypeKey = prototypeKeyDetail(input, prefix);
-  if (prototypeKey) return [prototypeKey];
+  const badShape = shapeProblem(input, { prototypeKeys: true, prefix });
+  if (badShape) return [{ path: badShape.path, message: badShape.message }];
   const parsed = Reading.safeParse(input);
   if (!parsed.success) return detailsOf(parsed.error.issues, prefix);
   const path = [...prefix, 'timestamp'].join('.');
@@ -78,8 +98,9 @@ const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Read
 
 /**
  * Ingests a single reading or a batch for the device the caller's key belongs to: validate,
- * store each reading with a conditional put (a repeat is answered `duplicate` and changes
- * nothing), announce the new ones on the bus, then clear their outbox marks. A reading that
+ * store each reading with a conditional put (a repeat with the same values is answered
+ * `duplicate`, one with other values 409 `Conflict`; neither changes anything), announce the
+ * new ones on the bus, then clear their outbox marks. A reading that
  * could not be announced keeps its mark and is re-published by the outbox relay, so the device
  * is acknowledged as soon as its reading is durably stored.
  */
@@ -135,7 +156,7 @@ export const ingest = async (
   }
 
   const receivedAt = now.toISOString();
-  const firstOfKey = new Map<string, ReadingItem>();
+  const firstOfKey = new Map<string, number>();
   const items = valid.map(({ index, reading }) => {
     const timestamp = canonicalTimestamp(reading.timestamp);
     const readingId = readingIdOf(reading.deviceId, timestamp);
@@ -150,47 +171,96 @@ export const ingest = async (
       outboxShard: outboxShardOf(readingId),
       outboxAt: receivedAt,
     };
-    const repeatInBatch = firstOfKey.has(readingId);
-    if (!repeatInBatch) firstOfKey.set(readingId, item);
-    return { index, item, repeatInBatch };
+    const first = firstOfKey.get(readingId);
+    if (first === undefined) firstOfKey.set(readingId, index);
+    return { index, item, first };
   });
 
-  const saved = await mapWithLimit(items, STORE_CONCURRENCY, async ({ index, item, repeatInBatch }) => {
-    if (repeatInBatch) return { index, item, outcome: 'duplicate' as const };
+  const firsts = items.filter(({ first }) => first === undefined);
+  const saved = await mapWithLimit(firsts, STORE_CONCURRENCY, async ({ index, item }) => {
     try {
-      return { index, item, outcome: await deps.saveIfAbsent(item) };
+      return { index, item, outcome: outcomeOf(await deps.saveIfAbsent(item), item) };
     } catch (error) {
-      deps.warn('Reading could not be stored', {
-        deviceId: item.deviceId,
-        timestamp: item.timestamp,
-        error,
-      });
+      deps.warn('Reading could not be stored', { ...readingLogKeys(item), error });
       return { index, item, outcome: 'failed' as const };
     }
   });
 
-  const stored = saved.filter((s) => s.outcome === 'stored').map((s) => s.item);
-  await announce(stored, deps);
+  await announce(
+    saved.filter((s) => s.outcome === 'stored').map((s) => s.item),
+    deps,
+  );
 
-  for (const { index, item, outcome } of saved) {
-    results[index] =
-      outcome === 'failed'
-        ? {
-            index,
-            status: 503,
-            error: { code: 'StoreUnavailable', message: 'The reading could not be stored; retry it' },
-          }
-        : {
-            index,
-            status: 202,
-            readingId: item.readingId,
-            deviceId: item.deviceId,
-            timestamp: item.timestamp,
-            duplicate: outcome === 'duplicate',
-          };
+  const outcomes = new Map(saved.map(({ index, item, outcome }) => [index, { item, outcome }]));
+  for (const { index, item, first } of items) {
+    const prefix = isBatch ? ['readings', index] : [];
+    const earlier = first === undefined ? undefined : outcomes.get(first);
+    const differs = earlier !== undefined && !sameValues(item, earlier.item);
+    results[index] = itemResult(
+      index,
+      item,
+      earlier ? repeatOutcome(earlier.outcome, differs) : (outcomes.get(index)?.outcome ?? 'failed'),
+      prefix,
+      differs ? first : undefined,
+    );
   }
 
   return answer(results, isBatch);
+};
+
+/**
+ * What a later item of a batch repeating an earlier one's key comes to: a conflict when its
+ * values differ, else what the earlier item came to (a duplicate of it when that was stored).
+ */
+const repeatOutcome = (earlier: StoreOutcome, differs: boolean): StoreOutcome =>
+  differs ? 'conflict' : earlier === 'stored' ? 'duplicate' : earlier;
+
+const itemResult = (
+  index: number,
+  item: ReadingItem,
+  outcome: StoreOutcome,
+  prefix: readonly PropertyKey[],
+  repeatOf: number | undefined,
+): ItemResult => {
+  switch (outcome) {
+    case 'failed':
+      return {
+        index,
+        status: 503,
+        error: {
+          code: 'StoreUnavailable',
+          message: 'The reading could not be stored; retry it',
+          details: [],
+        },
+      };
+    case 'conflict':
+      return {
+        index,
+        status: 409,
+        error: {
+          code: 'Conflict',
+          message: `A reading of ${item.deviceId} at ${item.timestamp} is already recorded with other values`,
+          details: [
+            {
+              path: [...prefix, 'timestamp'].join('.'),
+              message:
+                repeatOf === undefined
+                  ? 'already names a stored reading with other metrics or sequence'
+                  : `repeats the timestamp of readings.${repeatOf} with other metrics or sequence`,
+            },
+          ],
+        },
+      };
+    default:
+      return {
+        index,
+        status: 202,
+        readingId: item.readingId,
+        deviceId: item.deviceId,
+        timestamp: item.timestamp,
+        duplicate: outcome === 'duplicate',
+      };
+  }
 };
 
 /** Publishes `ReadingRecorded` for newly stored readings and clears the marks of those the bus accepted. */
@@ -202,8 +272,7 @@ const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promi
   for (const failure of outcome.failed) {
     const item = stored[failure.index];
     deps.warn('ReadingRecorded not accepted by the bus; the outbox relay will re-publish it', {
-      deviceId: item?.deviceId,
-      timestamp: item?.timestamp,
+      ...(item ? readingLogKeys(item) : {}),
       error: failure.error,
     });
   }
@@ -214,8 +283,7 @@ const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promi
       await deps.clearOutboxMark(item);
     } catch (error) {
       deps.warn('Outbox mark not cleared; the relay will re-publish and consumers dedupe by eventId', {
-        deviceId: item.deviceId,
-        timestamp: item.timestamp,
+        ...readingLogKeys(item),
         error,
       });
     }
@@ -227,14 +295,13 @@ const answer = (results: ItemResult[], isBatch: boolean): IngestAnswer => {
   const failed = results.filter((r): r is RejectedItem => r.status !== 202);
   if (!isBatch) {
     const only = results[0];
-    if (only && only.status === 202) {
+    if (only === undefined) throw new Error('A single reading came to no result');
+    if (only.status === 202) {
       const { index: _index, status: _status, ...item } = only;
       return { statusCode: 202, body: item };
     }
-    return {
-      statusCode: 503,
-      body: { error: only && 'error' in only ? only.error : { code: 'InternalError', message: '' } },
-    };
+    if (only.status === 400) throw new ValidationError(only.error.message, only.error.details);
+    return { statusCode: only.status, body: { error: only.error } };
   }
   const body = { accepted: accepted.length, rejected: failed.length, results };
   if (failed.length === 0) return { statusCode: 202, body };

@@ -1,5 +1,6 @@
 import type { z } from 'zod/mini';
 import type { ErrorDetail } from '../../schemas/error.ts';
+import { joinPath, type ShapeProblem, shapeProblem, shortPath } from './json-shape.ts';
 
 /** An error that has a meaning for the API's caller; everything else is answered as a 500 without detail. */
 export class HttpError extends Error {
@@ -7,7 +8,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly details?: ErrorDetail[],
+    /** The fields to blame; empty when the request as a whole is refused (401, 403, 404, 500). */
+    readonly details: ErrorDetail[] = [],
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -50,8 +52,6 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-const joinPath = (path: readonly PropertyKey[]): string => path.map(String).join('.');
-
 /** Turns zod issues into field-level details; unknown keys get one detail each, naming the key. */
 export const detailsOf = (
   issues: readonly z.core.$ZodIssue[],
@@ -77,30 +77,33 @@ export const detailsOf = (
 export const validationError = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) =>
   new ValidationError('Request is not valid', detailsOf(issues, prefix));
 
-/** The dotted path of the first `__proto__` key in a parsed JSON value (iterative: bodies may nest deeply). */
-export const prototypeKeyPath = (root: unknown): string | undefined => {
-  const stack: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { value, path } = next;
-    if (typeof value !== 'object' || value === null) continue;
-    for (const key of Object.keys(value)) {
-      if (key === '__proto__') return [...path, key].join('.');
-      stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] });
-    }
+/** The message of a request's first shape problem, naming where it is (a long path shortened). */
+const shapeMessage = (problem: ShapeProblem, subject: string): string => {
+  const where = problem.path === '' ? 'at the top level' : `at ${shortPath(problem.path)}`;
+  switch (problem.kind) {
+    case 'depth':
+      return `${subject} nests too deeply ${where}`;
+    case 'entries':
+      return `${subject} holds too many entries ${where}`;
+    case 'prototypeKey':
+      return `${subject} is not valid`;
   }
-  return undefined;
 };
 
 /**
- * `__proto__` is never a field of ours, and zod skips it silently; refusing it beats dropping
- * what was sent under it. Answers the detail naming it, if the input has one.
+ * The first shape problem of a parsed request (see {@link shapeProblem}) as a 400, or `undefined`.
+ * `prototypeKeys: false` checks only the whole-request limits, so a batch can still refuse a
+ * `__proto__` key item by item.
  */
-export const prototypeKeyDetail = (
+export const shapeError = (
   input: unknown,
-  prefix: readonly PropertyKey[] = [],
-): ErrorDetail | undefined => {
-  const path = prototypeKeyPath(input);
-  return path === undefined
-    ? undefined
-    : { path: joinPath([...prefix, ...path.split('.')]), message: 'is not an allowed field name' };
+  options: { prototypeKeys: boolean; prefix?: readonly PropertyKey[]; subject?: 'Request' | 'Message' },
+): ValidationError | undefined => {
+  const problem = shapeProblem(input, options);
+  return (
+    problem &&
+    new ValidationError(shapeMessage(problem, options.subject ?? 'Request'), [
+      { path: problem.path, message: problem.message },
+    ])
+  );
 };

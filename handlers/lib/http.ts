@@ -4,7 +4,7 @@ import type { ErrorBody } from '../../schemas/error.ts';
 import {
   HttpError,
   PayloadTooLargeError,
-  prototypeKeyDetail,
+  shapeError,
   UnsupportedMediaTypeError,
   ValidationError,
   validationError,
@@ -31,7 +31,7 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyResult =
 
 export const problem = (error: HttpError): APIGatewayProxyResult => {
   const body: ErrorBody = {
-    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+    error: { code: error.code, message: error.message, details: error.details },
   };
   return json(error.status, body);
 };
@@ -50,7 +50,8 @@ export const headerOf = (event: APIGatewayProxyEvent, name: string): string | un
 
 /**
  * Reads a JSON body: 415 unless the content type is JSON, 413 past the size limit, 400 when the
- * text is not JSON. Returns `unknown`: callers validate, never cast.
+ * text is not JSON or nests too deeply or too widely (checked once here, linearly, so nothing
+ * after it meets a pathological shape). Returns `unknown`: callers validate, never cast.
  */
 export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_BYTES): unknown => {
   const contentType = headerOf(event, 'content-type');
@@ -71,6 +72,8 @@ export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_B
     const reason = cause instanceof SyntaxError ? cause.message : 'not JSON';
     throw new ValidationError('Request body is not valid JSON', [{ path: '', message: reason }]);
   }
+  const tooLarge = shapeError(parsed, { prototypeKeys: false });
+  if (tooLarge) throw tooLarge;
   return parsed;
 };
 
@@ -80,8 +83,8 @@ export const validate = <T extends z.ZodMiniType>(
   input: unknown,
   prefix: PropertyKey[] = [],
 ): z.infer<T> => {
-  const prototypeKey = prototypeKeyDetail(input, prefix);
-  if (prototypeKey) throw new ValidationError('Request is not valid', [prototypeKey]);
+  const badShape = shapeError(input, { prototypeKeys: true, prefix });
+  if (badShape) throw badShape;
   const result = schema.safeParse(input);
   if (!result.success) throw validationError(result.error.issues, prefix);
   return result.data;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { putIfAbsent } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
@@ -46,15 +46,46 @@ const outboxShardName = (shard: number) => `outbox-${shard}`;
 export const outboxShardOf = (readingId: string): string =>
   outboxShardName(Number.parseInt(readingId.slice(0, 2), 16) % OUTBOX_SHARDS);
 
-export type SaveOutcome = 'stored' | 'duplicate';
+/** The values of a reading that a repeat must carry to be the same reading. */
+export interface RecordedValues {
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly sequence?: number | undefined;
+}
+
+const RecordedValuesSchema = z.object({
+  metrics: z.record(z.string(), z.number()),
+  sequence: z.optional(z.number()),
+});
+
+/** Stored now, or the key was taken: then the values it holds, for the caller to compare. */
+export type SaveOutcome =
+  | { readonly stored: true }
+  | { readonly stored: false; readonly existing: RecordedValues };
 
 /**
  * Adapter over the readings table. The conditional put is both the store and the idempotency
  * check (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
  */
 export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string) => ({
+  /**
+   * Stores a reading unless its key is taken, and then reads what the key holds with a strongly
+   * consistent GetItem. (`ReturnValuesOnConditionCheckFailure: ALL_OLD` would save that read on
+   * AWS, but dynalite 4 ignores it.) A key taken and gone again, which only expiry could cause,
+   * is an error the caller retries.
+   */
   async saveIfAbsent(item: ReadingItem): Promise<SaveOutcome> {
-    return (await putIfAbsent(client, tableName, { ...item }, 'deviceId')) ? 'stored' : 'duplicate';
+    if (await putIfAbsent(client, tableName, { ...item }, 'deviceId')) return { stored: true };
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId: item.deviceId, timestamp: item.timestamp },
+        ProjectionExpression: '#m, #s',
+        ExpressionAttributeNames: { '#m': 'metrics', '#s': 'sequence' },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) throw new Error(`Reading ${item.readingId} was refused as existing but is gone; retry`);
+    return { stored: false, existing: RecordedValuesSchema.parse(Item) };
   },
 
   async clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void> {

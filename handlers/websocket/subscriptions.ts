@@ -2,7 +2,7 @@ import type { z } from 'zod/mini';
 import type { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
 import { SubscriptionRequest } from '../../schemas/websocket.ts';
 import { canSee, type Principal } from '../lib/auth.ts';
-import { detailsOf } from '../lib/errors.ts';
+import { detailsOf, shapeError } from '../lib/errors.ts';
 
 export interface SubscriptionDeps {
   subscribe(connectionId: string, deviceIds: readonly string[]): Promise<void>;
@@ -34,6 +34,8 @@ export const handleMessage = async (
   } catch {
     return badRequest('Messages must be JSON, e.g. {"action":"subscribe","deviceIds":["greenhouse-1"]}');
   }
+  const badShape = shapeError(parsedJson, { prototypeKeys: true, subject: 'Message' });
+  if (badShape) return badRequest(badShape.message, badShape.details);
   const action =
     typeof parsedJson === 'object' && parsedJson !== null && 'action' in parsedJson
       ? parsedJson.action

@@ -26,14 +26,15 @@ const body = (error: ErrorBody['error']): string => JSON.stringify({ error });
 
 /** The body a handler would answer for the same error, so both sides of the gateway agree. */
 const bodyOf = (error: HttpError, details = error.details): string =>
-  body({ code: error.code, message: error.message, ...(details ? { details } : {}) });
+  body({ code: error.code, message: error.message, details });
 
 /** The body with API Gateway's message in place of the static one. */
 const withGatewayMessage = (code: string): string =>
-  body({ code, message: GATEWAY_MESSAGE }).replace(`"${GATEWAY_MESSAGE}"`, GATEWAY_MESSAGE);
+  body({ code, message: GATEWAY_MESSAGE, details: [] }).replace(`"${GATEWAY_MESSAGE}"`, GATEWAY_MESSAGE);
 
 /**
- * Error bodies in the contract's shape (`{"error":{"code","message","details"}}`) for what API
+ * Error bodies in the contract's shape (`{"error":{"code","message","details"}}`, `details`
+ * empty when no field is to blame) for what API
  * Gateway answers itself. Gateway responses belong to the whole API and their templates cannot
  * branch, so the 401 names every credential header an authorizer reads, each with the routes
  * that need it. Request bodies are validated by the handlers (zod, field-level details, the
@@ -78,7 +79,11 @@ export const gatewayResponses = (
     {
       type: 'THROTTLED',
       statusCode: 429,
-      template: body({ code: 'TooManyRequests', message: 'Too many requests; retry with backoff' }),
+      template: body({
+        code: 'TooManyRequests',
+        message: 'Too many requests; retry with backoff',
+        details: [],
+      }),
     },
     { type: 'DEFAULT_4XX', template: withGatewayMessage('BadRequest') },
     {
@@ -86,6 +91,7 @@ export const gatewayResponses = (
       template: body({
         code: 'InternalError',
         message: 'The request could not be completed; it is safe to retry',
+        details: [],
       }),
     },
   ];

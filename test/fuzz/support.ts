@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { MAX_JSON_DEPTH, MAX_JSON_ENTRIES } from '../../handlers/lib/json-shape.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import { type EdgeAccess, edgeDynamo } from '../support/local-cloud.ts';
 
@@ -65,6 +66,53 @@ export const nested = (depth: number, kind: 'object' | 'array'): string =>
   kind === 'object'
     ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
     : `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+/**
+ * Whether a parsed body breaks the contract's shape limits (objects and arrays nested more than
+ * 32 levels, or holding more than 1000 entries), which refuse the whole request with a 400.
+ * Iterative, as bodies may nest 100,000 levels.
+ */
+export const breaksShapeLimits = (root: unknown): boolean => {
+  const pending: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, depth } = next;
+    if (typeof value !== 'object' || value === null) continue;
+    const children = Object.values(value);
+    if (depth > MAX_JSON_DEPTH || children.length > MAX_JSON_ENTRIES) return true;
+    for (const child of children) pending.push({ value: child, depth: depth + 1 });
+  }
+  return false;
+};
+
+/** Depths around the limit and far past it, to nest a value at. */
+export const depths = (deepest = 100_000) =>
+  fc.constantFrom(2, MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 1000, deepest);
+/** Entry counts around the limit and past it, for one object or array. */
+export const entryCounts = fc.constantFrom(0, 1, MAX_JSON_ENTRIES - 5, MAX_JSON_ENTRIES + 1, 5000);
+
+/**
+ * A JSON value of a fuzzed shape, as text: a scalar, an object or an array, nested to a depth or
+ * holding many entries, or an object repeating a key (JSON.parse keeps the last). `deepest`
+ * bounds the nesting where the text must stay small (128 KiB WebSocket frames).
+ */
+export const shapedJson = (inner: string, deepest?: number): fc.Arbitrary<RawJson> =>
+  fc
+    .oneof(
+      fc.constantFrom('null', 'true', '0', '-1.5', '""', '"x"', '[]', '{}', `[${inner}]`, `{"a":${inner}}`),
+      fc
+        .record({ depth: depths(deepest), kind: fc.constantFrom<'object' | 'array'>('object', 'array') })
+        .map(({ depth, kind }) => nested(depth, kind)),
+      fc
+        .record({ count: entryCounts, kind: fc.constantFrom<'object' | 'array'>('object', 'array') })
+        .map(({ count, kind }) => {
+          const entries = Array.from({ length: count }, (_, i) =>
+            kind === 'object' ? `"k${i}":${i}` : `${i}`,
+          );
+          return kind === 'object' ? `{${entries.join(',')}}` : `[${entries.join(',')}]`;
+        }),
+      fc.constant(`{"a":1,"a":${inner}}`),
+    )
+    .map((text) => new RawJson(text));
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -203,8 +251,8 @@ export const readingVerdict = (input: unknown, own: string, now: number): Readin
 
 /**
  * Whether an error detail's `path` names a field: empty (the whole body), a header, or a dotted
- * path whose segments are keys or indexes of what was sent, ending, if the field is missing, in
- * names the schema knows.
+ * path whose segments are keys (a long one cut, ending in `…`) or indexes of what was sent,
+ * ending, if the field is missing, in names the schema knows.
  */
 export const pathNamesField = (path: string, sent: unknown, vocabulary: ReadonlySet<string>): boolean => {
   if (path === '') return true;
@@ -212,8 +260,14 @@ export const pathNamesField = (path: string, sent: unknown, vocabulary: Readonly
     if (segments.length === 0) return true;
     if (typeof value === 'object' && value !== null) {
       for (let take = segments.length; take >= 1; take--) {
-        const key = segments.slice(0, take).join('.');
-        if (Object.hasOwn(value, key) && walk(segments.slice(take), (value as Record<string, unknown>)[key]))
+        const shown = segments.slice(0, take).join('.');
+        // A key longer than 64 characters is shown cut, ending in `…`
+        const keys = shown.endsWith('…')
+          ? Object.keys(value).filter((key) => key.length > 64 && key.startsWith(shown.slice(0, -1)))
+          : Object.hasOwn(value, shown)
+            ? [shown]
+            : [];
+        if (keys.some((key) => walk(segments.slice(take), (value as Record<string, unknown>)[key])))
           return true;
       }
     }
@@ -223,7 +277,7 @@ export const pathNamesField = (path: string, sent: unknown, vocabulary: Readonly
 };
 
 /**
- * Asserts the contract's error body: exactly `{"error":{"code","message","details"?}}`, with a
+ * Asserts the contract's error body: exactly `{"error":{"code","message","details"}}`, with a
  * non-empty code and message and every detail naming a field of what was sent.
  */
 export const expectErrorBody = (

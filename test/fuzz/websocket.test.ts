@@ -5,6 +5,7 @@ import { tables } from '../../infra/topology.ts';
 import { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 import {
+  breaksShapeLimits,
   isPlainObject,
   nested,
   pathNamesField,
@@ -12,6 +13,7 @@ import {
   REQUEST_TIMEOUT_MS,
   rawDynamo,
   scanAll,
+  shapedJson,
   toJsonText,
 } from './support.ts';
 
@@ -216,7 +218,24 @@ const message = fc
     textFrame(toJsonText(objectOf([['action', a], ['deviceIds', ids], ...extra]), '')),
   );
 
+/** The frame, or one of its fields, replaced by a fuzzed shape: nested deep, thousands of entries, a repeated key. */
+const shaped = fc
+  .record({
+    shape: shapedJson('"fz-ws-a"', 20_000),
+    where: fc.constantFrom('frame', 'action', 'deviceIds', 'deviceId', 'extra'),
+  })
+  .map(({ shape, where }) => {
+    if (where === 'frame') return textFrame(shape.text);
+    const fields: [string, unknown][] = [
+      ['action', where === 'action' ? shape : 'subscribe'],
+      ['deviceIds', where === 'deviceIds' ? shape : where === 'deviceId' ? [shape] : ['fz-ws-a']],
+      ...(where === 'extra' ? [['extra', shape] as [string, unknown]] : []),
+    ];
+    return textFrame(toJsonText(Object.fromEntries(fields), ''));
+  });
+
 const frame: fc.Arbitrary<Frame> = fc.oneof(
+  { weight: 3, arbitrary: shaped },
   { weight: 10, arbitrary: message },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map(textFrame) },
   { weight: 1, arbitrary: fc.json({ maxDepth: 3 }).map(textFrame) },
@@ -267,7 +286,7 @@ const expectedAnswer = (sent: Frame): Expected => {
   } catch {
     return badRequest;
   }
-  if (!isPlainObject(parsed)) return badRequest;
+  if (breaksShapeLimits(parsed) || !isPlainObject(parsed)) return badRequest;
   const { action: requested, deviceIds: ids } = parsed;
   if (requested !== 'subscribe' && requested !== 'unsubscribe') return badRequest;
   const wellFormed =

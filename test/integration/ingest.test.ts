@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBody } from '../../schemas/error.ts';
 import { AcceptedReading, IngestBatchAnswer } from '../../schemas/reading.ts';
 import {
   recordedEvents,
@@ -58,7 +59,7 @@ describe('POST /readings', () => {
     const first = await (await post(reading('2026-11-01T11:00:00Z'))).json();
     const before = recordedEvents(t, deviceId).length;
 
-    const again = await post(reading('2026-11-01T12:00:00+01:00', { temperature: 99 }));
+    const again = await post(reading('2026-11-01T12:00:00+01:00', { temperature: 21.5 }));
     const againBody = await again.json();
 
     expect(again.status).toBe(202);
@@ -68,7 +69,99 @@ describe('POST /readings', () => {
       (i) => i.timestamp === '2026-11-01T11:00:00.000Z',
     );
     expect(stored).toHaveLength(1);
-    expect(stored[0]?.metrics).toEqual({ temperature: 21.5 });
+  });
+
+  it('answers 409 Conflict naming the timestamp when a repeat carries other values, in a batch per item, storing nothing', async () => {
+    await post({ ...reading('2026-11-01T13:00:00Z', { temperature: 20 }), sequence: 4 });
+    const before = recordedEvents(t, deviceId).length;
+
+    const changed = await post({ ...reading('2026-11-01T13:00:00Z', { temperature: 99 }), sequence: 4 });
+    const resequenced = await post({
+      ...reading('2026-11-01T14:00:00+01:00', { temperature: 20 }),
+      sequence: 5,
+    });
+    const same = await post({ ...reading('2026-11-01T13:00:00.000Z', { temperature: 20.0 }), sequence: 4 });
+    const batch = await post({
+      readings: [
+        reading('2026-11-01T13:00:00Z', { temperature: 21 }),
+        reading('2026-11-01T13:30:00Z', { temperature: 1 }),
+        reading('2026-11-01T13:30:00Z', { temperature: 2 }),
+      ],
+    });
+
+    expect([changed.status, resequenced.status, same.status, batch.status]).toEqual([409, 409, 202, 207]);
+    for (const response of [changed, resequenced]) {
+      const body = ErrorBody.parse(await response.json());
+      expect(body.error.code).toBe('Conflict');
+      expect(body.error.details.map((d) => d.path)).toEqual(['timestamp']);
+    }
+    expect(await same.json()).toMatchObject({ duplicate: true });
+    const answer = IngestBatchAnswer.parse(await batch.json());
+    expect(answer.results.map((r) => r.status)).toEqual([409, 202, 409]);
+    expect(answer.results.flatMap((r) => ('error' in r ? r.error.details.map((d) => d.path) : []))).toEqual([
+      'readings.0.timestamp',
+      'readings.2.timestamp',
+    ]);
+    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    expect(stored.find((i) => i.timestamp === '2026-11-01T13:00:00.000Z')).toMatchObject({
+      metrics: { temperature: 20 },
+      sequence: 4,
+    });
+    expect(stored.find((i) => i.timestamp === '2026-11-01T13:30:00.000Z')?.metrics).toEqual({
+      temperature: 1,
+    });
+    expect(recordedEvents(t, deviceId)).toHaveLength(before + 1);
+  });
+
+  it('answers a body nested 100,000 levels deep 400 naming the path, while another device keeps being served', async () => {
+    // Prepare
+    const neighbour = 'ingest-neighbour';
+    const neighbourKey = await t.registerDevice(neighbour);
+    const depth = 100_000;
+    const deep = `{"deviceId":"${deviceId}","timestamp":"2026-11-02T00:00:00Z","metrics":{"t":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const answered: string[] = [];
+
+    // Act: the deep post first, then the neighbour's posts one after another
+    const deepAnswer = t
+      .api('/readings', {
+        method: 'POST',
+        apiKey: key,
+        headers: { 'content-type': 'application/json' },
+        body: deep,
+      })
+      .then(async (response) => {
+        answered.push('deep');
+        return { status: response.status, body: ErrorBody.parse(await response.json()) };
+      });
+    const neighbourStatuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const response = await t.api('/readings', {
+        method: 'POST',
+        apiKey: neighbourKey,
+        json: {
+          deviceId: neighbour,
+          timestamp: new Date(Date.UTC(2026, 10, 2, 0, i)).toISOString(),
+          metrics: { t: i },
+        },
+      });
+      neighbourStatuses.push(response.status);
+      answered.push('neighbour');
+    }
+    const refused = await deepAnswer;
+
+    // Assess
+    expect(neighbourStatuses).toEqual(Array(10).fill(202));
+    expect(answered.filter((who) => who === 'neighbour')).toHaveLength(10);
+    expect(answered.filter((who) => who === 'deep')).toHaveLength(1);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toHaveLength(1);
+    expect(refused.body.error.details[0]?.path).toMatch(/^metrics\.t(\.0)+$/);
+    expect(refused.body.error.message).toMatch(/^Request nests too deeply at metrics\.t\.0\.0\.…/);
+    expect(
+      (await storedReadings(t.cloud.edgeUrl, deviceId)).some(
+        (i) => i.timestamp === '2026-11-02T00:00:00.000Z',
+      ),
+    ).toBe(false);
   });
 
   it('accepts a batch of 100 with one event each, and dedupes repeats inside the batch', async () => {

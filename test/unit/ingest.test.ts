@@ -11,14 +11,15 @@ const NOW = new Date('2026-11-23T12:00:00.000Z');
 const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => {
   const table = new Map<string, ReadingItem>();
   const published: PutEventsRequestEntry[] = [];
-  const warnings: string[] = [];
+  const warnings: { message: string; context: Record<string, unknown> }[] = [];
   const deps: IngestDeps = {
     async saveIfAbsent(item) {
       if (item.timestamp === options.failSaveOf) throw new Error('throttled');
       const key = `${item.deviceId}|${item.timestamp}`;
-      if (table.has(key)) return 'duplicate';
+      const existing = table.get(key);
+      if (existing) return { stored: false, existing };
       table.set(key, item);
-      return 'stored';
+      return { stored: true };
     },
     async clearOutboxMark({ deviceId, timestamp }) {
       const key = `${deviceId}|${timestamp}`;
@@ -34,7 +35,7 @@ const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => 
       published.push(...entries);
       return { accepted: entries.map((_, i) => i), failed: [] };
     },
-    warn: (message) => warnings.push(message),
+    warn: (message, context) => warnings.push({ message, context }),
     busName: 'bus',
     now: () => NOW,
   };
@@ -76,6 +77,10 @@ describe('ingest', () => {
     expect(answer.statusCode).toBe(202);
     expect([...table.values()][0]?.outboxAt).toBe(NOW.toISOString());
     expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.context).toMatchObject({
+      deviceId: 'd1',
+      readingTimestamp: '2026-11-23T11:00:00.000Z',
+    });
   });
 
   it('publishes nothing for a duplicate', async () => {
@@ -138,5 +143,89 @@ describe('ingest', () => {
       'readings.0.metrics',
       'readings.1.x',
     ]);
+  });
+
+  it('answers a repeat with other metrics or sequence 409 Conflict naming the timestamp, changing nothing', async () => {
+    const { deps, table, published } = fakes();
+    await ingest(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', deps);
+
+    const answers = await Promise.all([
+      ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', deps),
+      ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', deps),
+      ingest(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', deps),
+      ingest(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps),
+      ingest(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', deps),
+    ]);
+
+    expect(answers.map((a) => a.statusCode)).toEqual([409, 409, 409, 409, 202]);
+    expect(answers[0]?.body).toEqual({
+      error: {
+        code: 'Conflict',
+        message: expect.stringContaining('2026-11-23T11:00:00.000Z'),
+        details: [{ path: 'timestamp', message: expect.stringContaining('other metrics or sequence') }],
+      },
+    });
+    expect(answers[4]?.body).toMatchObject({ duplicate: true });
+    expect([...table.values()].map((item) => [item.metrics, item.sequence])).toEqual([[{ t: 1 }, 7]]);
+    expect(published).toHaveLength(1);
+  });
+
+  it('compares metric values as numbers: -0 repeats 0', async () => {
+    const { deps } = fakes();
+    await ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', deps);
+
+    const answer = await ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', deps);
+
+    expect(answer).toMatchObject({ statusCode: 202, body: { duplicate: true } });
+  });
+
+  it('answers in a 207 a later batch item repeating an earlier one: 202 duplicate when equal, 409 when not', async () => {
+    const { deps, table, published } = fakes();
+    await ingest(reading('2026-11-23T09:00:00Z'), 'd1', 'c', deps);
+
+    const answer = await ingest(
+      {
+        readings: [
+          reading('2026-11-23T10:00:00Z'),
+          reading('2026-11-23T10:00:00Z', { metrics: { t: 5 } }),
+          reading('2026-11-23T12:00:00+02:00'),
+          reading('2026-11-23T09:00:00Z', { metrics: { t: 9 } }),
+          reading('2026-11-23T09:00:00Z', { metrics: { t: 9 } }),
+        ],
+      },
+      'd1',
+      'c',
+      deps,
+    );
+
+    expect(answer.statusCode).toBe(207);
+    const { results, accepted, rejected } = answer.body as {
+      accepted: number;
+      rejected: number;
+      results: { status: number; duplicate?: boolean; error?: { details: { path: string }[] } }[];
+    };
+    expect(results.map((r) => r.status)).toEqual([202, 409, 202, 409, 409]);
+    expect(results.map((r) => r.duplicate)).toEqual([false, undefined, true, undefined, undefined]);
+    expect(results[1]?.error?.details).toEqual([
+      {
+        path: 'readings.1.timestamp',
+        message: 'repeats the timestamp of readings.0 with other metrics or sequence',
+      },
+    ]);
+    expect(results[3]?.error?.details).toEqual([
+      {
+        path: 'readings.3.timestamp',
+        message: 'already names a stored reading with other metrics or sequence',
+      },
+    ]);
+    expect(results[4]?.error?.details).toEqual([
+      {
+        path: 'readings.4.timestamp',
+        message: 'already names a stored reading with other metrics or sequence',
+      },
+    ]);
+    expect([accepted, rejected]).toEqual([2, 3]);
+    expect(table.size).toBe(2);
+    expect(published).toHaveLength(2);
   });
 });

@@ -714,7 +714,7 @@ describe('REST API', () => {
     ['DEFAULT_4XX', undefined, 'BadRequest'],
     ['DEFAULT_5XX', undefined, 'InternalError'],
   ])(
-    'answers %s as %s with the contract error body (code %s) the dashboard may read',
+    'answers %s as %s with the contract error body (code %s, details always present) the dashboard may read',
     (type, status, code) => {
       const response = GatewayResponse.parse(
         assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', type).resource.Properties,
@@ -730,9 +730,13 @@ describe('REST API', () => {
       const body = ErrorBody.parse(JSON.parse(rendered));
       expect(body.error.code).toBe(code);
       if (type === 'UNAUTHORIZED') {
-        expect(new Set(body.error.details?.map((detail) => detail.path))).toEqual(
+        expect(new Set(body.error.details.map((detail) => detail.path))).toEqual(
           new Set(Object.values(authorizers).map((authorizer) => authorizer.identityHeader.toLowerCase())),
         );
+      } else if (type === 'REQUEST_TOO_LARGE') {
+        expect(body.error.details).toEqual([{ path: '', message: expect.stringContaining('bytes') }]);
+      } else {
+        expect(body.error.details).toEqual([]);
       }
     },
   );
