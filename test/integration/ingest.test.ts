@@ -102,7 +102,7 @@ describe('POST /readings', () => {
       'readings.0.timestamp',
       'readings.2.timestamp',
     ]);
-    const stored = await storedReadings(t.cloud.edgeUrl, deviceId);
+    const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.find((i) => i.timestamp === '2026-11-01T13:00:00.000Z')).toMatchObject({
       metrics: { temperature: 20 },
       sequence: 4,
@@ -158,7 +158,7 @@ describe('POST /readings', () => {
     expect(refused.body.error.details[0]?.path).toMatch(/^metrics\.t(\.0)+$/);
     expect(refused.body.error.message).toMatch(/^Request nests too deeply at metrics\.t\.0\.0\.…/);
     expect(
-      (await storedReadings(t.cloud.edgeUrl, deviceId)).some(
+      (await storedReadings(t.cloud, deviceId)).some(
         (i) => i.timestamp === '2026-11-02T00:00:00.000Z',
       ),
     ).toBe(false);
