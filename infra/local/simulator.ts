@@ -1,4 +1,5 @@
 import { ErrorBody } from '../../schemas/error.ts';
+import { IngestBatchAnswer } from '../../schemas/reading.ts';
 
 /**
  * A simulated device fleet for `npm start`: each device posts readings over the public REST API
@@ -39,16 +40,32 @@ const reasonOfError = (error: unknown): string => {
   return code ? `${error.message}: ${code}` : error.message;
 };
 
-/** The status and the error code of an answer in the API's error shape (`503 ServiceUnavailable`). */
-const reasonOfAnswer = (status: number, body: string): string => {
+/**
+ * What an unsuccessful answer says, short: its status and error code (`503 StoreUnavailable`),
+ * for a batch the codes of its rejected readings and how many were rejected.
+ */
+const describeAnswer = (status: number, body: string): { reason: string; message: string } => {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
-    return `${status}`;
+    json = undefined;
   }
-  const parsed = ErrorBody.safeParse(json);
-  return parsed.success ? `${status} ${parsed.data.error.code}` : `${status}`;
+  const error = ErrorBody.safeParse(json);
+  if (error.success)
+    return { reason: `${status} ${error.data.error.code}`, message: `${status} ${error.data.error.message}` };
+  const batch = IngestBatchAnswer.safeParse(json);
+  if (batch.success) {
+    const codes = [
+      ...new Set(batch.data.results.flatMap((result) => ('error' in result ? [result.error.code] : []))),
+    ].join(', ');
+    const { rejected, results } = batch.data;
+    return {
+      reason: `${status} ${codes}`,
+      message: `${status}: ${rejected} of ${results.length} readings rejected (${codes})`,
+    };
+  }
+  return { reason: `${status}`, message: `${status} ${body.slice(0, 200)}` };
 };
 
 const round = (value: number) => Math.round(value * 100) / 100;
@@ -86,11 +103,11 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
     })
       .then(async (response) => {
         if (response.status >= 300) {
-          const body = await response.text();
+          const { reason, message } = describeAnswer(response.status, await response.text());
           options.onFailure?.({
             deviceId: device.deviceId,
-            reason: reasonOfAnswer(response.status, body),
-            message: `${device.deviceId}: POST /readings answered ${response.status} ${body}`,
+            reason,
+            message: `${device.deviceId}: POST /readings answered ${message}`,
           });
         } else await response.arrayBuffer();
       })

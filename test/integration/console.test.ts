@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localArns } from '../../infra/local/arns.ts';
 import type { Notice } from '../../infra/local/console-log.ts';
+import { type PostFailure, startSimulator } from '../../infra/local/simulator.ts';
 import { buses } from '../../infra/topology.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
@@ -100,5 +103,46 @@ describe('the local cloud’s notices', () => {
     }, 'the handler warning');
     expect(warning?.message).toMatch(/^WARN Reading could not be stored \(\w+/);
     expect(warning?.detail).toContain('"level":"WARN"');
+  });
+});
+
+describe('the simulated fleet’s failures', () => {
+  const failuresOf = async (apiUrl: string, apiKey: string, deviceId: string) => {
+    const failures: PostFailure[] = [];
+    const simulator = startSimulator({
+      apiUrl,
+      devices: [{ deviceId, apiKey, metrics: { temperature: [20, 1, 5] } }],
+      intervalMs: 50,
+      onFailure: (failure) => failures.push(failure),
+    });
+    await waitFor(() => failures.length >= 3, 'three failed posts');
+    await simulator.stop();
+    return failures;
+  };
+
+  it('name the error code the API answered, without ids, so repeats collapse into one kind', async () => {
+    const apiKey = await t.registerDevice('stats-3');
+    t.cloud.faults.inject({ service: 'dynamodb', operation: 'PutItem', mode: 'error' });
+
+    const failures = await failuresOf(t.cloud.apiUrl, apiKey, 'stats-3');
+    t.cloud.faults.clear();
+
+    expect(new Set(failures.map((f) => f.reason))).toEqual(new Set(['503 StoreUnavailable']));
+    expect(failures[0]?.message).toMatch(/^stats-3: POST \/readings answered 503/);
+  });
+
+  it('name the system error when the API cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+
+    const failures = await failuresOf(`http://127.0.0.1:${port}`, 'sbk_any', 'stats-4');
+
+    expect(failures[0]).toEqual({
+      deviceId: 'stats-4',
+      reason: 'fetch failed: ECONNREFUSED',
+      message: 'stats-4: POST /readings failed: fetch failed: ECONNREFUSED',
+    });
   });
 });
