@@ -13,12 +13,6 @@ interface Reply {
   readonly error?: { name: string; message: string };
 }
 
-/**
- * Runs handlers as Lambda would, off the local cloud's thread: each module is imported once in a
- * worker thread (its init code, SDK clients and environment reads run once), then invoked per
- * event with a fresh context. The worker shares this process's environment, which is how handlers
- * receive table names and `AWS_ENDPOINT_URL`.
- */
 export interface LocalLambdaOptions {
   /**
    * Receives each line the handlers write to stdout or stderr (Lambda sends them to CloudWatch
@@ -27,6 +21,12 @@ export interface LocalLambdaOptions {
   readonly onLog?: (line: string) => void;
 }
 
+/**
+ * Runs handlers as Lambda would, off the local cloud's thread: each module is imported once in a
+ * worker thread (its init code, SDK clients and environment reads run once), then invoked per
+ * event with a fresh context. The worker shares this process's environment, which is how handlers
+ * receive table names and `AWS_ENDPOINT_URL`.
+ */
 export class LocalLambda {
   readonly #onLog: ((line: string) => void) | undefined;
   #worker: Worker | undefined;
