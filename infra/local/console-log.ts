@@ -136,7 +136,9 @@ export const handlerLogNotice = (line: string): Notice => {
   const parsed = PowertoolsLine.safeParse(parseJson(line));
   if (!parsed.success) {
     const short = line.length > 120 ? `${line.slice(0, 117)}...` : line;
-    return { source: 'handlers', counted: LOG_LINE, reason: short, message: short, detail: line };
+    // Counts vary from one line to the next (`930 additional requests are enqueued`); the kind does not.
+    const reason = short.replace(/\d+/g, 'N');
+    return { source: 'handlers', counted: LOG_LINE, reason, message: short, detail: line };
   }
   const { level, message, error } = parsed.data;
   const cause = error?.name ? ` (${error.name}${error.message ? `: ${error.message}` : ''})` : '';

@@ -120,9 +120,19 @@ describe('handler log lines', () => {
     expect(verboseLine(notice)).toBe(`handlers: ${line}`);
   });
 
-  it('pass other output on as it is', () => {
-    const notice = handlerLogNotice('(node:12) Warning: something');
-    expect(notice.message).toBe('(node:12) Warning: something');
-    expect(notice.counted.many).toBe('log lines');
+  it('pass other output on as it is, grouped whatever numbers it carries', () => {
+    const limiter = noticeLimiter({ intervalMs: 10_000 });
+    const sdkWarning = (queued: number) =>
+      handlerLogNotice(
+        `@smithy/node-http-handler:WARN - socket usage at capacity=50 and ${queued} additional requests are enqueued.`,
+      );
+
+    expect(limiter.admit(sdkWarning(930))).toBe(
+      'handlers: @smithy/node-http-handler:WARN - socket usage at capacity=50 and 930 additional requests are enqueued.',
+    );
+    expect(limiter.admit(sdkWarning(1200))).toBeUndefined();
+    expect(limiter.endInterval()).toEqual([
+      'handlers: 2 log lines in the last 10 s (@smithy/node-http-handler:WARN - socket usage at capacity=N and N additional requests are enqueued.)',
+    ]);
   });
 });
