@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type FunctionName, functions, schedules } from '../api.ts';
 import { buses, rules, secrets, stateMachines, tables, topics } from '../topology.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
+import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
 import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbridge/service.ts';
@@ -12,6 +13,7 @@ import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
 import type { AwsCredentials } from './sigv4.ts';
 import { LocalSns } from './sns/service.ts';
+import { deadLetterCount, GatewayCounters, type LocalCloudStats } from './stats.ts';
 import { LocalStepFunctions } from './stepfunctions.ts';
 import { WebSocketGateway } from './websocket-gateway.ts';
 
@@ -44,6 +46,11 @@ export interface LocalCloudOptions {
   /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
+  /**
+   * Where the local cloud's own failures and the handlers' log lines go (`npm start` collapses
+   * repeats); printed to stderr when absent, and the handlers then write to stdout/stderr themselves.
+   */
+  readonly log?: (notice: Notice) => void;
 }
 
 export interface LocalCloud {
@@ -63,6 +70,8 @@ export interface LocalCloud {
   restartWebSocket(): Promise<void>;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: keyof typeof schedules): Promise<unknown>;
+  /** Counters for a status line: readings accepted, requests throttled, deliveries pending, dead letters, memory. */
+  stats(): LocalCloudStats;
   /** Stops accepting requests, lets in-flight ones finish, then closes every service. */
   stop(): Promise<void>;
 }
@@ -85,7 +94,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   await dynamodb.start();
   await dynamodb.ensureTables(Object.values(tables));
 
-  const lambda = new LocalLambda();
+  const log = options.log ?? ((notice: Notice) => console.error(noticeLine(notice)));
+  const lambda = new LocalLambda(options.log ? { onLog: (line) => log(handlerLogNotice(line)) } : {});
   const functionNames = Object.keys(functions) as FunctionName[];
   const payloadOf = (payload: string): unknown => {
     try {
@@ -125,7 +135,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     faults,
     resolveTarget,
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
-    onDeliveryError: (message, context) => console.error(`eventbridge: ${message}`, context),
+    onDeliveryError: (message, context) =>
+      log({
+        source: 'eventbridge',
+        counted: { one: 'delivery failed for good', many: 'deliveries failed for good' },
+        reason: `${context.errorCode} at ${context.target}`,
+        message: `${message}: ${JSON.stringify(context)}`,
+      }),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   for (const rule of rules) {
@@ -187,7 +203,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     faults,
     deadLetters: events.deadLetters,
     onFailure: (execution) =>
-      console.error(`step functions: ${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`),
+      log({
+        source: 'step functions',
+        counted: { one: 'execution failed', many: 'executions failed' },
+        reason: String(execution.error),
+        message: `${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`,
+      }),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.sfnRetryIntervalMs !== undefined ? { retryIntervalMs: options.sfnRetryIntervalMs } : {}),
   });
@@ -239,7 +260,9 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     );
 
   let healthy = false;
+  const answers = new GatewayCounters();
   const gateway = new RestGateway({
+    onAnswer: answers.record,
     invoke: (fn, event) => lambda.invoke(fn, event),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -273,7 +296,14 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     const interval = options.scheduleIntervalMs ?? schedules[name].everyMinutes * 60_000;
     if (interval <= 0) continue;
     const tick = () => {
-      runSchedule(name).catch((error: unknown) => console.error(`${name} failed:`, error));
+      runSchedule(name).catch((error: unknown) =>
+        log({
+          source: name,
+          counted: { one: 'run failed', many: 'runs failed' },
+          reason: error instanceof Error ? error.name : 'Error',
+          message: `failed: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      );
     };
     timers.push(setInterval(tick, interval));
     tick();
@@ -299,6 +329,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     lambda,
     gateway,
     runSchedule,
+    stats: () => ({
+      acceptedReadings: answers.acceptedReadings,
+      throttledRequests: answers.throttledRequests,
+      pendingDeliveries: events.pendingCount(),
+      deadLetters: deadLetterCount(events.deadLetters),
+      rssBytes: process.memoryUsage.rss(),
+    }),
     async stop() {
       healthy = false;
       for (const timer of timers) clearInterval(timer);

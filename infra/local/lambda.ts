@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { type FunctionName, functions } from '../api.ts';
@@ -12,6 +13,14 @@ interface Reply {
   readonly error?: { name: string; message: string };
 }
 
+export interface LocalLambdaOptions {
+  /**
+   * Receives each line the handlers write to stdout or stderr (Lambda sends them to CloudWatch
+   * Logs); when absent they go to this process's own stdout and stderr.
+   */
+  readonly onLog?: (line: string) => void;
+}
+
 /**
  * Runs handlers as Lambda would, off the local cloud's thread: each module is imported once in a
  * worker thread (its init code, SDK clients and environment reads run once), then invoked per
@@ -19,12 +28,17 @@ interface Reply {
  * receive table names and `AWS_ENDPOINT_URL`.
  */
 export class LocalLambda {
+  readonly #onLog: ((line: string) => void) | undefined;
   #worker: Worker | undefined;
   readonly #pending = new Map<
     number,
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >();
   #nextId = 0;
+
+  constructor(options: LocalLambdaOptions = {}) {
+    this.#onLog = options.onLog;
+  }
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
@@ -34,7 +48,13 @@ export class LocalLambda {
     const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
       env: SHARE_ENV,
       execArgv: [],
+      stdout: this.#onLog !== undefined,
+      stderr: this.#onLog !== undefined,
     });
+    const onLog = this.#onLog;
+    if (onLog)
+      for (const output of [worker.stdout, worker.stderr])
+        createInterface({ input: output }).on('line', onLog);
     worker.on('message', (reply: Reply) => {
       const waiting = this.#pending.get(reply.id);
       if (!waiting) return;

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type AuthorizerSpec, authorizers, type FunctionName, type RouteSpec, routes } from '../api.ts';
 import { PayloadTooLarge, readBody } from './aws-protocol.ts';
 import { closeServer } from './servers.ts';
+import type { GatewayAnswer } from './stats.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -19,6 +20,8 @@ export interface RestGatewayOptions {
   readonly isHealthy: () => boolean;
   /** What `GET /health` reports beside its status, e.g. `{deadLetters: {<queue>: n}}`. */
   readonly healthChecks: () => Record<string, unknown>;
+  /** Told of every answer to a routed request (not of health checks or CORS preflights). */
+  readonly onAnswer?: (answer: GatewayAnswer) => void;
 }
 
 const ProxyResult = z.object({
@@ -108,8 +111,9 @@ export class RestGateway {
 
   #error(res: ServerResponse, status: number, code: string, message: string, path?: string, origin?: string) {
     const body = JSON.stringify({
-      error: { code, message, ...(path !== undefined ? { details: [{ path, message }] } : {}) },
+      error: { code, message, details: path !== undefined ? [{ path, message }] : [] },
     });
+    this.#options.onAnswer?.({ statusCode: status, body });
     res.writeHead(status, { 'content-type': 'application/json', ...this.#cors(origin) }).end(body);
   }
 
@@ -295,6 +299,11 @@ export class RestGateway {
     for (const [name, value] of Object.entries(result.data.headers ?? {}))
       headers[name.toLowerCase()] = String(value);
     const body = result.data.body ?? '';
+    this.#options.onAnswer?.({
+      function: route.function,
+      statusCode: result.data.statusCode,
+      body: result.data.isBase64Encoded ? '' : body,
+    });
     res
       .writeHead(result.data.statusCode, headers)
       .end(result.data.isBase64Encoded ? Buffer.from(body, 'base64') : body);

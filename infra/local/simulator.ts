@@ -1,3 +1,6 @@
+import { ErrorBody } from '../../schemas/error.ts';
+import { IngestBatchAnswer } from '../../schemas/reading.ts';
+
 /**
  * A simulated device fleet for `npm start`: each device posts readings over the public REST API
  * with its own API key, as a real device would: a slow drift with noise, now and then a spike
@@ -10,12 +13,60 @@ export interface SimulatedDevice {
   readonly metrics: Record<string, readonly [number, number, number]>;
 }
 
+/** A post the API did not accept, or that never reached it. */
+export interface PostFailure {
+  readonly deviceId: string;
+  /** The cause, without ids: `fetch failed: ECONNREFUSED`, `503 ServiceUnavailable`. */
+  readonly reason: string;
+  /** The whole answer or error. */
+  readonly message: string;
+}
+
 export interface SimulatorOptions {
   readonly apiUrl: string;
   readonly devices: readonly SimulatedDevice[];
   readonly intervalMs: number;
-  readonly onError?: (deviceId: string, error: string) => void;
+  readonly onFailure?: (failure: PostFailure) => void;
 }
+
+/** `fetch failed` alone says nothing: the system error code (ECONNREFUSED...) is in its cause. */
+const reasonOfError = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  const cause: unknown = error.cause;
+  const code =
+    typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
+      ? cause.code
+      : undefined;
+  return code ? `${error.message}: ${code}` : error.message;
+};
+
+/**
+ * What an unsuccessful answer says, short: its status and error code (`503 StoreUnavailable`),
+ * for a batch the codes of its rejected readings and how many were rejected.
+ */
+const describeAnswer = (status: number, body: string): { reason: string; message: string } => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  const error = ErrorBody.safeParse(json);
+  if (error.success)
+    return { reason: `${status} ${error.data.error.code}`, message: `${status} ${error.data.error.message}` };
+  const batch = IngestBatchAnswer.safeParse(json);
+  if (batch.success) {
+    const codes = [
+      ...new Set(batch.data.results.flatMap((result) => ('error' in result ? [result.error.code] : []))),
+    ].join(', ');
+    const { rejected, results } = batch.data;
+    return {
+      reason: `${status} ${codes}`,
+      message: `${status}: ${rejected} of ${results.length} readings rejected (${codes})`,
+    };
+  }
+  return { reason: `${status}`, message: `${status} ${body.slice(0, 200)}` };
+};
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
@@ -51,11 +102,22 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
       body: JSON.stringify(body),
     })
       .then(async (response) => {
-        if (response.status >= 300)
-          options.onError?.(device.deviceId, `${response.status} ${await response.text()}`);
-        else await response.arrayBuffer();
+        if (response.status >= 300) {
+          const { reason, message } = describeAnswer(response.status, await response.text());
+          options.onFailure?.({
+            deviceId: device.deviceId,
+            reason,
+            message: `${device.deviceId}: POST /readings answered ${message}`,
+          });
+        } else await response.arrayBuffer();
       })
-      .catch((error: unknown) => options.onError?.(device.deviceId, String(error)))
+      .catch((error: unknown) =>
+        options.onFailure?.({
+          deviceId: device.deviceId,
+          reason: reasonOfError(error),
+          message: `${device.deviceId}: POST /readings failed: ${reasonOfError(error)}`,
+        }),
+      )
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
   };

@@ -1,6 +1,13 @@
 /** Renders a cost report as text tables, or as one JSON object. */
 import { type CostReport, type Estimate, type LineItem, SERVICE_ORDER } from './model.ts';
-import { PRICE_REGION, PRICES, PRICES_READ_ON, type PriceTable, unverifiedPrices } from './prices.ts';
+import {
+  PRICE_REGION,
+  PRICES,
+  PRICES_READ_ON,
+  type Price,
+  type PriceTable,
+  unverifiedPrices,
+} from './prices.ts';
 
 const usd = (value: number): string => {
   if (value === 0) return '$0.00';
@@ -15,10 +22,19 @@ const quantity = (value: number): string => {
   return value.toPrecision(3);
 };
 
-const unitPrice = (line: LineItem): string => {
-  const digits = line.unitPrice !== 0 && Math.abs(line.unitPrice) < 0.01 ? 10 : 4;
-  const text = line.unitPrice.toFixed(digits).replace(/(\.\d\d\d*?)0+$/, '$1');
-  return `$${text} / ${line.perLabel}`;
+/** A price with the digits it needs: `$0.80`, `$0.0000133334`. */
+const dollars = (value: number): string => {
+  const digits = value !== 0 && Math.abs(value) < 0.01 ? 10 : 4;
+  return `$${value.toFixed(digits).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
+};
+
+const unitPrice = (line: LineItem): string => `${dollars(line.unitPrice)} / ${line.perLabel}`;
+
+/** A list price as a user reads it: `$0.03 per 10K requests`, lower tiers after the first. */
+const listPrice = (price: Price): string => {
+  const [first, ...lower] = price.tiers.map((tier) => dollars(tier.price));
+  const volume = lower.length > 0 ? `, then ${lower.join(' and ')} at higher volumes` : '';
+  return `${first} per ${price.perLabel}${volume}`;
 };
 
 const pad = (text: string, width: number): string =>
@@ -133,8 +149,14 @@ export const renderText = (
   for (const assumption of report.assumptions) out.push(`  - ${assumption}`);
   out.push('');
   const unverified = unverifiedPrices(options.prices ?? PRICES);
-  out.push(`Prices not verified in stored material (best known figures, see tools/cost/prices.ts):`);
-  for (const p of unverified) out.push(`  - ${p.service}: ${p.description} — ${p.note ?? ''}`);
+  if (unverified.length > 0) {
+    out.push(
+      `Prices recalled, not checked against AWS's price pages: the ${unverified.length} below. Every other price was checked ` +
+        `against a copy of its page read on ${PRICES_READ_ON}. Each page is named in tools/cost/prices.ts; check these there before relying on them.`,
+    );
+    for (const p of unverified)
+      out.push(`  - ${p.service}: ${p.description}: ${listPrice(p)}. ${p.note ?? 'Recalled, not checked.'}`);
+  }
   return out.join('\n');
 };
 

@@ -1,14 +1,14 @@
 /**
  * The dated price table of the cost model: AWS list prices for US East (N. Virginia), on-demand,
- * without free tier, each with the AWS pricing page it belongs to and the stored copies that state
- * it. The AWS pricing pages render their rate tables client-side, so their stored copies show
- * numbers only in the worked examples; where a figure was not found in any stored material it is
- * the best known published figure and is marked `verified: false` with a note.
+ * without free tier, each with the AWS pricing page it belongs to and the copies of pages that
+ * state it. The AWS pricing pages render their rate tables client-side, so their copies show
+ * numbers only in the worked examples; a figure no copy states was recalled, not checked: it is
+ * marked `verified: false` with a note saying so, and `npm run cost` lists it.
  *
  * To refresh: re-read each `source`, update `tiers`, `evidence`, `verified` and `PRICES_READ_ON`.
  */
 
-/** When the stored copies of the pricing pages were read for this table. */
+/** When the copies of the pricing pages were read for this table. */
 export const PRICES_READ_ON = '2026-11-23';
 /** The only region this table has prices for. */
 export const PRICE_REGION = 'us-east-1';
@@ -41,9 +41,9 @@ export interface Price {
   readonly tiers: readonly PriceTier[];
   /** The AWS pricing page of the price. */
   readonly source: string;
-  /** Stored pages that state the figure (or, when unverified, the closest they came). */
+  /** Copies of pages that state the figure (or, when unverified, the closest they came). */
   readonly evidence: readonly string[];
-  /** Whether the us-east-1 figure was found in stored material. */
+  /** Whether the us-east-1 figure was checked against a copy of a page that states it. */
   readonly verified: boolean;
   readonly note?: string;
   /** The date the price was read (`PRICES_READ_ON`). */
@@ -108,7 +108,7 @@ export const PRICES = {
       'https://aws.amazon.com/api-gateway/pricing/ (32 KB metering)',
     ],
     verified: false,
-    note: 'First tier ($1.00) and 32 KB metering verified; the $0.80 rate past 1 billion messages is the best known figure, not found in stored material.',
+    note: 'The $1.00 first tier and the 32 KB metering were checked; the $0.80 rate past 1 billion messages is recalled, not checked.',
     freeTier: { quantity: 1 * M, always: false, description: '1M messages/month, first 12 months' },
   }),
   apigwWsMinutes: price({
@@ -226,7 +226,7 @@ export const PRICES = {
     source: DYNAMODB,
     evidence: [],
     verified: false,
-    note: 'Best known published us-east-1 figure; not found in stored material.',
+    note: 'Recalled, not checked.',
   }),
   eventsCustom: price({
     id: 'eventsCustom',
@@ -408,7 +408,7 @@ export const PRICES = {
     source: CLOUDWATCH,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
     freeTier: { quantity: 10, always: true, description: '10 alarms/month' },
   }),
   xrayTraces: price({
@@ -437,7 +437,7 @@ export const PRICES = {
     source: KMS,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
   }),
   kmsRequests: price({
     id: 'kmsRequests',
@@ -450,7 +450,7 @@ export const PRICES = {
     source: KMS,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
     freeTier: { quantity: 20_000, always: true, description: '20,000 requests/month' },
   }),
   secretsManager: price({
@@ -464,7 +464,7 @@ export const PRICES = {
     source: SECRETS,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
   }),
   dataTransferOut: price({
     id: 'dataTransferOut',
@@ -495,7 +495,7 @@ export const PRICES = {
       'https://raw.githubusercontent.com/api-evangelist/amazon-iot-core/refs/heads/main/plans/amazon-iot-core-plans-pricing.yml ($0.08/1,000,000 minutes in the page’s Europe (Ireland) example, read 2026-09-20)',
     ],
     verified: false,
-    note: 'The us-east-1 figure is not in stored material: the stored page shows $0.08 for Europe (Ireland); the best known us-east-1 figure is the same.',
+    note: 'Recalled as the same as Europe (Ireland), whose $0.08 was checked; the us-east-1 figure itself is not checked.',
     freeTier: {
       quantity: 2_250_000,
       always: false,
@@ -522,7 +522,7 @@ export const PRICES = {
       'https://qiita.com/thetsuthetsu/items/c0d5c01834965f853034 (Tokyo tiers 1.20 / 0.96 / 0.84, i.e. 1.2 × 1.00 / 0.80 / 0.70)',
     ],
     verified: false,
-    note: 'us-east-1 figures not in stored material: $1.00 is shown for Ireland; the $0.80/$0.70 tiers are inferred from the Tokyo tiers (1.2×).',
+    note: 'Not checked for us-east-1: $1.00 was checked for Europe (Ireland), and the $0.80 and $0.70 tiers are inferred from Tokyo’s, which are 1.2 times these.',
     freeTier: { quantity: 500_000, always: false, description: '500,000 messages/month, first 12 months' },
   }),
   iotRulesTriggered: price({
@@ -536,7 +536,7 @@ export const PRICES = {
     source: IOT,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
     freeTier: {
       quantity: 250_000,
       always: false,
@@ -554,7 +554,7 @@ export const PRICES = {
     source: IOT,
     evidence: [],
     verified: false,
-    note: 'Best known published figure; not found in stored material.',
+    note: 'Recalled, not checked.',
     freeTier: {
       quantity: 250_000,
       always: false,
@@ -580,6 +580,6 @@ export const tieredCost = (price: Price, quantity: number): number => {
   return cost;
 };
 
-/** Prices whose us-east-1 figure could not be found in stored material. */
+/** Prices recalled, not checked against a copy of a page that states their us-east-1 figure. */
 export const unverifiedPrices = (prices: PriceTable = PRICES): Price[] =>
   Object.values(prices).filter((p) => !p.verified);

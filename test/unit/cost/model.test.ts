@@ -12,7 +12,7 @@ import {
   type LineItem,
   sampledTraces,
 } from '../../../tools/cost/model.ts';
-import { PRICES } from '../../../tools/cost/prices.ts';
+import { PRICES, PRICES_READ_ON, unverifiedPrices } from '../../../tools/cost/prices.ts';
 import type { Sizes } from '../../../tools/cost/sizes.ts';
 import type { Routing } from '../../../tools/cost/topology.ts';
 
@@ -424,7 +424,14 @@ describe('report', () => {
     expect(text).toContain('Comparison by service');
     expect(text).toContain('IoT Core');
     expect(text).toContain('Key assumptions:');
-    expect(text).toContain('Prices not verified');
+    expect(text).toContain(
+      `Prices recalled, not checked against AWS's price pages: the ${unverifiedPrices().length} below. Every other price was checked against a copy of its page read on ${PRICES_READ_ON}.`,
+    );
+    expect(text).toContain(
+      '  - DynamoDB: Point-in-time recovery (continuous backups), per GB-month of table size: $0.20 per GB-month. Recalled, not checked.',
+    );
+    expect(text).toContain('$1.00 per 1M messages, then $0.80 and $0.70 at higher volumes.');
+    expect(text).not.toContain('stored material');
     expect(text).toContain('Free tier (not applied above)');
   });
 
