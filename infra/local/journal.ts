@@ -57,6 +57,9 @@ type JournalRecord = { readonly put: string; readonly value: unknown } | { reado
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The id of a line this journal wrote, read from its start without parsing the value. */
+const RECORD_START = /^\{"(put|done)":("(?:[^"\\]|\\.)*")/;
+
 /** One complete line as a record, or the reason it is not one. */
 const parseRecord = (line: string): JournalRecord | string => {
   let parsed: unknown;
@@ -79,20 +82,18 @@ const doneLine = (id: string) => `${JSON.stringify({ done: id })}\n`;
  * without its newline is a write the process did not finish (it was killed mid-write) and is ignored;
  * any other unreadable line is corruption.
  */
-const readLive = (file: string): Map<string, string> => {
-  const live = new Map<string, string>();
+const readLive = (file: string): Map<string, { line: string; number: number }> => {
+  const live = new Map<string, { line: string; number: number }>();
   if (!existsSync(file)) return live;
   const lines = readFileSync(file, 'utf8').split('\n');
   lines.pop(); // '' after the final newline, or a torn write
   lines.forEach((line, index) => {
     if (line === '') return;
-    const record = parseRecord(line);
-    if (typeof record === 'string') throw new JournalCorruptError(file, index + 1, record);
-    if ('done' in record) live.delete(record.done);
-    else {
-      live.delete(record.put); // a later put moves the work to the end, in the order it was last touched
-      live.set(record.put, line);
-    }
+    const start = RECORD_START.exec(line);
+    if (!start?.[2]) throw new JournalCorruptError(file, index + 1, 'not a journal record');
+    const id = String(JSON.parse(start[2]));
+    live.delete(id); // a later put moves the work to the end, in the order it was last touched
+    if (start[1] === 'put') live.set(id, { line, number: index + 1 });
   });
   return live;
 };
@@ -110,6 +111,9 @@ export class Journal<T> {
   #fd: number | undefined;
   #bytes = 0;
   #dead = 0;
+  /** Done records not yet written: they go out together at the end of this turn of the event loop. */
+  #doneLines: string[] = [];
+  #doneFlush: NodeJS.Immediate | undefined;
 
   constructor(options: JournalOptions<T>) {
     this.#file = options.file;
@@ -118,21 +122,18 @@ export class Journal<T> {
     const { file } = options;
     if (!file) return;
     const live = readLive(file);
-    let lineNumber = 0;
-    for (const [id, line] of live) {
-      lineNumber++;
+    for (const [id, { line, number }] of live) {
       const record = parseRecord(line);
-      if (typeof record === 'string' || !('put' in record)) continue;
+      if (typeof record === 'string') throw new JournalCorruptError(file, number, record);
+      if (!('put' in record)) continue;
       try {
         this.#recovered.push({ id, value: options.decode(record.value) });
       } catch (error) {
-        throw new JournalCorruptError(file, lineNumber, 'a value the journal owner refuses', {
-          cause: error,
-        });
+        throw new JournalCorruptError(file, number, 'a value the journal owner refuses', { cause: error });
       }
       this.#live.add(id);
     }
-    this.#rewrite([...live.values()]);
+    this.#rewrite([...live.values()].map(({ line }) => line));
   }
 
   /** What a previous run left pending, oldest first (the same list every call; the caller resumes it). */
@@ -157,7 +158,11 @@ export class Journal<T> {
   /** Records several pieces of work with one write: all of them, or (when the write fails) none. */
   putAll(entries: readonly JournalEntry<T>[]): void {
     if (entries.length === 0) return;
-    this.#append(entries.map(({ id, value }) => putLine(id, value)).join(''));
+    if (this.#file) {
+      const done = this.#doneLines.join('');
+      this.#doneLines = [];
+      this.#append(done + entries.map(({ id, value }) => putLine(id, value)).join(''));
+    }
     for (const { id } of entries) {
       if (this.#live.has(id)) this.#dead++;
       else this.#live.add(id);
@@ -165,19 +170,39 @@ export class Journal<T> {
     this.#maybeCompact();
   }
 
-  /** Records work as finished; it will not be recovered. Unknown ids are ignored. */
+  /**
+   * Records work as finished; it will not be recovered. Unknown ids are ignored. Done records of
+   * one turn of the event loop are written together at its end (or with the next put, whichever is
+   * first): a process killed before then does that work again, which at-least-once work allows,
+   * and never loses any.
+   */
   done(id: string): void {
     if (!this.#live.has(id)) return;
-    this.#append(doneLine(id));
     this.#live.delete(id);
     this.#dead += 2; // the done record and the put it cancels
-    this.#maybeCompact();
+    if (!this.#file || this.#fd === undefined) return;
+    this.#doneLines.push(doneLine(id));
+    this.#doneFlush ??= setImmediate(() => {
+      this.#doneFlush = undefined;
+      this.#flushDone();
+      this.#maybeCompact();
+    });
   }
 
-  /** Closes the file; later writes are ignored (their work is recovered, and redone, at the next open). */
+  /** Writes what is still buffered and closes the file; later writes are ignored (that work is redone after the next open). */
   close(): void {
+    this.#flushDone();
+    if (this.#doneFlush) clearImmediate(this.#doneFlush);
+    this.#doneFlush = undefined;
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
+  }
+
+  #flushDone(): void {
+    if (this.#doneLines.length === 0) return;
+    const text = this.#doneLines.join('');
+    this.#doneLines = [];
+    this.#append(text);
   }
 
   /** One write(2); on failure the file is cut back so a half-written record never precedes the next. */
@@ -199,7 +224,8 @@ export class Journal<T> {
   #maybeCompact(): void {
     if (!this.#file || this.#fd === undefined) return;
     if (this.#dead <= this.#compactAfter || this.#dead <= this.#live.size) return;
-    this.#rewrite([...readLive(this.#file).values()]);
+    this.#flushDone();
+    this.#rewrite([...readLive(this.#file).values()].map(({ line }) => line));
   }
 
   /** Writes the live records to a new file, renames it over the journal, and appends to it from then on. */

@@ -64,7 +64,7 @@ describe('a journal', () => {
     writeFileSync(file, '{"put":"a","value":{"step":1}}\nnot json\n{"done":"a"}\n');
 
     expect(() => new Journal({ file, decode })).toThrow(JournalCorruptError);
-    expect(() => new Journal({ file, decode })).toThrow(`${file} line 2: not JSON`);
+    expect(() => new Journal({ file, decode })).toThrow(`${file} line 2: not a journal record`);
   });
 
   it('refuses a recovered value its owner does not recognise', () => {
@@ -83,9 +83,27 @@ describe('a journal', () => {
       largest = Math.max(largest, statSync(file).size);
     }
 
+    journal.close();
+
     expect(lines().length).toBeLessThanOrEqual(2 * 50 + 3);
     expect(largest).toBeLessThan(200 * 50);
     expect(new Journal({ file, decode }).recovered()).toEqual([{ id: 'kept', value: { step: 1 } }]);
+  });
+
+  it('writes the done records of one turn of the event loop together, by the end of that turn', async () => {
+    const journal = new Journal({ file, decode });
+    journal.putAll([
+      { id: 'a', value: { step: 1 } },
+      { id: 'b', value: { step: 1 } },
+    ]);
+    journal.done('a');
+    journal.done('b');
+    const before = lines().length;
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(before).toBe(2);
+    expect(lines().slice(2)).toEqual(['{"done":"a"}', '{"done":"b"}']);
+    expect(new Journal({ file, decode }).recovered()).toEqual([]);
   });
 
   it('keeps nothing on disk in memory mode, and recovers nothing', () => {
