@@ -210,6 +210,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
 
   await Promise.all(functionNames.map((name) => lambda.load(name)));
   events.resumePending();
+  stepFunctions.resumeExecutions();
+  sns.resumeDeliveries();
 
   let healthy = false;
   const gateway = new RestGateway({

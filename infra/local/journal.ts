@@ -141,6 +141,11 @@ export class Journal<T> {
     return this.#recovered;
   }
 
+  /** Whether what is journaled outlives this process (there is a file). */
+  get persistent(): boolean {
+    return this.#file !== undefined;
+  }
+
   /** How many pieces of work are pending. */
   get size(): number {
     return this.#live.size;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { z } from 'zod';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -13,6 +14,7 @@ import { buses, type StateMachineSpec, tables } from '../topology.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts';
 import { AwsError } from './aws-protocol.ts';
 import type { Faults } from './faults.ts';
+import { Journal } from './journal.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -52,7 +54,10 @@ export interface LocalStepFunctionsOptions {
   readonly functionNames: readonly FunctionName[];
   readonly edgeUrl: () => string;
   readonly faults: Faults;
-  /** Failed executions are kept as JSON files here. */
+  /**
+   * Failed executions are kept as JSON files here, and started ones in `journal/stepfunctions.jsonl`
+   * until they finish; in memory when absent.
+   */
   readonly dataDir?: string;
   /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
   readonly retryIntervalMs?: number;
@@ -80,6 +85,16 @@ export const substitute = (spec: StateMachineSpec): Record<string, unknown> => {
     }),
   ) as Record<string, unknown>;
 };
+
+/** A started execution as the journal keeps it until it finishes: enough to run it again. */
+const StartedExecution = z.object({
+  executionArn: z.string(),
+  stateMachineArn: z.string(),
+  name: z.string(),
+  startDate: z.string(),
+  input: z.string(),
+});
+type StartedExecution = z.infer<typeof StartedExecution>;
 
 interface TaskState {
   Type: 'Task';
@@ -133,6 +148,10 @@ const named = (prefix: string, error: unknown): Error => {
  * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge). The newest
  * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
  * see why one failed.
+ *
+ * A started execution is journaled before StartExecution answers and until it finishes, so one cut
+ * short by the process dying (SIGKILL included) runs again, under the same name and ARN, at the next
+ * start ({@link resumeExecutions}); the workflows are written to be idempotent for this.
  */
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
@@ -142,6 +161,7 @@ export class LocalStepFunctions {
   >();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
+  readonly #journal: Journal<StartedExecution>;
   #closed = false;
   #dynamo: DynamoDBClient | undefined;
   #events: EventBridgeClient | undefined;
@@ -166,7 +186,30 @@ export class LocalStepFunctions {
         const execution = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Execution;
         this.#executions.set(execution.executionArn, execution);
       }
+      mkdirSync(join(options.dataDir, 'journal'), { recursive: true });
     }
+    this.#journal = new Journal({
+      decode: (value) => StartedExecution.parse(value),
+      ...(options.dataDir ? { file: join(options.dataDir, 'journal', 'stepfunctions.jsonl') } : {}),
+    });
+  }
+
+  /**
+   * Runs again the executions a previous run started and did not finish, however it ended; each
+   * keeps its name, ARN and start date. Returns how many.
+   */
+  resumeExecutions(): number {
+    let resumed = 0;
+    for (const { id, value } of this.#journal.recovered()) {
+      const entry = this.#machines.get(value.stateMachineArn);
+      if (!entry) {
+        this.#journal.done(id);
+        continue;
+      }
+      this.#launch(entry, { ...value, status: 'RUNNING' }, JSON.parse(value.input));
+      resumed++;
+    }
+    return resumed;
   }
 
   #clients() {
@@ -318,18 +361,26 @@ export class LocalStepFunctions {
     if (entry.spec.type === 'STANDARD' && this.#executions.has(executionArn)) {
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const execution: Execution = {
+    const started: StartedExecution = {
       executionArn,
       stateMachineArn,
       name,
-      status: 'RUNNING',
       startDate: new Date().toISOString(),
       input,
     };
-    this.#executions.set(executionArn, execution);
-    const run = this.#run(entry, execution, parsed).finally(() => this.#running.delete(run));
+    this.#journal.put(executionArn, started);
+    this.#launch(entry, { ...started, status: 'RUNNING' }, parsed);
+    return { executionArn, startDate: Date.parse(started.startDate) / 1000 };
+  }
+
+  #launch(
+    entry: { machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] },
+    execution: Execution,
+    input: unknown,
+  ): void {
+    this.#executions.set(execution.executionArn, execution);
+    const run = this.#run(entry, execution, input).finally(() => this.#running.delete(run));
     this.#running.add(run);
-    return { executionArn, startDate: Date.parse(execution.startDate) / 1000 };
   }
 
   async #run(
@@ -373,6 +424,7 @@ export class LocalStepFunctions {
     }
     execution.stopDate = new Date().toISOString();
     if (execution.status === 'FAILED') this.#save(execution);
+    this.#journal.done(execution.executionArn);
     this.#forgetOldest();
   }
 
@@ -420,6 +472,7 @@ export class LocalStepFunctions {
   async close(): Promise<void> {
     this.#closed = true;
     await this.idle();
+    this.#journal.close();
     this.#dynamo?.destroy();
     this.#events?.destroy();
   }
