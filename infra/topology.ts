@@ -342,7 +342,11 @@ export const rules: readonly RuleSpec[] = [
     name: 'to-websocket',
     bus: 'telemetry',
     description: 'Everything a dashboard shows, forwarded to the bus dedicated to WebSocket pushes',
-    eventPattern: patternOf(ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved),
+    // Not replays: a dashboard shows what happens now, not an operator's repair of the past.
+    eventPattern: {
+      ...patternOf(ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved),
+      'replay-name': [{ exists: false }],
+    },
     targets: [
       {
         id: 'websocket-bus',

@@ -244,6 +244,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
 
   await Promise.all(functionNames.map((name) => lambda.load(name)));
   events.resumePending();
+  stepFunctions.resumeExecutions();
+  sns.resumeDeliveries();
 
   /**
    * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue, those

@@ -15,6 +15,7 @@ import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts
 import { AwsError } from './aws-protocol.ts';
 import type { DeadLetterQueues } from './eventbridge/dead-letters.ts';
 import type { Faults } from './faults.ts';
+import { Journal } from './journal.ts';
 import type { AwsCredentials } from './sigv4.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -59,7 +60,10 @@ export interface LocalStepFunctionsOptions {
   readonly faults: Faults;
   /** Where `sqs:sendMessage` tasks write: the dead-letter queues EventBridge writes to. */
   readonly deadLetters: DeadLetterQueues;
-  /** Failed executions are kept as JSON files here. */
+  /**
+   * Failed executions are kept as JSON files here, and started ones in `journal/stepfunctions.jsonl`
+   * until they finish; in memory when absent.
+   */
   readonly dataDir?: string;
   /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
   readonly retryIntervalMs?: number;
@@ -89,6 +93,16 @@ export const substitute = (spec: StateMachineSpec): Record<string, unknown> => {
     }),
   ) as Record<string, unknown>;
 };
+
+/** A started execution as the journal keeps it until it finishes: enough to run it again. */
+const StartedExecution = z.object({
+  executionArn: z.string(),
+  stateMachineArn: z.string(),
+  name: z.string(),
+  startDate: z.string(),
+  input: z.string(),
+});
+type StartedExecution = z.infer<typeof StartedExecution>;
 
 interface TaskState {
   Type: 'Task';
@@ -184,6 +198,10 @@ const ParkedEvent = z.object({
  * the local dead-letter queues). The newest
  * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
  * see why one failed.
+ *
+ * A started execution is journaled before StartExecution answers and until it finishes, so one cut
+ * short by the process dying (SIGKILL included) runs again, under the same name and ARN, at the next
+ * start ({@link resumeExecutions}); the workflows are written to be idempotent for this.
  */
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
@@ -193,6 +211,7 @@ export class LocalStepFunctions {
   >();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
+  readonly #journal: Journal<StartedExecution>;
   #closed = false;
   #dynamo: DynamoDBClient | undefined;
   #events: EventBridgeClient | undefined;
@@ -217,7 +236,30 @@ export class LocalStepFunctions {
         const execution = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Execution;
         this.#executions.set(execution.executionArn, execution);
       }
+      mkdirSync(join(options.dataDir, 'journal'), { recursive: true });
     }
+    this.#journal = new Journal({
+      decode: (value) => StartedExecution.parse(value),
+      ...(options.dataDir ? { file: join(options.dataDir, 'journal', 'stepfunctions.jsonl') } : {}),
+    });
+  }
+
+  /**
+   * Runs again the executions a previous run started and did not finish, however it ended; each
+   * keeps its name, ARN and start date. Returns how many.
+   */
+  resumeExecutions(): number {
+    let resumed = 0;
+    for (const { id, value } of this.#journal.recovered()) {
+      const entry = this.#machines.get(value.stateMachineArn);
+      if (!entry) {
+        this.#journal.done(id);
+        continue;
+      }
+      this.#launch(entry, { ...value, status: 'RUNNING' }, JSON.parse(value.input));
+      resumed++;
+    }
+    return resumed;
   }
 
   #clients() {
@@ -415,18 +457,31 @@ export class LocalStepFunctions {
     if (entry.spec.type === 'STANDARD' && this.#executions.has(executionArn)) {
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const execution: Execution = {
+    const started: StartedExecution = {
       executionArn,
       stateMachineArn,
       name,
-      status: 'RUNNING',
       startDate: new Date().toISOString(),
       input,
     };
-    this.#executions.set(executionArn, execution);
-    const run = this.#run(entry, execution, parsed).finally(() => this.#running.delete(run));
+    this.#journal.put(executionArn, started);
+    this.#launch(entry, { ...started, status: 'RUNNING' }, parsed);
+    return { executionArn, startDate: Date.parse(started.startDate) / 1000 };
+  }
+
+  #launch(
+    entry: {
+      spec: StateMachineSpec;
+      machine: StateMachine;
+      tasks: Map<string, TaskState>;
+      retrying: string[];
+    },
+    execution: Execution,
+    input: unknown,
+  ): void {
+    this.#executions.set(execution.executionArn, execution);
+    const run = this.#run(entry, execution, input).finally(() => this.#running.delete(run));
     this.#running.add(run);
-    return { executionArn, startDate: Date.parse(execution.startDate) / 1000 };
   }
 
   async #run(
@@ -476,6 +531,7 @@ export class LocalStepFunctions {
     }
     execution.stopDate = new Date().toISOString();
     if (execution.status === 'FAILED') this.#save(execution);
+    this.#journal.done(execution.executionArn);
     this.#forgetOldest();
   }
 
@@ -523,6 +579,7 @@ export class LocalStepFunctions {
   async close(): Promise<void> {
     this.#closed = true;
     await this.idle();
+    this.#journal.close();
     this.#dynamo?.destroy();
     this.#events?.destroy();
   }

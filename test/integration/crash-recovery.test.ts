@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/
 
 const repoRoot = join(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
+const dataDirs = [dataDir];
 const signingKey = newSigningKey();
 const awsCredentials = newAwsCredentials();
 const children = new Set<ChildProcess>();
@@ -24,13 +25,13 @@ const freePort = () =>
     });
   });
 
-const startProcess = (ports: { api: number; edge: number }) =>
+const startProcess = (ports: { api: number; edge: number }, dir = dataDir) =>
   new Promise<{ child: ChildProcess; apiUrl: string; edge: EdgeAccess }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cloud-process.ts'], {
       cwd: repoRoot,
       env: {
         ...process.env,
-        TEST_DATA_DIR: dataDir,
+        TEST_DATA_DIR: dir,
         TEST_SIGNING_KEY: signingKey,
         TEST_AWS_CREDENTIALS: JSON.stringify(awsCredentials),
         TEST_API_PORT: String(ports.api),
@@ -78,7 +79,7 @@ const archivedRecorded = (readingId: string) => {
 
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a process killed between store and emit', () => {
@@ -217,4 +218,198 @@ describe('a process killed mid-batch', () => {
     expect(Math.max(...perEvent.values())).toBeLessThanOrEqual(2);
     second.child.kill('SIGTERM');
   }, 90_000);
+});
+
+/** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
+const seeded = (seed: number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** Ends when the process has really gone, so the next one can take its ports and data. */
+const kill9 = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+/**
+ * A device that posts readings from a few concurrent senders (each reading its own timestamp) until
+ * told to stop, and remembers which ones were acknowledged. Every fifth reading breaches the alarm,
+ * so alerts are raised and resolved, and mailed, all along.
+ */
+const device = (deviceId: string, apiKey: string) => {
+  const acknowledged = new Set<string>();
+  let next = 0;
+  const reading = () => {
+    const i = next++;
+    return {
+      deviceId,
+      timestamp: new Date(Date.UTC(2026, 10, 22, 0, 0, 0) + i * 1000).toISOString(),
+      metrics: { t: i % 5 === 0 ? 80 : 20 },
+    };
+  };
+  const post = async (apiUrl: string, body: ReturnType<typeof reading>) => {
+    const response = await fetch(`${apiUrl}/readings`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status === 202) acknowledged.add(body.timestamp);
+    else await response.body?.cancel();
+  };
+  return {
+    acknowledged,
+    /** Posts until `stop` resolves; a post cut off by the kill is simply not acknowledged. */
+    async stream(apiUrl: string, stop: Promise<void>, senders = 3) {
+      let stopped = false;
+      void stop.then(() => {
+        stopped = true;
+      });
+      await Promise.all(
+        Array.from({ length: senders }, async () => {
+          while (!stopped) await post(apiUrl, reading()).catch(() => undefined);
+        }),
+      );
+    },
+    /** Posts `count` readings at once and resolves when every one has been answered. */
+    burst: (apiUrl: string, count: number) =>
+      Promise.all(Array.from({ length: count }, () => post(apiUrl, reading()))),
+  };
+};
+
+const mailBodies = (dir: string) => {
+  const mailDir = join(dir, 'mail');
+  if (!existsSync(mailDir)) return [];
+  return readdirSync(mailDir)
+    .filter((file) => file.endsWith('.eml'))
+    .map((file) => readFileSync(join(mailDir, file), 'utf8'))
+    .filter((text) => !text.includes('Subscription Confirmation'))
+    .map((text) => text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n')[0] ?? '');
+};
+
+/**
+ * What a user would check after any crash: each acknowledged reading stored once, announced,
+ * enriched and no longer waiting for the outbox relay; and no alert mailed twice.
+ */
+const assertNothingLost = async (
+  edge: EdgeAccess,
+  dir: string,
+  deviceId: string,
+  acknowledged: Set<string>,
+) => {
+  let waiting: string[] = [];
+  const stored = await waitFor(
+    async () => {
+      const items = await storedReadings(edge, deviceId);
+      const byTimestamp = new Map(items.map((item) => [String(item.timestamp), item]));
+      waiting = [...acknowledged].filter((timestamp) => {
+        const item = byTimestamp.get(timestamp);
+        return item?.enrichment === undefined || item.outboxAt !== undefined;
+      });
+      return waiting.length === 0 ? items : undefined;
+    },
+    `every one of ${acknowledged.size} acknowledged readings enriched`,
+    60_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; still waiting for ${JSON.stringify(waiting)}`, { cause: error });
+  });
+  const timestamps = stored.map((item) => String(item.timestamp));
+  expect(new Set(timestamps).size).toBe(timestamps.length);
+  const announced = new Set(
+    archivedRecordedEvents(dir, deviceId).map((event) => String(event.detail.data.timestamp)),
+  );
+  expect([...acknowledged].filter((timestamp) => !announced.has(timestamp))).toEqual([]);
+  const mails = mailBodies(dir);
+  expect(mails.filter((body, index) => mails.indexOf(body) !== index)).toEqual([]);
+  return { stored: stored.length, mails: mails.length };
+};
+
+const archivedRecordedEvents = (dir: string, deviceId: string) => {
+  const file = join(dir, 'archive', `${buses.telemetry.name}.jsonl`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`"deviceId":"${deviceId}"`) && line.includes('"ReadingRecorded"'))
+    .map((line) => (JSON.parse(line) as { event: { detail: { data: { timestamp: string } } } }).event);
+};
+
+/** A fresh data folder with a device whose alerts are mailed, on a running process. */
+const prepare = async (deviceId: string) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-random-'));
+  dataDirs.push(dir);
+  const ports = { api: await freePort(), edge: await freePort() };
+  const first = await startProcess(ports, dir);
+  const { token: admin } = await signToken(
+    signingKeyFrom(signingKey),
+    { role: 'admin', deviceIds: '*' },
+    600,
+  );
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const registered = await fetch(`${first.apiUrl}/devices/${deviceId}`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ alarms: [{ metric: 't', above: 50, severity: 'warning' }] }),
+  });
+  const { apiKey } = (await registered.json()) as { apiKey: string };
+  const subscribed = await fetch(`${first.apiUrl}/alert-subscriptions`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ protocol: 'email', endpoint: 'ops@example.com', deviceIds: [deviceId] }),
+  });
+  expect(subscribed.status).toBe(201);
+  return { dir, ports, first, sender: device(deviceId, apiKey) };
+};
+
+const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SEED=${SEED})`, () => {
+  it('loses no acknowledged reading, nor one acknowledged in a burst just before the kill: each is stored once, announced and enriched, and no alert is mailed twice', async () => {
+    const random = seeded(SEED);
+    const deviceId = 'crash-random';
+    const { dir, ports, first, sender } = await prepare(deviceId);
+    let running = first;
+    for (let round = 0; round < 3; round++) {
+      // Act: post continuously, and kill -9 at a random moment (after at least one acknowledgement)
+      const acknowledgedBefore = sender.acknowledged.size;
+      let kill!: () => void;
+      const killed = new Promise<void>((resolve) => {
+        kill = resolve;
+      });
+      const streaming = sender.stream(running.apiUrl, killed);
+      await waitFor(() => sender.acknowledged.size > acknowledgedBefore, 'an acknowledged reading', 30_000);
+      const deadline = Date.now() + 200 + random() * 1500;
+      await waitFor(() => Date.now() >= deadline, 'the random moment', 5_000);
+      await kill9(running.child);
+      kill();
+      await streaming;
+      running = await startProcess(ports, dir);
+    }
+    // The attack's case: a burst of acknowledgements, then kill -9 before their deliveries can finish
+    const beforeBurst = sender.acknowledged.size;
+    await sender.burst(running.apiUrl, 40);
+    const burst = sender.acknowledged.size - beforeBurst;
+    await kill9(running.child);
+    running = await startProcess(ports, dir);
+
+    // Assess, on the process started after the last kill, with no replay by hand
+    const result = await assertNothingLost(running.edge, dir, deviceId, sender.acknowledged).catch(
+      (error: unknown) => {
+        throw new Error(`seed ${SEED}: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        });
+      },
+    );
+    expect(burst).toBe(40);
+    expect(result.stored).toBeGreaterThanOrEqual(sender.acknowledged.size);
+    expect(result.mails).toBeGreaterThan(0);
+    await kill9(running.child);
+  }, 150_000);
 });

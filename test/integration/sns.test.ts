@@ -805,6 +805,55 @@ describe('lifecycle', () => {
     await stop(restartedFront.server);
   });
 
+  it('delivers after a restart what Publish accepted before the process was killed, carrying on with the retry count', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'sensorbus-sns-resume-'));
+    const fronts: { server: Server; url: string }[] = [];
+    const start = async () => {
+      const instance = makeSns({
+        dataDir: own,
+        retryDelaysMs: [60_000],
+        publicUrl: () => fronts[0]?.url ?? '',
+      });
+      fronts.push(await listen(snsFront(() => instance)));
+      return instance;
+    };
+    const first = await start();
+    const firstClient = sdkClient(fronts[0]?.url ?? '');
+    const path = '/fail/resumed';
+    const topicArn = first.topicArn('sensorbus-alerts');
+    await firstClient.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: `${receiver.url}${path}` }),
+    );
+    const confirmation = await waitFor(() => at(path, 'SubscriptionConfirmation')[0], 'the confirmation');
+    await (await fetch(String(confirmation.json.SubscribeURL))).text();
+    await firstClient.send(new PublishCommand({ TopicArn: topicArn, Message: 'survives a kill' }));
+    await waitFor(() => at(path, 'Notification').length === 1, 'the first attempt');
+    const journal = join(own, 'journal', 'sns.jsonl');
+    await waitFor(
+      () => readFileSync(journal, 'utf8').includes('"attempts":1'),
+      'the failed attempt on record',
+    );
+    // the process is killed while the retry waits: no close()
+
+    const restarted = await start();
+    const resumed = restarted.resumeDeliveries();
+    await restarted.idle();
+
+    expect(resumed).toBe(1);
+    expect(at(path, 'Notification').map((r) => r.json.Message)).toEqual([
+      'survives a kill',
+      'survives a kill',
+    ]);
+    expect(restarted.deadLetters()).toMatchObject([
+      { reason: 'retries-exhausted', attempts: 2, type: 'Notification', error: 'HTTP 500' },
+    ]);
+    firstClient.destroy();
+    await first.close();
+    await restarted.close();
+    for (const front of fronts) await stop(front.server);
+    rmSync(own, { recursive: true, force: true });
+  });
+
   it('stops retrying on close and records what was not delivered', async () => {
     const closing = makeSns({ dataDir: undefined, retryDelaysMs: [60_000] });
     const closingFront = await listen(snsFront(() => closing));

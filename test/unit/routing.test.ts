@@ -33,6 +33,9 @@ const route = (event: Record<string, unknown>, bus: BusName): string[] =>
  */
 const ROUTING_TABLE: Record<string, string[]> = {
   'reading-recorded.json': ['enrich → enrich-reading', 'push → push', 'to-websocket → websocket-bus'],
+  // A replay (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html)
+  // repairs enrichment; dashboards do not see it again.
+  'reading-recorded-replayed.json': ['enrich → enrich-reading'],
   'reading-enriched.json': ['push → push', 'to-websocket → websocket-bus'],
   'alert-raised-threshold.json': [
     'alert-history → alert-history',

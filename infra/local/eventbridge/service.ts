@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  type WriteStream,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { AwsError } from '../aws-protocol.ts';
 import type { Faults } from '../faults.ts';
+import { Journal, type JournalEntry } from '../journal.ts';
 import { DeadLetterQueues } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
 import {
@@ -56,7 +50,10 @@ export interface LocalEventBridgeOptions {
   readonly accountId: string;
   readonly busNames: readonly string[];
   readonly archivedBuses: readonly string[];
-  /** Archives, dead letters and pending deliveries live here; in memory when absent. */
+  /**
+   * Archives, dead letters and the journal of pending deliveries (`journal/eventbridge.jsonl`) live
+   * here; in memory when absent.
+   */
   readonly dataDir?: string;
   readonly faults: Faults;
   /** The local implementation behind a target ARN, if there is one. */
@@ -72,6 +69,13 @@ export const MAX_PUT_EVENTS_ENTRIES = 10;
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 const isoSeconds = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
+
+/** An event accepted by PutEvents (or put on a bus by a rule target), with its bus and acceptance time. */
+interface Accepted {
+  readonly busName: string;
+  readonly event: BusEvent;
+  readonly ingestionTime: string;
+}
 
 interface PutEventsEntryInput {
   Source?: unknown;
@@ -95,17 +99,38 @@ export const entrySize = (entry: PutEventsEntryInput): number => {
   return size;
 };
 
-interface Delivery {
+const JournaledEvent = z.object({
+  version: z.literal('0'),
+  id: z.string(),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.record(z.string(), z.unknown()),
+  'replay-name': z.string().optional(),
+});
+
+/** A delivery as the journal keeps it: enough to resume it, with the retry policy's counters. */
+const PendingDelivery = z.object({
+  ruleArn: z.string(),
+  targetId: z.string(),
+  event: JournaledEvent,
+  ingestionTime: z.string(),
+  /** Failed attempts so far (an attempt cut short by the process dying is not counted). */
+  attempts: z.number().int().nonnegative(),
+  /** When the event was routed to the target (ms since the epoch): the start of its age. */
+  firstAttemptAt: z.number(),
+});
+type PendingDelivery = z.infer<typeof PendingDelivery>;
+
+interface Delivery extends PendingDelivery {
   readonly id: string;
-  readonly ruleArn: string;
-  readonly targetId: string;
-  readonly event: BusEvent;
-  readonly ingestionTime: string;
-  /** Attempts made so far. */
-  attempts: number;
-  readonly firstAttemptAt: number;
   timer?: NodeJS.Timeout;
 }
+
+const journaled = ({ id: _, timer: __, ...pending }: Delivery): PendingDelivery => pending;
 
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
@@ -114,13 +139,20 @@ const str = (value: unknown): string | undefined =>
  * The local EventBridge: custom buses, rules with AWS's pattern semantics, targets with input
  * transformation, asynchronous at-least-once delivery with retries and backoff, dead-letter
  * queues, an archive per bus with replay, and a live tail.
+ *
+ * As on AWS, an accepted event is stored durably before PutEvents answers: it is appended to its
+ * bus's archive, and each of its deliveries (one per matching rule target) to a journal, with
+ * synchronous writes, so a process killed at any moment loses none of them. A delivery leaves the
+ * journal once delivered or dead-lettered, and is resumed by the next start otherwise.
  */
 export class LocalEventBridge {
   readonly #options: LocalEventBridgeOptions;
   readonly #listeners = new Set<BusListener>();
-  readonly #archives = new Map<string, WriteStream | ArchivedEvent[]>();
+  /** An archived bus's file descriptor (appended to synchronously), or its events in memory. */
+  readonly #archives = new Map<string, number | ArchivedEvent[]>();
   readonly #rules = new Map<string, Map<string, Rule>>();
   readonly #pending = new Map<string, Delivery>();
+  readonly #journal: Journal<PendingDelivery>;
   readonly #inFlight = new Set<Promise<void>>();
   readonly deadLetters: DeadLetterQueues;
   #closed = false;
@@ -131,12 +163,15 @@ export class LocalEventBridge {
     if (archiveDir) mkdirSync(archiveDir, { recursive: true });
     for (const bus of options.busNames) this.#rules.set(bus, new Map());
     for (const bus of options.archivedBuses) {
-      this.#archives.set(
-        bus,
-        archiveDir ? createWriteStream(join(archiveDir, `${bus}.jsonl`), { flags: 'a' }) : [],
-      );
+      this.#archives.set(bus, archiveDir ? openSync(join(archiveDir, `${bus}.jsonl`), 'a') : []);
     }
     this.deadLetters = new DeadLetterQueues(options.dataDir && join(options.dataDir, 'dlq'));
+    const journalDir = options.dataDir && join(options.dataDir, 'journal');
+    if (journalDir) mkdirSync(journalDir, { recursive: true });
+    this.#journal = new Journal({
+      decode: (value) => PendingDelivery.parse(value),
+      ...(journalDir ? { file: join(journalDir, 'eventbridge.jsonl') } : {}),
+    });
   }
 
   busArn(busName: string): string {
@@ -238,15 +273,20 @@ export class LocalEventBridge {
         'Total size of the entries in the request is over the limit.',
       );
     }
-    const results = entries.map((entry: PutEventsEntryInput) =>
-      failEntries
-        ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Injected fault: entry not accepted' }
-        : this.#accept(entry),
-    );
+    const accepted: Accepted[] = [];
+    const results = entries.map((entry: PutEventsEntryInput) => {
+      if (failEntries)
+        return { ErrorCode: 'InternalFailure', ErrorMessage: 'Injected fault: entry not accepted' };
+      const result = this.#accept(entry);
+      if ('ErrorCode' in result) return result;
+      accepted.push(result);
+      return { EventId: result.event.id };
+    });
+    this.#publishAll(accepted);
     return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
   }
 
-  #accept(entry: PutEventsEntryInput): { EventId: string } | { ErrorCode: string; ErrorMessage: string } {
+  #accept(entry: PutEventsEntryInput): Accepted | { ErrorCode: string; ErrorMessage: string } {
     for (const [field, name] of [
       [entry.Source, 'Source'],
       [entry.DetailType, 'DetailType'],
@@ -291,23 +331,42 @@ export class LocalEventBridge {
       resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
       detail: detail as Record<string, unknown>,
     };
-    this.publish(busName, event, now.toISOString());
-    return { EventId: event.id };
+    return { busName, event, ingestionTime: now.toISOString() };
   }
 
-  /** Puts an accepted event on a bus: archive, listeners, then every matching enabled rule. */
+  /** Puts an accepted event on a bus: archive, deliveries journaled, listeners, then delivery. */
   publish(busName: string, event: BusEvent, ingestionTime = new Date().toISOString()): void {
-    if (this.#closed) throw new AwsError('ServiceUnavailable', 'The local EventBridge is shutting down', 503);
-    this.#archive(busName, { event, ingestionTime });
-    for (const listener of this.#listeners) listener(event, busName);
-    this.#route(busName, event, ingestionTime);
+    this.#publishAll([{ busName, event, ingestionTime }]);
   }
 
-  #route(busName: string, event: BusEvent, ingestionTime: string): void {
+  /**
+   * Stores a call's accepted events durably before it answers (one archive write per bus, one
+   * journal write for every delivery), then tells the listeners and starts the deliveries.
+   */
+  #publishAll(accepted: readonly Accepted[]): void {
+    if (accepted.length === 0) return;
+    if (this.#closed) throw new AwsError('ServiceUnavailable', 'The local EventBridge is shutting down', 503);
+    const byBus = new Map<string, ArchivedEvent[]>();
+    for (const { busName, event, ingestionTime } of accepted) {
+      byBus.set(busName, [...(byBus.get(busName) ?? []), { event, ingestionTime }]);
+    }
+    for (const [busName, archived] of byBus) this.#archive(busName, archived);
+    const deliveries = accepted.flatMap(({ busName, event, ingestionTime }) =>
+      this.#route(busName, event, ingestionTime),
+    );
+    this.#journal.putAll(deliveries.map((delivery) => ({ id: delivery.id, value: journaled(delivery) })));
+    for (const { busName, event } of accepted)
+      for (const listener of this.#listeners) listener(event, busName);
+    for (const delivery of deliveries) this.#schedule(delivery);
+  }
+
+  /** The deliveries an event makes: one per target of every enabled rule it matches. */
+  #route(busName: string, event: BusEvent, ingestionTime: string): Delivery[] {
+    const deliveries: Delivery[] = [];
     for (const rule of this.#rules.get(busName)?.values() ?? []) {
       if (rule.state !== 'ENABLED' || !rule.compiled.matches(event)) continue;
       for (const target of rule.targets.values()) {
-        this.#schedule({
+        deliveries.push({
           id: randomUUID(),
           ruleArn: rule.arn,
           targetId: target.Id,
@@ -318,6 +377,7 @@ export class LocalEventBridge {
         });
       }
     }
+    return deliveries;
   }
 
   #schedule(delivery: Delivery, delayMs = 0): void {
@@ -341,7 +401,7 @@ export class LocalEventBridge {
     const rule = this.#ruleByArn(delivery.ruleArn);
     const target = rule?.targets.get(delivery.targetId);
     if (!rule || !target) {
-      this.#pending.delete(delivery.id);
+      this.#finish(delivery);
       return;
     }
     delivery.attempts += 1;
@@ -362,7 +422,7 @@ export class LocalEventBridge {
         ingestionTime: delivery.ingestionTime,
       });
       await invoke(payload, delivery.event);
-      this.#pending.delete(delivery.id);
+      this.#finish(delivery);
     } catch (error) {
       this.#retryOrDeadLetter(delivery, rule, target, error);
     }
@@ -377,10 +437,10 @@ export class LocalEventBridge {
     const ageAfterDelay = (Date.now() + delay - delivery.firstAttemptAt) / 1000;
     const retriesLeft = delivery.attempts <= policy.MaximumRetryAttempts;
     if (retriesLeft && ageAfterDelay <= policy.MaximumEventAgeInSeconds) {
+      this.#journal.put(delivery.id, journaled(delivery));
       this.#schedule(delivery, delay);
       return;
     }
-    this.#pending.delete(delivery.id);
     const errorCode = error instanceof Error ? error.name : 'Error';
     const errorMessage = error instanceof Error ? error.message : String(error);
     this.#options.onDeliveryError?.('Delivery failed for good', {
@@ -390,7 +450,26 @@ export class LocalEventBridge {
       errorMessage,
     });
     const dlq = target.DeadLetterConfig?.Arn;
-    if (!dlq) return;
+    // The dead letter is written first: a process killed in between leaves the delivery to resume.
+    if (dlq) this.#sendDeadLetter(dlq, delivery, rule, target, errorCode, errorMessage, retriesLeft);
+    this.#finish(delivery);
+  }
+
+  /** Delivered, dead-lettered or without a target any more: no longer pending, here or after a restart. */
+  #finish(delivery: Delivery): void {
+    this.#pending.delete(delivery.id);
+    this.#journal.done(delivery.id);
+  }
+
+  #sendDeadLetter(
+    dlq: string,
+    delivery: Delivery,
+    rule: Rule,
+    target: Target,
+    errorCode: string,
+    errorMessage: string,
+    retriesLeft: boolean,
+  ): void {
     this.deadLetters.send(DeadLetterQueues.queueName(dlq), {
       body: delivery.event,
       attributes: {
@@ -526,11 +605,17 @@ export class LocalEventBridge {
     }
   }
 
-  #archive(busName: string, archived: ArchivedEvent): void {
+  /** Appends to a bus's archive with one synchronous write, so the events are there before the caller hears back. */
+  #archive(busName: string, archived: readonly ArchivedEvent[]): void {
     const archive = this.#archives.get(busName);
-    if (!archive) return;
-    if (Array.isArray(archive)) archive.push(archived);
-    else archive.write(`${JSON.stringify(archived)}\n`);
+    if (archive === undefined) return;
+    if (Array.isArray(archive)) {
+      archive.push(...archived);
+      return;
+    }
+    const buffer = Buffer.from(archived.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    let written = 0;
+    while (written < buffer.length) written += writeSync(archive, buffer, written);
   }
 
   /** Every event archived on a bus, oldest first. */
@@ -557,7 +642,6 @@ export class LocalEventBridge {
     name?: string;
   }): Promise<number> {
     const busName = this.#requireBus(options.busName);
-    await this.#flushArchive(busName);
     const filter = options.pattern ? compileRulePattern(options.pattern).compiled : undefined;
     const name = options.name ?? `replay-${Date.now()}`;
     let count = 0;
@@ -565,7 +649,9 @@ export class LocalEventBridge {
       const time = Date.parse(event.time);
       if (time < options.from.getTime() || time > options.to.getTime()) continue;
       if (filter && !filter.matches(event)) continue;
-      this.#route(busName, { ...event, 'replay-name': name }, ingestionTime);
+      const deliveries = this.#route(busName, { ...event, 'replay-name': name }, ingestionTime);
+      this.#journal.putAll(deliveries.map((delivery) => ({ id: delivery.id, value: journaled(delivery) })));
+      for (const delivery of deliveries) this.#schedule(delivery);
       count++;
     }
     return count;
@@ -612,13 +698,6 @@ export class LocalEventBridge {
     return { redriven: done.size, failed: letters.length - done.size };
   }
 
-  async #flushArchive(busName: string): Promise<void> {
-    const archive = this.#archives.get(busName);
-    if (archive && !Array.isArray(archive) && archive.writableLength > 0) {
-      await new Promise<void>((resolve) => archive.once('drain', resolve));
-    }
-  }
-
   /** Whether a delivery attempt is under way right now. */
   busy(): boolean {
     return this.#inFlight.size > 0;
@@ -629,41 +708,34 @@ export class LocalEventBridge {
     return this.#pending.size;
   }
 
-  #pendingFile(): string | undefined {
-    return this.#options.dataDir && join(this.#options.dataDir, 'eventbridge-pending.json');
-  }
-
-  /** Picks up the deliveries a previous run left pending when it stopped. */
+  /**
+   * Resumes the deliveries a previous run left pending, however it ended (SIGKILL included), with
+   * their attempt counts and ages; also, once, those an older version saved at a clean stop in
+   * `eventbridge-pending.json`, which is then deleted.
+   */
   resumePending(): number {
-    const file = this.#pendingFile();
-    if (!file || !existsSync(file)) return 0;
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<Delivery, 'timer'>[];
-    rmSync(file);
-    for (const delivery of saved) this.#schedule({ ...delivery, id: randomUUID() });
-    return saved.length;
+    const recovered: JournalEntry<PendingDelivery>[] = [...this.#journal.recovered()];
+    const legacy = this.#options.dataDir && join(this.#options.dataDir, 'eventbridge-pending.json');
+    if (legacy && existsSync(legacy)) {
+      const saved = z.array(PendingDelivery).parse(JSON.parse(readFileSync(legacy, 'utf8')));
+      const entries = saved.map((value) => ({ id: randomUUID(), value }));
+      this.#journal.putAll(entries);
+      rmSync(legacy);
+      recovered.push(...entries);
+    }
+    for (const { id, value } of recovered) this.#schedule({ ...value, id });
+    return recovered.length;
   }
 
-  /** Waits briefly for deliveries under way, then keeps the rest for the next start. */
+  /** Waits briefly for deliveries under way; the rest stay in the journal for the next start. */
   async close(graceMs = 2000): Promise<void> {
     const deadline = Date.now() + graceMs;
     while (this.#inFlight.size > 0 && Date.now() < deadline) {
       await Promise.race([Promise.all(this.#inFlight), new Promise((resolve) => setTimeout(resolve, 50))]);
     }
     this.#closed = true;
-    const left = [...this.#pending.values()];
-    for (const delivery of left) clearTimeout(delivery.timer);
-    const file = this.#pendingFile();
-    if (file && left.length > 0) {
-      writeFileSync(file, JSON.stringify(left.map(({ timer: _, ...delivery }) => delivery)));
-    }
-    await Promise.all(
-      [...this.#archives.values()].map(
-        (archive) =>
-          new Promise<void>((resolve) => {
-            if (Array.isArray(archive)) resolve();
-            else archive.end(resolve);
-          }),
-      ),
-    );
+    for (const delivery of this.#pending.values()) clearTimeout(delivery.timer);
+    this.#journal.close();
+    for (const archive of this.#archives.values()) if (!Array.isArray(archive)) closeSync(archive);
   }
 }

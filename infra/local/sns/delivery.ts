@@ -31,6 +31,10 @@ export interface RetryOptions {
   readonly stop: AbortSignal;
   /** Checked before every attempt; an unsubscribed endpoint gets nothing more. */
   readonly wanted: () => boolean;
+  /** Attempts a previous run already made (and their last error): the policy carries on from there. */
+  readonly resumeFrom?: { readonly attempts: number; readonly error: string };
+  /** Told after every failed attempt, so its count can be kept across restarts. */
+  readonly onFailedAttempt?: (attempts: number, error: string) => void;
 }
 
 export type DeliveryOutcome =
@@ -71,9 +75,11 @@ export const postWithRetries = async (
   request: HttpRequest,
   options: RetryOptions,
 ): Promise<DeliveryOutcome> => {
-  let attempts = 0;
-  let error = 'not attempted';
-  for (const delay of [undefined, ...options.delaysMs]) {
+  let attempts = options.resumeFrom?.attempts ?? 0;
+  let error = options.resumeFrom?.error ?? 'not attempted';
+  if (attempts > options.delaysMs.length) return { status: 'failed', attempts, error };
+  // A resumed delivery tries again at once: its process was gone for at least the delay it was waiting out.
+  for (const delay of [undefined, ...options.delaysMs.slice(attempts)]) {
     if (delay !== undefined) {
       if (options.stop.aborted) return { status: 'stopped', attempts, error };
       try {
@@ -87,6 +93,7 @@ export const postWithRetries = async (
     const failure = await attempt(request, options.timeoutMs);
     if (failure === undefined) return { status: 'delivered', attempts };
     error = failure;
+    options.onFailedAttempt?.(attempts, error);
   }
   return { status: 'failed', attempts, error };
 };

@@ -3,7 +3,7 @@
  * user would receive from SNS can be read without an SMTP server or an AWS account.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -106,15 +106,24 @@ export class Mailbox {
     if (dir) mkdirSync(dir, { recursive: true });
   }
 
-  async deliver(mail: OutgoingMail): Promise<DeliveredMail> {
-    const date = new Date();
-    const id = randomUUID();
+  /**
+   * Writes one email. With `once`, the file is named after that delivery and written only if it is
+   * not there yet, so a delivery that is resumed after a crash does not send its email twice.
+   */
+  async deliver(
+    mail: OutgoingMail,
+    once?: { readonly id: string; readonly at: Date },
+  ): Promise<DeliveredMail> {
+    const date = once?.at ?? new Date();
+    const id = once?.id ?? randomUUID();
     const { senderName: _, ...summary } = mail;
     let delivered: DeliveredMail = summary;
     if (this.#dir) {
       const file = join(this.#dir, `${date.toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
-      await writeFile(`${file}.tmp`, renderEml(mail, `${id}@sns.sensorbus.local`, date));
-      await rename(`${file}.tmp`, file);
+      if (!once || !existsSync(file)) {
+        await writeFile(`${file}.tmp`, renderEml(mail, `${id}@sns.sensorbus.local`, date));
+        await rename(`${file}.tmp`, file);
+      }
       delivered = { file, ...summary };
     }
     this.#delivered.push(delivered);

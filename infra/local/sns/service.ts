@@ -3,11 +3,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Faults } from '../faults.ts';
+import { Journal } from '../journal.ts';
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_RETRY_DELAYS_MS,
   type DeadLetter,
   DeadLetters,
+  type DeliveryOutcome,
   postWithRetries,
 } from './delivery.ts';
 import {
@@ -56,7 +58,8 @@ export interface LocalSnsOptions {
   readonly faults: Faults;
   /**
    * Mail goes to `<dataDir>/mail/*.eml`, failed deliveries to `<dataDir>/dlq/sns-<topic>.jsonl`, topics
-   * and subscriptions to `<dataDir>/sns/state.json` (so a restart keeps them); all in memory when absent.
+   * and subscriptions to `<dataDir>/sns/state.json` (so a restart keeps them), and the notifications
+   * Publish accepted and not yet delivered to `<dataDir>/journal/sns.jsonl`; all in memory when absent.
    */
   readonly dataDir?: string;
   /** The edge's base URL, which SubscribeURL and UnsubscribeURL links point at. */
@@ -146,6 +149,50 @@ const PersistedState = z.object({
   tokens: z.record(z.string(), TokenEntry),
 });
 
+/** A message attribute as the journal keeps it: binary values in base64. */
+const JournaledAttribute = z.object({
+  DataType: z.string(),
+  StringValue: z.string().optional(),
+  BinaryValue: z.string().optional(),
+});
+
+/** A notification Publish accepted for one subscription, journaled until delivered or dead-lettered. */
+const PendingNotification = z.object({
+  subscriptionArn: z.string(),
+  published: z.object({
+    messageId: z.string(),
+    topicArn: z.string(),
+    subject: z.string().optional(),
+    message: z.string(),
+    structured: z.record(z.string(), z.string()).optional(),
+    attributes: z.record(z.string(), JournaledAttribute),
+    timestamp: z.string(),
+  }),
+  /** HTTP/S attempts already made, and the last one's error, so the retry policy carries on after a restart. */
+  attempts: z.number().int().nonnegative(),
+  error: z.string().optional(),
+});
+type PendingNotification = z.infer<typeof PendingNotification>;
+
+const journaledPublished = (published: Published): PendingNotification['published'] => ({
+  messageId: published.messageId,
+  topicArn: published.topic.arn,
+  ...(published.subject !== undefined ? { subject: published.subject } : {}),
+  message: published.message,
+  ...(published.structured ? { structured: { ...published.structured } } : {}),
+  attributes: Object.fromEntries(
+    Object.entries(published.attributes).map(([name, { DataType, StringValue, BinaryValue }]) => [
+      name,
+      {
+        DataType,
+        ...(StringValue !== undefined ? { StringValue } : {}),
+        ...(BinaryValue !== undefined ? { BinaryValue: Buffer.from(BinaryValue).toString('base64') } : {}),
+      },
+    ]),
+  ),
+  timestamp: published.timestamp,
+});
+
 /** A Publish call, once validated. */
 interface Published {
   readonly messageId: string;
@@ -187,6 +234,7 @@ export class LocalSns {
   readonly #stateFile: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stop = new AbortController();
+  readonly #journal: Journal<PendingNotification>;
 
   constructor(options: LocalSnsOptions) {
     this.#options = options;
@@ -196,9 +244,14 @@ export class LocalSns {
     this.#deadLetters = new DeadLetters(dataDir && join(dataDir, 'dlq'));
     if (dataDir) {
       mkdirSync(join(dataDir, 'sns'), { recursive: true });
+      mkdirSync(join(dataDir, 'journal'), { recursive: true });
       this.#stateFile = join(dataDir, 'sns', 'state.json');
       this.#load(this.#stateFile);
     }
+    this.#journal = new Journal({
+      decode: (value) => PendingNotification.parse(value),
+      ...(dataDir ? { file: join(dataDir, 'journal', 'sns.jsonl') } : {}),
+    });
     for (const name of options.topics) {
       if (!TOPIC_NAME.test(name))
         throw new Error(`Invalid SNS topic name in the local cloud's topology: ${name}`);
@@ -253,10 +306,55 @@ export class LocalSns {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
-  /** Waits for in-flight deliveries; stops retries, recording what they would have delivered as dead letters. */
+  /**
+   * Waits for in-flight deliveries and stops retries. A notification whose retries were stopped stays
+   * journaled for the next start; without a data directory, it is recorded as a dead letter instead.
+   */
   async close(): Promise<void> {
     this.#stop.abort();
     await this.idle();
+    this.#journal.close();
+  }
+
+  /**
+   * Delivers the notifications a previous run accepted and did not finish, however it ended (SIGKILL
+   * included), carrying on with each one's retry policy. Call once the public URL answers.
+   */
+  resumeDeliveries(): number {
+    let resumed = 0;
+    for (const { id, value } of this.#journal.recovered()) {
+      const subscription = this.#subscriptions.get(value.subscriptionArn);
+      const topic = this.#topics.get(value.published.topicArn);
+      if (!subscription || !topic) {
+        this.#journal.done(id); // unsubscribed or deleted since: SNS delivers nothing more
+        continue;
+      }
+      const { attributes, ...rest } = value.published;
+      const published: Published = {
+        ...rest,
+        subject: rest.subject,
+        structured: rest.structured,
+        topic,
+        attributes: Object.fromEntries(
+          Object.entries(attributes).map(([name, { DataType, StringValue, BinaryValue }]) => [
+            name,
+            {
+              DataType,
+              ...(StringValue !== undefined ? { StringValue } : {}),
+              ...(BinaryValue !== undefined ? { BinaryValue: Buffer.from(BinaryValue, 'base64') } : {}),
+            },
+          ]),
+        ),
+      };
+      this.#track(
+        this.#deliver(subscription, published, messageFor(published, subscription.protocol), {
+          id,
+          pending: value,
+        }),
+      );
+      resumed++;
+    }
+    return resumed;
   }
 
   #run(action: string, params: URLSearchParams): Promise<string | undefined> | string | undefined {
@@ -357,12 +455,28 @@ export class LocalSns {
       attributes,
       timestamp: new Date().toISOString(),
     };
+    const deliveries: {
+      subscription: Subscription;
+      body: string;
+      id: string;
+      pending: PendingNotification;
+    }[] = [];
     for (const subscription of this.#subscriptions.values()) {
       if (subscription.topicArn !== topic.arn || subscription.pending) continue;
       const body = messageFor(published, subscription.protocol);
       const filter = this.#filters.get(subscription.arn);
       if (filter && !filter.matches({ attributes, body })) continue;
-      this.#track(this.#deliver(subscription, published, body));
+      const pending = {
+        subscriptionArn: subscription.arn,
+        published: journaledPublished(published),
+        attempts: 0,
+      };
+      deliveries.push({ subscription, body, id: randomUUID(), pending });
+    }
+    // Journaled before Publish answers, as SNS stores a message durably before acknowledging it.
+    this.#journal.putAll(deliveries.map(({ id, pending }) => ({ id, value: pending })));
+    for (const { subscription, body, id, pending } of deliveries) {
+      this.#track(this.#deliver(subscription, published, body, { id, pending }));
     }
     return textElement('MessageId', published.messageId);
   }
@@ -657,15 +771,35 @@ export class LocalSns {
     return this.#options.publicUrl().replace(/\/+$/, '');
   }
 
-  #track(delivery: Promise<void>): void {
-    const tracked = delivery.catch((error: unknown) => {
-      console.error('local SNS: delivery failed unexpectedly', error);
-    });
+  #track(delivery: Promise<unknown>): void {
+    const tracked = delivery.then(
+      () => undefined,
+      (error: unknown) => {
+        console.error('local SNS: delivery failed unexpectedly', error);
+      },
+    );
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
   }
 
-  async #deliver(subscription: Subscription, published: Published, message: string): Promise<void> {
+  /** Delivers one journaled notification, then marks it done unless a stop left its retries for the next start. */
+  async #deliver(
+    subscription: Subscription,
+    published: Published,
+    message: string,
+    journaled: { readonly id: string; readonly pending: PendingNotification },
+  ): Promise<void> {
+    const outcome = await this.#deliverNotification(subscription, published, message, journaled);
+    if (outcome?.status === 'stopped' && this.#journal.persistent) return;
+    this.#journal.done(journaled.id);
+  }
+
+  async #deliverNotification(
+    subscription: Subscription,
+    published: Published,
+    message: string,
+    { id, pending }: { readonly id: string; readonly pending: PendingNotification },
+  ): Promise<DeliveryOutcome | undefined> {
     const baseUrl = this.#baseUrl();
     const envelope = notificationEnvelope({
       baseUrl,
@@ -682,15 +816,25 @@ export class LocalSns {
         subscription.protocol === 'email'
           ? notificationEmailBody(message, unsubscribeUrl(baseUrl, subscription.arn))
           : JSON.stringify(envelope, null, 2);
-      await this.#sendEmail(subscription, published.topic, {
-        subject: published.subject ?? DEFAULT_EMAIL_SUBJECT,
-        body,
-        messageId: published.messageId,
-        type: 'Notification',
-      });
-      return;
+      await this.#sendEmail(
+        subscription,
+        published.topic,
+        {
+          subject: published.subject ?? DEFAULT_EMAIL_SUBJECT,
+          body,
+          messageId: published.messageId,
+          type: 'Notification',
+        },
+        { id, at: new Date(published.timestamp) },
+      );
+      return undefined;
     }
-    await this.#post(subscription, {
+    return this.#post(subscription, {
+      ...(pending.attempts > 0
+        ? { resumeFrom: { attempts: pending.attempts, error: pending.error ?? '' } }
+        : {}),
+      onFailedAttempt: (attempts, error) => this.#journal.put(id, { ...pending, attempts, error }),
+      keepWhenStopped: this.#journal.persistent,
       type: 'Notification',
       messageId: published.messageId,
       body: subscription.rawMessageDelivery ? message : JSON.stringify(envelope, null, 2),
@@ -726,16 +870,20 @@ export class LocalSns {
     subscription: Subscription,
     topic: Topic,
     mail: { subject: string; body: string; messageId: string; type: string },
+    once?: { readonly id: string; readonly at: Date },
   ): Promise<void> {
     try {
-      await this.#mailbox.deliver({
-        senderName: topic.attributes.DisplayName || DEFAULT_SENDER_NAME,
-        to: subscription.endpoint,
-        subject: mail.subject,
-        body: mail.body,
-        messageId: mail.messageId,
-        topicArn: topic.arn,
-      });
+      await this.#mailbox.deliver(
+        {
+          senderName: topic.attributes.DisplayName || DEFAULT_SENDER_NAME,
+          to: subscription.endpoint,
+          subject: mail.subject,
+          body: mail.body,
+          messageId: mail.messageId,
+          topicArn: topic.arn,
+        },
+        once,
+      );
     } catch (error) {
       await this.#deadLetter(subscription, {
         reason: 'write-failed',
@@ -748,7 +896,7 @@ export class LocalSns {
     }
   }
 
-  #sendConfirmation(subscription: Subscription): Promise<void> {
+  #sendConfirmation(subscription: Subscription): Promise<DeliveryOutcome> {
     const envelope = subscriptionConfirmationEnvelope({
       baseUrl: this.#baseUrl(),
       messageId: randomUUID(),
@@ -765,7 +913,7 @@ export class LocalSns {
     });
   }
 
-  #sendUnsubscribeConfirmation(subscription: Subscription, token: string): Promise<void> {
+  #sendUnsubscribeConfirmation(subscription: Subscription, token: string): Promise<DeliveryOutcome> {
     const envelope = unsubscribeConfirmationEnvelope({
       baseUrl: this.#baseUrl(),
       messageId: randomUUID(),
@@ -792,8 +940,12 @@ export class LocalSns {
       body: string;
       headers: Record<string, string>;
       wanted: () => boolean;
+      resumeFrom?: { attempts: number; error: string };
+      onFailedAttempt?: (attempts: number, error: string) => void;
+      /** A stopped delivery is left to the next start (it is journaled) rather than dead-lettered. */
+      keepWhenStopped?: boolean;
     },
-  ): Promise<void> {
+  ): Promise<DeliveryOutcome> {
     const outcome = await postWithRetries(
       {
         url: subscription.endpoint,
@@ -812,8 +964,11 @@ export class LocalSns {
         timeoutMs: this.#options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS,
         stop: this.#stop.signal,
         wanted: delivery.wanted,
+        ...(delivery.resumeFrom ? { resumeFrom: delivery.resumeFrom } : {}),
+        ...(delivery.onFailedAttempt ? { onFailedAttempt: delivery.onFailedAttempt } : {}),
       },
     );
+    if (outcome.status === 'stopped' && delivery.keepWhenStopped) return outcome;
     if (outcome.status === 'failed' || outcome.status === 'stopped') {
       await this.#deadLetter(subscription, {
         reason: outcome.status === 'failed' ? 'retries-exhausted' : 'stopped',
@@ -824,6 +979,7 @@ export class LocalSns {
         body: delivery.body,
       });
     }
+    return outcome;
   }
 
   async #deadLetter(

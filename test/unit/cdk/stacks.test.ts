@@ -262,6 +262,13 @@ describe('cdk-nag (AWS Solutions)', () => {
 });
 
 describe('event rules', () => {
+  it('keeps replays away from the dashboards: the to-websocket rule matches only events without a replay-name', () => {
+    expect(ruleOf('to-websocket').rule.resource.Properties.EventPattern).toMatchObject({
+      'replay-name': [{ exists: false }],
+    });
+    expect(ruleOf('enrich').rule.resource.Properties.EventPattern).not.toHaveProperty('replay-name');
+  });
+
   it.each(rules.map((rule) => [rule.name, rule] as const))(
     '%s matches exactly the topology pattern on its bus, and has exactly its targets',
     (_, spec) => {
