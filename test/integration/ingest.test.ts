@@ -158,9 +158,7 @@ describe('POST /readings', () => {
     expect(refused.body.error.details[0]?.path).toMatch(/^metrics\.t(\.0)+$/);
     expect(refused.body.error.message).toMatch(/^Request nests too deeply at metrics\.t\.0\.0\.…/);
     expect(
-      (await storedReadings(t.cloud, deviceId)).some(
-        (i) => i.timestamp === '2026-11-02T00:00:00.000Z',
-      ),
+      (await storedReadings(t.cloud, deviceId)).some((i) => i.timestamp === '2026-11-02T00:00:00.000Z'),
     ).toBe(false);
   });
 
