@@ -7,7 +7,8 @@ import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbridge/service.ts';
 import { Faults } from './faults.ts';
-import { LocalLambda } from './lambda.ts';
+import type { HealthCheck, HealthReport } from './health.ts';
+import { LambdaInvocationError, LocalLambda, type LocalLambdaOptions } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
 import { LocalSns } from './sns/service.ts';
@@ -41,6 +42,20 @@ export interface LocalCloudOptions {
   /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
+  /**
+   * The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat),
+   * and whether every function's environment is started, one at a time, in the background at
+   * start-up (`npm start` does; tests start only what they use).
+   */
+  readonly lambda?: LocalLambdaOptions & { readonly warm?: boolean };
+  /** API Gateway's integration timeout, 29 s; tests shorten it. */
+  readonly integrationTimeoutMs?: number;
+  /**
+   * Whether `/health` waits for {@link LocalCloud.markReady}: the launcher registers the demo
+   * devices and writes the credentials file after the cloud starts, and only then is the system
+   * ready. Otherwise it is ready when `startLocalCloud` resolves.
+   */
+  readonly readyWhenMarked?: boolean;
 }
 
 export interface LocalCloud {
@@ -58,6 +73,10 @@ export interface LocalCloud {
   restartWebSocket(): Promise<void>;
   /** Runs a scheduled function now, as its schedule would. */
   runSchedule(name: keyof typeof schedules): Promise<unknown>;
+  /** The system's health, as `GET /health` answers it (REST API and edge). */
+  health(): HealthReport;
+  /** Tells `/health` the launcher's own start-up work is done (with `readyWhenMarked`). */
+  markReady(): void;
   /** Stops accepting requests, lets in-flight ones finish, then closes every service. */
   stop(): Promise<void>;
 }
@@ -77,7 +96,28 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   await dynamodb.start();
   await dynamodb.ensureTables(Object.values(tables));
 
-  const lambda = new LocalLambda();
+  const lambda = new LocalLambda(options.lambda);
+  let phase: 'starting' | 'started' | 'stopping' = 'starting';
+  let marked = !options.readyWhenMarked;
+  /** Every check the health report makes, by name; add one here and both `/health`s report it. */
+  const healthChecks: Record<string, () => HealthCheck> = {
+    lambda: () => {
+      const { ok, stuck, environments } = lambda.health();
+      return { ok, stuck, environments: environments.length };
+    },
+  };
+  const health = (): HealthReport => {
+    const checks = Object.fromEntries(Object.entries(healthChecks).map(([name, check]) => [name, check()]));
+    const status =
+      phase === 'stopping'
+        ? 'stopping'
+        : phase === 'starting' || !marked
+          ? 'starting'
+          : Object.values(checks).every((check) => check.ok)
+            ? 'ok'
+            : 'degraded';
+    return { status, checks };
+  };
   const functionNames = Object.keys(functions) as FunctionName[];
   const payloadOf = (payload: string): unknown => {
     try {
@@ -172,7 +212,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   });
   const stepFunctions = new LocalStepFunctions({
     machines: Object.values(stateMachines),
-    invokeFunction: (fn, payload) => lambda.invoke(fn, payload),
+    invokeFunction: (fn, payload) => lambda.invoke(fn, payload).catch(asTaskError),
     functionNames,
     edgeUrl: () => edgeUrl,
     faults,
@@ -190,6 +230,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     sns,
     states: stepFunctions,
     websocket,
+    health,
   });
   edgeUrl = await edge.listen(options.edgePort ?? 0, host);
 
@@ -208,16 +249,17 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
   });
 
-  await Promise.all(functionNames.map((name) => lambda.load(name)));
   events.resumePending();
 
-  let healthy = false;
   const gateway = new RestGateway({
     invoke: (fn, event) => lambda.invoke(fn, event),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',
-    isHealthy: () => healthy,
+    health,
+    ...(options.integrationTimeoutMs !== undefined
+      ? { integrationTimeoutMs: options.integrationTimeoutMs }
+      : {}),
   });
   const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
   const wsPort = options.wsPort ?? 0;
@@ -250,7 +292,14 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     timers.push(setInterval(tick, interval));
     tick();
   }
-  healthy = true;
+  phase = 'started';
+  // Execution environments start on demand, as Lambda's do; warming them one at a time now spares
+  // a long-running system's first requests a pile of concurrent cold starts.
+  if (options.lambda?.warm) {
+    lambda.warm(functionNames, (name, error) =>
+      console.error(`lambda: ${name} failed to initialise:`, error),
+    );
+  }
 
   return {
     apiUrl,
@@ -270,8 +319,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     lambda,
     gateway,
     runSchedule,
+    health,
+    markReady() {
+      marked = true;
+    },
     async stop() {
-      healthy = false;
+      phase = 'stopping';
       for (const timer of timers) clearInterval(timer);
       clearInterval(sweeper);
       await gateway.close();
@@ -290,4 +343,18 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       await dynamodb.stop();
     },
   };
+};
+
+/**
+ * What a Step Functions `lambda:invoke` task fails with: a function's own error by its name (the
+ * ASL's `ErrorEquals` match it), and one the runtime ended (timeout, out of memory) as
+ * `Lambda.Unknown` (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+const asTaskError = (error: unknown): never => {
+  if (error instanceof LambdaInvocationError && error.unhandled) {
+    throw Object.assign(new Error(JSON.stringify(error.payload), { cause: error }), {
+      name: 'Lambda.Unknown',
+    });
+  }
+  throw error;
 };

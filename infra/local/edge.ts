@@ -12,6 +12,7 @@ import type { LocalDynamoDB } from './dynamodb.ts';
 import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
+import { type HealthReport, healthStatusCode } from './health.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
 import { closeServer } from './servers.ts';
 import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
@@ -26,6 +27,8 @@ export interface EdgeServices {
   readonly sns: LocalSns;
   readonly states: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
+  /** The system's health, the same report the REST API's `/health` answers. */
+  readonly health: () => HealthReport;
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
@@ -117,8 +120,8 @@ export class Edge {
       return this.#eventsAdmin(url.pathname.slice('/_sensorbus/events/'.length), req, res, url);
     }
     if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
+      const report = this.#services.health();
+      return sendJson(res, healthStatusCode(report), report);
     }
     throw new AwsError(
       'UnknownOperationException',
