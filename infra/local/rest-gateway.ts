@@ -205,6 +205,7 @@ export class RestGateway {
     res
       .writeHead(answer.status, {
         'content-type': 'application/json',
+        'content-length': Buffer.byteLength(answer.body),
         ...this.#cors(req.headers.origin),
         ...(req.complete ? {} : { connection: 'close' }),
       })
