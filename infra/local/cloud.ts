@@ -42,12 +42,8 @@ export interface LocalCloudOptions {
   /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
-  /**
-   * The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat),
-   * and whether every function's environment is started, one at a time, in the background at
-   * start-up (`npm start` does; tests start only what they use).
-   */
-  readonly lambda?: LocalLambdaOptions & { readonly warm?: boolean };
+  /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
+  readonly lambda?: LocalLambdaOptions;
   /** API Gateway's integration timeout, 29 s; tests shorten it. */
   readonly integrationTimeoutMs?: number;
   /**
@@ -293,13 +289,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     tick();
   }
   phase = 'started';
-  // Execution environments start on demand, as Lambda's do; warming them one at a time now spares
-  // a long-running system's first requests a pile of concurrent cold starts.
-  if (options.lambda?.warm) {
-    lambda.warm(functionNames, (name, error) =>
-      console.error(`lambda: ${name} failed to initialise:`, error),
-    );
-  }
+  // Execution environments start on demand, as Lambda's do: a function's first invocation is a cold start.
 
   return {
     apiUrl,

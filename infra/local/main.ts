@@ -52,7 +52,6 @@ const main = async () => {
     allowedOrigin: `http://localhost:${webPort}`,
     // /health answers ok only once the demo devices are registered and the credentials file written.
     readyWhenMarked: true,
-    lambda: { warm: true },
   });
 
   const dashboard = await buildDashboard();
