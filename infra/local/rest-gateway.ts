@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { ErrorBody } from '../../schemas/error.ts';
 import {
   type AuthorizerSpec,
   authorizers,
@@ -71,6 +72,16 @@ type GatewayResponseType =
   | 'DEFAULT_5XX';
 
 /** A response type without a template of its own falls back to DEFAULT_4XX or DEFAULT_5XX, as on AWS. */
+/**
+ * The deployed 401 names every credential header of the API (its template cannot branch); a route
+ * knows the one it needs, so only that detail is kept.
+ */
+const narrowDetails = (body: string, field: string): string => {
+  const parsed = ErrorBody.parse(JSON.parse(body));
+  const details = parsed.error.details?.filter((detail) => detail.path === field);
+  return JSON.stringify({ error: { ...parsed.error, ...(details ? { details } : {}) } });
+};
+
 const gatewayBody = (
   type: GatewayResponseType,
   status: number,
@@ -94,21 +105,20 @@ const templateToRegExp = (path: string): RegExp =>
  * Path parameters as a REST API hands them to the integration: matched on the path as sent, one
  * segment each (an encoded `%2F` stays inside its segment), then percent-decoded (`%20` is a
  * space, `%2F` a slash, UTF-8 sequences their characters; `+` stays `+`). `path` itself keeps its
- * encoding. A parameter that is not valid percent-encoding is named in the error.
+ * encoding. A parameter that is not valid percent-encoding is passed as sent, for the handler's
+ * validation to name.
  */
-const decodePathParameters = (
-  groups: Record<string, string> | undefined,
-): { ok: true; value: Record<string, string> | null } | { ok: false; name: string } => {
-  if (!groups) return { ok: true, value: null };
-  const decoded: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(groups)) {
-    try {
-      decoded[name] = decodeURIComponent(raw);
-    } catch {
-      return { ok: false, name };
-    }
-  }
-  return { ok: true, value: decoded };
+const decodePathParameters = (groups: Record<string, string> | undefined): Record<string, string> | null => {
+  if (!groups) return null;
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, raw]) => {
+      try {
+        return [name, decodeURIComponent(raw)];
+      } catch {
+        return [name, raw];
+      }
+    }),
+  );
 };
 
 const compiledRoutes = routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
@@ -200,16 +210,19 @@ export class RestGateway {
     type: GatewayResponseType,
     status: number,
     message: string,
+    onlyDetailOf?: string,
   ) {
     const answer = gatewayBody(type, status, message);
+    const body =
+      onlyDetailOf === undefined ? answer.body : narrowDetails(answer.body, onlyDetailOf.toLowerCase());
     res
       .writeHead(answer.status, {
         'content-type': 'application/json',
-        'content-length': Buffer.byteLength(answer.body),
+        'content-length': Buffer.byteLength(body),
         ...this.#cors(req.headers.origin),
         ...(req.complete ? {} : { connection: 'close' }),
       })
-      .end(answer.body);
+      .end(body);
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -266,17 +279,7 @@ export class RestGateway {
       query[key] = value;
       multiQuery[key] = [...(multiQuery[key] ?? []), value];
     }
-    const decoded = decodePathParameters(found.match.groups);
-    if (!decoded.ok) {
-      return this.#gateway(
-        req,
-        res,
-        'BAD_REQUEST_PARAMETERS',
-        400,
-        `Path parameter ${decoded.name} is not valid percent-encoding`,
-      );
-    }
-    const pathParameters = decoded.value;
+    const pathParameters = decodePathParameters(found.match.groups);
     const requestId = randomUUID();
     const methodArn = `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/${method}${url.pathname}`;
 
@@ -296,7 +299,9 @@ export class RestGateway {
       requestContext: { requestId, stage: STAGE, resourcePath: found.route.path, httpMethod: method },
     });
     // The authorizer has decided from the headers alone; a refused request's body is never read.
-    if (authorization.status === 401) return this.#gateway(req, res, 'UNAUTHORIZED', 401, 'Unauthorized');
+    if (authorization.status === 401) {
+      return this.#gateway(req, res, 'UNAUTHORIZED', 401, 'Unauthorized', authorizerSpec.identityHeader);
+    }
     if (authorization.status === 403) {
       return this.#gateway(req, res, 'ACCESS_DENIED', 403, 'User is not authorized to access this resource');
     }
