@@ -212,3 +212,42 @@ export const websocketApi = {
   authorizer: { function: FunctionName; identityQueryString: string };
   routes: readonly WebSocketRouteSpec[];
 };
+
+/** Memory of every function (MB): its Lambda `memorySize`, and the heap bound of its local execution environment. */
+export const FUNCTION_MEMORY_MB = 512;
+
+/**
+ * How long API Gateway waits for an integration before answering 504 (the REST API's default
+ * maximum, https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+ */
+export const INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/**
+ * Timeouts (seconds): what a caller waits for (API Gateway gives up first, see
+ * {@link INTEGRATION_TIMEOUT_SECONDS}) versus work nobody
+ * waits for. Lambda ends an invocation that runs longer with `Sandbox.Timedout`
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
+ */
+export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60 } as const;
+
+/** How long one invocation may run and how much memory it may take, as Lambda enforces them. */
+export interface FunctionLimits {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+/** Functions someone waits on: REST routes, their authorizers, and the WebSocket API's. */
+const servesCallers: ReadonlySet<FunctionName> = new Set<FunctionName>([
+  ...routes.map((route) => route.function),
+  ...Object.values(authorizers).map((authorizer) => authorizer.function),
+  websocketApi.authorizer.function,
+  ...websocketApi.routes.map((route) => route.function),
+]);
+
+/** The limits of one function: the CDK stack deploys them, the local Lambda runtime enforces them. */
+export const functionLimits = (name: FunctionName): FunctionLimits => ({
+  timeoutSeconds: servesCallers.has(name)
+    ? FUNCTION_TIMEOUT_SECONDS.caller
+    : FUNCTION_TIMEOUT_SECONDS.background,
+  memoryMb: FUNCTION_MEMORY_MB,
+});

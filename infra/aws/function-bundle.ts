@@ -26,8 +26,5 @@ export const FUNCTION_BUNDLE = {
   alias: { '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts' },
 } as const;
 
-/** Memory of every function (MB); the bench reports each function's heap after init against it. */
-export const FUNCTION_MEMORY_MB = 512;
-
 /** The Lambda runtime every function runs on, as `AWS_EXECUTION_ENV` names it. */
 export const FUNCTION_RUNTIME = 'nodejs22.x';

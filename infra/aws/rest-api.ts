@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AuthorizerSpec, FunctionName, RouteSpec } from '../api.ts';
+import { gatewayResponses } from '../gateway-responses.ts';
 import {
   dataRemovalPolicy,
   lookup,
@@ -12,7 +13,6 @@ import {
   physicalNameOfKey,
   type StageConfig,
 } from './config.ts';
-import { gatewayResponses } from './gateway-responses.ts';
 import { acknowledge } from './nag.ts';
 
 /** Stage-wide throttling: well above a fleet posting every few seconds in batches of up to 100 readings. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -17,7 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { Access, FunctionSpec } from '../api.ts';
+import type { Access, FunctionLimits, FunctionSpec } from '../api.ts';
 import {
   type BusName,
   buses,
@@ -29,7 +29,7 @@ import {
   topics,
 } from '../topology.ts';
 import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
-import { FUNCTION_BUNDLE, FUNCTION_MEMORY_MB } from './function-bundle.ts';
+import { FUNCTION_BUNDLE } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 
 /** The deployed resources a function can be given, keyed as the topology keys them. */
@@ -54,7 +54,8 @@ export interface SensorbusFunctionProps {
   readonly functionName: string;
   readonly spec: FunctionSpec;
   readonly resources: SensorbusResources;
-  readonly timeout: Duration;
+  /** Its timeout and memory, declared in `infra/api.ts` (`functionLimits`). */
+  readonly limits: FunctionLimits;
   /** Settings that are not resources (e.g. the CORS origin the handlers answer with). */
   readonly settings?: Readonly<Record<string, string>>;
 }
@@ -130,8 +131,8 @@ export class SensorbusFunction extends Construct {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: FUNCTION_MEMORY_MB,
-      timeout: props.timeout,
+      memorySize: props.limits.memoryMb,
+      timeout: Duration.seconds(props.limits.timeoutSeconds),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

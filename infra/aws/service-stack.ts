@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { Construct } from 'constructs';
@@ -7,6 +7,7 @@ import {
   authorizers,
   type FunctionName,
   type FunctionSpec,
+  functionLimits,
   functions,
   type RouteSpec,
   routes,
@@ -32,10 +33,6 @@ import { type ScheduleSpec, Schedules } from './schedules.ts';
 import { SensorbusFunction, type SensorbusResources } from './sensorbus-function.ts';
 import { StateMachines } from './state-machines.ts';
 import { SensorbusWebSocketApi, type WebSocketApiSpec } from './websocket-api.ts';
-
-/** What a caller waits for (API Gateway gives up at 29 s) versus work nobody waits for. */
-const API_TIMEOUT = Duration.seconds(10);
-const BACKGROUND_TIMEOUT = Duration.seconds(60);
 
 export interface ServiceStackProps extends StackProps {
   readonly stage: StageConfig;
@@ -74,16 +71,8 @@ export class ServiceStack extends Stack {
     const resources: SensorbusResources = { ...dataReferences(this, stage), ...props.events };
     const routeList: readonly RouteSpec[] = routes;
     const authorizerSpecs: Readonly<Record<string, AuthorizerSpec>> = authorizers;
-    const servesCallers = new Set<FunctionName>([
-      ...routeList.map((route) => route.function),
-      ...Object.values(authorizerSpecs).map((authorizer) => authorizer.function),
-    ]);
     const servesRoutes = new Set(routeList.map((route) => route.function));
     const webSocketSpec: WebSocketApiSpec = websocketApi;
-    const servesConnections = new Set<FunctionName>([
-      webSocketSpec.authorizer.function,
-      ...webSocketSpec.routes.map((route) => route.function),
-    ]);
 
     this.dashboard = new SensorbusDashboard(this, 'Dashboard', { stage, files: props.dashboardFiles });
     const dashboardOrigin = stage.dashboardOrigin ?? this.dashboard.url;
@@ -99,7 +88,7 @@ export class ServiceStack extends Stack {
           functionName: physicalNameOfKey(stage, key),
           spec,
           resources: withWebSocket,
-          timeout: servesCallers.has(key) || servesConnections.has(key) ? API_TIMEOUT : BACKGROUND_TIMEOUT,
+          limits: functionLimits(key),
           ...(servesRoutes.has(key) ? { settings: { ALLOWED_ORIGIN: dashboardOrigin } } : {}),
         }),
     );

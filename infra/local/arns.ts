@@ -8,7 +8,7 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 
 /** ARNs of the local cloud's resources, shaped exactly like AWS's so targets and clients need no special case. */
 export const localArns = {
-  function: (name: FunctionName) =>
+  function: (name: string) =>
     `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:sensorbus-${kebab(name)}`,
   bus: (busName: string) => `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${busName}`,
   topic: (topicName: string) => `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${topicName}`,

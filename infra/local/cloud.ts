@@ -8,7 +8,8 @@ import { LocalDynamoDB } from './dynamodb.ts';
 import { Edge } from './edge.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbridge/service.ts';
 import { Faults } from './faults.ts';
-import { LocalLambda } from './lambda.ts';
+import type { HealthCheck, HealthReport } from './health.ts';
+import { LambdaInvocationError, LocalLambda, type LocalLambdaOptions } from './lambda.ts';
 import { RestGateway } from './rest-gateway.ts';
 import { LocalSecretsManager } from './secrets-manager.ts';
 import type { AwsCredentials } from './sigv4.ts';
@@ -51,6 +52,16 @@ export interface LocalCloudOptions {
    * repeats); printed to stderr when absent, and the handlers then write to stdout/stderr themselves.
    */
   readonly log?: (notice: Notice) => void;
+  /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
+  readonly lambda?: LocalLambdaOptions;
+  /** API Gateway's integration timeout, 29 s; tests shorten it. */
+  readonly integrationTimeoutMs?: number;
+  /**
+   * Whether `/health` waits for {@link LocalCloud.markReady}: the launcher registers the demo
+   * devices and writes the credentials file after the cloud starts, and only then is the system
+   * ready. Otherwise it is ready when `startLocalCloud` resolves.
+   */
+  readonly readyWhenMarked?: boolean;
 }
 
 export interface LocalCloud {
@@ -72,6 +83,10 @@ export interface LocalCloud {
   runSchedule(name: keyof typeof schedules): Promise<unknown>;
   /** Counters for a status line: readings accepted, requests throttled, deliveries pending, dead letters, memory. */
   stats(): LocalCloudStats;
+  /** The system's health, as `GET /health` answers it (REST API and edge). */
+  health(): HealthReport;
+  /** Tells `/health` the launcher's own start-up work is done (with `readyWhenMarked`). */
+  markReady(): void;
   /** Stops accepting requests, lets in-flight ones finish, then closes every service. */
   stop(): Promise<void>;
 }
@@ -95,7 +110,33 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   await dynamodb.ensureTables(Object.values(tables));
 
   const log = options.log ?? ((notice: Notice) => console.error(noticeLine(notice)));
-  const lambda = new LocalLambda(options.log ? { onLog: (line) => log(handlerLogNotice(line)) } : {});
+  const lambda = new LocalLambda({
+    ...options.lambda,
+    ...(options.log ? { onLog: (line: string) => log(handlerLogNotice(line)) } : {}),
+  });
+  let phase: 'starting' | 'started' | 'stopping' = 'starting';
+  let marked = !options.readyWhenMarked;
+  /** Every check the health report makes, by name; add one here and both `/health`s report it. */
+  const healthChecks: Record<string, () => HealthCheck> = {
+    lambda: () => {
+      const { ok, stuck, environments } = lambda.health();
+      return { ok, stuck, environments: environments.length };
+    },
+    // Dead letters are work that failed for good and waits for a redrive: counted, not a fault of the system's own.
+    deadLetters: () => ({ ok: true, queues: deadLetterCounts() }),
+  };
+  const health = (): HealthReport => {
+    const checks = Object.fromEntries(Object.entries(healthChecks).map(([name, check]) => [name, check()]));
+    const status =
+      phase === 'stopping'
+        ? 'stopping'
+        : phase === 'starting' || !marked
+          ? 'starting'
+          : Object.values(checks).every((check) => check.ok)
+            ? 'ok'
+            : 'degraded';
+    return { status, checks };
+  };
   const functionNames = Object.keys(functions) as FunctionName[];
   const payloadOf = (payload: string): unknown => {
     try {
@@ -196,7 +237,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   });
   const stepFunctions = new LocalStepFunctions({
     machines: Object.values(stateMachines),
-    invokeFunction: (fn, payload) => lambda.invoke(fn, payload),
+    invokeFunction: (fn, payload) => lambda.invoke(fn, payload).catch(asTaskError),
     functionNames,
     edgeUrl: () => edgeUrl,
     credentials: options.awsCredentials,
@@ -222,6 +263,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       sns,
       states: stepFunctions,
       websocket,
+      health,
     },
     options.awsCredentials,
   );
@@ -242,7 +284,6 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
   });
 
-  await Promise.all(functionNames.map((name) => lambda.load(name)));
   events.resumePending();
   stepFunctions.resumeExecutions();
   sns.resumeDeliveries();
@@ -261,7 +302,6 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       ].map((queue) => [queue, events.deadLetters.count(queue)]),
     );
 
-  let healthy = false;
   const answers = new GatewayCounters();
   const gateway = new RestGateway({
     onAnswer: answers.record,
@@ -269,8 +309,10 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',
-    isHealthy: () => healthy,
-    healthChecks: () => ({ deadLetters: deadLetterCounts() }),
+    health,
+    ...(options.integrationTimeoutMs !== undefined
+      ? { integrationTimeoutMs: options.integrationTimeoutMs }
+      : {}),
   });
   const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
   const wsPort = options.wsPort ?? 0;
@@ -310,7 +352,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     timers.push(setInterval(tick, interval));
     tick();
   }
-  healthy = true;
+  phase = 'started';
+  // Execution environments start on demand, as Lambda's do: a function's first invocation is a cold start.
 
   return {
     apiUrl,
@@ -338,8 +381,12 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       deadLetters: deadLetterCount(events.deadLetters),
       rssBytes: process.memoryUsage.rss(),
     }),
+    health,
+    markReady() {
+      marked = true;
+    },
     async stop() {
-      healthy = false;
+      phase = 'stopping';
       for (const timer of timers) clearInterval(timer);
       clearInterval(sweeper);
       await gateway.close();
@@ -358,4 +405,18 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       await dynamodb.stop();
     },
   };
+};
+
+/**
+ * What a Step Functions `lambda:invoke` task fails with: a function's own error by its name (the
+ * ASL's `ErrorEquals` match it), and one the runtime ended (timeout, out of memory) as
+ * `Lambda.Unknown` (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+const asTaskError = (error: unknown): never => {
+  if (error instanceof LambdaInvocationError && error.unhandled) {
+    throw Object.assign(new Error(JSON.stringify(error.payload), { cause: error }), {
+      name: 'Lambda.Unknown',
+    });
+  }
+  throw error;
 };

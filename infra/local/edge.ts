@@ -19,6 +19,7 @@ import type { LocalDynamoDB } from './dynamodb.ts';
 import { compileRulePattern } from './eventbridge/rules.ts';
 import type { LocalEventBridge } from './eventbridge/service.ts';
 import { FaultRequest, type Faults } from './faults.ts';
+import { type HealthReport, healthStatusCode } from './health.ts';
 import type { LocalSecretsManager } from './secrets-manager.ts';
 import { closeServer } from './servers.ts';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, verifySignature } from './sigv4.ts';
@@ -35,6 +36,8 @@ export interface EdgeServices {
   readonly sns: LocalSns;
   readonly states: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
+  /** The system's health, the same report the REST API's `/health` answers. */
+  readonly health: () => HealthReport;
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
@@ -185,8 +188,8 @@ export class Edge {
     }
     if (route.kind === 'health') {
       req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
+      const report = this.#services.health();
+      return sendJson(res, healthStatusCode(report), report);
     }
     if (route.kind === 'unknown-target') {
       req.resume();

@@ -1,47 +1,83 @@
 /**
- * The local Lambda runtime: a worker thread that imports each handler module once (its init code
- * runs once, as in a Lambda execution environment) and runs invocations sent by the main thread,
- * so handler code and its SDK clients do not compete with the local cloud's services for a core.
+ * One execution environment of the local Lambda runtime: a worker thread that belongs to one
+ * function, imports its handler module once (init code, SDK clients and environment reads run
+ * once, as in a Lambda execution environment) and runs the invocations the main thread sends it.
+ * It answers pings between invocations, so the runtime can tell a busy environment from a stuck one.
  */
-import { parentPort } from 'node:worker_threads';
-import { contextFor, type LambdaHandler } from './lambda-context.ts';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort, workerData } from 'node:worker_threads';
+import { contextFor, type EnvironmentSpec, type LambdaHandler } from './lambda-context.ts';
 
-interface Request {
+interface Work {
   readonly id: number;
-  readonly kind: 'load' | 'invoke';
-  readonly name: string;
-  readonly entry: string;
-  readonly event?: unknown;
+  readonly requestId: string;
+  readonly deadlineMs: number;
 }
 
-const handlers = new Map<string, Promise<LambdaHandler>>();
+/** A message from the runtime: an invocation, or a ping. */
+export type EnvironmentRequest =
+  | (Work & { readonly kind: 'invoke'; readonly event: unknown })
+  | { readonly kind: 'ping'; readonly id: number };
 
-const load = (name: string, entry: string): Promise<LambdaHandler> => {
-  let loaded = handlers.get(name);
-  if (!loaded) {
-    loaded = import(entry).then((module: { handler?: unknown }) => {
-      if (typeof module.handler !== 'function') throw new Error(`${entry} exports no handler`);
-      return module.handler as LambdaHandler;
-    });
-    handlers.set(name, loaded);
+/**
+ * What the environment tells the runtime: that its init code ran (or failed), an invocation's
+ * result or error payload, or a pong with its heap.
+ */
+export type EnvironmentReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'init-error'; readonly errorType: string; readonly errorMessage: string }
+  | { readonly kind: 'result'; readonly id: number; readonly value: unknown }
+  | { readonly kind: 'error'; readonly id: number; readonly errorType: string; readonly errorMessage: string }
+  | { readonly kind: 'pong'; readonly id: number; readonly heapUsedBytes: number };
+
+const isEnvironmentSpec = (value: unknown): value is EnvironmentSpec =>
+  typeof value === 'object' &&
+  value !== null &&
+  'functionName' in value &&
+  typeof value.functionName === 'string' &&
+  'functionArn' in value &&
+  typeof value.functionArn === 'string' &&
+  'entry' in value &&
+  typeof value.entry === 'string' &&
+  'memoryMb' in value &&
+  typeof value.memoryMb === 'number';
+
+if (!isEnvironmentSpec(workerData))
+  throw new Error('The Lambda worker needs an EnvironmentSpec as workerData');
+const spec: EnvironmentSpec = workerData;
+
+const isHandler = (value: unknown): value is LambdaHandler => typeof value === 'function';
+
+const reply = (message: EnvironmentReply) => parentPort?.postMessage(message);
+
+/** The init phase: the handler module is imported once, before the first invocation is handed over. */
+const loaded: Promise<LambdaHandler> = import(spec.entry).then((module: { handler?: unknown }) => {
+  if (!isHandler(module.handler)) throw new Error(`${spec.entry} exports no handler`);
+  return module.handler;
+});
+loaded.then(
+  () => reply({ kind: 'ready' }),
+  (error: unknown) => {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    reply({ kind: 'init-error', errorType: failure.name, errorMessage: failure.message });
+  },
+);
+
+parentPort?.on('message', (request: EnvironmentRequest) => {
+  if (request.kind === 'ping') {
+    reply({ kind: 'pong', id: request.id, heapUsedBytes: getHeapStatistics().used_heap_size });
+    return;
   }
-  return loaded;
-};
-
-parentPort?.on('message', (request: Request) => {
   void (async () => {
     try {
-      const handler = await load(request.name, request.entry);
-      const value =
-        request.kind === 'invoke' ? await handler(request.event, contextFor(request.name)) : undefined;
-      parentPort?.postMessage({ id: request.id, ok: true, value });
+      const run = await loaded;
+      const value = await run(request.event, contextFor(spec, request.requestId, request.deadlineMs));
+      reply({ kind: 'result', id: request.id, value });
     } catch (error) {
+      // The Node.js runtime reports a function error as its name and message
+      // (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-exceptions.html).
       const failure = error instanceof Error ? error : new Error(String(error));
-      parentPort?.postMessage({
-        id: request.id,
-        ok: false,
-        error: { name: failure.name, message: failure.message },
-      });
+      reply({ kind: 'error', id: request.id, errorType: failure.name, errorMessage: failure.message });
     }
   })();
 });

@@ -1,19 +1,42 @@
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { SHARE_ENV, Worker } from 'node:worker_threads';
-import { type FunctionName, functions } from '../api.ts';
+import { Worker } from 'node:worker_threads';
+import { type FunctionLimits, type FunctionName, functionLimits, functions } from '../api.ts';
+import { localArns } from './arns.ts';
+import type { EnvironmentSpec } from './lambda-context.ts';
+import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
-interface Reply {
-  readonly id: number;
-  readonly ok: boolean;
-  readonly value?: unknown;
-  readonly error?: { name: string; message: string };
+/**
+ * How long a function's init code may run. Lambda gives it 10 s on a core of its own
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib);
+ * locally cold starts share two cores with the local cloud and with each other (each imports its
+ * handler through tsx), so the bound is wider: it catches init code that never finishes.
+ */
+const INIT_TIMEOUT_MS = 30_000;
+
+/** A function the runtime can run: its handler module and its limits. */
+export interface LocalFunction {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly limits: FunctionLimits;
 }
 
 export interface LocalLambdaOptions {
+  /** Functions beside those of `infra/api.ts` (tests add handlers of their own under `test/support/`). */
+  readonly extraFunctions?: Readonly<Record<string, LocalFunction>>;
+  /**
+   * An environment with nothing to do for this long is shut down, as Lambda reaps idle ones (5
+   * minutes by default: each environment holds about 45-55 MB of the process's resident memory).
+   */
+  readonly idleTimeoutMs?: number;
+  /** How often each environment is pinged. */
+  readonly heartbeatIntervalMs?: number;
+  /** An environment that leaves a ping unanswered this long is unresponsive (its thread is stuck). */
+  readonly unresponsiveAfterMs?: number;
   /**
    * Receives each line the handlers write to stdout or stderr (Lambda sends them to CloudWatch
    * Logs); when absent they go to this process's own stdout and stderr.
@@ -22,32 +45,173 @@ export interface LocalLambdaOptions {
 }
 
 /**
- * Runs handlers as Lambda would, off the local cloud's thread: each module is imported once in a
- * worker thread (its init code, SDK clients and environment reads run once), then invoked per
- * event with a fresh context. The worker shares this process's environment, which is how handlers
- * receive table names and `AWS_ENDPOINT_URL`.
+ * An invocation that failed: the function threw (`errorType` is the error's name) or the runtime
+ * ended it (`Sandbox.Timedout`, `Runtime.OutOfMemory`, `Runtime.ExitError`). Its `name` is the
+ * error type, which is what Step Functions and the callers match on, as with Lambda's
+ * `{errorType, errorMessage}` payload
+ * (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html#API_Invoke_ResponseSyntax).
+ */
+export class LambdaInvocationError extends Error {
+  /** Whether the runtime ended the invocation (Lambda's `Unhandled` function error) rather than the handler throwing. */
+  readonly unhandled: boolean;
+
+  constructor(errorType: string, errorMessage: string, unhandled = false) {
+    super(errorMessage);
+    this.name = errorType;
+    this.unhandled = unhandled;
+  }
+
+  /** The payload Lambda answers for this error. */
+  get payload(): { errorType: string; errorMessage: string } {
+    return { errorType: this.name, errorMessage: this.message };
+  }
+}
+
+/** Lambda's errors for an invocation the runtime ended (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html). */
+const runtimeErrors = {
+  timedOut: (requestId: string, timeoutSeconds: number) =>
+    new LambdaInvocationError(
+      'Sandbox.Timedout',
+      `RequestId: ${requestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`,
+      true,
+    ),
+  outOfMemory: (requestId: string) =>
+    new LambdaInvocationError(
+      'Runtime.OutOfMemory',
+      `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
+      true,
+    ),
+  initTimedOut: (requestId: string) =>
+    new LambdaInvocationError(
+      'Sandbox.Timedout',
+      `RequestId: ${requestId} Error: Task timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+      true,
+    ),
+  exited: (requestId: string, reason: string) =>
+    new LambdaInvocationError(
+      'Runtime.ExitError',
+      `RequestId: ${requestId} Error: Runtime exited with error: ${reason}`,
+      true,
+    ),
+};
+
+interface Invocation {
+  readonly requestId: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  /** Ends the invocation at its deadline; set once the environment is ready and the event handed over. */
+  timer?: NodeJS.Timeout;
+}
+
+/** One execution environment: a worker thread for one function, running its invocations. */
+interface Environment {
+  readonly functionName: string;
+  readonly worker: Worker;
+  readonly limits: FunctionLimits;
+  readonly invocations: Map<number, Invocation>;
+  /** Whether its init code has run; invocations wait for it. */
+  ready: boolean;
+  /** Invocations waiting for init, handed over in order once it has run. */
+  readonly waiting: { id: number; event: unknown }[];
+  readonly initTimer: NodeJS.Timeout;
+  lastActiveAt: number;
+  /** When the ping still unanswered was sent. */
+  pingSentAt?: number;
+  heapUsedBytes?: number;
+  /** When the runtime decided to end it (timeout, out of memory, reaped); it takes no new invocations from then on. */
+  retiredAt?: number;
+}
+
+/** What the runtime reports of one environment. */
+export interface EnvironmentReport {
+  readonly function: string;
+  readonly inFlight: number;
+  /** JavaScript heap in use at the last ping (MB), against the function's memory. */
+  readonly heapUsedMb?: number;
+  readonly memoryMb: number;
+  readonly responsive: boolean;
+}
+
+export interface LambdaHealth {
+  readonly ok: boolean;
+  readonly environments: readonly EnvironmentReport[];
+  /** Functions with an environment that does not answer pings, or is past ending. */
+  readonly stuck: readonly string[];
+}
+
+/**
+ * Runs handlers as Lambda does, off the local cloud's thread: each function gets its own execution
+ * environment (a worker thread) when it is first invoked, which imports the handler module once and
+ * then runs invocations with a fresh context. Lambda's limits hold: an invocation that outruns its
+ * function's timeout fails with `Sandbox.Timedout` and its environment is ended (a runaway loop
+ * cannot stall other functions, which run in threads of their own); an environment's heap is
+ * bounded by the function's memory, and one that runs out fails its invocations with
+ * `Runtime.OutOfMemory`. The next invocation starts a fresh environment; idle ones are reaped.
+ *
+ * Unlike Lambda, one environment runs a function's concurrent invocations together (as Lambda
+ * Managed Instances do, https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html):
+ * one thread per function keeps memory and the cores' contention with the local cloud's own thread
+ * low, and handlers mostly wait on I/O. An environment that is ended takes its other in-flight
+ * invocations with it (`Runtime.ExitError`); callers treat that as any failed invocation.
  */
 export class LocalLambda {
+  readonly #functions: ReadonlyMap<string, LocalFunction>;
+  readonly #environments = new Map<string, Environment>();
+  /** Environments being ended, until their thread has exited. */
+  readonly #retiring = new Set<Environment>();
+  readonly #idleTimeoutMs: number;
+  readonly #unresponsiveAfterMs: number;
+  readonly #heartbeat: NodeJS.Timeout;
   readonly #onLog: ((line: string) => void) | undefined;
-  #worker: Worker | undefined;
-  readonly #pending = new Map<
-    number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void }
-  >();
   #nextId = 0;
+  #closed = false;
 
   constructor(options: LocalLambdaOptions = {}) {
     this.#onLog = options.onLog;
+    this.#functions = new Map<string, LocalFunction>([
+      ...(Object.keys(functions) as FunctionName[]).map((name): [string, LocalFunction] => [
+        name,
+        { entry: functions[name].entry, limits: functionLimits(name) },
+      ]),
+      ...Object.entries(options.extraFunctions ?? {}),
+    ]);
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
+    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
+    this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
+    this.#heartbeat = setInterval(() => this.#beat(), heartbeatIntervalMs);
+    this.#heartbeat.unref();
   }
 
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
+  #start(functionName: string): Environment {
+    if (this.#closed)
+      throw new LambdaInvocationError('ServiceException', 'The local Lambda runtime is closed');
+    const existing = this.#environments.get(functionName);
+    if (existing) return existing;
+    const fn = this.#functions.get(functionName);
+    if (!fn) {
+      throw new LambdaInvocationError('ResourceNotFoundException', `Function not found: ${functionName}`);
+    }
+    const spec: EnvironmentSpec = {
+      functionName,
+      functionArn: localArns.function(functionName),
+      entry: pathToFileURL(resolve(repoRoot, fn.entry)).href,
+      memoryMb: fn.limits.memoryMb,
+    };
     const tsx = import.meta.resolve('tsx/esm/api');
-    const entry = pathToFileURL(resolve(import.meta.dirname, 'lambda-worker.ts')).href;
-    const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+    const runtime = pathToFileURL(resolve(import.meta.dirname, 'lambda-worker.ts')).href;
+    const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(runtime)});`;
     const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
-      env: SHARE_ENV,
+      workerData: spec,
+      // Lambda's environment variables, fixed when the environment starts
+      // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+      env: {
+        ...process.env,
+        AWS_LAMBDA_FUNCTION_NAME: spec.functionArn.slice(spec.functionArn.lastIndexOf(':') + 1),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.limits.memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      },
       execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: fn.limits.memoryMb },
       stdout: this.#onLog !== undefined,
       stderr: this.#onLog !== undefined,
     });
@@ -55,67 +219,208 @@ export class LocalLambda {
     if (onLog)
       for (const output of [worker.stdout, worker.stderr])
         createInterface({ input: output }).on('line', onLog);
-    worker.on('message', (reply: Reply) => {
-      const waiting = this.#pending.get(reply.id);
-      if (!waiting) return;
-      this.#pending.delete(reply.id);
-      if (reply.ok) waiting.resolve(reply.value);
-      else
-        waiting.reject(
-          Object.assign(new Error(reply.error?.message ?? 'Lambda failed'), {
-            name: reply.error?.name ?? 'Error',
-          }),
-        );
+    const environment: Environment = {
+      functionName,
+      worker,
+      limits: fn.limits,
+      invocations: new Map(),
+      ready: false,
+      waiting: [],
+      initTimer: setTimeout(
+        () => this.#end(environment, (requestId) => runtimeErrors.initTimedOut(requestId)),
+        INIT_TIMEOUT_MS,
+      ).unref(),
+      lastActiveAt: Date.now(),
+    };
+    worker.on('message', (reply: EnvironmentReply) => this.#answer(environment, reply));
+    worker.on('error', (error: Error & { code?: string }) => {
+      const outOfMemory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.#end(environment, (requestId) =>
+        outOfMemory ? runtimeErrors.outOfMemory(requestId) : runtimeErrors.exited(requestId, error.message),
+      );
     });
-    // A crashed runtime fails what it was running; the next invocation starts a fresh one, as
-    // Lambda replaces an execution environment.
-    worker.on('error', (error) => this.#failAll(error));
     worker.on('exit', (code) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      this.#failAll(new Error(`The local Lambda runtime exited with code ${code}`));
+      environment.retiredAt ??= Date.now();
+      this.#end(environment, (requestId) => runtimeErrors.exited(requestId, `exit status ${code}`));
+      this.#retiring.delete(environment);
     });
     worker.unref();
-    this.#worker = worker;
-    return worker;
+    this.#environments.set(functionName, environment);
+    return environment;
   }
 
-  #failAll(error: Error): void {
-    for (const waiting of this.#pending.values()) waiting.reject(error);
-    this.#pending.clear();
+  #answer(environment: Environment, reply: EnvironmentReply): void {
+    if (reply.kind === 'ready') {
+      clearTimeout(environment.initTimer);
+      environment.ready = true;
+      for (const { id, event } of environment.waiting.splice(0)) this.#dispatch(environment, id, event);
+      return;
+    }
+    if (reply.kind === 'init-error') {
+      this.#end(environment, () => new LambdaInvocationError(reply.errorType, reply.errorMessage, true));
+      return;
+    }
+    if (reply.kind === 'pong') {
+      environment.pingSentAt = undefined;
+      environment.heapUsedBytes = reply.heapUsedBytes;
+      return;
+    }
+    const invocation = environment.invocations.get(reply.id);
+    if (!invocation) return;
+    environment.invocations.delete(reply.id);
+    environment.lastActiveAt = Date.now();
+    clearTimeout(invocation.timer);
+    if (reply.kind === 'result') invocation.resolve(reply.value);
+    else invocation.reject(new LambdaInvocationError(reply.errorType, reply.errorMessage));
   }
 
-  #send(kind: 'load' | 'invoke', name: FunctionName, event?: unknown): Promise<unknown> {
-    const worker = this.#start();
-    const id = this.#nextId++;
-    return new Promise((resolvePromise, reject) => {
-      this.#pending.set(id, { resolve: resolvePromise, reject });
-      const entry = pathToFileURL(resolve(repoRoot, functions[name].entry)).href;
-      try {
-        worker.postMessage({ id, kind, name, entry, event });
-      } catch (error) {
-        this.#pending.delete(id);
-        reject(error instanceof Error ? error : new Error(String(error)));
+  /**
+   * Ends an environment: it takes no more invocations, the ones in flight fail with `errorOf`,
+   * and its thread is terminated (which interrupts even a loop that never yields).
+   */
+  #end(environment: Environment, errorOf: (requestId: string) => LambdaInvocationError): void {
+    if (this.#environments.get(environment.functionName) === environment) {
+      this.#environments.delete(environment.functionName);
+    }
+    clearTimeout(environment.initTimer);
+    environment.waiting.length = 0;
+    for (const invocation of environment.invocations.values()) {
+      clearTimeout(invocation.timer);
+      invocation.reject(errorOf(invocation.requestId));
+    }
+    environment.invocations.clear();
+    if (environment.retiredAt === undefined) {
+      environment.retiredAt = Date.now();
+      this.#retiring.add(environment);
+      void environment.worker.terminate();
+    }
+  }
+
+  #timedOut(environment: Environment, id: number): void {
+    const invocation = environment.invocations.get(id);
+    if (!invocation) return;
+    environment.invocations.delete(id);
+    invocation.reject(runtimeErrors.timedOut(invocation.requestId, environment.limits.timeoutSeconds));
+    this.#end(environment, (requestId) =>
+      runtimeErrors.exited(requestId, 'the environment was reset after a timeout'),
+    );
+  }
+
+  #beat(): void {
+    const now = Date.now();
+    for (const environment of this.#environments.values()) {
+      if (environment.invocations.size === 0 && now - environment.lastActiveAt > this.#idleTimeoutMs) {
+        this.#end(environment, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
+        continue;
       }
-    });
+      if (environment.pingSentAt !== undefined) continue;
+      environment.pingSentAt = now;
+      const ping: EnvironmentRequest = { kind: 'ping', id: this.#nextId++ };
+      environment.worker.postMessage(ping);
+    }
   }
 
   /** Invocations sent and not answered yet. */
   get inFlight(): number {
-    return this.#pending.size;
+    let count = 0;
+    for (const environment of this.#environments.values()) count += environment.invocations.size;
+    return count;
   }
 
-  /** Imports a function's module now, so that its init errors surface at start-up. */
-  async load(name: FunctionName): Promise<void> {
-    await this.#send('load', name);
+  /** Whether every environment answers pings; what each holds and how much heap it uses. */
+  health(): LambdaHealth {
+    const now = Date.now();
+    const environments = [...this.#environments.values()].map(
+      (environment): EnvironmentReport => ({
+        function: environment.functionName,
+        inFlight: environment.invocations.size,
+        memoryMb: environment.limits.memoryMb,
+        responsive:
+          environment.pingSentAt === undefined || now - environment.pingSentAt <= this.#unresponsiveAfterMs,
+        ...(environment.heapUsedBytes !== undefined
+          ? { heapUsedMb: Math.round((environment.heapUsedBytes / 1048576) * 10) / 10 }
+          : {}),
+      }),
+    );
+    const stuck = [
+      ...environments
+        .filter((environment) => !environment.responsive)
+        .map((environment) => environment.function),
+      // An environment told to end that has not, long after, holds a thread stuck outside JavaScript.
+      ...[...this.#retiring]
+        .filter((environment) => now - (environment.retiredAt ?? now) > this.#unresponsiveAfterMs)
+        .map((environment) => environment.functionName),
+    ];
+    return { ok: stuck.length === 0, environments, stuck };
   }
 
-  invoke(name: FunctionName, event: unknown): Promise<unknown> {
-    return this.#send('invoke', name, event);
+  /** Starts a function's execution environment now and runs its init code, so that its errors surface. */
+  async load(functionName: string): Promise<void> {
+    const environment = this.#start(functionName);
+    if (environment.ready) return;
+    await new Promise<void>((resolvePromise, reject) => {
+      const id = this.#nextId++;
+      environment.invocations.set(id, { requestId: randomUUID(), resolve: () => resolvePromise(), reject });
+      const onReady = (reply: EnvironmentReply) => {
+        if (reply.kind !== 'ready') return;
+        environment.worker.off('message', onReady);
+        environment.invocations.delete(id);
+        resolvePromise();
+      };
+      environment.worker.on('message', onReady);
+    });
+  }
+
+  /**
+   * Invokes a function synchronously (`RequestResponse`): resolves with what the handler returned,
+   * or rejects with a {@link LambdaInvocationError}. The timeout runs from when the event is handed
+   * to a ready environment; a cold start's init has its own limit.
+   */
+  invoke(functionName: string, event: unknown): Promise<unknown> {
+    let environment: Environment;
+    try {
+      environment = this.#start(functionName);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextId++;
+    return new Promise((resolvePromise, reject) => {
+      environment.invocations.set(id, { requestId: randomUUID(), resolve: resolvePromise, reject });
+      environment.lastActiveAt = Date.now();
+      if (environment.ready) this.#dispatch(environment, id, event);
+      else environment.waiting.push({ id, event });
+    });
+  }
+
+  #dispatch(environment: Environment, id: number, event: unknown): void {
+    const invocation = environment.invocations.get(id);
+    if (!invocation) return;
+    const deadlineMs = Date.now() + environment.limits.timeoutSeconds * 1000;
+    invocation.timer = setTimeout(() => this.#timedOut(environment, id), deadlineMs - Date.now()).unref();
+    const request: EnvironmentRequest = {
+      kind: 'invoke',
+      id,
+      requestId: invocation.requestId,
+      deadlineMs,
+      event,
+    };
+    try {
+      environment.worker.postMessage(request);
+    } catch (error) {
+      environment.invocations.delete(id);
+      clearTimeout(invocation.timer);
+      invocation.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   async close(): Promise<void> {
-    const worker = this.#worker;
-    this.#worker = undefined;
-    await worker?.terminate();
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const workers = [...this.#environments.values(), ...this.#retiring].map(
+      (environment) => environment.worker,
+    );
+    this.#environments.clear();
+    this.#retiring.clear();
+    await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }

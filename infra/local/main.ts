@@ -110,6 +110,8 @@ const main = async () => {
     edgePort: port('SENSORBUS_EDGE_PORT', 4566),
     wsPort: port('SENSORBUS_WS_PORT', 3001),
     allowedOrigin: `http://localhost:${webPort}`,
+    // /health answers ok only once the demo devices are registered and the credentials file written.
+    readyWhenMarked: true,
   });
 
   const dashboard = await buildDashboard();
@@ -138,6 +140,7 @@ const main = async () => {
       throw new Error(`Registering ${demo.deviceId} failed: ${response.status}`);
   }
   const credentialsFile = saveCredentials(dataDir, { adminToken, viewerToken, devices: deviceKeys, aws });
+  cloud.markReady();
 
   const fleet: SimulatedDevice[] = demoDevices.flatMap((demo) => {
     const apiKey = deviceKeys[demo.deviceId];

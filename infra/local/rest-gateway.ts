@@ -3,9 +3,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { type AuthorizerSpec, authorizers, type FunctionName, type RouteSpec, routes } from '../api.ts';
+import { ErrorBody } from '../../schemas/error.ts';
+import {
+  type AuthorizerSpec,
+  authorizers,
+  type FunctionName,
+  INTEGRATION_TIMEOUT_SECONDS,
+  type RouteSpec,
+  routes,
+} from '../api.ts';
+import { gatewayResponses, renderGatewayResponse } from '../gateway-responses.ts';
 import { PayloadTooLarge, readBody } from './aws-protocol.ts';
-import { closeServer } from './servers.ts';
+import { BoundedCache } from './bounded-cache.ts';
+import { type HealthReport, healthStatusCode } from './health.ts';
+import { answerClientErrorsWithJson, closeServer } from './servers.ts';
 import type { GatewayAnswer } from './stats.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
@@ -17,9 +28,12 @@ export interface RestGatewayOptions {
   readonly accountId: string;
   /** The dashboard's origin, allowed by CORS. */
   readonly allowedOrigin: string;
-  readonly isHealthy: () => boolean;
-  /** What `GET /health` reports beside its status, e.g. `{deadLetters: {<queue>: n}}`. */
-  readonly healthChecks: () => Record<string, unknown>;
+  /** What `GET /health` answers. */
+  readonly health: () => HealthReport;
+  /** How long an integration may take before the caller gets 504 (29 s on AWS); tests shorten it. */
+  readonly integrationTimeoutMs?: number;
+  /** How many authorizer answers are cached at most (each for its authorizer's TTL). */
+  readonly authorizerCacheEntries?: number;
   /** Told of every answer to a routed request (not of health checks or CORS preflights). */
   readonly onAnswer?: (answer: GatewayAnswer) => void;
 }
@@ -43,16 +57,72 @@ const AuthorizerResult = z.object({
   context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
-interface CachedAuthorization {
-  readonly result: z.infer<typeof AuthorizerResult> | 'Unauthorized';
-  readonly expires: number;
-}
+type CachedAuthorization = z.infer<typeof AuthorizerResult> | 'Unauthorized';
+
+/** The gateway responses of the deployed REST API, by type, answered alike here. */
+const responses = new Map(gatewayResponses(routes, authorizers).map((response) => [response.type, response]));
+
+/** Default statuses of the response types API Gateway answers itself (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html). */
+type GatewayResponseType =
+  | 'UNAUTHORIZED'
+  | 'ACCESS_DENIED'
+  | 'MISSING_AUTHENTICATION_TOKEN'
+  | 'REQUEST_TOO_LARGE'
+  | 'INTEGRATION_TIMEOUT'
+  | 'AUTHORIZER_FAILURE'
+  | 'BAD_REQUEST_PARAMETERS'
+  | 'DEFAULT_4XX'
+  | 'DEFAULT_5XX';
+
+/** A response type without a template of its own falls back to DEFAULT_4XX or DEFAULT_5XX, as on AWS. */
+/**
+ * The deployed 401 names every credential header of the API (its template cannot branch); a route
+ * knows the one it needs, so only that detail is kept.
+ */
+const narrowDetails = (body: string, field: string): string => {
+  const parsed = ErrorBody.parse(JSON.parse(body));
+  const details = parsed.error.details?.filter((detail) => detail.path === field);
+  return JSON.stringify({ error: { ...parsed.error, ...(details ? { details } : {}) } });
+};
+
+const gatewayBody = (
+  type: GatewayResponseType,
+  status: number,
+  message: string,
+): { status: number; body: string } => {
+  const response = responses.get(type) ?? responses.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+  if (!response) throw new Error(`No gateway response for ${type}`);
+  return { status: response.statusCode ?? status, body: renderGatewayResponse(response.template, message) };
+};
+
+const DEFAULT_AUTHORIZER_CACHE_ENTRIES = 10_000;
 
 const API_ID = 'local';
+const TIMED_OUT = Symbol('integration timed out');
 const STAGE = 'local';
 
 const templateToRegExp = (path: string): RegExp =>
   new RegExp(`^${path.replace(/\{(\w+)\}/g, (_, name: string) => `(?<${name}>[^/]+)`)}$`);
+
+/**
+ * Path parameters as a REST API hands them to the integration: matched on the path as sent, one
+ * segment each (an encoded `%2F` stays inside its segment), then percent-decoded (`%20` is a
+ * space, `%2F` a slash, UTF-8 sequences their characters; `+` stays `+`). `path` itself keeps its
+ * encoding. A parameter that is not valid percent-encoding is passed as sent, for the handler's
+ * validation to name.
+ */
+const decodePathParameters = (groups: Record<string, string> | undefined): Record<string, string> | null => {
+  if (!groups) return null;
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, raw]) => {
+      try {
+        return [name, decodeURIComponent(raw)];
+      } catch {
+        return [name, raw];
+      }
+    }),
+  );
+};
 
 const compiledRoutes = routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
 
@@ -72,15 +142,30 @@ const wildcardMatch = (pattern: string, value: string): boolean =>
 export class RestGateway {
   readonly #options: RestGatewayOptions;
   readonly #server: Server;
-  readonly #cache = new Map<string, CachedAuthorization>();
+  readonly #cache: BoundedCache<CachedAuthorization>;
+  readonly #integrationTimeoutMs: number;
+  readonly #pruner: NodeJS.Timeout;
 
   constructor(options: RestGatewayOptions) {
     this.#options = options;
+    this.#cache = new BoundedCache(options.authorizerCacheEntries ?? DEFAULT_AUTHORIZER_CACHE_ENTRIES);
+    this.#integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch(() => {
-        if (!res.headersSent) this.#error(res, 500, 'InternalError', 'Internal server error');
+        if (!res.headersSent) this.#gateway(req, res, 'DEFAULT_5XX', 500, 'Internal server error');
+        else res.destroy();
       });
     });
+    this.#pruner = setInterval(() => this.#cache.prune(), 60_000).unref();
+    answerClientErrorsWithJson(
+      this.#server,
+      (status, message) => gatewayBody('DEFAULT_4XX', status, message).body,
+    );
+  }
+
+  /** Cached authorizer answers now held (bounded by `authorizerCacheEntries`). */
+  get authorizerCacheSize(): number {
+    return this.#cache.size;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -93,6 +178,7 @@ export class RestGateway {
 
   /** Stops accepting requests and resolves once the ones in flight are answered. */
   async close(): Promise<void> {
+    clearInterval(this.#pruner);
     await closeServer(this.#server, 10_000);
   }
 
@@ -117,6 +203,32 @@ export class RestGateway {
     res.writeHead(status, { 'content-type': 'application/json', ...this.#cors(origin) }).end(body);
   }
 
+  /**
+   * Answers as API Gateway does when it refuses a request itself: the deployed gateway response's
+   * status and body. A request whose body was not read is answered with `connection: close`, so
+   * the rest of it is never read.
+   */
+  #gateway(
+    req: IncomingMessage,
+    res: ServerResponse,
+    type: GatewayResponseType,
+    status: number,
+    message: string,
+    onlyDetailOf?: string,
+  ) {
+    const answer = gatewayBody(type, status, message);
+    const body =
+      onlyDetailOf === undefined ? answer.body : narrowDetails(answer.body, onlyDetailOf.toLowerCase());
+    res
+      .writeHead(answer.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...this.#cors(req.headers.origin),
+        ...(req.complete ? {} : { connection: 'close' }),
+      })
+      .end(body);
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const method = req.method ?? 'GET';
@@ -134,10 +246,10 @@ export class RestGateway {
       return;
     }
     if (url.pathname === '/health' && method === 'GET') {
-      const healthy = this.#options.isHealthy();
+      const report = this.#options.health();
       res
-        .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', ...this.#cors(origin) })
-        .end(JSON.stringify({ status: healthy ? 'ok' : 'starting', checks: this.#options.healthChecks() }));
+        .writeHead(healthStatusCode(report), { 'content-type': 'application/json', ...this.#cors(origin) })
+        .end(JSON.stringify(report));
       return;
     }
 
@@ -145,7 +257,7 @@ export class RestGateway {
       .map(({ route, pattern }) => ({ route, match: pattern.exec(url.pathname) }))
       .filter((c) => c.match !== null);
     if (candidates.length === 0)
-      return this.#error(res, 404, 'NotFound', `No resource at ${url.pathname}`, undefined, origin);
+      return this.#gateway(req, res, 'MISSING_AUTHENTICATION_TOKEN', 403, 'Missing Authentication Token');
     const found = candidates.find((c) => c.route.method === method);
     if (!found?.match)
       return this.#error(
@@ -156,16 +268,6 @@ export class RestGateway {
         undefined,
         origin,
       );
-
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_PAYLOAD_BYTES);
-    } catch (error) {
-      if (error instanceof PayloadTooLarge) {
-        return this.#error(res, 413, 'PayloadTooLarge', 'Request body exceeds 10 MB', '', origin);
-      }
-      throw error;
-    }
 
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
@@ -181,7 +283,7 @@ export class RestGateway {
       query[key] = value;
       multiQuery[key] = [...(multiQuery[key] ?? []), value];
     }
-    const pathParameters = found.match.groups ? { ...found.match.groups } : null;
+    const pathParameters = decodePathParameters(found.match.groups);
     const requestId = randomUUID();
     const methodArn = `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/${method}${url.pathname}`;
 
@@ -200,18 +302,27 @@ export class RestGateway {
       stageVariables: null,
       requestContext: { requestId, stage: STAGE, resourcePath: found.route.path, httpMethod: method },
     });
+    // The authorizer has decided from the headers alone; a refused request's body is never read.
+    if (authorization.status === 401) {
+      return this.#gateway(req, res, 'UNAUTHORIZED', 401, 'Unauthorized', authorizerSpec.identityHeader);
+    }
+    if (authorization.status === 403) {
+      return this.#gateway(req, res, 'ACCESS_DENIED', 403, 'User is not authorized to access this resource');
+    }
     if (authorization.status !== 200) {
-      const field = authorizerSpec.identityHeader.toLowerCase();
-      return authorization.status === 401
-        ? this.#error(res, 401, 'Unauthorized', `Missing or invalid ${field}`, field, origin)
-        : this.#error(
-            res,
-            authorization.status,
-            authorization.status === 403 ? 'Forbidden' : 'InternalError',
-            authorization.status === 403 ? 'Access denied' : 'Authorizer failed',
-            undefined,
-            origin,
-          );
+      return this.#gateway(req, res, 'AUTHORIZER_FAILURE', 500, 'Authorizer failed');
+    }
+
+    if (Number(req.headers['content-length'] ?? 0) > MAX_PAYLOAD_BYTES) {
+      return this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_PAYLOAD_BYTES);
+    } catch (error) {
+      if (error instanceof PayloadTooLarge)
+        return this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
+      throw error;
     }
 
     const event: APIGatewayProxyEvent = {
@@ -241,7 +352,7 @@ export class RestGateway {
         resourcePath: found.route.path,
       },
     };
-    await this.#invoke(found.route, event, res, origin);
+    await this.#invoke(found.route, event, req, res);
   }
 
   async #authorize(
@@ -256,19 +367,19 @@ export class RestGateway {
     if (!identity) return { status: 401 };
     const cacheKey = `${spec.function}\n${identity}`;
     let cached = this.#cache.get(cacheKey);
-    if (!cached || cached.expires < Date.now()) {
+    if (cached === undefined) {
       try {
         const parsed = AuthorizerResult.safeParse(await this.#options.invoke(spec.function, event));
         if (!parsed.success) return { status: 500 };
-        cached = { result: parsed.data, expires: Date.now() + spec.cacheTtlSeconds * 1000 };
+        cached = parsed.data;
       } catch (error) {
         if (!(error instanceof Error && error.message === 'Unauthorized')) return { status: 500 };
-        cached = { result: 'Unauthorized', expires: Date.now() + spec.cacheTtlSeconds * 1000 };
+        cached = 'Unauthorized';
       }
-      this.#cache.set(cacheKey, cached);
+      this.#cache.set(cacheKey, cached, spec.cacheTtlSeconds * 1000);
     }
-    if (cached.result === 'Unauthorized') return { status: 401 };
-    const statements = cached.result.policyDocument.Statement;
+    if (cached === 'Unauthorized') return { status: 401 };
+    const statements = cached.policyDocument.Statement;
     const covers = (s: { Resource: string | string[] }) =>
       [s.Resource].flat().some((resource) => wildcardMatch(resource, event.methodArn));
     if (
@@ -277,24 +388,34 @@ export class RestGateway {
     ) {
       return { status: 403 };
     }
-    return { status: 200, principalId: cached.result.principalId, context: cached.result.context ?? {} };
+    return { status: 200, principalId: cached.principalId, context: cached.context ?? {} };
   }
 
   async #invoke(
     route: RouteSpec,
     event: APIGatewayProxyEvent,
+    req: IncomingMessage,
     res: ServerResponse,
-    origin?: string,
   ): Promise<void> {
+    const origin = req.headers.origin;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.#integrationTimeoutMs);
+    });
     let raw: unknown;
     try {
-      raw = await this.#options.invoke(route.function, event);
+      raw = await Promise.race([this.#options.invoke(route.function, event), timedOut]);
     } catch {
-      return this.#error(res, 502, 'InternalError', 'Internal server error', undefined, origin);
+      // A function error or a Lambda timeout: API Gateway answers 502 for a proxy integration.
+      return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Internal server error');
+    } finally {
+      clearTimeout(timer);
     }
+    if (raw === TIMED_OUT)
+      return this.#gateway(req, res, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out');
     const result = ProxyResult.safeParse(raw);
     if (!result.success)
-      return this.#error(res, 502, 'InternalError', 'Malformed Lambda proxy response', undefined, origin);
+      return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Malformed Lambda proxy response');
     const headers: Record<string, string> = { ...this.#cors(origin) };
     for (const [name, value] of Object.entries(result.data.headers ?? {}))
       headers[name.toLowerCase()] = String(value);

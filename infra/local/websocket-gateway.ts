@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import type { ErrorBody } from '../../schemas/error.ts';
 import { type FunctionName, websocketApi } from '../api.ts';
+import { answerClientErrorsWithJson, writeRawJson } from './servers.ts';
 
 /** https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table */
 export const WEBSOCKET_LIMITS = {
@@ -74,8 +76,13 @@ export class WebSocketGateway {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Upgrade Required: this is the WebSocket API');
     });
     server.on('upgrade', (req, socket, head) => {
-      this.#upgrade(req, socket, head).catch(() => reject(socket, 500, 'Internal Server Error'));
+      this.#upgrade(req, socket, head).catch(() =>
+        refuse(socket, 500, 'InternalError', 'The connection could not be set up; retry'),
+      );
     });
+    answerClientErrorsWithJson(server, (_status, message) =>
+      errorBody({ code: 'BadRequest', message, details: [] }),
+    );
     await new Promise<void>((resolve, fail) => {
       server.once('error', fail);
       server.listen(port, host, () => resolve());
@@ -99,8 +106,11 @@ export class WebSocketGateway {
     const connectedAt = Date.now();
     const context = this.#requestContext('$connect', 'CONNECT', connectionId, connectedAt, {});
 
-    const identity = query[websocketApi.authorizer.identityQueryString];
-    if (!identity) return reject(socket, 401, 'Unauthorized');
+    const tokenField = websocketApi.authorizer.identityQueryString;
+    const identity = query[tokenField];
+    if (!identity) {
+      return refuse(socket, 401, 'Unauthorized', `Connect with ?${tokenField}=<viewer token>`, tokenField);
+    }
     let authorizer: Record<string, unknown>;
     try {
       const result = AuthorizerResult.safeParse(
@@ -112,12 +122,19 @@ export class WebSocketGateway {
           requestContext: context,
         }),
       );
-      if (!result.success) return reject(socket, 500, 'Internal Server Error');
-      if (!result.data.policyDocument.Statement.some((s) => s.Effect === 'Allow'))
-        return reject(socket, 403, 'Forbidden');
+      if (!result.success) return refuse(socket, 500, 'InternalError', 'The authorizer failed; retry');
+      if (!result.data.policyDocument.Statement.some((s) => s.Effect === 'Allow')) {
+        return refuse(
+          socket,
+          403,
+          'Forbidden',
+          `The ${tokenField} does not allow this connection`,
+          tokenField,
+        );
+      }
       authorizer = { ...result.data.context, principalId: result.data.principalId };
     } catch {
-      return reject(socket, 401, 'Unauthorized');
+      return refuse(socket, 401, 'Unauthorized', `The ${tokenField} is not valid or has expired`, tokenField);
     }
 
     const connect = RouteResult.safeParse(
@@ -129,7 +146,11 @@ export class WebSocketGateway {
       }),
     );
     const status = connect.success ? (connect.data.statusCode ?? 200) : 500;
-    if (status < 200 || status >= 300) return reject(socket, status === 401 ? 401 : 403, 'Forbidden');
+    if (status < 200 || status >= 300) {
+      return status === 401
+        ? refuse(socket, 401, 'Unauthorized', 'The connection was refused: not authenticated')
+        : refuse(socket, 403, 'Forbidden', 'The connection was refused');
+    }
 
     this.#wss?.handleUpgrade(req, socket, head, (ws) =>
       this.#accept(ws, connectionId, connectedAt, authorizer, req),
@@ -312,8 +333,20 @@ export class WebSocketGateway {
   }
 }
 
-const reject = (socket: Duplex, status: number, reason: string) => {
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"${reason}"}`,
+const errorBody = (error: ErrorBody['error']): string => JSON.stringify({ error });
+
+const reasons: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+};
+
+/** Refuses an upgrade with a JSON body in the contract's error shape saying why, naming the field at fault. */
+const refuse = (socket: Duplex, status: number, code: string, message: string, field?: string) => {
+  writeRawJson(
+    socket,
+    status,
+    reasons[status] ?? 'Error',
+    errorBody({ code, message, details: field ? [{ path: field, message }] : [] }),
   );
 };

@@ -7,8 +7,14 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { z } from 'zod';
-import { type FunctionName, type FunctionSpec, functions, routes } from '../../infra/api.ts';
-import { FUNCTION_BUNDLE, FUNCTION_MEMORY_MB, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
+import {
+  FUNCTION_MEMORY_MB,
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  routes,
+} from '../../infra/api.ts';
+import { FUNCTION_BUNDLE, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
 import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
 import {
   buses,

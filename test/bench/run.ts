@@ -8,7 +8,7 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FUNCTION_MEMORY_MB } from '../../infra/aws/function-bundle.ts';
+import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
 import { buses } from '../../infra/topology.ts';
 import { startTestCloud, waitFor } from '../support/local-cloud.ts';
 import { type Accounting, accountFor, tapBus } from './accounting.ts';

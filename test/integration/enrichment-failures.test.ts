@@ -50,7 +50,7 @@ const history = async (deviceId: string) =>
 const health = async () =>
   (await (await t.api('/health')).json()) as {
     status: string;
-    checks: { deadLetters: Record<string, number> };
+    checks: { deadLetters: { queues: Record<string, number> } };
   };
 
 describe('enrichment failures', () => {
@@ -71,7 +71,7 @@ describe('enrichment failures', () => {
 
   it('parks a reading that keeps failing with its event and error, shows it, and a redrive enriches it once', async () => {
     const key = await t.registerDevice('broken-1');
-    const before = (await health()).checks.deadLetters[ENRICH_DEAD_LETTERS] ?? 0;
+    const before = (await health()).checks.deadLetters.queues[ENRICH_DEAD_LETTERS] ?? 0;
     t.cloud.faults.inject({ service: 'lambda', operation: 'evaluateAlarms', mode: 'error' });
 
     await post(key, 'broken-1', minute(1));
@@ -101,7 +101,7 @@ describe('enrichment failures', () => {
     expect(page.items[0]?.enrichment).toBeUndefined();
     const parkedHealth = await health();
     expect(parkedHealth.status).toBe('ok');
-    expect(parkedHealth.checks.deadLetters[ENRICH_DEAD_LETTERS]).toBe(before + 1);
+    expect(parkedHealth.checks.deadLetters.queues[ENRICH_DEAD_LETTERS]).toBe(before + 1);
     expect(enrichedEvents('broken-1')).toEqual([]);
     const listed = await eventsAdmin(t.cloud).deadLetters(ENRICH_DEAD_LETTERS);
     expect(listed[ENRICH_DEAD_LETTERS]?.map((l) => l.messageId)).toContain(letter?.messageId);
@@ -111,7 +111,7 @@ describe('enrichment failures', () => {
 
     expect(redrive).toEqual({ redriven: before + 1, failed: 0 });
     expect(parked('broken-1')).toEqual([]);
-    expect((await health()).checks.deadLetters[ENRICH_DEAD_LETTERS]).toBe(0);
+    expect((await health()).checks.deadLetters.queues[ENRICH_DEAD_LETTERS]).toBe(0);
     const [reading] = (await history('broken-1')).items;
     expect(reading?.enrichment).toBeDefined();
     expect(reading?.enrichmentError).toBeUndefined();

@@ -4,10 +4,10 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
-} from '../../handlers/lib/errors.ts';
-import { MAX_BODY_BYTES } from '../../handlers/lib/http.ts';
-import type { ErrorBody } from '../../schemas/error.ts';
-import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+} from '../handlers/lib/errors.ts';
+import { MAX_BODY_BYTES } from '../handlers/lib/http.ts';
+import type { ErrorBody } from '../schemas/error.ts';
+import { type AuthorizerSpec, INTEGRATION_TIMEOUT_SECONDS, type RouteSpec } from './api.ts';
 
 /** API Gateway's own message for the failure, already a quoted JSON string when substituted. */
 export const GATEWAY_MESSAGE = '$context.error.messageString';
@@ -33,9 +33,16 @@ const withGatewayMessage = (code: string): string =>
   body({ code, message: GATEWAY_MESSAGE, details: [] }).replace(`"${GATEWAY_MESSAGE}"`, GATEWAY_MESSAGE);
 
 /**
- * Error bodies in the contract's shape (`{"error":{"code","message","details"}}`, `details`
- * empty when no field is to blame) for what API
- * Gateway answers itself. Gateway responses belong to the whole API and their templates cannot
+ * The body of a gateway response with API Gateway's message substituted, as the local REST
+ * gateway answers it.
+ */
+export const renderGatewayResponse = (template: string, message: string): string =>
+  template.replace(GATEWAY_MESSAGE, JSON.stringify(message));
+
+/**
+ * Error bodies in the contract's shape (`{"error":{"code","message","details"}}`) for what API
+ * Gateway answers itself, deployed by `infra/aws/rest-api.ts` and answered alike by the local REST
+ * gateway. Gateway responses belong to the whole API and their templates cannot
  * branch, so the 401 names every credential header an authorizer reads, each with the routes
  * that need it. Request bodies are validated by the handlers (zod, field-level details, the
  * 256 KiB limit answered as 413); API Gateway only refuses bodies past its own 10 MB limit.
@@ -82,6 +89,15 @@ export const gatewayResponses = (
       template: body({
         code: 'TooManyRequests',
         message: 'Too many requests; retry with backoff',
+        details: [],
+      }),
+    },
+    {
+      type: 'INTEGRATION_TIMEOUT',
+      statusCode: 504,
+      template: body({
+        code: 'GatewayTimeout',
+        message: `No answer within ${INTEGRATION_TIMEOUT_SECONDS} seconds; the request may still complete, so retry only what is safe to repeat`,
         details: [],
       }),
     },
