@@ -1,6 +1,6 @@
 /**
  * The single source of truth for sensorbus' data and event flow. The CDK stacks (`infra/aws/`) and
- * the local cloud (`infra/local/`) both loop over what is declared here; nothing below is spelled
+ * the local cloud (`local-cloud/`) both loop over what is declared here; nothing below is spelled
  * anywhere else.
  *
  *   device ─POST /readings─▶ ingest ─conditional put─▶ readings (outbox mark)

@@ -27,7 +27,7 @@ export const DASHBOARD_LOG_RETENTION = Duration.days(90);
 
 /**
  * The dashboard's Content-Security-Policy, the one the local web server sends
- * (`infra/local/web-server.ts`): scripts, styles and config.json from the dashboard's own origin,
+ * (`local-cloud/launcher/web-server.ts`): scripts, styles and config.json from the dashboard's own origin,
  * and network connections only to the REST and WebSocket APIs.
  */
 export const contentSecurityPolicy = (apis: readonly string[]): string =>

@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BusEvent, LocalEventBridge } from '../../infra/local/eventbridge/service.ts';
 import { tables } from '../../infra/topology.ts';
+import type { BusEvent, LocalEventBridge } from '../../local-cloud/emulators/eventbridge/service.ts';
 import { ReadingRecorded } from '../../schemas/events.ts';
 import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 

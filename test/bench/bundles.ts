@@ -15,7 +15,6 @@ import {
   routes,
 } from '../../infra/api.ts';
 import { FUNCTION_BUNDLE, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
-import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
 import {
   buses,
   type SecretName,
@@ -25,6 +24,7 @@ import {
   tables,
   topics,
 } from '../../infra/topology.ts';
+import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
 import type { EdgeAccess } from '../support/local-cloud.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');

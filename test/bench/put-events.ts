@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LocalEventBridge } from '../../infra/local/eventbridge/service.ts';
-import { Faults } from '../../infra/local/faults.ts';
+import { LocalEventBridge } from '../../local-cloud/emulators/eventbridge/service.ts';
+import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 
 const CALLS = Number(process.env.PUT_EVENTS_CALLS ?? 3000);
 const ENTRIES = 10;

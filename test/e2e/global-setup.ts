@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { buildDashboard } from '../../infra/local/web-server.ts';
+import { buildDashboard } from '../../local-cloud/launcher/web-server.ts';
 import { CHROMIUM } from './support.ts';
 
 /** Builds the dashboard once for every browser test (skipped when `web/dist` is fresh). */

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { startWebServer, type WebServer } from '../../infra/local/web-server.ts';
 import { buses } from '../../infra/topology.ts';
+import { startWebServer, type WebServer } from '../../local-cloud/launcher/web-server.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';

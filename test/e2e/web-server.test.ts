@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserUrl, startWebServer, type WebServer } from '../../infra/local/web-server.ts';
+import { browserUrl, startWebServer, type WebServer } from '../../local-cloud/launcher/web-server.ts';
 
 let web: WebServer;
 beforeAll(async () => {

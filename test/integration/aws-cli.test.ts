@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
 import { buses, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
 import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
 const run = promisify(execFile);

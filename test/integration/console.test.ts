@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localArns } from '../../infra/local/arns.ts';
-import type { Notice } from '../../infra/local/console-log.ts';
-import { type PostFailure, startSimulator } from '../../infra/local/simulator.ts';
 import { buses } from '../../infra/topology.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
+import type { Notice } from '../../local-cloud/launcher/console-log.ts';
+import { type PostFailure, startSimulator } from '../../local-cloud/launcher/simulator.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 /**

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
-import { newAwsCredentials } from '../../infra/local/credentials.ts';
 import { buses } from '../../infra/topology.ts';
+import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');

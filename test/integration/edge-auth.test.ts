@@ -13,15 +13,15 @@ import {
   SubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_REGION, localArns } from '../../infra/local/arns.ts';
-import { newAwsCredentials } from '../../infra/local/credentials.ts';
+import { buses, secrets, stateMachines, topics } from '../../infra/topology.ts';
 import {
   ADMIN_SIGNING_NAME,
   type AwsCredentials,
   signedFetch,
   signedHeaders,
-} from '../../infra/local/sigv4.ts';
-import { buses, secrets, stateMachines, topics } from '../../infra/topology.ts';
+} from '../../local-cloud/emulators/edge/sigv4.ts';
+import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
+import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventsAdmin } from '../../infra/local/cli/events-admin.ts';
 import { buses, ENRICH_DEAD_LETTERS } from '../../infra/topology.ts';
+import { eventsAdmin } from '../../local-cloud/launcher/cli/events-admin.ts';
 import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;

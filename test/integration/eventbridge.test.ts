@@ -12,8 +12,8 @@ import {
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localArns } from '../../infra/local/arns.ts';
 import { buses } from '../../infra/topology.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;

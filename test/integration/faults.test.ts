@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { dynamoConnections } from '../../handlers/lib/connections-store.ts';
-import { localArns } from '../../infra/local/arns.ts';
-import type { FaultSpec } from '../../infra/local/faults.ts';
 import { buses, rules, stateMachines, tables } from '../../infra/topology.ts';
+import type { FaultSpec } from '../../local-cloud/emulators/shared/faults.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
 import {
   edgeDynamo,
   startTestCloud,

@@ -3,9 +3,9 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { FunctionName } from '../../infra/api.ts';
-import { LambdaInvocationError } from '../../infra/local/lambda.ts';
-import { RestGateway } from '../../infra/local/rest-gateway.ts';
-import { WebSocketGateway } from '../../infra/local/websocket-gateway.ts';
+import { RestGateway } from '../../local-cloud/emulators/apigateway/rest-gateway.ts';
+import { WebSocketGateway } from '../../local-cloud/emulators/apigateway/websocket-gateway.ts';
+import { LambdaInvocationError } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 
 const GOOD_KEY = 'good-key';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaInvocationError } from '../../infra/local/lambda.ts';
+import { LambdaInvocationError } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 const runaway = {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaInvocationError, LocalLambda } from '../../infra/local/lambda.ts';
+import { LambdaInvocationError, LocalLambda } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { waitFor } from '../support/local-cloud.ts';
 
 const entry = 'test/support/misbehaving-handler.ts';

@@ -22,9 +22,9 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBody } from '../../infra/local/aws-protocol.ts';
-import { Faults } from '../../infra/local/faults.ts';
-import { LocalSns, type LocalSnsOptions } from '../../infra/local/sns/service.ts';
+import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
+import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
+import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';

@@ -3,8 +3,8 @@
  * start it again on the same data. Configured by environment (the edge's credentials as JSON in
  * `TEST_AWS_CREDENTIALS`); prints `READY <api> <edge>`.
  */
-import { startLocalCloud } from '../../infra/local/cloud.ts';
-import { AwsCredentials } from '../../infra/local/credentials.ts';
+import { startLocalCloud } from '../../local-cloud/launcher/cloud.ts';
+import { AwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 
 const required = (name: string): string => {
   const value = process.env[name];

@@ -1,12 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
-import { LOCAL_REGION } from '../../infra/local/arns.ts';
-import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud.ts';
-import { newAwsCredentials } from '../../infra/local/credentials.ts';
-import type { BusEvent } from '../../infra/local/eventbridge/service.ts';
-import { ADMIN_SIGNING_NAME, signedFetch } from '../../infra/local/sigv4.ts';
 import { buses, tables } from '../../infra/topology.ts';
+import { ADMIN_SIGNING_NAME, signedFetch } from '../../local-cloud/emulators/edge/sigv4.ts';
+import type { BusEvent } from '../../local-cloud/emulators/eventbridge/service.ts';
+import { LOCAL_REGION } from '../../local-cloud/launcher/arns.ts';
+import {
+  type LocalCloud,
+  type LocalCloudOptions,
+  startLocalCloud,
+} from '../../local-cloud/launcher/cloud.ts';
+import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 
 export interface TestCloud {
   readonly cloud: LocalCloud;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedCache } from '../../infra/local/bounded-cache.ts';
+import { BoundedCache } from '../../local-cloud/emulators/shared/bounded-cache.ts';
 
 describe('BoundedCache', () => {
   it('stays at its bound under 100,000 unique keys and still answers the recent ones right', () => {

@@ -2,14 +2,18 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_REGION } from '../../infra/local/arns.ts';
+import {
+  type ReceivedRequest,
+  signedHeaders,
+  verifySignature,
+} from '../../local-cloud/emulators/edge/sigv4.ts';
+import { LOCAL_REGION } from '../../local-cloud/launcher/arns.ts';
 import {
   loadAwsCredentials,
   loadCredentials,
   newAwsCredentials,
   saveCredentials,
-} from '../../infra/local/credentials.ts';
-import { type ReceivedRequest, signedHeaders, verifySignature } from '../../infra/local/sigv4.ts';
+} from '../../local-cloud/launcher/credentials.ts';
 
 const credentials = newAwsCredentials();
 const URL_ = 'http://127.0.0.1:4566/?Action=ListTopics&Version=2010-03-31';

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { EventPattern } from '../../infra/local/eventbridge/pattern.ts';
+import type { EventPattern } from '../../local-cloud/emulators/eventbridge/pattern.ts';
 import {
   compilePattern,
   InvalidEventPatternError,
   testEventPattern,
-} from '../../infra/local/eventbridge/pattern.ts';
+} from '../../local-cloud/emulators/eventbridge/pattern.ts';
 
 const envelope = {
   version: '0',

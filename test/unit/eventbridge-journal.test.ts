@@ -6,8 +6,8 @@ import {
   LocalEventBridge,
   type LocalEventBridgeOptions,
   type TargetInvoker,
-} from '../../infra/local/eventbridge/service.ts';
-import { Faults } from '../../infra/local/faults.ts';
+} from '../../local-cloud/emulators/eventbridge/service.ts';
+import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { waitFor } from '../support/local-cloud.ts';
 
 const BUS = 'journal-test';

@@ -4,7 +4,7 @@ import {
   type FilterPolicyScope,
   InvalidFilterPolicyError,
   type SnsMessageAttribute,
-} from '../../infra/local/sns/filter-policy.ts';
+} from '../../local-cloud/emulators/sns/filter-policy.ts';
 
 // Policies and messages marked "recorded" come from calls recorded on AWS (LocalStack
 // tests/aws/services/sns/test_sns_filter_policy.py and its snapshot); "docs" ones from the SNS guide

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, JournalCorruptError } from '../../infra/local/journal.ts';
+import { Journal, JournalCorruptError } from '../../local-cloud/emulators/shared/journal.ts';
 
 interface Work {
   readonly step: number;

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compilePattern } from '../../infra/local/eventbridge/pattern.ts';
 import { type BusName, rules } from '../../infra/topology.ts';
+import { compilePattern } from '../../local-cloud/emulators/eventbridge/pattern.ts';
 import { EVENTS, type EventName } from '../../schemas/events.ts';
 
 const fixtureDir = join(import.meta.dirname, '../fixtures/events');

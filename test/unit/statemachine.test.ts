@@ -4,8 +4,8 @@ import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { RetryableErrors, WorkflowErrors } from '../../handlers/lib/workflow-errors.ts';
 import { tasksOf } from '../../infra/aws/state-machines.ts';
-import { substitute } from '../../infra/local/stepfunctions.ts';
 import { stateMachines } from '../../infra/topology.ts';
+import { substitute } from '../../local-cloud/emulators/stepfunctions/stepfunctions.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');
 

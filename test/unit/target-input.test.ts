@@ -5,7 +5,7 @@ import {
   type TargetInputSpec,
   TargetInputValidationError,
   validateTargetInput,
-} from '../../infra/local/eventbridge/target-input.ts';
+} from '../../local-cloud/emulators/eventbridge/target-input.ts';
 
 // Detail, templates and expected bodies marked "recorded" come from transformations recorded on AWS
 // (LocalStack tests/aws/services/events/test_events_inputs.snapshot.json); "docs" ones from

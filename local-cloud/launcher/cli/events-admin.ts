@@ -1,6 +1,6 @@
+import { ADMIN_SIGNING_NAME, type AwsCredentials, signedFetch } from '../../emulators/edge/sigv4.ts';
+import type { DeadLetter } from '../../emulators/eventbridge/dead-letters.ts';
 import { LOCAL_REGION } from '../arns.ts';
-import type { DeadLetter } from '../eventbridge/dead-letters.ts';
-import { ADMIN_SIGNING_NAME, type AwsCredentials, signedFetch } from '../sigv4.ts';
 
 /** What a redrive did: messages handed back to their target (and removed), and messages left in the queue. */
 export interface RedriveResult {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { buildDashboardInto, DASHBOARD_DIST, DASHBOARD_ROOT } from '../../web/build.ts';
-import { closeServer } from './servers.ts';
+import { closeServer } from '../emulators/shared/servers.ts';
 
 /** The dashboard's sources and its build output; on AWS the same output goes to S3. */
 export const webDir = DASHBOARD_ROOT;

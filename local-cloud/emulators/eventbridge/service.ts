@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AwsError } from '../aws-protocol.ts';
-import type { Faults } from '../faults.ts';
-import { Journal, type JournalEntry } from '../journal.ts';
+import { AwsError } from '../shared/aws-protocol.ts';
+import type { Faults } from '../shared/faults.ts';
+import { Journal, type JournalEntry } from '../shared/journal.ts';
 import { DeadLetterQueues } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
 import {

@@ -3,8 +3,8 @@
  * EventBridge still has to deliver, what it gave up on.
  */
 import { z } from 'zod';
-import type { FunctionName } from '../api.ts';
-import type { DeadLetterQueues } from './eventbridge/dead-letters.ts';
+import type { FunctionName } from '../../infra/api.ts';
+import type { DeadLetterQueues } from '../emulators/eventbridge/dead-letters.ts';
 
 export interface LocalCloudStats {
   /** Readings the ingest function accepted (stored now or before: duplicates count) since start. */

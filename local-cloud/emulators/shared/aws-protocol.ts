@@ -1,6 +1,6 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import type { SigV4Failure } from './sigv4.ts';
+import type { SigV4Failure } from '../edge/sigv4.ts';
 
 /** Largest request body the edge reads (PutEvents allows 256 KiB; leave room for the envelope). */
 export const MAX_EDGE_BODY_BYTES = 16 * 1024 * 1024;

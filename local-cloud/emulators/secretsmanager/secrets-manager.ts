@@ -1,5 +1,5 @@
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './arns.ts';
-import { AwsError } from './aws-protocol.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../launcher/arns.ts';
+import { AwsError } from '../shared/aws-protocol.ts';
 
 /**
  * Secrets Manager's `GetSecretValue` for the local cloud, serving the secrets `npm start`

@@ -1,4 +1,4 @@
-import { AwsError } from '../aws-protocol.ts';
+import { AwsError } from '../shared/aws-protocol.ts';
 import { type CompiledPattern, compilePattern, InvalidEventPatternError } from './pattern.ts';
 import { type TargetInputSpec, TargetInputValidationError, validateTargetInput } from './target-input.ts';
 

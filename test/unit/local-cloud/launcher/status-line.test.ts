@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type StatusSample, statusLine } from '../../../infra/local/status-line.ts';
+import { type StatusSample, statusLine } from '../../../../local-cloud/launcher/status-line.ts';
 
 const at = (seconds: number) => new Date(2026, 10, 23, 12, 0, seconds);
 

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Faults } from '../faults.ts';
-import { Journal } from '../journal.ts';
+import type { Faults } from '../shared/faults.ts';
+import { Journal } from '../shared/journal.ts';
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_RETRY_DELAYS_MS,

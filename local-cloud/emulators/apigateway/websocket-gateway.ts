@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import type { ErrorBody } from '../../schemas/error.ts';
-import { type FunctionName, websocketApi } from '../api.ts';
-import { answerClientErrorsWithJson, writeRawJson } from './servers.ts';
+import { type FunctionName, websocketApi } from '../../../infra/api.ts';
+import type { ErrorBody } from '../../../schemas/error.ts';
+import { answerClientErrorsWithJson, writeRawJson } from '../shared/servers.ts';
 
 /** https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table */
 export const WEBSOCKET_LIMITS = {

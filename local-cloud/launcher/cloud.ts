@@ -1,22 +1,22 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FunctionName, functions, schedules } from '../api.ts';
-import { buses, rules, secrets, stateMachines, tables, topics } from '../topology.ts';
+import { type FunctionName, functions, schedules } from '../../infra/api.ts';
+import { buses, rules, secrets, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
+import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
+import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
+import { Edge } from '../emulators/edge/edge.ts';
+import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
+import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
+import { LambdaInvocationError, LocalLambda, type LocalLambdaOptions } from '../emulators/lambda/lambda.ts';
+import { LocalSecretsManager } from '../emulators/secretsmanager/secrets-manager.ts';
+import { Faults } from '../emulators/shared/faults.ts';
+import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
+import { LocalSns } from '../emulators/sns/service.ts';
+import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
-import { LocalDynamoDB } from './dynamodb.ts';
-import { Edge } from './edge.ts';
-import { type BusEvent, LocalEventBridge, type TargetInvoker } from './eventbridge/service.ts';
-import { Faults } from './faults.ts';
-import type { HealthCheck, HealthReport } from './health.ts';
-import { LambdaInvocationError, LocalLambda, type LocalLambdaOptions } from './lambda.ts';
-import { RestGateway } from './rest-gateway.ts';
-import { LocalSecretsManager } from './secrets-manager.ts';
-import type { AwsCredentials } from './sigv4.ts';
-import { LocalSns } from './sns/service.ts';
 import { deadLetterCount, GatewayCounters, type LocalCloudStats } from './stats.ts';
-import { LocalStepFunctions } from './stepfunctions.ts';
-import { WebSocketGateway } from './websocket-gateway.ts';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
 

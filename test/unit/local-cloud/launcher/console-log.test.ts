@@ -4,7 +4,7 @@ import {
   type Notice,
   noticeLimiter,
   verboseLine,
-} from '../../../infra/local/console-log.ts';
+} from '../../../../local-cloud/launcher/console-log.ts';
 
 const refused: Notice = {
   source: 'simulator',

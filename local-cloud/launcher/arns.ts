@@ -1,5 +1,5 @@
-import type { FunctionName } from '../api.ts';
-import { buses, stateMachines, type TargetSpec, topics } from '../topology.ts';
+import type { FunctionName } from '../../infra/api.ts';
+import { buses, stateMachines, type TargetSpec, topics } from '../../infra/topology.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buses, ENRICH_DEAD_LETTERS } from '../../topology.ts';
+import { buses, ENRICH_DEAD_LETTERS } from '../../../infra/topology.ts';
 import { loadCredentials } from '../credentials.ts';
 import { eventsAdmin } from './events-admin.ts';
 

@@ -9,14 +9,14 @@ import { z } from 'zod';
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
-import type { FunctionName } from '../api.ts';
-import { buses, type StateMachineSpec, tables } from '../topology.ts';
-import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './arns.ts';
-import { AwsError } from './aws-protocol.ts';
-import type { DeadLetterQueues } from './eventbridge/dead-letters.ts';
-import type { Faults } from './faults.ts';
-import { Journal } from './journal.ts';
-import type { AwsCredentials } from './sigv4.ts';
+import type { FunctionName } from '../../../infra/api.ts';
+import { buses, type StateMachineSpec, tables } from '../../../infra/topology.ts';
+import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from '../../launcher/arns.ts';
+import type { AwsCredentials } from '../edge/sigv4.ts';
+import type { DeadLetterQueues } from '../eventbridge/dead-letters.ts';
+import { AwsError } from '../shared/aws-protocol.ts';
+import type { Faults } from '../shared/faults.ts';
+import { Journal } from '../shared/journal.ts';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -33,7 +33,7 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   });
 }
 
-const repoRoot = resolve(import.meta.dirname, '../..');
+const repoRoot = resolve(import.meta.dirname, '../../..');
 
 const MAX_EXECUTIONS_IN_MEMORY = 2000;
 

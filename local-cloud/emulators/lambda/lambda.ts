@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type FunctionLimits, type FunctionName, functionLimits, functions } from '../api.ts';
-import { localArns } from './arns.ts';
+import { type FunctionLimits, type FunctionName, functionLimits, functions } from '../../../infra/api.ts';
+import { localArns } from '../../launcher/arns.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
 import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
+const repoRoot = resolve(import.meta.dirname, '../../..');
 
 /**
  * How long a function's init code may run. Lambda gives it 10 s on a core of its own

@@ -1,6 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_REGION } from './arns.ts';
+import { LOCAL_REGION } from '../../launcher/arns.ts';
+import type { WebSocketGateway } from '../apigateway/websocket-gateway.ts';
+import type { LocalDynamoDB } from '../dynamodb/dynamodb.ts';
+import { compileRulePattern } from '../eventbridge/rules.ts';
+import type { LocalEventBridge } from '../eventbridge/service.ts';
+import type { LocalSecretsManager } from '../secretsmanager/secrets-manager.ts';
 import {
   AwsError,
   jsonRefusal,
@@ -14,19 +19,14 @@ import {
   sendAwsJsonError,
   sendRestJsonError,
   withBody,
-} from './aws-protocol.ts';
-import type { LocalDynamoDB } from './dynamodb.ts';
-import { compileRulePattern } from './eventbridge/rules.ts';
-import type { LocalEventBridge } from './eventbridge/service.ts';
-import { FaultRequest, type Faults } from './faults.ts';
-import { type HealthReport, healthStatusCode } from './health.ts';
-import type { LocalSecretsManager } from './secrets-manager.ts';
-import { closeServer } from './servers.ts';
+} from '../shared/aws-protocol.ts';
+import { FaultRequest, type Faults } from '../shared/faults.ts';
+import { type HealthReport, healthStatusCode } from '../shared/health.ts';
+import { closeServer } from '../shared/servers.ts';
+import { errorAnswer, SnsError } from '../sns/query-protocol.ts';
+import { type LocalSns, SNS_ACTIONS } from '../sns/service.ts';
+import type { LocalStepFunctions } from '../stepfunctions/stepfunctions.ts';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, verifySignature } from './sigv4.ts';
-import { errorAnswer, SnsError } from './sns/query-protocol.ts';
-import { type LocalSns, SNS_ACTIONS } from './sns/service.ts';
-import type { LocalStepFunctions } from './stepfunctions.ts';
-import type { WebSocketGateway } from './websocket-gateway.ts';
 
 export interface EdgeServices {
   readonly dynamodb: LocalDynamoDB;

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { ErrorBody } from '../../schemas/error.ts';
 import {
   type AuthorizerSpec,
   authorizers,
@@ -11,13 +10,14 @@ import {
   INTEGRATION_TIMEOUT_SECONDS,
   type RouteSpec,
   routes,
-} from '../api.ts';
-import { gatewayResponses, renderGatewayResponse } from '../gateway-responses.ts';
-import { PayloadTooLarge, readBody } from './aws-protocol.ts';
-import { BoundedCache } from './bounded-cache.ts';
-import { type HealthReport, healthStatusCode } from './health.ts';
-import { answerClientErrorsWithJson, closeServer } from './servers.ts';
-import type { GatewayAnswer } from './stats.ts';
+} from '../../../infra/api.ts';
+import { gatewayResponses, renderGatewayResponse } from '../../../infra/gateway-responses.ts';
+import { ErrorBody } from '../../../schemas/error.ts';
+import type { GatewayAnswer } from '../../launcher/stats.ts';
+import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
+import { BoundedCache } from '../shared/bounded-cache.ts';
+import { type HealthReport, healthStatusCode } from '../shared/health.ts';
+import { answerClientErrorsWithJson, closeServer } from '../shared/servers.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;

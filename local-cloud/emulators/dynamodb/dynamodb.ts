@@ -11,10 +11,10 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { TableSpec } from '../topology.ts';
-import { LOCAL_REGION } from './arns.ts';
-import { jsonRefusal, readBody, sendAwsJsonError, withBody } from './aws-protocol.ts';
-import { type AwsCredentials, verifySignature } from './sigv4.ts';
+import type { TableSpec } from '../../../infra/topology.ts';
+import { LOCAL_REGION } from '../../launcher/arns.ts';
+import { type AwsCredentials, verifySignature } from '../edge/sigv4.ts';
+import { jsonRefusal, readBody, sendAwsJsonError, withBody } from '../shared/aws-protocol.ts';
 
 /**
  * DynamoDB for the local cloud, served by dynalite (a faithful DynamoDB implementation on LevelDB).
