@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { sdkClientConfig } from '../lib/clients/config.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
-import { AlertNotification, toPublishInput } from './notify.ts';
+import { AlertNotification, type NotifyDeps, notify } from './notify.ts';
 
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
 
@@ -20,29 +20,36 @@ const persistenceStore = new DynamoDBPersistenceLayer({
  */
 const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventId', expiresAfterSeconds: 7 * 24 * 3600 });
 
-const notify = async (event: unknown): Promise<{ messageId: string }> => {
-  const notification = AlertNotification.parse(event);
-  const input = toPublishInput(notification);
-  const published = await sns.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Subject: input.subject,
-      Message: input.message,
-      MessageAttributes: Object.fromEntries(
-        Object.entries(input.attributes).map(([name, value]) => [
-          name,
-          { DataType: 'String', StringValue: value },
-        ]),
-      ),
-    }),
-  );
-  return { messageId: published.MessageId ?? '' };
-};
-
-const idempotentNotify = makeIdempotent(notify, { persistenceStore, config, keyPrefix: 'alert-notifier' });
-
 /** Target of the `alerts` rule: one SNS message per alert event, however often it is delivered. */
-export const handler = async (event: unknown, context: Context) => {
-  config.registerLambdaContext(context);
-  return idempotentNotify(event);
+export const makeHandler = (deps: NotifyDeps) => {
+  const idempotentNotify = makeIdempotent((event: unknown) => notify(AlertNotification.parse(event), deps), {
+    persistenceStore,
+    config,
+    keyPrefix: 'alert-notifier',
+  });
+  return async (event: unknown, context: Context) => {
+    config.registerLambdaContext(context);
+    return idempotentNotify(event);
+  };
 };
+
+export const liveNotifyDeps = (): NotifyDeps => ({
+  publish: async (input) => {
+    const published = await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: input.subject,
+        Message: input.message,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(input.attributes).map(([name, value]) => [
+            name,
+            { DataType: 'String', StringValue: value },
+          ]),
+        ),
+      }),
+    );
+    return published.MessageId ?? '';
+  },
+});
+
+export const handler = makeHandler(liveNotifyDeps());

@@ -33,3 +33,14 @@ export const toPublishInput = (notification: AlertNotification): PublishInput =>
   message: notification.message,
   attributes: { deviceId: notification.deviceId, severity: notification.severity },
 });
+
+/** Port of the notify use case: publishes one message to the alerts topic and answers its message id. */
+export interface NotifyDeps {
+  publish(input: PublishInput): Promise<string>;
+}
+
+/** One alert event becomes one topic message carrying the attributes subscription filter policies match on. */
+export const notify = async (
+  notification: AlertNotification,
+  deps: NotifyDeps,
+): Promise<{ messageId: string }> => ({ messageId: await deps.publish(toPublishInput(notification)) });

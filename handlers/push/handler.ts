@@ -12,7 +12,7 @@ import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { logger } from '../lib/logger.ts';
-import { PUSH_CONCURRENCY, type PushReport, push, toPushMessage } from './push.ts';
+import { PUSH_CONCURRENCY, type PushDeps, type PushReport, push, toPushMessage } from './push.ts';
 
 /** The endpoint is the WebSocket API's callback URL, given as `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`. */
 const management = new ApiGatewayManagementApiClient({
@@ -36,41 +36,42 @@ const persistenceStore = new DynamoDBPersistenceLayer({
 
 const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
 
-const pushMessage = async (message: PushMessage, subscribers: string[]): Promise<PushReport> =>
-  push(message, {
-    subscribers: async () => subscribers,
-    post: async (connectionId, data) => {
-      try {
-        await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-        return 'sent';
-      } catch (error) {
-        if (error instanceof GoneException) return 'gone';
-        throw error;
-      }
-    },
-    forget: (connectionId) => connections.remove(connectionId),
-    warn: (text, context) => logger.warn(text, context),
-  });
-
-const idempotentPush = makeIdempotent(pushMessage, {
-  persistenceStore,
-  config,
-  keyPrefix: 'push',
-  dataIndexArgument: 0,
-});
-
 /**
  * Target of the websocket bus's `push` rule. Subscribers are looked up first: with no dashboard
  * following the device there is nothing to send, and nothing to remember having sent.
  */
-export const handler = async (event: unknown, context: Context): Promise<PushReport> => {
-  const message = toPushMessage(event);
-  if (!message) {
-    logger.warn('Event is not one dashboards show; nothing pushed');
-    return NOTHING;
-  }
-  const subscribers = await connections.subscribers(message.deviceId);
-  if (subscribers.length === 0) return NOTHING;
-  config.registerLambdaContext(context);
-  return idempotentPush(message, subscribers);
+export const makeHandler = (deps: PushDeps) => {
+  const idempotentPush = makeIdempotent(
+    (message: PushMessage, subscribers: string[]) =>
+      push(message, { ...deps, subscribers: async () => subscribers }),
+    { persistenceStore, config, keyPrefix: 'push', dataIndexArgument: 0 },
+  );
+  return async (event: unknown, context: Context): Promise<PushReport> => {
+    const message = toPushMessage(event);
+    if (!message) {
+      deps.warn('Event is not one dashboards show; nothing pushed', {});
+      return NOTHING;
+    }
+    const subscribers = await deps.subscribers(message.deviceId);
+    if (subscribers.length === 0) return NOTHING;
+    config.registerLambdaContext(context);
+    return idempotentPush(message, subscribers);
+  };
 };
+
+export const livePushDeps = (): PushDeps => ({
+  subscribers: (deviceId) => connections.subscribers(deviceId),
+  post: async (connectionId, data) => {
+    try {
+      await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      return 'sent';
+    } catch (error) {
+      if (error instanceof GoneException) return 'gone';
+      throw error;
+    }
+  },
+  forget: (connectionId) => connections.remove(connectionId),
+  warn: (text, context) => logger.warn(text, context),
+});
+
+export const handler = makeHandler(livePushDeps());

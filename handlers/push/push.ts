@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
+import { mapWithLimit } from '../lib/concurrency.ts';
 
 /** API Gateway WebSocket frames are at most 128 KiB (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 export const MAX_FRAME_BYTES = 128 * 1024;
@@ -55,27 +56,16 @@ export const push = async (message: PushMessage, deps: PushDeps): Promise<PushRe
     return { sent: 0, gone: 0, failed: 0 };
   }
   const connections = await deps.subscribers(message.deviceId);
-  let sent = 0;
-  let gone = 0;
-  let failed = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < connections.length) {
-      const connectionId = connections[next++];
-      if (connectionId === undefined) return;
-      try {
-        if ((await deps.post(connectionId, text)) === 'gone') {
-          gone++;
-          await deps.forget(connectionId);
-        } else {
-          sent++;
-        }
-      } catch (error) {
-        failed++;
-        deps.warn('Push to a connection failed', { connectionId, error });
-      }
+  const outcomes = await mapWithLimit(connections, PUSH_CONCURRENCY, async (connectionId) => {
+    try {
+      if ((await deps.post(connectionId, text)) === 'sent') return 'sent';
+      await deps.forget(connectionId);
+      return 'gone';
+    } catch (error) {
+      deps.warn('Push to a connection failed', { connectionId, error });
+      return 'failed';
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PUSH_CONCURRENCY, connections.length) }, worker));
-  return { sent, gone, failed };
+  });
+  const count = (outcome: (typeof outcomes)[number]) => outcomes.filter((o) => o === outcome).length;
+  return { sent: count('sent'), gone: count('gone'), failed: count('failed') };
 };
