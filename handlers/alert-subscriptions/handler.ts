@@ -5,41 +5,42 @@ import { principalOf, requireAdmin } from '../lib/auth.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
+import { type SubscribeDeps, subscribe } from './subscribe.ts';
+
+/** `POST /alert-subscriptions` (admin): subscribes an email address or https endpoint to alerts. */
+export const makeHandler = (deps: SubscribeDeps) =>
+  withErrors(async (event: APIGatewayProxyEvent) => {
+    requireAdmin(principalOf(event));
+    const request = validate(CreateAlertSubscriptionRequest, parseJsonBody(event));
+    const subscription = await subscribe(request, deps);
+    return json(201, {
+      subscriptionArn: subscription.subscriptionArn,
+      ...(subscription.pendingConfirmation ? { pendingConfirmation: true } : {}),
+    });
+  });
 
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
 
-/**
- * The SNS filter policy of a subscription: the notifier sets `deviceId` and `severity` message
- * attributes on every alert (https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html).
- */
-export const filterPolicyOf = (
-  request: CreateAlertSubscriptionRequest,
-): Record<string, string[]> | undefined => {
-  const policy: Record<string, string[]> = {
-    ...(request.deviceIds ? { deviceId: [...new Set(request.deviceIds)] } : {}),
-    ...(request.severities ? { severity: [...new Set(request.severities)] } : {}),
-  };
-  return Object.keys(policy).length > 0 ? policy : undefined;
-};
-
-/** `POST /alert-subscriptions` (admin): subscribes an email address or https endpoint to alerts. */
-export const handler = withErrors(async (event: APIGatewayProxyEvent) => {
-  requireAdmin(principalOf(event));
-  const request = validate(CreateAlertSubscriptionRequest, parseJsonBody(event));
-  const policy = filterPolicyOf(request);
-  const subscribed = await sns.send(
-    new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: request.protocol,
-      Endpoint: request.endpoint,
-      ReturnSubscriptionArn: true,
-      ...(policy
-        ? { Attributes: { FilterPolicy: JSON.stringify(policy), FilterPolicyScope: 'MessageAttributes' } }
-        : {}),
-    }),
-  );
-  return json(201, {
-    subscriptionArn: subscribed.SubscriptionArn,
-    ...(request.protocol === 'https' ? { pendingConfirmation: true } : {}),
-  });
+export const liveSubscribeDeps = (): SubscribeDeps => ({
+  subscribe: async ({ protocol, endpoint, filterPolicy }) => {
+    const subscribed = await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: protocol,
+        Endpoint: endpoint,
+        ReturnSubscriptionArn: true,
+        ...(filterPolicy
+          ? {
+              Attributes: {
+                FilterPolicy: JSON.stringify(filterPolicy),
+                FilterPolicyScope: 'MessageAttributes',
+              },
+            }
+          : {}),
+      }),
+    );
+    return subscribed.SubscriptionArn;
+  },
 });
+
+export const handler = makeHandler(liveSubscribeDeps());

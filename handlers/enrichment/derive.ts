@@ -141,3 +141,17 @@ export const deriveEnrichment = (
     ),
   };
 };
+
+/** Ports of the derive use case; the adapter lives in `derive-handler.ts`. */
+export interface DeriveDeps {
+  /** Up to `limit` readings of the device that precede `timestamp` in time, newest first. */
+  history(deviceId: string, timestamp: string, limit: number): Promise<HistoricalReading[]>;
+  /** How many preceding readings make the window. */
+  readonly window: number;
+}
+
+/** Derives the reading's enrichment from the readings that came before it in time (late ones included). */
+export const derive = async (reading: ReadingToEnrich, deps: DeriveDeps): Promise<EnrichedReading> =>
+  deriveEnrichment(reading, await deps.history(reading.deviceId, reading.timestamp, deps.window), {
+    window: deps.window,
+  });

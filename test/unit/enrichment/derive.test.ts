@@ -3,6 +3,8 @@ import {
   ANOMALY_MIN_SAMPLES,
   ANOMALY_Z_SCORE,
   DEFAULT_WINDOW,
+  type DeriveDeps,
+  derive,
   deriveEnrichment,
   type HistoricalReading,
 } from '../../../handlers/enrichment/derive.ts';
@@ -282,5 +284,41 @@ describe('deriveEnrichment', () => {
     const backward = enrich(minute(6), { t: 14 }, [...history].reverse());
 
     expect(backward).toEqual(forward);
+  });
+});
+
+describe('derive', () => {
+  /** A readings table of one device: answers the readings before a timestamp, newest first, as the store does. */
+  const readingsTable = (stored: HistoricalReading[], window = DEFAULT_WINDOW) => {
+    const asked: { deviceId: string; timestamp: string; limit: number }[] = [];
+    const deps: DeriveDeps = {
+      history: async (deviceId, timestamp, limit) => {
+        asked.push({ deviceId, timestamp, limit });
+        return stored
+          .filter((r) => r.timestamp < timestamp)
+          .sort((a, b) => b.timestamp.localeCompare(a.timestamp))
+          .slice(0, limit);
+      },
+      window,
+    };
+    return { deps, asked };
+  };
+
+  it('enriches a late reading against the readings before it in time, not the newer ones', async () => {
+    const { deps } = readingsTable(everyMinute([20, 21, 22, 90]));
+
+    const result = await derive({ deviceId: 'd1', timestamp: at(150), metrics: { t: 23 } }, deps);
+
+    expect(result.gapSeconds).toBe(30);
+    expect(result.metrics.t).toMatchObject({ value: 23, delta: 1, samples: 3 });
+  });
+
+  it('looks back only as far as the window', async () => {
+    const { deps, asked } = readingsTable(everyMinute([10, 10, 10, 20, 20]), 2);
+
+    const result = await derive({ deviceId: 'd1', timestamp: minute(5), metrics: { t: 20 } }, deps);
+
+    expect(asked).toEqual([{ deviceId: 'd1', timestamp: minute(5), limit: 2 }]);
+    expect(result.metrics.t).toMatchObject({ mean: 20, stddev: 0, samples: 2 });
   });
 });
