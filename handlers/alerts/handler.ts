@@ -1,13 +1,12 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
-import { canSee, principalOf, requireDevice } from '../lib/auth.ts';
+import { principalOf } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { json, validate, withErrors } from '../lib/http.ts';
-import { type AlertRecord, dynamoAlerts } from './records.ts';
-
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+import { type ListAlertsDeps, listAlerts } from './list.ts';
+import { dynamoAlerts } from './records.ts';
 
 export const AlertsQuery = z.strictObject({
   deviceId: z.optional(DeviceId),
@@ -16,22 +15,22 @@ export const AlertsQuery = z.strictObject({
 });
 
 /** `GET /alerts?deviceId&state=active|resolved&limit`: alert records the token may see, newest first. */
-export const handler = withErrors(async (event: APIGatewayProxyEvent) => {
-  const principal = principalOf(event);
-  const query = validate(AlertsQuery, event.queryStringParameters ?? {});
-  const limit = query.limit ?? 100;
-  let items: AlertRecord[];
-  if (query.deviceId) {
-    requireDevice(principal, query.deviceId);
-    items = (await alerts.query({ deviceId: query.deviceId }, limit)).filter(
-      (a) => !query.state || a.state === query.state,
+export const makeHandler = (deps: ListAlertsDeps) =>
+  withErrors(async (event: APIGatewayProxyEvent) => {
+    const principal = principalOf(event);
+    const query = validate(AlertsQuery, event.queryStringParameters ?? {});
+    const items = await listAlerts(
+      principal,
+      {
+        ...(query.deviceId ? { deviceId: query.deviceId } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        limit: query.limit ?? 100,
+      },
+      deps,
     );
-  } else {
-    const states = query.state ? [query.state] : (['active', 'resolved'] as const);
-    items = (await Promise.all(states.map((state) => alerts.query({ state }, limit))))
-      .flat()
-      .filter((a) => canSee(principal, a.deviceId));
-  }
-  items.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  return json(200, { items: items.slice(0, limit) });
-});
+    return json(200, { items });
+  });
+
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+
+export const handler = makeHandler({ query: (by, limit) => alerts.query(by, limit) });

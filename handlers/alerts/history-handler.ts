@@ -4,17 +4,30 @@ import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { dynamoAlerts } from './records.ts';
 
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
-
 const AlertEvent = z.object({
   'detail-type': z.enum(['AlertRaised', 'AlertResolved']),
   detail: z.object({ data: AlertData }),
 });
 
+/** Ports of the alert history: the record of an alert opened, and of one closed. */
+export interface AlertHistoryDeps {
+  recordRaised(data: AlertData): Promise<void>;
+  recordResolved(data: AlertData): Promise<void>;
+}
+
 /** Target of the `alert-history` rule: keeps the record of every alert that `GET /alerts` serves. */
-export const handler = async (event: unknown): Promise<void> => {
-  const parsed = AlertEvent.parse(event);
-  const data = parsed.detail.data;
-  if (parsed['detail-type'] === 'AlertRaised') await alerts.recordRaised(data);
-  else await alerts.recordResolved(data);
-};
+export const makeHandler =
+  (deps: AlertHistoryDeps) =>
+  async (event: unknown): Promise<void> => {
+    const parsed = AlertEvent.parse(event);
+    const data = parsed.detail.data;
+    if (parsed['detail-type'] === 'AlertRaised') await deps.recordRaised(data);
+    else await deps.recordResolved(data);
+  };
+
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+
+export const handler = makeHandler({
+  recordRaised: (data) => alerts.recordRaised(data),
+  recordResolved: (data) => alerts.recordResolved(data),
+});

@@ -6,8 +6,11 @@ import { UnauthorizedError } from '../lib/errors.ts';
 import { publishEntries } from '../lib/events.ts';
 import { headerOf, json, parseJsonBody, withErrors } from '../lib/http.ts';
 import { logger } from '../lib/logger.ts';
+import { readingRecordedEntry } from '../lib/reading-events.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
+import { answerOf } from './answer.ts';
 import { type IngestDeps, ingest } from './ingest.ts';
+import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
 export const correlationIdOf = (event: APIGatewayProxyEvent): string => {
@@ -15,24 +18,41 @@ export const correlationIdOf = (event: APIGatewayProxyEvent): string => {
   return sent && /^[A-Za-z0-9._:-]{1,128}$/.test(sent) ? sent : event.requestContext.requestId;
 };
 
+/** The ingest ports and the clock the request is validated and stamped against. */
+export interface IngestHandlerDeps extends IngestDeps {
+  now(): Date;
+}
+
 /** POST /readings. The device-key authorizer has put the key's device id in the context. */
-export const makeHandler = (deps: IngestDeps) =>
+export const makeHandler = (deps: IngestHandlerDeps) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     const deviceId = event.requestContext.authorizer?.deviceId;
     if (typeof deviceId !== 'string') throw new UnauthorizedError('Missing or invalid API key');
-    const body = parseJsonBody(event);
-    const answer = await ingest(body, deviceId, correlationIdOf(event), deps);
+    const now = deps.now();
+    const request = parseIngestRequest(parseJsonBody(event), deviceId, now);
+    const outcomes = await ingest(
+      request.valid,
+      { correlationId: correlationIdOf(event), receivedAt: now },
+      deps,
+    );
+    const answer = answerOf(request, outcomes);
     return json(answer.statusCode, answer.body);
   });
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
+const busName = requireEnv('TELEMETRY_BUS');
 
-export const liveIngestDeps = (): IngestDeps => ({
+export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
   clearOutboxMark: readings.clearOutboxMark,
-  publish: (entries) => publishEntries(eventBridge, entries),
+  publishRecorded: (items) => {
+    const producedAt = new Date();
+    return publishEntries(
+      eventBridge,
+      items.map((item) => readingRecordedEntry(item, busName, producedAt)),
+    );
+  },
   warn: (message, context) => logger.warn(message, context),
-  busName: requireEnv('TELEMETRY_BUS'),
   now: () => new Date(),
 });
 

@@ -1,3 +1,4 @@
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
@@ -8,16 +9,18 @@ import { dynamoReadings } from '../lib/readings-store.ts';
 import { type RelayDeps, type RelayReport, relay } from './relay.ts';
 
 /** Scheduled every minute (EventBridge Scheduler on AWS, a timer locally). */
-export const makeHandler = (deps: RelayDeps) => async (): Promise<RelayReport> => {
-  const report = await relay(deps);
-  if (report.republished > 0 || report.failed > 0) logger.info('Outbox relay run', { ...report });
-  return report;
-};
+export const makeHandler =
+  <Entry>(deps: RelayDeps<Entry>) =>
+  async (): Promise<RelayReport> => {
+    const report = await relay(deps);
+    if (report.republished > 0 || report.failed > 0) logger.info('Outbox relay run', { ...report });
+    return report;
+  };
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
 const busName = requireEnv('TELEMETRY_BUS');
 
-export const handler = makeHandler({
+export const handler = makeHandler<PutEventsRequestEntry>({
   pendingOutbox: readings.pendingOutbox,
   claimOutbox: readings.claimOutbox,
   clearOutboxMark: readings.clearOutboxMark,

@@ -1,13 +1,14 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { PublishOutcome } from '../lib/events.ts';
 import type { ReadingItem } from '../lib/readings-store.ts';
 
-export interface RelayDeps {
+/** Ports of the relay; `Entry` is whatever the bus adapter publishes, built by `entryOf`. */
+export interface RelayDeps<Entry> {
   pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]>;
   claimOutbox(item: ReadingItem, now: string): Promise<boolean>;
   clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
-  publish(entries: PutEventsRequestEntry[]): Promise<PublishOutcome>;
-  entryOf(item: ReadingItem, producedAt: Date): PutEventsRequestEntry;
+  publish(entries: Entry[]): Promise<PublishOutcome>;
+  /** The announcement of a stored reading; throws when the item cannot be announced. */
+  entryOf(item: ReadingItem, producedAt: Date): Entry;
   warn(message: string, context: Record<string, unknown>): void;
   now(): Date;
   /** Readings marked more recently than this are left to the ingest call that is still publishing them. */
@@ -28,7 +29,7 @@ const MAX_PASSES = 20;
  * The event is rebuilt with the same `eventId`, so a reading published twice is deduped downstream;
  * each reading is claimed first, so concurrent runs do not both publish it.
  */
-export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
+export const relay = async <Entry>(deps: RelayDeps<Entry>): Promise<RelayReport> => {
   let republished = 0;
   let failed = 0;
   const seen = new Set<string>();
@@ -43,7 +44,7 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
     const pending = candidates.filter((_, i) => claims[i]);
     for (const item of candidates) seen.add(item.readingId);
     if (pending.length === 0) continue;
-    const entries: PutEventsRequestEntry[] = [];
+    const entries: Entry[] = [];
     const publishable: ReadingItem[] = [];
     for (const item of pending) {
       try {

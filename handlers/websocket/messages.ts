@@ -2,23 +2,27 @@ import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { principalOfConnection, WebSocketEvent } from './event.ts';
-import { handleMessage } from './subscriptions.ts';
+import { handleMessage, type SubscriptionDeps } from './subscriptions.ts';
+
+/** `subscribe`, `unsubscribe` and `$default`: the answer is the route response sent back to the client. */
+export const makeHandler =
+  (deps: SubscriptionDeps) =>
+  async (raw: unknown): Promise<{ statusCode: number; body: string }> => {
+    const event = WebSocketEvent.parse(raw);
+    const principal = principalOfConnection(event);
+    if (!principal) {
+      return {
+        statusCode: 401,
+        body: JSON.stringify({ type: 'error', code: 'Forbidden', message: 'Not authorized' }),
+      };
+    }
+    const answer = await handleMessage(event.requestContext.connectionId, principal, event.body, deps);
+    return { statusCode: 200, body: JSON.stringify(answer) };
+  };
 
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
 
-/** `subscribe`, `unsubscribe` and `$default`: the answer is the route response sent back to the client. */
-export const handler = async (raw: unknown): Promise<{ statusCode: number; body: string }> => {
-  const event = WebSocketEvent.parse(raw);
-  const principal = principalOfConnection(event);
-  if (!principal) {
-    return {
-      statusCode: 401,
-      body: JSON.stringify({ type: 'error', code: 'Forbidden', message: 'Not authorized' }),
-    };
-  }
-  const answer = await handleMessage(event.requestContext.connectionId, principal, event.body, {
-    subscribe: (connectionId, deviceIds) => connections.subscribe(connectionId, deviceIds, new Date()),
-    unsubscribe: (connectionId, deviceIds) => connections.unsubscribe(connectionId, deviceIds),
-  });
-  return { statusCode: 200, body: JSON.stringify(answer) };
-};
+export const handler = makeHandler({
+  subscribe: (connectionId, deviceIds) => connections.subscribe(connectionId, deviceIds, new Date()),
+  unsubscribe: (connectionId, deviceIds) => connections.unsubscribe(connectionId, deviceIds),
+});

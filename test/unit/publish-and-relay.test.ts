@@ -75,7 +75,7 @@ describe('outbox relay', () => {
     const published: PutEventsRequestEntry[] = [];
     const claimed = new Set<string>();
     const run = () =>
-      relay({
+      relay<PutEventsRequestEntry>({
         pendingOutbox: async () => [item(1), item(2)],
         claimOutbox: async (i) => {
           if (claimed.has(i.readingId)) return false;
@@ -114,7 +114,7 @@ describe('outbox relay', () => {
     const marked = new Map([item(1), item(2)].map((i) => [i.timestamp, i]));
     const published: PutEventsRequestEntry[] = [];
 
-    const report = await relay({
+    const report = await relay<PutEventsRequestEntry>({
       pendingOutbox: async () => [...marked.values()],
       claimOutbox: async () => true,
       clearOutboxMark: async ({ timestamp }) => void marked.delete(timestamp),
@@ -138,7 +138,7 @@ describe('outbox relay', () => {
 
   it('leaves what the bus refused marked for the next run, without looping on it', async () => {
     let queries = 0;
-    const report = await relay({
+    const report = await relay<PutEventsRequestEntry>({
       pendingOutbox: async () => {
         queries++;
         return [item(1)];

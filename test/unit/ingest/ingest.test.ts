@@ -1,9 +1,12 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
-import { type IngestDeps, ingest } from '../../handlers/ingest/ingest.ts';
-import { ForbiddenError, ValidationError } from '../../handlers/lib/errors.ts';
-import type { PublishOutcome } from '../../handlers/lib/events.ts';
-import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
+import { answerOf } from '../../../handlers/ingest/answer.ts';
+import { type IngestDeps, ingest } from '../../../handlers/ingest/ingest.ts';
+import { parseIngestRequest } from '../../../handlers/ingest/request.ts';
+import { ForbiddenError, ValidationError } from '../../../handlers/lib/errors.ts';
+import type { PublishOutcome } from '../../../handlers/lib/events.ts';
+import { readingRecordedEntry } from '../../../handlers/lib/reading-events.ts';
+import type { ReadingItem } from '../../../handlers/lib/readings-store.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 
@@ -29,15 +32,13 @@ const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => 
         table.set(key, rest);
       }
     },
-    async publish(entries): Promise<PublishOutcome> {
+    async publishRecorded(items): Promise<PublishOutcome> {
       if (options.failPublish)
-        return { accepted: [], failed: entries.map((_, index) => ({ index, error: 'down' })) };
-      published.push(...entries);
-      return { accepted: entries.map((_, i) => i), failed: [] };
+        return { accepted: [], failed: items.map((_, index) => ({ index, error: 'down' })) };
+      published.push(...items.map((item) => readingRecordedEntry(item, 'bus', NOW)));
+      return { accepted: items.map((_, i) => i), failed: [] };
     },
     warn: (message, context) => warnings.push({ message, context }),
-    busName: 'bus',
-    now: () => NOW,
   };
   return { deps, table, published, warnings };
 };
@@ -49,11 +50,17 @@ const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer. */
+const post = async (body: unknown, callerDeviceId: string, correlationId: string, deps: IngestDeps) => {
+  const request = parseIngestRequest(body, callerDeviceId, NOW);
+  return answerOf(request, await ingest(request.valid, { correlationId, receivedAt: NOW }, deps));
+};
+
 describe('ingest', () => {
   it('stores a new reading, publishes ReadingRecorded with a deterministic event id and clears the mark', async () => {
     const { deps, table, published } = fakes();
 
-    const answer = await ingest(reading('2026-11-23T11:00:00+02:00'), 'd1', 'corr-1', deps);
+    const answer = await post(reading('2026-11-23T11:00:00+02:00'), 'd1', 'corr-1', deps);
 
     expect(answer.statusCode).toBe(202);
     expect(answer.body).toMatchObject({
@@ -65,14 +72,14 @@ describe('ingest', () => {
     const detail = JSON.parse(published[0]?.Detail ?? '{}');
     expect(detail.metadata).toMatchObject({ correlationId: 'corr-1', schemaVersion: 1 });
     const again = fakes();
-    await ingest(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps);
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps);
     expect(JSON.parse(again.published[0]?.Detail ?? '{}').metadata.eventId).toBe(detail.metadata.eventId);
   });
 
   it('keeps the outbox mark and still acknowledges when the bus refuses', async () => {
     const { deps, table, warnings } = fakes({ failPublish: true });
 
-    const answer = await ingest(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
 
     expect(answer.statusCode).toBe(202);
     expect([...table.values()][0]?.outboxAt).toBe(NOW.toISOString());
@@ -85,9 +92,9 @@ describe('ingest', () => {
 
   it('publishes nothing for a duplicate', async () => {
     const { deps, published } = fakes();
-    await ingest(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+    await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
 
-    const answer = await ingest(reading('2026-11-23T11:00:00.000Z'), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00.000Z'), 'd1', 'c', deps);
 
     expect(answer.body).toMatchObject({ duplicate: true });
     expect(published).toHaveLength(1);
@@ -96,7 +103,7 @@ describe('ingest', () => {
   it('answers a batch item whose store failed with 503 and the rest with 202, in a 207', async () => {
     const { deps, published } = fakes({ failSaveOf: '2026-11-23T10:00:01.000Z' });
 
-    const answer = await ingest(
+    const answer = await post(
       { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:00:01Z')] },
       'd1',
       'c',
@@ -113,7 +120,7 @@ describe('ingest', () => {
   it('refuses a reading of another device before validating anything', async () => {
     const { deps, table } = fakes();
     await expect(
-      ingest({ readings: [reading('x'), { deviceId: 'd2' }] }, 'd1', 'c', deps),
+      post({ readings: [reading('x'), { deviceId: 'd2' }] }, 'd1', 'c', deps),
     ).rejects.toBeInstanceOf(ForbiddenError);
     expect(table.size).toBe(0);
   });
@@ -123,15 +130,15 @@ describe('ingest', () => {
     const ahead = new Date(NOW.getTime() + 5 * 60_000 + 1).toISOString();
     const atLimit = new Date(NOW.getTime() + 5 * 60_000).toISOString();
 
-    await expect(ingest(reading(ahead), 'd1', 'c', deps)).rejects.toMatchObject({
+    await expect(post(reading(ahead), 'd1', 'c', deps)).rejects.toMatchObject({
       details: [{ path: 'timestamp' }],
     });
-    await expect(ingest(reading(atLimit), 'd1', 'c', deps)).resolves.toMatchObject({ statusCode: 202 });
+    await expect(post(reading(atLimit), 'd1', 'c', deps)).resolves.toMatchObject({ statusCode: 202 });
   });
 
   it('reports every bad field of every item when no reading of a batch is valid', async () => {
     const { deps } = fakes();
-    const error = await ingest(
+    const error = await post(
       { readings: [{ deviceId: 'd1' }, reading('2026-11-23T10:00:00Z', { x: 1 })] },
       'd1',
       'c',
@@ -147,14 +154,14 @@ describe('ingest', () => {
 
   it('answers a repeat with other metrics or sequence 409 Conflict naming the timestamp, changing nothing', async () => {
     const { deps, table, published } = fakes();
-    await ingest(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', deps);
+    await post(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', deps);
 
     const answers = await Promise.all([
-      ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', deps),
-      ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', deps),
-      ingest(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', deps),
-      ingest(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps),
-      ingest(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps),
+      post(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', deps),
     ]);
 
     expect(answers.map((a) => a.statusCode)).toEqual([409, 409, 409, 409, 202]);
@@ -172,18 +179,18 @@ describe('ingest', () => {
 
   it('compares metric values as numbers: -0 repeats 0', async () => {
     const { deps } = fakes();
-    await ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', deps);
+    await post(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', deps);
 
-    const answer = await ingest(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', deps);
 
     expect(answer).toMatchObject({ statusCode: 202, body: { duplicate: true } });
   });
 
   it('answers in a 207 a later batch item repeating an earlier one: 202 duplicate when equal, 409 when not', async () => {
     const { deps, table, published } = fakes();
-    await ingest(reading('2026-11-23T09:00:00Z'), 'd1', 'c', deps);
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'c', deps);
 
-    const answer = await ingest(
+    const answer = await post(
       {
         readings: [
           reading('2026-11-23T10:00:00Z'),
