@@ -9,15 +9,9 @@
  * ten prefixes alive at once is "too complex".
  */
 
-import {
-  type AnythingButKind,
-  compileRule,
-  expandRule,
-  isObject,
-  matcherOf,
-  type RuleDialect,
-  RuleSyntaxError,
-} from '../event-ruler/rule.ts';
+import { matcherOf } from '../event-ruler/match.ts';
+import { isObject, RuleSyntaxError } from '../event-ruler/operators.ts';
+import { compileRule, expandRule, type RuleDialect } from '../event-ruler/rule.ts';
 
 /** An event pattern as EventBridge stores it: a JSON object whose leaves are arrays of match values. */
 export type EventPattern = Record<string, unknown>;
@@ -62,7 +56,7 @@ const EVENT_PATTERNS: RuleDialect = {
     'equals-ignore-case',
     'wildcard',
   ]),
-  anythingButKinds: new Set<AnythingButKind>(['equals-ignore-case', 'prefix', 'suffix', 'wildcard']),
+  anythingButKinds: ['equals-ignore-case', 'prefix', 'suffix', 'wildcard'],
   anythingButOfList: true,
   affixIgnoreCase: true,
 };

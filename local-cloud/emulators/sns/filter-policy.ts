@@ -9,19 +9,16 @@
  * the `MessageAttributes` scope, where attributes are typed values rather than a JSON body.
  */
 
+import { matcherOf } from '../event-ruler/match.ts';
+import { isObject, RuleSyntaxError, type Scalar } from '../event-ruler/operators.ts';
 import {
-  type AnythingButKind,
   type Branch,
   type Clause,
   compileRule,
   expandRule,
   type FieldRule,
   fieldsOf,
-  isObject,
-  matcherOf,
   type RuleDialect,
-  RuleSyntaxError,
-  type Scalar,
 } from '../event-ruler/rule.ts';
 
 /**
@@ -75,7 +72,7 @@ const FILTER_POLICIES: RuleDialect = {
     'exists',
     'cidr',
   ]),
-  anythingButKinds: new Set<AnythingButKind>(['prefix']),
+  anythingButKinds: ['prefix'],
   anythingButOfList: false,
   affixIgnoreCase: false,
 };
