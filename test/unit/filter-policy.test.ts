@@ -296,6 +296,24 @@ describe('compileFilterPolicy with MessageAttributes scope', () => {
       matches: true,
     },
     {
+      name: 'cidr takes an IPv4-mapped IPv6 address as its IPv4 address (event-ruler, as EventBridge)',
+      policy: { source_ip: [{ cidr: '10.0.0.0/24' }] },
+      attributes: { source_ip: str('::ffff:a00:5') },
+      matches: true,
+    },
+    {
+      name: 'an IP literal equals the same address written otherwise (event-ruler, as EventBridge)',
+      policy: { source_ip: ['2001:db8::1'] },
+      attributes: { source_ip: str('2001:0DB8:0:0:0:0:0:1') },
+      matches: true,
+    },
+    {
+      name: 'equals-ignore-case folds each policy letter, ß as SS (event-ruler, as EventBridge)',
+      policy: { street: [{ 'equals-ignore-case': 'straße' }] },
+      attributes: { street: str('STRASSE') },
+      matches: true,
+    },
+    {
       name: 'an attribute named like an Object property is only read when sent',
       policy: { constructor: [{ exists: false }] },
       attributes: {},
@@ -611,6 +629,24 @@ describe('compileFilterPolicy with MessageBody scope', () => {
       body: { customer_interests: ['rugby'] },
       matches: false,
     },
+    {
+      name: 'cidr takes an IPv4-mapped IPv6 address in the body (event-ruler, as EventBridge)',
+      policy: { source_ip: [{ cidr: '10.0.0.0/24' }] },
+      body: { source_ip: '::ffff:a00:5' },
+      matches: true,
+    },
+    {
+      name: 'exists false is judged within the array element the other fields chose (event-ruler)',
+      policy: { items: { code: ['a'], status: [{ exists: false }] } },
+      body: { items: [{ code: 'a' }, { code: 'b', status: 'failed' }] },
+      matches: true,
+    },
+    {
+      name: 'numbers beyond -5.0e9..5.0e9 never match a numeric range (event-ruler)',
+      policy: { level: [{ numeric: ['>', 0] }] },
+      body: { level: 6e9 },
+      matches: false,
+    },
     { name: 'an empty policy matches everything', policy: {}, body: 'not even JSON', matches: true },
   ])('$name', ({ policy, body, matches }) => {
     // Prepare
@@ -809,6 +845,21 @@ describe('compileFilterPolicy validation', () => {
       name: 'anything-but a boolean prefix (recorded)',
       policy: { key: [{ 'anything-but': { prefix: false } }] },
       message: 'FilterPolicy: prefix match pattern must be a string',
+    },
+    {
+      name: 'a numeric operand beyond 5.0e9 (event-ruler, as EventBridge)',
+      policy: { key: [{ numeric: ['<', 6e9] }] },
+      message: 'FilterPolicy: Value must be between -5.0E9 and 5.0E9, inclusive',
+    },
+    {
+      name: 'a match type used as a field name inside $or (event-ruler, as EventBridge)',
+      policy: { $or: [{ prefix: ['a'] }, { key: ['b'] }] },
+      message: 'FilterPolicy: prefix is Ruler reserved fieldName which cannot be used inside $or.',
+    },
+    {
+      name: 'a wildcard, which SNS does not take',
+      policy: { key: [{ wildcard: 'a*' }] },
+      message: 'FilterPolicy: Unrecognized match type wildcard',
     },
     {
       name: 'anything-but a mixed list',
