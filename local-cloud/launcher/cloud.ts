@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FunctionName, functions, schedules } from '../../infra/api.ts';
-import { buses, rules, secrets, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { schedules } from '../../infra/api.ts';
+import { buses, rules, secrets, tables, topics } from '../../infra/topology.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
@@ -16,9 +16,26 @@ import { LocalSns } from '../emulators/sns/service.ts';
 import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
+import {
+  functionNames,
+  localFunctions,
+  localStateMachines,
+  repoRoot,
+  restApi,
+  webSocketApi,
+} from './resources.ts';
 import { deadLetterCount, GatewayCounters, type LocalCloudStats } from './stats.ts';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
+
+/** What a caller may set of the Lambda runtime: the API's functions are always there. */
+export type LocalLambdaSettings = Omit<
+  LocalLambdaOptions,
+  'functions' | 'rootDir' | 'functionArn' | 'onLog'
+> & {
+  /** Functions beside those of `infra/api.ts` (tests add handlers of their own under `test/support/`). */
+  readonly extraFunctions?: LocalLambdaOptions['functions'];
+};
 
 export interface LocalCloudOptions {
   /** Tables and archives live here; everything is in memory when absent. */
@@ -53,7 +70,7 @@ export interface LocalCloudOptions {
    */
   readonly log?: (notice: Notice) => void;
   /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
-  readonly lambda?: LocalLambdaOptions;
+  readonly lambda?: LocalLambdaSettings;
   /** API Gateway's integration timeout, 29 s; tests shorten it. */
   readonly integrationTimeoutMs?: number;
   /**
@@ -91,82 +108,163 @@ export interface LocalCloud {
   stop(): Promise<void>;
 }
 
+type Log = (notice: Notice) => void;
+type ScheduleName = keyof typeof schedules;
+
 /**
  * Starts the local cloud in this process: the AWS-compatible edge (DynamoDB on dynalite, the local
- * EventBridge), the REST gateway with its authorizers, and the schedules. Handlers reach the edge
- * only through the standard `AWS_ENDPOINT_URL` variable, exactly as they reach AWS.
+ * EventBridge, SNS, Step Functions, Secrets Manager), the REST and WebSocket gateways with their
+ * authorizers, and the schedules. Handlers reach the edge only through the standard
+ * `AWS_ENDPOINT_URL` variable, exactly as they reach AWS.
  */
 export const startLocalCloud = async (options: LocalCloudOptions): Promise<LocalCloud> => {
   const host = options.host ?? '127.0.0.1';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  const faults = new Faults();
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const log = options.log ?? ((notice: Notice) => console.error(noticeLine(notice)));
+  const faults = new Faults();
 
+  const dynamodb = await startDynamoDB(options);
+  const lambda = startLambda(options, log);
+  let edgeUrl = '';
+  const services = wireServices(options, { lambda, faults, log, edgeUrl: () => edgeUrl });
+  const { events, sns, stepFunctions, websocket } = services;
+  const readiness = trackReadiness(options, { lambda, events });
+  const edge = new Edge(
+    {
+      dynamodb,
+      events,
+      faults,
+      secrets: new LocalSecretsManager({
+        secrets: { [secrets.tokenSigningKey.name]: options.tokenSigningKey },
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT,
+      }),
+      sns,
+      states: stepFunctions,
+      websocket,
+      health: readiness.health,
+    },
+    options.awsCredentials,
+    LOCAL_REGION,
+  );
+  edgeUrl = await edge.listen(options.edgePort ?? 0, host);
+  Object.assign(process.env, handlerEnvironment(options, edgeUrl));
+
+  events.resumePending();
+  stepFunctions.resumeExecutions();
+  sns.resumeDeliveries();
+
+  const answers = new GatewayCounters();
+  const gateway = new RestGateway({
+    ...restApi(),
+    onAnswer: answers.record,
+    invoke: (fn, event) => lambda.invoke(fn, event),
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    allowedOrigin: options.allowedOrigin ?? '*',
+    health: readiness.health,
+    ...(options.integrationTimeoutMs !== undefined
+      ? { integrationTimeoutMs: options.integrationTimeoutMs }
+      : {}),
+  });
+  const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
+  let wsUrl = await websocket.listen(options.wsPort ?? 0, host);
+  const sweeper = dynamodb.startTtlSweeper(
+    Object.values(tables).filter((table) => 'timeToLiveAttribute' in table),
+    options.ttlSweepIntervalMs ?? 60_000,
+  );
+  const runSchedule = (name: ScheduleName) => lambda.invoke(schedules[name].function, scheduledEvent());
+  const timers = startSchedules(options, runSchedule, log);
+  readiness.started();
+  // Execution environments start on demand, as Lambda's do: a function's first invocation is a cold start.
+
+  return {
+    apiUrl,
+    edgeUrl,
+    awsCredentials: options.awsCredentials,
+    get wsUrl() {
+      return wsUrl;
+    },
+    events,
+    sns,
+    stepFunctions,
+    websocket,
+    async restartWebSocket() {
+      await websocket.close();
+      wsUrl = await websocket.listen(Number(new URL(wsUrl.replace('ws:', 'http:')).port), host);
+    },
+    faults,
+    lambda,
+    gateway,
+    runSchedule,
+    stats: () => ({
+      acceptedReadings: answers.acceptedReadings,
+      throttledRequests: answers.throttledRequests,
+      pendingDeliveries: events.pendingCount(),
+      deadLetters: deadLetterCount(events.deadLetters),
+      rssBytes: process.memoryUsage.rss(),
+    }),
+    health: readiness.health,
+    markReady: readiness.markReady,
+    async stop() {
+      readiness.stopping();
+      for (const timer of [...timers, sweeper]) clearInterval(timer);
+      await gateway.close();
+      await websocket.close();
+      await settle(services);
+      faults.clear();
+      await edge.close();
+      await sns.close();
+      await lambda.close();
+      await dynamodb.stop();
+    },
+  };
+};
+
+/** dynalite, with every table of the topology created. */
+const startDynamoDB = async (options: LocalCloudOptions): Promise<LocalDynamoDB> => {
   const dynamodb = new LocalDynamoDB({
     credentials: options.awsCredentials,
+    region: LOCAL_REGION,
     ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
   });
   await dynamodb.start();
   await dynamodb.ensureTables(Object.values(tables));
+  return dynamodb;
+};
 
-  const log = options.log ?? ((notice: Notice) => console.error(noticeLine(notice)));
-  const lambda = new LocalLambda({
-    ...options.lambda,
+/** The Lambda runtime with every function of the API (and a test's own). */
+const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
+  const { extraFunctions, ...settings } = options.lambda ?? {};
+  return new LocalLambda({
+    ...settings,
+    functions: { ...localFunctions(), ...extraFunctions },
+    rootDir: repoRoot,
+    functionArn: localArns.function,
     ...(options.log ? { onLog: (line: string) => log(handlerLogNotice(line)) } : {}),
   });
-  let phase: 'starting' | 'started' | 'stopping' = 'starting';
-  let marked = !options.readyWhenMarked;
-  /** Every check the health report makes, by name; add one here and both `/health`s report it. */
-  const healthChecks: Record<string, () => HealthCheck> = {
-    lambda: () => {
-      const { ok, stuck, environments } = lambda.health();
-      return { ok, stuck, environments: environments.length };
-    },
-    // Dead letters are work that failed for good and waits for a redrive: counted, not a fault of the system's own.
-    deadLetters: () => ({ ok: true, queues: deadLetterCounts() }),
-  };
-  const health = (): HealthReport => {
-    const checks = Object.fromEntries(Object.entries(healthChecks).map(([name, check]) => [name, check()]));
-    const status =
-      phase === 'stopping'
-        ? 'stopping'
-        : phase === 'starting' || !marked
-          ? 'starting'
-          : Object.values(checks).every((check) => check.ok)
-            ? 'ok'
-            : 'degraded';
-    return { status, checks };
-  };
-  const functionNames = Object.keys(functions) as FunctionName[];
-  const payloadOf = (payload: string): unknown => {
-    try {
-      return JSON.parse(payload);
-    } catch {
-      return payload;
-    }
-  };
-  const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.name), bus.name]));
+};
 
-  const resolveTarget = (arn: string): TargetInvoker | undefined => {
-    const fn = functionOfArn(arn, functionNames);
-    if (fn) return async (payload) => void (await lambda.invoke(fn, payloadOf(payload)));
-    const bus = busByArn.get(arn);
-    if (bus) return async (payload) => events.publish(bus, payloadOf(payload) as BusEvent);
-    if (arn.startsWith('arn:aws:states:')) {
-      return async (payload) => void stepFunctions.start(arn, payload);
-    }
-    if (arn.startsWith('arn:aws:sns:')) {
-      return async (payload) => {
-        const answer = await sns.handle(
-          new URLSearchParams({ Action: 'Publish', TopicArn: arn, Message: payload }),
-        );
-        if (answer.status !== 200) throw Object.assign(new Error(answer.body), { name: 'SnsPublishFailed' });
-      };
-    }
-    return undefined;
-  };
+interface Services {
+  readonly events: LocalEventBridge;
+  readonly sns: LocalSns;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly websocket: WebSocketGateway;
+}
 
-  const events = new LocalEventBridge({
+interface Wiring {
+  readonly lambda: LocalLambda;
+  readonly faults: Faults;
+  readonly log: Log;
+  /** The edge's URL, known once it listens (SNS links and the workflows' SDK calls point at it). */
+  readonly edgeUrl: () => string;
+}
+
+/** EventBridge with the topology's rules, SNS with its topics, Step Functions with its workflows, the WebSocket API. */
+const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
+  const { lambda, faults, log } = wiring;
+  const events: LocalEventBridge = new LocalEventBridge({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     busNames: Object.values(buses).map((bus) => bus.name),
@@ -174,7 +272,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       .filter((bus) => bus.archived)
       .map((bus) => bus.name),
     faults,
-    resolveTarget,
+    resolveTarget: (arn) => resolveTarget(arn, services),
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
     onDeliveryError: (message, context) =>
       log({
@@ -185,6 +283,88 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       }),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
+  putTopologyRules(events);
+  const sns = new LocalSns({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    faults,
+    publicUrl: wiring.edgeUrl,
+    topics: Object.values(topics).map((topic) => topic.name),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
+  });
+  const stepFunctions = new LocalStepFunctions({
+    machines: localStateMachines(),
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    functionOfArn: (arn) => functionOfArn(arn, functionNames),
+    invokeFunction: (fn, payload) => lambda.invoke(fn, payload).catch(asTaskError),
+    edgeUrl: wiring.edgeUrl,
+    credentials: options.awsCredentials,
+    faults,
+    deadLetters: events.deadLetters,
+    onFailure: (execution) =>
+      log({
+        source: 'step functions',
+        counted: { one: 'execution failed', many: 'executions failed' },
+        reason: String(execution.error),
+        message: `${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`,
+      }),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.sfnRetryIntervalMs !== undefined ? { retryIntervalMs: options.sfnRetryIntervalMs } : {}),
+  });
+  const websocket = new WebSocketGateway({
+    ...webSocketApi(),
+    invoke: (fn, event) => lambda.invoke(fn, event),
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    ...(options.websocketIdleTimeoutMs ? { idleTimeoutMs: options.websocketIdleTimeoutMs } : {}),
+  });
+  const services: Services & { readonly lambda: LocalLambda } = {
+    events,
+    sns,
+    stepFunctions,
+    websocket,
+    lambda,
+  };
+  return services;
+};
+
+const payloadOf = (payload: string): unknown => {
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+};
+
+const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.name), bus.name]));
+
+/** How EventBridge delivers to a target ARN: a function, a bus, a state machine or a topic. */
+const resolveTarget = (
+  arn: string,
+  services: Services & { readonly lambda: LocalLambda },
+): TargetInvoker | undefined => {
+  const fn = functionOfArn(arn, functionNames);
+  if (fn) return async (payload) => void (await services.lambda.invoke(fn, payloadOf(payload)));
+  const bus = busByArn.get(arn);
+  if (bus) return async (payload) => services.events.publish(bus, payloadOf(payload) as BusEvent);
+  if (arn.startsWith('arn:aws:states:')) {
+    return async (payload) => void services.stepFunctions.start(arn, payload);
+  }
+  if (arn.startsWith('arn:aws:sns:')) {
+    return async (payload) => {
+      const answer = await services.sns.handle(
+        new URLSearchParams({ Action: 'Publish', TopicArn: arn, Message: payload }),
+      );
+      if (answer.status !== 200) throw Object.assign(new Error(answer.body), { name: 'SnsPublishFailed' });
+    };
+  }
+  return undefined;
+};
+
+/** Puts every rule of the topology and its targets, as the CDK stack declares them. */
+const putTopologyRules = (events: LocalEventBridge): void => {
   for (const rule of rules) {
     const busName = buses[rule.bus].name;
     events.putRule({
@@ -218,125 +398,101 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     if (FailedEntries.length > 0)
       throw new Error(`Topology rule ${rule.name}: ${JSON.stringify(FailedEntries)}`);
   }
+};
 
-  let edgeUrl = '';
-  const sns = new LocalSns({
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
-    faults,
-    publicUrl: () => edgeUrl,
-    topics: Object.values(topics).map((topic) => topic.name),
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
-  });
-  const websocket = new WebSocketGateway({
-    invoke: (fn, event) => lambda.invoke(fn, event),
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
-    ...(options.websocketIdleTimeoutMs ? { idleTimeoutMs: options.websocketIdleTimeoutMs } : {}),
-  });
-  const stepFunctions = new LocalStepFunctions({
-    machines: Object.values(stateMachines),
-    invokeFunction: (fn, payload) => lambda.invoke(fn, payload).catch(asTaskError),
-    functionNames,
-    edgeUrl: () => edgeUrl,
-    credentials: options.awsCredentials,
-    faults,
-    deadLetters: events.deadLetters,
-    onFailure: (execution) =>
-      log({
-        source: 'step functions',
-        counted: { one: 'execution failed', many: 'executions failed' },
-        reason: String(execution.error),
-        message: `${execution.name} failed: ${execution.error} ${execution.cause ?? ''}`,
-      }),
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.sfnRetryIntervalMs !== undefined ? { retryIntervalMs: options.sfnRetryIntervalMs } : {}),
-  });
-  const secretsManager = new LocalSecretsManager({ [secrets.tokenSigningKey.name]: options.tokenSigningKey });
-  const edge = new Edge(
-    {
-      dynamodb,
-      events,
-      faults,
-      secrets: secretsManager,
-      sns,
-      states: stepFunctions,
-      websocket,
-      health,
+/** The environment every function starts with: the edge as endpoint, the signing key, every resource's name. */
+const handlerEnvironment = (options: LocalCloudOptions, edgeUrl: string): Record<string, string> => ({
+  AWS_ENDPOINT_URL: edgeUrl,
+  AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: edgeUrl,
+  AWS_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: options.awsCredentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: options.awsCredentials.secretAccessKey,
+  ...Object.fromEntries(Object.values(secrets).map((secret) => [secret.env, secret.name])),
+  OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
+  ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
+  POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+  ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
+  ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
+  ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
+});
+
+/**
+ * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue, those
+ * of the topology at 0 included (the enrich queue's count is the readings not enriched).
+ */
+const deadLetterCounts = (events: LocalEventBridge): Record<string, number> =>
+  Object.fromEntries(
+    [
+      ...new Set([
+        ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
+        ...events.deadLetters.queues(),
+      ]),
+    ].map((queue) => [queue, events.deadLetters.count(queue)]),
+  );
+
+/** The health report both `/health`s answer, and the phase it reports. */
+const trackReadiness = (
+  options: LocalCloudOptions,
+  { lambda, events }: { lambda: LocalLambda; events: LocalEventBridge },
+) => {
+  let phase: 'starting' | 'started' | 'stopping' = 'starting';
+  let marked = !options.readyWhenMarked;
+  /** Every check the health report makes, by name; add one here and both `/health`s report it. */
+  const checks: Record<string, () => HealthCheck> = {
+    lambda: () => {
+      const { ok, stuck, environments } = lambda.health();
+      return { ok, stuck, environments: environments.length };
     },
-    options.awsCredentials,
-  );
-  edgeUrl = await edge.listen(options.edgePort ?? 0, host);
-
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: edgeUrl,
-    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: edgeUrl,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: options.awsCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: options.awsCredentials.secretAccessKey,
-    ...Object.fromEntries(Object.values(secrets).map((secret) => [secret.env, secret.name])),
-    OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
-    ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
-    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
-    ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
-    ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
-  });
-
-  events.resumePending();
-  stepFunctions.resumeExecutions();
-  sns.resumeDeliveries();
-
-  /**
-   * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue, those
-   * of the topology at 0 included (the enrich queue's count is the readings not enriched).
-   */
-  const deadLetterCounts = (): Record<string, number> =>
-    Object.fromEntries(
-      [
-        ...new Set([
-          ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
-          ...events.deadLetters.queues(),
-        ]),
-      ].map((queue) => [queue, events.deadLetters.count(queue)]),
-    );
-
-  const answers = new GatewayCounters();
-  const gateway = new RestGateway({
-    onAnswer: answers.record,
-    invoke: (fn, event) => lambda.invoke(fn, event),
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
-    allowedOrigin: options.allowedOrigin ?? '*',
+    // Dead letters are work that failed for good and waits for a redrive: counted, not a fault of the system's own.
+    deadLetters: () => ({ ok: true, queues: deadLetterCounts(events) }),
+  };
+  const health = (): HealthReport => {
+    const results = Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, check()]));
+    const status =
+      phase === 'stopping'
+        ? 'stopping'
+        : phase === 'starting' || !marked
+          ? 'starting'
+          : Object.values(results).every((check) => check.ok)
+            ? 'ok'
+            : 'degraded';
+    return { status, checks: results };
+  };
+  return {
     health,
-    ...(options.integrationTimeoutMs !== undefined
-      ? { integrationTimeoutMs: options.integrationTimeoutMs }
-      : {}),
-  });
-  const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
-  const wsPort = options.wsPort ?? 0;
-  let wsUrl = await websocket.listen(wsPort, host);
-  const sweeper = dynamodb.startTtlSweeper(
-    Object.values(tables).filter((table) => 'timeToLiveAttribute' in table),
-    options.ttlSweepIntervalMs ?? 60_000,
-  );
+    started: () => {
+      phase = 'started';
+    },
+    stopping: () => {
+      phase = 'stopping';
+    },
+    markReady: () => {
+      marked = true;
+    },
+  };
+};
 
-  const runSchedule = (name: keyof typeof schedules) =>
-    lambda.invoke(schedules[name].function, {
-      version: '0',
-      id: crypto.randomUUID(),
-      'detail-type': 'Scheduled Event',
-      source: 'aws.scheduler',
-      account: LOCAL_ACCOUNT,
-      time: new Date().toISOString(),
-      region: LOCAL_REGION,
-      resources: [],
-      detail: {},
-    });
+/** What EventBridge Scheduler hands a scheduled function. */
+const scheduledEvent = () => ({
+  version: '0',
+  id: crypto.randomUUID(),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.scheduler',
+  account: LOCAL_ACCOUNT,
+  time: new Date().toISOString(),
+  region: LOCAL_REGION,
+  resources: [],
+  detail: {},
+});
 
+/** Runs each scheduled function now and then at its interval; a failed run is logged, the next one goes ahead. */
+const startSchedules = (
+  options: LocalCloudOptions,
+  runSchedule: (name: ScheduleName) => Promise<unknown>,
+  log: Log,
+): NodeJS.Timeout[] => {
   const timers: NodeJS.Timeout[] = [];
-  for (const name of Object.keys(schedules) as (keyof typeof schedules)[]) {
+  for (const name of Object.keys(schedules) as ScheduleName[]) {
     const interval = options.scheduleIntervalMs ?? schedules[name].everyMinutes * 60_000;
     if (interval <= 0) continue;
     const tick = () => {
@@ -352,59 +508,17 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     timers.push(setInterval(tick, interval));
     tick();
   }
-  phase = 'started';
-  // Execution environments start on demand, as Lambda's do: a function's first invocation is a cold start.
+  return timers;
+};
 
-  return {
-    apiUrl,
-    edgeUrl,
-    awsCredentials: options.awsCredentials,
-    get wsUrl() {
-      return wsUrl;
-    },
-    events,
-    sns,
-    stepFunctions,
-    websocket,
-    async restartWebSocket() {
-      await websocket.close();
-      wsUrl = await websocket.listen(Number(new URL(wsUrl.replace('ws:', 'http:')).port), host);
-    },
-    faults,
-    lambda,
-    gateway,
-    runSchedule,
-    stats: () => ({
-      acceptedReadings: answers.acceptedReadings,
-      throttledRequests: answers.throttledRequests,
-      pendingDeliveries: events.pendingCount(),
-      deadLetters: deadLetterCount(events.deadLetters),
-      rssBytes: process.memoryUsage.rss(),
-    }),
-    health,
-    markReady() {
-      marked = true;
-    },
-    async stop() {
-      phase = 'stopping';
-      for (const timer of timers) clearInterval(timer);
-      clearInterval(sweeper);
-      await gateway.close();
-      await websocket.close();
-      // Let deliveries and the workflows they start settle; what is still pending is kept for the next start.
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && (events.busy() || stepFunctions.busy())) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await stepFunctions.close();
-      await events.close(0);
-      faults.clear();
-      await edge.close();
-      await sns.close();
-      await lambda.close();
-      await dynamodb.stop();
-    },
-  };
+/** Lets deliveries and the workflows they start settle; what is still pending is kept for the next start. */
+const settle = async ({ events, stepFunctions }: Services): Promise<void> => {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && (events.busy() || stepFunctions.busy())) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await stepFunctions.close();
+  await events.close(0);
 };
 
 /**

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { FunctionName } from '../../infra/api.ts';
+import type { GatewayAnswer } from '../emulators/apigateway/rest-gateway.ts';
 import type { DeadLetterQueues } from '../emulators/eventbridge/dead-letters.ts';
 
 export interface LocalCloudStats {
@@ -17,13 +18,6 @@ export interface LocalCloudStats {
   readonly deadLetters: number;
   /** This process's resident memory. */
   readonly rssBytes: number;
-}
-
-/** One answer of the REST gateway; `function` is absent when the gateway answered by itself. */
-export interface GatewayAnswer {
-  readonly function?: FunctionName;
-  readonly statusCode: number;
-  readonly body: string;
 }
 
 const INGEST: FunctionName = 'ingest';

@@ -2,10 +2,10 @@ import { connect } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { FunctionName } from '../../infra/api.ts';
 import { RestGateway } from '../../local-cloud/emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../../local-cloud/emulators/apigateway/websocket-gateway.ts';
 import { LambdaInvocationError } from '../../local-cloud/emulators/lambda/lambda.ts';
+import { restApi, webSocketApi } from '../../local-cloud/launcher/resources.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 
 const GOOD_KEY = 'good-key';
@@ -21,8 +21,8 @@ const allow = (principalId: string) => ({
 
 /** The Lambda port of the gateways: authorizers accept one key/token, handlers echo the event they got. */
 const fakeLambda = () => {
-  const calls: { fn: FunctionName; event: Record<string, unknown> }[] = [];
-  const invoke = async (fn: FunctionName, event: unknown): Promise<unknown> => {
+  const calls: { fn: string; event: Record<string, unknown> }[] = [];
+  const invoke = async (fn: string, event: unknown): Promise<unknown> => {
     const received = event as Record<string, unknown>;
     calls.push({ fn, event: received });
     const headers = (received.headers ?? {}) as Record<string, string>;
@@ -79,6 +79,7 @@ const parseRaw = (raw: string) => {
 describe('REST gateway hardening', () => {
   const lambda = fakeLambda();
   const gateway = new RestGateway({
+    ...restApi(),
     invoke: lambda.invoke,
     region: 'us-east-1',
     accountId: '000000000000',
@@ -172,6 +173,7 @@ describe('REST gateway hardening', () => {
 describe('WebSocket gateway hardening', () => {
   const lambda = fakeLambda();
   const gateway = new WebSocketGateway({
+    ...webSocketApi(),
     invoke: lambda.invoke,
     region: 'us-east-1',
     accountId: '000000000000',

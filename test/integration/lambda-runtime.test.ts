@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LambdaInvocationError, LocalLambda } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { waitFor } from '../support/local-cloud.ts';
 
 const entry = 'test/support/misbehaving-handler.ts';
+const rootDir = join(import.meta.dirname, '../..');
+const functionArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
-/** Both functions run the same module; each has its own limits and so its own environments. */
-const extraFunctions = {
+/** The functions run the same module; each has its own limits and so its own environments. */
+const functions = {
   runaway: { entry, limits: { timeoutSeconds: 1, memoryMb: 512 } },
   bystander: { entry, limits: { timeoutSeconds: 30, memoryMb: 512 } },
   hungry: { entry, limits: { timeoutSeconds: 30, memoryMb: 48 } },
@@ -25,7 +28,13 @@ describe('local Lambda runtime limits', () => {
   let lambda: LocalLambda;
 
   beforeAll(async () => {
-    lambda = new LocalLambda({ extraFunctions, heartbeatIntervalMs: 100, unresponsiveAfterMs: 500 });
+    lambda = new LocalLambda({
+      functions,
+      rootDir,
+      functionArn,
+      heartbeatIntervalMs: 100,
+      unresponsiveAfterMs: 500,
+    });
     await Promise.all([lambda.load('runaway'), lambda.load('bystander')]);
   });
   afterAll(async () => {
@@ -86,7 +95,13 @@ describe('local Lambda runtime limits', () => {
   });
 
   it('reaps an idle environment and starts a fresh one on the next invocation', async () => {
-    const reaping = new LocalLambda({ extraFunctions, heartbeatIntervalMs: 50, idleTimeoutMs: 200 });
+    const reaping = new LocalLambda({
+      functions,
+      rootDir,
+      functionArn,
+      heartbeatIntervalMs: 50,
+      idleTimeoutMs: 200,
+    });
     try {
       await reaping.invoke('bystander', { first: true });
       expect(reaping.health().environments.map((e) => e.function)).toEqual(['bystander']);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RetryableErrors, WorkflowErrors } from '../../handlers/lib/workflow-errors.ts';
 import { tasksOf } from '../../infra/aws/state-machines.ts';
 import { stateMachines } from '../../infra/topology.ts';
-import { substitute } from '../../local-cloud/emulators/stepfunctions/stepfunctions.ts';
+import { substitute } from '../../local-cloud/launcher/resources.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');
 

@@ -3,27 +3,52 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import {
-  type AuthorizerSpec,
-  authorizers,
-  type FunctionName,
-  INTEGRATION_TIMEOUT_SECONDS,
-  type RouteSpec,
-  routes,
-} from '../../../infra/api.ts';
-import { gatewayResponses, renderGatewayResponse } from '../../../infra/gateway-responses.ts';
-import { ErrorBody } from '../../../schemas/error.ts';
-import type { GatewayAnswer } from '../../launcher/stats.ts';
 import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
 import { BoundedCache } from '../shared/bounded-cache.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
 import { answerClientErrorsWithJson, closeServer } from '../shared/servers.ts';
+import type { ErrorBodies } from './error-bodies.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
+/** A REQUEST Lambda authorizer whose answer is cached by one header (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html). */
+export interface RestAuthorizer {
+  readonly function: string;
+  /** The header API Gateway requires and caches the authorizer's answer by. */
+  readonly identityHeader: string;
+  readonly cacheTtlSeconds: number;
+}
+
+/** A method on a resource path (`{param}` placeholders) with a Lambda proxy integration behind its authorizer. */
+export interface RestRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly function: string;
+  readonly authorizer: RestAuthorizer;
+}
+
+/** A gateway response of the API (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html). */
+export interface GatewayResponse {
+  readonly type: string;
+  /** Overrides the status API Gateway would answer with. */
+  readonly statusCode?: number;
+  readonly template: string;
+}
+
+/** One answer of the REST gateway; `function` is absent when the gateway answered by itself. */
+export interface GatewayAnswer {
+  readonly function?: string;
+  readonly statusCode: number;
+  readonly body: string;
+}
+
 export interface RestGatewayOptions {
-  readonly invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
+  readonly routes: readonly RestRoute[];
+  /** What the gateway answers when it refuses a request itself, by response type. */
+  readonly gatewayResponses: readonly GatewayResponse[];
+  readonly bodies: ErrorBodies;
+  readonly invoke: (fn: string, event: unknown) => Promise<unknown>;
   readonly region: string;
   readonly accountId: string;
   /** The dashboard's origin, allowed by CORS. */
@@ -31,7 +56,7 @@ export interface RestGatewayOptions {
   /** What `GET /health` answers. */
   readonly health: () => HealthReport;
   /** How long an integration may take before the caller gets 504 (29 s on AWS); tests shorten it. */
-  readonly integrationTimeoutMs?: number;
+  readonly integrationTimeoutMs: number;
   /** How many authorizer answers are cached at most (each for its authorizer's TTL). */
   readonly authorizerCacheEntries?: number;
   /** Told of every answer to a routed request (not of health checks or CORS preflights). */
@@ -59,9 +84,6 @@ const AuthorizerResult = z.object({
 
 type CachedAuthorization = z.infer<typeof AuthorizerResult> | 'Unauthorized';
 
-/** The gateway responses of the deployed REST API, by type, answered alike here. */
-const responses = new Map(gatewayResponses(routes, authorizers).map((response) => [response.type, response]));
-
 /** Default statuses of the response types API Gateway answers itself (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html). */
 type GatewayResponseType =
   | 'UNAUTHORIZED'
@@ -73,27 +95,6 @@ type GatewayResponseType =
   | 'BAD_REQUEST_PARAMETERS'
   | 'DEFAULT_4XX'
   | 'DEFAULT_5XX';
-
-/** A response type without a template of its own falls back to DEFAULT_4XX or DEFAULT_5XX, as on AWS. */
-/**
- * The deployed 401 names every credential header of the API (its template cannot branch); a route
- * knows the one it needs, so only that detail is kept.
- */
-const narrowDetails = (body: string, field: string): string => {
-  const parsed = ErrorBody.parse(JSON.parse(body));
-  const details = parsed.error.details?.filter((detail) => detail.path === field);
-  return JSON.stringify({ error: { ...parsed.error, ...(details ? { details } : {}) } });
-};
-
-const gatewayBody = (
-  type: GatewayResponseType,
-  status: number,
-  message: string,
-): { status: number; body: string } => {
-  const response = responses.get(type) ?? responses.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
-  if (!response) throw new Error(`No gateway response for ${type}`);
-  return { status: response.statusCode ?? status, body: renderGatewayResponse(response.template, message) };
-};
 
 const DEFAULT_AUTHORIZER_CACHE_ENTRIES = 10_000;
 
@@ -124,8 +125,6 @@ const decodePathParameters = (groups: Record<string, string> | undefined): Recor
   );
 };
 
-const compiledRoutes = routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
-
 const wildcardMatch = (pattern: string, value: string): boolean =>
   new RegExp(
     `^${pattern
@@ -143,13 +142,15 @@ export class RestGateway {
   readonly #options: RestGatewayOptions;
   readonly #server: Server;
   readonly #cache: BoundedCache<CachedAuthorization>;
-  readonly #integrationTimeoutMs: number;
+  readonly #routes: readonly { route: RestRoute; pattern: RegExp }[];
+  readonly #responses: ReadonlyMap<string, GatewayResponse>;
   readonly #pruner: NodeJS.Timeout;
 
   constructor(options: RestGatewayOptions) {
     this.#options = options;
     this.#cache = new BoundedCache(options.authorizerCacheEntries ?? DEFAULT_AUTHORIZER_CACHE_ENTRIES);
-    this.#integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_SECONDS * 1000;
+    this.#routes = options.routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
+    this.#responses = new Map(options.gatewayResponses.map((response) => [response.type, response]));
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch(() => {
         if (!res.headersSent) this.#gateway(req, res, 'DEFAULT_5XX', 500, 'Internal server error');
@@ -159,7 +160,7 @@ export class RestGateway {
     this.#pruner = setInterval(() => this.#cache.prune(), 60_000).unref();
     answerClientErrorsWithJson(
       this.#server,
-      (status, message) => gatewayBody('DEFAULT_4XX', status, message).body,
+      (status, message) => this.#gatewayBody('DEFAULT_4XX', status, message).body,
     );
   }
 
@@ -187,6 +188,17 @@ export class RestGateway {
     this.#cache.clear();
   }
 
+  /** The deployed gateway response of `type`, or DEFAULT_4XX/DEFAULT_5XX when it has none, as on AWS. */
+  #gatewayBody(type: GatewayResponseType, status: number, message: string): { status: number; body: string } {
+    const response =
+      this.#responses.get(type) ?? this.#responses.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+    if (!response) throw new Error(`No gateway response for ${type}`);
+    return {
+      status: response.statusCode ?? status,
+      body: this.#options.bodies.render(response.template, message),
+    };
+  }
+
   #cors(origin: string | undefined): Record<string, string> {
     const allowed = this.#options.allowedOrigin;
     return {
@@ -196,9 +208,7 @@ export class RestGateway {
   }
 
   #error(res: ServerResponse, status: number, code: string, message: string, path?: string, origin?: string) {
-    const body = JSON.stringify({
-      error: { code, message, details: path !== undefined ? [{ path, message }] : [] },
-    });
+    const body = this.#options.bodies.error(code, message, path);
     this.#options.onAnswer?.({ statusCode: status, body });
     res.writeHead(status, { 'content-type': 'application/json', ...this.#cors(origin) }).end(body);
   }
@@ -216,9 +226,11 @@ export class RestGateway {
     message: string,
     onlyDetailOf?: string,
   ) {
-    const answer = gatewayBody(type, status, message);
+    const answer = this.#gatewayBody(type, status, message);
     const body =
-      onlyDetailOf === undefined ? answer.body : narrowDetails(answer.body, onlyDetailOf.toLowerCase());
+      onlyDetailOf === undefined
+        ? answer.body
+        : this.#options.bodies.narrowToCredential(answer.body, onlyDetailOf.toLowerCase());
     res
       .writeHead(answer.status, {
         'content-type': 'application/json',
@@ -253,7 +265,7 @@ export class RestGateway {
       return;
     }
 
-    const candidates = compiledRoutes
+    const candidates = this.#routes
       .map(({ route, pattern }) => ({ route, match: pattern.exec(url.pathname) }))
       .filter((c) => c.match !== null);
     if (candidates.length === 0)
@@ -287,7 +299,7 @@ export class RestGateway {
     const requestId = randomUUID();
     const methodArn = `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/${method}${url.pathname}`;
 
-    const authorizerSpec: AuthorizerSpec = authorizers[found.route.authorizer];
+    const authorizerSpec = found.route.authorizer;
     const authorization = await this.#authorize(authorizerSpec, {
       type: 'REQUEST',
       methodArn,
@@ -356,7 +368,7 @@ export class RestGateway {
   }
 
   async #authorize(
-    spec: AuthorizerSpec,
+    spec: RestAuthorizer,
     event: Record<string, unknown> & { headers: Record<string, string>; methodArn: string },
   ): Promise<
     { status: 200; principalId: string; context: Record<string, unknown> } | { status: 401 | 403 | 500 }
@@ -392,7 +404,7 @@ export class RestGateway {
   }
 
   async #invoke(
-    route: RouteSpec,
+    route: RestRoute,
     event: APIGatewayProxyEvent,
     req: IncomingMessage,
     res: ServerResponse,
@@ -400,7 +412,7 @@ export class RestGateway {
     const origin = req.headers.origin;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), this.#integrationTimeoutMs);
+      timer = setTimeout(() => resolve(TIMED_OUT), this.#options.integrationTimeoutMs);
     });
     let raw: unknown;
     try {

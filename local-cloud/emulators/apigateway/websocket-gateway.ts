@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { type FunctionName, websocketApi } from '../../../infra/api.ts';
-import type { ErrorBody } from '../../../schemas/error.ts';
 import { answerClientErrorsWithJson, writeRawJson } from '../shared/servers.ts';
+import type { ErrorBodies } from './error-bodies.ts';
 
 /** https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table */
 export const WEBSOCKET_LIMITS = {
@@ -15,8 +14,26 @@ export const WEBSOCKET_LIMITS = {
   maxConnectionMs: 2 * 60 * 60 * 1000,
 };
 
+/**
+ * A WebSocket API: a REQUEST authorizer on `$connect` reading its identity from the query string,
+ * and routes selected on `$request.body.action`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-selection-expressions.html).
+ */
+export interface WebSocketApi {
+  readonly authorizer: { readonly function: string; readonly identityQueryString: string };
+  readonly routes: readonly {
+    readonly routeKey: string;
+    readonly function: string;
+    /** Whether the function's answer is sent back to the client (a two-way route). */
+    readonly routeResponse: boolean;
+  }[];
+}
+
 export interface WebSocketGatewayOptions {
-  readonly invoke: (fn: FunctionName, event: unknown) => Promise<unknown>;
+  readonly api: WebSocketApi;
+  /** Only `error` is used: the body of a refused upgrade. */
+  readonly bodies: Pick<ErrorBodies, 'error'>;
+  readonly invoke: (fn: string, event: unknown) => Promise<unknown>;
   readonly region: string;
   readonly accountId: string;
   readonly idleTimeoutMs?: number;
@@ -57,6 +74,7 @@ const newConnectionId = () => `${randomBytes(9).toString('base64').replace(/[+/]
  */
 export class WebSocketGateway {
   readonly #options: WebSocketGatewayOptions;
+  readonly #refuse: ReturnType<typeof refuseWith>;
   readonly #connections = new Map<string, Connection>();
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -64,6 +82,7 @@ export class WebSocketGateway {
 
   constructor(options: WebSocketGatewayOptions) {
     this.#options = options;
+    this.#refuse = refuseWith(options.bodies);
   }
 
   get url(): string {
@@ -77,11 +96,11 @@ export class WebSocketGateway {
     });
     server.on('upgrade', (req, socket, head) => {
       this.#upgrade(req, socket, head).catch(() =>
-        refuse(socket, 500, 'InternalError', 'The connection could not be set up; retry'),
+        this.#refuse(socket, 500, 'InternalError', 'The connection could not be set up; retry'),
       );
     });
     answerClientErrorsWithJson(server, (_status, message) =>
-      errorBody({ code: 'BadRequest', message, details: [] }),
+      this.#options.bodies.error('BadRequest', message),
     );
     await new Promise<void>((resolve, fail) => {
       server.once('error', fail);
@@ -106,15 +125,21 @@ export class WebSocketGateway {
     const connectedAt = Date.now();
     const context = this.#requestContext('$connect', 'CONNECT', connectionId, connectedAt, {});
 
-    const tokenField = websocketApi.authorizer.identityQueryString;
+    const tokenField = this.#options.api.authorizer.identityQueryString;
     const identity = query[tokenField];
     if (!identity) {
-      return refuse(socket, 401, 'Unauthorized', `Connect with ?${tokenField}=<viewer token>`, tokenField);
+      return this.#refuse(
+        socket,
+        401,
+        'Unauthorized',
+        `Connect with ?${tokenField}=<viewer token>`,
+        tokenField,
+      );
     }
     let authorizer: Record<string, unknown>;
     try {
       const result = AuthorizerResult.safeParse(
-        await this.#options.invoke(websocketApi.authorizer.function, {
+        await this.#options.invoke(this.#options.api.authorizer.function, {
           type: 'REQUEST',
           methodArn: `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/$connect`,
           headers,
@@ -122,9 +147,9 @@ export class WebSocketGateway {
           requestContext: context,
         }),
       );
-      if (!result.success) return refuse(socket, 500, 'InternalError', 'The authorizer failed; retry');
+      if (!result.success) return this.#refuse(socket, 500, 'InternalError', 'The authorizer failed; retry');
       if (!result.data.policyDocument.Statement.some((s) => s.Effect === 'Allow')) {
-        return refuse(
+        return this.#refuse(
           socket,
           403,
           'Forbidden',
@@ -134,7 +159,13 @@ export class WebSocketGateway {
       }
       authorizer = { ...result.data.context, principalId: result.data.principalId };
     } catch {
-      return refuse(socket, 401, 'Unauthorized', `The ${tokenField} is not valid or has expired`, tokenField);
+      return this.#refuse(
+        socket,
+        401,
+        'Unauthorized',
+        `The ${tokenField} is not valid or has expired`,
+        tokenField,
+      );
     }
 
     const connect = RouteResult.safeParse(
@@ -148,8 +179,8 @@ export class WebSocketGateway {
     const status = connect.success ? (connect.data.statusCode ?? 200) : 500;
     if (status < 200 || status >= 300) {
       return status === 401
-        ? refuse(socket, 401, 'Unauthorized', 'The connection was refused: not authenticated')
-        : refuse(socket, 403, 'Forbidden', 'The connection was refused');
+        ? this.#refuse(socket, 401, 'Unauthorized', 'The connection was refused: not authenticated')
+        : this.#refuse(socket, 403, 'Forbidden', 'The connection was refused');
     }
 
     this.#wss?.handleUpgrade(req, socket, head, (ws) =>
@@ -222,7 +253,7 @@ export class WebSocketGateway {
         typeof parsed === 'object' && parsed !== null && 'action' in parsed ? parsed.action : undefined;
       if (
         typeof action === 'string' &&
-        websocketApi.routes.some((r) => r.routeKey === action && !action.startsWith('$'))
+        this.#options.api.routes.some((r) => r.routeKey === action && !action.startsWith('$'))
       ) {
         return action;
       }
@@ -234,7 +265,7 @@ export class WebSocketGateway {
 
   async #message(connection: Connection, body: string): Promise<void> {
     const routeKey = this.#routeOf(body);
-    const route = websocketApi.routes.find((r) => r.routeKey === routeKey);
+    const route = this.#options.api.routes.find((r) => r.routeKey === routeKey);
     const result = RouteResult.safeParse(
       await this.#invokeRoute(routeKey, {
         requestContext: {
@@ -256,7 +287,7 @@ export class WebSocketGateway {
   }
 
   #invokeRoute(routeKey: string, event: unknown): Promise<unknown> {
-    const route = websocketApi.routes.find((r) => r.routeKey === routeKey);
+    const route = this.#options.api.routes.find((r) => r.routeKey === routeKey);
     if (!route) return Promise.resolve({ statusCode: 200 });
     return this.#options.invoke(route.function, event);
   }
@@ -333,20 +364,15 @@ export class WebSocketGateway {
   }
 }
 
-const errorBody = (error: ErrorBody['error']): string => JSON.stringify({ error });
-
 const reasons: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   500: 'Internal Server Error',
 };
 
-/** Refuses an upgrade with a JSON body in the contract's error shape saying why, naming the field at fault. */
-const refuse = (socket: Duplex, status: number, code: string, message: string, field?: string) => {
-  writeRawJson(
-    socket,
-    status,
-    reasons[status] ?? 'Error',
-    errorBody({ code, message, details: field ? [{ path: field, message }] : [] }),
-  );
-};
+/** Refuses an upgrade with a JSON body in the API's error shape saying why, naming the field at fault. */
+const refuseWith =
+  (bodies: Pick<ErrorBodies, 'error'>) =>
+  (socket: Duplex, status: number, code: string, message: string, field?: string) => {
+    writeRawJson(socket, status, reasons[status] ?? 'Error', bodies.error(code, message, field));
+  };

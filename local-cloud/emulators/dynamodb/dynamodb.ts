@@ -11,23 +11,52 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { TableSpec } from '../../../infra/topology.ts';
-import { LOCAL_REGION } from '../../launcher/arns.ts';
 import { type AwsCredentials, verifySignature } from '../edge/sigv4.ts';
 import { jsonRefusal, readBody, sendAwsJsonError, withBody } from '../shared/aws-protocol.ts';
 
+interface KeyDefinition {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+/** A table to create: its keys, global secondary indexes and TTL attribute (what CreateTable and the sweeper need). */
+export interface TableDefinition {
+  readonly name: string;
+  readonly partitionKey: KeyDefinition;
+  readonly sortKey?: KeyDefinition;
+  readonly indexes: readonly {
+    readonly name: string;
+    readonly partitionKey: KeyDefinition;
+    readonly sortKey?: KeyDefinition;
+    readonly projection: 'KEYS_ONLY' | 'ALL';
+  }[];
+  /** Attribute holding an epoch-seconds expiry; dynalite does not expire items, the sweeper does. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export interface LocalDynamoDBOptions {
+  /** Where dynalite keeps its LevelDB store; in memory when absent. */
+  readonly path?: string;
+  /** The only key whose SigV4 signatures are accepted. */
+  readonly credentials: AwsCredentials;
+  /** The region signatures are scoped to. */
+  readonly region: string;
+}
+
 /**
  * DynamoDB for the local cloud, served by dynalite (a faithful DynamoDB implementation on LevelDB).
- * The edge hands it DynamoDB requests untouched; tables are created from the topology.
+ * The edge hands it DynamoDB requests untouched; the launcher names the tables to create.
  */
 export class LocalDynamoDB {
   readonly #server: Server;
   readonly #credentials: AwsCredentials;
+  readonly #region: string;
   readonly #dynalite: RequestListener;
   #endpoint = '';
 
-  constructor(options: { path?: string; credentials: AwsCredentials }) {
+  constructor(options: LocalDynamoDBOptions) {
     this.#credentials = options.credentials;
+    this.#region = options.region;
     this.#server = dynalite({
       ...(options.path ? { path: options.path } : {}),
       createTableMs: 0,
@@ -62,14 +91,14 @@ export class LocalDynamoDB {
     const body = await readBody(req);
     const failure = await verifySignature(
       { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-      { credentials: this.#credentials, region: LOCAL_REGION, service: 'dynamodb' },
+      { credentials: this.#credentials, region: this.#region, service: 'dynamodb' },
     );
     if (failure) return sendAwsJsonError(res, jsonRefusal(failure), 'application/x-amz-json-1.0');
     this.#dynalite(withBody(req, body), res);
   }
 
-  /** Creates every table of the topology that does not exist yet. */
-  async ensureTables(specs: readonly TableSpec[]): Promise<void> {
+  /** Creates every table given that does not exist yet. */
+  async ensureTables(specs: readonly TableDefinition[]): Promise<void> {
     const client = this.#client();
     try {
       const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
@@ -85,7 +114,7 @@ export class LocalDynamoDB {
    * Deletes items whose TTL attribute (epoch seconds) has passed, as DynamoDB's TTL does in the
    * background (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
    */
-  startTtlSweeper(specs: readonly TableSpec[], intervalMs: number): NodeJS.Timeout {
+  startTtlSweeper(specs: readonly TableDefinition[], intervalMs: number): NodeJS.Timeout {
     const sweep = async () => {
       const client = this.#client();
       try {
@@ -127,7 +156,7 @@ export class LocalDynamoDB {
   #client(): DynamoDBClient {
     return new DynamoDBClient({
       endpoint: this.#endpoint,
-      region: LOCAL_REGION,
+      region: this.#region,
       credentials: {
         accessKeyId: this.#credentials.accessKeyId,
         secretAccessKey: this.#credentials.secretAccessKey,
@@ -142,8 +171,8 @@ export class LocalDynamoDB {
   }
 }
 
-/** The CreateTable request of a topology table (on-demand, like the AWS stack). */
-export const createTableInput = (spec: TableSpec) => {
+/** The CreateTable request of a table definition (on-demand, like the AWS stack). */
+export const createTableInput = (spec: TableDefinition) => {
   const attributes = new Map<string, AttributeDefinition>();
   const add = (key: { name: string; type: 'S' | 'N' }) =>
     attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });

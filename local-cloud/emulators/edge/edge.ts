@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_REGION } from '../../launcher/arns.ts';
 import type { WebSocketGateway } from '../apigateway/websocket-gateway.ts';
 import type { LocalDynamoDB } from '../dynamodb/dynamodb.ts';
 import { compileRulePattern } from '../eventbridge/rules.ts';
@@ -153,10 +152,13 @@ export class Edge {
   readonly #server: Server;
   readonly #services: EdgeServices;
   readonly #credentials: AwsCredentials;
+  readonly #region: string;
 
-  constructor(services: EdgeServices, credentials: AwsCredentials) {
+  /** `credentials` is the only key whose signatures are accepted, scoped to `region`. */
+  constructor(services: EdgeServices, credentials: AwsCredentials, region: string) {
     this.#services = services;
     this.#credentials = credentials;
+    this.#region = region;
     this.#server = createServer((req, res) => {
       this.#route(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendAwsJsonError(res, toAwsError(error), JSON_1_1);
@@ -205,7 +207,7 @@ export class Edge {
     if (!unsignedLink) {
       const failure = await verifySignature(
         { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
-        { credentials: this.#credentials, region: LOCAL_REGION, service: route.service },
+        { credentials: this.#credentials, region: this.#region, service: route.service },
       );
       if (failure) return refuse(res, route, failure);
     }

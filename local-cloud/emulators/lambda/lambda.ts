@@ -3,12 +3,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type FunctionLimits, type FunctionName, functionLimits, functions } from '../../../infra/api.ts';
-import { localArns } from '../../launcher/arns.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
 import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
-
-const repoRoot = resolve(import.meta.dirname, '../../..');
 
 /**
  * How long a function's init code may run. Lambda gives it 10 s on a core of its own
@@ -18,16 +14,26 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
  */
 const INIT_TIMEOUT_MS = 30_000;
 
+/** How long one invocation may run and how much memory it may take, as Lambda enforces them. */
+export interface FunctionLimits {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
 /** A function the runtime can run: its handler module and its limits. */
 export interface LocalFunction {
-  /** Handler module, relative to the repository root; it exports `handler`. */
+  /** Handler module, relative to `rootDir`; it exports `handler`. */
   readonly entry: string;
   readonly limits: FunctionLimits;
 }
 
 export interface LocalLambdaOptions {
-  /** Functions beside those of `infra/api.ts` (tests add handlers of their own under `test/support/`). */
-  readonly extraFunctions?: Readonly<Record<string, LocalFunction>>;
+  /** The functions it runs, by name. */
+  readonly functions: Readonly<Record<string, LocalFunction>>;
+  /** The directory function entries are relative to. */
+  readonly rootDir: string;
+  /** A function's ARN, which its environment sees as its name (`AWS_LAMBDA_FUNCTION_NAME` is its last segment). */
+  readonly functionArn: (name: string) => string;
   /**
    * An environment with nothing to do for this long is shut down, as Lambda reaps idle ones (5
    * minutes by default: each environment holds about 45-55 MB of the process's resident memory).
@@ -156,6 +162,8 @@ export interface LambdaHealth {
  */
 export class LocalLambda {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
+  readonly #rootDir: string;
+  readonly #functionArn: (name: string) => string;
   readonly #environments = new Map<string, Environment>();
   /** Environments being ended, until their thread has exited. */
   readonly #retiring = new Set<Environment>();
@@ -166,15 +174,11 @@ export class LocalLambda {
   #nextId = 0;
   #closed = false;
 
-  constructor(options: LocalLambdaOptions = {}) {
+  constructor(options: LocalLambdaOptions) {
     this.#onLog = options.onLog;
-    this.#functions = new Map<string, LocalFunction>([
-      ...(Object.keys(functions) as FunctionName[]).map((name): [string, LocalFunction] => [
-        name,
-        { entry: functions[name].entry, limits: functionLimits(name) },
-      ]),
-      ...Object.entries(options.extraFunctions ?? {}),
-    ]);
+    this.#functions = new Map(Object.entries(options.functions));
+    this.#rootDir = options.rootDir;
+    this.#functionArn = options.functionArn;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
@@ -193,8 +197,8 @@ export class LocalLambda {
     }
     const spec: EnvironmentSpec = {
       functionName,
-      functionArn: localArns.function(functionName),
-      entry: pathToFileURL(resolve(repoRoot, fn.entry)).href,
+      functionArn: this.#functionArn(functionName),
+      entry: pathToFileURL(resolve(this.#rootDir, fn.entry)).href,
       memoryMb: fn.limits.memoryMb,
     };
     const tsx = import.meta.resolve('tsx/esm/api');

@@ -1,4 +1,3 @@
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../launcher/arns.ts';
 import { AwsError } from '../shared/aws-protocol.ts';
 
 /**
@@ -8,14 +7,18 @@ import { AwsError } from '../shared/aws-protocol.ts';
  */
 export class LocalSecretsManager {
   readonly #secrets: ReadonlyMap<string, string>;
+  readonly #region: string;
+  readonly #accountId: string;
   readonly #created = new Date();
 
-  constructor(secrets: Record<string, string>) {
-    this.#secrets = new Map(Object.entries(secrets));
+  constructor(options: { secrets: Record<string, string>; region: string; accountId: string }) {
+    this.#secrets = new Map(Object.entries(options.secrets));
+    this.#region = options.region;
+    this.#accountId = options.accountId;
   }
 
   arn(name: string): string {
-    return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${name}`;
+    return `arn:aws:secretsmanager:${this.#region}:${this.#accountId}:secret:${name}`;
   }
 
   async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {

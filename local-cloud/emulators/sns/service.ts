@@ -254,7 +254,7 @@ export class LocalSns {
     });
     for (const name of options.topics) {
       if (!TOPIC_NAME.test(name))
-        throw new Error(`Invalid SNS topic name in the local cloud's topology: ${name}`);
+        throw new Error(`Invalid SNS topic name given to the local SNS: ${name}`);
       const arn = this.topicArn(name);
       if (!this.#topics.has(arn)) this.#topics.set(arn, { name, arn, attributes: {} });
     }

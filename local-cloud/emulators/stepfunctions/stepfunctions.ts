@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -9,9 +9,6 @@ import { z } from 'zod';
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
-import type { FunctionName } from '../../../infra/api.ts';
-import { buses, type StateMachineSpec, tables } from '../../../infra/topology.ts';
-import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns } from '../../launcher/arns.ts';
 import type { AwsCredentials } from '../edge/sigv4.ts';
 import type { DeadLetterQueues } from '../eventbridge/dead-letters.ts';
 import { AwsError } from '../shared/aws-protocol.ts';
@@ -33,8 +30,6 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
   });
 }
 
-const repoRoot = resolve(import.meta.dirname, '../../..');
-
 const MAX_EXECUTIONS_IN_MEMORY = 2000;
 
 export interface Execution {
@@ -50,10 +45,20 @@ export interface Execution {
   cause?: string;
 }
 
+/** A state machine to run: its ASL definition with every placeholder already substituted. */
+export interface LocalStateMachine {
+  readonly name: string;
+  readonly type: 'EXPRESS' | 'STANDARD';
+  readonly definition: Record<string, unknown>;
+}
+
 export interface LocalStepFunctionsOptions {
-  readonly machines: readonly StateMachineSpec[];
-  readonly invokeFunction: (name: FunctionName, payload: unknown) => Promise<unknown>;
-  readonly functionNames: readonly FunctionName[];
+  readonly machines: readonly LocalStateMachine[];
+  readonly region: string;
+  readonly accountId: string;
+  /** The function a `lambda:invoke` task's `FunctionName` (an ARN) names, if any. */
+  readonly functionOfArn: (arn: string) => string | undefined;
+  readonly invokeFunction: (name: string, payload: unknown) => Promise<unknown>;
   readonly edgeUrl: () => string;
   /** The edge refuses unsigned requests; the workflows' SDK calls sign with these. */
   readonly credentials: AwsCredentials;
@@ -69,30 +74,6 @@ export interface LocalStepFunctionsOptions {
   readonly retryIntervalMs?: number;
   readonly onFailure?: (execution: Execution) => void;
 }
-
-/** The ASL with `${Name}` placeholders replaced as CDK's `definitionSubstitutions` would. */
-export const substitute = (spec: StateMachineSpec): Record<string, unknown> => {
-  const text = readFileSync(join(repoRoot, spec.definitionFile), 'utf8');
-  const values = Object.fromEntries(
-    Object.entries(spec.substitutions).map(([placeholder, target]) => [
-      placeholder,
-      'table' in target
-        ? tables[target.table].name
-        : 'bus' in target
-          ? buses[target.bus].name
-          : 'queue' in target
-            ? localArns.queueUrl(target.queue)
-            : localArns.function(target.function),
-    ]),
-  );
-  return JSON.parse(
-    text.replace(/\$\{(\w+)\}/g, (whole, name: string) => {
-      const value = values[name];
-      if (value === undefined) throw new Error(`${spec.definitionFile}: no substitution for ${whole}`);
-      return value;
-    }),
-  ) as Record<string, unknown>;
-};
 
 /** A started execution as the journal keeps it until it finishes: enough to run it again. */
 const StartedExecution = z.object({
@@ -207,7 +188,7 @@ export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
   readonly #machines = new Map<
     string,
-    { spec: StateMachineSpec; machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] }
+    { spec: LocalStateMachine; machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] }
   >();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
@@ -219,8 +200,8 @@ export class LocalStepFunctions {
   constructor(options: LocalStepFunctionsOptions) {
     this.#options = options;
     for (const spec of options.machines) {
-      const definition = substitute(spec);
-      this.#machines.set(localArns.stateMachine(spec.name), {
+      const { definition } = spec;
+      this.#machines.set(`arn:aws:states:${options.region}:${options.accountId}:stateMachine:${spec.name}`, {
         spec,
         machine: new StateMachine(definition as unknown as StateMachineDefinition, {
           validationOptions: { checkArn: true, checkPaths: true },
@@ -265,7 +246,7 @@ export class LocalStepFunctions {
   #clients() {
     const config = {
       endpoint: this.#options.edgeUrl(),
-      region: LOCAL_REGION,
+      region: this.#options.region,
       credentials: {
         accessKeyId: this.#options.credentials.accessKeyId,
         secretAccessKey: this.#options.credentials.secretAccessKey,
@@ -285,7 +266,7 @@ export class LocalStepFunctions {
       case 'arn:aws:states:::lambda:invoke':
         return async (input) => {
           const { FunctionName: arn, Payload } = input as { FunctionName: string; Payload: unknown };
-          const fn = functionOfArn(arn, this.#options.functionNames);
+          const fn = this.#options.functionOfArn(arn);
           if (!fn)
             throw named(
               'Lambda',
@@ -453,7 +434,7 @@ export class LocalStepFunctions {
       throw new AwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input');
     }
     const kind = entry.spec.type === 'EXPRESS' ? 'express' : 'execution';
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${kind}:${entry.spec.name}:${name}${entry.spec.type === 'EXPRESS' ? `:${randomUUID()}` : ''}`;
+    const executionArn = `arn:aws:states:${this.#options.region}:${this.#options.accountId}:${kind}:${entry.spec.name}:${name}${entry.spec.type === 'EXPRESS' ? `:${randomUUID()}` : ''}`;
     if (entry.spec.type === 'STANDARD' && this.#executions.has(executionArn)) {
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
@@ -471,7 +452,7 @@ export class LocalStepFunctions {
 
   #launch(
     entry: {
-      spec: StateMachineSpec;
+      spec: LocalStateMachine;
       machine: StateMachine;
       tasks: Map<string, TaskState>;
       retrying: string[];
@@ -486,7 +467,7 @@ export class LocalStepFunctions {
 
   async #run(
     entry: {
-      spec: StateMachineSpec;
+      spec: LocalStateMachine;
       machine: StateMachine;
       tasks: Map<string, TaskState>;
       retrying: string[];
