@@ -139,9 +139,18 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
       sortCondition = ' AND #t <= :hi';
       values[':hi'] = range.to;
     }
+    // DynamoDB refuses a start key outside the key condition: a cursor past `to` has nothing
+    // after it, and one before `from` starts nowhere earlier than `from`.
+    if (range.after !== undefined && range.to !== undefined && range.after > range.to) {
+      return { items: [], more: false };
+    }
+    const after =
+      range.from !== undefined && range.after !== undefined && range.after < range.from
+        ? undefined
+        : range.after;
     const items: ReadingItem[] = [];
     let startKey: Record<string, unknown> | undefined =
-      range.after !== undefined ? { deviceId, timestamp: range.after } : undefined;
+      after !== undefined ? { deviceId, timestamp: after } : undefined;
     do {
       const result = await client.send(
         new QueryCommand({

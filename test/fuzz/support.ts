@@ -372,3 +372,54 @@ export const prototypeSnapshot = (): string =>
       Reflect.ownKeys(proto).map(String).sort(),
     ),
   );
+
+/**
+ * A path parameter as a client might write it in the URL: ids from `pool` (so existing resources
+ * are hit), ids matching `pattern`, ids at and past the length limit, and hostile shapes: dot
+ * segments, encoded slashes and dots, broken percent-encoding, NUL, unicode, prototype names,
+ * reserved characters.
+ */
+export const hostileSegment = (pattern: RegExp, pool: readonly string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...pool) },
+    { weight: 2, arbitrary: fc.stringMatching(pattern) },
+    { weight: 1, arbitrary: fc.constantFrom('a'.repeat(64), 'b'.repeat(65), 'c'.repeat(5000)) },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom(
+        '..',
+        '.',
+        '%2E%2E',
+        '%2e',
+        'a%2Fb',
+        '%2F',
+        'a/b',
+        '',
+        '..%2F..%2Fadmin',
+        '%00',
+        '%25',
+        '%',
+        '%E0%A4%A',
+        'caf%C3%A9',
+        '%F0%9F%98%80',
+        '%C0%AE%C0%AE',
+        '-leading-dash',
+        '_x',
+        'a%20b',
+        'a+b',
+        '__proto__',
+        'constructor',
+        '%5F%5Fproto%5F%5F',
+        'a?b',
+        'a#b',
+        'a;b',
+        'a%3Bb',
+        'readings',
+        'devices',
+        'tokens',
+        'alerts',
+        'alert-subscriptions',
+      ),
+    },
+    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }).map(encodeURIComponent) },
+  );

@@ -125,6 +125,23 @@ const decodePathParameters = (groups: Record<string, string> | undefined): Recor
   );
 };
 
+/**
+ * Single- and multi-value maps of repeated names (headers, query parameters), the last value
+ * winning in the single one, as API Gateway builds them. Every name is an own property, even
+ * `__proto__` or `constructor`, so a hostile name reaches the handler's validation instead of
+ * the prototype chain.
+ */
+const byName = (
+  pairs: Iterable<[string, string]>,
+): [single: Record<string, string>, multi: Record<string, string[]>] => {
+  const values = new Map<string, string[]>();
+  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
+  return [
+    Object.fromEntries([...values].map(([name, all]) => [name, all.at(-1) ?? ''])),
+    Object.fromEntries(values),
+  ];
+};
+
 const wildcardMatch = (pattern: string, value: string): boolean =>
   new RegExp(
     `^${pattern
@@ -281,20 +298,11 @@ export class RestGateway {
         origin,
       );
 
-    const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i] ?? '';
-      const value = req.rawHeaders[i + 1] ?? '';
-      headers[name] = value;
-      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-    }
-    const query: Record<string, string> = {};
-    const multiQuery: Record<string, string[]> = {};
-    for (const [key, value] of url.searchParams) {
-      query[key] = value;
-      multiQuery[key] = [...(multiQuery[key] ?? []), value];
-    }
+    const rawHeaders: [string, string][] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      rawHeaders.push([req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '']);
+    const [headers, multiValueHeaders] = byName(rawHeaders);
+    const [query, multiQuery] = byName(url.searchParams);
     const pathParameters = decodePathParameters(found.match.groups);
     const requestId = randomUUID();
     const methodArn = `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/${method}${url.pathname}`;

@@ -253,8 +253,7 @@ export class LocalSns {
       ...(dataDir ? { file: join(dataDir, 'journal', 'sns.jsonl') } : {}),
     });
     for (const name of options.topics) {
-      if (!TOPIC_NAME.test(name))
-        throw new Error(`Invalid SNS topic name given to the local SNS: ${name}`);
+      if (!TOPIC_NAME.test(name)) throw new Error(`Invalid SNS topic name given to the local SNS: ${name}`);
       const arn = this.topicArn(name);
       if (!this.#topics.has(arn)) this.#topics.set(arn, { name, arn, attributes: {} });
     }
