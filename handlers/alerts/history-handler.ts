@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { AlertData } from '../../schemas/events.ts';
+import { AlertData, AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { dynamoAlerts } from './records.ts';
@@ -7,7 +7,7 @@ import { dynamoAlerts } from './records.ts';
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 
 const AlertEvent = z.object({
-  'detail-type': z.enum(['AlertRaised', 'AlertResolved']),
+  'detail-type': z.enum([AlertRaised.detailType, AlertResolved.detailType]),
   detail: z.object({ data: AlertData }),
 });
 
@@ -15,6 +15,6 @@ const AlertEvent = z.object({
 export const handler = async (event: unknown): Promise<void> => {
   const parsed = AlertEvent.parse(event);
   const data = parsed.detail.data;
-  if (parsed['detail-type'] === 'AlertRaised') await alerts.recordRaised(data);
+  if (parsed['detail-type'] === AlertRaised.detailType) await alerts.recordRaised(data);
   else await alerts.recordResolved(data);
 };

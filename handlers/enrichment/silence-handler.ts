@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
@@ -50,7 +51,7 @@ export const handler = async (): Promise<{ raised: number; resolved: number }> =
     });
   const sent = evaluation.alerts.filter((_, i) => !published.failed.some((f) => f.index === i));
   return {
-    raised: sent.filter((a) => a.detailType === 'AlertRaised').length,
-    resolved: sent.filter((a) => a.detailType === 'AlertResolved').length,
+    raised: sent.filter((a) => a.detailType === AlertRaised.detailType).length,
+    resolved: sent.filter((a) => a.detailType === AlertResolved.detailType).length,
   };
 };

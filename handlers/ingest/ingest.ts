@@ -1,6 +1,6 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { ErrorDetail } from '../../schemas/error.ts';
-import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
+import { BatchEnvelope, type IngestItemResult, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
 import type { PublishOutcome } from '../lib/events.ts';
@@ -29,20 +29,9 @@ export interface IngestDeps {
   now(): Date;
 }
 
-export interface AcceptedItem {
-  readonly index: number;
-  readonly status: 202;
-  readonly readingId: string;
-  readonly deviceId: string;
-  readonly timestamp: string;
-  readonly duplicate: boolean;
-}
-export interface RejectedItem {
-  readonly index: number;
-  readonly status: 400 | 409 | 503;
-  readonly error: { code: string; message: string; details: ErrorDetail[] };
-}
-export type ItemResult = AcceptedItem | RejectedItem;
+export type ItemResult = IngestItemResult;
+export type AcceptedItem = Extract<ItemResult, { status: 202 }>;
+export type RejectedItem = Exclude<ItemResult, AcceptedItem>;
 
 export interface IngestAnswer {
   readonly statusCode: 202 | 207 | 409 | 503;
