@@ -23,8 +23,6 @@ export interface EventContract<TDetailType extends string, TData extends z.ZodMi
   readonly version: number;
   readonly data: TData;
   readonly detail: z.ZodMiniObject<{ metadata: typeof EventMetadata; data: TData }, z.core.$strict>;
-  /** The EventBridge pattern that selects exactly this event. */
-  readonly pattern: { source: string[]; 'detail-type': string[] };
 }
 
 /** Declares a domain event once; producers, consumers, rules and fixtures all derive from it. */
@@ -36,7 +34,6 @@ export const defineEvent = <const TDetailType extends string, TData extends z.Zo
 }): EventContract<TDetailType, TData> => ({
   ...spec,
   detail: z.strictObject({ metadata: EventMetadata, data: spec.data }),
-  pattern: { source: [spec.source], 'detail-type': [spec.detailType] },
 });
 
 export const ReadingRecorded = defineEvent({
@@ -124,5 +121,3 @@ export const AlertResolved = defineEvent({
 /** Every domain event, keyed by detail-type. */
 export const EVENTS = { ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved } as const;
 export type EventName = keyof typeof EVENTS;
-
-export type ReadingRecordedData = z.infer<typeof ReadingRecorded.data>;

@@ -56,6 +56,7 @@ export const IngestItemResult = z.union([
     error: ErrorBody.shape.error,
   }),
 ]);
+export type IngestItemResult = z.infer<typeof IngestItemResult>;
 
 /** The body of a batch's 202 or 207 answer. */
 export const IngestBatchAnswer = z.strictObject({

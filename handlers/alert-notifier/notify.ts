@@ -1,19 +1,7 @@
-import * as z from 'zod/mini';
-import { DeviceId, Severity } from '../../schemas/common.ts';
+import type { AlertNotification } from '../../schemas/alert-notification.ts';
 
-/**
- * What the `alerts` rule's input transformer hands the notifier: the text is already readable,
- * the notifier only adds what EventBridge's SNS target cannot set, the message attributes that
- * subscription filter policies match on.
- */
-export const AlertNotification = z.strictObject({
-  eventId: z.uuid(),
-  deviceId: DeviceId,
-  severity: Severity,
-  subject: z.string().check(z.minLength(1)),
-  message: z.string().check(z.minLength(1)),
-});
-export type AlertNotification = z.infer<typeof AlertNotification>;
+/** The shape the `alerts` rule's input transformer builds; declared beside that transformer. */
+export { AlertNotification } from '../../schemas/alert-notification.ts';
 
 /** SNS subjects are at most 100 printable ASCII characters without line breaks (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
 export const snsSubject = (subject: string): string =>

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
-import { AlertData } from '../../schemas/events.ts';
+import { AlertData, AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { requireEnv } from '../lib/env.ts';
 import { dynamoAlerts } from './records.ts';
 
 const AlertEvent = z.object({
-  'detail-type': z.enum(['AlertRaised', 'AlertResolved']),
+  'detail-type': z.enum([AlertRaised.detailType, AlertResolved.detailType]),
   detail: z.object({ data: AlertData }),
 });
 
@@ -21,7 +21,7 @@ export const makeHandler =
   async (event: unknown): Promise<void> => {
     const parsed = AlertEvent.parse(event);
     const data = parsed.detail.data;
-    if (parsed['detail-type'] === 'AlertRaised') await deps.recordRaised(data);
+    if (parsed['detail-type'] === AlertRaised.detailType) await deps.recordRaised(data);
     else await deps.recordResolved(data);
   };
 

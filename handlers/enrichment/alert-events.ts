@@ -10,7 +10,7 @@ export const alertEntry = (
   correlationId: string,
   producedAt: string,
 ): PutEventsRequestEntry =>
-  buildEntry(alert.detailType === 'AlertRaised' ? AlertRaised : AlertResolved, {
+  buildEntry(alert.detailType === AlertRaised.detailType ? AlertRaised : AlertResolved, {
     busName,
     data: alert.data,
     idempotencyKey: alert.idempotencyKey,

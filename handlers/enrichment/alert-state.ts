@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
-import type { AlertData, AlertRaised, AlertResolved } from '../../schemas/events.ts';
+import { type AlertData, AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import { canonicalTimestamp } from '../lib/ids.ts';
 
 /**
@@ -62,8 +62,8 @@ export const alertIdempotencyKey = (
 
 /** The event that announces each transition. */
 export const DETAIL_TYPE_OF: Readonly<Record<Transition, AlertDetailType>> = {
-  raised: 'AlertRaised',
-  resolved: 'AlertResolved',
+  raised: AlertRaised.detailType,
+  resolved: AlertResolved.detailType,
 };
 
 /** Compares RFC 3339 timestamps as instants, since offsets make string order meaningless. */

@@ -1,7 +1,6 @@
 import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -125,12 +124,6 @@ export const dynamoConnections = (client: DynamoDBDocumentClient, tableName: str
     } while (startKey);
     return ids;
   },
-
-  async deleteSubscription(connectionId: string, deviceId: string): Promise<void> {
-    await client.send(
-      new DeleteCommand({ TableName: tableName, Key: { connectionId, sk: subscriptionKey(deviceId) } }),
-    );
-  },
 });
 
 type WriteRequest = NonNullable<
@@ -155,5 +148,3 @@ const writeAll = async (
     }
   }
 };
-
-export type ConnectionsStore = ReturnType<typeof dynamoConnections>;

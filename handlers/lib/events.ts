@@ -5,11 +5,8 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import type { z } from 'zod/mini';
 import type { EventContract, EventMetadata } from '../../schemas/events.ts';
+import { PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES } from './aws-limits.ts';
 import { eventIdOf } from './ids.ts';
-
-/** PutEvents takes at most 10 entries and 256 KiB per call (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html). */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
-export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 
 /** Builds one PutEvents entry from an event contract; the detail is validated, never assumed. */
 export const buildEntry = <TData extends z.ZodMiniType>(

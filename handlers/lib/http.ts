@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod/mini';
 import type { ErrorBody } from '../../schemas/error.ts';
+import { PUT_EVENTS_MAX_BYTES } from './aws-limits.ts';
 import {
   HttpError,
   PayloadTooLargeError,
@@ -13,8 +14,8 @@ import { logger } from './logger.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
-/** The largest body any endpoint accepts, as the contract states (256 KiB, the EventBridge entry limit). */
-export const MAX_BODY_BYTES = 256 * 1024;
+/** The largest body any endpoint accepts, as the contract states: what one EventBridge entry may carry. */
+export const MAX_BODY_BYTES = PUT_EVENTS_MAX_BYTES;
 
 const allowedOrigin = process.env.ALLOWED_ORIGIN ?? '*';
 

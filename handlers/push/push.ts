@@ -2,10 +2,8 @@ import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
+import { WEBSOCKET_FRAME_MAX_BYTES } from '../lib/aws-limits.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
-
-/** API Gateway WebSocket frames are at most 128 KiB (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
-export const MAX_FRAME_BYTES = 128 * 1024;
 
 /** Posts at most this many messages at once, so one event to many dashboards stays bounded. */
 export const PUSH_CONCURRENCY = 32;
@@ -51,7 +49,7 @@ export interface PushReport {
  */
 export const push = async (message: PushMessage, deps: PushDeps): Promise<PushReport> => {
   const text = JSON.stringify(message);
-  if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
+  if (Buffer.byteLength(text) > WEBSOCKET_FRAME_MAX_BYTES) {
     deps.warn('Message exceeds the WebSocket frame limit; not pushed', { eventId: message.eventId });
     return { sent: 0, gone: 0, failed: 0 };
   }

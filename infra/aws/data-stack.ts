@@ -2,15 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import {
-  type KeySpec,
-  type SecretName,
-  type SecretSpec,
-  secrets,
-  type TableName,
-  type TableSpec,
-  tables,
-} from '../topology.ts';
+import { type SecretName, secrets, type TableName, tables } from '../resources.ts';
+import type { KeySpec, SecretSpec, TableSpec } from '../topology-types.ts';
 import { dataRemovalPolicy, isDisposable, mapRecord, physicalName, type StageConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
 import type { SensorbusResources } from './sensorbus-function.ts';

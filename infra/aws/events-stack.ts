@@ -3,15 +3,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import {
-  type BusName,
-  type BusSpec,
-  buses,
-  rules,
-  type TopicName,
-  type TopicSpec,
-  topics,
-} from '../topology.ts';
+import { type BusName, buses, type TopicName, topics } from '../resources.ts';
+import { rules } from '../topology.ts';
+import type { BusSpec, TopicSpec } from '../topology-types.ts';
 import { mapRecord, physicalName, type StageConfig } from './config.ts';
 import { EventSchemaRegistry } from './schema-registry.ts';
 import { topicKeyFor } from './topic-key.ts';

@@ -3,7 +3,8 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerSpec, FunctionName, RouteSpec } from '../api.ts';
+import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+import type { FunctionName } from '../functions.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
 import {
   dataRemovalPolicy,

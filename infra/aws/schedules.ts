@@ -3,15 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../api.ts';
+import type { FunctionName } from '../functions.ts';
+import type { ScheduleSpec } from '../topology.ts';
 import { lookup, physicalNameOfKey, type StageConfig } from './config.ts';
 import type { DeadLetterQueues } from './dead-letter-queues.ts';
 import type { AsyncInvocation } from './event-rules.ts';
-
-export interface ScheduleSpec {
-  readonly function: FunctionName;
-  readonly everyMinutes: number;
-}
 
 export interface SchedulesProps {
   readonly stage: StageConfig;
@@ -26,7 +22,7 @@ export const scheduleDeadLetterQueueName = (key: string): string =>
   `sensorbus-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}-schedule-dlq`;
 
 /**
- * The schedules of `infra/api.ts`, run by EventBridge Scheduler with a role that may invoke that
+ * The schedules of `infra/topology.ts`, run by EventBridge Scheduler with a role that may invoke that
  * one function and write to the schedule's dead-letter queue. A scheduled run that fails is not
  * retried by Lambda: the next run does the same work.
  */

@@ -17,7 +17,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { Access, FunctionLimits, FunctionSpec } from '../api.ts';
+import type { FunctionLimits } from '../api.ts';
+import type { Access, FunctionSpec } from '../functions.ts';
 import {
   type BusName,
   buses,
@@ -27,7 +28,7 @@ import {
   type TopicName,
   tables,
   topics,
-} from '../topology.ts';
+} from '../resources.ts';
 import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
 import { FUNCTION_BUNDLE } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';

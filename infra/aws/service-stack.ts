@@ -5,15 +5,12 @@ import type { Construct } from 'constructs';
 import {
   type AuthorizerSpec,
   authorizers,
-  type FunctionName,
-  type FunctionSpec,
   functionLimits,
-  functions,
   type RouteSpec,
   routes,
-  schedules,
   websocketApi,
 } from '../api.ts';
+import { type FunctionName, type FunctionSpec, functions } from '../functions.ts';
 
 /** Functions API Gateway runs as authorizers. */
 const AUTHORIZER_FUNCTIONS: ReadonlySet<string> = new Set<string>([
@@ -21,7 +18,14 @@ const AUTHORIZER_FUNCTIONS: ReadonlySet<string> = new Set<string>([
   websocketApi.authorizer.function,
 ]);
 
-import { type RuleSpec, rules, type StateMachineSpec, stateMachines } from '../topology.ts';
+import {
+  type RuleSpec,
+  rules,
+  type ScheduleSpec,
+  type StateMachineSpec,
+  schedules,
+  stateMachines,
+} from '../topology.ts';
 import { OperatorAlarms } from './alarms.ts';
 import { mapRecord, physicalName, physicalNameOfKey, type StageConfig } from './config.ts';
 import { SensorbusDashboard } from './dashboard.ts';
@@ -29,7 +33,7 @@ import { dataReferences } from './data-stack.ts';
 import { DeadLetterQueues } from './dead-letter-queues.ts';
 import { type AsyncInvocation, EventRules } from './event-rules.ts';
 import { SensorbusRestApi } from './rest-api.ts';
-import { type ScheduleSpec, Schedules } from './schedules.ts';
+import { Schedules } from './schedules.ts';
 import { SensorbusFunction, type SensorbusResources } from './sensorbus-function.ts';
 import { StateMachines } from './state-machines.ts';
 import { SensorbusWebSocketApi, type WebSocketApiSpec } from './websocket-api.ts';

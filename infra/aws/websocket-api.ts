@@ -4,7 +4,8 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionName, WebSocketRouteSpec } from '../api.ts';
+import type { WebSocketRouteSpec } from '../api.ts';
+import type { FunctionName } from '../functions.ts';
 import { dataRemovalPolicy, lookup, physicalName, physicalNameOfKey, type StageConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
 

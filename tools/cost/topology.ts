@@ -1,11 +1,13 @@
 /**
- * What the cost model reads from the single source of truth (`infra/topology.ts`, `infra/api.ts`):
+ * What the cost model reads from the single source of truth (`infra/topology.ts` and the resources, functions and APIs it wires):
  * which rule on which bus matches which detail-type and where it sends it, the schedules, the
  * authorizer cache, and the counts of things billed per month (alarms, keys, secrets). Adding a
  * rule or a schedule there changes the estimate without touching the model.
  */
-import { authorizers, functions, schedules, websocketApi } from '../../infra/api.ts';
-import { buses, rules, secrets, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { authorizers, websocketApi } from '../../infra/api.ts';
+import { functions } from '../../infra/functions.ts';
+import { buses, secrets, tables, topics } from '../../infra/resources.ts';
+import { rules, schedules, stateMachines } from '../../infra/topology.ts';
 import { EVENTS } from '../../schemas/events.ts';
 
 export type RouteTarget =

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_FRAME_BYTES,
-  PUSH_CONCURRENCY,
-  type PushDeps,
-  push,
-  toPushMessage,
-} from '../../../handlers/push/push.ts';
+import { WEBSOCKET_FRAME_MAX_BYTES } from '../../../handlers/lib/aws-limits.ts';
+import { PUSH_CONCURRENCY, type PushDeps, push, toPushMessage } from '../../../handlers/push/push.ts';
 import type { PushMessage } from '../../../schemas/websocket.ts';
 
 const message = (deviceId: string, data: Record<string, unknown> = {}): PushMessage => ({
@@ -94,7 +89,7 @@ describe('push', () => {
   it('sends nothing larger than a WebSocket frame', async () => {
     const { deps, delivered, warnings } = fakes({ subscriptions: { d1: ['c1'] } });
 
-    const report = await push(message('d1', { note: 'x'.repeat(MAX_FRAME_BYTES) }), deps);
+    const report = await push(message('d1', { note: 'x'.repeat(WEBSOCKET_FRAME_MAX_BYTES) }), deps);
 
     expect(report).toEqual({ sent: 0, gone: 0, failed: 0 });
     expect(delivered).toEqual([]);

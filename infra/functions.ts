@@ -1,0 +1,135 @@
+/**
+ * The Lambda functions, declared once with what each may use: the CDK stack builds functions and
+ * grants from this, the local Lambda runtime runs the same entry points with the same environment.
+ */
+import type { BusName, SecretName, TableName, TopicName } from './resources.ts';
+import type { FunctionSpec as FunctionSpecOf } from './topology-types.ts';
+
+export type { Access } from './topology-types.ts';
+
+export type FunctionSpec = FunctionSpecOf<{
+  table: TableName;
+  bus: BusName;
+  topic: TopicName;
+  secret: SecretName;
+}>;
+
+export const functions = {
+  ingest: {
+    entry: 'handlers/ingest/handler.ts',
+    description: 'POST /readings: validate, store once, emit ReadingRecorded',
+    tables: { readings: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  devices: {
+    entry: 'handlers/devices/handler.ts',
+    description: 'The device registry',
+    tables: { devices: 'readWrite' },
+    buses: [],
+  },
+  tokens: {
+    entry: 'handlers/tokens/handler.ts',
+    description: 'POST /tokens: viewer tokens',
+    tables: {},
+    buses: [],
+    secrets: ['tokenSigningKey'],
+  },
+  readings: {
+    entry: 'handlers/readings/handler.ts',
+    description: 'GET /devices/{deviceId}/readings: history, oldest first',
+    tables: { readings: 'read', devices: 'read' },
+    buses: [],
+  },
+  deviceKeyAuthorizer: {
+    entry: 'handlers/authorizers/device-key.ts',
+    description: 'Checks a device API key (x-api-key)',
+    tables: { devices: 'read' },
+    buses: [],
+  },
+  bearerAuthorizer: {
+    entry: 'handlers/authorizers/bearer.ts',
+    description: 'Checks an admin or viewer bearer token',
+    tables: {},
+    buses: [],
+    secrets: ['tokenSigningKey'],
+  },
+  outboxRelay: {
+    entry: 'handlers/outbox-relay/handler.ts',
+    description: 'Re-publishes readings whose ReadingRecorded never reached the bus',
+    tables: { readings: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  alertNotifier: {
+    entry: 'handlers/alert-notifier/handler.ts',
+    description: 'Publishes each alert once to the alerts topic, with deviceId and severity attributes',
+    tables: { idempotency: 'readWrite' },
+    buses: [],
+    topics: { alerts: 'publish' },
+  },
+  alertSubscriptions: {
+    entry: 'handlers/alert-subscriptions/handler.ts',
+    description: 'POST /alert-subscriptions: SNS subscriptions with filter policies',
+    tables: {},
+    buses: [],
+    topics: { alerts: 'subscribe' },
+  },
+  deriveMetrics: {
+    entry: 'handlers/enrichment/derive-handler.ts',
+    description: 'enrich-reading task: derived metrics against the readings that precede it',
+    tables: { readings: 'read' },
+    buses: [],
+  },
+  evaluateAlarms: {
+    entry: 'handlers/enrichment/evaluate-handler.ts',
+    description: 'enrich-reading task: alarm states and the events to publish',
+    tables: { devices: 'readWrite' },
+    buses: [],
+    namesBuses: ['telemetry'],
+  },
+  silenceCheck: {
+    entry: 'handlers/enrichment/silence-handler.ts',
+    description: 'Raises and resolves DeviceSilent alerts',
+    tables: { devices: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  alertHistory: {
+    entry: 'handlers/alerts/history-handler.ts',
+    description: 'Records alerts raised and resolved',
+    tables: { alerts: 'readWrite' },
+    buses: [],
+  },
+  alerts: {
+    entry: 'handlers/alerts/handler.ts',
+    description: 'GET /alerts',
+    tables: { alerts: 'read' },
+    buses: [],
+  },
+  websocketAuthorizer: {
+    entry: 'handlers/authorizers/websocket.ts',
+    description: 'Checks the viewer token of a WebSocket $connect (query string `token`)',
+    tables: {},
+    buses: [],
+    secrets: ['tokenSigningKey'],
+  },
+  websocketConnections: {
+    entry: 'handlers/websocket/connections.ts',
+    description: 'WebSocket $connect and $disconnect: records and forgets connections',
+    tables: { connections: 'readWrite' },
+    buses: [],
+  },
+  websocketMessages: {
+    entry: 'handlers/websocket/messages.ts',
+    description: 'WebSocket subscribe, unsubscribe and $default',
+    tables: { connections: 'readWrite' },
+    buses: [],
+  },
+  push: {
+    entry: 'handlers/push/handler.ts',
+    description: 'Pushes an event to every connection subscribed to its device',
+    tables: { connections: 'readWrite', idempotency: 'readWrite' },
+    buses: [],
+    websocketManagement: true,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof functions;

@@ -1,0 +1,114 @@
+/**
+ * What the flow runs on: tables, buses, topics and secrets. `infra/topology.ts` wires them into the
+ * flow; the CDK stacks and the local cloud create them from here.
+ */
+import { INDEX } from '../handlers/lib/table-indexes.ts';
+import type { BusSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
+
+export const tables = {
+  /** Registered devices, their hashed API key, last reading and alarm states. */
+  devices: {
+    name: 'sensorbus-devices',
+    env: 'DEVICES_TABLE',
+    partitionKey: { name: 'deviceId', type: 'S' },
+    indexes: [
+      {
+        name: INDEX.devicesByApiKeyHash,
+        partitionKey: { name: 'apiKeyHash', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
+  },
+  /**
+   * WebSocket connections (`sk = connection`) and their subscriptions (`sk = device#<id>`, with
+   * `deviceId` set, so `byDevice` is a sparse index from a device to the connections that follow it).
+   * Every item expires two hours after connect, API Gateway's longest connection.
+   */
+  connections: {
+    name: 'sensorbus-connections',
+    env: 'CONNECTIONS_TABLE',
+    partitionKey: { name: 'connectionId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    indexes: [
+      {
+        name: INDEX.connectionsByDevice,
+        partitionKey: { name: 'deviceId', type: 'S' },
+        sortKey: { name: 'connectionId', type: 'S' },
+        projection: 'KEYS_ONLY',
+      },
+    ],
+    timeToLiveAttribute: 'expiresAt',
+  },
+  /** Alert history: one record per alert, active until resolved. */
+  alerts: {
+    name: 'sensorbus-alerts',
+    env: 'ALERTS_TABLE',
+    partitionKey: { name: 'alertId', type: 'S' },
+    indexes: [
+      {
+        name: INDEX.alertsByDevice,
+        partitionKey: { name: 'deviceId', type: 'S' },
+        sortKey: { name: 'updatedAt', type: 'S' },
+        projection: 'ALL',
+      },
+      {
+        name: INDEX.alertsByState,
+        partitionKey: { name: 'state', type: 'S' },
+        sortKey: { name: 'updatedAt', type: 'S' },
+        projection: 'ALL',
+      },
+    ],
+  },
+  /** Powertools idempotency records: one per consumed event whose side effect must happen once. */
+  idempotency: {
+    name: 'sensorbus-idempotency',
+    env: 'IDEMPOTENCY_TABLE',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiration',
+  },
+  /**
+   * Readings keyed by `(deviceId, timestamp)`: the conditional put on this key is the idempotency
+   * check. `outboxShard`/`outboxAt` are present only until the bus accepted the reading's event,
+   * which makes `outbox` a sparse index of exactly the readings the relay must re-publish.
+   */
+  readings: {
+    name: 'sensorbus-readings',
+    env: 'READINGS_TABLE',
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'timestamp', type: 'S' },
+    indexes: [
+      {
+        name: INDEX.readingsOutbox,
+        partitionKey: { name: 'outboxShard', type: 'S' },
+        sortKey: { name: 'outboxAt', type: 'S' },
+        projection: 'ALL',
+      },
+    ],
+  },
+} as const satisfies Record<string, TableSpec>;
+
+export type TableName = keyof typeof tables;
+
+export const buses = {
+  /** Domain events: every fact the system learns lands here first. */
+  telemetry: { name: 'sensorbus-telemetry', env: 'TELEMETRY_BUS', archived: true },
+  /** Only what dashboards are pushed; decouples WebSocket fan-out from domain consumers. */
+  websocket: { name: 'sensorbus-websocket', env: 'WEBSOCKET_BUS', archived: false },
+} as const satisfies Record<string, BusSpec>;
+
+export type BusName = keyof typeof buses;
+
+export const topics = {
+  /** People subscribe here (email, https) with filter policies on `deviceId` and `severity`. */
+  alerts: { name: 'sensorbus-alerts', env: 'ALERTS_TOPIC_ARN' },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicName = keyof typeof topics;
+
+export const secrets = {
+  /** The HMAC key that signs admin and viewer bearer tokens (32 random bytes, base64url). */
+  tokenSigningKey: { name: 'sensorbus-token-signing-key', env: 'TOKEN_SECRET_ID' },
+} as const satisfies Record<string, SecretSpec>;
+
+export type SecretName = keyof typeof secrets;

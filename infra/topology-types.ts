@@ -1,0 +1,198 @@
+/**
+ * The shapes of what `infra/topology.ts`, `infra/resources.ts` and `infra/functions.ts` declare,
+ * and the helpers that derive one declaration from another. The shapes that refer to other
+ * declarations by name are generic in those names, so this module depends on no declaration and
+ * the declarations depend on one another in one direction only.
+ */
+import type { EventContract } from '../schemas/events.ts';
+
+export type AttributeType = 'S' | 'N';
+export interface KeySpec {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+export interface IndexSpec {
+  readonly name: string;
+  readonly partitionKey: KeySpec;
+  readonly sortKey?: KeySpec;
+  /** `KEYS_ONLY` keeps sparse indexes (the outbox) cheap; `ALL` serves reads without a second fetch. */
+  readonly projection: 'KEYS_ONLY' | 'ALL';
+}
+export interface TableSpec {
+  /** Physical name locally; on AWS the stage name is prefixed. */
+  readonly name: string;
+  /** The environment variable through which a handler receives the table's name. */
+  readonly env: string;
+  readonly partitionKey: KeySpec;
+  readonly sortKey?: KeySpec;
+  readonly indexes: readonly IndexSpec[];
+  /** Attribute holding an epoch-seconds expiry; the local cloud expires such items itself. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export interface BusSpec {
+  readonly name: string;
+  readonly env: string;
+  /** Kept in an archive (AWS) or `<data dir>/archive/` (local) so it can be replayed. */
+  readonly archived: boolean;
+}
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly env: string;
+}
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly env: string;
+}
+
+/** The names declarations refer to one another by; `topology.ts` binds them to what it declares. */
+export interface TopologyNames {
+  readonly table: string;
+  readonly bus: string;
+  readonly topic: string;
+  readonly secret: string;
+  readonly function: string;
+  readonly stateMachine: string;
+}
+
+export type Access = 'read' | 'write' | 'readWrite';
+
+export interface FunctionSpec<N extends Pick<TopologyNames, 'table' | 'bus' | 'topic' | 'secret'>> {
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Tables it uses; their names reach it through each table's `env` variable. */
+  readonly tables: Partial<Record<N['table'], Access>>;
+  /** Buses it puts events on; their names reach it through each bus's `env` variable. */
+  readonly buses: readonly N['bus'][];
+  /**
+   * Buses whose names it needs without access to them: the events the `EvaluateAlarms` task
+   * builds are put on the bus by the workflow, not by the function.
+   */
+  readonly namesBuses?: readonly N['bus'][];
+  /** Topics it publishes to or subscribes others to; their ARNs reach it through each topic's `env` variable. */
+  readonly topics?: Partial<Record<N['topic'], 'publish' | 'subscribe'>>;
+  /** Whether it posts to WebSocket connections (API Gateway Management API, endpoint via `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`). */
+  readonly websocketManagement?: boolean;
+  /** Secrets it reads; their ids reach it through each secret's `env` variable. */
+  readonly secrets?: readonly N['secret'][];
+}
+
+/** How EventBridge retries a target before dead-lettering (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html). */
+export interface RetryPolicy {
+  readonly maximumRetryAttempts: number;
+  readonly maximumEventAgeSeconds: number;
+}
+
+/** What a target receives instead of the whole event (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html). */
+export type TargetInput =
+  | { readonly inputPath: string }
+  | {
+      readonly inputTransformer: {
+        readonly inputPathsMap: Record<string, string>;
+        readonly inputTemplate: string;
+      };
+    };
+
+/** Where a rule sends what it matches, and in what form. */
+export type TargetOf<N extends TopologyNames> = {
+  /** Unique within its rule, as EventBridge's target `Id`. */
+  readonly id: string;
+  readonly input?: TargetInput;
+} & (
+  | { readonly kind: 'bus'; readonly bus: N['bus'] }
+  | { readonly kind: 'stateMachine'; readonly stateMachine: N['stateMachine'] }
+  | { readonly kind: 'function'; readonly function: N['function'] }
+  | { readonly kind: 'topic'; readonly topic: N['topic'] }
+);
+
+export type TargetSpec<N extends TopologyNames> = TargetOf<N> & {
+  readonly retryPolicy: RetryPolicy;
+  /** An SQS queue on AWS; `<data dir>/dlq/<name>.jsonl` locally. Named after the rule: {@link deadLetterQueueOf}. */
+  readonly deadLetterQueue: string;
+};
+
+export interface RuleSpec<N extends TopologyNames> {
+  readonly name: string;
+  readonly bus: N['bus'];
+  readonly description: string;
+  readonly eventPattern: Record<string, unknown>;
+  readonly targets: readonly TargetSpec<N>[];
+}
+
+/** One line of the rules table: a rule with its one target, before the names derived from it. */
+export interface RuleRow<N extends TopologyNames> {
+  readonly bus: N['bus'];
+  readonly eventPattern: Record<string, unknown>;
+  readonly target: TargetOf<N>;
+  /** Defaults to the topology's standard policy. */
+  readonly retryPolicy?: RetryPolicy;
+  readonly description: string;
+}
+
+/**
+ * What a `${Name}` placeholder of an ASL file stands for: a table's name, a bus's name, a
+ * function's ARN or a dead-letter queue's URL.
+ */
+export type Substitution<N extends TopologyNames> =
+  | { readonly table: N['table'] }
+  | { readonly bus: N['bus'] }
+  | { readonly function: N['function'] }
+  | { readonly queue: string };
+
+export interface StateMachineSpec<N extends TopologyNames> {
+  readonly name: string;
+  /** The ASL file, relative to the repository root; deployed by CDK and run locally unchanged. */
+  readonly definitionFile: string;
+  readonly type: 'EXPRESS' | 'STANDARD';
+  readonly substitutions: Record<string, Substitution<N>>;
+  /** Buses its `events:putEvents` tasks put on; the entries are built at run time, so the ASL does not name them. */
+  readonly putsEventsOn: readonly N['bus'][];
+  /**
+   * What goes to CloudWatch Logs. `ERROR` logs failed executions with their data; `ALL` would log
+   * every state of every execution, which for a workflow per reading is most of the bill.
+   */
+  readonly logLevel: 'ALL' | 'ERROR';
+}
+
+/** A function run on a timer: EventBridge Scheduler on AWS, timers locally. */
+export interface ScheduleSpec<N extends Pick<TopologyNames, 'function'>> {
+  readonly function: N['function'];
+  readonly everyMinutes: number;
+}
+
+/**
+ * The pattern that selects exactly the given events: one `$or` branch per source, so no
+ * source is paired with another source's detail-types.
+ */
+export const patternOf = (
+  ...contracts: Pick<EventContract<string, never>, 'source' | 'detailType'>[]
+): Record<string, unknown> => {
+  const bySource = new Map<string, string[]>();
+  for (const contract of contracts) {
+    bySource.set(contract.source, [...(bySource.get(contract.source) ?? []), contract.detailType]);
+  }
+  const branches = [...bySource].map(([source, detailTypes]) => ({
+    source: [source],
+    'detail-type': detailTypes,
+  }));
+  return branches.length === 1 ? (branches[0] ?? {}) : { $or: branches };
+};
+
+/** The dead-letter queue of a rule's target: one per rule, named after it. */
+export const deadLetterQueueOf = (ruleName: string): string => `sensorbus-${ruleName}-dlq`;
+
+/** The rules of a table keyed by rule name, each with its target's dead-letter queue and retry policy. */
+export const rulesOf = <N extends TopologyNames>(
+  table: Record<string, RuleRow<N>>,
+  standardRetry: RetryPolicy,
+): RuleSpec<N>[] =>
+  Object.entries(table).map(([name, { target, retryPolicy, ...rule }]) => ({
+    name,
+    ...rule,
+    targets: [
+      { ...target, retryPolicy: retryPolicy ?? standardRetry, deadLetterQueue: deadLetterQueueOf(name) },
+    ],
+  }));

@@ -1,0 +1,44 @@
+import * as z from 'zod/mini';
+import { DeviceId, Severity } from './common.ts';
+
+/**
+ * What the `alerts` rule's input transformer hands the notifier: the text is already readable,
+ * the notifier only adds what EventBridge's SNS target cannot set, the message attributes that
+ * subscription filter policies match on.
+ */
+export const AlertNotification = z.strictObject({
+  eventId: z.uuid(),
+  deviceId: DeviceId,
+  severity: Severity,
+  subject: z.string().check(z.minLength(1)),
+  message: z.string().check(z.minLength(1)),
+});
+export type AlertNotification = z.infer<typeof AlertNotification>;
+
+/** Each field of the notification as an input template spells it, from the paths below. */
+const fieldTemplates: Record<keyof AlertNotification, string> = {
+  eventId: '<eventId>',
+  deviceId: '<deviceId>',
+  severity: '<severity>',
+  subject: '"<detailType> (<severity>): <deviceId>"',
+  message: '"<detailType> for device <deviceId> at <time>: <summary>"',
+};
+
+/**
+ * The input transformer that turns an `AlertRaised` or `AlertResolved` event into an
+ * {@link AlertNotification}; its template has exactly the schema's fields
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+ */
+export const alertNotificationTransformer = {
+  inputPathsMap: {
+    eventId: '$.detail.metadata.eventId',
+    detailType: '$.detail-type',
+    deviceId: '$.detail.data.deviceId',
+    severity: '$.detail.data.severity',
+    summary: '$.detail.data.summary',
+    time: '$.detail.data.time',
+  },
+  inputTemplate: `{${Object.entries(fieldTemplates)
+    .map(([field, template]) => `"${field}": ${template}`)
+    .join(', ')}}`,
+} as const;
