@@ -40,7 +40,13 @@ describe('parseServerMessage', () => {
     ).toEqual({ type: 'error', code: 'Forbidden', message: 'no', deviceIds: ['b'] });
     expect(
       parseServerMessage(
-        JSON.stringify({ type: 'AlertRaised', deviceId: 'gh-1', eventId: 'e', time: 't', data: alertData }),
+        JSON.stringify({
+          type: 'AlertRaised',
+          deviceId: 'gh-1',
+          eventId: '0b5e6a51-6f2e-4d7a-9b36-2f0c7c1d9e11',
+          time: '2026-11-23T10:00:00.000Z',
+          data: alertData,
+        }),
       ),
     ).toMatchObject({ type: 'AlertRaised', deviceId: 'gh-1', data: { alertId: 'a1' } });
   });
