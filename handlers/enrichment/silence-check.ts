@@ -1,3 +1,4 @@
+import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import type { AlertState, DeviceItem } from '../lib/devices-store.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { type AlertTransition, SILENCE_STATE_KEY, type SilenceAlertData } from './alert-state.ts';
@@ -56,7 +57,7 @@ export const checkSilence = async (
     });
   const sent = evaluation.alerts.filter((_, i) => !published.failed.some((f) => f.index === i));
   return {
-    raised: sent.filter((a) => a.detailType === 'AlertRaised').length,
-    resolved: sent.filter((a) => a.detailType === 'AlertResolved').length,
+    raised: sent.filter((a) => a.detailType === AlertRaised.detailType).length,
+    resolved: sent.filter((a) => a.detailType === AlertResolved.detailType).length,
   };
 };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';

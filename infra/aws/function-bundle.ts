@@ -1,6 +1,6 @@
 /**
  * How every function is built, in one place without aws-cdk-lib: `SensorbusFunction` hands it to
- * `NodejsFunction`, and the bench and `test/unit/function-bundles.test.ts` run esbuild with it
+ * `NodejsFunction`, and the bench and `test/unit/infra/aws/function-bundles.test.ts` run esbuild with it
  * directly, so they measure and check the very file CDK deploys.
  *
  * Every function bundles the AWS SDK: one minified file initialises in about half the time the

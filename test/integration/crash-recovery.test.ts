@@ -376,7 +376,9 @@ describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SE
     const deviceId = 'crash-random';
     const { dir, ports, first, sender } = await prepare(deviceId);
     let running = first;
-    for (let round = 0; round < 3; round++) {
+    // Two rounds: the second kills a process that is itself resuming the first one's journals; a
+    // third added no case, only time (each round is a process start). The seed varies every run.
+    for (let round = 0; round < 2; round++) {
       // Act: post continuously, and kill -9 at a random moment (after at least one acknowledgement)
       const acknowledgedBefore = sender.acknowledged.size;
       let kill!: () => void;

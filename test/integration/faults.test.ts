@@ -58,6 +58,17 @@ const settle = async () => {
   }
 };
 
+/** Runs the outbox relay until no reading of the device is still marked (marks count once older than a second). */
+const relayUntilOutboxEmpty = (deviceId: string) =>
+  waitFor(
+    async () => {
+      await t.cloud.runSchedule('outboxRelay');
+      return (await storedReadings(t.cloud, deviceId)).every((item) => item.outboxAt === undefined);
+    },
+    'the outbox relay to empty the outbox',
+    30_000,
+  );
+
 const readingsOf = (deviceId: string, count: number, minuteOffset = 0) =>
   Array.from({ length: count }, (_, i) => ({
     deviceId,
@@ -119,8 +130,7 @@ const scenario = async (deviceId: string, fault: FaultSpec | FaultSpec[], count 
   );
   await settle();
   t.cloud.faults.clear();
-  await new Promise((resolve) => setTimeout(resolve, 1100));
-  await t.cloud.runSchedule('outboxRelay');
+  await relayUntilOutboxEmpty(deviceId);
   await settle();
   const facts = await account(deviceId, watcher);
   watcher.socket.close();

@@ -398,8 +398,15 @@ describe('a failing bus', () => {
     );
     const marked = (await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined);
     t.cloud.faults.clear();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    await t.cloud.runSchedule('outboxRelay');
+    // The relay takes marks older than a second: run it until it has emptied the outbox, then once more.
+    await waitFor(
+      async () => {
+        await t.cloud.runSchedule('outboxRelay');
+        return (await storedReadings(t.cloud, 'bus-down')).every((i) => i.outboxAt === undefined);
+      },
+      'the outbox relay to empty the outbox',
+      30_000,
+    );
     await t.cloud.runSchedule('outboxRelay');
 
     expect(answers.map((a) => a.status)).toEqual(timestamps.map(() => 202));

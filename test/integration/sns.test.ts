@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
 import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
+import { waitFor } from '../support/local-cloud.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -49,20 +50,6 @@ const stop = (server: Server) =>
     server.closeAllConnections();
     server.close(() => resolve());
   });
-
-const waitFor = async <T>(
-  probe: () => T | undefined | false,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 /** The edge's part, as the local cloud does it: a POST's form body or a GET's query go to `handle`. */
 const snsFront = (sns: () => LocalSns): RequestListener => {

@@ -1,11 +1,13 @@
 /**
- * Checks what the server sends before the dashboard uses it. The shapes are the types declared in
- * `schemas/` (the only thing the dashboard shares with the backend); the checks are hand-written
- * so the bundle carries no validation library, and anything malformed is dropped, never cast.
+ * Checks what the server sends before the dashboard uses it. WebSocket frames and the reading's
+ * enrichment error are checked with the shared zod schemas of `schemas/` (zod/mini, so the bundle
+ * stays small); the REST bodies are read leniently, field by field, so one malformed item or field
+ * is dropped rather than failing the whole chart. Nothing malformed is ever cast.
  */
+import * as z from 'zod/mini';
 import type { Device } from '../../../schemas/device.ts';
-import type { EnrichmentError } from '../../../schemas/reading.ts';
-import type { PushMessage, ServerMessage } from '../../../schemas/websocket.ts';
+import { EnrichmentError } from '../../../schemas/reading.ts';
+import { ServerMessage } from '../../../schemas/websocket.ts';
 import type { PointEnrichment } from './series.ts';
 
 type Json = Record<string, unknown>;
@@ -15,15 +17,9 @@ export const isObject = (value: unknown): value is Json =>
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-const stringArray = (value: unknown): string[] | undefined =>
-  Array.isArray(value) && value.every(isString) ? value : undefined;
 const optionalNumber = (value: unknown): number | undefined => (isNumber(value) ? value : undefined);
 const nullableNumber = (value: unknown): number | null | undefined =>
   value === null ? null : isNumber(value) ? value : undefined;
-
-const PUSH_TYPES = ['ReadingRecorded', 'ReadingEnriched', 'AlertRaised', 'AlertResolved'] as const;
-type PushType = (typeof PUSH_TYPES)[number];
-const isPushType = (value: unknown): value is PushType => PUSH_TYPES.some((type) => type === value);
 
 /** A WebSocket frame from the server, or undefined when it is not one the contract describes. */
 export const parseServerMessage = (text: string): ServerMessage | undefined => {
@@ -33,23 +29,8 @@ export const parseServerMessage = (text: string): ServerMessage | undefined => {
   } catch {
     return undefined;
   }
-  if (!isObject(raw)) return undefined;
-  if (raw.type === 'subscribed' || raw.type === 'unsubscribed') {
-    const deviceIds = stringArray(raw.deviceIds);
-    return deviceIds ? { type: raw.type, deviceIds } : undefined;
-  }
-  if (raw.type === 'error') {
-    if ((raw.code !== 'Forbidden' && raw.code !== 'BadRequest') || !isString(raw.message)) return undefined;
-    const deviceIds = stringArray(raw.deviceIds);
-    return { type: 'error', code: raw.code, message: raw.message, ...(deviceIds ? { deviceIds } : {}) };
-  }
-  if (isPushType(raw.type)) {
-    const { deviceId, eventId, time, data } = raw;
-    if (!isString(deviceId) || !isString(eventId) || !isString(time) || !isObject(data)) return undefined;
-    const push: PushMessage = { type: raw.type, deviceId, eventId, time, data };
-    return push;
-  }
-  return undefined;
+  const parsed = z.safeParse(ServerMessage, raw);
+  return parsed.success ? parsed.data : undefined;
 };
 
 /** Metric values keyed by name, finite numbers only. */
@@ -71,10 +52,10 @@ export interface ReadingData {
   readonly enrichmentError?: EnrichmentError;
 }
 
-const parseEnrichmentError = (value: unknown): EnrichmentError | undefined =>
-  isObject(value) && isString(value.error) && isString(value.cause)
-    ? { error: value.error, cause: value.cause }
-    : undefined;
+const parseEnrichmentError = (value: unknown): EnrichmentError | undefined => {
+  const parsed = z.safeParse(EnrichmentError, value);
+  return parsed.success ? parsed.data : undefined;
+};
 
 /** The data of a `ReadingRecorded` push, or one item of a readings page. */
 export const parseReading = (value: unknown): ReadingData | undefined => {

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { type EvaluateDeps, evaluate, MAX_CONFLICTS } from '../../../../handlers/enrichment/evaluate.ts';
+import { alarmKeyOf, type DeviceItem } from '../../../../handlers/lib/devices-store.ts';
+import { WorkflowErrors } from '../../../../handlers/lib/workflow-errors.ts';
+import type { Alarm } from '../../../../schemas/device.ts';
+
+const HOT: Alarm = { metric: 'temperature', above: 30, severity: 'critical' };
+
+const device = (overrides: Partial<DeviceItem> = {}): DeviceItem => ({
+  deviceId: 'd1',
+  metrics: { temperature: { unit: '°C' } },
+  alarms: [HOT],
+  createdAt: '2026-11-23T09:00:00.000Z',
+  updatedAt: '2026-11-23T09:00:00.000Z',
+  apiKeyHash: 'hash',
+  alarmStates: {},
+  ...overrides,
+});
+
+const reading = (timestamp: string, temperature: number) => ({
+  deviceId: 'd1',
+  timestamp,
+  metrics: { temperature },
+  receivedAt: timestamp,
+});
+
+/**
+ * A devices table holding one item; `interferences` other evaluations change its alarm states
+ * between our read and our conditional write.
+ */
+const devicesTable = (item: DeviceItem | undefined, interferences = 0) => {
+  let stored = item;
+  let pending = interferences;
+  const touched: { deviceId: string; timestamp: string }[] = [];
+  const deps: EvaluateDeps = {
+    device: async () => stored,
+    saveAlertStates: async (_deviceId, updates) => {
+      if (!stored) return false;
+      if (pending > 0) {
+        pending--;
+        return false;
+      }
+      const changed = updates.every(({ key, previous }) => stored?.alarmStates[key] === previous);
+      if (!changed) return false;
+      stored = {
+        ...stored,
+        alarmStates: { ...stored.alarmStates, ...Object.fromEntries(updates.map((u) => [u.key, u.next])) },
+      };
+      return true;
+    },
+    touchLastReading: async (deviceId, lastReading) => {
+      touched.push({ deviceId, timestamp: lastReading.timestamp });
+    },
+  };
+  return { deps, touched, stored: () => stored };
+};
+
+describe('evaluate', () => {
+  it('raises an alert once when a reading breaches an alarm, and remembers the alarm is on', async () => {
+    const { deps, stored, touched } = devicesTable(device());
+
+    const first = await evaluate(reading('2026-11-23T10:00:00.000Z', 31), deps);
+    const second = await evaluate(reading('2026-11-23T10:01:00.000Z', 32), deps);
+
+    expect(first.map((a) => a.detailType)).toEqual(['AlertRaised']);
+    expect(first[0]?.data).toMatchObject({ deviceId: 'd1', severity: 'critical', kind: 'threshold' });
+    expect(second).toEqual([]);
+    expect(stored()?.alarmStates[alarmKeyOf(HOT)]?.state).toBe('ALARM');
+    expect(touched.map((t) => t.timestamp)).toEqual(['2026-11-23T10:00:00.000Z', '2026-11-23T10:01:00.000Z']);
+  });
+
+  it('resolves the alert when the value is back in range', async () => {
+    const { deps } = devicesTable(device());
+    await evaluate(reading('2026-11-23T10:00:00.000Z', 31), deps);
+
+    const alerts = await evaluate(reading('2026-11-23T10:01:00.000Z', 25), deps);
+
+    expect(alerts.map((a) => a.detailType)).toEqual(['AlertResolved']);
+  });
+
+  it('evaluates again from a fresh read when another evaluation changed the states meanwhile', async () => {
+    const { deps, touched } = devicesTable(device(), MAX_CONFLICTS - 1);
+
+    const alerts = await evaluate(reading('2026-11-23T10:00:00.000Z', 31), deps);
+
+    expect(alerts.map((a) => a.detailType)).toEqual(['AlertRaised']);
+    expect(touched).toHaveLength(1);
+  });
+
+  it(`gives up as a transient error after ${MAX_CONFLICTS} conflicts, recording nothing`, async () => {
+    const { deps, touched } = devicesTable(device(), MAX_CONFLICTS);
+
+    await expect(evaluate(reading('2026-11-23T10:00:00.000Z', 31), deps)).rejects.toMatchObject({
+      name: WorkflowErrors.Transient,
+    });
+    expect(touched).toEqual([]);
+  });
+
+  it('fails as DeviceNotFound for a device that is not registered', async () => {
+    const { deps } = devicesTable(undefined);
+
+    await expect(evaluate(reading('2026-11-23T10:00:00.000Z', 31), deps)).rejects.toMatchObject({
+      name: WorkflowErrors.DeviceNotFound,
+    });
+  });
+});

@@ -1,0 +1,238 @@
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import { answerOf } from '../../../../handlers/ingest/answer.ts';
+import { type IngestDeps, ingest } from '../../../../handlers/ingest/ingest.ts';
+import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
+import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
+import type { PublishOutcome } from '../../../../handlers/lib/events.ts';
+import { readingRecordedEntry } from '../../../../handlers/lib/reading-events.ts';
+import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
+
+const NOW = new Date('2026-11-23T12:00:00.000Z');
+
+/** In-memory fakes for the ingest ports, recording what happened. */
+const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => {
+  const table = new Map<string, ReadingItem>();
+  const published: PutEventsRequestEntry[] = [];
+  const warnings: { message: string; context: Record<string, unknown> }[] = [];
+  const deps: IngestDeps = {
+    async saveIfAbsent(item) {
+      if (item.timestamp === options.failSaveOf) throw new Error('throttled');
+      const key = `${item.deviceId}|${item.timestamp}`;
+      const existing = table.get(key);
+      if (existing) return { stored: false, existing };
+      table.set(key, item);
+      return { stored: true };
+    },
+    async clearOutboxMark({ deviceId, timestamp }) {
+      const key = `${deviceId}|${timestamp}`;
+      const item = table.get(key);
+      if (item) {
+        const { outboxAt: _a, outboxShard: _s, ...rest } = item;
+        table.set(key, rest);
+      }
+    },
+    async publishRecorded(items): Promise<PublishOutcome> {
+      if (options.failPublish)
+        return { accepted: [], failed: items.map((_, index) => ({ index, error: 'down' })) };
+      published.push(...items.map((item) => readingRecordedEntry(item, 'bus', NOW)));
+      return { accepted: items.map((_, i) => i), failed: [] };
+    },
+    warn: (message, context) => warnings.push({ message, context }),
+  };
+  return { deps, table, published, warnings };
+};
+
+const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
+  deviceId: 'd1',
+  timestamp,
+  metrics: { t: 1 },
+  ...extra,
+});
+
+/** What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer. */
+const post = async (body: unknown, callerDeviceId: string, correlationId: string, deps: IngestDeps) => {
+  const request = parseIngestRequest(body, callerDeviceId, NOW);
+  return answerOf(request, await ingest(request.valid, { correlationId, receivedAt: NOW }, deps));
+};
+
+describe('ingest', () => {
+  it('stores a new reading, publishes ReadingRecorded with a deterministic event id and clears the mark', async () => {
+    const { deps, table, published } = fakes();
+
+    const answer = await post(reading('2026-11-23T11:00:00+02:00'), 'd1', 'corr-1', deps);
+
+    expect(answer.statusCode).toBe(202);
+    expect(answer.body).toMatchObject({
+      deviceId: 'd1',
+      timestamp: '2026-11-23T09:00:00.000Z',
+      duplicate: false,
+    });
+    expect([...table.values()][0]).not.toHaveProperty('outboxAt');
+    const detail = JSON.parse(published[0]?.Detail ?? '{}');
+    expect(detail.metadata).toMatchObject({ correlationId: 'corr-1', schemaVersion: 1 });
+    const again = fakes();
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps);
+    expect(JSON.parse(again.published[0]?.Detail ?? '{}').metadata.eventId).toBe(detail.metadata.eventId);
+  });
+
+  it('keeps the outbox mark and still acknowledges when the bus refuses', async () => {
+    const { deps, table, warnings } = fakes({ failPublish: true });
+
+    const answer = await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+
+    expect(answer.statusCode).toBe(202);
+    expect([...table.values()][0]?.outboxAt).toBe(NOW.toISOString());
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.context).toMatchObject({
+      deviceId: 'd1',
+      readingTimestamp: '2026-11-23T11:00:00.000Z',
+    });
+  });
+
+  it('publishes nothing for a duplicate', async () => {
+    const { deps, published } = fakes();
+    await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+
+    const answer = await post(reading('2026-11-23T11:00:00.000Z'), 'd1', 'c', deps);
+
+    expect(answer.body).toMatchObject({ duplicate: true });
+    expect(published).toHaveLength(1);
+  });
+
+  it('answers a batch item whose store failed with 503 and the rest with 202, in a 207', async () => {
+    const { deps, published } = fakes({ failSaveOf: '2026-11-23T10:00:01.000Z' });
+
+    const answer = await post(
+      { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:00:01Z')] },
+      'd1',
+      'c',
+      deps,
+    );
+
+    expect(answer.statusCode).toBe(207);
+    expect((answer.body as { results: { status: number }[] }).results.map((r) => r.status)).toEqual([
+      202, 503,
+    ]);
+    expect(published).toHaveLength(1);
+  });
+
+  it('refuses a reading of another device before validating anything', async () => {
+    const { deps, table } = fakes();
+    await expect(
+      post({ readings: [reading('x'), { deviceId: 'd2' }] }, 'd1', 'c', deps),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    expect(table.size).toBe(0);
+  });
+
+  it('rejects a reading from more than five minutes in the future, naming the timestamp', async () => {
+    const { deps } = fakes();
+    const ahead = new Date(NOW.getTime() + 5 * 60_000 + 1).toISOString();
+    const atLimit = new Date(NOW.getTime() + 5 * 60_000).toISOString();
+
+    await expect(post(reading(ahead), 'd1', 'c', deps)).rejects.toMatchObject({
+      details: [{ path: 'timestamp' }],
+    });
+    await expect(post(reading(atLimit), 'd1', 'c', deps)).resolves.toMatchObject({ statusCode: 202 });
+  });
+
+  it('reports every bad field of every item when no reading of a batch is valid', async () => {
+    const { deps } = fakes();
+    const error = await post(
+      { readings: [{ deviceId: 'd1' }, reading('2026-11-23T10:00:00Z', { x: 1 })] },
+      'd1',
+      'c',
+      deps,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).details?.map((d) => d.path)).toEqual([
+      'readings.0.timestamp',
+      'readings.0.metrics',
+      'readings.1.x',
+    ]);
+  });
+
+  it('answers a repeat with other metrics or sequence 409 Conflict naming the timestamp, changing nothing', async () => {
+    const { deps, table, published } = fakes();
+    await post(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', deps);
+
+    const answers = await Promise.all([
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps),
+      post(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', deps),
+    ]);
+
+    expect(answers.map((a) => a.statusCode)).toEqual([409, 409, 409, 409, 202]);
+    expect(answers[0]?.body).toEqual({
+      error: {
+        code: 'Conflict',
+        message: expect.stringContaining('2026-11-23T11:00:00.000Z'),
+        details: [{ path: 'timestamp', message: expect.stringContaining('other metrics or sequence') }],
+      },
+    });
+    expect(answers[4]?.body).toMatchObject({ duplicate: true });
+    expect([...table.values()].map((item) => [item.metrics, item.sequence])).toEqual([[{ t: 1 }, 7]]);
+    expect(published).toHaveLength(1);
+  });
+
+  it('compares metric values as numbers: -0 repeats 0', async () => {
+    const { deps } = fakes();
+    await post(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', deps);
+
+    const answer = await post(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', deps);
+
+    expect(answer).toMatchObject({ statusCode: 202, body: { duplicate: true } });
+  });
+
+  it('answers in a 207 a later batch item repeating an earlier one: 202 duplicate when equal, 409 when not', async () => {
+    const { deps, table, published } = fakes();
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'c', deps);
+
+    const answer = await post(
+      {
+        readings: [
+          reading('2026-11-23T10:00:00Z'),
+          reading('2026-11-23T10:00:00Z', { metrics: { t: 5 } }),
+          reading('2026-11-23T12:00:00+02:00'),
+          reading('2026-11-23T09:00:00Z', { metrics: { t: 9 } }),
+          reading('2026-11-23T09:00:00Z', { metrics: { t: 9 } }),
+        ],
+      },
+      'd1',
+      'c',
+      deps,
+    );
+
+    expect(answer.statusCode).toBe(207);
+    const { results, accepted, rejected } = answer.body as {
+      accepted: number;
+      rejected: number;
+      results: { status: number; duplicate?: boolean; error?: { details: { path: string }[] } }[];
+    };
+    expect(results.map((r) => r.status)).toEqual([202, 409, 202, 409, 409]);
+    expect(results.map((r) => r.duplicate)).toEqual([false, undefined, true, undefined, undefined]);
+    expect(results[1]?.error?.details).toEqual([
+      {
+        path: 'readings.1.timestamp',
+        message: 'repeats the timestamp of readings.0 with other metrics or sequence',
+      },
+    ]);
+    expect(results[3]?.error?.details).toEqual([
+      {
+        path: 'readings.3.timestamp',
+        message: 'already names a stored reading with other metrics or sequence',
+      },
+    ]);
+    expect(results[4]?.error?.details).toEqual([
+      {
+        path: 'readings.4.timestamp',
+        message: 'already names a stored reading with other metrics or sequence',
+      },
+    ]);
+    expect([accepted, rejected]).toEqual([2, 3]);
+    expect(table.size).toBe(2);
+    expect(published).toHaveLength(2);
+  });
+});

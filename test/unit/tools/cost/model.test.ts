@@ -1,0 +1,452 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
+import { renderJson, renderText } from '../../../../tools/cost/format.ts';
+import {
+  type Assumptions,
+  authorizerCacheHitRate,
+  type CostInputs,
+  type Estimate,
+  estimate,
+  estimateDesign,
+  type LineItem,
+  sampledTraces,
+} from '../../../../tools/cost/model.ts';
+import { PRICES, PRICES_READ_ON, unverifiedPrices } from '../../../../tools/cost/prices.ts';
+import type { Sizes } from '../../../../tools/cost/sizes.ts';
+import type { Routing } from '../../../../tools/cost/topology.ts';
+
+/** Sizes chosen by hand so every count below can be worked out on paper: every item ≤ 1 KB. */
+const SIZES: Sizes = {
+  readingJson: 130,
+  responseSingle: 140,
+  responseBatchBase: 40,
+  responseBatchItem: 160,
+  readingItemMarked: 300,
+  readingItemUnmarked: 250,
+  readingItemEnriched: 660, // 12 × 660 = 7,920 B → 2 × 4 KB → 1 RRU eventually consistent
+  outboxIndexEntry: 300,
+  deviceItem: 800,
+  apiKeyIndexEntry: 100,
+  readingRecordedEvent: 500,
+  readingEnrichedEvent: 850,
+  alertEvent: 600,
+  readingRecordedDelivered: 700,
+  readingEnrichedDelivered: 1000,
+  alertDelivered: 800,
+  pushReadingRecorded: 400,
+  pushReadingEnriched: 700,
+  pushAlert: 450,
+  snsMessage: 200,
+  idempotencyRecord: 150,
+  alertRecord: 300,
+  connectionItem: 110,
+  subscriptionItem: 90,
+  subscriptionIndexEntry: 75,
+  sfnLogBytesPerExecution: 70_000,
+  sfnLogEventsPerExecution: 41,
+  sfnExecutionData: 4_000,
+  apiAccessLogLine: 270,
+  wsAccessLogLine: 150,
+  mqttTopic: 34,
+};
+
+/** The routing of infra/topology.ts as of this test (topology.test.ts checks the real one). */
+const ROUTING: Routing = {
+  buses: [
+    { name: 'telemetry', archived: true },
+    { name: 'websocket', archived: false },
+  ],
+  routes: [
+    {
+      bus: 'telemetry',
+      rule: 'enrich',
+      detailTypes: ['ReadingRecorded'],
+      target: { kind: 'stateMachine', stateMachine: 'enrichReading' },
+    },
+    {
+      bus: 'telemetry',
+      rule: 'alert-history',
+      detailTypes: ['AlertRaised', 'AlertResolved'],
+      target: { kind: 'function', function: 'alertHistory' },
+    },
+    {
+      bus: 'telemetry',
+      rule: 'alerts',
+      detailTypes: ['AlertRaised', 'AlertResolved'],
+      target: { kind: 'function', function: 'alertNotifier' },
+    },
+    {
+      bus: 'telemetry',
+      rule: 'to-websocket',
+      detailTypes: ['ReadingRecorded', 'ReadingEnriched', 'AlertRaised', 'AlertResolved'],
+      target: { kind: 'bus', bus: 'websocket' },
+    },
+    {
+      bus: 'websocket',
+      rule: 'push',
+      detailTypes: ['ReadingRecorded', 'ReadingEnriched', 'AlertRaised', 'AlertResolved'],
+      target: { kind: 'function', function: 'push' },
+    },
+  ],
+  schedules: [
+    { name: 'outboxRelay', function: 'outboxRelay', everyMinutes: 1 },
+    { name: 'silenceCheck', function: 'silenceCheck', everyMinutes: 1 },
+  ],
+  authorizerCacheTtlSeconds: 300,
+  alarms: 26,
+  customerManagedKeys: 1,
+  secrets: 1,
+  workflowLogLevel: 'ALL',
+  tables: ['devices', 'connections', 'alerts', 'idempotency', 'readings'],
+  functions: [],
+};
+
+const ASSUMPTIONS: Assumptions = {
+  ...defaultAssumptions(),
+  sizes: SIZES,
+  routing: ROUTING,
+  lambdaMemoryMb: 512,
+  sfnDefinitionBytes: 9_300,
+};
+
+const FLEET: CostInputs = {
+  devices: 1000,
+  intervalSeconds: 60,
+  batch: 1,
+  alertsPerDevicePerDay: 0,
+  dashboards: 0,
+  months: 1,
+  emailSubscribers: 1,
+};
+
+/** 1000 devices × 60 readings/h × 24 h × 30.44 days. */
+const READINGS = 1000 * 60 * 24 * 30.44;
+
+const rest = (inputs: Partial<CostInputs> = {}): Estimate =>
+  estimateDesign('rest', { ...FLEET, ...inputs }, ASSUMPTIONS, PRICES);
+const iot = (inputs: Partial<CostInputs> = {}): Estimate =>
+  estimateDesign('iot', { ...FLEET, ...inputs }, ASSUMPTIONS, PRICES);
+
+const line = (estimate: Estimate, item: string): LineItem => {
+  const found = estimate.services.flatMap((s) => s.lines).find((l) => l.item === item);
+  if (!found) throw new Error(`no line "${item}" in ${estimate.design}`);
+  return found;
+};
+const service = (estimate: Estimate, name: string): number =>
+  estimate.services.find((s) => s.service === name)?.cost ?? 0;
+const units = (estimate: Estimate, priceId: string): number =>
+  estimate.services
+    .flatMap((s) => s.lines)
+    .filter((l) => l.priceId === priceId)
+    .reduce((sum, l) => sum + l.quantity, 0);
+
+describe('volumes, counted by hand', () => {
+  it('1000 devices every 60 s make 43,833,600 readings a month, each one API Gateway request at batch 1', () => {
+    expect(READINGS).toBe(43_833_600);
+    const estimate = rest();
+    expect(estimate.volumes.readingsPerMonth).toBeCloseTo(43_833_600, 3);
+    const requests = line(estimate, 'REST requests (POST /readings)');
+    expect(requests.quantity).toBeCloseTo(43_833_600, 3);
+    expect(requests.cost).toBeCloseTo(43.8336 * 3.5, 6);
+    expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(43_833_600, 3);
+  });
+
+  it('batch 10 divides requests and ingest invocations by ten', () => {
+    const estimate = rest({ batch: 10 });
+    expect(line(estimate, 'REST requests (POST /readings)').quantity).toBeCloseTo(4_383_360, 3);
+    expect(line(estimate, 'REST requests (POST /readings)').cost).toBeCloseTo(4.38336 * 3.5, 6);
+    expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(4_383_360, 3);
+  });
+
+  it('the authorizer runs once per cache miss: every 5th request at 60 s, every request at 600 s', () => {
+    expect(authorizerCacheHitRate(60, 300)).toBeCloseTo(0.8, 12);
+    expect(authorizerCacheHitRate(600, 300)).toBe(0);
+    expect(authorizerCacheHitRate(300, 300)).toBe(0);
+    expect(authorizerCacheHitRate(100, 300)).toBeCloseTo(2 / 3, 12);
+    expect(line(rest(), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(READINGS / 5, 3);
+    expect(line(rest({ batch: 10 }), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(
+      READINGS / 10,
+      3,
+    );
+    // One eventually consistent Query of the KEYS_ONLY index per run: 0.5 RRU.
+    expect(line(rest(), 'devices: Query byApiKeyHash (authorizer)').quantity).toBeCloseTo(
+      (READINGS / 5) * 0.5,
+      3,
+    );
+  });
+
+  it('ingest writes 4 WRU per reading (put + outbox index, clear mark + index); enrichment 1 for lastReading', () => {
+    const estimate = rest();
+    expect(line(estimate, 'readings: conditional PutItem (+ outbox index)').quantity).toBeCloseTo(
+      2 * READINGS,
+      3,
+    );
+    expect(line(estimate, 'readings: UpdateItem clear outbox mark (+ index)').quantity).toBeCloseTo(
+      2 * READINGS,
+      3,
+    );
+    expect(line(estimate, 'devices: UpdateItem lastReading (EvaluateAlarms)').quantity).toBeCloseTo(
+      READINGS,
+      3,
+    );
+    expect(
+      line(rest({ batch: 10 }), 'devices: UpdateItem lastReading (EvaluateAlarms)').quantity,
+    ).toBeCloseTo(READINGS, 3);
+  });
+
+  it('enrichment reads 2.5 RRU and writes 1 WRU per reading, plus one alarm-state write per transition', () => {
+    const estimate = rest({ alertsPerDevicePerDay: 1 });
+    expect(line(estimate, 'enrich-reading executions').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'devices: GetItem (LoadDevice)').quantity).toBeCloseTo(0.5 * READINGS, 3);
+    expect(line(estimate, 'readings: Query 12 preceding (DeriveMetrics)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'devices: consistent GetItem (EvaluateAlarms)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'readings: UpdateItem enrichment (StoreEnrichment)').quantity).toBeCloseTo(
+      READINGS,
+      3,
+    );
+    // 1000 devices × 1 alert a day × 30.44 days, raised and resolved.
+    expect(line(estimate, 'devices: UpdateItem alarm states (on a transition)').quantity).toBeCloseTo(
+      2 * 30_440,
+      6,
+    );
+  });
+
+  it('Step Functions Express: $1 per million executions, 0.3 s × 64 MB each at $0.06 per GB-hour', () => {
+    const estimate = rest();
+    expect(line(estimate, 'enrich-reading executions').cost).toBeCloseTo(43.8336, 6);
+    const duration = line(estimate, 'enrich-reading duration');
+    expect(duration.quantity).toBeCloseTo(READINGS * 0.3 * (64 / 1024), 3); // 821,880 GB-s
+    expect(duration.cost).toBeCloseTo((821_880 / 3600) * 0.06, 6);
+  });
+
+  it('each reading is 4 custom events: ReadingRecorded and ReadingEnriched, on each bus; alerts likewise', () => {
+    const estimate = rest({ alertsPerDevicePerDay: 1 });
+    expect(estimate.volumes.customEvents).toBeCloseTo(4 * READINGS + 4 * 30_440, 3);
+    expect(line(estimate, 'ReadingRecorded on websocket').quantity).toBeCloseTo(READINGS, 3);
+    // enrich + to-websocket for each reading's two events + push on the second bus; alerts go to 3 rules + push.
+    expect(estimate.volumes.ruleDeliveries).toBeCloseTo(READINGS * (1 + 2 + 2) + 2 * 30_440 * 4, 3);
+    expect(line(estimate, 'rule matches delivered to targets').cost).toBe(0);
+  });
+
+  it('the push Lambda runs for every event on the websocket bus and writes an idempotency record (2 WRU)', () => {
+    const estimate = rest({ alertsPerDevicePerDay: 1 });
+    const events = 2 * READINGS + 2 * 30_440;
+    expect(line(estimate, 'push: invocations').quantity).toBeCloseTo(events, 3);
+    expect(line(estimate, 'idempotency: PutItem + UpdateItem (push)').quantity).toBeCloseTo(2 * events, 3);
+    expect(line(estimate, 'idempotency: PutItem + UpdateItem (alert-notifier)').quantity).toBeCloseTo(
+      2 * 2 * 30_440,
+      3,
+    );
+    expect(line(estimate, 'Publish to the alerts topic').quantity).toBeCloseTo(2 * 30_440, 6);
+    expect(line(estimate, 'alerts: UpdateItem (alert-history)').quantity).toBeCloseTo(
+      30_440 * 3 + 30_440 * 5,
+      6,
+    );
+  });
+
+  it('dashboards receive a push per event of every device they follow', () => {
+    const estimate = rest({ dashboards: 2 });
+    expect(line(estimate, 'postToConnection pushes').quantity).toBeCloseTo(2 * 2 * READINGS, 3);
+    expect(line(estimate, 'connection minutes (dashboards)').quantity).toBeCloseTo(2 * 30.44 * 1440, 6);
+    expect(
+      line(rest({ dashboards: 2, devicesPerDashboard: 100 }), 'postToConnection pushes').quantity,
+    ).toBeCloseTo(2 * 2 * READINGS * 0.1, 3);
+  });
+
+  it('the schedules run every minute: 43,833.6 runs each, the silence check scanning every device', () => {
+    const estimate = rest();
+    expect(line(estimate, 'outboxRelay every 1 min').quantity).toBeCloseTo(43_833.6, 6);
+    expect(line(estimate, 'readings: Query outbox shards (relay)').quantity).toBeCloseTo(
+      43_833.6 * 8 * 0.5,
+      6,
+    );
+    // 1000 × 800 B = 800,000 B → 196 × 4 KB → 98 RRU a run.
+    expect(line(estimate, 'devices: Scan (silence check)').quantity).toBeCloseTo(43_833.6 * 98, 6);
+  });
+
+  it('X-Ray records the first root each second and 5% of the rest', () => {
+    expect(sampledTraces(1000, 2_630_016, 1, 0.05)).toBe(1000);
+    expect(sampledTraces(12_630_016, 2_630_016, 1, 0.05)).toBeCloseTo(2_630_016 + 500_000, 6);
+  });
+
+  it('the IoT alternative pays connectivity, a message, a rule and two actions per reading instead of the REST front door', () => {
+    const estimate = iot();
+    expect(line(estimate, 'connection minutes (devices always connected)').quantity).toBeCloseTo(
+      1000 * 30.44 * 1440,
+      6,
+    );
+    expect(line(estimate, 'MQTT PUBLISH messages (one reading each)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'rules triggered (one rule per message)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'rule actions (DynamoDBv2 + StepFunctions)').quantity).toBeCloseTo(2 * READINGS, 3);
+    expect(service(estimate, 'IoT Core')).toBeCloseTo(
+      (1000 * 30.44 * 1440 * 0.08 + READINGS * 1.0 + READINGS * 0.15 + 2 * READINGS * 0.15) / 1e6,
+      6,
+    );
+    expect(estimate.services.flatMap((s) => s.lines).some((l) => l.priceId === 'apigwRestRequests')).toBe(
+      false,
+    );
+    // No ReadingRecorded: two custom events per reading, one push per reading.
+    expect(estimate.volumes.customEvents).toBeCloseTo(2 * READINGS, 3);
+    expect(line(estimate, 'push: invocations').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'enrich-reading executions').quantity).toBeCloseTo(READINGS, 3);
+  });
+
+  it('prices tiers on the monthly total: 400M REST requests cost 333M × $3.50 + 67M × $2.80', () => {
+    const estimate = rest({ devices: 400_000_000 / (READINGS / 1000) });
+    expect(line(estimate, 'REST requests (POST /readings)').cost).toBeCloseTo(333 * 3.5 + 67 * 2.8, 4);
+  });
+});
+
+describe('workflow logs', () => {
+  it('logs nothing for successful executions at level ERROR, every state at level ALL', () => {
+    const atError = estimateDesign(
+      'rest',
+      FLEET,
+      { ...ASSUMPTIONS, routing: { ...ROUTING, workflowLogLevel: 'ERROR' } },
+      PRICES,
+    );
+    expect(line(atError, 'Step Functions execution logs (level ERROR, with data)').quantity).toBe(0);
+    expect(line(rest(), 'Step Functions execution logs (level ALL, with data)').quantity).toBeCloseTo(
+      (READINGS * SIZES.sfnLogBytesPerExecution) / 2 ** 30,
+      6,
+    );
+  });
+});
+
+describe('batching', () => {
+  it('lowers API Gateway and Lambda request costs, but not the DynamoDB writes or events per reading', () => {
+    const one = rest({ alertsPerDevicePerDay: 1, dashboards: 1 });
+    const ten = rest({ batch: 10, alertsPerDevicePerDay: 1, dashboards: 1 });
+    expect(line(ten, 'REST requests (POST /readings)').cost).toBeCloseTo(
+      line(one, 'REST requests (POST /readings)').cost / 10,
+      9,
+    );
+    expect(line(ten, 'ingest: invocations').cost).toBeLessThan(line(one, 'ingest: invocations').cost);
+    expect(line(ten, 'ingest: duration').cost).toBeLessThan(line(one, 'ingest: duration').cost);
+
+    for (const item of [
+      'readings: conditional PutItem (+ outbox index)',
+      'readings: UpdateItem clear outbox mark (+ index)',
+      'readings: UpdateItem enrichment (StoreEnrichment)',
+      'readings: Query 12 preceding (DeriveMetrics)',
+      'idempotency: PutItem + UpdateItem (push)',
+    ]) {
+      expect(line(ten, item).quantity, item).toBeCloseTo(line(one, item).quantity, 3);
+    }
+    // Batching saves no DynamoDB write: every write is per reading.
+    expect(units(one, 'dynamoWrite')).toBeCloseTo(units(ten, 'dynamoWrite'), 3);
+    expect(ten.volumes.customEvents).toBeCloseTo(one.volumes.customEvents, 3);
+    expect(service(ten, 'Step Functions')).toBeCloseTo(service(one, 'Step Functions'), 9);
+    expect(ten.total).toBeLessThan(one.total);
+  });
+});
+
+describe('monotonicity', () => {
+  it('more devices never cost less, in either design', () => {
+    for (const design of ['rest', 'iot'] as const) {
+      let previous = -1;
+      for (const devices of [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]) {
+        const total = estimateDesign(design, { ...FLEET, devices }, ASSUMPTIONS, PRICES).total;
+        expect(total, `${design} ${devices}`).toBeGreaterThanOrEqual(previous);
+        previous = total;
+      }
+    }
+  });
+
+  it('holds for any fleet: more devices, or shorter intervals, are never cheaper', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 1, max: 3600 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.double({ min: 0, max: 5, noNaN: true }),
+        fc.integer({ min: 0, max: 20 }),
+        (a, b, interval, batch, alerts, dashboards) => {
+          const [fewer, more] = a <= b ? [a, b] : [b, a];
+          const inputs = {
+            ...FLEET,
+            intervalSeconds: interval,
+            batch,
+            alertsPerDevicePerDay: alerts,
+            dashboards,
+          };
+          for (const design of ['rest', 'iot'] as const) {
+            const small = estimateDesign(design, { ...inputs, devices: fewer }, ASSUMPTIONS, PRICES).total;
+            const large = estimateDesign(design, { ...inputs, devices: more }, ASSUMPTIONS, PRICES).total;
+            if (large + 1e-9 < small) return false;
+            const slower = estimateDesign(
+              design,
+              { ...inputs, devices: more, intervalSeconds: interval * 2 },
+              ASSUMPTIONS,
+              PRICES,
+            ).total;
+            if (large + 1e-9 < slower) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('report', () => {
+  const report = estimate(
+    { ...FLEET, alertsPerDevicePerDay: 1, dashboards: 1, months: 12 },
+    ASSUMPTIONS,
+    PRICES,
+  );
+
+  it('totals are the sum of the lines, and per-device and per-million-readings follow from them', () => {
+    for (const e of [report.rest, report.iot]) {
+      const lines = e.services.flatMap((s) => s.lines);
+      expect(e.total).toBeCloseTo(
+        lines.reduce((sum, l) => sum + l.cost, 0),
+        9,
+      );
+      for (const s of e.services)
+        expect(s.cost).toBeCloseTo(
+          s.lines.reduce((sum, l) => sum + l.cost, 0),
+          9,
+        );
+      expect(e.perDevice).toBeCloseTo(e.total / 1000, 9);
+      expect(e.perMillionReadings).toBeCloseTo(e.total / 43.8336, 9);
+      for (const l of lines) expect(Number.isFinite(l.cost) && l.cost >= 0, l.item).toBe(true);
+    }
+  });
+
+  it('renders a table per design with totals, the comparison, the assumptions and the unverified prices', () => {
+    const text = renderText(report);
+    expect(text).toContain('43,833,600 readings/month');
+    expect(text).toContain('Total per month');
+    expect(text).toContain('Comparison by service');
+    expect(text).toContain('IoT Core');
+    expect(text).toContain('Key assumptions:');
+    expect(text).toContain(
+      `Prices recalled, not checked against AWS's price pages: the ${unverifiedPrices().length} below. Every other price was checked against a copy of its page read on ${PRICES_READ_ON}.`,
+    );
+    expect(text).toContain(
+      '  - DynamoDB: Point-in-time recovery (continuous backups), per GB-month of table size: $0.20 per GB-month. Recalled, not checked.',
+    );
+    expect(text).toContain('$1.00 per 1M messages, then $0.80 and $0.70 at higher volumes.');
+    expect(text).not.toContain('stored material');
+    expect(text).toContain('Free tier (not applied above)');
+  });
+
+  it('prints one JSON object with both designs', () => {
+    const parsed = JSON.parse(renderJson(report)) as Record<string, unknown>;
+    expect(parsed.region).toBe('us-east-1');
+    expect(parsed).toHaveProperty('sensorbus.total');
+    expect(parsed).toHaveProperty('iotCore.total');
+    expect(parsed).toHaveProperty('comparison.iotMinusSensorbus');
+  });
+
+  it('rejects fleets it cannot price', () => {
+    expect(() => estimate({ ...FLEET, batch: 101 }, ASSUMPTIONS, PRICES)).toThrow(/batch/);
+    expect(() => estimate({ ...FLEET, batch: 0 }, ASSUMPTIONS, PRICES)).toThrow(/batch/);
+    expect(() => estimate({ ...FLEET, intervalSeconds: 0 }, ASSUMPTIONS, PRICES)).toThrow(/interval/);
+    expect(() => estimate({ ...FLEET, devices: -1 }, ASSUMPTIONS, PRICES)).toThrow(/devices/);
+  });
+});
