@@ -37,6 +37,11 @@ export class NotFoundError extends HttpError {
     super(404, 'NotFound', message);
   }
 }
+export class ConflictError extends HttpError {
+  constructor(message: string, details: ErrorDetail[]) {
+    super(409, 'Conflict', message, details);
+  }
+}
 export class PayloadTooLargeError extends HttpError {
   constructor(limitBytes: number) {
     super(413, 'PayloadTooLarge', `Request body exceeds ${limitBytes} bytes`, [

@@ -122,4 +122,21 @@ describe('alerts', () => {
     });
     expect(viewer.status).toBe(403);
   });
+
+  it('answers 409 naming the endpoint when it is subscribed again with another filter, keeping the first', async () => {
+    const subscribe = (deviceIds: string[]) =>
+      t.api('/alert-subscriptions', {
+        method: 'POST',
+        token: t.adminToken,
+        json: { protocol: 'email', endpoint: 'twice@example.com', deviceIds },
+      });
+    expect((await subscribe(['alert-1'])).status).toBe(201);
+    const again = await subscribe(['alert-1']);
+    const other = await subscribe(['alert-2']);
+    const body = (await other.json()) as { error: { code: string; details: { path: string }[] } };
+    expect(again.status).toBe(201);
+    expect(other.status).toBe(409);
+    expect(body.error.code).toBe('Conflict');
+    expect(body.error.details.map((d) => d.path)).toEqual(['endpoint']);
+  });
 });
