@@ -736,7 +736,11 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
           from.canonical && to.canonical && from.canonical > to.canonical ? 'invalid' : 'valid',
         );
         const cursorIsOurs = query.cursor === undefined || query.cursor === issuedCursor;
-        if (routed === undefined) allowed = [404, 405];
+        // A dot segment (`.`, `%2e`) is removed by URL normalisation: `/devices/%2e/readings` is sent as
+        // `/devices/readings`, which is `GET /devices/{deviceId}` for a device named `readings`.
+        const otherDeviceRoute = routed === undefined && /^\/devices\/[^/]+$/.test(pathname);
+        if (otherDeviceRoute) allowed = auth === 'none' ? [401] : auth === 'viewer' ? [403] : [404];
+        else if (routed === undefined) allowed = [404, 405];
         else if (auth === 'none') allowed = [401];
         else if (id === undefined || !DEVICE_ID.test(id)) allowed = [400];
         else if (auth === 'viewer' && id !== SEEN) allowed = [403];
