@@ -99,7 +99,8 @@ export const entrySize = (entry: PutEventsEntryInput): number => {
   return size;
 };
 
-const JournaledEvent = z.object({
+/** An EventBridge event as it is put on a bus, journaled and dead-lettered: parsed, never cast, when read back. */
+export const JournaledEvent = z.object({
   version: z.literal('0'),
   id: z.string(),
   'detail-type': z.string(),

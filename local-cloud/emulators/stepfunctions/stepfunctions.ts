@@ -5,6 +5,7 @@ import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
+import { JournaledEvent } from '../eventbridge/service.ts';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
@@ -159,18 +160,7 @@ const ParkedMessage = z.object({
   }),
 });
 
-const ParkedEvent = z.object({
-  version: z.literal('0'),
-  id: z.string(),
-  'detail-type': z.string(),
-  source: z.string(),
-  account: z.string(),
-  time: z.string(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.record(z.string(), z.unknown()),
-  'replay-name': z.string().optional(),
-});
+const ParkedEvent = JournaledEvent;
 
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
