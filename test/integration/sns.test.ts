@@ -617,9 +617,10 @@ describe('errors are the typed exceptions of the SDK', () => {
 
   it.each<{ name: string; input: Omit<SubscribeCommandInput, 'TopicArn'>; message: string }>([
     {
-      name: 'a filter policy that is not JSON',
-      input: { Protocol: 'email', Endpoint: 'a@example.com', Attributes: { FilterPolicy: '{deviceId' } },
-      message: 'Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON.',
+      name: 'a filter policy that is not JSON (recorded: test_sns.py::test_subscribe_invalid_filter_policy)',
+      input: { Protocol: 'email', Endpoint: 'a@example.com', Attributes: { FilterPolicy: 'invalid' } },
+      message:
+        "Invalid parameter: Attributes Reason: FilterPolicy: failed to parse JSON. Unrecognized token 'invalid': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 8]",
     },
     {
       name: 'a filter policy with an unknown operator',

@@ -12,6 +12,7 @@
 import { matcherOf } from '../event-ruler/match.ts';
 import { isObject, RuleSyntaxError } from '../event-ruler/operators.ts';
 import { compileRule, expandRule, type RuleDialect } from '../event-ruler/rule.ts';
+import { JacksonParseError, parseJsonAsJackson } from '../shared/jackson-json.ts';
 
 /** An event pattern as EventBridge stores it: a JSON object whose leaves are arrays of match values. */
 export type EventPattern = Record<string, unknown>;
@@ -61,12 +62,15 @@ const EVENT_PATTERNS: RuleDialect = {
   affixIgnoreCase: true,
 };
 
+/** Malformed JSON is refused with the wording of EventBridge's JSON parser (Jackson), source included. */
 const parsePattern = (pattern: string | EventPattern): unknown => {
   try {
-    return JSON.parse(typeof pattern === 'string' ? pattern : JSON.stringify(pattern));
+    // An object is copied, so later changes to it leave the compiled pattern as it was.
+    return parseJsonAsJackson(typeof pattern === 'string' ? pattern : JSON.stringify(pattern), 'included');
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new InvalidEventPatternError(reason, { cause: error });
+    if (error instanceof JacksonParseError)
+      throw new InvalidEventPatternError(error.message, { cause: error });
+    throw error;
   }
 };
 

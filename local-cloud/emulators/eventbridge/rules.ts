@@ -1,4 +1,5 @@
-import { AwsError } from '../shared/aws-protocol.ts';
+import { AwsError, validationException } from '../shared/aws-protocol.ts';
+import { DEFAULT_BUS } from './buses.ts';
 import { type CompiledPattern, compilePattern, InvalidEventPatternError } from './pattern.ts';
 import { type TargetInputSpec, TargetInputValidationError, validateTargetInput } from './target-input.ts';
 
@@ -27,7 +28,18 @@ export const DEFAULT_RETRY = { MaximumRetryAttempts: 185, MaximumEventAgeInSecon
 export const MAX_TARGETS_PER_RULE = 5;
 
 const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
-const TARGET_ID = /^[.\-_A-Za-z0-9]{1,64}$/;
+const TARGET_ID = /^[.\-_A-Za-z0-9]+$/;
+const MAX_TARGET_ID_LENGTH = 64;
+
+const targetIdProblems = (id: unknown): string[] => {
+  if (typeof id !== 'string') return ['Member must not be null'];
+  return [
+    ...(TARGET_ID.test(id) ? [] : ['Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+']),
+    ...(id.length > MAX_TARGET_ID_LENGTH
+      ? [`Member must have length less than or equal to ${MAX_TARGET_ID_LENGTH}`]
+      : []),
+  ];
+};
 
 const validation = (message: string) => new AwsError('ValidationException', message);
 
@@ -55,11 +67,19 @@ export const validateRuleName = (name: unknown): string => {
   return name;
 };
 
-/** Checks one target as PutTargets does; the message is the per-entry `ErrorMessage`. */
-export const targetProblem = (target: unknown): string | undefined => {
+/**
+ * Why PutTargets refuses the target at `index` (0-based), as the message of the ValidationException
+ * AWS throws for the whole call; an invalid `Id` is named by its member path
+ * (`targets.1.member.id`, recorded on AWS: LocalStack's `test_put_target_id_validation`).
+ */
+export const targetProblem = (target: unknown, index: number): string | undefined => {
   if (typeof target !== 'object' || target === null) return 'Target is not an object.';
   const t = target as Partial<Target>;
-  if (typeof t.Id !== 'string' || !TARGET_ID.test(t.Id)) return 'Parameter Id is not valid.';
+  const idProblems = targetIdProblems(t.Id);
+  if (idProblems.length > 0)
+    return validationException(
+      idProblems.map((constraint) => ({ value: t.Id, member: `targets.${index + 1}.member.id`, constraint })),
+    ).message;
   if (typeof t.Arn !== 'string' || !t.Arn.startsWith('arn:'))
     return `Parameter ${String(t.Arn)} is not valid. Reason: Provided Arn is not in correct format.`;
   const retry = t.RetryPolicy;
@@ -96,3 +116,23 @@ export const describeRule = (rule: Rule) => ({
   EventBusName: rule.busName,
   ...(rule.description !== undefined ? { Description: rule.description } : {}),
 });
+
+/** The bus and name in a rule ARN: `rule/<bus>/<name>` on a custom bus, `rule/<name>` on the default one. */
+export const ruleOfArn = (ruleArn: string): { busName: string; ruleName: string } => {
+  const path = ruleArn.slice(ruleArn.indexOf(':rule/') + ':rule/'.length);
+  const slash = path.lastIndexOf('/');
+  return slash < 0
+    ? { busName: DEFAULT_BUS, ruleName: path }
+    : { busName: path.slice(0, slash), ruleName: path.slice(slash + 1) };
+};
+
+/** One page of a List* answer: `Limit` items from the offset in `NextToken` (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRules.html). */
+export const paginate = <T>(
+  all: readonly T[],
+  input: { NextToken?: unknown; Limit?: unknown },
+): { page: T[]; NextToken?: string } => {
+  const start = typeof input.NextToken === 'string' ? Number(input.NextToken) || 0 : 0;
+  const limit = typeof input.Limit === 'number' && input.Limit > 0 ? input.Limit : 100;
+  const page = all.slice(start, start + limit);
+  return start + limit < all.length ? { page, NextToken: String(start + limit) } : { page };
+};

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AwsError } from '../shared/aws-protocol.ts';
 import type { Faults } from '../shared/faults.ts';
 import { Journal, type JournalEntry } from '../shared/journal.ts';
+import { type Bus, DEFAULT_BUS, describeBus, validateBusName } from './buses.ts';
 import { DeadLetterQueues } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
 import {
@@ -12,7 +13,9 @@ import {
   DEFAULT_RETRY,
   describeRule,
   MAX_TARGETS_PER_RULE,
+  paginate,
   type Rule,
+  ruleOfArn,
   type Target,
   targetProblem,
   validateRuleName,
@@ -136,6 +139,27 @@ const journaled = ({ id: _, timer: __, ...pending }: Delivery): PendingDelivery 
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
+/** The bus a name or ARN names; the default bus when absent. */
+const busNameOf = (name: unknown): string => {
+  const raw = str(name) ?? DEFAULT_BUS;
+  return raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
+};
+
+/** A value as Java's `toString` shows it: `null`, a list as `[a, b]`. */
+const javaValue = (value: unknown): string =>
+  value === undefined || value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? `[${value.map(javaValue).join(', ')}]`
+      : String(value);
+
+/**
+ * An entry as EventBridge's Java model prints it inside a validation message (recorded on AWS:
+ * LocalStack's `test_events.py::test_put_events_exceed_limit_ten_entries`).
+ */
+const javaEntry = (entry: PutEventsEntryInput & { TraceHeader?: unknown }): string =>
+  `PutEventsRequestEntry(time=${javaValue(entry.Time)}, source=${javaValue(entry.Source)}, resources=${javaValue(entry.Resources)}, detailType=${javaValue(entry.DetailType)}, detail=${javaValue(entry.Detail)}, eventBusName=${javaValue(entry.EventBusName)}, traceHeader=${javaValue(entry.TraceHeader)}, kmsKeyIdentifier=null, internalMetadata=null)`;
+
 /**
  * The local EventBridge: custom buses, rules with AWS's pattern semantics, targets with input
  * transformation, asynchronous at-least-once delivery with retries and backoff, dead-letter
@@ -151,7 +175,11 @@ export class LocalEventBridge {
   readonly #listeners = new Set<BusListener>();
   /** An archived bus's file descriptor (appended to synchronously), or its events in memory. */
   readonly #archives = new Map<string, number | ArchivedEvent[]>();
+  /** Every bus (the `default` one always), with its rules. */
+  readonly #buses = new Map<string, Bus>();
   readonly #rules = new Map<string, Map<string, Rule>>();
+  /** Tags by resource ARN (buses and rules), dropped with the resource. */
+  readonly #tags = new Map<string, Map<string, string>>();
   readonly #pending = new Map<string, Delivery>();
   readonly #journal: Journal<PendingDelivery>;
   readonly #inFlight = new Set<Promise<void>>();
@@ -162,7 +190,7 @@ export class LocalEventBridge {
     this.#options = options;
     const archiveDir = options.dataDir && join(options.dataDir, 'archive');
     if (archiveDir) mkdirSync(archiveDir, { recursive: true });
-    for (const bus of options.busNames) this.#rules.set(bus, new Map());
+    for (const bus of [DEFAULT_BUS, ...options.busNames]) this.#addBus(bus);
     for (const bus of options.archivedBuses) {
       this.#archives.set(bus, archiveDir ? openSync(join(archiveDir, `${bus}.jsonl`), 'a') : []);
     }
@@ -175,19 +203,33 @@ export class LocalEventBridge {
     });
   }
 
+  #addBus(name: string, description?: string): Bus {
+    const now = new Date();
+    const bus: Bus = {
+      name,
+      arn: this.busArn(name),
+      creationTime: now,
+      lastModifiedTime: now,
+      ...(description !== undefined ? { description } : {}),
+    };
+    this.#buses.set(name, bus);
+    this.#rules.set(name, new Map());
+    return bus;
+  }
+
   busArn(busName: string): string {
     return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:event-bus/${busName}`;
   }
 
-  /** A rule on a custom bus has the bus in its ARN. */
+  /** A rule on a custom bus has the bus in its ARN; one on the default bus has not. */
   ruleArn(busName: string, ruleName: string): string {
-    return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:rule/${busName}/${ruleName}`;
+    const path = busName === DEFAULT_BUS ? ruleName : `${busName}/${ruleName}`;
+    return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:rule/${path}`;
   }
 
   #busOf(name: unknown): string | undefined {
-    const raw = str(name) ?? 'default';
-    const busName = raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
-    return this.#rules.has(busName) ? busName : undefined;
+    const busName = busNameOf(name);
+    return this.#buses.has(busName) ? busName : undefined;
   }
 
   #requireBus(name: unknown): string {
@@ -195,6 +237,107 @@ export class LocalEventBridge {
     if (!bus)
       throw new AwsError('ResourceNotFoundException', `Event bus ${str(name) ?? 'default'} does not exist.`);
     return bus;
+  }
+
+  #requiredBus(name: unknown): Bus {
+    const bus = this.#buses.get(this.#requireBus(name));
+    if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${String(name)} does not exist.`);
+    return bus;
+  }
+
+  /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html */
+  #createEventBus(input: Record<string, unknown>) {
+    const name = validateBusName(input.Name);
+    if (this.#buses.has(name))
+      throw new AwsError('ResourceAlreadyExistsException', `Event bus ${name} already exists.`);
+    const bus = this.#addBus(name, str(input.Description));
+    this.#putTags(bus.arn, input.Tags);
+    return {
+      EventBusArn: bus.arn,
+      ...(bus.description !== undefined ? { Description: bus.description } : {}),
+    };
+  }
+
+  /** The default bus cannot be deleted; deleting a bus deletes its rules (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DeleteEventBus.html). */
+  #deleteEventBus(input: Record<string, unknown>) {
+    const name = str(input.Name);
+    if (name === DEFAULT_BUS) throw new AwsError('ValidationException', 'Cannot delete event bus default.');
+    const bus = this.#requiredBus(name);
+    for (const rule of this.#rules.get(bus.name)?.values() ?? []) this.#tags.delete(rule.arn);
+    this.#rules.delete(bus.name);
+    this.#buses.delete(bus.name);
+    this.#tags.delete(bus.arn);
+    return {};
+  }
+
+  #listEventBuses(input: Record<string, unknown>) {
+    const prefix = str(input.NamePrefix) ?? '';
+    const all = [...this.#buses.values()]
+      .filter((bus) => bus.name.startsWith(prefix))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const { page, NextToken } = paginate(all, input);
+    return { EventBuses: page.map(describeBus), ...(NextToken ? { NextToken } : {}) };
+  }
+
+  /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRuleNamesByTarget.html */
+  #listRuleNamesByTarget(input: Record<string, unknown>) {
+    const arn = str(input.TargetArn);
+    if (arn === undefined) {
+      throw new AwsError(
+        'ValidationException',
+        "1 validation error detected: Value null at 'targetArn' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    const busName = this.#requireBus(input.EventBusName);
+    const names = [...(this.#rules.get(busName)?.values() ?? [])]
+      .filter((rule) => [...rule.targets.values()].some((target) => target.Arn === arn))
+      .map((rule) => rule.name)
+      .sort();
+    const { page, NextToken } = paginate(names, input);
+    return { RuleNames: page, ...(NextToken ? { NextToken } : {}) };
+  }
+
+  /**
+   * The tags of a bus or rule ARN, or AWS's not-found answer for the resource the ARN names
+   * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListTagsForResource.html).
+   */
+  #tagsOf(resourceArn: unknown): Map<string, string> {
+    const arn = String(resourceArn ?? '');
+    const path = arn.split(':').slice(5).join(':');
+    if (path.startsWith('rule/')) {
+      const { busName, ruleName } = ruleOfArn(arn);
+      this.#requireRule(ruleName, busName);
+    } else if (path.startsWith('event-bus/')) {
+      this.#requiredBus(path.slice('event-bus/'.length));
+    } else {
+      throw new AwsError(
+        'ValidationException',
+        `Parameter ResourceARN is not valid. Reason: ${arn} is not a valid ARN.`,
+      );
+    }
+    const tags = this.#tags.get(arn) ?? new Map<string, string>();
+    this.#tags.set(arn, tags);
+    return tags;
+  }
+
+  #putTags(resourceArn: string, tags: unknown): void {
+    if (!Array.isArray(tags)) return;
+    const current = this.#tags.get(resourceArn) ?? new Map<string, string>();
+    for (const tag of tags as { Key?: unknown; Value?: unknown }[])
+      current.set(String(tag.Key), String(tag.Value ?? ''));
+    this.#tags.set(resourceArn, current);
+  }
+
+  #tagResource(input: Record<string, unknown>) {
+    this.#tagsOf(input.ResourceARN);
+    this.#putTags(String(input.ResourceARN), input.Tags);
+    return {};
+  }
+
+  #untagResource(input: Record<string, unknown>) {
+    const tags = this.#tagsOf(input.ResourceARN);
+    for (const key of Array.isArray(input.TagKeys) ? input.TagKeys : []) tags.delete(String(key));
+    return {};
   }
 
   #requireRule(name: unknown, busName: unknown): Rule {
@@ -243,14 +386,24 @@ export class LocalEventBridge {
         return {};
       case 'TestEventPattern':
         return this.#testEventPattern(input);
+      case 'CreateEventBus':
+        return this.#createEventBus(input);
+      case 'DeleteEventBus':
+        return this.#deleteEventBus(input);
       case 'ListEventBuses':
+        return this.#listEventBuses(input);
+      case 'DescribeEventBus':
+        return describeBus(this.#requiredBus(input.Name));
+      case 'ListRuleNamesByTarget':
+        return this.#listRuleNamesByTarget(input);
+      case 'TagResource':
+        return this.#tagResource(input);
+      case 'UntagResource':
+        return this.#untagResource(input);
+      case 'ListTagsForResource':
         return {
-          EventBuses: [...this.#rules.keys()].map((name) => ({ Name: name, Arn: this.busArn(name) })),
+          Tags: [...this.#tagsOf(input.ResourceARN).entries()].map(([Key, Value]) => ({ Key, Value })),
         };
-      case 'DescribeEventBus': {
-        const bus = this.#requireBus(input.Name);
-        return { Name: bus, Arn: this.busArn(bus) };
-      }
       default:
         throw new AwsError(
           'UnknownOperationException',
@@ -261,10 +414,16 @@ export class LocalEventBridge {
 
   putEvents(input: Record<string, unknown>, failEntries = false): unknown {
     const entries = input.Entries;
-    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_PUT_EVENTS_ENTRIES) {
+    if (!Array.isArray(entries) || entries.length < 1) {
       throw new AwsError(
         'ValidationException',
-        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PUT_EVENTS_ENTRIES} and greater than or equal to 1`,
+        "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null",
+      );
+    }
+    if (entries.length > MAX_PUT_EVENTS_ENTRIES) {
+      throw new AwsError(
+        'ValidationException',
+        `1 validation error detected: Value '[${entries.map(javaEntry).join(', ')}]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_PUT_EVENTS_ENTRIES}`,
       );
     }
     const total = entries.reduce((sum: number, entry: PutEventsEntryInput) => sum + entrySize(entry), 0);
@@ -280,7 +439,8 @@ export class LocalEventBridge {
         return { ErrorCode: 'InternalFailure', ErrorMessage: 'Injected fault: entry not accepted' };
       const result = this.#accept(entry);
       if ('ErrorCode' in result) return result;
-      accepted.push(result);
+      // An event for a bus that does not exist is accepted and goes nowhere, as on AWS.
+      if (this.#buses.has(result.busName)) accepted.push(result);
       return { EventId: result.event.id };
     });
     this.#publishAll(accepted);
@@ -309,13 +469,7 @@ export class LocalEventBridge {
     if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
       return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
     }
-    const busName = this.#busOf(entry.EventBusName);
-    if (!busName) {
-      return {
-        ErrorCode: 'InvalidArgument',
-        ErrorMessage: `Event bus ${str(entry.EventBusName) ?? 'default'} does not exist.`,
-      };
-    }
+    const busName = busNameOf(entry.EventBusName);
     const now = new Date();
     const time =
       entry.Time === undefined
@@ -392,9 +546,7 @@ export class LocalEventBridge {
   }
 
   #ruleByArn(ruleArn: string): Rule | undefined {
-    const [busName = '', ruleName = ''] = ruleArn
-      .slice(ruleArn.indexOf(':rule/') + ':rule/'.length)
-      .split('/');
+    const { busName, ruleName } = ruleOfArn(ruleArn);
     return this.#rules.get(busName)?.get(ruleName);
   }
 
@@ -516,6 +668,7 @@ export class LocalEventBridge {
       ...(description !== undefined ? { description } : {}),
     };
     rules.set(name, rule);
+    this.#putTags(rule.arn, input.Tags);
     return { RuleArn: rule.arn };
   }
 
@@ -525,13 +678,8 @@ export class LocalEventBridge {
     const all = [...(this.#rules.get(busName)?.values() ?? [])]
       .filter((rule) => rule.name.startsWith(prefix))
       .sort((a, b) => a.name.localeCompare(b.name));
-    const start = Number(str(input.NextToken) ?? '0');
-    const limit = typeof input.Limit === 'number' ? input.Limit : 100;
-    const page = all.slice(start, start + limit);
-    return {
-      Rules: page.map(describeRule),
-      ...(start + limit < all.length ? { NextToken: String(start + limit) } : {}),
-    };
+    const { page, NextToken } = paginate(all, input);
+    return { Rules: page.map(describeRule), ...(NextToken ? { NextToken } : {}) };
   }
 
   #deleteRule(input: Record<string, unknown>) {
@@ -542,6 +690,7 @@ export class LocalEventBridge {
       throw new AwsError('ValidationException', "Rule can't be deleted since it has targets.");
     }
     this.#rules.get(busName)?.delete(rule.name);
+    this.#tags.delete(rule.arn);
     return {};
   }
 
@@ -554,23 +703,21 @@ export class LocalEventBridge {
         "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length less than or equal to 10",
       );
     }
-    const failed: { TargetId: string; ErrorCode: string; ErrorMessage: string }[] = [];
-    for (const target of targets) {
-      const problem = targetProblem(target);
-      const id = String((target as { Id?: unknown }).Id ?? '');
-      if (problem) {
-        failed.push({ TargetId: id, ErrorCode: 'ValidationException', ErrorMessage: problem });
-        continue;
-      }
-      if (!rule.targets.has(id) && rule.targets.size >= MAX_TARGETS_PER_RULE) {
+    // AWS refuses the whole call when any target is invalid, before adding any.
+    targets.forEach((target, index) => {
+      const problem = targetProblem(target, index);
+      if (problem) throw new AwsError('ValidationException', problem);
+    });
+    for (const target of targets as Target[]) {
+      if (!rule.targets.has(target.Id) && rule.targets.size >= MAX_TARGETS_PER_RULE) {
         throw new AwsError(
           'LimitExceededException',
           `The requested resource exceeds the maximum number allowed.`,
         );
       }
-      rule.targets.set(id, target as Target);
+      rule.targets.set(target.Id, target);
     }
-    return { FailedEntryCount: failed.length, FailedEntries: failed };
+    return { FailedEntryCount: 0, FailedEntries: [] };
   }
 
   #removeTargets(input: Record<string, unknown>) {

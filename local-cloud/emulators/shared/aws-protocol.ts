@@ -167,3 +167,27 @@ export const sendRestJsonError = (res: ServerResponse, error: AwsError): void =>
   });
   res.end(text);
 };
+
+/** One broken constraint of a request member, as AWS's request validation reports it. */
+export interface ConstraintViolation {
+  readonly value: unknown;
+  /** The member's path, e.g. `name` or `targets.1.member.id`. */
+  readonly member: string;
+  readonly constraint: string;
+}
+
+/**
+ * The ValidationException AWS's JSON services answer for a request that breaks its model's
+ * constraints: `1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: …`,
+ * the violations joined by `; ` (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html).
+ */
+export const validationException = (violations: readonly ConstraintViolation[]): AwsError => {
+  const count = violations.length === 1 ? '1 validation error' : `${violations.length} validation errors`;
+  const shown = (value: unknown) => (value === undefined || value === null ? 'null' : `'${String(value)}'`);
+  return new AwsError(
+    'ValidationException',
+    `${count} detected: ${violations
+      .map((v) => `Value ${shown(v.value)} at '${v.member}' failed to satisfy constraint: ${v.constraint}`)
+      .join('; ')}`,
+  );
+};

@@ -20,6 +20,7 @@ import {
   fieldsOf,
   type RuleDialect,
 } from '../event-ruler/rule.ts';
+import { JacksonParseError, parseJsonAsJackson } from '../shared/jackson-json.ts';
 
 /**
  * A filter policy that Subscribe or SetSubscriptionAttributes refuses. `message` is what
@@ -206,9 +207,10 @@ export function compileFilterPolicy(policy: string, scope: FilterPolicyScope): C
   if (Buffer.byteLength(policy) > MAX_POLICY_BYTES) throw invalid('Filter policy is too long');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(policy);
-  } catch {
-    throw invalid('failed to parse JSON.');
+    parsed = parseJsonAsJackson(policy, 'redacted');
+  } catch (error) {
+    if (error instanceof JacksonParseError) throw invalid(`failed to parse JSON. ${error.message}`);
+    throw error;
   }
   if (!isObject(parsed)) throw invalid('Filter is not an object');
   if (Object.keys(parsed).length === 0) return { matches: () => true };

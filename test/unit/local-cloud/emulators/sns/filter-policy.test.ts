@@ -665,9 +665,10 @@ describe('compileFilterPolicy validation', () => {
 
   it.each<{ name: string; policy: unknown; scope?: FilterPolicyScope; message: string }>([
     {
-      name: 'text that is not JSON',
+      name: 'text that is not JSON (recorded)',
       policy: '{invalidjson}',
-      message: 'FilterPolicy: failed to parse JSON.',
+      message:
+        "FilterPolicy: failed to parse JSON. Unexpected character ('i' (code 105)): was expecting double-quote to start field name\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 2]",
     },
     { name: 'a JSON array', policy: '["a"]', message: 'FilterPolicy: Filter is not an object' },
     {
