@@ -108,6 +108,50 @@ describe('the AWS CLI pointed at the edge', { timeout: 120_000 }, () => {
     expect(deleted.code).toBe(0);
   });
 
+  it('creates a bus, archives it and replays the archive, as on AWS', async () => {
+    const bus = 'cli-bus';
+    const busArn = localArns.bus(bus);
+    const created = await aws('events', 'create-event-bus', '--name', bus);
+    const archive = await aws(
+      'events',
+      'create-archive',
+      '--archive-name',
+      'cli-archive',
+      '--event-source-arn',
+      busArn,
+    );
+    const put = await aws(
+      'events',
+      'put-events',
+      '--entries',
+      JSON.stringify([
+        { EventBusName: bus, Source: 'cli', DetailType: 'T', Detail: '{}', Time: '2026-01-01T00:10:00Z' },
+      ]),
+    );
+    const replay = await aws(
+      'events',
+      'start-replay',
+      '--replay-name',
+      'cli-replay',
+      '--event-source-arn',
+      archive.json.ArchiveArn as string,
+      '--event-start-time',
+      '2026-01-01T00:00:00Z',
+      '--event-end-time',
+      '2026-01-01T01:00:00Z',
+      '--destination',
+      JSON.stringify({ Arn: busArn }),
+    );
+    const listed = await aws('events', 'list-event-buses', '--name-prefix', 'cli-');
+    const deleteDefault = await aws('events', 'delete-event-bus', '--name', 'default');
+
+    expect(created.json.EventBusArn).toBe(busArn);
+    expect(put.json.FailedEntryCount).toBe(0);
+    expect(replay.json).toMatchObject({ State: 'STARTING' });
+    expect((listed.json.EventBuses as { Name: string }[]).map((b) => b.Name)).toEqual([bus]);
+    expect(deleteDefault.stderr).toContain('ValidationException');
+  });
+
   it('publishes to and subscribes on SNS topics', async () => {
     const topicArn = localArns.topic(topics.alerts.name);
     const listed = await aws('sns', 'list-topics');

@@ -1,11 +1,17 @@
 import {
+  CreateArchiveCommand,
   CreateEventBusCommand,
+  DeleteArchiveCommand,
   DeleteEventBusCommand,
   DeleteRuleCommand,
+  DescribeArchiveCommand,
   DescribeEventBusCommand,
+  DescribeReplayCommand,
   EventBridgeClient,
   EventBridgeServiceException,
+  ListArchivesCommand,
   ListEventBusesCommand,
+  ListReplaysCommand,
   ListRuleNamesByTargetCommand,
   ListTagsForResourceCommand,
   ListTargetsByRuleCommand,
@@ -13,8 +19,10 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
+  StartReplayCommand,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateArchiveCommand,
 } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
@@ -228,6 +236,149 @@ describe('rules and targets', () => {
 
     expect(topology.RuleNames).toEqual(['to-websocket']);
     expect(none.RuleNames).toEqual([]);
+  });
+});
+
+describe('archives and replays', () => {
+  const bus = 'archived-orders';
+  const busArn = localArns.bus(bus);
+  const archiveArn = (name: string) => `arn:aws:events:us-east-1:000000000000:archive/${name}`;
+
+  it('creates, describes, lists, updates and deletes an archive that keeps the matching events', async () => {
+    await client.send(new CreateEventBusCommand({ Name: bus }));
+    const created = await client.send(
+      new CreateArchiveCommand({
+        ArchiveName: 'orders',
+        EventSourceArn: busArn,
+        EventPattern: '{"source":["orders"]}',
+        Description: 'orders only',
+        RetentionDays: 1,
+      }),
+    );
+    await client.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: bus, Source: 'orders', DetailType: 'T', Detail: '{"n":1}' },
+          { EventBusName: bus, Source: 'other', DetailType: 'T', Detail: '{"n":2}' },
+        ],
+      }),
+    );
+    const described = await client.send(new DescribeArchiveCommand({ ArchiveName: 'orders' }));
+    const listed = await client.send(new ListArchivesCommand({ EventSourceArn: busArn }));
+    const updated = await client.send(new UpdateArchiveCommand({ ArchiveName: 'orders', RetentionDays: 7 }));
+    const nothing = await failure(client.send(new UpdateArchiveCommand({ ArchiveName: 'orders' })));
+    const twice = await failure(
+      client.send(new CreateArchiveCommand({ ArchiveName: 'orders', EventSourceArn: busArn })),
+    );
+    const noBus = await failure(
+      client.send(new CreateArchiveCommand({ ArchiveName: 'x', EventSourceArn: localArns.bus('nope') })),
+    );
+
+    expect(created).toMatchObject({ ArchiveArn: archiveArn('orders'), State: 'ENABLED' });
+    expect(described).toMatchObject({
+      ArchiveName: 'orders',
+      EventSourceArn: busArn,
+      EventPattern: '{"source":["orders"]}',
+      Description: 'orders only',
+      RetentionDays: 1,
+      EventCount: 1,
+      State: 'ENABLED',
+    });
+    expect(described.SizeBytes).toBeGreaterThan(0);
+    expect(listed.Archives?.map((a) => [a.ArchiveName, a.EventCount])).toEqual([['orders', 1]]);
+    expect(updated.ArchiveArn).toBe(archiveArn('orders'));
+    expect(nothing).toEqual(recordedError('update-archive-nothing'));
+    expect(twice).toEqual(recordedError('create-archive-twice', { '<archive-name>': 'orders' }));
+    expect(noBus).toEqual(recordedError('create-archive-unknown-bus', { '<event-bus-name>': 'nope' }));
+  });
+
+  it('replays a time range to the bus rules, describes and lists the replay, and refuses as AWS does', async () => {
+    await client.send(new CreateArchiveCommand({ ArchiveName: 'replayable', EventSourceArn: busArn }));
+    await client.send(
+      new PutRuleCommand({ Name: 'to-ws', EventBusName: bus, EventPattern: '{"source":["r"]}' }),
+    );
+    await client.send(
+      new PutTargetsCommand({
+        Rule: 'to-ws',
+        EventBusName: bus,
+        Targets: [{ Id: 'ws', Arn: localArns.bus(websocket) }],
+      }),
+    );
+    const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+    await client.send(
+      new PutEventsCommand({
+        Entries: [0, 10, 20].map((minute) => ({
+          EventBusName: bus,
+          Source: 'r',
+          DetailType: 'T',
+          Detail: JSON.stringify({ minute }),
+          Time: at(minute),
+        })),
+      }),
+    );
+    await waitFor(
+      () => t.busEvents.filter((e) => e.bus === websocket && e.event.source === 'r').length === 3,
+      'first deliveries',
+    );
+    const start = (
+      ReplayName: string,
+      from = at(5),
+      to = at(15),
+      EventSourceArn = archiveArn('replayable'),
+      destination = busArn,
+    ) =>
+      client.send(
+        new StartReplayCommand({
+          ReplayName,
+          EventSourceArn,
+          EventStartTime: from,
+          EventEndTime: to,
+          Destination: { Arn: destination },
+        }),
+      );
+
+    const started = await start('first');
+    const done = await waitFor(async () => {
+      const replay = await client.send(new DescribeReplayCommand({ ReplayName: 'first' }));
+      return replay.State === 'COMPLETED' ? replay : undefined;
+    }, 'the completed replay');
+    const replayed = await waitFor(() => {
+      const seen = t.busEvents.filter((e) => e.bus === websocket && e.event['replay-name'] === 'first');
+      return seen.length > 0 ? seen : undefined;
+    }, 'the replayed event');
+    const listed = await client.send(new ListReplaysCommand({ NamePrefix: 'fir' }));
+    const errors = {
+      twice: await failure(start('first')),
+      noArchive: await failure(start('x', at(5), at(15), archiveArn('missing'))),
+      backwards: await failure(start('y', at(15), at(5))),
+      crossBus: await failure(start('z', at(5), at(15), archiveArn('replayable'), localArns.bus(websocket))),
+      unknown: await failure(client.send(new DescribeReplayCommand({ ReplayName: 'missing' }))),
+    };
+
+    expect(started).toMatchObject({
+      ReplayArn: 'arn:aws:events:us-east-1:000000000000:replay/first',
+      State: 'STARTING',
+    });
+    expect(done).toMatchObject({ EventSourceArn: archiveArn('replayable'), Destination: { Arn: busArn } });
+    expect(replayed.map((e) => e.event.detail)).toEqual([{ minute: 10 }]);
+    expect(listed.Replays?.map((r) => [r.ReplayName, r.State])).toEqual([['first', 'COMPLETED']]);
+    expect(errors).toEqual({
+      twice: recordedError('start-replay-twice', { '<replay-name>': 'first' }),
+      noArchive: recordedError('start-replay-unknown-archive', { '<archive-name>': 'missing' }),
+      backwards: recordedError('start-replay-end-before-start'),
+      crossBus: recordedError('start-replay-cross-bus'),
+      unknown: recordedError('describe-unknown-replay', { '<replay-name>': 'missing' }),
+    });
+  });
+
+  it('deletes an archive, after which it is not found', async () => {
+    await client.send(new DeleteArchiveCommand({ ArchiveName: 'orders' }));
+
+    const gone = await failure(client.send(new DescribeArchiveCommand({ ArchiveName: 'orders' })));
+    const deleteGone = await failure(client.send(new DeleteArchiveCommand({ ArchiveName: 'orders' })));
+
+    expect(gone).toEqual(recordedError('describe-unknown-archive', { '<archive-name>': 'orders' }));
+    expect(deleteGone).toEqual(recordedError('delete-unknown-archive', { '<archive-name>': 'orders' }));
   });
 });
 

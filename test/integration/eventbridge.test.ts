@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
+import { replayArchive } from '../../local-cloud/launcher/cli/events-admin.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;
@@ -238,7 +239,7 @@ describe('delivery', () => {
     expect(t.cloud.events.deadLetters.list('test-dlq')).toHaveLength(0);
   });
 
-  it('replays a time range from the archive to the rules, marked with replay-name', async () => {
+  it('replays a time range from the archive to the rules with StartReplay (as `npm run events -- replay` does), marked with replay-name', async () => {
     await client.send(
       new PutRuleCommand({
         Name: 'replay-rule',
@@ -271,14 +272,19 @@ describe('delivery', () => {
     }
     await waitFor(() => onBus(websocket, 'test.replay').length === 4, 'first deliveries');
 
-    const replayed = await t.cloud.events.replay({ busName: telemetry, from: at(5), to: at(20), name: 'r1' });
+    const replayed = await replayArchive(t.cloud, {
+      busName: telemetry,
+      from: at(5),
+      to: at(20),
+      rules: ['replay-rule'],
+    });
     await waitFor(() => onBus(websocket, 'test.replay').length === 6, 'replayed deliveries');
 
-    expect(replayed).toBe(2);
+    expect(replayed.State).toBe('COMPLETED');
     const again = onBus(websocket, 'test.replay').slice(4);
     expect(again.map((e) => [e.event.detail.minute, e.event['replay-name']])).toEqual([
-      [10, 'r1'],
-      [20, 'r1'],
+      [10, replayed.ReplayName],
+      [20, replayed.ReplayName],
     ]);
     expect(t.cloud.events.archived(telemetry).filter((a) => a.event.source === 'test.replay')).toHaveLength(
       4,

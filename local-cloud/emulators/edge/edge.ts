@@ -342,7 +342,7 @@ export class Edge {
     sendJson(res, 200, { faults: faults.list() });
   }
 
-  /** Developer commands on the local EventBridge: replay, redrive, dead letters and a live tail. */
+  /** Developer commands on the local EventBridge: redrive, dead letters and a live tail (replays are EventBridge's own StartReplay). */
   async #eventsAdmin(action: string, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
     const events = this.#services.events;
     if (action === 'tail') return this.#tail(res, url);
@@ -355,20 +355,6 @@ export class Edge {
     if (action === 'redrive') {
       if (typeof command.queue !== 'string') return sendJson(res, 400, { error: 'queue is required' });
       return sendJson(res, 200, await events.redrive(command.queue));
-    }
-    if (action === 'replay') {
-      const from = new Date(String(command.from ?? ''));
-      const to = new Date(String(command.to ?? new Date().toISOString()));
-      if (typeof command.bus !== 'string' || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
-        return sendJson(res, 400, { error: 'bus and from (ISO time) are required; to is an ISO time' });
-      }
-      const replayed = await events.replay({
-        busName: command.bus,
-        from,
-        to,
-        ...(typeof command.pattern === 'string' ? { pattern: command.pattern } : {}),
-      });
-      return sendJson(res, 200, { replayed });
     }
     sendJson(res, 404, { error: `no command ${action}` });
   }

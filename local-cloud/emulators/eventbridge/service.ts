@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AwsError } from '../shared/aws-protocol.ts';
 import type { Faults } from '../shared/faults.ts';
 import { Journal, type JournalEntry } from '../shared/journal.ts';
+import { type Archive, Archives, type ArchivedEvent as StoredEvent } from './archives.ts';
 import { type Bus, DEFAULT_BUS, describeBus, validateBusName } from './buses.ts';
 import { DeadLetterQueues } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
@@ -38,9 +39,8 @@ export interface BusEvent {
 }
 
 /** An archived event with the moment the bus accepted it. */
-export interface ArchivedEvent {
+export interface ArchivedEvent extends StoredEvent {
   readonly event: BusEvent;
-  readonly ingestionTime: string;
 }
 
 export type BusListener = (event: BusEvent, busName: string) => void;
@@ -145,6 +145,52 @@ const busNameOf = (name: unknown): string => {
   return raw.startsWith('arn:') ? raw.slice(raw.lastIndexOf('/') + 1) : raw;
 };
 
+/** An epoch-seconds timestamp (the JSON protocol's) or an ISO time, in milliseconds. */
+const timeOf = (value: unknown): number | undefined => {
+  const ms =
+    typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+type ReplayState = 'STARTING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+
+/** A replay StartReplay began (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html). */
+interface Replay {
+  readonly name: string;
+  readonly arn: string;
+  readonly archiveArn: string;
+  readonly archiveName: string;
+  readonly busName: string;
+  readonly filterArns: readonly string[];
+  readonly start: number;
+  readonly end: number;
+  readonly description?: string;
+  state: ReplayState;
+  readonly replayStartTime: number;
+  replayEndTime?: number;
+  eventLastReplayedTime?: number;
+}
+
+/** What DescribeReplay answers (ListReplays answers the same without the ARN, destination and description). */
+const describeReplay = (replay: Replay) => ({
+  ReplayName: replay.name,
+  ReplayArn: replay.arn,
+  EventSourceArn: replay.archiveArn,
+  State: replay.state,
+  Destination: {
+    Arn: `${replay.archiveArn.slice(0, replay.archiveArn.indexOf(':archive/'))}:event-bus/${replay.busName}`,
+    ...(replay.filterArns.length > 0 ? { FilterArns: replay.filterArns } : {}),
+  },
+  EventStartTime: replay.start / 1000,
+  EventEndTime: replay.end / 1000,
+  ReplayStartTime: replay.replayStartTime / 1000,
+  ...(replay.description !== undefined ? { Description: replay.description } : {}),
+  ...(replay.replayEndTime !== undefined ? { ReplayEndTime: replay.replayEndTime / 1000 } : {}),
+  ...(replay.eventLastReplayedTime !== undefined
+    ? { EventLastReplayedTime: replay.eventLastReplayedTime / 1000 }
+    : {}),
+});
+
 /** A value as Java's `toString` shows it: `null`, a list as `[a, b]`. */
 const javaValue = (value: unknown): string =>
   value === undefined || value === null
@@ -173,8 +219,8 @@ const javaEntry = (entry: PutEventsEntryInput & { TraceHeader?: unknown }): stri
 export class LocalEventBridge {
   readonly #options: LocalEventBridgeOptions;
   readonly #listeners = new Set<BusListener>();
-  /** An archived bus's file descriptor (appended to synchronously), or its events in memory. */
-  readonly #archives = new Map<string, number | ArchivedEvent[]>();
+  readonly #archives: Archives;
+  readonly #replays = new Map<string, Replay>();
   /** Every bus (the `default` one always), with its rules. */
   readonly #buses = new Map<string, Bus>();
   readonly #rules = new Map<string, Map<string, Rule>>();
@@ -188,11 +234,12 @@ export class LocalEventBridge {
 
   constructor(options: LocalEventBridgeOptions) {
     this.#options = options;
-    const archiveDir = options.dataDir && join(options.dataDir, 'archive');
-    if (archiveDir) mkdirSync(archiveDir, { recursive: true });
     for (const bus of [DEFAULT_BUS, ...options.busNames]) this.#addBus(bus);
+    this.#archives = new Archives(options.dataDir && join(options.dataDir, 'archive'));
+    // An archived bus of the topology has an archive of every event, named after the bus.
     for (const bus of options.archivedBuses) {
-      this.#archives.set(bus, archiveDir ? openSync(join(archiveDir, `${bus}.jsonl`), 'a') : []);
+      if (this.#archives.has(bus)) continue;
+      this.#archives.create({ name: bus, busName: bus, eventSourceArn: this.busArn(bus), retentionDays: 0 });
     }
     this.deadLetters = new DeadLetterQueues(options.dataDir && join(options.dataDir, 'dlq'));
     const journalDir = options.dataDir && join(options.dataDir, 'journal');
@@ -234,8 +281,7 @@ export class LocalEventBridge {
 
   #requireBus(name: unknown): string {
     const bus = this.#busOf(name);
-    if (!bus)
-      throw new AwsError('ResourceNotFoundException', `Event bus ${str(name) ?? 'default'} does not exist.`);
+    if (!bus) throw new AwsError('ResourceNotFoundException', `Event bus ${busNameOf(name)} does not exist.`);
     return bus;
   }
 
@@ -394,6 +440,25 @@ export class LocalEventBridge {
         return this.#listEventBuses(input);
       case 'DescribeEventBus':
         return describeBus(this.#requiredBus(input.Name));
+      case 'CreateArchive':
+        return this.#createArchive(input);
+      case 'DescribeArchive':
+        return this.#describeArchive(this.#archives.get(input.ArchiveName));
+      case 'ListArchives':
+        return this.#listArchives(input);
+      case 'UpdateArchive':
+        return this.#updateArchive(input);
+      case 'DeleteArchive':
+        this.#archives.delete(input.ArchiveName);
+        return {};
+      case 'StartReplay':
+        return this.#startReplay(input);
+      case 'DescribeReplay':
+        return describeReplay(this.#replay(input.ReplayName));
+      case 'ListReplays':
+        return this.#listReplays(input);
+      case 'CancelReplay':
+        return this.#cancelReplay(input);
       case 'ListRuleNamesByTarget':
         return this.#listRuleNamesByTarget(input);
       case 'TagResource':
@@ -505,7 +570,7 @@ export class LocalEventBridge {
     for (const { busName, event, ingestionTime } of accepted) {
       byBus.set(busName, [...(byBus.get(busName) ?? []), { event, ingestionTime }]);
     }
-    for (const [busName, archived] of byBus) this.#archive(busName, archived);
+    for (const [busName, archived] of byBus) this.#archives.append(busName, archived);
     const deliveries = accepted.flatMap(({ busName, event, ingestionTime }) =>
       this.#route(busName, event, ingestionTime),
     );
@@ -753,56 +818,202 @@ export class LocalEventBridge {
     }
   }
 
-  /** Appends to a bus's archive with one synchronous write, so the events are there before the caller hears back. */
-  #archive(busName: string, archived: readonly ArchivedEvent[]): void {
-    const archive = this.#archives.get(busName);
-    if (archive === undefined) return;
-    if (Array.isArray(archive)) {
-      archive.push(...archived);
-      return;
-    }
-    const buffer = Buffer.from(archived.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-    let written = 0;
-    while (written < buffer.length) written += writeSync(archive, buffer, written);
+  /** Every event an archive kept, oldest first (a topology bus's archive has the bus's name). */
+  archived(archiveName: string): ArchivedEvent[] {
+    return this.#archives.events(archiveName).map((entry) => ({
+      event: JournaledEvent.parse(entry.event),
+      ingestionTime: entry.ingestionTime,
+    }));
   }
 
-  /** Every event archived on a bus, oldest first. */
-  archived(busName: string): ArchivedEvent[] {
-    const archive = this.#archives.get(busName);
-    if (Array.isArray(archive)) return [...archive];
-    const file = this.#options.dataDir && join(this.#options.dataDir, 'archive', `${busName}.jsonl`);
-    if (!file || !existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as ArchivedEvent);
+  /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateArchive.html */
+  #createArchive(input: Record<string, unknown>) {
+    const busName = this.#requireBus(input.EventSourceArn);
+    const archive = this.#archives.create({
+      name: String(input.ArchiveName ?? ''),
+      busName,
+      eventSourceArn: this.busArn(busName),
+      retentionDays: typeof input.RetentionDays === 'number' ? input.RetentionDays : 0,
+      ...(str(input.EventPattern) !== undefined ? { eventPattern: String(input.EventPattern) } : {}),
+      ...(str(input.Description) !== undefined ? { description: String(input.Description) } : {}),
+    });
+    return {
+      ArchiveArn: this.#archiveArn(archive.name),
+      State: 'ENABLED',
+      CreationTime: archive.creationTime / 1000,
+    };
+  }
+
+  #archiveArn(name: string): string {
+    return `arn:aws:events:${this.#options.region}:${this.#options.accountId}:archive/${name}`;
+  }
+
+  #archiveSummary(archive: Archive) {
+    return {
+      ArchiveName: archive.name,
+      EventSourceArn: archive.eventSourceArn,
+      State: 'ENABLED',
+      RetentionDays: archive.retentionDays,
+      ...this.#archives.size(archive),
+      CreationTime: archive.creationTime / 1000,
+    };
+  }
+
+  #describeArchive(archive: Archive) {
+    return {
+      ArchiveArn: this.#archiveArn(archive.name),
+      ...this.#archiveSummary(archive),
+      ...(archive.eventPattern !== undefined ? { EventPattern: archive.eventPattern } : {}),
+      ...(archive.description !== undefined ? { Description: archive.description } : {}),
+    };
+  }
+
+  #listArchives(input: Record<string, unknown>) {
+    const source = str(input.EventSourceArn);
+    const busName = source === undefined ? undefined : this.#requireBus(source);
+    const prefix = str(input.NamePrefix) ?? '';
+    const all = this.#archives
+      .list()
+      .filter(
+        (archive) =>
+          archive.name.startsWith(prefix) && (busName === undefined || archive.busName === busName),
+      )
+      .filter(() => input.State === undefined || input.State === 'ENABLED');
+    const { page, NextToken } = paginate(all, input);
+    return {
+      Archives: page.map((archive) => this.#archiveSummary(archive)),
+      ...(NextToken ? { NextToken } : {}),
+    };
+  }
+
+  #updateArchive(input: Record<string, unknown>) {
+    const archive = this.#archives.update(input.ArchiveName, {
+      ...(typeof input.EventPattern === 'string' ? { eventPattern: input.EventPattern } : {}),
+      ...(typeof input.Description === 'string' ? { description: input.Description } : {}),
+      ...(typeof input.RetentionDays === 'number' ? { retentionDays: input.RetentionDays } : {}),
+    });
+    return {
+      ArchiveArn: this.#archiveArn(archive.name),
+      State: 'ENABLED',
+      CreationTime: archive.creationTime / 1000,
+    };
+  }
+
+  #replay(name: unknown): Replay {
+    const replay = this.#replays.get(String(name));
+    if (!replay) throw new AwsError('ResourceNotFoundException', `Replay ${String(name)} does not exist.`);
+    return replay;
   }
 
   /**
-   * Re-delivers archived events whose `time` is in `[from, to]` to the bus's rules (not to the
-   * archive again), marked with `replay-name`, as an EventBridge replay does.
+   * Starts re-delivering an archive's events of a time range to its bus's rules (to those in
+   * `FilterArns` only, when given), marked with `replay-name`, and answers before it runs, as
+   * StartReplay does (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html).
    */
-  async replay(options: {
-    busName: string;
-    from: Date;
-    to: Date;
-    pattern?: string;
-    name?: string;
-  }): Promise<number> {
-    const busName = this.#requireBus(options.busName);
-    const filter = options.pattern ? compileRulePattern(options.pattern).compiled : undefined;
-    const name = options.name ?? `replay-${Date.now()}`;
-    let count = 0;
-    for (const { event, ingestionTime } of this.archived(busName)) {
+  #startReplay(input: Record<string, unknown>) {
+    const name = String(input.ReplayName ?? '');
+    if (this.#replays.has(name))
+      throw new AwsError('ResourceAlreadyExistsException', `Replay ${name} already exists.`);
+    const source = String(input.EventSourceArn ?? '');
+    const archiveName = source.slice(source.lastIndexOf('/') + 1);
+    if (!source.includes(':archive/') || !this.#archives.has(archiveName)) {
+      throw new AwsError(
+        'ValidationException',
+        `Parameter EventSourceArn is not valid. Reason: Archive ${archiveName} does not exist.`,
+      );
+    }
+    const archive = this.#archives.get(archiveName);
+    const start = timeOf(input.EventStartTime);
+    const end = timeOf(input.EventEndTime);
+    if (start === undefined || end === undefined || end <= start) {
+      throw new AwsError(
+        'ValidationException',
+        'Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.',
+      );
+    }
+    const destination = (input.Destination ?? {}) as { Arn?: unknown; FilterArns?: unknown };
+    const busName = this.#requireBus(destination.Arn);
+    if (busName !== archive.busName) {
+      throw new AwsError(
+        'ValidationException',
+        'Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.',
+      );
+    }
+    const filterArns = Array.isArray(destination.FilterArns) ? destination.FilterArns.map(String) : [];
+    const replay: Replay = {
+      name,
+      arn: `arn:aws:events:${this.#options.region}:${this.#options.accountId}:replay/${name}`,
+      archiveArn: this.#archiveArn(archive.name),
+      archiveName: archive.name,
+      busName,
+      filterArns,
+      start,
+      end,
+      state: 'STARTING',
+      replayStartTime: Date.now(),
+      ...(str(input.Description) !== undefined ? { description: String(input.Description) } : {}),
+    };
+    this.#replays.set(name, replay);
+    setImmediate(() => this.#runReplay(replay));
+    return { ReplayArn: replay.arn, State: replay.state, ReplayStartTime: replay.replayStartTime / 1000 };
+  }
+
+  /** Runs a replay in one go (the archive is local), unless it was cancelled before it began. */
+  #runReplay(replay: Replay): void {
+    if (replay.state === 'CANCELLING') {
+      replay.state = 'CANCELLED';
+      replay.replayEndTime = Date.now();
+      return;
+    }
+    replay.state = 'RUNNING';
+    for (const { event, ingestionTime } of this.archived(replay.archiveName)) {
       const time = Date.parse(event.time);
-      if (time < options.from.getTime() || time > options.to.getTime()) continue;
-      if (filter && !filter.matches(event)) continue;
-      const deliveries = this.#route(busName, { ...event, 'replay-name': name }, ingestionTime);
+      if (time < replay.start || time > replay.end) continue;
+      const deliveries = this.#route(
+        replay.busName,
+        { ...event, 'replay-name': replay.name },
+        ingestionTime,
+      ).filter((delivery) => replay.filterArns.length === 0 || replay.filterArns.includes(delivery.ruleArn));
       this.#journal.putAll(deliveries.map((delivery) => ({ id: delivery.id, value: journaled(delivery) })));
       for (const delivery of deliveries) this.#schedule(delivery);
-      count++;
+      replay.eventLastReplayedTime = time;
     }
-    return count;
+    replay.state = 'COMPLETED';
+    replay.replayEndTime = Date.now();
+  }
+
+  #listReplays(input: Record<string, unknown>) {
+    const prefix = str(input.NamePrefix) ?? '';
+    const source = str(input.EventSourceArn);
+    const all = [...this.#replays.values()]
+      .filter(
+        (replay) =>
+          replay.name.startsWith(prefix) &&
+          (source === undefined || replay.archiveArn === source) &&
+          (input.State === undefined || replay.state === input.State),
+      )
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const { page, NextToken } = paginate(all, input);
+    return {
+      Replays: page.map((replay) => {
+        const { Destination: _, ReplayArn: __, Description: ___, ...summary } = describeReplay(replay);
+        return summary;
+      }),
+      ...(NextToken ? { NextToken } : {}),
+    };
+  }
+
+  /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CancelReplay.html */
+  #cancelReplay(input: Record<string, unknown>) {
+    const replay = this.#replay(input.ReplayName);
+    if (replay.state !== 'STARTING' && replay.state !== 'RUNNING') {
+      throw new AwsError(
+        'IllegalStatusException',
+        `Replay ${replay.name} is not in a valid state for this operation.`,
+      );
+    }
+    replay.state = 'CANCELLING';
+    return { ReplayArn: replay.arn, State: replay.state };
   }
 
   /**
@@ -884,6 +1095,6 @@ export class LocalEventBridge {
     this.#closed = true;
     for (const delivery of this.#pending.values()) clearTimeout(delivery.timer);
     this.#journal.close();
-    for (const archive of this.#archives.values()) if (!Array.isArray(archive)) closeSync(archive);
+    this.#archives.close();
   }
 }

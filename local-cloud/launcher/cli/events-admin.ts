@@ -1,6 +1,13 @@
+import {
+  DescribeReplayCommand,
+  type DescribeReplayCommandOutput,
+  EventBridgeClient,
+  ListArchivesCommand,
+  StartReplayCommand,
+} from '@aws-sdk/client-eventbridge';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, signedFetch } from '../../emulators/edge/sigv4.ts';
 import type { DeadLetter } from '../../emulators/eventbridge/dead-letters.ts';
-import { LOCAL_REGION } from '../arns.ts';
+import { LOCAL_REGION, localArns } from '../arns.ts';
 
 /** What a redrive did: messages handed back to their target (and removed), and messages left in the queue. */
 export interface RedriveResult {
@@ -52,7 +59,57 @@ export const eventsAdmin = ({ edgeUrl, awsCredentials }: EdgeAdminAccess) => {
      * it; a workflow that fails again parks the event anew.
      */
     redrive: async (queue: string) => (await call('redrive', { queue })) as RedriveResult,
-    replay: async (options: { bus: string; from: string; to?: string; pattern?: string }) =>
-      call('replay', options),
   };
+};
+
+/** What `npm run events -- replay` asks for: a bus's archived events of a time range, to all its rules or some. */
+export interface ReplayRequest {
+  readonly busName: string;
+  readonly from: Date;
+  readonly to: Date;
+  /** Names of the bus's rules to replay to (every rule when absent). */
+  readonly rules?: readonly string[];
+}
+
+const REPLAY_DONE = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
+
+/**
+ * Replays a bus's archive with EventBridge's own API, as one would on AWS: finds the bus's
+ * archive (ListArchives), starts a replay (StartReplay) and polls DescribeReplay until it is done
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html).
+ */
+export const replayArchive = async (
+  { edgeUrl, awsCredentials }: EdgeAdminAccess,
+  request: ReplayRequest,
+  pollMs = 200,
+): Promise<DescribeReplayCommandOutput> => {
+  const client = new EventBridgeClient({
+    endpoint: edgeUrl,
+    region: LOCAL_REGION,
+    credentials: awsCredentials,
+  });
+  try {
+    const busArn = localArns.bus(request.busName);
+    const { Archives = [] } = await client.send(new ListArchivesCommand({ EventSourceArn: busArn }));
+    const archive = Archives[0]?.ArchiveName;
+    if (!archive) throw new Error(`No archive of bus ${request.busName}`);
+    const ruleArn = (rule: string) => `${busArn.replace(':event-bus/', ':rule/')}/${rule}`;
+    const ReplayName = `cli-${Date.now()}`;
+    await client.send(
+      new StartReplayCommand({
+        ReplayName,
+        EventSourceArn: busArn.replace(/:event-bus\/.*$/, `:archive/${archive}`),
+        EventStartTime: request.from,
+        EventEndTime: request.to,
+        Destination: { Arn: busArn, ...(request.rules ? { FilterArns: request.rules.map(ruleArn) } : {}) },
+      }),
+    );
+    for (;;) {
+      const replay = await client.send(new DescribeReplayCommand({ ReplayName }));
+      if (REPLAY_DONE.has(replay.State ?? '')) return replay;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  } finally {
+    client.destroy();
+  }
 };

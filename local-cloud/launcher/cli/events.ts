@@ -2,14 +2,15 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buses, ENRICH_DEAD_LETTERS } from '../../../infra/topology.ts';
 import { loadCredentials } from '../credentials.ts';
-import { eventsAdmin } from './events-admin.ts';
+import { eventsAdmin, replayArchive } from './events-admin.ts';
 
 const usage = `Usage: npm run events -- <command> [options]   (against a running \`npm start\`)
 
   tail        [--bus telemetry|websocket] [--pattern '<event pattern>']
               print events as they pass on a bus (every bus when --bus is absent)
-  replay      --bus telemetry --from <ISO time> [--to <ISO time>] [--pattern '<event pattern>']
-              re-deliver archived events of a time range to the bus's rules
+  replay      --bus telemetry --from <ISO time> [--to <ISO time>] [--rule <name>]...
+              re-deliver archived events of a time range to the bus's rules (or the named
+              ones), with EventBridge's StartReplay, and wait for it to complete
   dead-letters [--queue <name>]
               list dead letters (each with the rule or workflow, target and error that put it there)
   redrive     --queue <name>
@@ -27,6 +28,7 @@ const { positionals, values } = parseArgs({
     from: { type: 'string' },
     to: { type: 'string' },
     queue: { type: 'string' },
+    rule: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -34,13 +36,14 @@ const { positionals, values } = parseArgs({
 const edgeUrl = `http://localhost:${process.env.SENSORBUS_EDGE_PORT ?? '4566'}`;
 
 /** The edge refuses unsigned requests: sign with the credentials `npm start` wrote. */
-const adminOfRunningCloud = () => {
+const edgeOfRunningCloud = () => {
   const dataDir = resolve(process.env.SENSORBUS_DATA_DIR ?? '.sensorbus');
   const awsCredentials = loadCredentials(dataDir)?.aws;
   if (!awsCredentials)
     throw new Error(`No edge credentials in ${dataDir}/credentials.json: start sensorbus first (npm start)`);
-  return eventsAdmin({ edgeUrl, awsCredentials });
+  return { edgeUrl, awsCredentials };
 };
+const adminOfRunningCloud = () => eventsAdmin(edgeOfRunningCloud());
 const busName = (name: string | undefined) =>
   name === undefined ? undefined : (buses[name as keyof typeof buses]?.name ?? name);
 
@@ -82,16 +85,16 @@ const main = async () => {
   switch (command) {
     case 'tail':
       return tail();
-    case 'replay':
+    case 'replay': {
       if (!values.bus || !values.from) throw new Error('replay needs --bus and --from');
-      return console.log(
-        await adminOfRunningCloud().replay({
-          bus: busName(values.bus) ?? values.bus,
-          from: values.from,
-          ...(values.to ? { to: values.to } : {}),
-          ...(values.pattern ? { pattern: values.pattern } : {}),
-        }),
-      );
+      const replayed = await replayArchive(edgeOfRunningCloud(), {
+        busName: busName(values.bus) ?? values.bus,
+        from: new Date(values.from),
+        to: values.to ? new Date(values.to) : new Date(),
+        ...(values.rule ? { rules: values.rule } : {}),
+      });
+      return console.log(JSON.stringify(replayed, null, 2));
+    }
     case 'dead-letters':
       return console.log(JSON.stringify(await adminOfRunningCloud().deadLetters(values.queue), null, 2));
     case 'redrive':
