@@ -28,6 +28,39 @@ export interface TableSpec {
   readonly indexes: readonly IndexSpec[];
   /** Attribute holding an epoch-seconds expiry; the local cloud expires such items itself. */
   readonly timeToLiveAttribute?: string;
+  /** The table's DynamoDB stream, and the function that consumes it. */
+  readonly stream?: StreamSpec;
+}
+
+/** What a stream record carries besides the keys (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html). */
+export type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
+
+export interface StreamSpec {
+  readonly viewType: StreamViewType;
+  /** A Lambda event source mapping on the stream: `DynamoEventSource` on AWS, the local cloud's poller here. */
+  readonly consumer?: StreamConsumerSpec;
+}
+
+/**
+ * How a function consumes a table's stream, with Lambda's settings for stream event sources
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html). Records are read from
+ * the oldest kept (TRIM_HORIZON), so none written before the mapping first polls is missed.
+ */
+export interface StreamConsumerSpec {
+  /** A function of `infra/functions.ts` (checked where the mapping is built: the tables cannot import the functions). */
+  readonly function: string;
+  /** Records per invocation, 1..10,000. */
+  readonly batchSize: number;
+  /** How long to gather records before invoking with fewer than `batchSize`, 0..300. */
+  readonly maximumBatchingWindowSeconds: number;
+  /** Retries of a failed batch before it is skipped and its metadata sent to `onFailure`. */
+  readonly maximumRetryAttempts: number;
+  /** Split a failed batch in two and retry each half (a split is not a retry). */
+  readonly bisectBatchOnFunctionError: boolean;
+  /** The function answers `{batchItemFailures}` and only the records from the first failed one are retried. */
+  readonly reportBatchItemFailures: boolean;
+  /** The dead-letter queue for skipped batches' metadata (an SQS queue on AWS). */
+  readonly onFailure: string;
 }
 
 export interface BusSpec {

@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { schedules } from '../../infra/api.ts';
-import { buses, rules, secrets, tables, topics } from '../../infra/topology.ts';
+import { buses, rules, secrets, type TableSpec, tables, topics } from '../../infra/topology.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
+import { StreamEventSource } from '../emulators/dynamodb/stream-event-source.ts';
 import { Edge } from '../emulators/edge/edge.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
@@ -36,6 +37,9 @@ export type LocalLambdaSettings = Omit<
   /** Functions beside those of `infra/api.ts` (tests add handlers of their own under `test/support/`). */
   readonly extraFunctions?: LocalLambdaOptions['functions'];
 };
+
+/** A table beside those of the topology (tests add tables of their own, with streams and consumers). */
+export type ExtraTable = TableSpec;
 
 export interface LocalCloudOptions {
   /** Tables and archives live here; everything is in memory when absent. */
@@ -71,6 +75,8 @@ export interface LocalCloudOptions {
   readonly log?: (notice: Notice) => void;
   /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
   readonly lambda?: LocalLambdaSettings;
+  /** Tables beside the topology's; a stream consumer of one may name an extra function. */
+  readonly extraTables?: readonly ExtraTable[];
   /** API Gateway's integration timeout, 29 s; tests shorten it. */
   readonly integrationTimeoutMs?: number;
   /**
@@ -94,6 +100,10 @@ export interface LocalCloud {
   readonly faults: Faults;
   readonly lambda: LocalLambda;
   readonly gateway: RestGateway;
+  /** DynamoDB: its streams and the TTL sweep (`sweepExpired` runs one now). */
+  readonly dynamodb: LocalDynamoDB;
+  /** The Lambda event source mappings on the tables' streams (`failures(queue)` reads skipped batches' metadata). */
+  readonly streamConsumers: StreamEventSource;
   /** Stops the WebSocket server (every client is dropped) and starts it again on the same port. */
   restartWebSocket(): Promise<void>;
   /** Runs a scheduled function now, as its schedule would. */
@@ -126,6 +136,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
 
   const dynamodb = await startDynamoDB(options);
   const lambda = startLambda(options, log);
+  const streamConsumers = startStreamConsumers(options, { dynamodb, lambda, log });
   let edgeUrl = '';
   const services = wireServices(options, { lambda, faults, log, edgeUrl: () => edgeUrl });
   const { events, sns, stepFunctions, websocket } = services;
@@ -170,10 +181,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   });
   const apiUrl = await gateway.listen(options.apiPort ?? 0, host);
   let wsUrl = await websocket.listen(options.wsPort ?? 0, host);
-  const sweeper = dynamodb.startTtlSweeper(
-    Object.values(tables).filter((table) => 'timeToLiveAttribute' in table),
-    options.ttlSweepIntervalMs ?? 60_000,
-  );
+  const sweeper = dynamodb.startTtlSweeper(options.ttlSweepIntervalMs ?? 60_000);
   const runSchedule = (name: ScheduleName) => lambda.invoke(schedules[name].function, scheduledEvent());
   const timers = startSchedules(options, runSchedule, log);
   readiness.started();
@@ -197,6 +205,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     faults,
     lambda,
     gateway,
+    dynamodb,
+    streamConsumers,
     runSchedule,
     stats: () => ({
       acceptedReadings: answers.acceptedReadings,
@@ -213,6 +223,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       await gateway.close();
       await websocket.close();
       await settle(services);
+      await streamConsumers.stop();
       faults.clear();
       await edge.close();
       await sns.close();
@@ -227,11 +238,74 @@ const startDynamoDB = async (options: LocalCloudOptions): Promise<LocalDynamoDB>
   const dynamodb = new LocalDynamoDB({
     credentials: options.awsCredentials,
     region: LOCAL_REGION,
-    ...(options.dataDir ? { path: join(options.dataDir, 'dynamodb') } : {}),
+    accountId: LOCAL_ACCOUNT,
+    ...(options.dataDir
+      ? {
+          path: join(options.dataDir, 'dynamodb'),
+          stateDir: join(options.dataDir, 'dynamodb-streams'),
+          journalFile: join(options.dataDir, 'journal', 'dynamodb.jsonl'),
+        }
+      : {}),
   });
   await dynamodb.start();
-  await dynamodb.ensureTables(Object.values(tables));
+  await dynamodb.ensureTables(allTables(options));
   return dynamodb;
+};
+
+const allTables = (options: LocalCloudOptions): readonly TableSpec[] => [
+  ...Object.values(tables),
+  ...(options.extraTables ?? []),
+];
+
+/**
+ * The Lambda event source mappings of every table whose stream has a consumer, as the CDK stack
+ * declares them with `DynamoEventSource`; each consumer must be a function the runtime runs.
+ */
+const startStreamConsumers = (
+  options: LocalCloudOptions,
+  { dynamodb, lambda, log }: { dynamodb: LocalDynamoDB; lambda: LocalLambda; log: Log },
+): StreamEventSource => {
+  const runnable = new Set(Object.keys({ ...localFunctions(), ...options.lambda?.extraFunctions }));
+  const mappings = allTables(options).flatMap((table) => {
+    const consumer = table.stream?.consumer;
+    if (!consumer) return [];
+    if (!runnable.has(consumer.function))
+      throw new Error(`The stream of table ${table.name} names ${consumer.function}, which is no function`);
+    return [
+      {
+        table: table.name,
+        functionName: consumer.function,
+        functionArn: localArns.function(consumer.function),
+        batchSize: consumer.batchSize,
+        maximumBatchingWindowSeconds: consumer.maximumBatchingWindowSeconds,
+        maximumRetryAttempts: consumer.maximumRetryAttempts,
+        bisectBatchOnFunctionError: consumer.bisectBatchOnFunctionError,
+        reportBatchItemFailures: consumer.reportBatchItemFailures,
+        onFailure: consumer.onFailure,
+      },
+    ];
+  });
+  const consumers = new StreamEventSource({
+    streams: dynamodb.streams,
+    mappings,
+    invoke: (fn, event) => lambda.invoke(fn, event),
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
+    onError: (message) =>
+      log({
+        source: 'dynamodb streams',
+        counted: { one: 'stream batch failed', many: 'stream batches failed' },
+        reason: 'stream event source',
+        message,
+      }),
+    ...(options.dataDir
+      ? {
+          checkpointFile: join(options.dataDir, 'journal', 'dynamodb-stream-consumers.jsonl'),
+          failureDir: join(options.dataDir, 'dlq', 'streams'),
+        }
+      : {}),
+  });
+  consumers.start();
+  return consumers;
 };
 
 /** The Lambda runtime with every function of the API (and a test's own). */

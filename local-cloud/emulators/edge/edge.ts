@@ -17,7 +17,6 @@ import {
   sendAwsJson,
   sendAwsJsonError,
   sendRestJsonError,
-  withBody,
 } from '../shared/aws-protocol.ts';
 import { FaultRequest, type Faults } from '../shared/faults.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
@@ -47,14 +46,18 @@ const dynamoFaultTypes = {
   throttle: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException' },
 } as const;
 
-/** The signing name of each service behind an `X-Amz-Target` prefix, as the SDK's clients sign. */
+/** The service behind each `X-Amz-Target` prefix. */
 const JSON_TARGETS = {
   DynamoDB_20120810: 'dynamodb',
+  DynamoDBStreams_20120810: 'dynamodbstreams',
   AWSEvents: 'events',
   AWSStepFunctions: 'states',
   secretsmanager: 'secretsmanager',
 } as const;
 type JsonTarget = (typeof JSON_TARGETS)[keyof typeof JSON_TARGETS];
+
+/** The signing name of each service, as the SDK's clients sign: DynamoDB Streams signs as `dynamodb`. */
+const signingNameOf = (target: JsonTarget): string => (target === 'dynamodbstreams' ? 'dynamodb' : target);
 
 /** Signing names of the routes that are not JSON protocols. */
 const SIGNING_NAMES = {
@@ -81,8 +84,9 @@ const routeOf = (req: IncomingMessage, url: URL): Route => {
     const [prefix = '', operation = ''] = target.split('.');
     if (!isJsonTargetPrefix(prefix)) return { kind: 'unknown-target', target };
     const service = JSON_TARGETS[prefix];
-    const contentType = service === 'dynamodb' || service === 'states' ? JSON_1_0 : JSON_1_1;
-    return { kind: 'json', target: service, operation, service, contentType };
+    const contentType =
+      service === 'dynamodb' || service === 'dynamodbstreams' || service === 'states' ? JSON_1_0 : JSON_1_1;
+    return { kind: 'json', target: service, operation, service: signingNameOf(service), contentType };
   }
   if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') return { kind: 'health' };
   if (url.pathname.startsWith('/@connections/'))
@@ -140,8 +144,8 @@ const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void => {
 
 /**
  * The AWS-compatible edge: one port for every emulated service, routed by wire protocol the way
- * LocalStack's edge does: `X-Amz-Target` for the JSON protocols (DynamoDB, EventBridge, Step
- * Functions, Secrets Manager), the form-encoded `Action` for Query protocols (SNS), and the path
+ * LocalStack's edge does: `X-Amz-Target` for the JSON protocols (DynamoDB, DynamoDB Streams,
+ * EventBridge, Step Functions, Secrets Manager), the form-encoded `Action` for Query protocols (SNS), and the path
  * for the API Gateway Management API. `/_sensorbus/faults` lets tests make a service fail.
  *
  * Every request must carry a Signature Version 4 made with the local cloud's generated credentials
@@ -247,6 +251,10 @@ export class Edge {
     switch (target) {
       case 'dynamodb':
         return this.#dynamodb(operation, req, res, body);
+      case 'dynamodbstreams':
+        return this.#json(res, JSON_1_0, async () =>
+          this.#services.dynamodb.handleStreams(operation, parseJsonRequest(body)),
+        );
       case 'events':
         return this.#json(res, JSON_1_1, () =>
           this.#services.events.handle(operation, parseJsonRequest(body)),
@@ -311,7 +319,7 @@ export class Edge {
     restError(405, 'BadRequestException', `${req.method} is not supported`);
   }
 
-  #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  async #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
     const fault = this.#services.faults.take('dynamodb', operation);
     if (fault === 'hang') return;
     if (fault === 'error' || fault === 'throttle') {
@@ -319,7 +327,7 @@ export class Edge {
       sendAwsJsonError(res, new AwsError(type, 'Injected fault', status), JSON_1_0);
       return;
     }
-    this.#services.dynamodb.handle(withBody(req, body), res);
+    return this.#services.dynamodb.handle(operation, req, res, body);
   }
 
   async #json(res: ServerResponse, contentType: string, call: () => Promise<unknown>): Promise<void> {

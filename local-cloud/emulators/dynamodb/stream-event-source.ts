@@ -1,0 +1,328 @@
+/**
+ * Lambda event source mappings for DynamoDB streams
+ * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html): each mapping reads its table's
+ * stream in order and invokes its function with batches in AWS's DynamoDB event shape
+ * (`Records[].dynamodb` with images in attribute-value form, `eventSourceARN`, ...), one batch at
+ * a time per shard, so records reach the function in the order of the stream.
+ *
+ * A failed batch (the function threw, or the runtime ended it) is retried whole, or split in two
+ * with `bisectBatchOnFunctionError` (a split does not count as a retry); with
+ * `reportBatchItemFailures` the function may answer `{batchItemFailures: [{itemIdentifier}]}` and
+ * only the records from the lowest failed sequence number on are retried
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html). A batch
+ * that used up `maximumRetryAttempts` is skipped, and its metadata (not its records) goes to the
+ * on-failure destination in the shape Lambda sends
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
+ *
+ * The position of each mapping is checkpointed in a journal after each batch is done with, so a
+ * restart, even after SIGKILL, neither skips a record nor repeats more than the batch in flight
+ * (at-least-once, as on AWS).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Journal } from '../shared/journal.ts';
+import type { StreamRecord, StreamStore } from './streams.ts';
+
+/** One mapping: a table's stream to a function, with Lambda's settings for stream sources. */
+export interface StreamEventSourceMapping {
+  readonly table: string;
+  readonly functionName: string;
+  /** The function's ARN, as the on-failure record names it. */
+  readonly functionArn: string;
+  /** 1..10,000 (Lambda's default 100). */
+  readonly batchSize: number;
+  /** How long to gather records before invoking with fewer than `batchSize`. */
+  readonly maximumBatchingWindowSeconds: number;
+  /** Retries of a failed batch before it is skipped; -1 retries until the records expire. */
+  readonly maximumRetryAttempts: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** Lambda's `FunctionResponseTypes: ["ReportBatchItemFailures"]`. */
+  readonly reportBatchItemFailures: boolean;
+  /** Where skipped batches' metadata goes (a queue name); when absent they are only skipped. */
+  readonly onFailure?: string;
+}
+
+export interface StreamEventSourceOptions {
+  readonly streams: StreamStore;
+  readonly mappings: readonly StreamEventSourceMapping[];
+  readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
+  /** The journal of each mapping's position; in memory when absent. */
+  readonly checkpointFile?: string;
+  /** Where on-failure records are kept, one JSON Lines file per destination; in memory when absent. */
+  readonly failureDir?: string;
+  /** First delay between retries of a failed batch (doubling after, up to a minute). */
+  readonly retryBaseDelayMs?: number;
+  /** Told when a mapping cannot run (its table has no stream) or a batch is skipped. */
+  readonly onError?: (message: string) => void;
+}
+
+const Checkpoint = z.object({ streamArn: z.string(), sequenceNumber: z.string() });
+type Checkpoint = z.infer<typeof Checkpoint>;
+
+/** What Lambda sends the on-failure destination for a skipped batch. */
+export interface StreamBatchFailure {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: 'RetryAttemptsExhausted';
+    readonly approximateInvokeCount: number;
+  };
+  readonly responseContext: {
+    readonly statusCode: number;
+    readonly executedVersion: '$LATEST';
+    readonly functionError: 'Unhandled' | 'Handled';
+  };
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly DDBStreamBatchInfo: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly approximateArrivalOfFirstRecord: string;
+    readonly approximateArrivalOfLastRecord: string;
+    readonly batchSize: number;
+    readonly streamArn: string;
+  };
+}
+
+const BatchItemFailures = z.object({
+  batchItemFailures: z.array(z.object({ itemIdentifier: z.unknown() })),
+});
+
+/** How one invocation went: done, or failed from the record at `from` on. */
+type Outcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly from: number; readonly handled: boolean };
+
+/** The record as a Lambda DynamoDB event carries it (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#services-dynamodb-event-example). */
+const eventRecord = (record: StreamRecord, streamArn: string) => ({
+  eventID: record.eventID,
+  eventName: record.eventName,
+  eventVersion: record.eventVersion,
+  eventSource: record.eventSource,
+  awsRegion: record.awsRegion,
+  dynamodb: record.dynamodb,
+  eventSourceARN: streamArn,
+  ...(record.userIdentity
+    ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } }
+    : {}),
+});
+
+const checkpointId = (mapping: StreamEventSourceMapping) => `${mapping.table}:${mapping.functionName}`;
+
+export class StreamEventSource {
+  readonly #options: StreamEventSourceOptions;
+  readonly #journal: Journal<Checkpoint>;
+  readonly #failures = new Map<string, StreamBatchFailure[]>();
+  readonly #loops: Promise<void>[] = [];
+  readonly #wakers = new Set<() => void>();
+  #running = false;
+  #unsubscribe = () => {};
+
+  constructor(options: StreamEventSourceOptions) {
+    this.#options = options;
+    this.#journal = new Journal({
+      ...(options.checkpointFile ? { file: options.checkpointFile } : {}),
+      decode: (value) => Checkpoint.parse(value),
+    });
+    if (options.failureDir) mkdirSync(options.failureDir, { recursive: true });
+  }
+
+  /** Starts polling every mapping's stream. */
+  start(): void {
+    this.#running = true;
+    this.#unsubscribe = this.#options.streams.onAppend(() => this.#wake());
+    for (const mapping of this.#options.mappings) this.#loops.push(this.#poll(mapping));
+  }
+
+  /** Stops after the batches in flight; their checkpoints are kept, the rest resumes at the next start. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe();
+    this.#wake();
+    await Promise.all(this.#loops);
+    this.#journal.close();
+  }
+
+  /** The on-failure records sent to a destination, oldest first. */
+  failures(destination: string): StreamBatchFailure[] {
+    const file = this.#failureFile(destination);
+    if (!file) return [...(this.#failures.get(destination) ?? [])];
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line): StreamBatchFailure => JSON.parse(line));
+  }
+
+  #wake(): void {
+    for (const wake of this.#wakers) wake();
+    this.#wakers.clear();
+  }
+
+  /** Resolves at the next append or stop, or after `ms`. */
+  #nextAppend(ms = Number.POSITIVE_INFINITY): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+      this.#wakers.add(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async #poll(mapping: StreamEventSourceMapping): Promise<void> {
+    const { streams } = this.#options;
+    const stream = streams.enabledStream(mapping.table);
+    if (!stream) {
+      this.#options.onError?.(
+        `No stream on table ${mapping.table} for the event source of ${mapping.functionName}`,
+      );
+      return;
+    }
+    const id = checkpointId(mapping);
+    const saved = this.#journal.recovered().find((entry) => entry.id === id)?.value;
+    // A mapping starts at TRIM_HORIZON, so no record written before its first poll is missed.
+    let after = saved?.streamArn === stream.arn ? saved.sequenceNumber : '0';
+    const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
+    while (this.#running) {
+      let batch = streams.recordsAfter(stream.arn, after, mapping.batchSize);
+      if (batch.length === 0) {
+        await this.#nextAppend();
+        continue;
+      }
+      const deadline = Date.now() + windowMs;
+      while (this.#running && batch.length < mapping.batchSize && Date.now() < deadline) {
+        await this.#nextAppend(deadline - Date.now());
+        batch = streams.recordsAfter(stream.arn, after, mapping.batchSize);
+      }
+      if (!this.#running) return;
+      const delivered = await this.#deliver(mapping, stream.arn, stream.shardId, batch);
+      if (!delivered) return; // stopped mid-batch: it is delivered again after the next start
+      after = batch.at(-1)?.dynamodb.SequenceNumber ?? after;
+      this.#journal.put(id, { streamArn: stream.arn, sequenceNumber: after });
+    }
+  }
+
+  /** Delivers a batch, retrying and bisecting as configured; false when stopped before it was done with. */
+  async #deliver(
+    mapping: StreamEventSourceMapping,
+    streamArn: string,
+    shardId: string,
+    batch: readonly StreamRecord[],
+  ): Promise<boolean> {
+    const queue: { records: readonly StreamRecord[]; attempts: number }[] = [{ records: batch, attempts: 0 }];
+    while (queue.length > 0) {
+      if (!this.#running) return false;
+      const [current] = queue;
+      if (!current) break;
+      const outcome = await this.#invoke(mapping, streamArn, current.records);
+      const attempts = current.attempts + 1;
+      if (outcome.ok) {
+        queue.shift();
+        continue;
+      }
+      const failing = current.records.slice(outcome.from);
+      if (mapping.bisectBatchOnFunctionError && failing.length > 1) {
+        const half = Math.ceil(failing.length / 2);
+        queue.splice(
+          0,
+          1,
+          { records: failing.slice(0, half), attempts: current.attempts },
+          { records: failing.slice(half), attempts: current.attempts },
+        );
+        continue;
+      }
+      if (mapping.maximumRetryAttempts >= 0 && attempts > mapping.maximumRetryAttempts) {
+        this.#skip(mapping, streamArn, shardId, failing, attempts, outcome.handled);
+        queue.shift();
+        continue;
+      }
+      const base = this.#options.retryBaseDelayMs ?? 1000;
+      await this.#nextRetry(Math.min(base * 2 ** current.attempts, 60_000));
+      queue[0] = { records: failing, attempts };
+    }
+    return true;
+  }
+
+  /** Waits before a retry; a stop ends the wait. */
+  async #nextRetry(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#running && Date.now() < deadline) await this.#nextAppend(deadline - Date.now());
+  }
+
+  async #invoke(
+    mapping: StreamEventSourceMapping,
+    streamArn: string,
+    records: readonly StreamRecord[],
+  ): Promise<Outcome> {
+    let answer: unknown;
+    try {
+      answer = await this.#options.invoke(mapping.functionName, {
+        Records: records.map((record) => eventRecord(record, streamArn)),
+      });
+    } catch {
+      return { ok: false, from: 0, handled: false };
+    }
+    if (!mapping.reportBatchItemFailures) return { ok: true };
+    const reported = BatchItemFailures.safeParse(answer);
+    if (!reported.success || reported.data.batchItemFailures.length === 0) return { ok: true };
+    // An identifier that is not a sequence number of the batch fails the whole batch, as on AWS.
+    const indexes = reported.data.batchItemFailures.map(({ itemIdentifier }) =>
+      records.findIndex((record) => record.dynamodb.SequenceNumber === itemIdentifier),
+    );
+    return { ok: false, from: indexes.some((index) => index < 0) ? 0 : Math.min(...indexes), handled: true };
+  }
+
+  #skip(
+    mapping: StreamEventSourceMapping,
+    streamArn: string,
+    shardId: string,
+    records: readonly StreamRecord[],
+    attempts: number,
+    handled: boolean,
+  ): void {
+    const first = records[0];
+    const last = records.at(-1);
+    if (!first || !last) return;
+    this.#options.onError?.(
+      `${mapping.functionName} failed ${attempts} times on ${records.length} records of ${streamArn}; skipped`,
+    );
+    const destination = mapping.onFailure;
+    if (!destination) return;
+    const arrival = (record: StreamRecord) =>
+      new Date(record.dynamodb.ApproximateCreationDateTime * 1000).toISOString();
+    const failure: StreamBatchFailure = {
+      requestContext: {
+        requestId: crypto.randomUUID(),
+        functionArn: mapping.functionArn,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: attempts,
+      },
+      responseContext: {
+        statusCode: 200,
+        executedVersion: '$LATEST',
+        functionError: handled ? 'Handled' : 'Unhandled',
+      },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: {
+        shardId,
+        startSequenceNumber: first.dynamodb.SequenceNumber,
+        endSequenceNumber: last.dynamodb.SequenceNumber,
+        approximateArrivalOfFirstRecord: arrival(first),
+        approximateArrivalOfLastRecord: arrival(last),
+        batchSize: records.length,
+        streamArn,
+      },
+    };
+    const file = this.#failureFile(destination);
+    if (file) appendFileSync(file, `${JSON.stringify(failure)}\n`);
+    else this.#failures.set(destination, [...(this.#failures.get(destination) ?? []), failure]);
+  }
+
+  #failureFile(destination: string): string | undefined {
+    return this.#options.failureDir && join(this.#options.failureDir, `${destination}.jsonl`);
+  }
+}

@@ -1,0 +1,617 @@
+/**
+ * DynamoDB Streams for the local DynamoDB (dynalite has none): each table's stream, its records,
+ * and the DynamoDB Streams API (`DynamoDBStreams_20120810.*`: ListStreams, DescribeStream,
+ * GetShardIterator, GetRecords), answered as AWS answers them
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Operations_Amazon_DynamoDB_Streams.html).
+ *
+ * A stream here has one shard, which stays open while the stream is enabled (AWS rolls shards over
+ * every few hours; a consumer that follows `NextShardIterator` and the shard list sees no
+ * difference). Records are kept 24 hours, as on AWS, in a JSON Lines file per stream that each
+ * record is written to (one `write(2)`) before the write that made it is answered.
+ */
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AwsError } from '../shared/aws-protocol.ts';
+
+/** What a stream record carries besides the keys (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html). */
+export const STREAM_VIEW_TYPES = ['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES'] as const;
+export type StreamViewType = (typeof STREAM_VIEW_TYPES)[number];
+
+export const isStreamViewType = (value: unknown): value is StreamViewType =>
+  typeof value === 'string' && (STREAM_VIEW_TYPES as readonly string[]).includes(value);
+
+/** An attribute value in DynamoDB's JSON wire form (binary as base64), as dynalite answers and stream records carry it. */
+export type AttributeValue = {
+  S?: string | undefined;
+  N?: string | undefined;
+  B?: string | undefined;
+  SS?: string[] | undefined;
+  NS?: string[] | undefined;
+  BS?: string[] | undefined;
+  L?: AttributeValue[] | undefined;
+  M?: Record<string, AttributeValue> | undefined;
+  BOOL?: boolean | undefined;
+  NULL?: boolean | undefined;
+};
+export const AttributeValue: z.ZodType<AttributeValue> = z.lazy(() =>
+  z.object({
+    S: z.string().optional(),
+    N: z.string().optional(),
+    B: z.string().optional(),
+    SS: z.array(z.string()).optional(),
+    NS: z.array(z.string()).optional(),
+    BS: z.array(z.string()).optional(),
+    L: z.array(AttributeValue).optional(),
+    M: z.record(z.string(), AttributeValue).optional(),
+    BOOL: z.boolean().optional(),
+    NULL: z.boolean().optional(),
+  }),
+);
+export const Item = z.record(z.string(), AttributeValue);
+export type Item = z.infer<typeof Item>;
+
+/** A key attribute of a table, as DescribeTable's `KeySchema` names it. */
+export const KeyElement = z.object({ AttributeName: z.string(), KeyType: z.enum(['HASH', 'RANGE']) });
+export type KeyElement = z.infer<typeof KeyElement>;
+
+/**
+ * Who made a change: only TTL deletions carry one
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html),
+ * spelled as the Streams API's `Identity` shape spells it (a Lambda event spells it `type`, `principalId`).
+ */
+const UserIdentity = z.object({
+  Type: z.literal('Service'),
+  PrincipalId: z.literal('dynamodb.amazonaws.com'),
+});
+export type UserIdentity = z.infer<typeof UserIdentity>;
+
+/** The identity of TTL's own deletions in their REMOVE records. */
+export const TTL_IDENTITY: UserIdentity = { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' };
+
+/** A stream record as GetRecords answers it (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html). */
+export const StreamRecord = z.object({
+  eventID: z.string(),
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  eventVersion: z.literal('1.1'),
+  eventSource: z.literal('aws:dynamodb'),
+  awsRegion: z.string(),
+  dynamodb: z.object({
+    /** Epoch seconds, as the API answers it. */
+    ApproximateCreationDateTime: z.number(),
+    Keys: Item,
+    NewImage: Item.optional(),
+    OldImage: Item.optional(),
+    SequenceNumber: z.string(),
+    SizeBytes: z.number(),
+    StreamViewType: z.enum(STREAM_VIEW_TYPES),
+  }),
+  userIdentity: UserIdentity.optional(),
+});
+export type StreamRecord = z.infer<typeof StreamRecord>;
+
+/** A change to one item, before it is a record: what it was and what it is. */
+export interface ItemChange {
+  readonly eventId: string;
+  readonly keys: Item;
+  readonly oldImage: Item | undefined;
+  readonly newImage: Item | undefined;
+  readonly userIdentity?: UserIdentity;
+}
+
+const StreamMeta = z.object({
+  arn: z.string(),
+  label: z.string(),
+  table: z.string(),
+  viewType: z.enum(STREAM_VIEW_TYPES),
+  keySchema: z.array(KeyElement),
+  shardId: z.string(),
+  /** Epoch milliseconds. */
+  createdAt: z.number(),
+  /** Epoch milliseconds; set once the stream is disabled (its table's stream turned off or the table deleted). */
+  disabledAt: z.number().optional(),
+  /** The last sequence number this stream's shard may hold, once disabled. */
+  endingSequenceNumber: z.string().optional(),
+});
+export type StreamMeta = z.infer<typeof StreamMeta>;
+
+/** How long records and disabled streams are kept (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html). */
+export const RETENTION_MS = 24 * 60 * 60 * 1000;
+/** A shard iterator expires 15 minutes after GetShardIterator answers it (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html). */
+export const ITERATOR_LIFETIME_MS = 15 * 60 * 1000;
+/** GetRecords answers at most 1000 records or 1 MB (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html). */
+const MAX_GET_RECORDS = 1000;
+const MAX_GET_RECORDS_BYTES = 1024 * 1024;
+const SEQUENCE_DIGITS = 21;
+
+const sequence = (n: bigint): string => n.toString().padStart(SEQUENCE_DIGITS, '0');
+
+/** DynamoDB's item size: each attribute's name plus its value (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). */
+export const itemSize = (item: Item | undefined): number =>
+  Object.entries(item ?? {}).reduce(
+    (size, [name, value]) => size + Buffer.byteLength(name) + valueSize(value),
+    0,
+  );
+
+const numberSize = (n: string): number => {
+  const digits = n.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '');
+  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+};
+
+const valueSize = (value: AttributeValue): number => {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return numberSize(value.N);
+  if (value.B !== undefined) return Buffer.from(value.B, 'base64').length;
+  if (value.SS !== undefined) return value.SS.reduce((s, v) => s + Buffer.byteLength(v), 0);
+  if (value.NS !== undefined) return value.NS.reduce((s, v) => s + numberSize(v), 0);
+  if (value.BS !== undefined) return value.BS.reduce((s, v) => s + Buffer.from(v, 'base64').length, 0);
+  if (value.L !== undefined) return 3 + value.L.reduce((s, v) => s + 1 + valueSize(v), 0);
+  if (value.M !== undefined) return 3 + Object.keys(value.M).length + itemSize(value.M);
+  return 1; // BOOL, NULL
+};
+
+/** Whether two items are the same (attribute values compared as DynamoDB stores them). */
+export const sameItem = (a: Item | undefined, b: Item | undefined): boolean => {
+  if (a === undefined || b === undefined) return a === b;
+  return canonical(a) === canonical(b);
+};
+
+const canonical = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+};
+
+interface Iterator {
+  readonly arn: string;
+  readonly shardId: string;
+  /** Records after this sequence number are next. */
+  readonly after: string;
+  /** A TRIM_HORIZON iterator reads from the oldest record kept, whatever was trimmed since. */
+  readonly horizon: boolean;
+  readonly issuedAt: number;
+}
+
+const encodeIterator = (iterator: Iterator): string =>
+  Buffer.from(JSON.stringify(iterator)).toString('base64url');
+
+const decodeIterator = (text: unknown): Iterator => {
+  const invalid = () => new AwsError('ValidationException', 'Invalid ShardIterator');
+  if (typeof text !== 'string' || text.length === 0 || text.length > 2048) throw invalid();
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (typeof value !== 'object' || value === null) throw invalid();
+    const { arn, shardId, after, horizon, issuedAt } = value as Record<string, unknown>;
+    if (
+      typeof arn === 'string' &&
+      typeof shardId === 'string' &&
+      typeof after === 'string' &&
+      /^\d+$/.test(after) &&
+      typeof horizon === 'boolean' &&
+      typeof issuedAt === 'number'
+    )
+      return { arn, shardId, after, horizon, issuedAt };
+  } catch {
+    // an iterator this stream did not issue
+  }
+  throw invalid();
+};
+
+const notFound = (what: string) =>
+  new AwsError('ResourceNotFoundException', `Requested resource not found: ${what} not found`);
+
+const requireString = (request: Record<string, unknown>, field: string): string => {
+  const value = request[field];
+  if (typeof value !== 'string' || value.length === 0)
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${field.charAt(0).toLowerCase()}${field.slice(1)}' failed to satisfy constraint: Member must not be null`,
+    );
+  return value;
+};
+
+const optionalLimit = (request: Record<string, unknown>, max: number): number => {
+  const limit = request.Limit;
+  if (limit === undefined) return max;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > max)
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value '${String(limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${max}`,
+    );
+  return limit;
+};
+
+export interface StreamStoreOptions {
+  /** Where streams and their records are kept; in memory when absent. */
+  readonly dir?: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The clock, in epoch milliseconds (tests move it to expire iterators and trim records). */
+  readonly now?: () => number;
+}
+
+/**
+ * Every table's streams and their records. Writes are appended by the change capture before the
+ * write that made them is answered; readers are the Streams API and the Lambda event source.
+ */
+export class StreamStore {
+  readonly #dir: string | undefined;
+  readonly #region: string;
+  readonly #accountId: string;
+  readonly #now: () => number;
+  readonly #streams = new Map<string, StreamMeta>();
+  readonly #records = new Map<string, StreamRecord[]>();
+  readonly #files = new Map<string, number>();
+  readonly #listeners = new Set<(arn: string) => void>();
+  #next = 1n;
+
+  constructor(options: StreamStoreOptions) {
+    this.#dir = options.dir;
+    this.#region = options.region;
+    this.#accountId = options.accountId;
+    this.#now = options.now ?? Date.now;
+    if (this.#dir) {
+      mkdirSync(this.#dir, { recursive: true });
+      this.#load(this.#dir);
+    }
+  }
+
+  /** The enabled stream of a table, if any. */
+  enabledStream(table: string): StreamMeta | undefined {
+    return [...this.#streams.values()].find((s) => s.table === table && s.disabledAt === undefined);
+  }
+
+  /** The table's latest stream (enabled or not), for DescribeTable's `LatestStreamArn`. */
+  latestStream(table: string): StreamMeta | undefined {
+    return [...this.#streams.values()].filter((s) => s.table === table).at(-1);
+  }
+
+  /** Turns a table's stream on: a new stream with a new label and ARN, as UpdateTable/CreateTable do. */
+  enable(table: string, viewType: StreamViewType, keySchema: readonly KeyElement[]): StreamMeta {
+    const createdAt = Math.max(this.#now(), (this.latestStream(table)?.createdAt ?? 0) + 1);
+    const label = new Date(createdAt).toISOString().slice(0, -1);
+    const meta: StreamMeta = {
+      arn: `arn:aws:dynamodb:${this.#region}:${this.#accountId}:table/${table}/stream/${label}`,
+      label,
+      table,
+      viewType,
+      keySchema: [...keySchema],
+      shardId: `shardId-${String(createdAt).padStart(20, '0')}-${crypto.randomUUID().slice(0, 8)}`,
+      createdAt,
+    };
+    this.#streams.set(meta.arn, meta);
+    this.#records.set(meta.arn, []);
+    this.#saveMeta();
+    return meta;
+  }
+
+  /** Turns a table's stream off; its records stay readable for 24 hours, its shard closed. */
+  disable(table: string): void {
+    const stream = this.enabledStream(table);
+    if (!stream) return;
+    stream.disabledAt = this.#now();
+    stream.endingSequenceNumber = sequence(this.#next - 1n);
+    this.#saveMeta();
+  }
+
+  /** Appends the records of changes to an enabled stream; returns them. Durable when this returns. */
+  append(table: string, changes: readonly ItemChange[]): StreamRecord[] {
+    const stream = this.enabledStream(table);
+    if (!stream || changes.length === 0) return [];
+    const created = Math.floor(this.#now() / 1000);
+    const records = changes.map((change) => this.#record(stream, change, created));
+    const fd = this.#file(stream.arn);
+    if (fd !== undefined) {
+      const buffer = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      let written = 0;
+      while (written < buffer.length) written += writeSync(fd, buffer, written);
+    }
+    this.#records.get(stream.arn)?.push(...records);
+    for (const listener of this.#listeners) listener(stream.arn);
+    return records;
+  }
+
+  /** Whether a change with this event id is already a record of the table's enabled stream (recovery asks). */
+  hasEvent(table: string, eventId: string): boolean {
+    const stream = this.enabledStream(table);
+    return stream !== undefined && (this.#records.get(stream.arn) ?? []).some((r) => r.eventID === eventId);
+  }
+
+  /** Calls back with a stream's ARN whenever records are appended to it; returns the unsubscribe. */
+  onAppend(listener: (arn: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Records of a stream after a sequence number (the Lambda event source reads this way). */
+  recordsAfter(arn: string, after: string, limit: number): readonly StreamRecord[] {
+    this.#trim();
+    const records = this.#records.get(arn) ?? [];
+    const start = records.findIndex((r) => r.dynamodb.SequenceNumber > after);
+    return start < 0 ? [] : records.slice(start, start + limit);
+  }
+
+  /** The shard of a stream (one per stream here). */
+  shardOf(arn: string): string | undefined {
+    return this.#streams.get(arn)?.shardId;
+  }
+
+  /** Answers a DynamoDB Streams API call. */
+  handle(operation: string, request: Record<string, unknown>): unknown {
+    this.#trim();
+    switch (operation) {
+      case 'ListStreams':
+        return this.#listStreams(request);
+      case 'DescribeStream':
+        return this.#describeStream(request);
+      case 'GetShardIterator':
+        return this.#getShardIterator(request);
+      case 'GetRecords':
+        return this.#getRecords(request);
+      default:
+        throw new AwsError(
+          'UnknownOperationException',
+          `No local service answers DynamoDBStreams_20120810.${operation}`,
+        );
+    }
+  }
+
+  /** Closes the record files. */
+  close(): void {
+    for (const fd of this.#files.values()) closeSync(fd);
+    this.#files.clear();
+  }
+
+  #record(stream: StreamMeta, change: ItemChange, created: number): StreamRecord {
+    const { oldImage, newImage } = change;
+    const eventName = oldImage === undefined ? 'INSERT' : newImage === undefined ? 'REMOVE' : 'MODIFY';
+    const withNew = stream.viewType === 'NEW_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+    const withOld = stream.viewType === 'OLD_IMAGE' || stream.viewType === 'NEW_AND_OLD_IMAGES';
+    const images = {
+      ...(withNew && newImage ? { NewImage: newImage } : {}),
+      ...(withOld && oldImage ? { OldImage: oldImage } : {}),
+    };
+    const SequenceNumber = sequence(this.#next);
+    this.#next += 1n;
+    return {
+      eventID: change.eventId,
+      eventName,
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: this.#region,
+      dynamodb: {
+        ApproximateCreationDateTime: created,
+        Keys: change.keys,
+        ...images,
+        SequenceNumber,
+        SizeBytes: itemSize(change.keys) + itemSize(images.NewImage) + itemSize(images.OldImage),
+        StreamViewType: stream.viewType,
+      },
+      ...(change.userIdentity ? { userIdentity: change.userIdentity } : {}),
+    };
+  }
+
+  #stream(arn: string): StreamMeta {
+    const stream = this.#streams.get(arn);
+    if (!stream) throw notFound(`Stream: ${arn}`);
+    return stream;
+  }
+
+  #listStreams(request: Record<string, unknown>) {
+    const limit = optionalLimit(request, 100);
+    const table = request.TableName;
+    const all = [...this.#streams.values()].filter((s) => table === undefined || s.table === table);
+    const start =
+      typeof request.ExclusiveStartStreamArn === 'string'
+        ? all.findIndex((s) => s.arn === request.ExclusiveStartStreamArn) + 1
+        : 0;
+    const page = all.slice(start, start + limit);
+    const more = start + limit < all.length;
+    return {
+      Streams: page.map((s) => ({ StreamArn: s.arn, TableName: s.table, StreamLabel: s.label })),
+      ...(more && page.length > 0 ? { LastEvaluatedStreamArn: page.at(-1)?.arn } : {}),
+    };
+  }
+
+  #describeStream(request: Record<string, unknown>) {
+    const stream = this.#stream(requireString(request, 'StreamArn'));
+    const records = this.#records.get(stream.arn) ?? [];
+    const starting = records[0]?.dynamodb.SequenceNumber ?? sequence(this.#next);
+    return {
+      StreamDescription: {
+        StreamArn: stream.arn,
+        StreamLabel: stream.label,
+        StreamStatus: stream.disabledAt === undefined ? 'ENABLED' : 'DISABLED',
+        StreamViewType: stream.viewType,
+        CreationRequestDateTime: stream.createdAt / 1000,
+        TableName: stream.table,
+        KeySchema: stream.keySchema,
+        Shards: [
+          {
+            ShardId: stream.shardId,
+            SequenceNumberRange: {
+              StartingSequenceNumber: starting,
+              ...(stream.endingSequenceNumber ? { EndingSequenceNumber: stream.endingSequenceNumber } : {}),
+            },
+          },
+        ],
+      },
+    };
+  }
+
+  #getShardIterator(request: Record<string, unknown>) {
+    const stream = this.#stream(requireString(request, 'StreamArn'));
+    const shardId = requireString(request, 'ShardId');
+    if (shardId !== stream.shardId) throw notFound(`Shard: ${shardId} in Stream: ${stream.arn}`);
+    const type = requireString(request, 'ShardIteratorType');
+    const records = this.#records.get(stream.arn) ?? [];
+    const issue = (after: bigint, horizon = false) => ({
+      ShardIterator: encodeIterator({
+        arn: stream.arn,
+        shardId,
+        after: sequence(after < 0n ? 0n : after),
+        horizon,
+        issuedAt: this.#now(),
+      }),
+    });
+    if (type === 'TRIM_HORIZON') return issue(0n, true);
+    if (type === 'LATEST') return issue(this.#next - 1n);
+    if (type !== 'AT_SEQUENCE_NUMBER' && type !== 'AFTER_SEQUENCE_NUMBER')
+      throw new AwsError(
+        'ValidationException',
+        `1 validation error detected: Value '${type}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]`,
+      );
+    const given = request.SequenceNumber;
+    if (typeof given !== 'string' || !/^\d{1,40}$/.test(given))
+      throw new AwsError(
+        'ValidationException',
+        `A sequence number is required for ShardIteratorType ${type}, as a string of digits`,
+      );
+    const number = BigInt(given);
+    const oldest = records[0] ? BigInt(records[0].dynamodb.SequenceNumber) : this.#next;
+    if (number < oldest && this.#trimmedBefore(stream.arn, number))
+      throw new AwsError(
+        'TrimmedDataAccessException',
+        `Sequence number ${given} is older than the trim horizon of shard ${shardId}: its record is past the 24-hour retention`,
+      );
+    if (number >= this.#next)
+      throw new AwsError(
+        'ValidationException',
+        `Invalid SequenceNumber for ShardIteratorType ${type}: ${given} is beyond the last record of shard ${shardId}`,
+      );
+    return issue(type === 'AT_SEQUENCE_NUMBER' ? number - 1n : number);
+  }
+
+  #getRecords(request: Record<string, unknown>) {
+    const iterator = decodeIterator(request.ShardIterator);
+    const limit = optionalLimit(request, MAX_GET_RECORDS);
+    if (this.#now() - iterator.issuedAt > ITERATOR_LIFETIME_MS)
+      throw new AwsError(
+        'ExpiredIteratorException',
+        'The provided iterator exceeds the maximum age allowed.',
+      );
+    const stream = this.#stream(iterator.arn);
+    if (!iterator.horizon && this.#trimmedBefore(stream.arn, BigInt(iterator.after) + 1n))
+      throw new AwsError(
+        'TrimmedDataAccessException',
+        `The iterator of shard ${iterator.shardId} points past the trim horizon: its records are past the 24-hour retention`,
+      );
+    const page: StreamRecord[] = [];
+    let bytes = 0;
+    for (const record of this.recordsAfter(stream.arn, iterator.after, limit)) {
+      const size = Buffer.byteLength(JSON.stringify(record));
+      if (page.length > 0 && bytes + size > MAX_GET_RECORDS_BYTES) break;
+      page.push(record);
+      bytes += size;
+    }
+    const after = page.at(-1)?.dynamodb.SequenceNumber ?? iterator.after;
+    const closedAndRead =
+      stream.endingSequenceNumber !== undefined &&
+      after >= stream.endingSequenceNumber &&
+      page.length < limit;
+    return {
+      Records: page,
+      ...(closedAndRead
+        ? {}
+        : {
+            NextShardIterator: encodeIterator({ ...iterator, after, horizon: false, issuedAt: this.#now() }),
+          }),
+    };
+  }
+
+  /** Whether records of a stream at or before `number` were trimmed (there were some, and they are gone). */
+  #trimmedBefore(arn: string, number: bigint): boolean {
+    const first = this.#records.get(arn)?.[0];
+    const firstKept = first ? BigInt(first.dynamodb.SequenceNumber) : this.#next;
+    return number < firstKept && (this.#trimmed.get(arn) ?? 0n) >= number;
+  }
+
+  /** The highest sequence number trimmed from each stream. */
+  readonly #trimmed = new Map<string, bigint>();
+
+  /** Drops records, and disabled streams, older than the 24-hour retention. */
+  #trim(): void {
+    const horizon = Math.floor((this.#now() - RETENTION_MS) / 1000);
+    for (const [arn, records] of this.#records) {
+      const keep = records.findIndex((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
+      const drop = keep < 0 ? records.length : keep;
+      if (drop === 0) continue;
+      const last = records[drop - 1];
+      if (last) this.#trimmed.set(arn, BigInt(last.dynamodb.SequenceNumber));
+      records.splice(0, drop);
+    }
+    for (const stream of [...this.#streams.values()]) {
+      if (stream.disabledAt !== undefined && this.#now() - stream.disabledAt > RETENTION_MS) {
+        this.#streams.delete(stream.arn);
+        this.#records.delete(stream.arn);
+        this.#saveMeta();
+      }
+    }
+  }
+
+  #file(arn: string): number | undefined {
+    if (!this.#dir) return undefined;
+    let fd = this.#files.get(arn);
+    if (fd === undefined) {
+      fd = openSync(this.#recordsFile(this.#dir, arn), 'a');
+      this.#files.set(arn, fd);
+    }
+    return fd;
+  }
+
+  #recordsFile(dir: string, arn: string): string {
+    return join(dir, `${arn.replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`);
+  }
+
+  #saveMeta(): void {
+    if (!this.#dir) return;
+    const file = join(this.#dir, 'streams.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify([...this.#streams.values()]));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  /** Reads the streams and their records kept by a previous run, dropping what is past retention. */
+  #load(dir: string): void {
+    const metaFile = join(dir, 'streams.json');
+    if (!existsSync(metaFile)) return;
+    const streams = z.array(StreamMeta).parse(JSON.parse(readFileSync(metaFile, 'utf8')));
+    const horizon = Math.floor((this.#now() - RETENTION_MS) / 1000);
+    for (const stream of streams) {
+      this.#streams.set(stream.arn, stream);
+      const file = this.#recordsFile(dir, stream.arn);
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+      lines.pop(); // '' after the last newline, or a write the process did not finish
+      const records = lines.filter((line) => line !== '').map((line) => StreamRecord.parse(JSON.parse(line)));
+      for (const record of records) {
+        const next = BigInt(record.dynamodb.SequenceNumber) + 1n;
+        if (next > this.#next) this.#next = next;
+      }
+      const kept = records.filter((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
+      const trimmed = records[records.length - kept.length - 1];
+      if (trimmed) this.#trimmed.set(stream.arn, BigInt(trimmed.dynamodb.SequenceNumber));
+      this.#records.set(stream.arn, kept);
+      writeFileSync(`${file}.tmp`, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      renameSync(`${file}.tmp`, file);
+    }
+    for (const stream of streams) {
+      if (stream.endingSequenceNumber === undefined) continue;
+      const next = BigInt(stream.endingSequenceNumber) + 1n;
+      if (next > this.#next) this.#next = next;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ITERATOR_LIFETIME_MS,
+  type Item,
+  RETENTION_MS,
+  StreamStore,
+} from '../../../../../local-cloud/emulators/dynamodb/streams.ts';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const KEY_SCHEMA = [{ AttributeName: 'id', KeyType: 'HASH' as const }];
+const item = (id: string, n: number): Item => ({ id: { S: id }, n: { N: String(n) } });
+
+/** A store on a clock the test moves. */
+const storeAt = (clock: { now: number }, dir?: string) =>
+  new StreamStore({
+    region: 'us-east-1',
+    accountId: '123456789012',
+    now: () => clock.now,
+    ...(dir ? { dir } : {}),
+  });
+
+const change = (id: string, n: number) => ({
+  eventId: `${id}-${n}`,
+  keys: { id: { S: id } },
+  oldImage: undefined,
+  newImage: item(id, n),
+});
+
+const iterator = (store: StreamStore, arn: string, type: string, SequenceNumber?: string) => {
+  const answer = store.handle('GetShardIterator', {
+    StreamArn: arn,
+    ShardId: store.shardOf(arn),
+    ShardIteratorType: type,
+    ...(SequenceNumber ? { SequenceNumber } : {}),
+  });
+  return (answer as { ShardIterator: string }).ShardIterator;
+};
+
+const records = (store: StreamStore, ShardIterator: string) =>
+  store.handle('GetRecords', { ShardIterator }) as {
+    Records: { eventID: string; dynamodb: { SequenceNumber: string } }[];
+    NextShardIterator?: string;
+  };
+
+describe('the local DynamoDB Streams store', () => {
+  it('expires a shard iterator 15 minutes after it was issued, as AWS does', () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = storeAt(clock);
+    const { arn } = store.enable('t', 'NEW_IMAGE', KEY_SCHEMA);
+    const issued = iterator(store, arn, 'TRIM_HORIZON');
+
+    clock.now += ITERATOR_LIFETIME_MS + 1;
+
+    expect(() => records(store, issued)).toThrow(
+      expect.objectContaining({ type: 'ExpiredIteratorException' }),
+    );
+  });
+
+  it('trims records after 24 hours: TRIM_HORIZON starts after them, a sequence number among them is refused', () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = storeAt(clock);
+    const { arn } = store.enable('t', 'NEW_IMAGE', KEY_SCHEMA);
+    const [old] = store.append('t', [change('a', 1)]);
+    clock.now += RETENTION_MS - ITERATOR_LIFETIME_MS / 2;
+    store.append('t', [change('b', 1)]);
+
+    clock.now += ITERATOR_LIFETIME_MS / 2 + 1000;
+
+    expect(records(store, iterator(store, arn, 'TRIM_HORIZON')).Records.map((r) => r.eventID)).toEqual([
+      'b-1',
+    ]);
+    expect(() => iterator(store, arn, 'AT_SEQUENCE_NUMBER', old?.dynamodb.SequenceNumber)).toThrow(
+      expect.objectContaining({ type: 'TrimmedDataAccessException' }),
+    );
+  });
+
+  it('keeps records and sequence numbers across a restart, and drops a torn last line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streams-store-'));
+    dirs.push(dir);
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const first = storeAt(clock, dir);
+    const { arn } = first.enable('t', 'NEW_AND_OLD_IMAGES', KEY_SCHEMA);
+    const written = first.append('t', [change('a', 1), change('b', 1)]);
+    first.close();
+
+    const second = storeAt(clock, dir);
+    const [next] = second.append('t', [change('c', 1)]);
+    const all = records(second, iterator(second, arn, 'TRIM_HORIZON')).Records;
+
+    expect(all.map((r) => r.eventID)).toEqual(['a-1', 'b-1', 'c-1']);
+    expect(BigInt(next?.dynamodb.SequenceNumber ?? '0')).toBeGreaterThan(
+      BigInt(written[1]?.dynamodb.SequenceNumber ?? '0'),
+    );
+    expect(second.hasEvent('t', 'b-1')).toBe(true);
+  });
+
+  it('pages GetRecords by Limit and hands the next iterator on; a closed shard read to its end has none', () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = storeAt(clock);
+    const { arn } = store.enable('t', 'KEYS_ONLY', KEY_SCHEMA);
+    store.append('t', [change('a', 1), change('b', 1), change('c', 1)]);
+
+    const first = store.handle('GetRecords', {
+      ShardIterator: iterator(store, arn, 'TRIM_HORIZON'),
+      Limit: 2,
+    }) as {
+      Records: { eventID: string }[];
+      NextShardIterator: string;
+    };
+    store.disable('t');
+    const rest = records(store, first.NextShardIterator);
+
+    expect(first.Records.map((r) => r.eventID)).toEqual(['a-1', 'b-1']);
+    expect(rest.Records.map((r) => r.eventID)).toEqual(['c-1']);
+    expect(rest.NextShardIterator).toBeUndefined();
+    expect(() => store.handle('GetRecords', { ShardIterator: first.NextShardIterator, Limit: 1001 })).toThrow(
+      expect.objectContaining({ type: 'ValidationException' }),
+    );
+  });
+});
