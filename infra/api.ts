@@ -70,6 +70,24 @@ export const websocketApi = {
   routes: readonly WebSocketRouteSpec[];
 };
 
+/** A stage's throttle: a token bucket of `burstLimit` tokens refilled at `rateLimit` a second. */
+export interface StageThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Stage-wide throttling of each API, well above a fleet posting every few seconds in batches of
+ * up to 100 readings: the CDK stack deploys it on the stages, the local gateways apply it. A
+ * request over it is answered 429 before any authorizer or function runs
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+ */
+export const STAGE_THROTTLE = {
+  rest: { rateLimit: 100, burstLimit: 200 },
+  /** Messages and connects of the WebSocket API, in line with the REST stage. */
+  websocket: { rateLimit: 100, burstLimit: 200 },
+} as const satisfies Record<string, StageThrottle>;
+
 /** Memory of every function (MB): its Lambda `memorySize`, and the heap bound of its local execution environment. */
 export const FUNCTION_MEMORY_MB = 512;
 
@@ -87,11 +105,24 @@ export const INTEGRATION_TIMEOUT_SECONDS = 29;
  */
 export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60 } as const;
 
-/** How long one invocation may run and how much memory it may take, as Lambda enforces them. */
+/** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** Reserved concurrency: at most this many at once, the rest throttled; absent, it shares the account's unreserved pool. */
+  readonly reservedConcurrency?: number;
 }
+
+/**
+ * Functions with reserved concurrency
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): the scheduled
+ * sweeps run one at a time, so a run that overlaps a slow previous one is throttled instead of
+ * doing the same work twice.
+ */
+const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
+  outboxRelay: 1,
+  silenceCheck: 1,
+};
 
 /** Functions someone waits on: REST routes, their authorizers, and the WebSocket API's. */
 const servesCallers: ReadonlySet<FunctionName> = new Set<FunctionName>([
@@ -107,4 +138,5 @@ export const functionLimits = (name: FunctionName): FunctionLimits => ({
     ? FUNCTION_TIMEOUT_SECONDS.caller
     : FUNCTION_TIMEOUT_SECONDS.background,
   memoryMb: FUNCTION_MEMORY_MB,
+  ...(RESERVED_CONCURRENCY[name] !== undefined ? { reservedConcurrency: RESERVED_CONCURRENCY[name] } : {}),
 });

@@ -20,7 +20,15 @@ export interface GatewayResponseSpec {
   readonly statusCode?: number;
   /** The `application/json` template: the contract's error body, `$context` substitutions only (no VTL). */
   readonly template: string;
+  /** Static headers the response carries besides CORS's. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * How long a throttled client waits before it retries (seconds): a stage's bucket refills at its
+ * rate a second, so one second always holds a new token.
+ */
+export const THROTTLED_RETRY_AFTER_SECONDS = 1;
 
 const body = (error: ErrorBody['error']): string => JSON.stringify({ error });
 
@@ -91,6 +99,7 @@ export const gatewayResponses = (
         message: 'Too many requests; retry with backoff',
         details: [],
       }),
+      headers: { 'Retry-After': String(THROTTLED_RETRY_AFTER_SECONDS) },
     },
     {
       type: 'INTEGRATION_TIMEOUT',

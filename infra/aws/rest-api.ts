@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+import { type AuthorizerSpec, type RouteSpec, STAGE_THROTTLE } from '../api.ts';
 import type { FunctionName } from '../functions.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
 import {
@@ -15,9 +15,6 @@ import {
   type StageConfig,
 } from './config.ts';
 import { acknowledge } from './nag.ts';
-
-/** Stage-wide throttling: well above a fleet posting every few seconds in batches of up to 100 readings. */
-export const THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
 
 export interface SensorbusRestApiProps {
   readonly stage: StageConfig;
@@ -64,8 +61,8 @@ export class SensorbusRestApi extends Construct {
         metricsEnabled: true,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
-        throttlingRateLimit: THROTTLING.rateLimit,
-        throttlingBurstLimit: THROTTLING.burstLimit,
+        throttlingRateLimit: STAGE_THROTTLE.rest.rateLimit,
+        throttlingBurstLimit: STAGE_THROTTLE.rest.burstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
           caller: true,
@@ -124,7 +121,11 @@ export class SensorbusRestApi extends Construct {
       this.api.addGatewayResponse(response.type, {
         type: apigw.ResponseType.of(response.type),
         ...(response.statusCode ? { statusCode: String(response.statusCode) } : {}),
-        responseHeaders: { 'Access-Control-Allow-Origin': origin, Vary: "'Origin'" },
+        responseHeaders: {
+          'Access-Control-Allow-Origin': origin,
+          Vary: "'Origin'",
+          ...mapRecord(response.headers ?? {}, (value) => `'${value}'`),
+        },
         templates: { 'application/json': response.template },
       });
     }

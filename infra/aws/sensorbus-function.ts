@@ -134,6 +134,9 @@ export class SensorbusFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.limits.memoryMb,
       timeout: Duration.seconds(props.limits.timeoutSeconds),
+      ...(props.limits.reservedConcurrency !== undefined
+        ? { reservedConcurrentExecutions: props.limits.reservedConcurrency }
+        : {}),
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -4,7 +4,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { WebSocketRouteSpec } from '../api.ts';
+import { STAGE_THROTTLE, type WebSocketRouteSpec } from '../api.ts';
 import type { FunctionName } from '../functions.ts';
 import { dataRemovalPolicy, lookup, physicalName, physicalNameOfKey, type StageConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
@@ -15,9 +15,6 @@ export interface WebSocketApiSpec {
   readonly authorizer: { readonly function: FunctionName; readonly identityQueryString: string };
   readonly routes: readonly WebSocketRouteSpec[];
 }
-
-/** Per-stage throttling of WebSocket messages, in line with the REST stage. */
-export const WEBSOCKET_THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
 
 /**
  * The WebSocket API dashboards follow. It is made in two steps because the push function needs
@@ -47,7 +44,7 @@ export class SensorbusWebSocketApi extends Construct {
       webSocketApi: this.api,
       stageName: props.stage.name,
       autoDeploy: true,
-      throttle: WEBSOCKET_THROTTLING,
+      throttle: STAGE_THROTTLE.websocket,
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
     });
   }

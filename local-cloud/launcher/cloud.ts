@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { schedules } from '../../infra/api.ts';
+import { STAGE_THROTTLE, schedules } from '../../infra/api.ts';
+import { THROTTLED_RETRY_AFTER_SECONDS } from '../../infra/gateway-responses.ts';
 import { buses, rules, secrets, type TableSpec, tables, topics } from '../../infra/topology.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
@@ -9,10 +10,17 @@ import { StreamEventSource } from '../emulators/dynamodb/stream-event-source.ts'
 import { Edge } from '../emulators/edge/edge.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
-import { LambdaInvocationError, LocalLambda, type LocalLambdaOptions } from '../emulators/lambda/lambda.ts';
+import {
+  LambdaInvocationError,
+  LambdaThrottledError,
+  LocalLambda,
+  type LocalLambdaOptions,
+} from '../emulators/lambda/lambda.ts';
 import { LocalSecretsManager } from '../emulators/secretsmanager/secrets-manager.ts';
+import { AwsError } from '../emulators/shared/aws-protocol.ts';
 import { Faults } from '../emulators/shared/faults.ts';
 import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
+import type { ThrottleSettings } from '../emulators/shared/token-bucket.ts';
 import { LocalSns } from '../emulators/sns/service.ts';
 import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
@@ -77,6 +85,11 @@ export interface LocalCloudOptions {
   readonly lambda?: LocalLambdaSettings;
   /** Tables beside the topology's; a stream consumer of one may name an extra function. */
   readonly extraTables?: readonly ExtraTable[];
+  /**
+   * The stages' throttles, `infra/api.ts`'s {@link STAGE_THROTTLE} when absent (as deployed);
+   * tests of throttling narrow them.
+   */
+  readonly stageThrottle?: { readonly rest: ThrottleSettings; readonly websocket: ThrottleSettings };
   /** API Gateway's integration timeout, 29 s; tests shorten it. */
   readonly integrationTimeoutMs?: number;
   /**
@@ -137,8 +150,15 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   const dynamodb = await startDynamoDB(options);
   const lambda = startLambda(options, log);
   const streamConsumers = startStreamConsumers(options, { dynamodb, lambda, log });
+  const functionByArn = functionsByArn(options);
   let edgeUrl = '';
-  const services = wireServices(options, { lambda, faults, log, edgeUrl: () => edgeUrl });
+  const services = wireServices(options, {
+    lambda,
+    faults,
+    log,
+    edgeUrl: () => edgeUrl,
+    functionByArn,
+  });
   const { events, sns, stepFunctions, websocket } = services;
   const readiness = trackReadiness(options, { lambda, events });
   const edge = new Edge(
@@ -154,6 +174,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       sns,
       states: stepFunctions,
       websocket,
+      invoke: (name, payload) => lambda.invoke(functionNamed(functionByArn, name), payload),
       health: readiness.health,
     },
     options.awsCredentials,
@@ -175,6 +196,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',
     health: readiness.health,
+    throttle: (options.stageThrottle ?? STAGE_THROTTLE).rest,
     ...(options.integrationTimeoutMs !== undefined
       ? { integrationTimeoutMs: options.integrationTimeoutMs }
       : {}),
@@ -210,7 +232,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     runSchedule,
     stats: () => ({
       acceptedReadings: answers.acceptedReadings,
-      throttledRequests: answers.throttledRequests,
+      throttledRequests: answers.throttledRequests + websocket.throttledCount,
       pendingDeliveries: events.pendingCount(),
       deadLetters: deadLetterCount(events.deadLetters),
       rssBytes: process.memoryUsage.rss(),
@@ -308,6 +330,28 @@ const startStreamConsumers = (
   return consumers;
 };
 
+/** Every function the runtime runs, the API's and a test's own, by its local ARN. */
+const functionsByArn = (options: LocalCloudOptions): ReadonlyMap<string, string> =>
+  new Map(
+    [...functionNames, ...Object.keys(options.lambda?.extraFunctions ?? {})].map((name) => [
+      localArns.function(name),
+      name,
+    ]),
+  );
+
+/**
+ * The function an Invoke names: its ARN, or the name Lambda knows it by (the ARN's last segment);
+ * `ResourceNotFoundException`, as Lambda answers, for any other.
+ */
+const functionNamed = (functionByArn: ReadonlyMap<string, string>, name: string): string => {
+  const arn = name.startsWith('arn:')
+    ? name
+    : `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`;
+  const fn = functionByArn.get(arn);
+  if (!fn) throw new AwsError('ResourceNotFoundException', `Function not found: ${arn}`, 404);
+  return fn;
+};
+
 /** The Lambda runtime with every function of the API (and a test's own). */
 const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
   const { extraFunctions, ...settings } = options.lambda ?? {};
@@ -333,6 +377,8 @@ interface Wiring {
   readonly log: Log;
   /** The edge's URL, known once it listens (SNS links and the workflows' SDK calls point at it). */
   readonly edgeUrl: () => string;
+  /** Every function the runtime runs (a test's own too), by its local ARN. */
+  readonly functionByArn: ReadonlyMap<string, string>;
 }
 
 /** EventBridge with the topology's rules, SNS with its topics, Step Functions with its workflows, the WebSocket API. */
@@ -346,7 +392,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
       .filter((bus) => bus.archived)
       .map((bus) => bus.name),
     faults,
-    resolveTarget: (arn) => resolveTarget(arn, services),
+    resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn),
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
     onDeliveryError: (message, context) =>
       log({
@@ -392,6 +438,10 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     invoke: (fn, event) => lambda.invoke(fn, event),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
+    throttle: {
+      ...(options.stageThrottle ?? STAGE_THROTTLE).websocket,
+      retryAfterSeconds: THROTTLED_RETRY_AFTER_SECONDS,
+    },
     ...(options.websocketIdleTimeoutMs ? { idleTimeoutMs: options.websocketIdleTimeoutMs } : {}),
   });
   const services: Services & { readonly lambda: LocalLambda } = {
@@ -418,8 +468,9 @@ const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.na
 const resolveTarget = (
   arn: string,
   services: Services & { readonly lambda: LocalLambda },
+  functionByArn: ReadonlyMap<string, string>,
 ): TargetInvoker | undefined => {
-  const fn = functionOfArn(arn, functionNames);
+  const fn = functionByArn.get(arn);
   if (fn) return async (payload) => void (await services.lambda.invoke(fn, payloadOf(payload)));
   const bus = busByArn.get(arn);
   if (bus) return async (payload) => services.events.publish(bus, payloadOf(payload) as BusEvent);
@@ -596,9 +647,15 @@ const settle = async ({ events, stepFunctions }: Services): Promise<void> => {
 /**
  * What a Step Functions `lambda:invoke` task fails with: a function's own error by its name (the
  * ASL's `ErrorEquals` match it), and one the runtime ended (timeout, out of memory) as
- * `Lambda.Unknown` (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ * `Lambda.Unknown` (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html),
+ * and one Lambda throttled as `Lambda.TooManyRequestsException`, which the ASL's Retry matches.
  */
 const asTaskError = (error: unknown): never => {
+  if (error instanceof LambdaThrottledError) {
+    throw Object.assign(new Error(error.message, { cause: error }), {
+      name: 'Lambda.TooManyRequestsException',
+    });
+  }
   if (error instanceof LambdaInvocationError && error.unhandled) {
     throw Object.assign(new Error(JSON.stringify(error.payload), { cause: error }), {
       name: 'Lambda.Unknown',

@@ -70,12 +70,28 @@ const describeAnswer = (status: number, body: string): { reason: string; message
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
+/** A device holds at most one batch's worth of readings while it is throttled; older ones are dropped. */
+const MAX_HELD_READINGS = 100;
+
+interface Reading {
+  readonly deviceId: string;
+  readonly timestamp: string;
+  readonly metrics: Record<string, number>;
+  readonly sequence: number;
+}
+
+/** How long a throttled client waits: the answer's `Retry-After` (seconds), one second without it. */
+export const retryAfterMs = (response: Pick<Response, 'headers'>): number => {
+  const seconds = Number(response.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+};
+
 export const startSimulator = (options: SimulatorOptions): { stop(): Promise<void> } => {
   const state = new Map(options.devices.map((device) => [device.deviceId, { tick: 0, drift: 0 }]));
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
 
-  const readingOf = (device: SimulatedDevice, at: Date) => {
+  const readingOf = (device: SimulatedDevice, at: Date): Reading => {
     const s = state.get(device.deviceId) ?? { tick: 0, drift: 0 };
     s.tick += 1;
     s.drift = s.drift * 0.9 + (Math.random() - 0.5);
@@ -88,20 +104,35 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
     return { deviceId: device.deviceId, timestamp: at.toISOString(), metrics, sequence: s.tick };
   };
 
+  /** Readings a device holds back after a 429, and until when it waits before it posts again. */
+  const held = new Map<string, { readings: Reading[]; until: number }>();
+
   const post = (device: SimulatedDevice) => {
     const now = Date.now();
-    const batch = Math.random() < 0.1;
-    const body = batch
-      ? {
-          readings: [2, 1, 0].map((ago) => readingOf(device, new Date(now - (ago * options.intervalMs) / 3))),
-        }
-      : readingOf(device, new Date(now));
+    const fresh =
+      Math.random() < 0.1
+        ? [2, 1, 0].map((ago) => readingOf(device, new Date(now - (ago * options.intervalMs) / 3)))
+        : [readingOf(device, new Date(now))];
+    const backlog = held.get(device.deviceId);
+    const readings = [...(backlog?.readings ?? []), ...fresh].slice(-MAX_HELD_READINGS);
+    if (backlog && now < backlog.until) {
+      backlog.readings = readings;
+      return;
+    }
+    held.delete(device.deviceId);
+    const body = readings.length === 1 ? readings[0] : { readings };
     const request = fetch(`${options.apiUrl}/readings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': device.apiKey },
       body: JSON.stringify(body),
     })
       .then(async (response) => {
+        if (response.status === 429) {
+          // Throttled: hold the readings and post them again once the answer's Retry-After has passed.
+          await response.arrayBuffer();
+          held.set(device.deviceId, { readings, until: Date.now() + retryAfterMs(response) });
+          return;
+        }
         if (response.status >= 300) {
           const { reason, message } = describeAnswer(response.status, await response.text());
           options.onFailure?.({

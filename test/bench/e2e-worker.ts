@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
+import { retryAfterMs } from '../../local-cloud/launcher/simulator.ts';
 import { type E2eMessage, type E2eResult, E2eSpec, type Percentiles, PUSH_TYPES } from './e2e.ts';
 
 /** Posts unanswered at once before the sender waits: a bound, not a pacing device. */
@@ -189,12 +190,20 @@ const run = async (): Promise<E2eResult> => {
     const started = performance.now();
     sentAt[index] = started;
     try {
-      const response = await fetch(`${spec.apiUrl}/readings`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': device.apiKey },
-        body,
-        signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-      });
+      const send = () =>
+        fetch(`${spec.apiUrl}/readings`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': device.apiKey },
+          body,
+          signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+        });
+      let response = await send();
+      // Throttled by the stage: wait as told and post the same reading again, as a device does.
+      while (response.status === 429) {
+        await response.arrayBuffer();
+        await sleep(retryAfterMs(response));
+        response = await send();
+      }
       const text = await response.text();
       if (measured) postLatencies.push(performance.now() - started);
       const answer = IngestAnswer.safeParse(response.status === 202 ? JSON.parse(text) : undefined);

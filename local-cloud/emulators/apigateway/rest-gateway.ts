@@ -7,6 +7,7 @@ import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
 import { BoundedCache } from '../shared/bounded-cache.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
 import { answerClientErrorsWithJson, closeServer } from '../shared/servers.ts';
+import { type ThrottleSettings, TokenBucket } from '../shared/token-bucket.ts';
 import type { ErrorBodies } from './error-bodies.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
@@ -34,6 +35,8 @@ export interface GatewayResponse {
   /** Overrides the status API Gateway would answer with. */
   readonly statusCode?: number;
   readonly template: string;
+  /** Static headers it answers with (`Retry-After` on a throttled request). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One answer of the REST gateway; `function` is absent when the gateway answered by itself. */
@@ -61,6 +64,8 @@ export interface RestGatewayOptions {
   readonly authorizerCacheEntries?: number;
   /** Told of every answer to a routed request (not of health checks or CORS preflights). */
   readonly onAnswer?: (answer: GatewayAnswer) => void;
+  /** The stage's throttle; requests over it are answered 429 before any authorizer runs. Unthrottled when absent. */
+  readonly throttle?: ThrottleSettings;
 }
 
 const ProxyResult = z.object({
@@ -90,6 +95,8 @@ type GatewayResponseType =
   | 'ACCESS_DENIED'
   | 'MISSING_AUTHENTICATION_TOKEN'
   | 'REQUEST_TOO_LARGE'
+  | 'THROTTLED'
+  | 'INTEGRATION_FAILURE'
   | 'INTEGRATION_TIMEOUT'
   | 'AUTHORIZER_FAILURE'
   | 'BAD_REQUEST_PARAMETERS'
@@ -162,9 +169,11 @@ export class RestGateway {
   readonly #routes: readonly { route: RestRoute; pattern: RegExp }[];
   readonly #responses: ReadonlyMap<string, GatewayResponse>;
   readonly #pruner: NodeJS.Timeout;
+  readonly #bucket: TokenBucket | undefined;
 
   constructor(options: RestGatewayOptions) {
     this.#options = options;
+    this.#bucket = options.throttle && new TokenBucket(options.throttle);
     this.#cache = new BoundedCache(options.authorizerCacheEntries ?? DEFAULT_AUTHORIZER_CACHE_ENTRIES);
     this.#routes = options.routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
     this.#responses = new Map(options.gatewayResponses.map((response) => [response.type, response]));
@@ -206,13 +215,18 @@ export class RestGateway {
   }
 
   /** The deployed gateway response of `type`, or DEFAULT_4XX/DEFAULT_5XX when it has none, as on AWS. */
-  #gatewayBody(type: GatewayResponseType, status: number, message: string): { status: number; body: string } {
+  #gatewayBody(
+    type: GatewayResponseType,
+    status: number,
+    message: string,
+  ): { status: number; body: string; headers: Readonly<Record<string, string>> } {
     const response =
       this.#responses.get(type) ?? this.#responses.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
     if (!response) throw new Error(`No gateway response for ${type}`);
     return {
       status: response.statusCode ?? status,
       body: this.#options.bodies.render(response.template, message),
+      headers: response.headers ?? {},
     };
   }
 
@@ -250,6 +264,7 @@ export class RestGateway {
         : this.#options.bodies.narrowToCredential(answer.body, onlyDetailOf.toLowerCase());
     res
       .writeHead(answer.status, {
+        ...answer.headers,
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(body),
         ...this.#cors(req.headers.origin),
@@ -279,6 +294,13 @@ export class RestGateway {
       res
         .writeHead(healthStatusCode(report), { 'content-type': 'application/json', ...this.#cors(origin) })
         .end(JSON.stringify(report));
+      return;
+    }
+
+    if (this.#bucket && !this.#bucket.take()) {
+      req.resume();
+      this.#gateway(req, res, 'THROTTLED', 429, 'Too Many Requests');
+      this.#options.onAnswer?.({ statusCode: 429, body: '' });
       return;
     }
 
@@ -425,7 +447,12 @@ export class RestGateway {
     let raw: unknown;
     try {
       raw = await Promise.race([this.#options.invoke(route.function, event), timedOut]);
-    } catch {
+    } catch (error) {
+      // Lambda refused the invocation (`TooManyRequestsException`): the INTEGRATION_FAILURE gateway
+      // response, 500 unless the API maps it
+      // (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
+      if (error instanceof Error && error.name === 'TooManyRequestsException')
+        return this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
       // A function error or a Lambda timeout: API Gateway answers 502 for a proxy integration.
       return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Internal server error');
     } finally {

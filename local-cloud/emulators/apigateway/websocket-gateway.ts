@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { answerClientErrorsWithJson, writeRawJson } from '../shared/servers.ts';
+import { type ThrottleSettings, TokenBucket } from '../shared/token-bucket.ts';
 import type { ErrorBodies } from './error-bodies.ts';
 
 /** https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table */
@@ -38,6 +39,11 @@ export interface WebSocketGatewayOptions {
   readonly accountId: string;
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
+  /**
+   * The stage's throttle, over connects and messages alike: a connect over it is refused with 429,
+   * a message over it answered with a `Too Many Requests` frame and not routed. Unthrottled when absent.
+   */
+  readonly throttle?: ThrottleSettings & { readonly retryAfterSeconds: number };
 }
 
 interface Connection {
@@ -76,6 +82,8 @@ export class WebSocketGateway {
   readonly #options: WebSocketGatewayOptions;
   readonly #refuse: ReturnType<typeof refuseWith>;
   readonly #connections = new Map<string, Connection>();
+  readonly #bucket: TokenBucket | undefined;
+  #throttled = 0;
   #server: Server | undefined;
   #wss: WebSocketServer | undefined;
   #url = '';
@@ -83,6 +91,19 @@ export class WebSocketGateway {
   constructor(options: WebSocketGatewayOptions) {
     this.#options = options;
     this.#refuse = refuseWith(options.bodies);
+    this.#bucket = options.throttle && new TokenBucket(options.throttle);
+  }
+
+  /** Connects and messages refused by the stage's throttle since start. */
+  get throttledCount(): number {
+    return this.#throttled;
+  }
+
+  /** Takes a token from the stage's bucket; counts a refusal. */
+  #admit(): boolean {
+    if (!this.#bucket || this.#bucket.take()) return true;
+    this.#throttled += 1;
+    return false;
   }
 
   get url(): string {
@@ -113,6 +134,18 @@ export class WebSocketGateway {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!this.#admit()) {
+      return this.#refuse(
+        socket,
+        429,
+        'TooManyRequests',
+        'Too many requests; retry with backoff',
+        undefined,
+        {
+          'retry-after': String(this.#options.throttle?.retryAfterSeconds ?? 1),
+        },
+      );
+    }
     const url = new URL(req.url ?? '/', 'http://gateway');
     const query = Object.fromEntries(url.searchParams);
     const headers = Object.fromEntries(
@@ -212,6 +245,13 @@ export class WebSocketGateway {
     this.#touch(connection);
     socket.on('message', (data, isBinary) => {
       this.#touch(connection);
+      if (!this.#admit()) {
+        // API Gateway's own frame for a throttled message; the route is not invoked.
+        socket.send(
+          JSON.stringify({ message: 'Too Many Requests', connectionId: id, requestId: randomUUID() }),
+        );
+        return;
+      }
       const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
       this.#message(connection, body).catch(() => {
         if (socket.readyState === socket.OPEN) {
@@ -367,12 +407,20 @@ export class WebSocketGateway {
 const reasons: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 
 /** Refuses an upgrade with a JSON body in the API's error shape saying why, naming the field at fault. */
 const refuseWith =
   (bodies: Pick<ErrorBodies, 'error'>) =>
-  (socket: Duplex, status: number, code: string, message: string, field?: string) => {
-    writeRawJson(socket, status, reasons[status] ?? 'Error', bodies.error(code, message, field));
+  (
+    socket: Duplex,
+    status: number,
+    code: string,
+    message: string,
+    field?: string,
+    headers?: Readonly<Record<string, string>>,
+  ) => {
+    writeRawJson(socket, status, reasons[status] ?? 'Error', bodies.error(code, message, field), headers);
   };

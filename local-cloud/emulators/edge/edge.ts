@@ -4,6 +4,7 @@ import type { WebSocketGateway } from '../apigateway/websocket-gateway.ts';
 import type { LocalDynamoDB } from '../dynamodb/dynamodb.ts';
 import { compileRulePattern } from '../eventbridge/rules.ts';
 import type { LocalEventBridge } from '../eventbridge/service.ts';
+import { LambdaInvocationError, LambdaThrottledError } from '../lambda/lambda.ts';
 import type { LocalSecretsManager } from '../secretsmanager/secrets-manager.ts';
 import {
   AwsError,
@@ -34,6 +35,12 @@ export interface EdgeServices {
   readonly sns: LocalSns;
   readonly states: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
+  /**
+   * Lambda's Invoke: runs a function, named as a caller names it (name or ARN), and answers what
+   * it returned; rejects with a {@link LambdaInvocationError} (a {@link LambdaThrottledError} when
+   * throttled), or an `AwsError` (`ResourceNotFoundException`) for a function it does not know.
+   */
+  readonly invoke: (functionName: string, payload: unknown) => Promise<unknown>;
   /** The system's health, the same report the REST API's `/health` answers. */
   readonly health: () => HealthReport;
 }
@@ -63,6 +70,7 @@ const signingNameOf = (target: JsonTarget): string => (target === 'dynamodbstrea
 const SIGNING_NAMES = {
   sns: 'sns',
   connections: 'execute-api',
+  lambda: 'lambda',
   admin: ADMIN_SIGNING_NAME,
 } as const;
 
@@ -72,7 +80,11 @@ type Route =
   | { kind: 'json'; target: JsonTarget; operation: string; service: string; contentType: string }
   | { kind: 'query'; service: string }
   | { kind: 'connections'; service: string }
+  | { kind: 'lambda'; service: string; functionName: string }
   | { kind: 'admin'; service: string };
+
+/** Lambda's Invoke (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). */
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 const isJsonTargetPrefix = (prefix: string): prefix is keyof typeof JSON_TARGETS =>
   Object.hasOwn(JSON_TARGETS, prefix);
@@ -89,6 +101,9 @@ const routeOf = (req: IncomingMessage, url: URL): Route => {
     return { kind: 'json', target: service, operation, service: signingNameOf(service), contentType };
   }
   if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') return { kind: 'health' };
+  const invocation = INVOKE_PATH.exec(url.pathname);
+  if (invocation?.[1] && req.method === 'POST')
+    return { kind: 'lambda', service: SIGNING_NAMES.lambda, functionName: decodeURIComponent(invocation[1]) };
   if (url.pathname.startsWith('/@connections/'))
     return { kind: 'connections', service: SIGNING_NAMES.connections };
   if (url.pathname === '/' && (req.method === 'GET' || req.method === 'POST'))
@@ -221,6 +236,8 @@ export class Edge {
         return this.#jsonService(route.target, route.operation, req, res, body);
       case 'connections':
         return this.#connections(req, res, url, body);
+      case 'lambda':
+        return this.#invoke(req, res, route.functionName, body);
       case 'admin':
         if (url.pathname === '/_sensorbus/faults') return this.#faults(req, res, body);
         if (url.pathname.startsWith('/_sensorbus/events/')) {
@@ -317,6 +334,67 @@ export class Edge {
       return;
     }
     restError(405, 'BadRequestException', `${req.method} is not supported`);
+  }
+
+  /**
+   * Lambda's Invoke, `RequestResponse` (and `DryRun`): 200 with the function's result, or 200 with
+   * `X-Amz-Function-Error` and its error payload when it failed; a throttled invocation is 429
+   * `TooManyRequestsException` with its `Reason`, as the SDK's typed exception reads it.
+   */
+  async #invoke(
+    req: IncomingMessage,
+    res: ServerResponse,
+    functionName: string,
+    body: Buffer,
+  ): Promise<void> {
+    const type = req.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+    if (type !== 'RequestResponse' && type !== 'DryRun') {
+      throw new AwsError(
+        'InvalidParameterValueException',
+        `The local Lambda runtime runs RequestResponse and DryRun invocations, not ${String(type)}`,
+      );
+    }
+    let payload: unknown;
+    try {
+      payload = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
+    } catch {
+      throw new AwsError('InvalidRequestContentException', 'Could not parse request body into json');
+    }
+    if (type === 'DryRun') {
+      res.writeHead(204).end();
+      return;
+    }
+    try {
+      const result = await this.#services.invoke(functionName, payload);
+      const text = JSON.stringify(result ?? null);
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' })
+        .end(text);
+    } catch (error) {
+      if (error instanceof LambdaThrottledError) {
+        const text = JSON.stringify({ Type: 'User', message: error.message, Reason: error.reason });
+        res
+          .writeHead(429, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': 'TooManyRequestsException',
+            'x-amzn-requestid': crypto.randomUUID(),
+          })
+          .end(text);
+        return;
+      }
+      if (error instanceof LambdaInvocationError) {
+        res
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'x-amz-executed-version': '$LATEST',
+            'x-amz-function-error': 'Unhandled',
+          })
+          .end(JSON.stringify(error.payload));
+        return;
+      }
+      if (error instanceof AwsError) return sendRestJsonError(res, error);
+      throw error;
+    }
   }
 
   async #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {

@@ -14,11 +14,16 @@ import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
  */
 const INIT_TIMEOUT_MS = 30_000;
 
-/** How long one invocation may run and how much memory it may take, as Lambda enforces them. */
+/** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** At most this many invocations at once; absent, the function shares the account's unreserved concurrency. */
+  readonly reservedConcurrency?: number;
 }
+
+/** Lambda's default concurrency quota of an account in a Region (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
 /** A function the runtime can run: its handler module and its limits. */
 export interface LocalFunction {
@@ -48,6 +53,12 @@ export interface LocalLambdaOptions {
    * Logs); when absent they go to this process's own stdout and stderr.
    */
   readonly onLog?: (line: string) => void;
+  /**
+   * Invocations that may run at once across every function ({@link DEFAULT_ACCOUNT_CONCURRENCY}
+   * by default, as Lambda's account quota); functions without reserved concurrency share what the
+   * reserved ones leave.
+   */
+  readonly accountConcurrency?: number;
 }
 
 /**
@@ -70,6 +81,27 @@ export class LambdaInvocationError extends Error {
   /** The payload Lambda answers for this error. */
   get payload(): { errorType: string; errorMessage: string } {
     return { errorType: this.name, errorMessage: this.message };
+  }
+}
+
+/** Why Lambda throttled an invocation, as its `TooManyRequestsException` says (`Reason`). */
+export type ThrottleReason =
+  | 'ReservedFunctionConcurrentInvocationLimitExceeded'
+  | 'ConcurrentInvocationLimitExceeded';
+
+/**
+ * An invocation Lambda refused because the function or the account is at its concurrency limit:
+ * `TooManyRequestsException` (HTTP 429) with its `Reason`
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors). The handler
+ * never ran, so the caller may retry it: Step Functions sees `Lambda.TooManyRequestsException`,
+ * EventBridge retries it with backoff.
+ */
+export class LambdaThrottledError extends LambdaInvocationError {
+  readonly reason: ThrottleReason;
+
+  constructor(reason: ThrottleReason) {
+    super('TooManyRequestsException', 'Rate Exceeded.');
+    this.reason = reason;
   }
 }
 
@@ -171,6 +203,11 @@ export class LocalLambda {
   readonly #unresponsiveAfterMs: number;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #onLog: ((line: string) => void) | undefined;
+  /** Invocations running now, by function, and those of functions without reserved concurrency together. */
+  readonly #running = new Map<string, number>();
+  #unreservedRunning = 0;
+  readonly #unreservedLimit: number;
+  #throttled = 0;
   #nextId = 0;
   #closed = false;
 
@@ -184,6 +221,11 @@ export class LocalLambda {
     this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatIntervalMs);
     this.#heartbeat.unref();
+    const reserved = [...this.#functions.values()].reduce(
+      (sum, fn) => sum + (fn.limits.reservedConcurrency ?? 0),
+      0,
+    );
+    this.#unreservedLimit = (options.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY) - reserved;
   }
 
   #start(functionName: string): Environment {
@@ -377,10 +419,42 @@ export class LocalLambda {
 
   /**
    * Invokes a function synchronously (`RequestResponse`): resolves with what the handler returned,
-   * or rejects with a {@link LambdaInvocationError}. The timeout runs from when the event is handed
+   * or rejects with a {@link LambdaInvocationError}; over the function's reserved concurrency, or the
+   * account's unreserved concurrency, at once with a {@link LambdaThrottledError}. The timeout runs from when the event is handed
    * to a ready environment; a cold start's init has its own limit.
    */
   invoke(functionName: string, event: unknown): Promise<unknown> {
+    const reserved = this.#functions.get(functionName)?.limits.reservedConcurrency;
+    const running = this.#running.get(functionName) ?? 0;
+    if (reserved !== undefined ? running >= reserved : this.#unreservedRunning >= this.#unreservedLimit) {
+      this.#throttled += 1;
+      return Promise.reject(
+        new LambdaThrottledError(
+          reserved !== undefined
+            ? 'ReservedFunctionConcurrentInvocationLimitExceeded'
+            : 'ConcurrentInvocationLimitExceeded',
+        ),
+      );
+    }
+    const count = (delta: number) => {
+      this.#running.set(functionName, (this.#running.get(functionName) ?? 0) + delta);
+      if (reserved === undefined) this.#unreservedRunning += delta;
+    };
+    count(1);
+    const invocation = this.#run(functionName, event);
+    void invocation.then(
+      () => count(-1),
+      () => count(-1),
+    );
+    return invocation;
+  }
+
+  /** Invocations refused with `TooManyRequestsException` since start. */
+  get throttledCount(): number {
+    return this.#throttled;
+  }
+
+  #run(functionName: string, event: unknown): Promise<unknown> {
     let environment: Environment;
     try {
       environment = this.#start(functionName);

@@ -40,13 +40,22 @@ const clientErrorAnswers: Readonly<Record<string, { status: number; reason: stri
 const malformed = { status: 400, reason: 'Bad Request', message: 'The request is not valid HTTP/1.1' };
 
 /** Writes a complete HTTP/1.1 answer with a JSON body on a raw socket and closes it. */
-export const writeRawJson = (socket: Duplex, status: number, reason: string, body: string): void => {
+export const writeRawJson = (
+  socket: Duplex,
+  status: number,
+  reason: string,
+  body: string,
+  headers: Readonly<Record<string, string>> = {},
+): void => {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
   );
 };
 

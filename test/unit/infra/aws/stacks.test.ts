@@ -16,6 +16,7 @@ import {
   type FunctionSpec,
   functions,
   routes,
+  STAGE_THROTTLE,
   schedules,
   websocketApi,
 } from '../../../../infra/api.ts';
@@ -33,6 +34,7 @@ import { scheduleDeadLetterQueueName } from '../../../../infra/aws/schedules.ts'
 import { buildSensorbus } from '../../../../infra/aws/sensorbus-app.ts';
 import { MANAGEMENT_ENDPOINT_ENV } from '../../../../infra/aws/sensorbus-function.ts';
 import { permissionOf, tasksOf } from '../../../../infra/aws/state-machines.ts';
+import { THROTTLED_RETRY_AFTER_SECONDS } from '../../../../infra/gateway-responses.ts';
 import {
   buses,
   ENRICH_DEAD_LETTERS,
@@ -697,12 +699,21 @@ describe('REST API', () => {
         expect.objectContaining({
           HttpMethod: '*',
           ResourcePath: '/*',
-          ThrottlingRateLimit: expect.any(Number),
-          ThrottlingBurstLimit: expect.any(Number),
+          ThrottlingRateLimit: STAGE_THROTTLE.rest.rateLimit,
+          ThrottlingBurstLimit: STAGE_THROTTLE.rest.burstLimit,
           LoggingLevel: 'ERROR',
         }),
       ],
     });
+  });
+
+  it('tells a throttled client when to retry (Retry-After), as the local gateway does', () => {
+    const response = GatewayResponse.parse(
+      assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', 'THROTTLED').resource.Properties,
+    );
+    expect(response.ResponseParameters['gatewayresponse.header.Retry-After']).toBe(
+      `'${THROTTLED_RETRY_AFTER_SECONDS}'`,
+    );
   });
 
   const GatewayResponse = z.object({

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ErrorBody } from '../../schemas/error.ts';
+import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+
+/** A bucket of two tokens that refills one per 100 s: the third request within a test is over it. */
+const NARROW = { rateLimit: 0.01, burstLimit: 2 };
+
+let t: TestCloud;
+beforeAll(async () => {
+  t = await startTestCloud({ stageThrottle: { rest: NARROW, websocket: NARROW } });
+});
+afterAll(() => t.stop());
+
+describe('the stage throttle', () => {
+  it('answers a REST request over the rate and burst 429 in the error shape, with Retry-After, before any authorizer', async () => {
+    const within = [await t.api('/devices', { token: t.adminToken }), await t.api('/devices')];
+    const over = await t.api('/devices', { token: t.adminToken });
+
+    expect(within.map((response) => response.status)).toEqual([200, 401]);
+    expect(over.status).toBe(429);
+    expect(over.headers.get('retry-after')).toBe('1');
+    const body = ErrorBody.parse(await over.json());
+    expect(body.error.code).toBe('TooManyRequests');
+    expect(t.cloud.stats().throttledRequests).toBe(1);
+  });
+
+  it('refuses a WebSocket connect over it with 429 and Retry-After, and answers a message over it with a Too Many Requests frame', async () => {
+    const token = await t.viewerToken('*');
+    const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(token)}`);
+    const frames: Record<string, unknown>[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+
+    socket.send(JSON.stringify({ action: 'subscribe', deviceIds: ['any'] }));
+    const answered = await waitFor(() => frames[0], 'the subscribe answer');
+    socket.send(JSON.stringify({ action: 'subscribe', deviceIds: ['any'] }));
+    const throttled = await waitFor(() => frames[1], 'the throttled frame');
+    const refused = await new Promise<{ status: number | undefined; retryAfter: unknown; body: string }>(
+      (resolve) => {
+        const late = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(token)}`);
+        late.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'], body }),
+          );
+        });
+        late.once('error', () => {});
+      },
+    );
+    socket.close();
+
+    expect(answered.type).toBe('subscribed');
+    expect(throttled).toMatchObject({ message: 'Too Many Requests' });
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).toBe('1');
+    expect(ErrorBody.parse(JSON.parse(refused.body)).error.code).toBe('TooManyRequests');
+  });
+});
