@@ -28,6 +28,11 @@ export interface TableSpec {
   readonly indexes: readonly IndexSpec[];
   /** Attribute holding an epoch-seconds expiry; the local cloud expires such items itself. */
   readonly timeToLiveAttribute?: string;
+  /**
+   * How long items are kept, when the table's TTL follows a retention: the handlers that write
+   * the table receive the days through `env` and set `timeToLiveAttribute` from it.
+   */
+  readonly retention?: { readonly days: number; readonly env: string };
 }
 
 export interface BusSpec {
