@@ -71,6 +71,8 @@ export const tables = {
    * Readings keyed by `(deviceId, timestamp)`: the conditional put on this key is the idempotency
    * check. `outboxShard`/`outboxAt` are present only until the bus accepted the reading's event,
    * which makes `outbox` a sparse index of exactly the readings the relay must re-publish.
+   * Each reading expires `retention.days` after its timestamp (`expiresAt`, DynamoDB TTL); a
+   * reading already older than that is refused.
    */
   readings: {
     name: 'sensorbus-readings',
@@ -85,6 +87,8 @@ export const tables = {
         projection: 'ALL',
       },
     ],
+    timeToLiveAttribute: 'expiresAt',
+    retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
   },
 } as const satisfies Record<string, TableSpec>;
 

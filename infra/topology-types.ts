@@ -30,6 +30,11 @@ export interface TableSpec {
   readonly timeToLiveAttribute?: string;
   /** The table's DynamoDB stream, and the function that consumes it. */
   readonly stream?: StreamSpec;
+  /**
+   * How long items are kept, when the table's TTL follows a retention: the handlers that write
+   * the table receive the days through `env` and set `timeToLiveAttribute` from it.
+   */
+  readonly retention?: { readonly days: number; readonly env: string };
 }
 
 /** What a stream record carries besides the keys (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html). */

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
-import { requireEnv } from '../lib/env.ts';
+import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { publishEntries } from '../lib/events.ts';
 import { headerOf, json, parseJsonBody, withErrors } from '../lib/http.ts';
@@ -18,9 +18,10 @@ export const correlationIdOf = (event: APIGatewayProxyEvent): string => {
   return sent && /^[A-Za-z0-9._:-]{1,128}$/.test(sent) ? sent : event.requestContext.requestId;
 };
 
-/** The ingest ports and the clock the request is validated and stamped against. */
+/** The ingest ports, the clock the request is validated and stamped against, and the retention. */
 export interface IngestHandlerDeps extends IngestDeps {
   now(): Date;
+  readonly retentionDays: number;
 }
 
 /** POST /readings. The device-key authorizer has put the key's device id in the context. */
@@ -29,10 +30,11 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
     const deviceId = event.requestContext.authorizer?.deviceId;
     if (typeof deviceId !== 'string') throw new UnauthorizedError('Missing or invalid API key');
     const now = deps.now();
-    const request = parseIngestRequest(parseJsonBody(event), deviceId, now);
+    const { retentionDays } = deps;
+    const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
     const outcomes = await ingest(
       request.valid,
-      { correlationId: correlationIdOf(event), receivedAt: now },
+      { correlationId: correlationIdOf(event), receivedAt: now, retentionDays },
       deps,
     );
     const answer = answerOf(request, outcomes);
@@ -41,6 +43,7 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
 const busName = requireEnv('TELEMETRY_BUS');
+const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
@@ -54,6 +57,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
   },
   warn: (message, context) => logger.warn(message, context),
   now: () => new Date(),
+  retentionDays,
 });
 
 export const handler = makeHandler(liveIngestDeps());

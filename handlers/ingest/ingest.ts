@@ -35,11 +35,19 @@ export interface ReadingOutcome {
   readonly repeatOf?: number;
 }
 
-/** When and under which correlation id the readings arrived. */
+/** When and under which correlation id the readings arrived, and how long they are kept. */
 export interface IngestContext {
   readonly correlationId: string;
   readonly receivedAt: Date;
+  /** Each reading expires this long after its timestamp (the table's TTL attribute). */
+  readonly retentionDays: number;
 }
+
+const SECONDS_PER_DAY = 86_400;
+
+/** When DynamoDB TTL may delete a reading: epoch seconds, `retentionDays` after its timestamp. */
+export const expiresAtOf = (timestamp: string, retentionDays: number): number =>
+  Math.floor(Date.parse(timestamp) / 1000) + retentionDays * SECONDS_PER_DAY;
 
 /**
  * Whether a repeat carries the values already recorded for its key. Numbers compare by value,
@@ -89,6 +97,7 @@ export const ingest = async (
       receivedAt,
       readingId,
       correlationId: context.correlationId,
+      expiresAt: expiresAtOf(timestamp, context.retentionDays),
       outboxShard: outboxShardOf(readingId),
       outboxAt: receivedAt,
     };

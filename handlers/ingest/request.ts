@@ -27,11 +27,24 @@ export interface IngestRequest {
 const ownerOf = (item: unknown): unknown =>
   typeof item === 'object' && item !== null && 'deviceId' in item ? item.deviceId : undefined;
 
+/** The clock a request is checked against: the time now, and how far back a reading is still kept. */
+export interface IngestClock {
+  readonly now: Date;
+  /** Readings are kept this long after their timestamp; an older one would expire on arrival. */
+  readonly retentionDays: number;
+}
+
+const MS_PER_DAY = 86_400_000;
+
 /**
- * Validates one reading: the schema, then the clock rule (at most 5 minutes ahead). Returns the
- * field-level details of every problem, or the typed reading.
+ * Validates one reading: the schema, then the clock rules (at most 5 minutes ahead, not older
+ * than the retention). Returns the field-level details of every problem, or the typed reading.
  */
-const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Reading | ErrorDetail[] => {
+const validateReading = (
+  input: unknown,
+  clock: IngestClock,
+  prefix: PropertyKey[],
+): Reading | ErrorDetail[] => {
   const badShape = shapeProblem(input, { prototypeKeys: true, prefix });
   if (badShape) return [{ path: badShape.path, message: badShape.message }];
   const parsed = Reading.safeParse(input);
@@ -41,8 +54,17 @@ const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Read
   if (!/^\d{4}-/.test(canonical)) {
     return [{ path, message: 'must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in UTC' }];
   }
-  if (Date.parse(canonical) - now.getTime() > MAX_FUTURE_SKEW_MS) {
+  const at = Date.parse(canonical);
+  if (at - clock.now.getTime() > MAX_FUTURE_SKEW_MS) {
     return [{ path, message: 'must be at most 5 minutes in the future' }];
+  }
+  if (clock.now.getTime() - at > clock.retentionDays * MS_PER_DAY) {
+    return [
+      {
+        path,
+        message: `must be at most ${clock.retentionDays} days in the past (readings are kept ${clock.retentionDays} days)`,
+      },
+    ];
   }
   return parsed.data;
 };
@@ -53,7 +75,11 @@ const validateReading = (input: unknown, now: Date, prefix: PropertyKey[]): Read
  * looked at (403); a batch keeps its invalid readings for the per-item answer; a request with no
  * valid reading at all is a 400 naming every bad field.
  */
-export const parseIngestRequest = (body: unknown, callerDeviceId: string, now: Date): IngestRequest => {
+export const parseIngestRequest = (
+  body: unknown,
+  callerDeviceId: string,
+  clock: IngestClock,
+): IngestRequest => {
   const batch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'readings' in body;
   let inputs: unknown[];
   if (batch) {
@@ -79,7 +105,7 @@ export const parseIngestRequest = (body: unknown, callerDeviceId: string, now: D
   const valid: ValidReading[] = [];
   const invalid: InvalidReading[] = [];
   inputs.forEach((input, index) => {
-    const outcome = validateReading(input, now, batch ? ['readings', index] : []);
+    const outcome = validateReading(input, clock, batch ? ['readings', index] : []);
     if (Array.isArray(outcome)) invalid.push({ index, details: outcome });
     else valid.push({ index, reading: outcome });
   });

@@ -14,3 +14,13 @@ export const optionalNumberEnv = (name: string, fallback: number): number => {
   if (!Number.isFinite(value)) throw new Error(`Environment variable ${name} must be a number, got "${raw}"`);
   return value;
 };
+
+/** A required environment variable holding a positive number. */
+export const requirePositiveNumberEnv = (name: string): number => {
+  const raw = requireEnv(name);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`Environment variable ${name} must be a positive number, got "${raw}"`);
+  }
+  return value;
+};

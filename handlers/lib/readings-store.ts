@@ -17,6 +17,8 @@ export interface ReadingItem {
   readonly receivedAt: string;
   readonly readingId: string;
   readonly correlationId: string;
+  /** Epoch seconds after which DynamoDB TTL deletes the reading (the retention after its timestamp). */
+  readonly expiresAt?: number;
   /** Present until the bus accepted `ReadingRecorded` (the outbox mark). */
   readonly outboxShard?: string;
   readonly outboxAt?: string;
@@ -33,6 +35,7 @@ const ReadingItemSchema = z.object({
   receivedAt: z.string(),
   readingId: z.string(),
   correlationId: z.string(),
+  expiresAt: z.optional(z.number()),
   outboxShard: z.optional(z.string()),
   outboxAt: z.optional(z.string()),
   enrichment: z.optional(z.record(z.string(), z.unknown())),

@@ -29,6 +29,7 @@ import {
   tables,
   topics,
 } from '../resources.ts';
+import type { TableSpec } from '../topology-types.ts';
 import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
 import { FUNCTION_BUNDLE } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
@@ -82,7 +83,9 @@ export const resourceEnvironment = (
 ): Record<string, string> => {
   const environment: Record<string, string> = {};
   for (const name of Object.keys(spec.tables) as TableName[]) {
-    environment[tables[name].env] = lookup(resources.tables, name, 'Table').tableName;
+    const table: TableSpec = tables[name];
+    environment[table.env] = lookup(resources.tables, name, 'Table').tableName;
+    if (table.retention) environment[table.retention.env] = String(table.retention.days);
   }
   for (const name of [...spec.buses, ...(spec.namesBuses ?? [])]) {
     environment[buses[name].env] = lookup(resources.buses, name, 'Bus').eventBusName;

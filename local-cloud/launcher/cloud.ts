@@ -69,6 +69,8 @@ export interface LocalCloudOptions {
   readonly allowedOrigin?: string;
   /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
   readonly outboxMinAgeSeconds?: number;
+  /** Days a reading is kept after its timestamp (the readings table's declared retention unless set). */
+  readonly readingsRetentionDays?: number;
   /** Replaces Step Functions' Retry intervals (ms), so local retries take moments, not seconds. */
   readonly sfnRetryIntervalMs?: number;
   /** First delay between EventBridge delivery retries (doubling after). */
@@ -535,6 +537,7 @@ const handlerEnvironment = (options: LocalCloudOptions, edgeUrl: string): Record
   ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
   POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
+  [tables.readings.retention.env]: String(options.readingsRetentionDays ?? tables.readings.retention.days),
   ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
   ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
 });

@@ -41,8 +41,11 @@ let t: TestCloud;
 let raw: ReturnType<typeof rawDynamo>;
 let runs = 0;
 
+/** A year: the past timestamps drawn below (up to 400 days back) reach past it. */
+const RETENTION_DAYS = 365;
+
 beforeAll(async () => {
-  t = await startTestCloud();
+  t = await startTestCloud({ readingsRetentionDays: RETENTION_DAYS });
   raw = rawDynamo(t.cloud);
   await t.registerDevice(OTHER);
 });
@@ -101,6 +104,8 @@ const timeAround = (deltas: fc.Arbitrary<number>, fractionDigits: fc.Arbitrary<n
     })
     .map(({ delta, offset, fraction, zulu }) => formatAt(Date.now() + delta, offset, fraction, zulu));
 const past = fc.integer({ min: -400 * DAY, max: 4 * MINUTE });
+/** Well inside the retention (and clear of its edge by more than the clock slack). */
+const kept = fc.integer({ min: -300 * DAY, max: 4 * MINUTE });
 const future = fc.integer({ min: 6 * MINUTE, max: 50 * 365 * DAY });
 
 /** RFC 3339 shapes assembled field by field, each field sometimes out of range. */
@@ -127,7 +132,10 @@ const assembled = fc
       `${pad(f.year, 4)}-${pad(f.month)}-${pad(f.day)}${f.separator}${pad(f.hour)}:${pad(f.minute)}:${pad(f.second)}${f.fraction === null ? '' : `.${f.fraction}`}${f.offset}`,
   );
 
-/** Valid timestamps that are easy to get wrong: leap days, year 0, offsets that cross a day or a year. */
+/**
+ * Well-formed timestamps that are easy to get wrong: leap days, year 0, offsets that cross a day
+ * or a year. Those older than the retention are refused by it.
+ */
 const trickyValid = fc.constantFrom(
   '2024-02-29T12:00:00Z',
   '2000-02-29T00:00:00+01:00',
@@ -327,7 +335,7 @@ const readingWith = (ownWeight: number) =>
 /** A reading the contract accepts, so batches also come out all-valid and duplicates get exercised. */
 const cleanReading = fc
   .record({
-    timestamp: fc.oneof(timeAround(past, fc.nat(9)), trickyValid),
+    timestamp: timeAround(kept, fc.nat(9)),
     metrics: fc
       .uniqueArray(
         fc.tuple(
@@ -479,7 +487,7 @@ const predict = (bytes: Buffer, request: Post, callerId: string, now: number): E
     (item) => isPlainObject(item) && typeof item.deviceId === 'string' && item.deviceId !== callerId,
   );
   if (foreign) return refused([403], value);
-  const verdicts = items.map((item) => readingVerdict(item, callerId, now));
+  const verdicts = items.map((item) => readingVerdict(item, callerId, now, RETENTION_DAYS));
   return isBatch
     ? { kind: 'batch', items: verdicts, sent: value }
     : { kind: 'single', item: verdicts[0] ?? { verdict: 'invalid' }, sent: value };

@@ -162,12 +162,19 @@ const FIVE_MINUTES = 5 * 60 * 1000;
 /** Around the "5 minutes ahead" limit either answer is fine: the test's clock is not the handler's. */
 const CLOCK_SLACK = 30 * 1000;
 
+const DAY = 86_400_000;
+
 /**
  * An independent reading of RFC 3339 (section 5.6) and of the contract's rules for `timestamp`:
- * with an offset, at most 5 minutes ahead, and representable in the stored canonical form.
+ * with an offset, at most 5 minutes ahead, at most `retentionDays` old, and representable in the
+ * stored canonical form.
  * Lower-case `t`/`z` and leap seconds are RFC 3339 but not in the contract's examples: either answer.
  */
-export const timestampVerdict = (text: unknown, now: number): { verdict: Verdict; canonical?: string } => {
+export const timestampVerdict = (
+  text: unknown,
+  now: number,
+  retentionDays = Number.POSITIVE_INFINITY,
+): { verdict: Verdict; canonical?: string } => {
   if (typeof text !== 'string') return { verdict: 'invalid' };
   const match = RFC3339.exec(text);
   if (!match) return { verdict: 'invalid' };
@@ -200,7 +207,10 @@ export const timestampVerdict = (text: unknown, now: number): { verdict: Verdict
   if (utcYear < 0 || utcYear > 9999) return { verdict: 'invalid' };
   const ahead = epoch - now;
   if (ahead > FIVE_MINUTES + CLOCK_SLACK) return { verdict: 'invalid' };
-  const inTime: Verdict = ahead > FIVE_MINUTES - CLOCK_SLACK ? 'either' : 'valid';
+  const age = now - epoch;
+  if (age > retentionDays * DAY + CLOCK_SLACK) return { verdict: 'invalid' };
+  const inTime: Verdict =
+    ahead > FIVE_MINUTES - CLOCK_SLACK || age > retentionDays * DAY - CLOCK_SLACK ? 'either' : 'valid';
   if (lenient) return { verdict: worst(inTime, 'either') };
   const ms = epoch - days * 86_400_000;
   const canonical = `${pad(utcYear, 4)}-${pad(utcMonth, 2)}-${pad(utcDay, 2)}T${pad(Math.floor(ms / 3_600_000), 2)}:${pad(Math.floor(ms / 60_000) % 60, 2)}:${pad(Math.floor(ms / 1000) % 60, 2)}.${pad(ms % 1000, 3)}Z`;
@@ -234,10 +244,15 @@ export interface ReadingVerdict {
 }
 
 /** The contract's reading rules, applied to a parsed body (or batch item) by the test's own code. */
-export const readingVerdict = (input: unknown, own: string, now: number): ReadingVerdict => {
+export const readingVerdict = (
+  input: unknown,
+  own: string,
+  now: number,
+  retentionDays: number,
+): ReadingVerdict => {
   if (!isPlainObject(input)) return { verdict: 'invalid' };
   const unknownField = Object.keys(input).some((key) => !READING_FIELDS.has(key));
-  const { verdict: time, canonical } = timestampVerdict(input.timestamp, now);
+  const { verdict: time, canonical } = timestampVerdict(input.timestamp, now, retentionDays);
   const sequence = Object.hasOwn(input, 'sequence') ? input.sequence : 0;
   const verdict = worst(
     unknownField ? 'invalid' : 'valid',

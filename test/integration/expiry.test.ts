@@ -6,7 +6,11 @@ import { edgeDynamo, startTestCloud, storedItems, type TestCloud, waitFor } from
 
 let t: TestCloud;
 beforeAll(async () => {
-  t = await startTestCloud({ ttlSweepIntervalMs: 100, websocketIdleTimeoutMs: 400 });
+  t = await startTestCloud({
+    ttlSweepIntervalMs: 100,
+    websocketIdleTimeoutMs: 400,
+    readingsRetentionDays: 1,
+  });
 });
 afterAll(() => t.stop());
 
@@ -32,6 +36,39 @@ describe('expiry', () => {
 
     expect(await storedItems(t.cloud, tables.connections.name, 'connectionId', 'alive=')).toHaveLength(1);
   });
+
+  it('keeps a reading for the retention after its timestamp, then lets it expire; an older one is refused naming timestamp', async () => {
+    const deviceId = 'retained-1';
+    const apiKey = await t.registerDevice(deviceId);
+    const day = 86_400_000;
+    const post = (timestamp: string) =>
+      t.api('/readings', { method: 'POST', apiKey, json: { deviceId, timestamp, metrics: { t: 1 } } });
+    // The functions start cold on a loaded machine: warm them so the next post answers promptly.
+    const warm = await post(new Date().toISOString());
+    expect(warm.status).toBe(202);
+    const expiring = new Date(Date.now() - day + 10_000).toISOString();
+    const tooOld = new Date(Date.now() - day - 60_000).toISOString();
+
+    const kept = await post(expiring);
+    const refused = await post(tooOld);
+
+    expect(kept.status).toBe(202);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { code: 'ValidationError', details: [{ path: 'timestamp' }] },
+    });
+    const stored = await storedItems(t.cloud, tables.readings.name, 'deviceId', deviceId);
+    expect(stored.map((item) => item.timestamp)).toEqual([expiring, expect.any(String)]);
+    expect(stored[0]).toMatchObject({ expiresAt: Math.floor(Date.parse(expiring) / 1000) + 86_400 });
+    await waitFor(
+      async () =>
+        (await storedItems(t.cloud, tables.readings.name, 'deviceId', deviceId)).every(
+          (item) => item.timestamp !== expiring,
+        ),
+      'the reading to expire',
+      30_000,
+    );
+  }, 90_000);
 
   it('closes an idle WebSocket connection and forgets it, as API Gateway does', async () => {
     const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken('*')}`);

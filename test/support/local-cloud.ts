@@ -12,6 +12,12 @@ import {
 } from '../../local-cloud/launcher/cloud.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 
+/**
+ * The readings retention of a test cloud: tests post readings at fixed dates, which a century
+ * keeps inside the retention whatever day they run; retention tests set their own.
+ */
+export const TEST_RETENTION_DAYS = 36_500;
+
 export interface TestCloud {
   readonly cloud: LocalCloud;
   readonly adminToken: string;
@@ -33,7 +39,13 @@ export interface TestCloud {
 export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): Promise<TestCloud> => {
   const tokenSigningKey = options.tokenSigningKey ?? newSigningKey();
   const awsCredentials = options.awsCredentials ?? newAwsCredentials();
-  const cloud = await startLocalCloud({ scheduleIntervalMs: 0, ...options, tokenSigningKey, awsCredentials });
+  const cloud = await startLocalCloud({
+    scheduleIntervalMs: 0,
+    readingsRetentionDays: TEST_RETENTION_DAYS,
+    ...options,
+    tokenSigningKey,
+    awsCredentials,
+  });
   const key = signingKeyFrom(tokenSigningKey);
   const { token: adminToken } = await signToken(key, { role: 'admin', deviceIds: '*' }, 3600);
   const busEvents: TestCloud['busEvents'] = [];

@@ -9,6 +9,8 @@ import { readingRecordedEntry } from '../../../../handlers/lib/reading-events.ts
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
+const RETENTION_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 /** In-memory fakes for the ingest ports, recording what happened. */
 const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => {
@@ -52,8 +54,11 @@ const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
 
 /** What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer. */
 const post = async (body: unknown, callerDeviceId: string, correlationId: string, deps: IngestDeps) => {
-  const request = parseIngestRequest(body, callerDeviceId, NOW);
-  return answerOf(request, await ingest(request.valid, { correlationId, receivedAt: NOW }, deps));
+  const request = parseIngestRequest(body, callerDeviceId, { now: NOW, retentionDays: RETENTION_DAYS });
+  return answerOf(
+    request,
+    await ingest(request.valid, { correlationId, receivedAt: NOW, retentionDays: RETENTION_DAYS }, deps),
+  );
 };
 
 describe('ingest', () => {
@@ -134,6 +139,31 @@ describe('ingest', () => {
       details: [{ path: 'timestamp' }],
     });
     await expect(post(reading(atLimit), 'd1', 'c', deps)).resolves.toMatchObject({ statusCode: 202 });
+  });
+
+  it('refuses a reading older than the retention, naming the timestamp, and stores the others with their expiry', async () => {
+    const { deps, table } = fakes();
+    const tooOld = new Date(NOW.getTime() - RETENTION_DAYS * DAY_MS - 1).toISOString();
+    const oldest = new Date(NOW.getTime() - RETENTION_DAYS * DAY_MS).toISOString();
+
+    const single = post(reading('0000-01-01T00:00:00Z'), 'd1', 'c', deps);
+    const batch = await post({ readings: [reading(tooOld), reading(oldest)] }, 'd1', 'c', deps);
+
+    await expect(single).rejects.toMatchObject({
+      details: [{ path: 'timestamp', message: expect.stringContaining('30 days in the past') }],
+    });
+    expect(batch.statusCode).toBe(207);
+    expect(batch.body).toMatchObject({
+      accepted: 1,
+      rejected: 1,
+      results: [
+        { index: 0, status: 400, error: { details: [{ path: 'readings.0.timestamp' }] } },
+        { index: 1, status: 202, duplicate: false },
+      ],
+    });
+    expect([...table.values()]).toEqual([
+      expect.objectContaining({ timestamp: oldest, expiresAt: NOW.getTime() / 1000 }),
+    ]);
   });
 
   it('reports every bad field of every item when no reading of a batch is valid', async () => {

@@ -43,6 +43,8 @@ import {
   type Substitution,
   secrets,
   stateMachines,
+  type TableName,
+  type TableSpec,
   type TargetSpec,
   tables,
   topics,
@@ -217,8 +219,13 @@ const RESOURCE_ENV_KINDS = new Map<string, string>([
   ...Object.values(secrets).map((spec) => [spec.env, 'secret'] as const),
   [MANAGEMENT_ENDPOINT_ENV, 'websocket-api'],
 ]);
+const RETENTION_ENVS = new Map<string, number>(
+  Object.values(tables).flatMap((spec: TableSpec) =>
+    spec.retention ? [[spec.retention.env, spec.retention.days]] : [],
+  ),
+);
 /** Variables that configure a handler rather than point it at a resource. */
-const SETTINGS = new Set(['POWERTOOLS_SERVICE_NAME', 'ALLOWED_ORIGIN']);
+const SETTINGS = new Set(['POWERTOOLS_SERVICE_NAME', 'ALLOWED_ORIGIN', ...RETENTION_ENVS.keys()]);
 
 const Environment = z.object({ Variables: z.record(z.string(), z.unknown()) });
 
@@ -372,6 +379,12 @@ describe('functions', () => {
     expect(
       Object.keys(variables).filter((name) => !RESOURCE_ENV_KINDS.has(name) && !SETTINGS.has(name)),
     ).toEqual([]);
+    const retentions = Object.keys(spec.tables).flatMap((name) => {
+      const table: TableSpec = tables[name as TableName];
+      const { retention } = table;
+      return retention ? [[retention.env, String(retention.days)]] : [];
+    });
+    expect(Object.entries(variables).filter(([name]) => RETENTION_ENVS.has(name))).toEqual(retentions);
   });
 
   it.each(specs)('%s has every variable its handler requires at start-up', async (key, spec) => {
@@ -387,7 +400,7 @@ describe('functions', () => {
     });
     const required = new Set(
       Object.keys(bundle.metafile.inputs).flatMap((file) =>
-        [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/requireEnv\(\s*'(\w+)'/g)].flatMap(
+        [...readFileSync(join(REPO_ROOT, file), 'utf8').matchAll(/require\w*Env\(\s*'(\w+)'/g)].flatMap(
           (match) => (match[1] ? [match[1]] : []),
         ),
       ),
