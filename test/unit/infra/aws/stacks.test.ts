@@ -94,7 +94,7 @@ beforeAll(async () => {
   } catch (error) {
     synthError = error;
   }
-}, 120_000);
+}, 300_000);
 
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
