@@ -1,12 +1,14 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { type SecretName, secrets, type TableName, tables } from '../resources.ts';
 import type { KeySpec, SecretSpec, TableSpec } from '../topology-types.ts';
 import { dataRemovalPolicy, isDisposable, mapRecord, physicalName, type StageConfig } from './config.ts';
 import { acknowledge } from './nag.ts';
 import type { SensorbusResources } from './sensorbus-function.ts';
+import { streamArnParameterName } from './stream-consumers.ts';
 
 export interface DataStackProps extends StackProps {
   readonly stage: StageConfig;
@@ -43,6 +45,7 @@ export class DataStack extends Stack {
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         ...(spec.timeToLiveAttribute ? { timeToLiveAttribute: spec.timeToLiveAttribute } : {}),
+        ...(spec.stream ? { stream: dynamodb.StreamViewType[spec.stream.viewType] } : {}),
         deletionProtection: !isDisposable(stage),
         removalPolicy: dataRemovalPolicy(stage),
       });
@@ -56,6 +59,13 @@ export class DataStack extends Stack {
         });
       }
       new CfnOutput(this, `${key}TableName`, { value: table.tableName, description: `Table ${key}` });
+      if (spec.stream && table.tableStreamArn) {
+        new ssm.StringParameter(this, `${key}StreamArn`, {
+          parameterName: streamArnParameterName(stage, spec.name),
+          stringValue: table.tableStreamArn,
+          description: `The latest stream of table ${key}, for its consumer's event source mapping`,
+        });
+      }
       return table;
     });
 
@@ -95,6 +105,14 @@ export const dataReferences = (
     dynamodb.Table.fromTableAttributes(scope, `${key}TableRef`, {
       tableName: physicalName(stage, spec.name),
       grantIndexPermissions: spec.indexes.length > 0,
+      ...(spec.stream
+        ? {
+            tableStreamArn: ssm.StringParameter.valueForStringParameter(
+              scope,
+              streamArnParameterName(stage, spec.name),
+            ),
+          }
+        : {}),
     }),
   ),
   secrets: mapRecord(secrets, (spec: SecretSpec, key) =>

@@ -25,6 +25,8 @@ import {
   type StateMachineSpec,
   schedules,
   stateMachines,
+  type TableSpec,
+  tables,
 } from '../topology.ts';
 import { OperatorAlarms } from './alarms.ts';
 import { mapRecord, physicalName, physicalNameOfKey, type StageConfig } from './config.ts';
@@ -36,6 +38,7 @@ import { SensorbusRestApi } from './rest-api.ts';
 import { Schedules } from './schedules.ts';
 import { SensorbusFunction, type SensorbusResources } from './sensorbus-function.ts';
 import { StateMachines } from './state-machines.ts';
+import { StreamConsumers } from './stream-consumers.ts';
 import { SensorbusWebSocketApi, type WebSocketApiSpec } from './websocket-api.ts';
 
 export interface ServiceStackProps extends StackProps {
@@ -141,6 +144,13 @@ export class ServiceStack extends Stack {
       functions: lambdas,
       deadLetterQueues: this.deadLetterQueues,
       configureAsync,
+    });
+    const tableSpecs: Readonly<Record<string, TableSpec>> = tables;
+    new StreamConsumers(this, 'StreamConsumers', {
+      tables: tableSpecs,
+      tableRefs: resources.tables,
+      functions: lambdas,
+      deadLetterQueues: this.deadLetterQueues,
     });
     this.restApi = new SensorbusRestApi(this, 'Rest', {
       stage,

@@ -1,7 +1,8 @@
 /**
  * Runs the local cloud as a separate process, so tests can kill it (SIGKILL, no clean-up) and
  * start it again on the same data. Configured by environment (the edge's credentials as JSON in
- * `TEST_AWS_CREDENTIALS`); prints `READY <api> <edge>`.
+ * `TEST_AWS_CREDENTIALS`; `TEST_STREAM_TABLE` adds a table of that name with a NEW_AND_OLD_IMAGES
+ * stream, keyed by `pk`); prints `READY <api> <edge>`.
  */
 import { startLocalCloud } from '../../local-cloud/launcher/cloud.ts';
 import { AwsCredentials } from '../../local-cloud/launcher/credentials.ts';
@@ -21,6 +22,19 @@ const cloud = await startLocalCloud({
   outboxMinAgeSeconds: 1,
   scheduleIntervalMs: 250,
   logLevel: 'ERROR',
+  ...(process.env.TEST_STREAM_TABLE
+    ? {
+        extraTables: [
+          {
+            name: process.env.TEST_STREAM_TABLE,
+            env: 'TEST_STREAM_TABLE',
+            partitionKey: { name: 'pk', type: 'S' },
+            indexes: [],
+            stream: { viewType: 'NEW_AND_OLD_IMAGES' },
+          },
+        ],
+      }
+    : {}),
 });
 console.log(`READY ${cloud.apiUrl} ${cloud.edgeUrl}`);
 process.on('SIGTERM', () => {

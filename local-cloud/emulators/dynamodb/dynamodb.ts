@@ -63,6 +63,16 @@ const ITEM_WRITES = { PutItem: 'Item', UpdateItem: 'Key', DeleteItem: 'Key' } as
 const isItemWrite = (operation: string): operation is keyof typeof ITEM_WRITES =>
   Object.hasOwn(ITEM_WRITES, operation);
 
+/** Table-level operations dynalite cannot answer alone (streams, TTL). */
+const TABLE_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateTable',
+  'UpdateTable',
+  'DescribeTable',
+  'DeleteTable',
+  'UpdateTimeToLive',
+  'DescribeTimeToLive',
+]);
+
 /** What the store answered: passed back to the caller as it is. */
 interface Answer {
   readonly status: number;
@@ -156,6 +166,10 @@ export class LocalDynamoDB {
 
   /** Serves a request the edge has already authenticated. */
   async handle(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    // Reads, and writes while no table has a stream, go to dynalite as they came, unparsed.
+    const writes = operation === 'BatchWriteItem' || isItemWrite(operation);
+    if (!TABLE_OPERATIONS.has(operation) && !(writes && this.streams.anyEnabled()))
+      return this.#dynalite(withBody(req, body), res);
     const request = parseRequest(body);
     try {
       const answer = request && (await this.#intercept(operation, request, req, body));

@@ -61,30 +61,31 @@ const Checkpoint = z.object({ streamArn: z.string(), sequenceNumber: z.string() 
 type Checkpoint = z.infer<typeof Checkpoint>;
 
 /** What Lambda sends the on-failure destination for a skipped batch. */
-export interface StreamBatchFailure {
-  readonly requestContext: {
-    readonly requestId: string;
-    readonly functionArn: string;
-    readonly condition: 'RetryAttemptsExhausted';
-    readonly approximateInvokeCount: number;
-  };
-  readonly responseContext: {
-    readonly statusCode: number;
-    readonly executedVersion: '$LATEST';
-    readonly functionError: 'Unhandled' | 'Handled';
-  };
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly DDBStreamBatchInfo: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly approximateArrivalOfFirstRecord: string;
-    readonly approximateArrivalOfLastRecord: string;
-    readonly batchSize: number;
-    readonly streamArn: string;
-  };
-}
+const StreamBatchFailure = z.object({
+  requestContext: z.object({
+    requestId: z.string(),
+    functionArn: z.string(),
+    condition: z.literal('RetryAttemptsExhausted'),
+    approximateInvokeCount: z.number(),
+  }),
+  responseContext: z.object({
+    statusCode: z.number(),
+    executedVersion: z.literal('$LATEST'),
+    functionError: z.enum(['Unhandled', 'Handled']),
+  }),
+  version: z.literal('1.0'),
+  timestamp: z.string(),
+  DDBStreamBatchInfo: z.object({
+    shardId: z.string(),
+    startSequenceNumber: z.string(),
+    endSequenceNumber: z.string(),
+    approximateArrivalOfFirstRecord: z.string(),
+    approximateArrivalOfLastRecord: z.string(),
+    batchSize: z.number(),
+    streamArn: z.string(),
+  }),
+});
+export type StreamBatchFailure = z.infer<typeof StreamBatchFailure>;
 
 const BatchItemFailures = z.object({
   batchItemFailures: z.array(z.object({ itemIdentifier: z.unknown() })),
@@ -153,7 +154,7 @@ export class StreamEventSource {
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter((line) => line !== '')
-      .map((line): StreamBatchFailure => JSON.parse(line));
+      .map((line) => StreamBatchFailure.parse(JSON.parse(line)));
   }
 
   #wake(): void {

@@ -276,6 +276,12 @@ export class StreamStore {
     return [...this.#streams.values()].find((s) => s.table === table && s.disabledAt === undefined);
   }
 
+  /** Whether any table has an enabled stream (writes elsewhere need no capture). */
+  anyEnabled(): boolean {
+    for (const stream of this.#streams.values()) if (stream.disabledAt === undefined) return true;
+    return false;
+  }
+
   /** The table's latest stream (enabled or not), for DescribeTable's `LatestStreamArn`. */
   latestStream(table: string): StreamMeta | undefined {
     return [...this.#streams.values()].filter((s) => s.table === table).at(-1);

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  StreamEventSource,
+  type StreamEventSourceMapping,
+} from '../../../../../local-cloud/emulators/dynamodb/stream-event-source.ts';
+import { StreamStore } from '../../../../../local-cloud/emulators/dynamodb/streams.ts';
+import { waitFor } from '../../../../support/local-cloud.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'stream-event-source-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const mapping: StreamEventSourceMapping = {
+  table: 't',
+  functionName: 'consumer',
+  functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:consumer',
+  batchSize: 2,
+  maximumBatchingWindowSeconds: 0,
+  maximumRetryAttempts: 0,
+  bisectBatchOnFunctionError: false,
+  reportBatchItemFailures: false,
+};
+
+const change = (id: string) => ({
+  eventId: id,
+  keys: { id: { S: id } },
+  oldImage: undefined,
+  newImage: { id: { S: id } },
+});
+
+/** An event source whose function records the event ids of each batch it is invoked with. */
+const consumerOf = (store: StreamStore, checkpointFile: string) => {
+  const batches: string[][] = [];
+  const source = new StreamEventSource({
+    streams: store,
+    mappings: [mapping],
+    checkpointFile,
+    invoke: async (_fn, event) => {
+      const { Records } = z.object({ Records: z.array(z.object({ eventID: z.string() })) }).parse(event);
+      batches.push(Records.map((r) => r.eventID));
+      return null;
+    },
+  });
+  source.start();
+  return { source, batches };
+};
+
+describe('the stream event source checkpoint', () => {
+  it('resumes after the last batch done with: a restart neither skips nor repeats a record', async () => {
+    const store = new StreamStore({ region: 'us-east-1', accountId: '123456789012' });
+    store.enable('t', 'KEYS_ONLY', [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    const checkpointFile = join(dir, 'checkpoints.jsonl');
+    const first = consumerOf(store, checkpointFile);
+    store.append('t', [change('a'), change('b'), change('c')]);
+    await waitFor(() => first.batches.flat().length === 3, 'the first three records');
+    await first.source.stop();
+    store.append('t', [change('d')]); // written while no consumer runs
+
+    const second = consumerOf(store, checkpointFile);
+    store.append('t', [change('e')]);
+    await waitFor(() => second.batches.flat().includes('e'), 'the records after the restart');
+    await second.source.stop();
+
+    expect(first.batches).toEqual([['a', 'b'], ['c']]);
+    expect(second.batches.flat()).toEqual(['d', 'e']);
+  });
+});
