@@ -70,13 +70,16 @@ export const handleMessage = async (
       deviceIds: forbidden,
     };
   }
-  await deps.subscribe(connectionId, deviceIds);
   // The connection lasts at most its lifetime from connect, which was before now: the devices
   // are watched no longer than this, and may be marked a little past the last watcher leaving.
   const now = deps.now().getTime();
   const until = new Date(now + CONNECTION_LIFETIME_SECONDS * 1000).toISOString();
   // Left alone when marked at least this far ahead: at most one write per device per minute.
   const renewAfter = new Date(now + (CONNECTION_LIFETIME_SECONDS - 60) * 1000).toISOString();
-  await deps.markWatched(deviceIds, until, renewAfter);
+  // Both writes at once: the answer waits for the slower, not for their sum.
+  await Promise.all([
+    deps.subscribe(connectionId, deviceIds),
+    deps.markWatched(deviceIds, until, renewAfter),
+  ]);
   return { type: 'subscribed', deviceIds };
 };
