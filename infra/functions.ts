@@ -18,7 +18,7 @@ export const functions = {
   ingest: {
     entry: 'handlers/ingest/handler.ts',
     description: 'POST /readings: validate, store once, emit ReadingRecorded',
-    tables: { readings: 'readWrite' },
+    tables: { readings: 'readWrite', devices: 'read' },
     buses: ['telemetry'],
   },
   devices: {
@@ -120,13 +120,13 @@ export const functions = {
   websocketMessages: {
     entry: 'handlers/websocket/messages.ts',
     description: 'WebSocket subscribe, unsubscribe and $default',
-    tables: { connections: 'readWrite' },
+    tables: { connections: 'readWrite', devices: 'write' },
     buses: [],
   },
   push: {
     entry: 'handlers/push/handler.ts',
     description: 'Pushes an event to every connection subscribed to its device',
-    tables: { connections: 'readWrite', idempotency: 'readWrite' },
+    tables: { connections: 'readWrite' },
     buses: [],
     websocketManagement: true,
   },

@@ -12,8 +12,8 @@
  *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
  *                 ├ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
  *                 ├ rule alert-history AlertRaised | AlertResolved ─▶ alert-history (GET /alerts)
- *                 └ rule to-websocket  every domain event          ─▶ bus websocket
- *   bus websocket ─ rule push          every domain event          ─▶ push ─▶ subscribed dashboards
+ *                 └ rule to-websocket  ReadingEnriched | alerts    ─▶ bus websocket
+ *   bus websocket ─ rule push          ReadingEnriched | alerts    ─▶ push ─▶ subscribed dashboards
  */
 
 import { alertNotificationTransformer } from '../schemas/alert-notification.ts';
@@ -34,8 +34,12 @@ import {
 } from './topology-types.ts';
 
 const STANDARD_RETRY: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 };
-/** Everything a dashboard shows. */
-const DASHBOARD_EVENTS = patternOf(ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved);
+/**
+ * Everything a dashboard shows. `ReadingEnriched` carries each reading's values with their
+ * enrichment, so it is the one update a dashboard gets per reading; `ReadingRecorded` stays on
+ * the telemetry bus.
+ */
+const DASHBOARD_EVENTS = patternOf(ReadingEnriched, AlertRaised, AlertResolved);
 
 /**
  * The rules, one line of the flow each: the bus they listen on, the events they select, their one

@@ -3,7 +3,14 @@ import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';
 import { EVENTS } from './events.ts';
-import { AcceptedReading, IngestBatchAnswer, IngestRequest, Reading, ReadingsPage } from './reading.ts';
+import {
+  AcceptedReading,
+  IngestBatchAnswer,
+  IngestReadingAnswer,
+  IngestRequest,
+  Reading,
+  ReadingsPage,
+} from './reading.ts';
 import { CreateTokenRequest } from './token.ts';
 
 /** Every published schema, by file name: API bodies for device makers, event details for the schema registry. */
@@ -11,6 +18,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodMiniType> = {
   reading: Reading,
   'ingest-request': IngestRequest,
   'accepted-reading': AcceptedReading,
+  'ingest-reading-answer': IngestReadingAnswer,
   'ingest-batch-answer': IngestBatchAnswer,
   'readings-page': ReadingsPage,
   'put-device-request': PutDeviceRequest,

@@ -43,6 +43,18 @@ export const AcceptedReading = z.strictObject({
 export type AcceptedReading = z.infer<typeof AcceptedReading>;
 
 /**
+ * How long the device may hold readings back and post them together in one batch: 0 while a
+ * dashboard watches the device (post each reading as it comes), more while nobody does.
+ */
+export const BufferSeconds = z.int().check(z.nonnegative()).register(z.globalRegistry, {
+  description:
+    'Seconds the device may buffer readings before posting them in one batch; 0 while someone watches the device',
+});
+
+/** The body of a single reading's 202 answer. */
+export const IngestReadingAnswer = z.extend(AcceptedReading, { bufferSeconds: BufferSeconds });
+
+/**
  * One item of a batch answer: accepted (stored now or before with the same values), rejected
  * with field-level details (400), refused because its `(deviceId, timestamp)` is already taken
  * by other values (409), or not stored because the store was unavailable (503: post it again).
@@ -63,6 +75,8 @@ export const IngestBatchAnswer = z.strictObject({
   accepted: z.int(),
   rejected: z.int(),
   results: z.array(IngestItemResult),
+  /** On 202 and 207: how long the device may buffer its next readings. */
+  bufferSeconds: z.optional(BufferSeconds),
 });
 
 /** Why the enrichment workflow gave up on a reading: the Step Functions error name and its cause. */

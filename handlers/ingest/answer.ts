@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import type { IngestBatchAnswer, IngestItemResult } from '../../schemas/reading.ts';
+import type { IngestBatchAnswer, IngestItemResult, IngestReadingAnswer } from '../../schemas/reading.ts';
 import { ValidationError } from '../lib/errors.ts';
 import type { ReadingOutcome } from './ingest.ts';
 import type { IngestRequest, InvalidReading } from './request.ts';
@@ -65,9 +65,14 @@ const itemResult = ({ index, item, outcome, repeatOf }: ReadingOutcome, batch: b
 /**
  * The HTTP answer to `POST /readings`. One reading: 202 with it, or its error (400 thrown as a
  * `ValidationError`, 409, 503). A batch: 202 when every reading was accepted, 503 when the store
- * took none of them, else 207 with one result per reading.
+ * took none of them, else 207 with one result per reading. A 202 or 207 tells the device how long
+ * it may buffer its next readings (`bufferSeconds`).
  */
-export const answerOf = (request: IngestRequest, outcomes: readonly ReadingOutcome[]): IngestAnswer => {
+export const answerOf = (
+  request: IngestRequest,
+  outcomes: readonly ReadingOutcome[],
+  bufferSeconds: number,
+): IngestAnswer => {
   const results: ItemResult[] = [];
   for (const invalid of request.invalid) results[invalid.index] = invalidResult(invalid);
   for (const outcome of outcomes) results[outcome.index] = itemResult(outcome, request.batch);
@@ -76,7 +81,8 @@ export const answerOf = (request: IngestRequest, outcomes: readonly ReadingOutco
     if (only === undefined) throw new Error('A single reading came to no result');
     if (only.status === 202) {
       const { index: _index, status: _status, ...item } = only;
-      return { statusCode: 202, body: item };
+      const body: z.infer<typeof IngestReadingAnswer> = { ...item, bufferSeconds };
+      return { statusCode: 202, body };
     }
     if (only.status === 400) throw new ValidationError(only.error.message, only.error.details);
     return { statusCode: only.status, body: { error: only.error } };
@@ -87,8 +93,7 @@ export const answerOf = (request: IngestRequest, outcomes: readonly ReadingOutco
     rejected: failed.length,
     results,
   };
-  if (failed.length === 0) return { statusCode: 202, body };
   if (failed.length === results.length && failed.every((r) => r.status === 503))
     return { statusCode: 503, body };
-  return { statusCode: 207, body };
+  return { statusCode: failed.length === 0 ? 202 : 207, body: { ...body, bufferSeconds } };
 };

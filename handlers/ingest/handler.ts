@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { publishEntries } from '../lib/events.ts';
@@ -9,7 +10,7 @@ import { logger } from '../lib/logger.ts';
 import { readingRecordedEntry } from '../lib/reading-events.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
 import { answerOf } from './answer.ts';
-import { type IngestDeps, ingest } from './ingest.ts';
+import { bufferSecondsOf, type IngestDeps, ingest } from './ingest.ts';
 import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
@@ -32,16 +33,16 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
     const now = deps.now();
     const { retentionDays } = deps;
     const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
-    const outcomes = await ingest(
-      request.valid,
-      { correlationId: correlationIdOf(event), receivedAt: now, retentionDays },
-      deps,
-    );
-    const answer = answerOf(request, outcomes);
+    const [outcomes, bufferSeconds] = await Promise.all([
+      ingest(request.valid, { correlationId: correlationIdOf(event), receivedAt: now, retentionDays }, deps),
+      bufferSecondsOf(deviceId, now, deps),
+    ]);
+    const answer = answerOf(request, outcomes, bufferSeconds);
     return json(answer.statusCode, answer.body);
   });
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
+const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 const busName = requireEnv('TELEMETRY_BUS');
 const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
@@ -56,6 +57,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
     );
   },
   warn: (message, context) => logger.warn(message, context),
+  watchedUntil: devices.watchedUntil,
   now: () => new Date(),
   retentionDays,
 });

@@ -21,7 +21,30 @@ export interface IngestDeps {
   publishRecorded(items: readonly ReadingItem[]): Promise<PublishOutcome>;
   /** Failures that are repaired later (mark clearing) are reported here, not to the device. */
   warn(message: string, context: Record<string, unknown>): void;
+  /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
+  watchedUntil(deviceId: string): Promise<string | undefined>;
 }
+
+/**
+ * How long a device nobody watches may buffer readings: a quarter of an hour keeps a silent
+ * device's alerts timely while one POST carries many readings (one event, one enrichment).
+ */
+export const UNWATCHED_BUFFER_SECONDS = 900;
+
+/**
+ * The `bufferSeconds` of the answer: 0 while a dashboard may be watching the device (it streams),
+ * {@link UNWATCHED_BUFFER_SECONDS} otherwise. When the device cannot be looked up, 0: a device
+ * told to stream costs a little more, one told to buffer while watched would freeze a dashboard.
+ */
+export const bufferSecondsOf = async (deviceId: string, now: Date, deps: IngestDeps): Promise<number> => {
+  try {
+    const until = await deps.watchedUntil(deviceId);
+    return until !== undefined && Date.parse(until) > now.getTime() ? 0 : UNWATCHED_BUFFER_SECONDS;
+  } catch (error) {
+    deps.warn('Could not tell whether the device is watched; it is told to stream', { deviceId, error });
+    return 0;
+  }
+};
 
 /** What became of one valid reading: stored now, stored before (same values), taken by other values, or not stored. */
 export type StoreOutcome = 'stored' | 'duplicate' | 'conflict' | 'failed';

@@ -215,6 +215,36 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   },
+
+  /**
+   * Marks a registered device watched until `until` (ISO time), unless it is already marked until
+   * `renewAfter` or later: many dashboards subscribing at once then write the item once, not once
+   * each. The mark never moves back; an unknown device is left alone.
+   */
+  async markWatched(deviceId: string, until: string, renewAfter: string): Promise<void> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId },
+          UpdateExpression: 'SET watchedUntil = :u',
+          ConditionExpression:
+            'attribute_exists(deviceId) AND (attribute_not_exists(watchedUntil) OR watchedUntil < :r)',
+          ExpressionAttributeValues: { ':u': until, ':r': renewAfter },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  },
+
+  /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
+  async watchedUntil(deviceId: string): Promise<string | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ProjectionExpression: 'watchedUntil' }),
+    );
+    return typeof Item?.watchedUntil === 'string' ? Item.watchedUntil : undefined;
+  },
 });
 
 export type DevicesStore = ReturnType<typeof dynamoDevices>;

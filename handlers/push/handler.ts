@@ -1,12 +1,8 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import {
   ApiGatewayManagementApiClient,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Context } from 'aws-lambda';
-import type { PushMessage } from '../../schemas/websocket.ts';
 import { sdkClientConfig } from '../lib/clients/config.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
@@ -21,43 +17,23 @@ const management = new ApiGatewayManagementApiClient({
 });
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
 
-/**
- * Redelivery (retries, the outbox relay, replays) must not show a dashboard the same event twice.
- * The key prefix keeps these records apart from other consumers of the same event ids.
- */
-const config = new IdempotencyConfig({
-  eventKeyJmesPath: 'eventId',
-  expiresAfterSeconds: 3600,
-});
-const persistenceStore = new DynamoDBPersistenceLayer({
-  tableName: requireEnv('IDEMPOTENCY_TABLE'),
-  clientConfig: sdkClientConfig,
-});
-
 const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
 
 /**
- * Target of the websocket bus's `push` rule. Subscribers are looked up first: with no dashboard
- * following the device there is nothing to send, and nothing to remember having sent.
+ * Target of the websocket bus's `push` rule. Keeps no record of what it pushed: a redelivered
+ * event (retries, the outbox relay, replays) may reach a dashboard twice, with the same `eventId`,
+ * which the dashboard drops; remembering every push would cost a write per push to save nothing.
  */
-export const makeHandler = (deps: PushDeps) => {
-  const idempotentPush = makeIdempotent(
-    (message: PushMessage, subscribers: string[]) =>
-      push(message, { ...deps, subscribers: async () => subscribers }),
-    { persistenceStore, config, keyPrefix: 'push', dataIndexArgument: 0 },
-  );
-  return async (event: unknown, context: Context): Promise<PushReport> => {
+export const makeHandler =
+  (deps: PushDeps) =>
+  async (event: unknown): Promise<PushReport> => {
     const message = toPushMessage(event);
     if (!message) {
       deps.warn('Event is not one dashboards show; nothing pushed', {});
       return NOTHING;
     }
-    const subscribers = await deps.subscribers(message.deviceId);
-    if (subscribers.length === 0) return NOTHING;
-    config.registerLambdaContext(context);
-    return idempotentPush(message, subscribers);
+    return push(message, deps);
   };
-};
 
 export const livePushDeps = (): PushDeps => ({
   subscribers: (deviceId) => connections.subscribers(deviceId),

@@ -1,5 +1,7 @@
 import { dynamo } from '../lib/clients/dynamo.ts';
+import { mapWithLimit } from '../lib/concurrency.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
+import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { principalOfConnection, WebSocketEvent } from './event.ts';
 import { handleMessage, type SubscriptionDeps } from './subscriptions.ts';
@@ -21,8 +23,13 @@ export const makeHandler =
   };
 
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
+const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   subscribe: (connectionId, deviceIds) => connections.subscribe(connectionId, deviceIds, new Date()),
   unsubscribe: (connectionId, deviceIds) => connections.unsubscribe(connectionId, deviceIds),
+  markWatched: async (deviceIds, until, renewAfter) => {
+    await mapWithLimit(deviceIds, 10, (deviceId) => devices.markWatched(deviceId, until, renewAfter));
+  },
+  now: () => new Date(),
 });

@@ -2,11 +2,18 @@ import type { z } from 'zod/mini';
 import type { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
 import { SubscriptionRequest } from '../../schemas/websocket.ts';
 import { canSee, type Principal } from '../lib/auth.ts';
+import { CONNECTION_LIFETIME_SECONDS } from '../lib/connections-store.ts';
 import { detailsOf, shapeError } from '../lib/errors.ts';
 
 export interface SubscriptionDeps {
   subscribe(connectionId: string, deviceIds: readonly string[]): Promise<void>;
   unsubscribe(connectionId: string, deviceIds: readonly string[]): Promise<void>;
+  /**
+   * Marks the devices watched until `until` (ISO time), so ingest tells them to stream; a device
+   * already marked until `renewAfter` or later is left as it is.
+   */
+  markWatched(deviceIds: readonly string[], until: string, renewAfter: string): Promise<void>;
+  now(): Date;
 }
 
 type Answer = z.infer<typeof SubscribedMessage> | z.infer<typeof ErrorMessage>;
@@ -63,6 +70,16 @@ export const handleMessage = async (
       deviceIds: forbidden,
     };
   }
-  await deps.subscribe(connectionId, deviceIds);
+  // The connection lasts at most its lifetime from connect, which was before now: the devices
+  // are watched no longer than this, and may be marked a little past the last watcher leaving.
+  const now = deps.now().getTime();
+  const until = new Date(now + CONNECTION_LIFETIME_SECONDS * 1000).toISOString();
+  // Left alone when marked at least this far ahead: at most one write per device per minute.
+  const renewAfter = new Date(now + (CONNECTION_LIFETIME_SECONDS - 60) * 1000).toISOString();
+  // Both writes at once: the answer waits for the slower, not for their sum.
+  await Promise.all([
+    deps.subscribe(connectionId, deviceIds),
+    deps.markWatched(deviceIds, until, renewAfter),
+  ]);
   return { type: 'subscribed', deviceIds };
 };

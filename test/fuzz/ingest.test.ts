@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tables } from '../../infra/topology.ts';
-import { AcceptedReading } from '../../schemas/reading.ts';
+import { AcceptedReading, IngestReadingAnswer } from '../../schemas/reading.ts';
 import { recordedEvents, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 import {
   type Answer,
@@ -555,8 +555,9 @@ const expectAccepted = (
   callerId: string,
   model: Model,
   item: Record<string, unknown>,
+  schema: typeof AcceptedReading | typeof IngestReadingAnswer = AcceptedReading,
 ): ItemAnswer => {
-  const accepted = AcceptedReading.safeParse(body);
+  const accepted = schema.safeParse(body);
   expect(accepted.success, `not an accepted reading: ${JSON.stringify(body)}`).toBe(true);
   const { readingId = '', deviceId, timestamp: stamp = '', duplicate } = accepted.data ?? {};
   expect(deviceId).toBe(callerId);
@@ -600,7 +601,16 @@ const assess = (answer: Answer, expected: Expectation, callerId: string, model: 
     const allowed = { valid: [202], invalid: [400], either: [202, 400] }[expected.item.verdict];
     expect(allowed, `status ${answer.status}: ${answer.text.slice(0, 500)}`).toContain(answer.status);
     if (answer.status === 202)
-      return [expectAccepted(answer.json, expected.item, callerId, model, itemOf(expected.sent, undefined))];
+      return [
+        expectAccepted(
+          answer.json,
+          expected.item,
+          callerId,
+          model,
+          itemOf(expected.sent, undefined),
+          IngestReadingAnswer,
+        ),
+      ];
     expect(expectErrorBody(answer, expected.sent, VOCABULARY).details.length).toBeGreaterThan(0);
     return [{ status: 400 }];
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNWATCHED_BUFFER_SECONDS } from '../../handlers/ingest/ingest.ts';
 import { ErrorBody } from '../../schemas/error.ts';
-import { AcceptedReading, IngestBatchAnswer } from '../../schemas/reading.ts';
+import { IngestBatchAnswer, IngestReadingAnswer } from '../../schemas/reading.ts';
 import {
   recordedEvents,
   startTestCloud,
@@ -40,8 +41,13 @@ describe('POST /readings', () => {
 
     // Assess
     expect(response.status).toBe(202);
-    expect(AcceptedReading.safeParse(body).error).toBeUndefined();
-    expect(body).toMatchObject({ deviceId, timestamp: '2026-11-01T09:00:00.000Z', duplicate: false });
+    expect(IngestReadingAnswer.safeParse(body).error).toBeUndefined();
+    expect(body).toMatchObject({
+      deviceId,
+      timestamp: '2026-11-01T09:00:00.000Z',
+      duplicate: false,
+      bufferSeconds: UNWATCHED_BUFFER_SECONDS,
+    });
     const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
     expect(stored[0]).not.toHaveProperty('outboxAt');

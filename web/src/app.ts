@@ -37,6 +37,7 @@ import {
   pruneFailures,
 } from './logic/enrichment-failures.ts';
 import { type DashboardConfig, parseEnriched, parseReading } from './logic/messages.ts';
+import { SeenEvents } from './logic/seen-events.ts';
 import { type DeviceStatus, deviceStatus, latest, parseTime } from './logic/status.ts';
 import { socketUrl } from './logic/subscriptions.ts';
 import { AlertsPanel } from './views/alerts-panel.ts';
@@ -79,6 +80,7 @@ export class Dashboard {
   readonly #live: LiveConnection;
   readonly #entries = new Map<string, DeviceEntry>();
   readonly #dirty = new Set<string>();
+  readonly #seen = new SeenEvents();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #header: Header;
   readonly #list: DeviceList;
@@ -253,6 +255,7 @@ export class Dashboard {
   }
 
   #onPush(message: PushMessage): void {
+    if (!this.#seen.add(message.eventId)) return;
     const entry = this.#entries.get(message.deviceId);
     switch (message.type) {
       case 'ReadingRecorded': {
@@ -267,6 +270,7 @@ export class Dashboard {
         const enriched = parseEnriched(message.data);
         if (!entry || !enriched) break;
         entry.series = applyEnriched(entry.series, enriched);
+        entry.lastSeenMs = latest(entry.lastSeenMs, parseTime(enriched.timestamp));
         this.#setFailures(entry, clearFailure(entry.failures, enriched));
         this.#markDirty(entry.device.deviceId);
         break;

@@ -32,7 +32,8 @@ const route = (event: Record<string, unknown>, bus: BusName): string[] =>
  * to a rule's pattern or targets shows up here as a diff.
  */
 const ROUTING_TABLE: Record<string, string[]> = {
-  'reading-recorded.json': ['enrich → enrich-reading', 'push → push', 'to-websocket → websocket-bus'],
+  // Dashboards are updated by ReadingEnriched, which carries the values: one push per reading.
+  'reading-recorded.json': ['enrich → enrich-reading'],
   // A replay (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html)
   // repairs enrichment; dashboards do not see it again.
   'reading-recorded-replayed.json': ['enrich → enrich-reading'],

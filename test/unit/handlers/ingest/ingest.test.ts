@@ -1,7 +1,12 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { answerOf } from '../../../../handlers/ingest/answer.ts';
-import { type IngestDeps, ingest } from '../../../../handlers/ingest/ingest.ts';
+import {
+  bufferSecondsOf,
+  type IngestDeps,
+  ingest,
+  UNWATCHED_BUFFER_SECONDS,
+} from '../../../../handlers/ingest/ingest.ts';
 import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
 import type { PublishOutcome } from '../../../../handlers/lib/events.ts';
@@ -13,7 +18,9 @@ const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 /** In-memory fakes for the ingest ports, recording what happened. */
-const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => {
+const fakes = (
+  options: { failPublish?: boolean; failSaveOf?: string; watchedUntil?: string | Error } = {},
+) => {
   const table = new Map<string, ReadingItem>();
   const published: PutEventsRequestEntry[] = [];
   const warnings: { message: string; context: Record<string, unknown> }[] = [];
@@ -41,6 +48,10 @@ const fakes = (options: { failPublish?: boolean; failSaveOf?: string } = {}) => 
       return { accepted: items.map((_, i) => i), failed: [] };
     },
     warn: (message, context) => warnings.push({ message, context }),
+    async watchedUntil() {
+      if (options.watchedUntil instanceof Error) throw options.watchedUntil;
+      return options.watchedUntil;
+    },
   };
   return { deps, table, published, warnings };
 };
@@ -58,6 +69,7 @@ const post = async (body: unknown, callerDeviceId: string, correlationId: string
   return answerOf(
     request,
     await ingest(request.valid, { correlationId, receivedAt: NOW, retentionDays: RETENTION_DAYS }, deps),
+    await bufferSecondsOf(callerDeviceId, NOW, deps),
   );
 };
 
@@ -79,6 +91,25 @@ describe('ingest', () => {
     const again = fakes();
     await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps);
     expect(JSON.parse(again.published[0]?.Detail ?? '{}').metadata.eventId).toBe(detail.metadata.eventId);
+  });
+
+  it('tells a device nobody watches that it may buffer, and a watched one to stream', async () => {
+    const later = new Date(NOW.getTime() + 60_000).toISOString();
+    const earlier = new Date(NOW.getTime() - 1).toISOString();
+    const body = (watchedUntil?: string | Error) =>
+      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fakes({ watchedUntil }).deps).then((a) => a.body);
+
+    const never = await body(undefined);
+    const watched = await body(later);
+    const left = await body(earlier);
+    const unknown = await body(new Error('throttled'));
+    const batch = await post({ readings: [reading('2026-11-23T11:00:00Z')] }, 'd1', 'c', fakes().deps);
+
+    expect(never).toMatchObject({ duplicate: false, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
+    expect(watched).toMatchObject({ bufferSeconds: 0 });
+    expect(left).toMatchObject({ bufferSeconds: UNWATCHED_BUFFER_SECONDS });
+    expect(unknown).toMatchObject({ bufferSeconds: 0 });
+    expect(batch.body).toMatchObject({ accepted: 1, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
   });
 
   it('keeps the outbox mark and still acknowledges when the bus refuses', async () => {

@@ -8,13 +8,13 @@ describe('routing read from the topology', () => {
   const targetsOf = (bus: string, detailType: string) =>
     routing.routes.filter((r) => r.bus === bus && r.detailTypes.includes(detailType)).map((r) => r.target);
 
-  it('sends ReadingRecorded to the workflow and to the websocket bus, where push takes it', () => {
+  it('sends ReadingRecorded to the workflow only, and ReadingEnriched to the websocket bus, where push takes it', () => {
     expect(targetsOf('telemetry', 'ReadingRecorded')).toEqual([
       { kind: 'stateMachine', stateMachine: 'enrichReading' },
-      { kind: 'bus', bus: 'websocket' },
     ]);
-    expect(targetsOf('websocket', 'ReadingRecorded')).toEqual([{ kind: 'function', function: 'push' }]);
+    expect(targetsOf('websocket', 'ReadingRecorded')).toEqual([]);
     expect(targetsOf('telemetry', 'ReadingEnriched')).toEqual([{ kind: 'bus', bus: 'websocket' }]);
+    expect(targetsOf('websocket', 'ReadingEnriched')).toEqual([{ kind: 'function', function: 'push' }]);
   });
 
   it('sends alerts to the history, the notifier and the websocket bus', () => {
