@@ -115,13 +115,13 @@ export interface FunctionLimits {
 
 /**
  * Functions with reserved concurrency
- * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): the scheduled
- * sweeps run one at a time, so a run that overlaps a slow previous one is throttled instead of
- * doing the same work twice.
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): the push fans
+ * each event out to every watching connection, so a flood of events is capped at this many pushes
+ * at once instead of taking the account's whole pool from the API's functions; a push over it is
+ * throttled and retried by EventBridge.
  */
 const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
-  outboxRelay: 1,
-  silenceCheck: 1,
+  push: 100,
 };
 
 /** Functions someone waits on: REST routes, their authorizers, and the WebSocket API's. */

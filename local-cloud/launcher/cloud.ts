@@ -92,6 +92,11 @@ export interface LocalCloudOptions {
    * tests of throttling narrow them.
    */
   readonly stageThrottle?: { readonly rest: ThrottleSettings; readonly websocket: ThrottleSettings };
+  /**
+   * `/health` is `degraded` while more deliveries and executions than this are pending
+   * ({@link DEFAULT_BACKLOG_DEGRADED_ABOVE} by default).
+   */
+  readonly backlogDegradedAbove?: number;
   /** API Gateway's integration timeout, 29 s; tests shorten it. */
   readonly integrationTimeoutMs?: number;
   /**
@@ -134,6 +139,9 @@ export interface LocalCloud {
 }
 
 type Log = (notice: Notice) => void;
+
+/** How much pending work `/health` tolerates before it says the system is behind. */
+export const DEFAULT_BACKLOG_DEGRADED_ABOVE = 10_000;
 type ScheduleName = keyof typeof schedules;
 
 /**
@@ -162,7 +170,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     functionByArn,
   });
   const { events, sns, stepFunctions, websocket } = services;
-  const readiness = trackReadiness(options, { lambda, events });
+  const readiness = trackReadiness(options, { lambda, events, stepFunctions });
   const edge = new Edge(
     {
       dynamodb,
@@ -559,8 +567,13 @@ const deadLetterCounts = (events: LocalEventBridge): Record<string, number> =>
 /** The health report both `/health`s answer, and the phase it reports. */
 const trackReadiness = (
   options: LocalCloudOptions,
-  { lambda, events }: { lambda: LocalLambda; events: LocalEventBridge },
+  {
+    lambda,
+    events,
+    stepFunctions,
+  }: { lambda: LocalLambda; events: LocalEventBridge; stepFunctions: LocalStepFunctions },
 ) => {
+  const backlogLimit = options.backlogDegradedAbove ?? DEFAULT_BACKLOG_DEGRADED_ABOVE;
   let phase: 'starting' | 'started' | 'stopping' = 'starting';
   let marked = !options.readyWhenMarked;
   /** Every check the health report makes, by name; add one here and both `/health`s report it. */
@@ -568,6 +581,24 @@ const trackReadiness = (
     lambda: () => {
       const { ok, stuck, environments } = lambda.health();
       return { ok, stuck, environments: environments.length };
+    },
+    // Work accepted and not done yet. It is on disk and nothing is lost, but past the bound the
+    // system is behind: what it shows lags what it was told by that much.
+    backlog: () => {
+      const pendingDeliveries = events.pendingCount();
+      const pendingExecutions = stepFunctions.pendingCount();
+      const ok = pendingDeliveries + pendingExecutions <= backlogLimit;
+      return {
+        ok,
+        pendingDeliveries,
+        pendingExecutions,
+        limit: backlogLimit,
+        ...(ok
+          ? {}
+          : {
+              reason: `${pendingDeliveries} deliveries and ${pendingExecutions} executions are pending, more than ${backlogLimit}: the system is behind and catching up from disk`,
+            }),
+      };
     },
     // Dead letters are work that failed for good and waits for a redrive: counted, not a fault of the system's own.
     deadLetters: () => ({ ok: true, queues: deadLetterCounts(events) }),

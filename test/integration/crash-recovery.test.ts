@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
-import { buses } from '../../infra/topology.ts';
+import { buses, stateMachines } from '../../infra/topology.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
 
@@ -418,4 +419,91 @@ describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SE
     expect(result.mails).toBeGreaterThan(0);
     await kill9(running.child);
   }, 150_000);
+});
+
+describe('a process killed at the height of a backlog', () => {
+  it('resumes the pending deliveries from disk after restart: every acknowledged reading is enriched, with no replay by hand', async () => {
+    // Prepare: a running system whose enrichment target fails, so deliveries pile up pending
+    const dir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-backlog-'));
+    dataDirs.push(dir);
+    const ports = { api: await freePort(), edge: await freePort() };
+    const first = await startProcess(ports, dir);
+    const { token: admin } = await signToken(
+      signingKeyFrom(signingKey),
+      { role: 'admin', deviceIds: '*' },
+      600,
+    );
+    const registered = await fetch(`${first.apiUrl}/devices/backlog-1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { apiKey } = (await registered.json()) as { apiKey: string };
+    await edgeAdmin(first.edge, '/_sensorbus/faults', {
+      method: 'POST',
+      json: {
+        service: 'target',
+        operation: localArns.stateMachine(stateMachines.enrichReading.name),
+        mode: 'error',
+      },
+    });
+    const pendingDeliveries = async (edge: EdgeAccess) => {
+      const report = (await (await fetch(`${edge.edgeUrl}/health`)).json()) as {
+        checks: { backlog?: { pendingDeliveries?: number } };
+      };
+      return report.checks.backlog?.pendingDeliveries ?? 0;
+    };
+
+    // Act: three batches acknowledged, the backlog builds, the process dies, a new one starts on the same data
+    const acknowledged: string[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const readings = Array.from({ length: 40 }, (_, i) => ({
+        deviceId: 'backlog-1',
+        timestamp: new Date(Date.UTC(2026, 10, 21, 9, batch, i)).toISOString(),
+        metrics: { t: batch * 40 + i },
+      }));
+      // A device retries a batch answered 5xx (a cold start on a loaded machine may outlast the function's timeout).
+      const send = () =>
+        fetch(`${first.apiUrl}/readings`, {
+          method: 'POST',
+          headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+          body: JSON.stringify({ readings }),
+        });
+      let response = await send();
+      for (let retry = 0; retry < 5 && response.status >= 500; retry++) response = await send();
+      expect(response.status).toBe(202);
+      const answer = (await response.json()) as { results: { readingId: string }[] };
+      acknowledged.push(...answer.results.map((result) => result.readingId));
+    }
+    const pendingAtKill = await waitFor(
+      async () => {
+        const pending = await pendingDeliveries(first.edge);
+        // A tenth is plenty: on a loaded machine the emits of the rest may still be in the outbox.
+        return pending >= acknowledged.length / 10 && pending;
+      },
+      'the backlog to build',
+      90_000,
+    );
+    first.child.kill('SIGKILL');
+    const second = await startProcess(ports, dir);
+
+    // Assess: without a replay, every acknowledged reading is stored once and enriched, nothing dead-lettered
+    const enriched = await waitFor(
+      async () => {
+        const items = await storedReadings(second.edge, 'backlog-1');
+        const done = items.filter((item) => item.enrichment !== undefined);
+        return done.length >= acknowledged.length && items;
+      },
+      'every acknowledged reading enriched',
+      120_000,
+    );
+    second.child.kill('SIGTERM');
+    expect(pendingAtKill).toBeGreaterThanOrEqual(acknowledged.length / 10);
+    expect(new Set(enriched.map((item) => String(item.readingId)))).toEqual(new Set(acknowledged));
+    expect(enriched).toHaveLength(acknowledged.length);
+    const deadLetters = join(dir, 'dlq');
+    expect(
+      existsSync(deadLetters) ? readdirSync(deadLetters).filter((f) => f.includes('enrich')) : [],
+    ).toEqual([]);
+  }, 240_000);
 });

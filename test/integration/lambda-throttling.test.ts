@@ -27,7 +27,12 @@ let lambda: LambdaClient;
 let events: EventBridgeClient;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sensorbus-throttle-'));
-  t = await startTestCloud({ lambda: { extraFunctions: { gated } }, retryBaseDelayMs: 50 });
+  t = await startTestCloud({
+    lambda: { extraFunctions: { gated } },
+    retryBaseDelayMs: 50,
+    // Any pending work is "behind" here, so the health test sees the bound crossed with one event.
+    backlogDegradedAbove: 0,
+  });
   // The SDK retries throttles itself; one attempt shows what Lambda answered.
   lambda = new LambdaClient({ ...edgeClientConfig(t.cloud), maxAttempts: 1 });
   events = new EventBridgeClient(edgeClientConfig(t.cloud));
@@ -143,5 +148,35 @@ describe('Lambda concurrency', () => {
       RETRY_ATTEMPTS: 1,
     });
     expect(ranIds(log)).toEqual([]);
+  });
+
+  it('makes /health degraded, saying why, while work is pending past the bound, and ok once it drained', async () => {
+    const rule = 'test-throttle-health';
+    await putRule(rule, 8);
+    const slot = await holdTheSlot(rule);
+    const health = async () => {
+      const response = await fetch(`${t.cloud.apiUrl}/health`);
+      return {
+        status: response.status,
+        body: (await response.json()) as { status: string; checks: Record<string, unknown> },
+      };
+    };
+
+    await putEvent(rule, join(dir, `${rule}.log`));
+    const behind = await health();
+    await slot.release();
+    await waitFor(() => t.cloud.events.pendingCount() === 0, 'nothing pending');
+    const caughtUp = await health();
+
+    expect(behind.status).toBe(503);
+    expect(behind.body.status).toBe('degraded');
+    expect(behind.body.checks.backlog).toMatchObject({
+      ok: false,
+      pendingDeliveries: 1,
+      limit: 0,
+      reason: expect.stringContaining('behind'),
+    });
+    expect(caughtUp.status).toBe(200);
+    expect(caughtUp.body.checks.backlog).toMatchObject({ ok: true, pendingDeliveries: 0 });
   });
 });

@@ -64,8 +64,22 @@ export interface LocalEventBridgeOptions {
   /** First retry delay; later ones double (with jitter). AWS waits longer; locally seconds matter. */
   readonly retryBaseDelayMs?: number;
   readonly maxRetryDelayMs?: number;
+  /**
+   * Delivery attempts under way at once ({@link DEFAULT_MAX_CONCURRENT_DELIVERIES}); the others
+   * wait their turn, as EventBridge paces invocations to the account's invocation quota
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html).
+   */
+  readonly maxConcurrentDeliveries?: number;
+  /**
+   * Pending deliveries kept in memory ({@link DEFAULT_MAX_DELIVERIES_IN_MEMORY}); the rest stay in
+   * the journal on disk and are read back as these are delivered, so memory does not grow with the backlog.
+   */
+  readonly maxDeliveriesInMemory?: number;
   readonly onDeliveryError?: (message: string, context: Record<string, unknown>) => void;
 }
+
+export const DEFAULT_MAX_CONCURRENT_DELIVERIES = 16;
+export const DEFAULT_MAX_DELIVERIES_IN_MEMORY = 2000;
 
 /** https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -226,14 +240,21 @@ export class LocalEventBridge {
   readonly #rules = new Map<string, Map<string, Rule>>();
   /** Tags by resource ARN (buses and rules), dropped with the resource. */
   readonly #tags = new Map<string, Map<string, string>>();
+  /** The window of pending deliveries held in memory: waiting for their time, for a turn, or under way. */
   readonly #pending = new Map<string, Delivery>();
+  /** Deliveries whose time has come, waiting for one of the concurrent attempts to free, oldest first. */
+  readonly #ready: Delivery[] = [];
   readonly #journal: Journal<PendingDelivery>;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #maxConcurrent: number;
+  readonly #maxInMemory: number;
   readonly deadLetters: DeadLetterQueues;
   #closed = false;
 
   constructor(options: LocalEventBridgeOptions) {
     this.#options = options;
+    this.#maxConcurrent = options.maxConcurrentDeliveries ?? DEFAULT_MAX_CONCURRENT_DELIVERIES;
+    this.#maxInMemory = options.maxDeliveriesInMemory ?? DEFAULT_MAX_DELIVERIES_IN_MEMORY;
     for (const bus of [DEFAULT_BUS, ...options.busNames]) this.#addBus(bus);
     this.#archives = new Archives(options.dataDir && join(options.dataDir, 'archive'));
     // An archived bus of the topology has an archive of every event, named after the bus.
@@ -577,7 +598,30 @@ export class LocalEventBridge {
     this.#journal.putAll(deliveries.map((delivery) => ({ id: delivery.id, value: journaled(delivery) })));
     for (const { busName, event } of accepted)
       for (const listener of this.#listeners) listener(event, busName);
-    for (const delivery of deliveries) this.#schedule(delivery);
+    this.#admit(deliveries);
+  }
+
+  /** Takes journaled deliveries into the window while it has room; the others wait on disk for {@link #refill}. */
+  #admit(deliveries: readonly Delivery[]): void {
+    for (const delivery of deliveries) {
+      if (this.#pending.size >= this.#maxInMemory) return;
+      this.#schedule(delivery);
+    }
+  }
+
+  /**
+   * Reads deliveries waiting on disk back into the window once half of it is free, oldest first.
+   * A delivery read back starts at once; its attempts and age come with it.
+   */
+  #refill(): void {
+    if (this.#closed || this.#pending.size > this.#maxInMemory / 2) return;
+    if (this.#journal.size <= this.#pending.size) return;
+    for (const id of this.#journal.ids()) {
+      if (this.#pending.size >= this.#maxInMemory) return;
+      if (this.#pending.has(id)) continue;
+      const value = this.#journal.read(id);
+      if (value) this.#schedule({ ...value, id });
+    }
   }
 
   /** The deliveries an event makes: one per target of every enabled rule it matches. */
@@ -605,9 +649,23 @@ export class LocalEventBridge {
     this.#pending.set(delivery.id, delivery);
     delivery.timer = setTimeout(() => {
       delivery.timer = undefined;
-      const attempt = this.#attempt(delivery).finally(() => this.#inFlight.delete(attempt));
-      this.#inFlight.add(attempt);
+      this.#ready.push(delivery);
+      this.#pump();
     }, delayMs);
+  }
+
+  /** Starts attempts for ready deliveries while fewer than the maximum are under way. */
+  #pump(): void {
+    while (!this.#closed && this.#inFlight.size < this.#maxConcurrent) {
+      const delivery = this.#ready.shift();
+      if (!delivery) return;
+      const attempt = this.#attempt(delivery).finally(() => {
+        this.#inFlight.delete(attempt);
+        this.#pump();
+        this.#refill();
+      });
+      this.#inFlight.add(attempt);
+    }
   }
 
   #ruleByArn(ruleArn: string): Rule | undefined {
@@ -975,7 +1033,7 @@ export class LocalEventBridge {
         ingestionTime,
       ).filter((delivery) => replay.filterArns.length === 0 || replay.filterArns.includes(delivery.ruleArn));
       this.#journal.putAll(deliveries.map((delivery) => ({ id: delivery.id, value: journaled(delivery) })));
-      for (const delivery of deliveries) this.#schedule(delivery);
+      this.#admit(deliveries);
       replay.eventLastReplayedTime = time;
     }
     replay.state = 'COMPLETED';
@@ -1062,9 +1120,9 @@ export class LocalEventBridge {
     return this.#inFlight.size > 0;
   }
 
-  /** Deliveries that have not yet succeeded nor been dead-lettered. */
+  /** Deliveries that have not yet succeeded nor been dead-lettered, in memory and on disk. */
   pendingCount(): number {
-    return this.#pending.size;
+    return this.#journal.size;
   }
 
   /**
@@ -1082,7 +1140,7 @@ export class LocalEventBridge {
       rmSync(legacy);
       recovered.push(...entries);
     }
-    for (const { id, value } of recovered) this.#schedule({ ...value, id });
+    this.#admit(recovered.map(({ id, value }) => ({ ...value, id })));
     return recovered.length;
   }
 
@@ -1094,6 +1152,7 @@ export class LocalEventBridge {
     }
     this.#closed = true;
     for (const delivery of this.#pending.values()) clearTimeout(delivery.timer);
+    this.#ready.length = 0;
     this.#journal.close();
     this.#archives.close();
   }

@@ -8,9 +8,10 @@
  * the disk: a kernel crash or power loss can lose the last records unless `fsync` is set (which
  * calls `fsync(2)` after every write and costs a disk flush each time).
  *
- * Memory: the journal keeps only the ids of live work, never the values; recovery hands the values
- * to the caller once, and compaction copies live records from the file itself. So a caller may keep
- * only a window of its pending work in memory and page the rest back from the file later.
+ * Memory: the journal keeps only the ids of live work and where their records lie in the file, never
+ * the values; recovery hands the values to the caller once, and compaction copies live records from
+ * the file itself. So a caller may keep only a window of its pending work in memory and read the
+ * rest back from the file later ({@link Journal.read}). Without a file the values stay in memory.
  *
  * Generic on purpose: nothing here knows what the work is.
  */
@@ -21,6 +22,7 @@ import {
   ftruncateSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -51,6 +53,12 @@ export class JournalCorruptError extends Error {
 }
 
 const DEFAULT_COMPACT_AFTER = 1024;
+
+/** Where a record lies in the file: its first byte and its length without the newline. */
+interface Span {
+  readonly start: number;
+  readonly length: number;
+}
 
 type JournalRecord = { readonly put: string; readonly value: unknown } | { readonly done: string };
 
@@ -106,7 +114,11 @@ export class Journal<T> {
   readonly #file: string | undefined;
   readonly #compactAfter: number;
   readonly #fsync: boolean;
-  readonly #live = new Set<string>();
+  readonly #decode: (value: unknown) => T;
+  /** Every live id, in the order its work was first put, with where its latest put lies in the file. */
+  readonly #live = new Map<string, Span | undefined>();
+  /** The values of an in-memory journal (no file), which {@link read} answers from. */
+  readonly #values = new Map<string, T>();
   readonly #recovered: JournalEntry<T>[] = [];
   #fd: number | undefined;
   #bytes = 0;
@@ -119,6 +131,7 @@ export class Journal<T> {
     this.#file = options.file;
     this.#compactAfter = options.compactAfter ?? DEFAULT_COMPACT_AFTER;
     this.#fsync = options.fsync ?? false;
+    this.#decode = options.decode;
     const { file } = options;
     if (!file) return;
     const live = readLive(file);
@@ -131,9 +144,9 @@ export class Journal<T> {
       } catch (error) {
         throw new JournalCorruptError(file, number, 'a value the journal owner refuses', { cause: error });
       }
-      this.#live.add(id);
+      this.#live.set(id, undefined);
     }
-    this.#rewrite([...live.values()].map(({ line }) => line));
+    this.#rewrite([...live].map(([id, { line }]) => ({ id, line })));
   }
 
   /** What a previous run left pending, oldest first (the same list every call; the caller resumes it). */
@@ -155,6 +168,37 @@ export class Journal<T> {
     return this.#live.has(id);
   }
 
+  /** The ids of the pending work, in the order it was first put. */
+  ids(): IterableIterator<string> {
+    return this.#live.keys();
+  }
+
+  /**
+   * The latest value put for `id`, read back from the file (or memory), or undefined when the work
+   * is done: what lets an owner keep only a window of its pending work in memory.
+   */
+  read(id: string): T | undefined {
+    if (!this.#live.has(id)) return undefined;
+    const span = this.#live.get(id);
+    if (!this.#file || span === undefined) return this.#values.get(id);
+    const fd = openSync(this.#file, 'r');
+    try {
+      const buffer = Buffer.alloc(span.length);
+      readSync(fd, buffer, 0, span.length, span.start);
+      const record = parseRecord(buffer.toString('utf8'));
+      if (typeof record === 'string' || !('put' in record)) {
+        throw new JournalCorruptError(
+          this.#file,
+          0,
+          `the record of ${id} at byte ${span.start} is ${record}`,
+        );
+      }
+      return this.#decode(record.value);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** Records work as pending, or its new state (a later put of the same id replaces the earlier one). */
   put(id: string, value: T): void {
     this.putAll([{ id, value }]);
@@ -163,14 +207,24 @@ export class Journal<T> {
   /** Records several pieces of work with one write: all of them, or (when the write fails) none. */
   putAll(entries: readonly JournalEntry<T>[]): void {
     if (entries.length === 0) return;
+    const spans = new Map<string, Span>();
     if (this.#file) {
       const done = this.#doneLines.join('');
       this.#doneLines = [];
-      this.#append(done + entries.map(({ id, value }) => putLine(id, value)).join(''));
+      const lines = entries.map(({ id, value }) => ({ id, line: putLine(id, value) }));
+      let start = this.#bytes + Buffer.byteLength(done);
+      for (const { id, line } of lines) {
+        const length = Buffer.byteLength(line);
+        spans.set(id, { start, length: length - 1 });
+        start += length;
+      }
+      this.#append(done + lines.map(({ line }) => line).join(''));
+    } else {
+      for (const { id, value } of entries) this.#values.set(id, value);
     }
     for (const { id } of entries) {
       if (this.#live.has(id)) this.#dead++;
-      else this.#live.add(id);
+      this.#live.set(id, spans.get(id));
     }
     this.#maybeCompact();
   }
@@ -184,6 +238,7 @@ export class Journal<T> {
   done(id: string): void {
     if (!this.#live.has(id)) return;
     this.#live.delete(id);
+    this.#values.delete(id);
     this.#dead += 2; // the done record and the put it cancels
     if (!this.#file || this.#fd === undefined) return;
     this.#doneLines.push(doneLine(id));
@@ -230,14 +285,20 @@ export class Journal<T> {
     if (!this.#file || this.#fd === undefined) return;
     if (this.#dead <= this.#compactAfter || this.#dead <= this.#live.size) return;
     this.#flushDone();
-    this.#rewrite([...readLive(this.#file).values()].map(({ line }) => line));
+    this.#rewrite([...readLive(this.#file)].map(([id, { line }]) => ({ id, line })));
   }
 
   /** Writes the live records to a new file, renames it over the journal, and appends to it from then on. */
-  #rewrite(lines: readonly string[]): void {
+  #rewrite(lines: readonly { id: string; line: string }[]): void {
     const file = this.#file;
     if (!file) return;
-    const text = lines.map((line) => `${line}\n`).join('');
+    let start = 0;
+    for (const { id, line } of lines) {
+      const length = Buffer.byteLength(line);
+      if (this.#live.has(id)) this.#live.set(id, { start, length });
+      start += length + 1;
+    }
+    const text = lines.map(({ line }) => `${line}\n`).join('');
     writeFileSync(`${file}.tmp`, text, { flush: this.#fsync });
     renameSync(`${file}.tmp`, file);
     if (this.#fd !== undefined) closeSync(this.#fd);

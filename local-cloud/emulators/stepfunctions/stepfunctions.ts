@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -74,7 +75,15 @@ export interface LocalStepFunctionsOptions {
   /** Replaces every Retry interval (ms); AWS's seconds-long backoff makes local runs slow. */
   readonly retryIntervalMs?: number;
   readonly onFailure?: (execution: Execution) => void;
+  /**
+   * Executions run at once ({@link DEFAULT_MAX_RUNNING_EXECUTIONS}); the others wait, journaled on
+   * disk with their input, and start as running ones finish, so memory and the SDK clients'
+   * queues stay bounded however many are started.
+   */
+  readonly maxRunningExecutions?: number;
 }
+
+export const DEFAULT_MAX_RUNNING_EXECUTIONS = 32;
 
 /** A started execution as the journal keeps it until it finishes: enough to run it again. */
 const StartedExecution = z.object({
@@ -182,6 +191,9 @@ export class LocalStepFunctions {
   >();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
+  /** Started executions waiting for a turn: only their ARNs, their input is in the journal. */
+  readonly #waiting: string[] = [];
+  readonly #maxRunning: number;
   readonly #journal: Journal<StartedExecution>;
   #closed = false;
   #dynamo: DynamoDBClient | undefined;
@@ -189,6 +201,7 @@ export class LocalStepFunctions {
 
   constructor(options: LocalStepFunctionsOptions) {
     this.#options = options;
+    this.#maxRunning = options.maxRunningExecutions ?? DEFAULT_MAX_RUNNING_EXECUTIONS;
     for (const spec of options.machines) {
       const { definition } = spec;
       this.#machines.set(`arn:aws:states:${options.region}:${options.accountId}:stateMachine:${spec.name}`, {
@@ -222,14 +235,14 @@ export class LocalStepFunctions {
   resumeExecutions(): number {
     let resumed = 0;
     for (const { id, value } of this.#journal.recovered()) {
-      const entry = this.#machines.get(value.stateMachineArn);
-      if (!entry) {
+      if (!this.#machines.has(value.stateMachineArn)) {
         this.#journal.done(id);
         continue;
       }
-      this.#launch(entry, { ...value, status: 'RUNNING' }, JSON.parse(value.input));
+      this.#waiting.push(id);
       resumed++;
     }
+    this.#startWaiting();
     return resumed;
   }
 
@@ -244,6 +257,9 @@ export class LocalStepFunctions {
       // Every execution makes these calls on the local cloud's thread: resolve each command's
       // middleware once, not per call.
       cacheMiddleware: true,
+      // One socket per running execution at most: each makes one call at a time, so nothing
+      // queues behind the sockets for long.
+      requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: this.#maxRunning }) },
     };
     this.#dynamo ??= new DynamoDBClient(config);
     this.#events ??= new EventBridgeClient(config);
@@ -436,7 +452,9 @@ export class LocalStepFunctions {
       input,
     };
     this.#journal.put(executionArn, started);
-    this.#launch(entry, { ...started, status: 'RUNNING' }, parsed);
+    if (this.#running.size < this.#maxRunning && this.#waiting.length === 0)
+      this.#launch(entry, { ...started, status: 'RUNNING' }, parsed);
+    else this.#waiting.push(executionArn);
     return { executionArn, startDate: Date.parse(started.startDate) / 1000 };
   }
 
@@ -451,8 +469,28 @@ export class LocalStepFunctions {
     input: unknown,
   ): void {
     this.#executions.set(execution.executionArn, execution);
-    const run = this.#run(entry, execution, input).finally(() => this.#running.delete(run));
+    const run = this.#run(entry, execution, input).finally(() => {
+      this.#running.delete(run);
+      this.#startWaiting();
+    });
     this.#running.add(run);
+  }
+
+  /** Starts waiting executions, oldest first, while fewer than the maximum run. */
+  #startWaiting(): void {
+    while (!this.#closed && this.#running.size < this.#maxRunning) {
+      const arn = this.#waiting.shift();
+      if (arn === undefined) return;
+      const started = this.#journal.read(arn);
+      const entry = started && this.#machines.get(started.stateMachineArn);
+      if (!started || !entry) continue;
+      this.#launch(entry, { ...started, status: 'RUNNING' }, JSON.parse(started.input));
+    }
+  }
+
+  /** Executions started and not finished: running, or waiting for a turn. */
+  pendingCount(): number {
+    return this.#running.size + this.#waiting.length;
   }
 
   async #run(

@@ -158,3 +158,49 @@ describe('the local EventBridge, killed and started again on the same data', () 
     expect(delivered).toEqual([{ n: 7 }]);
   });
 });
+
+describe('the local EventBridge with a backlog larger than its memory window', () => {
+  /** A target that takes a moment per delivery and records how many run at once and what it got. */
+  const recordingTarget = () => {
+    const seen: number[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const invoke: TargetInvoker = async (payload) => {
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      seen.push(Number((JSON.parse(payload) as { detail: { n: number } }).detail.n));
+      running--;
+    };
+    return { invoke, seen, mostAtOnce: () => mostAtOnce };
+  };
+
+  it('delivers every event exactly once, never more at once than its concurrency, reading the overflow back from disk', async () => {
+    const target = recordingTarget();
+    const events = start(target.invoke, { maxConcurrentDeliveries: 3, maxDeliveriesInMemory: 10 });
+
+    for (let n = 0; n < 60; n++) put(events, n);
+    const pendingAtPeak = events.pendingCount();
+    await waitFor(() => events.pendingCount() === 0, 'the backlog to drain');
+    await events.close(0);
+
+    expect(pendingAtPeak).toBe(60);
+    expect([...target.seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    expect(target.mostAtOnce()).toBeLessThanOrEqual(3);
+  });
+
+  it('resumes a backlog left on disk by a killed process, window by window, each delivery once', async () => {
+    const killed = start(never, { maxDeliveriesInMemory: 10 });
+    for (let n = 0; n < 40; n++) put(killed, n);
+    // no close(): the process was killed with 40 deliveries pending, 30 of them only on disk
+
+    const target = recordingTarget();
+    const restarted = start(target.invoke, { maxConcurrentDeliveries: 4, maxDeliveriesInMemory: 10 });
+    const resumed = restarted.resumePending();
+    await waitFor(() => restarted.pendingCount() === 0, 'the resumed backlog to drain');
+    await restarted.close(0);
+
+    expect(resumed).toBe(40);
+    expect([...target.seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, n) => n));
+  });
+});

@@ -123,3 +123,36 @@ describe('a journal', () => {
     expect(new Journal({ file, decode }).recovered().map((entry) => entry.id)).toEqual(['a']);
   });
 });
+
+describe('reading pending work back', () => {
+  it('reads the latest value of live work from the file, across compaction and a restart, and nothing of done work', () => {
+    const journal = new Journal({ file, decode, compactAfter: 2 });
+    journal.putAll([
+      { id: 'a', value: { step: 1 } },
+      { id: 'b', value: { step: 1 } },
+    ]);
+    journal.put('a', { step: 2 });
+    for (let i = 0; i < 5; i++) {
+      journal.put(`x${i}`, { step: 0 });
+      journal.done(`x${i}`);
+    }
+    const beforeRestart = [journal.read('a'), journal.read('b'), journal.read('x0')];
+    journal.close();
+    const restarted = new Journal({ file, decode });
+    restarted.put('c', { step: 7 });
+
+    expect(beforeRestart).toEqual([{ step: 2 }, { step: 1 }, undefined]);
+    expect([...restarted.ids()]).toEqual(['b', 'a', 'c']);
+    expect(restarted.read('a')).toEqual({ step: 2 });
+    expect(restarted.read('c')).toEqual({ step: 7 });
+  });
+
+  it('reads back from memory when it has no file', () => {
+    const journal = new Journal({ decode });
+    journal.put('a', { step: 3 });
+    journal.put('b', { step: 4 });
+    journal.done('b');
+
+    expect([journal.read('a'), journal.read('b')]).toEqual([{ step: 3 }, undefined]);
+  });
+});

@@ -1,0 +1,307 @@
+/**
+ * `npm run soak -- [--minutes M] [--clients N] [--devices D] [--drain-minutes M] [--ceiling R]`: the
+ * local cloud under 5× its ingest ceiling (the REST stage's throttle rate, `infra/api.ts`, or R) for M minutes
+ * (default 10) with N WebSocket clients (default 50) following D devices (default 5). It prints,
+ * as figures and never as timing asserts: resident memory over time (against 1.5 GiB), what the
+ * gateway answered, whether every refused request got 429 with `Retry-After`, whether every
+ * accepted reading was stored, announced, enriched and pushed to every client exactly once once
+ * the load stopped, and how long the backlog took to drain. Bounded: it posts for M minutes at a
+ * fixed rate, then waits at most `--drain-minutes` (default 10) for the backlog.
+ *
+ * Readings are counted by `readingId` across events, whatever number of readings an event carries.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import WebSocket from 'ws';
+import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { STAGE_THROTTLE } from '../../infra/api.ts';
+import { buses, tables } from '../../infra/topology.ts';
+import { startLocalCloud } from '../../local-cloud/launcher/cloud.ts';
+import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
+import { edgeDynamo } from '../support/local-cloud.ts';
+
+const GIB = 2 ** 30;
+const MEMORY_BOUND_BYTES = 1.5 * GIB;
+const OVERLOAD = 5;
+/** Requests a sender keeps open at most; past it the soak counts what it could not send. */
+const MAX_OPEN_REQUESTS = 512;
+const SAMPLE_EVERY_MS = 5000;
+const PUSHED_TYPES = ['ReadingRecorded', 'ReadingEnriched'] as const;
+
+const { values: flags } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '50' },
+    devices: { type: 'string', default: '5' },
+    'drain-minutes': { type: 'string', default: '10' },
+    ceiling: { type: 'string' },
+  },
+});
+const positive = (name: string, raw: string): number => {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`--${name} must be a positive number, not ${raw}`);
+  return value;
+};
+const minutes = positive('minutes', flags.minutes);
+const clientCount = Math.round(positive('clients', flags.clients));
+const deviceCount = Math.round(positive('devices', flags.devices));
+const drainMinutes = positive('drain-minutes', flags['drain-minutes']);
+
+/**
+ * The ingest ceiling: the REST stage's throttle rate as deployed, or `--ceiling` requests/s (what
+ * this machine sustains), which then becomes the local stage's rate (burst twice that).
+ */
+const ceiling =
+  flags.ceiling === undefined ? STAGE_THROTTLE.rest.rateLimit : positive('ceiling', flags.ceiling);
+const rate = OVERLOAD * ceiling;
+const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MB`;
+const count = (n: number) => n.toLocaleString('en-US');
+const print = (line: string) => console.log(line);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-soak-'));
+const tokenSigningKey = newSigningKey();
+const cloud = await startLocalCloud({
+  dataDir,
+  tokenSigningKey,
+  awsCredentials: newAwsCredentials(),
+  logLevel: 'ERROR',
+  log: () => {},
+  ...(flags.ceiling === undefined
+    ? {}
+    : {
+        stageThrottle: {
+          rest: { rateLimit: ceiling, burstLimit: 2 * ceiling },
+          websocket: STAGE_THROTTLE.websocket,
+        },
+      }),
+});
+const key = signingKeyFrom(tokenSigningKey);
+const admin = (await signToken(key, { role: 'admin', deviceIds: '*' }, 24 * 3600)).token;
+const viewer = (await signToken(key, { role: 'viewer', deviceIds: '*' }, 24 * 3600)).token;
+
+const deviceIds = Array.from({ length: deviceCount }, (_, i) => `soak-${i + 1}`);
+const apiKeys = new Map<string, string>();
+for (const deviceId of deviceIds) {
+  const response = await fetch(`${cloud.apiUrl}/devices/${deviceId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  const body = (await response.json()) as { apiKey?: string };
+  if (!body.apiKey) throw new Error(`registering ${deviceId}: ${response.status}`);
+  apiKeys.set(deviceId, body.apiKey);
+}
+
+/** readingId → how many times each thing happened to it. */
+const announced = new Map<string, number>();
+const enriched = new Map<string, number>();
+const bump = (map: Map<string, number>, id: string) => map.set(id, (map.get(id) ?? 0) + 1);
+/** Every `readingId` an event's data names, one reading or many. */
+const readingIdsOf = (data: unknown): string[] => {
+  if (Array.isArray(data)) return data.flatMap(readingIdsOf);
+  if (typeof data !== 'object' || data === null) return [];
+  const own = 'readingId' in data && typeof data.readingId === 'string' ? [data.readingId] : [];
+  return [
+    ...own,
+    ...Object.values(data).flatMap((value) => (typeof value === 'object' ? readingIdsOf(value) : [])),
+  ];
+};
+cloud.events.subscribe((event, bus) => {
+  if (bus !== buses.telemetry.name) return;
+  const ids = readingIdsOf(event.detail.data);
+  if (event['detail-type'] === 'ReadingRecorded') for (const id of ids) bump(announced, id);
+  if (event['detail-type'] === 'ReadingEnriched') for (const id of ids) bump(enriched, id);
+});
+
+/** Per client, per push type: readingId → pushes received. */
+const pushes = Array.from({ length: clientCount }, () => ({
+  ReadingRecorded: new Map<string, number>(),
+  ReadingEnriched: new Map<string, number>(),
+}));
+const sockets: WebSocket[] = [];
+for (let i = 0; i < clientCount; i++) {
+  const socket = new WebSocket(`${cloud.wsUrl}/?token=${encodeURIComponent(viewer)}`);
+  sockets.push(socket);
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const received = pushes[i];
+  const subscribed = new Promise((resolve) => {
+    socket.on('message', (raw) => {
+      const message = JSON.parse(raw.toString()) as { type?: string; data?: unknown };
+      if (message.type === 'subscribed') resolve(undefined);
+      const type = PUSHED_TYPES.find((t) => t === message.type);
+      if (type && received) for (const id of readingIdsOf(message.data)) bump(received[type], id);
+    });
+  });
+  socket.send(JSON.stringify({ action: 'subscribe', deviceIds }));
+  await subscribed;
+}
+
+// The load: `rate` single-reading posts a second, spread over the devices, for `minutes`.
+const accepted = new Set<string>();
+const statuses = new Map<number, number>();
+let throttledWithoutRetryAfter = 0;
+let unsent = 0;
+let failed = 0;
+let open = 0;
+let sequence = 0;
+const epoch = Date.now() - 24 * 3600 * 1000;
+
+const post = async (): Promise<void> => {
+  const n = sequence++;
+  const deviceId = deviceIds[n % deviceIds.length] ?? 'soak-1';
+  const reading = {
+    deviceId,
+    timestamp: new Date(epoch + Math.floor(n / deviceIds.length)).toISOString(),
+    metrics: { t: 20 + (n % 50) / 10 },
+  };
+  open++;
+  try {
+    const response = await fetch(`${cloud.apiUrl}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKeys.get(deviceId) ?? '' },
+      body: JSON.stringify(reading),
+    });
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    const text = await response.text();
+    if (response.status === 429 && !response.headers.get('retry-after')) throttledWithoutRetryAfter++;
+    if (response.status === 202) accepted.add((JSON.parse(text) as { readingId: string }).readingId);
+  } catch {
+    failed++;
+  } finally {
+    open--;
+  }
+};
+
+const samples: { at: number; rss: number }[] = [];
+let peakRss = 0;
+const sample = (phase: string) => {
+  const stats = cloud.stats();
+  peakRss = Math.max(peakRss, stats.rssBytes);
+  samples.push({ at: Date.now(), rss: stats.rssBytes });
+  print(
+    `${phase.padEnd(6)} t+${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s  rss ${mb(stats.rssBytes)}  ` +
+      `accepted ${count(stats.acceptedReadings)}  throttled ${count(stats.throttledRequests)}  ` +
+      `pending deliveries ${count(stats.pendingDeliveries)}  dead letters ${count(stats.deadLetters)}`,
+  );
+};
+
+print(
+  `soak: ${minutes} min at ${rate} posts/s (${OVERLOAD}× the stage's ${ceiling} requests/s), ` +
+    `${clientCount} WebSocket clients on ${deviceCount} devices`,
+);
+const startedAt = Date.now();
+const loadEndsAt = startedAt + minutes * 60_000;
+const sampler = setInterval(() => sample('load'), SAMPLE_EVERY_MS);
+const TICK_MS = 20;
+let due = 0;
+while (Date.now() < loadEndsAt) {
+  due += (rate * TICK_MS) / 1000;
+  while (due >= 1) {
+    due -= 1;
+    if (open >= MAX_OPEN_REQUESTS) unsent++;
+    else void post();
+  }
+  await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+}
+while (open > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+clearInterval(sampler);
+const loadEndedAt = Date.now();
+
+// The drain: until every accepted reading is announced, enriched and pushed to every client, and nothing is pending.
+const everyClientHas = (type: (typeof PUSHED_TYPES)[number], id: string) =>
+  pushes.every((client) => (client[type].get(id) ?? 0) >= 1);
+const drained = () =>
+  cloud.stats().pendingDeliveries === 0 &&
+  [...accepted].every(
+    (id) =>
+      announced.has(id) &&
+      enriched.has(id) &&
+      everyClientHas('ReadingRecorded', id) &&
+      everyClientHas('ReadingEnriched', id),
+  );
+const drainDeadline = loadEndedAt + drainMinutes * 60_000;
+let lastSample = Date.now();
+while (!drained() && Date.now() < drainDeadline) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  if (Date.now() - lastSample >= SAMPLE_EVERY_MS) {
+    sample('drain');
+    lastSample = Date.now();
+  }
+}
+const drainSeconds = drained() ? (Date.now() - loadEndedAt) / 1000 : undefined;
+sample('end');
+
+// Stored once: every accepted reading is in the readings table (its key is its identity, so at most once).
+const dynamo = edgeDynamo(cloud);
+const stored = new Set<string>();
+for (const deviceId of deviceIds) {
+  let cursor: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tables.readings.name,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': deviceId },
+        ProjectionExpression: 'readingId',
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of page.Items ?? []) stored.add(String(item.readingId));
+    cursor = page.LastEvaluatedKey;
+  } while (cursor);
+}
+
+const ids = [...accepted];
+const exactlyOnce = (map: Map<string, number>) => ids.filter((id) => map.get(id) === 1).length;
+const pushedOnce = (type: (typeof PUSHED_TYPES)[number]) =>
+  pushes.reduce((sum, client) => sum + ids.filter((id) => client[type].get(id) === 1).length, 0);
+const pushesDuplicated = (type: (typeof PUSHED_TYPES)[number]) =>
+  pushes.reduce((sum, client) => sum + ids.filter((id) => (client[type].get(id) ?? 0) > 1).length, 0);
+const answered = [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${count(n)}`);
+
+print('');
+print('figures');
+print(
+  `  posts sent ${count(sequence - unsent)}, not sent (client saturated) ${count(unsent)}, network failures ${count(failed)}`,
+);
+print(`  answers ${answered.join(', ')}`);
+print(`  429s without Retry-After: ${count(throttledWithoutRetryAfter)}`);
+print(`  accepted readings (202) ${count(ids.length)}`);
+print(`  stored ${count(ids.filter((id) => stored.has(id)).length)} of ${count(ids.length)}`);
+print(`  announced exactly once ${count(exactlyOnce(announced))} of ${count(ids.length)}`);
+print(`  enriched exactly once ${count(exactlyOnce(enriched))} of ${count(ids.length)}`);
+for (const type of PUSHED_TYPES) {
+  print(
+    `  ${type} pushed exactly once ${count(pushedOnce(type))} of ${count(ids.length * clientCount)} (client × reading), duplicated ${count(pushesDuplicated(type))}`,
+  );
+}
+print(`  dead letters ${count(cloud.stats().deadLetters)}`);
+print(
+  `  resident memory: peak ${mb(peakRss)} (bound ${mb(MEMORY_BOUND_BYTES)}: ${peakRss < MEMORY_BOUND_BYTES ? 'under' : 'OVER'})`,
+);
+print(
+  `  drain after the load: ${drainSeconds === undefined ? `not drained within ${drainMinutes} min` : `${drainSeconds.toFixed(1)} s`} (target < 120 s)`,
+);
+print(
+  JSON.stringify({
+    minutes,
+    rate,
+    clients: clientCount,
+    accepted: ids.length,
+    statuses: Object.fromEntries(statuses),
+    throttledWithoutRetryAfter,
+    peakRssBytes: peakRss,
+    drainSeconds: drainSeconds ?? null,
+    rss: samples.map(({ at, rss }) => [Math.round((at - startedAt) / 1000), Math.round(rss / 2 ** 20)]),
+  }),
+);
+
+for (const socket of sockets) socket.close();
+dynamo.destroy();
+await cloud.stop();
+rmSync(dataDir, { recursive: true, force: true });
+process.exit(0);
