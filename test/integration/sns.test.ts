@@ -14,6 +14,7 @@ import {
   ListSubscriptionsCommand,
   ListTopicsCommand,
   NotFoundException,
+  PublishBatchCommand,
   PublishCommand,
   SetSubscriptionAttributesCommand,
   SNSClient,
@@ -25,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
 import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
+import recordedSns from '../fixtures/aws-answers/localstack-sns.json' with { type: 'json' };
 import { waitFor } from '../support/local-cloud.ts';
 
 const REGION = 'us-east-1';
@@ -861,5 +863,100 @@ describe('lifecycle', () => {
     ]);
     closingClient.destroy();
     await stop(closingFront.server);
+  });
+});
+
+describe('PublishBatch', () => {
+  const recordedError = (name: keyof typeof recordedSns.answers) => {
+    const { Code, Message } = (
+      recordedSns.answers[name].answer as { Error: { Code: string; Message: string } }
+    ).Error;
+    return { code: Code, message: Message };
+  };
+  const failure = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const { name, message } = error as { name: string; message: string };
+    return { code: name.replace(/Exception$/, ''), message };
+  };
+
+  it('publishes each entry to the subscribers and answers every Id with its MessageId', async () => {
+    const topicArn = await newTopic('batch');
+    const to = 'batch@example.com';
+    await client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }));
+    const id80 = 'a'.repeat(80);
+
+    const answer = await client.send(
+      new PublishBatchCommand({
+        TopicArn: topicArn,
+        PublishBatchRequestEntries: [
+          { Id: 'first', Message: 'one', Subject: 'One' },
+          {
+            Id: id80,
+            Message: 'two',
+            MessageAttributes: { severity: { DataType: 'String', StringValue: 'critical' } },
+          },
+        ],
+      }),
+    );
+    const mails = await waitFor(
+      () => mailTo(to, topicArn).length === 3 && mailTo(to, topicArn),
+      'two emails',
+    );
+
+    expect(answer.Failed).toEqual([]);
+    expect(answer.Successful?.map((entry) => entry.Id)).toEqual(['first', id80]);
+    expect(Object.keys(answer.Successful?.[1] ?? {})).toEqual(
+      Object.keys(recordedSns.answers['publish-batch-id-80-chars'].answer.Successful?.[0] ?? {}),
+    );
+    expect(mails.slice(1).map((mail) => mail.messageId)).toEqual(answer.Successful?.map((e) => e.MessageId));
+  });
+
+  it('refuses a bad batch whole, with the errors AWS answers, publishing nothing of it', async () => {
+    const topicArn = await newTopic('batch-errors');
+    const to = 'batch-errors@example.com';
+    await client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }));
+    const batch = (entries: { Id: string; Message: string; MessageStructure?: string }[], arn = topicArn) =>
+      client.send(new PublishBatchCommand({ TopicArn: arn, PublishBatchRequestEntries: entries }));
+    const half = 262144 / 2;
+
+    const errors = {
+      tooMany: await failure(batch(Array.from({ length: 11 }, (_, i) => ({ Id: `Id_${i}`, Message: 'm' })))),
+      sameIds: await failure(
+        batch([
+          { Id: '1', Message: 'a' },
+          { Id: '1', Message: 'b' },
+        ]),
+      ),
+      dot: await failure(batch([{ Id: 'message.id', Message: 'a' }])),
+      long: await failure(batch([{ Id: 'a'.repeat(81), Message: 'a' }])),
+      tooLong: await failure(
+        batch([
+          { Id: '1', Message: 'a'.repeat(half) },
+          { Id: '2', Message: 'b'.repeat(half + 1) },
+        ]),
+      ),
+      noDefault: await failure(
+        batch([
+          { Id: 'ok', Message: 'fine' },
+          { Id: 'bad', Message: JSON.stringify({ sqs: 'test sqs' }), MessageStructure: 'json' },
+        ]),
+      ),
+      noTopic: await failure(batch([{ Id: '1', Message: 'a' }], sns.topicArn('no-such-topic'))),
+    };
+
+    expect(errors).toEqual({
+      tooMany: recordedError('publish-batch-eleven-entries'),
+      sameIds: recordedError('publish-batch-same-ids'),
+      dot: recordedError('publish-batch-id-with-dot'),
+      long: recordedError('publish-batch-id-too-long'),
+      tooLong: recordedError('publish-batch-too-long'),
+      noDefault: recordedError('publish-batch-structure-without-default'),
+      noTopic: recordedError('publish-batch-unknown-topic'),
+    });
+    await sns.idle();
+    expect(mailTo(to, topicArn)).toHaveLength(1); // the confirmation only
   });
 });

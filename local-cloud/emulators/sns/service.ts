@@ -33,6 +33,7 @@ import {
 } from './messages.ts';
 import {
   attributeBytes,
+  element,
   entries,
   errorAnswer,
   invalidParameter,
@@ -40,6 +41,7 @@ import {
   missingMember,
   notFound,
   type QueryAnswer,
+  readBatchEntries,
   readMap,
   readMessageAttributes,
   resultAnswer,
@@ -77,6 +79,7 @@ export const SNS_ACTIONS: ReadonlySet<string> = new Set([
   'CreateTopic',
   'ListTopics',
   'Publish',
+  'PublishBatch',
   'Subscribe',
   'ConfirmSubscription',
   'Unsubscribe',
@@ -116,6 +119,10 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 /** Printable ASCII, not starting with a space, at most 100 characters (API_Publish `Subject`). */
 const SUBJECT = /^[\x21-\x7e][\x20-\x7e]{0,99}$/;
 const PAGE_SIZE = 100;
+/** https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html */
+const MAX_BATCH_ENTRIES = 10;
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]*$/;
+const MAX_BATCH_ENTRY_ID_LENGTH = 80;
 
 const Subscription = z.object({
   arn: z.string(),
@@ -364,6 +371,8 @@ export class LocalSns {
         return this.#listTopics(params);
       case 'Publish':
         return this.#publish(params);
+      case 'PublishBatch':
+        return this.#publishBatch(params);
       case 'Subscribe':
         return this.#subscribe(params);
       case 'ConfirmSubscription':
@@ -422,6 +431,76 @@ export class LocalSns {
 
   /** https://docs.aws.amazon.com/sns/latest/api/API_Publish.html */
   #publish(params: URLSearchParams): string {
+    return textElement('MessageId', this.#accept(this.#validatePublish(params)));
+  }
+
+  /**
+   * Publishes up to ten messages to one topic (https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html).
+   * As on AWS, a batch with a bad entry (an invalid message, structure or attribute) is refused
+   * whole with that entry's error, so nothing of it is published; the others are answered one by
+   * one in `Successful`.
+   */
+  #publishBatch(params: URLSearchParams): string {
+    const topicArn = params.get('TopicArn');
+    const batch = readBatchEntries(params, 'PublishBatchRequestEntries');
+    if (batch.length === 0) {
+      throw new SnsError('EmptyBatchRequest', "The batch request doesn't contain any entries.");
+    }
+    if (batch.length > MAX_BATCH_ENTRIES) {
+      throw new SnsError(
+        'TooManyEntriesInBatchRequest',
+        'The batch request contains more entries than permissible.',
+      );
+    }
+    for (const entry of batch) {
+      const id = entry.get('Id') ?? '';
+      if (!BATCH_ENTRY_ID.test(id)) {
+        throw new SnsError(
+          'InvalidBatchEntryId',
+          `The Id of a batch entry in the batch request contains an impermissible character: ${id}`,
+        );
+      }
+      if (id.length > MAX_BATCH_ENTRY_ID_LENGTH) {
+        throw new SnsError(
+          'InvalidBatchEntryId',
+          `The Id of a batch entry in the batch request is too long: ${id}`,
+        );
+      }
+    }
+    if (new Set(batch.map((entry) => entry.get('Id'))).size < batch.length) {
+      throw new SnsError(
+        'BatchEntryIdsNotDistinct',
+        'Two or more batch entries in the request have the same Id.',
+      );
+    }
+    const total = batch.reduce(
+      (sum, entry) =>
+        sum +
+        Object.entries(validateMessageAttributes(readMessageAttributes(entry))).reduce(
+          (bytes, [name, attribute]) => bytes + attributeBytes(name, attribute),
+          Buffer.byteLength(entry.get('Message') ?? ''),
+        ),
+      0,
+    );
+    if (total > MAX_MESSAGE_BYTES) {
+      throw new SnsError(
+        'BatchRequestTooLong',
+        'The length of all the messages put together is more than the limit.',
+      );
+    }
+    this.#topicOf(topicArn);
+    const validated = batch.map((entry) => {
+      if (topicArn !== null) entry.set('TopicArn', topicArn);
+      return { id: entry.get('Id') ?? '', published: this.#validatePublish(entry) };
+    });
+    const successful = validated.map(
+      ({ id, published }) => textElement('Id', id) + textElement('MessageId', this.#accept(published)),
+    );
+    return members('Successful', successful) + element('Failed', '');
+  }
+
+  /** Checks a Publish (or a batch entry) as SNS does, before anything is published. */
+  #validatePublish(params: URLSearchParams): Published {
     const subject = params.get('Subject') ?? undefined;
     if (subject !== undefined && !SUBJECT.test(subject)) throw invalidParameter('Invalid parameter: Subject');
     const message = params.get('Message');
@@ -445,7 +524,7 @@ export class LocalSns {
     const structured = structure === null ? undefined : parseStructuredMessage(structure, message);
     const topic = this.#topicOf(params.get('TopicArn') ?? params.get('TargetArn'));
 
-    const published: Published = {
+    return {
       messageId: randomUUID(),
       topic,
       subject,
@@ -454,6 +533,11 @@ export class LocalSns {
       attributes,
       timestamp: new Date().toISOString(),
     };
+  }
+
+  /** Journals a validated message's deliveries, one per matching subscription, then starts them; answers its id. */
+  #accept(published: Published): string {
+    const { topic, attributes } = published;
     const deliveries: {
       subscription: Subscription;
       body: string;
@@ -477,7 +561,7 @@ export class LocalSns {
     for (const { subscription, body, id, pending } of deliveries) {
       this.#track(this.#deliver(subscription, published, body, { id, pending }));
     }
-    return textElement('MessageId', published.messageId);
+    return published.messageId;
   }
 
   /** https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html */
