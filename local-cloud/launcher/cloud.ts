@@ -13,6 +13,7 @@ import { LocalSecretsManager } from '../emulators/secretsmanager/secrets-manager
 import { Faults } from '../emulators/shared/faults.ts';
 import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
 import { LocalSns } from '../emulators/sns/service.ts';
+import { LocalSqs } from '../emulators/sqs/sqs.ts';
 import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
@@ -89,6 +90,7 @@ export interface LocalCloud {
   readonly wsUrl: string;
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
+  readonly sqs: LocalSqs;
   readonly stepFunctions: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
   readonly faults: Faults;
@@ -128,7 +130,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   const lambda = startLambda(options, log);
   let edgeUrl = '';
   const services = wireServices(options, { lambda, faults, log, edgeUrl: () => edgeUrl });
-  const { events, sns, stepFunctions, websocket } = services;
+  const { events, sns, sqs, stepFunctions, websocket } = services;
   const readiness = trackReadiness(options, { lambda, events });
   const edge = new Edge(
     {
@@ -141,6 +143,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
         accountId: LOCAL_ACCOUNT,
       }),
       sns,
+      sqs,
       states: stepFunctions,
       websocket,
       health: readiness.health,
@@ -188,6 +191,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     },
     events,
     sns,
+    sqs,
     stepFunctions,
     websocket,
     async restartWebSocket() {
@@ -216,6 +220,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       faults.clear();
       await edge.close();
       await sns.close();
+      sqs.close();
       await lambda.close();
       await dynamodb.stop();
     },
@@ -249,6 +254,7 @@ const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
 interface Services {
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
+  readonly sqs: LocalSqs;
   readonly stepFunctions: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
 }
@@ -293,6 +299,12 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
   });
+  const sqs = new LocalSqs({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    publicUrl: wiring.edgeUrl,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   const stepFunctions = new LocalStepFunctions({
     machines: localStateMachines(),
     region: LOCAL_REGION,
@@ -323,6 +335,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
   const services: Services & { readonly lambda: LocalLambda } = {
     events,
     sns,
+    sqs,
     stepFunctions,
     websocket,
     lambda,
@@ -340,7 +353,7 @@ const payloadOf = (payload: string): unknown => {
 
 const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.name), bus.name]));
 
-/** How EventBridge delivers to a target ARN: a function, a bus, a state machine or a topic. */
+/** How EventBridge delivers to a target ARN: a function, a bus, a state machine, a topic or a queue. */
 const resolveTarget = (
   arn: string,
   services: Services & { readonly lambda: LocalLambda },
@@ -359,6 +372,9 @@ const resolveTarget = (
       );
       if (answer.status !== 200) throw Object.assign(new Error(answer.body), { name: 'SnsPublishFailed' });
     };
+  }
+  if (arn.startsWith('arn:aws:sqs:')) {
+    return async (payload) => void services.sqs.send(arn.slice(arn.lastIndexOf(':') + 1), payload);
   }
   return undefined;
 };
