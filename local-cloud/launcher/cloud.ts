@@ -290,20 +290,32 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   putTopologyRules(events);
+  const sqs = new LocalSqs({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    publicUrl: wiring.edgeUrl,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   const sns = new LocalSns({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     faults,
     publicUrl: wiring.edgeUrl,
     topics: Object.values(topics).map((topic) => topic.name),
+    sendToQueue: (arn, body, attributes) => {
+      try {
+        sqs.send(arn.slice(arn.lastIndexOf(':') + 1), body, attributes);
+      } catch (error) {
+        log({
+          source: 'sns',
+          counted: { one: 'dead letter not queued', many: 'dead letters not queued' },
+          reason: `no queue ${arn}`,
+          message: `RedrivePolicy queue ${arn} refused the message: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    },
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
-  });
-  const sqs = new LocalSqs({
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
-    publicUrl: wiring.edgeUrl,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const stepFunctions = new LocalStepFunctions({
     machines: localStateMachines(),

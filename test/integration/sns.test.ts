@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
 import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
+import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
 import recordedSns from '../fixtures/aws-answers/localstack-sns.json' with { type: 'json' };
 import { waitFor } from '../support/local-cloud.ts';
 
@@ -642,7 +643,7 @@ describe('errors are the typed exceptions of the SDK', () => {
       name: 'a protocol the local SNS does not deliver to',
       input: { Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q' },
       message:
-        'Invalid parameter: Protocol Reason: the local SNS delivers to email, email-json, http, https only, not sqs',
+        'Invalid parameter: Protocol Reason: the local SNS delivers to email, email-json, http, https, sms only, not sqs',
     },
     {
       name: 'an email endpoint that is no address',
@@ -958,5 +959,122 @@ describe('PublishBatch', () => {
     });
     await sns.idle();
     expect(mailTo(to, topicArn)).toHaveLength(1); // the confirmation only
+  });
+});
+
+describe('sms', () => {
+  const recordedError = (name: keyof typeof recordedSns.answers) =>
+    (recordedSns.answers[name].answer as { Error: { Message: string } }).Error.Message;
+
+  it('delivers to an sms subscription without confirmation, and a Publish to a phone number, to readable files', async () => {
+    const topicArn = await newTopic('texts');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: '+15551234567' }),
+    );
+    const viaTopic = await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'dev-1 is hot' }));
+    const direct = await client.send(new PublishCommand({ PhoneNumber: '+15557654321', Message: 'hello' }));
+
+    const sent = await waitFor(() => sns.sms().length >= 2 && sns.sms(), 'two text messages');
+    const files = readdirSync(join(dataDir, 'sms'));
+
+    expect(SubscriptionArn).toMatch(new RegExp(`^${topicArn}:`));
+    expect(sent.map((sms) => [sms.to, sms.message, sms.messageId])).toEqual([
+      ['+15551234567', 'dev-1 is hot', viaTopic.MessageId],
+      ['+15557654321', 'hello', direct.MessageId],
+    ]);
+    expect(files).toHaveLength(2);
+    expect(
+      readFileSync(
+        join(dataDir, 'sms', files.find((f) => f.includes(String(direct.MessageId))) ?? ''),
+        'utf8',
+      ),
+    ).toContain('To: +15557654321');
+  });
+
+  it('refuses a number that is not one as AWS does', async () => {
+    const topicArn = await newTopic('bad-texts');
+
+    await expect(
+      client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: 'invalid-number' })),
+    ).rejects.toThrow(recordedError('subscribe-sms-invalid-number'));
+    await expect(client.send(new PublishCommand({ PhoneNumber: '+1a234', Message: 'x' }))).rejects.toThrow(
+      recordedError('publish-phone-invalid'),
+    );
+  });
+});
+
+describe('RedrivePolicy', () => {
+  it('is validated as AWS does', async () => {
+    const topicArn = await newTopic('redrive-checks');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: '+15550000000' }),
+    );
+    const set = (value: string) =>
+      client.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn,
+          AttributeName: 'RedrivePolicy',
+          AttributeValue: value,
+        }),
+      );
+
+    const fakeArn = await set(JSON.stringify({ deadLetterTargetArn: 'fake-arn' })).catch(
+      (e: Error) => e.message,
+    );
+    const notJson = await set('{invalidjson}').catch((e: Error) => e.message);
+
+    expect(fakeArn).toBe(
+      (recordedSns.answers['redrive-policy-invalid-arn'].answer as { Error: { Message: string } }).Error
+        .Message,
+    );
+    expect(notJson).toBe(
+      (recordedSns.answers['redrive-policy-not-json'].answer as { Error: { Message: string } }).Error.Message,
+    );
+  });
+
+  it('sends a notification that failed for good to the dead-letter queue', async () => {
+    const queue = new LocalSqs({ region: REGION, accountId: ACCOUNT, publicUrl: () => 'http://edge' });
+    queue.createQueue('sns-dlq');
+    const redriving = makeSns({
+      dataDir: mkdtempSync(join(tmpdir(), 'sensorbus-sns-redrive-')),
+      retryDelaysMs: [0],
+      sendToQueue: (arn, body, attributes) =>
+        queue.send(arn.slice(arn.lastIndexOf(':') + 1), body, attributes),
+    });
+    const edge = await listen(snsFront(() => redriving));
+    const direct = sdkClient(edge.url);
+    const { TopicArn } = await direct.send(new CreateTopicCommand({ Name: 'redriven' }));
+    const path = '/fail/redrive';
+    const { SubscriptionArn } = await direct.send(
+      new SubscribeCommand({
+        TopicArn,
+        Protocol: 'http',
+        Endpoint: `${receiver.url}${path}`,
+        ReturnSubscriptionArn: true,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:sns-dlq` }),
+        },
+      }),
+    );
+    const { json } = await waitFor(() => at(path, 'SubscriptionConfirmation')[0], 'the confirmation');
+    await direct.send(new ConfirmSubscriptionCommand({ TopicArn, Token: String(json.Token) }));
+
+    const { MessageId } = await direct.send(new PublishCommand({ TopicArn, Message: 'to the queue' }));
+    const [dead] = await waitFor(
+      () => queue.messages('sns-dlq').length > 0 && queue.messages('sns-dlq'),
+      'the queued dead letter',
+    );
+    const attributes = await direct.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }));
+
+    expect(JSON.parse(dead?.body ?? '{}')).toMatchObject({
+      Type: 'Notification',
+      MessageId,
+      Message: 'to the queue',
+    });
+    expect(dead?.messageAttributes.TopicArn?.StringValue).toBe(TopicArn);
+    expect(attributes.Attributes?.RedrivePolicy).toContain('sns-dlq');
+    await redriving.close();
+    queue.close();
+    await stop(edge.server);
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Faults } from '../shared/faults.ts';
+import { JacksonParseError, parseJsonAsJackson } from '../shared/jackson-json.ts';
 import { Journal } from '../shared/journal.ts';
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
@@ -49,6 +50,7 @@ import {
   textElement,
   validateMessageAttributes,
 } from './query-protocol.ts';
+import { type DeliveredSms, PHONE_NUMBER, SmsOutbox } from './sms.ts';
 
 export type { DeadLetter } from './delivery.ts';
 export type { DeliveredMail } from './mailbox.ts';
@@ -72,6 +74,15 @@ export interface LocalSnsOptions {
   readonly retryDelaysMs?: readonly number[];
   /** How long one HTTP/S attempt may take; 15 s, as on AWS, when absent. */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * Sends a message to an SQS queue by ARN: where a subscription's RedrivePolicy puts a message it
+   * could not deliver. Without it, such a message is only recorded as a dead letter.
+   */
+  readonly sendToQueue?: (
+    queueArn: string,
+    body: string,
+    attributes: Record<string, { DataType: string; StringValue: string }>,
+  ) => void;
 }
 
 /** The Query actions the local SNS answers; the edge routes a form-encoded `Action` among these here. */
@@ -102,7 +113,7 @@ const AWS_PROTOCOLS: ReadonlySet<string> = new Set([
   'firehose',
 ]);
 /** The protocols the local SNS delivers to. */
-const PROTOCOLS = ['email', 'email-json', 'http', 'https'] as const;
+const PROTOCOLS = ['email', 'email-json', 'http', 'https', 'sms'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const isProtocol = (value: string): value is Protocol => (PROTOCOLS as readonly string[]).includes(value);
 const isEmail = (protocol: Protocol) => protocol === 'email' || protocol === 'email-json';
@@ -135,6 +146,7 @@ const Subscription = z.object({
   filterPolicy: z.string().optional(),
   filterPolicyScope: z.enum(SCOPES),
   rawMessageDelivery: z.boolean(),
+  redrivePolicy: z.string().optional(),
 });
 type Subscription = z.infer<typeof Subscription>;
 
@@ -237,6 +249,7 @@ export class LocalSns {
   readonly #filters = new Map<string, CompiledFilterPolicy>();
   readonly #tokens = new Map<string, TokenEntry>();
   readonly #mailbox: Mailbox;
+  readonly #sms: SmsOutbox;
   readonly #deadLetters: DeadLetters;
   readonly #stateFile: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
@@ -248,6 +261,7 @@ export class LocalSns {
     this.#retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const { dataDir } = options;
     this.#mailbox = new Mailbox(dataDir && join(dataDir, 'mail'));
+    this.#sms = new SmsOutbox(dataDir && join(dataDir, 'sms'));
     this.#deadLetters = new DeadLetters(dataDir && join(dataDir, 'dlq'));
     if (dataDir) {
       mkdirSync(join(dataDir, 'sns'), { recursive: true });
@@ -295,6 +309,11 @@ export class LocalSns {
         requestId,
       );
     }
+  }
+
+  /** Text messages sent so far (to `sms` subscriptions and phone numbers), oldest first. */
+  sms(): readonly DeliveredSms[] {
+    return this.#sms.list();
   }
 
   /** Emails delivered so far (for tests and the dashboard), newest last. */
@@ -431,6 +450,8 @@ export class LocalSns {
 
   /** https://docs.aws.amazon.com/sns/latest/api/API_Publish.html */
   #publish(params: URLSearchParams): string {
+    const phoneNumber = params.get('PhoneNumber');
+    if (phoneNumber !== null) return textElement('MessageId', this.#publishSms(phoneNumber, params));
     return textElement('MessageId', this.#accept(this.#validatePublish(params)));
   }
 
@@ -499,6 +520,21 @@ export class LocalSns {
     return members('Successful', successful) + element('Failed', '');
   }
 
+  /** A Publish to a phone number: one SMS, written before Publish answers (https://docs.aws.amazon.com/sns/latest/dg/sms_sending-overview.html). */
+  #publishSms(phoneNumber: string, params: URLSearchParams): string {
+    if (!PHONE_NUMBER.test(phoneNumber)) {
+      throw invalidParameter(
+        `Invalid parameter: PhoneNumber Reason: ${phoneNumber} is not valid to publish to`,
+      );
+    }
+    const message = params.get('Message');
+    if (message === null) throw missingMember('message');
+    if (message === '') throw invalidParameter('Invalid parameter: Empty message');
+    const messageId = randomUUID();
+    this.#sms.send({ to: phoneNumber, messageId, sentAt: new Date().toISOString(), message });
+    return messageId;
+  }
+
   /** Checks a Publish (or a batch entry) as SNS does, before anything is published. */
   #validatePublish(params: URLSearchParams): Published {
     const subject = params.get('Subject') ?? undefined;
@@ -512,9 +548,6 @@ export class LocalSns {
       Buffer.byteLength(message),
     );
     if (size > MAX_MESSAGE_BYTES) throw invalidParameter('Invalid parameter: Message too long');
-    if (params.has('PhoneNumber')) {
-      throw invalidParameter('Invalid parameter: PhoneNumber Reason: the local SNS does not send SMS');
-    }
     if (params.has('MessageDeduplicationId')) {
       throw invalidParameter(
         'Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type',
@@ -629,6 +662,9 @@ export class LocalSns {
       await this.#sendConfirmationEmail(subscription, topic);
       subscription.pending = false;
       this.#save();
+    } else if (protocol === 'sms') {
+      subscription.pending = false;
+      this.#save();
     } else {
       this.#track(this.#sendConfirmation(subscription));
     }
@@ -727,6 +763,7 @@ export class LocalSns {
       SubscriptionArn: subscription.arn,
       TopicArn: subscription.topicArn,
     };
+    if (subscription.redrivePolicy !== undefined) attributes.RedrivePolicy = subscription.redrivePolicy;
     if (subscription.filterPolicy !== undefined) {
       attributes.FilterPolicy = subscription.filterPolicy;
       attributes.FilterPolicyScope = subscription.filterPolicyScope;
@@ -786,8 +823,11 @@ export class LocalSns {
           next.rawMessageDelivery = raw === 'true';
           break;
         }
-        case 'DeliveryPolicy':
         case 'RedrivePolicy':
+          if (value !== '') validateRedrivePolicy(value, refuse);
+          next.redrivePolicy = value === '' ? undefined : value;
+          break;
+        case 'DeliveryPolicy':
         case 'SubscriptionRoleArn':
           throw refuse(`${name}: not emulated by the local SNS`);
         default:
@@ -894,6 +934,16 @@ export class LocalSns {
       timestamp: published.timestamp,
       attributes: published.attributes,
     });
+    if (subscription.protocol === 'sms') {
+      this.#sms.send({
+        to: subscription.endpoint,
+        messageId: published.messageId,
+        sentAt: published.timestamp,
+        message,
+        topicArn: published.topic.arn,
+      });
+      return undefined;
+    }
     if (isEmail(subscription.protocol)) {
       const body =
         subscription.protocol === 'email'
@@ -1070,6 +1120,17 @@ export class LocalSns {
     letter: Pick<DeadLetter, 'reason' | 'error' | 'attempts' | 'type' | 'messageId' | 'body'>,
   ): Promise<void> {
     const topicName = subscription.topicArn.slice(subscription.topicArn.lastIndexOf(':') + 1);
+    if (subscription.redrivePolicy !== undefined && letter.type === 'Notification') {
+      // Honoured as SNS does for messages (not for its own confirmation requests): the message goes to the subscription's dead-letter queue (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
+      this.#options.sendToQueue?.(deadLetterTargetOf(subscription.redrivePolicy), letter.body, {
+        RequestID: { DataType: 'String', StringValue: randomUUID() },
+        ErrorCode: {
+          DataType: 'String',
+          StringValue: String(letter.error ?? 'DeliveryFailed').slice(0, 256),
+        },
+        TopicArn: { DataType: 'String', StringValue: subscription.topicArn },
+      });
+    }
     await this.#deadLetters.record(topicName, {
       failedAt: new Date().toISOString(),
       ...letter,
@@ -1156,7 +1217,37 @@ const comparableAttributes = (subscription: Subscription): Record<string, string
   RawMessageDelivery: String(subscription.rawMessageDelivery),
 });
 
+/**
+ * A subscription's RedrivePolicy as SNS checks it: JSON (worded as AWS's parser words it) naming
+ * an SQS queue ARN in `deadLetterTargetArn` (https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html).
+ */
+const validateRedrivePolicy = (value: string, refuse: (reason: string) => SnsError): void => {
+  let policy: unknown;
+  try {
+    policy = parseJsonAsJackson(value, 'redacted');
+  } catch (error) {
+    if (error instanceof JacksonParseError)
+      throw refuse(`RedrivePolicy: failed to parse JSON. ${error.message}`);
+    throw error;
+  }
+  const arn =
+    typeof policy === 'object' && policy !== null
+      ? (policy as Record<string, unknown>).deadLetterTargetArn
+      : undefined;
+  if (typeof arn !== 'string' || !/^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w-]{1,80}$/.test(arn))
+    throw refuse('RedrivePolicy: deadLetterTargetArn is an invalid arn');
+};
+
+/** The queue ARN of a valid RedrivePolicy. */
+const deadLetterTargetOf = (policy: string): string =>
+  z.object({ deadLetterTargetArn: z.string() }).parse(JSON.parse(policy)).deadLetterTargetArn;
+
 const validEndpoint = (protocol: Protocol, endpoint: string | null): string => {
+  if (protocol === 'sms') {
+    if (endpoint === null || !PHONE_NUMBER.test(endpoint))
+      throw invalidParameter(`Invalid SMS endpoint: ${endpoint}`);
+    return endpoint;
+  }
   if (isEmail(protocol)) {
     if (endpoint === null || endpoint.length > 254 || !EMAIL_ADDRESS.test(endpoint)) {
       throw invalidParameter('Invalid parameter: Email address');
