@@ -22,6 +22,7 @@ import { Faults } from '../emulators/shared/faults.ts';
 import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
 import type { ThrottleSettings } from '../emulators/shared/token-bucket.ts';
 import { LocalSns } from '../emulators/sns/service.ts';
+import { LocalSqs } from '../emulators/sqs/sqs.ts';
 import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
@@ -115,6 +116,7 @@ export interface LocalCloud {
   readonly wsUrl: string;
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
+  readonly sqs: LocalSqs;
   readonly stepFunctions: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
   readonly faults: Faults;
@@ -169,7 +171,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     edgeUrl: () => edgeUrl,
     functionByArn,
   });
-  const { events, sns, stepFunctions, websocket } = services;
+  const { events, sns, sqs, stepFunctions, websocket } = services;
   const readiness = trackReadiness(options, { lambda, events, stepFunctions });
   const edge = new Edge(
     {
@@ -182,6 +184,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
         accountId: LOCAL_ACCOUNT,
       }),
       sns,
+      sqs,
       states: stepFunctions,
       websocket,
       invoke: (name, payload) => lambda.invoke(functionNamed(functionByArn, name), payload),
@@ -228,6 +231,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     },
     events,
     sns,
+    sqs,
     stepFunctions,
     websocket,
     async restartWebSocket() {
@@ -259,6 +263,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       faults.clear();
       await edge.close();
       await sns.close();
+      sqs.close();
       await lambda.close();
       await dynamodb.stop();
     },
@@ -377,6 +382,7 @@ const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
 interface Services {
   readonly events: LocalEventBridge;
   readonly sns: LocalSns;
+  readonly sqs: LocalSqs;
   readonly stepFunctions: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
 }
@@ -414,12 +420,30 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   putTopologyRules(events);
+  const sqs = new LocalSqs({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    publicUrl: wiring.edgeUrl,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
   const sns = new LocalSns({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     faults,
     publicUrl: wiring.edgeUrl,
     topics: Object.values(topics).map((topic) => topic.name),
+    sendToQueue: (arn, body, attributes) => {
+      try {
+        sqs.send(arn.slice(arn.lastIndexOf(':') + 1), body, attributes);
+      } catch (error) {
+        log({
+          source: 'sns',
+          counted: { one: 'dead letter not queued', many: 'dead letters not queued' },
+          reason: `no queue ${arn}`,
+          message: `RedrivePolicy queue ${arn} refused the message: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    },
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.snsRetryDelaysMs ? { retryDelaysMs: options.snsRetryDelaysMs } : {}),
   });
@@ -457,6 +481,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
   const services: Services & { readonly lambda: LocalLambda } = {
     events,
     sns,
+    sqs,
     stepFunctions,
     websocket,
     lambda,
@@ -474,7 +499,7 @@ const payloadOf = (payload: string): unknown => {
 
 const busByArn = new Map(Object.values(buses).map((bus) => [localArns.bus(bus.name), bus.name]));
 
-/** How EventBridge delivers to a target ARN: a function, a bus, a state machine or a topic. */
+/** How EventBridge delivers to a target ARN: a function, a bus, a state machine, a topic or a queue. */
 const resolveTarget = (
   arn: string,
   services: Services & { readonly lambda: LocalLambda },
@@ -494,6 +519,9 @@ const resolveTarget = (
       );
       if (answer.status !== 200) throw Object.assign(new Error(answer.body), { name: 'SnsPublishFailed' });
     };
+  }
+  if (arn.startsWith('arn:aws:sqs:')) {
+    return async (payload) => void services.sqs.send(arn.slice(arn.lastIndexOf(':') + 1), payload);
   }
   return undefined;
 };

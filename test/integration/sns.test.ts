@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import {
   ListSubscriptionsCommand,
   ListTopicsCommand,
   NotFoundException,
+  PublishBatchCommand,
   PublishCommand,
   SetSubscriptionAttributesCommand,
   SNSClient,
@@ -25,6 +26,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
 import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
+import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
+import recordedSns from '../fixtures/aws-answers/localstack-sns.json' with { type: 'json' };
 import { waitFor } from '../support/local-cloud.ts';
 
 const REGION = 'us-east-1';
@@ -640,7 +643,7 @@ describe('errors are the typed exceptions of the SDK', () => {
       name: 'a protocol the local SNS does not deliver to',
       input: { Protocol: 'sqs', Endpoint: 'arn:aws:sqs:us-east-1:000000000000:q' },
       message:
-        'Invalid parameter: Protocol Reason: the local SNS delivers to email, email-json, http, https only, not sqs',
+        'Invalid parameter: Protocol Reason: the local SNS delivers to email, email-json, http, https, sms only, not sqs',
     },
     {
       name: 'an email endpoint that is no address',
@@ -861,5 +864,217 @@ describe('lifecycle', () => {
     ]);
     closingClient.destroy();
     await stop(closingFront.server);
+  });
+});
+
+describe('PublishBatch', () => {
+  const recordedError = (name: keyof typeof recordedSns.answers) => {
+    const { Code, Message } = (
+      recordedSns.answers[name].answer as { Error: { Code: string; Message: string } }
+    ).Error;
+    return { code: Code, message: Message };
+  };
+  const failure = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const { name, message } = error as { name: string; message: string };
+    return { code: name.replace(/Exception$/, ''), message };
+  };
+
+  it('publishes each entry to the subscribers and answers every Id with its MessageId', async () => {
+    const topicArn = await newTopic('batch');
+    const to = 'batch@example.com';
+    await client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }));
+    const id80 = 'a'.repeat(80);
+
+    const answer = await client.send(
+      new PublishBatchCommand({
+        TopicArn: topicArn,
+        PublishBatchRequestEntries: [
+          { Id: 'first', Message: 'one', Subject: 'One' },
+          {
+            Id: id80,
+            Message: 'two',
+            MessageAttributes: { severity: { DataType: 'String', StringValue: 'critical' } },
+          },
+        ],
+      }),
+    );
+    const mails = await waitFor(
+      () => mailTo(to, topicArn).length === 3 && mailTo(to, topicArn),
+      'two emails',
+    );
+
+    expect(answer.Failed).toEqual([]);
+    expect(answer.Successful?.map((entry) => entry.Id)).toEqual(['first', id80]);
+    expect(Object.keys(answer.Successful?.[1] ?? {})).toEqual(
+      Object.keys(recordedSns.answers['publish-batch-id-80-chars'].answer.Successful?.[0] ?? {}),
+    );
+    expect(mails.slice(1).map((mail) => mail.messageId)).toEqual(answer.Successful?.map((e) => e.MessageId));
+  });
+
+  it('refuses a bad batch whole, with the errors AWS answers, publishing nothing of it', async () => {
+    const topicArn = await newTopic('batch-errors');
+    const to = 'batch-errors@example.com';
+    await client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'email', Endpoint: to }));
+    const batch = (entries: { Id: string; Message: string; MessageStructure?: string }[], arn = topicArn) =>
+      client.send(new PublishBatchCommand({ TopicArn: arn, PublishBatchRequestEntries: entries }));
+    const half = 262144 / 2;
+
+    const errors = {
+      tooMany: await failure(batch(Array.from({ length: 11 }, (_, i) => ({ Id: `Id_${i}`, Message: 'm' })))),
+      sameIds: await failure(
+        batch([
+          { Id: '1', Message: 'a' },
+          { Id: '1', Message: 'b' },
+        ]),
+      ),
+      dot: await failure(batch([{ Id: 'message.id', Message: 'a' }])),
+      long: await failure(batch([{ Id: 'a'.repeat(81), Message: 'a' }])),
+      tooLong: await failure(
+        batch([
+          { Id: '1', Message: 'a'.repeat(half) },
+          { Id: '2', Message: 'b'.repeat(half + 1) },
+        ]),
+      ),
+      noDefault: await failure(
+        batch([
+          { Id: 'ok', Message: 'fine' },
+          { Id: 'bad', Message: JSON.stringify({ sqs: 'test sqs' }), MessageStructure: 'json' },
+        ]),
+      ),
+      noTopic: await failure(batch([{ Id: '1', Message: 'a' }], sns.topicArn('no-such-topic'))),
+    };
+
+    expect(errors).toEqual({
+      tooMany: recordedError('publish-batch-eleven-entries'),
+      sameIds: recordedError('publish-batch-same-ids'),
+      dot: recordedError('publish-batch-id-with-dot'),
+      long: recordedError('publish-batch-id-too-long'),
+      tooLong: recordedError('publish-batch-too-long'),
+      noDefault: recordedError('publish-batch-structure-without-default'),
+      noTopic: recordedError('publish-batch-unknown-topic'),
+    });
+    await sns.idle();
+    expect(mailTo(to, topicArn)).toHaveLength(1); // the confirmation only
+  });
+});
+
+describe('sms', () => {
+  const recordedError = (name: keyof typeof recordedSns.answers) =>
+    (recordedSns.answers[name].answer as { Error: { Message: string } }).Error.Message;
+
+  it('delivers to an sms subscription without confirmation, and a Publish to a phone number, to readable files', async () => {
+    const topicArn = await newTopic('texts');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: '+15551234567' }),
+    );
+    const viaTopic = await client.send(new PublishCommand({ TopicArn: topicArn, Message: 'dev-1 is hot' }));
+    const direct = await client.send(new PublishCommand({ PhoneNumber: '+15557654321', Message: 'hello' }));
+
+    const sent = await waitFor(() => sns.sms().length >= 2 && sns.sms(), 'two text messages');
+    const files = readdirSync(join(dataDir, 'sms'));
+
+    expect(SubscriptionArn).toMatch(new RegExp(`^${topicArn}:`));
+    expect(sent.map((sms) => [sms.to, sms.message, sms.messageId])).toEqual([
+      ['+15551234567', 'dev-1 is hot', viaTopic.MessageId],
+      ['+15557654321', 'hello', direct.MessageId],
+    ]);
+    expect(files).toHaveLength(2);
+    expect(
+      readFileSync(
+        join(dataDir, 'sms', files.find((f) => f.includes(String(direct.MessageId))) ?? ''),
+        'utf8',
+      ),
+    ).toContain('To: +15557654321');
+  });
+
+  it('refuses a number that is not one as AWS does', async () => {
+    const topicArn = await newTopic('bad-texts');
+
+    await expect(
+      client.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: 'invalid-number' })),
+    ).rejects.toThrow(recordedError('subscribe-sms-invalid-number'));
+    await expect(client.send(new PublishCommand({ PhoneNumber: '+1a234', Message: 'x' }))).rejects.toThrow(
+      recordedError('publish-phone-invalid'),
+    );
+  });
+});
+
+describe('RedrivePolicy', () => {
+  it('is validated as AWS does', async () => {
+    const topicArn = await newTopic('redrive-checks');
+    const { SubscriptionArn } = await client.send(
+      new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sms', Endpoint: '+15550000000' }),
+    );
+    const set = (value: string) =>
+      client.send(
+        new SetSubscriptionAttributesCommand({
+          SubscriptionArn,
+          AttributeName: 'RedrivePolicy',
+          AttributeValue: value,
+        }),
+      );
+
+    const fakeArn = await set(JSON.stringify({ deadLetterTargetArn: 'fake-arn' })).catch(
+      (e: Error) => e.message,
+    );
+    const notJson = await set('{invalidjson}').catch((e: Error) => e.message);
+
+    expect(fakeArn).toBe(
+      (recordedSns.answers['redrive-policy-invalid-arn'].answer as { Error: { Message: string } }).Error
+        .Message,
+    );
+    expect(notJson).toBe(
+      (recordedSns.answers['redrive-policy-not-json'].answer as { Error: { Message: string } }).Error.Message,
+    );
+  });
+
+  it('sends a notification that failed for good to the dead-letter queue', async () => {
+    const queue = new LocalSqs({ region: REGION, accountId: ACCOUNT, publicUrl: () => 'http://edge' });
+    queue.createQueue('sns-dlq');
+    const redriving = makeSns({
+      dataDir: mkdtempSync(join(tmpdir(), 'sensorbus-sns-redrive-')),
+      retryDelaysMs: [0],
+      sendToQueue: (arn, body, attributes) =>
+        queue.send(arn.slice(arn.lastIndexOf(':') + 1), body, attributes),
+    });
+    const edge = await listen(snsFront(() => redriving));
+    const direct = sdkClient(edge.url);
+    const { TopicArn } = await direct.send(new CreateTopicCommand({ Name: 'redriven' }));
+    const path = '/fail/redrive';
+    const { SubscriptionArn } = await direct.send(
+      new SubscribeCommand({
+        TopicArn,
+        Protocol: 'http',
+        Endpoint: `${receiver.url}${path}`,
+        ReturnSubscriptionArn: true,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:sns-dlq` }),
+        },
+      }),
+    );
+    const { json } = await waitFor(() => at(path, 'SubscriptionConfirmation')[0], 'the confirmation');
+    await direct.send(new ConfirmSubscriptionCommand({ TopicArn, Token: String(json.Token) }));
+
+    const { MessageId } = await direct.send(new PublishCommand({ TopicArn, Message: 'to the queue' }));
+    const [dead] = await waitFor(
+      () => queue.messages('sns-dlq').length > 0 && queue.messages('sns-dlq'),
+      'the queued dead letter',
+    );
+    const attributes = await direct.send(new GetSubscriptionAttributesCommand({ SubscriptionArn }));
+
+    expect(JSON.parse(dead?.body ?? '{}')).toMatchObject({
+      Type: 'Notification',
+      MessageId,
+      Message: 'to the queue',
+    });
+    expect(dead?.messageAttributes.TopicArn?.StringValue).toBe(TopicArn);
+    expect(attributes.Attributes?.RedrivePolicy).toContain('sns-dlq');
+    await redriving.close();
+    queue.close();
+    await stop(edge.server);
   });
 });

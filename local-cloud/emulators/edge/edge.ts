@@ -24,6 +24,7 @@ import { type HealthReport, healthStatusCode } from '../shared/health.ts';
 import { closeServer } from '../shared/servers.ts';
 import { errorAnswer, SnsError } from '../sns/query-protocol.ts';
 import { type LocalSns, SNS_ACTIONS } from '../sns/service.ts';
+import type { LocalSqs } from '../sqs/sqs.ts';
 import type { LocalStepFunctions } from '../stepfunctions/stepfunctions.ts';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, verifySignature } from './sigv4.ts';
 
@@ -33,6 +34,7 @@ export interface EdgeServices {
   readonly faults: Faults;
   readonly secrets: LocalSecretsManager;
   readonly sns: LocalSns;
+  readonly sqs: LocalSqs;
   readonly states: LocalStepFunctions;
   readonly websocket: WebSocketGateway;
   /**
@@ -60,6 +62,7 @@ const JSON_TARGETS = {
   AWSEvents: 'events',
   AWSStepFunctions: 'states',
   secretsmanager: 'secretsmanager',
+  AmazonSQS: 'sqs',
 } as const;
 type JsonTarget = (typeof JSON_TARGETS)[keyof typeof JSON_TARGETS];
 
@@ -97,7 +100,9 @@ const routeOf = (req: IncomingMessage, url: URL): Route => {
     if (!isJsonTargetPrefix(prefix)) return { kind: 'unknown-target', target };
     const service = JSON_TARGETS[prefix];
     const contentType =
-      service === 'dynamodb' || service === 'dynamodbstreams' || service === 'states' ? JSON_1_0 : JSON_1_1;
+      service === 'dynamodb' || service === 'dynamodbstreams' || service === 'states' || service === 'sqs'
+        ? JSON_1_0
+        : JSON_1_1;
     return { kind: 'json', target: service, operation, service: signingNameOf(service), contentType };
   }
   if (url.pathname === '/_sensorbus/health' || url.pathname === '/health') return { kind: 'health' };
@@ -160,7 +165,7 @@ const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void => {
 /**
  * The AWS-compatible edge: one port for every emulated service, routed by wire protocol the way
  * LocalStack's edge does: `X-Amz-Target` for the JSON protocols (DynamoDB, DynamoDB Streams,
- * EventBridge, Step Functions, Secrets Manager), the form-encoded `Action` for Query protocols (SNS), and the path
+ * EventBridge, Step Functions, Secrets Manager, SQS), the form-encoded `Action` for Query protocols (SNS), and the path
  * for the API Gateway Management API. `/_sensorbus/faults` lets tests make a service fail.
  *
  * Every request must carry a Signature Version 4 made with the local cloud's generated credentials
@@ -284,6 +289,8 @@ export class Edge {
         return this.#json(res, JSON_1_1, () =>
           this.#services.secrets.handle(operation, parseJsonRequest(body)),
         );
+      case 'sqs':
+        return this.#json(res, JSON_1_0, () => this.#services.sqs.handle(operation, parseJsonRequest(body)));
     }
   }
 

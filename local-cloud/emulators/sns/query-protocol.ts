@@ -126,6 +126,23 @@ export const readMap = (
   return map.size > 0 ? map : undefined;
 };
 
+/**
+ * The entries of a batch (`<prefix>.member.N.<field>`), each as the parameters of a single call,
+ * so `PublishBatchRequestEntries.member.1.Message` reads as `Message`.
+ */
+export const readBatchEntries = (params: URLSearchParams, prefix: string): URLSearchParams[] => {
+  const batch: URLSearchParams[] = [];
+  for (let index = 1; ; index++) {
+    const start = `${prefix}.member.${index}.`;
+    const entry = new URLSearchParams();
+    for (const [key, value] of params)
+      if (key.startsWith(start)) entry.append(key.slice(start.length), value);
+    if ([...entry.keys()].length === 0) break;
+    batch.push(entry);
+  }
+  return batch;
+};
+
 /** A Publish message attribute as it arrived, before validation. */
 export interface RawMessageAttribute {
   readonly DataType: string | null;

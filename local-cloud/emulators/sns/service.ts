@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Faults } from '../shared/faults.ts';
+import { JacksonParseError, parseJsonAsJackson } from '../shared/jackson-json.ts';
 import { Journal } from '../shared/journal.ts';
 import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
@@ -33,6 +34,7 @@ import {
 } from './messages.ts';
 import {
   attributeBytes,
+  element,
   entries,
   errorAnswer,
   invalidParameter,
@@ -40,6 +42,7 @@ import {
   missingMember,
   notFound,
   type QueryAnswer,
+  readBatchEntries,
   readMap,
   readMessageAttributes,
   resultAnswer,
@@ -47,6 +50,7 @@ import {
   textElement,
   validateMessageAttributes,
 } from './query-protocol.ts';
+import { type DeliveredSms, PHONE_NUMBER, SmsOutbox } from './sms.ts';
 
 export type { DeadLetter } from './delivery.ts';
 export type { DeliveredMail } from './mailbox.ts';
@@ -70,6 +74,15 @@ export interface LocalSnsOptions {
   readonly retryDelaysMs?: readonly number[];
   /** How long one HTTP/S attempt may take; 15 s, as on AWS, when absent. */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * Sends a message to an SQS queue by ARN: where a subscription's RedrivePolicy puts a message it
+   * could not deliver. Without it, such a message is only recorded as a dead letter.
+   */
+  readonly sendToQueue?: (
+    queueArn: string,
+    body: string,
+    attributes: Record<string, { DataType: string; StringValue: string }>,
+  ) => void;
 }
 
 /** The Query actions the local SNS answers; the edge routes a form-encoded `Action` among these here. */
@@ -77,6 +90,7 @@ export const SNS_ACTIONS: ReadonlySet<string> = new Set([
   'CreateTopic',
   'ListTopics',
   'Publish',
+  'PublishBatch',
   'Subscribe',
   'ConfirmSubscription',
   'Unsubscribe',
@@ -99,7 +113,7 @@ const AWS_PROTOCOLS: ReadonlySet<string> = new Set([
   'firehose',
 ]);
 /** The protocols the local SNS delivers to. */
-const PROTOCOLS = ['email', 'email-json', 'http', 'https'] as const;
+const PROTOCOLS = ['email', 'email-json', 'http', 'https', 'sms'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
 const isProtocol = (value: string): value is Protocol => (PROTOCOLS as readonly string[]).includes(value);
 const isEmail = (protocol: Protocol) => protocol === 'email' || protocol === 'email-json';
@@ -116,6 +130,10 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 /** Printable ASCII, not starting with a space, at most 100 characters (API_Publish `Subject`). */
 const SUBJECT = /^[\x21-\x7e][\x20-\x7e]{0,99}$/;
 const PAGE_SIZE = 100;
+/** https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html */
+const MAX_BATCH_ENTRIES = 10;
+const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]*$/;
+const MAX_BATCH_ENTRY_ID_LENGTH = 80;
 
 const Subscription = z.object({
   arn: z.string(),
@@ -128,6 +146,7 @@ const Subscription = z.object({
   filterPolicy: z.string().optional(),
   filterPolicyScope: z.enum(SCOPES),
   rawMessageDelivery: z.boolean(),
+  redrivePolicy: z.string().optional(),
 });
 type Subscription = z.infer<typeof Subscription>;
 
@@ -230,6 +249,7 @@ export class LocalSns {
   readonly #filters = new Map<string, CompiledFilterPolicy>();
   readonly #tokens = new Map<string, TokenEntry>();
   readonly #mailbox: Mailbox;
+  readonly #sms: SmsOutbox;
   readonly #deadLetters: DeadLetters;
   readonly #stateFile: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
@@ -241,6 +261,7 @@ export class LocalSns {
     this.#retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const { dataDir } = options;
     this.#mailbox = new Mailbox(dataDir && join(dataDir, 'mail'));
+    this.#sms = new SmsOutbox(dataDir && join(dataDir, 'sms'));
     this.#deadLetters = new DeadLetters(dataDir && join(dataDir, 'dlq'));
     if (dataDir) {
       mkdirSync(join(dataDir, 'sns'), { recursive: true });
@@ -288,6 +309,11 @@ export class LocalSns {
         requestId,
       );
     }
+  }
+
+  /** Text messages sent so far (to `sms` subscriptions and phone numbers), oldest first. */
+  sms(): readonly DeliveredSms[] {
+    return this.#sms.list();
   }
 
   /** Emails delivered so far (for tests and the dashboard), newest last. */
@@ -364,6 +390,8 @@ export class LocalSns {
         return this.#listTopics(params);
       case 'Publish':
         return this.#publish(params);
+      case 'PublishBatch':
+        return this.#publishBatch(params);
       case 'Subscribe':
         return this.#subscribe(params);
       case 'ConfirmSubscription':
@@ -422,6 +450,93 @@ export class LocalSns {
 
   /** https://docs.aws.amazon.com/sns/latest/api/API_Publish.html */
   #publish(params: URLSearchParams): string {
+    const phoneNumber = params.get('PhoneNumber');
+    if (phoneNumber !== null) return textElement('MessageId', this.#publishSms(phoneNumber, params));
+    return textElement('MessageId', this.#accept(this.#validatePublish(params)));
+  }
+
+  /**
+   * Publishes up to ten messages to one topic (https://docs.aws.amazon.com/sns/latest/api/API_PublishBatch.html).
+   * As on AWS, a batch with a bad entry (an invalid message, structure or attribute) is refused
+   * whole with that entry's error, so nothing of it is published; the others are answered one by
+   * one in `Successful`.
+   */
+  #publishBatch(params: URLSearchParams): string {
+    const topicArn = params.get('TopicArn');
+    const batch = readBatchEntries(params, 'PublishBatchRequestEntries');
+    if (batch.length === 0) {
+      throw new SnsError('EmptyBatchRequest', "The batch request doesn't contain any entries.");
+    }
+    if (batch.length > MAX_BATCH_ENTRIES) {
+      throw new SnsError(
+        'TooManyEntriesInBatchRequest',
+        'The batch request contains more entries than permissible.',
+      );
+    }
+    for (const entry of batch) {
+      const id = entry.get('Id') ?? '';
+      if (!BATCH_ENTRY_ID.test(id)) {
+        throw new SnsError(
+          'InvalidBatchEntryId',
+          `The Id of a batch entry in the batch request contains an impermissible character: ${id}`,
+        );
+      }
+      if (id.length > MAX_BATCH_ENTRY_ID_LENGTH) {
+        throw new SnsError(
+          'InvalidBatchEntryId',
+          `The Id of a batch entry in the batch request is too long: ${id}`,
+        );
+      }
+    }
+    if (new Set(batch.map((entry) => entry.get('Id'))).size < batch.length) {
+      throw new SnsError(
+        'BatchEntryIdsNotDistinct',
+        'Two or more batch entries in the request have the same Id.',
+      );
+    }
+    const total = batch.reduce(
+      (sum, entry) =>
+        sum +
+        Object.entries(validateMessageAttributes(readMessageAttributes(entry))).reduce(
+          (bytes, [name, attribute]) => bytes + attributeBytes(name, attribute),
+          Buffer.byteLength(entry.get('Message') ?? ''),
+        ),
+      0,
+    );
+    if (total > MAX_MESSAGE_BYTES) {
+      throw new SnsError(
+        'BatchRequestTooLong',
+        'The length of all the messages put together is more than the limit.',
+      );
+    }
+    this.#topicOf(topicArn);
+    const validated = batch.map((entry) => {
+      if (topicArn !== null) entry.set('TopicArn', topicArn);
+      return { id: entry.get('Id') ?? '', published: this.#validatePublish(entry) };
+    });
+    const successful = validated.map(
+      ({ id, published }) => textElement('Id', id) + textElement('MessageId', this.#accept(published)),
+    );
+    return members('Successful', successful) + element('Failed', '');
+  }
+
+  /** A Publish to a phone number: one SMS, written before Publish answers (https://docs.aws.amazon.com/sns/latest/dg/sms_sending-overview.html). */
+  #publishSms(phoneNumber: string, params: URLSearchParams): string {
+    if (!PHONE_NUMBER.test(phoneNumber)) {
+      throw invalidParameter(
+        `Invalid parameter: PhoneNumber Reason: ${phoneNumber} is not valid to publish to`,
+      );
+    }
+    const message = params.get('Message');
+    if (message === null) throw missingMember('message');
+    if (message === '') throw invalidParameter('Invalid parameter: Empty message');
+    const messageId = randomUUID();
+    this.#sms.send({ to: phoneNumber, messageId, sentAt: new Date().toISOString(), message });
+    return messageId;
+  }
+
+  /** Checks a Publish (or a batch entry) as SNS does, before anything is published. */
+  #validatePublish(params: URLSearchParams): Published {
     const subject = params.get('Subject') ?? undefined;
     if (subject !== undefined && !SUBJECT.test(subject)) throw invalidParameter('Invalid parameter: Subject');
     const message = params.get('Message');
@@ -433,9 +548,6 @@ export class LocalSns {
       Buffer.byteLength(message),
     );
     if (size > MAX_MESSAGE_BYTES) throw invalidParameter('Invalid parameter: Message too long');
-    if (params.has('PhoneNumber')) {
-      throw invalidParameter('Invalid parameter: PhoneNumber Reason: the local SNS does not send SMS');
-    }
     if (params.has('MessageDeduplicationId')) {
       throw invalidParameter(
         'Invalid parameter: MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type',
@@ -445,7 +557,7 @@ export class LocalSns {
     const structured = structure === null ? undefined : parseStructuredMessage(structure, message);
     const topic = this.#topicOf(params.get('TopicArn') ?? params.get('TargetArn'));
 
-    const published: Published = {
+    return {
       messageId: randomUUID(),
       topic,
       subject,
@@ -454,6 +566,11 @@ export class LocalSns {
       attributes,
       timestamp: new Date().toISOString(),
     };
+  }
+
+  /** Journals a validated message's deliveries, one per matching subscription, then starts them; answers its id. */
+  #accept(published: Published): string {
+    const { topic, attributes } = published;
     const deliveries: {
       subscription: Subscription;
       body: string;
@@ -477,7 +594,7 @@ export class LocalSns {
     for (const { subscription, body, id, pending } of deliveries) {
       this.#track(this.#deliver(subscription, published, body, { id, pending }));
     }
-    return textElement('MessageId', published.messageId);
+    return published.messageId;
   }
 
   /** https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html */
@@ -543,6 +660,9 @@ export class LocalSns {
 
     if (isEmail(protocol)) {
       await this.#sendConfirmationEmail(subscription, topic);
+      subscription.pending = false;
+      this.#save();
+    } else if (protocol === 'sms') {
       subscription.pending = false;
       this.#save();
     } else {
@@ -643,6 +763,7 @@ export class LocalSns {
       SubscriptionArn: subscription.arn,
       TopicArn: subscription.topicArn,
     };
+    if (subscription.redrivePolicy !== undefined) attributes.RedrivePolicy = subscription.redrivePolicy;
     if (subscription.filterPolicy !== undefined) {
       attributes.FilterPolicy = subscription.filterPolicy;
       attributes.FilterPolicyScope = subscription.filterPolicyScope;
@@ -702,8 +823,11 @@ export class LocalSns {
           next.rawMessageDelivery = raw === 'true';
           break;
         }
-        case 'DeliveryPolicy':
         case 'RedrivePolicy':
+          if (value !== '') validateRedrivePolicy(value, refuse);
+          next.redrivePolicy = value === '' ? undefined : value;
+          break;
+        case 'DeliveryPolicy':
         case 'SubscriptionRoleArn':
           throw refuse(`${name}: not emulated by the local SNS`);
         default:
@@ -810,6 +934,16 @@ export class LocalSns {
       timestamp: published.timestamp,
       attributes: published.attributes,
     });
+    if (subscription.protocol === 'sms') {
+      this.#sms.send({
+        to: subscription.endpoint,
+        messageId: published.messageId,
+        sentAt: published.timestamp,
+        message,
+        topicArn: published.topic.arn,
+      });
+      return undefined;
+    }
     if (isEmail(subscription.protocol)) {
       const body =
         subscription.protocol === 'email'
@@ -986,6 +1120,17 @@ export class LocalSns {
     letter: Pick<DeadLetter, 'reason' | 'error' | 'attempts' | 'type' | 'messageId' | 'body'>,
   ): Promise<void> {
     const topicName = subscription.topicArn.slice(subscription.topicArn.lastIndexOf(':') + 1);
+    if (subscription.redrivePolicy !== undefined && letter.type === 'Notification') {
+      // Honoured as SNS does for messages (not for its own confirmation requests): the message goes to the subscription's dead-letter queue (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
+      this.#options.sendToQueue?.(deadLetterTargetOf(subscription.redrivePolicy), letter.body, {
+        RequestID: { DataType: 'String', StringValue: randomUUID() },
+        ErrorCode: {
+          DataType: 'String',
+          StringValue: String(letter.error ?? 'DeliveryFailed').slice(0, 256),
+        },
+        TopicArn: { DataType: 'String', StringValue: subscription.topicArn },
+      });
+    }
     await this.#deadLetters.record(topicName, {
       failedAt: new Date().toISOString(),
       ...letter,
@@ -1072,7 +1217,37 @@ const comparableAttributes = (subscription: Subscription): Record<string, string
   RawMessageDelivery: String(subscription.rawMessageDelivery),
 });
 
+/**
+ * A subscription's RedrivePolicy as SNS checks it: JSON (worded as AWS's parser words it) naming
+ * an SQS queue ARN in `deadLetterTargetArn` (https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html).
+ */
+const validateRedrivePolicy = (value: string, refuse: (reason: string) => SnsError): void => {
+  let policy: unknown;
+  try {
+    policy = parseJsonAsJackson(value, 'redacted');
+  } catch (error) {
+    if (error instanceof JacksonParseError)
+      throw refuse(`RedrivePolicy: failed to parse JSON. ${error.message}`);
+    throw error;
+  }
+  const arn =
+    typeof policy === 'object' && policy !== null
+      ? (policy as Record<string, unknown>).deadLetterTargetArn
+      : undefined;
+  if (typeof arn !== 'string' || !/^arn:aws[\w-]*:sqs:[\w-]+:\d{12}:[\w-]{1,80}$/.test(arn))
+    throw refuse('RedrivePolicy: deadLetterTargetArn is an invalid arn');
+};
+
+/** The queue ARN of a valid RedrivePolicy. */
+const deadLetterTargetOf = (policy: string): string =>
+  z.object({ deadLetterTargetArn: z.string() }).parse(JSON.parse(policy)).deadLetterTargetArn;
+
 const validEndpoint = (protocol: Protocol, endpoint: string | null): string => {
+  if (protocol === 'sms') {
+    if (endpoint === null || !PHONE_NUMBER.test(endpoint))
+      throw invalidParameter(`Invalid SMS endpoint: ${endpoint}`);
+    return endpoint;
+  }
   if (isEmail(protocol)) {
     if (endpoint === null || endpoint.length > 254 || !EMAIL_ADDRESS.test(endpoint)) {
       throw invalidParameter('Invalid parameter: Email address');

@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A text message SNS sent, as the local SNS keeps it. */
+export interface DeliveredSms {
+  readonly to: string;
+  readonly messageId: string;
+  readonly sentAt: string;
+  readonly message: string;
+  /** The topic it was published to; absent for a Publish to a PhoneNumber. */
+  readonly topicArn?: string;
+}
+
+/**
+ * Where the local SNS "sends" SMS: one readable text file per message under `<data dir>/sms/`,
+ * as mail goes to `mail/*.eml`, or a list in memory. SMS subscriptions need no confirmation, as on
+ * AWS (https://docs.aws.amazon.com/sns/latest/dg/sns-mobile-phone-number-as-subscriber.html).
+ */
+export class SmsOutbox {
+  readonly #dir: string | undefined;
+  readonly #sent: DeliveredSms[] = [];
+
+  constructor(dir?: string) {
+    this.#dir = dir;
+    if (dir) mkdirSync(dir, { recursive: true });
+  }
+
+  /** Written synchronously: the message is there before Publish answers. */
+  send(sms: DeliveredSms): void {
+    this.#sent.push(sms);
+    if (!this.#dir) return;
+    const text = [
+      `To: ${sms.to}`,
+      `Date: ${sms.sentAt}`,
+      `Message-Id: ${sms.messageId}`,
+      ...(sms.topicArn ? [`Topic: ${sms.topicArn}`] : []),
+      '',
+      sms.message,
+      '',
+    ].join('\n');
+    writeFileSync(join(this.#dir, `${sms.sentAt.replace(/[:.]/g, '-')}-${sms.messageId}.txt`), text);
+  }
+
+  /** Every SMS sent since start, oldest first. */
+  list(): readonly DeliveredSms[] {
+    return [...this.#sent];
+  }
+}
+
+/** A phone number SNS takes: E.164, `+` and up to 15 digits (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
+export const PHONE_NUMBER = /^\+?[1-9]\d{1,14}$/;

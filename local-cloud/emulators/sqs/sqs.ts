@@ -1,0 +1,532 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { AwsError } from '../shared/aws-protocol.ts';
+import { Journal } from '../shared/journal.ts';
+
+/**
+ * A local SQS (standard queues) for the JSON protocol SDK v3 speaks (`X-Amz-Target: AmazonSQS.*`,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/Welcome.html): queues,
+ * messages with attributes, visibility timeouts, long polling, receive counts and the redrive
+ * policy that moves a message to its dead-letter queue after `maxReceiveCount` receives.
+ *
+ * Durable as SQS is: every message is journaled (`journal/sqs.jsonl`, synchronous writes) before
+ * SendMessage answers, and again when a receive changes it, so a process killed at any moment
+ * loses none; the queues' definitions are in `sqs/queues.json`. In memory without a data directory.
+ */
+
+export interface LocalSqsOptions {
+  readonly region: string;
+  readonly accountId: string;
+  readonly dataDir?: string;
+  /** Where queue URLs point: the edge's URL, known once it listens. */
+  readonly publicUrl: () => string;
+}
+
+const QueueDefinition = z.object({
+  name: z.string(),
+  attributes: z.record(z.string(), z.string()),
+  createdAt: z.number(),
+});
+type QueueDefinition = z.infer<typeof QueueDefinition>;
+
+const StoredMessage = z.object({
+  queue: z.string(),
+  messageId: z.string(),
+  body: z.string(),
+  messageAttributes: z.record(
+    z.string(),
+    z.object({
+      DataType: z.string(),
+      StringValue: z.string().optional(),
+      BinaryValue: z.string().optional(),
+    }),
+  ),
+  sentAt: z.number(),
+  receiveCount: z.number().int().nonnegative(),
+  firstReceivedAt: z.number().optional(),
+  /** When it can be received (again): after its delay or its visibility timeout. */
+  visibleAt: z.number(),
+  receiptHandle: z.string().optional(),
+});
+type StoredMessage = z.infer<typeof StoredMessage>;
+type MessageAttributes = StoredMessage['messageAttributes'];
+
+/** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html */
+const DEFAULT_ATTRIBUTES = {
+  VisibilityTimeout: '30',
+  MessageRetentionPeriod: '345600',
+  DelaySeconds: '0',
+  ReceiveMessageWaitTimeSeconds: '0',
+  MaximumMessageSize: '262144',
+};
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const MAX_BATCH = 10;
+const MAX_MESSAGE_BYTES = 262_144;
+const POLL_MS = 50;
+
+const sqsError = (type: string, message: string) => new AwsError(`com.amazonaws.sqs#${type}`, message);
+const noQueue = () => sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
+
+const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
+
+/**
+ * The MD5 of message attributes as SQS computes it, which the SDK checks: for each attribute by
+ * name, length-prefixed name, type and value, with a transport byte (1 text, 2 binary)
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html#sqs-attributes-md5-message-digest-calculation).
+ */
+export const md5OfMessageAttributes = (attributes: MessageAttributes): string => {
+  const parts: Buffer[] = [];
+  const prefixed = (data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    parts.push(length, data);
+  };
+  for (const name of Object.keys(attributes).sort()) {
+    const attribute = attributes[name];
+    if (!attribute) continue;
+    prefixed(Buffer.from(name));
+    prefixed(Buffer.from(attribute.DataType));
+    const binary = attribute.BinaryValue !== undefined;
+    parts.push(Buffer.from([binary ? 2 : 1]));
+    prefixed(
+      binary ? Buffer.from(attribute.BinaryValue ?? '', 'base64') : Buffer.from(attribute.StringValue ?? ''),
+    );
+  }
+  return md5(Buffer.concat(parts));
+};
+
+const readAttributes = (value: unknown): MessageAttributes => {
+  if (typeof value !== 'object' || value === null) return {};
+  const attributes: MessageAttributes = {};
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    const parsed = z
+      .object({
+        DataType: z.string(),
+        StringValue: z.string().optional(),
+        BinaryValue: z.string().optional(),
+      })
+      .safeParse(raw);
+    if (!parsed.success)
+      throw sqsError(
+        'InvalidParameterValue',
+        `The message attribute '${name}' must contain a non-empty message attribute type.`,
+      );
+    attributes[name] = parsed.data;
+  }
+  return attributes;
+};
+
+/** The redrive policy of a queue (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html). */
+const RedrivePolicy = z.object({
+  deadLetterTargetArn: z.string(),
+  maxReceiveCount: z.coerce.number().int().min(1).max(1000),
+});
+
+export class LocalSqs {
+  readonly #options: LocalSqsOptions;
+  readonly #queues = new Map<string, QueueDefinition>();
+  readonly #messages = new Map<string, StoredMessage>();
+  readonly #journal: Journal<StoredMessage>;
+  readonly #definitions: string | undefined;
+
+  constructor(options: LocalSqsOptions) {
+    this.#options = options;
+    const dir = options.dataDir && join(options.dataDir, 'sqs');
+    const journalDir = options.dataDir && join(options.dataDir, 'journal');
+    for (const d of [dir, journalDir]) if (d) mkdirSync(d, { recursive: true });
+    this.#definitions = dir && join(dir, 'queues.json');
+    if (this.#definitions && existsSync(this.#definitions)) {
+      for (const queue of z.array(QueueDefinition).parse(JSON.parse(readFileSync(this.#definitions, 'utf8'))))
+        this.#queues.set(queue.name, queue);
+    }
+    this.#journal = new Journal({
+      decode: (value) => StoredMessage.parse(value),
+      ...(journalDir ? { file: join(journalDir, 'sqs.jsonl') } : {}),
+    });
+    for (const { id, value } of this.#journal.recovered()) this.#messages.set(id, value);
+  }
+
+  queueArn(name: string): string {
+    return `arn:aws:sqs:${this.#options.region}:${this.#options.accountId}:${name}`;
+  }
+
+  queueUrl(name: string): string {
+    return `${this.#options.publicUrl()}/${this.#options.accountId}/${name}`;
+  }
+
+  #save(): void {
+    if (this.#definitions)
+      writeFileSync(this.#definitions, JSON.stringify([...this.#queues.values()], null, 2));
+  }
+
+  /** The queue a URL (any host: SQS's own, the edge's) or an ARN names. */
+  #queueOf(urlOrArn: unknown): QueueDefinition {
+    const text = String(urlOrArn ?? '');
+    const name = text.slice(Math.max(text.lastIndexOf('/'), text.lastIndexOf(':')) + 1);
+    const queue = this.#queues.get(name);
+    if (!queue) throw noQueue();
+    return queue;
+  }
+
+  /** Creates a queue unless it exists (idempotent for the same attributes), as CreateQueue does. */
+  createQueue(name: string, attributes: Record<string, string> = {}): string {
+    if (!QUEUE_NAME.test(name)) {
+      throw sqsError(
+        'InvalidParameterValue',
+        'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
+      );
+    }
+    if (attributes.RedrivePolicy !== undefined) this.#redrivePolicy(attributes.RedrivePolicy);
+    const existing = this.#queues.get(name);
+    if (existing) {
+      for (const [key, value] of Object.entries(attributes)) {
+        if (
+          (existing.attributes[key] ?? DEFAULT_ATTRIBUTES[key as keyof typeof DEFAULT_ATTRIBUTES]) !== value
+        )
+          throw sqsError(
+            'QueueAlreadyExists',
+            `A queue already exists with the same name and a different value for attribute ${key}`,
+          );
+      }
+      return this.queueUrl(name);
+    }
+    this.#queues.set(name, {
+      name,
+      attributes: { ...DEFAULT_ATTRIBUTES, ...attributes },
+      createdAt: Date.now(),
+    });
+    this.#save();
+    return this.queueUrl(name);
+  }
+
+  #redrivePolicy(text: string) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw sqsError(
+        'InvalidAttributeValue',
+        'Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid JSON map.',
+      );
+    }
+    const policy = RedrivePolicy.safeParse(parsed);
+    if (!policy.success)
+      throw sqsError(
+        'InvalidAttributeValue',
+        `Value ${text} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: deadLetterTargetArn or maxReceiveCount.`,
+      );
+    return policy.data;
+  }
+
+  /** Sends a message to a queue by name, as a rule target or a workflow's `sqs:sendMessage` does. */
+  send(queueName: string, body: string, messageAttributes: MessageAttributes = {}, delaySeconds?: number) {
+    const queue = this.#queues.get(queueName);
+    if (!queue) throw noQueue();
+    return this.#send(queue, body, messageAttributes, delaySeconds);
+  }
+
+  #send(queue: QueueDefinition, body: unknown, messageAttributes: MessageAttributes, delaySeconds?: number) {
+    if (typeof body !== 'string' || body === '')
+      throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
+    if (Buffer.byteLength(body) > Number(queue.attributes.MaximumMessageSize ?? MAX_MESSAGE_BYTES)) {
+      throw sqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${queue.attributes.MaximumMessageSize} bytes.`,
+      );
+    }
+    const now = Date.now();
+    const delay = delaySeconds ?? Number(queue.attributes.DelaySeconds ?? 0);
+    const message: StoredMessage = {
+      queue: queue.name,
+      messageId: randomUUID(),
+      body,
+      messageAttributes,
+      sentAt: now,
+      receiveCount: 0,
+      visibleAt: now + delay * 1000,
+    };
+    this.#journal.put(message.messageId, message);
+    this.#messages.set(message.messageId, message);
+    return {
+      MessageId: message.messageId,
+      MD5OfMessageBody: md5(body),
+      ...(Object.keys(messageAttributes).length > 0
+        ? { MD5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
+        : {}),
+    };
+  }
+
+  /** Messages of a queue now, in the order they were sent (for `/health` and the CLI). */
+  messages(queueName: string): readonly StoredMessage[] {
+    return [...this.#messages.values()]
+      .filter((m) => m.queue === queueName)
+      .sort((a, b) => a.sentAt - b.sentAt);
+  }
+
+  queueNames(): string[] {
+    return [...this.#queues.keys()].sort();
+  }
+
+  async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {
+    switch (operation) {
+      case 'CreateQueue':
+        return {
+          QueueUrl: this.createQueue(
+            String(input.QueueName ?? ''),
+            (input.Attributes ?? {}) as Record<string, string>,
+          ),
+        };
+      case 'GetQueueUrl': {
+        const queue = this.#queues.get(String(input.QueueName ?? ''));
+        if (!queue) throw noQueue();
+        return { QueueUrl: this.queueUrl(queue.name) };
+      }
+      case 'ListQueues': {
+        const prefix = typeof input.QueueNamePrefix === 'string' ? input.QueueNamePrefix : '';
+        return {
+          QueueUrls: this.queueNames()
+            .filter((n) => n.startsWith(prefix))
+            .map((n) => this.queueUrl(n)),
+        };
+      }
+      case 'DeleteQueue': {
+        const queue = this.#queueOf(input.QueueUrl);
+        this.#purge(queue.name);
+        this.#queues.delete(queue.name);
+        this.#save();
+        return {};
+      }
+      case 'PurgeQueue':
+        this.#purge(this.#queueOf(input.QueueUrl).name);
+        return {};
+      case 'GetQueueAttributes':
+        return { Attributes: this.#attributes(this.#queueOf(input.QueueUrl), input.AttributeNames) };
+      case 'SetQueueAttributes': {
+        const queue = this.#queueOf(input.QueueUrl);
+        const attributes = (input.Attributes ?? {}) as Record<string, string>;
+        if (attributes.RedrivePolicy !== undefined) this.#redrivePolicy(attributes.RedrivePolicy);
+        Object.assign(queue.attributes, attributes);
+        this.#save();
+        return {};
+      }
+      case 'SendMessage':
+        return this.#send(
+          this.#queueOf(input.QueueUrl),
+          input.MessageBody,
+          readAttributes(input.MessageAttributes),
+          typeof input.DelaySeconds === 'number' ? input.DelaySeconds : undefined,
+        );
+      case 'SendMessageBatch':
+        return this.#batch(input, (queue, entry) => ({
+          Id: entry.Id,
+          ...this.#send(
+            queue,
+            entry.MessageBody,
+            readAttributes(entry.MessageAttributes),
+            typeof entry.DelaySeconds === 'number' ? entry.DelaySeconds : undefined,
+          ),
+        }));
+      case 'ReceiveMessage':
+        return this.#receive(this.#queueOf(input.QueueUrl), input);
+      case 'DeleteMessage':
+        this.#delete(this.#queueOf(input.QueueUrl), input.ReceiptHandle);
+        return {};
+      case 'DeleteMessageBatch':
+        return this.#batch(input, (queue, entry) => {
+          this.#delete(queue, entry.ReceiptHandle);
+          return { Id: entry.Id };
+        });
+      case 'ChangeMessageVisibility': {
+        const message = this.#byReceipt(this.#queueOf(input.QueueUrl), input.ReceiptHandle);
+        message.visibleAt = Date.now() + Number(input.VisibilityTimeout ?? 0) * 1000;
+        this.#journal.put(message.messageId, message);
+        return {};
+      }
+      default:
+        throw new AwsError(
+          'UnknownOperationException',
+          `Operation ${operation} is not supported by the local SQS`,
+        );
+    }
+  }
+
+  #purge(queueName: string): void {
+    for (const message of this.messages(queueName)) {
+      this.#messages.delete(message.messageId);
+      this.#journal.done(message.messageId);
+    }
+  }
+
+  #attributes(queue: QueueDefinition, names: unknown): Record<string, string> {
+    const now = Date.now();
+    const messages = this.messages(queue.name);
+    const all: Record<string, string> = {
+      ...queue.attributes,
+      QueueArn: this.queueArn(queue.name),
+      ApproximateNumberOfMessages: String(messages.filter((m) => m.visibleAt <= now).length),
+      ApproximateNumberOfMessagesNotVisible: String(
+        messages.filter((m) => m.receiveCount > 0 && m.visibleAt > now).length,
+      ),
+      ApproximateNumberOfMessagesDelayed: String(
+        messages.filter((m) => m.receiveCount === 0 && m.visibleAt > now).length,
+      ),
+      CreatedTimestamp: String(Math.floor(queue.createdAt / 1000)),
+    };
+    const wanted = Array.isArray(names) ? names.map(String) : [];
+    if (wanted.includes('All')) return all;
+    return Object.fromEntries(Object.entries(all).filter(([name]) => wanted.includes(name)));
+  }
+
+  #batch(
+    input: Record<string, unknown>,
+    each: (queue: QueueDefinition, entry: Record<string, unknown>) => Record<string, unknown>,
+  ) {
+    const queue = this.#queueOf(input.QueueUrl);
+    const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
+    if (entries.length === 0)
+      throw sqsError(
+        'EmptyBatchRequest',
+        'There should be at least one SendMessageBatchRequestEntry in the request.',
+      );
+    if (entries.length > MAX_BATCH)
+      throw sqsError(
+        'TooManyEntriesInBatchRequest',
+        `Maximum number of entries per request are ${MAX_BATCH}. You have sent ${entries.length}.`,
+      );
+    if (new Set(entries.map((entry) => entry.Id)).size < entries.length)
+      throw sqsError('BatchEntryIdsNotDistinct', 'Id values must be unique within a batch request.');
+    const successful: Record<string, unknown>[] = [];
+    const failed: Record<string, unknown>[] = [];
+    for (const entry of entries) {
+      try {
+        successful.push(each(queue, entry));
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        failed.push({
+          Id: entry.Id,
+          SenderFault: true,
+          Code: error.type.split('#').pop(),
+          Message: error.message,
+        });
+      }
+    }
+    return { Successful: successful, Failed: failed };
+  }
+
+  #byReceipt(queue: QueueDefinition, receipt: unknown): StoredMessage {
+    const message = [...this.#messages.values()].find(
+      (m) => m.queue === queue.name && m.receiptHandle !== undefined && m.receiptHandle === receipt,
+    );
+    if (!message)
+      throw sqsError(
+        'ReceiptHandleIsInvalid',
+        `The input receipt handle "${String(receipt)}" is not a valid receipt handle.`,
+      );
+    return message;
+  }
+
+  #delete(queue: QueueDefinition, receipt: unknown): void {
+    const message = this.#byReceipt(queue, receipt);
+    this.#messages.delete(message.messageId);
+    this.#journal.done(message.messageId);
+  }
+
+  /**
+   * Long-polls up to `WaitTimeSeconds` for visible messages; each received one becomes invisible
+   * for the visibility timeout and counts a receive. One received more than the redrive policy's
+   * `maxReceiveCount` moves to the dead-letter queue instead.
+   */
+  async #receive(queue: QueueDefinition, input: Record<string, unknown>) {
+    const max = typeof input.MaxNumberOfMessages === 'number' ? input.MaxNumberOfMessages : 1;
+    if (max < 1 || max > MAX_BATCH) {
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value ${max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.`,
+      );
+    }
+    const wait = Number(input.WaitTimeSeconds ?? queue.attributes.ReceiveMessageWaitTimeSeconds ?? 0);
+    const visibility = Number(input.VisibilityTimeout ?? queue.attributes.VisibilityTimeout ?? 30);
+    const deadline = Date.now() + wait * 1000;
+    for (;;) {
+      const received = this.#take(queue, max, visibility);
+      if (received.length > 0 || Date.now() >= deadline) {
+        return { Messages: received.map((message) => this.#answer(message, input)) };
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  #take(queue: QueueDefinition, max: number, visibility: number): StoredMessage[] {
+    const now = Date.now();
+    const policy = queue.attributes.RedrivePolicy
+      ? this.#redrivePolicy(queue.attributes.RedrivePolicy)
+      : undefined;
+    const taken: StoredMessage[] = [];
+    for (const message of this.messages(queue.name)) {
+      if (taken.length >= max) break;
+      if (message.visibleAt > now) continue;
+      const deadLetterQueue = policy && this.#queues.get(policy.deadLetterTargetArn.split(':').pop() ?? '');
+      if (policy && deadLetterQueue && message.receiveCount >= policy.maxReceiveCount) {
+        // Moved, not copied: the dead-letter queue keeps the message id and body, as SQS does.
+        const moved = {
+          ...message,
+          queue: deadLetterQueue.name,
+          receiveCount: 0,
+          visibleAt: now,
+          receiptHandle: undefined,
+        };
+        const { receiptHandle: _, ...journaled } = moved;
+        this.#journal.put(moved.messageId, journaled);
+        this.#messages.set(moved.messageId, journaled);
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceivedAt ??= now;
+      message.visibleAt = now + visibility * 1000;
+      message.receiptHandle = Buffer.from(`${message.messageId}:${randomUUID()}`).toString('base64');
+      this.#journal.put(message.messageId, message);
+      taken.push(message);
+    }
+    return taken;
+  }
+
+  #answer(message: StoredMessage, input: Record<string, unknown>) {
+    const names = [...(Array.isArray(input.MessageAttributeNames) ? input.MessageAttributeNames : [])].map(
+      String,
+    );
+    const attributes = Object.fromEntries(
+      Object.entries(message.messageAttributes).filter(
+        ([name]) => names.includes('All') || names.includes('.*') || names.includes(name),
+      ),
+    );
+    const systemNames = [
+      ...(Array.isArray(input.AttributeNames) ? input.AttributeNames : []),
+      ...(Array.isArray(input.MessageSystemAttributeNames) ? input.MessageSystemAttributeNames : []),
+    ].map(String);
+    const system: Record<string, string> = {
+      SentTimestamp: String(message.sentAt),
+      ApproximateReceiveCount: String(message.receiveCount),
+      ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? message.sentAt),
+      SenderId: this.#options.accountId,
+    };
+    const wantedSystem = Object.fromEntries(
+      Object.entries(system).filter(([name]) => systemNames.includes('All') || systemNames.includes(name)),
+    );
+    return {
+      MessageId: message.messageId,
+      ReceiptHandle: message.receiptHandle,
+      MD5OfBody: md5(message.body),
+      Body: message.body,
+      ...(Object.keys(wantedSystem).length > 0 ? { Attributes: wantedSystem } : {}),
+      ...(Object.keys(attributes).length > 0
+        ? { MessageAttributes: attributes, MD5OfMessageAttributes: md5OfMessageAttributes(attributes) }
+        : {}),
+    };
+  }
+
+  close(): void {
+    this.#journal.close();
+  }
+}
