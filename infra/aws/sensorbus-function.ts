@@ -192,7 +192,20 @@ export class SensorbusFunction extends Construct {
             `Publishing to ${topics[name].name} encrypts with its KMS key; GenerateDataKey* (GenerateDataKey and GenerateDataKeyWithoutPlaintext) is granted on that one key only.`,
           );
         }
-      } else topic.grantSubscribe(this.role);
+      } else {
+        topic.grantSubscribe(this.role);
+        this.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['sns:ListSubscriptionsByTopic', 'sns:GetSubscriptionAttributes', 'sns:Unsubscribe'],
+            resources: [topic.topicArn, `${topic.topicArn}:*`],
+          }),
+        );
+        acknowledgeWildcardResource(
+          this.role,
+          `${topic.topicArn}:*`,
+          `Unsubscribe names a subscription of ${topics[name].name} (its ARN is the topic's ARN, a colon and an id known only at run time); the grant covers that topic's subscriptions only.`,
+        );
+      }
     }
     for (const name of spec.secrets ?? []) {
       const secret = lookup(resources.secrets, name, 'Secret');
