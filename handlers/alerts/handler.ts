@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AlertId, AlertsQuery, SnoozeRequest } from '../../schemas/alert.ts';
-import { principalOf } from '../lib/auth.ts';
+import { principalOf, requireRole } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
@@ -25,6 +25,8 @@ export const makeHandler = (deps: AlertsDeps) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     const principal = principalOf(event);
     const route = `${event.httpMethod} ${event.resource}`;
+    // Every action is an operator's: a viewer is refused before anything about the request is read.
+    if (event.httpMethod === 'POST') requireRole(principal, 'operator');
     switch (route) {
       case 'GET /alerts': {
         const query = validate(AlertsQuery, event.queryStringParameters ?? {});
