@@ -29,7 +29,7 @@ import {
   tables,
   topics,
 } from '../resources.ts';
-import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
+import { dataRemovalPolicy, lookup, physicalName, REPO_ROOT, type StageConfig } from './config.ts';
 import { FUNCTION_BUNDLE } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 
@@ -194,15 +194,20 @@ export class SensorbusFunction extends Construct {
         }
       } else {
         topic.grantSubscribe(this.role);
+        // The topic's subscriptions by the topic's own name, so the ARN resolves in this stack.
+        const subscriptionsOf = `${Stack.of(this).formatArn({
+          service: 'sns',
+          resource: physicalName(props.stage, topics[name].name),
+        })}:*`;
         this.role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['sns:ListSubscriptionsByTopic', 'sns:GetSubscriptionAttributes', 'sns:Unsubscribe'],
-            resources: [topic.topicArn, `${topic.topicArn}:*`],
+            resources: [topic.topicArn, subscriptionsOf],
           }),
         );
         acknowledgeWildcardResource(
           this.role,
-          `${topic.topicArn}:*`,
+          subscriptionsOf,
           `Unsubscribe names a subscription of ${topics[name].name} (its ARN is the topic's ARN, a colon and an id known only at run time); the grant covers that topic's subscriptions only.`,
         );
       }
