@@ -19,7 +19,12 @@ export interface AuthorizerSpec {
 }
 
 export const authorizers = {
-  deviceKey: { function: 'deviceKeyAuthorizer', identityHeader: 'x-api-key', cacheTtlSeconds: 300 },
+  /**
+   * Not cached (TTL 0): API Gateway's authorizer cache can only be flushed for a whole stage, so a
+   * cached Allow would let a deleted device's key, or a rotated key past its grace, in for up to
+   * the TTL. The authorizer reads the key's record strongly consistent instead.
+   */
+  deviceKey: { function: 'deviceKeyAuthorizer', identityHeader: 'x-api-key', cacheTtlSeconds: 0 },
   bearer: { function: 'bearerAuthorizer', identityHeader: 'Authorization', cacheTtlSeconds: 300 },
 } as const satisfies Record<string, AuthorizerSpec>;
 
@@ -36,10 +41,22 @@ export const routes: readonly RouteSpec[] = [
   { method: 'PUT', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
+  { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
+  { method: 'POST', path: '/devices/{deviceId}/keys', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices/{deviceId}/readings', function: 'readings', authorizer: 'bearer' },
   { method: 'POST', path: '/tokens', function: 'tokens', authorizer: 'bearer' },
   { method: 'POST', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
+  { method: 'GET', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
+  {
+    method: 'DELETE',
+    path: '/alert-subscriptions/{subscriptionId}',
+    function: 'alertSubscriptions',
+    authorizer: 'bearer',
+  },
   { method: 'GET', path: '/alerts', function: 'alerts', authorizer: 'bearer' },
+  { method: 'POST', path: '/alerts/{alertId}/acknowledge', function: 'alerts', authorizer: 'bearer' },
+  { method: 'POST', path: '/alerts/{alertId}/snooze', function: 'alerts', authorizer: 'bearer' },
+  { method: 'POST', path: '/alerts/{alertId}/resolve', function: 'alerts', authorizer: 'bearer' },
 ];
 
 export interface WebSocketRouteSpec {

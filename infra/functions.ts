@@ -23,13 +23,13 @@ export const functions = {
   },
   devices: {
     entry: 'handlers/devices/handler.ts',
-    description: 'The device registry',
-    tables: { devices: 'readWrite' },
-    buses: [],
+    description: 'The device registry: register, update, rotate keys, delete (resolving its alerts)',
+    tables: { devices: 'readWrite', deviceKeys: 'readWrite', alerts: 'readWrite', connections: 'readWrite' },
+    buses: ['telemetry'],
   },
   tokens: {
     entry: 'handlers/tokens/handler.ts',
-    description: 'POST /tokens: viewer tokens',
+    description: 'POST /tokens: admin, operator and viewer tokens',
     tables: {},
     buses: [],
     secrets: ['tokenSigningKey'],
@@ -42,13 +42,13 @@ export const functions = {
   },
   deviceKeyAuthorizer: {
     entry: 'handlers/authorizers/device-key.ts',
-    description: 'Checks a device API key (x-api-key)',
-    tables: { devices: 'read' },
+    description: 'Checks a device API key (x-api-key) against its record, strongly consistent',
+    tables: { deviceKeys: 'read', devices: 'read' },
     buses: [],
   },
   bearerAuthorizer: {
     entry: 'handlers/authorizers/bearer.ts',
-    description: 'Checks an admin or viewer bearer token',
+    description: 'Checks an admin, operator or viewer bearer token',
     tables: {},
     buses: [],
     secrets: ['tokenSigningKey'],
@@ -61,17 +61,18 @@ export const functions = {
   },
   alertNotifier: {
     entry: 'handlers/alert-notifier/handler.ts',
-    description: 'Publishes each alert once to the alerts topic, with deviceId and severity attributes',
-    tables: { idempotency: 'readWrite' },
+    description:
+      'Publishes each alert event once to the alerts topic, with deviceId and severity attributes, unless the alert is snoozed',
+    tables: { idempotency: 'readWrite', alerts: 'read' },
     buses: [],
     topics: { alerts: 'publish' },
   },
   alertSubscriptions: {
     entry: 'handlers/alert-subscriptions/handler.ts',
-    description: 'POST /alert-subscriptions: SNS subscriptions with filter policies',
+    description: 'Alert subscriptions: SNS subscriptions with filter policies, listed and ended',
     tables: {},
     buses: [],
-    topics: { alerts: 'subscribe' },
+    topics: { alerts: 'manageSubscriptions' },
   },
   deriveMetrics: {
     entry: 'handlers/enrichment/derive-handler.ts',
@@ -94,15 +95,22 @@ export const functions = {
   },
   alertHistory: {
     entry: 'handlers/alerts/history-handler.ts',
-    description: 'Records alerts raised and resolved',
+    description: 'Records every alert event: the alert and its timeline',
     tables: { alerts: 'readWrite' },
     buses: [],
   },
   alerts: {
     entry: 'handlers/alerts/handler.ts',
-    description: 'GET /alerts',
-    tables: { alerts: 'read' },
-    buses: [],
+    description: 'GET /alerts; acknowledge, snooze and resolve an alert',
+    tables: { alerts: 'readWrite', devices: 'readWrite' },
+    buses: ['telemetry'],
+  },
+  alertEscalation: {
+    entry: 'handlers/alerts/escalation-handler.ts',
+    description:
+      'Notifies again the active alerts nobody acknowledged or snoozed, once per escalation period',
+    tables: { alerts: 'readWrite', devices: 'read' },
+    buses: ['telemetry'],
   },
   websocketAuthorizer: {
     entry: 'handlers/authorizers/websocket.ts',

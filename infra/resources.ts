@@ -20,6 +20,19 @@ export const tables = {
     ],
   },
   /**
+   * Device API keys by the SHA-256 of the key, read strongly consistent by the device-key
+   * authorizer on every request, so that a deleted device's key or a rotated key past its grace
+   * is refused at once. `validUntil` (ISO time) is set only on a key being retired; `expiresAt`
+   * lets DynamoDB remove retired keys a day after they stopped working.
+   */
+  deviceKeys: {
+    name: 'sensorbus-device-keys',
+    env: 'DEVICE_KEYS_TABLE',
+    partitionKey: { name: 'apiKeyHash', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiresAt',
+  },
+  /**
    * WebSocket connections (`sk = connection`) and their subscriptions (`sk = device#<id>`, with
    * `deviceId` set, so `byDevice` is a sparse index from a device to the connections that follow it).
    * Every item expires two hours after connect, API Gateway's longest connection.

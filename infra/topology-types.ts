@@ -110,8 +110,11 @@ export interface FunctionSpec<N extends Pick<TopologyNames, 'table' | 'bus' | 't
    * builds are put on the bus by the workflow, not by the function.
    */
   readonly namesBuses?: readonly N['bus'][];
-  /** Topics it publishes to or subscribes others to; their ARNs reach it through each topic's `env` variable. */
-  readonly topics?: Partial<Record<N['topic'], 'publish' | 'subscribe'>>;
+  /**
+   * Topics it publishes to, or whose subscriptions it manages (subscribe, list, unsubscribe);
+   * their ARNs reach it through each topic's `env` variable.
+   */
+  readonly topics?: Partial<Record<N['topic'], 'publish' | 'manageSubscriptions'>>;
   /** Whether it posts to WebSocket connections (API Gateway Management API, endpoint via `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`). */
   readonly websocketManagement?: boolean;
   /** Secrets it reads; their ids reach it through each secret's `env` variable. */

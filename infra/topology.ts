@@ -10,14 +10,18 @@
  *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading
  *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved;
  *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
- *                 ├ rule alerts        AlertRaised | AlertResolved ─▶ alert-notifier ─▶ SNS alerts
- *                 ├ rule alert-history AlertRaised | AlertResolved ─▶ alert-history (GET /alerts)
+ *                 ├ rule alerts        every alert event           ─▶ alert-notifier ─▶ SNS alerts
+ *                 ├ rule alert-history every alert event           ─▶ alert-history (GET /alerts)
  *                 └ rule to-websocket  ReadingEnriched | alerts    ─▶ bus websocket
  *   bus websocket ─ rule push          ReadingEnriched | alerts    ─▶ push ─▶ subscribed dashboards
+ *
+ *   alert events: AlertRaised, AlertAcknowledged, AlertSnoozed, AlertEscalated, AlertResolved (the
+ *   enrichment raises and resolves; operators acknowledge, snooze and resolve by hand through
+ *   POST /alerts/{id}/...; the alert-escalation schedule escalates)
  */
 
 import { alertNotificationTransformer } from '../schemas/alert-notification.ts';
-import { AlertRaised, AlertResolved, ReadingEnriched, ReadingRecorded } from '../schemas/events.ts';
+import { ALERT_EVENTS, ReadingEnriched, ReadingRecorded } from '../schemas/events.ts';
 import type { FunctionName } from './functions.ts';
 import type { BusName, SecretName, TableName, TopicName } from './resources.ts';
 import {
@@ -34,12 +38,14 @@ import {
 } from './topology-types.ts';
 
 const STANDARD_RETRY: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 };
+/** Every step of an alert's life: raised, acknowledged, snoozed, escalated, resolved. */
+const ALERT_LIFECYCLE = patternOf(...ALERT_EVENTS);
 /**
  * Everything a dashboard shows. `ReadingEnriched` carries each reading's values with their
  * enrichment, so it is the one update a dashboard gets per reading; `ReadingRecorded` stays on
  * the telemetry bus.
  */
-const DASHBOARD_EVENTS = patternOf(ReadingEnriched, AlertRaised, AlertResolved);
+const DASHBOARD_EVENTS = patternOf(ReadingEnriched, ...ALERT_EVENTS);
 
 /**
  * The rules, one line of the flow each: the bus they listen on, the events they select, their one
@@ -54,20 +60,20 @@ const ruleTable = {
   },
   'alert-history': {
     bus: 'telemetry',
-    eventPattern: patternOf(AlertRaised, AlertResolved),
+    eventPattern: ALERT_LIFECYCLE,
     target: { id: 'alert-history', kind: 'function', function: 'alertHistory' },
     description: 'Keeps the record of every alert for GET /alerts',
   },
   alerts: {
     bus: 'telemetry',
-    eventPattern: patternOf(AlertRaised, AlertResolved),
+    eventPattern: ALERT_LIFECYCLE,
     target: {
       id: 'alert-notifier',
       kind: 'function',
       function: 'alertNotifier',
       input: { inputTransformer: alertNotificationTransformer },
     },
-    description: 'Alerts raised and resolved, as readable notifications on the alerts topic',
+    description: 'Every alert event, as a readable notification on the alerts topic (none while snoozed)',
   },
   'to-websocket': {
     bus: 'telemetry',
@@ -95,6 +101,7 @@ export type RuleName = keyof typeof ruleTable;
 export const schedules = {
   outboxRelay: { function: 'outboxRelay', everyMinutes: 1 },
   silenceCheck: { function: 'silenceCheck', everyMinutes: 1 },
+  alertEscalation: { function: 'alertEscalation', everyMinutes: 1 },
 } as const satisfies Record<string, ScheduleSpec>;
 
 /**

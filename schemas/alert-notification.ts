@@ -8,6 +8,9 @@ import { DeviceId, Severity } from './common.ts';
  */
 export const AlertNotification = z.strictObject({
   eventId: z.uuid(),
+  /** The event's detail-type: a snoozed alert's notifications are held back, except the snooze's own. */
+  detailType: z.string().check(z.minLength(1)),
+  alertId: z.string().check(z.minLength(1)),
   deviceId: DeviceId,
   severity: Severity,
   subject: z.string().check(z.minLength(1)),
@@ -18,6 +21,8 @@ export type AlertNotification = z.infer<typeof AlertNotification>;
 /** Each field of the notification as an input template spells it, from the paths below. */
 const fieldTemplates: Record<keyof AlertNotification, string> = {
   eventId: '<eventId>',
+  detailType: '<detailType>',
+  alertId: '<alertId>',
   deviceId: '<deviceId>',
   severity: '<severity>',
   subject: '"<detailType> (<severity>): <deviceId>"',
@@ -25,7 +30,7 @@ const fieldTemplates: Record<keyof AlertNotification, string> = {
 };
 
 /**
- * The input transformer that turns an `AlertRaised` or `AlertResolved` event into an
+ * The input transformer that turns any alert event into an
  * {@link AlertNotification}; its template has exactly the schema's fields
  * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
  */
@@ -33,6 +38,7 @@ export const alertNotificationTransformer = {
   inputPathsMap: {
     eventId: '$.detail.metadata.eventId',
     detailType: '$.detail-type',
+    alertId: '$.detail.data.alertId',
     deviceId: '$.detail.data.deviceId',
     severity: '$.detail.data.severity',
     summary: '$.detail.data.summary',

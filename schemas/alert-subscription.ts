@@ -20,3 +20,19 @@ export const CreateAlertSubscriptionRequest = z.discriminatedUnion('protocol', [
   }),
 ]);
 export type CreateAlertSubscriptionRequest = z.infer<typeof CreateAlertSubscriptionRequest>;
+
+/** The id of a subscription in paths: the last part of its ARN (`arn:aws:sns:...:sensorbus-alerts:<id>`). */
+export const SubscriptionId = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/, 'must be the last part of a subscription ARN'));
+
+/** One subscription as `GET /alert-subscriptions` lists it; `subscriptionId` is absent until it is confirmed. */
+export interface AlertSubscription {
+  readonly subscriptionId?: string;
+  readonly subscriptionArn: string;
+  readonly protocol: string;
+  readonly endpoint: string;
+  readonly pendingConfirmation: boolean;
+  readonly deviceIds?: string[];
+  readonly severities?: string[];
+}

@@ -55,3 +55,7 @@ export const Metrics = z
 
 export const Severity = z.enum(['warning', 'critical']);
 export type Severity = z.infer<typeof Severity>;
+
+/** Who may do what: `admin` everything, `operator` read and act on alerts, `viewer` read only. */
+export const Role = z.enum(['viewer', 'operator', 'admin']);
+export type Role = z.infer<typeof Role>;

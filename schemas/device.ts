@@ -10,6 +10,9 @@ export const Location = z.union([
   }),
 ]);
 
+/** The longest escalation period: one week. */
+export const MAX_ESCALATE_AFTER_MINUTES = 10_080;
+
 /** A threshold on one metric: raised when the value goes above `above` or below `below`. */
 export const Alarm = z
   .strictObject({
@@ -17,6 +20,8 @@ export const Alarm = z
     above: z.optional(StorableNumber),
     below: z.optional(StorableNumber),
     severity: Severity,
+    /** Notify again after this long, and each such period, while nobody acknowledges or snoozes the alert. */
+    escalateAfterMinutes: z.optional(z.int().check(z.gte(1), z.lte(MAX_ESCALATE_AFTER_MINUTES))),
   })
   .check(
     z.refine((alarm) => alarm.above !== undefined || alarm.below !== undefined, {
@@ -56,6 +61,7 @@ export const AlarmState = z.strictObject({
   above: z.optional(z.number()),
   below: z.optional(z.number()),
   severity: Severity,
+  escalateAfterMinutes: z.optional(z.int()),
   state: AlarmStateName,
   since: z.optional(Timestamp),
 });
@@ -77,3 +83,9 @@ export const Device = z.strictObject({
   alarmStates: z.array(AlarmState),
 });
 export type Device = z.infer<typeof Device>;
+
+/** Body of `POST /devices/{deviceId}/keys`: how long the old key keeps working. */
+export const RotateKeyRequest = z.strictObject({
+  graceSeconds: z.optional(z.int().check(z.gte(0), z.lte(86_400))),
+});
+export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;

@@ -84,10 +84,20 @@ const AlertBase = {
   time: Timestamp,
 };
 
+/**
+ * Who acted on an alert by hand: the caller's role and the id of the token it used
+ * (`operator/7f3c…`), so the alert history says who, without a directory of people.
+ */
+export const Actor = z.string().check(z.minLength(1), z.maxLength(200));
+
+/** Set on an `AlertResolved` only when someone resolved it by hand (or deleted its device). */
+const ResolvedBy = { by: z.optional(Actor) };
+
 /** An alert's data: a threshold breach on one metric, or a device gone silent. */
 export const AlertData = z.discriminatedUnion('kind', [
   z.strictObject({
     ...AlertBase,
+    ...ResolvedBy,
     kind: z.literal('threshold'),
     metric: MetricName,
     value: z.number(),
@@ -97,6 +107,7 @@ export const AlertData = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     ...AlertBase,
+    ...ResolvedBy,
     kind: z.literal('silence'),
     expectedIntervalSeconds: z.int(),
     lastSeen: z.nullable(Timestamp),
@@ -118,6 +129,67 @@ export const AlertResolved = defineEvent({
   data: AlertData,
 });
 
+/**
+ * The alert an operator acted on, as its lifecycle events carry it: enough to read the event
+ * alone (which device, what kind, how severe, what it said) without the alert history.
+ */
+const AlertSubject = {
+  ...AlertBase,
+  kind: z.enum(['threshold', 'silence']),
+  metric: z.optional(MetricName),
+  value: z.optional(z.number()),
+  above: z.optional(z.number()),
+  below: z.optional(z.number()),
+};
+
+/** Someone took the alert on: recorded once, whoever acknowledges it again. */
+export const AlertAcknowledged = defineEvent({
+  source: SOURCES.enrichment,
+  detailType: 'AlertAcknowledged',
+  version: 1,
+  data: z.strictObject({ ...AlertSubject, by: Actor }),
+});
+
+/** No notification or escalation for the alert until `until`; it still resolves when the device recovers. */
+export const AlertSnoozed = defineEvent({
+  source: SOURCES.enrichment,
+  detailType: 'AlertSnoozed',
+  version: 1,
+  data: z.strictObject({ ...AlertSubject, by: Actor, until: Timestamp }),
+});
+
+/**
+ * The alert is still active, unacknowledged and unsnoozed `escalation` periods of
+ * `escalateAfterMinutes` after it was raised: notified again, once per period.
+ */
+export const AlertEscalated = defineEvent({
+  source: SOURCES.enrichment,
+  detailType: 'AlertEscalated',
+  version: 1,
+  data: z.strictObject({
+    ...AlertSubject,
+    escalation: z.int().check(z.positive()),
+    escalateAfterMinutes: z.int().check(z.positive()),
+  }),
+});
+
+/** Every event about an alert, in the order an alert lives through them. */
+export const ALERT_EVENTS = [
+  AlertRaised,
+  AlertAcknowledged,
+  AlertSnoozed,
+  AlertEscalated,
+  AlertResolved,
+] as const;
+
 /** Every domain event, keyed by detail-type. */
-export const EVENTS = { ReadingRecorded, ReadingEnriched, AlertRaised, AlertResolved } as const;
+export const EVENTS = {
+  ReadingRecorded,
+  ReadingEnriched,
+  AlertRaised,
+  AlertResolved,
+  AlertAcknowledged,
+  AlertSnoozed,
+  AlertEscalated,
+} as const;
 export type EventName = keyof typeof EVENTS;

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { DeviceId, Timestamp } from './common.ts';
+import { EVENTS, type EventName } from './events.ts';
 
 export const MAX_SUBSCRIBE_DEVICES = 100;
 
@@ -25,7 +26,7 @@ export const ErrorMessage = z.strictObject({
 
 /** A domain event as dashboards receive it. */
 export const PushMessage = z.strictObject({
-  type: z.enum(['ReadingRecorded', 'ReadingEnriched', 'AlertRaised', 'AlertResolved']),
+  type: z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
   deviceId: DeviceId,
   eventId: z.uuid(),
   time: Timestamp,

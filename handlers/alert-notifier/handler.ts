@@ -2,12 +2,15 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
+import { dynamoAlerts } from '../alerts/records.ts';
 import { sdkClientConfig } from '../lib/clients/config.ts';
+import { dynamo } from '../lib/clients/dynamo.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { AlertNotification, type NotifyDeps, notify } from './notify.ts';
 
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 
 const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: requireEnv('IDEMPOTENCY_TABLE'),
@@ -50,6 +53,8 @@ export const liveNotifyDeps = (): NotifyDeps => ({
     );
     return published.MessageId ?? '';
   },
+  snoozedUntil: async (alertId) => (await alerts.get(alertId))?.snoozedUntil,
+  now: () => new Date(),
 });
 
 export const handler = makeHandler(liveNotifyDeps());

@@ -1,4 +1,5 @@
 import type { AlertNotification } from '../../schemas/alert-notification.ts';
+import { AlertSnoozed } from '../../schemas/events.ts';
 
 /** The shape the `alerts` rule's input transformer builds; declared beside that transformer. */
 export { AlertNotification } from '../../schemas/alert-notification.ts';
@@ -25,10 +26,22 @@ export const toPublishInput = (notification: AlertNotification): PublishInput =>
 /** Port of the notify use case: publishes one message to the alerts topic and answers its message id. */
 export interface NotifyDeps {
   publish(input: PublishInput): Promise<string>;
+  /** Until when the alert is snoozed, if it is (read from the alert history). */
+  snoozedUntil(alertId: string): Promise<string | undefined>;
+  now(): Date;
 }
 
-/** One alert event becomes one topic message carrying the attributes subscription filter policies match on. */
+/**
+ * One alert event becomes one topic message carrying the attributes subscription filter policies
+ * match on; while the alert is snoozed nothing is sent for it but the snooze itself.
+ */
 export const notify = async (
   notification: AlertNotification,
   deps: NotifyDeps,
-): Promise<{ messageId: string }> => ({ messageId: await deps.publish(toPublishInput(notification)) });
+): Promise<{ messageId: string } | { held: 'snoozed' }> => {
+  if (notification.detailType !== AlertSnoozed.detailType) {
+    const until = await deps.snoozedUntil(notification.alertId);
+    if (until !== undefined && Date.parse(until) > deps.now().getTime()) return { held: 'snoozed' };
+  }
+  return { messageId: await deps.publish(toPublishInput(notification)) };
+};

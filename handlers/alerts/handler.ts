@@ -1,36 +1,60 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import * as z from 'zod/mini';
-import { DeviceId } from '../../schemas/common.ts';
-import { principalOf } from '../lib/auth.ts';
+import { AlertId, AlertsQuery, SnoozeRequest } from '../../schemas/alert.ts';
+import { principalOf, requireRole } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
-import { json, validate, withErrors } from '../lib/http.ts';
-import { type ListAlertsDeps, listAlerts } from './list.ts';
+import { NotFoundError } from '../lib/errors.ts';
+import { publishAll } from '../lib/events.ts';
+import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
+import { type AlertLifecycleDeps, acknowledge, resolve, snooze } from './lifecycle.ts';
+import { type ListAlertsDeps, listAlerts, toAlert } from './list.ts';
 import { dynamoAlerts } from './records.ts';
 
-export const AlertsQuery = z.strictObject({
-  deviceId: z.optional(DeviceId),
-  state: z.optional(z.enum(['active', 'resolved'])),
-  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(500))),
-});
+export type AlertsDeps = ListAlertsDeps & AlertLifecycleDeps;
 
-/** `GET /alerts?deviceId&state=active|resolved&limit`: alert records the token may see, newest first. */
-export const makeHandler = (deps: ListAlertsDeps) =>
+const alertIdOf = (event: APIGatewayProxyEvent): string =>
+  validate(AlertId, event.pathParameters?.alertId, ['alertId']);
+
+/**
+ * `GET /alerts?deviceId&state&acknowledged&severity&limit` (viewer): alerts newest first, each
+ * with its timeline; `POST /alerts/{alertId}/acknowledge`, `/snooze` and `/resolve` (operator).
+ */
+export const makeHandler = (deps: AlertsDeps) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     const principal = principalOf(event);
-    const query = validate(AlertsQuery, event.queryStringParameters ?? {});
-    const items = await listAlerts(
-      principal,
-      {
-        ...(query.deviceId ? { deviceId: query.deviceId } : {}),
-        ...(query.state ? { state: query.state } : {}),
-        limit: query.limit ?? 100,
-      },
-      deps,
-    );
-    return json(200, { items });
+    const route = `${event.httpMethod} ${event.resource}`;
+    // Every action is an operator's: a viewer is refused before anything about the request is read.
+    if (event.httpMethod === 'POST') requireRole(principal, 'operator');
+    switch (route) {
+      case 'GET /alerts': {
+        const query = validate(AlertsQuery, event.queryStringParameters ?? {});
+        const { limit, ...filter } = query;
+        return json(200, { items: await listAlerts(principal, { ...filter, limit: limit ?? 100 }, deps) });
+      }
+      case 'POST /alerts/{alertId}/acknowledge':
+        return json(200, { alert: toAlert(await acknowledge(principal, alertIdOf(event), deps)) });
+      case 'POST /alerts/{alertId}/snooze': {
+        const alertId = alertIdOf(event);
+        const request = validate(SnoozeRequest, parseJsonBody(event));
+        return json(200, { alert: toAlert(await snooze(principal, alertId, request, deps)) });
+      }
+      case 'POST /alerts/{alertId}/resolve':
+        return json(200, { alert: toAlert(await resolve(principal, alertIdOf(event), deps)) });
+      default:
+        throw new NotFoundError(`No route ${route}`);
+    }
   });
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 
-export const handler = makeHandler({ query: (by, limit) => alerts.query(by, limit) });
+export const handler = makeHandler({
+  query: (by, limit) => alerts.query(by, limit),
+  alerts,
+  releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),
+  publish: (entries) => publishAll(eventBridge, entries),
+  busName: requireEnv('TELEMETRY_BUS'),
+  now: () => new Date(),
+});

@@ -1,7 +1,19 @@
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { AlertData } from '../../schemas/events.ts';
 import { INDEX } from '../lib/table-indexes.ts';
+
+/** One step of an alert's life, as its event told it; the record keeps them in arrival order. */
+export const TimelineEntry = z.object({
+  type: z.string(),
+  time: z.string(),
+  eventId: z.string(),
+  by: z.optional(z.string()),
+  until: z.optional(z.string()),
+  escalation: z.optional(z.number()),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
 
 export const AlertRecord = z.object({
   alertId: z.string(),
@@ -12,91 +24,261 @@ export const AlertRecord = z.object({
   summary: z.string(),
   raisedAt: z.optional(z.string()),
   resolvedAt: z.optional(z.string()),
+  /** Set when someone resolved the alert by hand (or deleted its device). */
+  resolvedBy: z.optional(z.string()),
   updatedAt: z.string(),
   metric: z.optional(z.string()),
   value: z.optional(z.number()),
   above: z.optional(z.number()),
   below: z.optional(z.number()),
+  readingTimestamp: z.optional(z.string()),
   expectedIntervalSeconds: z.optional(z.number()),
+  lastSeen: z.optional(z.nullable(z.string())),
+  acknowledgedAt: z.optional(z.string()),
+  acknowledgedBy: z.optional(z.string()),
+  snoozedAt: z.optional(z.string()),
+  snoozedUntil: z.optional(z.string()),
+  snoozedBy: z.optional(z.string()),
+  /** The snooze request as asked (`{"minutes":60}`), to recognise its retry. */
+  snoozeRequest: z.optional(z.string()),
+  /** The last escalation period notified (1, 2, ...). */
+  escalation: z.optional(z.number()),
+  timeline: z._default(z.array(TimelineEntry), []),
 });
 export type AlertRecord = z.infer<typeof AlertRecord>;
 
+/** What an alert event tells the history: its detail-type, event id and data (any alert event's). */
+export interface AlertEventRecord {
+  readonly detailType: string;
+  readonly eventId: string;
+  readonly data: Readonly<Record<string, unknown>> & { alertId: string; time: string };
+}
+
 const detailsOf = (data: AlertData): Record<string, unknown> =>
   data.kind === 'threshold'
-    ? { metric: data.metric, value: data.value, above: data.above, below: data.below }
-    : { expectedIntervalSeconds: data.expectedIntervalSeconds };
+    ? {
+        metric: data.metric,
+        value: data.value,
+        above: data.above,
+        below: data.below,
+        readingTimestamp: data.readingTimestamp,
+      }
+    : { expectedIntervalSeconds: data.expectedIntervalSeconds, lastSeen: data.lastSeen };
+
+const timelineEntryOf = (event: AlertEventRecord): TimelineEntry => {
+  const { data } = event;
+  return {
+    type: event.detailType,
+    time: data.time,
+    eventId: event.eventId,
+    ...(typeof data.by === 'string' ? { by: data.by } : {}),
+    ...(typeof data.until === 'string' ? { until: data.until } : {}),
+    ...(typeof data.escalation === 'number' ? { escalation: data.escalation } : {}),
+  };
+};
+
+/** An update's SET clauses from named values; `undefined` values are left out. */
+const assignments = (fields: Record<string, unknown>) => {
+  const defined = Object.entries(fields).filter(([, value]) => value !== undefined);
+  return {
+    sets: defined.map(([name]) => `#${name} = :${name}`),
+    names: Object.fromEntries(defined.map(([name]) => [`#${name}`, name])),
+    values: Object.fromEntries(defined.map(([name, value]) => [`:${name}`, value])),
+  };
+};
+
+const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
 /**
- * Adapter over the alerts table. Both writes are updates that converge whatever order the two
- * events of one alert arrive in, and that change nothing when an event arrives twice.
+ * Adapter over the alerts table. The history's writes converge whatever order the events of one
+ * alert arrive in and change nothing when an event arrives twice (each event id is recorded once,
+ * with its timeline entry); the lifecycle's writes are conditional, so a retried action finds
+ * what the first attempt stored.
  */
-export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) => ({
-  async recordRaised(data: AlertData): Promise<void> {
-    const fields = {
-      deviceId: data.deviceId,
-      kind: data.kind,
-      severity: data.severity,
-      raisedAt: data.time,
-      ...detailsOf(data),
-    };
-    const defined = Object.entries(fields).filter(([, value]) => value !== undefined);
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { alertId: data.alertId },
-        UpdateExpression: `SET ${defined.map(([name]) => `#${name} = :${name}`).join(', ')}, #state = if_not_exists(#state, :active), #summary = if_not_exists(#summary, :summary), #updatedAt = if_not_exists(#updatedAt, :raisedAt)`,
-        ExpressionAttributeNames: {
-          ...Object.fromEntries(defined.map(([name]) => [`#${name}`, name])),
-          '#state': 'state',
-          '#summary': 'summary',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(defined.map(([name, value]) => [`:${name}`, value])),
-          ':active': 'active',
-          ':summary': data.summary,
-        },
-      }),
-    );
-  },
+export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) => {
+  const parse = (item: Record<string, unknown> | undefined) => (item ? AlertRecord.parse(item) : undefined);
 
-  async recordResolved(data: AlertData): Promise<void> {
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { alertId: data.alertId },
-        UpdateExpression:
-          'SET #state = :resolved, resolvedAt = :t, #summary = :summary, updatedAt = :t, deviceId = :d, kind = :k, severity = :s',
-        ExpressionAttributeNames: { '#state': 'state', '#summary': 'summary' },
-        ExpressionAttributeValues: {
-          ':resolved': 'resolved',
-          ':t': data.time,
-          ':summary': data.summary,
-          ':d': data.deviceId,
-          ':k': data.kind,
-          ':s': data.severity,
-        },
-      }),
+  const get = async (alertId: string): Promise<AlertRecord | undefined> =>
+    parse(
+      (await client.send(new GetCommand({ TableName: tableName, Key: { alertId }, ConsistentRead: true })))
+        .Item,
     );
-  },
 
-  /** Alerts newest first, of one device or in one state. */
-  async query(
-    by: { deviceId: string } | { state: 'active' | 'resolved' },
-    limit: number,
-  ): Promise<AlertRecord[]> {
-    const byDevice = 'deviceId' in by;
-    const result = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: byDevice ? INDEX.alertsByDevice : INDEX.alertsByState,
-        KeyConditionExpression: '#pk = :v',
-        ExpressionAttributeNames: { '#pk': byDevice ? 'deviceId' : 'state' },
-        ExpressionAttributeValues: { ':v': byDevice ? by.deviceId : by.state },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (result.Items ?? []).map((item) => AlertRecord.parse(item));
-  },
-});
+  /** A conditional update answering the record after it, or as it is when the condition did not hold. */
+  const updateIf = async (
+    alertId: string,
+    fields: Record<string, unknown>,
+    condition: string,
+    conditionValues: Record<string, unknown>,
+  ): Promise<AlertRecord | undefined> => {
+    const { sets, names, values } = assignments(fields);
+    try {
+      const result = await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { alertId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(alertId) AND ${condition}`,
+          ExpressionAttributeNames: {
+            ...names,
+            ...(condition.includes('#state') ? { '#state': 'state' } : {}),
+          },
+          ExpressionAttributeValues: { ...values, ...conditionValues },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parse(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return get(alertId);
+      throw error;
+    }
+  };
+
+  return {
+    get,
+
+    /**
+     * Records one alert event: raised and resolved set the alert's fields, every event appends its
+     * timeline entry. An event id already recorded changes nothing.
+     */
+    async record(event: AlertEventRecord, alert?: AlertData): Promise<void> {
+      const entry = timelineEntryOf(event);
+      const raised = event.detailType === 'AlertRaised' && alert;
+      const resolved = event.detailType === 'AlertResolved' && alert;
+      const fields = raised
+        ? {
+            deviceId: alert.deviceId,
+            kind: alert.kind,
+            severity: alert.severity,
+            raisedAt: alert.time,
+            ...detailsOf(alert),
+          }
+        : resolved
+          ? {
+              state: 'resolved',
+              resolvedAt: alert.time,
+              summary: alert.summary,
+              updatedAt: alert.time,
+              deviceId: alert.deviceId,
+              kind: alert.kind,
+              severity: alert.severity,
+              resolvedBy: alert.by,
+            }
+          : {};
+      const { sets, names, values } = assignments(fields);
+      const firstSeen = raised
+        ? [
+            '#state = if_not_exists(#state, :active)',
+            '#summary = if_not_exists(#summary, :summary)',
+            '#updatedAt = if_not_exists(#updatedAt, :raisedAt)',
+          ]
+        : [];
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { alertId: event.data.alertId },
+            UpdateExpression: `SET ${[...sets, ...firstSeen, '#timeline = list_append(if_not_exists(#timeline, :none), :entry)'].join(', ')} ADD #eventIds :eventIds`,
+            ConditionExpression: 'NOT contains(#eventIds, :eventId)',
+            ExpressionAttributeNames: {
+              ...names,
+              '#timeline': 'timeline',
+              '#eventIds': 'eventIds',
+              ...(raised ? { '#state': 'state', '#summary': 'summary', '#updatedAt': 'updatedAt' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ...values,
+              ':none': [],
+              ':entry': [entry],
+              ':eventIds': new Set([event.eventId]),
+              ':eventId': event.eventId,
+              ...(raised ? { ':active': 'active', ':summary': alert.summary } : {}),
+            },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    },
+
+    /** Records the first acknowledgement; a later one finds it and changes nothing. */
+    acknowledge: (alertId: string, at: string, by: string) =>
+      updateIf(
+        alertId,
+        { acknowledgedAt: at, acknowledgedBy: by },
+        'attribute_not_exists(acknowledgedAt)',
+        {},
+      ),
+
+    /** Snoozes an active alert until `until`. */
+    snooze: (alertId: string, snooze: { until: string; at: string; by: string; request: string }) =>
+      updateIf(
+        alertId,
+        {
+          snoozedUntil: snooze.until,
+          snoozedAt: snooze.at,
+          snoozedBy: snooze.by,
+          snoozeRequest: snooze.request,
+        },
+        '#state = :active',
+        { ':active': 'active' },
+      ),
+
+    /** Resolves an active alert by hand. */
+    resolveByHand: (alertId: string, at: string, by: string) =>
+      updateIf(
+        alertId,
+        { state: 'resolved', resolvedAt: at, resolvedBy: by, updatedAt: at },
+        '#state = :active',
+        { ':active': 'active' },
+      ),
+
+    /** Records that escalation period `escalation` was notified; `false` when it (or a later one) already was. */
+    async markEscalated(alertId: string, escalation: number, at: string): Promise<boolean> {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { alertId },
+            UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
+            ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
+            ExpressionAttributeValues: { ':n': escalation, ':t': at },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    /** Alerts newest first, of one device or in one state; `limit` undefined reads them all. */
+    async query(
+      by: { deviceId: string } | { state: 'active' | 'resolved' },
+      limit?: number,
+    ): Promise<AlertRecord[]> {
+      const byDevice = 'deviceId' in by;
+      const items: AlertRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const result = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: byDevice ? INDEX.alertsByDevice : INDEX.alertsByState,
+            KeyConditionExpression: '#pk = :v',
+            ExpressionAttributeNames: { '#pk': byDevice ? 'deviceId' : 'state' },
+            ExpressionAttributeValues: { ':v': byDevice ? by.deviceId : by.state },
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+            ...(limit !== undefined ? { Limit: limit - items.length } : {}),
+          }),
+        );
+        items.push(...(result.Items ?? []).map((item) => AlertRecord.parse(item)));
+        startKey = result.LastEvaluatedKey;
+      } while (startKey && (limit === undefined || items.length < limit));
+      return items;
+    },
+  };
+};
+
+export type AlertsStore = ReturnType<typeof dynamoAlerts>;

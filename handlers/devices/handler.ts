@@ -1,22 +1,39 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DeviceId } from '../../schemas/common.ts';
-import { PutDeviceRequest } from '../../schemas/device.ts';
+import { PutDeviceRequest, RotateKeyRequest } from '../../schemas/device.ts';
+import { dynamoAlerts } from '../alerts/records.ts';
 import { hashApiKey, newApiKey, principalOf, requireAdmin } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { dynamoConnections } from '../lib/connections-store.ts';
+import { dynamoDeviceKeys } from '../lib/device-keys-store.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
-import { type DevicesDeps, getDevice, listDevices, putDevice } from './devices.ts';
+import { publishAll } from '../lib/events.ts';
+import { json, noContent, parseJsonBody, validate, withErrors } from '../lib/http.ts';
+import {
+  type DeleteDeviceDeps,
+  deleteDevice,
+  getDevice,
+  listDevices,
+  putDevice,
+  rotateKey,
+} from './devices.ts';
 
 const deviceIdOf = (event: APIGatewayProxyEvent): string =>
   validate(DeviceId, event.pathParameters?.deviceId, ['deviceId']);
 
+/** `POST /devices/{id}/keys` may come without a body: every field of it is optional. */
+const optionalBody = (event: APIGatewayProxyEvent): unknown =>
+  (event.body ?? '').trim() === '' ? {} : parseJsonBody(event);
+
 /**
- * The device registry: `PUT /devices/{deviceId}` (admin), `GET /devices` and
- * `GET /devices/{deviceId}` (viewer). One function, routed by API Gateway's resource path.
+ * The device registry: `PUT /devices/{deviceId}`, `DELETE /devices/{deviceId}` and
+ * `POST /devices/{deviceId}/keys` (admin), `GET /devices` and `GET /devices/{deviceId}`
+ * (viewer). One function, routed by API Gateway's resource path.
  */
-export const makeHandler = (deps: DevicesDeps) =>
+export const makeHandler = (deps: DeleteDeviceDeps) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     const principal = principalOf(event);
     const route = `${event.httpMethod} ${event.resource}`;
@@ -30,6 +47,17 @@ export const makeHandler = (deps: DevicesDeps) =>
           ? json(201, { device: outcome.device, apiKey: outcome.apiKey })
           : json(200, { device: outcome.device });
       }
+      case 'DELETE /devices/{deviceId}': {
+        requireAdmin(principal);
+        await deleteDevice(principal, deviceIdOf(event), deps);
+        return noContent();
+      }
+      case 'POST /devices/{deviceId}/keys': {
+        requireAdmin(principal);
+        const deviceId = deviceIdOf(event);
+        const request = validate(RotateKeyRequest, optionalBody(event));
+        return json(201, await rotateKey(deviceId, request, deps));
+      }
       case 'GET /devices':
         return json(200, { items: await listDevices(principal, deps) });
       case 'GET /devices/{deviceId}':
@@ -39,9 +67,24 @@ export const makeHandler = (deps: DevicesDeps) =>
     }
   });
 
+const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
+
 export const handler = makeHandler({
-  devices: dynamoDevices(dynamo, requireEnv('DEVICES_TABLE')),
+  devices,
+  keys: dynamoDeviceKeys(dynamo, requireEnv('DEVICE_KEYS_TABLE')),
   newApiKey,
   hashApiKey,
   now: () => new Date(),
+  endSubscriptionsTo: (deviceId) => connections.endSubscriptionsTo(deviceId),
+  activeAlertsOf: async (deviceId) =>
+    (await alerts.query({ deviceId })).filter((alert) => alert.state === 'active'),
+  lifecycle: {
+    alerts,
+    releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),
+    publish: (entries) => publishAll(eventBridge, entries),
+    busName: requireEnv('TELEMETRY_BUS'),
+    now: () => new Date(),
+  },
 });

@@ -93,6 +93,8 @@ const silenceOf = (
  * - `ALARM` and a reading newer than the silence's start: `OK` and an `AlertResolved` with the
  *   same `alertId`; if the device has gone quiet again since, a new silence is raised at once.
  * - `ALARM`, no new reading, yet no longer overdue (its interval was raised): resolved at `now`.
+ * - `OK` holding the id of the silence still going on: it was resolved by hand, so it is not
+ *   raised again; the device's next reading ends it, and a later silence is a new alert.
  * - No `expectedIntervalSeconds`: never evaluated, so an open silence alert stays open until an
  *   interval is set again.
  *
@@ -133,6 +135,8 @@ export const evaluateSilence = (
 
     if (silence) {
       const alertId = alertIdOf(device.deviceId, SILENCE_STATE_KEY, silence.startedAt);
+      // This very silence was resolved by hand (a device under repair): not raised again until the device reports.
+      if (current?.state === 'OK' && current.alertId === alertId) continue;
       const summary =
         lastSeen === null
           ? `${device.deviceId} has sent no reading since it was registered at ${silence.startedAt} (one expected every ${interval} s)`

@@ -1,22 +1,25 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod/mini';
+import { Role } from '../../schemas/common.ts';
 import { DeviceScope } from '../../schemas/token.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
 
-export type Role = 'admin' | 'viewer';
+export type { Role } from '../../schemas/common.ts';
 
 /** Who is calling, as the bearer authorizer established it. */
 export interface Principal {
   readonly role: Role;
   readonly deviceIds: '*' | readonly string[];
+  /** The token's `jti`: names who acted on an alert (tokens issued before roles carried none). */
+  readonly tokenId?: string;
 }
 
 const ISSUER = 'sensorbus';
 const ALGORITHM = 'HS256';
 
-const Claims = z.object({ role: z.enum(['admin', 'viewer']), devices: DeviceScope });
+const Claims = z.object({ role: Role, devices: DeviceScope, jti: z.optional(z.string()) });
 
 /** Decodes the base64url HMAC key that signs bearer tokens (32 random bytes, generated at set-up). */
 export const signingKeyFrom = (encoded: string): Uint8Array => {
@@ -27,7 +30,7 @@ export const signingKeyFrom = (encoded: string): Uint8Array => {
 
 export const newSigningKey = (): string => randomBytes(32).toString('base64url');
 
-/** Signs an admin or viewer token with jose (HS256, RFC 7519). */
+/** Signs an admin, operator or viewer token with jose (HS256, RFC 7519), with a fresh `jti` naming it. */
 export const signToken = async (
   key: Uint8Array,
   principal: Principal,
@@ -40,6 +43,7 @@ export const signToken = async (
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setIssuer(ISSUER)
     .setSubject(principal.role)
+    .setJti(principal.tokenId ?? randomUUID())
     .setIssuedAt(issuedAt)
     .setExpirationTime(expiresAt)
     .sign(key);
@@ -51,7 +55,11 @@ export const verifyToken = async (key: Uint8Array, token: string): Promise<Princ
   try {
     const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: [ALGORITHM] });
     const claims = Claims.parse(payload);
-    return { role: claims.role, deviceIds: claims.devices };
+    return {
+      role: claims.role,
+      deviceIds: claims.devices,
+      ...(claims.jti !== undefined ? { tokenId: claims.jti } : {}),
+    };
   } catch (cause) {
     if (cause instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The bearer token has expired');
     throw new UnauthorizedError('The bearer token is not valid');
@@ -68,10 +76,12 @@ export const bearerTokenOf = (authorization: string | undefined): string | undef
 export const principalContext = (principal: Principal): Record<string, string> => ({
   role: principal.role,
   deviceIds: JSON.stringify(principal.deviceIds),
+  ...(principal.tokenId !== undefined ? { tokenId: principal.tokenId } : {}),
 });
 
 const PrincipalContext = z.object({
-  role: z.enum(['admin', 'viewer']),
+  role: Role,
+  tokenId: z.optional(z.string()),
   deviceIds: z.pipe(
     z.string(),
     z.transform((text, ctx) => {
@@ -89,12 +99,22 @@ const PrincipalContext = z.object({
 export const principalOf = (event: APIGatewayProxyEvent): Principal => {
   const parsed = PrincipalContext.safeParse(event.requestContext.authorizer ?? {});
   if (!parsed.success) throw new UnauthorizedError();
-  return parsed.data;
+  const { role, deviceIds, tokenId } = parsed.data;
+  return { role, deviceIds, ...(tokenId !== undefined ? { tokenId } : {}) };
 };
 
-export const requireAdmin = (principal: Principal): void => {
-  if (principal.role !== 'admin') throw new ForbiddenError('This call needs an admin token');
+/** Roles in order of power: each may do everything the ones before it may. */
+const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
+
+/** 403 unless the principal's role is `role` or above it (`admin` ⊃ `operator` ⊃ `viewer`). */
+export const requireRole = (principal: Principal, role: Role): void => {
+  if (RANK[principal.role] < RANK[role]) throw new ForbiddenError(`This call needs an ${role} token`);
 };
+
+export const requireAdmin = (principal: Principal): void => requireRole(principal, 'admin');
+
+/** Who acted, as alert lifecycle events record it: `operator/<token id>`. */
+export const actorOf = (principal: Principal): string => `${principal.role}/${principal.tokenId ?? 'token'}`;
 
 export const canSee = (principal: Principal, deviceId: string): boolean =>
   principal.role === 'admin' || principal.deviceIds === '*' || principal.deviceIds.includes(deviceId);

@@ -7,6 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
+import { Role } from '../../schemas/common.ts';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from './auth.ts';
 import { INDEX } from './table-indexes.ts';
@@ -20,7 +21,7 @@ const subscriptionKey = (deviceId: string) => `device#${deviceId}`;
 const ConnectionItem = z.object({
   connectionId: z.string(),
   sk: z.literal(CONNECTION),
-  role: z.enum(['admin', 'viewer']),
+  role: Role,
   deviceIds: DeviceScope,
   connectedAt: z.string(),
   expiresAt: z.number(),
@@ -102,6 +103,18 @@ export const dynamoConnections = (client: DynamoDBDocumentClient, tableName: str
       );
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+  },
+
+  /** Ends every dashboard's subscription to a device (a deleted one): nothing about it is pushed any more. */
+  async endSubscriptionsTo(deviceId: string): Promise<void> {
+    const connectionIds = await this.subscribers(deviceId);
+    await writeAll(
+      client,
+      tableName,
+      connectionIds.map((connectionId) => ({
+        DeleteRequest: { Key: { connectionId, sk: subscriptionKey(deviceId) } },
+      })),
+    );
   },
 
   /** The connections following a device. */

@@ -4,13 +4,13 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
-import { putIfAbsent } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
@@ -34,6 +34,10 @@ const DeviceItem = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   apiKeyHash: z.string(),
+  /** The key a rotation replaced, retired at the end of its grace; retired at once when the device is deleted. */
+  previousApiKeyHash: z.optional(z.string()),
+  /** Set when the device was deleted: the item stays as a tombstone naming its keys, read as no device. */
+  deletedAt: z.optional(z.string()),
   lastReading: z.optional(LastReading),
   alarmStates: z._default(z.record(z.string(), AlertState), {}),
 });
@@ -64,16 +68,111 @@ export const toDevice = (item: DeviceItem): Device => ({
 
 const parse = (item: Record<string, unknown>): DeviceItem => DeviceItem.parse(item);
 
+/** A stored device that is not deleted, or undefined. */
+const live = (item: Record<string, unknown> | undefined): DeviceItem | undefined => {
+  if (!item) return undefined;
+  const device = parse(item);
+  return device.deletedAt === undefined ? device : undefined;
+};
+
+const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
+
+/** Holds of a device that exists and is not deleted. */
+const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
+
 /** Adapter over the devices table. */
 export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
   async get(deviceId: string): Promise<DeviceItem | undefined> {
     const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
+    return live(result.Item);
+  },
+
+  /** The stored item even if deleted (a tombstone), strongly consistent: what deletion and rotation start from. */
+  async getStored(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
     return result.Item ? parse(result.Item) : undefined;
   },
 
-  /** Creates the device unless it exists; `false` means someone else created it first. */
-  create(item: DeviceItem): Promise<boolean> {
-    return putIfAbsent(client, tableName, { ...item }, 'deviceId');
+  /** Creates the device unless a live one has its id (a deleted one is replaced); `false` means someone else created it first. */
+  async create(item: DeviceItem): Promise<boolean> {
+    try {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...item },
+          ConditionExpression: 'attribute_not_exists(deviceId) OR attribute_exists(deletedAt)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  },
+
+  /**
+   * Replaces the device's key with `next`, remembering `current` as the one being retired; only
+   * if the key is still `current` (`false` when another rotation got there first).
+   */
+  async replaceKey(deviceId: string, current: string, next: string, updatedAt: string): Promise<boolean> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId },
+          UpdateExpression: 'SET apiKeyHash = :next, previousApiKeyHash = :current, updatedAt = :t',
+          ConditionExpression: `${LIVE} AND apiKeyHash = :current`,
+          ExpressionAttributeValues: { ':next': next, ':current': current, ':t': updatedAt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  },
+
+  /** Marks the device deleted (keeping the first deletion time); its item stays as a tombstone. */
+  async markDeleted(deviceId: string, deletedAt: string): Promise<void> {
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :t), updatedAt = :t',
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeValues: { ':t': deletedAt },
+      }),
+    );
+  },
+
+  /**
+   * Closes the state an alert resolved by hand held (`ALARM` with that alert's id) as `OK` since
+   * `at`: the next breach then raises a new alert. `false` when the state no longer holds that
+   * alert (the device recovered, or the device is gone).
+   */
+  async releaseAlertState(deviceId: string, key: string, alertId: string, at: string): Promise<boolean> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { deviceId },
+          UpdateExpression: 'SET alarmStates.#k = :next',
+          ConditionExpression: `${LIVE} AND alarmStates.#k.alertId = :id AND alarmStates.#k.#state = :alarm`,
+          ExpressionAttributeNames: { '#k': key, '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':next': { state: 'OK', since: at, alertId },
+            ':id': alertId,
+            ':alarm': 'ALARM',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   },
 
   /** Replaces the fields the request names, keeping key, readings and alarm states. */
@@ -92,7 +191,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
         TableName: tableName,
         Key: { deviceId },
         UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(deviceId)',
+        ConditionExpression: LIVE,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
@@ -106,7 +205,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     const result = await client.send(
       new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
     );
-    return result.Item ? parse(result.Item) : undefined;
+    return live(result.Item);
   },
 
   /**
@@ -121,7 +220,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
-    const conditions: string[] = ['attribute_exists(deviceId)'];
+    const conditions: string[] = [LIVE];
     updates.forEach(({ key, next, previous }, i) => {
       names[`#k${i}`] = key;
       values[`:v${i}`] = next;
@@ -148,7 +247,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   },
@@ -160,7 +259,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       const result = await client.send(
         new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
       );
-      items.push(...(result.Items ?? []).map(parse));
+      items.push(...(result.Items ?? []).flatMap((item) => live(item) ?? []));
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
@@ -176,7 +275,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
         const result: BatchGetCommandOutput = await client.send(
           new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
         );
-        items.push(...(result.Responses?.[tableName] ?? []).map(parse));
+        items.push(...(result.Responses?.[tableName] ?? []).flatMap((item) => live(item) ?? []));
         keys = result.UnprocessedKeys?.[tableName]?.Keys;
       }
     }

@@ -126,3 +126,20 @@ export const publishEntries = async (
     failed: pending.map(({ index }) => ({ index, error: lastError.get(index) ?? 'unknown' })),
   };
 };
+
+/** Why a publish that must succeed did not: the entries the bus still refused after every attempt. */
+export class PublishError extends Error {
+  constructor(readonly failed: PublishOutcome['failed']) {
+    super(`The bus refused ${failed.length} event(s): ${failed.map((f) => f.error).join('; ')}`);
+    this.name = new.target.name;
+  }
+}
+
+/** {@link publishEntries} for a caller that must not answer before every event is on the bus. */
+export const publishAll = async (
+  client: EventBridgeClient,
+  entries: readonly PutEventsRequestEntry[],
+): Promise<void> => {
+  const outcome = await publishEntries(client, entries);
+  if (outcome.failed.length > 0) throw new PublishError(outcome.failed);
+};

@@ -30,6 +30,13 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyResult =
   body: JSON.stringify(body),
 });
 
+/** 204: done, nothing to answer (`DELETE`). */
+export const noContent = (): APIGatewayProxyResult => ({
+  statusCode: 204,
+  headers: { ...corsHeaders },
+  body: '',
+});
+
 export const problem = (error: HttpError): APIGatewayProxyResult => {
   const body: ErrorBody = {
     error: { code: error.code, message: error.message, details: error.details },

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { Role } from '../../schemas/common.ts';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from '../lib/auth.ts';
 
@@ -14,7 +15,7 @@ export const WebSocketEvent = z.object({
     eventType: z.enum(['CONNECT', 'MESSAGE', 'DISCONNECT']),
     authorizer: z.optional(
       z.looseObject({
-        role: z.enum(['admin', 'viewer']),
+        role: Role,
         deviceIds: z.pipe(
           z.string(),
           z.transform((text, ctx) => {

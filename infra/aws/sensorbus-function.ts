@@ -30,7 +30,7 @@ import {
   topics,
 } from '../resources.ts';
 import type { TableSpec } from '../topology-types.ts';
-import { dataRemovalPolicy, lookup, REPO_ROOT, type StageConfig } from './config.ts';
+import { dataRemovalPolicy, lookup, physicalName, REPO_ROOT, type StageConfig } from './config.ts';
 import { FUNCTION_BUNDLE } from './function-bundle.ts';
 import { acknowledge, acknowledgeWildcardResource } from './nag.ts';
 
@@ -198,7 +198,25 @@ export class SensorbusFunction extends Construct {
             `Publishing to ${topics[name].name} encrypts with its KMS key; GenerateDataKey* (GenerateDataKey and GenerateDataKeyWithoutPlaintext) is granted on that one key only.`,
           );
         }
-      } else topic.grantSubscribe(this.role);
+      } else {
+        topic.grantSubscribe(this.role);
+        // The topic's subscriptions by the topic's own name, so the ARN resolves in this stack.
+        const subscriptionsOf = `${Stack.of(this).formatArn({
+          service: 'sns',
+          resource: physicalName(props.stage, topics[name].name),
+        })}:*`;
+        this.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['sns:ListSubscriptionsByTopic', 'sns:GetSubscriptionAttributes', 'sns:Unsubscribe'],
+            resources: [topic.topicArn, subscriptionsOf],
+          }),
+        );
+        acknowledgeWildcardResource(
+          this.role,
+          subscriptionsOf,
+          `Unsubscribe names a subscription of ${topics[name].name} (its ARN is the topic's ARN, a colon and an id known only at run time); the grant covers that topic's subscriptions only.`,
+        );
+      }
     }
     for (const name of spec.secrets ?? []) {
       const secret = lookup(resources.secrets, name, 'Secret');

@@ -109,6 +109,55 @@ describe('the live dashboard', () => {
     expect(pageErrors(page)).toEqual([]);
   });
 
+  it('lets an operator acknowledge, snooze and resolve an alert from the panel, live; a viewer sees no buttons', async () => {
+    const { t } = world;
+    const apiKey = await t.registerDevice('e2e-ops', {
+      ...device('Operated probe'),
+      alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
+    });
+    const page = await world.open(['e2e-ops'], 'operator');
+    const viewerPage = await world.open(['e2e-ops']);
+    // The first connection may meet the WebSocket functions cold.
+    const live = { timeout: 30_000 };
+    await expect.poll(() => page.locator('.connection').getAttribute('data-state'), live).toBe('live');
+    await expect.poll(() => viewerPage.locator('.connection').getAttribute('data-state'), live).toBe('live');
+
+    await postReadings(t, apiKey, [
+      { deviceId: 'e2e-ops', timestamp: new Date().toISOString(), metrics: { temperature: 34 } },
+    ]);
+    const item = page.locator('.alert[data-device-id="e2e-ops"]');
+    await expect.poll(() => item.getAttribute('data-state'), { timeout: 60_000 }).toBe('raised');
+    const seenByViewer = viewerPage.locator('.alert[data-device-id="e2e-ops"]');
+    await expect.poll(() => seenByViewer.getAttribute('data-state'), live).toBe('raised');
+    expect(await seenByViewer.locator('.alert-action').count()).toBe(0);
+    expect(await item.locator('.alert-action').count()).toBe(6);
+    // The alert history keeps its record beside the push; act once it has it, as a person would.
+    await expect
+      .poll(
+        async () =>
+          (await (await t.api('/alerts?deviceId=e2e-ops', { token: t.adminToken })).json()) as unknown,
+        live,
+      )
+      .toMatchObject({ items: [{ state: 'active' }] });
+
+    await item.locator('[data-action="acknowledge"]').click();
+    await expect.poll(() => item.getAttribute('data-acknowledged'), live).toBe('true');
+    await expect.poll(() => seenByViewer.getAttribute('data-acknowledged'), live).toBe('true');
+    await item.locator('[data-action="snooze-60"]').click();
+    await expect.poll(() => item.getAttribute('data-snoozed'), live).toBe('true');
+    await expect
+      .poll(() => item.locator('.alert-timeline [data-step]').count(), live)
+      .toBeGreaterThanOrEqual(2);
+    await screenshot(page, 'alert-operator');
+
+    await item.locator('[data-action="resolve"]').click();
+    await expect.poll(() => item.getAttribute('data-state'), live).toBe('resolved');
+    await expect.poll(() => seenByViewer.getAttribute('data-state'), live).toBe('resolved');
+    expect(await item.locator('.alert-action').count()).toBe(0);
+    expect(pageErrors(page)).toEqual([]);
+    expect(pageErrors(viewerPage)).toEqual([]);
+  }, 120_000);
+
   it('asks for a token when the link carries one the API refuses, and opens with a good one', async () => {
     const { t, web, browser } = world;
     await t.registerDevice('e2e-sign-in', device('Sign-in probe'));

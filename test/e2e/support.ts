@@ -19,8 +19,8 @@ export interface DashboardWorld {
   readonly t: TestCloud;
   readonly web: WebServer;
   readonly browser: Browser;
-  /** Opens the dashboard with a viewer token for these devices, at 1280×800. */
-  open(deviceIds: string[]): Promise<Page>;
+  /** Opens the dashboard with a token of `role` (viewer unless told) for these devices, at 1280×800. */
+  open(deviceIds: string[], role?: 'viewer' | 'operator'): Promise<Page>;
   stop(): Promise<void>;
 }
 
@@ -52,13 +52,24 @@ export const startDashboardWorld = async (): Promise<DashboardWorld> => {
     t: cloud,
     web,
     browser,
-    async open(deviceIds) {
+    async open(deviceIds, role = 'viewer') {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       pages.push(page);
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       Object.assign(page, { pageErrors: errors });
-      const token = await cloud.viewerToken(deviceIds);
+      const token =
+        role === 'viewer'
+          ? await cloud.viewerToken(deviceIds)
+          : (
+              (await (
+                await cloud.api('/tokens', {
+                  method: 'POST',
+                  token: cloud.adminToken,
+                  json: { role, deviceIds },
+                })
+              ).json()) as { token: string }
+            ).token;
       await page.goto(`${web.url}/?token=${encodeURIComponent(token)}`);
       return page;
     },

@@ -214,10 +214,10 @@ const tokenBody = fc
   .record({
     role: maybe(
       fc.oneof(
-        { weight: 6, arbitrary: fc.constant('viewer') },
+        { weight: 6, arbitrary: fc.constantFrom('viewer', 'operator', 'admin') },
         {
           weight: 2,
-          arbitrary: fc.constantFrom<unknown>('admin', 'operator', 'Viewer', '', null, 1, ['viewer']),
+          arbitrary: fc.constantFrom<unknown>('root', 'Operator', 'Viewer', '', null, 1, ['viewer']),
         },
       ),
       8,
@@ -287,7 +287,7 @@ const tokenVerdict = (body: unknown): Verdict => {
   const ttl = body.ttlSeconds;
   return worst(
     strictKeys(body, ['role', 'deviceIds', 'ttlSeconds']),
-    body.role === 'viewer' ? 'valid' : 'invalid',
+    ['viewer', 'operator', 'admin'].includes(body.role as string) ? 'valid' : 'invalid',
     body.deviceIds === '*' ? 'valid' : deviceIdsVerdict(body.deviceIds, 1000),
     !Object.hasOwn(body, 'ttlSeconds') ||
       (Number.isInteger(ttl) && (ttl as number) >= 60 && (ttl as number) <= MAX_TOKEN_TTL_SECONDS)
@@ -318,11 +318,11 @@ describe('POST /tokens under fuzzed input', () => {
         if (answer.status !== 201) {
           expectRefusal(answer, sent.parsed, TOKEN_VOCABULARY);
         } else {
-          const body = sent.parsed as { deviceIds: unknown; ttlSeconds?: number };
+          const body = sent.parsed as { role: string; deviceIds: unknown; ttlSeconds?: number };
           const { token, expiresAt, ...rest } = answer.json as { token: string; expiresAt: string };
           expect(rest).toEqual({});
           const claims = claimsOf(token);
-          expect(claims.role).toBe('viewer');
+          expect(claims.role).toBe(body.role);
           expect(claims.devices).toEqual(body.deviceIds);
           expect((claims.exp as number) - (claims.iat as number)).toBe(body.ttlSeconds ?? DEFAULT_TTL);
           expect(expiresAt).toBe(new Date((claims.exp as number) * 1000).toISOString());
@@ -893,6 +893,9 @@ const PATH_VOCABULARY = new Set([
   'readings',
   'timestamp',
   'metrics',
+  'alertId',
+  'subscriptionId',
+  'graceSeconds',
 ]);
 
 describe('hostile path parameters on every route', () => {
@@ -937,5 +940,130 @@ describe('hostile path parameters on every route', () => {
     // Assess
     expect(await t.api('/devices', { token: t.adminToken }).then((r) => r.text())).toBe(devicesBefore);
     expect((await subscriptions()).length).toBe(subscriptionsBefore);
+  }, 60_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The operators' routes: snooze, acknowledge, resolve, key rotation
+// ---------------------------------------------------------------------------------------------
+
+const SNOOZE_VOCABULARY = new Set(['minutes', 'until', 'alertId', 'authorization', 'content-type']);
+const KEYS_VOCABULARY = new Set(['graceSeconds', 'deviceId', 'authorization', 'content-type']);
+
+const numberish = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: -10, max: 200_000 }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<unknown>(0, 1, 10_080, 10_081, 86_400, 86_401, 1.5, '60', null, true, 2 ** 53),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('1e999', '-0', '6e1').map((text) => new RawJson(text)) },
+);
+
+const snoozeBody = fc
+  .record({
+    minutes: maybe(numberish, 2),
+    until: maybe(fc.constantFrom<unknown>('2099-01-01T00:00:00Z', 'tomorrow', '', 1, null), 1),
+    extra: unknownFields,
+  })
+  .map(({ extra, ...fields }) => objectOf([...Object.entries(fields), ...extra]));
+
+const keysBody = fc
+  .record({ graceSeconds: maybe(numberish, 3), extra: unknownFields })
+  .map(({ extra, ...fields }) => objectOf([...Object.entries(fields), ...extra]));
+
+const bodiesOf = (values: fc.Arbitrary<Record<string, unknown>>) =>
+  fc.oneof(
+    { weight: 10, arbitrary: values.map((value): Body => ({ kind: 'value', value })) },
+    { weight: 1, arbitrary: fc.jsonValue().map((value): Body => ({ kind: 'value', value })) },
+    { weight: 1, arbitrary: oddBodies },
+  );
+
+/** The statuses an operator's or admin's POST may answer: the token, the media type, then the body. */
+const allowedFor = (
+  request: Post,
+  sent: Sent,
+  verdict: (body: unknown) => Verdict,
+  answers: { valid: number; forViewer: number },
+  emptyIsValid: boolean,
+) => {
+  if (request.auth === 'none') return [401];
+  if (request.auth === 'viewer') return [answers.forViewer];
+  if (emptyIsValid && sent.bytes.toString('utf8').trim() === '') return [answers.valid];
+  if (!request.contentType.startsWith('application/json')) return [415];
+  if (sent.bytes.length > BODY_LIMIT) return [413];
+  if (sent.parsed === undefined || breaksShapeLimits(sent.parsed)) return [400];
+  return { valid: [answers.valid], invalid: [400], either: [answers.valid, 400] }[verdict(sent.parsed)];
+};
+
+const isIntegerIn = (value: unknown, min: number, max: number) =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+
+const snoozeVerdict = (body: unknown): Verdict => {
+  if (!isPlainObject(body)) return 'invalid';
+  const keys = Object.keys(body);
+  if (keys.length !== 1) return 'invalid';
+  if (keys[0] === 'minutes') return isIntegerIn(body.minutes, 1, 10_080) ? 'valid' : 'invalid';
+  return keys[0] === 'until' && body.until === '2099-01-01T00:00:00Z' ? 'valid' : 'invalid';
+};
+
+const keysVerdict = (body: unknown): Verdict =>
+  isPlainObject(body) &&
+  strictKeys(body, ['graceSeconds']) === 'valid' &&
+  (!Object.hasOwn(body, 'graceSeconds') || isIntegerIn(body.graceSeconds, 0, 86_400))
+    ? 'valid'
+    : 'invalid';
+
+describe("the operators' routes under fuzzed bodies", () => {
+  it('POST /alerts/{id}/snooze names the bad field or reaches the alert (404: none), never a 5xx', async () => {
+    const request = fc.record({ body: bodiesOf(snoozeBody), contentType, auth });
+    await fc.assert(
+      fc.asyncProperty(request, async (request) => {
+        const sent = sentOf(request.body);
+        const answer = await post('/alerts/fz-no-such-alert/snooze', request, sent);
+        const shown = `${answer.status} ${answer.text.slice(0, 300)}`;
+        const allowed = allowedFor(request, sent, snoozeVerdict, { valid: 404, forViewer: 403 }, false);
+        expect(allowed, shown).toContain(answer.status);
+        expectRefusal(answer, sent.parsed, SNOOZE_VOCABULARY);
+      }),
+      { numRuns: 60 },
+    );
+  }, 60_000);
+
+  it('POST /alerts/{id}/acknowledge and /resolve ignore what a body says, never a 5xx', async () => {
+    const request = fc.record({
+      action: fc.constantFrom('acknowledge', 'resolve'),
+      body: bodiesOf(snoozeBody),
+      contentType,
+      auth,
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (request) => {
+        const sent = sentOf(request.body);
+        const answer = await post(`/alerts/fz-no-such-alert/${request.action}`, request, sent);
+        const shown = `${answer.status} ${answer.text.slice(0, 300)}`;
+        const expected = request.auth === 'none' ? 401 : request.auth === 'viewer' ? 403 : 404;
+        expect(answer.status, shown).toBe(expected);
+        expectRefusal(answer, undefined, SNOOZE_VOCABULARY);
+      }),
+      { numRuns: 30 },
+    );
+  }, 60_000);
+
+  it('POST /devices/{id}/keys issues a key for a valid grace or names graceSeconds, never a 5xx', async () => {
+    await t.registerDevice('fz-keys');
+    const request = fc.record({ body: bodiesOf(keysBody), contentType, auth });
+    await fc.assert(
+      fc.asyncProperty(request, async (request) => {
+        const sent = sentOf(request.body);
+        const answer = await post('/devices/fz-keys/keys', request, sent);
+        const shown = `${answer.status} ${answer.text.slice(0, 300)}`;
+        expect(allowedFor(request, sent, keysVerdict, { valid: 201, forViewer: 403 }, true), shown).toContain(
+          answer.status,
+        );
+        if (answer.status === 201) expect(Object.keys(answer.json as object)).toEqual(['apiKey']);
+        else expectRefusal(answer, sent.parsed, KEYS_VOCABULARY);
+      }),
+      { numRuns: 60 },
+    );
   }, 60_000);
 });

@@ -348,6 +348,8 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
 
   const publish = toPublishInput({
     eventId: UUID,
+    detailType: alert.detailType,
+    alertId: alert.data.alertId,
     deviceId: DEVICE_ID,
     severity: alert.data.severity,
     subject: `AlertRaised (${alert.data.severity}): ${DEVICE_ID}`,

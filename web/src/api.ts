@@ -1,7 +1,7 @@
 /** The REST API as the dashboard uses it: bearer token, JSON, cursors followed. */
 import type { Device } from '../../schemas/device.ts';
-import { type AlertEntry, parseAlertList } from './logic/alerts.ts';
-import { parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
+import { type AlertEntry, parseAlert, parseAlertList } from './logic/alerts.ts';
+import { isObject, parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
 
 /** The API said the token is missing, invalid or expired. */
 export class UnauthorizedError extends Error {
@@ -30,7 +30,11 @@ export interface Api {
   readings(deviceId: string, from: string, signal?: AbortSignal): Promise<ReadingData[]>;
   /** Active alerts, or an empty list while the API does not serve `GET /alerts` yet. */
   activeAlerts(nowMs: number): Promise<AlertEntry[]>;
+  /** Acknowledges, snoozes (`{minutes}`) or resolves an alert; answers it as the API now has it. */
+  actOnAlert(alertId: string, action: AlertAction, body?: { minutes: number }): Promise<AlertEntry>;
 }
+
+export type AlertAction = 'acknowledge' | 'snooze' | 'resolve';
 
 export const createApi = (apiUrl: string, token: string): Api => {
   const get = async (path: string, signal?: AbortSignal): Promise<Response> => {
@@ -69,6 +73,25 @@ export const createApi = (apiUrl: string, token: string): Api => {
         if (!cursor) break;
       }
       return items;
+    },
+
+    async actOnAlert(alertId, action, body) {
+      const path = `/alerts/${encodeURIComponent(alertId)}/${action}`;
+      const response = await fetch(`${apiUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      if (response.status === 401)
+        throw new UnauthorizedError(`The API refused the token (${response.status})`);
+      const answer = await json(response, `POST ${path}`);
+      const alert = isObject(answer) ? parseAlert(answer.alert, Date.now()) : undefined;
+      if (!alert) throw new ApiError(`POST ${path} answered an unexpected body`, response.status);
+      return alert;
     },
 
     async activeAlerts(nowMs) {

@@ -6,16 +6,20 @@
 
 import type { Device } from '../../schemas/device.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
-import { type Api, createApi, UnauthorizedError } from './api.ts';
+import { type AlertAction, type Api, createApi, UnauthorizedError } from './api.ts';
 import { h, setAttr } from './dom.ts';
 import { type ConnectionStatus, LiveConnection } from './live-connection.ts';
 import {
   type AlertEntry,
   applyAlertToAlarmStates,
+  applyLifecycle,
+  canActOnAlerts,
   mergeLoadedAlerts,
   parseAlert,
   raiseAlert,
+  replaceAlert,
   resolveAlert,
+  roleOfToken,
 } from './logic/alerts.ts';
 import { backfillWindow, isRangeKey, RANGES, type RangeKey } from './logic/backfill.ts';
 import { visibleWindow } from './logic/chart-scale.ts';
@@ -109,7 +113,15 @@ export class Dashboard {
       },
     });
     this.#list = new DeviceList((deviceId) => this.#select(deviceId));
-    this.#alertsPanel = new AlertsPanel();
+    this.#alertsPanel = new AlertsPanel(
+      canActOnAlerts(roleOfToken(options.token))
+        ? {
+            acknowledge: (alertId) => void this.#actOnAlert(alertId, 'acknowledge'),
+            snooze: (alertId, minutes) => void this.#actOnAlert(alertId, 'snooze', { minutes }),
+            resolve: (alertId) => void this.#actOnAlert(alertId, 'resolve'),
+          }
+        : undefined,
+    );
     this.#alertsPanel.setDeviceNames((id) => {
       const entry = this.#entries.get(id);
       return entry ? displayName(entry.device) : id;
@@ -275,6 +287,18 @@ export class Dashboard {
         this.#markDirty(entry.device.deviceId);
         break;
       }
+      case 'AlertAcknowledged':
+      case 'AlertSnoozed':
+      case 'AlertEscalated': {
+        this.#alerts = applyLifecycle(
+          this.#alerts,
+          message.type,
+          message.data,
+          parseTime(message.time) ?? Date.now(),
+        );
+        this.#alertsPanel.render(this.#alerts, Date.now());
+        break;
+      }
       case 'AlertRaised':
       case 'AlertResolved': {
         const at = parseTime(message.time) ?? Date.now();
@@ -385,6 +409,22 @@ export class Dashboard {
     } catch (error) {
       this.#handleUnauthorized(error);
     }
+  }
+
+  /** Acts on an alert and shows the API's answer at once; the event that follows changes nothing more. */
+  async #actOnAlert(alertId: string, action: AlertAction, body?: { minutes: number }): Promise<void> {
+    try {
+      const answered = await this.#api.actOnAlert(alertId, action, body);
+      this.#alerts =
+        answered.resolvedAt === undefined
+          ? replaceAlert(this.#alerts, answered)
+          : resolveAlert(replaceAlert(this.#alerts, answered), answered, answered.resolvedAt);
+    } catch (error) {
+      if (this.#handleUnauthorized(error)) return;
+      this.#alertsPanel.actionFailed(alertId, Date.now());
+      return;
+    }
+    this.#alertsPanel.render(this.#alerts, Date.now());
   }
 
   async #loadActiveAlerts(): Promise<void> {

@@ -19,7 +19,50 @@ export interface AlertEntry {
   readonly value?: number;
   readonly above?: number;
   readonly below?: number;
+  /** Who acknowledged it (`operator/<token id>`), once someone has. */
+  readonly acknowledgedBy?: string;
+  /** Until when it is snoozed (epoch ms). */
+  readonly snoozedUntil?: number;
+  /** Each step of its life, oldest first. */
+  readonly timeline?: readonly TimelineStep[];
 }
+
+/** One step of an alert's life as the timeline shows it. */
+export interface TimelineStep {
+  readonly type: string;
+  readonly at: number;
+  readonly by?: string;
+}
+
+/** The snoozes the panel offers, in minutes: 15 min, 1 h, 8 h, 24 h. */
+export const SNOOZE_CHOICES = [15, 60, 480, 1440] as const;
+
+/** The lifecycle events that change an alert without opening or closing it. */
+export const LIFECYCLE_TYPES = ['AlertAcknowledged', 'AlertSnoozed', 'AlertEscalated'] as const;
+
+/** Whether a token's role may act on alerts: operators and admins may, viewers only look. */
+export const canActOnAlerts = (role: string | undefined): boolean => role === 'operator' || role === 'admin';
+
+/** The role a bearer token claims (read, not verified: the API verifies; this only hides buttons). */
+export const roleOfToken = (token: string): string | undefined => {
+  try {
+    const payload = token.split('.')[1] ?? '';
+    const claims: unknown = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
+    return isObject(claims) && isString(claims.role) ? claims.role : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const parseTimeline = (value: unknown): TimelineStep[] | undefined => {
+  if (!Array.isArray(value)) return undefined;
+  return value.flatMap((step: unknown) => {
+    if (!isObject(step) || !isString(step.type)) return [];
+    const at = parseTime(step.time);
+    if (at === undefined) return [];
+    return [{ type: step.type, at, ...(isString(step.by) ? { by: step.by } : {}) }];
+  });
+};
 
 /** The panel keeps this many alerts; older resolved ones fall off first. */
 export const MAX_ALERTS = 200;
@@ -32,6 +75,8 @@ export const parseAlert = (value: unknown, fallbackMs: number): AlertEntry | und
   if (!isObject(value) || !isString(value.alertId) || !isString(value.deviceId)) return undefined;
   const raisedAt = parseTime(value.raisedAt) ?? parseTime(value.time) ?? parseTime(value.since) ?? fallbackMs;
   const resolvedAt = parseTime(value.resolvedAt);
+  const snoozedUntil = parseTime(value.snoozedUntil);
+  const timeline = parseTimeline(value.timeline);
   const kind = isString(value.kind) ? value.kind : 'threshold';
   return {
     alertId: value.alertId,
@@ -45,8 +90,44 @@ export const parseAlert = (value: unknown, fallbackMs: number): AlertEntry | und
     ...(isNumber(value.value) ? { value: value.value } : {}),
     ...(isNumber(value.above) ? { above: value.above } : {}),
     ...(isNumber(value.below) ? { below: value.below } : {}),
+    ...(isString(value.acknowledgedBy) ? { acknowledgedBy: value.acknowledgedBy } : {}),
+    ...(snoozedUntil !== undefined ? { snoozedUntil } : {}),
+    ...(timeline ? { timeline } : {}),
   };
 };
+
+/**
+ * An alert after one of its lifecycle events (`AlertAcknowledged`, `AlertSnoozed`,
+ * `AlertEscalated`), or after an action's answer: the step joins its timeline once.
+ */
+export const applyLifecycle = (
+  alerts: readonly AlertEntry[],
+  type: string,
+  data: unknown,
+  atMs: number,
+): AlertEntry[] => {
+  if (!isObject(data) || !isString(data.alertId)) return [...alerts];
+  const by = isString(data.by) ? data.by : undefined;
+  const until = parseTime(data.until);
+  const at = parseTime(data.time) ?? atMs;
+  return alerts.map((alert) => {
+    if (alert.alertId !== data.alertId) return alert;
+    const timeline = alert.timeline ?? [];
+    const seen = timeline.some((step) => step.type === type && step.at === at);
+    return {
+      ...alert,
+      ...(type === 'AlertAcknowledged' && by ? { acknowledgedBy: alert.acknowledgedBy ?? by } : {}),
+      ...(type === 'AlertSnoozed' && until !== undefined ? { snoozedUntil: until } : {}),
+      timeline: seen
+        ? timeline
+        : [...timeline, { type, at, ...(by ? { by } : {}) }].sort((a, b) => a.at - b.at),
+    };
+  });
+};
+
+/** An alert as an action answered it, in place of what the panel had (keeping what the answer lacks). */
+export const replaceAlert = (alerts: readonly AlertEntry[], answered: AlertEntry): AlertEntry[] =>
+  alerts.map((alert) => (alert.alertId === answered.alertId ? { ...alert, ...answered } : alert));
 
 /** Records of `GET /alerts` in whichever envelope it answers (`{items}`, `{alerts}` or a bare list). */
 export const parseAlertList = (body: unknown, nowMs: number): AlertEntry[] => {

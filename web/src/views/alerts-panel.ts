@@ -1,7 +1,24 @@
 /** The alerts panel: newest first, active alerts highlighted until they are resolved. */
 import { h, setAttr, setText } from '../dom.ts';
-import { type AlertEntry, activeCount } from '../logic/alerts.ts';
+import { type AlertEntry, activeCount, SNOOZE_CHOICES } from '../logic/alerts.ts';
 import { formatClock, formatRelative } from '../logic/format.ts';
+
+/** What the panel's buttons do; absent for a viewer, who sees no buttons. */
+export interface AlertActions {
+  acknowledge(alertId: string): void;
+  snooze(alertId: string, minutes: number): void;
+  resolve(alertId: string): void;
+}
+
+const snoozeLabel = (minutes: number): string => (minutes < 60 ? `${minutes} min` : `${minutes / 60} h`);
+
+const STEP_LABELS: Readonly<Record<string, string>> = {
+  AlertRaised: 'Raised',
+  AlertAcknowledged: 'Acknowledged',
+  AlertSnoozed: 'Snoozed',
+  AlertEscalated: 'Escalated',
+  AlertResolved: 'Resolved',
+};
 
 export class AlertsPanel {
   readonly element: HTMLElement;
@@ -11,8 +28,10 @@ export class AlertsPanel {
   readonly #items = new Map<string, HTMLLIElement>();
   #alerts: readonly AlertEntry[] = [];
   #names: (deviceId: string) => string = (id) => id;
+  readonly #actions: AlertActions | undefined;
 
-  constructor() {
+  constructor(actions?: AlertActions) {
+    this.#actions = actions;
     this.#count = h('span', { class: 'alert-count', 'data-active': 0 }, 'none active');
     this.#list = h('ol', { class: 'alert-list', 'aria-live': 'polite', 'aria-relevant': 'additions' });
     this.#empty = h(
@@ -53,6 +72,13 @@ export class AlertsPanel {
     this.#empty.hidden = alerts.length > 0;
   }
 
+  /** Redraws an alert whose action failed, so its buttons can be pressed again. */
+  actionFailed(alertId: string, nowMs: number): void {
+    const li = this.#items.get(alertId);
+    if (li) delete li.dataset.signature;
+    this.render(this.#alerts, nowMs);
+  }
+
   /** Refreshes the relative times. */
   tick(nowMs: number): void {
     for (const alert of this.#alerts) {
@@ -72,7 +98,11 @@ export class AlertsPanel {
     setAttr(li, 'data-state', state);
     setAttr(li, 'data-severity', alert.severity);
     setAttr(li, 'data-device-id', alert.deviceId);
-    const signature = `${state}|${alert.summary}|${alert.resolvedAt ?? ''}|${this.#names(alert.deviceId)}`;
+    setAttr(li, 'data-acknowledged', alert.acknowledgedBy !== undefined ? 'true' : 'false');
+    const snoozed = alert.snoozedUntil !== undefined && alert.snoozedUntil > nowMs;
+    setAttr(li, 'data-snoozed', snoozed ? 'true' : 'false');
+    const steps = (alert.timeline ?? []).map((step) => `${step.type}@${step.at}`).join(',');
+    const signature = `${state}|${alert.summary}|${alert.resolvedAt ?? ''}|${this.#names(alert.deviceId)}|${alert.acknowledgedBy ?? ''}|${snoozed}|${steps}`;
     if (li.dataset.signature === signature) {
       const ago = li.querySelector('.alert-ago');
       if (ago) setText(ago, formatRelative(alert.raisedAt, nowMs));
@@ -100,6 +130,58 @@ export class AlertsPanel {
           ? h('span', { class: 'alert-state' }, alert.kind === 'silence' ? 'Silent device' : 'Active')
           : h('span', { class: 'alert-state' }, `Resolved ${formatClock(alert.resolvedAt)}`),
       ),
+      ...this.#timelineOf(alert),
+      ...this.#buttonsFor(alert, snoozed),
     );
+  }
+
+  #timelineOf(alert: AlertEntry): HTMLElement[] {
+    const steps = alert.timeline ?? [];
+    if (steps.length === 0) return [];
+    return [
+      h(
+        'ol',
+        { class: 'alert-timeline', 'aria-label': 'Timeline' },
+        ...steps.map((step) =>
+          h(
+            'li',
+            { 'data-step': step.type },
+            h('time', { datetime: new Date(step.at).toISOString() }, formatClock(step.at)),
+            ` ${STEP_LABELS[step.type] ?? step.type}${step.by ? ` by ${step.by.split('/')[0]}` : ''}`,
+          ),
+        ),
+      ),
+    ];
+  }
+
+  /** Acknowledge, snooze and resolve, for an active alert and a token that may act (none for a viewer). */
+  #buttonsFor(alert: AlertEntry, snoozed: boolean): HTMLElement[] {
+    const actions = this.#actions;
+    if (!actions || alert.resolvedAt !== undefined) return [];
+    const button = (label: string, action: string, onClick: () => void) => {
+      const element = h('button', { type: 'button', class: 'alert-action', 'data-action': action }, label);
+      element.addEventListener('click', () => {
+        element.setAttribute('disabled', '');
+        onClick();
+      });
+      return element;
+    };
+    return [
+      h(
+        'div',
+        { class: 'alert-actions' },
+        ...(alert.acknowledgedBy === undefined
+          ? [button('Acknowledge', 'acknowledge', () => actions.acknowledge(alert.alertId))]
+          : []),
+        ...(snoozed
+          ? []
+          : SNOOZE_CHOICES.map((minutes) =>
+              button(`Snooze ${snoozeLabel(minutes)}`, `snooze-${minutes}`, () =>
+                actions.snooze(alert.alertId, minutes),
+              ),
+            )),
+        button('Resolve', 'resolve', () => actions.resolve(alert.alertId)),
+      ),
+    ];
   }
 }

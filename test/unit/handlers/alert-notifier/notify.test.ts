@@ -8,6 +8,8 @@ import {
 
 const notification = (overrides: Partial<AlertNotification> = {}): AlertNotification => ({
   eventId: '4f9a4c52-7a8e-4d53-9a39-3f1f0e3f7f11',
+  detailType: 'AlertRaised',
+  alertId: 'alert-1',
   deviceId: 'greenhouse-1',
   severity: 'critical',
   subject: 'greenhouse-1: temperature above 30',
@@ -15,13 +17,15 @@ const notification = (overrides: Partial<AlertNotification> = {}): AlertNotifica
   ...overrides,
 });
 
-const fakeTopic = () => {
+const fakeTopic = (snoozedUntil?: string) => {
   const published: PublishInput[] = [];
   const deps: NotifyDeps = {
     publish: async (input) => {
       published.push(input);
       return `message-${published.length}`;
     },
+    snoozedUntil: async () => snoozedUntil,
+    now: () => new Date('2026-11-23T10:00:00.000Z'),
   };
   return { deps, published };
 };
@@ -51,6 +55,20 @@ describe('notify', () => {
     expect(subject).toMatch(/^[\x20-\x7e]{1,100}$/);
     expect(subject.startsWith('Temp?rature x')).toBe(true);
     expect(published[0]?.message).toBe('Temperature reached 31.5 °C at 10:00 UTC.');
+  });
+
+  it('holds back every notification of a snoozed alert but the snooze itself, and sends again once it ends', async () => {
+    const snoozed = fakeTopic('2026-11-23T11:00:00.000Z');
+    const ended = fakeTopic('2026-11-23T09:00:00.000Z');
+
+    const resolved = await notify(notification({ detailType: 'AlertResolved' }), snoozed.deps);
+    const snoozeItself = await notify(notification({ detailType: 'AlertSnoozed' }), snoozed.deps);
+    const afterwards = await notify(notification({ detailType: 'AlertEscalated' }), ended.deps);
+
+    expect(resolved).toEqual({ held: 'snoozed' });
+    expect(snoozeItself).toEqual({ messageId: 'message-1' });
+    expect(afterwards).toEqual({ messageId: 'message-1' });
+    expect([snoozed.published.length, ended.published.length]).toEqual([1, 1]);
   });
 
   it('refuses an event that is not an alert notification, naming the field', () => {

@@ -4,7 +4,12 @@ import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { ForbiddenError } from '../../../../handlers/lib/errors.ts';
 
-const record = (deviceId: string, state: 'active' | 'resolved', updatedAt: string): AlertRecord => ({
+const record = (
+  deviceId: string,
+  state: 'active' | 'resolved',
+  updatedAt: string,
+  more: Partial<AlertRecord> = {},
+): AlertRecord => ({
   alertId: `${deviceId}-${updatedAt}`,
   deviceId,
   kind: 'silence',
@@ -12,12 +17,18 @@ const record = (deviceId: string, state: 'active' | 'resolved', updatedAt: strin
   state,
   summary: `${deviceId} is silent`,
   updatedAt,
+  timeline: [],
+  ...more,
 });
 
 const TABLE = [
   record('d1', 'active', '2026-11-23T10:00:00.000Z'),
   record('d1', 'resolved', '2026-11-23T09:00:00.000Z'),
-  record('d2', 'active', '2026-11-23T11:00:00.000Z'),
+  record('d2', 'active', '2026-11-23T11:00:00.000Z', {
+    severity: 'warning',
+    acknowledgedAt: '2026-11-23T11:05:00.000Z',
+    acknowledgedBy: 'operator/t1',
+  }),
 ];
 
 /** The alerts table's two indexes: by device and by state, newest first. */
@@ -51,6 +62,26 @@ describe('listAlerts', () => {
     await expect(
       listAlerts(viewerOf(['d1']), { deviceId: 'd2', limit: 100 }, alertsTable),
     ).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it('filters by acknowledgement and severity together with state', async () => {
+    const all = viewerOf(['d1', 'd2']);
+
+    const acknowledged = await listAlerts(all, { acknowledged: true, limit: 100 }, alertsTable);
+    const unacknowledgedActive = await listAlerts(
+      all,
+      { state: 'active', acknowledged: false, limit: 100 },
+      alertsTable,
+    );
+    const critical = await listAlerts(all, { severity: 'critical', limit: 1 }, alertsTable);
+
+    expect(acknowledged.map((a) => [a.deviceId, a.acknowledged, a.acknowledgedBy])).toEqual([
+      ['d2', true, 'operator/t1'],
+    ]);
+    expect(unacknowledgedActive.map((a) => [a.deviceId, a.state, a.acknowledged])).toEqual([
+      ['d1', 'active', false],
+    ]);
+    expect(critical.map((a) => a.alertId)).toEqual(['d1-2026-11-23T10:00:00.000Z']);
   });
 
   it('answers at most `limit` alerts across both states', async () => {

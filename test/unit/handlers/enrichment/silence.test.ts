@@ -55,6 +55,22 @@ describe('evaluateSilence', () => {
     expect(later).toEqual({ states: {}, alerts: [] });
   });
 
+  it('does not raise again a silence resolved by hand, but raises the next one after a reading', () => {
+    const alertId = alertIdOf('d1', SILENCE_STATE_KEY, LAST);
+    const byHand = { state: 'OK' as const, since: '2026-11-23T10:10:00.000Z', alertId };
+
+    const stillQuiet = evaluateSilence([device({ silence: byHand })], at('2026-11-23T11:00:00Z'));
+    const quietAgain = evaluateSilence(
+      [device({ silence: byHand, lastReading: { timestamp: '2026-11-23T11:00:00.000Z' } })],
+      at('2026-11-23T11:03:00Z'),
+    );
+
+    expect(stillQuiet).toEqual({ states: {}, alerts: [] });
+    expect(quietAgain.alerts.map((a) => [a.detailType, a.data.alertId])).toEqual([
+      ['AlertRaised', alertIdOf('d1', SILENCE_STATE_KEY, '2026-11-23T11:00:00.000Z')],
+    ]);
+  });
+
   it('resolves once when the device reports again, under the id of the raise', () => {
     const raised = evaluateSilence([device()], at('2026-11-23T10:03:00Z'));
     const back = device({

@@ -477,9 +477,16 @@ describe('functions', () => {
       expect([...(granted.get(identityOf('bus', buses[name].name)) ?? [])]).toEqual(['events:PutEvents']);
     }
     for (const [name, use] of Object.entries(spec.topics ?? {}) as [keyof typeof topics, string][]) {
-      expect([...(granted.get(identityOf('topic', topics[name].name)) ?? [])]).toEqual([
-        use === 'publish' ? 'sns:Publish' : 'sns:Subscribe',
-      ]);
+      expect([...(granted.get(identityOf('topic', topics[name].name)) ?? [])]).toEqual(
+        use === 'publish'
+          ? ['sns:Publish']
+          : [
+              'sns:Subscribe',
+              'sns:ListSubscriptionsByTopic',
+              'sns:GetSubscriptionAttributes',
+              'sns:Unsubscribe',
+            ],
+      );
     }
     for (const name of spec.secrets ?? []) {
       expect(granted.get(identityOf('secret', secrets[name].name))).toContain(

@@ -32,7 +32,8 @@ describe('routing read from the topology', () => {
 
   it('counts schedules, the authorizer cache and the billed-per-month resources', () => {
     expect(routing.schedules.map((s) => s.name).sort()).toEqual(Object.keys(schedules).sort());
-    expect(routing.authorizerCacheTtlSeconds).toBe(300);
+    // Device keys are checked on every request (no API Gateway cache), so a revoked key is refused at once.
+    expect(routing.authorizerCacheTtlSeconds).toBe(0);
     const queues =
       new Set(rules.flatMap((r) => r.targets.map((t) => t.deadLetterQueue))).size +
       Object.keys(schedules).length;
