@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+import { DEFAULT_FLEET, stageThrottle } from '../fleet.ts';
 import type { FunctionName } from '../functions.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
 import {
@@ -15,9 +16,6 @@ import {
   type StageConfig,
 } from './config.ts';
 import { acknowledge } from './nag.ts';
-
-/** Stage-wide throttling: well above a fleet posting every few seconds in batches of up to 100 readings. */
-export const THROTTLING = { rateLimit: 100, burstLimit: 200 } as const;
 
 export interface SensorbusRestApiProps {
   readonly stage: StageConfig;
@@ -46,6 +44,8 @@ export class SensorbusRestApi extends Construct {
   constructor(scope: Construct, id: string, props: SensorbusRestApiProps) {
     super(scope, id);
     const { stage } = props;
+    // Stage-wide throttling sized for the stage's fleet (infra/fleet.ts).
+    const throttle = stageThrottle(stage.fleet ?? DEFAULT_FLEET);
     const origin = `'${props.dashboardOrigin}'`;
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -64,8 +64,8 @@ export class SensorbusRestApi extends Construct {
         metricsEnabled: true,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
-        throttlingRateLimit: THROTTLING.rateLimit,
-        throttlingBurstLimit: THROTTLING.burstLimit,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
           caller: true,

@@ -153,6 +153,11 @@ export class LocalDynamoDB {
     return timer;
   }
 
+  /** A client of dynalite itself, behind the edge (what the edge's meter reads items back with). */
+  directClient(): DynamoDBClient {
+    return this.#client();
+  }
+
   #client(): DynamoDBClient {
     return new DynamoDBClient({
       endpoint: this.#endpoint,
