@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure } from '../../tools/cost/measure.ts';
+import { COMMITTED_WORKLOAD, measure } from '../../tools/cost/measure.ts';
 import { drift, loadMeasuredUnits } from '../../tools/cost/measured.ts';
 
 /**
@@ -13,7 +13,7 @@ const TOLERANCE = 0.1;
 describe('the measured units the cost model prices', () => {
   it('are what the code does now (within 10 %): npm run cost:measure regenerates them', async () => {
     const committed = loadMeasuredUnits();
-    const now = await measure({ devices: 1, uploadsPerDevice: 2 });
+    const now = await measure(COMMITTED_WORKLOAD);
     const drifted: string[] = [];
     for (const scenario of now.scenarios) {
       const before = committed.scenarios.find(

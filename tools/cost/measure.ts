@@ -253,7 +253,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
 };
 
 /** The workload `npm run cost:measure` commits. */
-export const COMMITTED_WORKLOAD: Workload = { devices: 4, uploadsPerDevice: 4 };
+export const COMMITTED_WORKLOAD: Workload = { devices: 1, uploadsPerDevice: 2 };
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   const measured = await measure(COMMITTED_WORKLOAD);
