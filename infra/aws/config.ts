@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
+import type { FleetSize } from '../fleet.ts';
 
 /** The repository root: handler entries and schema files are resolved from here, never from the cwd. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -15,6 +16,8 @@ export interface StageConfig {
    * a dashboard on a custom domain, or a local one (`http://localhost:8080`) pointed at AWS.
    */
   readonly dashboardOrigin?: string;
+  /** The fleet the stage is sized for (`-c fleetDevices=... -c fleetUploadSeconds=...`); `DEFAULT_FLEET` when absent. */
+  readonly fleet?: FleetSize;
 }
 
 const STAGE_NAME = /^[a-z][a-z0-9]{0,11}$/;

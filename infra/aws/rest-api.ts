@@ -3,7 +3,8 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type AuthorizerSpec, type RouteSpec, STAGE_THROTTLE } from '../api.ts';
+import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+import { DEFAULT_FLEET, stageThrottle } from '../fleet.ts';
 import type { FunctionName } from '../functions.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
 import {
@@ -43,6 +44,8 @@ export class SensorbusRestApi extends Construct {
   constructor(scope: Construct, id: string, props: SensorbusRestApiProps) {
     super(scope, id);
     const { stage } = props;
+    // Stage-wide throttling sized for the stage's fleet (infra/fleet.ts).
+    const throttle = stageThrottle(stage.fleet ?? DEFAULT_FLEET);
     const origin = `'${props.dashboardOrigin}'`;
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -61,8 +64,8 @@ export class SensorbusRestApi extends Construct {
         metricsEnabled: true,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
-        throttlingRateLimit: STAGE_THROTTLE.rest.rateLimit,
-        throttlingBurstLimit: STAGE_THROTTLE.rest.burstLimit,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
           caller: true,

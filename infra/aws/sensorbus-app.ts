@@ -1,5 +1,6 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { fleetSize } from '../fleet.ts';
 import { stageConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 import { EventsStack } from './events-stack.ts';
@@ -24,7 +25,10 @@ export interface SensorbusStacks {
  * cdk-nag's AWS Solutions checks run on every synthesis: an unacknowledged finding fails it.
  */
 export const buildSensorbus = (app: App, options: SensorbusOptions): SensorbusStacks => {
-  const stage = stageConfig(app.node.tryGetContext('stage'), app.node.tryGetContext('dashboardOrigin'));
+  const stage = {
+    ...stageConfig(app.node.tryGetContext('stage'), app.node.tryGetContext('dashboardOrigin')),
+    fleet: fleetSize(app.node.tryGetContext('fleetDevices'), app.node.tryGetContext('fleetUploadSeconds')),
+  };
   const prefix = `${stage.name}-sensorbus`;
 
   const data = new DataStack(app, `${prefix}-data`, {

@@ -8,6 +8,7 @@ import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
 import { StreamEventSource } from '../emulators/dynamodb/stream-event-source.ts';
 import { Edge } from '../emulators/edge/edge.ts';
+import { putEventsEntrySize } from '../emulators/edge/metering.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
 import {
@@ -20,6 +21,7 @@ import { LocalSecretsManager } from '../emulators/secretsmanager/secrets-manager
 import { AwsError } from '../emulators/shared/aws-protocol.ts';
 import { Faults } from '../emulators/shared/faults.ts';
 import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
+import { chunks, type Meter } from '../emulators/shared/meter.ts';
 import type { ThrottleSettings } from '../emulators/shared/token-bucket.ts';
 import { LocalSns } from '../emulators/sns/service.ts';
 import { LocalSqs } from '../emulators/sqs/sqs.ts';
@@ -106,6 +108,11 @@ export interface LocalCloudOptions {
    * ready. Otherwise it is ready when `startLocalCloud` resolves.
    */
   readonly readyWhenMarked?: boolean;
+  /**
+   * Counts the billable units of everything served (requests, invocations, request units, events,
+   * executions, messages), for the cost model's measurement (`tools/cost/measure.ts`); off when absent.
+   */
+  readonly meter?: Meter;
 }
 
 export interface LocalCloud {
@@ -189,6 +196,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       websocket,
       invoke: (name, payload) => lambda.invoke(functionNamed(functionByArn, name), payload),
       health: readiness.health,
+      ...(options.meter ? { meter: options.meter } : {}),
     },
     options.awsCredentials,
     LOCAL_REGION,
@@ -203,7 +211,10 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   const answers = new GatewayCounters();
   const gateway = new RestGateway({
     ...restApi(),
-    onAnswer: answers.record,
+    onAnswer: (answer) => {
+      answers.record(answer);
+      options.meter?.add('apigateway/restRequests');
+    },
     invoke: (fn, event) => lambda.invoke(fn, event),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -375,6 +386,7 @@ const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
     functions: { ...localFunctions(), ...extraFunctions },
     rootDir: repoRoot,
     functionArn: localArns.function,
+    ...(options.meter ? { meter: options.meter } : {}),
     ...(options.log ? { onLog: (line: string) => log(handlerLogNotice(line)) } : {}),
   });
 };
@@ -408,7 +420,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
       .filter((bus) => bus.archived)
       .map((bus) => bus.name),
     faults,
-    resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn),
+    resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn, options.meter),
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
     onDeliveryError: (message, context) =>
       log({
@@ -504,16 +516,27 @@ const resolveTarget = (
   arn: string,
   services: Services & { readonly lambda: LocalLambda },
   functionByArn: ReadonlyMap<string, string>,
+  meter: Meter | undefined,
 ): TargetInvoker | undefined => {
   const fn = functionByArn.get(arn);
   if (fn) return async (payload) => void (await services.lambda.invoke(fn, payloadOf(payload)));
   const bus = busByArn.get(arn);
-  if (bus) return async (payload) => services.events.publish(bus, payloadOf(payload) as BusEvent);
+  if (bus)
+    return async (payload) => {
+      const event = payloadOf(payload) as BusEvent;
+      services.events.publish(bus, event);
+      // An event a rule sends to another bus is billed there as a custom event (https://aws.amazon.com/eventbridge/pricing/).
+      meter?.add('events/forwardedEvents', chunks(busEventSize(event), 64 * 1024));
+    };
   if (arn.startsWith('arn:aws:states:')) {
-    return async (payload) => void services.stepFunctions.start(arn, payload);
+    return async (payload) => {
+      services.stepFunctions.start(arn, payload);
+      meter?.add('states/executions');
+    };
   }
   if (arn.startsWith('arn:aws:sns:')) {
     return async (payload) => {
+      meter?.add('sns/publishes', chunks(Buffer.byteLength(payload, 'utf8'), 64 * 1024));
       const answer = await services.sns.handle(
         new URLSearchParams({ Action: 'Publish', TopicArn: arn, Message: payload }),
       );
@@ -525,6 +548,16 @@ const resolveTarget = (
   }
   return undefined;
 };
+
+/** A forwarded event's size as PutEvents would bill its entry. */
+const busEventSize = (event: BusEvent): number =>
+  putEventsEntrySize({
+    Time: event.time,
+    Source: event.source,
+    DetailType: event['detail-type'],
+    Detail: JSON.stringify(event.detail),
+    Resources: event.resources,
+  });
 
 /** Puts every rule of the topology and its targets, as the CDK stack declares them. */
 const putTopologyRules = (events: LocalEventBridge): void => {

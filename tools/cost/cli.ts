@@ -1,35 +1,28 @@
 /**
- * `npm run cost -- --devices N --interval SECONDS --batch K [--region us-east-1]
- *   [--alerts-per-device-per-day A] [--dashboards D] [--json]`
+ * `npm run cost -- --devices N --interval SECONDS --batch K [--front-door rest|http] [--json]`
  *
  * Prints the monthly AWS cost of sensorbus for a fleet, by service and line item, next to the
- * same fleet on AWS IoT Core + rules. Further options: --devices-per-dashboard F, --months M
- * (months of stored data), --metrics-per-reading M, --email-subscribers E, --notes (how each
- * quantity is counted).
+ * same fleet on AWS IoT Core + rules, and the AWS quotas the fleet loads. sensorbus is priced from
+ * the units measured by `npm run cost:measure` (`tools/cost/measured-units.json`). Further
+ * options: --dashboards D and --devices-per-dashboard F (who watches), --alerts-per-device-per-day
+ * A, --email-subscribers E, --retention-days R (readings' TTL), --months M (alert history and
+ * archive kept), --metrics-per-reading M, --notes (how each quantity is counted).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CDK_LAMBDA_MEMORY_MB, defaultAssumptions } from './defaults.ts';
+import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
+import { defaultAssumptions } from './defaults.ts';
 import { renderJson, renderText } from './format.ts';
+import { loadMeasuredUnits, MEASURED_UNITS_FILE } from './measured.ts';
 import { type CostInputs, estimate } from './model.ts';
 import { PRICE_REGION, PRICES } from './prices.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-const USAGE = `Usage: npm run cost -- --devices N --interval SECONDS [--batch K] [--region ${PRICE_REGION}]
-    [--alerts-per-device-per-day A] [--dashboards D] [--devices-per-dashboard F] [--months M]
-    [--metrics-per-reading M] [--email-subscribers E] [--notes] [--json]`;
-
-/** The memory every function gets, read from the CDK construct when it is there. */
-const lambdaMemory = (): { mb: number; source: string } => {
-  const file = join(ROOT, 'infra/aws/sensorbus-function.ts');
-  if (existsSync(file)) {
-    const match = /memorySize:\s*(\d+)/.exec(readFileSync(file, 'utf8'));
-    if (match?.[1]) return { mb: Number(match[1]), source: 'memorySize in infra/aws/sensorbus-function.ts' };
-  }
-  return { mb: CDK_LAMBDA_MEMORY_MB, source: 'assumed: no memorySize found in infra/aws/' };
-};
+const USAGE = `Usage: npm run cost -- --devices N --interval SECONDS [--batch K] [--front-door rest|http]
+    [--region ${PRICE_REGION}] [--alerts-per-device-per-day A] [--dashboards D] [--devices-per-dashboard F]
+    [--retention-days R] [--months M] [--metrics-per-reading M] [--email-subscribers E] [--notes] [--json]`;
 
 const definitionBytes = (): number | undefined => {
   const file = join(ROOT, 'statemachines/enrich-reading.asl.json');
@@ -55,6 +48,8 @@ export const main = (argv: string[]): number => {
         devices: { type: 'string' },
         interval: { type: 'string' },
         batch: { type: 'string' },
+        'front-door': { type: 'string' },
+        'retention-days': { type: 'string' },
         region: { type: 'string' },
         'alerts-per-device-per-day': { type: 'string' },
         dashboards: { type: 'string' },
@@ -83,30 +78,32 @@ export const main = (argv: string[]): number => {
         `The price table has ${PRICE_REGION} prices only (tools/cost/prices.ts); got --region ${region}`,
       );
     const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-    const perDashboard = str('devices-per-dashboard');
+    const frontDoor = str('front-door') ?? 'rest';
+    if (frontDoor !== 'rest' && frontDoor !== 'http')
+      throw new RangeError(`--front-door must be rest or http, got "${frontDoor}"`);
     const inputs: CostInputs = {
       devices: number(str('devices'), 'devices'),
       intervalSeconds: number(str('interval'), 'interval'),
       batch: number(str('batch'), 'batch', 1),
       alertsPerDevicePerDay: number(str('alerts-per-device-per-day'), 'alerts-per-device-per-day', 1),
-      dashboards: number(str('dashboards'), 'dashboards', 1),
-      ...(perDashboard !== undefined
-        ? { devicesPerDashboard: number(perDashboard, 'devices-per-dashboard') }
-        : {}),
+      dashboards: number(str('dashboards'), 'dashboards', 1_000),
+      devicesPerDashboard: number(str('devices-per-dashboard'), 'devices-per-dashboard', 100),
       months: number(str('months'), 'months', 12),
+      retentionDays: number(str('retention-days'), 'retention-days', 30),
+      frontDoor,
       emailSubscribers: number(str('email-subscribers'), 'email-subscribers', 1),
     };
     const metrics = number(str('metrics-per-reading'), 'metrics-per-reading', 3);
     if (!Number.isInteger(metrics) || metrics < 1 || metrics > 50)
       throw new RangeError('--metrics-per-reading must be an integer from 1 to 50');
-    const memory = lambdaMemory();
     const bytes = definitionBytes();
     const assumptions = defaultAssumptions({
       metricsPerReading: metrics,
       intervalSeconds: inputs.intervalSeconds,
-      lambdaMemoryMb: memory.mb,
-      lambdaMemorySource: memory.source,
+      lambdaMemoryMb: FUNCTION_MEMORY_MB,
+      lambdaMemorySource: 'FUNCTION_MEMORY_MB of infra/api.ts, which the CDK stack deploys',
       ...(bytes !== undefined ? { sfnDefinitionBytes: bytes } : {}),
+      ...(existsSync(MEASURED_UNITS_FILE) ? { measured: loadMeasuredUnits() } : {}),
     });
     const report = estimate(inputs, assumptions, PRICES);
     console.log(values.json ? renderJson(report) : renderText(report, { notes: values.notes === true }));

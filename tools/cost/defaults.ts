@@ -3,9 +3,12 @@
  * durations assumed (replace them with measured ones). Memory and the ASL size are passed in by
  * the CLI, which reads them from `infra/aws/` and `statemachines/`.
  */
+
 import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
 import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
+import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
+import type { MeasuredUnits } from './measured.ts';
 import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.ts';
 import { measureSizes } from './sizes.ts';
 import { routingFromTopology } from './topology.ts';
@@ -30,24 +33,22 @@ export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   other: 50,
 };
 
-/** `memorySize` of `SensorbusFunction` in `infra/aws/sensorbus-function.ts`. */
-export const CDK_LAMBDA_MEMORY_MB = 512;
-
 export interface DefaultOptions {
   readonly metricsPerReading?: number;
   readonly intervalSeconds?: number;
   readonly lambdaMemoryMb?: number;
   readonly lambdaMemorySource?: string;
   readonly sfnDefinitionBytes?: number;
+  readonly measured?: MeasuredUnits;
 }
 
 export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions => {
   const metricsPerReading = options.metricsPerReading ?? 3;
   return {
     daysPerMonth: DAYS_PER_MONTH,
-    lambdaMemoryMb: options.lambdaMemoryMb ?? CDK_LAMBDA_MEMORY_MB,
+    lambdaMemoryMb: options.lambdaMemoryMb ?? FUNCTION_MEMORY_MB,
     lambdaMemorySource:
-      options.lambdaMemorySource ?? 'memorySize of SensorbusFunction, infra/aws/sensorbus-function.ts',
+      options.lambdaMemorySource ?? 'FUNCTION_MEMORY_MB of infra/api.ts, which the CDK stack deploys',
     lambdaMs: DEFAULT_LAMBDA_MS,
     sfnDurationMs: 250,
     sfnDefinitionBytes: options.sfnDefinitionBytes ?? 9_300,
@@ -66,5 +67,6 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     metricsPerReading,
     sizes: measureSizes(metricsPerReading, options.intervalSeconds ?? 60),
     routing: routingFromTopology(),
+    ...(options.measured ? { measured: options.measured } : {}),
   };
 };

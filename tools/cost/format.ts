@@ -95,8 +95,8 @@ export const renderText = (
     `sensorbus monthly cost estimate — ${PRICE_REGION} list prices read ${PRICES_READ_ON}, without free tier`,
   );
   out.push(
-    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${inputs.batch} reading(s) per request, ` +
-      `${quantity(inputs.alertsPerDevicePerDay)} alert(s)/device/day, ${quantity(inputs.dashboards)} dashboard(s)`,
+    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${inputs.batch} reading(s) per request (${inputs.frontDoor ?? 'rest'} API), ` +
+      `${quantity(inputs.alertsPerDevicePerDay)} alert(s)/device/day, ${quantity(inputs.dashboards)} dashboard(s) following ${quantity(inputs.devicesPerDashboard ?? inputs.devices)} device(s) each (${quantity(inputs.watchedFraction * 100)}% watched), readings kept ${quantity(inputs.retentionDays)} days`,
   );
   out.push(
     `  → ${quantity(v.readingsPerMonth)} readings/month, ${quantity(v.requestsPerMonth)} requests/month, ` +
@@ -132,15 +132,32 @@ export const renderText = (
     `IoT Core + rules is ${usd(Math.abs(diff))} a month (${quantity(Math.abs(diff / (rest.total || 1)) * 100)}%) ${diff < 0 ? 'cheaper' : 'dearer'} than sensorbus for this fleet.`,
   );
   out.push('');
-  const largest = rest.services
-    .flatMap((s) => s.lines)
-    .sort((x, y) => y.cost - x.cost)
-    .slice(0, 5);
-  out.push('Largest sensorbus lines:');
-  for (const line of largest)
+  out.push('sensorbus by service, largest first:');
+  for (const service of [...rest.services].sort((x, y) => y.cost - x.cost))
     out.push(
-      `  ${usd(line.cost)} ${line.service}: ${line.item} (${quantity((line.cost / (rest.total || 1)) * 100)}%)`,
+      `  ${padStart(usd(service.cost), 14)} ${pad(service.service, 24)}${padStart(quantity((service.cost / (rest.total || 1)) * 100), 6)}%`,
     );
+  out.push('');
+  if (rest.unitsPerReading) {
+    const m = rest.unitsPerReading;
+    out.push(
+      `Units per reading, measured at ${m.commit} (batch ${m.batch}, ${quantity(m.watchedFraction * 100)}% of devices watched):`,
+    );
+    for (const [unit, n] of Object.entries(m.units))
+      out.push(`  ${pad(unit, 48)}${padStart(quantity(n), 10)}`);
+    out.push('');
+  }
+  out.push('AWS quotas for this fleet (average load; default quota, us-east-1):');
+  for (const q of report.quotas)
+    out.push(
+      `  ${q.exceeded ? '✗' : '✓'} ${pad(q.name, 100)}${padStart(quantity(q.load), 12)} / ${quantity(q.limit)} ${q.unit}`,
+    );
+  out.push(
+    report.increases.length > 0
+      ? 'Quota increases to request before deploying this fleet:'
+      : 'No quota increase needed for this fleet.',
+  );
+  for (const increase of report.increases) out.push(`  - ${increase}`);
   out.push('');
   out.push('Free tier (not applied above):');
   out.push(...freeTierLines(rest), ...freeTierLines(iot));
@@ -168,6 +185,8 @@ export const renderJson = (report: CostReport, prices: PriceTable = PRICES): str
       inputs: report.inputs,
       sensorbus: report.rest,
       iotCore: report.iot,
+      quotas: report.quotas,
+      quotaIncreases: report.increases,
       comparison: {
         sensorbus: report.rest.total,
         iotCore: report.iot.total,

@@ -21,8 +21,12 @@
  * - Schedules (`infra/api.ts`): the outbox relay queries the 8 outbox shards every minute; the
  *   silence check scans the whole devices table every minute.
  */
+import { stageThrottle } from '../../infra/fleet.ts';
 import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
+import { type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
+import { type FrontDoor, measuredFlow } from './measured-uses.ts';
 import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.ts';
+import { fleetQuotas, increasesToRequest, type Quota } from './quotas.ts';
 import type { Sizes } from './sizes.ts';
 import type { Routing } from './topology.ts';
 
@@ -41,8 +45,12 @@ export interface CostInputs {
   readonly dashboards: number;
   /** Devices each dashboard follows (the dashboard subscribes to every device it shows); default all. */
   readonly devicesPerDashboard?: number;
-  /** Months of data kept so far, for the storage lines (readings have no TTL; the archive keeps 365 days). */
+  /** Months of alert history kept so far, and of the bus archive (at most its 365-day retention). */
   readonly months: number;
+  /** Days a reading is kept (its TTL): the readings table's steady-state size. */
+  readonly retentionDays: number;
+  /** The API devices post to: the deployed REST API, or an HTTP API. */
+  readonly frontDoor?: FrontDoor;
   /** Email subscriptions of the alerts topic that receive every alert. */
   readonly emailSubscribers: number;
 }
@@ -104,6 +112,8 @@ export interface Assumptions {
   readonly metricsPerReading: number;
   readonly sizes: Sizes;
   readonly routing: Routing;
+  /** Units measured by driving the local cloud (`npm run cost:measure`); sensorbus is priced from them when present. */
+  readonly measured?: MeasuredUnits;
 }
 
 export interface LineItem {
@@ -132,6 +142,21 @@ export interface FreeTierSaving {
   readonly saving: number;
 }
 
+/** Share of devices some dashboard watches, taking dashboards to follow different devices. */
+export const watchedFractionOf = (
+  inputs: Pick<CostInputs, 'devices' | 'dashboards' | 'devicesPerDashboard'>,
+): number =>
+  inputs.devices > 0
+    ? Math.min(
+        1,
+        (inputs.dashboards * Math.min(inputs.devices, inputs.devicesPerDashboard ?? inputs.devices)) /
+          inputs.devices,
+      )
+    : 0;
+
+const scale = (units: Units, by: number): Units =>
+  Object.fromEntries(Object.entries(units).map(([unit, n]) => [unit, n * by]));
+
 export interface Volumes {
   readonly readingsPerMonth: number;
   /** POST /readings (REST) or MQTT messages (IoT). */
@@ -158,6 +183,35 @@ export interface Estimate {
   readonly volumes: Volumes;
   /** What the free tiers would take off `total` (not applied to it). */
   readonly freeTier: readonly FreeTierSaving[];
+  /** The measured units per reading this estimate multiplied (sensorbus, when measured). */
+  readonly unitsPerReading?: UnitsPerReading;
+  /** Average load per second on what the quotas limit. */
+  readonly rates: Rates;
+}
+
+export interface UnitsPerReading {
+  readonly source: 'measured';
+  /** The commit the units were measured at. */
+  readonly commit: string;
+  readonly batch: number;
+  readonly watchedFraction: number;
+  readonly units: Units;
+}
+
+/** Average rates of a month (per second) and the concurrency they imply. */
+export interface Rates {
+  readonly requestsPerSecond: number;
+  readonly websocketMessagesPerSecond: number;
+  readonly lambdaConcurrency: number;
+  readonly putEventsEntriesPerSecond: number;
+  readonly ruleInvocationsPerSecond: number;
+  readonly expressStartsPerSecond: number;
+  readonly snsPublishesPerSecond: number;
+  /** WRU and RRU per second by table (index writes included). */
+  readonly tableWritesPerSecond: Readonly<Record<string, number>>;
+  readonly tableReadsPerSecond: Readonly<Record<string, number>>;
+  /** WRU per second on each partition key of the outbox index (its writes spread over its shards). */
+  readonly outboxPartitionWritesPerSecond: number;
 }
 
 interface Use {
@@ -197,6 +251,38 @@ export const sampledTraces = (
 ): number => {
   const reserved = Math.min(roots, reservoir * secondsPerMonth);
   return reserved + rate * (roots - reserved);
+};
+
+/** The assumed warm duration of one invocation of a function on AWS (local durations are not priced). */
+export const lambdaMsOf = (
+  fn: string,
+  ms: LambdaDurations,
+  batch: number,
+  watchers: number,
+  devices: number,
+): number => {
+  switch (fn) {
+    case 'ingest':
+      return ms.ingestBase + ms.ingestPerReading * batch;
+    case 'deviceKeyAuthorizer':
+      return ms.deviceKeyAuthorizer;
+    case 'deriveMetrics':
+      return ms.deriveMetrics;
+    case 'evaluateAlarms':
+      return ms.evaluateAlarms;
+    case 'push':
+      return ms.pushBase + ms.pushPerConnection * watchers;
+    case 'alertHistory':
+      return ms.alertHistory;
+    case 'alertNotifier':
+      return ms.alertNotifier;
+    case 'outboxRelay':
+      return ms.outboxRelay;
+    case 'silenceCheck':
+      return ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * devices) / 1000;
+    default:
+      return ms.other;
+  }
 };
 
 /** The share of requests the device-key authorizer's cache answers, given a device's request period. */
@@ -342,24 +428,42 @@ export const estimateDesign = (
   const wru = (item: string, units: number, note: string) => add('dynamoWrite', item, units, note);
   const rru = (item: string, units: number, note: string) => add('dynamoRead', item, units, note);
 
-  // ---- Front door -------------------------------------------------------------------------
+  const measured = rest ? a.measured : undefined;
+  const frontDoor: FrontDoor = inputs.frontDoor ?? 'rest';
+  const watchedFraction = watchedFractionOf(inputs);
+  const watchersPerWatched = watchedFraction > 0 ? subscribers / watchedFraction : 0;
   let authorizerInvocations = 0;
   let hitRate = 0;
-  if (rest) {
-    add(
-      'apigwRestRequests',
-      'REST requests (POST /readings)',
-      requests,
-      `${fmt(readings)} readings ÷ batch ${K}`,
-    );
+  let enrichExecutions = 0;
+  let customEvents = 0;
+  let forwardedEvents = 0;
+  let ruleDeliveries = 0;
+  let websocketPushes = 0;
+  let pushBytes = 0;
+  let pushInvocations = 0;
+  let notifierInvocations = 0;
+  let scheduledRuns = 0;
+  let unitsPerReading: UnitsPerReading | undefined;
+  const tableWrites: Record<string, number> = {};
+  const tableReads: Record<string, number> = {};
+  let outboxIndexWrites = 0;
+
+  if (measured) {
+    // ---- Measured: what the code did per upload, per alert and per scheduled run, times the fleet's counts.
+    const perUpload = unitsPerUpload(measured, {
+      batch: K,
+      watchedFraction,
+      watchersPerWatchedDevice: watchersPerWatched,
+    });
+    unitsPerReading = {
+      source: 'measured',
+      commit: measured.commit,
+      batch: K,
+      watchedFraction,
+      units: scale(perUpload, 1 / K),
+    };
     hitRate = authorizerCacheHitRate(K * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds);
     authorizerInvocations = requests * (1 - hitRate);
-    lambda(
-      'ingest',
-      requests,
-      ms.ingestBase + ms.ingestPerReading * K,
-      `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${K} readings`,
-    );
     lambda(
       'deviceKeyAuthorizer',
       authorizerInvocations,
@@ -371,281 +475,393 @@ export const estimateDesign = (
       authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
       'one per authorizer run, eventually consistent (GSI)',
     );
-    wru(
-      'readings: conditional PutItem (+ outbox index)',
-      readings * (writeUnits(s.readingItemMarked) + writeUnits(s.outboxIndexEntry)),
-      `per reading: 1 put of ${s.readingItemMarked} B + 1 write of the sparse outbox index`,
-    );
-    wru(
-      'readings: UpdateItem clear outbox mark (+ index)',
-      readings *
-        (writeUnits(Math.max(s.readingItemMarked, s.readingItemUnmarked)) + writeUnits(s.outboxIndexEntry)),
-      'per reading the bus accepted: REMOVE outboxShard, outboxAt, and the index entry goes',
-    );
-  } else {
-    add(
-      'iotConnectivity',
-      'connection minutes (devices always connected)',
-      N * minutesPerMonth,
-      `${fmt(N)} devices × ${fmt(minutesPerMonth)} min`,
-    );
-    const units = Math.ceil((s.readingJson + s.mqttTopic) / 5120);
-    add(
-      'iotMessaging',
-      'MQTT PUBLISH messages (one reading each)',
-      requests * units,
-      `${s.readingJson + s.mqttTopic} B each (payload + topic) → ${units} × 5 KB; PUBACK and pings are free`,
-    );
-    add(
-      'iotRulesTriggered',
-      'rules triggered (one rule per message)',
-      requests * units,
-      'SELECT * FROM sensorbus/+/readings',
-    );
-    add('iotActions', 'rule actions (DynamoDBv2 + StepFunctions)', requests * 2, 'two actions per message');
-    wru(
-      'readings: PutItem (rule’s DynamoDBv2 action)',
-      readings * writeUnits(s.readingItemUnmarked),
-      'no outbox mark and no index; not conditional (a repeated message overwrites and re-enriches)',
-    );
-  }
-
-  // ---- Events through the topology -------------------------------------------------------
-  const published: Record<string, number> = {
-    ...(rest ? { ReadingRecorded: readings } : {}),
-    ReadingEnriched: readings,
-    AlertRaised: alertsRaised,
-    AlertResolved: alertsRaised,
-  };
-  const flow = route(a.routing, published);
-  const enrichExecutions = sum(Object.values(flow.executions)) + (rest ? 0 : readings);
-  const eventSizeOf: Record<string, number> = {
-    ReadingRecorded: s.readingRecordedEvent,
-    ReadingEnriched: s.readingEnrichedEvent,
-    AlertRaised: s.alertEvent,
-    AlertResolved: s.alertEvent,
-  };
-  const deliveredSizeOf: Record<string, number> = {
-    ReadingRecorded: s.readingRecordedDelivered,
-    ReadingEnriched: s.readingEnrichedDelivered,
-    AlertRaised: s.alertDelivered,
-    AlertResolved: s.alertDelivered,
-  };
-  const pushSizeOf: Record<string, number> = {
-    ReadingRecorded: s.pushReadingRecorded,
-    ReadingEnriched: s.pushReadingEnriched,
-    AlertRaised: s.pushAlert,
-    AlertResolved: s.pushAlert,
-  };
-  let customEvents = 0;
-  for (const [bus, byType] of Object.entries(flow.events)) {
-    for (const [detailType, count] of Object.entries(byType)) {
-      if (count <= 0) continue;
-      const chunks = Math.ceil((eventSizeOf[detailType] ?? 1024) / 65_536);
-      customEvents += count * chunks;
-      const origin =
-        bus === a.routing.buses[0]?.name
-          ? detailType === 'ReadingRecorded'
-            ? 'PutEvents by ingest, ⌈K/10⌉ calls per request'
-            : 'PutEvents by the enrich-reading workflow'
-          : 'forwarded by the to-websocket rule (bus-to-bus is charged as a custom event)';
-      add(
-        'eventsCustom',
-        `${detailType} on ${bus}`,
-        count * chunks,
-        `${origin}; ${eventSizeOf[detailType] ?? '?'} B → ${chunks} × 64 KB`,
+    const monthly: { units: Units; origin: string }[] = [
+      {
+        units: scale(perUpload, requests),
+        origin: `uploads of ${K}, ${fmt(watchedFraction * 100)}% watched`,
+      },
+      { units: scale(measured.perAlert, alertsRaised), origin: 'alerts raised and resolved' },
+    ];
+    for (const schedule of a.routing.schedules) {
+      const runs = minutesPerMonth / schedule.everyMinutes;
+      scheduledRuns += runs;
+      add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
+      const run = measured.schedules[schedule.name];
+      if (!run)
+        throw new Error(`No measured run of the schedule "${schedule.name}": run npm run cost:measure`);
+      const fleetScale = run.devices > 0 ? N / run.devices : 0;
+      const perRun = Object.fromEntries(
+        Object.entries(run.perRun).map(([unit, n]) => [
+          unit,
+          unit.startsWith(`dynamodb/rru/${a.routing.devicesTable}`) ? n * fleetScale : n,
+        ]),
       );
+      monthly.push({ units: scale(perRun, runs), origin: `${schedule.name} runs` });
     }
-  }
-  const ruleDeliveries = sum(flow.deliveries.map((d) => d.count));
-  add(
-    'eventsDelivery',
-    'rule matches delivered to targets',
-    ruleDeliveries,
-    flow.deliveries
-      .filter((d) => d.count > 0)
-      .map((d) => `${d.rule} ${fmt(d.count)}`)
-      .join(', '),
-  );
-  const archivedGb =
-    sum(
-      a.routing.buses
-        .filter((b) => b.archived)
-        .flatMap((b) =>
-          Object.entries(flow.events[b.name] ?? {}).map(([dt, n]) => n * (deliveredSizeOf[dt] ?? 1024)),
-        ),
-    ) / GB;
-  if (archivedGb > 0) {
-    add(
-      'eventsArchive',
-      'archive: events processed (telemetry bus)',
-      archivedGb,
-      'the whole event envelope per event',
+    const ruleTargets = new Set(
+      a.routing.routes.flatMap((r) => (r.target.kind === 'function' ? [r.target.function] : [])),
     );
-    add(
-      'eventsArchiveStorage',
-      `archive storage after ${fmt(inputs.months)} month(s)`,
-      archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
-      `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
-    );
-  }
-
-  // ---- Enrichment workflow -----------------------------------------------------------------
-  const alertTransitions = alertsRaised * 2;
-  const billedMemoryMb = Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
-  const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
-  add(
-    'sfnExpressRequests',
-    'enrich-reading executions',
-    enrichExecutions,
-    rest ? 'one per ReadingRecorded (enrich rule)' : 'started by the rule’s StepFunctions action',
-  );
-  add(
-    'sfnExpressDuration',
-    'enrich-reading duration',
-    enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
-    `${a.sfnDurationMs} ms → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
-  );
-  rru(
-    'devices: GetItem (LoadDevice)',
-    enrichExecutions * readUnits(s.deviceItem, 'eventual'),
-    'eventually consistent; a projection does not reduce the units',
-  );
-  lambda('deriveMetrics', enrichExecutions, ms.deriveMetrics, 'task DeriveMetrics');
-  rru(
-    `readings: Query ${a.enrichmentWindow} preceding (DeriveMetrics)`,
-    enrichExecutions * readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual'),
-    `${a.enrichmentWindow} × ${s.readingItemEnriched} B enriched items, rounded up to 4 KB`,
-  );
-  lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
-  rru(
-    'devices: consistent GetItem (EvaluateAlarms)',
-    enrichExecutions * readUnits(s.deviceItem, 'strong'),
-    'read-modify-write of alarm states',
-  );
-  wru(
-    'devices: UpdateItem alarm states (on a transition)',
-    alertTransitions * writeUnits(s.deviceItem),
-    `only when an alarm changes state: ${fmt(inputs.alertsPerDevicePerDay)} raise + resolve per device-day`,
-  );
-  wru(
-    'devices: UpdateItem lastReading (EvaluateAlarms)',
-    readings * writeUnits(s.deviceItem),
-    'EvaluateAlarms records the newest reading, off the ingest request path: once per reading',
-  );
-  wru(
-    'readings: UpdateItem enrichment (StoreEnrichment)',
-    enrichExecutions * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
-    `item grows to ${s.readingItemEnriched} B`,
-  );
-
-  // ---- Rule targets ------------------------------------------------------------------------
-  const idempotencyWrites = 2 * writeUnits(s.idempotencyRecord);
-  let websocketPushes = 0;
-  let pushBytes = 0;
-  let pushInvocations = 0;
-  let notifierInvocations = 0;
-  for (const [fn, byType] of Object.entries(flow.functionCalls)) {
-    const invocations = sum(Object.values(byType));
-    if (invocations <= 0) continue;
-    if (fn === 'push') {
-      pushInvocations = invocations;
-      for (const [dt, n] of Object.entries(byType)) {
-        const frames = Math.ceil((pushSizeOf[dt] ?? 1024) / 32_768);
-        websocketPushes += n * subscribers * frames;
-        pushBytes += n * subscribers * (pushSizeOf[dt] ?? 1024);
+    for (const { units, origin } of monthly) {
+      const flow = measuredFlow(units, origin, frontDoor);
+      for (const use of flow.uses) add(use.priceId, use.item, use.quantity, use.note);
+      for (const [fn, n] of Object.entries(flow.invocations)) {
+        lambda(fn, n, lambdaMsOf(fn, ms, K, watchersPerWatched, N), `measured invocations, ${origin}`);
+        if (fn === 'push') pushInvocations += n;
+        if (fn === 'alertNotifier') notifierInvocations += n;
+        if (ruleTargets.has(fn)) ruleDeliveries += n;
       }
-      lambda(
-        fn,
-        invocations,
-        ms.pushBase + ms.pushPerConnection * subscribers,
-        `one per event on the websocket bus; ${fmt(subscribers)} subscribed connection(s) per device`,
-      );
-      wru(
-        'idempotency: PutItem + UpdateItem (push)',
-        invocations * idempotencyWrites,
-        'Powertools record per event, 1 h TTL',
-      );
-      rru(
-        'connections: Query byDevice (push)',
-        invocations * readUnits(subscribers * s.subscriptionIndexEntry, 'eventual'),
-        'subscribers of the event’s device',
-      );
-    } else if (fn === 'alertNotifier') {
-      notifierInvocations = invocations;
-      lambda(fn, invocations, ms.alertNotifier, 'one per alert event');
-      wru(
-        'idempotency: PutItem + UpdateItem (alert-notifier)',
-        invocations * idempotencyWrites,
-        'Powertools record per alert, 7 d TTL',
-      );
-    } else if (fn === 'alertHistory') {
-      lambda(fn, invocations, ms.alertHistory, 'one per alert event');
-      const raised = byType.AlertRaised ?? 0;
-      const resolved = byType.AlertResolved ?? 0;
-      wru(
-        'alerts: UpdateItem (alert-history)',
-        (raised * 3 + resolved * 5) * writeUnits(s.alertRecord),
-        'raise: item + 2 ALL indexes; resolve: item + both indexes re-keyed (delete + put each)',
-      );
-    } else {
-      lambda(fn, invocations, ms.other, 'invoked by a rule the model has no profile for');
+      enrichExecutions += flow.executions;
+      ruleDeliveries += flow.executions + flow.forwardedEvents + flow.publishes;
+      customEvents += flow.customEvents;
+      forwardedEvents += flow.forwardedEvents;
+      websocketPushes += flow.websocketMessages;
+      if (flow.publishes > 0) {
+        add(
+          'snsEmail',
+          `email notifications (${origin})`,
+          flow.publishes * inputs.emailSubscribers,
+          `${inputs.emailSubscribers} email subscription(s) matching every alert`,
+        );
+        add(
+          'kmsRequests',
+          `KMS requests for the encrypted topic (${origin})`,
+          flow.publishes,
+          'assumed one data-key request per publish (upper bound)',
+        );
+      }
+      for (const [unit, n] of Object.entries(units)) {
+        const [service, kind, table = '', index] = unit.split('/');
+        if (service !== 'dynamodb') continue;
+        const into = kind === 'wru' ? tableWrites : tableReads;
+        into[table] = (into[table] ?? 0) + n;
+        if (kind === 'wru' && index === 'outbox') outboxIndexWrites += n;
+      }
     }
-  }
-  const snsChunks = Math.ceil(s.snsMessage / 65_536);
-  const publishes = notifierInvocations * snsChunks + flow.topicPublishes;
-  if (publishes > 0) {
-    add('snsRequests', 'Publish to the alerts topic', publishes, 'one per alert event (alert-notifier)');
+    pushBytes = websocketPushes * s.pushReadingEnriched;
+    const billedMemoryMb =
+      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
+    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
     add(
-      'snsEmail',
-      'email notifications',
-      publishes * inputs.emailSubscribers,
-      `${inputs.emailSubscribers} email subscription(s) matching every alert`,
+      'sfnExpressRequests',
+      'enrich-reading executions',
+      enrichExecutions,
+      'measured: started by the enrich rule',
     );
     add(
-      'kmsRequests',
-      'KMS requests for the encrypted topic',
-      publishes,
-      'assumed one data-key request per publish (upper bound)',
+      'sfnExpressDuration',
+      'enrich-reading duration',
+      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
+      `${a.sfnDurationMs} ms (assumed) → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
     );
-  }
-  if (websocketPushes > 0) {
-    add(
-      'apigwWsMessages',
-      'postToConnection pushes',
-      websocketPushes,
-      'events × subscribed connections, 32 KB units',
-    );
-  }
-
-  // ---- Schedules ---------------------------------------------------------------------------
-  let scheduledRuns = 0;
-  for (const schedule of a.routing.schedules) {
-    if (!rest && schedule.function === 'outboxRelay') continue;
-    const runs = minutesPerMonth / schedule.everyMinutes;
-    scheduledRuns += runs;
-    add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
-    if (schedule.function === 'outboxRelay') {
-      lambda(schedule.function, runs, ms.outboxRelay, 'scheduled');
-      rru(
-        'readings: Query outbox shards (relay)',
-        runs * a.outboxShards * readUnits(0, 'eventual'),
-        `${a.outboxShards} empty Queries a run in the steady state (0.5 RRU minimum each)`,
+    const archivedGb = ((customEvents - forwardedEvents) * s.readingRecordedDelivered) / GB;
+    if (a.routing.buses.some((b) => b.archived) && archivedGb > 0) {
+      add('eventsArchive', 'archive: events processed (telemetry bus)', archivedGb, 'every PutEvents entry');
+      add(
+        'eventsArchiveStorage',
+        `archive storage after ${fmt(inputs.months)} month(s)`,
+        archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
+        `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
       );
-    } else if (schedule.function === 'silenceCheck') {
+    }
+  } else {
+    // ---- Front door -------------------------------------------------------------------------
+    if (rest) {
+      add(
+        'apigwRestRequests',
+        'REST requests (POST /readings)',
+        requests,
+        `${fmt(readings)} readings ÷ batch ${K}`,
+      );
+      hitRate = authorizerCacheHitRate(K * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds);
+      authorizerInvocations = requests * (1 - hitRate);
       lambda(
-        schedule.function,
-        runs,
-        ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * N) / 1000,
-        'scheduled; scans every device',
+        'ingest',
+        requests,
+        ms.ingestBase + ms.ingestPerReading * K,
+        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${K} readings`,
+      );
+      lambda(
+        'deviceKeyAuthorizer',
+        authorizerInvocations,
+        ms.deviceKeyAuthorizer,
+        `cache misses: a request every ${fmt(K * inputs.intervalSeconds)} s per key, ${a.routing.authorizerCacheTtlSeconds} s TTL → ${fmt(hitRate * 100)}% hits`,
       );
       rru(
-        'devices: Scan (silence check)',
-        runs * readUnits(N * s.deviceItem, 'eventual'),
-        `${fmt(N)} × ${s.deviceItem} B every run`,
+        'devices: Query byApiKeyHash (authorizer)',
+        authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
+        'one per authorizer run, eventually consistent (GSI)',
+      );
+      wru(
+        'readings: conditional PutItem (+ outbox index)',
+        readings * (writeUnits(s.readingItemMarked) + writeUnits(s.outboxIndexEntry)),
+        `per reading: 1 put of ${s.readingItemMarked} B + 1 write of the sparse outbox index`,
+      );
+      wru(
+        'readings: UpdateItem clear outbox mark (+ index)',
+        readings *
+          (writeUnits(Math.max(s.readingItemMarked, s.readingItemUnmarked)) + writeUnits(s.outboxIndexEntry)),
+        'per reading the bus accepted: REMOVE outboxShard, outboxAt, and the index entry goes',
       );
     } else {
-      lambda(schedule.function, runs, ms.other, 'scheduled');
+      add(
+        'iotConnectivity',
+        'connection minutes (devices always connected)',
+        N * minutesPerMonth,
+        `${fmt(N)} devices × ${fmt(minutesPerMonth)} min`,
+      );
+      const units = Math.ceil((s.readingJson + s.mqttTopic) / 5120);
+      add(
+        'iotMessaging',
+        'MQTT PUBLISH messages (one reading each)',
+        requests * units,
+        `${s.readingJson + s.mqttTopic} B each (payload + topic) → ${units} × 5 KB; PUBACK and pings are free`,
+      );
+      add(
+        'iotRulesTriggered',
+        'rules triggered (one rule per message)',
+        requests * units,
+        'SELECT * FROM sensorbus/+/readings',
+      );
+      add('iotActions', 'rule actions (DynamoDBv2 + StepFunctions)', requests * 2, 'two actions per message');
+      wru(
+        'readings: PutItem (rule’s DynamoDBv2 action)',
+        readings * writeUnits(s.readingItemUnmarked),
+        'no outbox mark and no index; not conditional (a repeated message overwrites and re-enriches)',
+      );
+    }
+
+    // ---- Events through the topology -------------------------------------------------------
+    const published: Record<string, number> = {
+      ...(rest ? { ReadingRecorded: readings } : {}),
+      ReadingEnriched: readings,
+      AlertRaised: alertsRaised,
+      AlertResolved: alertsRaised,
+    };
+    const flow = route(a.routing, published);
+    enrichExecutions = sum(Object.values(flow.executions)) + (rest ? 0 : readings);
+    const eventSizeOf: Record<string, number> = {
+      ReadingRecorded: s.readingRecordedEvent,
+      ReadingEnriched: s.readingEnrichedEvent,
+      AlertRaised: s.alertEvent,
+      AlertResolved: s.alertEvent,
+    };
+    const deliveredSizeOf: Record<string, number> = {
+      ReadingRecorded: s.readingRecordedDelivered,
+      ReadingEnriched: s.readingEnrichedDelivered,
+      AlertRaised: s.alertDelivered,
+      AlertResolved: s.alertDelivered,
+    };
+    const pushSizeOf: Record<string, number> = {
+      ReadingRecorded: s.pushReadingRecorded,
+      ReadingEnriched: s.pushReadingEnriched,
+      AlertRaised: s.pushAlert,
+      AlertResolved: s.pushAlert,
+    };
+    for (const [bus, byType] of Object.entries(flow.events)) {
+      for (const [detailType, count] of Object.entries(byType)) {
+        if (count <= 0) continue;
+        const chunks = Math.ceil((eventSizeOf[detailType] ?? 1024) / 65_536);
+        customEvents += count * chunks;
+        const origin =
+          bus === a.routing.buses[0]?.name
+            ? detailType === 'ReadingRecorded'
+              ? 'PutEvents by ingest, ⌈K/10⌉ calls per request'
+              : 'PutEvents by the enrich-reading workflow'
+            : 'forwarded by the to-websocket rule (bus-to-bus is charged as a custom event)';
+        add(
+          'eventsCustom',
+          `${detailType} on ${bus}`,
+          count * chunks,
+          `${origin}; ${eventSizeOf[detailType] ?? '?'} B → ${chunks} × 64 KB`,
+        );
+      }
+    }
+    ruleDeliveries = sum(flow.deliveries.map((d) => d.count));
+    add(
+      'eventsDelivery',
+      'rule matches delivered to targets',
+      ruleDeliveries,
+      flow.deliveries
+        .filter((d) => d.count > 0)
+        .map((d) => `${d.rule} ${fmt(d.count)}`)
+        .join(', '),
+    );
+    const archivedGb =
+      sum(
+        a.routing.buses
+          .filter((b) => b.archived)
+          .flatMap((b) =>
+            Object.entries(flow.events[b.name] ?? {}).map(([dt, n]) => n * (deliveredSizeOf[dt] ?? 1024)),
+          ),
+      ) / GB;
+    if (archivedGb > 0) {
+      add(
+        'eventsArchive',
+        'archive: events processed (telemetry bus)',
+        archivedGb,
+        'the whole event envelope per event',
+      );
+      add(
+        'eventsArchiveStorage',
+        `archive storage after ${fmt(inputs.months)} month(s)`,
+        archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
+        `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
+      );
+    }
+
+    // ---- Enrichment workflow -----------------------------------------------------------------
+    const alertTransitions = alertsRaised * 2;
+    const billedMemoryMb =
+      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
+    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
+    add(
+      'sfnExpressRequests',
+      'enrich-reading executions',
+      enrichExecutions,
+      rest ? 'one per ReadingRecorded (enrich rule)' : 'started by the rule’s StepFunctions action',
+    );
+    add(
+      'sfnExpressDuration',
+      'enrich-reading duration',
+      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
+      `${a.sfnDurationMs} ms → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+    );
+    rru(
+      'devices: GetItem (LoadDevice)',
+      enrichExecutions * readUnits(s.deviceItem, 'eventual'),
+      'eventually consistent; a projection does not reduce the units',
+    );
+    lambda('deriveMetrics', enrichExecutions, ms.deriveMetrics, 'task DeriveMetrics');
+    rru(
+      `readings: Query ${a.enrichmentWindow} preceding (DeriveMetrics)`,
+      enrichExecutions * readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual'),
+      `${a.enrichmentWindow} × ${s.readingItemEnriched} B enriched items, rounded up to 4 KB`,
+    );
+    lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
+    rru(
+      'devices: consistent GetItem (EvaluateAlarms)',
+      enrichExecutions * readUnits(s.deviceItem, 'strong'),
+      'read-modify-write of alarm states',
+    );
+    wru(
+      'devices: UpdateItem alarm states (on a transition)',
+      alertTransitions * writeUnits(s.deviceItem),
+      `only when an alarm changes state: ${fmt(inputs.alertsPerDevicePerDay)} raise + resolve per device-day`,
+    );
+    wru(
+      'devices: UpdateItem lastReading (EvaluateAlarms)',
+      readings * writeUnits(s.deviceItem),
+      'EvaluateAlarms records the newest reading, off the ingest request path: once per reading',
+    );
+    wru(
+      'readings: UpdateItem enrichment (StoreEnrichment)',
+      enrichExecutions * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
+      `item grows to ${s.readingItemEnriched} B`,
+    );
+
+    // ---- Rule targets ------------------------------------------------------------------------
+    const idempotencyWrites = 2 * writeUnits(s.idempotencyRecord);
+    for (const [fn, byType] of Object.entries(flow.functionCalls)) {
+      const invocations = sum(Object.values(byType));
+      if (invocations <= 0) continue;
+      if (fn === 'push') {
+        pushInvocations = invocations;
+        for (const [dt, n] of Object.entries(byType)) {
+          const frames = Math.ceil((pushSizeOf[dt] ?? 1024) / 32_768);
+          websocketPushes += n * subscribers * frames;
+          pushBytes += n * subscribers * (pushSizeOf[dt] ?? 1024);
+        }
+        lambda(
+          fn,
+          invocations,
+          ms.pushBase + ms.pushPerConnection * subscribers,
+          `one per event on the websocket bus; ${fmt(subscribers)} subscribed connection(s) per device`,
+        );
+        wru(
+          'idempotency: PutItem + UpdateItem (push)',
+          invocations * idempotencyWrites,
+          'Powertools record per event, 1 h TTL',
+        );
+        rru(
+          'connections: Query byDevice (push)',
+          invocations * readUnits(subscribers * s.subscriptionIndexEntry, 'eventual'),
+          'subscribers of the event’s device',
+        );
+      } else if (fn === 'alertNotifier') {
+        notifierInvocations = invocations;
+        lambda(fn, invocations, ms.alertNotifier, 'one per alert event');
+        wru(
+          'idempotency: PutItem + UpdateItem (alert-notifier)',
+          invocations * idempotencyWrites,
+          'Powertools record per alert, 7 d TTL',
+        );
+      } else if (fn === 'alertHistory') {
+        lambda(fn, invocations, ms.alertHistory, 'one per alert event');
+        const raised = byType.AlertRaised ?? 0;
+        const resolved = byType.AlertResolved ?? 0;
+        wru(
+          'alerts: UpdateItem (alert-history)',
+          (raised * 3 + resolved * 5) * writeUnits(s.alertRecord),
+          'raise: item + 2 ALL indexes; resolve: item + both indexes re-keyed (delete + put each)',
+        );
+      } else {
+        lambda(fn, invocations, ms.other, 'invoked by a rule the model has no profile for');
+      }
+    }
+    const snsChunks = Math.ceil(s.snsMessage / 65_536);
+    const publishes = notifierInvocations * snsChunks + flow.topicPublishes;
+    if (publishes > 0) {
+      add('snsRequests', 'Publish to the alerts topic', publishes, 'one per alert event (alert-notifier)');
+      add(
+        'snsEmail',
+        'email notifications',
+        publishes * inputs.emailSubscribers,
+        `${inputs.emailSubscribers} email subscription(s) matching every alert`,
+      );
+      add(
+        'kmsRequests',
+        'KMS requests for the encrypted topic',
+        publishes,
+        'assumed one data-key request per publish (upper bound)',
+      );
+    }
+    if (websocketPushes > 0) {
+      add(
+        'apigwWsMessages',
+        'postToConnection pushes',
+        websocketPushes,
+        'events × subscribed connections, 32 KB units',
+      );
+    }
+
+    // ---- Schedules ---------------------------------------------------------------------------
+    for (const schedule of a.routing.schedules) {
+      if (!rest && schedule.function === 'outboxRelay') continue;
+      const runs = minutesPerMonth / schedule.everyMinutes;
+      scheduledRuns += runs;
+      add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
+      if (schedule.function === 'outboxRelay') {
+        lambda(schedule.function, runs, ms.outboxRelay, 'scheduled');
+        rru(
+          'readings: Query outbox shards (relay)',
+          runs * a.outboxShards * readUnits(0, 'eventual'),
+          `${a.outboxShards} empty Queries a run in the steady state (0.5 RRU minimum each)`,
+        );
+      } else if (schedule.function === 'silenceCheck') {
+        lambda(
+          schedule.function,
+          runs,
+          ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * N) / 1000,
+          'scheduled; scans every device',
+        );
+        rru(
+          'devices: Scan (silence check)',
+          runs * readUnits(N * s.deviceItem, 'eventual'),
+          `${fmt(N)} × ${s.deviceItem} B every run`,
+        );
+      } else {
+        lambda(schedule.function, runs, ms.other, 'scheduled');
+      }
     }
   }
 
@@ -699,7 +915,10 @@ export const estimateDesign = (
   const lambdaInvocations = sum(lambdaCalls.map((c) => c.invocations));
 
   // ---- Storage -----------------------------------------------------------------------------
-  const readingsGb = (inputs.months * readings * (s.readingItemEnriched + STORAGE_OVERHEAD_BYTES)) / GB;
+  // Steady state under the readings' TTL: a retention's worth of readings is stored at any time.
+  const readingsGb =
+    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItemEnriched + STORAGE_OVERHEAD_BYTES)) /
+    GB;
   const devicesGb = (N * (s.deviceItem + s.apiKeyIndexEntry + 2 * STORAGE_OVERHEAD_BYTES)) / GB;
   const alertsGb = (inputs.months * alertsRaised * 3 * (s.alertRecord + STORAGE_OVERHEAD_BYTES)) / GB;
   const hoursPerMonth = a.daysPerMonth * 24;
@@ -717,9 +936,9 @@ export const estimateDesign = (
   const tableGb = readingsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
   add(
     'dynamoStorage',
-    `storage after ${fmt(inputs.months)} month(s)`,
+    'storage (steady state)',
     tableGb,
-    `readings ${fmt(readingsGb)} GB (no TTL: grows ${fmt(readingsGb / Math.max(inputs.months, 1e-9))} GB a month), idempotency ${fmt(idempotencyGb)} GB, others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
+    `readings ${fmt(readingsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
   );
   add('dynamoPitr', 'point-in-time recovery (every table)', tableGb, 'billed on table size');
 
@@ -792,6 +1011,21 @@ export const estimateDesign = (
 
   const { services, freeTier } = priceUses(uses, prices);
   const total = sum(services.map((service) => service.cost));
+  const perSecond = (n: number) => n / secondsPerMonth;
+  const rates: Rates = {
+    requestsPerSecond: perSecond(rest ? requests : 0),
+    websocketMessagesPerSecond: perSecond(websocketPushes),
+    lambdaConcurrency: perSecond(sum(lambdaCalls.map((c) => (c.invocations * c.msEach) / 1000))),
+    putEventsEntriesPerSecond: perSecond(customEvents - forwardedEvents),
+    ruleInvocationsPerSecond: perSecond(ruleDeliveries),
+    expressStartsPerSecond: perSecond(enrichExecutions),
+    snsPublishesPerSecond: perSecond(
+      sum(uses.filter((u) => u.priceId === 'snsRequests').map((u) => u.quantity)),
+    ),
+    tableWritesPerSecond: Object.fromEntries(Object.entries(tableWrites).map(([t, n]) => [t, perSecond(n)])),
+    tableReadsPerSecond: Object.fromEntries(Object.entries(tableReads).map(([t, n]) => [t, perSecond(n)])),
+    outboxPartitionWritesPerSecond: perSecond(outboxIndexWrites) / Math.max(1, a.outboxShards),
+  };
   return {
     design,
     title: rest
@@ -816,23 +1050,50 @@ export const estimateDesign = (
       logGigabytes: sfnLogGb + accessLogGb,
     },
     freeTier,
+    ...(unitsPerReading ? { unitsPerReading } : {}),
+    rates,
   };
 };
 
 export interface CostReport {
-  readonly inputs: CostInputs;
+  readonly inputs: CostInputs & { readonly watchedFraction: number };
   readonly rest: Estimate;
   readonly iot: Estimate;
+  /** The AWS default quotas sensorbus touches, against this fleet's load. */
+  readonly quotas: readonly Quota[];
+  /** The quota increases a deployment of this size must request. */
+  readonly increases: readonly string[];
   readonly assumptions: readonly string[];
 }
 
-/** Both designs for one fleet, with the assumptions stated. */
+/** Both designs for one fleet, with the assumptions stated and sensorbus's quotas checked. */
 export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable): CostReport => {
   validateInputs(inputs);
+  const rest = estimateDesign('rest', inputs, a, prices);
+  const r = rest.rates;
+  const quotas = fleetQuotas({
+    uploadsPerSecond: r.requestsPerSecond,
+    websocketMessagesPerSecond: r.websocketMessagesPerSecond,
+    newWebSocketConnectionsPerSecond: inputs.dashboards / (a.connectionLifetimeMinutes * 60),
+    lambdaConcurrency: r.lambdaConcurrency,
+    putEventsEntriesPerSecond: r.putEventsEntriesPerSecond,
+    ruleInvocationsPerSecond: r.ruleInvocationsPerSecond,
+    expressStartsPerSecond: r.expressStartsPerSecond,
+    snsPublishesPerSecond: r.snsPublishesPerSecond,
+    tableWritesPerSecond: r.tableWritesPerSecond,
+    tableReadsPerSecond: r.tableReadsPerSecond,
+    outboxPartitionWritesPerSecond: r.outboxPartitionWritesPerSecond,
+    stageRateLimit: stageThrottle({
+      devices: inputs.devices,
+      uploadSeconds: inputs.intervalSeconds * inputs.batch,
+    }).rateLimit,
+  });
   return {
-    inputs,
-    rest: estimateDesign('rest', inputs, a, prices),
+    inputs: { ...inputs, watchedFraction: watchedFractionOf(inputs) },
+    rest,
     iot: estimateDesign('iot', inputs, a, prices),
+    quotas,
+    increases: increasesToRequest(quotas),
     assumptions: describeAssumptions(inputs, a),
   };
 };

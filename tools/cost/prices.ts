@@ -91,6 +91,25 @@ export const PRICES = {
     verified: true,
     freeTier: { quantity: 1 * M, always: false, description: '1M REST calls/month, first 12 months' },
   }),
+  apigwHttpRequests: price({
+    id: 'apigwHttpRequests',
+    service: 'API Gateway',
+    description: 'HTTP API calls received, metered in 512 KB increments',
+    unit: 'request',
+    per: M,
+    perLabel: '1M requests',
+    tiers: [
+      { upTo: 300 * M, price: 1.0 },
+      { upTo: null, price: 0.9 },
+    ],
+    source: APIGW,
+    evidence: [
+      'https://amnic.com/blogs/aws-api-gateway-pricing (“HTTP API $1.00 (first 300M), then $0.90/M”, citing the AWS page)',
+      'https://docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-integration/cost-optimization.html (HTTP APIs are metered in 512 KB increments)',
+    ],
+    verified: true,
+    freeTier: { quantity: 1 * M, always: false, description: '1M HTTP API calls/month, first 12 months' },
+  }),
   apigwWsMessages: price({
     id: 'apigwWsMessages',
     service: 'API Gateway',
@@ -469,17 +488,22 @@ export const PRICES = {
   dataTransferOut: price({
     id: 'dataTransferOut',
     service: 'Data transfer',
-    description: 'Data transfer out to the internet (API responses, WebSocket pushes), first 10 TB tier',
+    description: 'Data transfer out to the internet (API responses, WebSocket pushes)',
     unit: 'GB',
     per: 1,
     perLabel: 'GB',
-    tiers: [{ upTo: null, price: 0.09 }],
+    tiers: [
+      { upTo: 10 * 1024, price: 0.09 },
+      { upTo: 50 * 1024, price: 0.085 },
+      { upTo: 150 * 1024, price: 0.07 },
+      { upTo: null, price: 0.05 },
+    ],
     source: EC2_TRANSFER,
     evidence: [
       'https://amnic.com/blogs/aws-api-gateway-pricing (“Data transfer out: $0.09/GB after the first 100 GB free per month”)',
     ],
-    verified: true,
-    note: 'Only the first-10-TB rate is modelled.',
+    verified: false,
+    note: 'The first-10-TB rate was checked; the next tiers (40 TB at $0.085, 100 TB at $0.07, then $0.05) are recalled, not checked.',
     freeTier: { quantity: 100, always: true, description: '100 GB/month out to the internet' },
   }),
   iotConnectivity: price({

@@ -44,6 +44,8 @@ export interface Routing {
   readonly workflowLogLevel: 'ALL' | 'ERROR';
   readonly tables: readonly string[];
   readonly functions: readonly string[];
+  /** The devices table's name, whose reads by a scheduled scan grow with the fleet. */
+  readonly devicesTable: string;
 }
 
 type Pattern = Record<string, unknown>;
@@ -125,5 +127,6 @@ export const routingFromTopology = (): Routing => {
     workflowLogLevel: stateMachines.enrichReading.logLevel,
     tables: Object.keys(tables),
     functions: Object.keys(functions),
+    devicesTable: tables.devices.name,
   };
 };

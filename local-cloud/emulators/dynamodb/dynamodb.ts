@@ -11,6 +11,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { AttributeDefinition, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { z } from 'zod';
 import { type AwsCredentials, signedFetch, verifySignature } from '../edge/sigv4.ts';
@@ -487,6 +488,22 @@ export class LocalDynamoDB {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return deleted;
+  }
+
+  /** A client of dynalite itself, behind the edge (what the edge's meter reads items back with). */
+  directClient(): DynamoDBClient {
+    return this.#client();
+  }
+
+  #client(): DynamoDBClient {
+    return new DynamoDBClient({
+      endpoint: this.#endpoint,
+      region: this.#region,
+      credentials: {
+        accessKeyId: this.#credentials.accessKeyId,
+        secretAccessKey: this.#credentials.secretAccessKey,
+      },
+    });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WebSocketGateway } from '../apigateway/websocket-gateway.ts';
+import { DynamoCapacityMeter } from '../dynamodb/capacity.ts';
 import type { LocalDynamoDB } from '../dynamodb/dynamodb.ts';
 import { compileRulePattern } from '../eventbridge/rules.ts';
 import type { LocalEventBridge } from '../eventbridge/service.ts';
@@ -21,11 +22,13 @@ import {
 } from '../shared/aws-protocol.ts';
 import { FaultRequest, type Faults } from '../shared/faults.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
+import type { Meter } from '../shared/meter.ts';
 import { closeServer } from '../shared/servers.ts';
 import { errorAnswer, SnsError } from '../sns/query-protocol.ts';
 import { type LocalSns, SNS_ACTIONS } from '../sns/service.ts';
 import type { LocalSqs } from '../sqs/sqs.ts';
 import type { LocalStepFunctions } from '../stepfunctions/stepfunctions.ts';
+import { meterJsonCall, meterPostToConnection, meterSnsCall } from './metering.ts';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, verifySignature } from './sigv4.ts';
 
 export interface EdgeServices {
@@ -45,6 +48,8 @@ export interface EdgeServices {
   readonly invoke: (functionName: string, payload: unknown) => Promise<unknown>;
   /** The system's health, the same report the REST API's `/health` answers. */
   readonly health: () => HealthReport;
+  /** Counts the billable units of every call served (off when absent). */
+  readonly meter?: Meter;
 }
 
 const JSON_1_0 = 'application/x-amz-json-1.0';
@@ -175,12 +180,16 @@ const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void => {
 export class Edge {
   readonly #server: Server;
   readonly #services: EdgeServices;
+  readonly #capacity: DynamoCapacityMeter | undefined;
   readonly #credentials: AwsCredentials;
   readonly #region: string;
 
   /** `credentials` is the only key whose signatures are accepted, scoped to `region`. */
   constructor(services: EdgeServices, credentials: AwsCredentials, region: string) {
     this.#services = services;
+    this.#capacity = services.meter
+      ? new DynamoCapacityMeter(services.meter, services.dynamodb.directClient())
+      : undefined;
     this.#credentials = credentials;
     this.#region = region;
     this.#server = createServer((req, res) => {
@@ -278,13 +287,17 @@ export class Edge {
           this.#services.dynamodb.handleStreams(operation, parseJsonRequest(body)),
         );
       case 'events':
-        return this.#json(res, JSON_1_1, () =>
-          this.#services.events.handle(operation, parseJsonRequest(body)),
-        );
+        return this.#json(res, JSON_1_1, () => {
+          const input = parseJsonRequest(body);
+          if (this.#services.meter) meterJsonCall(this.#services.meter, target, operation, input);
+          return this.#services.events.handle(operation, input);
+        });
       case 'states':
-        return this.#json(res, JSON_1_0, () =>
-          this.#services.states.handle(operation, parseJsonRequest(body)),
-        );
+        return this.#json(res, JSON_1_0, () => {
+          const input = parseJsonRequest(body);
+          if (this.#services.meter) meterJsonCall(this.#services.meter, target, operation, input);
+          return this.#services.states.handle(operation, input);
+        });
       case 'secretsmanager':
         return this.#json(res, JSON_1_1, () =>
           this.#services.secrets.handle(operation, parseJsonRequest(body)),
@@ -295,6 +308,7 @@ export class Edge {
   }
 
   async #sns(res: ServerResponse, params: URLSearchParams): Promise<void> {
+    if (this.#services.meter) meterSnsCall(this.#services.meter, params);
     const answer = await this.#services.sns.handle(params);
     res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
   }
@@ -324,6 +338,7 @@ export class Edge {
     }
     if (req.method === 'POST') {
       const outcome = websocket.post(connectionId, body);
+      if (outcome === 'sent' && this.#services.meter) meterPostToConnection(this.#services.meter, body);
       if (outcome === 'gone') return restError(410, 'GoneException', `Connection ${connectionId} is gone`);
       if (outcome === 'too-large') return restError(413, 'PayloadTooLargeException', 'Message too long');
       res.writeHead(200).end();
@@ -412,7 +427,13 @@ export class Edge {
       sendAwsJsonError(res, new AwsError(type, 'Injected fault', status), JSON_1_0);
       return;
     }
-    return this.#services.dynamodb.handle(operation, req, res, body);
+    const dynamodb = this.#services.dynamodb;
+    if (this.#capacity) {
+      return this.#capacity.serve(operation, req, res, body, (request, response, sent) => {
+        void dynamodb.handle(operation, request, response, sent);
+      });
+    }
+    return dynamodb.handle(operation, req, res, body);
   }
 
   async #json(res: ServerResponse, contentType: string, call: () => Promise<unknown>): Promise<void> {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Meter } from '../shared/meter.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
 import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
 
@@ -59,6 +60,11 @@ export interface LocalLambdaOptions {
    * reserved ones leave.
    */
   readonly accountConcurrency?: number;
+  /**
+   * Counts each invocation, its duration from the event's hand-over to the answer and its GB-seconds
+   * at the function's memory (https://aws.amazon.com/lambda/pricing/); off when absent.
+   */
+  readonly meter?: Meter;
 }
 
 /**
@@ -139,6 +145,8 @@ interface Invocation {
   readonly reject: (error: Error) => void;
   /** Ends the invocation at its deadline; set once the environment is ready and the event handed over. */
   timer?: NodeJS.Timeout;
+  /** When the event was handed over (`performance.now()`), for the meter. */
+  dispatchedAt?: number;
 }
 
 /** One execution environment: a worker thread for one function, running its invocations. */
@@ -208,11 +216,13 @@ export class LocalLambda {
   #unreservedRunning = 0;
   readonly #unreservedLimit: number;
   #throttled = 0;
+  readonly #meter: Meter | undefined;
   #nextId = 0;
   #closed = false;
 
   constructor(options: LocalLambdaOptions) {
     this.#onLog = options.onLog;
+    this.#meter = options.meter;
     this.#functions = new Map(Object.entries(options.functions));
     this.#rootDir = options.rootDir;
     this.#functionArn = options.functionArn;
@@ -316,6 +326,12 @@ export class LocalLambda {
     environment.invocations.delete(reply.id);
     environment.lastActiveAt = Date.now();
     clearTimeout(invocation.timer);
+    if (this.#meter && invocation.dispatchedAt !== undefined) {
+      const ms = Math.max(1, Math.ceil(performance.now() - invocation.dispatchedAt));
+      this.#meter.add(`lambda/invocations/${environment.functionName}`);
+      this.#meter.add(`lambda/ms/${environment.functionName}`, ms);
+      this.#meter.add('lambda/gbSeconds', (ms / 1000) * (environment.limits.memoryMb / 1024));
+    }
     if (reply.kind === 'result') invocation.resolve(reply.value);
     else invocation.reject(new LambdaInvocationError(reply.errorType, reply.errorMessage));
   }
@@ -475,6 +491,7 @@ export class LocalLambda {
     if (!invocation) return;
     const deadlineMs = Date.now() + environment.limits.timeoutSeconds * 1000;
     invocation.timer = setTimeout(() => this.#timedOut(environment, id), deadlineMs - Date.now()).unref();
+    invocation.dispatchedAt = performance.now();
     const request: EnvironmentRequest = {
       kind: 'invoke',
       id,

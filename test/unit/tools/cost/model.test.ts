@@ -53,6 +53,7 @@ const SIZES: Sizes = {
 
 /** The routing of infra/topology.ts as of this test (topology.test.ts checks the real one). */
 const ROUTING: Routing = {
+  devicesTable: 'devices',
   buses: [
     { name: 'telemetry', archived: true },
     { name: 'websocket', archived: false },
@@ -117,6 +118,7 @@ const FLEET: CostInputs = {
   alertsPerDevicePerDay: 0,
   dashboards: 0,
   months: 1,
+  retentionDays: 30,
   emailSubscribers: 1,
 };
 

@@ -1,0 +1,262 @@
+/**
+ * Measures the billable units of the code as it runs: drives a known workload through an in-process
+ * local cloud with a meter on (devices posting uploads of N readings, dashboards watching some of
+ * them, alarms that raise and resolve alerts, one run of each schedule) and reports the units per
+ * upload of each scenario. `npm run cost:measure` writes them to `tools/cost/measured-units.json`,
+ * which `npm run cost` prices; `test/integration/cost-measured-units.test.ts` re-measures a small
+ * workload and fails when the committed file drifts.
+ *
+ * Each device posts one upload before the meter is reset, so the device-key authorizer's cache is
+ * warm: the model prices the authorizer from its cache TTL and the posting interval instead.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import WebSocket from 'ws';
+import { schedules } from '../../infra/api.ts';
+import { Meter } from '../../local-cloud/emulators/shared/meter.ts';
+import { startTestCloud, type TestCloud, waitFor } from '../../test/support/local-cloud.ts';
+import { MEASURED_UNITS_FILE, type MeasuredUnits, type Units } from './measured.ts';
+
+type ScenarioUnits = MeasuredUnits['scenarios'][number];
+
+export interface Workload {
+  readonly devices: number;
+  readonly uploadsPerDevice: number;
+}
+
+const METRICS_PER_READING = 3;
+const ALARM = { metric: 'temperature', above: 100, severity: 'warning' } as const;
+
+/** The scenarios measured: batch sizes and watchers per device the model interpolates between. */
+export const SCENARIOS = [
+  { batch: 1, watchers: 0 },
+  { batch: 10, watchers: 0 },
+  { batch: 1, watchers: 1 },
+  { batch: 10, watchers: 1 },
+  { batch: 1, watchers: 2 },
+  { batch: 10, watchers: 2 },
+] as const;
+
+const divide = (units: Units, by: number): Units =>
+  Object.fromEntries(Object.entries(units).map(([unit, n]) => [unit, n / by]));
+
+/** `a - b`, unit by unit. */
+export const subtract = (a: Units, b: Units): Units => {
+  const out: Units = {};
+  for (const unit of new Set([...Object.keys(a), ...Object.keys(b)]))
+    out[unit] = (a[unit] ?? 0) - (b[unit] ?? 0);
+  return out;
+};
+
+const commit = (): string => {
+  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  try {
+    return `${git('rev-parse', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+};
+
+/** Waits until nothing is in flight: deliveries, workflows, SNS, and the meter has stopped moving. */
+const settle = async (t: TestCloud, meter: Meter): Promise<void> => {
+  let last = '';
+  let still = 0;
+  await waitFor(
+    async () => {
+      await t.cloud.stepFunctions.idle();
+      await t.cloud.sns.idle();
+      const quiet =
+        !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0 && !t.cloud.stepFunctions.busy();
+      const now = JSON.stringify(meter.snapshot());
+      still = quiet && now === last ? still + 1 : 0;
+      last = now;
+      return still >= 8;
+    },
+    'the local cloud to settle',
+    300_000,
+  );
+};
+
+const scale = (units: Units, by: number): Units =>
+  Object.fromEntries(Object.entries(units).map(([unit, n]) => [unit, n * by]));
+
+/**
+ * Runs the outbox relay until a run re-publishes nothing, and answers the units of its empty runs:
+ * an upload the ingest could not announce at once (a bus call timing out on a loaded machine) is
+ * announced by the relay, and that work belongs to the upload; the relay's own polling does not.
+ */
+const drainOutbox = async (t: TestCloud, meter: Meter): Promise<Units> => {
+  if (!('outboxRelay' in schedules)) return {};
+  for (let runs = 1; runs <= 10; runs++) {
+    const before = meter.snapshot();
+    await t.cloud.runSchedule('outboxRelay');
+    await settle(t, meter);
+    const run = subtract(meter.snapshot(), before);
+    if (!((run['events/customEvents'] ?? 0) > 0)) return scale(run, runs);
+  }
+  throw new Error('The outbox relay kept re-publishing: the outbox does not drain');
+};
+
+/** A dashboard watching devices: connected, subscribed, counting pushes. */
+const watch = async (t: TestCloud, deviceIds: string[]): Promise<WebSocket> => {
+  const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken(deviceIds)}`);
+  await new Promise<void>((resolveOpen, reject) => {
+    socket.once('open', () => resolveOpen());
+    socket.once('error', reject);
+  });
+  const subscribed = new Promise<void>((resolveSubscribed, reject) =>
+    socket.on('message', (raw) => {
+      const message = JSON.parse(raw.toString()) as { type?: string };
+      if (message.type === 'subscribed') resolveSubscribed();
+      if (message.type === 'error') reject(new Error(raw.toString()));
+    }),
+  );
+  socket.send(JSON.stringify({ action: 'subscribe', deviceIds }));
+  await subscribed;
+  return socket;
+};
+
+/** Readings spaced a minute apart, ending a minute ago; `value` sets the alarmed metric. */
+const readingsOf = (deviceId: string, count: number, startMinute: number, value: (i: number) => number) =>
+  Array.from({ length: count }, (_, i) => ({
+    deviceId,
+    timestamp: new Date(Date.now() - (startMinute - i) * 60_000).toISOString(),
+    metrics: { temperature: value(i), humidity: 40 + (i % 7), pressure: 1013.25 },
+  }));
+
+/** Posts one upload, retrying a 5xx as devices do (a function starting cold on a loaded machine may answer 502). */
+const post = async (t: TestCloud, apiKey: string, readings: ReturnType<typeof readingsOf>) => {
+  for (let attempt = 1; ; attempt++) {
+    const response = await t.api('/readings', {
+      method: 'POST',
+      apiKey,
+      json: readings.length === 1 ? readings[0] : { readings },
+    });
+    if (response.status === 202) return;
+    if (response.status < 500 || attempt === 5)
+      throw new Error(`POST /readings answered ${response.status}: ${await response.text()}`);
+  }
+};
+
+/**
+ * Measures every scenario on fresh devices of one local cloud. The workload is small enough for a
+ * test (`devices` × `uploadsPerDevice` uploads per scenario) and the units are per upload.
+ */
+export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
+  const meter = new Meter();
+  const t = await startTestCloud({ meter, retryBaseDelayMs: 50, outboxMinAgeSeconds: 0 });
+  try {
+    let scenarioIndex = 0;
+    /** Registers fresh devices with one alarm and posts one (unmetered) upload from each. */
+    const freshDevices = async (batch: number) => {
+      scenarioIndex += 1;
+      const devices: { deviceId: string; apiKey: string }[] = [];
+      for (let d = 0; d < workload.devices; d++) {
+        const deviceId = `m${scenarioIndex}-${d}`;
+        const apiKey = await t.registerDevice(deviceId, { alarms: [ALARM] });
+        await post(
+          t,
+          apiKey,
+          readingsOf(deviceId, batch, 6_000, () => 20),
+        );
+        devices.push({ deviceId, apiKey });
+      }
+      return devices;
+    };
+    const uploadAll = async (
+      devices: { deviceId: string; apiKey: string }[],
+      batch: number,
+      value: (upload: number, i: number) => number,
+    ) => {
+      await Promise.all(
+        devices.map(async ({ deviceId, apiKey }) => {
+          for (let u = 0; u < workload.uploadsPerDevice; u++)
+            await post(
+              t,
+              apiKey,
+              readingsOf(deviceId, batch, 5_000 - u * batch, (i) => value(u, i)),
+            );
+        }),
+      );
+    };
+
+    const scenarios: ScenarioUnits[] = [];
+    for (const { batch, watchers } of SCENARIOS) {
+      const devices = await freshDevices(batch);
+      const sockets = await Promise.all(
+        Array.from({ length: watchers }, () =>
+          watch(
+            t,
+            devices.map((d) => d.deviceId),
+          ),
+        ),
+      );
+      await settle(t, meter);
+      await drainOutbox(t, meter);
+      meter.reset();
+      await uploadAll(devices, batch, () => 20);
+      await settle(t, meter);
+      const relayPolling = await drainOutbox(t, meter);
+      const uploads = devices.length * workload.uploadsPerDevice;
+      scenarios.push({
+        name: `batch ${batch}, ${watchers} watcher(s) per device`,
+        batch,
+        watchers,
+        uploads,
+        perUpload: divide(subtract(meter.snapshot(), relayPolling), uploads),
+      });
+      for (const socket of sockets) socket.close();
+    }
+
+    // Alerts: the same uploads as the first scenario, every reading crossing the limit one way or back.
+    const devices = await freshDevices(1);
+    await settle(t, meter);
+    await drainOutbox(t, meter);
+    meter.reset();
+    await uploadAll(devices, 1, (u) => (u % 2 === 0 ? 150 : 20));
+    await settle(t, meter);
+    const relayPolling = await drainOutbox(t, meter);
+    const uploads = devices.length * workload.uploadsPerDevice;
+    const alerts = devices.length * Math.floor(workload.uploadsPerDevice / 2);
+    const base = scenarios[0]?.perUpload ?? {};
+    const perAlert = divide(
+      subtract(subtract(meter.snapshot(), relayPolling), scale(base, uploads)),
+      Math.max(1, alerts),
+    );
+
+    const measuredSchedules: Record<string, { devices: number; perRun: Units }> = {};
+    const registered = scenarioIndex * workload.devices;
+    for (const name of Object.keys(schedules) as (keyof typeof schedules)[]) {
+      meter.reset();
+      await t.cloud.runSchedule(name);
+      await settle(t, meter);
+      measuredSchedules[name] = { devices: registered, perRun: meter.snapshot() };
+    }
+
+    const { deadLetters } = t.cloud.stats();
+    if (deadLetters > 0)
+      console.warn(
+        `${deadLetters} event(s) were dead-lettered (functions timing out on a loaded machine): the units are a little low; measure again on a quieter machine`,
+      );
+    return {
+      commit: commit(),
+      deadLetters,
+      workload: { ...workload, metricsPerReading: METRICS_PER_READING },
+      scenarios,
+      perAlert,
+      schedules: measuredSchedules,
+    };
+  } finally {
+    await t.stop();
+  }
+};
+
+/** The workload `npm run cost:measure` commits. */
+export const COMMITTED_WORKLOAD: Workload = { devices: 1, uploadsPerDevice: 2 };
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const measured = await measure(COMMITTED_WORKLOAD);
+  writeFileSync(MEASURED_UNITS_FILE, `${JSON.stringify(measured, null, 2)}\n`);
+  console.log(`Wrote ${MEASURED_UNITS_FILE} (commit ${measured.commit})`);
+}

@@ -1,0 +1,115 @@
+/**
+ * The measured units (`tools/cost/measured-units.json`, written by `npm run cost:measure`) and what
+ * they give for a fleet: units per upload at any batch size and watched fraction, interpolated
+ * between the measured scenarios (linear in the batch between 1 and 10 readings per upload, linear
+ * in the watchers of a device), plus the units of one alert and of one run of each schedule.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+export type Units = Record<string, number>;
+
+const UnitsSchema = z.record(z.string(), z.number());
+
+export const MeasuredUnitsSchema = z.object({
+  commit: z.string(),
+  /** Events dead-lettered during the measurement (0 on a machine with room): a non-zero count means the units are a little low. */
+  deadLetters: z.number().int().nonnegative(),
+  workload: z.object({
+    devices: z.number().int().positive(),
+    uploadsPerDevice: z.number().int().positive(),
+    metricsPerReading: z.number().int().positive(),
+  }),
+  scenarios: z
+    .array(
+      z.object({
+        name: z.string(),
+        batch: z.number().int().positive(),
+        watchers: z.number().int().nonnegative(),
+        uploads: z.number().int().positive(),
+        perUpload: UnitsSchema,
+      }),
+    )
+    .min(1),
+  perAlert: UnitsSchema,
+  schedules: z.record(z.string(), z.object({ devices: z.number().int().nonnegative(), perRun: UnitsSchema })),
+});
+export type MeasuredUnits = z.infer<typeof MeasuredUnitsSchema>;
+
+export const MEASURED_UNITS_FILE = resolve(import.meta.dirname, 'measured-units.json');
+
+/** Reads and validates the committed measurement. */
+export const loadMeasuredUnits = (file = MEASURED_UNITS_FILE): MeasuredUnits =>
+  MeasuredUnitsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+
+/** Units that are local wall-clock durations: shown, never priced, never compared for drift. */
+export const isDuration = (unit: string): boolean =>
+  unit.startsWith('lambda/ms/') || unit === 'lambda/gbSeconds';
+
+const combine = (terms: readonly [number, Units][]): Units => {
+  const out: Units = {};
+  for (const [weight, units] of terms)
+    for (const [unit, n] of Object.entries(units)) out[unit] = (out[unit] ?? 0) + weight * n;
+  for (const unit of Object.keys(out)) if ((out[unit] ?? 0) <= 1e-9) delete out[unit];
+  return out;
+};
+
+/** The units per upload of `watchers` watchers at batch `batch`, linear between the two nearest measured batches. */
+const atBatch = (m: MeasuredUnits, watchers: number, batch: number): Units => {
+  const measured = m.scenarios.filter((s) => s.watchers === watchers).sort((a, b) => a.batch - b.batch);
+  const [low, high] = [measured[0], measured[measured.length - 1]];
+  if (!low || !high) throw new RangeError(`No measured scenario with ${watchers} watcher(s) per device`);
+  if (low.batch === high.batch) return low.perUpload;
+  const t = (batch - low.batch) / (high.batch - low.batch);
+  return combine([
+    [1 - t, low.perUpload],
+    [t, high.perUpload],
+  ]);
+};
+
+export interface FleetShape {
+  /** Readings per upload. */
+  readonly batch: number;
+  /** Share of devices at least one dashboard watches. */
+  readonly watchedFraction: number;
+  /** Dashboards watching each watched device. */
+  readonly watchersPerWatchedDevice: number;
+}
+
+/**
+ * Units per upload for a fleet: an unwatched device's upload, plus for the watched share what the
+ * first watcher adds and what each further watcher adds.
+ */
+export const unitsPerUpload = (m: MeasuredUnits, fleet: FleetShape): Units => {
+  const levels = [...new Set(m.scenarios.map((s) => s.watchers))].sort((a, b) => a - b);
+  const unwatched = atBatch(m, 0, fleet.batch);
+  if (!levels.includes(1)) return unwatched;
+  const first = combine([
+    [1, atBatch(m, 1, fleet.batch)],
+    [-1, unwatched],
+  ]);
+  const further = levels.includes(2)
+    ? combine([
+        [1, atBatch(m, 2, fleet.batch)],
+        [-1, atBatch(m, 1, fleet.batch)],
+      ])
+    : {};
+  return combine([
+    [1, unwatched],
+    [fleet.watchedFraction, first],
+    [fleet.watchedFraction * Math.max(0, fleet.watchersPerWatchedDevice - 1), further],
+  ]);
+};
+
+/** Relative drift of each unit between two measurements (durations left out); units only one has drift by 1. */
+export const drift = (committed: Units, measured: Units): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const unit of new Set([...Object.keys(committed), ...Object.keys(measured)])) {
+    if (isDuration(unit)) continue;
+    const a = committed[unit] ?? 0;
+    const b = measured[unit] ?? 0;
+    out[unit] = a === b ? 0 : Math.abs(b - a) / Math.max(Math.abs(a), Math.abs(b));
+  }
+  return out;
+};
