@@ -285,6 +285,14 @@ export const lambdaMsOf = (
   }
 };
 
+/** The units of a measured upload without the device-key authorizer's, which the model prices itself. */
+const withoutAuthorizer = (units: Units): Units =>
+  Object.fromEntries(
+    Object.entries(units).filter(
+      ([unit]) => !unit.endsWith('/deviceKeyAuthorizer') && unit !== 'dynamodb/rru/sensorbus-device-keys',
+    ),
+  );
+
 /** The share of requests the device-key authorizer's cache answers, given a device's request period. */
 export const authorizerCacheHitRate = (requestPeriodSeconds: number, ttlSeconds: number): number =>
   1 - 1 / Math.max(1, Math.ceil(ttlSeconds / requestPeriodSeconds));
@@ -450,11 +458,15 @@ export const estimateDesign = (
 
   if (measured) {
     // ---- Measured: what the code did per upload, per alert and per scheduled run, times the fleet's counts.
-    const perUpload = unitsPerUpload(measured, {
-      batch: K,
-      watchedFraction,
-      watchersPerWatchedDevice: watchersPerWatched,
-    });
+    // The authorizer is priced below from its cache TTL and the posting interval, not as measured
+    // (whether the local cache was warm says nothing of a fleet's).
+    const perUpload = withoutAuthorizer(
+      unitsPerUpload(measured, {
+        batch: K,
+        watchedFraction,
+        watchersPerWatchedDevice: watchersPerWatched,
+      }),
+    );
     unitsPerReading = {
       source: 'measured',
       commit: measured.commit,
@@ -471,9 +483,9 @@ export const estimateDesign = (
       `cache misses: a request every ${fmt(K * inputs.intervalSeconds)} s per key, ${a.routing.authorizerCacheTtlSeconds} s TTL → ${fmt(hitRate * 100)}% hits`,
     );
     rru(
-      'devices: Query byApiKeyHash (authorizer)',
-      authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
-      'one per authorizer run, eventually consistent (GSI)',
+      'device keys: GetItem (authorizer)',
+      authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'strong'),
+      'one per authorizer run, strongly consistent (a revoked key is refused at once)',
     );
     const monthly: { units: Units; origin: string }[] = [
       {
