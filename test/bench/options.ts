@@ -31,7 +31,8 @@ export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S
   --warmup S       seconds each target is warmed up first (default 3, 1 with --quick)
   --e2e-clients N  WebSocket clients following the end-to-end devices (default 50)
   --e2e-rate R     readings/s posted end to end (default half the single-reading ingest rate,
-                   at least 5, at most 1,500 pushes/s: 15 with 50 clients)
+                   at least 5, at most 1,500 pushes/s: one ReadingEnriched per reading and
+                   client, so 30 with 50 clients)
   --e2e-seconds S  seconds the end-to-end run is measured (default --duration, 3 with --quick)
   --init-runs N    fresh node processes per handler bundle for its init time (default 5, 1 with --quick)`;
 
