@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { retryAfterMs } from '../../local-cloud/launcher/simulator.ts';
 import { ReadingEnriched } from '../../schemas/events.ts';
-import { type E2eMessage, type E2eResult, E2eSpec, PUSH_TYPE, percentilesOf } from './e2e.ts';
+import { type E2eMessage, type E2eResult, E2eSpec, PUSH_TYPE, PushLedger, percentilesOf } from './e2e.ts';
 
 /** Posts unanswered at once before the sender waits: a bound, not a pacing device. */
 const MAX_IN_FLIGHT = 256;
@@ -59,20 +59,7 @@ const accepted = new Uint8Array(total);
 const readingIds = new Array<string | undefined>(total);
 const indexOf = new Map<string, number>();
 /** Per (reading, client) slot `reading * clients + client`. */
-const arrivals = {
-  firstAt: new Float64Array(total * clients).fill(Number.NaN),
-  /** The `eventId` of the slot's first push. */
-  firstEventId: new Array<string | undefined>(total * clients),
-  /** Pushes of the slot with another `eventId` than its first. */
-  duplicated: new Uint16Array(total * clients),
-  /** Pushes repeating the slot's first `eventId`. */
-  repeated: new Uint16Array(total * clients),
-  /** Slots that got at least one push. */
-  received: 0,
-};
-const bump = (counts: Uint16Array, slot: number) => {
-  counts[slot] = Math.min((counts[slot] ?? 0) + 1, 65_535);
-};
+const arrivals = new PushLedger(total * clients);
 let unexpectedPushes = 0;
 const subscribedWaiters: ((() => void) | undefined)[] = [];
 
@@ -98,14 +85,7 @@ const onFrame = (client: number, raw: WebSocket.RawData) => {
     unexpectedPushes++;
     return;
   }
-  const slot = reading * clients + client;
-  const first = arrivals.firstEventId[slot];
-  if (first === undefined) {
-    arrivals.firstEventId[slot] = frame.data.eventId;
-    arrivals.firstAt[slot] = at;
-    arrivals.received++;
-  } else if (first === frame.data.eventId) bump(arrivals.repeated, slot);
-  else bump(arrivals.duplicated, slot);
+  arrivals.record(reading * clients + client, frame.data.eventId, at);
 };
 
 const withTimeout = <T>(promise: Promise<T>, what: string): Promise<T> =>
@@ -282,12 +262,12 @@ const run = async (): Promise<E2eResult> => {
     // On the clock every thread reads alike (the accounting's `sharedClockMs`), for the bus tap.
     sent.push({ readingId, sentAtMs: performance.timeOrigin + sentAtMs, measured });
     for (let client = 0; client < clients; client++) {
-      const slot = reading * clients + client;
-      if (arrivals.firstEventId[slot] === undefined) continue;
+      const slot = arrivals.slot(reading * clients + client);
+      if (!slot) continue;
       received++;
-      duplicated += arrivals.duplicated[slot] ?? 0;
-      repeated += arrivals.repeated[slot] ?? 0;
-      if (measured) latencies.push((arrivals.firstAt[slot] ?? Number.NaN) - sentAtMs);
+      duplicated += slot.duplicated;
+      repeated += slot.repeated;
+      if (measured) latencies.push(slot.firstAt - sentAtMs);
     }
   }
   const expected = acceptedCount * clients;

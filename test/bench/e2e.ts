@@ -66,6 +66,53 @@ const PushAccount = z.object({
 });
 export type PushAccount = z.infer<typeof PushAccount>;
 
+/**
+ * The pushes each (reading, client) slot got: the first one's time and `eventId`, then how many
+ * repeated that `eventId` (a redelivery the dashboard drops) and how many carried another
+ * (a duplicate: the dashboard would show the reading twice).
+ */
+export class PushLedger {
+  readonly #firstAt: Float64Array;
+  readonly #firstEventId: (string | undefined)[];
+  readonly #repeated: Uint16Array;
+  readonly #duplicated: Uint16Array;
+  #received = 0;
+
+  constructor(slots: number) {
+    this.#firstAt = new Float64Array(slots).fill(Number.NaN);
+    this.#firstEventId = new Array<string | undefined>(slots);
+    this.#repeated = new Uint16Array(slots);
+    this.#duplicated = new Uint16Array(slots);
+  }
+
+  /** Slots that got at least one push. */
+  get received(): number {
+    return this.#received;
+  }
+
+  record(slot: number, eventId: string, at: number): void {
+    const first = this.#firstEventId[slot];
+    if (first === undefined) {
+      this.#firstEventId[slot] = eventId;
+      this.#firstAt[slot] = at;
+      this.#received++;
+    } else {
+      const counts = first === eventId ? this.#repeated : this.#duplicated;
+      counts[slot] = Math.min((counts[slot] ?? 0) + 1, 65_535);
+    }
+  }
+
+  /** What slot `slot` got: undefined when no push came. */
+  slot(slot: number): { firstAt: number; repeated: number; duplicated: number } | undefined {
+    if (this.#firstEventId[slot] === undefined) return undefined;
+    return {
+      firstAt: this.#firstAt[slot] ?? Number.NaN,
+      repeated: this.#repeated[slot] ?? 0,
+      duplicated: this.#duplicated[slot] ?? 0,
+    };
+  }
+}
+
 /** An accepted reading, and when its POST was sent, on `sharedClockMs` (so the main thread can time it). */
 const SentReading = z.object({ readingId: z.string(), sentAtMs: z.number(), measured: z.boolean() });
 
