@@ -7,18 +7,46 @@ import type { BusEvent, LocalEventBridge } from '../../local-cloud/emulators/eve
 import { ReadingRecorded } from '../../schemas/events.ts';
 import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 
+/**
+ * The clock every thread of this process reads alike: milliseconds since the Unix epoch at
+ * `performance`'s resolution (each thread's `performance.now()` starts at its own `timeOrigin`).
+ */
+export const sharedClockMs = (): number => performance.timeOrigin + performance.now();
+
 /** Events accepted on one bus, kept by reference so that tapping costs the bus next to nothing. */
 export interface BusTap {
   readonly events: readonly BusEvent[];
+  /** When each of `events` was accepted (the listeners run as PutEvents accepts), on {@link sharedClockMs}. */
+  readonly acceptedAtMs: readonly number[];
   stop(): void;
 }
 
-export const tapBus = (bus: LocalEventBridge, busName: string): BusTap => {
+export const tapBus = (bus: Pick<LocalEventBridge, 'subscribe'>, busName: string): BusTap => {
   const events: BusEvent[] = [];
+  const acceptedAtMs: number[] = [];
   const stop = bus.subscribe((event, name) => {
-    if (name === busName) events.push(event);
+    if (name !== busName) return;
+    events.push(event);
+    acceptedAtMs.push(sharedClockMs());
   });
-  return { events, stop };
+  return { events, acceptedAtMs, stop };
+};
+
+/**
+ * When the telemetry bus first accepted the `ReadingRecorded` of each reading, by `readingId`, on
+ * {@link sharedClockMs}: the moment the reading was announced to every consumer.
+ */
+export const recordedAtOf = (tap: BusTap): Map<string, number> => {
+  const recordedAt = new Map<string, number>();
+  tap.events.forEach((event, i) => {
+    if (event['detail-type'] !== ReadingRecorded.detailType || event.source !== ReadingRecorded.source)
+      return;
+    const detail = ReadingRecorded.detail.safeParse(event.detail);
+    const at = tap.acceptedAtMs[i];
+    if (!detail.success || at === undefined || recordedAt.has(detail.data.data.readingId)) return;
+    recordedAt.set(detail.data.data.readingId, at);
+  });
+  return recordedAt;
 };
 
 /** What became of the readings one device was told were accepted. */

@@ -20,6 +20,7 @@ import {
   type SecretName,
   secrets,
   type TableName,
+  type TableSpec,
   type TopicName,
   tables,
   topics,
@@ -176,8 +177,10 @@ export const functionEnvironment = (name: FunctionName, edge: EdgeAccess): Recor
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (routes.some((route) => route.function === name)) environment.ALLOWED_ORIGIN = DASHBOARD_ORIGIN;
-  for (const table of Object.keys(spec.tables) as TableName[]) {
-    environment[tables[table].env] = tables[table].name;
+  for (const name of Object.keys(spec.tables) as TableName[]) {
+    const table: TableSpec = tables[name];
+    environment[table.env] = table.name;
+    if (table.retention) environment[table.retention.env] = String(table.retention.days);
   }
   for (const bus of [...spec.buses, ...(spec.namesBuses ?? [])])
     environment[buses[bus].env] = buses[bus].name;

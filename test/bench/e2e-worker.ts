@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { retryAfterMs } from '../../local-cloud/launcher/simulator.ts';
-import { type E2eMessage, type E2eResult, E2eSpec, type Percentiles, PUSH_TYPES } from './e2e.ts';
+import { ReadingEnriched } from '../../schemas/events.ts';
+import { type E2eMessage, type E2eResult, E2eSpec, PUSH_TYPE, PushLedger, percentilesOf } from './e2e.ts';
 
 /** Posts unanswered at once before the sender waits: a bound, not a pacing device. */
 const MAX_IN_FLIGHT = 256;
@@ -26,11 +27,12 @@ if (!port) throw new Error('e2e-worker.ts runs in a worker thread started by mea
 const tell = (message: E2eMessage) => port.postMessage(message);
 const spec = E2eSpec.parse(workerData);
 
-const PushFrame = z.object({
-  type: z.string(),
-  data: z.object({ readingId: z.string() }).loose().optional(),
-});
+const Frame = z.object({ type: z.string() });
+const PushFrame = z.object({ type: z.literal(PUSH_TYPE), eventId: z.string(), data: z.unknown() });
+/** Extra fields (`bufferSeconds`) are the ingest answer's own business here. */
 const IngestAnswer = z.object({ readingId: z.string(), timestamp: z.string(), duplicate: z.boolean() });
+/** Dashboards also get alerts; the bench's readings raise none, and these are not counted. */
+const NOT_COUNTED = new Set(['AlertRaised', 'AlertResolved']);
 
 /**
  * The warm-up ramps the rate up linearly from a fifth of it, so that the push path's first
@@ -54,15 +56,10 @@ const clients = spec.clients;
 /** Per reading. */
 const sentAt = new Float64Array(total).fill(Number.NaN);
 const accepted = new Uint8Array(total);
+const readingIds = new Array<string | undefined>(total);
 const indexOf = new Map<string, number>();
-/** Per push type, per (reading, client) slot `reading * clients + client`. */
-const arrivals = PUSH_TYPES.map(() => ({
-  firstAt: new Float64Array(total * clients).fill(Number.NaN),
-  count: new Uint16Array(total * clients),
-  /** Slots that got at least one push. */
-  received: 0,
-}));
-const typeIndex = new Map<string, number>(PUSH_TYPES.map((type, i) => [type, i]));
+/** Per (reading, client) slot `reading * clients + client`. */
+const arrivals = new PushLedger(total * clients);
 let unexpectedPushes = 0;
 const subscribedWaiters: ((() => void) | undefined)[] = [];
 
@@ -75,30 +72,20 @@ const onFrame = (client: number, raw: WebSocket.RawData) => {
     unexpectedPushes++;
     return;
   }
-  const frame = PushFrame.safeParse(parsed);
-  if (!frame.success) {
-    unexpectedPushes++;
-    return;
-  }
-  if (frame.data.type === 'subscribed') {
+  const type = Frame.safeParse(parsed);
+  if (type.success && type.data.type === 'subscribed') {
     subscribedWaiters[client]?.();
     return;
   }
-  const type = typeIndex.get(frame.data.type);
-  const arrival = type === undefined ? undefined : arrivals[type];
-  if (!arrival) return;
-  const reading = frame.data.data ? indexOf.get(frame.data.data.readingId) : undefined;
-  if (reading === undefined) {
+  if (type.success && NOT_COUNTED.has(type.data.type)) return;
+  const frame = PushFrame.safeParse(parsed);
+  const data = frame.success ? ReadingEnriched.data.safeParse(frame.data.data) : undefined;
+  const reading = data?.success ? indexOf.get(data.data.readingId) : undefined;
+  if (!frame.success || reading === undefined) {
     unexpectedPushes++;
     return;
   }
-  const slot = reading * clients + client;
-  const seen = arrival.count[slot] ?? 0;
-  arrival.count[slot] = Math.min(seen + 1, 65_535);
-  if (seen === 0) {
-    arrival.firstAt[slot] = at;
-    arrival.received++;
-  }
+  arrivals.record(reading * clients + client, frame.data.eventId, at);
 };
 
 const withTimeout = <T>(promise: Promise<T>, what: string): Promise<T> =>
@@ -154,15 +141,6 @@ const closeAll = async (sockets: readonly WebSocket[]): Promise<void> => {
   for (const socket of sockets) if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
 };
 
-/** Nearest-rank percentiles of durations in milliseconds. */
-const percentilesOf = (values: number[]): Percentiles => {
-  if (values.length === 0) return { count: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-  return { count: sorted.length, p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), maxMs: at(100) };
-};
-
 const run = async (): Promise<E2eResult> => {
   const connectStarted = performance.now();
   const sockets = await connectAll();
@@ -186,7 +164,9 @@ const run = async (): Promise<E2eResult> => {
       metrics: { temperature: 20 + (index % 97) / 10, humidity: 40 + (index % 31) },
       sequence: index,
     });
-    indexOf.set(readingIdOf(device.deviceId, timestamp), index);
+    const readingId = readingIdOf(device.deviceId, timestamp);
+    indexOf.set(readingId, index);
+    readingIds[index] = readingId;
     const started = performance.now();
     sentAt[index] = started;
     try {
@@ -262,35 +242,43 @@ const run = async (): Promise<E2eResult> => {
     return count * clients;
   };
   while (performance.now() < drainUntil) {
-    if (inFlight === 0 && arrivals.every((a) => a.received >= owed())) break;
+    if (inFlight === 0 && arrivals.received >= owed()) break;
     await sleep(20);
   }
   const drainMs = performance.now() - loadEnded;
   await closeAll(sockets);
 
   const acceptedCount = owed() / clients;
-  const accountOf = (arrival: (typeof arrivals)[number]) => {
-    const latencies: number[] = [];
-    let received = 0;
-    let duplicated = 0;
-    for (let reading = 0; reading < total; reading++) {
-      if (!accepted[reading]) continue;
-      const sent = sentAt[reading] ?? Number.NaN;
-      const measured = reading >= rampReadings;
-      for (let client = 0; client < clients; client++) {
-        const slot = reading * clients + client;
-        const count = arrival.count[slot] ?? 0;
-        if (count === 0) continue;
-        received++;
-        duplicated += count - 1;
-        if (measured) latencies.push((arrival.firstAt[slot] ?? Number.NaN) - sent);
-      }
+  const latencies: number[] = [];
+  const sent: E2eResult['sent'] = [];
+  let received = 0;
+  let duplicated = 0;
+  let repeated = 0;
+  for (let reading = 0; reading < total; reading++) {
+    const readingId = readingIds[reading];
+    if (!accepted[reading] || readingId === undefined) continue;
+    const sentAtMs = sentAt[reading] ?? Number.NaN;
+    const measured = reading >= rampReadings;
+    // On the clock every thread reads alike (the accounting's `sharedClockMs`), for the bus tap.
+    sent.push({ readingId, sentAtMs: performance.timeOrigin + sentAtMs, measured });
+    for (let client = 0; client < clients; client++) {
+      const slot = arrivals.slot(reading * clients + client);
+      if (!slot) continue;
+      received++;
+      duplicated += slot.duplicated;
+      repeated += slot.repeated;
+      if (measured) latencies.push(slot.firstAt - sentAtMs);
     }
-    const expected = acceptedCount * clients;
-    return { expected, received, lost: expected - received, duplicated, latency: percentilesOf(latencies) };
+  }
+  const expected = acceptedCount * clients;
+  const enriched = {
+    expected,
+    received,
+    lost: expected - received,
+    duplicated,
+    repeated,
+    latency: percentilesOf(latencies),
   };
-  const [recorded, enriched] = arrivals.map(accountOf);
-  if (!recorded || !enriched) throw new Error('a push type is missing');
 
   return {
     posted: total,
@@ -301,7 +289,7 @@ const run = async (): Promise<E2eResult> => {
     postErrors,
     stalls,
     postLatency: percentilesOf(postLatencies),
-    recorded,
+    sent,
     enriched,
     unexpectedPushes,
     drainMs,
