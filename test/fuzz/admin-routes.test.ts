@@ -911,6 +911,10 @@ describe('hostile path parameters on every route', () => {
       fc.asyncProperty(request, async ({ route, segment, auth }) => {
         // Prepare
         const pathname = new URL(`http://gateway${route.template.replace('{}', segment)}`).pathname;
+        // Retiring or re-keying the suite's own devices is the operators' suite's; here it would
+        // change what the other cases read.
+        const ownDevice = [SEEN, UNSEEN].some((own) => pathname.startsWith(`/devices/${own}`));
+        fc.pre(!(ownDevice && auth === 'admin' && route.method !== 'GET'));
 
         // Act
         const answer = await exchange(`${t.cloud.apiUrl}${pathname}`, {

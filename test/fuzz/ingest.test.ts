@@ -625,8 +625,16 @@ const assess = (answer: Answer, expected: Expectation, callerId: string, model: 
     expect(expectErrorBody(answer, expected.sent, VOCABULARY).details.length).toBeGreaterThan(0);
     return verdicts.map(() => ({ status: 400 }));
   }
-  const body = answer.json as { accepted?: unknown; rejected?: unknown; results?: unknown };
-  expect(Object.keys(body).sort()).toEqual(['accepted', 'rejected', 'results']);
+  const body = answer.json as {
+    accepted?: unknown;
+    rejected?: unknown;
+    results?: unknown;
+    bufferSeconds?: unknown;
+  };
+  // `bufferSeconds` tells the device how long it may buffer; a 503 (nothing stored) has none.
+  const { bufferSeconds, ...counted } = body;
+  expect(Object.keys(counted).sort()).toEqual(['accepted', 'rejected', 'results']);
+  if (answer.status !== 503) expect(Number.isInteger(bufferSeconds) && Number(bufferSeconds) >= 0).toBe(true);
   expect(Array.isArray(body.results) ? body.results.length : -1).toBe(verdicts.length);
   const results = (body.results ?? []) as Record<string, unknown>[];
   const outcomes = results.map((result, index): ItemAnswer => {
