@@ -47,7 +47,7 @@ describe('the local EventBridge through the AWS SDK', () => {
     expect(described.Arn).toBe(`arn:aws:events:us-east-1:000000000000:rule/${telemetry}/alerts`);
     expect(JSON.parse(described.EventPattern ?? '{}')).toEqual({
       source: ['sensorbus.enrichment'],
-      'detail-type': ['AlertRaised', 'AlertResolved'],
+      'detail-type': ['AlertRaised', 'AlertAcknowledged', 'AlertSnoozed', 'AlertEscalated', 'AlertResolved'],
     });
   });
 
@@ -175,8 +175,8 @@ describe('delivery', () => {
         Entries: [
           {
             EventBusName: telemetry,
-            Source: 'sensorbus.ingest',
-            DetailType: 'ReadingRecorded',
+            Source: 'sensorbus.enrichment',
+            DetailType: 'ReadingEnriched',
             Detail: JSON.stringify({ probe: 'cross-bus' }),
           },
         ],
@@ -189,7 +189,7 @@ describe('delivery', () => {
         ),
       'the forwarded event',
     );
-    expect(forwarded.event['detail-type']).toBe('ReadingRecorded');
+    expect(forwarded.event['detail-type']).toBe('ReadingEnriched');
   });
 
   it('retries a failing target, dead-letters the event with its error, and redrive delivers it', async () => {

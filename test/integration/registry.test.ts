@@ -120,7 +120,7 @@ describe('tokens', () => {
     const response = await t.api('/tokens', {
       method: 'POST',
       token: t.adminToken,
-      json: { role: 'admin', deviceIds: [] },
+      json: { role: 'owner', deviceIds: [] },
     });
     const body = (await response.json()) as { error: { details: { path: string }[] } };
     expect(response.status).toBe(400);
