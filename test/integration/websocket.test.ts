@@ -3,6 +3,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { UNWATCHED_BUFFER_SECONDS } from '../../handlers/ingest/ingest.ts';
+import { STAGE_THROTTLE } from '../../infra/api.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import {
   edgeClientConfig,
@@ -57,7 +58,11 @@ const postReading = (apiKey: string, deviceId: string, timestamp: string) =>
 let keyA: string;
 let keyB: string;
 beforeAll(async () => {
-  t = await startTestCloud();
+  // 200 dashboards connecting and subscribing at once are 400 requests, over the stage's burst of
+  // 200: this suite is about fan-out, so its stage admits them (throttling.test.ts holds the throttle).
+  t = await startTestCloud({
+    stageThrottle: { rest: STAGE_THROTTLE.rest, websocket: { rateLimit: 1000, burstLimit: 1000 } },
+  });
   keyA = await t.registerDevice('ws-a');
   keyB = await t.registerDevice('ws-b');
 });

@@ -87,6 +87,10 @@ const MEASURED: MeasuredUnits = {
       devices: 10,
       perRun: { 'lambda/invocations/silenceCheck': 1, 'dynamodb/rru/devices': 1 },
     },
+    alertEscalation: {
+      devices: 10,
+      perRun: { 'lambda/invocations/alertEscalation': 1, 'dynamodb/rru/alerts': 1 },
+    },
   },
 };
 
