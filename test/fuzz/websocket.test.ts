@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { STAGE_THROTTLE } from '../../infra/api.ts';
 import { tables } from '../../infra/topology.ts';
 import { ErrorMessage, SubscribedMessage } from '../../schemas/websocket.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
@@ -29,7 +30,12 @@ let token: string;
 const open: WebSocket[] = [];
 
 beforeAll(async () => {
-  t = await startTestCloud();
+  // 300 runs of up to six frames each, sent as fast as answered, are over the stage's rate of
+  // 100 messages a second: this suite is about each frame's answer, so its stage admits them
+  // (throttling.test.ts holds the throttle and its frame).
+  t = await startTestCloud({
+    stageThrottle: { rest: STAGE_THROTTLE.rest, websocket: { rateLimit: 100_000, burstLimit: 100_000 } },
+  });
   raw = rawDynamo(t.cloud);
   token = await t.viewerToken(GRANT);
 });
