@@ -83,22 +83,27 @@ afterAll(() => {
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Registers a device through the API of a running process, as an admin would; answers its key. */
+const registerDevice = async (apiUrl: string, deviceId: string): Promise<string> => {
+  const { token: admin } = await signToken(
+    signingKeyFrom(signingKey),
+    { role: 'admin', deviceIds: '*' },
+    600,
+  );
+  const registered = await fetch(`${apiUrl}/devices/${deviceId}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  return ((await registered.json()) as { apiKey: string }).apiKey;
+};
+
 describe('a process killed between store and emit', () => {
   it('emits the stored reading after restart, once, and the device retry is a duplicate', async () => {
     // Prepare: a running system with a device, and a bus that never answers
     const ports = { api: await freePort(), edge: await freePort() };
     const first = await startProcess(ports);
-    const { token: admin } = await signToken(
-      signingKeyFrom(signingKey),
-      { role: 'admin', deviceIds: '*' },
-      600,
-    );
-    const registered = await fetch(`${first.apiUrl}/devices/crash-1`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { apiKey } = (await registered.json()) as { apiKey: string };
+    const apiKey = await registerDevice(first.apiUrl, 'crash-1');
     const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
       json: { service: 'events', operation: 'PutEvents', mode: 'hang' },
@@ -153,17 +158,7 @@ describe('a process killed mid-batch', () => {
   it('ends with every reading of the retried batch stored once, announced and enriched', async () => {
     const ports = { api: await freePort(), edge: await freePort() };
     const first = await startProcess(ports);
-    const { token: admin } = await signToken(
-      signingKeyFrom(signingKey),
-      { role: 'admin', deviceIds: '*' },
-      600,
-    );
-    const registered = await fetch(`${first.apiUrl}/devices/crash-batch`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { apiKey } = (await registered.json()) as { apiKey: string };
+    const apiKey = await registerDevice(first.apiUrl, 'crash-batch');
     const batch = {
       readings: Array.from({ length: 100 }, (_, i) => ({
         deviceId: 'crash-batch',
@@ -428,17 +423,7 @@ describe('a process killed at the height of a backlog', () => {
     dataDirs.push(dir);
     const ports = { api: await freePort(), edge: await freePort() };
     const first = await startProcess(ports, dir);
-    const { token: admin } = await signToken(
-      signingKeyFrom(signingKey),
-      { role: 'admin', deviceIds: '*' },
-      600,
-    );
-    const registered = await fetch(`${first.apiUrl}/devices/backlog-1`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { apiKey } = (await registered.json()) as { apiKey: string };
+    const apiKey = await registerDevice(first.apiUrl, 'backlog-1');
     await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
       json: {
