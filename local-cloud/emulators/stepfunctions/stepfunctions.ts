@@ -171,6 +171,14 @@ const ParkedMessage = z.object({
 
 const ParkedEvent = JournaledEvent;
 
+/** A state machine as the emulator keeps it: its spec, the parsed machine, its tasks and the states that retry. */
+interface MachineEntry {
+  spec: LocalStateMachine;
+  machine: StateMachine;
+  tasks: Map<string, TaskState>;
+  retrying: string[];
+}
+
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
  * each Task resource mapped to its local implementation (a Lambda ARN to the handler in the local Lambda runtime,
@@ -185,10 +193,7 @@ const ParkedEvent = JournaledEvent;
  */
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
-  readonly #machines = new Map<
-    string,
-    { spec: LocalStateMachine; machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] }
-  >();
+  readonly #machines = new Map<string, MachineEntry>();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
   /** Started executions waiting for a turn: only their ARNs, their input is in the journal. */
@@ -458,16 +463,7 @@ export class LocalStepFunctions {
     return { executionArn, startDate: Date.parse(started.startDate) / 1000 };
   }
 
-  #launch(
-    entry: {
-      spec: LocalStateMachine;
-      machine: StateMachine;
-      tasks: Map<string, TaskState>;
-      retrying: string[];
-    },
-    execution: Execution,
-    input: unknown,
-  ): void {
+  #launch(entry: MachineEntry, execution: Execution, input: unknown): void {
     this.#executions.set(execution.executionArn, execution);
     const run = this.#run(entry, execution, input).finally(() => {
       this.#running.delete(run);
@@ -493,16 +489,7 @@ export class LocalStepFunctions {
     return this.#running.size + this.#waiting.length;
   }
 
-  async #run(
-    entry: {
-      spec: LocalStateMachine;
-      machine: StateMachine;
-      tasks: Map<string, TaskState>;
-      retrying: string[];
-    },
-    execution: Execution,
-    input: unknown,
-  ): Promise<void> {
+  async #run(entry: MachineEntry, execution: Execution, input: unknown): Promise<void> {
     const handlers = Object.fromEntries(
       [...entry.tasks].map(([name, task]) => [name, this.#handlerFor(task.Resource)]),
     ) as LocalHandlers;
