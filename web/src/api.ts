@@ -24,10 +24,15 @@ export const PAGE_LIMIT = 1000;
 /** A safety stop for one history load: 100 pages of 1000 readings. */
 export const MAX_PAGES = 100;
 
+/** Largest page `GET /alerts` serves: a device's last 500 alerts are its charts' bands. */
+export const ALERTS_LIMIT = 500;
+
 export interface Api {
   devices(): Promise<Device[]>;
   /** Every reading of a device from `from` on, oldest first, all pages. */
   readings(deviceId: string, from: string, signal?: AbortSignal): Promise<ReadingData[]>;
+  /** A device's alerts, active and past, newest first, each with its timeline (its charts' alarm bands). */
+  deviceAlerts(deviceId: string, nowMs: number): Promise<AlertEntry[]>;
   /** Active alerts, or an empty list while the API does not serve `GET /alerts` yet. */
   activeAlerts(nowMs: number): Promise<AlertEntry[]>;
   /** Acknowledges, snoozes (`{minutes}`) or resolves an alert; answers it as the API now has it. */
@@ -92,6 +97,12 @@ export const createApi = (apiUrl: string, token: string): Api => {
       const alert = isObject(answer) ? parseAlert(answer.alert, Date.now()) : undefined;
       if (!alert) throw new ApiError(`POST ${path} answered an unexpected body`, response.status);
       return alert;
+    },
+
+    async deviceAlerts(deviceId, nowMs) {
+      const query = new URLSearchParams({ deviceId, limit: String(ALERTS_LIMIT) });
+      const path = `/alerts?${query}`;
+      return parseAlertList(await json(await get(path), `GET ${path}`), nowMs);
     },
 
     async activeAlerts(nowMs) {

@@ -9,6 +9,7 @@ import type { PushMessage } from '../../schemas/websocket.ts';
 import { type AlertAction, type Api, createApi, UnauthorizedError } from './api.ts';
 import { h, setAttr } from './dom.ts';
 import { type ConnectionStatus, LiveConnection } from './live-connection.ts';
+import { type AlarmBand, mergeBands, pruneBands, resolveBand } from './logic/alarm-bands.ts';
 import {
   type AlertEntry,
   applyAlertToAlarmStates,
@@ -60,6 +61,8 @@ const RANGE_STORAGE_KEY = 'sensorbus.range';
 interface DeviceEntry {
   device: Device;
   series: MetricSeries;
+  /** The device's alarm periods, shaded on its charts. */
+  bands: readonly AlarmBand[];
   /** Shown readings the enrichment workflow gave up on. */
   failures: EnrichmentFailures;
   lastSeenMs: number | undefined;
@@ -208,6 +211,7 @@ export class Dashboard {
       const created: DeviceEntry = {
         device,
         series: {},
+        bands: [],
         failures: new Map(),
         lastSeenMs: seen,
         loaded: false,
@@ -233,6 +237,7 @@ export class Dashboard {
     const [rangeStart] = this.#window();
     const wasLoaded = entry.loaded;
     const { from } = backfillWindow(wasLoaded ? lastTimestamp(entry.series) : undefined, rangeStart);
+    void this.#loadBands(entry, generation);
     try {
       const readings = await this.#api.readings(entry.device.deviceId, from);
       if (generation !== this.#generation || this.#stopped) return;
@@ -251,6 +256,23 @@ export class Dashboard {
       if (this.#handleUnauthorized(error) || this.#stopped) return;
       entry.panel.setError(`Could not load readings (${describe(error)}); trying again shortly.`);
       setTimeout(() => void entry.sync(), SYNC_RETRY_MS);
+    }
+  }
+
+  /**
+   * Loads the device's alerts, active and past, for its charts' bands; after a reconnect too, so an
+   * alarm raised or resolved while the WebSocket was down is drawn. A failure leaves the bands the
+   * pushes drew: the charts still load.
+   */
+  async #loadBands(entry: DeviceEntry, generation: number): Promise<void> {
+    try {
+      const alerts = await this.#api.deviceAlerts(entry.device.deviceId, Date.now());
+      if (generation !== this.#generation || this.#stopped) return;
+      entry.bands = mergeBands(entry.bands, alerts);
+      // Before the history arrives the charts show "loading"; the history's draw brings the bands.
+      if (entry.loaded) this.#markDirty(entry.device.deviceId);
+    } catch (error) {
+      this.#handleUnauthorized(error);
     }
   }
 
@@ -310,6 +332,10 @@ export class Dashboard {
           : resolveAlert(this.#alerts, alert, alert.raisedAt);
         this.#alertsPanel.render(this.#alerts, Date.now());
         if (entry) {
+          entry.bands = raised
+            ? mergeBands(entry.bands, [alert])
+            : resolveBand(entry.bands, alert.alertId, alert.raisedAt);
+          this.#markDirty(entry.device.deviceId);
           entry.device = {
             ...entry.device,
             alarmStates: applyAlertToAlarmStates(entry.device.alarmStates, alert, raised, alert.raisedAt),
@@ -332,7 +358,7 @@ export class Dashboard {
       const now = Date.now();
       for (const id of this.#dirty) {
         const entry = this.#entries.get(id);
-        entry?.panel.update(entry.series, this.#chartWindow(entry, now));
+        entry?.panel.update(entry.series, this.#chartWindow(entry, now), entry.bands);
       }
       this.#dirty.clear();
       this.#tick();
@@ -358,6 +384,7 @@ export class Dashboard {
     const [rangeStart] = this.#window();
     for (const entry of this.#entries.values()) {
       entry.series = pruneSeries(entry.series, rangeStart - 60_000);
+      entry.bands = pruneBands(entry.bands, rangeStart - 60_000);
       this.#setFailures(entry, pruneFailures(entry.failures, rangeStart - 60_000));
     }
   }

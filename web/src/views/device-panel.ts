@@ -1,6 +1,7 @@
 /** A device's section of the main area: its header (status, alarms) and one chart per metric. */
 import type { Device } from '../../../schemas/device.ts';
 import { h, setAttr, setText } from '../dom.ts';
+import { type AlarmBand, bandsForMetric } from '../logic/alarm-bands.ts';
 import { thresholdsOf } from '../logic/chart-scale.ts';
 import type { MetricSeries } from '../logic/device-series.ts';
 import { ALARM_STATE_LABELS, alarmRule, formatRelative, STATUS_LABELS } from '../logic/format.ts';
@@ -101,8 +102,11 @@ export class DevicePanel {
     for (const chart of this.#charts.values()) chart.setLoading(loading);
   }
 
-  /** Draws the series, creating a chart for any metric seen for the first time. */
-  update(series: MetricSeries, window: [number, number]): void {
+  /**
+   * Draws the series and the device's alarm bands (each chart its own threshold alerts and every
+   * silence), creating a chart for any metric seen for the first time.
+   */
+  update(series: MetricSeries, window: [number, number], bands: readonly AlarmBand[] = []): void {
     for (const metric of metricsOf(this.#device, series)) {
       let chart = this.#charts.get(metric);
       if (!chart) {
@@ -115,7 +119,12 @@ export class DevicePanel {
         this.#charts.set(metric, chart);
         this.#chartGrid.append(chart.element);
       }
-      chart.update(series[metric] ?? [], window, thresholdsOf(this.#device.alarms, metric));
+      chart.update(
+        series[metric] ?? [],
+        window,
+        thresholdsOf(this.#device.alarms, metric),
+        bandsForMetric(bands, metric),
+      );
     }
     setAttr(this.#chartGrid, 'data-charts', this.#charts.size);
   }

@@ -1,9 +1,11 @@
 /**
  * One live uPlot chart of one metric of one device. The figure carries its state for people
- * (caption, tooltip) and for tests (`data-points`, `data-anomalies`, `data-last-timestamp`).
+ * (caption, tooltip) and for tests (`data-points`, `data-anomalies`, `data-last-timestamp`,
+ * `data-bands` and `data-open-bands`: the alarm periods shaded in the visible window).
  */
 import uPlot from 'uplot';
 import { h, setAttr, setText } from '../dom.ts';
+import { type AlarmBand, type PlacedBand, placeBands } from '../logic/alarm-bands.ts';
 import { type Threshold, timeTickLabels, yRange } from '../logic/chart-scale.ts';
 import { formatClock, formatValue, metricLabel } from '../logic/format.ts';
 import { anomalies, type Point, toChartColumns } from '../logic/series.ts';
@@ -17,6 +19,16 @@ const COLORS = {
   warning: '#c98a1b',
   critical: '#c93a3a',
 };
+
+/** Alarm periods: a light wash over the plot and a stronger strip along its top, by kind and severity. */
+const BAND_COLORS = {
+  warning: { fill: 'rgba(201, 138, 27, 0.10)', strip: 'rgba(201, 138, 27, 0.75)' },
+  critical: { fill: 'rgba(201, 58, 58, 0.10)', strip: 'rgba(201, 58, 58, 0.75)' },
+  silence: { fill: 'rgba(107, 119, 133, 0.13)', strip: 'rgba(107, 119, 133, 0.7)' },
+};
+
+const bandColor = (band: PlacedBand) =>
+  band.kind === 'silence' ? BAND_COLORS.silence : BAND_COLORS[band.severity];
 
 /** Tick steps of the time axis, in seconds: readable clock times from seconds to days. */
 const TIME_STEPS = [
@@ -43,6 +55,7 @@ export class MetricChart {
   #plot: uPlot | undefined;
   #points: readonly Point[] = [];
   #thresholds: readonly Threshold[] = [];
+  #bands: readonly AlarmBand[] = [];
   #window: [number, number] = [0, 1];
   #loading = true;
 
@@ -63,6 +76,8 @@ export class MetricChart {
         'data-metric': options.metric,
         'data-points': 0,
         'data-anomalies': 0,
+        'data-bands': 0,
+        'data-open-bands': 0,
         'aria-label': `${label} of ${options.deviceName}`,
       },
       h(
@@ -77,11 +92,17 @@ export class MetricChart {
     this.#resize.observe(this.#plotHost);
   }
 
-  /** Replaces the drawn points (already sorted and deduplicated) and the visible time window. */
-  update(points: readonly Point[], window: [number, number], thresholds: readonly Threshold[]): void {
+  /** Replaces the drawn points (already sorted and deduplicated), the visible time window and the alarm bands. */
+  update(
+    points: readonly Point[],
+    window: [number, number],
+    thresholds: readonly Threshold[],
+    bands: readonly AlarmBand[] = [],
+  ): void {
     this.#points = points;
     this.#window = window;
     this.#thresholds = thresholds;
+    this.#bands = bands;
     this.#loading = false;
     this.#render();
   }
@@ -90,6 +111,7 @@ export class MetricChart {
   slide(window: [number, number]): void {
     this.#window = window;
     this.#plot?.setScale('x', { min: window[0] / 1000, max: window[1] / 1000 });
+    this.#renderBandState();
     this.#renderEmptyState();
   }
 
@@ -135,7 +157,14 @@ export class MetricChart {
       plot.setData(toChartColumns(points), false);
       plot.setScale('x', { min: this.#window[0] / 1000, max: this.#window[1] / 1000 });
     }
+    this.#renderBandState();
     this.#renderEmptyState();
+  }
+
+  #renderBandState(): void {
+    const placed = placeBands(this.#bands, this.#window);
+    setAttr(this.element, 'data-bands', placed.length);
+    setAttr(this.element, 'data-open-bands', placed.filter((band) => band.open).length);
   }
 
   #renderEmptyState(): void {
@@ -202,7 +231,7 @@ export class MetricChart {
         },
       ],
       hooks: {
-        drawAxes: [(u) => this.#drawThresholds(u)],
+        drawAxes: [(u) => this.#drawBands(u), (u) => this.#drawThresholds(u)],
         setCursor: [(u) => this.#showTooltip(u)],
       },
     };
@@ -224,6 +253,27 @@ export class MetricChart {
     if (Math.abs(this.#plot.width - width) >= 1 || Math.abs(this.#plot.height - height) >= 1) {
       this.#plot.setSize({ width: Math.floor(width), height: Math.floor(height) });
     }
+  }
+
+  /** Shades each alarm period behind the line, so a person sees when the device was in alarm. */
+  #drawBands(u: uPlot): void {
+    const { ctx, bbox } = u;
+    const ratio = window.devicePixelRatio || 1;
+    const right = bbox.left + bbox.width;
+    ctx.save();
+    for (const band of placeBands(this.#bands, this.#window)) {
+      const x0 = Math.max(bbox.left, u.valToPos(band.from / 1000, 'x', true));
+      const x1 = Math.min(right, u.valToPos(band.to / 1000, 'x', true));
+      if (x1 < bbox.left || x0 > right) continue;
+      // A period shorter than a pixel still shows, two pixels wide.
+      const width = Math.max(x1 - x0, 2 * ratio);
+      const color = bandColor(band);
+      ctx.fillStyle = color.fill;
+      ctx.fillRect(x0, bbox.top, width, bbox.height);
+      ctx.fillStyle = color.strip;
+      ctx.fillRect(x0, bbox.top, width, 3 * ratio);
+    }
+    ctx.restore();
   }
 
   #drawThresholds(u: uPlot): void {
