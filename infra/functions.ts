@@ -36,8 +36,14 @@ export const functions = {
   },
   readings: {
     entry: 'handlers/readings/handler.ts',
-    description: 'GET /devices/{deviceId}/readings: history, oldest first',
-    tables: { readings: 'read', devices: 'read' },
+    description: 'GET /devices/{deviceId}/readings: history, oldest first, raw or in buckets',
+    tables: { readings: 'read', devices: 'read', rollups: 'read' },
+    buses: [],
+  },
+  rollups: {
+    entry: 'handlers/rollups/handler.ts',
+    description: "Consumes the readings table's stream: folds new readings into per-bucket rollups",
+    tables: { rollups: 'readWrite' },
     buses: [],
   },
   deviceKeyAuthorizer: {

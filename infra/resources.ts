@@ -102,6 +102,39 @@ export const tables = {
     ],
     timeToLiveAttribute: 'expiresAt',
     retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
+    /**
+     * Each new reading (an INSERT record; a repeated POST makes none) reaches the rollups
+     * consumer, which folds a batch's readings into one write per bucket. The window gathers a
+     * few seconds of readings per invocation; the dashboard's live view comes over WebSocket,
+     * not from the rollups, so it waits for nothing.
+     */
+    stream: {
+      viewType: 'NEW_IMAGE',
+      consumer: {
+        function: 'rollups',
+        batchSize: 1000,
+        maximumBatchingWindowSeconds: 2,
+        maximumRetryAttempts: 10,
+        bisectBatchOnFunctionError: false,
+        reportBatchItemFailures: true,
+        onFailure: 'sensorbus-rollups-stream-dlq',
+      },
+    },
+  },
+  /**
+   * Rollups of the readings (`handlers/lib/rollups.ts`): per device and stored bucket size
+   * (`series` = `<deviceId>#<size>`) and bucket start, each metric's min, max, sum, count, first
+   * and last. Kept `retention.days` after the bucket starts, longer than the raw readings, so
+   * history charts reach back a year after the readings expired.
+   */
+  rollups: {
+    name: 'sensorbus-rollups',
+    env: 'ROLLUPS_TABLE',
+    partitionKey: { name: 'series', type: 'S' },
+    sortKey: { name: 'start', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiresAt',
+    retention: { days: 400, env: 'ROLLUPS_RETENTION_DAYS' },
   },
 } as const satisfies Record<string, TableSpec>;
 

@@ -5,6 +5,7 @@ import { ErrorBody } from './error.ts';
 import { EVENTS } from './events.ts';
 import {
   AcceptedReading,
+  AggregatesPage,
   IngestBatchAnswer,
   IngestReadingAnswer,
   IngestRequest,
@@ -21,6 +22,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodMiniType> = {
   'ingest-reading-answer': IngestReadingAnswer,
   'ingest-batch-answer': IngestBatchAnswer,
   'readings-page': ReadingsPage,
+  'aggregates-page': AggregatesPage,
   'put-device-request': PutDeviceRequest,
   device: Device,
   'create-token-request': CreateTokenRequest,

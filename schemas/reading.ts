@@ -103,11 +103,42 @@ export const ReadingsPage = z.strictObject({
   nextCursor: z.nullable(z.string()),
 });
 
+/** The bucket sizes `GET /devices/{id}/readings?bucket=` aggregates by; buckets are aligned to UTC. */
+export const BucketSize = z.enum(['1m', '5m', '15m', '1h', '6h', '1d']).register(z.globalRegistry, {
+  description: 'Bucket size: 1 or 5 or 15 minutes, 1 or 6 hours, 1 day, aligned to UTC',
+});
+export type BucketSize = z.infer<typeof BucketSize>;
+
 /** Query of `GET /devices/{id}/readings`. */
 export const ReadingsQuery = z.strictObject({
   from: z.optional(Timestamp),
   to: z.optional(Timestamp),
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
   cursor: z.optional(z.string().check(z.minLength(1))),
+  bucket: z.optional(BucketSize),
 });
 export type ReadingsQuery = z.infer<typeof ReadingsQuery>;
+
+/** One metric over one bucket: `first` and `last` are the values at the bucket's earliest and latest reading. */
+export const MetricAggregate = z.strictObject({
+  min: z.number(),
+  max: z.number(),
+  avg: z.number(),
+  count: z.int(),
+  first: z.number(),
+  last: z.number(),
+});
+
+/** One bucket of a device's history: `[start, end)`, with each metric that had readings in it. */
+export const BucketAggregate = z.strictObject({
+  start: Timestamp,
+  end: Timestamp,
+  metrics: z.record(z.string(), MetricAggregate),
+});
+export type BucketAggregate = z.infer<typeof BucketAggregate>;
+
+/** The answer of `GET /devices/{id}/readings?bucket=`: buckets oldest first, empty ones left out. */
+export const AggregatesPage = z.strictObject({
+  items: z.array(BucketAggregate),
+  nextCursor: z.nullable(z.string()),
+});

@@ -83,6 +83,8 @@ export interface LocalCloudOptions {
   readonly outboxMinAgeSeconds?: number;
   /** Days a reading is kept after its timestamp (the readings table's declared retention unless set). */
   readonly readingsRetentionDays?: number;
+  /** Days a rollup is kept after its bucket starts (the rollups table's declared retention unless set). */
+  readonly rollupsRetentionDays?: number;
   /** Replaces Step Functions' Retry intervals (ms), so local retries take moments, not seconds. */
   readonly sfnRetryIntervalMs?: number;
   /** First delay between EventBridge delivery retries (doubling after). */
@@ -655,6 +657,7 @@ const handlerEnvironment = (options: LocalCloudOptions, edgeUrl: string): Record
   POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),
   [tables.readings.retention.env]: String(options.readingsRetentionDays ?? tables.readings.retention.days),
+  [tables.rollups.retention.env]: String(options.rollupsRetentionDays ?? tables.rollups.retention.days),
   ...Object.fromEntries(Object.values(buses).map((bus) => [bus.env, bus.name])),
   ...Object.fromEntries(Object.values(topics).map((topic) => [topic.env, localArns.topic(topic.name)])),
 });

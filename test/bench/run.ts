@@ -16,6 +16,7 @@ import { type Bundles, bundleFunctions, type InitTime, measureInits } from './bu
 import { withRulesDisabled } from './consumers.ts';
 import { quiesce } from './cpu.ts';
 import { type E2eRun, measureEndToEnd, PUSHES_PER_READING } from './e2e.ts';
+import { historyLines, runHistoryBench } from './history.ts';
 import { measureHttpCeiling } from './http-ceiling.ts';
 import { type IngestResult, measureIngest } from './ingest.ts';
 import type { Measurement } from './measurement.ts';
@@ -566,7 +567,10 @@ const main = async (): Promise<number> => {
   // Read by the handlers' logger and the SDK when the local cloud loads them, so set first.
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  return report(options, await runBench(options));
+  const run = await runBench(options);
+  const history = await runHistoryBench({ quick: options.quick, progress: (line) => console.error(line) });
+  for (const line of historyLines(history)) console.log(line);
+  return report(options, run);
 };
 
 /** Exits once stdout has taken the report: the local cloud may still hold work it was not waited for. */

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
+import { AggregatesPage } from '../../schemas/reading.ts';
 import { MAX_TOKEN_TTL_SECONDS } from '../../schemas/token.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 import {
@@ -639,6 +640,15 @@ const cursors = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
 );
 
+const BUCKET_SIZES = ['1m', '5m', '15m', '1h', '6h', '1d'];
+
+/** `bucket`: each size the API offers, near misses, and anything. */
+const buckets = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...BUCKET_SIZES) },
+  { weight: 2, arbitrary: fc.constantFrom('', '2m', '1H', '60s', '1d ', 'hour', '__proto__') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+);
+
 const unknownParams = fc.constantFrom<Param>(
   ['deviceId', SEEN],
   ['__proto__', 'x'],
@@ -680,7 +690,7 @@ const boundVerdict = (text: string | undefined) => {
 
 const hostile = hostileSegment(DEVICE_ID, [SEEN, UNSEEN, 'fz-none']);
 
-const READINGS_VOCABULARY = new Set(['deviceId', 'from', 'to', 'limit', 'cursor', 'authorization']);
+const READINGS_VOCABULARY = new Set(['deviceId', 'from', 'to', 'limit', 'cursor', 'bucket', 'authorization']);
 
 describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => {
   it('serves pages in the contract shape or names the bad parameter, for ids of every shape', async () => {
@@ -690,8 +700,9 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
         timestamps.map((v): Param => ['to', v]),
         limits.map((v): Param => ['limit', v]),
         cursors.map((v): Param => ['cursor', v]),
+        buckets.map((v): Param => ['bucket', v]),
       ),
-      fc.oneof(unknownParams, fc.constantFrom<Param>(['bucket', '1h'], ['format', 'csv'])),
+      fc.oneof(unknownParams, fc.constantFrom<Param>(['format', 'csv'])),
     );
     const request = fc.record({
       // A raw `?` or `#` would end the path before `/readings`: the path suite below sends those.
@@ -721,16 +732,21 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
         const id = routed === undefined ? undefined : decodedParameter(routed);
         const from = boundVerdict(query.from);
         const to = boundVerdict(query.to);
-        const unknown = Object.keys(query).some((k) => !['from', 'to', 'limit', 'cursor'].includes(k));
+        const unknown = Object.keys(query).some(
+          (k) => !['from', 'to', 'limit', 'cursor', 'bucket'].includes(k),
+        );
         const verdict = worst(
           unknown ? 'invalid' : 'valid',
           from.verdict,
           to.verdict,
           limitVerdict(query.limit, 1000),
           query.cursor === '' ? 'invalid' : 'valid',
+          query.bucket === undefined || BUCKET_SIZES.includes(query.bucket) ? 'valid' : 'invalid',
           from.canonical && to.canonical && from.canonical > to.canonical ? 'invalid' : 'valid',
         );
-        const cursorIsOurs = query.cursor === undefined || query.cursor === issuedCursor;
+        // The issued cursor continues raw readings: a page of buckets refuses it.
+        const cursorIsOurs =
+          query.cursor === undefined || (query.cursor === issuedCursor && query.bucket === undefined);
         // A dot segment (`.`, `%2e`) is removed by URL normalisation: `/devices/%2e/readings` is sent as
         // `/devices/readings`, which is `GET /devices/{deviceId}` for a device named `readings`.
         const otherDeviceRoute = routed === undefined && /^\/devices\/[^/]+$/.test(pathname);
@@ -751,6 +767,13 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
             { ...query, ...(id === undefined ? {} : { deviceId: id }) },
             READINGS_VOCABULARY,
           );
+          return;
+        }
+        if (query.bucket !== undefined) {
+          const page = AggregatesPage.parse(answer.json);
+          const starts = page.items.map((bucket) => bucket.start);
+          expect(starts).toEqual([...new Set(starts)].sort());
+          expect(starts.length).toBeLessThanOrEqual(Number(query.limit ?? 100));
           return;
         }
         const { items, nextCursor } = answer.json as {

@@ -42,6 +42,7 @@ export const startTestCloud = async (options: Partial<LocalCloudOptions> = {}): 
   const cloud = await startLocalCloud({
     scheduleIntervalMs: 0,
     readingsRetentionDays: TEST_RETENTION_DAYS,
+    rollupsRetentionDays: TEST_RETENTION_DAYS,
     ...options,
     tokenSigningKey,
     awsCredentials,

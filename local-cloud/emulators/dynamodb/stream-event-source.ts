@@ -118,6 +118,8 @@ export class StreamEventSource {
   readonly #journal: Journal<Checkpoint>;
   readonly #loops: Promise<void>[] = [];
   readonly #wakers = new Set<() => void>();
+  /** Each mapping's stream and the sequence number it has consumed through, while it polls. */
+  readonly #positions = new Map<string, { streamArn: string; after: string }>();
   #running = false;
   #unsubscribe = () => {};
 
@@ -134,6 +136,17 @@ export class StreamEventSource {
     this.#running = true;
     this.#unsubscribe = this.#options.streams.onAppend(() => this.#wake());
     for (const mapping of this.#options.mappings) this.#loops.push(this.#poll(mapping));
+  }
+
+  /**
+   * Whether every mapping has consumed every record of its stream (none waiting in a batching
+   * window, none being delivered or retried): what a measurement waits for before it reads the
+   * units the consumers spent.
+   */
+  idle(): boolean {
+    for (const { streamArn, after } of this.#positions.values())
+      if (this.#options.streams.recordsAfter(streamArn, after, 1).length > 0) return false;
+    return true;
   }
 
   /** Stops after the batches in flight; their checkpoints are kept, the rest resumes at the next start. */
@@ -174,6 +187,7 @@ export class StreamEventSource {
     const saved = this.#journal.recovered().find((entry) => entry.id === id)?.value;
     // A mapping starts at TRIM_HORIZON, so no record written before its first poll is missed.
     let after = saved?.streamArn === stream.arn ? saved.sequenceNumber : '0';
+    this.#positions.set(id, { streamArn: stream.arn, after });
     const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
     while (this.#running) {
       let batch = streams.recordsAfter(stream.arn, after, mapping.batchSize);
@@ -191,6 +205,7 @@ export class StreamEventSource {
       if (!delivered) return; // stopped mid-batch: it is delivered again after the next start
       after = batch.at(-1)?.dynamodb.SequenceNumber ?? after;
       this.#journal.put(id, { streamArn: stream.arn, sequenceNumber: after });
+      this.#positions.set(id, { streamArn: stream.arn, after });
     }
   }
 

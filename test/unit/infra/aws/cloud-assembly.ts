@@ -12,6 +12,9 @@ export type CfnResource = z.infer<typeof CfnResource>;
 
 export const CfnTemplate = z.object({
   Resources: z.record(z.string(), CfnResource),
+  Parameters: z
+    .record(z.string(), z.object({ Type: z.string(), Default: z.unknown().optional() }))
+    .default({}),
   Outputs: z
     .record(z.string(), z.object({ Value: z.unknown(), Export: z.object({ Name: z.unknown() }).optional() }))
     .default({}),
@@ -73,7 +76,8 @@ export class CloudAssembly {
     if (Array.isArray(value)) return value.flatMap((item) => this.refs(item, stack));
     if (typeof value !== 'object' || value === null) return [];
     if ('Ref' in value && typeof value.Ref === 'string') {
-      return value.Ref.startsWith('AWS::') ? [] : [this.resource(stack, value.Ref)];
+      if (value.Ref.startsWith('AWS::') || this.templates[stack]?.Parameters[value.Ref]) return [];
+      return [this.resource(stack, value.Ref)];
     }
     if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt'])) {
       const [logicalId] = value['Fn::GetAtt'];
@@ -94,6 +98,8 @@ export class CloudAssembly {
   identify(value: unknown, stack: string, kind?: string): string[] {
     const referenced = this.refs(value, stack).map((located) => this.identity(located));
     if (referenced.length > 0) return referenced;
+    const stream = this.#streamParameter(value, stack);
+    if (stream) return [`stream:${stream}`];
     const text = flatten(value);
     if (text === '*') return ['*'];
     const table = /:dynamodb:.*:table\/([^/]+)(\/index\/\*)?$/.exec(text);
@@ -109,6 +115,18 @@ export class CloudAssembly {
       );
     });
     return named.map((located) => this.identity(located));
+  }
+
+  /** The table whose latest stream ARN a value reads from the data stack's SSM parameter, resolved at deploy time. */
+  #streamParameter(value: unknown, stack: string): string | undefined {
+    if (typeof value !== 'object' || value === null || !('Ref' in value) || typeof value.Ref !== 'string')
+      return undefined;
+    const parameter = this.templates[stack]?.Parameters[value.Ref];
+    const name =
+      typeof parameter?.Default === 'string'
+        ? /\/tables\/([^/]+)\/stream-arn$/.exec(parameter.Default)
+        : null;
+    return name?.[1];
   }
 
   identity({ resource, logicalId }: Located): string {

@@ -451,7 +451,11 @@ describe('functions', () => {
       'logs:CreateLogStream',
       'logs:PutLogEvents',
     ]);
+    const consumed = Object.values(tables).flatMap((table: TableSpec) =>
+      table.stream?.consumer?.function === key ? [{ table, consumer: table.stream.consumer }] : [],
+    );
     expect([...(granted.get('*') ?? [])].sort()).toEqual([
+      ...(consumed.length > 0 ? ['dynamodb:ListStreams'] : []),
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);
@@ -459,6 +463,17 @@ describe('functions', () => {
     if (failureQueue) expect(granted.get(failureQueue)?.has('sqs:SendMessage')).toBe(true);
 
     const declared = declaredResources(spec, { granted: true });
+    // A stream consumer reads its table's stream and sends skipped batches to its failure queue.
+    for (const { table, consumer } of consumed) {
+      const stream = `stream:${table.name}`;
+      expect([...(granted.get(stream) ?? [])].sort()).toEqual([
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+      ]);
+      declared.set(`${table.env} stream`, stream);
+      declared.set(`${table.env} stream failures`, `queue:${physicalName(STAGE, consumer.onFailure)}`);
+    }
     const grantedResources = [...granted.keys()].filter(
       (identity) => identity !== ownLogGroup && identity !== '*' && identity !== failureQueue,
     );
@@ -519,6 +534,7 @@ describe('functions', () => {
  * Step Functions logging needs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
  */
 const UNSCOPED_ACTIONS = new Set([
+  'dynamodb:ListStreams',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',

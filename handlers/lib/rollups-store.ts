@@ -1,0 +1,169 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import {
+  aggregateReadings,
+  type MetricAggregate,
+  type MetricsAggregate,
+  type StoredSize,
+  seriesKey,
+} from './rollups.ts';
+
+/**
+ * A metric's aggregate as stored. `sum` is a string: the sum of storable readings may fall
+ * outside what a DynamoDB Number holds (below 1e-130 in size, or past 38 digits), and the text of
+ * a JavaScript number reads back as the same number.
+ */
+const StoredAggregate = z.object({
+  min: z.number(),
+  max: z.number(),
+  sum: z.string(),
+  count: z.number(),
+  first: z.number(),
+  firstAt: z.string(),
+  last: z.number(),
+  lastAt: z.string(),
+});
+
+const RollupItemSchema = z.object({
+  series: z.string(),
+  start: z.string(),
+  metrics: z.record(z.string(), StoredAggregate),
+  appliedThrough: z.string(),
+});
+
+const toStored = (aggregate: MetricAggregate) => ({ ...aggregate, sum: String(aggregate.sum) });
+
+const fromStored = (metrics: Record<string, z.infer<typeof StoredAggregate>>): MetricsAggregate =>
+  Object.fromEntries(
+    Object.entries(metrics).map(([metric, stored]) => [metric, { ...stored, sum: Number(stored.sum) }]),
+  );
+
+/** A stored rollup: one device, one stored size, one bucket. */
+export interface RollupItem {
+  readonly start: string;
+  readonly metrics: MetricsAggregate;
+}
+
+/** Readings of one bucket from one stream batch, each with its stream record's sequence number. */
+export interface BucketContribution {
+  readonly deviceId: string;
+  readonly size: StoredSize;
+  /** The bucket's start, canonical UTC. */
+  readonly start: string;
+  readonly readings: readonly {
+    readonly timestamp: string;
+    readonly metrics: Readonly<Record<string, number>>;
+    /** The stream record's sequence number, padded to {@link SEQUENCE_DIGITS} so it orders as a string. */
+    readonly sequence: string;
+  }[];
+}
+
+/** DynamoDB Streams sequence numbers are decimal strings of up to 40 digits (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_StreamRecord.html). */
+export const SEQUENCE_DIGITS = 40;
+
+export const paddedSequence = (sequenceNumber: string): string =>
+  sequenceNumber.padStart(SEQUENCE_DIGITS, '0');
+
+/** How often a contribution is read and written again when another writer moved the item in between. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Adapter over the rollups table: partition `series` (`<deviceId>#<size>`), sort `start`.
+ *
+ * A stream batch can be delivered more than once (Lambda retries it, from the start or from the
+ * failed record, splits it, or delivers it again after a crash before its checkpoint:
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html). Each item therefore records the
+ * sequence number of the latest stream record applied to it (`appliedThrough`). A device's records
+ * reach the consumer in stream order and each write applies all of a batch's readings of its
+ * bucket at once, so every record of the bucket up to that number is already counted: a
+ * contribution keeps only the readings after it, and a redelivered batch changes nothing.
+ */
+export const dynamoRollups = (client: DynamoDBDocumentClient, tableName: string) => ({
+  /**
+   * Adds a bucket's readings to its rollup: a consistent read, then a write conditioned on what
+   * was read. The rollup expires `retentionDays` after its bucket starts.
+   */
+  async apply(
+    contribution: BucketContribution,
+    retentionDays: number,
+  ): Promise<'applied' | 'already applied'> {
+    const series = seriesKey(contribution.deviceId, contribution.size);
+    const key = { series, start: contribution.start };
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const { Item } = await client.send(
+        new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+      );
+      const current = Item ? RollupItemSchema.parse(Item) : undefined;
+      const fresh = contribution.readings.filter(
+        (reading) => current === undefined || reading.sequence > current.appliedThrough,
+      );
+      if (fresh.length === 0) return 'already applied';
+      const metrics = aggregateReadings(fresh, current ? fromStored(current.metrics) : {});
+      const appliedThrough = fresh.reduce(
+        (latest, reading) => (reading.sequence > latest ? reading.sequence : latest),
+        current?.appliedThrough ?? '',
+      );
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...key,
+              deviceId: contribution.deviceId,
+              size: contribution.size,
+              metrics: Object.fromEntries(Object.entries(metrics).map(([m, a]) => [m, toStored(a)])),
+              appliedThrough,
+              expiresAt: Math.floor(Date.parse(contribution.start) / 1000) + retentionDays * 86_400,
+            },
+            ...(current
+              ? {
+                  ConditionExpression: 'appliedThrough = :seen',
+                  ExpressionAttributeValues: { ':seen': current.appliedThrough },
+                }
+              : { ConditionExpression: 'attribute_not_exists(series)' }),
+          }),
+        );
+        return 'applied';
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new Error(`Rollup ${series} ${contribution.start} kept changing under ${MAX_ATTEMPTS} attempts`);
+  },
+
+  /**
+   * A device's stored rollups of one size whose bucket starts within `[from, to]`, oldest first,
+   * page by page: the caller stops reading when it has enough.
+   */
+  async *range(
+    deviceId: string,
+    size: StoredSize,
+    bounds: { from: string; to?: string },
+  ): AsyncGenerator<RollupItem> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression:
+            bounds.to === undefined ? 'series = :s AND #t >= :lo' : 'series = :s AND #t BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#t': 'start' },
+          ExpressionAttributeValues: {
+            ':s': seriesKey(deviceId, size),
+            ':lo': bounds.from,
+            ...(bounds.to === undefined ? {} : { ':hi': bounds.to }),
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const raw of result.Items ?? []) {
+        const item = RollupItemSchema.parse(raw);
+        yield { start: item.start, metrics: fromStored(item.metrics) };
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+  },
+});
+
+export type RollupsStore = ReturnType<typeof dynamoRollups>;

@@ -1,0 +1,133 @@
+/**
+ * Rollups: per device, bucket and metric, the min, max, sum, count, first and last of the
+ * readings that fell in the bucket. Pure domain code shared by the stream consumer that keeps them
+ * and the history endpoint that answers from them.
+ *
+ * Which sizes are stored: 1m, 15m and 6h. Every size the API offers is a whole multiple of one of
+ * them (5m = 5 × 1m, 1h = 4 × 15m, 1d = 4 × 6h), so a derived bucket reads at most 5 stored items,
+ * and a 30-day chart reads 120 items at 6h or 1d, 720 at 1h. Each stored size costs one write
+ * per device per stream batch, so three sizes cost three writes where six would cost six; a
+ * fourth (1h) would only save reads on 1h charts longer than a few days.
+ */
+import { BucketSize } from '../../schemas/reading.ts';
+
+export { BucketSize };
+
+const MINUTE_MS = 60_000;
+
+/** Milliseconds per bucket size; buckets start at multiples of their size since the Unix epoch, i.e. at UTC boundaries. */
+export const BUCKET_MS: Readonly<Record<BucketSize, number>> = {
+  '1m': MINUTE_MS,
+  '5m': 5 * MINUTE_MS,
+  '15m': 15 * MINUTE_MS,
+  '1h': 60 * MINUTE_MS,
+  '6h': 360 * MINUTE_MS,
+  '1d': 1440 * MINUTE_MS,
+};
+
+/** The sizes the consumer stores, smallest first. */
+export const STORED_SIZES = ['1m', '15m', '6h'] as const satisfies readonly BucketSize[];
+export type StoredSize = (typeof STORED_SIZES)[number];
+
+/** The stored size a bucket size is answered from: the largest stored size that divides it. */
+export const storedSizeFor = (size: BucketSize): StoredSize => {
+  const divisors = STORED_SIZES.filter((stored) => BUCKET_MS[size] % BUCKET_MS[stored] === 0);
+  const largest = divisors.at(-1);
+  if (!largest) throw new Error(`No stored rollup size divides ${size}`);
+  return largest;
+};
+
+/** The start (epoch ms) of the bucket of `size` holding the instant `ms`. */
+export const bucketStartMs = (ms: number, size: BucketSize): number =>
+  Math.floor(ms / BUCKET_MS[size]) * BUCKET_MS[size];
+
+/** A bucket's bounds as the API writes them: canonical UTC with milliseconds, `end` exclusive. */
+export const bucketBounds = (startMs: number, size: BucketSize) => ({
+  start: new Date(startMs).toISOString(),
+  end: new Date(startMs + BUCKET_MS[size]).toISOString(),
+});
+
+/**
+ * One metric's aggregate over a bucket. `first` and `last` are the values at the earliest and
+ * latest reading timestamps (`firstAt`, `lastAt`, canonical UTC, which order as strings), so a
+ * late or out-of-order reading lands where its timestamp says, whatever order readings arrive in.
+ */
+export interface MetricAggregate {
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly count: number;
+  readonly first: number;
+  readonly firstAt: string;
+  readonly last: number;
+  readonly lastAt: string;
+}
+
+export type MetricsAggregate = Readonly<Record<string, MetricAggregate>>;
+
+export const aggregateOf = (value: number, at: string): MetricAggregate => ({
+  min: value,
+  max: value,
+  sum: value,
+  count: 1,
+  first: value,
+  firstAt: at,
+  last: value,
+  lastAt: at,
+});
+
+export const mergeAggregate = (a: MetricAggregate, b: MetricAggregate): MetricAggregate => {
+  const first = b.firstAt < a.firstAt ? b : a;
+  const last = b.lastAt > a.lastAt ? b : a;
+  return {
+    min: Math.min(a.min, b.min),
+    max: Math.max(a.max, b.max),
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+    first: first.first,
+    firstAt: first.firstAt,
+    last: last.last,
+    lastAt: last.lastAt,
+  };
+};
+
+export const mergeMetrics = (a: MetricsAggregate, b: MetricsAggregate): MetricsAggregate => {
+  const merged: Record<string, MetricAggregate> = { ...a };
+  for (const [metric, aggregate] of Object.entries(b)) {
+    const existing = merged[metric];
+    merged[metric] = existing ? mergeAggregate(existing, aggregate) : aggregate;
+  }
+  return merged;
+};
+
+/** The aggregates of readings, each a `(timestamp, metrics)`. */
+export const aggregateReadings = (
+  readings: readonly { readonly timestamp: string; readonly metrics: Readonly<Record<string, number>> }[],
+  into: MetricsAggregate = {},
+): MetricsAggregate =>
+  readings.reduce<MetricsAggregate>(
+    (acc, reading) =>
+      mergeMetrics(
+        acc,
+        Object.fromEntries(
+          Object.entries(reading.metrics).map(([metric, value]) => [
+            metric,
+            aggregateOf(value, reading.timestamp),
+          ]),
+        ),
+      ),
+    into,
+  );
+
+/** A metric's aggregate as the API answers it. */
+export const publicAggregate = (aggregate: MetricAggregate) => ({
+  min: aggregate.min,
+  max: aggregate.max,
+  avg: aggregate.sum / aggregate.count,
+  count: aggregate.count,
+  first: aggregate.first,
+  last: aggregate.last,
+});
+
+/** The partition key of a device's rollups of one stored size. */
+export const seriesKey = (deviceId: string, size: StoredSize): string => `${deviceId}#${size}`;

@@ -1,0 +1,95 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { storedSizeFor } from '../../../../handlers/lib/rollups.ts';
+import type { BucketContribution } from '../../../../handlers/lib/rollups-store.ts';
+import { applyBatch, contributionsOf } from '../../../../handlers/rollups/rollup.ts';
+
+const record = (
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  sequence: number,
+  reading: { deviceId: string; timestamp: string; metrics: Record<string, number> },
+) => ({
+  eventName,
+  dynamodb: {
+    SequenceNumber: String(sequence),
+    NewImage: eventName === 'REMOVE' ? undefined : marshall({ ...reading, receivedAt: reading.timestamp }),
+  },
+});
+
+const reading = (deviceId: string, timestamp: string, t: number) => ({ deviceId, timestamp, metrics: { t } });
+
+/** A rollups store double that records each write, failing the buckets `failing` names. */
+const storeFailing = (failing: (contribution: BucketContribution) => boolean = () => false) => {
+  const applied: BucketContribution[] = [];
+  return {
+    applied,
+    rollups: {
+      async apply(contribution: BucketContribution) {
+        if (failing(contribution)) throw new Error('ProvisionedThroughputExceededException');
+        applied.push(contribution);
+        return 'applied' as const;
+      },
+    },
+  };
+};
+
+describe('the rollups stream consumer', () => {
+  it('writes once per stored bucket of a batch, not once per reading, and only for inserted readings', async () => {
+    const store = storeFailing();
+    const records = [
+      record('INSERT', 1, reading('a', '2026-11-24T10:00:05.000Z', 1)),
+      record('INSERT', 2, reading('a', '2026-11-24T10:00:40.000Z', 2)),
+      record('MODIFY', 3, reading('a', '2026-11-24T10:00:05.000Z', 1)),
+      record('REMOVE', 4, reading('a', '2026-11-20T10:00:00.000Z', 9)),
+      record('INSERT', 5, reading('b', '2026-11-24T10:00:10.000Z', 3)),
+    ];
+
+    const answer = await applyBatch(records, { ...store, retentionDays: 400 });
+
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(store.applied.map((c) => [c.deviceId, c.size, c.start, c.readings.length]).sort()).toEqual(
+      [
+        ['a', '1m', '2026-11-24T10:00:00.000Z', 2],
+        ['a', '15m', '2026-11-24T10:00:00.000Z', 2],
+        ['a', '6h', '2026-11-24T06:00:00.000Z', 2],
+        ['b', '1m', '2026-11-24T10:00:00.000Z', 1],
+        ['b', '15m', '2026-11-24T10:00:00.000Z', 1],
+        ['b', '6h', '2026-11-24T06:00:00.000Z', 1],
+      ].sort(),
+    );
+  });
+
+  it('answers the earliest record of the buckets it could not write, so Lambda retries from there', async () => {
+    const store = storeFailing((c) => c.deviceId === 'b' && c.size === '15m');
+    const records = [
+      record('INSERT', 7, reading('a', '2026-11-24T10:00:05.000Z', 1)),
+      record('INSERT', 8, reading('b', '2026-11-24T10:00:05.000Z', 1)),
+      record('INSERT', 9, reading('b', '2026-11-24T10:20:05.000Z', 1)),
+    ];
+
+    const answer = await applyBatch(records, { ...store, retentionDays: 400 });
+
+    expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '8' }] });
+  });
+
+  it('skips a record that is not a reading instead of failing the batch on it for ever', () => {
+    const contributions = contributionsOf([
+      { eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall({ deviceId: 'a' }) } },
+    ]);
+
+    expect(contributions).toEqual([]);
+  });
+});
+
+describe('rollup sizes', () => {
+  it('answers every bucket size from a stored size that divides it, at most 5 stored items a bucket', () => {
+    expect({
+      '1m': storedSizeFor('1m'),
+      '5m': storedSizeFor('5m'),
+      '15m': storedSizeFor('15m'),
+      '1h': storedSizeFor('1h'),
+      '6h': storedSizeFor('6h'),
+      '1d': storedSizeFor('1d'),
+    }).toEqual({ '1m': '1m', '5m': '1m', '15m': '15m', '1h': '15m', '6h': '6h', '1d': '6h' });
+  });
+});
