@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buses, stateMachines, tables, topics } from '../../infra/topology.ts';
+import { buses, ENRICH_DEAD_LETTERS, stateMachines, tables, topics } from '../../infra/topology.ts';
 import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
 import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
@@ -209,5 +209,80 @@ describe('the AWS CLI pointed at the edge', { timeout: 120_000 }, () => {
     expect(executions.code).toBe(0);
     expect(Array.isArray(executions.json.executions)).toBe(true);
     expect(gone.stderr).toContain('GoneException');
+  });
+
+  it('sends, receives and deletes SQS messages (the CLI speaks SQS Query), and reads the dead-letter queues', async () => {
+    const created = await aws('sqs', 'create-queue', '--queue-name', 'cli-queue');
+    const queueUrl = String(created.json.QueueUrl);
+    const sent = await aws(
+      'sqs',
+      'send-message',
+      '--queue-url',
+      queueUrl,
+      '--message-body',
+      'hello <cli> & co',
+      '--message-attributes',
+      '{"kind":{"DataType":"String","StringValue":"greeting"}}',
+    );
+    const attributes = await aws(
+      'sqs',
+      'get-queue-attributes',
+      '--queue-url',
+      queueUrl,
+      '--attribute-names',
+      'ApproximateNumberOfMessages',
+      'QueueArn',
+    );
+    const received = await aws(
+      'sqs',
+      'receive-message',
+      '--queue-url',
+      queueUrl,
+      '--attribute-names',
+      'All',
+      '--message-attribute-names',
+      'All',
+      '--wait-time-seconds',
+      '1',
+    );
+    const [message] = received.json.Messages as {
+      Body: string;
+      ReceiptHandle: string;
+      MessageId: string;
+      Attributes: Record<string, string>;
+      MessageAttributes: Record<string, unknown>;
+    }[];
+    const deleted = await aws(
+      'sqs',
+      'delete-message',
+      '--queue-url',
+      queueUrl,
+      '--receipt-handle',
+      message?.ReceiptHandle ?? '',
+    );
+    const empty = await aws('sqs', 'receive-message', '--queue-url', queueUrl);
+    const dlqUrl = await aws('sqs', 'get-queue-url', '--queue-name', ENRICH_DEAD_LETTERS);
+    const missing = await aws('sqs', 'get-queue-url', '--queue-name', 'no-such-queue');
+
+    expect(created.code).toBe(0);
+    expect(queueUrl).toBe(`${t.cloud.edgeUrl}/000000000000/cli-queue`);
+    expect(sent.json).toMatchObject({
+      MessageId: expect.any(String),
+      MD5OfMessageAttributes: expect.any(String),
+    });
+    expect(attributes.json).toEqual({
+      Attributes: { ApproximateNumberOfMessages: '1', QueueArn: localArns.queue('cli-queue') },
+    });
+    expect(message).toMatchObject({
+      MessageId: sent.json.MessageId,
+      Body: 'hello <cli> & co',
+      Attributes: { ApproximateReceiveCount: '1' },
+      MessageAttributes: { kind: { DataType: 'String', StringValue: 'greeting' } },
+    });
+    expect(deleted.code).toBe(0);
+    expect(empty.json.Messages ?? []).toEqual([]);
+    expect(dlqUrl.json.QueueUrl).toBe(`${t.cloud.edgeUrl}/000000000000/${ENRICH_DEAD_LETTERS}`);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('AWS.SimpleQueueService.NonExistentQueue');
   });
 });

@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
+import { eventsAdmin } from '../../local-cloud/launcher/cli/events-admin.ts';
 import recordedSqs from '../fixtures/aws-answers/localstack-sqs.json' with { type: 'json' };
 import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
@@ -307,6 +308,16 @@ describe('message move tasks (dead-letter queue redrive)', () => {
     expect(moved).toBeLessThan(6);
     expect((await bodies(elsewhere ?? '')).length).toBe(moved);
     expect((await bodies(dlqUrl)).length).toBe(6 - moved);
+  });
+
+  it('is what `npm run events -- redrive` does for a dead-letter queue of SQS queues', async () => {
+    const { sourceUrl, dlqUrl } = await deadLettered('cli-moved', 3);
+
+    const redriven = await eventsAdmin(t.cloud).redrive('cli-moved-dlq');
+
+    expect(redriven).toEqual({ redriven: 3, failed: 0 });
+    expect(await bodies(sourceUrl)).toEqual(['cli-moved 0', 'cli-moved 1', 'cli-moved 2']);
+    expect(await bodies(dlqUrl)).toEqual([]);
   });
 
   it('refuses what AWS refuses, with its codes and messages', async () => {

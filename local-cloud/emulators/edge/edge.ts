@@ -26,6 +26,13 @@ import type { Meter } from '../shared/meter.ts';
 import { closeServer } from '../shared/servers.ts';
 import { errorAnswer, SnsError } from '../sns/query-protocol.ts';
 import { type LocalSns, SNS_ACTIONS } from '../sns/service.ts';
+import {
+  asSqsError,
+  SQS_QUERY_ACTIONS,
+  sqsQueryAnswer,
+  sqsQueryError,
+  sqsQueryRequest,
+} from '../sqs/query-protocol.ts';
 import type { LocalSqs } from '../sqs/sqs.ts';
 import type { LocalStepFunctions } from '../stepfunctions/stepfunctions.ts';
 import { meterJsonCall, meterPostToConnection, meterSnsCall } from './metering.ts';
@@ -77,6 +84,7 @@ const signingNameOf = (target: JsonTarget): string => (target === 'dynamodbstrea
 /** Signing names of the routes that are not JSON protocols. */
 const SIGNING_NAMES = {
   sns: 'sns',
+  sqs: 'sqs',
   connections: 'execute-api',
   lambda: 'lambda',
   admin: ADMIN_SIGNING_NAME,
@@ -90,6 +98,16 @@ type Route =
   | { kind: 'connections'; service: string }
   | { kind: 'lambda'; service: string; functionName: string }
   | { kind: 'admin'; service: string };
+
+/** A queue URL's path, where SQS Query clients may post (`/<account>/<queue>`). */
+const SQS_QUEUE_PATH = /^\/\d{12}\/[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * The service a SigV4 `Authorization` header's credential scope names: SNS and SQS both speak
+ * the Query protocol on `/`, and a client signs for the one it calls.
+ */
+const signedFor = (req: IncomingMessage): string | undefined =>
+  /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 
 /** Lambda's Invoke (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html). */
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
@@ -116,8 +134,12 @@ const routeOf = (req: IncomingMessage, url: URL): Route => {
     return { kind: 'lambda', service: SIGNING_NAMES.lambda, functionName: decodeURIComponent(invocation[1]) };
   if (url.pathname.startsWith('/@connections/'))
     return { kind: 'connections', service: SIGNING_NAMES.connections };
-  if (url.pathname === '/' && (req.method === 'GET' || req.method === 'POST'))
-    return { kind: 'query', service: SIGNING_NAMES.sns };
+  const queuePath = SQS_QUEUE_PATH.test(url.pathname);
+  if ((url.pathname === '/' || queuePath) && (req.method === 'GET' || req.method === 'POST'))
+    return {
+      kind: 'query',
+      service: queuePath || signedFor(req) === SIGNING_NAMES.sqs ? SIGNING_NAMES.sqs : SIGNING_NAMES.sns,
+    };
   return { kind: 'admin', service: SIGNING_NAMES.admin };
 };
 
@@ -263,6 +285,7 @@ export class Edge {
           404,
         );
       case 'query':
+        if (params && route.service === SIGNING_NAMES.sqs) return this.#sqsQuery(res, params, url);
         if (params && SNS_ACTIONS.has(params.get('Action') ?? '')) return this.#sns(res, params);
         throw new AwsError(
           'InvalidAction',
@@ -304,6 +327,22 @@ export class Edge {
         );
       case 'sqs':
         return this.#json(res, JSON_1_0, () => this.#services.sqs.handle(operation, parseJsonRequest(body)));
+    }
+  }
+
+  /** SQS in the Query protocol; a request posted to a queue's URL names that queue. */
+  async #sqsQuery(res: ServerResponse, params: URLSearchParams, url: URL): Promise<void> {
+    const { operation, input } = sqsQueryRequest(params);
+    const requestId = crypto.randomUUID();
+    const queueUrl = SQS_QUEUE_PATH.test(url.pathname) ? { QueueUrl: url.pathname } : {};
+    try {
+      if (!SQS_QUERY_ACTIONS.has(operation))
+        throw new AwsError('InvalidAction', `The action ${operation} is not valid for this endpoint.`);
+      const output = await this.#services.sqs.handle(operation, { ...queueUrl, ...input });
+      res.writeHead(200, { 'content-type': 'text/xml' }).end(sqsQueryAnswer(operation, output, requestId));
+    } catch (error) {
+      const answer = sqsQueryError(asSqsError(error), requestId);
+      res.writeHead(answer.status, { 'content-type': 'text/xml' }).end(answer.body);
     }
   }
 

@@ -5,6 +5,14 @@ import {
   ListArchivesCommand,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
+import {
+  GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
+  ListMessageMoveTasksCommand,
+  QueueDoesNotExist,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { ADMIN_SIGNING_NAME, type AwsCredentials, signedFetch } from '../../emulators/edge/sigv4.ts';
 import type { DeadLetter } from '../../emulators/eventbridge/dead-letters.ts';
 import { LOCAL_REGION, localArns } from '../arns.ts';
@@ -58,8 +66,50 @@ export const eventsAdmin = ({ edgeUrl, awsCredentials }: EdgeAdminAccess) => {
      * the original event, which is idempotent. Each message leaves the queue once its target took
      * it; a workflow that fails again parks the event anew.
      */
-    redrive: async (queue: string) => (await call('redrive', { queue })) as RedriveResult,
+    redrive: async (queue: string): Promise<RedriveResult> =>
+      (await moveToSourceQueues({ edgeUrl, awsCredentials }, queue)) ??
+      ((await call('redrive', { queue })) as RedriveResult),
   };
+};
+
+const MOVE_DONE = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
+
+/**
+ * Redrives a dead-letter queue of SQS queues as one would on AWS, with SQS's own
+ * StartMessageMoveTask, each message back to the queue it came from, and waits for the task
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html).
+ * Undefined when no queue names it as its dead-letter queue (EventBridge's and the workflows').
+ */
+export const moveToSourceQueues = async (
+  { edgeUrl, awsCredentials }: EdgeAdminAccess,
+  queue: string,
+  pollMs = 100,
+): Promise<RedriveResult | undefined> => {
+  const sqs = new SQSClient({ endpoint: edgeUrl, region: LOCAL_REGION, credentials: awsCredentials });
+  try {
+    const { QueueUrl } = await sqs
+      .send(new GetQueueUrlCommand({ QueueName: queue }))
+      .catch((error: unknown) => {
+        if (error instanceof QueueDoesNotExist) return { QueueUrl: undefined };
+        throw error;
+      });
+    if (!QueueUrl) return undefined;
+    const { queueUrls = [] } = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl }));
+    if (queueUrls.length === 0) return undefined;
+    const SourceArn = localArns.queue(queue);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn }));
+    for (;;) {
+      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn }));
+      const task = Results[0];
+      if (task && MOVE_DONE.has(task.Status ?? '')) {
+        const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
+        return { redriven: moved, failed: (task.ApproximateNumberOfMessagesToMove ?? 0) - moved };
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  } finally {
+    sqs.destroy();
+  }
 };
 
 /** What `npm run events -- replay` asks for: a bus's archived events of a time range, to all its rules or some. */

@@ -15,7 +15,8 @@ const usage = `Usage: npm run events -- <command> [options]   (against a running
               list dead letters (each with the rule or workflow, target and error that put it there)
   redrive     --queue <name>
               send a queue's dead letters back to their targets; --queue ${ENRICH_DEAD_LETTERS}
-              runs the enrichment again for every reading that could not be enriched
+              runs the enrichment again for every reading that could not be enriched; a
+              dead-letter queue of SQS queues is moved back with SQS's StartMessageMoveTask
 
 The edge is at http://localhost:$SENSORBUS_EDGE_PORT (4566); requests are signed with the
 credentials in $SENSORBUS_DATA_DIR/credentials.json (.sensorbus).`;
