@@ -118,6 +118,15 @@ export interface Assumptions {
   readonly ttlDeletionLagHours: number;
   /** API Gateway closes a WebSocket connection after this; the dashboard reconnects and subscribes again. */
   readonly connectionLifetimeMinutes: number;
+  /** The built dashboard CloudFront serves: its files and their bytes, and where the figure comes from. */
+  readonly dashboardBundle: { readonly files: number; readonly bytes: number; readonly source: string };
+  /** Times each dashboard's page is opened a day (each open transfers the whole bundle: an upper bound). */
+  readonly dashboardLoadsPerDay: number;
+  /**
+   * REST methods with API Gateway's detailed (method-level) CloudWatch metrics, and the metrics each
+   * writes; 0 methods when the stage does not enable them.
+   */
+  readonly restDetailedMetrics: { readonly methods: number; readonly metricsPerMethod: number };
   /** Device ids per subscribe message the dashboard sends. */
   readonly subscribeIdsPerMessage: number;
   /** Metrics per reading of the sample the sizes were measured on. */
@@ -251,6 +260,8 @@ export const SERVICE_ORDER = [
   'SNS',
   'CloudWatch Logs',
   'CloudWatch',
+  'CloudFront',
+  'S3',
   'X-Ray',
   'KMS',
   'Secrets Manager',
@@ -1018,6 +1029,32 @@ export const estimateDesign = (
     (sfnLogGb * a.logsRetentionMonths.functions + accessLogGb * a.logsRetentionMonths.access) *
       a.logsCompressionRatio,
     `retention ${a.logsRetentionMonths.functions} month (functions, workflow) / ${a.logsRetentionMonths.access} months (access); ${a.logsCompressionRatio} compression`,
+  );
+  if (rest && a.restDetailedMetrics.methods > 0)
+    add(
+      'cloudwatchMetrics',
+      'REST API detailed metrics (metricsEnabled on the stage)',
+      a.restDetailedMetrics.methods * a.restDetailedMetrics.metricsPerMethod,
+      `${a.restDetailedMetrics.methods} methods × ${a.restDetailedMetrics.metricsPerMethod} metrics (Count, 4XXError, 5XXError, Latency, IntegrationLatency, CacheHitCount, CacheMissCount)`,
+    );
+  const pageLoads = inputs.dashboards * a.dashboardLoadsPerDay * a.daysPerMonth;
+  add(
+    'cloudfrontRequests',
+    'dashboard: page and asset requests',
+    pageLoads * a.dashboardBundle.files,
+    `${inputs.dashboards} dashboards × ${a.dashboardLoadsPerDay} load(s)/day × ${a.dashboardBundle.files} files (${a.dashboardBundle.source})`,
+  );
+  add(
+    'cloudfrontTransfer',
+    'dashboard: bundle transferred',
+    (pageLoads * a.dashboardBundle.bytes) / GB,
+    `${fmt(a.dashboardBundle.bytes / 1024)} KiB a load, the whole bundle (assets are immutable and usually cached: an upper bound)`,
+  );
+  add(
+    's3GetRequests',
+    'dashboard: page revalidated at the S3 origin',
+    pageLoads,
+    'index.html is served no-cache, so CloudFront asks S3 on every load; hashed assets stay at the edge',
   );
   add(
     'cloudwatchAlarms',
