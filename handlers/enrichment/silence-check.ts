@@ -1,12 +1,8 @@
 import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
-import { mapWithLimit } from '../lib/concurrency.ts';
 import type { AlertState } from '../lib/devices-store.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { type AlertTransition, SILENCE_STATE_KEY, type SilenceAlertData } from './alert-state.ts';
 import { evaluateSilence, type SilenceCandidate } from './silence.ts';
-
-/** State saves of one page in flight at once: a page where many devices fell silent together must not take every socket. */
-export const SAVE_CONCURRENCY = 8;
 
 /** Ports of the silence check; adapters live in `silence-handler.ts`. */
 export interface SilenceCheckDeps {
@@ -59,12 +55,13 @@ export const checkSilence = async (
     }
     const previous = new Map(page.map((device) => [device.deviceId, device.silence]));
     const changed = Object.entries(evaluation.states).filter(([deviceId]) => !failedDevices.has(deviceId));
-    await mapWithLimit(changed, SAVE_CONCURRENCY, async ([deviceId, next]) => {
+    // One save at a time per page: the segments' pages already run side by side, one save each.
+    for (const [deviceId, next] of changed) {
       const saved = await deps.saveAlertStates(deviceId, [
         { key: SILENCE_STATE_KEY, next, previous: previous.get(deviceId) },
       ]);
       if (!saved) deps.warn('Silence state changed meanwhile; the next check re-evaluates', { deviceId });
-    });
+    }
     evaluation.alerts.forEach((alert, index) => {
       if (failed.has(index)) return;
       if (alert.detailType === AlertRaised.detailType) report.raised += 1;
