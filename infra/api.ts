@@ -105,6 +105,12 @@ export const STAGE_THROTTLE = {
   websocket: { rateLimit: 100, burstLimit: 200 },
 } as const satisfies Record<string, StageThrottle>;
 
+/**
+ * CloudWatch metrics of the REST stage: `detailed` turns on API Gateway's method-level metrics
+ * (billed as CloudWatch custom metrics, which the cost model prices per method).
+ */
+export const REST_STAGE_METRICS = { detailed: true } as const;
+
 /** Memory of every function (MB): its Lambda `memorySize`, and the heap bound of its local execution environment. */
 export const FUNCTION_MEMORY_MB = 512;
 

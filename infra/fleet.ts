@@ -1,4 +1,5 @@
-import { STAGE_THROTTLE } from './api.ts';
+import { type FunctionLimits, functionLimits, STAGE_THROTTLE } from './api.ts';
+import type { FunctionName } from './functions.ts';
 
 /**
  * The fleet a deployment is sized for, declared once: the CDK app reads it from the context
@@ -57,3 +58,72 @@ export const stageThrottle = (fleet: FleetSize): { rateLimit: number; burstLimit
   );
   return { rateLimit, burstLimit: Math.max(MIN_STAGE_THROTTLE.burstLimit, 2 * rateLimit) };
 };
+
+/**
+ * Devices one segment of the silence check's parallel Scan reads per run: at ~0.6 KB a device,
+ * ~15 pages of 1 MB, read one after another in a second or two
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.ParallelScan).
+ */
+export const DEVICES_PER_SCAN_SEGMENT = 25_000;
+
+/** Segments one run reads at once: enough for 3M devices; the SDK pools 50 sockets per client. */
+export const MAX_SCAN_SEGMENTS = 128;
+
+/**
+ * The segments of the silence check's Scan for a fleet: one per {@link DEVICES_PER_SCAN_SEGMENT}
+ * devices, so a run reads the whole table in about the time one segment takes (40 at 1M devices,
+ * one for a small fleet). The run costs the same RRU however many segments read it.
+ */
+export const silenceScanSegments = (devices: number): number =>
+  Math.min(MAX_SCAN_SEGMENTS, Math.max(1, Math.ceil(devices / DEVICES_PER_SCAN_SEGMENT)));
+
+/** The environment variable through which the silence check learns its segments (`handlers/enrichment/silence-handler.ts`). */
+export const SILENCE_SCAN_SEGMENTS_ENV = 'SILENCE_SCAN_SEGMENTS';
+
+/** Settings a function's environment carries for the fleet its stage is sized for. */
+export const fleetSettings = (name: string, fleet: FleetSize): Record<string, string> =>
+  name === 'silenceCheck' ? { [SILENCE_SCAN_SEGMENTS_ENV]: String(silenceScanSegments(fleet.devices)) } : {};
+
+/**
+ * Warm duration assumed for one push invocation (ms): a Query of the device's connections and a
+ * post to each; the cost model's `pushBase` plus a few connections.
+ */
+export const PUSH_MS = 40;
+
+/**
+ * Reserved concurrency of the push for a fleet: its cap (a flood of events is pushed at most this
+ * many at a time, the rest throttled and retried by EventBridge, so it never takes the account's
+ * pool from the API's functions) grows with the fleet's uploads, at most one push per upload, with
+ * the throttle's headroom; never below the floor `infra/api.ts` declares for a small fleet.
+ */
+export const pushConcurrency = (fleet: FleetSize): number =>
+  Math.max(
+    functionLimits('push').reservedConcurrency ?? 0,
+    Math.ceil((uploadsPerSecond(fleet) * THROTTLE_HEADROOM * PUSH_MS) / 1000),
+  );
+
+/** Devices from which the silence check gets a whole vCPU: parsing a million devices on 512 MB's share of one takes ~20 s. */
+export const SILENCE_CHECK_VCPU_DEVICES = 250_000;
+
+/** Memory (MB) at which Lambda gives a function one whole vCPU (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). */
+export const ONE_VCPU_MB = 1_769;
+
+/**
+ * A function's limits for the fleet its stage is sized for: `functionLimits` of `infra/api.ts`
+ * (what the local cloud runs, the default fleet's), with the push's cap and the silence check's
+ * memory grown with the fleet.
+ */
+export const fleetLimits = (name: FunctionName, fleet: FleetSize): FunctionLimits => {
+  const limits = functionLimits(name);
+  if (name === 'push') return { ...limits, reservedConcurrency: pushConcurrency(fleet) };
+  if (name === 'silenceCheck' && fleet.devices >= SILENCE_CHECK_VCPU_DEVICES)
+    return { ...limits, memoryMb: Math.max(limits.memoryMb, ONE_VCPU_MB) };
+  return limits;
+};
+
+/** Lambda keeps this much of the account's concurrency unreserved (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). */
+export const UNRESERVED_CONCURRENCY_MINIMUM = 100;
+
+/** The concurrency a stage sized for the fleet reserves, summed over its functions. */
+export const reservedConcurrency = (fleet: FleetSize, names: readonly FunctionName[]): number =>
+  names.reduce((sum, name) => sum + (fleetLimits(name, fleet).reservedConcurrency ?? 0), 0);

@@ -1,13 +1,17 @@
 import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
-import type { AlertState, DeviceItem } from '../lib/devices-store.ts';
+import type { AlertState } from '../lib/devices-store.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { type AlertTransition, SILENCE_STATE_KEY, type SilenceAlertData } from './alert-state.ts';
-import { evaluateSilence } from './silence.ts';
+import { evaluateSilence, type SilenceCandidate } from './silence.ts';
 
 /** Ports of the silence check; adapters live in `silence-handler.ts`. */
 export interface SilenceCheckDeps {
-  devices(): Promise<DeviceItem[]>;
-  /** Announces the alerts of one check; `failed` indexes into `alerts`. */
+  /**
+   * Reads every device the check evaluates (those with an expected interval), handing them over a
+   * page at a time; pages of different scan segments may be handled at the same time.
+   */
+  scanDevices(onPage: (page: readonly SilenceCandidate[]) => Promise<void>): Promise<void>;
+  /** Announces the alerts of one page; `failed` indexes into `alerts`. */
   publishAlerts(
     alerts: readonly AlertTransition<SilenceAlertData>[],
     producedAt: Date,
@@ -25,39 +29,46 @@ export interface SilenceCheckDeps {
  * interval, and `AlertResolved` once it reports again. Events go out before the state is saved,
  * so a crash in between re-sends the same event ids rather than losing them; a device whose event
  * the bus refused keeps its state, so the next check retries it.
+ *
+ * The devices come a page at a time and each page is evaluated, announced and saved on its own, so
+ * a run holds one page per scan segment in memory, not the fleet; a run that fails part-way has
+ * saved what it announced, and the next run finds the rest (every alert's id derives from the
+ * silence, not from the run).
  */
 export const checkSilence = async (
   now: Date,
   deps: SilenceCheckDeps,
 ): Promise<{ raised: number; resolved: number }> => {
-  const all = await deps.devices();
-  const evaluation = evaluateSilence(
-    all.map((device) => ({
-      deviceId: device.deviceId,
-      createdAt: device.createdAt,
-      ...(device.expectedIntervalSeconds !== undefined
-        ? { expectedIntervalSeconds: device.expectedIntervalSeconds }
-        : {}),
-      ...(device.lastReading ? { lastReading: device.lastReading } : {}),
-      ...(device.alarmStates[SILENCE_STATE_KEY] ? { silence: device.alarmStates[SILENCE_STATE_KEY] } : {}),
-    })),
-    now,
-  );
-  const published = await deps.publishAlerts(evaluation.alerts, now);
-  const failedDevices = new Set(published.failed.map(({ index }) => evaluation.alerts[index]?.data.deviceId));
-  for (const [deviceId, next] of Object.entries(evaluation.states)) {
-    if (failedDevices.has(deviceId)) continue;
-    const previous = all.find((device) => device.deviceId === deviceId)?.alarmStates[SILENCE_STATE_KEY];
-    const saved = await deps.saveAlertStates(deviceId, [{ key: SILENCE_STATE_KEY, next, previous }]);
-    if (!saved) deps.warn('Silence state changed meanwhile; the next check re-evaluates', { deviceId });
-  }
-  if (published.failed.length > 0)
-    deps.warn('Some silence alerts were not published; the next check retries', {
-      failed: published.failed,
+  const report = { raised: 0, resolved: 0 };
+  const refused: { deviceId: string; error: string }[] = [];
+  await deps.scanDevices(async (page) => {
+    const evaluation = evaluateSilence(page, now);
+    if (evaluation.alerts.length === 0) return;
+    const published = await deps.publishAlerts(evaluation.alerts, now);
+    const failed = new Set(published.failed.map(({ index }) => index));
+    const failedDevices = new Set<string>();
+    for (const { index, error } of published.failed) {
+      const deviceId = evaluation.alerts[index]?.data.deviceId;
+      if (deviceId === undefined) continue;
+      failedDevices.add(deviceId);
+      refused.push({ deviceId, error });
+    }
+    const previous = new Map(page.map((device) => [device.deviceId, device.silence]));
+    const changed = Object.entries(evaluation.states).filter(([deviceId]) => !failedDevices.has(deviceId));
+    // One save at a time per page: the segments' pages already run side by side, one save each.
+    for (const [deviceId, next] of changed) {
+      const saved = await deps.saveAlertStates(deviceId, [
+        { key: SILENCE_STATE_KEY, next, previous: previous.get(deviceId) },
+      ]);
+      if (!saved) deps.warn('Silence state changed meanwhile; the next check re-evaluates', { deviceId });
+    }
+    evaluation.alerts.forEach((alert, index) => {
+      if (failed.has(index)) return;
+      if (alert.detailType === AlertRaised.detailType) report.raised += 1;
+      if (alert.detailType === AlertResolved.detailType) report.resolved += 1;
     });
-  const sent = evaluation.alerts.filter((_, i) => !published.failed.some((f) => f.index === i));
-  return {
-    raised: sent.filter((a) => a.detailType === AlertRaised.detailType).length,
-    resolved: sent.filter((a) => a.detailType === AlertResolved.detailType).length,
-  };
+  });
+  if (refused.length > 0)
+    deps.warn('Some silence alerts were not published; the next check retries', { failed: refused });
+  return report;
 };

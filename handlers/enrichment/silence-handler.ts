@@ -2,22 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
-import { requireEnv } from '../lib/env.ts';
+import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';
 import { logger } from '../lib/logger.ts';
 import { alertEntry } from './alert-events.ts';
 import { checkSilence, type SilenceCheckDeps } from './silence-check.ts';
+import { dynamoSilenceCandidates } from './silence-store.ts';
 
 /** Scheduled every minute: the silence check, as of the moment it runs. */
 export const makeHandler =
   (deps: SilenceCheckDeps) => async (): Promise<{ raised: number; resolved: number }> =>
     checkSilence(new Date(), deps);
 
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devicesTable = requireEnv('DEVICES_TABLE');
+const devices = dynamoDevices(dynamo, devicesTable);
 const busName = requireEnv('TELEMETRY_BUS');
+/** Sized for the deployment's fleet by `infra/fleet.ts` (`silenceScanSegments`); one for a small one. */
+const segments = optionalNumberEnv('SILENCE_SCAN_SEGMENTS', 1);
 
 export const liveSilenceCheckDeps = (): SilenceCheckDeps => ({
-  devices: () => devices.list(),
+  scanDevices: dynamoSilenceCandidates(dynamo, devicesTable, { segments }),
   publishAlerts: (alerts, producedAt) => {
     const correlationId = `silence-check-${randomUUID()}`;
     return publishEntries(

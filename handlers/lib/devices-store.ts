@@ -17,7 +17,8 @@ import { INDEX } from './table-indexes.ts';
 export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): string =>
   `${alarm.metric}|${alarm.above ?? ''}|${alarm.below ?? ''}`;
 
-const AlertState = z.object({
+/** One alarm's or the silence's stored state (see `AlertStateRecord`). */
+export const AlertState = z.object({
   state: z.enum(['OK', 'ALARM']),
   since: z.string(),
   alertId: z.optional(z.string()),

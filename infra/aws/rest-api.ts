@@ -3,7 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerSpec, RouteSpec } from '../api.ts';
+import { type AuthorizerSpec, REST_STAGE_METRICS, type RouteSpec } from '../api.ts';
 import { DEFAULT_FLEET, stageThrottle } from '../fleet.ts';
 import type { FunctionName } from '../functions.ts';
 import { gatewayResponses } from '../gateway-responses.ts';
@@ -61,7 +61,7 @@ export class SensorbusRestApi extends Construct {
       deployOptions: {
         stageName: stage.name,
         tracingEnabled: true,
-        metricsEnabled: true,
+        metricsEnabled: REST_STAGE_METRICS.detailed,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         throttlingRateLimit: throttle.rateLimit,

@@ -2,14 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type { Construct } from 'constructs';
-import {
-  type AuthorizerSpec,
-  authorizers,
-  functionLimits,
-  type RouteSpec,
-  routes,
-  websocketApi,
-} from '../api.ts';
+import { type AuthorizerSpec, authorizers, type RouteSpec, routes, websocketApi } from '../api.ts';
+import { DEFAULT_FLEET, fleetLimits, fleetSettings } from '../fleet.ts';
 import { type FunctionName, type FunctionSpec, functions } from '../functions.ts';
 
 /** Functions API Gateway runs as authorizers. */
@@ -75,6 +69,7 @@ export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const { stage } = props;
+    const fleet = stage.fleet ?? DEFAULT_FLEET;
     const resources: SensorbusResources = { ...dataReferences(this, stage), ...props.events };
     const routeList: readonly RouteSpec[] = routes;
     const authorizerSpecs: Readonly<Record<string, AuthorizerSpec>> = authorizers;
@@ -95,8 +90,11 @@ export class ServiceStack extends Stack {
           functionName: physicalNameOfKey(stage, key),
           spec,
           resources: withWebSocket,
-          limits: functionLimits(key),
-          ...(servesRoutes.has(key) ? { settings: { ALLOWED_ORIGIN: dashboardOrigin } } : {}),
+          limits: fleetLimits(key, fleet),
+          settings: {
+            ...fleetSettings(key, fleet),
+            ...(servesRoutes.has(key) ? { ALLOWED_ORIGIN: dashboardOrigin } : {}),
+          },
         }),
     );
     const lambdas = mapRecord(this.functions, (fn): lambda.IFunction => fn.function);

@@ -149,8 +149,45 @@ export const bundleFunctions = async (): Promise<Bundles> => {
   }
 };
 
+/** The baseline function's entry: one SDK client, one call (see the file). */
+export const BASELINE_ENTRY = 'test/bench/baseline-function.ts';
+
+/** A bundle that is not one of `infra/api.ts`'s functions: the baseline. */
+export interface BaselineBundle {
+  readonly entry: string;
+  readonly file: string;
+  readonly bytes: number;
+}
+
+/** Bundles the baseline function with the same esbuild options as every function, into `dir`. */
+export const bundleBaseline = async (dir: string): Promise<BaselineBundle> => {
+  mkdirSync(join(dir, 'baseline'), { recursive: true });
+  const file = join(dir, 'baseline', 'index.mjs');
+  await build(esbuildOptionsFor(BASELINE_ENTRY, file));
+  return { entry: BASELINE_ENTRY, file, bytes: statSync(file).size };
+};
+
 /** The origin `SensorbusFunction` gives functions that answer REST routes (the stage's dashboard origin). */
 const DASHBOARD_ORIGIN = 'http://localhost:8080';
+
+/** What Lambda's runtime and the construct set for any function, the SDK pointed at the local edge. */
+const lambdaEnvironment = (functionName: string, edge: EdgeAccess): Record<string, string> => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  POWERTOOLS_SERVICE_NAME: 'sensorbus',
+  AWS_LAMBDA_FUNCTION_NAME: functionName,
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_LOG_FORMAT: 'JSON',
+  AWS_LAMBDA_LOG_LEVEL: 'INFO',
+  AWS_EXECUTION_ENV: `AWS_Lambda_${FUNCTION_RUNTIME}`,
+  TZ: ':UTC',
+  AWS_REGION: LOCAL_REGION,
+  AWS_DEFAULT_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: edge.awsCredentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: edge.awsCredentials.secretAccessKey,
+  AWS_ENDPOINT_URL: edge.edgeUrl,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
 
 /**
  * The environment Lambda gives a function: what the construct sets (its resources' variables,
@@ -159,23 +196,7 @@ const DASHBOARD_ORIGIN = 'http://localhost:8080';
  */
 export const functionEnvironment = (name: FunctionName, edge: EdgeAccess): Record<string, string> => {
   const spec: FunctionSpec = functions[name];
-  const environment: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    POWERTOOLS_SERVICE_NAME: 'sensorbus',
-    AWS_LAMBDA_FUNCTION_NAME: localArns.function(name).split(':').at(-1) ?? name,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(FUNCTION_MEMORY_MB),
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_LOG_FORMAT: 'JSON',
-    AWS_LAMBDA_LOG_LEVEL: 'INFO',
-    AWS_EXECUTION_ENV: `AWS_Lambda_${FUNCTION_RUNTIME}`,
-    TZ: ':UTC',
-    AWS_REGION: LOCAL_REGION,
-    AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: edge.awsCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: edge.awsCredentials.secretAccessKey,
-    AWS_ENDPOINT_URL: edge.edgeUrl,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+  const environment = lambdaEnvironment(localArns.function(name).split(':').at(-1) ?? name, edge);
   if (routes.some((route) => route.function === name)) environment.ALLOWED_ORIGIN = DASHBOARD_ORIGIN;
   for (const name of Object.keys(spec.tables) as TableName[]) {
     const table: TableSpec = tables[name];
@@ -203,7 +224,10 @@ const InitAnswer = z.object({ initMs: z.number(), heapUsedBytes: z.number(), han
  * by a top-level await), which is what a Lambda cold start adds to the runtime's own start; and
  * the JavaScript heap in use once it has (after a full GC), out of the function's memory.
  */
-const initOnce = async (bundle: Bundle, edge: EdgeAccess): Promise<{ ms: number; heapUsedBytes: number }> => {
+const initOnce = async (
+  bundle: Pick<Bundle, 'file' | 'entry'>,
+  environment: Record<string, string>,
+): Promise<{ ms: number; heapUsedBytes: number }> => {
   const url = pathToFileURL(bundle.file).href;
   const script =
     `const t0 = performance.now(); const m = await import(${JSON.stringify(url)}); ` +
@@ -215,7 +239,7 @@ const initOnce = async (bundle: Bundle, edge: EdgeAccess): Promise<{ ms: number;
     'process.stdout.write(JSON.stringify({ initMs, heapUsedBytes, handler: typeof m.handler })); process.exit(0);';
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: REPO_ROOT,
-    env: functionEnvironment(bundle.name, edge),
+    env: environment,
     timeout: INIT_TIMEOUT_MS,
     maxBuffer: 1024 * 1024,
   });
@@ -252,14 +276,14 @@ export const measureInits = async (
   runs: number,
 ): Promise<InitTime[]> => {
   const [first] = bundles;
-  if (first) await initOnce(first, edge).catch(() => undefined);
+  if (first) await initOnce(first, functionEnvironment(first.name, edge)).catch(() => undefined);
   const times: InitTime[] = [];
   for (const bundle of bundles) {
     const runsMs: number[] = [];
     let heapUsedBytes = 0;
     try {
       for (let i = 0; i < runs; i++) {
-        const measured = await initOnce(bundle, edge);
+        const measured = await initOnce(bundle, functionEnvironment(bundle.name, edge));
         runsMs.push(measured.ms);
         heapUsedBytes = Math.max(heapUsedBytes, measured.heapUsedBytes);
       }
@@ -270,4 +294,20 @@ export const measureInits = async (
     }
   }
   return times;
+};
+
+/**
+ * Init time of the baseline function, `runs` fresh processes, measured as every function's is and
+ * right after them (the same page cache, the same load): the median, which each function's init is
+ * held to a multiple of.
+ */
+export const measureBaselineInit = async (
+  baseline: BaselineBundle,
+  edge: EdgeAccess,
+  runs: number,
+): Promise<number | undefined> => {
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++)
+    runsMs.push((await initOnce(baseline, lambdaEnvironment('sensorbus-bench-baseline', edge))).ms);
+  return median(runsMs);
 };

@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
+import { measureDashboard } from './dashboard-size.ts';
 import { defaultAssumptions } from './defaults.ts';
 import { renderJson, renderText } from './format.ts';
 import { loadMeasuredUnits, MEASURED_UNITS_FILE } from './measured.ts';
@@ -97,6 +98,7 @@ export const main = (argv: string[]): number => {
     if (!Number.isInteger(metrics) || metrics < 1 || metrics > 50)
       throw new RangeError('--metrics-per-reading must be an integer from 1 to 50');
     const bytes = definitionBytes();
+    const dashboardBundle = measureDashboard();
     const assumptions = defaultAssumptions({
       metricsPerReading: metrics,
       intervalSeconds: inputs.intervalSeconds,
@@ -104,6 +106,7 @@ export const main = (argv: string[]): number => {
       lambdaMemorySource: 'FUNCTION_MEMORY_MB of infra/api.ts, which the CDK stack deploys',
       ...(bytes !== undefined ? { sfnDefinitionBytes: bytes } : {}),
       ...(existsSync(MEASURED_UNITS_FILE) ? { measured: loadMeasuredUnits() } : {}),
+      ...(dashboardBundle ? { dashboardBundle } : {}),
     });
     const report = estimate(inputs, assumptions, PRICES);
     console.log(values.json ? renderJson(report) : renderText(report, { notes: values.notes === true }));

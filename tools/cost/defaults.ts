@@ -7,7 +7,8 @@
 import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
 import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
-import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
+import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes } from '../../infra/api.ts';
+import { ASSUMED_DASHBOARD_BUNDLE } from './dashboard-size.ts';
 import type { MeasuredUnits } from './measured.ts';
 import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.ts';
 import { measureSizes } from './sizes.ts';
@@ -27,11 +28,21 @@ export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   outboxRelay: 60,
   silenceCheckBase: 100,
   silenceCheckPerThousandDevices: 150,
+  // Parsing the Scan's answer and evaluating: ~80 µs a device measured on 2 cores at load average 28,
+  // ≈ 6 µs on a whole quiet core, ≈ 20 µs on 512 MB's share of one.
+  silenceCheckCpuPerThousandDevices: 20,
   websocketAuthorizer: 20,
   websocketConnections: 30,
   websocketMessages: 40,
   other: 50,
 };
+
+/**
+ * The metrics a REST method writes with detailed metrics on: Count, 4XXError, 5XXError, Latency,
+ * IntegrationLatency, CacheHitCount, CacheMissCount
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html).
+ */
+export const REST_DETAILED_METRICS_PER_METHOD = 7;
 
 export interface DefaultOptions {
   readonly metricsPerReading?: number;
@@ -40,6 +51,8 @@ export interface DefaultOptions {
   readonly lambdaMemorySource?: string;
   readonly sfnDefinitionBytes?: number;
   readonly measured?: MeasuredUnits;
+  /** The built dashboard's files and bytes (`measureDashboard`); assumed when absent. */
+  readonly dashboardBundle?: { readonly files: number; readonly bytes: number; readonly source: string };
 }
 
 export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions => {
@@ -62,6 +75,12 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     idempotencyTtlHours: { push: 1, alertNotifier: 7 * 24 },
     ttlDeletionLagHours: 48,
     connectionLifetimeMinutes: CONNECTION_LIFETIME_SECONDS / 60,
+    dashboardBundle: options.dashboardBundle ?? ASSUMED_DASHBOARD_BUNDLE,
+    dashboardLoadsPerDay: 1,
+    restDetailedMetrics: {
+      methods: REST_STAGE_METRICS.detailed ? routes.length : 0,
+      metricsPerMethod: REST_DETAILED_METRICS_PER_METHOD,
+    },
     // The dashboard's MAX_SUBSCRIBE_DEVICES (web/src/logic/subscriptions.ts).
     subscribeIdsPerMessage: 100,
     metricsPerReading,

@@ -19,9 +19,16 @@
  *   UpdateItem), queries `byDevice` and posts to every subscribed connection; the alert notifier
  *   writes its idempotency record and publishes to SNS; alert-history updates the alerts table.
  * - Schedules (`infra/api.ts`): the outbox relay queries the 8 outbox shards every minute; the
- *   silence check scans the whole devices table every minute.
+ *   silence check scans the whole devices table every minute, in parallel segments.
  */
-import { stageThrottle } from '../../infra/fleet.ts';
+import {
+  type FleetSize,
+  reservedConcurrency,
+  silenceScanSegments,
+  stageThrottle,
+  UNRESERVED_CONCURRENCY_MINIMUM,
+} from '../../infra/fleet.ts';
+import { type FunctionName, functions } from '../../infra/functions.ts';
 import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
 import { type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
 import { type FrontDoor, measuredFlow } from './measured-uses.ts';
@@ -29,6 +36,8 @@ import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.
 import { fleetQuotas, increasesToRequest, type Quota } from './quotas.ts';
 import type { Sizes } from './sizes.ts';
 import type { Routing } from './topology.ts';
+
+const functionNames = Object.keys(functions) as FunctionName[];
 
 /** The month every estimate is for: 365.25 / 12 days. */
 export const DAYS_PER_MONTH = 30.44;
@@ -70,7 +79,10 @@ export interface LambdaDurations {
   readonly alertNotifier: number;
   readonly outboxRelay: number;
   readonly silenceCheckBase: number;
+  /** Reading 1,000 devices in one Scan segment; the run's segments are read at the same time. */
   readonly silenceCheckPerThousandDevices: number;
+  /** Parsing and evaluating 1,000 devices: CPU, which the segments do not share out. */
+  readonly silenceCheckCpuPerThousandDevices: number;
   readonly websocketAuthorizer: number;
   readonly websocketConnections: number;
   readonly websocketMessages: number;
@@ -106,6 +118,15 @@ export interface Assumptions {
   readonly ttlDeletionLagHours: number;
   /** API Gateway closes a WebSocket connection after this; the dashboard reconnects and subscribes again. */
   readonly connectionLifetimeMinutes: number;
+  /** The built dashboard CloudFront serves: its files and their bytes, and where the figure comes from. */
+  readonly dashboardBundle: { readonly files: number; readonly bytes: number; readonly source: string };
+  /** Times each dashboard's page is opened a day (each open transfers the whole bundle: an upper bound). */
+  readonly dashboardLoadsPerDay: number;
+  /**
+   * REST methods with API Gateway's detailed (method-level) CloudWatch metrics, and the metrics each
+   * writes; 0 methods when the stage does not enable them.
+   */
+  readonly restDetailedMetrics: { readonly methods: number; readonly metricsPerMethod: number };
   /** Device ids per subscribe message the dashboard sends. */
   readonly subscribeIdsPerMessage: number;
   /** Metrics per reading of the sample the sizes were measured on. */
@@ -212,6 +233,12 @@ export interface Rates {
   readonly tableReadsPerSecond: Readonly<Record<string, number>>;
   /** WRU per second on each partition key of the outbox index (its writes spread over its shards). */
   readonly outboxPartitionWritesPerSecond: number;
+  /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
+  readonly silenceCheck: {
+    readonly readUnitsPerRun: number;
+    readonly secondsPerRun: number;
+    readonly periodSeconds: number;
+  };
 }
 
 interface Use {
@@ -233,6 +260,8 @@ export const SERVICE_ORDER = [
   'SNS',
   'CloudWatch Logs',
   'CloudWatch',
+  'CloudFront',
+  'S3',
   'X-Ray',
   'KMS',
   'Secrets Manager',
@@ -252,6 +281,16 @@ export const sampledTraces = (
   const reserved = Math.min(roots, reservoir * secondsPerMonth);
   return reserved + rate * (roots - reserved);
 };
+
+/**
+ * One run of the silence check at a fleet's size: the devices table read by the parallel Scan's
+ * segments at once (`silenceScanSegments` of `infra/fleet.ts`, the number the stage deploys), and
+ * every device parsed and evaluated on the function's one thread.
+ */
+export const silenceCheckMs = (ms: LambdaDurations, devices: number): number =>
+  ms.silenceCheckBase +
+  (ms.silenceCheckPerThousandDevices * devices) / 1000 / silenceScanSegments(devices) +
+  (ms.silenceCheckCpuPerThousandDevices * devices) / 1000;
 
 /** The assumed warm duration of one invocation of a function on AWS (local durations are not priced). */
 export const lambdaMsOf = (
@@ -279,7 +318,7 @@ export const lambdaMsOf = (
     case 'outboxRelay':
       return ms.outboxRelay;
     case 'silenceCheck':
-      return ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * devices) / 1000;
+      return silenceCheckMs(ms, devices);
     default:
       return ms.other;
   }
@@ -451,6 +490,7 @@ export const estimateDesign = (
   let pushInvocations = 0;
   let notifierInvocations = 0;
   let scheduledRuns = 0;
+  let silenceRruPerRun = 0;
   let unitsPerReading: UnitsPerReading | undefined;
   const tableWrites: Record<string, number> = {};
   const tableReads: Record<string, number> = {};
@@ -508,6 +548,8 @@ export const estimateDesign = (
           unit.startsWith(`dynamodb/rru/${a.routing.devicesTable}`) ? n * fleetScale : n,
         ]),
       );
+      if (schedule.function === 'silenceCheck')
+        silenceRruPerRun = perRun[`dynamodb/rru/${a.routing.devicesTable}`] ?? 0;
       monthly.push({ units: scale(perRun, runs), origin: `${schedule.name} runs` });
     }
     const ruleTargets = new Set(
@@ -863,12 +905,13 @@ export const estimateDesign = (
         lambda(
           schedule.function,
           runs,
-          ms.silenceCheckBase + (ms.silenceCheckPerThousandDevices * N) / 1000,
-          'scheduled; scans every device',
+          silenceCheckMs(ms, N),
+          `scheduled; scans every device in ${silenceScanSegments(N)} segment(s)`,
         );
+        silenceRruPerRun = readUnits(N * s.deviceItem, 'eventual');
         rru(
           'devices: Scan (silence check)',
-          runs * readUnits(N * s.deviceItem, 'eventual'),
+          runs * silenceRruPerRun,
           `${fmt(N)} × ${s.deviceItem} B every run`,
         );
       } else {
@@ -987,6 +1030,32 @@ export const estimateDesign = (
       a.logsCompressionRatio,
     `retention ${a.logsRetentionMonths.functions} month (functions, workflow) / ${a.logsRetentionMonths.access} months (access); ${a.logsCompressionRatio} compression`,
   );
+  if (rest && a.restDetailedMetrics.methods > 0)
+    add(
+      'cloudwatchMetrics',
+      'REST API detailed metrics (metricsEnabled on the stage)',
+      a.restDetailedMetrics.methods * a.restDetailedMetrics.metricsPerMethod,
+      `${a.restDetailedMetrics.methods} methods × ${a.restDetailedMetrics.metricsPerMethod} metrics (Count, 4XXError, 5XXError, Latency, IntegrationLatency, CacheHitCount, CacheMissCount)`,
+    );
+  const pageLoads = inputs.dashboards * a.dashboardLoadsPerDay * a.daysPerMonth;
+  add(
+    'cloudfrontRequests',
+    'dashboard: page and asset requests',
+    pageLoads * a.dashboardBundle.files,
+    `${inputs.dashboards} dashboards × ${a.dashboardLoadsPerDay} load(s)/day × ${a.dashboardBundle.files} files (${a.dashboardBundle.source})`,
+  );
+  add(
+    'cloudfrontTransfer',
+    'dashboard: bundle transferred',
+    (pageLoads * a.dashboardBundle.bytes) / GB,
+    `${fmt(a.dashboardBundle.bytes / 1024)} KiB a load, the whole bundle (assets are immutable and usually cached: an upper bound)`,
+  );
+  add(
+    's3GetRequests',
+    'dashboard: page revalidated at the S3 origin',
+    pageLoads,
+    'index.html is served no-cache, so CloudFront asks S3 on every load; hashed assets stay at the edge',
+  );
   add(
     'cloudwatchAlarms',
     'operator alarms',
@@ -1037,6 +1106,13 @@ export const estimateDesign = (
     tableWritesPerSecond: Object.fromEntries(Object.entries(tableWrites).map(([t, n]) => [t, perSecond(n)])),
     tableReadsPerSecond: Object.fromEntries(Object.entries(tableReads).map(([t, n]) => [t, perSecond(n)])),
     outboxPartitionWritesPerSecond: perSecond(outboxIndexWrites) / Math.max(1, a.outboxShards),
+    silenceCheck: {
+      readUnitsPerRun: silenceRruPerRun,
+      secondsPerRun: silenceCheckMs(ms, N) / 1000,
+      periodSeconds:
+        60 *
+        (a.routing.schedules.find((schedule) => schedule.function === 'silenceCheck')?.everyMinutes ?? 1),
+    },
   };
   return {
     design,
@@ -1083,6 +1159,7 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
   validateInputs(inputs);
   const rest = estimateDesign('rest', inputs, a, prices);
   const r = rest.rates;
+  const fleet: FleetSize = { devices: inputs.devices, uploadSeconds: inputs.intervalSeconds * inputs.batch };
   const quotas = fleetQuotas({
     uploadsPerSecond: r.requestsPerSecond,
     websocketMessagesPerSecond: r.websocketMessagesPerSecond,
@@ -1095,10 +1172,9 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
     tableWritesPerSecond: r.tableWritesPerSecond,
     tableReadsPerSecond: r.tableReadsPerSecond,
     outboxPartitionWritesPerSecond: r.outboxPartitionWritesPerSecond,
-    stageRateLimit: stageThrottle({
-      devices: inputs.devices,
-      uploadSeconds: inputs.intervalSeconds * inputs.batch,
-    }).rateLimit,
+    silenceCheck: r.silenceCheck,
+    reservedConcurrency: reservedConcurrency(fleet, functionNames) + UNRESERVED_CONCURRENCY_MINIMUM,
+    stageRateLimit: stageThrottle(fleet).rateLimit,
   });
   return {
     inputs: { ...inputs, watchedFraction: watchedFractionOf(inputs) },
@@ -1145,7 +1221,7 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
   const ms = a.lambdaMs;
   return [
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
-    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices; cold starts ignored. Measure and replace.`,
+    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
     `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU, Query of ${a.enrichmentWindow} = ${readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual')} RRU); device item ${s.deviceItem} B; events ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     `Authorizer: API Gateway caches the device-key answer ${a.routing.authorizerCacheTtlSeconds} s per key; a device posting every ${fmt(inputs.batch * inputs.intervalSeconds)} s misses once every ${Math.max(1, Math.ceil(a.routing.authorizerCacheTtlSeconds / (inputs.batch * inputs.intervalSeconds)))} request(s) (${fmt(authorizerCacheHitRate(inputs.batch * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds) * 100)}% hits).`,

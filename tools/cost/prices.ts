@@ -61,6 +61,8 @@ const EVENTBRIDGE = 'https://aws.amazon.com/eventbridge/pricing/';
 const SFN = 'https://aws.amazon.com/step-functions/pricing/';
 const SNS = 'https://aws.amazon.com/sns/pricing/';
 const CLOUDWATCH = 'https://aws.amazon.com/cloudwatch/pricing/';
+const CLOUDFRONT = 'https://aws.amazon.com/cloudfront/pricing/';
+const S3 = 'https://aws.amazon.com/s3/pricing/';
 const XRAY = 'https://aws.amazon.com/xray/pricing/';
 const IOT = 'https://aws.amazon.com/iot-core/pricing/';
 const KMS = 'https://aws.amazon.com/kms/pricing/';
@@ -415,6 +417,74 @@ export const PRICES = {
     ],
     verified: true,
     freeTier: { quantity: 5, always: true, description: '5 GB-month storage' },
+  }),
+  cloudwatchMetrics: price({
+    id: 'cloudwatchMetrics',
+    service: 'CloudWatch',
+    description:
+      'Custom metrics (API Gateway detailed metrics are billed as custom metrics), per metric-month',
+    unit: 'metric-month',
+    per: 1,
+    perLabel: 'metric-month',
+    tiers: [
+      { upTo: 10_000, price: 0.3 },
+      { upTo: 250_000, price: 0.1 },
+      { upTo: 1_000_000, price: 0.05 },
+      { upTo: null, price: 0.02 },
+    ],
+    source: CLOUDWATCH,
+    evidence: [
+      'https://docs.aws.amazon.com/apigateway/latest/developerguide/metrics_dimensions_view_in_cloud_watch.html (method-level metrics only with detailed metrics on)',
+    ],
+    verified: false,
+    note: 'Tiers recalled, not checked on the pricing page.',
+    freeTier: { quantity: 10, always: true, description: '10 custom metrics/month' },
+  }),
+  cloudfrontRequests: price({
+    id: 'cloudfrontRequests',
+    service: 'CloudFront',
+    description: 'HTTPS requests (United States, Mexico and Canada)',
+    unit: 'request',
+    per: 10_000,
+    perLabel: '10,000 requests',
+    tiers: [{ upTo: null, price: 0.01 }],
+    source: CLOUDFRONT,
+    evidence: [],
+    verified: false,
+    note: 'Recalled, not checked.',
+    freeTier: { quantity: 10 * M, always: true, description: '10M HTTP(S) requests/month' },
+  }),
+  cloudfrontTransfer: price({
+    id: 'cloudfrontTransfer',
+    service: 'CloudFront',
+    description: 'Data transfer out to the internet (United States, Mexico and Canada)',
+    unit: 'GB',
+    per: 1,
+    perLabel: 'GB',
+    tiers: [
+      { upTo: 10 * 1024, price: 0.085 },
+      { upTo: 50 * 1024, price: 0.08 },
+      { upTo: 150 * 1024, price: 0.06 },
+      { upTo: null, price: 0.04 },
+    ],
+    source: CLOUDFRONT,
+    evidence: [],
+    verified: false,
+    note: 'Recalled, not checked.',
+    freeTier: { quantity: 1024, always: true, description: '1 TB out/month' },
+  }),
+  s3GetRequests: price({
+    id: 's3GetRequests',
+    service: 'S3',
+    description: 'GET requests, S3 Standard (CloudFront revalidating the dashboard page at its origin)',
+    unit: 'request',
+    per: 1_000,
+    perLabel: '1,000 requests',
+    tiers: [{ upTo: null, price: 0.0004 }],
+    source: S3,
+    evidence: [],
+    verified: false,
+    note: 'Recalled, not checked.',
   }),
   cloudwatchAlarms: price({
     id: 'cloudwatchAlarms',

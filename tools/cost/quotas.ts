@@ -166,6 +166,14 @@ export interface QuotaLoads {
   readonly outboxPartitionWritesPerSecond: number;
   /** The stage throttle the CDK app deploys for this fleet (`stageThrottle` of `infra/fleet.ts`). */
   readonly stageRateLimit: number;
+  /** Concurrency the stage sized for the fleet reserves (`fleetLimits` of `infra/fleet.ts`), plus what Lambda keeps unreserved. */
+  readonly reservedConcurrency: number;
+  /** One run of the silence check: the RRU of its Scan, how long it takes and how often it runs. */
+  readonly silenceCheck: {
+    readonly readUnitsPerRun: number;
+    readonly secondsPerRun: number;
+    readonly periodSeconds: number;
+  };
 }
 
 /** Each quota the design touches, against the fleet's load. */
@@ -187,6 +195,9 @@ export const fleetQuotas = (loads: QuotaLoads): Quota[] => {
     quota(q.apiGatewayAccountRps, loads.uploadsPerSecond + loads.websocketMessagesPerSecond),
     quota(q.websocketNewConnections, loads.newWebSocketConnectionsPerSecond),
     quota(q.lambdaConcurrency, loads.lambdaConcurrency),
+    quota(q.lambdaConcurrency, loads.reservedConcurrency, {
+      name: `${q.lambdaConcurrency.name}: reserved by the stage sized for the fleet, with the 100 Lambda keeps unreserved`,
+    }),
     quota(q.eventBridgePutEvents, loads.putEventsEntriesPerSecond),
     quota(q.eventBridgeInvocations, loads.ruleInvocationsPerSecond),
     quota(q.stepFunctionsExpressStarts, loads.expressStartsPerSecond),
@@ -204,5 +215,24 @@ export const fleetQuotas = (loads: QuotaLoads): Quota[] => {
         ]
       : []),
     quota(q.snsPublish, loads.snsPublishesPerSecond),
+    quota(
+      {
+        name: 'Silence check: seconds per run (a run must end before the next one starts)',
+        limit: loads.silenceCheck.periodSeconds,
+        unit: 's',
+        adjustable: false,
+        source:
+          'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.ParallelScan',
+        verified: false,
+      },
+      loads.silenceCheck.secondsPerRun,
+    ),
+    quota(
+      q.dynamoTableReads,
+      loads.silenceCheck.secondsPerRun > 0
+        ? loads.silenceCheck.readUnitsPerRun / loads.silenceCheck.secondsPerRun
+        : 0,
+      { name: `${q.dynamoTableReads.name}: devices, while a silence check’s Scan runs` },
+    ),
   ];
 };

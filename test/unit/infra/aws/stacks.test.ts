@@ -34,6 +34,7 @@ import { scheduleDeadLetterQueueName } from '../../../../infra/aws/schedules.ts'
 import { buildSensorbus } from '../../../../infra/aws/sensorbus-app.ts';
 import { MANAGEMENT_ENDPOINT_ENV } from '../../../../infra/aws/sensorbus-function.ts';
 import { permissionOf, tasksOf } from '../../../../infra/aws/state-machines.ts';
+import { SILENCE_SCAN_SEGMENTS_ENV } from '../../../../infra/fleet.ts';
 import { THROTTLED_RETRY_AFTER_SECONDS } from '../../../../infra/gateway-responses.ts';
 import {
   buses,
@@ -225,7 +226,12 @@ const RETENTION_ENVS = new Map<string, number>(
   ),
 );
 /** Variables that configure a handler rather than point it at a resource. */
-const SETTINGS = new Set(['POWERTOOLS_SERVICE_NAME', 'ALLOWED_ORIGIN', ...RETENTION_ENVS.keys()]);
+const SETTINGS = new Set([
+  'POWERTOOLS_SERVICE_NAME',
+  'ALLOWED_ORIGIN',
+  SILENCE_SCAN_SEGMENTS_ENV,
+  ...RETENTION_ENVS.keys(),
+]);
 
 const Environment = z.object({ Variables: z.record(z.string(), z.unknown()) });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tables } from '../../../../infra/topology.ts';
 import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
 import { drift, type MeasuredUnits, unitsPerUpload } from '../../../../tools/cost/measured.ts';
 import { measuredFlow } from '../../../../tools/cost/measured-uses.ts';
@@ -85,7 +86,7 @@ const MEASURED: MeasuredUnits = {
     outboxRelay: { devices: 10, perRun: { 'lambda/invocations/outboxRelay': 1, 'dynamodb/rru/readings': 4 } },
     silenceCheck: {
       devices: 10,
-      perRun: { 'lambda/invocations/silenceCheck': 1, 'dynamodb/rru/devices': 1 },
+      perRun: { 'lambda/invocations/silenceCheck': 1, [`dynamodb/rru/${tables.devices.name}`]: 1 },
     },
     alertEscalation: {
       devices: 10,
@@ -200,6 +201,39 @@ describe('an estimate from measured units', () => {
   });
 });
 
+describe('the silence check at a fleet’s size', () => {
+  const assumptions = defaultAssumptions({ measured: MEASURED });
+  const at = (devices: number) =>
+    estimate({ ...FLEET, devices, intervalSeconds: 300 }, assumptions, PRICES).quotas;
+  const run = (quotas: ReturnType<typeof at>) =>
+    quotas.find((q) => q.name.startsWith('Silence check: seconds per run'));
+
+  it('reads a million devices in parallel segments well within its one-minute schedule', () => {
+    const quotas = at(1_000_000);
+    expect(run(quotas)).toMatchObject({ limit: 60, exceeded: false });
+    expect(run(quotas)?.load).toBeLessThan(30);
+    // The measured run read 10 devices for 1 RRU: a million cost 100,000 RRU a run, spread over the run.
+    const reads = quotas.find((q) => q.name.endsWith('devices, while a silence check’s Scan runs'));
+    expect(reads?.load).toBeCloseTo(100_000 / (run(quotas)?.load ?? 1), 3);
+  });
+
+  it('reserves concurrency for the push within the account’s default at 1M × 1/5 min, not at 1/min', () => {
+    const reserved = (intervalSeconds: number) =>
+      estimate({ ...FLEET, intervalSeconds }, assumptions, PRICES).quotas.find((q) =>
+        q.name.includes('reserved by the stage sized for the fleet'),
+      );
+    // 3,333 uploads/s × 3 × 40 ms = 400 for the push, + 100 unreserved.
+    expect(reserved(300)).toMatchObject({ load: 500, exceeded: false });
+    expect(reserved(60)).toMatchObject({ load: 2_100, exceeded: true });
+  });
+
+  it('would overrun it without the segments: the reading alone, one segment, takes 150 s at 1M', () => {
+    const { silenceCheckPerThousandDevices } = assumptions.lambdaMs;
+    expect((silenceCheckPerThousandDevices * 1_000_000) / 1000 / 1000).toBeGreaterThan(60);
+    expect(run(at(1_000))?.load).toBeLessThan(1);
+  });
+});
+
 describe('quota arithmetic', () => {
   it('counts concurrency by Little’s law: 2,000 invocations/s of 250 ms keep 500 running', () => {
     expect(concurrency(2_000, 250)).toBe(500);
@@ -219,6 +253,8 @@ describe('quota arithmetic', () => {
       tableReadsPerSecond: {},
       outboxPartitionWritesPerSecond: 0,
       stageRateLimit: 50_000,
+      silenceCheck: { readUnitsPerRun: 60_000, secondsPerRun: 20, periodSeconds: 60 },
+      reservedConcurrency: 200,
     });
     const exceeded = quotas.filter((q) => q.exceeded).map((q) => q.name);
     expect(exceeded).toEqual([

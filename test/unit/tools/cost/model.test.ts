@@ -452,3 +452,35 @@ describe('report', () => {
     expect(() => estimate({ ...FLEET, devices: -1 }, ASSUMPTIONS, PRICES)).toThrow(/devices/);
   });
 });
+
+describe('the dashboard and the REST stage’s detailed metrics', () => {
+  const assumptions: Assumptions = {
+    ...ASSUMPTIONS,
+    dashboardBundle: { files: 4, bytes: 200 * 1024, source: 'test' },
+    dashboardLoadsPerDay: 2,
+    restDetailedMetrics: { methods: 10, metricsPerMethod: 7 },
+  };
+  const at = (design: 'rest' | 'iot', dashboards: number) =>
+    estimateDesign(design, { ...FLEET, dashboards }, assumptions, PRICES);
+
+  it('prices each dashboard load as CloudFront requests for every file, the whole bundle out, and one S3 revalidation', () => {
+    const estimate = at('rest', 1000);
+    const loads = 1000 * 2 * 30.44;
+    expect(line(estimate, 'dashboard: page and asset requests').quantity).toBeCloseTo(loads * 4, 6);
+    expect(line(estimate, 'dashboard: bundle transferred').quantity).toBeCloseTo(
+      (loads * 200 * 1024) / 1024 ** 3,
+      6,
+    );
+    expect(line(estimate, 'dashboard: page revalidated at the S3 origin').quantity).toBeCloseTo(loads, 6);
+    expect(service(estimate, 'CloudFront')).toBeGreaterThan(0);
+    expect(service(at('iot', 1000), 'CloudFront')).toBeCloseTo(service(estimate, 'CloudFront'), 9);
+  });
+
+  it('prices 7 custom metrics per REST method for the REST design only, $0.30 each', () => {
+    expect(line(at('rest', 0), 'REST API detailed metrics (metricsEnabled on the stage)')).toMatchObject({
+      quantity: 70,
+      cost: 21,
+    });
+    expect(() => line(at('iot', 0), 'REST API detailed metrics (metricsEnabled on the stage)')).toThrow();
+  });
+});

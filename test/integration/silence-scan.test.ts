@@ -1,0 +1,164 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertEntry } from '../../handlers/enrichment/alert-events.ts';
+import { SILENCE_STATE_KEY } from '../../handlers/enrichment/alert-state.ts';
+import type { SilenceCandidate } from '../../handlers/enrichment/silence.ts';
+import { checkSilence, type SilenceCheckDeps } from '../../handlers/enrichment/silence-check.ts';
+import { dynamoSilenceCandidates, type SilenceScanOptions } from '../../handlers/enrichment/silence-store.ts';
+import { dynamoDevices } from '../../handlers/lib/devices-store.ts';
+import { publishEntries } from '../../handlers/lib/events.ts';
+import { buses, tables } from '../../infra/topology.ts';
+import { edgeClientConfig, edgeDynamo, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+
+const HOUR_AGO = new Date(Date.now() - 3_600_000).toISOString();
+const INTERVAL = 60;
+
+/** A stored device item as the registry writes it; `lastReadingAt` absent means it never reported. */
+const deviceItem = (deviceId: string, extra: Record<string, unknown> = {}) => ({
+  deviceId,
+  metrics: {},
+  alarms: [],
+  expectedIntervalSeconds: INTERVAL,
+  createdAt: HOUR_AGO,
+  updatedAt: HOUR_AGO,
+  apiKeyHash: `hash-${deviceId}`,
+  alarmStates: {},
+  ...extra,
+});
+
+const lastReading = (timestamp: string) => ({ timestamp, metrics: { t: 1 }, receivedAt: timestamp });
+
+describe('silence check over a scanned devices table', () => {
+  let t: TestCloud;
+  let dynamo: DynamoDBDocumentClient;
+
+  /** The check as the handler wires it, with the scan's segments and page size set by the test. */
+  const check = (now: Date, scan: SilenceScanOptions) => {
+    const eventBridge = new EventBridgeClient(edgeClientConfig(t.cloud));
+    const devices = dynamoDevices(dynamo, tables.devices.name);
+    const deps: SilenceCheckDeps = {
+      scanDevices: dynamoSilenceCandidates(dynamo, tables.devices.name, scan),
+      publishAlerts: (alerts, producedAt) =>
+        publishEntries(
+          eventBridge,
+          alerts.map((alert) =>
+            alertEntry(alert, buses.telemetry.name, 'silence-scan-test', producedAt.toISOString()),
+          ),
+        ),
+      saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
+      warn: () => {},
+    };
+    return checkSilence(now, deps);
+  };
+
+  const put = async (items: Record<string, unknown>[]) => {
+    for (let i = 0; i < items.length; i += 25)
+      await dynamo.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [tables.devices.name]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+          },
+        }),
+      );
+  };
+
+  const silenceOf = async (deviceId: string) => {
+    const { Item } = await dynamo.send(
+      new GetCommand({ TableName: tables.devices.name, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return (Item?.alarmStates as Record<string, { state: string }> | undefined)?.[SILENCE_STATE_KEY];
+  };
+
+  const raisedFor = (prefix: string) =>
+    t.busEvents.filter(
+      ({ bus, event }) =>
+        bus === buses.telemetry.name &&
+        event['detail-type'] === 'AlertRaised' &&
+        String((event.detail.data as { deviceId?: string }).deviceId).startsWith(prefix),
+    );
+
+  beforeAll(async () => {
+    t = await startTestCloud();
+    dynamo = edgeDynamo(t.cloud);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('reads each live device with an interval exactly once across segments and pages, and no other', async () => {
+    const now = new Date().toISOString();
+    await put([
+      ...Array.from({ length: 23 }, (_, i) => deviceItem(`scan-${i}`, { lastReading: lastReading(now) })),
+      deviceItem('scan-deleted', { deletedAt: now }),
+      { ...deviceItem('scan-irregular'), expectedIntervalSeconds: undefined },
+    ]);
+    const pages: (readonly SilenceCandidate[])[] = [];
+
+    await dynamoSilenceCandidates(dynamo, tables.devices.name, { segments: 4, pageSize: 3 })(async (page) => {
+      pages.push(page);
+    });
+
+    const read = pages.flat().filter((d) => d.deviceId.startsWith('scan-'));
+    expect(read.map((d) => d.deviceId).sort()).toEqual(
+      Array.from({ length: 23 }, (_, i) => `scan-${i}`).sort(),
+    );
+    expect(pages.length).toBeGreaterThan(4);
+    expect(pages.every((page) => page.length <= 3)).toBe(true);
+    expect(read[0]).toEqual({
+      deviceId: expect.stringMatching(/^scan-/),
+      expectedIntervalSeconds: INTERVAL,
+      createdAt: HOUR_AGO,
+      lastReading: { timestamp: now },
+    });
+  });
+
+  it('raises nothing while every device reports', async () => {
+    expect(await check(new Date(), { segments: 4, pageSize: 3 })).toEqual({ raised: 0, resolved: 0 });
+    expect(raisedFor('scan-')).toEqual([]);
+  });
+
+  it('raises every due device once across pages, never again on the next run, and resolves those that report', async () => {
+    await put(Array.from({ length: 30 }, (_, i) => deviceItem(`quiet-${i}`)));
+
+    const first = await check(new Date(), { segments: 3, pageSize: 4 });
+    const second = await check(new Date(), { segments: 5, pageSize: 7 });
+    const back = new Date().toISOString();
+    for (let i = 0; i < 10; i++)
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: tables.devices.name,
+          Key: { deviceId: `quiet-${i}` },
+          UpdateExpression: 'SET lastReading = :r',
+          ExpressionAttributeValues: { ':r': lastReading(back) },
+        }),
+      );
+    const third = await check(new Date(), { segments: 2, pageSize: 5 });
+
+    expect(first).toEqual({ raised: 30, resolved: 0 });
+    expect(second).toEqual({ raised: 0, resolved: 0 });
+    expect(third).toEqual({ raised: 0, resolved: 10 });
+    const raised = raisedFor('quiet-').map(
+      ({ event }) => (event.detail.data as { deviceId: string }).deviceId,
+    );
+    expect(raised.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `quiet-${i}`).sort());
+    expect(await silenceOf('quiet-0')).toMatchObject({ state: 'OK' });
+    expect(await silenceOf('quiet-29')).toMatchObject({ state: 'ALARM' });
+  });
+
+  it('runs as the scheduled function, finding a device that fell silent among reporting ones', async () => {
+    await put([deviceItem('scheduled-quiet')]);
+
+    await t.cloud.runSchedule('silenceCheck');
+
+    expect(raisedFor('scheduled-').map(({ event }) => event.detail.data)).toEqual([
+      expect.objectContaining({ deviceId: 'scheduled-quiet', kind: 'silence' }),
+    ]);
+    expect(raisedFor('scan-')).toEqual([]);
+  });
+});
