@@ -11,6 +11,7 @@ import { Edge } from '../emulators/edge/edge.ts';
 import { putEventsEntrySize } from '../emulators/edge/metering.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
+import { AsyncInvocations, type AsyncInvocationsOptions } from '../emulators/lambda/async-invocations.ts';
 import {
   LambdaInvocationError,
   LambdaThrottledError,
@@ -88,6 +89,11 @@ export interface LocalCloudOptions {
   readonly log?: (notice: Notice) => void;
   /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
   readonly lambda?: LocalLambdaSettings;
+  /** Lambda's retries of asynchronous invocations (`InvocationType: Event`), shortened by tests; AWS's when absent. */
+  readonly asyncInvoke?: Pick<
+    AsyncInvocationsOptions,
+    'functionErrorDelaysMs' | 'throttleBaseDelayMs' | 'throttleMaxDelayMs' | 'maximumEventAgeMs'
+  >;
   /** Tables beside the topology's; a stream consumer of one may name an extra function. */
   readonly extraTables?: readonly ExtraTable[];
   /**
@@ -128,6 +134,8 @@ export interface LocalCloud {
   readonly websocket: WebSocketGateway;
   readonly faults: Faults;
   readonly lambda: LocalLambda;
+  /** The queue of asynchronous invocations the edge's `Invoke` accepted (`InvocationType: Event`). */
+  readonly asyncInvocations: AsyncInvocations;
   readonly gateway: RestGateway;
   /** DynamoDB: its streams and the TTL sweep (`sweepExpired` runs one now). */
   readonly dynamodb: LocalDynamoDB;
@@ -179,6 +187,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     functionByArn,
   });
   const { events, sns, sqs, stepFunctions, websocket } = services;
+  const asyncInvocations = startAsyncInvocations(options, lambda, log);
   const readiness = trackReadiness(options, { lambda, events, stepFunctions });
   const edge = new Edge(
     {
@@ -195,6 +204,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       states: stepFunctions,
       websocket,
       invoke: (name, payload) => lambda.invoke(functionNamed(functionByArn, name), payload),
+      invokeAsync: (name, payload) => asyncInvocations.enqueue(functionNamed(functionByArn, name), payload),
       health: readiness.health,
       ...(options.meter ? { meter: options.meter } : {}),
     },
@@ -207,6 +217,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   events.resumePending();
   stepFunctions.resumeExecutions();
   sns.resumeDeliveries();
+  asyncInvocations.resume();
 
   const answers = new GatewayCounters();
   const gateway = new RestGateway({
@@ -251,6 +262,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     },
     faults,
     lambda,
+    asyncInvocations,
     gateway,
     dynamodb,
     streamConsumers,
@@ -274,6 +286,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       faults.clear();
       await edge.close();
       await sns.close();
+      asyncInvocations.close();
       sqs.close();
       await lambda.close();
       await dynamodb.stop();
@@ -390,6 +403,21 @@ const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
     ...(options.log ? { onLog: (line: string) => log(handlerLogNotice(line)) } : {}),
   });
 };
+
+/** Lambda's queue of asynchronous invocations, journaled under the data directory; a discarded event is logged. */
+const startAsyncInvocations = (options: LocalCloudOptions, lambda: LocalLambda, log: Log): AsyncInvocations =>
+  new AsyncInvocations({
+    ...options.asyncInvoke,
+    invoke: (fn, payload) => lambda.invoke(fn, payload),
+    onDiscard: (discarded) =>
+      log({
+        source: 'lambda',
+        counted: { one: 'asynchronous invocation discarded', many: 'asynchronous invocations discarded' },
+        reason: `${discarded.condition} at ${discarded.functionName}`,
+        message: `${discarded.requestId} discarded (${discarded.condition}): ${discarded.errorType}: ${discarded.errorMessage}`,
+      }),
+    ...(options.dataDir ? { journalFile: join(options.dataDir, 'journal', 'lambda-async.jsonl') } : {}),
+  });
 
 interface Services {
   readonly events: LocalEventBridge;
