@@ -290,6 +290,14 @@ for (const type of PUSHED_TYPES) {
 }
 print(`  dead letters ${count(cloud.stats().deadLetters)}`);
 print(
+  `  lambda, per function: ${Object.entries(cloud.lambda.stats())
+    .map(
+      ([name, pool]) =>
+        `${name} ${pool.coldStarts} cold starts (init ${count(Math.round(pool.initMs / Math.max(1, pool.coldStarts)))} ms each)`,
+    )
+    .join(', ')}; ${count(cloud.lambda.throttledCount)} invocations throttled`,
+);
+print(
   `  resident memory: peak ${mb(peakRss)} (bound ${mb(MEMORY_BOUND_BYTES)}: ${peakRss < MEMORY_BOUND_BYTES ? 'under' : 'OVER'})`,
 );
 print(
