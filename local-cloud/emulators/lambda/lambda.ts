@@ -488,7 +488,8 @@ export class LocalLambda {
         this.#end(environment, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
         continue;
       }
-      if (environment.pingSentAt !== undefined) continue;
+      // Init has its own limit (a cold start's module loading blocks the thread, pings unanswered).
+      if (!environment.ready || environment.pingSentAt !== undefined) continue;
       environment.pingSentAt = now;
       const ping: EnvironmentRequest = { kind: 'ping', id: this.#nextId++ };
       environment.worker.postMessage(ping);
