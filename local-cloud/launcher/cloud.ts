@@ -19,6 +19,7 @@ import { Edge } from '../emulators/edge/edge.ts';
 import { putEventsEntrySize } from '../emulators/edge/metering.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
 import { type BusEvent, LocalEventBridge, type TargetInvoker } from '../emulators/eventbridge/service.ts';
+import { AsyncInvocations, type AsyncInvocationsOptions } from '../emulators/lambda/async-invocations.ts';
 import {
   LambdaInvocationError,
   LambdaThrottledError,
@@ -99,6 +100,11 @@ export interface LocalCloudOptions {
   readonly log?: (notice: Notice) => void;
   /** The local Lambda runtime's settings (tests add functions of their own, shorten the heartbeat). */
   readonly lambda?: LocalLambdaSettings;
+  /** Lambda's retries of asynchronous invocations (`InvocationType: Event`), shortened by tests; AWS's when absent. */
+  readonly asyncInvoke?: Pick<
+    AsyncInvocationsOptions,
+    'functionErrorDelaysMs' | 'throttleBaseDelayMs' | 'throttleMaxDelayMs' | 'maximumEventAgeMs'
+  >;
   /** Tables beside the topology's; a stream consumer of one may name an extra function. */
   readonly extraTables?: readonly ExtraTable[];
   /**
@@ -139,6 +145,8 @@ export interface LocalCloud {
   readonly websocket: WebSocketGateway;
   readonly faults: Faults;
   readonly lambda: LocalLambda;
+  /** The queue of asynchronous invocations the edge's `Invoke` accepted (`InvocationType: Event`). */
+  readonly asyncInvocations: AsyncInvocations;
   readonly gateway: RestGateway;
   /** DynamoDB: its streams and the TTL sweep (`sweepExpired` runs one now). */
   readonly dynamodb: LocalDynamoDB;
@@ -199,6 +207,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     deadLetters,
   });
   const { events, sns, stepFunctions, websocket } = services;
+  const asyncInvocations = startAsyncInvocations(options, lambda, log);
   const readiness = trackReadiness(options, { lambda, events, stepFunctions });
   const edge = new Edge(
     {
@@ -215,6 +224,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       states: stepFunctions,
       websocket,
       invoke: (name, payload) => lambda.invoke(functionNamed(functionByArn, name), payload),
+      invokeAsync: (name, payload) => asyncInvocations.enqueue(functionNamed(functionByArn, name), payload),
       health: readiness.health,
       ...(options.meter ? { meter: options.meter } : {}),
     },
@@ -227,6 +237,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   events.resumePending();
   stepFunctions.resumeExecutions();
   sns.resumeDeliveries();
+  asyncInvocations.resume();
 
   const answers = new GatewayCounters();
   const gateway = new RestGateway({
@@ -271,6 +282,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     },
     faults,
     lambda,
+    asyncInvocations,
     gateway,
     dynamodb,
     streamConsumers,
@@ -294,6 +306,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       faults.clear();
       await edge.close();
       await sns.close();
+      asyncInvocations.close();
       sqs.close();
       await lambda.close();
       await dynamodb.stop();
@@ -443,6 +456,21 @@ const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
     ...(options.log ? { onLog: (line: string) => log(handlerLogNotice(line)) } : {}),
   });
 };
+
+/** Lambda's queue of asynchronous invocations, journaled under the data directory; a discarded event is logged. */
+const startAsyncInvocations = (options: LocalCloudOptions, lambda: LocalLambda, log: Log): AsyncInvocations =>
+  new AsyncInvocations({
+    ...options.asyncInvoke,
+    invoke: (fn, payload) => lambda.invoke(fn, payload),
+    onDiscard: (discarded) =>
+      log({
+        source: 'lambda',
+        counted: { one: 'asynchronous invocation discarded', many: 'asynchronous invocations discarded' },
+        reason: `${discarded.condition} at ${discarded.functionName}`,
+        message: `${discarded.requestId} discarded (${discarded.condition}): ${discarded.errorType}: ${discarded.errorMessage}`,
+      }),
+    ...(options.dataDir ? { journalFile: join(options.dataDir, 'journal', 'lambda-async.jsonl') } : {}),
+  });
 
 interface Services {
   readonly events: LocalEventBridge;

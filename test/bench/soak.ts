@@ -176,6 +176,14 @@ const post = async (): Promise<void> => {
   }
 };
 
+/** The Lambda runtime's pools together: environments, those busy, invocations waiting for one, cold starts. */
+const lambdaLine = () => {
+  const pools = Object.values(cloud.lambda.stats());
+  const sum = (field: 'environments' | 'busy' | 'waiting' | 'coldStarts') =>
+    pools.reduce((total, pool) => total + pool[field], 0);
+  return `environments ${sum('environments')} busy ${sum('busy')} waiting ${sum('waiting')} cold starts ${sum('coldStarts')} throttled ${count(cloud.lambda.throttledCount)}`;
+};
+
 const samples: { at: number; rss: number }[] = [];
 let peakRss = 0;
 const sample = (phase: string) => {
@@ -185,7 +193,8 @@ const sample = (phase: string) => {
   print(
     `${phase.padEnd(6)} t+${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s  rss ${mb(stats.rssBytes)}  ` +
       `accepted ${count(stats.acceptedReadings)}  throttled ${count(stats.throttledRequests)}  ` +
-      `pending deliveries ${count(stats.pendingDeliveries)}  dead letters ${count(stats.deadLetters)}`,
+      `pending deliveries ${count(stats.pendingDeliveries)}  dead letters ${count(stats.deadLetters)}  ` +
+      `lambda ${lambdaLine()}`,
   );
 };
 
@@ -266,7 +275,7 @@ const answered = [...statuses].sort(([a], [b]) => a - b).map(([status, n]) => `$
 print('');
 print('figures');
 print(
-  `  posts sent ${count(sequence - unsent)}, not sent (client saturated) ${count(unsent)}, network failures ${count(failed)}`,
+  `  posts sent ${count(sequence)}, not sent (client saturated) ${count(unsent)}, network failures ${count(failed)}`,
 );
 print(`  answers ${answered.join(', ')}`);
 print(`  429s without Retry-After: ${count(throttledWithoutRetryAfter)}`);
@@ -280,6 +289,14 @@ for (const type of PUSHED_TYPES) {
   );
 }
 print(`  dead letters ${count(cloud.stats().deadLetters)}`);
+print(
+  `  lambda, per function: ${Object.entries(cloud.lambda.stats())
+    .map(
+      ([name, pool]) =>
+        `${name} ${pool.coldStarts} cold starts (init ${count(Math.round(pool.initMs / Math.max(1, pool.coldStarts)))} ms each)`,
+    )
+    .join(', ')}; ${count(cloud.lambda.throttledCount)} invocations throttled`,
+);
 print(
   `  resident memory: peak ${mb(peakRss)} (bound ${mb(MEMORY_BOUND_BYTES)}: ${peakRss < MEMORY_BOUND_BYTES ? 'under' : 'OVER'})`,
 );

@@ -7,7 +7,12 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
-import { InvokeCommand, LambdaClient, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import {
+  InvokeCommand,
+  LambdaClient,
+  ResourceNotFoundException,
+  TooManyRequestsException,
+} from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
@@ -30,6 +35,8 @@ beforeAll(async () => {
   t = await startTestCloud({
     lambda: { extraFunctions: { gated } },
     retryBaseDelayMs: 50,
+    // Lambda's asynchronous retries, a minute and two apart on AWS, and its throttle backoff from 1 s.
+    asyncInvoke: { functionErrorDelaysMs: [50, 100], throttleBaseDelayMs: 50 },
     // Any pending work is "behind" here, so the health test sees the bound crossed with one event.
     backlogDegradedAbove: 0,
   });
@@ -179,5 +186,61 @@ describe('Lambda concurrency', () => {
     });
     expect(caughtUp.status).toBe(200);
     expect(caughtUp.body.checks.backlog).toMatchObject({ ok: true, pendingDeliveries: 0 });
+  });
+});
+
+describe('asynchronous Invoke (InvocationType Event)', () => {
+  const invokeAsync = (payload: unknown, functionName = GATED_ARN) =>
+    lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: JSON.stringify(payload),
+      }),
+    );
+
+  it('answers 202 once the event is queued, then runs it once', async () => {
+    const log = join(dir, 'async-once.log');
+
+    const answer = await invokeAsync({ id: 'async-once', log });
+    await waitFor(() => ranIds(log).length > 0, 'the queued invocation to run');
+    await waitFor(() => t.cloud.asyncInvocations.pendingCount() === 0, 'nothing queued');
+
+    expect(answer.StatusCode).toBe(202);
+    expect(answer.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ranIds(log)).toEqual(['async-once']);
+  });
+
+  it('retries a function error twice, as Lambda does, then gives the event up', async () => {
+    const log = join(dir, 'async-failing.log');
+
+    expect((await invokeAsync({ id: 'async-failing', log, fail: true })).StatusCode).toBe(202);
+    await waitFor(() => ranIds(log).length >= 3, 'three attempts');
+    await waitFor(() => t.cloud.asyncInvocations.pendingCount() === 0, 'the event given up');
+
+    expect(ranIds(log)).toEqual(['async-failing', 'async-failing', 'async-failing']);
+  });
+
+  it('keeps a throttled event queued, retrying with backoff, and runs it once the function frees', async () => {
+    const log = join(dir, 'async-throttled.log');
+    const slot = await holdTheSlot('async-throttled');
+    const throttledBefore = t.cloud.lambda.throttledCount;
+
+    expect((await invokeAsync({ id: 'async-throttled', log })).StatusCode).toBe(202);
+    await waitFor(() => t.cloud.lambda.throttledCount >= throttledBefore + 2, 'two throttled attempts');
+    const ranWhileHeld = ranIds(log);
+    await slot.release();
+    await waitFor(() => ranIds(log).length > 0, 'the invocation once the slot is free');
+    await waitFor(() => t.cloud.asyncInvocations.pendingCount() === 0, 'nothing queued');
+
+    expect(ranWhileHeld).toEqual([]);
+    expect(ranIds(log)).toEqual(['async-throttled']);
+  });
+
+  it('refuses an event for a function that does not exist with ResourceNotFoundException, queuing nothing', async () => {
+    const refused = await invokeAsync({}, 'sensorbus-nothing-here').catch((error: unknown) => error);
+
+    expect(refused).toBeInstanceOf(ResourceNotFoundException);
+    expect(t.cloud.asyncInvocations.pendingCount()).toBe(0);
   });
 });

@@ -53,6 +53,11 @@ export interface EdgeServices {
    * throttled), or an `AwsError` (`ResourceNotFoundException`) for a function it does not know.
    */
   readonly invoke: (functionName: string, payload: unknown) => Promise<unknown>;
+  /**
+   * Lambda's asynchronous Invoke (`InvocationType: Event`): queues the event durably and answers
+   * its request id, or throws an `AwsError` (`ResourceNotFoundException`) for a function it does not know.
+   */
+  readonly invokeAsync: (functionName: string, payload: unknown) => string;
   /** The system's health, the same report the REST API's `/health` answers. */
   readonly health: () => HealthReport;
   /** Counts the billable units of every call served (off when absent). */
@@ -398,9 +403,11 @@ export class Edge {
   }
 
   /**
-   * Lambda's Invoke, `RequestResponse` (and `DryRun`): 200 with the function's result, or 200 with
-   * `X-Amz-Function-Error` and its error payload when it failed; a throttled invocation is 429
-   * `TooManyRequestsException` with its `Reason`, as the SDK's typed exception reads it.
+   * Lambda's Invoke (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+   * `RequestResponse`: 200 with the function's result, or 200 with `X-Amz-Function-Error` and its
+   * error payload when it failed; a throttled invocation is 429 `TooManyRequestsException` with its
+   * `Reason`, as the SDK's typed exception reads it. `Event`: 202 once the event is queued durably;
+   * Lambda runs it later with its retries. `DryRun`: 204.
    */
   async #invoke(
     req: IncomingMessage,
@@ -409,10 +416,10 @@ export class Edge {
     body: Buffer,
   ): Promise<void> {
     const type = req.headers['x-amz-invocation-type'] ?? 'RequestResponse';
-    if (type !== 'RequestResponse' && type !== 'DryRun') {
+    if (type !== 'RequestResponse' && type !== 'DryRun' && type !== 'Event') {
       throw new AwsError(
         'InvalidParameterValueException',
-        `The local Lambda runtime runs RequestResponse and DryRun invocations, not ${String(type)}`,
+        `The local Lambda runtime runs RequestResponse, Event and DryRun invocations, not ${String(type)}`,
       );
     }
     let payload: unknown;
@@ -423,6 +430,11 @@ export class Edge {
     }
     if (type === 'DryRun') {
       res.writeHead(204).end();
+      return;
+    }
+    if (type === 'Event') {
+      const requestId = this.#services.invokeAsync(functionName, payload);
+      res.writeHead(202, { 'x-amzn-requestid': requestId, 'content-length': '0' }).end();
       return;
     }
     try {

@@ -265,9 +265,10 @@ export interface FunctionPoolStats {
  *
  * Unlike Lambda, the pool is bounded by the machine ({@link DEFAULT_ENVIRONMENTS_PER_FUNCTION},
  * {@link DEFAULT_ENVIRONMENTS}): an admitted invocation that finds the pool full waits, counted
- * against the concurrency as if it ran, for the next free environment; an idle environment of
- * another function is ended to make room. Its timeout runs from when an environment takes it, as
- * Lambda's runs from when the handler starts, so a wait is never charged to the handler.
+ * against the concurrency as if it ran, for the next free environment; an idle environment of a
+ * function that has more environments than its own is ended to make room. Its timeout runs from
+ * when an environment takes it, as Lambda's runs from when the handler starts, so a wait is never
+ * charged to the handler.
  */
 export class LocalLambda {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
@@ -487,7 +488,8 @@ export class LocalLambda {
         this.#end(environment, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
         continue;
       }
-      if (environment.pingSentAt !== undefined) continue;
+      // Init has its own limit (a cold start's module loading blocks the thread, pings unanswered).
+      if (!environment.ready || environment.pingSentAt !== undefined) continue;
       environment.pingSentAt = now;
       const ping: EnvironmentRequest = { kind: 'ping', id: this.#nextId++ };
       environment.worker.postMessage(ping);
@@ -536,8 +538,15 @@ export class LocalLambda {
         const live = [...this.#live()];
         if (live.filter((environment) => !environment.ready).length >= this.#maxColdStarts) return;
         if (live.length >= this.#maxEnvironments) {
+          // Only a function with more environments than this one gives one up: the pools settle
+          // on fair shares instead of trading environments (a cold start each) back and forth.
           const idle = live
-            .filter((environment) => environment.ready && environment.current === undefined)
+            .filter(
+              (environment) =>
+                environment.ready &&
+                environment.current === undefined &&
+                environment.pool.environments.size > pool.environments.size,
+            )
             .sort((a, b) => a.lastActiveAt - b.lastActiveAt)[0];
           if (!idle) return;
           this.#end(idle, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
