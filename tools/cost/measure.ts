@@ -58,7 +58,7 @@ const commit = (): string => {
   }
 };
 
-/** Waits until nothing is in flight: deliveries, workflows, SNS, and the meter has stopped moving. */
+/** Waits until nothing is in flight: deliveries, workflows, SNS, stream batches, and the meter has stopped moving. */
 const settle = async (t: TestCloud, meter: Meter): Promise<void> => {
   let last = '';
   let still = 0;
@@ -67,7 +67,10 @@ const settle = async (t: TestCloud, meter: Meter): Promise<void> => {
       await t.cloud.stepFunctions.idle();
       await t.cloud.sns.idle();
       const quiet =
-        !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0 && !t.cloud.stepFunctions.busy();
+        !t.cloud.events.busy() &&
+        t.cloud.events.pendingCount() === 0 &&
+        !t.cloud.stepFunctions.busy() &&
+        t.cloud.streamConsumers.idle();
       const now = JSON.stringify(meter.snapshot());
       still = quiet && now === last ? still + 1 : 0;
       last = now;
