@@ -775,7 +775,12 @@ const scheduledEvent = () => ({
   detail: {},
 });
 
-/** Runs each scheduled function now and then at its interval; a failed run is logged, the next one goes ahead. */
+/**
+ * Runs each scheduled function now and then at its interval; a failed run is logged, the next one
+ * goes ahead. A tick that comes while the schedule's previous run is still going is skipped: on AWS
+ * the scheduler would invoke again, but an interval shortened for tests (`scheduleIntervalMs`) would
+ * otherwise stack runs faster than a loaded machine ends them, each in an environment of its own.
+ */
 const startSchedules = (
   options: LocalCloudOptions,
   runSchedule: (name: ScheduleName) => Promise<unknown>,
@@ -785,15 +790,22 @@ const startSchedules = (
   for (const name of Object.keys(schedules) as ScheduleName[]) {
     const interval = options.scheduleIntervalMs ?? schedules[name].everyMinutes * 60_000;
     if (interval <= 0) continue;
+    let running = false;
     const tick = () => {
-      runSchedule(name).catch((error: unknown) =>
-        log({
-          source: name,
-          counted: { one: 'run failed', many: 'runs failed' },
-          reason: error instanceof Error ? error.name : 'Error',
-          message: `failed: ${error instanceof Error ? error.message : String(error)}`,
-        }),
-      );
+      if (running) return;
+      running = true;
+      runSchedule(name)
+        .catch((error: unknown) =>
+          log({
+            source: name,
+            counted: { one: 'run failed', many: 'runs failed' },
+            reason: error instanceof Error ? error.name : 'Error',
+            message: `failed: ${error instanceof Error ? error.message : String(error)}`,
+          }),
+        )
+        .finally(() => {
+          running = false;
+        });
     };
     timers.push(setInterval(tick, interval));
     tick();
