@@ -151,7 +151,7 @@ export type TargetOf<N extends TopologyNames> = {
 
 export type TargetSpec<N extends TopologyNames> = TargetOf<N> & {
   readonly retryPolicy: RetryPolicy;
-  /** An SQS queue on AWS; `<data dir>/dlq/<name>.jsonl` locally. Named after the rule: {@link deadLetterQueueOf}. */
+  /** An SQS queue, on AWS and locally (mirrored to `<data dir>/dlq/<name>.jsonl` for reading). Named after the rule: {@link deadLetterQueueOf}. */
   readonly deadLetterQueue: string;
 };
 

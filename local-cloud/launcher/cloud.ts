@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { STAGE_THROTTLE, schedules } from '../../infra/api.ts';
 import { THROTTLED_RETRY_AFTER_SECONDS } from '../../infra/gateway-responses.ts';
-import { buses, rules, secrets, type TableSpec, tables, topics } from '../../infra/topology.ts';
+import {
+  buses,
+  rules,
+  secrets,
+  stateMachines,
+  type TableSpec,
+  tables,
+  topics,
+} from '../../infra/topology.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
@@ -24,6 +32,7 @@ import type { HealthCheck, HealthReport } from '../emulators/shared/health.ts';
 import { chunks, type Meter } from '../emulators/shared/meter.ts';
 import type { ThrottleSettings } from '../emulators/shared/token-bucket.ts';
 import { LocalSns } from '../emulators/sns/service.ts';
+import { SqsDeadLetterQueues } from '../emulators/sqs/dead-letter-queues.ts';
 import { LocalSqs } from '../emulators/sqs/sqs.ts';
 import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts';
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
@@ -131,7 +140,7 @@ export interface LocalCloud {
   readonly gateway: RestGateway;
   /** DynamoDB: its streams and the TTL sweep (`sweepExpired` runs one now). */
   readonly dynamodb: LocalDynamoDB;
-  /** The Lambda event source mappings on the tables' streams (`failures(queue)` reads skipped batches' metadata). */
+  /** The Lambda event source mappings on the tables' streams (skipped batches' metadata goes to their on-failure queues). */
   readonly streamConsumers: StreamEventSource;
   /** Stops the WebSocket server (every client is dropped) and starts it again on the same port. */
   restartWebSocket(): Promise<void>;
@@ -166,19 +175,28 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
   const log = options.log ?? ((notice: Notice) => console.error(noticeLine(notice)));
   const faults = new Faults();
 
+  let edgeUrl = '';
+  const sqs = new LocalSqs({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    publicUrl: () => edgeUrl,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
+  const deadLetters = createDeadLetterQueues(options, sqs);
   const dynamodb = await startDynamoDB(options);
   const lambda = startLambda(options, log);
-  const streamConsumers = startStreamConsumers(options, { dynamodb, lambda, log });
+  const streamConsumers = startStreamConsumers(options, { dynamodb, lambda, log, sqs });
   const functionByArn = functionsByArn(options);
-  let edgeUrl = '';
   const services = wireServices(options, {
     lambda,
     faults,
     log,
     edgeUrl: () => edgeUrl,
     functionByArn,
+    sqs,
+    deadLetters,
   });
-  const { events, sns, sqs, stepFunctions, websocket } = services;
+  const { events, sns, stepFunctions, websocket } = services;
   const readiness = trackReadiness(options, { lambda, events, stepFunctions });
   const edge = new Edge(
     {
@@ -306,12 +324,47 @@ const allTables = (options: LocalCloudOptions): readonly TableSpec[] => [
 ];
 
 /**
+ * Every dead-letter queue the topology declares, a real SQS queue as the CDK stack deploys it: the
+ * rule targets', the workflows' parking queues and the stream consumers' on-failure destinations.
+ */
+const declaredDeadLetterQueues = (options: LocalCloudOptions): string[] => [
+  ...new Set([
+    ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
+    ...Object.values(stateMachines).flatMap((machine) =>
+      Object.values(machine.substitutions).flatMap((substitution) =>
+        'queue' in substitution ? [substitution.queue] : [],
+      ),
+    ),
+    ...allTables(options).flatMap((table) => table.stream?.consumer?.onFailure ?? []),
+  ]),
+];
+
+/** SQS's longest retention, which the deployed dead-letter queues keep their messages for. */
+const DEAD_LETTER_RETENTION_SECONDS = String(14 * 24 * 3600);
+
+/**
+ * Creates the declared dead-letter queues (those a previous run created are kept as they are),
+ * mirrored as JSON Lines under `<data dir>/dlq/` for reading; the queues are the truth.
+ */
+const createDeadLetterQueues = (options: LocalCloudOptions, sqs: LocalSqs): SqsDeadLetterQueues => {
+  const declared = declaredDeadLetterQueues(options);
+  for (const queue of declared) {
+    if (!sqs.hasQueue(queue))
+      sqs.createQueue(queue, { MessageRetentionPeriod: DEAD_LETTER_RETENTION_SECONDS });
+  }
+  return new SqsDeadLetterQueues(sqs, {
+    declared,
+    ...(options.dataDir ? { mirrorDir: join(options.dataDir, 'dlq') } : {}),
+  });
+};
+
+/**
  * The Lambda event source mappings of every table whose stream has a consumer, as the CDK stack
  * declares them with `DynamoEventSource`; each consumer must be a function the runtime runs.
  */
 const startStreamConsumers = (
   options: LocalCloudOptions,
-  { dynamodb, lambda, log }: { dynamodb: LocalDynamoDB; lambda: LocalLambda; log: Log },
+  { dynamodb, lambda, log, sqs }: { dynamodb: LocalDynamoDB; lambda: LocalLambda; log: Log; sqs: LocalSqs },
 ): StreamEventSource => {
   const runnable = new Set(Object.keys({ ...localFunctions(), ...options.lambda?.extraFunctions }));
   const mappings = allTables(options).flatMap((table) => {
@@ -345,11 +398,9 @@ const startStreamConsumers = (
         reason: 'stream event source',
         message,
       }),
+    sendToQueue: (queue, body) => void sqs.send(queue, body),
     ...(options.dataDir
-      ? {
-          checkpointFile: join(options.dataDir, 'journal', 'dynamodb-stream-consumers.jsonl'),
-          failureDir: join(options.dataDir, 'dlq', 'streams'),
-        }
+      ? { checkpointFile: join(options.dataDir, 'journal', 'dynamodb-stream-consumers.jsonl') }
       : {}),
   });
   consumers.start();
@@ -407,11 +458,14 @@ interface Wiring {
   readonly edgeUrl: () => string;
   /** Every function the runtime runs (a test's own too), by its local ARN. */
   readonly functionByArn: ReadonlyMap<string, string>;
+  readonly sqs: LocalSqs;
+  /** The dead-letter queues (SQS queues) EventBridge sends what it gave up on to. */
+  readonly deadLetters: SqsDeadLetterQueues;
 }
 
 /** EventBridge with the topology's rules, SNS with its topics, Step Functions with its workflows, the WebSocket API. */
 const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
-  const { lambda, faults, log } = wiring;
+  const { lambda, faults, log, sqs } = wiring;
   const events: LocalEventBridge = new LocalEventBridge({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -420,6 +474,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
       .filter((bus) => bus.archived)
       .map((bus) => bus.name),
     faults,
+    deadLetters: wiring.deadLetters,
     resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn, options.meter),
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
     onDeliveryError: (message, context) =>
@@ -432,12 +487,6 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   putTopologyRules(events);
-  const sqs = new LocalSqs({
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
-    publicUrl: wiring.edgeUrl,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-  });
   const sns = new LocalSns({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -468,7 +517,6 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     edgeUrl: wiring.edgeUrl,
     credentials: options.awsCredentials,
     faults,
-    deadLetters: events.deadLetters,
     onFailure: (execution) =>
       log({
         source: 'step functions',
@@ -612,18 +660,11 @@ const handlerEnvironment = (options: LocalCloudOptions, edgeUrl: string): Record
 });
 
 /**
- * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue, those
- * of the topology at 0 included (the enrich queue's count is the readings not enriched).
+ * `GET /health`'s `checks.deadLetters`: the messages waiting in every dead-letter queue (SQS
+ * queues), those of the topology at 0 included (the enrich queue's count is the readings not enriched).
  */
 const deadLetterCounts = (events: LocalEventBridge): Record<string, number> =>
-  Object.fromEntries(
-    [
-      ...new Set([
-        ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
-        ...events.deadLetters.queues(),
-      ]),
-    ].map((queue) => [queue, events.deadLetters.count(queue)]),
-  );
+  Object.fromEntries(events.deadLetters.queues().map((queue) => [queue, events.deadLetters.count(queue)]));
 
 /** The health report both `/health`s answer, and the phase it reports. */
 const trackReadiness = (

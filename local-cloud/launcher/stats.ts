@@ -59,4 +59,4 @@ export class GatewayCounters {
 
 /** Every dead letter in every queue. */
 export const deadLetterCount = (queues: DeadLetterQueues): number =>
-  queues.queues().reduce((sum, queue) => sum + queues.list(queue).length, 0);
+  queues.queues().reduce((sum, queue) => sum + queues.count(queue), 0);

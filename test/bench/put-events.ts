@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LocalEventBridge } from '../../local-cloud/emulators/eventbridge/service.ts';
 import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
+import { SqsDeadLetterQueues } from '../../local-cloud/emulators/sqs/dead-letter-queues.ts';
+import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
 
 const CALLS = Number(process.env.PUT_EVENTS_CALLS ?? 3000);
 const ENTRIES = 10;
@@ -23,6 +25,9 @@ const measure = async (dataDir: string | undefined) => {
     busNames: [BUS],
     archivedBuses: [BUS],
     faults: new Faults(),
+    deadLetters: new SqsDeadLetterQueues(
+      new LocalSqs({ region: 'us-east-1', accountId: '000000000000', publicUrl: () => '' }),
+    ),
     resolveTarget: () => async () => {
       delivered++;
     },

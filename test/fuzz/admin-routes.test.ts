@@ -14,6 +14,8 @@ import {
   hostileSegment,
   isPlainObject,
   nested,
+  objectOf,
+  orAbsent,
   prototypeSnapshot,
   RawJson,
   shapedJson,
@@ -88,14 +90,7 @@ type Body =
   | { readonly kind: 'value'; readonly value: unknown }
   | { readonly kind: 'text'; readonly text: string };
 
-const ABSENT = Symbol('absent');
-const objectOf = (entries: readonly (readonly [string, unknown])[]) =>
-  Object.fromEntries(entries.filter(([, value]) => value !== ABSENT));
-const maybe = <T>(arbitrary: fc.Arbitrary<T>, weight = 3) =>
-  fc.oneof(
-    { weight, arbitrary: arbitrary as fc.Arbitrary<T | typeof ABSENT> },
-    { weight: 1, arbitrary: fc.constant<T | typeof ABSENT>(ABSENT) },
-  );
+const maybe = <T>(arbitrary: fc.Arbitrary<T>, weight = 3) => orAbsent(arbitrary, weight, 1);
 
 /** Fields no body schema knows, prototype-pollution keys among them. */
 const unknownFields = fc.oneof(

@@ -4,16 +4,21 @@ import { tables } from '../../infra/topology.ts';
 import { Device } from '../../schemas/device.ts';
 import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 import {
+  ABSENT,
   allKeys,
   BODY_LIMIT,
   breaksShapeLimits,
   exchange,
   expectErrorBody,
   getItem,
+  hostileSegment,
   isPlainObject,
   METRIC_NAME,
+  metricName,
   nested,
   numberVerdict,
+  objectOf,
+  orAbsent,
   prototypeSnapshot,
   RawJson,
   rawDynamo,
@@ -75,51 +80,10 @@ afterAll(() => t.stop());
 // Arbitraries
 // ---------------------------------------------------------------------------------------------
 
-const ABSENT = Symbol('absent');
-const objectOf = (entries: readonly (readonly [string, unknown])[]) =>
-  Object.fromEntries(entries.filter(([, value]) => value !== ABSENT));
-const often = <T>(arbitrary: fc.Arbitrary<T>, weight = 3) =>
-  fc.oneof(
-    { weight, arbitrary: arbitrary as fc.Arbitrary<T | typeof ABSENT> },
-    { weight: 2, arbitrary: fc.constant<T | typeof ABSENT>(ABSENT) },
-  );
+const often = <T>(arbitrary: fc.Arbitrary<T>, weight = 3) => orAbsent(arbitrary, weight, 2);
 
 /** The path segment as the client writes it in the URL; valid ids come from a small pool so updates happen too. */
-const pathSegment = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('fz-d1', 'fz-d2', 'fz-d3', 'fz.d4', 'FZ_5', '0') },
-  { weight: 3, arbitrary: fc.stringMatching(DEVICE_ID) },
-  { weight: 1, arbitrary: fc.constantFrom('a'.repeat(64), 'b'.repeat(65), `9${'.'.repeat(63)}`) },
-  {
-    weight: 3,
-    arbitrary: fc.constantFrom(
-      '..',
-      '.',
-      '%2E%2E',
-      '%2e',
-      'a%2Fb',
-      '%2F',
-      'a/b',
-      '',
-      '..%2F..%2Fadmin',
-      '%00',
-      '%25',
-      '%',
-      'caf%C3%A9',
-      '%F0%9F%98%80',
-      '-leading-dash',
-      '_x',
-      'a%20b',
-      '__proto__',
-      'constructor',
-      '%5F%5Fproto%5F%5F',
-      'a?b',
-      'a#b',
-      'a;b',
-      'a%3Bb',
-    ),
-  },
-  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }).map(encodeURIComponent) },
-);
+const pathSegment = hostileSegment(DEVICE_ID, ['fz-d1', 'fz-d2', 'fz-d3', 'fz.d4', 'FZ_5', '0']);
 
 const numberish = fc.oneof(
   { weight: 6, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }) },
@@ -131,22 +95,6 @@ const numberish = fc.oneof(
       .map((text) => new RawJson(text)),
   },
   { weight: 1, arbitrary: fc.constantFrom('NaN', 'Infinity', '-Infinity', '1', null, true, [], {}) },
-);
-
-const metricName = fc.oneof(
-  { weight: 6, arbitrary: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,63}$/) },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      'constructor',
-      'prototype',
-      'toString',
-      'valueOf',
-      'hasOwnProperty',
-      'a'.repeat(64),
-    ),
-  },
-  { weight: 1, arbitrary: fc.constantFrom('__proto__', '', 'b'.repeat(65), '1st', 'a-b', 'température') },
 );
 
 const text = (max: number) =>

@@ -5,6 +5,7 @@ import { tables } from '../../infra/topology.ts';
 import { AcceptedReading, IngestReadingAnswer } from '../../schemas/reading.ts';
 import { recordedEvents, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 import {
+  ABSENT,
   type Answer,
   BODY_LIMIT,
   breaksShapeLimits,
@@ -12,8 +13,10 @@ import {
   exchange,
   expectErrorBody,
   isPlainObject,
+  metricName,
   nested,
   OWN,
+  objectOf,
   partition,
   RawJson,
   type ReadingVerdict,
@@ -65,15 +68,11 @@ const freshDevice = async (): Promise<Device> => {
 // Arbitraries
 // ---------------------------------------------------------------------------------------------
 
-/** Marks a field left out of the object it belongs to. */
-const ABSENT = Symbol('absent');
 const mostly = <T, U>(arbitrary: fc.Arbitrary<T>, rarely: fc.Arbitrary<U>): fc.Arbitrary<T | U> =>
   fc.oneof(
     { weight: 12, arbitrary: arbitrary as fc.Arbitrary<T | U> },
     { weight: 1, arbitrary: rarely as fc.Arbitrary<T | U> },
   );
-const objectOf = (entries: readonly (readonly [string, unknown])[]) =>
-  Object.fromEntries(entries.filter(([, value]) => value !== ABSENT));
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 
@@ -177,41 +176,6 @@ const timestamp = fc.oneof(
   { weight: 1, arbitrary: timeAround(future, fc.nat(3)) },
   { weight: 1, arbitrary: trickyInvalid },
   { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null)) },
-);
-
-const metricName = fc.oneof(
-  { weight: 16, arbitrary: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,63}$/) },
-  {
-    weight: 4,
-    arbitrary: fc.constantFrom(
-      'constructor',
-      'prototype',
-      'toString',
-      'valueOf',
-      'hasOwnProperty',
-      'a'.repeat(64),
-      `T${'9'.repeat(63)}`,
-    ),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      '__proto__',
-      '',
-      'b'.repeat(65),
-      '1st',
-      '_x',
-      'a-b',
-      'a.b',
-      'a b',
-      'température',
-      'Ωmega',
-      '温度',
-      '😀',
-      'x\u0000',
-    ),
-  },
-  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }) },
 );
 
 const metricValue = fc.oneof(

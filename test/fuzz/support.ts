@@ -438,3 +438,56 @@ export const hostileSegment = (pattern: RegExp, pool: readonly string[]): fc.Arb
     },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }).map(encodeURIComponent) },
   );
+
+/** Marks a field left out of the object it belongs to. */
+export const ABSENT = Symbol('absent');
+
+/** The object of `entries`, leaving out those whose value is {@link ABSENT}. */
+export const objectOf = (entries: readonly (readonly [string, unknown])[]) =>
+  Object.fromEntries(entries.filter(([, value]) => value !== ABSENT));
+
+/** `arbitrary`'s values `weight` times out of `weight + absentWeight`, else {@link ABSENT}. */
+export const orAbsent = <T>(arbitrary: fc.Arbitrary<T>, weight: number, absentWeight: number) =>
+  fc.oneof(
+    { weight, arbitrary: arbitrary as fc.Arbitrary<T | typeof ABSENT> },
+    { weight: absentWeight, arbitrary: fc.constant<T | typeof ABSENT>(ABSENT) },
+  );
+
+/**
+ * A metric name as a client might send it: valid names, names that are `Object.prototype`'s or at
+ * the length limit, and invalid ones (empty, too long, leading digit, unicode, NUL, `__proto__`).
+ */
+export const metricName = fc.oneof(
+  { weight: 16, arbitrary: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_]{0,63}$/) },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'constructor',
+      'prototype',
+      'toString',
+      'valueOf',
+      'hasOwnProperty',
+      'a'.repeat(64),
+      `T${'9'.repeat(63)}`,
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '__proto__',
+      '',
+      'b'.repeat(65),
+      '1st',
+      '_x',
+      'a-b',
+      'a.b',
+      'a b',
+      'température',
+      'Ωmega',
+      '温度',
+      '😀',
+      'x\u0000',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }) },
+);

@@ -52,6 +52,7 @@ describe('the local cloud’s stats', () => {
   it('count deliveries pending until they succeed or go dead, and the dead letters', async () => {
     const telemetry = buses.telemetry.name;
     const target = localArns.bus(buses.websocket.name);
+    t.cloud.sqs.createQueue('stats-dlq');
     t.cloud.events.putRule({
       Name: 'stats-dlq',
       EventBusName: telemetry,

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,49 +6,15 @@ import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/aut
 import { buses, stateMachines } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
+import { cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
 import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
 
-const repoRoot = join(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
 const dataDirs = [dataDir];
 const signingKey = newSigningKey();
 const awsCredentials = newAwsCredentials();
-const children = new Set<ChildProcess>();
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-
-const startProcess = (ports: { api: number; edge: number }, dir = dataDir) =>
-  new Promise<{ child: ChildProcess; apiUrl: string; edge: EdgeAccess }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cloud-process.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        TEST_DATA_DIR: dir,
-        TEST_SIGNING_KEY: signingKey,
-        TEST_AWS_CREDENTIALS: JSON.stringify(awsCredentials),
-        TEST_API_PORT: String(ports.api),
-        TEST_EDGE_PORT: String(ports.edge),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    child.once('error', reject);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /READY (\S+) (\S+)/.exec(output);
-      if (match?.[1] && match[2])
-        resolve({ child, apiUrl: match[1], edge: { edgeUrl: match[2], awsCredentials } });
-    });
-  });
+const processes = cloudProcesses({ signingKey, awsCredentials });
+const startProcess = (ports: { api: number; edge: number }, dir = dataDir) => processes.start(ports, dir);
 
 const archivedRecordedIds = (deviceId: string) => {
   const file = join(dataDir, 'archive', `${buses.telemetry.name}.jsonl`);
@@ -79,7 +43,7 @@ const archivedRecorded = (readingId: string) => {
 };
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  processes.killAll();
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -231,14 +195,6 @@ const seeded = (seed: number) => {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 };
-
-/** Ends when the process has really gone, so the next one can take its ports and data. */
-const kill9 = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
 
 /**
  * A device that posts readings from a few concurrent senders (each reading its own timestamp) until

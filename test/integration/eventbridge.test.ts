@@ -11,6 +11,7 @@ import {
   ResourceNotFoundException,
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
@@ -19,12 +20,14 @@ import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../su
 
 let t: TestCloud;
 let client: EventBridgeClient;
+let sqs: SQSClient;
 const telemetry = buses.telemetry.name;
 const websocket = buses.websocket.name;
 
 beforeAll(async () => {
   t = await startTestCloud({ retryBaseDelayMs: 5 });
   client = new EventBridgeClient(edgeClientConfig(t.cloud));
+  sqs = new SQSClient(edgeClientConfig(t.cloud));
 });
 afterAll(() => t.stop());
 
@@ -192,8 +195,9 @@ describe('delivery', () => {
     expect(forwarded.event['detail-type']).toBe('ReadingEnriched');
   });
 
-  it('retries a failing target, dead-letters the event with its error, and redrive delivers it', async () => {
+  it('retries a failing target, dead-letters the event with its error in an SQS queue, and redrive delivers it', async () => {
     const target = localArns.bus(websocket);
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'test-dlq' }));
     await client.send(
       new PutRuleCommand({
         Name: 'dlq-rule',
@@ -223,7 +227,19 @@ describe('delivery', () => {
       return letters.length > 0 ? letters : undefined;
     }, 'the dead letter');
     t.cloud.faults.clear();
+    const { Messages: [received] = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }),
+    );
 
+    expect(JSON.parse(received?.Body ?? '{}')).toMatchObject({ source: 'test.dlq', detail: { n: 1 } });
+    expect(received?.MessageAttributes).toMatchObject({
+      RULE_ARN: {
+        DataType: 'String',
+        StringValue: `arn:aws:events:us-east-1:000000000000:rule/${telemetry}/dlq-rule`,
+      },
+      TARGET_ARN: { DataType: 'String', StringValue: target },
+      RETRY_ATTEMPTS: { DataType: 'Number', StringValue: '3' },
+    });
     expect(letter?.attributes).toMatchObject({
       RULE_ARN: `arn:aws:events:us-east-1:000000000000:rule/${telemetry}/dlq-rule`,
       TARGET_ARN: target,

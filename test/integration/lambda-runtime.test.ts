@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LambdaInvocationError, LocalLambda } from '../../local-cloud/emulators/lambda/lambda.ts';
+import {
+  LambdaInvocationError,
+  LambdaThrottledError,
+  LocalLambda,
+  type LocalLambdaOptions,
+} from '../../local-cloud/emulators/lambda/lambda.ts';
 import { waitFor } from '../support/local-cloud.ts';
 
 const entry = 'test/support/misbehaving-handler.ts';
@@ -111,5 +118,127 @@ describe('local Lambda runtime limits', () => {
     } finally {
       await reaping.close();
     }
+  });
+});
+
+describe('local Lambda execution environments', () => {
+  let dir: string;
+  const runtimes: LocalLambda[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sensorbus-lambda-pool-'));
+  });
+  afterAll(async () => {
+    await Promise.all(runtimes.map((runtime) => runtime.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const runtime = (options: Partial<LocalLambdaOptions>) => {
+    const started = new LocalLambda({
+      functions,
+      rootDir,
+      functionArn,
+      heartbeatIntervalMs: 100,
+      ...options,
+    });
+    runtimes.push(started);
+    return started;
+  };
+  /** A gate that held invocations wait on, opened by the test. */
+  const gate = (name: string) => {
+    const file = join(dir, name);
+    return { hold: { action: 'hold', until: file }, open: () => writeFileSync(file, '') };
+  };
+  const environmentOf = (answer: unknown): unknown =>
+    typeof answer === 'object' && answer !== null && 'environment' in answer ? answer.environment : undefined;
+
+  it('runs concurrent invocations each in an environment of its own, starting one (a cold start) per invocation that finds the others busy', async () => {
+    const lambda = runtime({ maxEnvironmentsPerFunction: 4 });
+    const { hold, open } = gate('concurrent');
+
+    const held = [1, 2, 3].map(() => lambda.invoke('bystander', hold));
+    await waitFor(() => lambda.stats().bystander?.busy === 3, 'three invocations running');
+    const whileHeld = lambda.stats().bystander;
+    open();
+    const environments = new Set((await Promise.all(held)).map(environmentOf));
+    for (const n of [1, 2, 3]) await lambda.invoke('bystander', { n });
+
+    expect(whileHeld).toMatchObject({ environments: 3, busy: 3, waiting: 0 });
+    expect(environments.size).toBe(3);
+    expect(lambda.stats().bystander).toMatchObject({ environments: 3, coldStarts: 3, busy: 0 });
+  });
+
+  it('keeps within the pool bound: invocations past it wait for a free environment, and their timeout runs only once one takes them', async () => {
+    // runaway times out after 1 s; the echo waits behind the loop longer than that and still answers.
+    const lambda = runtime({ maxEnvironmentsPerFunction: 1 });
+    await lambda.load('runaway');
+
+    const looping = failureOf(lambda.invoke('runaway', { action: 'loop' }));
+    const queued = lambda.invoke('runaway', { action: 'echo' });
+    await waitFor(() => lambda.stats().runaway?.waiting === 1, 'the echo to wait');
+    const whileLooping = lambda.stats().runaway;
+
+    expect((await looping).name).toBe('Sandbox.Timedout');
+    expect(await queued).toEqual({ echoed: { action: 'echo' } });
+    expect(whileLooping).toMatchObject({ environments: 1, busy: 1, waiting: 1 });
+    expect(lambda.stats().runaway).toMatchObject({ environments: 1, coldStarts: 2 });
+  });
+
+  it('ends only the environment of an invocation that timed out: the others running beside it answer', async () => {
+    // The loop starts first, so it reaches the 8 s timeout while the held ones still have time left.
+    const lambda = runtime({
+      functions: { ...functions, steady: { entry, limits: { timeoutSeconds: 8, memoryMb: 512 } } },
+      maxEnvironmentsPerFunction: 3,
+    });
+    const { hold, open } = gate('beside-a-timeout');
+    await lambda.load('steady');
+
+    const looping = failureOf(lambda.invoke('steady', { action: 'loop' }));
+    await waitFor(() => lambda.stats().steady?.busy === 1, 'the loop to run');
+    const held = [1, 2].map(() => lambda.invoke('steady', hold));
+    await waitFor(() => lambda.stats().steady?.busy === 3, 'the held invocations to run beside it');
+    const error = await looping;
+    const afterTimeout = lambda.stats().steady;
+    open();
+    const answers = await Promise.all(held);
+
+    expect(error.name).toBe('Sandbox.Timedout');
+    expect(afterTimeout).toMatchObject({ environments: 2, busy: 2, coldStarts: 3 });
+    expect(new Set(answers.map(environmentOf)).size).toBe(2);
+  });
+
+  it("never runs more than the function's reserved concurrency: the rest are throttled, and no environment starts for them", async () => {
+    const lambda = runtime({
+      functions: {
+        ...functions,
+        reserved: { entry, limits: { timeoutSeconds: 30, memoryMb: 128, reservedConcurrency: 2 } },
+      },
+      maxEnvironmentsPerFunction: 4,
+    });
+    const { hold, open } = gate('reserved');
+
+    const attempts = [1, 2, 3, 4, 5].map(() =>
+      lambda.invoke('reserved', hold).catch((error: unknown) => error),
+    );
+    await waitFor(() => lambda.stats().reserved?.busy === 2, 'two invocations running');
+    const whileHeld = lambda.stats().reserved;
+    open();
+    const outcomes = await Promise.all(attempts);
+
+    expect(outcomes.filter((outcome) => outcome instanceof LambdaThrottledError)).toHaveLength(3);
+    expect(outcomes.filter((outcome) => typeof environmentOf(outcome) === 'number')).toHaveLength(2);
+    expect(whileHeld).toMatchObject({ environments: 2, waiting: 0 });
+  });
+
+  it("makes room for another function at the machine's bound by ending the least recently used idle environment", async () => {
+    const lambda = runtime({ maxEnvironments: 1 });
+
+    await lambda.invoke('bystander', { first: true });
+    const answer = await lambda.invoke('runaway', { action: 'echo' });
+
+    expect(answer).toEqual({ echoed: { action: 'echo' } });
+    expect(lambda.stats()).toMatchObject({
+      bystander: { environments: 0, coldStarts: 1 },
+      runaway: { environments: 1, coldStarts: 1 },
+    });
   });
 });

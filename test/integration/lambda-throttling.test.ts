@@ -60,6 +60,7 @@ const holdTheSlot = async (name: string) => {
 };
 
 const putRule = async (name: string, retryAttempts: number) => {
+  t.cloud.sqs.createQueue(`${name}-dlq`);
   await events.send(
     new PutRuleCommand({ Name: name, EventBusName: BUS, EventPattern: JSON.stringify({ source: [name] }) }),
   );

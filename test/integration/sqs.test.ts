@@ -8,12 +8,15 @@ import {
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
+  CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
+  ListMessageMoveTasksCommand,
   ListQueuesCommand,
   PurgeQueueCommand,
   QueueDoesNotExist,
@@ -21,12 +24,15 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSClient,
+  type SQSServiceException,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
-import { edgeClientConfig, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+import recordedSqs from '../fixtures/aws-answers/localstack-sqs.json' with { type: 'json' };
+import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;
 let sqs: SQSClient;
@@ -184,6 +190,143 @@ describe('the local SQS through the AWS SDK', () => {
 
     const body = JSON.parse(received.Messages?.[0]?.Body ?? '{}') as Record<string, unknown>;
     expect(body).toMatchObject({ source: 'to.queue', 'detail-type': 'T', detail: { n: 1 } });
+  });
+});
+
+/** A source queue and its dead-letter queue, with `count` messages moved there by the redrive policy. */
+const deadLettered = async (name: string, count: number) => {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const source = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: localArns.queue(`${name}-dlq`),
+          maxReceiveCount: 1,
+        }),
+      },
+    }),
+  );
+  for (let i = 0; i < count; i++)
+    await sqs.send(new SendMessageCommand({ QueueUrl: source.QueueUrl, MessageBody: `${name} ${i}` }));
+  // Each is received once (its maxReceiveCount), and the next receive moves it to the dead-letter queue.
+  for (let received = 0; received < count; ) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+    );
+    received += Messages.length;
+  }
+  await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, MaxNumberOfMessages: 10 }));
+  return {
+    sourceUrl: source.QueueUrl ?? '',
+    dlqUrl: dlq.QueueUrl ?? '',
+    dlqArn: localArns.queue(`${name}-dlq`),
+  };
+};
+
+const bodies = async (QueueUrl: string) =>
+  (
+    (await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 })))
+      .Messages ?? []
+  )
+    .map((m) => m.Body)
+    .sort();
+
+const refusal = async (call: Promise<unknown>) => {
+  const error = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as SQSServiceException | undefined;
+  return { name: error?.name, message: error?.message, status: error?.$metadata.httpStatusCode };
+};
+
+const recorded = (name: keyof typeof recordedSqs.answers) => {
+  const { answer } = recordedSqs.answers[name] as {
+    answer: { Error: { Code: string; Message: string }; HTTPStatusCode: number };
+  };
+  return { name: answer.Error.Code, message: answer.Error.Message, status: answer.HTTPStatusCode };
+};
+
+describe('message move tasks (dead-letter queue redrive)', () => {
+  it('moves a dead-letter queue back to the queue each message came from, and reports it COMPLETED', async () => {
+    const { sourceUrl, dlqUrl, dlqArn } = await deadLettered('moved', 2);
+    const sources = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlqUrl }));
+
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+    const [done] = await waitFor(async () => {
+      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+      return Results[0]?.Status === 'COMPLETED' && Results;
+    }, 'the move task completed');
+
+    expect(sources.queueUrls).toEqual([sourceUrl]);
+    expect(TaskHandle).toEqual(expect.any(String));
+    const { StartedTimestamp, ...shape } = done ?? {};
+    const { StartedTimestamp: _, ...recordedShape } =
+      recordedSqs.answers['move-task-default-destination-completed'].answer.Results[0] ?? {};
+    expect(shape).toEqual({ ...recordedShape, SourceArn: dlqArn });
+    expect(StartedTimestamp).toEqual(expect.any(Number));
+    expect(await bodies(sourceUrl)).toEqual(['moved 0', 'moved 1']);
+    expect(await bodies(dlqUrl)).toEqual([]);
+  });
+
+  it('moves to a given destination at a given rate, one task at a time, and cancels as AWS does', async () => {
+    const { dlqUrl, dlqArn } = await deadLettered('paced', 6);
+    const { QueueUrl: elsewhere } = await sqs.send(new CreateQueueCommand({ QueueName: 'paced-elsewhere' }));
+    const destination = localArns.queue('paced-elsewhere');
+
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlqArn,
+        DestinationArn: destination,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+    const second = await refusal(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn })));
+    const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+    await waitFor(async () => {
+      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+      return (Results[0]?.ApproximateNumberOfMessagesMoved ?? 0) > 0;
+    }, 'a first message moved');
+    await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }));
+    const [cancelled] = await waitFor(async () => {
+      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+      return Results[0]?.Status === 'CANCELLED' && Results;
+    }, 'the task cancelled');
+    const moved = cancelled?.ApproximateNumberOfMessagesMoved ?? 0;
+
+    expect(second).toEqual(recorded('move-task-already-running'));
+    expect(running.Results?.[0]).toMatchObject({
+      Status: 'RUNNING',
+      TaskHandle,
+      DestinationArn: destination,
+      MaxNumberOfMessagesPerSecond: 1,
+      ApproximateNumberOfMessagesToMove: 6,
+    });
+    expect(cancelled).not.toHaveProperty('TaskHandle');
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(6);
+    expect((await bodies(elsewhere ?? '')).length).toBe(moved);
+    expect((await bodies(dlqUrl)).length).toBe(6 - moved);
+  });
+
+  it('refuses what AWS refuses, with its codes and messages', async () => {
+    const { dlqArn, sourceUrl } = await deadLettered('refusing', 1);
+    const sourceArn = localArns.queue('refusing');
+
+    const notDlq = await refusal(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn })));
+    const noDestination = await refusal(
+      sqs.send(
+        new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: localArns.queue('nowhere') }),
+      ),
+    );
+    const badHandle = await refusal(
+      sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'not-a-handle' })),
+    );
+
+    expect(notDlq).toEqual(recorded('move-task-source-not-dlq'));
+    expect(noDestination).toEqual(recorded('move-task-destination-missing'));
+    expect(badHandle).toEqual(recorded('cancel-invalid-task-handle'));
+    expect(await bodies(sourceUrl)).toEqual([]);
   });
 });
 

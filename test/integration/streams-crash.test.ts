@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -22,61 +20,20 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey } from '../../handlers/lib/auth.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
+import { cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
 import { type EdgeAccess, edgeClientConfig, waitFor } from '../support/local-cloud.ts';
 
-const repoRoot = join(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-streams-crash-'));
 const signingKey = newSigningKey();
 const awsCredentials = newAwsCredentials();
-const children = new Set<ChildProcess>();
 const TABLE = 'crash-streamed';
+const processes = cloudProcesses({ signingKey, awsCredentials, env: { TEST_STREAM_TABLE: TABLE } });
+const startProcess = (ports: { api: number; edge: number }) => processes.start(ports, dataDir);
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  processes.killAll();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-
-const startProcess = (ports: { api: number; edge: number }) =>
-  new Promise<{ child: ChildProcess; edge: EdgeAccess }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/cloud-process.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        TEST_DATA_DIR: dataDir,
-        TEST_SIGNING_KEY: signingKey,
-        TEST_AWS_CREDENTIALS: JSON.stringify(awsCredentials),
-        TEST_API_PORT: String(ports.api),
-        TEST_EDGE_PORT: String(ports.edge),
-        TEST_STREAM_TABLE: TABLE,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    child.once('error', reject);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /READY (\S+) (\S+)/.exec(output);
-      if (match?.[2]) resolve({ child, edge: { edgeUrl: match[2], awsCredentials } });
-    });
-  });
-
-const kill9 = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
 
 /** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
 const seeded = (seed: number) => {

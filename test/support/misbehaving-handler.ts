@@ -1,10 +1,21 @@
 /**
  * A Lambda handler that misbehaves on request, for tests of the local Lambda runtime's limits:
  * `loop` never yields, `allocate` keeps memory until the heap bound is hit, `throw` fails with a
- * named error, anything else is echoed at once.
+ * named error, `hold` waits until the file named by `until` exists and answers with the thread
+ * (execution environment) it ran in, anything else is echoed at once.
  */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
+
 export const handler = async (event: unknown): Promise<unknown> => {
   const action = typeof event === 'object' && event !== null && 'action' in event ? event.action : undefined;
+  if (action === 'hold') {
+    const until = typeof event === 'object' && event !== null && 'until' in event ? event.until : undefined;
+    if (typeof until !== 'string') throw new TypeError('hold needs the file to wait for in `until`');
+    while (!existsSync(until)) await sleep(20);
+    return { environment: threadId };
+  }
   if (action === 'loop') {
     for (;;) {
       // Spins without yielding: only ending the thread stops it.

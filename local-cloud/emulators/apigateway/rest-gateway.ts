@@ -183,6 +183,9 @@ export class RestGateway {
         else res.destroy();
       });
     });
+    // Idle keep-alive connections stay open longer than clients keep them (as the edge does), so
+    // a client never sends a request on a socket the gateway is closing (ECONNRESET under load).
+    this.#server.keepAliveTimeout = 65_000;
     this.#pruner = setInterval(() => this.#cache.prune(), 60_000).unref();
     answerClientErrorsWithJson(
       this.#server,

@@ -18,8 +18,6 @@
  * restart, even after SIGKILL, neither skips a record nor repeats more than the batch in flight
  * (at-least-once, as on AWS).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { Journal } from '../shared/journal.ts';
 import type { StreamRecord, StreamStore } from './streams.ts';
@@ -49,8 +47,11 @@ export interface StreamEventSourceOptions {
   readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
   /** The journal of each mapping's position; in memory when absent. */
   readonly checkpointFile?: string;
-  /** Where on-failure records are kept, one JSON Lines file per destination; in memory when absent. */
-  readonly failureDir?: string;
+  /**
+   * Sends an on-failure record to its destination, an SQS queue by name (as Lambda's `SqsDlq`
+   * destination does); throws when the queue is missing. Records are only skipped when absent.
+   */
+  readonly sendToQueue?: (queue: string, body: string) => void;
   /** First delay between retries of a failed batch (doubling after, up to a minute). */
   readonly retryBaseDelayMs?: number;
   /** Told when a mapping cannot run (its table has no stream) or a batch is skipped. */
@@ -61,7 +62,7 @@ const Checkpoint = z.object({ streamArn: z.string(), sequenceNumber: z.string() 
 type Checkpoint = z.infer<typeof Checkpoint>;
 
 /** What Lambda sends the on-failure destination for a skipped batch. */
-const StreamBatchFailure = z.object({
+export const StreamBatchFailure = z.object({
   requestContext: z.object({
     requestId: z.string(),
     functionArn: z.string(),
@@ -115,7 +116,6 @@ const checkpointId = (mapping: StreamEventSourceMapping) => `${mapping.table}:${
 export class StreamEventSource {
   readonly #options: StreamEventSourceOptions;
   readonly #journal: Journal<Checkpoint>;
-  readonly #failures = new Map<string, StreamBatchFailure[]>();
   readonly #loops: Promise<void>[] = [];
   readonly #wakers = new Set<() => void>();
   #running = false;
@@ -127,7 +127,6 @@ export class StreamEventSource {
       ...(options.checkpointFile ? { file: options.checkpointFile } : {}),
       decode: (value) => Checkpoint.parse(value),
     });
-    if (options.failureDir) mkdirSync(options.failureDir, { recursive: true });
   }
 
   /** Starts polling every mapping's stream. */
@@ -144,17 +143,6 @@ export class StreamEventSource {
     this.#wake();
     await Promise.all(this.#loops);
     this.#journal.close();
-  }
-
-  /** The on-failure records sent to a destination, oldest first. */
-  failures(destination: string): StreamBatchFailure[] {
-    const file = this.#failureFile(destination);
-    if (!file) return [...(this.#failures.get(destination) ?? [])];
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => StreamBatchFailure.parse(JSON.parse(line)));
   }
 
   #wake(): void {
@@ -318,12 +306,12 @@ export class StreamEventSource {
         streamArn,
       },
     };
-    const file = this.#failureFile(destination);
-    if (file) appendFileSync(file, `${JSON.stringify(failure)}\n`);
-    else this.#failures.set(destination, [...(this.#failures.get(destination) ?? []), failure]);
-  }
-
-  #failureFile(destination: string): string | undefined {
-    return this.#options.failureDir && join(this.#options.failureDir, `${destination}.jsonl`);
+    try {
+      this.#options.sendToQueue?.(destination, JSON.stringify(failure));
+    } catch (error) {
+      this.#options.onError?.(
+        `the on-failure record of ${mapping.functionName} could not be sent to ${destination}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 }

@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { BusEvent } from './service.ts';
 
 /**
@@ -36,65 +33,26 @@ export interface DeadLetter {
   readonly attributes: TargetDeliveryFailure | WorkflowFailure;
 }
 
-/** Dead-letter queues, one JSON Lines file per queue under `<data dir>/dlq/`, or in memory. */
-export class DeadLetterQueues {
-  readonly #dir: string | undefined;
-  readonly #memory = new Map<string, DeadLetter[]>();
-
-  constructor(dir?: string) {
-    this.#dir = dir;
-    if (dir) mkdirSync(dir, { recursive: true });
-  }
-
-  /** The queue name of an SQS ARN (`arn:aws:sqs:<region>:<account>:<name>`) or a plain name. */
-  static queueName(arnOrName: string): string {
-    return arnOrName.slice(arnOrName.lastIndexOf(':') + 1);
-  }
-
-  #file(queue: string): string | undefined {
-    return this.#dir ? join(this.#dir, `${queue}.jsonl`) : undefined;
-  }
-
-  send(queue: string, letter: Omit<DeadLetter, 'messageId' | 'sentAt'>): DeadLetter {
-    const full: DeadLetter = { messageId: randomUUID(), sentAt: new Date().toISOString(), ...letter };
-    const file = this.#file(queue);
-    if (file) appendFileSync(file, `${JSON.stringify(full)}\n`);
-    else this.#memory.set(queue, [...(this.#memory.get(queue) ?? []), full]);
-    return full;
-  }
-
-  list(queue: string): DeadLetter[] {
-    const file = this.#file(queue);
-    if (!file) return [...(this.#memory.get(queue) ?? [])];
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as DeadLetter);
-  }
-
-  /** How many messages wait in a queue. */
-  count(queue: string): number {
-    const file = this.#file(queue);
-    if (!file) return this.#memory.get(queue)?.length ?? 0;
-    if (!existsSync(file)) return 0;
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '').length;
-  }
-
-  queues(): string[] {
-    if (!this.#dir) return [...this.#memory.keys()];
-    return readdirSync(this.#dir)
-      .filter((file) => file.endsWith('.jsonl'))
-      .map((file) => file.slice(0, -'.jsonl'.length));
-  }
-
+/**
+ * Where EventBridge sends what it gave up on: SQS dead-letter queues, by name. A port, so that
+ * the local cloud puts dead letters in its real (local) SQS queues, which `aws sqs receive-message`
+ * reads as on AWS, and the redrive reads them back from there.
+ */
+export interface DeadLetterQueues {
+  /**
+   * Sends a dead letter; throws when the queue does not exist (EventBridge then drops the event
+   * and counts `InvocationsFailedToBeSentToDlq`).
+   */
+  send(queue: string, letter: Omit<DeadLetter, 'messageId' | 'sentAt'>): DeadLetter;
+  /** The dead letters waiting in a queue, oldest first (messages of other shapes left out). */
+  list(queue: string): DeadLetter[];
+  /** How many messages wait in a queue, whatever their shape. */
+  count(queue: string): number;
+  /** The dead-letter queues there are. */
+  queues(): string[];
   /** Removes the given messages (after a successful redrive). */
-  remove(queue: string, messageIds: ReadonlySet<string>): void {
-    const kept = this.list(queue).filter((letter) => !messageIds.has(letter.messageId));
-    const file = this.#file(queue);
-    if (file) writeFileSync(file, kept.map((letter) => `${JSON.stringify(letter)}\n`).join(''));
-    else this.#memory.set(queue, kept);
-  }
+  remove(queue: string, messageIds: ReadonlySet<string>): void;
 }
+
+/** The queue name of an SQS ARN (`arn:aws:sqs:<region>:<account>:<name>`) or a plain name. */
+export const queueNameOf = (arnOrName: string): string => arnOrName.slice(arnOrName.lastIndexOf(':') + 1);

@@ -7,7 +7,7 @@ import type { Faults } from '../shared/faults.ts';
 import { Journal, type JournalEntry } from '../shared/journal.ts';
 import { type Archive, Archives, type ArchivedEvent as StoredEvent } from './archives.ts';
 import { type Bus, DEFAULT_BUS, describeBus, validateBusName } from './buses.ts';
-import { DeadLetterQueues } from './dead-letters.ts';
+import { type DeadLetterQueues, queueNameOf } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
 import {
   compileRulePattern,
@@ -54,10 +54,12 @@ export interface LocalEventBridgeOptions {
   readonly busNames: readonly string[];
   readonly archivedBuses: readonly string[];
   /**
-   * Archives, dead letters and the journal of pending deliveries (`journal/eventbridge.jsonl`) live
-   * here; in memory when absent.
+   * Archives and the journal of pending deliveries (`journal/eventbridge.jsonl`) live here; in
+   * memory when absent.
    */
   readonly dataDir?: string;
+  /** The SQS queues a target's `DeadLetterConfig` names, where what failed for good goes. */
+  readonly deadLetters: DeadLetterQueues;
   readonly faults: Faults;
   /** The local implementation behind a target ARN, if there is one. */
   readonly resolveTarget: (arn: string) => TargetInvoker | undefined;
@@ -262,7 +264,7 @@ export class LocalEventBridge {
       if (this.#archives.has(bus)) continue;
       this.#archives.create({ name: bus, busName: bus, eventSourceArn: this.busArn(bus), retentionDays: 0 });
     }
-    this.deadLetters = new DeadLetterQueues(options.dataDir && join(options.dataDir, 'dlq'));
+    this.deadLetters = options.deadLetters;
     const journalDir = options.dataDir && join(options.dataDir, 'journal');
     if (journalDir) mkdirSync(journalDir, { recursive: true });
     this.#journal = new Journal({
@@ -727,7 +729,21 @@ export class LocalEventBridge {
     });
     const dlq = target.DeadLetterConfig?.Arn;
     // The dead letter is written first: a process killed in between leaves the delivery to resume.
-    if (dlq) this.#sendDeadLetter(dlq, delivery, rule, target, errorCode, errorMessage, retriesLeft);
+    if (dlq) {
+      try {
+        this.#sendDeadLetter(dlq, delivery, rule, target, errorCode, errorMessage, retriesLeft);
+      } catch (sendError) {
+        // As EventBridge does when its dead-letter queue is missing: the event is dropped and
+        // counted (InvocationsFailedToBeSentToDlq, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+        this.#options.onDeliveryError?.('Dead letter not sent', {
+          rule: rule.arn,
+          target: target.Arn,
+          deadLetterQueue: dlq,
+          errorCode: sendError instanceof Error ? sendError.name : 'Error',
+          errorMessage: sendError instanceof Error ? sendError.message : String(sendError),
+        });
+      }
+    }
     this.#finish(delivery);
   }
 
@@ -746,7 +762,7 @@ export class LocalEventBridge {
     errorMessage: string,
     retriesLeft: boolean,
   ): void {
-    this.deadLetters.send(DeadLetterQueues.queueName(dlq), {
+    this.deadLetters.send(queueNameOf(dlq), {
       body: delivery.event,
       attributes: {
         RULE_ARN: rule.arn,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +27,16 @@ export interface FunctionLimits {
 /** Lambda's default concurrency quota of an account in a Region (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html). */
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
+/**
+ * How many execution environments the runtime keeps, per function and in all. Each is a worker
+ * thread that costs about 50 MB of resident memory and a second of CPU for its cold start (tsx
+ * compiles and imports the handler); measured on a 2-core machine, 7 cold starts at once took 7 to
+ * 10 s and 23 at once outran the init timeout. So the pool is far smaller than Lambda's concurrency
+ * quotas, and invocations past it wait for an environment (see {@link LocalLambda}).
+ */
+export const DEFAULT_ENVIRONMENTS_PER_FUNCTION = 4;
+export const DEFAULT_ENVIRONMENTS = 16;
+
 /** A function the runtime can run: its handler module and its limits. */
 export interface LocalFunction {
   /** Handler module, relative to `rootDir`; it exports `handler`. */
@@ -45,6 +56,15 @@ export interface LocalLambdaOptions {
    * minutes by default: each environment holds about 45-55 MB of the process's resident memory).
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Execution environments one function may have at once on this machine (see {@link LocalLambda}
+   * on why there is a bound below the function's concurrency); {@link DEFAULT_ENVIRONMENTS_PER_FUNCTION} by default.
+   */
+  readonly maxEnvironmentsPerFunction?: number;
+  /** Execution environments of every function together; {@link DEFAULT_ENVIRONMENTS} by default. */
+  readonly maxEnvironments?: number;
+  /** Environments whose init code may run at once (cold starts are CPU-bound); the machine's cores by default. */
+  readonly maxConcurrentColdStarts?: number;
   /** How often each environment is pinged. */
   readonly heartbeatIntervalMs?: number;
   /** An environment that leaves a ping unanswered this long is unresponsive (its thread is stuck). */
@@ -141,25 +161,46 @@ const runtimeErrors = {
 
 interface Invocation {
   readonly requestId: string;
+  readonly event: unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
-  /** Ends the invocation at its deadline; set once the environment is ready and the event handed over. */
+  /** Ends the invocation at its deadline; set once an environment has it. */
   timer?: NodeJS.Timeout;
   /** When the event was handed over (`performance.now()`), for the meter. */
   dispatchedAt?: number;
 }
 
-/** One execution environment: a worker thread for one function, running its invocations. */
+/** A promise with its settling functions (Node 20 has no `Promise.withResolvers`). */
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+const deferred = (): Deferred => {
+  let settle: Pick<Deferred, 'resolve' | 'reject'> = { resolve: () => {}, reject: () => {} };
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  // `load` may never be called: an init failure is reported to the invocations, not as an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, ...settle };
+};
+
+/** One execution environment: a worker thread of one function, running one invocation at a time. */
 interface Environment {
-  readonly functionName: string;
+  readonly id: number;
+  readonly pool: FunctionPool;
   readonly worker: Worker;
-  readonly limits: FunctionLimits;
-  readonly invocations: Map<number, Invocation>;
-  /** Whether its init code has run; invocations wait for it. */
+  /** Whether its init code has run. */
   ready: boolean;
-  /** Invocations waiting for init, handed over in order once it has run. */
-  readonly waiting: { id: number; event: unknown }[];
+  /** Settles once its init code has run (or failed): what {@link LocalLambda.load} waits on. */
+  readonly initialized: Deferred;
   readonly initTimer: NodeJS.Timeout;
+  /** When it started (`performance.now()`), for its init duration. */
+  readonly startedAt: number;
+  /** The invocation it runs now, if any. */
+  current?: Invocation;
   lastActiveAt: number;
   /** When the ping still unanswered was sent. */
   pingSentAt?: number;
@@ -168,9 +209,21 @@ interface Environment {
   retiredAt?: number;
 }
 
+/** A function's environments and the invocations waiting for one of them. */
+interface FunctionPool {
+  readonly name: string;
+  readonly fn: LocalFunction;
+  readonly environments: Set<Environment>;
+  /** Admitted invocations no environment has taken yet, oldest first. */
+  readonly waiting: Invocation[];
+  coldStarts: number;
+  initMsTotal: number;
+}
+
 /** What the runtime reports of one environment. */
 export interface EnvironmentReport {
   readonly function: string;
+  /** 1 while it runs an invocation, else 0: an environment runs one at a time. */
   readonly inFlight: number;
   /** JavaScript heap in use at the last ping (MB), against the function's memory. */
   readonly heapUsedMb?: number;
@@ -185,33 +238,52 @@ export interface LambdaHealth {
   readonly stuck: readonly string[];
 }
 
+/** What one function's pool holds now and has done since start. */
+export interface FunctionPoolStats {
+  readonly environments: number;
+  /** Environments running an invocation now. */
+  readonly busy: number;
+  /** Admitted invocations waiting for an environment. */
+  readonly waiting: number;
+  /** Environments started, each with its init code run once (Lambda's cold starts). */
+  readonly coldStarts: number;
+  /** Their init durations together (ms), as Lambda's `Init Duration` sums them. */
+  readonly initMs: number;
+}
+
 /**
- * Runs handlers as Lambda does, off the local cloud's thread: each function gets its own execution
- * environment (a worker thread) when it is first invoked, which imports the handler module once and
- * then runs invocations with a fresh context. Lambda's limits hold: an invocation that outruns its
- * function's timeout fails with `Sandbox.Timedout` and its environment is ended (a runaway loop
- * cannot stall other functions, which run in threads of their own); an environment's heap is
- * bounded by the function's memory, and one that runs out fails its invocations with
- * `Runtime.OutOfMemory`. The next invocation starts a fresh environment; idle ones are reaped.
+ * Runs handlers as Lambda does, off the local cloud's thread, in execution environments (worker
+ * threads) that each belong to one function, import its handler once (init, counted as a cold
+ * start) and then run one invocation at a time with a fresh context
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). An invocation
+ * that finds every environment of its function busy gets a new one. Lambda's limits hold: past the
+ * function's reserved concurrency, or the account's unreserved share, an invocation is throttled
+ * with `TooManyRequestsException`; one that outruns the function's timeout fails with
+ * `Sandbox.Timedout` and its environment is ended (which interrupts even a loop that never yields,
+ * and touches no other invocation); an environment's heap is bounded by the function's memory.
+ * Idle environments are reaped.
  *
- * Unlike Lambda, one environment runs a function's concurrent invocations together (as Lambda
- * Managed Instances do, https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html):
- * one thread per function keeps memory and the cores' contention with the local cloud's own thread
- * low, and handlers mostly wait on I/O. An environment that is ended takes its other in-flight
- * invocations with it (`Runtime.ExitError`); callers treat that as any failed invocation.
+ * Unlike Lambda, the pool is bounded by the machine ({@link DEFAULT_ENVIRONMENTS_PER_FUNCTION},
+ * {@link DEFAULT_ENVIRONMENTS}): an admitted invocation that finds the pool full waits, counted
+ * against the concurrency as if it ran, for the next free environment; an idle environment of
+ * another function is ended to make room. Its timeout runs from when an environment takes it, as
+ * Lambda's runs from when the handler starts, so a wait is never charged to the handler.
  */
 export class LocalLambda {
   readonly #functions: ReadonlyMap<string, LocalFunction>;
   readonly #rootDir: string;
   readonly #functionArn: (name: string) => string;
-  readonly #environments = new Map<string, Environment>();
+  readonly #pools = new Map<string, FunctionPool>();
   /** Environments being ended, until their thread has exited. */
   readonly #retiring = new Set<Environment>();
   readonly #idleTimeoutMs: number;
   readonly #unresponsiveAfterMs: number;
+  readonly #maxPerFunction: number;
+  readonly #maxEnvironments: number;
+  readonly #maxColdStarts: number;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #onLog: ((line: string) => void) | undefined;
-  /** Invocations running now, by function, and those of functions without reserved concurrency together. */
+  /** Invocations admitted and not answered (running or waiting), by function, and those of functions without reserved concurrency together. */
   readonly #running = new Map<string, number>();
   #unreservedRunning = 0;
   readonly #unreservedLimit: number;
@@ -227,6 +299,9 @@ export class LocalLambda {
     this.#rootDir = options.rootDir;
     this.#functionArn = options.functionArn;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
+    this.#maxPerFunction = options.maxEnvironmentsPerFunction ?? DEFAULT_ENVIRONMENTS_PER_FUNCTION;
+    this.#maxEnvironments = options.maxEnvironments ?? DEFAULT_ENVIRONMENTS;
+    this.#maxColdStarts = options.maxConcurrentColdStarts ?? availableParallelism();
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatIntervalMs);
@@ -238,20 +313,34 @@ export class LocalLambda {
     this.#unreservedLimit = (options.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY) - reserved;
   }
 
-  #start(functionName: string): Environment {
+  #pool(functionName: string): FunctionPool {
     if (this.#closed)
       throw new LambdaInvocationError('ServiceException', 'The local Lambda runtime is closed');
-    const existing = this.#environments.get(functionName);
+    const existing = this.#pools.get(functionName);
     if (existing) return existing;
     const fn = this.#functions.get(functionName);
     if (!fn) {
       throw new LambdaInvocationError('ResourceNotFoundException', `Function not found: ${functionName}`);
     }
+    const pool: FunctionPool = {
+      name: functionName,
+      fn,
+      environments: new Set(),
+      waiting: [],
+      coldStarts: 0,
+      initMsTotal: 0,
+    };
+    this.#pools.set(functionName, pool);
+    return pool;
+  }
+
+  /** Starts a new execution environment of a function; its init code runs at once (a cold start). */
+  #start(pool: FunctionPool): Environment {
     const spec: EnvironmentSpec = {
-      functionName,
-      functionArn: this.#functionArn(functionName),
-      entry: pathToFileURL(resolve(this.#rootDir, fn.entry)).href,
-      memoryMb: fn.limits.memoryMb,
+      functionName: pool.name,
+      functionArn: this.#functionArn(pool.name),
+      entry: pathToFileURL(resolve(this.#rootDir, pool.fn.entry)).href,
+      memoryMb: pool.fn.limits.memoryMb,
     };
     const tsx = import.meta.resolve('tsx/esm/api');
     const runtime = pathToFileURL(resolve(import.meta.dirname, 'lambda-worker.ts')).href;
@@ -263,11 +352,11 @@ export class LocalLambda {
       env: {
         ...process.env,
         AWS_LAMBDA_FUNCTION_NAME: spec.functionArn.slice(spec.functionArn.lastIndexOf(':') + 1),
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.limits.memoryMb),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(pool.fn.limits.memoryMb),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       },
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: fn.limits.memoryMb },
+      resourceLimits: { maxOldGenerationSizeMb: pool.fn.limits.memoryMb },
       stdout: this.#onLog !== undefined,
       stderr: this.#onLog !== undefined,
     });
@@ -275,17 +364,18 @@ export class LocalLambda {
     if (onLog)
       for (const output of [worker.stdout, worker.stderr])
         createInterface({ input: output }).on('line', onLog);
+    const initialized = deferred();
     const environment: Environment = {
-      functionName,
+      id: this.#nextId++,
+      pool,
       worker,
-      limits: fn.limits,
-      invocations: new Map(),
       ready: false,
-      waiting: [],
+      initialized,
       initTimer: setTimeout(
         () => this.#end(environment, (requestId) => runtimeErrors.initTimedOut(requestId)),
         INIT_TIMEOUT_MS,
       ).unref(),
+      startedAt: performance.now(),
       lastActiveAt: Date.now(),
     };
     worker.on('message', (reply: EnvironmentReply) => this.#answer(environment, reply));
@@ -301,7 +391,8 @@ export class LocalLambda {
       this.#retiring.delete(environment);
     });
     worker.unref();
-    this.#environments.set(functionName, environment);
+    pool.environments.add(environment);
+    pool.coldStarts += 1;
     return environment;
   }
 
@@ -309,7 +400,9 @@ export class LocalLambda {
     if (reply.kind === 'ready') {
       clearTimeout(environment.initTimer);
       environment.ready = true;
-      for (const { id, event } of environment.waiting.splice(0)) this.#dispatch(environment, id, event);
+      environment.pool.initMsTotal += performance.now() - environment.startedAt;
+      environment.initialized.resolve();
+      this.#pump();
       return;
     }
     if (reply.kind === 'init-error') {
@@ -321,48 +414,63 @@ export class LocalLambda {
       environment.heapUsedBytes = reply.heapUsedBytes;
       return;
     }
-    const invocation = environment.invocations.get(reply.id);
-    if (!invocation) return;
-    environment.invocations.delete(reply.id);
+    const invocation = environment.current;
+    if (!invocation || reply.id !== this.#invocationIds.get(invocation)) return;
+    environment.current = undefined;
     environment.lastActiveAt = Date.now();
     clearTimeout(invocation.timer);
     if (this.#meter && invocation.dispatchedAt !== undefined) {
+      const functionName = environment.pool.name;
       const ms = Math.max(1, Math.ceil(performance.now() - invocation.dispatchedAt));
-      this.#meter.add(`lambda/invocations/${environment.functionName}`);
-      this.#meter.add(`lambda/ms/${environment.functionName}`, ms);
-      this.#meter.add('lambda/gbSeconds', (ms / 1000) * (environment.limits.memoryMb / 1024));
+      this.#meter.add(`lambda/invocations/${functionName}`);
+      this.#meter.add(`lambda/ms/${functionName}`, ms);
+      this.#meter.add('lambda/gbSeconds', (ms / 1000) * (environment.pool.fn.limits.memoryMb / 1024));
     }
     if (reply.kind === 'result') invocation.resolve(reply.value);
     else invocation.reject(new LambdaInvocationError(reply.errorType, reply.errorMessage));
+    this.#pump();
   }
 
+  /** The id each dispatched invocation was sent with, so that a late answer is not taken for another's. */
+  readonly #invocationIds = new WeakMap<Invocation, number>();
+
   /**
-   * Ends an environment: it takes no more invocations, the ones in flight fail with `errorOf`,
-   * and its thread is terminated (which interrupts even a loop that never yields).
+   * Ends an environment: it takes no more invocations, the one it runs fails with `errorOf`, and
+   * its thread is terminated (which interrupts even a loop that never yields). One that ends before
+   * its init code ran fails the invocations waiting for it, unless another environment of the
+   * function is ready to take them.
    */
   #end(environment: Environment, errorOf: (requestId: string) => LambdaInvocationError): void {
-    if (this.#environments.get(environment.functionName) === environment) {
-      this.#environments.delete(environment.functionName);
-    }
+    const { pool } = environment;
+    const wasLive = pool.environments.delete(environment);
     clearTimeout(environment.initTimer);
-    environment.waiting.length = 0;
-    for (const invocation of environment.invocations.values()) {
+    const invocation = environment.current;
+    environment.current = undefined;
+    if (invocation) {
       clearTimeout(invocation.timer);
       invocation.reject(errorOf(invocation.requestId));
     }
-    environment.invocations.clear();
+    if (!environment.ready) {
+      const failure = errorOf(randomUUID());
+      environment.initialized.reject(failure);
+      const othersReady = [...pool.environments].some((other) => other.ready);
+      if (wasLive && !othersReady)
+        for (const waiting of pool.waiting.splice(0)) waiting.reject(errorOf(waiting.requestId));
+    }
     if (environment.retiredAt === undefined) {
       environment.retiredAt = Date.now();
       this.#retiring.add(environment);
       void environment.worker.terminate();
     }
+    if (wasLive) this.#pump();
   }
 
-  #timedOut(environment: Environment, id: number): void {
-    const invocation = environment.invocations.get(id);
-    if (!invocation) return;
-    environment.invocations.delete(id);
-    invocation.reject(runtimeErrors.timedOut(invocation.requestId, environment.limits.timeoutSeconds));
+  #timedOut(environment: Environment, invocation: Invocation): void {
+    if (environment.current !== invocation) return;
+    environment.current = undefined;
+    invocation.reject(
+      runtimeErrors.timedOut(invocation.requestId, environment.pool.fn.limits.timeoutSeconds),
+    );
     this.#end(environment, (requestId) =>
       runtimeErrors.exited(requestId, 'the environment was reset after a timeout'),
     );
@@ -370,8 +478,12 @@ export class LocalLambda {
 
   #beat(): void {
     const now = Date.now();
-    for (const environment of this.#environments.values()) {
-      if (environment.invocations.size === 0 && now - environment.lastActiveAt > this.#idleTimeoutMs) {
+    for (const environment of this.#live()) {
+      if (
+        environment.ready &&
+        environment.current === undefined &&
+        now - environment.lastActiveAt > this.#idleTimeoutMs
+      ) {
         this.#end(environment, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
         continue;
       }
@@ -382,21 +494,94 @@ export class LocalLambda {
     }
   }
 
-  /** Invocations sent and not answered yet. */
+  *#live(): Generator<Environment> {
+    for (const pool of this.#pools.values()) yield* pool.environments;
+  }
+
+  /**
+   * Hands waiting invocations to free environments, and starts environments for those still
+   * waiting, as far as the pool's bounds allow; an idle environment of another function makes room.
+   * Called whenever an invocation arrives or an environment frees, becomes ready or ends.
+   */
+  #pump(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#assign();
+      } while (this.#pumpAgain);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumping = false;
+  #pumpAgain = false;
+
+  #assign(): void {
+    for (const pool of this.#pools.values()) {
+      for (const environment of pool.environments) {
+        const next = environment.ready && environment.current === undefined && pool.waiting.shift();
+        if (next) this.#dispatch(environment, next);
+      }
+    }
+    for (const pool of this.#pools.values()) {
+      let starting = [...pool.environments].filter((environment) => !environment.ready).length;
+      while (pool.waiting.length > starting && pool.environments.size < this.#maxPerFunction) {
+        const live = [...this.#live()];
+        if (live.filter((environment) => !environment.ready).length >= this.#maxColdStarts) return;
+        if (live.length >= this.#maxEnvironments) {
+          const idle = live
+            .filter((environment) => environment.ready && environment.current === undefined)
+            .sort((a, b) => a.lastActiveAt - b.lastActiveAt)[0];
+          if (!idle) return;
+          this.#end(idle, (requestId) => runtimeErrors.exited(requestId, 'the environment was reaped'));
+        }
+        this.#start(pool);
+        starting += 1;
+      }
+    }
+  }
+
+  /** Invocations admitted and not answered yet: running in an environment, or waiting for one. */
   get inFlight(): number {
     let count = 0;
-    for (const environment of this.#environments.values()) count += environment.invocations.size;
+    for (const pool of this.#pools.values()) {
+      count += pool.waiting.length;
+      for (const environment of pool.environments) if (environment.current) count += 1;
+    }
     return count;
+  }
+
+  /** Each function's environments and waiting invocations now, and its cold starts since start. */
+  stats(): Record<string, FunctionPoolStats> {
+    return Object.fromEntries(
+      [...this.#pools.values()].map((pool) => [
+        pool.name,
+        {
+          environments: pool.environments.size,
+          busy: [...pool.environments].filter((environment) => environment.current).length,
+          waiting: pool.waiting.length,
+          coldStarts: pool.coldStarts,
+          initMs: Math.round(pool.initMsTotal),
+        },
+      ]),
+    );
   }
 
   /** Whether every environment answers pings; what each holds and how much heap it uses. */
   health(): LambdaHealth {
     const now = Date.now();
-    const environments = [...this.#environments.values()].map(
+    const environments = [...this.#live()].map(
       (environment): EnvironmentReport => ({
-        function: environment.functionName,
-        inFlight: environment.invocations.size,
-        memoryMb: environment.limits.memoryMb,
+        function: environment.pool.name,
+        inFlight: environment.current ? 1 : 0,
+        memoryMb: environment.pool.fn.limits.memoryMb,
         responsive:
           environment.pingSentAt === undefined || now - environment.pingSentAt <= this.#unresponsiveAfterMs,
         ...(environment.heapUsedBytes !== undefined
@@ -411,36 +596,32 @@ export class LocalLambda {
       // An environment told to end that has not, long after, holds a thread stuck outside JavaScript.
       ...[...this.#retiring]
         .filter((environment) => now - (environment.retiredAt ?? now) > this.#unresponsiveAfterMs)
-        .map((environment) => environment.functionName),
+        .map((environment) => environment.pool.name),
     ];
-    return { ok: stuck.length === 0, environments, stuck };
+    return { ok: stuck.length === 0, environments, stuck: [...new Set(stuck)] };
   }
 
-  /** Starts a function's execution environment now and runs its init code, so that its errors surface. */
+  /** Starts an execution environment of a function now, unless it has one, and runs its init code, so that its errors surface. */
   async load(functionName: string): Promise<void> {
-    const environment = this.#start(functionName);
-    if (environment.ready) return;
-    await new Promise<void>((resolvePromise, reject) => {
-      const id = this.#nextId++;
-      environment.invocations.set(id, { requestId: randomUUID(), resolve: () => resolvePromise(), reject });
-      const onReady = (reply: EnvironmentReply) => {
-        if (reply.kind !== 'ready') return;
-        environment.worker.off('message', onReady);
-        environment.invocations.delete(id);
-        resolvePromise();
-      };
-      environment.worker.on('message', onReady);
-    });
+    const pool = this.#pool(functionName);
+    const [existing] = pool.environments;
+    await (existing ?? this.#start(pool)).initialized.promise;
   }
 
   /**
    * Invokes a function synchronously (`RequestResponse`): resolves with what the handler returned,
    * or rejects with a {@link LambdaInvocationError}; over the function's reserved concurrency, or the
-   * account's unreserved concurrency, at once with a {@link LambdaThrottledError}. The timeout runs from when the event is handed
-   * to a ready environment; a cold start's init has its own limit.
+   * account's unreserved concurrency, at once with a {@link LambdaThrottledError}. The timeout runs
+   * from when an environment takes the event; a cold start's init has its own limit.
    */
   invoke(functionName: string, event: unknown): Promise<unknown> {
-    const reserved = this.#functions.get(functionName)?.limits.reservedConcurrency;
+    let pool: FunctionPool;
+    try {
+      pool = this.#pool(functionName);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const reserved = pool.fn.limits.reservedConcurrency;
     const running = this.#running.get(functionName) ?? 0;
     if (reserved !== undefined ? running >= reserved : this.#unreservedRunning >= this.#unreservedLimit) {
       this.#throttled += 1;
@@ -457,7 +638,10 @@ export class LocalLambda {
       if (reserved === undefined) this.#unreservedRunning += delta;
     };
     count(1);
-    const invocation = this.#run(functionName, event);
+    const invocation = new Promise<unknown>((resolvePromise, reject) => {
+      pool.waiting.push({ requestId: randomUUID(), event, resolve: resolvePromise, reject });
+    });
+    this.#pump();
     void invocation.then(
       () => count(-1),
       () => count(-1),
@@ -470,39 +654,29 @@ export class LocalLambda {
     return this.#throttled;
   }
 
-  #run(functionName: string, event: unknown): Promise<unknown> {
-    let environment: Environment;
-    try {
-      environment = this.#start(functionName);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  #dispatch(environment: Environment, invocation: Invocation): void {
     const id = this.#nextId++;
-    return new Promise((resolvePromise, reject) => {
-      environment.invocations.set(id, { requestId: randomUUID(), resolve: resolvePromise, reject });
-      environment.lastActiveAt = Date.now();
-      if (environment.ready) this.#dispatch(environment, id, event);
-      else environment.waiting.push({ id, event });
-    });
-  }
-
-  #dispatch(environment: Environment, id: number, event: unknown): void {
-    const invocation = environment.invocations.get(id);
-    if (!invocation) return;
-    const deadlineMs = Date.now() + environment.limits.timeoutSeconds * 1000;
-    invocation.timer = setTimeout(() => this.#timedOut(environment, id), deadlineMs - Date.now()).unref();
+    this.#invocationIds.set(invocation, id);
+    environment.current = invocation;
+    environment.lastActiveAt = Date.now();
+    const { timeoutSeconds } = environment.pool.fn.limits;
+    const deadlineMs = Date.now() + timeoutSeconds * 1000;
+    invocation.timer = setTimeout(
+      () => this.#timedOut(environment, invocation),
+      timeoutSeconds * 1000,
+    ).unref();
     invocation.dispatchedAt = performance.now();
     const request: EnvironmentRequest = {
       kind: 'invoke',
       id,
       requestId: invocation.requestId,
       deadlineMs,
-      event,
+      event: invocation.event,
     };
     try {
       environment.worker.postMessage(request);
     } catch (error) {
-      environment.invocations.delete(id);
+      environment.current = undefined;
       clearTimeout(invocation.timer);
       invocation.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -511,11 +685,13 @@ export class LocalLambda {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    const workers = [...this.#environments.values(), ...this.#retiring].map(
-      (environment) => environment.worker,
-    );
-    this.#environments.clear();
+    const closed = () => new LambdaInvocationError('ServiceException', 'The local Lambda runtime is closed');
+    const workers = [...this.#live(), ...this.#retiring].map((environment) => environment.worker);
+    for (const pool of this.#pools.values()) {
+      for (const waiting of pool.waiting.splice(0)) waiting.reject(closed());
+    }
     this.#retiring.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));
+    this.#pools.clear();
   }
 }

@@ -49,6 +49,8 @@ const StoredMessage = z.object({
   /** When it can be received (again): after its delay or its visibility timeout. */
   visibleAt: z.number(),
   receiptHandle: z.string().optional(),
+  /** The queue whose redrive policy moved it here: where a move task without destination sends it back. */
+  deadLetteredFrom: z.string().optional(),
 });
 type StoredMessage = z.infer<typeof StoredMessage>;
 type MessageAttributes = StoredMessage['messageAttributes'];
@@ -66,7 +68,8 @@ const MAX_BATCH = 10;
 const MAX_MESSAGE_BYTES = 262_144;
 const POLL_MS = 50;
 
-const sqsError = (type: string, message: string) => new AwsError(`com.amazonaws.sqs#${type}`, message);
+const sqsError = (type: string, message: string, status = 400) =>
+  new AwsError(`com.amazonaws.sqs#${type}`, message, status);
 const noQueue = () => sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
 
 const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
@@ -124,12 +127,47 @@ const RedrivePolicy = z.object({
   maxReceiveCount: z.coerce.number().int().min(1).max(1000),
 });
 
+/** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html */
+type MoveTaskStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
+
+/** A message move task (StartMessageMoveTask), kept in memory: each message it moves is journaled as it moves. */
+interface MoveTask {
+  readonly id: string;
+  readonly handle: string;
+  readonly sourceArn: string;
+  readonly destinationArn: string | undefined;
+  readonly ratePerSecond: number | undefined;
+  readonly startedAt: number;
+  readonly toMove: number;
+  moved: number;
+  status: MoveTaskStatus;
+  failureReason?: string;
+}
+
+const MAX_MOVE_RATE = 500;
+/** How many messages a move task without a rate moves per turn of the event loop. */
+const UNLIMITED_MOVE_BATCH = 100;
+
+const TaskHandle = z.object({ taskId: z.string(), sourceArn: z.string() });
+const invalidTaskHandle = () =>
+  sqsError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
+const missingResource = (parameter: 'SourceArn' | 'DestinationArn') =>
+  sqsError(
+    'ResourceNotFoundException',
+    `The resource that you specified for the ${parameter} parameter doesn't exist.`,
+    404,
+  );
+
 export class LocalSqs {
   readonly #options: LocalSqsOptions;
   readonly #queues = new Map<string, QueueDefinition>();
   readonly #messages = new Map<string, StoredMessage>();
   readonly #journal: Journal<StoredMessage>;
   readonly #definitions: string | undefined;
+  readonly #listeners = new Set<(queueName: string) => void>();
+  /** Move tasks by source queue name, newest first. */
+  readonly #moveTasks = new Map<string, MoveTask[]>();
+  #closed = false;
 
   constructor(options: LocalSqsOptions) {
     this.#options = options;
@@ -154,6 +192,60 @@ export class LocalSqs {
 
   queueUrl(name: string): string {
     return `${this.#options.publicUrl()}/${this.#options.accountId}/${name}`;
+  }
+
+  /**
+   * Calls `listener` with a queue's name after its messages changed (sent, moved, deleted, purged),
+   * so a readable mirror of some queues can follow them. Answers a function that stops it.
+   */
+  onChange(listener: (queueName: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(...queueNames: string[]): void {
+    for (const name of queueNames) for (const listener of this.#listeners) listener(name);
+  }
+
+  hasQueue(name: string): boolean {
+    return this.#queues.has(name);
+  }
+
+  /** The queues whose redrive policy names this one as their dead-letter queue. */
+  sourcesOf(deadLetterQueueName: string): string[] {
+    const arn = this.queueArn(deadLetterQueueName);
+    return [...this.#queues.values()]
+      .filter((queue) => this.#deadLetterTargetOf(queue) === arn)
+      .map((queue) => queue.name)
+      .sort();
+  }
+
+  /** Every queue some queue's redrive policy names as its dead-letter queue. */
+  deadLetterQueueNames(): string[] {
+    return [
+      ...new Set(
+        [...this.#queues.values()].flatMap((queue) => {
+          const target = this.#deadLetterTargetOf(queue);
+          const name = target?.slice(target.lastIndexOf(':') + 1);
+          return name && this.#queues.has(name) ? [name] : [];
+        }),
+      ),
+    ].sort();
+  }
+
+  #deadLetterTargetOf(queue: QueueDefinition): string | undefined {
+    const policy = queue.attributes.RedrivePolicy;
+    return policy ? this.#redrivePolicy(policy).deadLetterTargetArn : undefined;
+  }
+
+  /** Deletes messages by id, whatever their receipt (a redrive that handed them back to their target). */
+  deleteMessages(queueName: string, messageIds: ReadonlySet<string>): void {
+    for (const id of messageIds) {
+      if (this.#messages.get(id)?.queue !== queueName) continue;
+      this.#messages.delete(id);
+      this.#journal.done(id);
+    }
+    this.#changed(queueName);
   }
 
   #save(): void {
@@ -249,6 +341,7 @@ export class LocalSqs {
     };
     this.#journal.put(message.messageId, message);
     this.#messages.set(message.messageId, message);
+    this.#changed(queue.name);
     return {
       MessageId: message.messageId,
       MD5OfMessageBody: md5(body),
@@ -338,6 +431,14 @@ export class LocalSqs {
           this.#delete(queue, entry.ReceiptHandle);
           return { Id: entry.Id };
         });
+      case 'ListDeadLetterSourceQueues':
+        return { queueUrls: this.sourcesOf(this.#queueOf(input.QueueUrl).name).map((n) => this.queueUrl(n)) };
+      case 'StartMessageMoveTask':
+        return { TaskHandle: this.startMessageMoveTask(input).handle };
+      case 'ListMessageMoveTasks':
+        return { Results: this.#listMoveTasks(input) };
+      case 'CancelMessageMoveTask':
+        return this.#cancelMoveTask(input.TaskHandle);
       case 'ChangeMessageVisibility': {
         const message = this.#byReceipt(this.#queueOf(input.QueueUrl), input.ReceiptHandle);
         message.visibleAt = Date.now() + Number(input.VisibilityTimeout ?? 0) * 1000;
@@ -357,6 +458,7 @@ export class LocalSqs {
       this.#messages.delete(message.messageId);
       this.#journal.done(message.messageId);
     }
+    this.#changed(queueName);
   }
 
   #attributes(queue: QueueDefinition, names: unknown): Record<string, string> {
@@ -431,6 +533,7 @@ export class LocalSqs {
     const message = this.#byReceipt(queue, receipt);
     this.#messages.delete(message.messageId);
     this.#journal.done(message.messageId);
+    this.#changed(queue.name);
   }
 
   /**
@@ -476,10 +579,12 @@ export class LocalSqs {
           receiveCount: 0,
           visibleAt: now,
           receiptHandle: undefined,
+          deadLetteredFrom: queue.name,
         };
         const { receiptHandle: _, ...journaled } = moved;
         this.#journal.put(moved.messageId, journaled);
         this.#messages.set(moved.messageId, journaled);
+        this.#changed(queue.name, deadLetterQueue.name);
         continue;
       }
       message.receiveCount += 1;
@@ -526,7 +631,134 @@ export class LocalSqs {
     };
   }
 
+  /**
+   * Starts moving the messages of a dead-letter queue to `DestinationArn`, or each back to the
+   * queue it was dead-lettered from, asynchronously and at most `MaxNumberOfMessagesPerSecond`
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html):
+   * only a dead-letter queue of SQS queues, one task at a time per source queue.
+   */
+  startMessageMoveTask(input: Record<string, unknown>): MoveTask {
+    const sourceArn = String(input.SourceArn ?? '');
+    const source = this.#queueByArn(sourceArn);
+    if (!source) throw missingResource('SourceArn');
+    const destinationArn = input.DestinationArn === undefined ? undefined : String(input.DestinationArn);
+    if (destinationArn !== undefined && !this.#queueByArn(destinationArn))
+      throw missingResource('DestinationArn');
+    const rate = input.MaxNumberOfMessagesPerSecond;
+    if (
+      rate !== undefined &&
+      (typeof rate !== 'number' || !Number.isInteger(rate) || rate < 1 || rate > MAX_MOVE_RATE)
+    )
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: You must enter a number that's between 1 and ${MAX_MOVE_RATE}.`,
+      );
+    if (this.sourcesOf(source.name).length === 0)
+      throw sqsError('InvalidParameterValue', 'Source queue must be configured as a Dead Letter Queue.');
+    const tasks = this.#moveTasks.get(source.name) ?? [];
+    if (tasks.some((task) => task.status === 'RUNNING' || task.status === 'CANCELLING'))
+      throw sqsError(
+        'InvalidParameterValue',
+        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
+      );
+    const id = randomUUID();
+    const task: MoveTask = {
+      id,
+      handle: Buffer.from(JSON.stringify({ taskId: id, sourceArn })).toString('base64'),
+      sourceArn,
+      destinationArn,
+      ratePerSecond: typeof rate === 'number' ? rate : undefined,
+      startedAt: Date.now(),
+      toMove: this.messages(source.name).length,
+      moved: 0,
+      status: 'RUNNING',
+    };
+    this.#moveTasks.set(source.name, [task, ...tasks]);
+    void this.#runMoveTask(source.name, task);
+    return task;
+  }
+
+  #queueByArn(arn: string): QueueDefinition | undefined {
+    const queue = this.#queues.get(arn.slice(arn.lastIndexOf(':') + 1));
+    return queue && this.queueArn(queue.name) === arn ? queue : undefined;
+  }
+
+  async #runMoveTask(sourceName: string, task: MoveTask): Promise<void> {
+    const pause = task.ratePerSecond ? 1000 / task.ratePerSecond : 0;
+    const perTurn = task.ratePerSecond ? 1 : UNLIMITED_MOVE_BATCH;
+    while (task.status === 'RUNNING' && task.moved < task.toMove && !this.#closed) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (task.status !== 'RUNNING' || this.#closed) break;
+      const now = Date.now();
+      const batch = this.messages(sourceName)
+        .filter((message) => message.visibleAt <= now)
+        .slice(0, Math.min(perTurn, task.toMove - task.moved));
+      if (batch.length === 0) break;
+      for (const message of batch) {
+        const destination = task.destinationArn
+          ? this.#queueByArn(task.destinationArn)
+          : this.#queues.get(message.deadLetteredFrom ?? this.sourcesOf(sourceName)[0] ?? '');
+        if (!destination) {
+          task.status = 'FAILED';
+          task.failureReason = 'AWS.SimpleQueueService.NonExistentQueue';
+          return;
+        }
+        const { receiptHandle: _, deadLetteredFrom: __, ...rest } = message;
+        const moved: StoredMessage = { ...rest, queue: destination.name, receiveCount: 0, visibleAt: now };
+        this.#journal.put(moved.messageId, moved);
+        this.#messages.set(moved.messageId, moved);
+        task.moved += 1;
+        this.#changed(sourceName, destination.name);
+      }
+    }
+    if (task.status === 'RUNNING') task.status = 'COMPLETED';
+    else if (task.status === 'CANCELLING') task.status = 'CANCELLED';
+  }
+
+  /** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasks.html */
+  #listMoveTasks(input: Record<string, unknown>) {
+    const source = this.#queueByArn(String(input.SourceArn ?? ''));
+    if (!source) throw missingResource('SourceArn');
+    const max = input.MaxResults === undefined ? 1 : Number(input.MaxResults);
+    if (!Number.isInteger(max) || max < 1 || max > 10)
+      throw sqsError(
+        'InvalidParameterValue',
+        `Value for parameter MaxResults is invalid. Reason: You must enter a number that's between 1 and 10.`,
+      );
+    return (this.#moveTasks.get(source.name) ?? []).slice(0, max).map((task) => ({
+      ...(task.status === 'RUNNING' ? { TaskHandle: task.handle } : {}),
+      Status: task.status,
+      SourceArn: task.sourceArn,
+      ...(task.destinationArn ? { DestinationArn: task.destinationArn } : {}),
+      ...(task.ratePerSecond ? { MaxNumberOfMessagesPerSecond: task.ratePerSecond } : {}),
+      ApproximateNumberOfMessagesMoved: task.moved,
+      ApproximateNumberOfMessagesToMove: task.toMove,
+      ...(task.failureReason ? { FailureReason: task.failureReason } : {}),
+      StartedTimestamp: task.startedAt,
+    }));
+  }
+
+  /** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CancelMessageMoveTask.html */
+  #cancelMoveTask(handle: unknown) {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(String(handle ?? ''), 'base64').toString('utf8'));
+    } catch {
+      throw invalidTaskHandle();
+    }
+    const parsed = TaskHandle.safeParse(decoded);
+    if (!parsed.success) throw invalidTaskHandle();
+    const source = this.#queueByArn(parsed.data.sourceArn);
+    if (!source) throw missingResource('SourceArn');
+    const task = this.#moveTasks.get(source.name)?.find((t) => t.id === parsed.data.taskId);
+    if (!task || task.status !== 'RUNNING')
+      throw sqsError('ResourceNotFoundException', 'Task does not exist.', 404);
+    task.status = 'CANCELLING';
+    return { ApproximateNumberOfMessagesMoved: task.moved };
+  }
+
   close(): void {
+    this.#closed = true;
     this.#journal.close();
   }
 }

@@ -1,18 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { z } from 'zod';
-import { JournaledEvent } from '../eventbridge/service.ts';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
 
 import type { AwsCredentials } from '../edge/sigv4.ts';
-import type { DeadLetterQueues } from '../eventbridge/dead-letters.ts';
 import { AwsError } from '../shared/aws-protocol.ts';
 import type { Faults } from '../shared/faults.ts';
 import { Journal } from '../shared/journal.ts';
@@ -65,8 +64,6 @@ export interface LocalStepFunctionsOptions {
   /** The edge refuses unsigned requests; the workflows' SDK calls sign with these. */
   readonly credentials: AwsCredentials;
   readonly faults: Faults;
-  /** Where `sqs:sendMessage` tasks write: the dead-letter queues EventBridge writes to. */
-  readonly deadLetters: DeadLetterQueues;
   /**
    * Failed executions are kept as JSON files here, and started ones in `journal/stepfunctions.jsonl`
    * until they finish; in memory when absent.
@@ -146,36 +143,28 @@ const named = (prefix: string, error: unknown): Error => {
   return renamed;
 };
 
-const sqsError = (name: string, message: string): Error =>
-  named('SQS', Object.assign(new Error(message), { name }));
-
-/** An SQS queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`) and the queue it names. */
-const QUEUE_URL = /^https?:\/\/[^/]+\/\d{12}\/(?<name>[A-Za-z0-9_-]{1,80})$/;
-
-const StringAttribute = z.object({ DataType: z.literal('String'), StringValue: z.string().min(1) });
-
-/**
- * What the local dead-letter queues accept from a `sqs:sendMessage` task: an EventBridge event as
- * the body (the workflow's input), and why the workflow gave up on it as message attributes.
- */
-const ParkedMessage = z.object({
-  QueueUrl: z.string().regex(QUEUE_URL),
+/** What a `sqs:sendMessage` task's parameters must hold (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sqs.html). */
+const SendMessageParameters = z.object({
+  QueueUrl: z.string(),
   MessageBody: z.unknown(),
-  MessageAttributes: z.object({
-    TARGET_ARN: StringAttribute,
-    EXECUTION_ARN: StringAttribute,
-    ERROR_CODE: StringAttribute,
-    ERROR_MESSAGE: StringAttribute,
-  }),
+  MessageAttributes: z
+    .record(z.string(), z.object({ DataType: z.string(), StringValue: z.string().optional() }))
+    .optional(),
+  DelaySeconds: z.number().int().optional(),
 });
 
-const ParkedEvent = JournaledEvent;
+/** A state machine as the emulator keeps it: its spec, the parsed machine, its tasks and the states that retry. */
+interface MachineEntry {
+  spec: LocalStateMachine;
+  machine: StateMachine;
+  tasks: Map<string, TaskState>;
+  retrying: string[];
+}
 
 /**
  * Step Functions for the local cloud: runs the ASL files unchanged with aws-local-stepfunctions,
  * each Task resource mapped to its local implementation (a Lambda ARN to the handler in the local Lambda runtime,
- * `dynamodb:*` and `events:putEvents` to real SDK calls against the local edge, `sqs:sendMessage` into
- * the local dead-letter queues). The newest
+ * `dynamodb:*`, `events:putEvents` and `sqs:sendMessage` to real SDK calls against the local edge). The newest
  * executions are kept in memory, and failed ones in `<data dir>/executions/` so a developer can
  * see why one failed.
  *
@@ -185,10 +174,7 @@ const ParkedEvent = JournaledEvent;
  */
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
-  readonly #machines = new Map<
-    string,
-    { spec: LocalStateMachine; machine: StateMachine; tasks: Map<string, TaskState>; retrying: string[] }
-  >();
+  readonly #machines = new Map<string, MachineEntry>();
   readonly #executions = new Map<string, Execution>();
   readonly #running = new Set<Promise<void>>();
   /** Started executions waiting for a turn: only their ARNs, their input is in the journal. */
@@ -198,6 +184,7 @@ export class LocalStepFunctions {
   #closed = false;
   #dynamo: DynamoDBClient | undefined;
   #events: EventBridgeClient | undefined;
+  #sqs: SQSClient | undefined;
 
   constructor(options: LocalStepFunctionsOptions) {
     this.#options = options;
@@ -263,7 +250,9 @@ export class LocalStepFunctions {
     };
     this.#dynamo ??= new DynamoDBClient(config);
     this.#events ??= new EventBridgeClient(config);
-    return { dynamo: this.#dynamo, events: this.#events };
+    // The queue URL names SQS's own host; the call goes to the edge all the same.
+    this.#sqs ??= new SQSClient({ ...config, useQueueUrlAsEndpoint: false });
+    return { dynamo: this.#dynamo, events: this.#events, sqs: this.#sqs };
   }
 
   /** The local implementation of one Task resource. */
@@ -306,7 +295,7 @@ export class LocalStepFunctions {
           );
         };
       case 'arn:aws:states:::sqs:sendMessage':
-        return async (input) => this.#sendMessage(input);
+        return (input) => this.#sendMessage(input);
       default:
         return async () => {
           throw named(
@@ -318,44 +307,24 @@ export class LocalStepFunctions {
   }
 
   /**
-   * `sqs:sendMessage` into the local dead-letter queues, in the shape EventBridge's dead letters
-   * have, so `npm run events -- dead-letters` lists it and `redrive` starts the workflow again
-   * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sqs.html). Step Functions sends a
-   * JSON `MessageBody` serialised; SQS refuses empty attribute values.
+   * `sqs:sendMessage` as Step Functions calls it: a JSON `MessageBody` is sent serialised
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sqs.html).
    */
-  #sendMessage(input: unknown): { MessageId: string; MD5OfMessageBody: string } {
-    const message = ParkedMessage.safeParse(input);
-    if (!message.success) {
-      const issue = message.error.issues[0];
-      throw sqsError(
-        'InvalidParameterValueException',
-        `The local dead-letter queues take a queue URL and the attributes TARGET_ARN, EXECUTION_ARN, ERROR_CODE and ERROR_MESSAGE: ${issue?.path.join('.')} ${issue?.message}`,
+  async #sendMessage(input: unknown): Promise<unknown> {
+    const parameters = SendMessageParameters.safeParse(input);
+    if (!parameters.success) {
+      throw named(
+        'SQS',
+        Object.assign(new Error(`Invalid sqs:sendMessage parameters: ${z.prettifyError(parameters.error)}`), {
+          name: 'MissingParameter',
+        }),
       );
     }
-    const { QueueUrl, MessageBody, MessageAttributes: attributes } = message.data;
-    const text = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const event = ParkedEvent.safeParse(parsed);
-    if (!event.success)
-      throw sqsError(
-        'InvalidMessageContentsException',
-        'The local dead-letter queues hold EventBridge events only',
-      );
-    const letter = this.#options.deadLetters.send(QUEUE_URL.exec(QueueUrl)?.groups?.name ?? '', {
-      body: event.data,
-      attributes: {
-        TARGET_ARN: attributes.TARGET_ARN.StringValue,
-        EXECUTION_ARN: attributes.EXECUTION_ARN.StringValue,
-        ERROR_CODE: attributes.ERROR_CODE.StringValue,
-        ERROR_MESSAGE: attributes.ERROR_MESSAGE.StringValue,
-      },
-    });
-    return { MessageId: letter.messageId, MD5OfMessageBody: createHash('md5').update(text).digest('hex') };
+    const { MessageBody, ...rest } = parameters.data;
+    const body = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
+    return this.#sdk('SQS', () =>
+      this.#clients().sqs.send(new SendMessageCommand({ ...rest, MessageBody: body })),
+    );
   }
 
   async #sdk(service: string, call: () => Promise<{ $metadata?: unknown }>): Promise<unknown> {
@@ -458,16 +427,7 @@ export class LocalStepFunctions {
     return { executionArn, startDate: Date.parse(started.startDate) / 1000 };
   }
 
-  #launch(
-    entry: {
-      spec: LocalStateMachine;
-      machine: StateMachine;
-      tasks: Map<string, TaskState>;
-      retrying: string[];
-    },
-    execution: Execution,
-    input: unknown,
-  ): void {
+  #launch(entry: MachineEntry, execution: Execution, input: unknown): void {
     this.#executions.set(execution.executionArn, execution);
     const run = this.#run(entry, execution, input).finally(() => {
       this.#running.delete(run);
@@ -493,16 +453,7 @@ export class LocalStepFunctions {
     return this.#running.size + this.#waiting.length;
   }
 
-  async #run(
-    entry: {
-      spec: LocalStateMachine;
-      machine: StateMachine;
-      tasks: Map<string, TaskState>;
-      retrying: string[];
-    },
-    execution: Execution,
-    input: unknown,
-  ): Promise<void> {
+  async #run(entry: MachineEntry, execution: Execution, input: unknown): Promise<void> {
     const handlers = Object.fromEntries(
       [...entry.tasks].map(([name, task]) => [name, this.#handlerFor(task.Resource)]),
     ) as LocalHandlers;
@@ -591,5 +542,6 @@ export class LocalStepFunctions {
     this.#journal.close();
     this.#dynamo?.destroy();
     this.#events?.destroy();
+    this.#sqs?.destroy();
   }
 }

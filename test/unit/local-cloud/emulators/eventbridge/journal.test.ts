@@ -8,6 +8,8 @@ import {
   type TargetInvoker,
 } from '../../../../../local-cloud/emulators/eventbridge/service.ts';
 import { Faults } from '../../../../../local-cloud/emulators/shared/faults.ts';
+import { SqsDeadLetterQueues } from '../../../../../local-cloud/emulators/sqs/dead-letter-queues.ts';
+import { LocalSqs } from '../../../../../local-cloud/emulators/sqs/sqs.ts';
 import { waitFor } from '../../../../support/local-cloud.ts';
 
 const BUS = 'journal-test';
@@ -24,7 +26,11 @@ const never: TargetInvoker = () => new Promise(() => {});
 
 /** A local EventBridge on `dataDir` with one rule and one target, as a fresh process would start it. */
 const start = (invoke: TargetInvoker, options: Partial<LocalEventBridgeOptions> = {}) => {
+  // The dead-letter queue is a queue of a local SQS on the same data directory, as a process has it.
+  const sqs = new LocalSqs({ region: 'us-east-1', accountId: '000000000000', dataDir, publicUrl: () => '' });
+  if (!sqs.hasQueue('journal-test-dlq')) sqs.createQueue('journal-test-dlq');
   const events = new LocalEventBridge({
+    deadLetters: new SqsDeadLetterQueues(sqs),
     region: 'us-east-1',
     accountId: '000000000000',
     busNames: [BUS],
