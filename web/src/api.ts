@@ -87,7 +87,7 @@ export const createApi = (apiUrl: string, token: string): Api => {
       let loaded: AggregateSeries = {};
       let cursor: string | null = null;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const query = new URLSearchParams({ from, to, bucket });
+        const query = new URLSearchParams({ from, to, bucket, limit: String(PAGE_LIMIT) });
         if (cursor) query.set('cursor', cursor);
         const path = `/devices/${encodeURIComponent(deviceId)}/readings?${query}`;
         const body = parseAggregatePage(await json(await get(path), `GET ${path}`));
