@@ -1,5 +1,6 @@
 /** The REST API as the dashboard uses it: bearer token, JSON, cursors followed. */
 import type { Device } from '../../schemas/device.ts';
+import { type AggregateSeries, appendPage, type BucketKey, parseAggregatePage } from './logic/aggregates.ts';
 import { type AlertEntry, parseAlert, parseAlertList } from './logic/alerts.ts';
 import { isObject, parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
 
@@ -29,8 +30,10 @@ export const ALERTS_LIMIT = 500;
 
 export interface Api {
   devices(): Promise<Device[]>;
-  /** Every reading of a device from `from` on, oldest first, all pages. */
-  readings(deviceId: string, from: string, signal?: AbortSignal): Promise<ReadingData[]>;
+  /** Every reading of a device from `from` on (up to `to` when given), oldest first, all pages. */
+  readings(deviceId: string, from: string, to?: string): Promise<ReadingData[]>;
+  /** A device's buckets of `bucket` from `from` to `to`, per metric oldest first, all pages. */
+  aggregates(deviceId: string, from: string, to: string, bucket: BucketKey): Promise<AggregateSeries>;
   /** A device's alerts, active and past, newest first, each with its timeline (its charts' alarm bands). */
   deviceAlerts(deviceId: string, nowMs: number): Promise<AlertEntry[]>;
   /** Active alerts, or an empty list while the API does not serve `GET /alerts` yet. */
@@ -42,10 +45,9 @@ export interface Api {
 export type AlertAction = 'acknowledge' | 'snooze' | 'resolve';
 
 export const createApi = (apiUrl: string, token: string): Api => {
-  const get = async (path: string, signal?: AbortSignal): Promise<Response> => {
+  const get = async (path: string): Promise<Response> => {
     const response = await fetch(`${apiUrl}${path}`, {
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      ...(signal ? { signal } : {}),
     });
     if (response.status === 401) {
       throw new UnauthorizedError(`The API refused the token (${response.status})`);
@@ -64,20 +66,37 @@ export const createApi = (apiUrl: string, token: string): Api => {
       return devices;
     },
 
-    async readings(deviceId, from, signal) {
+    async readings(deviceId, from, to) {
       const items: ReadingData[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < MAX_PAGES; page++) {
         const query = new URLSearchParams({ from, limit: String(PAGE_LIMIT) });
+        if (to) query.set('to', to);
         if (cursor) query.set('cursor', cursor);
         const path = `/devices/${encodeURIComponent(deviceId)}/readings?${query}`;
-        const body = parseReadingsPage(await json(await get(path, signal), `GET ${path}`));
+        const body = parseReadingsPage(await json(await get(path), `GET ${path}`));
         if (!body) throw new ApiError(`GET ${path} answered an unexpected body`, 200);
         items.push(...body.items);
         cursor = body.nextCursor;
         if (!cursor) break;
       }
       return items;
+    },
+
+    async aggregates(deviceId, from, to, bucket) {
+      let loaded: AggregateSeries = {};
+      let cursor: string | null = null;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const query = new URLSearchParams({ from, to, bucket, limit: String(PAGE_LIMIT) });
+        if (cursor) query.set('cursor', cursor);
+        const path = `/devices/${encodeURIComponent(deviceId)}/readings?${query}`;
+        const body = parseAggregatePage(await json(await get(path), `GET ${path}`));
+        if (!body) throw new ApiError(`GET ${path} answered an unexpected body`, 200);
+        loaded = appendPage(loaded, body);
+        cursor = body.nextCursor;
+        if (!cursor) break;
+      }
+      return loaded;
     },
 
     async actOnAlert(alertId, action, body) {

@@ -9,6 +9,16 @@ import type { PushMessage } from '../../schemas/websocket.ts';
 import { type AlertAction, type Api, createApi, UnauthorizedError } from './api.ts';
 import { h, setAttr } from './dom.ts';
 import { type ConnectionStatus, LiveConnection } from './live-connection.ts';
+import {
+  type AggregateView,
+  aggregateView,
+  BUCKETS,
+  bucketStart,
+  compactTail,
+  drawnAggregates,
+  planHistory,
+  pruneAggregates,
+} from './logic/aggregates.ts';
 import { type AlarmBand, mergeBands, pruneBands, resolveBand } from './logic/alarm-bands.ts';
 import {
   type AlertEntry,
@@ -22,7 +32,7 @@ import {
   resolveAlert,
   roleOfToken,
 } from './logic/alerts.ts';
-import { backfillWindow, isRangeKey, RANGES, type RangeKey } from './logic/backfill.ts';
+import { BACKFILL_OVERLAP_MS, backfillWindow } from './logic/backfill.ts';
 import { visibleWindow } from './logic/chart-scale.ts';
 import { coalescing } from './logic/coalesce.ts';
 import {
@@ -45,6 +55,17 @@ import { type DashboardConfig, parseEnriched, parseReading } from './logic/messa
 import { SeenEvents } from './logic/seen-events.ts';
 import { type DeviceStatus, deviceStatus, latest, parseTime } from './logic/status.ts';
 import { socketUrl } from './logic/subscriptions.ts';
+import {
+  DEFAULT_PRESET,
+  isPreset,
+  isPresetKey,
+  rangeFromQuery,
+  rangeToQuery,
+  sameRange,
+  spanOf,
+  type TimeRange,
+  windowOf,
+} from './logic/time-range.ts';
 import { AlertsPanel } from './views/alerts-panel.ts';
 import { ALL_DEVICES, DeviceList } from './views/device-list.ts';
 import { DevicePanel, displayName } from './views/device-panel.ts';
@@ -61,6 +82,8 @@ const RANGE_STORAGE_KEY = 'sensorbus.range';
 interface DeviceEntry {
   device: Device;
   series: MetricSeries;
+  /** On long ranges, the buckets loaded from the API; `series` then holds only the raw tail from `tailFrom`. */
+  aggregate: AggregateView | undefined;
   /** The device's alarm periods, shaded on its charts. */
   bands: readonly AlarmBand[];
   /** Shown readings the enrichment workflow gave up on. */
@@ -95,7 +118,7 @@ export class Dashboard {
   readonly #main: HTMLElement;
   readonly #notice: HTMLElement;
   #alerts: AlertEntry[] = [];
-  #range: RangeKey;
+  #range: TimeRange;
   #selected = ALL_DEVICES;
   #generation = 0;
   #backfills = 0;
@@ -105,8 +128,10 @@ export class Dashboard {
   constructor(options: DashboardOptions) {
     this.#options = options;
     this.#api = createApi(options.config.apiUrl, options.token);
-    const storedRange = sessionStorage.getItem(RANGE_STORAGE_KEY);
-    this.#range = isRangeKey(storedRange) ? storedRange : '15m';
+    const storedPreset = sessionStorage.getItem(RANGE_STORAGE_KEY);
+    this.#range = rangeFromQuery(location.search) ?? {
+      preset: isPresetKey(storedPreset) ? storedPreset : DEFAULT_PRESET,
+    };
     this.#header = new Header({
       range: this.#range,
       onRange: (range) => this.#setRange(range),
@@ -149,6 +174,9 @@ export class Dashboard {
       h('div', { class: 'layout' }, this.#list.element, this.#main, this.#alertsPanel.element),
     );
     setAttr(root, 'data-backfills', 0);
+    // The address always says the range shown, so it can be copied and shared as it is.
+    history.replaceState(history.state, '', this.#address(this.#range));
+    window.addEventListener('popstate', this.#onPopState);
     this.#alertsPanel.render([], Date.now());
     const fromHash = new URLSearchParams(location.hash.slice(1)).get('device');
 
@@ -180,6 +208,7 @@ export class Dashboard {
 
   stop(): void {
     this.#stopped = true;
+    window.removeEventListener('popstate', this.#onPopState);
     this.#live.stop();
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
@@ -188,12 +217,30 @@ export class Dashboard {
   }
 
   #window(nowMs = Date.now()): [number, number] {
-    return [nowMs - RANGES[this.#range].ms, nowMs];
+    return windowOf(this.#range, nowMs);
   }
 
+  /** A preset's window narrows to a fresh device's data; a custom range is shown as asked. */
   #chartWindow(entry: DeviceEntry, nowMs = Date.now()): [number, number] {
-    return visibleWindow(nowMs, RANGES[this.#range].ms, firstTimestamp(entry.series));
+    if (!isPreset(this.#range)) return this.#window(nowMs);
+    const firstBucket = entry.aggregate
+      ? Math.min(
+          ...Object.values(entry.aggregate.loaded).map((points) => points[0]?.t ?? Number.POSITIVE_INFINITY),
+        )
+      : Number.POSITIVE_INFINITY;
+    const firstPoint = Math.min(firstBucket, firstTimestamp(entry.series) ?? Number.POSITIVE_INFINITY);
+    return visibleWindow(nowMs, spanOf(this.#range), Number.isFinite(firstPoint) ? firstPoint : undefined);
   }
+
+  /** This page's address showing `range`, keeping the rest (the selected device) as it is. */
+  #address(range: TimeRange): string {
+    return `${location.pathname}${rangeToQuery(range, location.search)}${location.hash}`;
+  }
+
+  /** Back and forward step through the ranges picked. */
+  readonly #onPopState = (): void => {
+    this.#setRange(rangeFromQuery(location.search) ?? { preset: DEFAULT_PRESET }, false);
+  };
 
   #setDevices(devices: readonly Device[]): void {
     const added: string[] = [];
@@ -211,6 +258,7 @@ export class Dashboard {
       const created: DeviceEntry = {
         device,
         series: {},
+        aggregate: undefined,
         bands: [],
         failures: new Map(),
         lastSeenMs: seen,
@@ -230,17 +278,30 @@ export class Dashboard {
     if (added.length > 0 && this.#live.status.state === 'live') this.#live.subscribe(added);
   }
 
-  /** Loads the range's history the first time, then catches up from the last reading seen. */
+  /**
+   * Loads the range's history the first time, then catches up from the last reading seen. A range
+   * holding more readings than a chart needs loads the API's buckets up to the current bucket, and
+   * raw readings from there on (see `aggregates.ts`).
+   */
   async #syncDevice(entry: DeviceEntry): Promise<void> {
     if (this.#stopped) return;
     const generation = this.#generation;
-    const [rangeStart] = this.#window();
+    const deviceId = entry.device.deviceId;
+    const [rangeStart, rangeEnd] = this.#window();
+    const to = isPreset(this.#range) ? undefined : new Date(rangeEnd).toISOString();
     const wasLoaded = entry.loaded;
-    const { from } = backfillWindow(wasLoaded ? lastTimestamp(entry.series) : undefined, rangeStart);
     void this.#loadBands(entry, generation);
     try {
-      const readings = await this.#api.readings(entry.device.deviceId, from);
+      const buckets = wasLoaded ? undefined : this.#loadBuckets(entry, rangeStart, rangeEnd);
+      const tailStart = (wasLoaded ? entry.aggregate?.tailFrom : buckets?.tailFrom) ?? rangeStart;
+      const { from } = backfillWindow(wasLoaded ? lastTimestamp(entry.series) : undefined, tailStart);
+      const [loadedAggregate, readings] = await Promise.all([
+        buckets?.loading,
+        this.#api.readings(deviceId, from, to),
+      ]);
       if (generation !== this.#generation || this.#stopped) return;
+      // A catch-up keeps the buckets as they are (the prune may have folded the tail into them meanwhile).
+      if (!wasLoaded) entry.aggregate = loadedAggregate;
       entry.series = applyReadings(entry.series, readings);
       this.#setFailures(entry, applyFailures(entry.failures, readings));
       entry.lastSeenMs = latest(entry.lastSeenMs, lastSeenOf(readings));
@@ -257,6 +318,25 @@ export class Dashboard {
       entry.panel.setError(`Could not load readings (${describe(error)}); trying again shortly.`);
       setTimeout(() => void entry.sync(), SYNC_RETRY_MS);
     }
+  }
+
+  /**
+   * On a range holding more of the device's readings than a chart needs, starts loading the
+   * API's buckets up to the current one (`tailFrom`); the raw readings from there on are the tail.
+   */
+  #loadBuckets(
+    entry: DeviceEntry,
+    rangeStart: number,
+    rangeEnd: number,
+  ): { tailFrom: number; loading: Promise<AggregateView> } | undefined {
+    const plan = planHistory(rangeEnd - rangeStart, entry.device.expectedIntervalSeconds);
+    if (plan.mode === 'raw') return undefined;
+    const tailFrom = bucketStart(Math.min(Date.now(), rangeEnd), BUCKETS[plan.bucket]);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const loading = this.#api
+      .aggregates(entry.device.deviceId, iso(rangeStart), iso(tailFrom), plan.bucket)
+      .then((loaded) => aggregateView(plan.bucket, tailFrom, loaded));
+    return { tailFrom, loading };
   }
 
   /**
@@ -358,7 +438,16 @@ export class Dashboard {
       const now = Date.now();
       for (const id of this.#dirty) {
         const entry = this.#entries.get(id);
-        entry?.panel.update(entry.series, this.#chartWindow(entry, now), entry.bands);
+        if (!entry) continue;
+        const { aggregate } = entry;
+        entry.panel.update(
+          entry.series,
+          this.#chartWindow(entry, now),
+          entry.bands,
+          aggregate
+            ? { bucket: aggregate.bucket, series: drawnAggregates(aggregate, entry.series) }
+            : undefined,
+        );
       }
       this.#dirty.clear();
       this.#tick();
@@ -381,8 +470,16 @@ export class Dashboard {
   }
 
   #prune(): void {
-    const [rangeStart] = this.#window();
+    const now = Date.now();
+    const [rangeStart] = this.#window(now);
     for (const entry of this.#entries.values()) {
+      if (entry.aggregate) {
+        // Buckets that closed longer ago than a backfill reaches back will not change any more.
+        const closedBefore = now - BACKFILL_OVERLAP_MS - BUCKETS[entry.aggregate.bucket];
+        const compacted = compactTail(entry.aggregate, entry.series, closedBefore);
+        entry.aggregate = pruneAggregates(compacted.view, rangeStart);
+        entry.series = compacted.tail;
+      }
       entry.series = pruneSeries(entry.series, rangeStart - 60_000);
       entry.bands = pruneBands(entry.bands, rangeStart - 60_000);
       this.#setFailures(entry, pruneFailures(entry.failures, rangeStart - 60_000));
@@ -395,14 +492,17 @@ export class Dashboard {
     entry.panel.setEnrichmentNotice(failureNotice(failures, displayName(entry.device)));
   }
 
-  #setRange(range: RangeKey): void {
-    if (range === this.#range) return;
+  /** Shows another range: a new entry in the page's history when picked, none when restored by back/forward. */
+  #setRange(range: TimeRange, record = true): void {
+    if (sameRange(range, this.#range)) return;
     this.#range = range;
-    sessionStorage.setItem(RANGE_STORAGE_KEY, range);
-    this.#header.setRange(range);
+    if (isPreset(range)) sessionStorage.setItem(RANGE_STORAGE_KEY, range.preset);
+    if (record) history.pushState(null, '', this.#address(range));
+    this.#header.setRange(range, Date.now());
     this.#generation++;
     for (const entry of this.#entries.values()) {
       entry.series = {};
+      entry.aggregate = undefined;
       this.#setFailures(entry, new Map());
       entry.loaded = false;
       entry.panel.setLoading(true);

@@ -24,15 +24,3 @@ export const backfillWindow = (
   const from = lastSeenMs === undefined ? rangeStartMs : Math.max(rangeStartMs, lastSeenMs - overlapMs);
   return { from: new Date(from).toISOString() };
 };
-
-/** The time ranges a person can pick, in milliseconds. */
-export const RANGES = {
-  '15m': { label: '15 min', ms: 15 * 60 * 1000 },
-  '1h': { label: '1 h', ms: 60 * 60 * 1000 },
-  '6h': { label: '6 h', ms: 6 * 60 * 60 * 1000 },
-  '24h': { label: '24 h', ms: 24 * 60 * 60 * 1000 },
-} as const;
-export type RangeKey = keyof typeof RANGES;
-
-export const isRangeKey = (value: unknown): value is RangeKey =>
-  typeof value === 'string' && Object.hasOwn(RANGES, value);

@@ -1,6 +1,7 @@
 /** A device's section of the main area: its header (status, alarms) and one chart per metric. */
 import type { Device } from '../../../schemas/device.ts';
 import { h, setAttr, setText } from '../dom.ts';
+import type { AggregateSeries, BucketKey } from '../logic/aggregates.ts';
 import { type AlarmBand, bandsForMetric } from '../logic/alarm-bands.ts';
 import { thresholdsOf } from '../logic/chart-scale.ts';
 import type { MetricSeries } from '../logic/device-series.ts';
@@ -12,9 +13,15 @@ import { MetricChart } from './metric-chart.ts';
 export const displayName = (device: Device): string => device.name ?? device.deviceId;
 
 /** The metrics to chart: the registered ones first, in their order, then any others readings carry. */
-export const metricsOf = (device: Device, series: MetricSeries): string[] => [
+export const metricsOf = (device: Device, series: MetricSeries | AggregateSeries): string[] => [
   ...new Set([...Object.keys(device.metrics), ...Object.keys(series)]),
 ];
+
+/** Long ranges: each metric's buckets, drawn instead of its readings. */
+export interface Aggregated {
+  readonly bucket: BucketKey;
+  readonly series: AggregateSeries;
+}
 
 export class DevicePanel {
   readonly element: HTMLElement;
@@ -103,11 +110,17 @@ export class DevicePanel {
   }
 
   /**
-   * Draws the series and the device's alarm bands (each chart its own threshold alerts and every
-   * silence), creating a chart for any metric seen for the first time.
+   * Draws the series (or, given `aggregated`, its buckets) and the device's alarm bands (each chart
+   * its own threshold alerts and every silence), creating a chart for any metric seen for the
+   * first time.
    */
-  update(series: MetricSeries, window: [number, number], bands: readonly AlarmBand[] = []): void {
-    for (const metric of metricsOf(this.#device, series)) {
+  update(
+    series: MetricSeries,
+    window: [number, number],
+    bands: readonly AlarmBand[] = [],
+    aggregated?: Aggregated,
+  ): void {
+    for (const metric of metricsOf(this.#device, aggregated?.series ?? series)) {
       let chart = this.#charts.get(metric);
       if (!chart) {
         chart = new MetricChart({
@@ -120,7 +133,9 @@ export class DevicePanel {
         this.#chartGrid.append(chart.element);
       }
       chart.update(
-        series[metric] ?? [],
+        aggregated
+          ? { kind: 'aggregate', bucket: aggregated.bucket, points: aggregated.series[metric] ?? [] }
+          : { kind: 'raw', points: series[metric] ?? [] },
         window,
         thresholdsOf(this.#device.alarms, metric),
         bandsForMetric(bands, metric),

@@ -1,18 +1,26 @@
 /**
- * One live uPlot chart of one metric of one device. The figure carries its state for people
- * (caption, tooltip) and for tests (`data-points`, `data-anomalies`, `data-last-timestamp`,
- * `data-bands` and `data-open-bands`: the alarm periods shaded in the visible window).
+ * One live uPlot chart of one metric of one device: each reading, or on long ranges each bucket's
+ * average with its min–max band. The figure carries its state for people (caption, tooltip) and
+ * for tests (`data-mode` raw or aggregate, `data-bucket`, `data-points`, `data-anomalies`,
+ * `data-last-timestamp`, `data-bands` and `data-open-bands`: the alarm periods shaded in the
+ * visible window).
  */
 import uPlot from 'uplot';
 import { h, setAttr, setText } from '../dom.ts';
+import { type ChartData, chartColumns } from '../logic/aggregates.ts';
 import { type AlarmBand, type PlacedBand, placeBands } from '../logic/alarm-bands.ts';
 import { type Threshold, timeTickLabels, yRange } from '../logic/chart-scale.ts';
 import { formatClock, formatValue, metricLabel } from '../logic/format.ts';
-import { anomalies, type Point, toChartColumns } from '../logic/series.ts';
+import { anomalies } from '../logic/series.ts';
+
+const formatDate = (ms: number): string =>
+  new Date(ms).toLocaleDateString('en', { month: 'short', day: 'numeric' });
 
 const COLORS = {
   line: '#3b6ea8',
   fill: 'rgba(59, 110, 168, 0.08)',
+  range: 'rgba(59, 110, 168, 0.18)',
+  rangeEdge: 'rgba(59, 110, 168, 0.35)',
   axis: '#6b7785',
   grid: '#edf0f3',
   anomaly: '#c93a3a',
@@ -30,9 +38,10 @@ const BAND_COLORS = {
 const bandColor = (band: PlacedBand) =>
   band.kind === 'silence' ? BAND_COLORS.silence : BAND_COLORS[band.severity];
 
-/** Tick steps of the time axis, in seconds: readable clock times from seconds to days. */
+/** Tick steps of the time axis, in seconds: readable clock times from seconds to weeks. */
 const TIME_STEPS = [
-  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800,
+  604_800,
 ];
 
 export interface MetricChartOptions {
@@ -53,7 +62,7 @@ export class MetricChart {
   readonly #tooltip: HTMLElement;
   readonly #resize: ResizeObserver;
   #plot: uPlot | undefined;
-  #points: readonly Point[] = [];
+  #data: ChartData = { kind: 'raw', points: [] };
   #thresholds: readonly Threshold[] = [];
   #bands: readonly AlarmBand[] = [];
   #window: [number, number] = [0, 1];
@@ -92,14 +101,14 @@ export class MetricChart {
     this.#resize.observe(this.#plotHost);
   }
 
-  /** Replaces the drawn points (already sorted and deduplicated), the visible time window and the alarm bands. */
+  /** Replaces the drawn data (already sorted and deduplicated), the visible time window and the alarm bands. */
   update(
-    points: readonly Point[],
+    data: ChartData,
     window: [number, number],
     thresholds: readonly Threshold[],
     bands: readonly AlarmBand[] = [],
   ): void {
-    this.#points = points;
+    this.#data = data;
     this.#window = window;
     this.#thresholds = thresholds;
     this.#bands = bands;
@@ -129,32 +138,39 @@ export class MetricChart {
   }
 
   #render(): void {
-    const points = this.#points;
-    const marked = anomalies(points);
-    const last = points.at(-1);
-    setAttr(this.element, 'data-points', points.length);
+    const data = this.#data;
+    const unit = this.#options.unit;
+    const marked = data.kind === 'raw' ? anomalies(data.points) : [];
+    setAttr(this.element, 'data-mode', data.kind);
+    setAttr(this.element, 'data-bucket', data.kind === 'aggregate' ? data.bucket : undefined);
+    setAttr(this.element, 'data-points', data.points.length);
     setAttr(this.element, 'data-anomalies', marked.length);
-    setAttr(this.element, 'data-last-timestamp', last ? new Date(last.t).toISOString() : undefined);
-
-    setText(this.#value, formatValue(last?.value, this.#options.unit));
-    const enrichment = last?.enrichment;
     const stats: string[] = [];
-    if (enrichment?.mean !== undefined)
-      stats.push(`mean ${formatValue(enrichment.mean, this.#options.unit)}`);
-    if (enrichment?.zScore !== undefined && enrichment.zScore !== null)
-      stats.push(`z-score ${enrichment.zScore.toFixed(2)}`);
+    let statsTitle: string | undefined;
+    if (data.kind === 'raw') {
+      const last = data.points.at(-1);
+      setAttr(this.element, 'data-last-timestamp', last ? new Date(last.t).toISOString() : undefined);
+      setText(this.#value, formatValue(last?.value, unit));
+      const enrichment = last?.enrichment;
+      if (enrichment?.mean !== undefined) stats.push(`mean ${formatValue(enrichment.mean, unit)}`);
+      if (enrichment?.zScore !== undefined && enrichment.zScore !== null)
+        stats.push(`z-score ${enrichment.zScore.toFixed(2)}`);
+      if (stats.length > 0) statsTitle = 'Rolling mean and z-score of the latest reading';
+    } else {
+      const last = data.points.at(-1);
+      setAttr(this.element, 'data-last-timestamp', undefined);
+      setText(this.#value, formatValue(last?.last, unit));
+      stats.push(`average per ${data.bucket}, min–max band`);
+      statsTitle = `Each point is the average of a ${data.bucket} bucket; the shaded band spans its lowest to highest reading`;
+    }
     setText(this.#stats, stats.join(' · '));
-    setAttr(
-      this.#stats,
-      'title',
-      stats.length > 0 ? 'Rolling mean and z-score of the latest reading' : undefined,
-    );
+    setAttr(this.#stats, 'title', statsTitle);
     this.#anomalyBadge.hidden = marked.length === 0;
     setText(this.#anomalyBadge, `${marked.length} ${marked.length === 1 ? 'anomaly' : 'anomalies'}`);
 
     const plot = this.#ensurePlot();
     if (plot) {
-      plot.setData(toChartColumns(points), false);
+      plot.setData(chartColumns(data), false);
       plot.setScale('x', { min: this.#window[0] / 1000, max: this.#window[1] / 1000 });
     }
     this.#renderBandState();
@@ -169,7 +185,7 @@ export class MetricChart {
 
   #renderEmptyState(): void {
     const [from] = this.#window;
-    const visible = this.#points.some((p) => p.t >= from);
+    const visible = this.#data.points.some((p) => p.t >= from);
     if (this.#loading) {
       this.#empty.hidden = false;
       return;
@@ -229,13 +245,16 @@ export class MetricChart {
           paths: () => null,
           points: { show: true, size: 8, width: 1.5, stroke: '#ffffff', fill: COLORS.anomaly },
         },
+        { label: 'Max', stroke: COLORS.rangeEdge, width: 1, points: { show: false } },
+        { label: 'Min', stroke: COLORS.rangeEdge, width: 1, points: { show: false } },
       ],
+      bands: [{ series: [3, 4], fill: COLORS.range }],
       hooks: {
         drawAxes: [(u) => this.#drawBands(u), (u) => this.#drawThresholds(u)],
         setCursor: [(u) => this.#showTooltip(u)],
       },
     };
-    this.#plot = new uPlot(opts, toChartColumns(this.#points), this.#plotHost);
+    this.#plot = new uPlot(opts, chartColumns(this.#data), this.#plotHost);
     this.#plot.over.append(this.#tooltip);
     this.#plot.over.addEventListener('mouseleave', () => {
       this.#tooltip.hidden = true;
@@ -311,30 +330,54 @@ export class MetricChart {
 
   #showTooltip(u: uPlot): void {
     const index = u.cursor.idx;
-    const point = index === null || index === undefined ? undefined : this.#points[index];
     const left = u.cursor.left ?? -1;
-    if (!point || left < 0) {
+    const tip = index === null || index === undefined || left < 0 ? undefined : this.#tooltipRows(index);
+    if (!tip) {
       this.#tooltip.hidden = true;
       return;
     }
-    const e = point.enrichment;
-    const rows: [string, string][] = [['Value', formatValue(point.value, this.#options.unit)]];
-    if (e?.mean !== undefined) rows.push(['Mean', formatValue(e.mean, this.#options.unit)]);
-    if (e?.stddev !== undefined) rows.push(['Std dev', formatValue(e.stddev)]);
-    if (e?.zScore !== undefined && e.zScore !== null) rows.push(['z-score', formatValue(e.zScore)]);
-    if (e?.delta !== undefined && e.delta !== null) rows.push(['Change', formatValue(e.delta)]);
     this.#tooltip.replaceChildren(
-      h('div', { class: 'tooltip-time' }, formatClock(point.t)),
-      ...rows.map(([name, value]) =>
+      h('div', { class: 'tooltip-time' }, tip.time),
+      ...tip.rows.map(([name, value]) =>
         h('div', { class: 'tooltip-row' }, h('span', {}, name), h('b', {}, value)),
       ),
     );
-    if (e?.anomaly) this.#tooltip.append(h('div', { class: 'tooltip-anomaly' }, 'Anomaly'));
+    if (tip.anomaly) this.#tooltip.append(h('div', { class: 'tooltip-anomaly' }, 'Anomaly'));
     this.#tooltip.hidden = false;
-    const top = u.valToPos(point.value, 'y');
+    const top = u.valToPos(tip.value, 'y');
     const flip = left > u.over.clientWidth - 150;
     this.#tooltip.style.left = `${flip ? left - 12 : left + 12}px`;
     this.#tooltip.style.transform = flip ? 'translateX(-100%)' : '';
     this.#tooltip.style.top = `${Math.max(0, Math.min(top - 20, u.over.clientHeight - 90))}px`;
+  }
+
+  #tooltipRows(
+    index: number,
+  ): { time: string; value: number; rows: [string, string][]; anomaly: boolean } | undefined {
+    const unit = this.#options.unit;
+    if (this.#data.kind === 'aggregate') {
+      const bucket = this.#data.points[index];
+      if (!bucket) return undefined;
+      return {
+        time: `${formatDate(bucket.t)} ${formatClock(bucket.t)}, ${this.#data.bucket}`,
+        value: bucket.avg,
+        anomaly: false,
+        rows: [
+          ['Average', formatValue(bucket.avg, unit)],
+          ['Min', formatValue(bucket.min, unit)],
+          ['Max', formatValue(bucket.max, unit)],
+          ['Readings', String(bucket.count)],
+        ],
+      };
+    }
+    const point = this.#data.points[index];
+    if (!point) return undefined;
+    const e = point.enrichment;
+    const rows: [string, string][] = [['Value', formatValue(point.value, unit)]];
+    if (e?.mean !== undefined) rows.push(['Mean', formatValue(e.mean, unit)]);
+    if (e?.stddev !== undefined) rows.push(['Std dev', formatValue(e.stddev)]);
+    if (e?.zScore !== undefined && e.zScore !== null) rows.push(['z-score', formatValue(e.zScore)]);
+    if (e?.delta !== undefined && e.delta !== null) rows.push(['Change', formatValue(e.delta)]);
+    return { time: formatClock(point.t), value: point.value, rows, anomaly: e?.anomaly === true };
   }
 }

@@ -1,0 +1,249 @@
+/**
+ * Long ranges drawn from aggregates: `GET /devices/{id}/readings?from&to&bucket=` answers one
+ * item per UTC-aligned bucket with each metric's min, max, avg, count, first and last, so a 30-day
+ * chart loads a few hundred buckets instead of tens of thousands of readings. The chart draws the
+ * average with a min–max band.
+ *
+ * The newest bucket is still filling while the chart is open, so it is not taken from the API:
+ * the dashboard loads the raw readings from that bucket's start (the *tail*) and follows them live
+ * like a short range, deduplicated by timestamp, and rolls the tail up into buckets itself. Live
+ * readings thereby keep extending the current bucket (and open the next one) with no reading
+ * counted twice, whatever the order of the REST answer and the pushes.
+ */
+import type { MetricSeries } from './device-series.ts';
+import { isNumber, isObject, isString } from './messages.ts';
+import { type Point, toChartColumns } from './series.ts';
+
+/** The bucket sizes the API serves, in ms. */
+export const BUCKETS = {
+  '1m': 60_000,
+  '5m': 5 * 60_000,
+  '15m': 15 * 60_000,
+  '1h': 60 * 60_000,
+  '6h': 6 * 60 * 60_000,
+  '1d': 24 * 60 * 60_000,
+} as const;
+export type BucketKey = keyof typeof BUCKETS;
+
+/** Above this many raw points a range is drawn from aggregates ("beyond a few thousand"). */
+export const MAX_RAW_POINTS = 3000;
+/** At most this many buckets per chart: a few hundred, about one per pixel column or fewer. */
+export const MAX_BUCKETS_PER_CHART = 800;
+/** How often a device is assumed to report when it does not say (`expectedIntervalSeconds`). */
+export const ASSUMED_INTERVAL_SECONDS = 10;
+
+export type HistoryPlan =
+  | { readonly mode: 'raw' }
+  | { readonly mode: 'aggregate'; readonly bucket: BucketKey };
+
+/** The finest bucket that keeps a range of `spanMs` within {@link MAX_BUCKETS_PER_CHART} points. */
+export const chooseBucket = (spanMs: number): BucketKey => {
+  for (const [key, ms] of Object.entries(BUCKETS) as [BucketKey, number][]) {
+    if (spanMs / ms <= MAX_BUCKETS_PER_CHART) return key;
+  }
+  return '1d';
+};
+
+/**
+ * Raw readings when the range holds at most {@link MAX_RAW_POINTS} of the device's readings (so
+ * each reading's enrichment and anomaly still show), aggregates beyond.
+ */
+export const planHistory = (spanMs: number, expectedIntervalSeconds: number | undefined): HistoryPlan => {
+  const intervalMs = (expectedIntervalSeconds ?? ASSUMED_INTERVAL_SECONDS) * 1000;
+  return spanMs / intervalMs <= MAX_RAW_POINTS
+    ? { mode: 'raw' }
+    : { mode: 'aggregate', bucket: chooseBucket(spanMs) };
+};
+
+/** The start of the UTC-aligned bucket holding `t` (epoch ms count from a UTC midnight). */
+export const bucketStart = (t: number, bucketMs: number): number => Math.floor(t / bucketMs) * bucketMs;
+
+export interface MetricAggregate {
+  readonly min: number;
+  readonly max: number;
+  readonly avg: number;
+  readonly count: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/** One bucket of one metric as a chart draws it: `t` is the bucket's start (epoch ms). */
+export interface AggregatePoint extends MetricAggregate {
+  readonly t: number;
+}
+
+export type AggregateSeries = Readonly<Record<string, readonly AggregatePoint[]>>;
+
+export interface AggregatePage {
+  /** Per metric, oldest first. */
+  readonly series: Record<string, AggregatePoint[]>;
+  readonly nextCursor: string | null;
+}
+
+const parseMetricAggregate = (value: unknown): MetricAggregate | undefined => {
+  if (!isObject(value)) return undefined;
+  const { min, max, avg, count, first, last } = value;
+  if (!isNumber(min) || !isNumber(max) || !isNumber(avg) || !isNumber(count)) return undefined;
+  if (!isNumber(first) || !isNumber(last) || count < 1) return undefined;
+  return { min, max, avg, count, first, last };
+};
+
+/** A page of buckets; malformed buckets and metrics are skipped rather than failing the chart. */
+export const parseAggregatePage = (body: unknown): AggregatePage | undefined => {
+  if (!isObject(body) || !Array.isArray(body.items)) return undefined;
+  const series: Record<string, AggregatePoint[]> = {};
+  for (const item of body.items as unknown[]) {
+    if (!isObject(item) || !isString(item.start) || !isObject(item.metrics)) continue;
+    const t = Date.parse(item.start);
+    if (!Number.isFinite(t)) continue;
+    for (const [metric, value] of Object.entries(item.metrics)) {
+      const aggregate = parseMetricAggregate(value);
+      if (!aggregate) continue;
+      series[metric] ??= [];
+      series[metric].push({ t, ...aggregate });
+    }
+  }
+  for (const points of Object.values(series)) points.sort((a, b) => a.t - b.t);
+  return { series, nextCursor: isString(body.nextCursor) ? body.nextCursor : null };
+};
+
+/** Appends a page's series to those already loaded (pages come oldest first). */
+export const appendPage = (loaded: AggregateSeries, page: AggregatePage): AggregateSeries => {
+  const out: Record<string, readonly AggregatePoint[]> = { ...loaded };
+  for (const [metric, points] of Object.entries(page.series))
+    out[metric] = [...(out[metric] ?? []), ...points];
+  return out;
+};
+
+/** Rolls raw points (time-sorted, one per timestamp) up into UTC-aligned buckets of `bucketMs`. */
+export const rollUp = (points: readonly Point[], bucketMs: number): AggregatePoint[] => {
+  const out: AggregatePoint[] = [];
+  let current:
+    | { t: number; min: number; max: number; sum: number; count: number; first: number; last: number }
+    | undefined;
+  const flush = () => {
+    if (current) {
+      const { sum, ...rest } = current;
+      out.push({ ...rest, avg: sum / current.count });
+    }
+  };
+  for (const { t, value } of points) {
+    const start = bucketStart(t, bucketMs);
+    if (current?.t !== start) {
+      flush();
+      current = { t: start, min: value, max: value, sum: value, count: 1, first: value, last: value };
+      continue;
+    }
+    current.min = Math.min(current.min, value);
+    current.max = Math.max(current.max, value);
+    current.sum += value;
+    current.count++;
+    current.last = value;
+  }
+  flush();
+  return out;
+};
+
+/**
+ * How a device's long range is held: buckets loaded from the API before `tailFrom`, and the raw
+ * readings from `tailFrom` on in the device's ordinary series.
+ */
+export interface AggregateView {
+  readonly bucket: BucketKey;
+  /** Start of the first bucket the tail covers (bucket-aligned). */
+  readonly tailFrom: number;
+  /** Buckets from the API, each starting before `tailFrom`. */
+  readonly loaded: AggregateSeries;
+}
+
+/** A view from buckets the API answered; any bucket at or after `tailFrom` is left to the tail. */
+export const aggregateView = (
+  bucket: BucketKey,
+  tailFrom: number,
+  loaded: AggregateSeries,
+): AggregateView => ({
+  bucket,
+  tailFrom,
+  loaded: Object.fromEntries(
+    Object.entries(loaded).map(([metric, points]) => [metric, points.filter((p) => p.t < tailFrom)]),
+  ),
+});
+
+/** What the charts draw: the loaded buckets, then the tail rolled up (the current bucket, extending live). */
+export const drawnAggregates = (view: AggregateView, tail: MetricSeries): AggregateSeries => {
+  const bucketMs = BUCKETS[view.bucket];
+  const metrics = new Set([...Object.keys(view.loaded), ...Object.keys(tail)]);
+  const out: Record<string, readonly AggregatePoint[]> = {};
+  for (const metric of metrics) {
+    const recent = (tail[metric] ?? []).filter((p) => p.t >= view.tailFrom);
+    out[metric] = [...(view.loaded[metric] ?? []), ...rollUp(recent, bucketMs)];
+  }
+  return out;
+};
+
+/**
+ * Folds the tail's buckets that closed before `closedBeforeMs` into the loaded ones and drops
+ * their raw points, so a dashboard left open for days keeps a bounded tail. Choose
+ * `closedBeforeMs` well behind the clock: a reading arriving later for a folded bucket is no
+ * longer counted (until the next load, which reads the API's rollups).
+ */
+export const compactTail = (
+  view: AggregateView,
+  tail: MetricSeries,
+  closedBeforeMs: number,
+): { view: AggregateView; tail: MetricSeries } => {
+  const bucketMs = BUCKETS[view.bucket];
+  const tailFrom = bucketStart(closedBeforeMs, bucketMs);
+  if (tailFrom <= view.tailFrom) return { view, tail };
+  const loaded: Record<string, readonly AggregatePoint[]> = { ...view.loaded };
+  const kept: Record<string, readonly Point[]> = {};
+  for (const [metric, points] of Object.entries(tail)) {
+    const closing = points.filter((p) => p.t >= view.tailFrom && p.t < tailFrom);
+    loaded[metric] = [...(loaded[metric] ?? []), ...rollUp(closing, bucketMs)];
+    kept[metric] = points.filter((p) => p.t >= tailFrom);
+  }
+  return { view: { ...view, tailFrom, loaded }, tail: kept };
+};
+
+/** Drops buckets that ended before `fromMs`. */
+export const pruneAggregates = (view: AggregateView, fromMs: number): AggregateView => {
+  const bucketMs = BUCKETS[view.bucket];
+  return {
+    ...view,
+    loaded: Object.fromEntries(
+      Object.entries(view.loaded).map(([metric, points]) => [
+        metric,
+        points.filter((p) => p.t + bucketMs > fromMs),
+      ]),
+    ),
+  };
+};
+
+/** What one chart draws: each reading, or (long ranges) each bucket's average with its min–max band. */
+export type ChartData =
+  | { readonly kind: 'raw'; readonly points: readonly Point[] }
+  | { readonly kind: 'aggregate'; readonly bucket: BucketKey; readonly points: readonly AggregatePoint[] };
+
+/** The columns uPlot draws: x in seconds, the value, anomaly markers, and the band's max and min. */
+export type ChartColumns = [number[], number[], (number | null)[], (number | null)[], (number | null)[]];
+
+/**
+ * uPlot's columns for either kind of data. Raw readings leave the band empty; buckets draw their
+ * average as the line (no anomaly markers: anomalies belong to single readings).
+ */
+export const chartColumns = (data: ChartData): ChartColumns => {
+  const n = data.points.length;
+  const none = () => new Array<number | null>(n).fill(null);
+  if (data.kind === 'raw') return [...toChartColumns(data.points), none(), none()];
+  const xs = new Array<number>(n);
+  const ys = new Array<number>(n);
+  const highs = none();
+  const lows = none();
+  data.points.forEach((point, i) => {
+    xs[i] = point.t / 1000;
+    ys[i] = point.avg;
+    highs[i] = point.max;
+    lows[i] = point.min;
+  });
+  return [xs, ys, none(), highs, lows];
+};
