@@ -61,8 +61,8 @@ export const functions = {
   },
   outboxRelay: {
     entry: 'handlers/outbox-relay/handler.ts',
-    description: 'Re-publishes readings whose ReadingRecorded never reached the bus',
-    tables: { readings: 'readWrite' },
+    description: 'Re-publishes readings whose ReadingRecorded never reached the bus, grouped by upload',
+    tables: { readings: 'readWrite', devices: 'read' },
     buses: ['telemetry'],
   },
   alertNotifier: {
@@ -82,13 +82,15 @@ export const functions = {
   },
   deriveMetrics: {
     entry: 'handlers/enrichment/derive-handler.ts',
-    description: 'enrich-reading task: derived metrics against the readings that precede it',
-    tables: { readings: 'read' },
-    buses: [],
+    description:
+      "enrich-reading task: an upload's derived metrics from the device's rolling window, stored on each reading, announced as ReadingEnriched",
+    tables: { readings: 'readWrite', devices: 'readWrite' },
+    buses: ['telemetry'],
   },
   evaluateAlarms: {
     entry: 'handlers/enrichment/evaluate-handler.ts',
-    description: 'enrich-reading task: alarm states and the events to publish',
+    description:
+      "enrich-reading task: alarm states over an upload's readings in order, and the alert events to publish",
     tables: { devices: 'readWrite' },
     buses: [],
     namesBuses: ['telemetry'],

@@ -222,6 +222,12 @@ export const patternOf = (
   return branches.length === 1 ? (branches[0] ?? {}) : { $or: branches };
 };
 
+/** The alternatives of a pattern made by {@link patternOf}: its `$or` branches, or itself. */
+export const branchesOf = (pattern: Record<string, unknown>): Record<string, unknown>[] => {
+  const branches = pattern.$or;
+  return Array.isArray(branches) ? branches : [pattern];
+};
+
 /** The dead-letter queue of a rule's target: one per rule, named after it. */
 export const deadLetterQueueOf = (ruleName: string): string => `sensorbus-${ruleName}-dlq`;
 

@@ -5,14 +5,14 @@
  * on is in `resources.ts` (tables, buses, topics, secrets), `functions.ts` and `api.ts` (routes);
  * the shapes of all of it, and the helpers that derive names, are in `topology-types.ts`.
  *
- *   device ─POST /readings─▶ ingest ─conditional put─▶ readings (outbox mark)
- *                                  └─PutEvents ReadingRecorded─▶ bus telemetry
- *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading
+ *   device ─POST /readings (1..100 readings: one upload)─▶ ingest ─conditional put per reading─▶ readings (outbox mark)
+ *                                  └─PutEvents one ReadingRecorded per upload─▶ bus telemetry
+ *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading, one per upload
  *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved;
  *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
  *                 ├ rule alerts        every alert event           ─▶ alert-notifier ─▶ SNS alerts
  *                 ├ rule alert-history every alert event           ─▶ alert-history (GET /alerts)
- *                 └ rule to-websocket  ReadingEnriched | alerts    ─▶ bus websocket
+ *                 └ rule to-websocket  ReadingEnriched (watched) | alerts ─▶ bus websocket
  *   bus websocket ─ rule push          ReadingEnriched | alerts    ─▶ push ─▶ subscribed dashboards
  *
  *   alert events: AlertRaised, AlertAcknowledged, AlertSnoozed, AlertEscalated, AlertResolved (the
@@ -25,6 +25,7 @@ import { ALERT_EVENTS, ReadingEnriched, ReadingRecorded } from '../schemas/event
 import type { FunctionName } from './functions.ts';
 import type { BusName, SecretName, TableName, TopicName } from './resources.ts';
 import {
+  branchesOf,
   deadLetterQueueOf,
   patternOf,
   type RetryPolicy,
@@ -41,11 +42,21 @@ const STANDARD_RETRY: RetryPolicy = { maximumRetryAttempts: 8, maximumEventAgeSe
 /** Every step of an alert's life: raised, acknowledged, snoozed, escalated, resolved. */
 const ALERT_LIFECYCLE = patternOf(...ALERT_EVENTS);
 /**
- * Everything a dashboard shows. `ReadingEnriched` carries each reading's values with their
- * enrichment, so it is the one update a dashboard gets per reading; `ReadingRecorded` stays on
+ * Everything a dashboard shows. `ReadingEnriched` carries each upload's readings with their
+ * enrichment, so it is the one update a dashboard gets per upload; `ReadingRecorded` stays on
  * the telemetry bus.
  */
 const DASHBOARD_EVENTS = patternOf(ReadingEnriched, ...ALERT_EVENTS);
+/**
+ * What the telemetry bus forwards to dashboards: the readings of devices a dashboard may be
+ * watching (`watched`, set by the ingest from the device's `watchedUntil`), every alert event.
+ */
+const WATCHED_DASHBOARD_EVENTS = {
+  $or: [
+    { ...patternOf(ReadingEnriched), detail: { data: { watched: [true] } } },
+    ...branchesOf(ALERT_LIFECYCLE),
+  ],
+};
 
 /**
  * The rules, one line of the flow each: the bus they listen on, the events they select, their one
@@ -78,9 +89,10 @@ const ruleTable = {
   'to-websocket': {
     bus: 'telemetry',
     // Not replays: a dashboard shows what happens now, not an operator's repair of the past.
-    eventPattern: { ...DASHBOARD_EVENTS, 'replay-name': [{ exists: false }] },
+    eventPattern: { ...WATCHED_DASHBOARD_EVENTS, 'replay-name': [{ exists: false }] },
     target: { id: 'websocket-bus', kind: 'bus', bus: 'websocket' },
-    description: 'Everything a dashboard shows, forwarded to the bus dedicated to WebSocket pushes',
+    description:
+      'What a dashboard shows (readings of watched devices, every alert event), forwarded to the bus dedicated to WebSocket pushes',
   },
   push: {
     bus: 'websocket',

@@ -36,7 +36,11 @@ export const defineEvent = <const TDetailType extends string, TData extends z.Zo
   detail: z.strictObject({ metadata: EventMetadata, data: spec.data }),
 });
 
-export const ReadingRecorded = defineEvent({
+/**
+ * Version 1 of `ReadingRecorded`: one event per reading. No longer produced; kept so its
+ * published JSON Schema stays beside the current version as history.
+ */
+export const ReadingRecordedV1 = defineEvent({
   source: SOURCES.ingest,
   detailType: 'ReadingRecorded',
   version: 1,
@@ -47,6 +51,57 @@ export const ReadingRecorded = defineEvent({
     metrics: Metrics,
     sequence: z.optional(z.int()),
     receivedAt: Timestamp,
+  }),
+});
+
+/** At most this many readings in one reading event: an upload's limit (`POST /readings` takes 1..100). */
+export const MAX_READINGS_PER_EVENT = 100;
+
+/**
+ * Readings of an event are oldest first (consumers derive and evaluate them in that order), and
+ * each timestamp appears once: a reading's identity is its device and its timestamp.
+ */
+const oldestFirst = <T extends { timestamp: string }>(readings: readonly T[]): boolean =>
+  readings.every((reading, i) => {
+    const previous = readings[i - 1];
+    return previous === undefined || Date.parse(previous.timestamp) < Date.parse(reading.timestamp);
+  });
+
+const readingList = <T extends z.ZodMiniType<{ timestamp: string }>>(reading: T) =>
+  z
+    .array(reading)
+    .check(
+      z.minLength(1),
+      z.maxLength(MAX_READINGS_PER_EVENT),
+      z.refine(oldestFirst, 'readings must be oldest first, each timestamp once'),
+    );
+
+/** One newly stored reading as `ReadingRecorded` v2 carries it. */
+export const RecordedReading = z.strictObject({
+  readingId: z.string(),
+  timestamp: Timestamp,
+  metrics: Metrics,
+  sequence: z.optional(z.int()),
+});
+
+/**
+ * The readings of one upload (one `POST /readings`) that were newly stored: duplicates and
+ * refused readings are left out. An upload too large for one event entry is announced by several
+ * events with the same `uploadId`, each with a part of its readings (see `EVENT_CHUNK_BYTES`).
+ * `watched` says whether a dashboard may be watching the device, so rules forward only what
+ * someone sees. The `eventId` derives from the readings carried, so a re-publish of the same
+ * readings by the outbox relay has the same id.
+ */
+export const ReadingRecorded = defineEvent({
+  source: SOURCES.ingest,
+  detailType: 'ReadingRecorded',
+  version: 2,
+  data: z.strictObject({
+    deviceId: DeviceId,
+    uploadId: z.string().check(z.minLength(1), z.maxLength(128)),
+    receivedAt: Timestamp,
+    watched: z.boolean(),
+    readings: readingList(RecordedReading),
   }),
 });
 
@@ -62,7 +117,11 @@ export const MetricEnrichment = z.strictObject({
   samples: z.int(),
 });
 
-export const ReadingEnriched = defineEvent({
+/**
+ * Version 1 of `ReadingEnriched`: one event per reading. No longer produced; kept so its
+ * published JSON Schema stays beside the current version as history.
+ */
+export const ReadingEnrichedV1 = defineEvent({
   source: SOURCES.enrichment,
   detailType: 'ReadingEnriched',
   version: 1,
@@ -72,6 +131,30 @@ export const ReadingEnriched = defineEvent({
     timestamp: Timestamp,
     gapSeconds: z.nullable(z.number()),
     metrics: z.record(MetricName, MetricEnrichment),
+  }),
+});
+
+/** One reading with its enrichment as `ReadingEnriched` v2 carries it. */
+export const EnrichedReading = z.strictObject({
+  readingId: z.string(),
+  timestamp: Timestamp,
+  gapSeconds: z.nullable(z.number()),
+  metrics: z.record(MetricName, MetricEnrichment),
+});
+
+/**
+ * The readings of one `ReadingRecorded` v2 event with their enrichment, oldest first: the one
+ * update a dashboard watching the device gets for them. Chunked like `ReadingRecorded`.
+ */
+export const ReadingEnriched = defineEvent({
+  source: SOURCES.enrichment,
+  detailType: 'ReadingEnriched',
+  version: 2,
+  data: z.strictObject({
+    deviceId: DeviceId,
+    uploadId: z.string().check(z.minLength(1), z.maxLength(128)),
+    watched: z.boolean(),
+    readings: readingList(EnrichedReading),
   }),
 });
 
@@ -193,3 +276,6 @@ export const EVENTS = {
   AlertEscalated,
 } as const;
 export type EventName = keyof typeof EVENTS;
+
+/** Versions no longer produced, whose JSON Schemas stay published as history. */
+export const PAST_EVENT_VERSIONS = [ReadingRecordedV1, ReadingEnrichedV1] as const;

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { CreateAlertSubscriptionRequest } from './alert-subscription.ts';
 import { Device, PutDeviceRequest } from './device.ts';
 import { ErrorBody } from './error.ts';
-import { EVENTS } from './events.ts';
+import { EVENTS, PAST_EVENT_VERSIONS } from './events.ts';
 import {
   AcceptedReading,
   AggregatesPage,
@@ -29,7 +29,10 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodMiniType> = {
   'create-alert-subscription-request': CreateAlertSubscriptionRequest,
   'error-body': ErrorBody,
   ...Object.fromEntries(
-    Object.values(EVENTS).map((event) => [`events/${event.detailType}.v${event.version}`, event.detail]),
+    [...PAST_EVENT_VERSIONS, ...Object.values(EVENTS)].map((event) => [
+      `events/${event.detailType}.v${event.version}`,
+      event.detail,
+    ]),
   ),
 };
 

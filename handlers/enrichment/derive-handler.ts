@@ -1,15 +1,88 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { ReadingRecorded } from '../../schemas/events.ts';
+import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
+import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { mapWithLimit } from '../lib/concurrency.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
+import { buildEntry, entriesOfRuns, PublishError, publishAll } from '../lib/events.ts';
+import { readingSetIdOf } from '../lib/ids.ts';
 import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
-import { DEFAULT_WINDOW, type DeriveDeps, derive, type EnrichedReading } from './derive.ts';
+import {
+  DEFAULT_WINDOW,
+  type DeriveDeps,
+  derive,
+  type EnrichedReading,
+  type EnrichmentWindow,
+} from './derive.ts';
 
-const readingsTable = requireEnv('READINGS_TABLE');
+const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata });
 
-const Input = z.object({ reading: ReadingRecorded.data });
+/** What the task answers into the workflow's state: counts, never the enrichment (state is capped at 256 KB). */
+export interface DeriveAnswer {
+  readonly enriched: number;
+  readonly events: number;
+}
+
+/** Ports of the task beyond the use case's: announcing the enriched readings. */
+export interface DeriveHandlerDeps extends DeriveDeps {
+  publishEnriched(entries: ReturnType<typeof enrichedEntries>): Promise<void>;
+}
+
+/**
+ * The `ReadingEnriched` v2 entries of an upload's enriched readings: one, or a few when one would
+ * exceed a billed 64 KB chunk (a 100-reading upload of 50 metrics is several). Event ids derive
+ * from the readings carried, so a retried execution publishes the same ids.
+ */
+export const enrichedEntries = (
+  upload: z.infer<typeof ReadingRecorded.data>,
+  enriched: readonly EnrichedReading[],
+  options: { busName: string; correlationId: string; producedAt: string },
+) =>
+  entriesOfRuns(enriched, (run) =>
+    buildEntry(ReadingEnriched, {
+      busName: options.busName,
+      idempotencyKey: `upload/${upload.deviceId}/${readingSetIdOf(run.map((reading) => reading.readingId))}`,
+      correlationId: options.correlationId,
+      producedAt: options.producedAt,
+      data: {
+        deviceId: upload.deviceId,
+        uploadId: upload.uploadId,
+        watched: upload.watched,
+        readings: [...run],
+      },
+    }),
+  );
+
+/**
+ * Task `DeriveMetrics` of the enrich-reading workflow, for one `ReadingRecorded` v2: derives every
+ * reading of the upload from the device's rolling window, writes each reading's enrichment, and
+ * publishes `ReadingEnriched` v2. It answers only counts: an enriched upload of 100 readings of 50
+ * metrics is far beyond what a workflow's state may carry.
+ */
+export const makeHandler =
+  (deps: DeriveHandlerDeps, busName: string) =>
+  async (event: unknown): Promise<DeriveAnswer> => {
+    const input = Input.safeParse(event);
+    if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
+    const { upload, metadata } = input.data;
+    try {
+      const enriched = await derive(upload, metadata.eventId, deps);
+      const entries = enrichedEntries(upload, enriched, {
+        busName,
+        correlationId: metadata.correlationId,
+        producedAt: new Date().toISOString(),
+      });
+      await deps.publishEnriched(entries);
+      return { enriched: enriched.length, events: entries.length };
+    } catch (error) {
+      if (error instanceof PublishError) {
+        throw new WorkflowError(WorkflowErrors.Transient, error.message, { cause: error });
+      }
+      throw asWorkflowError(error);
+    }
+  };
 
 /** DynamoDB stores no number smaller than 1e-130 in size: such derived values are stored as 0. */
 const storableNumbers = <T>(value: T): T =>
@@ -17,46 +90,81 @@ const storableNumbers = <T>(value: T): T =>
     typeof v === 'number' && Math.abs(v) < 1e-130 ? 0 : v,
   ) as T;
 
-/**
- * Task `DeriveMetrics` of the enrich-reading workflow: derived metrics of one reading, plus the
- * same as a DynamoDB attribute value so the next state can store it with a service integration.
- */
-export const makeHandler =
-  (deps: DeriveDeps) =>
-  async (event: unknown): Promise<{ enrichment: EnrichedReading; attribute: unknown }> => {
-    const input = Input.safeParse(event);
-    if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
-    try {
-      const enrichment = await derive(input.data.reading, deps);
-      const attribute = marshall(storableNumbers(enrichment), {
-        removeUndefinedValues: true,
-        convertClassInstanceToMap: true,
-        allowImpreciseNumbers: true,
-      });
-      return { enrichment, attribute: { M: attribute } };
-    } catch (error) {
-      throw asWorkflowError(error);
-    }
-  };
-
-const HistoryItems = z.array(z.object({ timestamp: z.string(), metrics: z.record(z.string(), z.number()) }));
-
-export const liveDeriveDeps = (): DeriveDeps => ({
-  history: async (deviceId, timestamp, limit) => {
-    const result = await dynamo.send(
-      new QueryCommand({
-        TableName: readingsTable,
-        KeyConditionExpression: 'deviceId = :d AND #t < :t',
-        ExpressionAttributeNames: { '#t': 'timestamp', '#m': 'metrics' },
-        ExpressionAttributeValues: { ':d': deviceId, ':t': timestamp },
-        ProjectionExpression: '#t, #m',
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return HistoryItems.parse(result.Items ?? []);
-  },
-  window: optionalNumberEnv('ENRICHMENT_WINDOW', DEFAULT_WINDOW),
+const WindowReadings = z.array(
+  z.object({ timestamp: z.string(), metrics: z.record(z.string(), z.number()) }),
+);
+const StoredWindow = z.object({
+  enrichmentWindow: z.optional(
+    z.object({
+      version: z.number(),
+      readings: WindowReadings,
+      appliedEventId: z.string(),
+      before: WindowReadings,
+    }),
+  ),
 });
 
-export const handler = makeHandler(liveDeriveDeps());
+/** Enrichment writes in flight at once for one upload. */
+const WRITE_CONCURRENCY = 10;
+
+const readingsTable = requireEnv('READINGS_TABLE');
+const devicesTable = requireEnv('DEVICES_TABLE');
+
+export const liveDeriveDeps = (): DeriveHandlerDeps => ({
+  loadWindow: async (deviceId): Promise<EnrichmentWindow | undefined> => {
+    const { Item } = await dynamo.send(
+      new GetCommand({
+        TableName: devicesTable,
+        Key: { deviceId },
+        ProjectionExpression: 'enrichmentWindow',
+        ConsistentRead: true,
+      }),
+    );
+    return StoredWindow.parse(Item ?? {}).enrichmentWindow;
+  },
+  saveWindow: async (deviceId, next, expected) => {
+    try {
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: devicesTable,
+          Key: { deviceId },
+          UpdateExpression: 'SET enrichmentWindow = :w',
+          ConditionExpression:
+            expected === undefined
+              ? 'attribute_exists(deviceId) AND attribute_not_exists(enrichmentWindow)'
+              : 'enrichmentWindow.#version = :v',
+          ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#version': 'version' } }),
+          ExpressionAttributeValues: {
+            ':w': storableNumbers(next),
+            ...(expected === undefined ? {} : { ':v': expected }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  },
+  storeEnrichments: async (deviceId, enriched) => {
+    await mapWithLimit(enriched, WRITE_CONCURRENCY, async (reading) => {
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: readingsTable,
+          Key: { deviceId, timestamp: reading.timestamp },
+          UpdateExpression: 'SET enrichment = :e REMOVE enrichmentError',
+          ConditionExpression: 'attribute_exists(deviceId)',
+          ExpressionAttributeValues: { ':e': storableNumbers({ ...reading, deviceId }) },
+        }),
+      );
+    });
+  },
+  publishEnriched: (entries) =>
+    publishAll(
+      eventBridge,
+      entries.map((run) => run.entry),
+    ),
+  windowSize: optionalNumberEnv('ENRICHMENT_WINDOW', DEFAULT_WINDOW),
+});
+
+export const handler = makeHandler(liveDeriveDeps(), requireEnv('TELEMETRY_BUS'));

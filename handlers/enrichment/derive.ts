@@ -1,6 +1,7 @@
 import type { z } from 'zod/mini';
-import type { MetricEnrichment, ReadingEnriched } from '../../schemas/events.ts';
+import type { EnrichedReading as EnrichedReadingSchema, MetricEnrichment } from '../../schemas/events.ts';
 import { readingIdOf } from '../lib/ids.ts';
+import { WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 
 /** How many preceding readings feed the rolling statistics unless the caller says otherwise. */
 export const DEFAULT_WINDOW = 12;
@@ -16,7 +17,8 @@ export const Z_SCORE_MIN_SAMPLES = 2;
  */
 export const SIGNIFICANT_DIGITS = 6;
 
-export type EnrichedReading = z.infer<typeof ReadingEnriched.data>;
+/** One reading with its enrichment, as `ReadingEnriched` v2 carries it. */
+export type EnrichedReading = z.infer<typeof EnrichedReadingSchema>;
 export type MetricEnrichmentData = z.infer<typeof MetricEnrichment>;
 
 /** The reading being enriched. */
@@ -133,7 +135,6 @@ export const deriveEnrichment = (
   const previous = window.at(-1);
   return {
     readingId: readingIdOf(reading.deviceId, reading.timestamp),
-    deviceId: reading.deviceId,
     timestamp: reading.timestamp,
     gapSeconds: previous ? (at - previous.at) / 1000 : null,
     metrics: Object.fromEntries(
@@ -142,16 +143,114 @@ export const deriveEnrichment = (
   };
 };
 
-/** Ports of the derive use case; the adapter lives in `derive-handler.ts`. */
-export interface DeriveDeps {
-  /** Up to `limit` readings of the device that precede `timestamp` in time, newest first. */
-  history(deviceId: string, timestamp: string, limit: number): Promise<HistoricalReading[]>;
-  /** How many preceding readings make the window. */
-  readonly window: number;
+/**
+ * The rolling window kept on the device item: the latest readings by timestamp, so an upload is
+ * derived without querying the readings before it. `version` makes its update conditional (two
+ * uploads of one device enriched at once do not lose each other's readings); `appliedEventId`
+ * and `before` make a retried execution derive exactly what the first attempt derived.
+ */
+export interface EnrichmentWindow {
+  readonly version: number;
+  /** The latest readings by timestamp, at most the window size, oldest first. */
+  readonly readings: readonly HistoricalReading[];
+  /** The event whose readings were merged last, and the window as it was before them. */
+  readonly appliedEventId: string;
+  readonly before: readonly HistoricalReading[];
 }
 
-/** Derives the reading's enrichment from the readings that came before it in time (late ones included). */
-export const derive = async (reading: ReadingToEnrich, deps: DeriveDeps): Promise<EnrichedReading> =>
-  deriveEnrichment(reading, await deps.history(reading.deviceId, reading.timestamp, deps.window), {
-    window: deps.window,
-  });
+/** The readings of one `ReadingRecorded` v2 event. */
+export interface UploadToEnrich {
+  readonly deviceId: string;
+  readonly readings: readonly {
+    readonly timestamp: string;
+    readonly metrics: Readonly<Record<string, number>>;
+  }[];
+}
+
+/** The latest `size` readings by timestamp of both lists, each timestamp once, oldest first. */
+export const mergeWindow = (
+  window: readonly HistoricalReading[],
+  readings: readonly HistoricalReading[],
+  size: number,
+): HistoricalReading[] => {
+  const byInstant = new Map<number, HistoricalReading>();
+  for (const reading of [...window, ...readings]) {
+    byInstant.set(Date.parse(reading.timestamp), { timestamp: reading.timestamp, metrics: reading.metrics });
+  }
+  return [...byInstant.entries()]
+    .sort(([a], [b]) => a - b)
+    .slice(-size)
+    .map(([, reading]) => reading);
+};
+
+/**
+ * Derives every reading of an upload, in time order, against the window and the upload's own
+ * earlier readings: the result for each reading is what {@link deriveEnrichment} gives it with
+ * those as history. Answers the enriched readings (in the upload's order) and the next window.
+ */
+export const deriveUpload = (
+  upload: UploadToEnrich,
+  window: readonly HistoricalReading[],
+  size: number = DEFAULT_WINDOW,
+): { enriched: EnrichedReading[]; window: HistoricalReading[] } => {
+  const history = mergeWindow(window, upload.readings, Number.POSITIVE_INFINITY);
+  return {
+    enriched: upload.readings.map((reading) =>
+      deriveEnrichment({ ...reading, deviceId: upload.deviceId }, history, { window: size }),
+    ),
+    window: mergeWindow(window, upload.readings, size),
+  };
+};
+
+/** How often another upload may move the window under us before the task gives up (and is retried). */
+export const MAX_WINDOW_CONFLICTS = 5;
+
+/** Ports of the derive use case; adapters live in `derive-handler.ts`. */
+export interface DeriveDeps {
+  /** The device's window as stored (strongly consistent), if it has one. */
+  loadWindow(deviceId: string): Promise<EnrichmentWindow | undefined>;
+  /** Saves the window if its version is still `expected` (none stored when undefined); `false` otherwise. */
+  saveWindow(deviceId: string, next: EnrichmentWindow, expected: number | undefined): Promise<boolean>;
+  /** Writes each reading's enrichment on the reading itself (and clears an earlier `enrichmentError`). */
+  storeEnrichments(deviceId: string, enriched: readonly EnrichedReading[]): Promise<void>;
+  /** How many preceding readings make the window. */
+  readonly windowSize: number;
+}
+
+/**
+ * Enriches the readings of one `ReadingRecorded` v2 event (`eventId`): derives them from the
+ * device's window, moves the window on, and writes each reading's enrichment. A retry of the same
+ * event derives from the window as it was before the event, so it gives the same answer.
+ *
+ * Late and out-of-order readings: a reading is derived against the window readings that precede
+ * it in time. The window holds the device's latest readings only, so a reading older than most of
+ * it sees fewer samples than it would have on time (none when it is older than the whole window);
+ * it enters the window only if it is among the latest readings.
+ */
+export const derive = async (
+  upload: UploadToEnrich,
+  eventId: string,
+  deps: DeriveDeps,
+): Promise<EnrichedReading[]> => {
+  for (let attempt = 0; attempt < MAX_WINDOW_CONFLICTS; attempt++) {
+    const stored = await deps.loadWindow(upload.deviceId);
+    const replay = stored?.appliedEventId === eventId;
+    const base = (replay ? stored?.before : stored?.readings) ?? [];
+    const { enriched, window } = deriveUpload(upload, base, deps.windowSize);
+    const saved =
+      replay ||
+      (await deps.saveWindow(
+        upload.deviceId,
+        { version: (stored?.version ?? 0) + 1, readings: window, appliedEventId: eventId, before: base },
+        stored?.version,
+      ));
+    if (saved) {
+      await deps.storeEnrichments(upload.deviceId, enriched);
+      return enriched;
+    }
+  }
+  throw new WorkflowError(
+    WorkflowErrors.Transient,
+    `Enrichment window of ${upload.deviceId} kept changing under us`,
+  );
+};

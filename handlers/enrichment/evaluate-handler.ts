@@ -1,45 +1,33 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
-import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
+import { EventMetadata, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
-import { buildEntry, chunkEntries } from '../lib/events.ts';
+import { chunkEntries } from '../lib/events.ts';
 import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 import { alertEntry } from './alert-events.ts';
 import { type EvaluateDeps, evaluate } from './evaluate.ts';
 
-const Input = z.object({
-  reading: ReadingRecorded.data,
-  metadata: EventMetadata,
-  enrichment: ReadingEnriched.data,
-});
+const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata });
 
 /**
- * Task `EvaluateAlarms` of the enrich-reading workflow; it also records the device's newest
- * reading, off the ingest's request path. It reads the device itself, strongly
- * consistent, because alarm state is read-modify-write: the profile loaded at the start of the
- * execution may be stale by now. Answers the events to publish, in PutEvents-sized batches.
+ * Task `EvaluateAlarms` of the enrich-reading workflow, over the readings of one upload; it also
+ * records the device's newest reading, off the ingest's request path. It reads the device itself,
+ * strongly consistent, because alarm state is read-modify-write: the profile loaded at the start
+ * of the execution may be stale by now. Answers the alert events to publish, in PutEvents-sized
+ * batches (few and small: the workflow's state carries them).
  */
 export const makeHandler =
   (deps: EvaluateDeps, busName: string) =>
   async (event: unknown): Promise<{ batches: PutEventsRequestEntry[][]; alerts: number }> => {
     const input = Input.safeParse(event);
     if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
-    const { reading, metadata, enrichment } = input.data;
+    const { upload, metadata } = input.data;
     try {
-      const alerts = await evaluate(reading, deps);
+      const alerts = await evaluate(upload, deps);
       const producedAt = new Date().toISOString();
-      const entries = [
-        buildEntry(ReadingEnriched, {
-          busName,
-          data: enrichment,
-          idempotencyKey: reading.readingId,
-          correlationId: metadata.correlationId,
-          producedAt,
-        }),
-        ...alerts.map((alert) => alertEntry(alert, busName, metadata.correlationId, producedAt)),
-      ];
+      const entries = alerts.map((alert) => alertEntry(alert, busName, metadata.correlationId, producedAt));
       return { batches: chunkEntries(entries, (entry) => entry), alerts: alerts.length };
     } catch (error) {
       throw asWorkflowError(error);

@@ -7,12 +7,14 @@ import type { AlertTransition, ThresholdAlertData } from './alert-state.ts';
 /** How often another evaluation may change the device's alarm states under us before we give up. */
 export const MAX_CONFLICTS = 5;
 
-/** The reading being evaluated, as the `ReadingRecorded` event carries it. */
-export interface ReadingToEvaluate {
+/** The readings being evaluated, as a `ReadingRecorded` v2 event carries them: one upload, oldest first. */
+export interface UploadToEvaluate {
   readonly deviceId: string;
-  readonly timestamp: string;
-  readonly metrics: Readonly<Record<string, number>>;
   readonly receivedAt: string;
+  readonly readings: readonly {
+    readonly timestamp: string;
+    readonly metrics: Readonly<Record<string, number>>;
+  }[];
 }
 
 /** Ports of the evaluate use case; adapters live in `evaluate-handler.ts`. */
@@ -34,40 +36,51 @@ const unitsOf = (device: DeviceItem): Record<string, string> =>
   );
 
 /**
- * Evaluates the device's alarms against the reading, saves the states that change (again from a
- * fresh read when another evaluation changed them meanwhile) and records the device's newest
- * reading. Answers the alert transitions to announce.
+ * Evaluates the device's alarms against each reading of an upload in time order, as if they had
+ * arrived one by one (an alarm breached and recovered within the upload raises once and resolves
+ * once), saves the states that changed in one conditional write (again from a fresh read when
+ * another evaluation changed them meanwhile) and records the device's newest reading. Answers the
+ * alert transitions to announce, in order.
  */
 export const evaluate = async (
-  reading: ReadingToEvaluate,
+  upload: UploadToEvaluate,
   deps: EvaluateDeps,
 ): Promise<AlertTransition<ThresholdAlertData>[]> => {
-  const { deviceId } = reading;
+  const { deviceId } = upload;
+  const readings = [...upload.readings].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
   for (let attempt = 0; attempt < MAX_CONFLICTS; attempt++) {
     const device = await deps.device(deviceId);
     if (!device)
       throw new WorkflowError(WorkflowErrors.DeviceNotFound, `Device ${deviceId} is not registered`);
-    const evaluation = evaluateAlarms({
-      alarms: device.alarms,
-      states: device.alarmStates,
-      reading,
-      units: unitsOf(device),
-    });
+    const units = unitsOf(device);
+    let states = device.alarmStates;
+    const changed: Record<string, AlertState> = {};
+    const alerts: AlertTransition<ThresholdAlertData>[] = [];
+    for (const reading of readings) {
+      const evaluation = evaluateAlarms({
+        alarms: device.alarms,
+        states,
+        reading: { deviceId, ...reading },
+        units,
+      });
+      states = { ...states, ...evaluation.states };
+      Object.assign(changed, evaluation.states);
+      alerts.push(...evaluation.alerts);
+    }
     const saved = await deps.saveAlertStates(
       deviceId,
-      Object.entries(evaluation.states).map(([key, next]) => ({
-        key,
-        next,
-        previous: device.alarmStates[key],
-      })),
+      Object.entries(changed).map(([key, next]) => ({ key, next, previous: device.alarmStates[key] })),
     );
     if (saved) {
-      await deps.touchLastReading(deviceId, {
-        timestamp: reading.timestamp,
-        metrics: reading.metrics,
-        receivedAt: reading.receivedAt,
-      });
-      return evaluation.alerts;
+      const newest = readings.at(-1);
+      if (newest) {
+        await deps.touchLastReading(deviceId, {
+          timestamp: newest.timestamp,
+          metrics: newest.metrics,
+          receivedAt: upload.receivedAt,
+        });
+      }
+      return alerts;
     }
   }
   throw new WorkflowError(WorkflowErrors.Transient, `Alarm states of ${deviceId} kept changing under us`);

@@ -1,16 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
-import { publishEntries } from '../lib/events.ts';
 import { headerOf, json, parseJsonBody, withErrors } from '../lib/http.ts';
 import { logger } from '../lib/logger.ts';
-import { readingRecordedEntry } from '../lib/reading-events.ts';
+import { publishReadingsRecorded } from '../lib/reading-events.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
 import { answerOf } from './answer.ts';
-import { bufferSecondsOf, type IngestDeps, ingest } from './ingest.ts';
+import { bufferSecondsOf, type IngestDeps, ingest, isWatched } from './ingest.ts';
 import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
@@ -33,11 +33,16 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
     const now = deps.now();
     const { retentionDays } = deps;
     const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
-    const [outcomes, bufferSeconds] = await Promise.all([
-      ingest(request.valid, { correlationId: correlationIdOf(event), receivedAt: now, retentionDays }, deps),
-      bufferSecondsOf(deviceId, now, deps),
-    ]);
-    const answer = answerOf(request, outcomes, bufferSeconds);
+    const watched = isWatched(deviceId, now, deps);
+    const context = {
+      correlationId: correlationIdOf(event),
+      uploadId: randomUUID(),
+      receivedAt: now,
+      retentionDays,
+      watched,
+    };
+    const outcomes = await ingest(request.valid, context, deps);
+    const answer = answerOf(request, outcomes, bufferSecondsOf(await watched));
     return json(answer.statusCode, answer.body);
   });
 
@@ -49,13 +54,7 @@ const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
   clearOutboxMark: readings.clearOutboxMark,
-  publishRecorded: (items) => {
-    const producedAt = new Date();
-    return publishEntries(
-      eventBridge,
-      items.map((item) => readingRecordedEntry(item, busName, producedAt)),
-    );
-  },
+  publishRecorded: (items, watched) => publishReadingsRecorded(eventBridge, items, { busName, watched }),
   warn: (message, context) => logger.warn(message, context),
   watchedUntil: devices.watchedUntil,
   now: () => new Date(),

@@ -17,8 +17,11 @@ export const STORE_CONCURRENCY = 25;
 export interface IngestDeps {
   saveIfAbsent(item: ReadingItem): Promise<SaveOutcome>;
   clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
-  /** Announces `ReadingRecorded` for each item; `accepted` and `failed` index into `items`. */
-  publishRecorded(items: readonly ReadingItem[]): Promise<PublishOutcome>;
+  /**
+   * Announces newly stored readings of one upload (`ReadingRecorded` v2, in as few events as fit);
+   * `accepted` and `failed` index into `items`, each reading by the event that carries it.
+   */
+  publishRecorded(items: readonly ReadingItem[], watched: boolean): Promise<PublishOutcome>;
   /** Failures that are repaired later (mark clearing) are reported here, not to the device. */
   warn(message: string, context: Record<string, unknown>): void;
   /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
@@ -32,19 +35,22 @@ export interface IngestDeps {
 export const UNWATCHED_BUFFER_SECONDS = 900;
 
 /**
- * The `bufferSeconds` of the answer: 0 while a dashboard may be watching the device (it streams),
- * {@link UNWATCHED_BUFFER_SECONDS} otherwise. When the device cannot be looked up, 0: a device
- * told to stream costs a little more, one told to buffer while watched would freeze a dashboard.
+ * Whether a dashboard may be watching the device now. When the device cannot be looked up, yes:
+ * a device told to stream and an upload forwarded to dashboards cost a little more, one told to
+ * buffer while watched would freeze a dashboard. Never rejects.
  */
-export const bufferSecondsOf = async (deviceId: string, now: Date, deps: IngestDeps): Promise<number> => {
+export const isWatched = async (deviceId: string, now: Date, deps: IngestDeps): Promise<boolean> => {
   try {
     const until = await deps.watchedUntil(deviceId);
-    return until !== undefined && Date.parse(until) > now.getTime() ? 0 : UNWATCHED_BUFFER_SECONDS;
+    return until !== undefined && Date.parse(until) > now.getTime();
   } catch (error) {
     deps.warn('Could not tell whether the device is watched; it is told to stream', { deviceId, error });
-    return 0;
+    return true;
   }
 };
+
+/** The `bufferSeconds` of the answer: 0 while a dashboard may be watching the device (it streams), {@link UNWATCHED_BUFFER_SECONDS} otherwise. */
+export const bufferSecondsOf = (watched: boolean): number => (watched ? 0 : UNWATCHED_BUFFER_SECONDS);
 
 /** What became of one valid reading: stored now, stored before (same values), taken by other values, or not stored. */
 export type StoreOutcome = 'stored' | 'duplicate' | 'conflict' | 'failed';
@@ -61,7 +67,11 @@ export interface ReadingOutcome {
 /** When and under which correlation id the readings arrived, and how long they are kept. */
 export interface IngestContext {
   readonly correlationId: string;
+  /** Names this upload on every reading it stores, so the relay can announce them together again. */
+  readonly uploadId: string;
   readonly receivedAt: Date;
+  /** Whether a dashboard may be watching the device ({@link isWatched}); awaited only to announce. */
+  readonly watched: PromiseLike<boolean>;
   /** Each reading expires this long after its timestamp (the table's TTL attribute). */
   readonly retentionDays: number;
 }
@@ -98,9 +108,11 @@ const repeatOutcome = (earlier: StoreOutcome, differs: boolean): StoreOutcome =>
 /**
  * Stores each valid reading with a conditional put (a repeat with the same values comes to
  * `duplicate`, one with other values to `conflict`; neither changes anything), announces the
- * new ones on the bus, then clears their outbox marks. A reading that could not be announced
- * keeps its mark and is re-published by the outbox relay, so the device is acknowledged as soon
- * as its reading is durably stored. Answers one outcome per reading, in request order.
+ * new ones together, as one upload (one `ReadingRecorded` v2, or a few when it is large), then
+ * clears their outbox marks. A reading that could not be announced keeps its mark and is
+ * re-published by the outbox relay, so the device is acknowledged as soon as its reading is
+ * durably stored. The readings of one request are of one device (the caller's key). Answers one
+ * outcome per reading, in request order.
  */
 export const ingest = async (
   readings: readonly ValidReading[],
@@ -120,6 +132,7 @@ export const ingest = async (
       receivedAt,
       readingId,
       correlationId: context.correlationId,
+      uploadId: context.uploadId,
       expiresAt: expiresAtOf(timestamp, context.retentionDays),
       outboxShard: outboxShardOf(readingId),
       outboxAt: receivedAt,
@@ -141,6 +154,7 @@ export const ingest = async (
 
   await announce(
     saved.filter((s) => s.outcome === 'stored').map((s) => s.item),
+    context.watched,
     deps,
   );
 
@@ -157,10 +171,14 @@ export const ingest = async (
   });
 };
 
-/** Publishes `ReadingRecorded` for newly stored readings and clears the marks of those the bus accepted. */
-const announce = async (stored: readonly ReadingItem[], deps: IngestDeps): Promise<void> => {
+/** Announces the newly stored readings and clears the marks of those the bus accepted. */
+const announce = async (
+  stored: readonly ReadingItem[],
+  watched: PromiseLike<boolean>,
+  deps: IngestDeps,
+): Promise<void> => {
   if (stored.length === 0) return;
-  const outcome = await deps.publishRecorded(stored);
+  const outcome = await deps.publishRecorded(stored, await watched);
   for (const failure of outcome.failed) {
     const item = stored[failure.index];
     deps.warn('ReadingRecorded not accepted by the bus; the outbox relay will re-publish it', {

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import type { z } from 'zod/mini';
 import type { EventContract, EventMetadata } from '../../schemas/events.ts';
-import { PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES } from './aws-limits.ts';
+import { EVENT_BILLING_CHUNK_BYTES, PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES } from './aws-limits.ts';
 import { eventIdOf } from './ids.ts';
 
 /** Builds one PutEvents entry from an event contract; the detail is validated, never assumed. */
@@ -39,7 +39,8 @@ export const buildEntry = <TData extends z.ZodMiniType>(
   };
 };
 
-const entrySize = (entry: PutEventsRequestEntry): number =>
+/** The size EventBridge counts for an entry (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). */
+export const entrySize = (entry: PutEventsRequestEntry): number =>
   Buffer.byteLength(entry.Detail ?? '') +
   Buffer.byteLength(entry.DetailType ?? '') +
   Buffer.byteLength(entry.Source ?? '') +
@@ -66,6 +67,44 @@ export const chunkEntries = <T>(items: readonly T[], entryOf: (item: T) => PutEv
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+};
+
+/** Entries built from runs of `items`, each with the items it carries. */
+export interface ItemsEntry<T> {
+  readonly entry: PutEventsRequestEntry;
+  readonly items: readonly T[];
+}
+
+/**
+ * Announces ordered items in as few entries as keep each within `maxBytes` (by default one
+ * billed 64 KB chunk, so each entry costs one event): all in one entry when they fit, else split
+ * into runs of about equal count, each split again until it fits. The same items always give the
+ * same runs. A single item larger than `maxBytes` still gets its own entry; one larger than
+ * PutEvents takes is an error, as no split can help it.
+ */
+export const entriesOfRuns = <T>(
+  items: readonly T[],
+  entryOf: (run: readonly T[]) => PutEventsRequestEntry,
+  maxBytes: number = EVENT_BILLING_CHUNK_BYTES,
+): ItemsEntry<T>[] => {
+  if (items.length === 0) return [];
+  const entry = entryOf(items);
+  const size = entrySize(entry);
+  if (size <= maxBytes || items.length === 1) {
+    if (size > PUT_EVENTS_MAX_BYTES)
+      throw new RangeError(`One event entry of ${size} bytes exceeds ${PUT_EVENTS_MAX_BYTES}`);
+    return [{ entry, items }];
+  }
+  const parts = Math.min(items.length, Math.ceil(size / maxBytes));
+  const runs: ItemsEntry<T>[] = [];
+  for (let part = 0; part < parts; part++) {
+    const run = items.slice(
+      Math.floor((part * items.length) / parts),
+      Math.floor(((part + 1) * items.length) / parts),
+    );
+    runs.push(...entriesOfRuns(run, entryOf, maxBytes));
+  }
+  return runs;
 };
 
 export interface PublishOutcome {

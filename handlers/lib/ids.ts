@@ -14,3 +14,10 @@ export const readingIdOf = (deviceId: string, timestamp: string): string =>
 /** Deterministic event id: one business fact announced as one detail-type always has the same id. */
 export const eventIdOf = (detailType: string, idempotencyKey: string): string =>
   uuidv5(`event/${detailType}/${idempotencyKey}`, NAMESPACE);
+
+/**
+ * One id for a set of readings, whatever order they are listed in: an event announcing the same
+ * readings again (the outbox relay) names the same fact, so it gets the same event id.
+ */
+export const readingSetIdOf = (readingIds: readonly string[]): string =>
+  uuidv5(`readings/${[...readingIds].sort().join(',')}`, NAMESPACE);

@@ -1,26 +1,78 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ReadingRecorded } from '../../schemas/events.ts';
-import { buildEntry } from './events.ts';
+import { buildEntry, entriesOfRuns, type ItemsEntry, type PublishOutcome, publishEntries } from './events.ts';
+import { readingSetIdOf } from './ids.ts';
 import type { ReadingItem } from './readings-store.ts';
 
-/** The `ReadingRecorded` entry of a stored reading; the relay builds the very same event. */
-export const readingRecordedEntry = (
-  item: ReadingItem,
-  busName: string,
-  producedAt: Date,
-): PutEventsRequestEntry =>
-  buildEntry(ReadingRecorded, {
-    busName,
-    idempotencyKey: item.readingId,
-    correlationId: item.correlationId,
-    producedAt: producedAt.toISOString(),
-    time: item.receivedAt,
-    data: {
-      readingId: item.readingId,
-      deviceId: item.deviceId,
-      timestamp: item.timestamp,
-      metrics: item.metrics,
-      ...(item.sequence !== undefined ? { sequence: item.sequence } : {}),
-      receivedAt: item.receivedAt,
-    },
-  });
+/** The upload a stored reading came in; a reading stored before uploads were recorded is its own. */
+export const uploadIdOf = (item: ReadingItem): string => item.uploadId ?? item.readingId;
+
+/** Stored readings oldest first, each timestamp once. */
+const oldestFirst = (items: readonly ReadingItem[]): ReadingItem[] => {
+  const byTimestamp = new Map(items.map((item) => [item.timestamp, item]));
+  return [...byTimestamp.values()].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+};
+
+/**
+ * The announcement of stored readings of one upload of one device: `ReadingRecorded` v2 entries,
+ * oldest first, split into runs when one entry would exceed a billed 64 KB chunk. Ingest and the
+ * outbox relay both announce with this one function, so the same readings always make the same
+ * events with the same ids.
+ */
+export const readingRecordedEntries = (
+  items: readonly ReadingItem[],
+  options: { busName: string; producedAt: Date; watched: boolean },
+): ItemsEntry<ReadingItem>[] => {
+  const first = items[0];
+  if (!first) return [];
+  const strangers = items.filter(
+    (item) => item.deviceId !== first.deviceId || uploadIdOf(item) !== uploadIdOf(first),
+  );
+  if (strangers.length > 0)
+    throw new RangeError('One announcement carries readings of one upload of one device');
+  return entriesOfRuns(oldestFirst(items), (run) =>
+    buildEntry(ReadingRecorded, {
+      busName: options.busName,
+      idempotencyKey: `upload/${first.deviceId}/${readingSetIdOf(run.map((item) => item.readingId))}`,
+      correlationId: first.correlationId,
+      producedAt: options.producedAt.toISOString(),
+      time: first.receivedAt,
+      data: {
+        deviceId: first.deviceId,
+        uploadId: uploadIdOf(first),
+        receivedAt: first.receivedAt,
+        watched: options.watched,
+        readings: run.map((item) => ({
+          readingId: item.readingId,
+          timestamp: item.timestamp,
+          metrics: item.metrics,
+          ...(item.sequence !== undefined ? { sequence: item.sequence } : {}),
+        })),
+      },
+    }),
+  );
+};
+
+/**
+ * Publishes the announcement of stored readings of one upload and answers, per reading (indexes
+ * into `items`), whether the bus took the event that carries it.
+ */
+export const publishReadingsRecorded = async (
+  client: EventBridgeClient,
+  items: readonly ReadingItem[],
+  options: { busName: string; watched: boolean },
+): Promise<PublishOutcome> => {
+  const runs = readingRecordedEntries(items, { ...options, producedAt: new Date() });
+  const outcome = await publishEntries(
+    client,
+    runs.map((run) => run.entry),
+  );
+  const indexesOf = (run: ItemsEntry<ReadingItem> | undefined) =>
+    (run?.items ?? []).map((item) => items.indexOf(item)).filter((index) => index >= 0);
+  return {
+    accepted: outcome.accepted.flatMap((i) => indexesOf(runs[i])).sort((a, b) => a - b),
+    failed: outcome.failed.flatMap(({ index, error }) =>
+      indexesOf(runs[index]).map((i) => ({ index: i, error })),
+    ),
+  };
+};

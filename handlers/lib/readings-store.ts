@@ -17,6 +17,8 @@ export interface ReadingItem {
   readonly receivedAt: string;
   readonly readingId: string;
   readonly correlationId: string;
+  /** The upload (one `POST /readings`) the reading came in: the relay re-announces readings grouped by it. */
+  readonly uploadId?: string;
   /** Epoch seconds after which DynamoDB TTL deletes the reading (the retention after its timestamp). */
   readonly expiresAt?: number;
   /** Present until the bus accepted `ReadingRecorded` (the outbox mark). */
@@ -35,6 +37,7 @@ const ReadingItemSchema = z.object({
   receivedAt: z.string(),
   readingId: z.string(),
   correlationId: z.string(),
+  uploadId: z.optional(z.string()),
   expiresAt: z.optional(z.number()),
   outboxShard: z.optional(z.string()),
   outboxAt: z.optional(z.string()),

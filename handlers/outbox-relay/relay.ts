@@ -1,14 +1,17 @@
 import type { PublishOutcome } from '../lib/events.ts';
+import { uploadIdOf } from '../lib/reading-events.ts';
 import type { ReadingItem } from '../lib/readings-store.ts';
 
-/** Ports of the relay; `Entry` is whatever the bus adapter publishes, built by `entryOf`. */
-export interface RelayDeps<Entry> {
+/** Ports of the relay; adapters live in `handler.ts`. */
+export interface RelayDeps {
   pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]>;
   claimOutbox(item: ReadingItem, now: string): Promise<boolean>;
   clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
-  publish(entries: Entry[]): Promise<PublishOutcome>;
-  /** The announcement of a stored reading; throws when the item cannot be announced. */
-  entryOf(item: ReadingItem, producedAt: Date): Entry;
+  /**
+   * Announces stored readings of one upload of one device, as the ingest does (`ReadingRecorded`
+   * v2); `accepted` and `failed` index into `items`. Throws when they cannot be announced at all.
+   */
+  announce(items: readonly ReadingItem[]): Promise<PublishOutcome>;
   warn(message: string, context: Record<string, unknown>): void;
   now(): Date;
   /** Readings marked more recently than this are left to the ingest call that is still publishing them. */
@@ -23,13 +26,24 @@ export interface RelayReport {
 const PAGE_PER_SHARD = 100;
 const MAX_PASSES = 20;
 
+/** Readings grouped by the upload they came in, so each upload is announced as the ingest would have. */
+const byUpload = (items: readonly ReadingItem[]): ReadingItem[][] => {
+  const groups = new Map<string, ReadingItem[]>();
+  for (const item of items) {
+    const key = `${item.deviceId}/${uploadIdOf(item)}`;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return [...groups.values()];
+};
+
 /**
  * Re-publishes every reading whose outbox mark is older than `minAgeSeconds`: the ones whose
  * `ReadingRecorded` never reached the bus (bus down, process killed between store and emit).
- * The event is rebuilt with the same `eventId`, so a reading published twice is deduped downstream;
- * each reading is claimed first, so concurrent runs do not both publish it.
+ * Readings are announced grouped by upload, with the function the ingest uses, so the same
+ * readings make the same event with the same `eventId` and a reading published twice is deduped
+ * downstream; each reading is claimed first, so concurrent runs do not both publish it.
  */
-export const relay = async <Entry>(deps: RelayDeps<Entry>): Promise<RelayReport> => {
+export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
   let republished = 0;
   let failed = 0;
   const seen = new Set<string>();
@@ -44,38 +58,36 @@ export const relay = async <Entry>(deps: RelayDeps<Entry>): Promise<RelayReport>
     const pending = candidates.filter((_, i) => claims[i]);
     for (const item of candidates) seen.add(item.readingId);
     if (pending.length === 0) continue;
-    const entries: Entry[] = [];
-    const publishable: ReadingItem[] = [];
-    for (const item of pending) {
+    let acceptedThisPass = 0;
+    for (const upload of byUpload(pending)) {
+      let outcome: PublishOutcome;
       try {
-        entries.push(deps.entryOf(item, deps.now()));
-        publishable.push(item);
+        outcome = await deps.announce(upload);
       } catch (error) {
-        deps.warn('Stored reading cannot be announced; left marked for a person to look at', {
-          readingId: item.readingId,
+        deps.warn('Stored readings cannot be announced; left marked for a person to look at', {
+          readingIds: upload.map((item) => item.readingId),
+          error,
+        });
+        continue;
+      }
+      for (const { index, error } of outcome.failed) {
+        deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
+          readingId: upload[index]?.readingId,
           error,
         });
       }
+      failed += outcome.failed.length;
+      acceptedThisPass += outcome.accepted.length;
+      await Promise.all(
+        outcome.accepted.map(async (index) => {
+          const item = upload[index];
+          if (!item) return;
+          await deps.clearOutboxMark(item);
+          republished++;
+        }),
+      );
     }
-    const outcome = await deps.publish(entries);
-    for (const { index, error } of outcome.failed) {
-      const item = publishable[index];
-      if (item) seen.add(item.readingId);
-      deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
-        readingId: item?.readingId,
-        error,
-      });
-    }
-    failed += outcome.failed.length;
-    await Promise.all(
-      outcome.accepted.map(async (index) => {
-        const item = publishable[index];
-        if (!item) return;
-        await deps.clearOutboxMark(item);
-        republished++;
-      }),
-    );
-    if (outcome.accepted.length === 0) break;
+    if (acceptedThisPass === 0) break;
   }
   return { republished, failed };
 };

@@ -43,8 +43,10 @@ export const recordedAtOf = (tap: BusTap): Map<string, number> => {
       return;
     const detail = ReadingRecorded.detail.safeParse(event.detail);
     const at = tap.acceptedAtMs[i];
-    if (!detail.success || at === undefined || recordedAt.has(detail.data.data.readingId)) return;
-    recordedAt.set(detail.data.data.readingId, at);
+    if (!detail.success || at === undefined) return;
+    for (const { readingId } of detail.data.data.readings) {
+      if (!recordedAt.has(readingId)) recordedAt.set(readingId, at);
+    }
   });
   return recordedAt;
 };
@@ -126,7 +128,7 @@ const readAnnouncements = (announced: Announced, events: readonly BusEvent[]): A
       device = { timestamps: new Set(), eventIds: new Map() };
       byDevice.set(data.deviceId, device);
     }
-    device.timestamps.add(data.timestamp);
+    for (const reading of data.readings) device.timestamps.add(reading.timestamp);
     device.eventIds.set(metadata.eventId, (device.eventIds.get(metadata.eventId) ?? 0) + 1);
   }
   return announced;

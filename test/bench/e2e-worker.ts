@@ -80,12 +80,14 @@ const onFrame = (client: number, raw: WebSocket.RawData) => {
   if (type.success && NOT_COUNTED.has(type.data.type)) return;
   const frame = PushFrame.safeParse(parsed);
   const data = frame.success ? ReadingEnriched.data.safeParse(frame.data.data) : undefined;
-  const reading = data?.success ? indexOf.get(data.data.readingId) : undefined;
-  if (!frame.success || reading === undefined) {
+  const readings = data?.success ? data.data.readings.map((r) => indexOf.get(r.readingId)) : [];
+  if (!frame.success || readings.length === 0 || readings.includes(undefined)) {
     unexpectedPushes++;
     return;
   }
-  arrivals.record(reading * clients + client, frame.data.eventId, at);
+  for (const reading of readings) {
+    if (reading !== undefined) arrivals.record(reading * clients + client, frame.data.eventId, at);
+  }
 };
 
 const withTimeout = <T>(promise: Promise<T>, what: string): Promise<T> =>

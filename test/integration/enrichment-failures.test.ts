@@ -83,7 +83,7 @@ describe('enrichment failures', () => {
     expect(letter?.body).toMatchObject({
       source: 'sensorbus.ingest',
       'detail-type': 'ReadingRecorded',
-      detail: { data: { deviceId: 'broken-1', timestamp: minute(1) } },
+      detail: { data: { deviceId: 'broken-1', readings: [{ timestamp: minute(1) }] } },
     });
     expect(letter?.attributes).toMatchObject({
       TARGET_ARN: expect.stringContaining(':stateMachine:sensorbus-enrich-reading'),

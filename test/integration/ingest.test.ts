@@ -4,6 +4,7 @@ import { ErrorBody } from '../../schemas/error.ts';
 import { IngestBatchAnswer, IngestReadingAnswer } from '../../schemas/reading.ts';
 import {
   recordedEvents,
+  recordedReadings,
   startTestCloud,
   storedReadings,
   type TestCloud,
@@ -51,13 +52,18 @@ describe('POST /readings', () => {
     const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
     expect(stored[0]).not.toHaveProperty('outboxAt');
-    const events = recordedEvents(t, deviceId).filter(
-      (e) => (e.event.detail.data as { timestamp: string }).timestamp === '2026-11-01T09:00:00.000Z',
+    const events = recordedEvents(t, deviceId).filter((e) =>
+      (e.event.detail.data as { readings: { timestamp: string }[] }).readings.some(
+        (r) => r.timestamp === '2026-11-01T09:00:00.000Z',
+      ),
     );
     expect(events).toHaveLength(1);
     expect(events[0]?.event.detail).toMatchObject({
-      metadata: { schemaVersion: 1, idempotencyKey: (body as { readingId: string }).readingId },
-      data: { deviceId, metrics: { temperature: 21.5 } },
+      metadata: { schemaVersion: 2 },
+      data: {
+        deviceId,
+        readings: [{ readingId: (body as { readingId: string }).readingId, metrics: { temperature: 21.5 } }],
+      },
     });
   });
 
@@ -168,12 +174,13 @@ describe('POST /readings', () => {
     ).toBe(false);
   });
 
-  it('accepts a batch of 100 with one event each, and dedupes repeats inside the batch', async () => {
+  it('accepts a batch of 100 announced in one event, and dedupes repeats inside the batch', async () => {
     const readings = Array.from({ length: 99 }, (_, i) =>
       reading(new Date(Date.UTC(2026, 9, 1, 0, i)).toISOString()),
     );
     readings.push(readings[0] as (typeof readings)[number]);
     const before = recordedEvents(t, deviceId).length;
+    const readingsBefore = recordedReadings(t, deviceId).length;
 
     const response = await post({ readings });
     const body = (await response.json()) as { accepted: number; results: { duplicate: boolean }[] };
@@ -181,7 +188,8 @@ describe('POST /readings', () => {
     expect(response.status).toBe(202);
     expect(body.accepted).toBe(100);
     expect(body.results.filter((r) => r.duplicate)).toHaveLength(1);
-    expect(recordedEvents(t, deviceId).length - before).toBe(99);
+    expect(recordedEvents(t, deviceId).length - before).toBe(1);
+    expect(recordedReadings(t, deviceId).length - readingsBefore).toBe(99);
   });
 
   it('answers 207 with per-item results when some readings are rejected, storing only the valid ones', async () => {

@@ -137,6 +137,14 @@ export const recordedEvents = (t: TestCloud, deviceId: string) =>
       (event.detail.data as { deviceId?: string }).deviceId === deviceId,
   );
 
+/** The readings the `ReadingRecorded` (v2) events of a device on the telemetry bus carried, each event's in order. */
+export const recordedReadings = (t: TestCloud, deviceId: string) =>
+  recordedEvents(t, deviceId).flatMap(({ event }) => {
+    const { readings } = event.detail.data as { readings?: { readingId: string; timestamp: string }[] };
+    const { eventId } = event.detail.metadata as { eventId: string };
+    return (readings ?? []).map((reading) => ({ ...reading, eventId }));
+  });
+
 /** Polls until `probe` answers something other than undefined, null or false; bounded, never a fixed sleep. */
 export const waitFor = async <T>(
   probe: () => T | Promise<T>,

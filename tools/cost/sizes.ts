@@ -13,7 +13,7 @@ import { alertEntry } from '../../handlers/enrichment/alert-events.ts';
 import { deriveEnrichment } from '../../handlers/enrichment/derive.ts';
 import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
-import { readingRecordedEntry } from '../../handlers/lib/reading-events.ts';
+import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
 import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
 import { toPushMessage } from '../../handlers/push/push.ts';
 import { ReadingEnriched } from '../../schemas/events.ts';
@@ -315,11 +315,13 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
   const enrichment = deriveEnrichment(reading, history, { window: 12 });
   const enriched = { ...unmarked, enrichment };
 
-  const recorded = readingRecordedEntry(marked, BUS, NOW);
+  const [recordedRun] = readingRecordedEntries([marked], { busName: BUS, producedAt: NOW, watched: true });
+  if (!recordedRun) throw new Error('The sample reading made no ReadingRecorded');
+  const recorded = recordedRun.entry;
   const recordedEvent = delivered(recorded);
   const enrichedEntry = buildEntry(ReadingEnriched, {
     busName: BUS,
-    data: enrichment,
+    data: { deviceId: DEVICE_ID, uploadId: UUID, watched: true, readings: [enrichment] },
     idempotencyKey: readingId,
     correlationId: UUID,
     producedAt: NOW.toISOString(),

@@ -381,11 +381,15 @@ export class Dashboard {
         break;
       }
       case 'ReadingEnriched': {
-        const enriched = parseEnriched(message.data);
-        if (!entry || !enriched) break;
-        entry.series = applyEnriched(entry.series, enriched);
-        entry.lastSeenMs = latest(entry.lastSeenMs, parseTime(enriched.timestamp));
-        this.#setFailures(entry, clearFailure(entry.failures, enriched));
+        const readings = parseEnriched(message.data);
+        if (!entry || readings.length === 0) break;
+        let failures = entry.failures;
+        for (const enriched of readings) {
+          entry.series = applyEnriched(entry.series, enriched);
+          entry.lastSeenMs = latest(entry.lastSeenMs, parseTime(enriched.timestamp));
+          failures = clearFailure(failures, enriched);
+        }
+        this.#setFailures(entry, failures);
         this.#markDirty(entry.device.deviceId);
         break;
       }

@@ -21,7 +21,7 @@ const metadata = (eventId: string) => ({
   eventId,
   idempotencyKey: `key-${eventId}`,
   correlationId: 'bench',
-  schemaVersion: 1,
+  schemaVersion: 2,
   producedAt: '2026-11-23T10:15:01.020Z',
 });
 
@@ -44,11 +44,11 @@ const recorded = (readingId: string, eventId: string): BusEvent =>
   eventOf(ReadingRecorded, {
     metadata: metadata(eventId),
     data: {
-      readingId,
       deviceId: 'bench-e2e-1',
-      timestamp: '2026-11-23T10:15:00.000Z',
-      metrics: { temperature: 24.6 },
+      uploadId: `upload-${eventId}`,
       receivedAt: '2026-11-23T10:15:01.004Z',
+      watched: true,
+      readings: [{ readingId, timestamp: '2026-11-23T10:15:00.000Z', metrics: { temperature: 24.6 } }],
     },
   });
 

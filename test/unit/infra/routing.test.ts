@@ -38,6 +38,8 @@ const ROUTING_TABLE: Record<string, string[]> = {
   // repairs enrichment; dashboards do not see it again.
   'reading-recorded-replayed.json': ['enrich → enrich-reading'],
   'reading-enriched.json': ['push → push', 'to-websocket → websocket-bus'],
+  // Nobody watches the device: its readings stay off the WebSocket bus.
+  'reading-enriched-unwatched.json': [],
   'alert-raised-threshold.json': [
     'alert-history → alert-history',
     'alerts → alert-notifier',

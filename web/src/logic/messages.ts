@@ -118,11 +118,18 @@ export interface EnrichedData {
   readonly metrics: Record<string, PointEnrichment & { value?: number }>;
 }
 
-/** The data of a `ReadingEnriched` push. */
-export const parseEnriched = (value: unknown): EnrichedData | undefined => {
-  if (!isObject(value) || !isString(value.deviceId) || !isString(value.timestamp)) return undefined;
-  const metrics = parseEnrichmentMap({ metrics: value.metrics });
-  return metrics ? { deviceId: value.deviceId, timestamp: value.timestamp, metrics } : undefined;
+/**
+ * The readings of a `ReadingEnriched` push (v2: `{deviceId, readings: [{timestamp, metrics, ...}]}`,
+ * one upload's readings oldest first), each with its enrichment; malformed readings are dropped.
+ */
+export const parseEnriched = (value: unknown): EnrichedData[] => {
+  if (!isObject(value) || !isString(value.deviceId) || !Array.isArray(value.readings)) return [];
+  const { deviceId } = value;
+  return value.readings.flatMap((reading: unknown) => {
+    if (!isObject(reading) || !isString(reading.timestamp)) return [];
+    const metrics = parseEnrichmentMap({ metrics: reading.metrics });
+    return metrics ? [{ deviceId, timestamp: reading.timestamp, metrics }] : [];
+  });
 };
 
 export interface ReadingsPage {

@@ -6,10 +6,15 @@ import {
   type DeriveDeps,
   derive,
   deriveEnrichment,
+  deriveUpload,
+  type EnrichedReading as EnrichedReadingData,
+  type EnrichmentWindow,
   type HistoricalReading,
+  MAX_WINDOW_CONFLICTS,
 } from '../../../../handlers/enrichment/derive.ts';
 import { readingIdOf } from '../../../../handlers/lib/ids.ts';
-import { ReadingEnriched } from '../../../../schemas/events.ts';
+import { WorkflowErrors } from '../../../../handlers/lib/workflow-errors.ts';
+import { EnrichedReading } from '../../../../schemas/events.ts';
 
 const BASE = Date.parse('2026-11-23T10:00:00.000Z');
 /** The instant `seconds` after 10:00:00Z. */
@@ -29,7 +34,6 @@ describe('deriveEnrichment', () => {
 
     expect(result).toEqual({
       readingId: readingIdOf('d1', minute(0)),
-      deviceId: 'd1',
       timestamp: minute(0),
       gapSeconds: null,
       metrics: {
@@ -45,7 +49,7 @@ describe('deriveEnrichment', () => {
         },
       },
     });
-    expect(ReadingEnriched.data.parse(result)).toEqual(result);
+    expect(EnrichedReading.parse(result)).toEqual(result);
   });
 
   it('computes delta and rate against the previous reading across an irregular gap', () => {
@@ -274,7 +278,7 @@ describe('deriveEnrichment', () => {
     expect(delta.metrics.t?.delta).toBe(0.1);
     expect(mean.metrics.t?.mean).toBe(1.66667);
     expect(mean.metrics.t?.value).toBe(2.123456789);
-    expect(ReadingEnriched.data.safeParse(mean).success).toBe(true);
+    expect(EnrichedReading.safeParse(mean).success).toBe(true);
   });
 
   it('gives the same answer whatever order the history comes in', () => {
@@ -287,38 +291,128 @@ describe('deriveEnrichment', () => {
   });
 });
 
-describe('derive', () => {
-  /** A readings table of one device: answers the readings before a timestamp, newest first, as the store does. */
-  const readingsTable = (stored: HistoricalReading[], window = DEFAULT_WINDOW) => {
-    const asked: { deviceId: string; timestamp: string; limit: number }[] = [];
-    const deps: DeriveDeps = {
-      history: async (deviceId, timestamp, limit) => {
-        asked.push({ deviceId, timestamp, limit });
-        return stored
-          .filter((r) => r.timestamp < timestamp)
-          .sort((a, b) => b.timestamp.localeCompare(a.timestamp))
-          .slice(0, limit);
-      },
-      window,
-    };
-    return { deps, asked };
-  };
+describe('deriveUpload', () => {
+  it('derives each reading of an upload as if it had arrived alone, after the ones before it', () => {
+    const window = everyMinute([20, 21, 22]);
+    const third = { timestamp: minute(3), metrics: { t: 23 } };
+    const fourth = { timestamp: minute(4), metrics: { t: 24 } };
 
-  it('enriches a late reading against the readings before it in time, not the newer ones', async () => {
-    const { deps } = readingsTable(everyMinute([20, 21, 22, 90]));
+    const { enriched, window: next } = deriveUpload({ deviceId: 'd1', readings: [third, fourth] }, window, 4);
 
-    const result = await derive({ deviceId: 'd1', timestamp: at(150), metrics: { t: 23 } }, deps);
-
-    expect(result.gapSeconds).toBe(30);
-    expect(result.metrics.t).toMatchObject({ value: 23, delta: 1, samples: 3 });
+    expect(enriched).toEqual([
+      enrich(minute(3), { t: 23 }, window),
+      deriveEnrichment({ deviceId: 'd1', ...fourth }, [...window, third], { window: 4 }),
+    ]);
+    expect(enriched[1]?.metrics.t).toMatchObject({ delta: 1, samples: 4 });
+    expect(next.map((r) => r.metrics.t)).toEqual([21, 22, 23, 24]);
   });
 
-  it('looks back only as far as the window', async () => {
-    const { deps, asked } = readingsTable(everyMinute([10, 10, 10, 20, 20]), 2);
+  it('derives a late reading from the window readings before it, and keeps it out of a window it is too old for', () => {
+    const window = everyMinute([20, 21, 22, 23]);
 
-    const result = await derive({ deviceId: 'd1', timestamp: minute(5), metrics: { t: 20 } }, deps);
+    const late = deriveUpload(
+      { deviceId: 'd1', readings: [{ timestamp: at(90), metrics: { t: 30 } }] },
+      window,
+      4,
+    );
+    const tooOld = deriveUpload(
+      { deviceId: 'd1', readings: [{ timestamp: at(-60), metrics: { t: 5 } }] },
+      window,
+      4,
+    );
 
-    expect(asked).toEqual([{ deviceId: 'd1', timestamp: minute(5), limit: 2 }]);
-    expect(result.metrics.t).toMatchObject({ mean: 20, stddev: 0, samples: 2 });
+    expect(late.enriched[0]).toMatchObject({ gapSeconds: 30, metrics: { t: { delta: 9, samples: 2 } } });
+    expect(late.window.map((r) => r.metrics.t)).toEqual([21, 30, 22, 23]);
+    expect(tooOld.enriched[0]).toMatchObject({ gapSeconds: null, metrics: { t: { samples: 0 } } });
+    expect(tooOld.window).toEqual(window);
+  });
+});
+
+describe('derive', () => {
+  /** A devices table holding one device's window; `interferences` other uploads move it between our read and write. */
+  const windowTable = (initial?: EnrichmentWindow, interferences = 0, windowSize = DEFAULT_WINDOW) => {
+    let stored = initial;
+    let pending = interferences;
+    const written: EnrichedReadingData[][] = [];
+    const deps: DeriveDeps = {
+      loadWindow: async () => stored,
+      saveWindow: async (_deviceId, next, expected) => {
+        if (pending > 0) {
+          pending--;
+          return false;
+        }
+        if (stored?.version !== expected) return false;
+        stored = next;
+        return true;
+      },
+      storeEnrichments: async (_deviceId, enriched) => void written.push([...enriched]),
+      windowSize,
+    };
+    return { deps, written, stored: () => stored };
+  };
+  const upload = (values: readonly [number, number][]) => ({
+    deviceId: 'd1',
+    readings: values.map(([m, t]) => ({ timestamp: minute(m), metrics: { t } })),
+  });
+
+  it('derives from the stored window, moves it on and writes every reading, with no query of past readings', async () => {
+    const { deps, written, stored } = windowTable({
+      version: 3,
+      readings: everyMinute([20, 21]),
+      appliedEventId: 'e0',
+      before: [],
+    });
+
+    const enriched = await derive(
+      upload([
+        [2, 22],
+        [3, 23],
+      ]),
+      'e1',
+      deps,
+    );
+
+    expect(enriched.map((r) => r.metrics.t?.samples)).toEqual([2, 3]);
+    expect(written).toEqual([enriched]);
+    expect(stored()).toMatchObject({ version: 4, appliedEventId: 'e1', before: everyMinute([20, 21]) });
+    expect(stored()?.readings.map((r) => r.metrics.t)).toEqual([20, 21, 22, 23]);
+  });
+
+  it('gives a retried event the answer of its first attempt, from the window as it was before it', async () => {
+    const { deps, stored } = windowTable(undefined, 0, 2);
+    const first = await derive(
+      upload([
+        [0, 10],
+        [1, 11],
+        [2, 12],
+      ]),
+      'e1',
+      deps,
+    );
+    const windowAfter = stored();
+
+    const retried = await derive(
+      upload([
+        [0, 10],
+        [1, 11],
+        [2, 12],
+      ]),
+      'e1',
+      deps,
+    );
+
+    expect(retried).toEqual(first);
+    expect(stored()).toEqual(windowAfter);
+  });
+
+  it(`derives again from a fresh read when another upload moved the window, and gives up after ${MAX_WINDOW_CONFLICTS}`, async () => {
+    const patient = windowTable(undefined, MAX_WINDOW_CONFLICTS - 1);
+    const unlucky = windowTable(undefined, MAX_WINDOW_CONFLICTS);
+
+    await expect(derive(upload([[0, 10]]), 'e1', patient.deps)).resolves.toHaveLength(1);
+    await expect(derive(upload([[0, 10]]), 'e1', unlucky.deps)).rejects.toMatchObject({
+      name: WorkflowErrors.Transient,
+    });
+    expect(unlucky.written).toEqual([]);
   });
 });

@@ -17,11 +17,14 @@ const device = (overrides: Partial<DeviceItem> = {}): DeviceItem => ({
   ...overrides,
 });
 
-const reading = (timestamp: string, temperature: number) => ({
+/** An upload of one reading. */
+const reading = (timestamp: string, temperature: number) => upload([[timestamp, temperature]]);
+
+/** An upload of readings `[timestamp, temperature]`, in the order given. */
+const upload = (readings: readonly [string, number][]) => ({
   deviceId: 'd1',
-  timestamp,
-  metrics: { temperature },
-  receivedAt: timestamp,
+  receivedAt: '2026-11-23T11:00:00.000Z',
+  readings: readings.map(([timestamp, temperature]) => ({ timestamp, metrics: { temperature } })),
 });
 
 /**
@@ -67,6 +70,42 @@ describe('evaluate', () => {
     expect(second).toEqual([]);
     expect(stored()?.alarmStates[alarmKeyOf(HOT)]?.state).toBe('ALARM');
     expect(touched.map((t) => t.timestamp)).toEqual(['2026-11-23T10:00:00.000Z', '2026-11-23T10:01:00.000Z']);
+  });
+
+  it('evaluates an upload reading by reading in time order: raise, resolve and raise again, saved once', async () => {
+    let saves = 0;
+    const table = devicesTable(device());
+    const deps: EvaluateDeps = {
+      ...table.deps,
+      saveAlertStates: (deviceId, updates) => {
+        saves++;
+        return table.deps.saveAlertStates(deviceId, updates);
+      },
+    };
+
+    const alerts = await evaluate(
+      upload([
+        ['2026-11-23T10:02:00.000Z', 25],
+        ['2026-11-23T10:00:00.000Z', 31],
+        ['2026-11-23T10:03:00.000Z', 33],
+        ['2026-11-23T10:01:00.000Z', 32],
+      ]),
+      deps,
+    );
+
+    expect(alerts.map((a) => [a.detailType, a.data.time])).toEqual([
+      ['AlertRaised', '2026-11-23T10:00:00.000Z'],
+      ['AlertResolved', '2026-11-23T10:02:00.000Z'],
+      ['AlertRaised', '2026-11-23T10:03:00.000Z'],
+    ]);
+    expect(alerts[1]?.data.alertId).toBe(alerts[0]?.data.alertId);
+    expect(alerts[2]?.data.alertId).not.toBe(alerts[0]?.data.alertId);
+    expect(saves).toBe(1);
+    expect(table.stored()?.alarmStates[alarmKeyOf(HOT)]).toMatchObject({
+      state: 'ALARM',
+      since: '2026-11-23T10:03:00.000Z',
+    });
+    expect(table.touched).toEqual([{ deviceId: 'd1', timestamp: '2026-11-23T10:03:00.000Z' }]);
   });
 
   it('resolves the alert when the value is back in range', async () => {

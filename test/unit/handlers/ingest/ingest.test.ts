@@ -5,12 +5,15 @@ import {
   bufferSecondsOf,
   type IngestDeps,
   ingest,
+  isWatched,
   UNWATCHED_BUFFER_SECONDS,
 } from '../../../../handlers/ingest/ingest.ts';
 import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
+import { EVENT_BILLING_CHUNK_BYTES } from '../../../../handlers/lib/aws-limits.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
 import type { PublishOutcome } from '../../../../handlers/lib/events.ts';
-import { readingRecordedEntry } from '../../../../handlers/lib/reading-events.ts';
+import { entrySize } from '../../../../handlers/lib/events.ts';
+import { readingRecordedEntries } from '../../../../handlers/lib/reading-events.ts';
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
@@ -41,10 +44,11 @@ const fakes = (
         table.set(key, rest);
       }
     },
-    async publishRecorded(items): Promise<PublishOutcome> {
+    async publishRecorded(items, watched): Promise<PublishOutcome> {
       if (options.failPublish)
         return { accepted: [], failed: items.map((_, index) => ({ index, error: 'down' })) };
-      published.push(...items.map((item) => readingRecordedEntry(item, 'bus', NOW)));
+      const runs = readingRecordedEntries(items, { busName: 'bus', producedAt: NOW, watched });
+      published.push(...runs.map((run) => run.entry));
       return { accepted: items.map((_, i) => i), failed: [] };
     },
     warn: (message, context) => warnings.push({ message, context }),
@@ -64,16 +68,78 @@ const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
 });
 
 /** What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer. */
-const post = async (body: unknown, callerDeviceId: string, correlationId: string, deps: IngestDeps) => {
+const post = async (
+  body: unknown,
+  callerDeviceId: string,
+  correlationId: string,
+  deps: IngestDeps,
+  uploadId = `upload-of-${correlationId}`,
+) => {
   const request = parseIngestRequest(body, callerDeviceId, { now: NOW, retentionDays: RETENTION_DAYS });
-  return answerOf(
-    request,
-    await ingest(request.valid, { correlationId, receivedAt: NOW, retentionDays: RETENTION_DAYS }, deps),
-    await bufferSecondsOf(callerDeviceId, NOW, deps),
-  );
+  const watched = isWatched(callerDeviceId, NOW, deps);
+  const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS, watched };
+  return answerOf(request, await ingest(request.valid, context, deps), bufferSecondsOf(await watched));
 };
 
+const detailOf = (entry: PutEventsRequestEntry | undefined) => JSON.parse(entry?.Detail ?? '{}');
+
 describe('ingest', () => {
+  it('announces the new readings of an upload in one ReadingRecorded, oldest first, duplicates left out', async () => {
+    const { deps, table, published } = fakes({
+      watchedUntil: new Date(NOW.getTime() + 60_000).toISOString(),
+    });
+    await post(reading('2026-11-23T10:00:01Z'), 'd1', 'first', deps);
+
+    const answer = await post(
+      {
+        readings: [
+          reading('2026-11-23T10:00:02Z', { sequence: 3 }),
+          reading('2026-11-23T10:00:01Z'),
+          reading('2026-11-23T10:00:00Z'),
+        ],
+      },
+      'd1',
+      'second',
+      deps,
+    );
+
+    expect(answer.statusCode).toBe(202);
+    expect(published).toHaveLength(2);
+    const { data } = detailOf(published[1]);
+    expect(data).toMatchObject({ deviceId: 'd1', uploadId: 'upload-of-second', watched: true });
+    expect(data.readings.map((r: { timestamp: string }) => r.timestamp)).toEqual([
+      '2026-11-23T10:00:00.000Z',
+      '2026-11-23T10:00:02.000Z',
+    ]);
+    expect(data.readings[1]).toMatchObject({ sequence: 3, metrics: { t: 1 } });
+    expect(table.get('d1|2026-11-23T10:00:00.000Z')).toMatchObject({ uploadId: 'upload-of-second' });
+    expect([...table.values()].every((item) => item.outboxAt === undefined)).toBe(true);
+  });
+
+  it('splits an upload too large for one billed 64 KB chunk into several events, each reading in exactly one', async () => {
+    const { deps, published } = fakes();
+    const metrics = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`metric_name_${i}`, 1000.125 + i]),
+    );
+    const readings = Array.from({ length: 100 }, (_, i) =>
+      reading(new Date(Date.parse('2026-11-23T10:00:00Z') + i * 1000).toISOString(), { metrics }),
+    );
+
+    const answer = await post({ readings }, 'd1', 'big', deps);
+
+    expect(answer.statusCode).toBe(202);
+    expect(published.length).toBeGreaterThan(1);
+    for (const entry of published) expect(entrySize(entry)).toBeLessThanOrEqual(EVENT_BILLING_CHUNK_BYTES);
+    const carried = published.flatMap((entry) =>
+      detailOf(entry).data.readings.map((r: { timestamp: string }) => r.timestamp),
+    );
+    expect(carried).toEqual(readings.map((r) => new Date(r.timestamp).toISOString()));
+    expect(new Set(published.map((entry) => detailOf(entry).metadata.eventId)).size).toBe(published.length);
+    expect(new Set(published.map((entry) => detailOf(entry).data.uploadId))).toEqual(
+      new Set(['upload-of-big']),
+    );
+  });
+
   it('stores a new reading, publishes ReadingRecorded with a deterministic event id and clears the mark', async () => {
     const { deps, table, published } = fakes();
 
@@ -87,9 +153,9 @@ describe('ingest', () => {
     });
     expect([...table.values()][0]).not.toHaveProperty('outboxAt');
     const detail = JSON.parse(published[0]?.Detail ?? '{}');
-    expect(detail.metadata).toMatchObject({ correlationId: 'corr-1', schemaVersion: 1 });
+    expect(detail.metadata).toMatchObject({ correlationId: 'corr-1', schemaVersion: 2 });
     const again = fakes();
-    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps);
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps, 'another-upload');
     expect(JSON.parse(again.published[0]?.Detail ?? '{}').metadata.eventId).toBe(detail.metadata.eventId);
   });
 

@@ -1,7 +1,7 @@
 import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { chunkEntries, publishEntries } from '../../../../handlers/lib/events.ts';
-import { readingRecordedEntry } from '../../../../handlers/lib/reading-events.ts';
+import { readingRecordedEntries } from '../../../../handlers/lib/reading-events.ts';
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
 import { relay } from '../../../../handlers/outbox-relay/relay.ts';
 
@@ -70,12 +70,19 @@ describe('publishEntries', () => {
   });
 });
 
+/** The relay's announce port over an in-memory bus: every upload announced as the ingest would. */
+const announceInto = (published: PutEventsRequestEntry[]) => async (items: readonly ReadingItem[]) => {
+  const runs = readingRecordedEntries(items, { busName: 'bus', producedAt: new Date(), watched: false });
+  published.push(...runs.map((run) => run.entry));
+  return { accepted: items.map((_, i) => i), failed: [] };
+};
+
 describe('outbox relay', () => {
   it('publishes only what it claimed, so two runs never both publish a reading', async () => {
     const published: PutEventsRequestEntry[] = [];
     const claimed = new Set<string>();
     const run = () =>
-      relay<PutEventsRequestEntry>({
+      relay({
         pendingOutbox: async () => [item(1), item(2)],
         claimOutbox: async (i) => {
           if (claimed.has(i.readingId)) return false;
@@ -83,11 +90,7 @@ describe('outbox relay', () => {
           return true;
         },
         clearOutboxMark: async () => {},
-        publish: async (entries) => {
-          published.push(...entries);
-          return { accepted: entries.map((_, i) => i), failed: [] };
-        },
-        entryOf: (i, at) => readingRecordedEntry(i, 'bus', at),
+        announce: announceInto(published),
         warn: () => {},
         now: () => new Date('2026-11-23T10:05:00Z'),
         minAgeSeconds: 30,
@@ -95,58 +98,66 @@ describe('outbox relay', () => {
 
     const reports = await Promise.all([run(), run()]);
 
-    expect(published).toHaveLength(2);
+    expect(published).toHaveLength(1);
     expect(reports.map((r) => r.republished).sort()).toEqual([0, 2]);
   });
 
-  const item = (minute: number): ReadingItem => ({
+  const item = (minute: number, uploadId = 'u1'): ReadingItem => ({
     deviceId: 'd1',
     timestamp: `2026-11-23T10:${String(minute).padStart(2, '0')}:00.000Z`,
     metrics: { t: minute },
     receivedAt: '2026-11-23T10:00:00.000Z',
     readingId: `00000000-0000-5000-8000-0000000000${String(minute).padStart(2, '0')}`,
     correlationId: 'c',
+    uploadId,
     outboxShard: 'outbox-0',
     outboxAt: '2026-11-23T10:00:00.000Z',
   });
 
-  it('re-publishes marked readings with the same event id as ingest would, and clears their marks', async () => {
-    const marked = new Map([item(1), item(2)].map((i) => [i.timestamp, i]));
+  it('re-publishes marked readings grouped by upload, with the event ids ingest would have, and clears their marks', async () => {
+    const marked = new Map([item(2), item(3, 'u2'), item(1)].map((i) => [i.timestamp, i]));
     const published: PutEventsRequestEntry[] = [];
 
-    const report = await relay<PutEventsRequestEntry>({
+    const report = await relay({
       pendingOutbox: async () => [...marked.values()],
       claimOutbox: async () => true,
       clearOutboxMark: async ({ timestamp }) => void marked.delete(timestamp),
-      publish: async (entries) => {
-        published.push(...entries);
-        return { accepted: entries.map((_, i) => i), failed: [] };
-      },
-      entryOf: (i, at) => readingRecordedEntry(i, 'bus', at),
+      announce: announceInto(published),
       warn: () => {},
       now: () => new Date('2026-11-23T10:05:00Z'),
       minAgeSeconds: 30,
     });
 
-    expect(report).toEqual({ republished: 2, failed: 0 });
+    expect(report).toEqual({ republished: 3, failed: 0 });
     expect(marked.size).toBe(0);
-    const ingestEntry = readingRecordedEntry(item(1), 'bus', new Date());
-    expect(JSON.parse(published[0]?.Detail ?? '').metadata.eventId).toBe(
-      JSON.parse(ingestEntry.Detail ?? '').metadata.eventId,
-    );
+    const details = published.map((entry) => JSON.parse(entry.Detail ?? ''));
+    expect(
+      details.map((d) => [
+        d.data.uploadId,
+        d.data.readings.map((r: { metrics: { t: number } }) => r.metrics.t),
+      ]),
+    ).toEqual([
+      ['u1', [1, 2]],
+      ['u2', [3]],
+    ]);
+    const [ingestRun] = readingRecordedEntries([item(1), item(2)], {
+      busName: 'bus',
+      producedAt: new Date(),
+      watched: true,
+    });
+    expect(details[0]?.metadata.eventId).toBe(JSON.parse(ingestRun?.entry.Detail ?? '').metadata.eventId);
   });
 
   it('leaves what the bus refused marked for the next run, without looping on it', async () => {
     let queries = 0;
-    const report = await relay<PutEventsRequestEntry>({
+    const report = await relay({
       pendingOutbox: async () => {
         queries++;
         return [item(1)];
       },
       claimOutbox: async () => true,
       clearOutboxMark: async () => {},
-      publish: async () => ({ accepted: [], failed: [{ index: 0, error: 'down' }] }),
-      entryOf: (i, at) => readingRecordedEntry(i, 'bus', at),
+      announce: async () => ({ accepted: [], failed: [{ index: 0, error: 'down' }] }),
       warn: () => {},
       now: () => new Date('2026-11-23T10:05:00Z'),
       minAgeSeconds: 30,

@@ -102,27 +102,44 @@ describe('REST bodies', () => {
     });
   });
 
-  it('reads enrichment pushes and tolerates their absence', () => {
-    expect(
-      parseEnriched({
-        deviceId: 'a',
-        timestamp: '2026-11-23T10:00:00Z',
-        gapSeconds: null,
-        metrics: {
-          t: {
-            value: 9,
-            delta: 1,
-            ratePerMinute: 2,
-            mean: 5,
-            stddev: 1,
-            zScore: 4,
-            anomaly: true,
-            samples: 12,
-          },
+  it('reads every reading of an enrichment push (v2), dropping the malformed ones', () => {
+    const enrichment = (value: number) => ({
+      value,
+      delta: 1,
+      ratePerMinute: 2,
+      mean: 5,
+      stddev: 1,
+      zScore: 4,
+      anomaly: true,
+      samples: 12,
+    });
+    const readings = parseEnriched({
+      deviceId: 'a',
+      uploadId: 'u',
+      watched: true,
+      readings: [
+        {
+          readingId: 'r1',
+          timestamp: '2026-11-23T10:00:00Z',
+          gapSeconds: null,
+          metrics: { t: enrichment(9) },
         },
-      })?.metrics.t,
-    ).toMatchObject({ anomaly: true, zScore: 4, mean: 5 });
-    expect(parseEnriched({ deviceId: 'a', timestamp: 'x', metrics: {} })).toBeUndefined();
+        { readingId: 'r2', timestamp: 'x', metrics: {} },
+        {
+          readingId: 'r3',
+          timestamp: '2026-11-23T10:01:00Z',
+          gapSeconds: 60,
+          metrics: { t: enrichment(10) },
+        },
+      ],
+    });
+
+    expect(readings.map((r) => [r.deviceId, r.timestamp, r.metrics.t?.value])).toEqual([
+      ['a', '2026-11-23T10:00:00Z', 9],
+      ['a', '2026-11-23T10:01:00Z', 10],
+    ]);
+    expect(readings[0]?.metrics.t).toMatchObject({ anomaly: true, zScore: 4, mean: 5 });
+    expect(parseEnriched({ deviceId: 'a', timestamp: 'x', metrics: {} })).toEqual([]);
   });
 
   it('reads config.json without trailing slashes', () => {
