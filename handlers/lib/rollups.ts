@@ -94,7 +94,8 @@ export const mergeAggregate = (a: MetricAggregate, b: MetricAggregate): MetricAg
 export const mergeMetrics = (a: MetricsAggregate, b: MetricsAggregate): MetricsAggregate => {
   const merged: Record<string, MetricAggregate> = { ...a };
   for (const [metric, aggregate] of Object.entries(b)) {
-    const existing = merged[metric];
+    // Own properties only: a metric may be named like an Object.prototype member (`constructor`).
+    const existing = Object.hasOwn(merged, metric) ? merged[metric] : undefined;
     merged[metric] = existing ? mergeAggregate(existing, aggregate) : aggregate;
   }
   return merged;

@@ -1,3 +1,4 @@
+import { mapWithLimit } from '../lib/concurrency.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { uploadIdOf } from '../lib/reading-events.ts';
 import type { ReadingItem } from '../lib/readings-store.ts';
@@ -25,6 +26,8 @@ export interface RelayReport {
 
 const PAGE_PER_SHARD = 100;
 const MAX_PASSES = 20;
+/** Uploads announced at once by one relay run. */
+const ANNOUNCE_CONCURRENCY = 10;
 
 /** Readings grouped by the upload they came in, so each upload is announced as the ingest would have. */
 const byUpload = (items: readonly ReadingItem[]): ReadingItem[][] => {
@@ -59,7 +62,9 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
     for (const item of candidates) seen.add(item.readingId);
     if (pending.length === 0) continue;
     let acceptedThisPass = 0;
-    for (const upload of byUpload(pending)) {
+    // Uploads are announced side by side: one after the other, a backlog of many small uploads
+    // (a bus outage) costs a round trip each and outlasts the function's timeout.
+    await mapWithLimit(byUpload(pending), ANNOUNCE_CONCURRENCY, async (upload) => {
       let outcome: PublishOutcome;
       try {
         outcome = await deps.announce(upload);
@@ -68,7 +73,7 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
           readingIds: upload.map((item) => item.readingId),
           error,
         });
-        continue;
+        return;
       }
       for (const { index, error } of outcome.failed) {
         deps.warn('Relay could not publish ReadingRecorded; will retry next run', {
@@ -86,7 +91,7 @@ export const relay = async (deps: RelayDeps): Promise<RelayReport> => {
           republished++;
         }),
       );
-    }
+    });
     if (acceptedThisPass === 0) break;
   }
   return { republished, failed };

@@ -86,23 +86,51 @@ const account = async (deviceId: string, watcher: Watcher) => {
       e.event['detail-type'] === 'ReadingRecorded' &&
       (e.event.detail.data as { deviceId: string }).deviceId === deviceId,
   );
-  const recordedIds = new Set(recorded.map((e) => (e.event.detail.metadata as { eventId: string }).eventId));
-  const pushCounts = (type: string) => {
-    const counts = new Map<string, number>();
-    for (const push of watcher.pushes.filter((p) => p.type === type))
-      counts.set(push.eventId, (counts.get(push.eventId) ?? 0) + 1);
-    return counts;
-  };
+  /** The ReadingRecorded v2 events and their readings: per reading, the distinct eventIds that carried it. */
+  const recordedEventIds = eventIdsPerReading(
+    recorded.map((e) => ({
+      eventId: (e.event.detail.metadata as { eventId: string }).eventId,
+      data: e.event.detail.data as Record<string, unknown>,
+    })),
+  );
+  const enrichedPushes = watcher.pushes.filter((p) => p.type === 'ReadingEnriched');
+  /** Pushes per reading (ReadingEnriched v2 carries an upload's readings): a dashboard shows each eventId once. */
+  const pushesPerReading = new Map<string, number>();
+  for (const push of enrichedPushes)
+    for (const reading of carriedReadings(push.data))
+      pushesPerReading.set(reading.readingId, (pushesPerReading.get(reading.readingId) ?? 0) + 1);
   return {
     stored: stored.length,
     storedKeys: new Set(stored.map((s) => s.timestamp)).size,
     stillMarked: stored.filter((s) => s.outboxAt !== undefined).length,
     enriched: stored.filter((s) => s.enrichment !== undefined).length,
-    emittedIds: recordedIds.size,
-    pushedRecorded: pushCounts('ReadingRecorded'),
-    /** Pushes per eventId: a dashboard shows each eventId once, whatever the count. */
-    pushedEnriched: pushCounts('ReadingEnriched'),
+    /** Readings announced in some ReadingRecorded. */
+    emittedReadings: recordedEventIds.size,
+    /** The most distinct eventIds one reading was announced under (1: any repeat is deduped by eventId). */
+    emittedIdsPerReading: Math.max(0, ...[...recordedEventIds.values()].map((ids) => ids.size)),
+    pushedRecorded: watcher.pushes.filter((p) => p.type === 'ReadingRecorded').length,
+    /** Readings pushed, each with how many pushes carried it. */
+    pushesPerReading,
+    /** The most distinct eventIds one reading was pushed under (1: a dashboard shows it once). */
+    pushedIdsPerReading: Math.max(
+      0,
+      ...[
+        ...eventIdsPerReading(enrichedPushes.map((p) => ({ eventId: p.eventId, data: p.data }))).values(),
+      ].map((ids) => ids.size),
+    ),
   };
+};
+
+/** The readings a v2 event's data carries. */
+const carriedReadings = (data: Record<string, unknown>) =>
+  (data.readings as { readingId: string; timestamp: string }[] | undefined) ?? [];
+
+const eventIdsPerReading = (events: { eventId: string; data: Record<string, unknown> }[]) => {
+  const ids = new Map<string, Set<string>>();
+  for (const { eventId, data } of events)
+    for (const reading of carriedReadings(data))
+      ids.set(reading.readingId, (ids.get(reading.readingId) ?? new Set()).add(eventId));
+  return ids;
 };
 
 const expectWhole = (facts: Awaited<ReturnType<typeof account>>, count: number) => {
@@ -111,10 +139,12 @@ const expectWhole = (facts: Awaited<ReturnType<typeof account>>, count: number) 
     storedKeys: count,
     stillMarked: 0,
     enriched: count,
-    emittedIds: count,
+    emittedReadings: count,
+    emittedIdsPerReading: 1,
+    pushedRecorded: 0,
+    pushedIdsPerReading: 1,
   });
-  expect(facts.pushedRecorded.size).toBe(0);
-  expect(facts.pushedEnriched.size).toBe(count);
+  expect(facts.pushesPerReading.size).toBe(count);
 };
 
 const scenario = async (deviceId: string, fault: FaultSpec | FaultSpec[], count = 20) => {
@@ -210,7 +240,7 @@ describe('under injected faults', () => {
     const timestampsOf = (watcher: Watcher, type: string) =>
       watcher.pushes
         .filter((p) => p.type === type)
-        .map((p) => String(p.data.timestamp))
+        .flatMap((p) => carriedReadings(p.data).map((reading) => reading.timestamp))
         .sort();
 
     const before = await watch(deviceId);
@@ -247,9 +277,16 @@ describe('under injected faults', () => {
       socket: after.socket,
       pushes: [...before.pushes, ...after.pushes],
     });
-    expect(facts).toMatchObject({ stored: 15, storedKeys: 15, stillMarked: 0, enriched: 15, emittedIds: 15 });
-    expect(facts.pushedRecorded.size).toBe(0);
-    expect([...facts.pushedEnriched.values()]).toEqual(Array(10).fill(1));
+    expect(facts).toMatchObject({
+      stored: 15,
+      storedKeys: 15,
+      stillMarked: 0,
+      enriched: 15,
+      emittedReadings: 15,
+      emittedIdsPerReading: 1,
+      pushedRecorded: 0,
+    });
+    expect([...facts.pushesPerReading.values()]).toEqual(Array(10).fill(1));
   });
 
   it('alerts under a flaky bus: raised once, resolved once, one mail each', async () => {

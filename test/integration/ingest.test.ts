@@ -425,10 +425,11 @@ describe('a failing bus', () => {
 
     expect(answers.map((a) => a.status)).toEqual(timestamps.map(() => 202));
     expect(marked).toHaveLength(12);
-    const events = recordedEvents(t, 'bus-down');
-    const ids = events.map((e) => (e.event.detail.metadata as { eventId: string }).eventId);
-    expect(new Set(ids).size).toBe(12);
-    expect(ids).toHaveLength(12);
+    // Twelve uploads of one reading each: each reading announced once, in its upload's event.
+    const announced = recordedReadings(t, 'bus-down');
+    expect(new Set(announced.map((r) => r.readingId)).size).toBe(12);
+    expect(announced).toHaveLength(12);
+    expect(new Set(announced.map((r) => r.eventId)).size).toBe(12);
     expect((await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined)).toHaveLength(
       0,
     );
