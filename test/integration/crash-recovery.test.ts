@@ -425,8 +425,10 @@ describe('a process killed at the height of a backlog', () => {
     const pendingAtKill = await waitFor(
       async () => {
         const pending = await pendingDeliveries(first.edge);
-        // A tenth is plenty: on a loaded machine the emits of the rest may still be in the outbox.
-        return pending >= acknowledged.length / 10 && pending;
+        // Deliveries are per event, and each batch is one ReadingRecorded v2 (3 events for 120
+        // readings): any pending delivery is a backlog to resume; on a loaded machine the emits
+        // of the rest may still be in the outbox.
+        return pending > 0 && pending;
       },
       'the backlog to build',
       90_000,
