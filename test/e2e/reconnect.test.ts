@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordedEvents, waitFor } from '../support/local-cloud.ts';
+import { recordedReadings, waitFor } from '../support/local-cloud.ts';
 import {
   chart,
   type DashboardWorld,
@@ -39,7 +39,11 @@ describe('the live dashboard after a WebSocket outage', () => {
     await expect.poll(() => indicator.getAttribute('data-state')).not.toBe('live');
     const missed = readings('e2e-outage', 3, 5_000, 5_000);
     await postReadings(t, apiKey, missed);
-    await waitFor(() => recordedEvents(t, 'e2e-outage').length >= 7, 'the readings announced on the bus');
+    // Counted by reading: each upload is one ReadingRecorded carrying its readings.
+    await waitFor(
+      () => new Set(recordedReadings(t, 'e2e-outage').map((r) => r.readingId)).size >= 7,
+      'the readings announced on the bus',
+    );
     expect(await figure.getAttribute('data-points')).toBe('4');
     await screenshot(page, 'reconnecting');
     await t.cloud.restartWebSocket();

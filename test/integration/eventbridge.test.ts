@@ -180,7 +180,14 @@ describe('delivery', () => {
             EventBusName: telemetry,
             Source: 'sensorbus.enrichment',
             DetailType: 'ReadingEnriched',
-            Detail: JSON.stringify({ probe: 'cross-bus' }),
+            // The to-websocket rule forwards readings only of a device a dashboard watches.
+            Detail: JSON.stringify({ probe: 'unwatched', data: { watched: false } }),
+          },
+          {
+            EventBusName: telemetry,
+            Source: 'sensorbus.enrichment',
+            DetailType: 'ReadingEnriched',
+            Detail: JSON.stringify({ probe: 'cross-bus', data: { watched: true } }),
           },
         ],
       }),
@@ -193,6 +200,11 @@ describe('delivery', () => {
       'the forwarded event',
     );
     expect(forwarded.event['detail-type']).toBe('ReadingEnriched');
+    expect(
+      t.busEvents.filter(
+        (e) => e.bus === websocket && (e.event.detail as { probe?: string }).probe === 'unwatched',
+      ),
+    ).toEqual([]);
   });
 
   it('retries a failing target, dead-letters the event with its error in an SQS queue, and redrive delivers it', async () => {

@@ -117,7 +117,11 @@ describe('WebSocket API', () => {
     );
 
     expect(pushes(a)).toMatchObject([
-      { type: 'ReadingEnriched', deviceId: 'ws-a', data: { metrics: { t: { value: 1 } } } },
+      {
+        type: 'ReadingEnriched',
+        deviceId: 'ws-a',
+        data: { deviceId: 'ws-a', readings: [{ metrics: { t: { value: 1 } } }] },
+      },
     ]);
     expect(pushes(b)).toMatchObject([{ type: 'ReadingEnriched', deviceId: 'ws-b' }]);
     expect(typeof pushes(a)[0]?.eventId).toBe('string');
