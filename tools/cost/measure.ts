@@ -174,12 +174,17 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
     ) => {
       await Promise.all(
         devices.map(async ({ deviceId, apiKey }) => {
-          for (let u = 0; u < workload.uploadsPerDevice; u++)
+          for (let u = 0; u < workload.uploadsPerDevice; u++) {
             await post(
               t,
               apiKey,
               readingsOf(deviceId, batch, 5_000 - u * batch, (i) => value(u, i)),
             );
+            // Each upload settles before the next, so the stream consumers see it in a batch of its
+            // own: the units do not depend on how the machine's speed happened to batch uploads
+            // (a fleet's consumers batch more, so these are an upper bound for the rollups).
+            await settle(t, meter);
+          }
         }),
       );
     };
