@@ -10,18 +10,16 @@ import { drift, loadMeasuredUnits } from '../../tools/cost/measured.ts';
  */
 const TOLERANCE = 0.1;
 /**
- * The readings table's reads race with the workflow: the derive step queries the readings before
- * each one, and they weigh more once their own enrichment is written. Measured 7.25..9.5 RRU per
- * upload of 10 across runs; held to 25 % until the upload redesign drops that Query.
+ * Each upload settles before the next, so the rollups consumer sees each upload's new readings in a
+ * batch of their own; it is also invoked for the readings' MODIFY records (the enrichment written),
+ * which it skips, and how those batch depends on the machine's speed (2..2.5 invocations per upload
+ * of 10 across runs). Held to 25 %; every other unit to 10 %. An event source mapping filter on
+ * INSERT would make it one invocation per batch of new readings.
  */
 const RACING_UNITS: Readonly<Record<string, number>> = {
-  'dynamodb/rru/sensorbus-readings': 0.25,
-  /**
-   * The rollups consumer is also invoked for the readings' MODIFY records (enrichment written),
-   * which it skips; how those batch depends on the machine's speed (2..2.5 per upload of 10). An
-   * event source mapping filter on INSERT would make it one invocation per batch of new readings.
-   */
   'lambda/invocations/rollups': 0.25,
+  'dynamodb/rru/sensorbus-rollups': 0.25,
+  'dynamodb/wru/sensorbus-rollups': 0.25,
 };
 
 describe('the measured units the cost model prices', () => {

@@ -3,17 +3,19 @@
  * monthly line items of the sensorbus design on AWS and of the AWS IoT Core alternative. Pure: every
  * size, duration and price comes in as an argument, so it is tested by hand-computed numbers.
  *
- * What happens per reading is counted from the code (see each line's note):
+ * What happens per upload is counted from the code (see each line's note):
  * - REST ingest, per request of K readings (`handlers/ingest/ingest.ts`): K conditional PutItems on
- *   readings (+ K writes of the sparse `outbox` index), one `ReadingRecorded` entry per stored
- *   reading in ⌈K/10⌉ PutEvents calls, K UpdateItems clearing the outbox mark (+ K index deletes).
+ *   readings (+ K writes of the sparse `outbox` index), ONE `ReadingRecorded` v2 carrying the
+ *   upload's readings (split past 64 KB), K UpdateItems clearing the outbox mark (+ K index deletes).
  *   The device-key authorizer (one Query of
  *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
- * - Enrichment, per reading (`statemachines/enrich-reading.asl.json`): one Express execution with a
- *   GetItem of the device, DeriveMetrics (a Query of the 12 preceding readings), EvaluateAlarms (a
- *   strongly consistent GetItem, an UpdateItem only when an alarm changes state, and the
- *   conditional UpdateItem of the device's lastReading),
- *   StoreEnrichment (UpdateItem of the reading) and PutEvents of `ReadingEnriched` + alerts.
+ * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
+ *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
+ *   conditional UpdateItem, one UpdateItem per reading writing its enrichment, and PutEvents of
+ *   one `ReadingEnriched` v2), EvaluateAlarms (a strongly consistent GetItem, an UpdateItem only
+ *   when an alarm changes state, and the conditional UpdateItem of the device's lastReading) and
+ *   PutEvents of the alerts. The IoT Core alternative carries one reading per message, so there an
+ *   upload is one reading.
  * - Rules (`infra/topology.ts`): every match is a delivery; a bus target is a custom event on the
  *   second bus; the push Lambda (`handlers/push/`) writes a Powertools idempotency record (PutItem +
  *   UpdateItem), queries `byDevice` and posts to every subscribed connection; the alert notifier
@@ -686,13 +688,13 @@ export const estimateDesign = (
 
     // ---- Events through the topology -------------------------------------------------------
     const published: Record<string, number> = {
-      ...(rest ? { ReadingRecorded: readings } : {}),
-      ReadingEnriched: readings,
+      ...(rest ? { ReadingRecorded: requests } : {}),
+      ReadingEnriched: requests,
       AlertRaised: alertsRaised,
       AlertResolved: alertsRaised,
     };
     const flow = route(a.routing, published);
-    enrichExecutions = sum(Object.values(flow.executions)) + (rest ? 0 : readings);
+    enrichExecutions = sum(Object.values(flow.executions)) + (rest ? 0 : requests);
     const eventSizeOf: Record<string, number> = {
       ReadingRecorded: s.readingRecordedEvent,
       ReadingEnriched: s.readingEnrichedEvent,
@@ -787,9 +789,19 @@ export const estimateDesign = (
     );
     lambda('deriveMetrics', enrichExecutions, ms.deriveMetrics, 'task DeriveMetrics');
     rru(
-      `readings: Query ${a.enrichmentWindow} preceding (DeriveMetrics)`,
-      enrichExecutions * readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual'),
-      `${a.enrichmentWindow} × ${s.readingItemEnriched} B enriched items, rounded up to 4 KB`,
+      'devices: consistent GetItem enrichmentWindow (DeriveMetrics)',
+      enrichExecutions * readUnits(s.deviceItem, 'strong'),
+      `the device's rolling window of ${a.enrichmentWindow}; a projection does not reduce the units`,
+    );
+    wru(
+      'devices: UpdateItem enrichmentWindow (DeriveMetrics)',
+      enrichExecutions * writeUnits(s.deviceItem),
+      'version-conditional, once per upload',
+    );
+    wru(
+      'readings: UpdateItem enrichment (DeriveMetrics)',
+      readings * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
+      `one per reading of the upload; item grows to ${s.readingItemEnriched} B`,
     );
     lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
     rru(
@@ -804,13 +816,8 @@ export const estimateDesign = (
     );
     wru(
       'devices: UpdateItem lastReading (EvaluateAlarms)',
-      readings * writeUnits(s.deviceItem),
-      'EvaluateAlarms records the newest reading, off the ingest request path: once per reading',
-    );
-    wru(
-      'readings: UpdateItem enrichment (StoreEnrichment)',
-      enrichExecutions * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
-      `item grows to ${s.readingItemEnriched} B`,
+      enrichExecutions * writeUnits(s.deviceItem),
+      "EvaluateAlarms records the upload's newest reading, off the ingest request path: once per upload",
     );
 
     // ---- Rule targets ------------------------------------------------------------------------
@@ -1223,7 +1230,7 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
     `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
-    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU, Query of ${a.enrichmentWindow} = ${readUnits(a.enrichmentWindow * s.readingItemEnriched, 'eventual')} RRU); device item ${s.deviceItem} B; events ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
+    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     `Authorizer: API Gateway caches the device-key answer ${a.routing.authorizerCacheTtlSeconds} s per key; a device posting every ${fmt(inputs.batch * inputs.intervalSeconds)} s misses once every ${Math.max(1, Math.ceil(a.routing.authorizerCacheTtlSeconds / (inputs.batch * inputs.intervalSeconds)))} request(s) (${fmt(authorizerCacheHitRate(inputs.batch * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds) * 100)}% hits).`,
     `Alerts: ${fmt(inputs.alertsPerDevicePerDay)} threshold alert(s) raised per device per day, each resolved later (2 events, 2 alarm-state writes); ${inputs.emailSubscribers} email subscriber(s) get every alert; no device goes silent.`,
     `Dashboards: ${inputs.dashboards} connected around the clock, each following ${inputs.devicesPerDashboard === undefined ? 'every device' : `${inputs.devicesPerDashboard} device(s)`}; API Gateway closes a connection after ${a.connectionLifetimeMinutes} min and the dashboard reconnects and resubscribes. History loads over REST are not counted.`,

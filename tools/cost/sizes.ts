@@ -176,7 +176,6 @@ const enrichmentLogs = (states: {
   deriveResult: unknown;
   evaluateParams: unknown;
   evaluateResult: unknown;
-  storeParams: unknown;
   batch: unknown;
   enriched: unknown;
 }): LogSizing => {
@@ -256,7 +255,6 @@ const enrichmentLogs = (states: {
     states.evaluateResult,
     states.s3,
   );
-  task('StoreEnrichment', states.s3, 'dynamodb', 'updateItem', states.storeParams, sdkMetadata, states.s3);
   entered('Map', 'Publish', states.s3);
   sizes.push(logEvent('MapStateStarted', { length: 1 }));
   sizes.push(logEvent('MapIterationStarted', { index: 0, name: 'Publish' }));
@@ -375,6 +373,9 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
       [`${firstMetric}||5`]: { state: 'OK', since: reading.timestamp },
       silence: { state: 'OK', since: reading.timestamp, alertId: UUID },
     },
+    // Derive keeps the device's rolling window on the device item: the latest readings and, for a
+    // replayed event, the window as it was before them.
+    enrichmentWindow: { version: 1, readings: history, appliedEventId: UUID, before: history },
   };
 
   const connectionId = 'Lt2kZcVmoAMCJzQ=';
@@ -409,13 +410,6 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
       Payload: { reading: recordedEvent.detail, enrichment },
     },
     evaluateResult: lambdaResult({ batches, alerts: 0 }),
-    storeParams: {
-      TableName: 'prod-sensorbus-readings',
-      Key: { deviceId: { S: DEVICE_ID }, timestamp: { S: reading.timestamp } },
-      UpdateExpression: 'SET enrichment = :e REMOVE enrichmentError',
-      ConditionExpression: 'attribute_exists(deviceId)',
-      ExpressionAttributeValues: { ':e': attribute },
-    },
     batch: batches[0],
     enriched: { readingId, deviceId: DEVICE_ID, timestamp: reading.timestamp, alerts: 0 },
   });

@@ -178,7 +178,7 @@ describe('volumes, counted by hand', () => {
     );
   });
 
-  it('ingest writes 4 WRU per reading (put + outbox index, clear mark + index); enrichment 1 for lastReading', () => {
+  it('ingest writes 4 WRU per reading (put + outbox index, clear mark + index); enrichment 1 for lastReading per upload', () => {
     const estimate = rest();
     expect(line(estimate, 'readings: conditional PutItem (+ outbox index)').quantity).toBeCloseTo(
       2 * READINGS,
@@ -194,19 +194,29 @@ describe('volumes, counted by hand', () => {
     );
     expect(
       line(rest({ batch: 10 }), 'devices: UpdateItem lastReading (EvaluateAlarms)').quantity,
-    ).toBeCloseTo(READINGS, 3);
+    ).toBeCloseTo(READINGS / 10, 3);
   });
 
-  it('enrichment reads 2.5 RRU and writes 1 WRU per reading, plus one alarm-state write per transition', () => {
+  it('enrichment reads 2.5 RRU and writes 2 WRU per upload and 1 WRU per reading, plus one alarm-state write per transition', () => {
     const estimate = rest({ alertsPerDevicePerDay: 1 });
     expect(line(estimate, 'enrich-reading executions').quantity).toBeCloseTo(READINGS, 3);
     expect(line(estimate, 'devices: GetItem (LoadDevice)').quantity).toBeCloseTo(0.5 * READINGS, 3);
-    expect(line(estimate, 'readings: Query 12 preceding (DeriveMetrics)').quantity).toBeCloseTo(READINGS, 3);
-    expect(line(estimate, 'devices: consistent GetItem (EvaluateAlarms)').quantity).toBeCloseTo(READINGS, 3);
-    expect(line(estimate, 'readings: UpdateItem enrichment (StoreEnrichment)').quantity).toBeCloseTo(
+    expect(
+      line(estimate, 'devices: consistent GetItem enrichmentWindow (DeriveMetrics)').quantity,
+    ).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'devices: UpdateItem enrichmentWindow (DeriveMetrics)').quantity).toBeCloseTo(
       READINGS,
       3,
     );
+    expect(line(estimate, 'devices: consistent GetItem (EvaluateAlarms)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(estimate, 'readings: UpdateItem enrichment (DeriveMetrics)').quantity).toBeCloseTo(
+      READINGS,
+      3,
+    );
+    // An upload of 10 is one execution: the per-upload units fall tenfold, the per-reading write does not.
+    const ten = rest({ batch: 10 });
+    expect(line(ten, 'enrich-reading executions').quantity).toBeCloseTo(READINGS / 10, 3);
+    expect(line(ten, 'readings: UpdateItem enrichment (DeriveMetrics)').quantity).toBeCloseTo(READINGS, 3);
     // 1000 devices × 1 alert a day × 30.44 days, raised and resolved.
     expect(line(estimate, 'devices: UpdateItem alarm states (on a transition)').quantity).toBeCloseTo(
       2 * 30_440,
@@ -317,7 +327,7 @@ describe('workflow logs', () => {
 });
 
 describe('batching', () => {
-  it('lowers API Gateway and Lambda request costs, but not the DynamoDB writes or events per reading', () => {
+  it('lowers API Gateway, Lambda, event, workflow and per-upload DynamoDB costs, but not the per-reading writes', () => {
     const one = rest({ alertsPerDevicePerDay: 1, dashboards: 1 });
     const ten = rest({ batch: 10, alertsPerDevicePerDay: 1, dashboards: 1 });
     expect(line(ten, 'REST requests (POST /readings)').cost).toBeCloseTo(
@@ -330,16 +340,21 @@ describe('batching', () => {
     for (const item of [
       'readings: conditional PutItem (+ outbox index)',
       'readings: UpdateItem clear outbox mark (+ index)',
-      'readings: UpdateItem enrichment (StoreEnrichment)',
-      'readings: Query 12 preceding (DeriveMetrics)',
-      'idempotency: PutItem + UpdateItem (push)',
+      'readings: UpdateItem enrichment (DeriveMetrics)',
     ]) {
       expect(line(ten, item).quantity, item).toBeCloseTo(line(one, item).quantity, 3);
     }
-    // Batching saves no DynamoDB write: every write is per reading.
-    expect(units(one, 'dynamoWrite')).toBeCloseTo(units(ten, 'dynamoWrite'), 3);
-    expect(ten.volumes.customEvents).toBeCloseTo(one.volumes.customEvents, 3);
-    expect(service(ten, 'Step Functions')).toBeCloseTo(service(one, 'Step Functions'), 9);
+    // One upload is one event of each kind, one execution, one push: those fall tenfold.
+    for (const item of [
+      'enrich-reading executions',
+      'devices: UpdateItem enrichmentWindow (DeriveMetrics)',
+      'devices: UpdateItem lastReading (EvaluateAlarms)',
+    ]) {
+      expect(line(ten, item).quantity, item).toBeCloseTo(line(one, item).quantity / 10, 3);
+    }
+    expect(units(ten, 'dynamoWrite')).toBeLessThan(units(one, 'dynamoWrite'));
+    expect(ten.volumes.customEvents).toBeLessThan(one.volumes.customEvents);
+    expect(service(ten, 'Step Functions')).toBeLessThan(service(one, 'Step Functions'));
     expect(ten.total).toBeLessThan(one.total);
   });
 });

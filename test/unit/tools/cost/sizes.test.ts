@@ -27,11 +27,12 @@ describe('DynamoDB item sizes', () => {
 describe('sizes measured on the project’s own payloads', () => {
   const sizes = measureSizes(3, 60);
 
-  it('keep a 3-metric reading within one WRU and every event within one 64 KB chunk', () => {
+  it('keep a 3-metric reading within one WRU, the device with its rolling window within 3, and every event within one 64 KB chunk', () => {
     expect(sizes.readingItemMarked).toBeGreaterThan(sizes.readingItemUnmarked);
     expect(sizes.readingItemEnriched).toBeGreaterThan(sizes.readingItemUnmarked);
     expect(writeUnits(sizes.readingItemEnriched)).toBe(1);
-    expect(writeUnits(sizes.deviceItem)).toBe(1);
+    // The device item carries derive's rolling window (12 readings, and 12 more as they were before the last event).
+    expect(writeUnits(sizes.deviceItem)).toBe(3);
     for (const event of [sizes.readingRecordedEvent, sizes.readingEnrichedEvent, sizes.alertEvent])
       expect(event).toBeLessThan(65_536);
     expect(sizes.pushReadingEnriched).toBeLessThan(32_768);
@@ -45,7 +46,7 @@ describe('sizes measured on the project’s own payloads', () => {
   });
 
   it('count the log events of one successful enrich-reading execution', () => {
-    expect(sizes.sfnLogEventsPerExecution).toBe(41);
+    expect(sizes.sfnLogEventsPerExecution).toBe(36); // no StoreEnrichment task: derive writes the enrichment
     expect(sizes.sfnLogBytesPerExecution).toBeGreaterThan(20_000);
   });
 });
