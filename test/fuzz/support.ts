@@ -18,9 +18,19 @@ export interface Answer {
   readonly json: unknown;
 }
 
-/** One HTTP exchange with a per-request deadline. */
+/**
+ * One HTTP exchange with a per-request deadline. A 429 from the stage's throttle is sent again after
+ * its `Retry-After`, as a client does: the suites send as fast as they are answered, and what they
+ * judge is the answer to the request, not the throttle (throttling.test.ts holds that).
+ */
 export const exchange = async (url: string, init: RequestInit): Promise<Answer> => {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  let response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  for (let retry = 1; response.status === 429 && retry <= 5; retry++) {
+    await response.arrayBuffer();
+    const seconds = Number(response.headers.get('retry-after') ?? 1);
+    await new Promise((resolve) => setTimeout(resolve, 1000 * (Number.isFinite(seconds) ? seconds : 1)));
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  }
   const text = await response.text();
   let json: unknown;
   try {

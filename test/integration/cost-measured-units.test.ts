@@ -20,6 +20,12 @@ const RACING_UNITS: Readonly<Record<string, number>> = {
   'lambda/invocations/rollups': 0.25,
   'dynamodb/rru/sensorbus-rollups': 0.25,
   'dynamodb/wru/sensorbus-rollups': 0.25,
+  /**
+   * 2 per reading (the ingest's mark put and cleared); the measurement's relay (minimum age 0) may
+   * claim an upload whose marks the ingest is still clearing, 25 instead of 20 per upload of 10 in one
+   * quiet run. Goes when the outbox moves onto the readings stream.
+   */
+  'dynamodb/wru/sensorbus-readings/outbox': 0.25,
 };
 
 describe('the measured units the cost model prices', () => {
