@@ -3,26 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { type EscalationDeps, escalate, escalationPeriodOf } from '../../../../handlers/alerts/escalation.ts';
 import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
+import { RAISED, thresholdAlert } from './alert-records.ts';
 
-const RAISED = '2026-11-23T10:00:00.000Z';
 const at = (minutes: number) => new Date(Date.parse(RAISED) + minutes * 60_000);
 const ALARM: Alarm = { metric: 't', above: 90, severity: 'critical', escalateAfterMinutes: 15 };
 
-const alert = (more: Partial<AlertRecord> = {}): AlertRecord => ({
-  alertId: 'alert-1',
-  deviceId: 'boiler-1',
-  kind: 'threshold',
-  severity: 'critical',
-  state: 'active',
-  summary: 'boiler-1 t 95 above 90',
-  raisedAt: RAISED,
-  updatedAt: RAISED,
-  metric: 't',
-  value: 95,
-  above: 90,
-  timeline: [],
-  ...more,
-});
+const alert = (more: Partial<AlertRecord> = {}): AlertRecord => thresholdAlert({ ...more });
 
 /** The escalation check's ports in memory: the record remembers the last period marked, only forward. */
 const fakes = (alerts: AlertRecord[], alarms: Record<string, readonly Alarm[]> = { 'boiler-1': [ALARM] }) => {

@@ -16,28 +16,14 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../../../handlers/lib/errors.ts';
+import { RAISED, thresholdAlert } from './alert-records.ts';
 
-const RAISED = '2026-11-23T10:00:00.000Z';
 const operator: Principal = { role: 'operator', deviceIds: ['boiler-1'], tokenId: 'op-1' };
 const viewer: Principal = { role: 'viewer', deviceIds: '*', tokenId: 'v-1' };
 const otherOperator: Principal = { role: 'operator', deviceIds: ['boiler-2'], tokenId: 'op-2' };
 
-const threshold = (more: Partial<AlertRecord> = {}): AlertRecord => ({
-  alertId: 'alert-1',
-  deviceId: 'boiler-1',
-  kind: 'threshold',
-  severity: 'critical',
-  state: 'active',
-  summary: 'boiler-1 t 95 above 90',
-  raisedAt: RAISED,
-  updatedAt: RAISED,
-  metric: 't',
-  value: 95,
-  above: 90,
-  readingTimestamp: RAISED,
-  timeline: [],
-  ...more,
-});
+const threshold = (more: Partial<AlertRecord> = {}): AlertRecord =>
+  thresholdAlert({ readingTimestamp: RAISED, ...more });
 
 /**
  * The alert lifecycle's ports, faked in memory with the store's conditional semantics: the first
