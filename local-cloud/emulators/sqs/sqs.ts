@@ -751,8 +751,7 @@ export class LocalSqs {
     const source = this.#queueByArn(parsed.data.sourceArn);
     if (!source) throw missingResource('SourceArn');
     const task = this.#moveTasks.get(source.name)?.find((t) => t.id === parsed.data.taskId);
-    if (task?.status !== 'RUNNING')
-      throw sqsError('ResourceNotFoundException', 'Task does not exist.', 404);
+    if (task?.status !== 'RUNNING') throw sqsError('ResourceNotFoundException', 'Task does not exist.', 404);
     task.status = 'CANCELLING';
     return { ApproximateNumberOfMessagesMoved: task.moved };
   }
