@@ -104,7 +104,8 @@ export const tables = {
     retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
     /**
      * Each new reading (an INSERT record; a repeated POST makes none) reaches the rollups
-     * consumer, which folds a batch's readings into one write per bucket. The window gathers a
+     * consumer, which folds a batch's readings into one write per bucket; the filter keeps the
+     * enrichment's MODIFYs and the TTL's REMOVEs from invoking it at all. The window gathers a
      * few seconds of readings per invocation; the dashboard's live view comes over WebSocket,
      * not from the rollups, so it waits for nothing.
      */
@@ -118,6 +119,7 @@ export const tables = {
         bisectBatchOnFunctionError: false,
         reportBatchItemFailures: true,
         onFailure: 'sensorbus-rollups-stream-dlq',
+        filters: [{ eventName: ['INSERT'] }],
       },
     },
   },

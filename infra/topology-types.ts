@@ -66,7 +66,16 @@ export interface StreamConsumerSpec {
   readonly reportBatchItemFailures: boolean;
   /** The dead-letter queue for skipped batches' metadata (an SQS queue on AWS). */
   readonly onFailure: string;
+  /**
+   * Lambda event filtering (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html):
+   * event patterns over the stream record (`{eventName: ['INSERT']}`); only records matching one
+   * are delivered, the others are passed over without an invocation. Every record when absent.
+   */
+  readonly filters?: readonly StreamRecordFilter[];
 }
+
+/** An event pattern over a stream record, as Lambda's `FilterCriteria` holds one (at most 5 per consumer). */
+export type StreamRecordFilter = Readonly<Record<string, unknown>>;
 
 export interface BusSpec {
   readonly name: string;

@@ -28,7 +28,7 @@ export interface StreamConsumersProps {
  * A Lambda event source mapping for every table whose stream declares a consumer
  * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), with the settings the local
  * cloud's mappings run with: from TRIM_HORIZON, the batch size and window, retries, bisecting,
- * partial batch responses, and skipped batches' metadata to an encrypted dead-letter queue.
+ * partial batch responses, event filters, and skipped batches' metadata to an encrypted dead-letter queue.
  */
 export class StreamConsumers extends Construct {
   constructor(scope: Construct, id: string, props: StreamConsumersProps) {
@@ -47,6 +47,9 @@ export class StreamConsumers extends Construct {
           bisectBatchOnError: consumer.bisectBatchOnFunctionError,
           reportBatchItemFailures: consumer.reportBatchItemFailures,
           onFailure: new SqsDlq(props.deadLetterQueues.queue(consumer.onFailure)),
+          ...(consumer.filters
+            ? { filters: consumer.filters.map((filter) => lambda.FilterCriteria.filter({ ...filter })) }
+            : {}),
         }),
       );
       // DynamoDB Streams' ListStreams has no resource-level permission: the grant names `*`.

@@ -398,6 +398,7 @@ const startStreamConsumers = (
         bisectBatchOnFunctionError: consumer.bisectBatchOnFunctionError,
         reportBatchItemFailures: consumer.reportBatchItemFailures,
         onFailure: consumer.onFailure,
+        ...(consumer.filters ? { filters: consumer.filters } : {}),
       },
     ];
   });

@@ -44,6 +44,10 @@ const bisected = source('stream-source-bisect', {
   bisectBatchOnFunctionError: true,
   reportBatchItemFailures: false,
 });
+/** New items, and changes that say so, reach the consumer; other changes are passed over. */
+const filtered = source('stream-source-filtered', {
+  filters: [{ eventName: ['INSERT'] }, { dynamodb: { NewImage: { fail: { S: ['deliver-change'] } } } }],
+});
 
 let t: TestCloud;
 let dynamodb: DynamoDBClient;
@@ -71,6 +75,7 @@ beforeAll(async () => {
     extraTables: [
       ordered,
       bisected,
+      filtered,
       {
         name: STREAM_SINK_TABLE,
         env: 'UNUSED_SINK_TABLE',
@@ -99,12 +104,17 @@ const Delivered = z.object({
   ),
 });
 
-/** Every batch the consumer received from a table's stream, in order, for one partition: each as `pk:sk` names. */
-const batchesOf = async (table: string, pk: string) =>
+/** Every batch the consumer received from a table's stream, in order, for one partition. */
+const deliveredOf = async (table: string, pk: string) =>
   (await storedItems(t.cloud, STREAM_SINK_TABLE, 'pk', table))
     .map((item) => Delivered.parse(JSON.parse(String(item.event))).Records)
-    .filter((records) => records[0]?.dynamodb.Keys.pk.S === pk)
-    .map((records) => records.map((r) => `${r.dynamodb.Keys.pk.S}:${r.dynamodb.Keys.sk.N}`));
+    .filter((records) => records[0]?.dynamodb.Keys.pk.S === pk);
+
+/** Every batch the consumer received from a table's stream, in order, for one partition: each as `pk:sk` names. */
+const batchesOf = async (table: string, pk: string) =>
+  (await deliveredOf(table, pk)).map((records) =>
+    records.map((r) => `${r.dynamodb.Keys.pk.S}:${r.dynamodb.Keys.sk.N}`),
+  );
 
 const write = (table: string, pk: string, items: { sk: number; fail?: string }[]) =>
   dynamodb.send(
@@ -210,5 +220,30 @@ describe('a Lambda event source mapping on a DynamoDB stream', () => {
     ]);
     expect(skipped).toHaveLength(1);
     expect(skipped[0]?.DDBStreamBatchInfo.batchSize).toBe(1);
+  });
+
+  it('delivers only the records a filter matches, and moves past the others without invoking', async () => {
+    await write(filtered.name, 'filtered', [{ sk: 1 }, { sk: 2 }]);
+    await waitFor(async () => (await batchesOf(filtered.name, 'filtered')).length === 1, 'the inserts');
+    // Putting the same keys again with other values makes MODIFY records: the first filter passes
+    // them over, the second lets through the one whose new image asks for it.
+    await write(filtered.name, 'filtered', [
+      { sk: 1, fail: 'quiet-change' },
+      { sk: 2, fail: 'deliver-change' },
+    ]);
+    await write(filtered.name, 'filtered', [{ sk: 3 }]);
+
+    const delivered = await waitFor(async () => {
+      const found = await deliveredOf(filtered.name, 'filtered');
+      return found.flat().some((r) => r.dynamodb.Keys.sk.N === '3') && found;
+    }, 'the insert after the changes');
+
+    expect(delivered.flat().map((r) => `${r.eventName}:${r.dynamodb.Keys.sk.N}`)).toEqual([
+      'INSERT:1',
+      'INSERT:2',
+      'MODIFY:2',
+      'INSERT:3',
+    ]);
+    await waitFor(() => t.cloud.streamConsumers.idle(), 'the position past every record');
   });
 });

@@ -14,11 +14,15 @@
  * on-failure destination in the shape Lambda sends
  * (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
  *
+ * With filters, a batch holds only matching records, and the position moves past the others as
+ * it moves past a delivered batch (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html).
+ *
  * The position of each mapping is checkpointed in a journal after each batch is done with, so a
  * restart, even after SIGKILL, neither skips a record nor repeats more than the batch in flight
  * (at-least-once, as on AWS).
  */
 import { z } from 'zod';
+import { compileFilterCriteria, type FilterPattern } from '../lambda/filter-criteria.ts';
 import { Journal } from '../shared/journal.ts';
 import type { StreamRecord, StreamStore } from './streams.ts';
 
@@ -39,6 +43,11 @@ export interface StreamEventSourceMapping {
   readonly reportBatchItemFailures: boolean;
   /** Where skipped batches' metadata goes (a queue name); when absent they are only skipped. */
   readonly onFailure?: string;
+  /**
+   * Lambda's `FilterCriteria`: only records matching one of these patterns are delivered; the
+   * others are passed over without an invocation (see `filter-criteria.ts`). Every record when absent.
+   */
+  readonly filters?: readonly FilterPattern[];
 }
 
 export interface StreamEventSourceOptions {
@@ -120,11 +129,17 @@ export class StreamEventSource {
   readonly #wakers = new Set<() => void>();
   /** Each mapping's stream and the sequence number it has consumed through, while it polls. */
   readonly #positions = new Map<string, { streamArn: string; after: string }>();
+  /** Each mapping's filters, compiled once; none for a mapping without filters. */
+  readonly #filters: ReadonlyMap<StreamEventSourceMapping, ((record: unknown) => boolean) | undefined>;
   #running = false;
   #unsubscribe = () => {};
 
+  /** Throws `InvalidFilterCriteriaError` for a mapping whose filters Lambda would refuse. */
   constructor(options: StreamEventSourceOptions) {
     this.#options = options;
+    this.#filters = new Map(
+      options.mappings.map((mapping) => [mapping, compileFilterCriteria(mapping.filters)]),
+    );
     this.#journal = new Journal({
       ...(options.checkpointFile ? { file: options.checkpointFile } : {}),
       decode: (value) => Checkpoint.parse(value),
@@ -189,24 +204,62 @@ export class StreamEventSource {
     let after = saved?.streamArn === stream.arn ? saved.sequenceNumber : '0';
     this.#positions.set(id, { streamArn: stream.arn, after });
     const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
+    const read = this.#reader(mapping, stream.arn);
     while (this.#running) {
-      let batch = streams.recordsAfter(stream.arn, after, mapping.batchSize);
-      if (batch.length === 0) {
+      let batch = read(after);
+      if (batch.records.length === 0) {
+        if (batch.through !== after) {
+          after = this.#advance(id, stream.arn, batch.through);
+          continue;
+        }
         await this.#nextAppend();
         continue;
       }
       const deadline = Date.now() + windowMs;
-      while (this.#running && batch.length < mapping.batchSize && Date.now() < deadline) {
+      while (this.#running && batch.records.length < mapping.batchSize && Date.now() < deadline) {
         await this.#nextAppend(deadline - Date.now());
-        batch = streams.recordsAfter(stream.arn, after, mapping.batchSize);
+        batch = read(after);
       }
       if (!this.#running) return;
-      const delivered = await this.#deliver(mapping, stream.arn, stream.shardId, batch);
+      const delivered = await this.#deliver(mapping, stream.arn, stream.shardId, batch.records);
       if (!delivered) return; // stopped mid-batch: it is delivered again after the next start
-      after = batch.at(-1)?.dynamodb.SequenceNumber ?? after;
-      this.#journal.put(id, { streamArn: stream.arn, sequenceNumber: after });
-      this.#positions.set(id, { streamArn: stream.arn, after });
+      after = this.#advance(id, stream.arn, batch.through);
     }
+  }
+
+  /** Checkpoints a mapping's position, durably, and answers it. */
+  #advance(id: string, streamArn: string, after: string): string {
+    this.#journal.put(id, { streamArn, sequenceNumber: after });
+    this.#positions.set(id, { streamArn, after });
+    return after;
+  }
+
+  /**
+   * Reads the next batch of a mapping: up to `batchSize` records after a position that match its
+   * filters, and the sequence number the mapping has dealt with once they are (the last record
+   * read, matching or not).
+   */
+  #reader(mapping: StreamEventSourceMapping, streamArn: string) {
+    const { streams } = this.#options;
+    const matches = this.#filters.get(mapping);
+    // Records passed over by the filters are read a bounded number at a time, so a long run of
+    // them does not hold the event loop; the position still moves past each run read.
+    const scanLimit = mapping.batchSize * 10;
+    return (after: string): { records: StreamRecord[]; through: string } => {
+      const records: StreamRecord[] = [];
+      let through = after;
+      let scanned = 0;
+      while (records.length < mapping.batchSize && scanned < scanLimit) {
+        const page = streams.recordsAfter(streamArn, through, mapping.batchSize - records.length);
+        const last = page.at(-1);
+        if (!last) break;
+        scanned += page.length;
+        for (const record of page)
+          if (!matches || matches(eventRecord(record, streamArn))) records.push(record);
+        through = last.dynamodb.SequenceNumber;
+      }
+      return { records, through };
+    };
   }
 
   /** Delivers a batch, retrying and bisecting as configured; false when stopped before it was done with. */

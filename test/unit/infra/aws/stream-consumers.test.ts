@@ -32,6 +32,7 @@ const spec: TableSpec = {
       bisectBatchOnFunctionError: true,
       reportBatchItemFailures: true,
       onFailure: 'sensorbus-changes-stream-dlq',
+      filters: [{ eventName: ['INSERT'] }],
     },
   },
 };
@@ -79,6 +80,7 @@ describe('a table stream consumer on AWS', () => {
       MaximumRetryAttempts: 5,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
       DestinationConfig: {
         OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
       },

@@ -8,6 +8,7 @@ import {
   type StreamEventSourceMapping,
 } from '../../../../../local-cloud/emulators/dynamodb/stream-event-source.ts';
 import { StreamStore } from '../../../../../local-cloud/emulators/dynamodb/streams.ts';
+import { InvalidFilterCriteriaError } from '../../../../../local-cloud/emulators/lambda/filter-criteria.ts';
 import { waitFor } from '../../../../support/local-cloud.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stream-event-source-'));
@@ -66,5 +67,22 @@ describe('the stream event source checkpoint', () => {
 
     expect(first.batches).toEqual([['a', 'b'], ['c']]);
     expect(second.batches.flat()).toEqual(['d', 'e']);
+  });
+});
+
+describe('the stream event source filters', () => {
+  const withFilters = (filters: readonly Record<string, unknown>[]) => () =>
+    new StreamEventSource({
+      streams: new StreamStore({ region: 'us-east-1', accountId: '123456789012' }),
+      mappings: [{ ...mapping, filters }],
+      invoke: async () => null,
+    });
+
+  it('refuses what Lambda refuses: more than five filters, a match type Lambda lacks', () => {
+    const six = Array.from({ length: 6 }, (_, i) => ({ eventName: [`E${i}`] }));
+
+    expect(withFilters(six)).toThrow(InvalidFilterCriteriaError);
+    expect(withFilters([{ eventName: [{ wildcard: 'IN*' }] }])).toThrow(InvalidFilterCriteriaError);
+    expect(withFilters([{ eventName: [{ prefix: 'IN' }] }])).not.toThrow();
   });
 });
