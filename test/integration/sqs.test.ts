@@ -34,6 +34,7 @@ import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { eventsAdmin } from '../../local-cloud/launcher/cli/events-admin.ts';
 import recordedSqs from '../fixtures/aws-answers/localstack-sqs.json' with { type: 'json' };
 import { edgeClientConfig, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { createQueueWithDeadLetterQueue } from '../support/sqs.ts';
 
 let t: TestCloud;
 let sqs: SQSClient;
@@ -140,19 +141,7 @@ describe('the local SQS through the AWS SDK', () => {
   });
 
   it('moves a message received more than maxReceiveCount times to the dead-letter queue', async () => {
-    await sqs.send(new CreateQueueCommand({ QueueName: 'work-dlq' }));
-    const { QueueUrl } = await sqs.send(
-      new CreateQueueCommand({
-        QueueName: 'work',
-        Attributes: {
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: localArns.queue('work-dlq'),
-            maxReceiveCount: 2,
-          }),
-        },
-      }),
-    );
-    const dlqUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'work-dlq' }))).QueueUrl;
+    const { queueUrl: QueueUrl, dlqUrl } = await createQueueWithDeadLetterQueue(sqs, 'work', 2);
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
 
     const receives = [];
@@ -196,33 +185,18 @@ describe('the local SQS through the AWS SDK', () => {
 
 /** A source queue and its dead-letter queue, with `count` messages moved there by the redrive policy. */
 const deadLettered = async (name: string, count: number) => {
-  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const source = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: {
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: localArns.queue(`${name}-dlq`),
-          maxReceiveCount: 1,
-        }),
-      },
-    }),
-  );
+  const { queueUrl, dlqUrl, dlqArn } = await createQueueWithDeadLetterQueue(sqs, name, 1);
   for (let i = 0; i < count; i++)
-    await sqs.send(new SendMessageCommand({ QueueUrl: source.QueueUrl, MessageBody: `${name} ${i}` }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `${name} ${i}` }));
   // Each is received once (its maxReceiveCount), and the next receive moves it to the dead-letter queue.
   for (let received = 0; received < count; ) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
     );
     received += Messages.length;
   }
-  await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.QueueUrl, MaxNumberOfMessages: 10 }));
-  return {
-    sourceUrl: source.QueueUrl ?? '',
-    dlqUrl: dlq.QueueUrl ?? '',
-    dlqArn: localArns.queue(`${name}-dlq`),
-  };
+  await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+  return { sourceUrl: queueUrl, dlqUrl, dlqArn };
 };
 
 const bodies = async (QueueUrl: string) =>

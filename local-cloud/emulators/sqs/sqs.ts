@@ -13,7 +13,10 @@ import { Journal } from '../shared/journal.ts';
  *
  * Durable as SQS is: every message is journaled (`journal/sqs.jsonl`, synchronous writes) before
  * SendMessage answers, and again when a receive changes it, so a process killed at any moment
- * loses none; the queues' definitions are in `sqs/queues.json`. In memory without a data directory.
+ * loses none; the queues' definitions are in `sqs/queues.json`. Message move tasks are journaled
+ * beside the messages, each message moved in the same write as the task's count, so a task killed
+ * mid-way resumes after a restart and moves every message exactly once. In memory without a data
+ * directory.
  */
 
 export interface LocalSqsOptions {
@@ -127,28 +130,41 @@ const RedrivePolicy = z.object({
   maxReceiveCount: z.coerce.number().int().min(1).max(1000),
 });
 
-/** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html */
-type MoveTaskStatus = 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
+/**
+ * A message move task (StartMessageMoveTask), journaled with the messages it moves: its status as
+ * ListMessageMoveTasks reports it
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasksResultEntry.html).
+ */
+const MoveTask = z.object({
+  id: z.string(),
+  sourceQueue: z.string(),
+  sourceArn: z.string(),
+  destinationArn: z.string().optional(),
+  ratePerSecond: z.number().int().positive().optional(),
+  startedAt: z.number(),
+  toMove: z.number().int().nonnegative(),
+  moved: z.number().int().nonnegative(),
+  status: z.enum(['RUNNING', 'COMPLETED', 'CANCELLING', 'CANCELLED', 'FAILED']),
+  failureReason: z.string().optional(),
+});
+type MoveTask = z.infer<typeof MoveTask>;
 
-/** A message move task (StartMessageMoveTask), kept in memory: each message it moves is journaled as it moves. */
-interface MoveTask {
-  readonly id: string;
-  readonly handle: string;
-  readonly sourceArn: string;
-  readonly destinationArn: string | undefined;
-  readonly ratePerSecond: number | undefined;
-  readonly startedAt: number;
-  readonly toMove: number;
-  moved: number;
-  status: MoveTaskStatus;
-  failureReason?: string;
-}
+/** What the journal holds: messages by message id, move tasks by {@link moveTaskKey}. */
+const Journaled = z.union([StoredMessage, MoveTask]);
+type Journaled = z.infer<typeof Journaled>;
+const moveTaskKey = (taskId: string) => `move-task:${taskId}`;
+const isMoveTask = (value: Journaled): value is MoveTask => 'status' in value;
+/** ListMessageMoveTasks answers at most this many tasks per source queue: older ones are forgotten. */
+const KEPT_MOVE_TASKS = 10;
 
 const MAX_MOVE_RATE = 500;
 /** How many messages a move task without a rate moves per turn of the event loop. */
 const UNLIMITED_MOVE_BATCH = 100;
 
 const TaskHandle = z.object({ taskId: z.string(), sourceArn: z.string() });
+/** The handle that cancels a task: what identifies it, so it stays valid across a restart. */
+const taskHandleOf = (task: Pick<MoveTask, 'id' | 'sourceArn'>) =>
+  Buffer.from(JSON.stringify({ taskId: task.id, sourceArn: task.sourceArn })).toString('base64');
 const invalidTaskHandle = () =>
   sqsError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
 const missingResource = (parameter: 'SourceArn' | 'DestinationArn') =>
@@ -162,7 +178,7 @@ export class LocalSqs {
   readonly #options: LocalSqsOptions;
   readonly #queues = new Map<string, QueueDefinition>();
   readonly #messages = new Map<string, StoredMessage>();
-  readonly #journal: Journal<StoredMessage>;
+  readonly #journal: Journal<Journaled>;
   readonly #definitions: string | undefined;
   readonly #listeners = new Set<(queueName: string) => void>();
   /** Move tasks by source queue name, newest first. */
@@ -180,10 +196,31 @@ export class LocalSqs {
         this.#queues.set(queue.name, queue);
     }
     this.#journal = new Journal({
-      decode: (value) => StoredMessage.parse(value),
+      decode: (value) => Journaled.parse(value),
       ...(journalDir ? { file: join(journalDir, 'sqs.jsonl') } : {}),
     });
-    for (const { id, value } of this.#journal.recovered()) this.#messages.set(id, value);
+    const tasks: MoveTask[] = [];
+    for (const { id, value } of this.#journal.recovered()) {
+      if (isMoveTask(value)) tasks.push(value);
+      else this.#messages.set(id, value);
+    }
+    for (const task of tasks.sort((a, b) => b.startedAt - a.startedAt)) this.#resumeMoveTask(task);
+  }
+
+  /**
+   * A task the previous process left: one running goes on where it stopped (the messages it moved
+   * are in their destination, its count with them), one being cancelled is cancelled.
+   */
+  #resumeMoveTask(task: MoveTask): void {
+    this.#moveTasks.set(task.sourceQueue, [...(this.#moveTasks.get(task.sourceQueue) ?? []), task]);
+    if (task.status === 'CANCELLING') this.#putTask(task, { status: 'CANCELLED' });
+    if (task.status === 'RUNNING' && this.#queues.has(task.sourceQueue))
+      void this.#runMoveTask(task.sourceQueue, task);
+  }
+
+  #putTask(task: MoveTask, change: Partial<MoveTask>): void {
+    Object.assign(task, change);
+    this.#journal.put(moveTaskKey(task.id), task);
   }
 
   queueArn(name: string): string {
@@ -434,7 +471,7 @@ export class LocalSqs {
       case 'ListDeadLetterSourceQueues':
         return { queueUrls: this.sourcesOf(this.#queueOf(input.QueueUrl).name).map((n) => this.queueUrl(n)) };
       case 'StartMessageMoveTask':
-        return { TaskHandle: this.startMessageMoveTask(input).handle };
+        return { TaskHandle: taskHandleOf(this.startMessageMoveTask(input)) };
       case 'ListMessageMoveTasks':
         return { Results: this.#listMoveTasks(input) };
       case 'CancelMessageMoveTask':
@@ -661,19 +698,21 @@ export class LocalSqs {
         'InvalidParameterValue',
         'There is already a task running. Only one active task is allowed for a source queue arn at a given time.',
       );
-    const id = randomUUID();
     const task: MoveTask = {
-      id,
-      handle: Buffer.from(JSON.stringify({ taskId: id, sourceArn })).toString('base64'),
+      id: randomUUID(),
+      sourceQueue: source.name,
       sourceArn,
-      destinationArn,
-      ratePerSecond: typeof rate === 'number' ? rate : undefined,
+      ...(destinationArn !== undefined ? { destinationArn } : {}),
+      ...(typeof rate === 'number' ? { ratePerSecond: rate } : {}),
       startedAt: Date.now(),
       toMove: this.messages(source.name).length,
       moved: 0,
       status: 'RUNNING',
     };
-    this.#moveTasks.set(source.name, [task, ...tasks]);
+    this.#putTask(task, {});
+    const kept = [task, ...tasks];
+    for (const forgotten of kept.splice(KEPT_MOVE_TASKS)) this.#journal.done(moveTaskKey(forgotten.id));
+    this.#moveTasks.set(source.name, kept);
     void this.#runMoveTask(source.name, task);
     return task;
   }
@@ -694,25 +733,43 @@ export class LocalSqs {
         .filter((message) => message.visibleAt <= now)
         .slice(0, Math.min(perTurn, task.toMove - task.moved));
       if (batch.length === 0) break;
+      const moves: StoredMessage[] = [];
       for (const message of batch) {
         const destination = task.destinationArn
           ? this.#queueByArn(task.destinationArn)
           : this.#queues.get(message.deadLetteredFrom ?? this.sourcesOf(sourceName)[0] ?? '');
         if (!destination) {
-          task.status = 'FAILED';
-          task.failureReason = 'AWS.SimpleQueueService.NonExistentQueue';
+          this.#moveAll(task, moves);
+          this.#putTask(task, { status: 'FAILED', failureReason: 'AWS.SimpleQueueService.NonExistentQueue' });
           return;
         }
         const { receiptHandle: _, deadLetteredFrom: __, ...rest } = message;
-        const moved: StoredMessage = { ...rest, queue: destination.name, receiveCount: 0, visibleAt: now };
-        this.#journal.put(moved.messageId, moved);
-        this.#messages.set(moved.messageId, moved);
-        task.moved += 1;
-        this.#changed(sourceName, destination.name);
+        moves.push({ ...rest, queue: destination.name, receiveCount: 0, visibleAt: now });
       }
+      this.#moveAll(task, moves);
     }
-    if (task.status === 'RUNNING') task.status = 'COMPLETED';
-    else if (task.status === 'CANCELLING') task.status = 'CANCELLED';
+    if (this.#closed) return; // still RUNNING in the journal: the next process resumes it
+    if (task.status === 'RUNNING') this.#putTask(task, { status: 'COMPLETED' });
+    else if (task.status === 'CANCELLING') this.#putTask(task, { status: 'CANCELLED' });
+  }
+
+  /**
+   * Moves messages and counts them in the task with one journal write: a process killed at any
+   * moment has moved each message and counted it, or neither, so the resumed task moves the rest once.
+   */
+  #moveAll(task: MoveTask, moves: readonly StoredMessage[]): void {
+    if (moves.length === 0) return;
+    const counted = { ...task, moved: task.moved + moves.length };
+    this.#journal.putAll([
+      ...moves.map((message) => ({ id: message.messageId, value: message })),
+      { id: moveTaskKey(task.id), value: counted },
+    ]);
+    task.moved = counted.moved;
+    for (const message of moves) {
+      const from = this.#messages.get(message.messageId)?.queue;
+      this.#messages.set(message.messageId, message);
+      this.#changed(...(from ? [from] : []), message.queue);
+    }
   }
 
   /** https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ListMessageMoveTasks.html */
@@ -726,7 +783,7 @@ export class LocalSqs {
         `Value for parameter MaxResults is invalid. Reason: You must enter a number that's between 1 and 10.`,
       );
     return (this.#moveTasks.get(source.name) ?? []).slice(0, max).map((task) => ({
-      ...(task.status === 'RUNNING' ? { TaskHandle: task.handle } : {}),
+      ...(task.status === 'RUNNING' ? { TaskHandle: taskHandleOf(task) } : {}),
       Status: task.status,
       SourceArn: task.sourceArn,
       ...(task.destinationArn ? { DestinationArn: task.destinationArn } : {}),
@@ -752,7 +809,7 @@ export class LocalSqs {
     if (!source) throw missingResource('SourceArn');
     const task = this.#moveTasks.get(source.name)?.find((t) => t.id === parsed.data.taskId);
     if (task?.status !== 'RUNNING') throw sqsError('ResourceNotFoundException', 'Task does not exist.', 404);
-    task.status = 'CANCELLING';
+    this.#putTask(task, { status: 'CANCELLING' });
     return { ApproximateNumberOfMessagesMoved: task.moved };
   }
 
