@@ -32,6 +32,13 @@ export const THROTTLED_RETRY_AFTER_SECONDS = 1;
 
 const body = (error: ErrorBody['error']): string => JSON.stringify({ error });
 
+/** A refusal the client should retry after `Retry-After`: the stage's throttle, or Lambda's. */
+const tooManyRequests = {
+  statusCode: 429,
+  template: body({ code: 'TooManyRequests', message: 'Too many requests; retry with backoff', details: [] }),
+  headers: { 'Retry-After': String(THROTTLED_RETRY_AFTER_SECONDS) },
+} as const;
+
 /** The body a handler would answer for the same error, so both sides of the gateway agree. */
 const bodyOf = (error: HttpError, details = error.details): string =>
   body({ code: error.code, message: error.message, details });
@@ -91,16 +98,12 @@ export const gatewayResponses = (
       statusCode: 413,
       template: bodyOf(new PayloadTooLargeError(MAX_BODY_BYTES)),
     },
-    {
-      type: 'THROTTLED',
-      statusCode: 429,
-      template: body({
-        code: 'TooManyRequests',
-        message: 'Too many requests; retry with backoff',
-        details: [],
-      }),
-      headers: { 'Retry-After': String(THROTTLED_RETRY_AFTER_SECONDS) },
-    },
+    { type: 'THROTTLED', ...tooManyRequests },
+    // A Lambda proxy integration throttled by Lambda (`TooManyRequestsException`) is an integration
+    // failure to API Gateway (500 by default); the function never ran, so the client is told to
+    // retry as for the stage's throttle. On AWS the same type also covers Lambda's service errors,
+    // which are as safe to retry.
+    { type: 'INTEGRATION_FAILURE', ...tooManyRequests },
     {
       type: 'INTEGRATION_TIMEOUT',
       statusCode: 504,

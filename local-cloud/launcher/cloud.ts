@@ -246,7 +246,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       answers.record(answer);
       options.meter?.add('apigateway/restRequests');
     },
-    invoke: (fn, event) => lambda.invoke(fn, event),
+    invoke: (fn, event, invokeOptions) => lambda.invoke(fn, event, invokeOptions),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',
@@ -560,7 +560,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
   });
   const websocket = new WebSocketGateway({
     ...webSocketApi(),
-    invoke: (fn, event) => lambda.invoke(fn, event),
+    invoke: (fn, event, invokeOptions) => lambda.invoke(fn, event, invokeOptions),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     throttle: {

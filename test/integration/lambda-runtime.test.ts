@@ -229,6 +229,35 @@ describe('local Lambda execution environments', () => {
     expect(whileHeld).toMatchObject({ environments: 2, waiting: 0 });
   });
 
+  it('throttles a caller with a deadline that the full pool cannot take in time or past its queue, and keeps callers without one waiting', async () => {
+    const lambda = runtime({ maxEnvironmentsPerFunction: 1, maxWaitingPerFunction: 2 });
+    const { hold, open } = gate('patience');
+
+    const held = lambda.invoke('bystander', hold);
+    await waitFor(() => lambda.stats().bystander?.busy === 1, 'the held invocation to run');
+    const outwaited = await failureOf(lambda.invoke('bystander', { hurried: true }, { maxWaitMs: 50 }));
+    const waitingAfterIt = lambda.stats().bystander?.waiting;
+    const patient = [1, 2].map((n) => lambda.invoke('bystander', { patient: n }));
+    const overQueue = await failureOf(lambda.invoke('bystander', { late: true }, { maxWaitMs: 60_000 }));
+    const waitingWhileHeld = lambda.stats().bystander?.waiting;
+    open();
+
+    expect(outwaited).toBeInstanceOf(LambdaThrottledError);
+    expect(outwaited).toMatchObject({
+      name: 'TooManyRequestsException',
+      reason: 'ConcurrentInvocationLimitExceeded',
+    });
+    expect(waitingAfterIt).toBe(0);
+    expect(overQueue).toBeInstanceOf(LambdaThrottledError);
+    expect(waitingWhileHeld).toBe(2);
+    expect(await Promise.all([held, ...patient])).toEqual([
+      { environment: expect.any(Number) },
+      { echoed: { patient: 1 } },
+      { echoed: { patient: 2 } },
+    ]);
+    expect(lambda.throttledCount).toBe(2);
+  });
+
   it("makes room for another function at the machine's bound by ending the least recently used idle environment", async () => {
     const lambda = runtime({ maxEnvironments: 1 });
 

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import type { InvokeOptions } from '../lambda/lambda.ts';
 import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
 import { BoundedCache } from '../shared/bounded-cache.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
@@ -51,7 +52,8 @@ export interface RestGatewayOptions {
   /** What the gateway answers when it refuses a request itself, by response type. */
   readonly gatewayResponses: readonly GatewayResponse[];
   readonly bodies: ErrorBodies;
-  readonly invoke: (fn: string, event: unknown) => Promise<unknown>;
+  /** Runs a function; an integration says how long it may wait for an execution environment. */
+  readonly invoke: (fn: string, event: unknown, options?: InvokeOptions) => Promise<unknown>;
   readonly region: string;
   readonly accountId: string;
   /** The dashboard's origin, allowed by CORS. */
@@ -104,6 +106,13 @@ type GatewayResponseType =
   | 'DEFAULT_5XX';
 
 const DEFAULT_AUTHORIZER_CACHE_ENTRIES = 10_000;
+
+/**
+ * The share of the integration timeout an invocation may spend waiting for an execution
+ * environment: a request that cannot start within it would leave its handler too little of the
+ * timeout, so it is throttled (429, retried by the client) instead of answered 504.
+ */
+const INTEGRATION_WAIT_SHARE = 0.5;
 
 const API_ID = 'local';
 const TIMED_OUT = Symbol('integration timed out');
@@ -449,13 +458,17 @@ export class RestGateway {
     });
     let raw: unknown;
     try {
-      raw = await Promise.race([this.#options.invoke(route.function, event), timedOut]);
+      const maxWaitMs = this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE;
+      raw = await Promise.race([this.#options.invoke(route.function, event, { maxWaitMs }), timedOut]);
     } catch (error) {
       // Lambda refused the invocation (`TooManyRequestsException`): the INTEGRATION_FAILURE gateway
       // response, 500 unless the API maps it
       // (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
-      if (error instanceof Error && error.name === 'TooManyRequestsException')
-        return this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
+      if (error instanceof Error && error.name === 'TooManyRequestsException') {
+        this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
+        this.#options.onAnswer?.({ function: route.function, statusCode: res.statusCode, body: '' });
+        return;
+      }
       // A function error or a Lambda timeout: API Gateway answers 502 for a proxy integration.
       return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Internal server error');
     } finally {

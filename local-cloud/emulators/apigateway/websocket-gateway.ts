@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
+import type { InvokeOptions } from '../lambda/lambda.ts';
 import { answerClientErrorsWithJson, writeRawJson } from '../shared/servers.ts';
 import { type ThrottleSettings, TokenBucket } from '../shared/token-bucket.ts';
 import type { ErrorBodies } from './error-bodies.ts';
@@ -13,7 +14,19 @@ export const WEBSOCKET_LIMITS = {
   frameBytes: 128 * 1024,
   idleTimeoutMs: 10 * 60 * 1000,
   maxConnectionMs: 2 * 60 * 60 * 1000,
+  integrationTimeoutMs: 29_000,
 };
+
+/**
+ * How long a route's or the authorizer's invocation may wait for an execution environment: half
+ * the integration timeout, leaving the handler the other half. Past it the client is told to retry
+ * (429 on a connect, a `Too Many Requests` frame on a message) instead of waiting for an answer
+ * that would come too late.
+ */
+const INTEGRATION_WAIT: InvokeOptions = { maxWaitMs: WEBSOCKET_LIMITS.integrationTimeoutMs / 2 };
+
+const isThrottle = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'TooManyRequestsException';
 
 /**
  * A WebSocket API: a REQUEST authorizer on `$connect` reading its identity from the query string,
@@ -34,7 +47,8 @@ export interface WebSocketGatewayOptions {
   readonly api: WebSocketApi;
   /** Only `error` is used: the body of a refused upgrade. */
   readonly bodies: Pick<ErrorBodies, 'error'>;
-  readonly invoke: (fn: string, event: unknown) => Promise<unknown>;
+  /** Runs a function; the gateway says how long it may wait for an execution environment. */
+  readonly invoke: (fn: string, event: unknown, options?: InvokeOptions) => Promise<unknown>;
   readonly region: string;
   readonly accountId: string;
   readonly idleTimeoutMs?: number;
@@ -94,9 +108,15 @@ export class WebSocketGateway {
     this.#bucket = options.throttle && new TokenBucket(options.throttle);
   }
 
-  /** Connects and messages refused by the stage's throttle since start. */
+  /** Connects and messages refused since start: by the stage's throttle, or because Lambda throttled their integration. */
   get throttledCount(): number {
     return this.#throttled;
+  }
+
+  /** Counts a refusal because Lambda throttled the integration, then answers it. */
+  #countThrottled(answer: () => void): void {
+    this.#throttled += 1;
+    answer();
   }
 
   /** Takes a token from the stage's bucket; counts a refusal. */
@@ -133,19 +153,23 @@ export class WebSocketGateway {
     return this.#url;
   }
 
+  /** Refuses a connect with 429 and `Retry-After`: the stage's throttle, or Lambda's. */
+  #refuseThrottled(socket: Duplex): void {
+    this.#refuse(socket, 429, 'TooManyRequests', 'Too many requests; retry with backoff', undefined, {
+      'retry-after': String(this.#options.throttle?.retryAfterSeconds ?? 1),
+    });
+  }
+
+  /** The frame API Gateway sends for a message it did not route; the client sends it again later. */
+  #sendThrottled(connection: Pick<Connection, 'id' | 'socket'>): void {
+    if (connection.socket.readyState !== connection.socket.OPEN) return;
+    connection.socket.send(
+      JSON.stringify({ message: 'Too Many Requests', connectionId: connection.id, requestId: randomUUID() }),
+    );
+  }
+
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (!this.#admit()) {
-      return this.#refuse(
-        socket,
-        429,
-        'TooManyRequests',
-        'Too many requests; retry with backoff',
-        undefined,
-        {
-          'retry-after': String(this.#options.throttle?.retryAfterSeconds ?? 1),
-        },
-      );
-    }
+    if (!this.#admit()) return this.#refuseThrottled(socket);
     const url = new URL(req.url ?? '/', 'http://gateway');
     const query = Object.fromEntries(url.searchParams);
     const headers = Object.fromEntries(
@@ -172,13 +196,17 @@ export class WebSocketGateway {
     let authorizer: Record<string, unknown>;
     try {
       const result = AuthorizerResult.safeParse(
-        await this.#options.invoke(this.#options.api.authorizer.function, {
-          type: 'REQUEST',
-          methodArn: `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/$connect`,
-          headers,
-          queryStringParameters: query,
-          requestContext: context,
-        }),
+        await this.#options.invoke(
+          this.#options.api.authorizer.function,
+          {
+            type: 'REQUEST',
+            methodArn: `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/$connect`,
+            headers,
+            queryStringParameters: query,
+            requestContext: context,
+          },
+          INTEGRATION_WAIT,
+        ),
       );
       if (!result.success) return this.#refuse(socket, 500, 'InternalError', 'The authorizer failed; retry');
       if (!result.data.policyDocument.Statement.some((s) => s.Effect === 'Allow')) {
@@ -191,7 +219,8 @@ export class WebSocketGateway {
         );
       }
       authorizer = { ...result.data.context, principalId: result.data.principalId };
-    } catch {
+    } catch (error) {
+      if (isThrottle(error)) return this.#countThrottled(() => this.#refuseThrottled(socket));
       return this.#refuse(
         socket,
         401,
@@ -201,14 +230,23 @@ export class WebSocketGateway {
       );
     }
 
-    const connect = RouteResult.safeParse(
-      await this.#invokeRoute('$connect', {
-        requestContext: { ...context, authorizer },
-        headers,
-        queryStringParameters: query,
-        isBase64Encoded: false,
-      }),
-    );
+    let connected: unknown;
+    try {
+      connected = await this.#invokeRoute(
+        '$connect',
+        {
+          requestContext: { ...context, authorizer },
+          headers,
+          queryStringParameters: query,
+          isBase64Encoded: false,
+        },
+        INTEGRATION_WAIT,
+      );
+    } catch (error) {
+      if (isThrottle(error)) return this.#countThrottled(() => this.#refuseThrottled(socket));
+      throw error;
+    }
+    const connect = RouteResult.safeParse(connected);
     const status = connect.success ? (connect.data.statusCode ?? 200) : 500;
     if (status < 200 || status >= 300) {
       return status === 401
@@ -245,15 +283,11 @@ export class WebSocketGateway {
     this.#touch(connection);
     socket.on('message', (data, isBinary) => {
       this.#touch(connection);
-      if (!this.#admit()) {
-        // API Gateway's own frame for a throttled message; the route is not invoked.
-        socket.send(
-          JSON.stringify({ message: 'Too Many Requests', connectionId: id, requestId: randomUUID() }),
-        );
-        return;
-      }
+      // API Gateway's own frame for a throttled message; the route is not invoked.
+      if (!this.#admit()) return this.#sendThrottled(connection);
       const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
-      this.#message(connection, body).catch(() => {
+      this.#message(connection, body).catch((error: unknown) => {
+        if (isThrottle(error)) return this.#countThrottled(() => this.#sendThrottled(connection));
         if (socket.readyState === socket.OPEN) {
           socket.send(
             JSON.stringify({ message: 'Internal server error', connectionId: id, requestId: randomUUID() }),
@@ -307,14 +341,18 @@ export class WebSocketGateway {
     const routeKey = this.#routeOf(body);
     const route = this.#options.api.routes.find((r) => r.routeKey === routeKey);
     const result = RouteResult.safeParse(
-      await this.#invokeRoute(routeKey, {
-        requestContext: {
-          ...this.#requestContext(routeKey, 'MESSAGE', connection.id, connection.connectedAt, {}),
-          authorizer: connection.authorizer,
+      await this.#invokeRoute(
+        routeKey,
+        {
+          requestContext: {
+            ...this.#requestContext(routeKey, 'MESSAGE', connection.id, connection.connectedAt, {}),
+            authorizer: connection.authorizer,
+          },
+          body,
+          isBase64Encoded: false,
         },
-        body,
-        isBase64Encoded: false,
-      }),
+        INTEGRATION_WAIT,
+      ),
     );
     if (
       route?.routeResponse &&
@@ -326,10 +364,11 @@ export class WebSocketGateway {
     }
   }
 
-  #invokeRoute(routeKey: string, event: unknown): Promise<unknown> {
+  /** Invokes a route's function; `$disconnect` waits as long as it takes (no client waits for it, and its cleanup must run). */
+  #invokeRoute(routeKey: string, event: unknown, options?: InvokeOptions): Promise<unknown> {
     const route = this.#options.api.routes.find((r) => r.routeKey === routeKey);
     if (!route) return Promise.resolve({ statusCode: 200 });
-    return this.#options.invoke(route.function, event);
+    return this.#options.invoke(route.function, event, options);
   }
 
   #requestContext(

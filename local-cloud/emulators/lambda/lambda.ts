@@ -5,16 +5,9 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Meter } from '../shared/meter.ts';
+import { coldStartSlots, failWaitingAfterInitTimeouts, initLimitMs, recentInitMs } from './cold-starts.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
 import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
-
-/**
- * How long a function's init code may run. Lambda gives it 10 s on a core of its own
- * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib);
- * locally cold starts share two cores with the local cloud and with each other (each imports its
- * handler through tsx), so the bound is wider: it catches init code that never finishes.
- */
-const INIT_TIMEOUT_MS = 30_000;
 
 /** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
@@ -36,6 +29,26 @@ export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
  */
 export const DEFAULT_ENVIRONMENTS_PER_FUNCTION = 4;
 export const DEFAULT_ENVIRONMENTS = 16;
+
+/**
+ * Invocations with a deadline that may wait for one function's environments at once: past it,
+ * such a caller is throttled at once rather than queued behind work the pool cannot reach before
+ * its deadline (two rounds of a full function pool).
+ */
+export const DEFAULT_WAITING_PER_FUNCTION = 2 * DEFAULT_ENVIRONMENTS_PER_FUNCTION;
+
+/** How a caller waits for an execution environment of the function it invokes. */
+export interface InvokeOptions {
+  /**
+   * How long the invocation may wait for a free environment before it is throttled with
+   * `TooManyRequestsException`, as Lambda throttles at once what its concurrency cannot run: a
+   * synchronous caller with a deadline (an API's integration timeout) would rather tell its client
+   * to retry than answer 504. Absent, the invocation waits as long as it takes: asynchronous
+   * sources bound their own concurrency and retry throttles with backoff, so they lose nothing by
+   * waiting.
+   */
+  readonly maxWaitMs?: number;
+}
 
 /** A function the runtime can run: its handler module and its limits. */
 export interface LocalFunction {
@@ -63,6 +76,11 @@ export interface LocalLambdaOptions {
   readonly maxEnvironmentsPerFunction?: number;
   /** Execution environments of every function together; {@link DEFAULT_ENVIRONMENTS} by default. */
   readonly maxEnvironments?: number;
+  /**
+   * Invocations that may wait for one function's environments when a caller with a deadline
+   * ({@link InvokeOptions.maxWaitMs}) arrives; {@link DEFAULT_WAITING_PER_FUNCTION} by default.
+   */
+  readonly maxWaitingPerFunction?: number;
   /** Environments whose init code may run at once (cold starts are CPU-bound); the machine's cores by default. */
   readonly maxConcurrentColdStarts?: number;
   /** How often each environment is pinged. */
@@ -145,10 +163,10 @@ const runtimeErrors = {
       `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`,
       true,
     ),
-  initTimedOut: (requestId: string) =>
+  initTimedOut: (requestId: string, limitMs: number) =>
     new LambdaInvocationError(
       'Sandbox.Timedout',
-      `RequestId: ${requestId} Error: Task timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+      `RequestId: ${requestId} Error: Task timed out after ${(limitMs / 1000).toFixed(2)} seconds`,
       true,
     ),
   exited: (requestId: string, reason: string) =>
@@ -166,6 +184,8 @@ interface Invocation {
   readonly reject: (error: Error) => void;
   /** Ends the invocation at its deadline; set once an environment has it. */
   timer?: NodeJS.Timeout;
+  /** Throttles the invocation if no environment has taken it within the caller's patience. */
+  waitTimer?: NodeJS.Timeout;
   /** When the event was handed over (`performance.now()`), for the meter. */
   dispatchedAt?: number;
 }
@@ -218,6 +238,8 @@ interface FunctionPool {
   readonly waiting: Invocation[];
   coldStarts: number;
   initMsTotal: number;
+  /** Inits of the function that outran the limit since its last init that did not. */
+  initTimeoutsInARow: number;
 }
 
 /** What the runtime reports of one environment. */
@@ -281,7 +303,10 @@ export class LocalLambda {
   readonly #unresponsiveAfterMs: number;
   readonly #maxPerFunction: number;
   readonly #maxEnvironments: number;
+  readonly #maxWaiting: number;
   readonly #maxColdStarts: number;
+  /** How long inits have been taking lately (see {@link recentInitMs}); none has run yet when undefined. */
+  #recentInitMs: number | undefined;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #onLog: ((line: string) => void) | undefined;
   /** Invocations admitted and not answered (running or waiting), by function, and those of functions without reserved concurrency together. */
@@ -302,6 +327,7 @@ export class LocalLambda {
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
     this.#maxPerFunction = options.maxEnvironmentsPerFunction ?? DEFAULT_ENVIRONMENTS_PER_FUNCTION;
     this.#maxEnvironments = options.maxEnvironments ?? DEFAULT_ENVIRONMENTS;
+    this.#maxWaiting = options.maxWaitingPerFunction ?? DEFAULT_WAITING_PER_FUNCTION;
     this.#maxColdStarts = options.maxConcurrentColdStarts ?? availableParallelism();
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
@@ -330,6 +356,7 @@ export class LocalLambda {
       waiting: [],
       coldStarts: 0,
       initMsTotal: 0,
+      initTimeoutsInARow: 0,
     };
     this.#pools.set(functionName, pool);
     return pool;
@@ -366,16 +393,14 @@ export class LocalLambda {
       for (const output of [worker.stdout, worker.stderr])
         createInterface({ input: output }).on('line', onLog);
     const initialized = deferred();
+    const initLimit = initLimitMs(pool.fn.limits.timeoutSeconds);
     const environment: Environment = {
       id: this.#nextId++,
       pool,
       worker,
       ready: false,
       initialized,
-      initTimer: setTimeout(
-        () => this.#end(environment, (requestId) => runtimeErrors.initTimedOut(requestId)),
-        INIT_TIMEOUT_MS,
-      ).unref(),
+      initTimer: setTimeout(() => this.#initTimedOut(environment), initLimit).unref(),
       startedAt: performance.now(),
       lastActiveAt: Date.now(),
     };
@@ -401,7 +426,10 @@ export class LocalLambda {
     if (reply.kind === 'ready') {
       clearTimeout(environment.initTimer);
       environment.ready = true;
-      environment.pool.initMsTotal += performance.now() - environment.startedAt;
+      const initMs = performance.now() - environment.startedAt;
+      environment.pool.initMsTotal += initMs;
+      environment.pool.initTimeoutsInARow = 0;
+      this.#recentInitMs = recentInitMs(this.#recentInitMs, initMs);
       environment.initialized.resolve();
       this.#pump();
       return;
@@ -441,7 +469,11 @@ export class LocalLambda {
    * its init code ran fails the invocations waiting for it, unless another environment of the
    * function is ready to take them.
    */
-  #end(environment: Environment, errorOf: (requestId: string) => LambdaInvocationError): void {
+  #end(
+    environment: Environment,
+    errorOf: (requestId: string) => LambdaInvocationError,
+    { keepWaiting = false } = {},
+  ): void {
     const { pool } = environment;
     const wasLive = pool.environments.delete(environment);
     clearTimeout(environment.initTimer);
@@ -455,8 +487,11 @@ export class LocalLambda {
       const failure = errorOf(randomUUID());
       environment.initialized.reject(failure);
       const othersReady = [...pool.environments].some((other) => other.ready);
-      if (wasLive && !othersReady)
-        for (const waiting of pool.waiting.splice(0)) waiting.reject(errorOf(waiting.requestId));
+      if (wasLive && !othersReady && !keepWaiting)
+        for (const waiting of pool.waiting.splice(0)) {
+          clearTimeout(waiting.waitTimer);
+          waiting.reject(errorOf(waiting.requestId));
+        }
     }
     if (environment.retiredAt === undefined) {
       environment.retiredAt = Date.now();
@@ -464,6 +499,21 @@ export class LocalLambda {
       void environment.worker.terminate();
     }
     if (wasLive) this.#pump();
+  }
+
+  /**
+   * An init that outran its limit (see {@link initLimitMs}) ends its environment; it counts as a
+   * slow init for the pacing of cold starts, and what waits for the function keeps waiting unless
+   * the function's inits keep timing out ({@link failWaitingAfterInitTimeouts}).
+   */
+  #initTimedOut(environment: Environment): void {
+    const { pool } = environment;
+    const limitMs = initLimitMs(pool.fn.limits.timeoutSeconds);
+    pool.initTimeoutsInARow += 1;
+    this.#recentInitMs = recentInitMs(this.#recentInitMs, limitMs);
+    this.#end(environment, (requestId) => runtimeErrors.initTimedOut(requestId, limitMs), {
+      keepWaiting: !failWaitingAfterInitTimeouts(pool.initTimeoutsInARow),
+    });
   }
 
   #timedOut(environment: Environment, invocation: Invocation): void {
@@ -536,7 +586,8 @@ export class LocalLambda {
       let starting = [...pool.environments].filter((environment) => !environment.ready).length;
       while (pool.waiting.length > starting && pool.environments.size < this.#maxPerFunction) {
         const live = [...this.#live()];
-        if (live.filter((environment) => !environment.ready).length >= this.#maxColdStarts) return;
+        const slots = coldStartSlots(this.#maxColdStarts, this.#recentInitMs);
+        if (live.filter((environment) => !environment.ready).length >= slots) return;
         if (live.length >= this.#maxEnvironments) {
           // Only a function with more environments than this one gives one up: the pools settle
           // on fair shares instead of trading environments (a cold start each) back and forth.
@@ -620,10 +671,13 @@ export class LocalLambda {
   /**
    * Invokes a function synchronously (`RequestResponse`): resolves with what the handler returned,
    * or rejects with a {@link LambdaInvocationError}; over the function's reserved concurrency, or the
-   * account's unreserved concurrency, at once with a {@link LambdaThrottledError}. The timeout runs
-   * from when an environment takes the event; a cold start's init has its own limit.
+   * account's unreserved concurrency, at once with a {@link LambdaThrottledError}. A caller with a
+   * deadline ({@link InvokeOptions.maxWaitMs}) is throttled too when the pool cannot take its event
+   * in time: at once when {@link LocalLambdaOptions.maxWaitingPerFunction} invocations already wait,
+   * or once it has waited its `maxWaitMs`. The timeout runs from when an environment takes the
+   * event; a cold start's init has its own limit.
    */
-  invoke(functionName: string, event: unknown): Promise<unknown> {
+  invoke(functionName: string, event: unknown, options: InvokeOptions = {}): Promise<unknown> {
     let pool: FunctionPool;
     try {
       pool = this.#pool(functionName);
@@ -632,23 +686,26 @@ export class LocalLambda {
     }
     const reserved = pool.fn.limits.reservedConcurrency;
     const running = this.#running.get(functionName) ?? 0;
-    if (reserved !== undefined ? running >= reserved : this.#unreservedRunning >= this.#unreservedLimit) {
-      this.#throttled += 1;
-      return Promise.reject(
-        new LambdaThrottledError(
-          reserved !== undefined
-            ? 'ReservedFunctionConcurrentInvocationLimitExceeded'
-            : 'ConcurrentInvocationLimitExceeded',
-        ),
+    if (reserved !== undefined ? running >= reserved : this.#unreservedRunning >= this.#unreservedLimit)
+      return this.#throttle(
+        reserved !== undefined
+          ? 'ReservedFunctionConcurrentInvocationLimitExceeded'
+          : 'ConcurrentInvocationLimitExceeded',
       );
-    }
+    const { maxWaitMs } = options;
+    // The machine's concurrency is exhausted: the pool is Lambda's concurrency here.
+    if (maxWaitMs !== undefined && pool.waiting.length >= this.#maxWaiting)
+      return this.#throttle('ConcurrentInvocationLimitExceeded');
     const count = (delta: number) => {
       this.#running.set(functionName, (this.#running.get(functionName) ?? 0) + delta);
       if (reserved === undefined) this.#unreservedRunning += delta;
     };
     count(1);
     const invocation = new Promise<unknown>((resolvePromise, reject) => {
-      pool.waiting.push({ requestId: randomUUID(), event, resolve: resolvePromise, reject });
+      const waiting: Invocation = { requestId: randomUUID(), event, resolve: resolvePromise, reject };
+      pool.waiting.push(waiting);
+      if (maxWaitMs !== undefined)
+        waiting.waitTimer = setTimeout(() => this.#giveUpWaiting(pool, waiting), maxWaitMs).unref();
     });
     this.#pump();
     void invocation.then(
@@ -656,6 +713,20 @@ export class LocalLambda {
       () => count(-1),
     );
     return invocation;
+  }
+
+  #throttle(reason: ThrottleReason): Promise<never> {
+    this.#throttled += 1;
+    return Promise.reject(new LambdaThrottledError(reason));
+  }
+
+  /** Throttles an invocation no environment took within its caller's patience. */
+  #giveUpWaiting(pool: FunctionPool, invocation: Invocation): void {
+    const index = pool.waiting.indexOf(invocation);
+    if (index < 0) return;
+    pool.waiting.splice(index, 1);
+    this.#throttled += 1;
+    invocation.reject(new LambdaThrottledError('ConcurrentInvocationLimitExceeded'));
   }
 
   /** Invocations refused with `TooManyRequestsException` since start. */
@@ -666,6 +737,7 @@ export class LocalLambda {
   #dispatch(environment: Environment, invocation: Invocation): void {
     const id = this.#nextId++;
     this.#invocationIds.set(invocation, id);
+    clearTimeout(invocation.waitTimer);
     environment.current = invocation;
     environment.lastActiveAt = Date.now();
     const { timeoutSeconds } = environment.pool.fn.limits;
@@ -697,7 +769,10 @@ export class LocalLambda {
     const closed = () => new LambdaInvocationError('ServiceException', 'The local Lambda runtime is closed');
     const workers = [...this.#live(), ...this.#retiring].map((environment) => environment.worker);
     for (const pool of this.#pools.values()) {
-      for (const waiting of pool.waiting.splice(0)) waiting.reject(closed());
+      for (const waiting of pool.waiting.splice(0)) {
+        clearTimeout(waiting.waitTimer);
+        waiting.reject(closed());
+      }
     }
     this.#retiring.clear();
     await Promise.all(workers.map((worker) => worker.terminate()));

@@ -749,9 +749,12 @@ describe('REST API', () => {
     });
   });
 
-  it('tells a throttled client when to retry (Retry-After), as the local gateway does', () => {
+  it.each([
+    ['THROTTLED', "the stage's throttle"],
+    ['INTEGRATION_FAILURE', "Lambda's TooManyRequestsException"],
+  ])('tells a client refused by %s (%s) when to retry (Retry-After), as the local gateway does', (type) => {
     const response = GatewayResponse.parse(
-      assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', 'THROTTLED').resource.Properties,
+      assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', type).resource.Properties,
     );
     expect(response.ResponseParameters['gatewayresponse.header.Retry-After']).toBe(
       `'${THROTTLED_RETRY_AFTER_SECONDS}'`,
@@ -771,6 +774,7 @@ describe('REST API', () => {
     ['MISSING_AUTHENTICATION_TOKEN', '404', 'NotFound'],
     ['REQUEST_TOO_LARGE', '413', 'PayloadTooLarge'],
     ['THROTTLED', '429', 'TooManyRequests'],
+    ['INTEGRATION_FAILURE', '429', 'TooManyRequests'],
     ['DEFAULT_4XX', undefined, 'BadRequest'],
     ['DEFAULT_5XX', undefined, 'InternalError'],
   ])(
