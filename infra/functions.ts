@@ -91,21 +91,22 @@ export const functions = {
     entry: 'handlers/enrichment/evaluate-handler.ts',
     description:
       "enrich-reading task: alarm states over an upload's readings in order, and the alert events to publish",
-    tables: { devices: 'readWrite' },
+    tables: { devices: 'readWrite', alerts: 'write' },
     buses: [],
     namesBuses: ['telemetry'],
   },
   silenceCheck: {
     entry: 'handlers/enrichment/silence-handler.ts',
     description: 'Raises and resolves DeviceSilent alerts',
-    tables: { devices: 'readWrite' },
+    tables: { devices: 'readWrite', alerts: 'write' },
     buses: ['telemetry'],
   },
   alertHistory: {
     entry: 'handlers/alerts/history-handler.ts',
-    description: 'Records every alert event: the alert and its timeline',
-    tables: { alerts: 'readWrite' },
-    buses: [],
+    description:
+      'Records every alert event: the alert and its timeline; resolves the alerts of a device deleted before their raise arrived',
+    tables: { alerts: 'readWrite', devices: 'read' },
+    buses: ['telemetry'],
   },
   alerts: {
     entry: 'handlers/alerts/handler.ts',

@@ -47,6 +47,14 @@ export const AlertRecord = z.object({
 });
 export type AlertRecord = z.infer<typeof AlertRecord>;
 
+/**
+ * Who won the right to resolve an alert: its device (a reading or the silence check found it
+ * recovered) or a person (by hand, or by deleting the device). Claimed once on the alert's record
+ * before anyone announces `AlertResolved`, so exactly one `AlertResolved` exists per alert however
+ * the two meet, and a retry of the winner finds its own claim.
+ */
+export type Resolver = 'device' | 'hand';
+
 /** What an alert event tells the history: its detail-type, event id and data (any alert event's). */
 export interface AlertEventRecord {
   readonly detailType: string;
@@ -96,13 +104,26 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
  * what the first attempt stored.
  */
 export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) => {
-  const parse = (item: Record<string, unknown> | undefined) => (item ? AlertRecord.parse(item) : undefined);
+  // A record holding only a device's resolution claim, whose raise the history has not recorded yet, is no alert yet.
+  const parse = (item: Record<string, unknown> | undefined) =>
+    item && item.deviceId !== undefined ? AlertRecord.parse(item) : undefined;
 
   const get = async (alertId: string): Promise<AlertRecord | undefined> =>
     parse(
       (await client.send(new GetCommand({ TableName: tableName, Key: { alertId }, ConsistentRead: true })))
         .Item,
     );
+
+  /** Sends a conditional update: `false` when its condition did not hold. */
+  const conditionHeld = async (command: UpdateCommand): Promise<boolean> => {
+    try {
+      await client.send(command);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  };
 
   /** A conditional update answering the record after it, or as it is when the condition did not hold. */
   const updateIf = async (
@@ -224,33 +245,47 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
         { ':active': 'active' },
       ),
 
-    /** Resolves an active alert by hand. */
+    /**
+     * Resolves an active alert by hand, claiming its resolution ({@link Resolver}) in the same
+     * write; an alert its device claimed first is answered as it is, still active until the
+     * device's `AlertResolved` is recorded.
+     */
     resolveByHand: (alertId: string, at: string, by: string) =>
       updateIf(
         alertId,
-        { state: 'resolved', resolvedAt: at, resolvedBy: by, updatedAt: at },
-        '#state = :active',
-        { ':active': 'active' },
+        { state: 'resolved', resolvedAt: at, resolvedBy: by, updatedAt: at, resolvedVia: 'hand' },
+        '#state = :active AND (attribute_not_exists(resolvedVia) OR resolvedVia = :hand)',
+        { ':active': 'active', ':hand': 'hand' },
+      ),
+
+    /**
+     * Claims an alert's resolution for its device ({@link Resolver}): `true` when the device holds
+     * it (now or from an earlier attempt), `false` when a person resolved the alert first. The
+     * claim may come before the history has recorded the alert's raise; it then creates the
+     * record's key alone, which the raise completes.
+     */
+    claimForDevice: (alertId: string): Promise<boolean> =>
+      conditionHeld(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { alertId },
+          UpdateExpression: 'SET resolvedVia = :device',
+          ConditionExpression: 'attribute_not_exists(resolvedVia) OR resolvedVia = :device',
+          ExpressionAttributeValues: { ':device': 'device' },
+        }),
       ),
 
     /** Records that escalation period `escalation` was notified; `false` when it (or a later one) already was. */
-    async markEscalated(alertId: string, escalation: number, at: string): Promise<boolean> {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { alertId },
-            UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
-            ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
-            ExpressionAttributeValues: { ':n': escalation, ':t': at },
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
-    },
+    markEscalated: (alertId: string, escalation: number, at: string): Promise<boolean> =>
+      conditionHeld(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { alertId },
+          UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
+          ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
+          ExpressionAttributeValues: { ':n': escalation, ':t': at },
+        }),
+      ),
 
     /** Alerts newest first, of one device or in one state; `limit` undefined reads them all. */
     async query(

@@ -21,7 +21,12 @@ export interface DevicesDeps {
 /** What deleting a device also ends: its dashboards' subscriptions and its active alerts. */
 export interface DeleteDeviceDeps extends DevicesDeps {
   endSubscriptionsTo(deviceId: string): Promise<void>;
-  activeAlertsOf(deviceId: string): Promise<AlertRecord[]>;
+  /**
+   * The device's active alerts: those the history lists, and those of `openAlertIds` (the alerts
+   * its alarm states hold open) it has recorded, read strongly consistent, since a raise recorded
+   * a moment ago may not be in the history's index yet.
+   */
+  activeAlertsOf(deviceId: string, openAlertIds: readonly string[]): Promise<AlertRecord[]>;
   readonly lifecycle: AlertLifecycleDeps;
 }
 
@@ -118,7 +123,9 @@ export const rotateKey = async (
  * Deletes a device: its keys are refused from the next request on (retired first, before
  * anything else changes), the device is gone from every list, dashboards stop receiving its
  * events, and its active alerts resolve with `by` naming who deleted it. Its readings stay, as
- * every reading does. Deleting it again finishes what a failed attempt left undone.
+ * every reading does. Deleting it again finishes what a failed attempt left undone. An alert
+ * whose raise had not reached the history yet is resolved by the history when it does (it finds
+ * the tombstone), so none stays active.
  */
 export const deleteDevice = async (
   principal: Principal,
@@ -131,8 +138,12 @@ export const deleteDevice = async (
   for (const keyHash of [stored.apiKeyHash, stored.previousApiKeyHash]) {
     if (keyHash !== undefined) await deps.keys.retire(keyHash, deviceId, now);
   }
-  await deps.devices.markDeleted(deviceId, now.toISOString());
+  const tombstone = await deps.devices.markDeleted(deviceId, now.toISOString(), actorOf(principal));
   await deps.endSubscriptionsTo(deviceId);
-  const by = actorOf(principal);
-  for (const alert of await deps.activeAlertsOf(deviceId)) await resolveByHand(alert, by, deps.lifecycle);
+  const by = tombstone.deletedBy ?? actorOf(principal);
+  const open = Object.values(tombstone.alarmStates).flatMap((state) =>
+    state.state === 'ALARM' && state.alertId !== undefined ? [state.alertId] : [],
+  );
+  for (const alert of await deps.activeAlertsOf(deviceId, open))
+    await resolveByHand(alert, by, deps.lifecycle);
 };

@@ -78,8 +78,14 @@ export const handler = makeHandler({
   hashApiKey,
   now: () => new Date(),
   endSubscriptionsTo: (deviceId) => connections.endSubscriptionsTo(deviceId),
-  activeAlertsOf: async (deviceId) =>
-    (await alerts.query({ deviceId })).filter((alert) => alert.state === 'active'),
+  activeAlertsOf: async (deviceId, openAlertIds) => {
+    const listed = await alerts.query({ deviceId });
+    const unlisted = openAlertIds.filter((alertId) => !listed.some((alert) => alert.alertId === alertId));
+    const recorded = await Promise.all(unlisted.map((alertId) => alerts.get(alertId)));
+    return [...listed, ...recorded.flatMap((alert) => alert ?? [])].filter(
+      (alert) => alert.state === 'active',
+    );
+  },
   lifecycle: {
     alerts,
     releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),

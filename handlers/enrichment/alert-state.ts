@@ -68,3 +68,21 @@ export const DETAIL_TYPE_OF: Readonly<Record<Transition, AlertDetailType>> = {
 
 /** Compares RFC 3339 timestamps as instants, since offsets make string order meaningless. */
 export const instantOf = (timestamp: string): number => Date.parse(timestamp);
+
+/**
+ * The transitions a device may announce: every raise, and each resolve whose alert's resolution
+ * the device claimed (`claim` answers `false` when a person resolved the alert by hand first,
+ * whose `AlertResolved` is then the only one). Claims go one at a time, in order: an upload or a
+ * check resolves few alerts.
+ */
+export const claimedResolutions = async <T extends AlertTransition>(
+  transitions: readonly T[],
+  claim: (alertId: string) => Promise<boolean>,
+): Promise<T[]> => {
+  const kept: T[] = [];
+  for (const transition of transitions) {
+    if (transition.detailType !== AlertResolved.detailType || (await claim(transition.data.alertId)))
+      kept.push(transition);
+  }
+  return kept;
+};

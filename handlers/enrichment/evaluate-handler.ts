@@ -1,6 +1,7 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
 import { EventMetadata, ReadingRecorded } from '../../schemas/events.ts';
+import { dynamoAlerts } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
@@ -35,10 +36,12 @@ export const makeHandler =
   };
 
 const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 
 export const liveEvaluateDeps = (): EvaluateDeps => ({
   device: (deviceId) => devices.getConsistent(deviceId),
   saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
+  claimResolution: (alertId) => alerts.claimForDevice(alertId),
   touchLastReading: (deviceId, lastReading) => devices.touchLastReading(deviceId, lastReading),
 });
 

@@ -2,7 +2,7 @@ import type { LastReading } from '../../schemas/device.ts';
 import type { AlertState, DeviceItem } from '../lib/devices-store.ts';
 import { WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 import { evaluateAlarms } from './alarms.ts';
-import type { AlertTransition, ThresholdAlertData } from './alert-state.ts';
+import { type AlertTransition, claimedResolutions, type ThresholdAlertData } from './alert-state.ts';
 
 /** How often another evaluation may change the device's alarm states under us before we give up. */
 export const MAX_CONFLICTS = 5;
@@ -26,6 +26,11 @@ export interface EvaluateDeps {
     deviceId: string,
     updates: readonly { key: string; next: AlertState; previous: AlertState | undefined }[],
   ): Promise<boolean>;
+  /**
+   * Claims the resolution of an alert for its device (see `Resolver` in the alert records):
+   * `false` when someone resolved it by hand first, whose `AlertResolved` is then the only one.
+   */
+  claimResolution(alertId: string): Promise<boolean>;
   /** Records the newest reading; an older one arriving late changes nothing. */
   touchLastReading(deviceId: string, lastReading: LastReading): Promise<void>;
 }
@@ -40,7 +45,10 @@ const unitsOf = (device: DeviceItem): Record<string, string> =>
  * arrived one by one (an alarm breached and recovered within the upload raises once and resolves
  * once), saves the states that changed in one conditional write (again from a fresh read when
  * another evaluation changed them meanwhile) and records the device's newest reading. Answers the
- * alert transitions to announce, in order.
+ * alert transitions to announce, in order: a resolve only once the device holds the alert's
+ * resolution claim, so an operator resolving it by hand at the same moment leaves one
+ * `AlertResolved`, whichever claims first. The claim follows the saved state, so a retry after a
+ * crash in between re-evaluates the same reading and claims again.
  */
 export const evaluate = async (
   upload: UploadToEvaluate,
@@ -80,7 +88,7 @@ export const evaluate = async (
           receivedAt: upload.receivedAt,
         });
       }
-      return alerts;
+      return claimedResolutions(alerts, deps.claimResolution);
     }
   }
   throw new WorkflowError(WorkflowErrors.Transient, `Alarm states of ${deviceId} kept changing under us`);

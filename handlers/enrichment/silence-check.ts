@@ -1,7 +1,12 @@
 import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
 import type { AlertState } from '../lib/devices-store.ts';
 import type { PublishOutcome } from '../lib/events.ts';
-import { type AlertTransition, SILENCE_STATE_KEY, type SilenceAlertData } from './alert-state.ts';
+import {
+  type AlertTransition,
+  claimedResolutions,
+  SILENCE_STATE_KEY,
+  type SilenceAlertData,
+} from './alert-state.ts';
 import { evaluateSilence, type SilenceCandidate } from './silence.ts';
 
 /** Ports of the silence check; adapters live in `silence-handler.ts`. */
@@ -21,12 +26,15 @@ export interface SilenceCheckDeps {
     deviceId: string,
     updates: readonly { key: string; next: AlertState; previous: AlertState | undefined }[],
   ): Promise<boolean>;
+  /** Claims an alert's resolution for its device; `false` when someone resolved it by hand first. */
+  claimResolution(alertId: string): Promise<boolean>;
   warn(message: string, context: Record<string, unknown>): void;
 }
 
 /**
  * Raises `AlertRaised` (kind `silence`) for each device silent for three times its expected
- * interval, and `AlertResolved` once it reports again. Events go out before the state is saved,
+ * interval, and `AlertResolved` once it reports again (unless someone resolved that silence by
+ * hand first: the resolution is claimed before it is announced). Events go out before the state is saved,
  * so a crash in between re-sends the same event ids rather than losing them; a device whose event
  * the bus refused keeps its state, so the next check retries it.
  *
@@ -44,11 +52,12 @@ export const checkSilence = async (
   await deps.scanDevices(async (page) => {
     const evaluation = evaluateSilence(page, now);
     if (evaluation.alerts.length === 0) return;
-    const published = await deps.publishAlerts(evaluation.alerts, now);
+    const alerts = await claimedResolutions(evaluation.alerts, deps.claimResolution);
+    const published = await deps.publishAlerts(alerts, now);
     const failed = new Set(published.failed.map(({ index }) => index));
     const failedDevices = new Set<string>();
     for (const { index, error } of published.failed) {
-      const deviceId = evaluation.alerts[index]?.data.deviceId;
+      const deviceId = alerts[index]?.data.deviceId;
       if (deviceId === undefined) continue;
       failedDevices.add(deviceId);
       refused.push({ deviceId, error });
@@ -62,7 +71,7 @@ export const checkSilence = async (
       ]);
       if (!saved) deps.warn('Silence state changed meanwhile; the next check re-evaluates', { deviceId });
     }
-    evaluation.alerts.forEach((alert, index) => {
+    alerts.forEach((alert, index) => {
       if (failed.has(index)) return;
       if (alert.detailType === AlertRaised.detailType) report.raised += 1;
       if (alert.detailType === AlertResolved.detailType) report.resolved += 1;

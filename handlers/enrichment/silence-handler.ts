@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { dynamoAlerts } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
@@ -16,6 +17,7 @@ export const makeHandler =
 
 const devicesTable = requireEnv('DEVICES_TABLE');
 const devices = dynamoDevices(dynamo, devicesTable);
+const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 const busName = requireEnv('TELEMETRY_BUS');
 /** Sized for the deployment's fleet by `infra/fleet.ts` (`silenceScanSegments`); one for a small one. */
 const segments = optionalNumberEnv('SILENCE_SCAN_SEGMENTS', 1);
@@ -30,6 +32,7 @@ export const liveSilenceCheckDeps = (): SilenceCheckDeps => ({
     );
   },
   saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
+  claimResolution: (alertId) => alerts.claimForDevice(alertId),
   warn: (message, context) => logger.warn(message, context),
 });
 

@@ -39,6 +39,8 @@ const DeviceItem = z.object({
   previousApiKeyHash: z.optional(z.string()),
   /** Set when the device was deleted: the item stays as a tombstone naming its keys, read as no device. */
   deletedAt: z.optional(z.string()),
+  /** Who deleted it: alerts whose raise reaches the history after the deletion resolve in that name. */
+  deletedBy: z.optional(z.string()),
   lastReading: z.optional(LastReading),
   alarmStates: z._default(z.record(z.string(), AlertState), {}),
 });
@@ -135,17 +137,24 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     }
   },
 
-  /** Marks the device deleted (keeping the first deletion time); its item stays as a tombstone. */
-  async markDeleted(deviceId: string, deletedAt: string): Promise<void> {
-    await client.send(
+  /**
+   * Marks the device deleted (keeping the first deletion's time and author); its item stays as a
+   * tombstone. Answers the tombstone: its alarm states are final, since every state write requires
+   * a live device.
+   */
+  async markDeleted(deviceId: string, deletedAt: string, deletedBy: string): Promise<DeviceItem> {
+    const result = await client.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { deviceId },
-        UpdateExpression: 'SET deletedAt = if_not_exists(deletedAt, :t), updatedAt = :t',
+        UpdateExpression:
+          'SET deletedAt = if_not_exists(deletedAt, :t), deletedBy = if_not_exists(deletedBy, :by), updatedAt = :t',
         ConditionExpression: 'attribute_exists(deviceId)',
-        ExpressionAttributeValues: { ':t': deletedAt },
+        ExpressionAttributeValues: { ':t': deletedAt, ':by': deletedBy },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return parse(result.Attributes ?? {});
   },
 
   /**

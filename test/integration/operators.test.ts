@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { INDEX } from '../../handlers/lib/table-indexes.ts';
 import { buses, tables } from '../../infra/topology.ts';
-import { edgeDynamo, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
+import { edgeAdmin, edgeDynamo, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import { seeded } from '../support/seeded.ts';
 
 let t: TestCloud;
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-operators-'));
@@ -254,47 +256,53 @@ describe('escalation', () => {
 });
 
 describe('device lifecycle', () => {
-  it('deletes a device: its key gets 401 on the very next request, its subscriptions end, its active alerts resolve', async () => {
-    const { apiKey, alert } = await deviceInAlarm('op-delete');
-    expect((await post(apiKey, 'op-delete', minutesAgo(29), { t: 36 })).status).toBe(202);
-    const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(await token('viewer', '*'))}`);
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(JSON.stringify({ action: 'subscribe', deviceIds: ['op-delete'] }));
-    const subscriptions = () =>
-      edgeDynamo(t.cloud)
-        .send(
-          new QueryCommand({
-            TableName: tables.connections.name,
-            IndexName: INDEX.connectionsByDevice,
-            KeyConditionExpression: 'deviceId = :d',
-            ExpressionAttributeValues: { ':d': 'op-delete' },
-          }),
-        )
-        .then((page) => page.Items ?? []);
-    await waitFor(async () => (await subscriptions()).length === 1, 'the dashboard subscribed');
+  it(
+    'deletes a device: its key gets 401 on the very next request, its subscriptions end, its active alerts resolve',
+    async () => {
+      const { apiKey, alert } = await deviceInAlarm('op-delete');
+      expect((await post(apiKey, 'op-delete', minutesAgo(29), { t: 36 })).status).toBe(202);
+      const socket = new WebSocket(
+        `${t.cloud.wsUrl}/?token=${encodeURIComponent(await token('viewer', '*'))}`,
+      );
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ action: 'subscribe', deviceIds: ['op-delete'] }));
+      const subscriptions = () =>
+        edgeDynamo(t.cloud)
+          .send(
+            new QueryCommand({
+              TableName: tables.connections.name,
+              IndexName: INDEX.connectionsByDevice,
+              KeyConditionExpression: 'deviceId = :d',
+              ExpressionAttributeValues: { ':d': 'op-delete' },
+            }),
+          )
+          .then((page) => page.Items ?? []);
+      await waitFor(async () => (await subscriptions()).length === 1, 'the dashboard subscribed');
 
-    const deleted = await t.api('/devices/op-delete', { method: 'DELETE', token: t.adminToken });
-    const next = await post(apiKey, 'op-delete', minutesAgo(28), { t: 20 });
-    const again = await t.api('/devices/op-delete', { method: 'DELETE', token: t.adminToken });
-    await settle();
-    socket.close();
+      const deleted = await t.api('/devices/op-delete', { method: 'DELETE', token: t.adminToken });
+      const next = await post(apiKey, 'op-delete', minutesAgo(28), { t: 20 });
+      const again = await t.api('/devices/op-delete', { method: 'DELETE', token: t.adminToken });
+      await settle();
+      socket.close();
 
-    expect(deleted.status).toBe(204);
-    expect(next.status).toBe(401);
-    expect(again.status).toBe(204);
-    expect((await t.api('/devices/op-delete', { token: t.adminToken })).status).toBe(404);
-    expect(await subscriptions()).toEqual([]);
-    const [closed] = await alertsOf('op-delete');
-    expect(closed).toMatchObject({
-      alertId: alert.alertId,
-      state: 'resolved',
-      resolvedBy: expect.stringMatching(/^admin\//),
-    });
-    expect(eventIdsOf(telemetry('AlertResolved', alert.alertId)).size).toBe(1);
-    expect((await t.api('/devices/op-never', { method: 'DELETE', token: t.adminToken })).status).toBe(404);
-    const operator = await token('operator', '*');
-    expect((await t.api('/devices/op-roles-b', { method: 'DELETE', token: operator })).status).toBe(403);
-  });
+      expect(deleted.status).toBe(204);
+      expect(next.status).toBe(401);
+      expect(again.status).toBe(204);
+      expect((await t.api('/devices/op-delete', { token: t.adminToken })).status).toBe(404);
+      expect(await subscriptions()).toEqual([]);
+      const [closed] = await alertsOf('op-delete');
+      expect(closed).toMatchObject({
+        alertId: alert.alertId,
+        state: 'resolved',
+        resolvedBy: expect.stringMatching(/^admin\//),
+      });
+      expect(eventIdsOf(telemetry('AlertResolved', alert.alertId)).size).toBe(1);
+      expect((await t.api('/devices/op-never', { method: 'DELETE', token: t.adminToken })).status).toBe(404);
+      const operator = await token('operator', '*');
+      expect((await t.api('/devices/op-roles-b', { method: 'DELETE', token: operator })).status).toBe(403);
+    },
+    COLD_START_TIMEOUT_MS,
+  );
 
   it('rotates a key: without grace the old key is refused at once; with grace it works until the grace ends, never after', async () => {
     const first = await t.registerDevice('op-rotate');
@@ -379,4 +387,120 @@ describe('alert subscriptions', () => {
     const viewer = await token('viewer', '*');
     expect((await t.api('/alert-subscriptions', { token: viewer })).status).toBe(403);
   });
+});
+
+const RACE_SEED = Number(process.env.RACE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+describe(`races (seed ${RACE_SEED}; repeat with RACE_SEED=${RACE_SEED})`, () => {
+  it('an operator resolving by hand as the device recovers: one AlertResolved per alert on the bus and in the history, whichever wins', async () => {
+    const random = seeded(RACE_SEED);
+    const deviceId = 'op-race';
+    const apiKey = await t.registerDevice(deviceId, {
+      alarms: [{ metric: 't', above: 30, severity: 'warning' }],
+    });
+    const operator = await token('operator', [deviceId]);
+    const alertIds: string[] = [];
+    const ROUNDS = 6;
+    // Readings are stamped now: a resolve by hand closes the alarm's state as of its own moment,
+    // so each round's breach must come after the previous round's resolve, whichever side won it.
+    let lastRecovery = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // Prepare: a new alert, raised by a breaching reading
+      const breach = Math.max(Date.now(), lastRecovery + 100);
+      lastRecovery = breach + 100;
+      const posted = Date.now();
+      expect((await post(apiKey, deviceId, new Date(breach).toISOString(), { t: 35 })).status).toBe(202);
+      const raised = await waitFor(
+        async () =>
+          (await alertsOf(deviceId, '&state=active')).find((alert) => !alertIds.includes(alert.alertId)),
+        `the alert of round ${round}`,
+        60_000,
+      );
+      alertIds.push(raised.alertId);
+      // How long a reading took to become an alert: the recovery's evaluation lands about as late
+      const pipeline = Date.now() - posted;
+
+      // Act: the recovering reading and the operator's resolve (and its retry) at once, the resolve a
+      // seeded moment later, spread over the time the recovery takes to be evaluated so either may win
+      const offset = Math.floor(random() * pipeline * 1.5);
+      const answers = await Promise.all([
+        post(apiKey, deviceId, new Date(lastRecovery).toISOString(), { t: 20 }),
+        new Promise((resolve) => setTimeout(resolve, offset)).then(() =>
+          Promise.all([act(raised.alertId, 'resolve', operator), act(raised.alertId, 'resolve', operator)]),
+        ),
+      ]);
+      expect(answers[0].status).toBe(202);
+      expect(answers[1].map((answer) => answer.status)).toEqual([200, 200]);
+      await settle();
+    }
+
+    // Assess: per alert, exactly one AlertResolved event id on the bus and one step in the history
+    const history = await alertsOf(deviceId);
+    const byHand = alertIds.filter((alertId) =>
+      telemetry('AlertResolved', alertId).some(({ event }) => (event.detail.data as { by?: string }).by),
+    );
+    for (const alertId of alertIds) {
+      expect(eventIdsOf(telemetry('AlertResolved', alertId)).size, alertId).toBe(1);
+      const alert = history.find((item) => item.alertId === alertId);
+      expect(alert?.state, alertId).toBe('resolved');
+      expect(
+        alert?.timeline.filter((step) => step.type === 'AlertResolved'),
+        alertId,
+      ).toHaveLength(1);
+      expect(alert?.resolvedBy !== undefined, alertId).toBe(byHand.includes(alertId));
+    }
+    console.info(
+      `races: ${byHand.length} of ${ROUNDS} alerts resolved by hand, ${ROUNDS - byHand.length} by their device`,
+    );
+  }, 240_000);
+
+  it('a device deleted while its raise is still on its way to the history: the alert resolves once it lands, in the deleter’s name', async () => {
+    const deviceId = 'op-race-delete';
+    const apiKey = await t.registerDevice(deviceId, {
+      alarms: [{ metric: 't', above: 30, severity: 'critical' }],
+    });
+    const faults = (init: { method: string; json?: unknown }) =>
+      edgeAdmin(t.cloud, '/_sensorbus/faults', init);
+    const injected = await faults({
+      method: 'POST',
+      json: { service: 'target', operation: localArns.function('alertHistory'), mode: 'error' },
+    });
+    expect(injected.status).toBe(200);
+
+    // Act: the raise reaches the bus but not the history; the device is deleted; the history recovers
+    expect((await post(apiKey, deviceId, minutesAgo(30), { t: 35 })).status).toBe(202);
+    const raise = await waitFor(
+      () =>
+        t.busEvents.find(
+          ({ bus, event }) =>
+            bus === buses.telemetry.name &&
+            event['detail-type'] === 'AlertRaised' &&
+            (event.detail.data as { deviceId?: string }).deviceId === deviceId,
+        ),
+      'the raise on the bus',
+      60_000,
+    );
+    const alertId = (raise.event.detail.data as { alertId: string }).alertId;
+    expect(await alertsOf(deviceId)).toEqual([]);
+    const deleted = await t.api(`/devices/${deviceId}`, { method: 'DELETE', token: t.adminToken });
+    expect((await faults({ method: 'DELETE' })).status).toBe(200);
+    await waitFor(
+      async () => (await alertsOf(deviceId))[0]?.state === 'resolved',
+      'the alert resolved',
+      60_000,
+    );
+    await settle();
+
+    // Assess: no alert of the deleted device stays active; one AlertResolved, in the deleter's name
+    expect(deleted.status).toBe(204);
+    expect(await alertsOf(deviceId, '&state=active')).toEqual([]);
+    const [alert] = await alertsOf(deviceId);
+    expect(alert).toMatchObject({
+      alertId,
+      state: 'resolved',
+      resolvedBy: expect.stringMatching(/^admin\//),
+    });
+    expect(eventIdsOf(telemetry('AlertResolved', alertId)).size).toBe(1);
+    expect(alert?.timeline.map((step) => step.type)).toEqual(['AlertRaised', 'AlertResolved']);
+  }, 120_000);
 });

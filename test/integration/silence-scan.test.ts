@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamoAlerts } from '../../handlers/alerts/records.ts';
 import { alertEntry } from '../../handlers/enrichment/alert-events.ts';
 import { SILENCE_STATE_KEY } from '../../handlers/enrichment/alert-state.ts';
 import type { SilenceCandidate } from '../../handlers/enrichment/silence.ts';
@@ -42,6 +43,7 @@ describe('silence check over a scanned devices table', () => {
   const check = (now: Date, scan: SilenceScanOptions) => {
     const eventBridge = new EventBridgeClient(edgeClientConfig(t.cloud));
     const devices = dynamoDevices(dynamo, tables.devices.name);
+    const alerts = dynamoAlerts(dynamo, tables.alerts.name);
     const deps: SilenceCheckDeps = {
       scanDevices: dynamoSilenceCandidates(dynamo, tables.devices.name, scan),
       publishAlerts: (alerts, producedAt) =>
@@ -52,6 +54,7 @@ describe('silence check over a scanned devices table', () => {
           ),
         ),
       saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
+      claimResolution: (alertId) => alerts.claimForDevice(alertId),
       warn: () => {},
     };
     return checkSilence(now, deps);

@@ -51,6 +51,7 @@ const devicesTable = (item: DeviceItem | undefined, interferences = 0) => {
       };
       return true;
     },
+    claimResolution: async () => true,
     touchLastReading: async (deviceId, lastReading) => {
       touched.push({ deviceId, timestamp: lastReading.timestamp });
     },

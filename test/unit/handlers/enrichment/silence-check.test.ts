@@ -36,6 +36,7 @@ const fakes = (pages: SilenceCandidate[][], refused: string[] = []) => {
       saved.push(deviceId);
       return true;
     },
+    claimResolution: async () => true,
     warn: (message) => {
       warnings.push(message);
     },
