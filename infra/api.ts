@@ -34,6 +34,13 @@ export interface RouteSpec {
   readonly path: string;
   readonly function: FunctionName;
   readonly authorizer: keyof typeof authorizers;
+  /**
+   * `STREAM`: API Gateway invokes the function with `InvokeWithResponseStream` and passes its
+   * payload to the client as it is written
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html);
+   * the function answers with `awslambda.streamifyResponse`. Buffered when absent.
+   */
+  readonly responseTransferMode?: 'STREAM';
 }
 
 export const routes: readonly RouteSpec[] = [
@@ -43,7 +50,13 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
   { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
   { method: 'POST', path: '/devices/{deviceId}/keys', function: 'devices', authorizer: 'bearer' },
-  { method: 'GET', path: '/devices/{deviceId}/readings', function: 'readings', authorizer: 'bearer' },
+  {
+    method: 'GET',
+    path: '/devices/{deviceId}/readings',
+    function: 'readings',
+    authorizer: 'bearer',
+    responseTransferMode: 'STREAM',
+  },
   { method: 'POST', path: '/tokens', function: 'tokens', authorizer: 'bearer' },
   { method: 'POST', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
   { method: 'GET', path: '/alert-subscriptions', function: 'alertSubscriptions', authorizer: 'bearer' },
@@ -123,10 +136,12 @@ export const INTEGRATION_TIMEOUT_SECONDS = 29;
 /**
  * Timeouts (seconds): what a caller waits for (API Gateway gives up first, see
  * {@link INTEGRATION_TIMEOUT_SECONDS}) versus work nobody
- * waits for. Lambda ends an invocation that runs longer with `Sandbox.Timedout`
+ * waits for, and a function behind a streaming route, whose client reads as long as the stream
+ * runs (an export of a long range; API Gateway streams for up to 15 minutes, and its integration
+ * timeout then bounds the wait for the first byte). Lambda ends an invocation that runs longer with `Sandbox.Timedout`
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
  */
-export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60 } as const;
+export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60, streaming: 300 } as const;
 
 /** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
@@ -155,11 +170,18 @@ const servesCallers: ReadonlySet<FunctionName> = new Set<FunctionName>([
   ...websocketApi.routes.map((route) => route.function),
 ]);
 
+/** Functions behind a route with response streaming. */
+const streams: ReadonlySet<FunctionName> = new Set<FunctionName>(
+  routes.filter((route) => route.responseTransferMode === 'STREAM').map((route) => route.function),
+);
+
 /** The limits of one function: the CDK stack deploys them, the local Lambda runtime enforces them. */
 export const functionLimits = (name: FunctionName): FunctionLimits => ({
-  timeoutSeconds: servesCallers.has(name)
-    ? FUNCTION_TIMEOUT_SECONDS.caller
-    : FUNCTION_TIMEOUT_SECONDS.background,
+  timeoutSeconds: streams.has(name)
+    ? FUNCTION_TIMEOUT_SECONDS.streaming
+    : servesCallers.has(name)
+      ? FUNCTION_TIMEOUT_SECONDS.caller
+      : FUNCTION_TIMEOUT_SECONDS.background,
   memoryMb: FUNCTION_MEMORY_MB,
   ...(RESERVED_CONCURRENCY[name] !== undefined ? { reservedConcurrency: RESERVED_CONCURRENCY[name] } : {}),
 });

@@ -116,6 +116,8 @@ export const ReadingsQuery = z.strictObject({
   limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
   cursor: z.optional(z.string().check(z.minLength(1))),
   bucket: z.optional(BucketSize),
+  /** `csv`: the whole range as a CSV file, streamed (also asked for with `Accept: text/csv`). */
+  format: z.optional(z.enum(['json', 'csv'])),
 });
 export type ReadingsQuery = z.infer<typeof ReadingsQuery>;
 

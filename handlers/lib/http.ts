@@ -19,21 +19,22 @@ export const MAX_BODY_BYTES = PUT_EVENTS_MAX_BYTES;
 
 const allowedOrigin = process.env.ALLOWED_ORIGIN ?? '*';
 
-const corsHeaders = {
+/** The CORS headers of every answer: the dashboard's origin. */
+export const CORS_HEADERS = {
   'access-control-allow-origin': allowedOrigin,
   vary: 'Origin',
 };
 
 export const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
   statusCode,
-  headers: { 'content-type': 'application/json', ...corsHeaders },
+  headers: { 'content-type': 'application/json', ...CORS_HEADERS },
   body: JSON.stringify(body),
 });
 
 /** 204: done, nothing to answer (`DELETE`). */
 export const noContent = (): APIGatewayProxyResult => ({
   statusCode: 204,
-  headers: { ...corsHeaders },
+  headers: { ...CORS_HEADERS },
   body: '',
 });
 

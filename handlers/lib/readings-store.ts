@@ -47,6 +47,44 @@ const ReadingItemSchema = z.object({
 
 const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
 
+const MetricsOnly = z.object({ metrics: z.record(z.string(), z.number()) });
+
+/** The Query of a device's readings whose timestamps are within `[from, to]` (either bound optional). */
+const rangeQuery = (tableName: string, deviceId: string, range: { from?: string; to?: string }) => {
+  const values: Record<string, string> = { ':d': deviceId };
+  let sortCondition = '';
+  if (range.from !== undefined && range.to !== undefined) {
+    sortCondition = ' AND #t BETWEEN :lo AND :hi';
+    values[':lo'] = range.from;
+    values[':hi'] = range.to;
+  } else if (range.from !== undefined) {
+    sortCondition = ' AND #t >= :lo';
+    values[':lo'] = range.from;
+  } else if (range.to !== undefined) {
+    sortCondition = ' AND #t <= :hi';
+    values[':hi'] = range.to;
+  }
+  return {
+    TableName: tableName,
+    KeyConditionExpression: `deviceId = :d${sortCondition}`,
+    ExpressionAttributeNames: sortCondition ? { '#t': 'timestamp' } : undefined,
+    ExpressionAttributeValues: values,
+  };
+};
+
+/** Every page of a Query, one at a time. */
+async function* queryPages(
+  client: DynamoDBDocumentClient,
+  input: ConstructorParameters<typeof QueryCommand>[0],
+): AsyncGenerator<Record<string, unknown>[]> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const result = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield result.Items ?? [];
+    startKey = result.LastEvaluatedKey;
+  } while (startKey);
+}
+
 const outboxShardName = (shard: number) => `outbox-${shard}`;
 
 export const outboxShardOf = (readingId: string): string =>
@@ -132,19 +170,6 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
     deviceId: string,
     range: { from?: string; to?: string; after?: string; limit: number },
   ): Promise<{ items: ReadingItem[]; more: boolean }> {
-    const values: Record<string, string> = { ':d': deviceId };
-    let sortCondition = '';
-    if (range.from !== undefined && range.to !== undefined) {
-      sortCondition = ' AND #t BETWEEN :lo AND :hi';
-      values[':lo'] = range.from;
-      values[':hi'] = range.to;
-    } else if (range.from !== undefined) {
-      sortCondition = ' AND #t >= :lo';
-      values[':lo'] = range.from;
-    } else if (range.to !== undefined) {
-      sortCondition = ' AND #t <= :hi';
-      values[':hi'] = range.to;
-    }
     // DynamoDB refuses a start key outside the key condition: a cursor past `to` has nothing
     // after it, and one before `from` starts nowhere earlier than `from`.
     if (range.after !== undefined && range.to !== undefined && range.after > range.to) {
@@ -160,10 +185,7 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
     do {
       const result = await client.send(
         new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: `deviceId = :d${sortCondition}`,
-          ExpressionAttributeNames: sortCondition ? { '#t': 'timestamp' } : undefined,
-          ExpressionAttributeValues: values,
+          ...rangeQuery(tableName, deviceId, range),
           Limit: range.limit + 1 - items.length,
           ExclusiveStartKey: startKey,
         }),
@@ -172,6 +194,37 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
       startKey = result.LastEvaluatedKey;
     } while (startKey && items.length <= range.limit);
     return { items: items.slice(0, range.limit), more: items.length > range.limit };
+  },
+
+  /**
+   * Every reading of a device within `[from, to]`, oldest first, a Query page of at most
+   * `pageSize` readings (and 1 MB) at a time: a caller writing them out holds one page, never
+   * the range.
+   */
+  async *pages(
+    deviceId: string,
+    range: { from?: string; to?: string },
+    pageSize: number,
+  ): AsyncGenerator<ReadingItem[]> {
+    for await (const items of queryPages(client, {
+      ...rangeQuery(tableName, deviceId, range),
+      Limit: pageSize,
+    }))
+      yield items.map(parseItem);
+  },
+
+  /**
+   * The metric names of each page of a device's readings within `[from, to]`: only the `metrics`
+   * attribute is returned (DynamoDB still reads, and bills, the whole items).
+   */
+  async *metricNamePages(deviceId: string, range: { from?: string; to?: string }): AsyncGenerator<string[]> {
+    const query = rangeQuery(tableName, deviceId, range);
+    for await (const items of queryPages(client, {
+      ...query,
+      ProjectionExpression: '#m',
+      ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#m': 'metrics' },
+    }))
+      yield items.flatMap((item) => Object.keys(MetricsOnly.parse(item).metrics));
   },
 
   /** Readings still marked for the outbox since before `olderThan`, oldest first within each shard. */

@@ -65,3 +65,22 @@ export const aggregatesPage = async (
     more,
   };
 };
+
+/** How many buckets an export reads from the rollups at a time. */
+const EXPORT_PAGE_BUCKETS = 500;
+
+/** Every bucket of a range, oldest first, a page at a time: what an export writes out. */
+export async function* allAggregates(
+  rollups: Pick<RollupsStore, 'range'>,
+  deviceId: string,
+  range: Omit<AggregatesRange, 'after' | 'limit'>,
+): AsyncGenerator<BucketAggregate[]> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await aggregatesPage(rollups, deviceId, { ...range, after, limit: EXPORT_PAGE_BUCKETS });
+    yield page.items;
+    const last = page.items.at(-1);
+    if (!page.more || !last) return;
+    after = last.start;
+  }
+}

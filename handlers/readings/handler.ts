@@ -1,4 +1,6 @@
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
 import { BucketSize, ReadingsQuery, type StoredReading } from '../../schemas/reading.ts';
@@ -7,11 +9,20 @@ import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError, ValidationError } from '../lib/errors.ts';
-import { json, validate, withErrors } from '../lib/http.ts';
+import { CORS_HEADERS, headerOf, json, validate, withErrors } from '../lib/http.ts';
 import { canonicalTimestamp } from '../lib/ids.ts';
 import { dynamoReadings, type ReadingItem, type ReadingsStore } from '../lib/readings-store.ts';
 import { dynamoRollups, type RollupsStore } from '../lib/rollups-store.ts';
-import { aggregatesPage } from './aggregates.ts';
+import { aggregatesPage, allAggregates } from './aggregates.ts';
+import {
+  bucketRows,
+  bucketsHeader,
+  type CsvSink,
+  EXPORT_PAGE_READINGS,
+  readingRows,
+  readingsHeader,
+  writeCsv,
+} from './csv.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
 
@@ -62,60 +73,193 @@ const toStoredReading = (item: ReadingItem): StoredReading => ({
 });
 
 export interface HistoryDeps {
-  readonly readings: Pick<ReadingsStore, 'page'>;
+  readonly readings: Pick<ReadingsStore, 'page' | 'pages' | 'metricNamePages'>;
   readonly rollups: Pick<RollupsStore, 'range'>;
   deviceExists(deviceId: string): Promise<boolean>;
 }
 
+/** A CSV export, ready to stream: its file name, and how to write it to a sink. */
+interface CsvExport {
+  readonly filename: string;
+  readonly write: (sink: CsvSink) => Promise<void>;
+}
+
+/** `format=csv` wins over `Accept`; without `format`, an `Accept` naming `text/csv` asks for CSV. */
+const wantsCsv = (event: APIGatewayProxyEvent, format: 'json' | 'csv' | undefined): boolean =>
+  format === undefined
+    ? (headerOf(event, 'accept') ?? '')
+        .split(',')
+        .some((range) => range.split(';')[0]?.trim().toLowerCase() === 'text/csv')
+    : format === 'csv';
+
+/** An export is every row of the range: page-by-page parameters have no meaning for it. */
+const refusePaging = (query: ReadingsQuery) => {
+  const paging = (['limit', 'cursor'] as const).filter((name) => query[name] !== undefined);
+  if (paging.length > 0)
+    throw new ValidationError(
+      'Query is not valid',
+      paging.map((path) => ({
+        path,
+        message: 'is not accepted with a CSV export, which holds the whole range',
+      })),
+    );
+};
+
+/**
+ * What `GET /devices/{deviceId}/readings` answers: a page of readings (or buckets) as JSON, or a
+ * CSV export of the whole range. Everything a request can get wrong is checked here, before a
+ * byte of an export is written.
+ */
+const answer = async (
+  deps: HistoryDeps,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult | CsvExport> => {
+  const principal = principalOf(event);
+  const deviceId = validate(DeviceId, event.pathParameters?.deviceId, ['deviceId']);
+  requireDevice(principal, deviceId);
+  const query = validate(ReadingsQuery, event.queryStringParameters ?? {});
+  const from = query.from && canonicalTimestamp(query.from);
+  const to = query.to && canonicalTimestamp(query.to);
+  if (from && to && from > to) {
+    throw new ValidationError('Query is not valid', [{ path: 'from', message: 'must not be after `to`' }]);
+  }
+  const csv = wantsCsv(event, query.format);
+  if (csv) refusePaging(query);
+  if (!(await deps.deviceExists(deviceId))) throw new NotFoundError(`Device ${deviceId} is not registered`);
+  const range = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+  if (csv && query.bucket) {
+    const size = query.bucket;
+    const buckets = () => allAggregates(deps.rollups, deviceId, { size, ...range });
+    return {
+      filename: `${deviceId}-readings-${size}.csv`,
+      write: (sink) =>
+        writeCsv(
+          {
+            names: async function* () {
+              for await (const page of buckets()) yield page.flatMap((bucket) => Object.keys(bucket.metrics));
+            },
+            pages: buckets,
+            header: bucketsHeader,
+            rows: bucketRows,
+          },
+          sink,
+        ),
+    };
+  }
+  if (csv) {
+    return {
+      filename: `${deviceId}-readings.csv`,
+      write: (sink) =>
+        writeCsv(
+          {
+            names: () => deps.readings.metricNamePages(deviceId, range),
+            pages: () => deps.readings.pages(deviceId, range, EXPORT_PAGE_READINGS),
+            header: readingsHeader,
+            rows: readingRows,
+          },
+          sink,
+        ),
+    };
+  }
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  if (query.bucket) {
+    const bucket = query.bucket;
+    const aggregates = await aggregatesPage(deps.rollups, deviceId, {
+      size: bucket,
+      from,
+      to,
+      after: query.cursor ? decodeBucketCursor(query.cursor, bucket) : undefined,
+      limit,
+    });
+    const lastBucket = aggregates.items.at(-1);
+    return json(200, {
+      items: aggregates.items,
+      nextCursor: aggregates.more && lastBucket ? encodeBucketCursor(bucket, lastBucket.start) : null,
+    });
+  }
+  const page = await deps.readings.page(deviceId, {
+    limit,
+    ...range,
+    ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+  });
+  const last = page.items.at(-1);
+  return json(200, {
+    items: page.items.map(toStoredReading),
+    nextCursor: page.more && last ? encodeCursor(last.timestamp) : null,
+  });
+};
+
+/** The answer to a request that failed: the error mapped as every handler maps it. */
+const failed = (event: APIGatewayProxyEvent, error: unknown): Promise<APIGatewayProxyResult> =>
+  withErrors(() => Promise.reject(error))(event);
+
 /**
  * `GET /devices/{deviceId}/readings?from&to&limit&cursor`: a device's readings, oldest first; with
- * `bucket`, its buckets from the rollups instead.
+ * `bucket`, its buckets from the rollups instead; with `format=csv` (or `Accept: text/csv`), the
+ * whole range as a CSV file, streamed as it is read
+ * (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html). The route streams
+ * (`responseTransferMode: STREAM`), so every answer goes out through the response stream: its
+ * metadata prelude carries the status and headers. A failure before the export's first byte is
+ * answered as JSON like any other; one after it ends the function with an error, which cuts the
+ * response short rather than leaving a truncated file looking whole.
  */
-export const makeHandler = (deps: HistoryDeps) =>
-  withErrors(async (event: APIGatewayProxyEvent) => {
-    const principal = principalOf(event);
-    const deviceId = validate(DeviceId, event.pathParameters?.deviceId, ['deviceId']);
-    requireDevice(principal, deviceId);
-    const query = validate(ReadingsQuery, event.queryStringParameters ?? {});
-    const from = query.from && canonicalTimestamp(query.from);
-    const to = query.to && canonicalTimestamp(query.to);
-    if (from && to && from > to) {
-      throw new ValidationError('Query is not valid', [{ path: 'from', message: 'must not be after `to`' }]);
+export const makeHandler =
+  (deps: HistoryDeps, httpStream: HttpStreamFactory) =>
+  async (event: APIGatewayProxyEvent, responseStream: Writable): Promise<void> => {
+    const planned = await answer(deps, event).catch((error: unknown) => failed(event, error));
+    if ('write' in planned) {
+      let out: Writable | undefined;
+      const opened = (): Writable => {
+        out ??= httpStream(responseStream, {
+          statusCode: 200,
+          headers: {
+            ...CORS_HEADERS,
+            'content-type': 'text/csv; charset=utf-8; header=present',
+            'content-disposition': `attachment; filename="${planned.filename}"`,
+          },
+        });
+        return out;
+      };
+      // Each write resolves at once, or once the stream drained: the client's pace holds the reads back.
+      const sink: CsvSink = async (text) => {
+        const stream = opened();
+        if (!stream.write(text)) await once(stream, 'drain');
+      };
+      try {
+        await planned.write(sink);
+      } catch (error) {
+        if (out === undefined) return send(httpStream, responseStream, await failed(event, error));
+        throw error;
+      }
+      opened().end();
+      return;
     }
-    if (!(await deps.deviceExists(deviceId))) throw new NotFoundError(`Device ${deviceId} is not registered`);
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    if (query.bucket) {
-      const bucket = query.bucket;
-      const aggregates = await aggregatesPage(deps.rollups, deviceId, {
-        size: bucket,
-        from,
-        to,
-        after: query.cursor ? decodeBucketCursor(query.cursor, bucket) : undefined,
-        limit,
-      });
-      const lastBucket = aggregates.items.at(-1);
-      return json(200, {
-        items: aggregates.items,
-        nextCursor: aggregates.more && lastBucket ? encodeBucketCursor(bucket, lastBucket.start) : null,
-      });
-    }
-    const page = await deps.readings.page(deviceId, {
-      limit,
-      ...(from ? { from } : {}),
-      ...(to ? { to } : {}),
-      ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
-    });
-    const last = page.items.at(-1);
-    return json(200, {
-      items: page.items.map(toStoredReading),
-      nextCursor: page.more && last ? encodeCursor(last.timestamp) : null,
-    });
-  });
+    send(httpStream, responseStream, planned);
+  };
+
+/** `awslambda.HttpResponseStream.from`: writes the HTTP metadata prelude, then hands back the stream for the body. */
+export type HttpStreamFactory = (
+  stream: Writable,
+  prelude: { statusCode: number; headers: Record<string, string> },
+) => Writable;
+
+/** A buffered answer through the response stream: its prelude, then its body at once. */
+const send = (httpStream: HttpStreamFactory, stream: Writable, result: APIGatewayProxyResult): void => {
+  const headers = Object.fromEntries(
+    Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]),
+  );
+  httpStream(stream, { statusCode: result.statusCode, headers }).end(result.body);
+};
 
 const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 
-export const handler = makeHandler({
-  readings: dynamoReadings(dynamo, requireEnv('READINGS_TABLE')),
-  rollups: dynamoRollups(dynamo, requireEnv('ROLLUPS_TABLE')),
-  deviceExists: async (deviceId) => (await devices.get(deviceId)) !== undefined,
-});
+export const handler = awslambda.streamifyResponse(
+  makeHandler(
+    {
+      readings: dynamoReadings(dynamo, requireEnv('READINGS_TABLE')),
+      rollups: dynamoRollups(dynamo, requireEnv('ROLLUPS_TABLE')),
+      deviceExists: async (deviceId) => (await devices.get(deviceId)) !== undefined,
+    },
+    (stream, prelude) => awslambda.HttpResponseStream.from(stream, prelude),
+  ),
+);

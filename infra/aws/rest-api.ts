@@ -104,15 +104,19 @@ export class SensorbusRestApi extends Construct {
         }),
     );
 
-    const integrations = new Map<FunctionName, apigw.LambdaIntegration>();
+    // One integration per function and transfer mode: a streaming route's integration invokes
+    // with InvokeWithResponseStream (its URI ends in /response-streaming-invocations).
+    const integrations = new Map<string, apigw.LambdaIntegration>();
     for (const route of props.routes) {
-      let integration = integrations.get(route.function);
+      const mode = route.responseTransferMode ?? 'BUFFERED';
+      let integration = integrations.get(`${route.function} ${mode}`);
       if (!integration) {
         integration = new apigw.LambdaIntegration(lookup(props.functions, route.function, 'Function'), {
           proxy: true,
           allowTestInvoke: false,
+          responseTransferMode: apigw.ResponseTransferMode[mode],
         });
-        integrations.set(route.function, integration);
+        integrations.set(`${route.function} ${mode}`, integration);
       }
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
         authorizationType: apigw.AuthorizationType.CUSTOM,

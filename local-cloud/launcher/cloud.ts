@@ -247,6 +247,8 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
       options.meter?.add('apigateway/restRequests');
     },
     invoke: (fn, event, invokeOptions) => lambda.invoke(fn, event, invokeOptions),
+    invokeWithResponseStream: (fn, event, invokeOptions) =>
+      lambda.invokeWithResponseStream(fn, event, invokeOptions),
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
     allowedOrigin: options.allowedOrigin ?? '*',

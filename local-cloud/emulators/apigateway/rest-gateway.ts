@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import type { InvokeOptions } from '../lambda/lambda.ts';
@@ -10,6 +12,7 @@ import { type HealthReport, healthStatusCode } from '../shared/health.ts';
 import { answerClientErrorsWithJson, closeServer } from '../shared/servers.ts';
 import { type ThrottleSettings, TokenBucket } from '../shared/token-bucket.ts';
 import type { ErrorBodies } from './error-bodies.ts';
+import { readPrelude } from './streaming-integration.ts';
 
 /** API Gateway REST APIs take at most 10 MB per request (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). */
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -28,6 +31,8 @@ export interface RestRoute {
   readonly path: string;
   readonly function: string;
   readonly authorizer: RestAuthorizer;
+  /** `STREAM`: the function streams its answer, passed to the client as it comes (see {@link RestGateway}). */
+  readonly responseTransferMode?: 'BUFFERED' | 'STREAM';
 }
 
 /** A gateway response of the API (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html). */
@@ -54,6 +59,8 @@ export interface RestGatewayOptions {
   readonly bodies: ErrorBodies;
   /** Runs a function; an integration says how long it may wait for an execution environment. */
   readonly invoke: (fn: string, event: unknown, options?: InvokeOptions) => Promise<unknown>;
+  /** `InvokeWithResponseStream`, for the routes that stream: the function's response stream as it is written. */
+  readonly invokeWithResponseStream?: (fn: string, event: unknown, options?: InvokeOptions) => Readable;
   readonly region: string;
   readonly accountId: string;
   /** The dashboard's origin, allowed by CORS. */
@@ -406,7 +413,9 @@ export class RestGateway {
         resourcePath: found.route.path,
       },
     };
-    await this.#invoke(found.route, event, req, res);
+    if (found.route.responseTransferMode === 'STREAM')
+      await this.#invokeStreaming(found.route, event, req, res);
+    else await this.#invoke(found.route, event, req, res);
   }
 
   async #authorize(
@@ -443,6 +452,53 @@ export class RestGateway {
       return { status: 403 };
     }
     return { status: 200, principalId: cached.principalId, context: cached.context ?? {} };
+  }
+
+  /**
+   * A route with response streaming: the function is invoked with `InvokeWithResponseStream`,
+   * its prelude becomes the status and headers, and its payload goes to the client chunk by chunk
+   * at the client's pace. The integration timeout bounds the wait for the prelude; after it, the
+   * function's own timeout bounds the stream. Failures before the prelude are answered as for a
+   * buffered route; a failure after it cuts the response short (no final chunk), so a client
+   * never takes a truncated body for a whole one.
+   */
+  async #invokeStreaming(
+    route: RestRoute,
+    event: APIGatewayProxyEvent,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const invoke = this.#options.invokeWithResponseStream;
+    if (!invoke)
+      throw new Error(`${route.method} ${route.path} streams, and the gateway was given no streaming invoke`);
+    // Until the pipe below listens, a failure of the stream is answered where it is read, not thrown.
+    const maxWaitMs = this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE;
+    const body = invoke(route.function, event, { maxWaitMs }).on('error', () => {});
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), this.#options.integrationTimeoutMs);
+    });
+    let started: Awaited<ReturnType<typeof readPrelude>> | typeof TIMED_OUT;
+    try {
+      started = await Promise.race([readPrelude(body), timedOut]);
+    } catch (error) {
+      body.destroy();
+      if (error instanceof Error && error.name === 'TooManyRequestsException')
+        return this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
+      return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Internal server error');
+    } finally {
+      clearTimeout(timer);
+    }
+    if (started === TIMED_OUT) {
+      body.destroy();
+      return this.#gateway(req, res, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out');
+    }
+    const { head, rest } = started;
+    this.#options.onAnswer?.({ function: route.function, statusCode: head.statusCode, body: '' });
+    res.writeHead(head.statusCode, { ...this.#cors(req.headers.origin), ...head.headers });
+    if (rest.length > 0) res.write(rest);
+    // pipeline destroys both sides on a failure of either: a client gone stops the function's writes.
+    await pipeline(body, res).catch(() => {});
   }
 
   async #invoke(

@@ -4,9 +4,18 @@
  * once, as in a Lambda execution environment) and runs the invocations the main thread sends it.
  * It answers pings between invocations, so the runtime can tell a busy environment from a stuck one.
  */
+
+import { finished } from 'node:stream/promises';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Context } from 'aws-lambda';
 import { contextFor, type EnvironmentSpec, type LambdaHandler } from './lambda-context.ts';
+import {
+  installAwsLambdaGlobal,
+  isStreamingHandler,
+  type StreamingHandler,
+  workerResponseStream,
+} from './response-streaming.ts';
 
 interface Work {
   readonly id: number;
@@ -14,10 +23,14 @@ interface Work {
   readonly deadlineMs: number;
 }
 
-/** A message from the runtime: an invocation, or a ping. */
+/**
+ * A message from the runtime: an invocation, a ping, or word that the caller took (or will never
+ * take) the chunk a streaming invocation sent last.
+ */
 export type EnvironmentRequest =
   | (Work & { readonly kind: 'invoke'; readonly event: unknown })
-  | { readonly kind: 'ping'; readonly id: number };
+  | { readonly kind: 'ping'; readonly id: number }
+  | { readonly kind: 'chunk-taken'; readonly id: number; readonly outcome: 'taken' | 'closed' };
 
 /**
  * What the environment tells the runtime: that its init code ran (or failed), an invocation's
@@ -26,7 +39,8 @@ export type EnvironmentRequest =
 export type EnvironmentReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'init-error'; readonly errorType: string; readonly errorMessage: string }
-  | { readonly kind: 'result'; readonly id: number; readonly value: unknown }
+  | { readonly kind: 'result'; readonly id: number; readonly value: unknown; readonly streamed?: true }
+  | { readonly kind: 'chunk'; readonly id: number; readonly data: Uint8Array }
   | { readonly kind: 'error'; readonly id: number; readonly errorType: string; readonly errorMessage: string }
   | { readonly kind: 'pong'; readonly id: number; readonly heapUsedBytes: number };
 
@@ -46,15 +60,19 @@ if (!isEnvironmentSpec(workerData))
   throw new Error('The Lambda worker needs an EnvironmentSpec as workerData');
 const spec: EnvironmentSpec = workerData;
 
-const isHandler = (value: unknown): value is LambdaHandler => typeof value === 'function';
+const isHandler = (value: unknown): value is LambdaHandler | StreamingHandler => typeof value === 'function';
 
 const reply = (message: EnvironmentReply) => parentPort?.postMessage(message);
 
+installAwsLambdaGlobal();
+
 /** The init phase: the handler module is imported once, before the first invocation is handed over. */
-const loaded: Promise<LambdaHandler> = import(spec.entry).then((module: { handler?: unknown }) => {
-  if (!isHandler(module.handler)) throw new Error(`${spec.entry} exports no handler`);
-  return module.handler;
-});
+const loaded: Promise<LambdaHandler | StreamingHandler> = import(spec.entry).then(
+  (module: { handler?: unknown }) => {
+    if (!isHandler(module.handler)) throw new Error(`${spec.entry} exports no handler`);
+    return module.handler;
+  },
+);
 loaded.then(
   () => reply({ kind: 'ready' }),
   (error: unknown) => {
@@ -63,15 +81,48 @@ loaded.then(
   },
 );
 
+/** The streaming invocation's chunk in flight, waiting for the runtime to say the caller took it. */
+const chunksInFlight = new Map<number, (outcome: 'taken' | 'closed') => void>();
+
+/**
+ * Runs a streaming handler: its chunks go to the runtime one at a time, and the invocation ends
+ * once the handler returned and its stream finished (ended here if the handler left it open).
+ */
+const stream = async (run: StreamingHandler, id: number, event: unknown, context: Context): Promise<void> => {
+  const responseStream = workerResponseStream(
+    (data) =>
+      new Promise((resolve) => {
+        chunksInFlight.set(id, resolve);
+        reply({ kind: 'chunk', id, data });
+      }),
+  );
+  try {
+    await run(event, responseStream, context);
+    if (!responseStream.writableEnded) responseStream.end();
+    await finished(responseStream);
+  } finally {
+    chunksInFlight.delete(id);
+  }
+  reply({ kind: 'result', id, value: null, streamed: true });
+};
+
 parentPort?.on('message', (request: EnvironmentRequest) => {
   if (request.kind === 'ping') {
     reply({ kind: 'pong', id: request.id, heapUsedBytes: getHeapStatistics().used_heap_size });
     return;
   }
+  if (request.kind === 'chunk-taken') {
+    const settle = chunksInFlight.get(request.id);
+    chunksInFlight.delete(request.id);
+    settle?.(request.outcome);
+    return;
+  }
   void (async () => {
     try {
       const run = await loaded;
-      const value = await run(request.event, contextFor(spec, request.requestId, request.deadlineMs));
+      const context = contextFor(spec, request.requestId, request.deadlineMs);
+      if (isStreamingHandler(run)) return await stream(run, request.id, request.event, context);
+      const value = await run(request.event, context);
       reply({ kind: 'result', id: request.id, value });
     } catch (error) {
       // The Node.js runtime reports a function error as its name and message

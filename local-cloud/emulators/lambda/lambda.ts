@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Meter } from '../shared/meter.ts';
 import { coldStartSlots, failWaitingAfterInitTimeouts, initLimitMs, recentInitMs } from './cold-starts.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
 import type { EnvironmentReply, EnvironmentRequest } from './lambda-worker.ts';
+import { type ChunkListener, responseBody, STREAMED } from './response-streaming.ts';
 
 /** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
@@ -48,6 +50,8 @@ export interface InvokeOptions {
    * waiting.
    */
   readonly maxWaitMs?: number;
+  /** Where a streaming handler's chunks go (`InvokeWithResponseStream`); absent, they are collected into the result. */
+  readonly onChunk?: ChunkListener;
 }
 
 /** A function the runtime can run: its handler module and its limits. */
@@ -188,6 +192,8 @@ interface Invocation {
   waitTimer?: NodeJS.Timeout;
   /** When the event was handed over (`performance.now()`), for the meter. */
   dispatchedAt?: number;
+  /** Where a streaming handler's chunks go (`InvokeWithResponseStream`); absent, they are collected into the result. */
+  readonly onChunk?: ChunkListener;
 }
 
 /** A promise with its settling functions (Node 20 has no `Promise.withResolvers`). */
@@ -445,6 +451,10 @@ export class LocalLambda {
     }
     const invocation = environment.current;
     if (!invocation || reply.id !== this.#invocationIds.get(invocation)) return;
+    if (reply.kind === 'chunk') {
+      this.#chunk(environment, invocation, reply.id, reply.data);
+      return;
+    }
     environment.current = undefined;
     environment.lastActiveAt = Date.now();
     clearTimeout(invocation.timer);
@@ -455,9 +465,37 @@ export class LocalLambda {
       this.#meter.add(`lambda/ms/${functionName}`, ms);
       this.#meter.add('lambda/gbSeconds', (ms / 1000) * (environment.pool.fn.limits.memoryMb / 1024));
     }
-    if (reply.kind === 'result') invocation.resolve(reply.value);
+    if (reply.kind === 'result')
+      invocation.resolve(reply.streamed ? this.#streamedResult(invocation) : reply.value);
     else invocation.reject(new LambdaInvocationError(reply.errorType, reply.errorMessage));
     this.#pump();
+  }
+
+  /** Chunks of streaming invocations that nobody reads as a stream (a plain `Invoke`), kept for the result. */
+  readonly #collected = new WeakMap<Invocation, Uint8Array[]>();
+
+  /**
+   * Passes a streaming invocation's chunk to its caller; the worker sends the next one only once
+   * told this one was taken (or that the caller is gone).
+   */
+  #chunk(environment: Environment, invocation: Invocation, id: number, data: Uint8Array): void {
+    const settle = (outcome: 'taken' | 'closed') => {
+      if (environment.current !== invocation) return;
+      const taken: EnvironmentRequest = { kind: 'chunk-taken', id, outcome };
+      environment.worker.postMessage(taken);
+    };
+    if (invocation.onChunk) {
+      invocation.onChunk(data, settle);
+      return;
+    }
+    this.#collected.set(invocation, [...(this.#collected.get(invocation) ?? []), data]);
+    settle('taken');
+  }
+
+  /** What a streamed invocation resolves with: the mark its caller expects, or the bytes a plain `Invoke` gets. */
+  #streamedResult(invocation: Invocation): unknown {
+    if (invocation.onChunk) return STREAMED;
+    return Buffer.concat(this.#collected.get(invocation) ?? []).toString('utf8');
   }
 
   /** The id each dispatched invocation was sent with, so that a late answer is not taken for another's. */
@@ -702,7 +740,13 @@ export class LocalLambda {
     };
     count(1);
     const invocation = new Promise<unknown>((resolvePromise, reject) => {
-      const waiting: Invocation = { requestId: randomUUID(), event, resolve: resolvePromise, reject };
+      const waiting: Invocation = {
+        requestId: randomUUID(),
+        event,
+        resolve: resolvePromise,
+        reject,
+        ...(options.onChunk ? { onChunk: options.onChunk } : {}),
+      };
       pool.waiting.push(waiting);
       if (maxWaitMs !== undefined)
         waiting.waitTimer = setTimeout(() => this.#giveUpWaiting(pool, waiting), maxWaitMs).unref();
@@ -727,6 +771,18 @@ export class LocalLambda {
     pool.waiting.splice(index, 1);
     this.#throttled += 1;
     invocation.reject(new LambdaThrottledError('ConcurrentInvocationLimitExceeded'));
+  }
+
+  /**
+   * Invokes a function as `InvokeWithResponseStream` does
+   * (https://docs.aws.amazon.com/lambda/latest/api/API_InvokeWithResponseStream.html): the body
+   * carries what a streaming handler writes, as it writes it, with the reader's pace holding the
+   * handler back; a function that does not stream answers its result as one chunk. The invocation
+   * is admitted, throttled and timed as {@link invoke}'s; its failure, before or during the body,
+   * destroys the body with the {@link LambdaInvocationError}.
+   */
+  invokeWithResponseStream(functionName: string, event: unknown, options: InvokeOptions = {}): Readable {
+    return responseBody((onChunk) => this.invoke(functionName, event, { ...options, onChunk }));
   }
 
   /** Invocations refused with `TooManyRequestsException` since start. */
