@@ -40,9 +40,23 @@ export interface CsvExportBench {
   /** The main thread's JavaScript heap (gateway, edge, dynalite) before and at its peak. */
   readonly heapBefore: number;
   readonly heapPeak: number;
+  /**
+   * The main thread's live heap (after a full collection) before and at its peak, sampled each
+   * second when the process runs with `--expose-gc`: what the export holds, without the garbage a
+   * busy heap has not collected yet.
+   */
+  readonly liveHeap?: { readonly before: number; readonly peak: number };
   /** The 1-minute load average of the machine when the export started. */
   readonly loadAverage: number;
 }
+
+/** `global.gc`, present when node runs with `--expose-gc`. */
+const collect = (globalThis as { gc?: () => void }).gc;
+
+const liveHeapNow = (gc: () => void): number => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 
 const BATCH_WRITE_MAX = 25;
 
@@ -211,6 +225,10 @@ export const measureCsvExport = async (
     heapPeak = Math.max(heapPeak, now.heapUsed);
   };
   const sampler = setInterval(sample, 50);
+  const liveBefore = collect && liveHeapNow(collect);
+  let livePeak = liveBefore ?? 0;
+  const liveSampler =
+    collect && setInterval(() => (livePeak = Math.max(livePeak, liveHeapNow(collect))), 1000);
   const loadAverage = loadavg()[0] ?? 0;
   const started = performance.now();
   let bytes = 0;
@@ -226,6 +244,7 @@ export const measureCsvExport = async (
     }
   } finally {
     clearInterval(sampler);
+    clearInterval(liveSampler);
     sample();
   }
   const ms = performance.now() - started;
@@ -241,6 +260,7 @@ export const measureCsvExport = async (
     rssPeak,
     heapBefore: before.heapUsed,
     heapPeak,
+    ...(liveBefore === undefined ? {} : { liveHeap: { before: liveBefore, peak: livePeak } }),
     loadAverage,
   };
 };
@@ -251,6 +271,11 @@ const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 export const csvLines = (bench: CsvExportBench): string[] => [
   `csv export: ${bench.readings.toLocaleString('en')} readings (seeded straight into dynalite in ${(bench.seedMs / 1000).toFixed(1)} s) streamed as ${bench.rows.toLocaleString('en')} records, ${bench.bytes.toLocaleString('en')} bytes in ${(bench.ms / 1000).toFixed(1)} s (load average ${bench.loadAverage.toFixed(1)})`,
   `  local cloud RSS ${mib(bench.rssBefore)} before, ${mib(bench.rssPeak)} at peak: grew ${mib(bench.rssPeak - bench.rssBefore)} (target < 50 MiB); main heap ${mib(bench.heapBefore)} -> ${mib(bench.heapPeak)}`,
+  ...(bench.liveHeap
+    ? [
+        `  main live heap (collected each second) ${mib(bench.liveHeap.before)} before, ${mib(bench.liveHeap.peak)} at peak: grew ${mib(bench.liveHeap.peak - bench.liveHeap.before)}`,
+      ]
+    : []),
 ];
 
 /** The bench's lines for the history load. */
