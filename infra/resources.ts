@@ -1,9 +1,9 @@
 /**
- * What the flow runs on: tables, buses, topics and secrets. `infra/topology.ts` wires them into the
+ * What the flow runs on: tables, buses, topics, queues and secrets. `infra/topology.ts` wires them into the
  * flow; the CDK stacks and the local cloud create them from here.
  */
 import { INDEX } from '../handlers/lib/table-indexes.ts';
-import type { BusSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
+import type { BusSpec, QueueSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
 
 export const tables = {
   /** Registered devices, their hashed API key, last reading and alarm states. */
@@ -157,6 +157,15 @@ export const topics = {
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicName = keyof typeof topics;
+
+/**
+ * Queues rules deliver to (`kind: 'queue'` targets). None in sensorbus' own flow, whose consumers
+ * are functions: a queue there would be billed for nothing. A developer adding a rule target
+ * declares one here (README "Adding a rule target"); tests declare theirs with `extendTopology`.
+ */
+export const queues = {} as const satisfies Record<string, QueueSpec>;
+
+export type QueueName = keyof typeof queues;
 
 export const secrets = {
   /** The HMAC key that signs admin and viewer bearer tokens (32 random bytes, base64url). */

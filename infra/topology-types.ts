@@ -89,6 +89,18 @@ export interface TopicSpec {
   readonly env: string;
 }
 
+/**
+ * An SQS queue a rule can deliver to (`kind: 'queue'` targets): encrypted, TLS only, with a
+ * dead-letter queue of its own ({@link deadLetterQueueOfQueue}) for what its consumers fail to
+ * handle `maxReceiveCount` times (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
+ */
+export interface QueueSpec {
+  /** Physical name locally; on AWS the stage name is prefixed. */
+  readonly name: string;
+  /** Receives before SQS moves a message to the queue's dead-letter queue, 1..1000. */
+  readonly maxReceiveCount: number;
+}
+
 export interface SecretSpec {
   readonly name: string;
   readonly env: string;
@@ -99,6 +111,7 @@ export interface TopologyNames {
   readonly table: string;
   readonly bus: string;
   readonly topic: string;
+  readonly queue: string;
   readonly secret: string;
   readonly function: string;
   readonly stateMachine: string;
@@ -156,6 +169,7 @@ export type TargetOf<N extends TopologyNames> = {
   | { readonly kind: 'stateMachine'; readonly stateMachine: N['stateMachine'] }
   | { readonly kind: 'function'; readonly function: N['function'] }
   | { readonly kind: 'topic'; readonly topic: N['topic'] }
+  | { readonly kind: 'queue'; readonly queue: N['queue'] }
 );
 
 export type TargetSpec<N extends TopologyNames> = TargetOf<N> & {
@@ -239,6 +253,12 @@ export const branchesOf = (pattern: Record<string, unknown>): Record<string, unk
 
 /** The dead-letter queue of a rule's target: one per rule, named after it. */
 export const deadLetterQueueOf = (ruleName: string): string => `sensorbus-${ruleName}-dlq`;
+
+/**
+ * The dead-letter queue of a declared queue (its redrive policy's target): named after the queue,
+ * never like a rule's ({@link deadLetterQueueOf}), so a rule and a queue of one name keep theirs apart.
+ */
+export const deadLetterQueueOfQueue = (queueName: string): string => `${queueName}-redrive-dlq`;
 
 /** The rules of a table keyed by rule name, each with its target's dead-letter queue and retry policy. */
 export const rulesOf = <N extends TopologyNames>(

@@ -23,11 +23,19 @@
 import { alertNotificationTransformer } from '../schemas/alert-notification.ts';
 import { ALERT_EVENTS, ReadingEnriched, ReadingRecorded } from '../schemas/events.ts';
 import type { FunctionName } from './functions.ts';
-import type { BusName, SecretName, TableName, TopicName } from './resources.ts';
+import {
+  type BusName,
+  type QueueName,
+  queues,
+  type SecretName,
+  type TableName,
+  type TopicName,
+} from './resources.ts';
 import {
   branchesOf,
   deadLetterQueueOf,
   patternOf,
+  type QueueSpec,
   type RetryPolicy,
   type RuleRow,
   type RuleSpec as RuleSpecOf,
@@ -152,12 +160,38 @@ interface Names {
   readonly table: TableName;
   readonly bus: BusName;
   readonly topic: TopicName;
+  readonly queue: QueueName;
   readonly secret: SecretName;
   readonly function: FunctionName;
   readonly stateMachine: StateMachineName;
 }
 
 export type RuleSpec = RuleSpecOf<Names>;
+
+/** The names of the topology with queues beside its own: a developer's rule tried in a test. */
+type ExtendedNames = Omit<Names, 'queue'> & { readonly queue: string };
+/** A rule of the topology or of an extension of it ({@link extendTopology}). */
+export type AnyRuleSpec = RuleSpecOf<ExtendedNames>;
+export type AnyTargetSpec = TargetSpecOf<ExtendedNames>;
+
+/** Rules and the queues they deliver to, which the CDK stacks and the local cloud create alike. */
+export interface RulesAndQueues {
+  readonly queues: Readonly<Record<string, QueueSpec>>;
+  readonly rules: readonly AnyRuleSpec[];
+}
+
+/**
+ * The topology with more rules and queues, written as the rules table above is: how a test proves
+ * a target kind the product's own flow does not use (a queue), on AWS and locally, without
+ * deploying it with the product.
+ */
+export const extendTopology = (extension: {
+  readonly queues: Readonly<Record<string, QueueSpec>>;
+  readonly rules: Readonly<Record<string, RuleRow<ExtendedNames>>>;
+}): RulesAndQueues => ({
+  queues: { ...queues, ...extension.queues },
+  rules: [...rules, ...rulesOf<ExtendedNames>(extension.rules, STANDARD_RETRY)],
+});
 export type TargetSpec = TargetSpecOf<Names>;
 export type StateMachineSpec = StateMachineSpecOf<Names>;
 export type Substitution = SubstitutionOf<Names>;
@@ -166,6 +200,8 @@ export type ScheduleSpec = ScheduleSpecOf<Names>;
 export {
   type BusName,
   buses,
+  type QueueName,
+  queues,
   type SecretName,
   secrets,
   type TableName,
@@ -174,4 +210,4 @@ export {
   topics,
 } from './resources.ts';
 /** Re-exported for the local DynamoDB, which reads the table shape from here. */
-export type { TableSpec } from './topology-types.ts';
+export type { QueueSpec, TableSpec } from './topology-types.ts';

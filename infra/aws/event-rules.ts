@@ -6,7 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../functions.ts';
-import type { RuleSpec, TargetSpec } from '../topology.ts';
+import type { AnyRuleSpec, AnyTargetSpec } from '../topology.ts';
 import type { TargetInput } from '../topology-types.ts';
 import { lookup, physicalNameOfKey, type StageConfig } from './config.ts';
 import type { DeadLetterQueues } from './dead-letter-queues.ts';
@@ -40,7 +40,7 @@ class VerbatimInput extends events.RuleTargetInput {
 class TopologyTarget implements events.IRuleTarget {
   constructor(
     private readonly target: events.IRuleTarget,
-    private readonly spec: TargetSpec,
+    private readonly spec: AnyTargetSpec,
   ) {}
 
   bind(rule: events.IRuleRef, id?: string): events.RuleTargetConfig {
@@ -72,9 +72,12 @@ export interface AsyncInvocation {
 
 export interface EventRulesProps {
   readonly stage: StageConfig;
-  readonly rules: readonly RuleSpec[];
-  readonly resources: SensorbusResources;
-  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  readonly rules: readonly AnyRuleSpec[];
+  readonly resources: Pick<SensorbusResources, 'buses' | 'topics'>;
+  /** The queues `queue` targets name (`TopologyQueues`). */
+  readonly queues: Readonly<Record<string, sqs.IQueue>>;
+  /** The functions `function` targets name (a rule naming one that is not here fails the synthesis). */
+  readonly functions: Readonly<Partial<Record<FunctionName, lambda.IFunction>>>;
   readonly stateMachines: Readonly<Record<string, sfn.IStateMachine>>;
   readonly deadLetterQueues: DeadLetterQueues;
   /** Records how a function invoked asynchronously by a rule must handle its own failures. */
@@ -113,7 +116,7 @@ export class EventRules extends Construct {
     }
   }
 
-  #cdkTarget(target: TargetSpec, deadLetterQueue: sqs.IQueue, props: EventRulesProps): events.IRuleTarget {
+  #cdkTarget(target: AnyTargetSpec, deadLetterQueue: sqs.IQueue, props: EventRulesProps): events.IRuleTarget {
     switch (target.kind) {
       case 'bus':
         return new targets.EventBus(lookup(props.resources.buses, target.bus, 'Bus'), { deadLetterQueue });
@@ -139,6 +142,8 @@ export class EventRules extends Construct {
         return new targets.LambdaFunction(lookup(props.functions, target.function, 'Function'), {
           deadLetterQueue,
         });
+      case 'queue':
+        return new targets.SqsQueue(lookup(props.queues, target.queue, 'Queue'), { deadLetterQueue });
     }
   }
 }

@@ -13,6 +13,8 @@ const AUTHORIZER_FUNCTIONS: ReadonlySet<string> = new Set<string>([
 ]);
 
 import {
+  type QueueSpec,
+  queues,
   type RuleSpec,
   rules,
   type ScheduleSpec,
@@ -28,6 +30,7 @@ import { SensorbusDashboard } from './dashboard.ts';
 import { dataReferences } from './data-stack.ts';
 import { DeadLetterQueues } from './dead-letter-queues.ts';
 import { type AsyncInvocation, EventRules } from './event-rules.ts';
+import { TopologyQueues } from './queues.ts';
 import { SensorbusRestApi } from './rest-api.ts';
 import { Schedules } from './schedules.ts';
 import { SensorbusFunction, type SensorbusResources } from './sensorbus-function.ts';
@@ -60,6 +63,8 @@ export class ServiceStack extends Stack {
   readonly restApi: SensorbusRestApi;
   readonly webSocketApi: SensorbusWebSocketApi;
   readonly eventRules: EventRules;
+  /** The topology's queues (none in sensorbus' own flow; a developer's rule target may add one). */
+  readonly queues: TopologyQueues;
   readonly stateMachines: StateMachines;
   readonly schedules: Schedules;
   readonly deadLetterQueues: DeadLetterQueues;
@@ -125,11 +130,18 @@ export class ServiceStack extends Stack {
       deadLetterQueues: this.deadLetterQueues,
     });
 
+    const queueSpecs: Readonly<Record<string, QueueSpec>> = queues;
+    this.queues = new TopologyQueues(this, 'Queues', {
+      stage,
+      specs: queueSpecs,
+      deadLetterQueues: this.deadLetterQueues,
+    });
     const ruleList: readonly RuleSpec[] = rules;
     this.eventRules = new EventRules(this, 'Rules', {
       stage,
       rules: ruleList,
       resources,
+      queues: this.queues.queues,
       functions: lambdas,
       stateMachines: this.stateMachines.machines,
       deadLetterQueues: this.deadLetterQueues,

@@ -1,5 +1,6 @@
 import type { FunctionName } from '../../infra/api.ts';
-import { buses, stateMachines, type TargetSpec, topics } from '../../infra/topology.ts';
+import { type AnyTargetSpec, buses, queues, stateMachines, topics } from '../../infra/topology.ts';
+import type { QueueSpec } from '../../infra/topology-types.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -22,8 +23,11 @@ export const localArns = {
 export const functionOfArn = (arn: string, names: readonly FunctionName[]): FunctionName | undefined =>
   names.find((name) => localArns.function(name) === arn);
 
-/** The ARN a topology target points at, locally. */
-export const targetArn = (target: TargetSpec): string => {
+/** The ARN a topology target points at, locally; a queue target's queue is one of `declaredQueues`. */
+export const targetArn = (
+  target: AnyTargetSpec,
+  declaredQueues: Readonly<Record<string, QueueSpec>> = queues,
+): string => {
   switch (target.kind) {
     case 'bus':
       return localArns.bus(buses[target.bus].name);
@@ -33,5 +37,10 @@ export const targetArn = (target: TargetSpec): string => {
       return localArns.topic(topics[target.topic].name);
     case 'stateMachine':
       return localArns.stateMachine(stateMachines[target.stateMachine].name);
+    case 'queue': {
+      const queue = declaredQueues[target.queue];
+      if (!queue) throw new Error(`Queue "${target.queue}" of target ${target.id} is not declared`);
+      return localArns.queue(queue.name);
+    }
   }
 };

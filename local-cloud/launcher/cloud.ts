@@ -4,6 +4,8 @@ import { STAGE_THROTTLE, schedules } from '../../infra/api.ts';
 import { THROTTLED_RETRY_AFTER_SECONDS } from '../../infra/gateway-responses.ts';
 import {
   buses,
+  queues,
+  type RulesAndQueues,
   rules,
   secrets,
   stateMachines,
@@ -11,6 +13,7 @@ import {
   tables,
   topics,
 } from '../../infra/topology.ts';
+import { deadLetterQueueOfQueue } from '../../infra/topology-types.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
@@ -107,6 +110,11 @@ export interface LocalCloudOptions {
   >;
   /** Tables beside the topology's; a stream consumer of one may name an extra function. */
   readonly extraTables?: readonly ExtraTable[];
+  /**
+   * The rules and the queues they deliver to, the topology's when absent; tests prove a rule
+   * target the product does not use with the topology extended (`extendTopology`).
+   */
+  readonly topology?: RulesAndQueues;
   /**
    * The stages' throttles, `infra/api.ts`'s {@link STAGE_THROTTLE} when absent (as deployed);
    * tests of throttling narrow them.
@@ -342,11 +350,13 @@ const allTables = (options: LocalCloudOptions): readonly TableSpec[] => [
 
 /**
  * Every dead-letter queue the topology declares, a real SQS queue as the CDK stack deploys it: the
- * rule targets', the workflows' parking queues and the stream consumers' on-failure destinations.
+ * rule targets', the declared queues' own (their redrive policies'), the workflows' parking queues
+ * and the stream consumers' on-failure destinations.
  */
 const declaredDeadLetterQueues = (options: LocalCloudOptions): string[] => [
   ...new Set([
-    ...rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
+    ...topologyOf(options).rules.flatMap((rule) => rule.targets.map((target) => target.deadLetterQueue)),
+    ...Object.values(topologyOf(options).queues).map((queue) => deadLetterQueueOfQueue(queue.name)),
     ...Object.values(stateMachines).flatMap((machine) =>
       Object.values(machine.substitutions).flatMap((substitution) =>
         'queue' in substitution ? [substitution.queue] : [],
@@ -368,6 +378,15 @@ const createDeadLetterQueues = (options: LocalCloudOptions, sqs: LocalSqs): SqsD
   for (const queue of declared) {
     if (!sqs.hasQueue(queue))
       sqs.createQueue(queue, { MessageRetentionPeriod: DEAD_LETTER_RETENTION_SECONDS });
+  }
+  for (const queue of Object.values(topologyOf(options).queues)) {
+    if (sqs.hasQueue(queue.name)) continue;
+    sqs.createQueue(queue.name, {
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: localArns.queue(deadLetterQueueOfQueue(queue.name)),
+        maxReceiveCount: queue.maxReceiveCount,
+      }),
+    });
   }
   return new SqsDeadLetterQueues(sqs, {
     declared,
@@ -519,7 +538,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
       }),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
-  putTopologyRules(events);
+  putTopologyRules(events, topologyOf(options));
   const sns = new LocalSns({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
@@ -640,9 +659,12 @@ const busEventSize = (event: BusEvent): number =>
     Resources: event.resources,
   });
 
+/** The rules and queues this cloud runs: the topology's, or the extension a test gave. */
+const topologyOf = (options: LocalCloudOptions): RulesAndQueues => options.topology ?? { queues, rules };
+
 /** Puts every rule of the topology and its targets, as the CDK stack declares them. */
-const putTopologyRules = (events: LocalEventBridge): void => {
-  for (const rule of rules) {
+const putTopologyRules = (events: LocalEventBridge, topology: RulesAndQueues): void => {
+  for (const rule of topology.rules) {
     const busName = buses[rule.bus].name;
     events.putRule({
       Name: rule.name,
@@ -655,7 +677,7 @@ const putTopologyRules = (events: LocalEventBridge): void => {
       EventBusName: busName,
       Targets: rule.targets.map((target) => ({
         Id: target.id,
-        Arn: targetArn(target),
+        Arn: targetArn(target, topology.queues),
         RetryPolicy: {
           MaximumRetryAttempts: target.retryPolicy.maximumRetryAttempts,
           MaximumEventAgeInSeconds: target.retryPolicy.maximumEventAgeSeconds,

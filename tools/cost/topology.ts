@@ -77,6 +77,9 @@ const targetOf = (target: (typeof rules)[number]['targets'][number]): RouteTarge
       return { kind: 'function', function: target.function };
     case 'topic':
       return { kind: 'topic', topic: target.topic };
+    case 'queue':
+      // sensorbus' own flow declares no queue (`queues` in infra/resources.ts): one added needs pricing here.
+      throw new Error(`Rule target ${target.id} is a queue, which the cost model does not price`);
   }
 };
 

@@ -39,6 +39,8 @@ import { THROTTLED_RETRY_AFTER_SECONDS } from '../../../../infra/gateway-respons
 import {
   buses,
   ENRICH_DEAD_LETTERS,
+  type QueueSpec,
+  queues,
   rules,
   type StateMachineSpec,
   type Substitution,
@@ -119,6 +121,8 @@ const dashboardOrigin = (): string =>
 const identityOf = (kind: 'table' | 'bus' | 'topic' | 'secret', name: string) =>
   `${kind}:${physicalName(STAGE, name)}`;
 
+const declaredQueues: Readonly<Record<string, QueueSpec>> = queues;
+
 const targetIdentity = (target: TargetSpec): string => {
   switch (target.kind) {
     case 'bus':
@@ -129,6 +133,8 @@ const targetIdentity = (target: TargetSpec): string => {
       return `function:${physicalNameOfKey(STAGE, target.function)}`;
     case 'stateMachine':
       return `state-machine:${physicalName(STAGE, stateMachines[target.stateMachine].name)}`;
+    case 'queue':
+      return `queue:${physicalName(STAGE, declaredQueues[target.queue]?.name ?? target.queue)}`;
   }
 };
 
