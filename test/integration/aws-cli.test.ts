@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses, ENRICH_DEAD_LETTERS, stateMachines, tables, topics } from '../../infra/topology.ts';
-import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
+import { localArns } from '../../local-cloud/launcher/arns.ts';
+import { AWS_CLI, awsCliEnvironment } from '../support/aws-cli.ts';
 import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
 const run = promisify(execFile);
-/** Debian's awscli package (installed by `.ci/run`); the AWS CLI v2 as a developer would use it. */
-const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
 let t: TestCloud;
 beforeAll(async () => {
@@ -19,16 +17,8 @@ afterAll(() => t.stop());
 /** Runs the AWS CLI against the edge; answers its exit code, parsed stdout and stderr. */
 const aws = async (...args: string[]) => {
   try {
-    const { stdout } = await run(AWS, [...args, '--endpoint-url', t.cloud.edgeUrl, '--output', 'json'], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: t.cloud.awsCredentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: t.cloud.awsCredentials.secretAccessKey,
-        // The AWS CLI v1 (Debian's awscli) reads only AWS_DEFAULT_REGION.
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_REGION: LOCAL_REGION,
-        AWS_PAGER: '',
-      },
+    const { stdout } = await run(AWS_CLI, [...args, '--endpoint-url', t.cloud.edgeUrl, '--output', 'json'], {
+      env: awsCliEnvironment(t.cloud),
     });
     return {
       code: 0,
