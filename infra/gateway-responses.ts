@@ -104,6 +104,9 @@ export const gatewayResponses = (
     // retry as for the stage's throttle. On AWS the same type also covers Lambda's service errors,
     // which are as safe to retry.
     { type: 'INTEGRATION_FAILURE', ...tooManyRequests },
+    // A Lambda authorizer throttled the same way is, to API Gateway, an authorizer it could not
+    // reach: the request never got as far as its route.
+    { type: 'AUTHORIZER_CONFIGURATION_ERROR', ...tooManyRequests },
     {
       type: 'INTEGRATION_TIMEOUT',
       statusCode: 504,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RestGateway } from '../../local-cloud/emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../../local-cloud/emulators/apigateway/websocket-gateway.ts';
-import { LambdaInvocationError } from '../../local-cloud/emulators/lambda/lambda.ts';
+import { LambdaInvocationError, LambdaThrottledError } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { restApi, webSocketApi } from '../../local-cloud/launcher/resources.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 
@@ -168,6 +168,45 @@ describe('REST gateway hardening', () => {
     expect([oversized.status, oversized.body.error.code]).toEqual([431, 'BadRequest']);
     expect(oversized.body.error.message).toMatch(/header/i);
   });
+});
+
+describe('REST gateway when Lambda throttles', () => {
+  /** Lambda refuses the authorizer of bearer calls and the integration of device calls, as at its concurrency. */
+  const throttling = async (fn: string): Promise<unknown> => {
+    if (fn === 'bearerAuthorizer' || fn === 'ingest')
+      throw new LambdaThrottledError('ConcurrentInvocationLimitExceeded');
+    return allow('device-1');
+  };
+  const gateway = new RestGateway({
+    ...restApi(),
+    invoke: throttling,
+    region: 'us-east-1',
+    accountId: '000000000000',
+    allowedOrigin: '*',
+    health: () => ({ status: 'ok', checks: {} }),
+    integrationTimeoutMs: 1000,
+  });
+  let url = '';
+  beforeAll(async () => {
+    url = await gateway.listen(0);
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it.each([
+    ['its integration', '/readings', { method: 'POST', headers: { 'x-api-key': GOOD_KEY }, body: '{}' }],
+    ['its authorizer', '/devices', { headers: { authorization: `Bearer ${GOOD_KEY}` } }],
+  ])(
+    'answers a request whose %s Lambda throttled 429 TooManyRequests with Retry-After, in the error shape',
+    async (_, path, init) => {
+      const response = await fetch(`${url}${path}`, init);
+
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(ErrorBody.parse(await response.json()).error.code).toBe('TooManyRequests');
+    },
+  );
 });
 
 describe('WebSocket gateway hardening', () => {

@@ -108,6 +108,7 @@ type GatewayResponseType =
   | 'INTEGRATION_FAILURE'
   | 'INTEGRATION_TIMEOUT'
   | 'AUTHORIZER_FAILURE'
+  | 'AUTHORIZER_CONFIGURATION_ERROR'
   | 'BAD_REQUEST_PARAMETERS'
   | 'DEFAULT_4XX'
   | 'DEFAULT_5XX';
@@ -370,6 +371,11 @@ export class RestGateway {
     if (authorization.status === 403) {
       return this.#gateway(req, res, 'ACCESS_DENIED', 403, 'User is not authorized to access this resource');
     }
+    if (authorization.status === 429) {
+      this.#gateway(req, res, 'AUTHORIZER_CONFIGURATION_ERROR', 500, 'Internal server error');
+      this.#options.onAnswer?.({ statusCode: res.statusCode, body: '' });
+      return;
+    }
     if (authorization.status !== 200) {
       return this.#gateway(req, res, 'AUTHORIZER_FAILURE', 500, 'Authorizer failed');
     }
@@ -422,7 +428,9 @@ export class RestGateway {
     spec: RestAuthorizer,
     event: Record<string, unknown> & { headers: Record<string, string>; methodArn: string },
   ): Promise<
-    { status: 200; principalId: string; context: Record<string, unknown> } | { status: 401 | 403 | 500 }
+    | { status: 200; principalId: string; context: Record<string, unknown> }
+    | { status: 401 | 403 | 500 }
+    | { status: 429 }
   > {
     const identity = Object.entries(event.headers).find(
       ([k]) => k.toLowerCase() === spec.identityHeader.toLowerCase(),
@@ -432,10 +440,16 @@ export class RestGateway {
     let cached = this.#cache.get(cacheKey);
     if (cached === undefined) {
       try {
-        const parsed = AuthorizerResult.safeParse(await this.#options.invoke(spec.function, event));
+        const parsed = AuthorizerResult.safeParse(
+          await this.#options.invoke(spec.function, event, {
+            maxWaitMs: this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE,
+          }),
+        );
         if (!parsed.success) return { status: 500 };
         cached = parsed.data;
       } catch (error) {
+        // Lambda throttled the authorizer: API Gateway could not reach it (nothing is cached).
+        if (error instanceof Error && error.name === 'TooManyRequestsException') return { status: 429 };
         if (!(error instanceof Error && error.message === 'Unauthorized')) return { status: 500 };
         cached = 'Unauthorized';
       }

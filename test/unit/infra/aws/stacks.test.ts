@@ -758,6 +758,7 @@ describe('REST API', () => {
   it.each([
     ['THROTTLED', "the stage's throttle"],
     ['INTEGRATION_FAILURE', "Lambda's TooManyRequestsException"],
+    ['AUTHORIZER_CONFIGURATION_ERROR', "Lambda's TooManyRequestsException for the authorizer"],
   ])('tells a client refused by %s (%s) when to retry (Retry-After), as the local gateway does', (type) => {
     const response = GatewayResponse.parse(
       assembly.find('AWS::ApiGateway::GatewayResponse', 'ResponseType', type).resource.Properties,
@@ -781,6 +782,7 @@ describe('REST API', () => {
     ['REQUEST_TOO_LARGE', '413', 'PayloadTooLarge'],
     ['THROTTLED', '429', 'TooManyRequests'],
     ['INTEGRATION_FAILURE', '429', 'TooManyRequests'],
+    ['AUTHORIZER_CONFIGURATION_ERROR', '429', 'TooManyRequests'],
     ['DEFAULT_4XX', undefined, 'BadRequest'],
     ['DEFAULT_5XX', undefined, 'InternalError'],
   ])(
