@@ -1,5 +1,5 @@
 import type { AlertNotification } from '../../schemas/alert-notification.ts';
-import { AlertSnoozed } from '../../schemas/events.ts';
+import type { AlertSnoozed } from '../../schemas/events.ts';
 
 /** The shape the `alerts` rule's input transformer builds; declared beside that transformer. */
 export { AlertNotification } from '../../schemas/alert-notification.ts';
@@ -23,6 +23,13 @@ export const toPublishInput = (notification: AlertNotification): PublishInput =>
   attributes: { deviceId: notification.deviceId, severity: notification.severity },
 });
 
+/**
+ * The snooze's own detail-type. The compiler holds it to the contract's; importing the contract's
+ * value instead would bundle every event schema of `schemas/events.ts` into the notifier (zod's
+ * builders are not all marked side-effect free, so esbuild cannot drop the unused ones).
+ */
+const SNOOZED: (typeof AlertSnoozed)['detailType'] = 'AlertSnoozed';
+
 /** Port of the notify use case: publishes one message to the alerts topic and answers its message id. */
 export interface NotifyDeps {
   publish(input: PublishInput): Promise<string>;
@@ -39,7 +46,7 @@ export const notify = async (
   notification: AlertNotification,
   deps: NotifyDeps,
 ): Promise<{ messageId: string } | { held: 'snoozed' }> => {
-  if (notification.detailType !== AlertSnoozed.detailType) {
+  if (notification.detailType !== SNOOZED) {
     const until = await deps.snoozedUntil(notification.alertId);
     if (until !== undefined && Date.parse(until) > deps.now().getTime()) return { held: 'snoozed' };
   }

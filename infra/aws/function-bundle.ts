@@ -23,7 +23,15 @@ export const FUNCTION_BUNDLE = {
   sourceMap: true,
   sourcesContent: false,
   treeShaking: true,
-  alias: { '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts' },
+  /**
+   * Modules replaced in every bundle: the SDK's default credential chain by the one link Lambda
+   * uses (`handlers/lib/lambda-credentials.ts`), and event-stream serialisation, which no client of
+   * the handlers calls, by a module that refuses (`handlers/lib/no-event-streams.ts`).
+   */
+  alias: {
+    '@aws-sdk/credential-provider-node': './handlers/lib/lambda-credentials.ts',
+    '@smithy/core/event-streams': './handlers/lib/no-event-streams.ts',
+  },
 } as const;
 
 /** The Lambda runtime every function runs on, as `AWS_EXECUTION_ENV` names it. */

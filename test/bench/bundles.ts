@@ -55,6 +55,13 @@ const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
   metafile: true,
 });
 
+/**
+ * The most a function's bundle may weigh: what Lambda loads and parses on every cold start
+ * (issue 14's target). Bundling is deterministic, so `test/unit/infra/aws/function-bundles.test.ts`
+ * holds every function to it and the bench reports it.
+ */
+export const MAX_BUNDLE_KIB = 300;
+
 export interface Bundle {
   readonly name: FunctionName;
   readonly entry: string;

@@ -149,8 +149,8 @@ export const bundleTable = (
       { header: 'entry', value: (b) => b.entry, align: 'left' },
       { header: 'KiB', value: (b) => kib(b.bytes).toFixed(1) },
       {
-        header: `< ${targets.kib}`,
-        value: (b) => (kib(b.bytes) < targets.kib ? 'yes' : 'NO'),
+        header: `≤ ${targets.kib}`,
+        value: (b) => (kib(b.bytes) <= targets.kib ? 'yes' : 'NO'),
         align: 'left',
       },
       { header: '+ map KiB', value: (b) => kib(b.mapBytes).toFixed(0) },

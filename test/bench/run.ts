@@ -18,6 +18,7 @@ import {
   bundleBaseline,
   bundleFunctions,
   type InitTime,
+  MAX_BUNDLE_KIB,
   measureBaselineInit,
   measureInits,
 } from './bundles.ts';
@@ -59,7 +60,7 @@ const TARGETS = {
   e2eRecordedP99PerStoreP99: 3,
   e2eEnrichedP99PerStoreP99: 6,
   initPerBaselineInit: 1.5,
-  bundleKiB: 300,
+  bundleKiB: MAX_BUNDLE_KIB,
   systemToStoreRatio: 0.25,
 } as const;
 
@@ -509,7 +510,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   const measuredInits = run.inits.filter((i) => i.medianMs !== undefined);
   const failedInits = run.inits.filter((i) => i.medianMs === undefined);
   const slowest = [...measuredInits].sort((a, b) => (b.medianMs ?? 0) - (a.medianMs ?? 0))[0];
-  const overSize = bundles.filter((b) => kib(b.bytes) >= TARGETS.bundleKiB);
+  const overSize = bundles.filter((b) => kib(b.bytes) > TARGETS.bundleKiB);
   const { baselineInitMs } = run;
   const initBound =
     baselineInitMs === undefined ? Number.POSITIVE_INFINITY : TARGETS.initPerBaselineInit * baselineInitMs;
@@ -536,7 +537,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     console.log(files.replace(/^/gm, '    '));
   }
   console.log(
-    `  every bundle < ${TARGETS.bundleKiB} KiB: ${overSize.length === 0 ? 'meets' : `MISSES (${overSize.length} of ${bundles.length} over; largest ${largest ? kib(largest.bytes).toFixed(1) : '—'} KiB)`}\n` +
+    `  every bundle ≤ ${TARGETS.bundleKiB} KiB: ${overSize.length === 0 ? 'meets' : `MISSES (${overSize.length} of ${bundles.length} over; largest ${largest ? kib(largest.bytes).toFixed(1) : '—'} KiB)`}\n` +
       `  every init ≤ ${TARGETS.initPerBaselineInit} × the baseline's (${ms(initBound)} ms): ${overInit.length === 0 && failedInits.length === 0 ? 'meets' : `MISSES (${overInit.length} of ${run.inits.length} over${failedInits.length > 0 ? `, ${failedInits.length} did not load` : ''}; slowest ${slowest ? `${slowest.name} ${ms(slowest.medianMs ?? 0)} ms` : '—'})`}`,
   );
 

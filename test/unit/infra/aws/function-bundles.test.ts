@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FunctionName, functions } from '../../../../infra/api.ts';
-import { type Bundle, type Bundles, bundleFunctions } from '../../../bench/bundles.ts';
+import { type Bundle, type Bundles, bundleFunctions, MAX_BUNDLE_KIB } from '../../../bench/bundles.ts';
 
 /**
  * What every function's bundle is made of, built from the settings the CDK construct deploys with
@@ -15,13 +18,50 @@ beforeAll(async () => {
 afterAll(() => bundles?.remove());
 
 const names = Object.keys(functions) as FunctionName[];
-const inputsOf = (name: FunctionName): string[] => {
-  const bundle: Bundle | undefined = bundles?.bundles.find((b) => b.name === name);
+const bundleOf = (name: FunctionName): Bundle => {
+  const bundle = bundles?.bundles.find((b) => b.name === name);
   if (!bundle) throw new Error(`${name} was not bundled`);
-  return bundle.inputs.map((input) => input.path);
+  return bundle;
+};
+const inputsOf = (name: FunctionName): string[] => bundleOf(name).inputs.map((input) => input.path);
+
+/** The AWS SDK clients a bundle carries, by package name. */
+const sdkClientsOf = (name: FunctionName): string[] => [
+  ...new Set(
+    inputsOf(name).flatMap((path) => /node_modules\/(@aws-sdk\/client-[^/]+)\//.exec(path)?.[1] ?? []),
+  ),
+];
+
+const requireHere = createRequire(import.meta.url);
+/**
+ * A client with event-stream operations gives its runtime config an event-stream serde provider
+ * (e.g. `@aws-sdk/client-lambda`'s, for InvokeWithResponseStream); a client without has none.
+ */
+const hasEventStreams = (client: string): boolean => {
+  const root = dirname(requireHere.resolve(`${client}/package.json`));
+  return ['runtimeConfig.js', 'runtimeConfig.shared.js'].some((file) =>
+    readFileSync(join(root, 'dist-es', file), 'utf8').includes('eventStreamSerdeProvider'),
+  );
 };
 
 describe('function bundles', () => {
+  it.each(names)(`%s weighs at most ${MAX_BUNDLE_KIB} KiB`, (name) => {
+    expect(bundleOf(name).bytes / 1024).toBeLessThanOrEqual(MAX_BUNDLE_KIB);
+  });
+
+  it('recognises a client with event-stream operations (the check below is not vacuous)', () => {
+    expect(hasEventStreams('@aws-sdk/client-lambda')).toBe(true);
+  });
+
+  it.each(names)('%s uses no SDK client with event streams, which the bundle leaves out', (name) => {
+    const clients = sdkClientsOf(name);
+    expect(clients.length).toBeGreaterThan(0);
+    expect(clients.filter(hasEventStreams)).toEqual([]);
+    expect(
+      inputsOf(name).filter((path) => path.includes('@smithy/core/dist-es/submodules/event-streams/')),
+    ).toEqual([]);
+  });
+
   it.each(names)('%s validates with zod/mini and the English locale only, not classic zod', (name) => {
     const zod = inputsOf(name).filter((path) => path.includes('node_modules/zod/'));
     expect(zod.length).toBeGreaterThan(0);
