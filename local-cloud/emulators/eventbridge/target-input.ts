@@ -161,6 +161,12 @@ const constraintError = (value: string, member: string, constraint: string): Tar
     `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
   );
 
+/** PutTargets' length limit on a member, refused with AWS's constraint message. */
+const requireLengthAtMost = (value: string, member: string, max: number): void => {
+  if (value.length > max)
+    throw constraintError(value, member, `Member must have length less than or equal to ${max}`);
+};
+
 const PLACEHOLDER = /<([^<>]*)>/g;
 
 /** Placeholder names in order of appearance. */
@@ -260,13 +266,7 @@ const validateTransformer = (
       'Member must have length greater than or equal to 1',
     );
   }
-  if (template.length > MAX_TEMPLATE_LENGTH) {
-    throw constraintError(
-      template,
-      'inputTransformer.inputTemplate',
-      `Member must have length less than or equal to ${MAX_TEMPLATE_LENGTH}`,
-    );
-  }
+  requireLengthAtMost(template, 'inputTransformer.inputTemplate', MAX_TEMPLATE_LENGTH);
   const pathsMap = transformer.InputPathsMap ?? {};
   const entries = Object.entries(pathsMap);
   if (entries.length > MAX_PATHS_MAP_ENTRIES) {
@@ -328,13 +328,7 @@ export function validateTargetInput(spec: TargetInputSpec, targetId?: string): v
     );
   }
   if (spec.Input !== undefined) {
-    if (spec.Input.length > MAX_INPUT_LENGTH) {
-      throw constraintError(
-        spec.Input,
-        'input',
-        `Member must have length less than or equal to ${MAX_INPUT_LENGTH}`,
-      );
-    }
+    requireLengthAtMost(spec.Input, 'input', MAX_INPUT_LENGTH);
     try {
       JSON.parse(spec.Input);
     } catch {
@@ -342,13 +336,7 @@ export function validateTargetInput(spec: TargetInputSpec, targetId?: string): v
     }
   }
   if (spec.InputPath !== undefined) {
-    if (spec.InputPath.length > MAX_INPUT_PATH_LENGTH) {
-      throw constraintError(
-        spec.InputPath,
-        'inputPath',
-        `Member must have length less than or equal to ${MAX_INPUT_PATH_LENGTH}`,
-      );
-    }
+    requireLengthAtMost(spec.InputPath, 'inputPath', MAX_INPUT_PATH_LENGTH);
     if (!parseJsonPath(spec.InputPath)) {
       throw new TargetInputValidationError(`InputPath${forTarget(targetId)} is not a valid JsonPath.`);
     }

@@ -15,19 +15,28 @@ export interface SqsDeadLetterQueuesOptions {
   readonly mirrorDir?: string;
 }
 
-const Text = z.object({ DataType: z.literal('String'), StringValue: z.string() });
-const Count = z.object({ DataType: z.literal('Number'), StringValue: z.coerce.number().int() });
+/** Each attribute parses to its value, which is what a dead letter's attributes hold. */
+const Text = z
+  .object({ DataType: z.literal('String'), StringValue: z.string() })
+  .transform((a) => a.StringValue);
+const Count = z
+  .object({ DataType: z.literal('Number'), StringValue: z.coerce.number().int() })
+  .transform((a) => a.StringValue);
+/** An empty error message is left out of the message (see `asMessageAttributes`) and read back as ''. */
+const ErrorMessage = Text.optional().transform((message) => message ?? '');
 
 /** Why EventBridge gave up on a target, as message attributes (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). */
 const TargetFailureAttributes = z.object({
   RULE_ARN: Text,
   TARGET_ARN: Text,
   ERROR_CODE: Text,
-  ERROR_MESSAGE: Text.optional(),
-  EXHAUSTED_RETRY_CONDITION: z.object({
-    DataType: z.literal('String'),
-    StringValue: z.enum(['MaximumRetryAttempts', 'MaximumEventAgeInSeconds']),
-  }),
+  ERROR_MESSAGE: ErrorMessage,
+  EXHAUSTED_RETRY_CONDITION: z
+    .object({
+      DataType: z.literal('String'),
+      StringValue: z.enum(['MaximumRetryAttempts', 'MaximumEventAgeInSeconds']),
+    })
+    .transform((a) => a.StringValue),
   RETRY_ATTEMPTS: Count,
 });
 
@@ -36,7 +45,7 @@ const WorkflowFailureAttributes = z.object({
   TARGET_ARN: Text,
   EXECUTION_ARN: Text,
   ERROR_CODE: Text,
-  ERROR_MESSAGE: Text.optional(),
+  ERROR_MESSAGE: ErrorMessage,
 });
 
 type Attributes = Record<string, { DataType: string; StringValue: string }>;
@@ -60,26 +69,9 @@ const asMessageAttributes = (attributes: DeadLetter['attributes']): Attributes =
 
 const attributesOf = (attributes: unknown): DeadLetter['attributes'] | undefined => {
   const target = TargetFailureAttributes.safeParse(attributes);
-  if (target.success) {
-    const a = target.data;
-    return {
-      RULE_ARN: a.RULE_ARN.StringValue,
-      TARGET_ARN: a.TARGET_ARN.StringValue,
-      ERROR_CODE: a.ERROR_CODE.StringValue,
-      ERROR_MESSAGE: a.ERROR_MESSAGE?.StringValue ?? '',
-      EXHAUSTED_RETRY_CONDITION: a.EXHAUSTED_RETRY_CONDITION.StringValue,
-      RETRY_ATTEMPTS: a.RETRY_ATTEMPTS.StringValue,
-    };
-  }
+  if (target.success) return target.data;
   const workflow = WorkflowFailureAttributes.safeParse(attributes);
-  if (!workflow.success) return undefined;
-  const a = workflow.data;
-  return {
-    TARGET_ARN: a.TARGET_ARN.StringValue,
-    EXECUTION_ARN: a.EXECUTION_ARN.StringValue,
-    ERROR_CODE: a.ERROR_CODE.StringValue,
-    ERROR_MESSAGE: a.ERROR_MESSAGE?.StringValue ?? '',
-  };
+  return workflow.success ? workflow.data : undefined;
 };
 
 const eventOf = (body: string) => {
