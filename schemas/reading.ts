@@ -51,6 +51,17 @@ export const BufferSeconds = z.int().check(z.nonnegative()).register(z.globalReg
     'Seconds the device may buffer readings before posting them in one batch; 0 while someone watches the device',
 });
 
+/**
+ * The `bufferSeconds` the ingest answers a device nobody watches: the longest it may hold a reading
+ * back. Declared once here, the contract's side of the setting: the ingest answers it, the silence
+ * check allows for it, the simulated fleet honours it and the cost model prices the uploads it makes
+ * (`min(100, bufferSeconds / interval)` readings each). An hour: 12 readings an upload at one every
+ * 5 minutes, 60 at one a minute, so an upload's fixed work (request, invocations, execution, events)
+ * is shared by many readings; in exchange an unwatched device's history, threshold alerts and
+ * silence alerts come up to an hour late. A watched device is answered 0 and streams.
+ */
+export const UNWATCHED_BUFFER_SECONDS = 3_600;
+
 /** The body of a single reading's 202 answer. */
 export const IngestReadingAnswer = z.extend(AcceptedReading, { bufferSeconds: BufferSeconds });
 

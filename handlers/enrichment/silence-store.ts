@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
+import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { AlertState } from '../lib/devices-store.ts';
 import { SILENCE_STATE_KEY } from './alert-state.ts';
 import type { SilenceCandidate } from './silence.ts';
@@ -13,13 +14,19 @@ const CandidateItem = z.object({
   alarmStates: z.optional(z.record(z.string(), AlertState)),
 });
 
+/**
+ * A device as the check evaluates it. One that reported may have been told to buffer at its last
+ * upload: whether a dashboard watched it then is not recorded, so it is given the longest buffer
+ * the ingest answers ({@link UNWATCHED_BUFFER_SECONDS}); a device that stopped while watched is
+ * then found silent that much later, never one that is merely buffering.
+ */
 const candidateOf = (item: Record<string, unknown>): SilenceCandidate => {
   const { lastReading, alarmStates, createdAt, ...device } = CandidateItem.parse(item);
   const silence = alarmStates?.[SILENCE_STATE_KEY];
   return {
     ...device,
     ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(lastReading ? { lastReading } : {}),
+    ...(lastReading ? { lastReading, bufferSeconds: UNWATCHED_BUFFER_SECONDS } : {}),
     ...(silence ? { silence } : {}),
   };
 };

@@ -26,6 +26,11 @@ export interface SilenceCandidate {
   readonly createdAt?: string;
   /** The newest reading by timestamp. */
   readonly lastReading?: { readonly timestamp: string };
+  /**
+   * The longest the device may have been told to hold readings back at its last upload (the
+   * ingest answer's `bufferSeconds`): its next upload is due that much later. Absent: it streams.
+   */
+  readonly bufferSeconds?: number;
   /** The state stored under {@link SILENCE_STATE_KEY}; missing means never silent. */
   readonly silence?: AlertStateRecord;
 }
@@ -64,15 +69,19 @@ const alertOf = (
   },
 });
 
-/** When a device that has been quiet since `startedAt` became overdue, if it is overdue by `now`. */
+/**
+ * When a device that has been quiet since `startedAt` became overdue, if it is overdue by `now`:
+ * `factor` intervals after its next upload was due, `bufferSeconds` after `startedAt`.
+ */
 const silenceOf = (
   startedAt: string | undefined,
   interval: number,
+  bufferSeconds: number,
   factor: number,
   now: Date,
 ): { startedAt: string; overdueAt: string } | undefined => {
   if (startedAt === undefined) return undefined;
-  const overdueAt = instantOf(startedAt) + factor * interval * 1000;
+  const overdueAt = instantOf(startedAt) + (bufferSeconds + factor * interval) * 1000;
   return now.getTime() >= overdueAt ? { startedAt, overdueAt: new Date(overdueAt).toISOString() } : undefined;
 };
 
@@ -81,8 +90,10 @@ const silenceOf = (
  * treats missing data as breaching
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
  *
- * A device is silent once `now` is at least `factor` × `expectedIntervalSeconds` past its last
- * reading (or past its registration if it never reported). A silence is identified by that last
+ * A device is silent once `now` is at least `factor` × `expectedIntervalSeconds` past the moment
+ * its next upload was due: its last reading plus the `bufferSeconds` it may hold readings back (a
+ * device nobody watches uploads up to that long after its last reading, and is not silent meanwhile),
+ * or its registration if it never reported (its first reading is posted as it comes). A silence is identified by that last
  * reading, not by `now`: its `alertId`, the idempotency keys of its raise and of its resolve, and
  * the state's `since` all derive from it, so a check that runs twice, or late, raises the same
  * alert once. The raise's `time` is the instant the device became overdue; the resolve's is the
@@ -118,7 +129,8 @@ export const evaluateSilence = (
     if (interval === undefined) continue;
     const lastSeen = device.lastReading?.timestamp ?? null;
     const context: Context = { device, interval, severity, lastSeen };
-    const silence = silenceOf(lastSeen ?? device.createdAt, interval, factor, now);
+    const buffer = lastSeen === null ? 0 : (device.bufferSeconds ?? 0);
+    const silence = silenceOf(lastSeen ?? device.createdAt, interval, buffer, factor, now);
     const current = device.silence;
 
     if (current?.state === 'ALARM') {

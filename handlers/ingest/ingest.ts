@@ -1,3 +1,4 @@
+import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
@@ -28,11 +29,8 @@ export interface IngestDeps {
   watchedUntil(deviceId: string): Promise<string | undefined>;
 }
 
-/**
- * How long a device nobody watches may buffer readings: a quarter of an hour keeps a silent
- * device's alerts timely while one POST carries many readings (one event, one enrichment).
- */
-export const UNWATCHED_BUFFER_SECONDS = 900;
+/** How long a device nobody watches may buffer readings: the setting `schemas/reading.ts` declares. */
+export { UNWATCHED_BUFFER_SECONDS };
 
 /**
  * Whether a dashboard may be watching the device now. When the device cannot be looked up, yes:

@@ -1,10 +1,12 @@
+import * as z from 'zod/mini';
 import { ErrorBody } from '../../schemas/error.ts';
-import { IngestBatchAnswer } from '../../schemas/reading.ts';
+import { BufferSeconds, IngestBatchAnswer, MAX_BATCH } from '../../schemas/reading.ts';
 
 /**
  * A simulated device fleet for `npm start`: each device posts readings over the public REST API
  * with its own API key, as a real device would: a slow drift with noise, now and then a spike
- * that breaches an alarm, and sometimes a batch of buffered readings.
+ * that breaches an alarm, and sometimes a few readings at once (a device catching up); each device
+ * buffers as long as the ingest answer tells it (`bufferSeconds`).
  */
 export interface SimulatedDevice {
   readonly deviceId: string;
@@ -26,6 +28,8 @@ export interface SimulatorOptions {
   readonly apiUrl: string;
   readonly devices: readonly SimulatedDevice[];
   readonly intervalMs: number;
+  /** The most readings a device holds back and posts at once: a full `POST /readings` (100) unless a device has less room. */
+  readonly maxUploadReadings?: number;
   readonly onFailure?: (failure: PostFailure) => void;
 }
 
@@ -70,8 +74,8 @@ const describeAnswer = (status: number, body: string): { reason: string; message
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
-/** A device holds at most one batch's worth of readings while it is throttled; older ones are dropped. */
-const MAX_HELD_READINGS = 100;
+/** The most readings one upload carries (`POST /readings` takes 1..100), and the most a device holds back. */
+const MAX_UPLOAD_READINGS = MAX_BATCH;
 
 interface Reading {
   readonly deviceId: string;
@@ -86,9 +90,49 @@ export const retryAfterMs = (response: Pick<Response, 'headers'>): number => {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
 };
 
+/** The part of an accepting answer (202 or 207, one reading or a batch) a device acts on. */
+const BufferHint = z.object({ bufferSeconds: BufferSeconds });
+
+/** The `bufferSeconds` an answer tells the device, if it tells one. */
+const bufferSecondsOf = (body: string): number | undefined => {
+  try {
+    const hint = BufferHint.safeParse(JSON.parse(body));
+    return hint.success ? hint.data.bufferSeconds : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Whether the readings a device holds are due (throttling and an upload in flight aside): at once
+ * when it was told to stream (`bufferSeconds` 0) or holds a full upload; otherwise once waiting one
+ * more interval would keep its oldest reading as long as it was told it may or longer: an upload
+ * then carries `⌈bufferSeconds / interval⌉` readings, as the cost model prices it.
+ */
+export const isUploadDue = (
+  device: { readonly held: readonly { readonly timestamp: string }[]; readonly bufferMs: number },
+  now: number,
+  intervalMs: number,
+  maxUploadReadings = MAX_UPLOAD_READINGS,
+): boolean => {
+  const oldest = device.held[0];
+  if (oldest === undefined) return false;
+  if (device.bufferMs === 0 || device.held.length >= maxUploadReadings) return true;
+  return now - Date.parse(oldest.timestamp) + intervalMs >= device.bufferMs;
+};
+
+/**
+ * Runs the fleet. Each device starts streaming and then does what each accepting answer's
+ * `bufferSeconds` says: holds readings back that long (a full upload at most) and posts
+ * them in one batch, or posts each reading as it comes once told 0, flushing what it held at once.
+ * One upload of a device is in flight at a time; an upload the API did not accept (5xx, no answer)
+ * is held and posted again with the next reading, a throttled one after its `Retry-After`. Readings still held when the fleet stops were never acknowledged: they go, as
+ * a device's would when switched off.
+ */
 export const startSimulator = (options: SimulatorOptions): { stop(): Promise<void> } => {
   const state = new Map(options.devices.map((device) => [device.deviceId, { tick: 0, drift: 0 }]));
   const inFlight = new Set<Promise<void>>();
+  const maxUpload = Math.min(MAX_UPLOAD_READINGS, options.maxUploadReadings ?? MAX_UPLOAD_READINGS);
   let stopped = false;
 
   const readingOf = (device: SimulatedDevice, at: Date): Reading => {
@@ -104,61 +148,86 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
     return { deviceId: device.deviceId, timestamp: at.toISOString(), metrics, sequence: s.tick };
   };
 
-  /** Readings a device holds back after a 429, and until when it waits before it posts again. */
-  const held = new Map<string, { readings: Reading[]; until: number }>();
+  /** What each device holds back, how long it was told it may, and until when it waits after a 429. */
+  const uploads = new Map(
+    options.devices.map((device) => [
+      device.deviceId,
+      { held: [] as Reading[], bufferMs: 0, throttledUntil: 0, posting: false },
+    ]),
+  );
 
-  const post = (device: SimulatedDevice) => {
-    const now = Date.now();
-    const fresh =
-      Math.random() < 0.1
-        ? [2, 1, 0].map((ago) => readingOf(device, new Date(now - (ago * options.intervalMs) / 3)))
-        : [readingOf(device, new Date(now))];
-    const backlog = held.get(device.deviceId);
-    const readings = [...(backlog?.readings ?? []), ...fresh].slice(-MAX_HELD_READINGS);
-    if (backlog && now < backlog.until) {
-      backlog.readings = readings;
-      return;
-    }
-    held.delete(device.deviceId);
+  const upload = (device: SimulatedDevice) => {
+    const u = uploads.get(device.deviceId);
+    if (!u || stopped || u.posting || Date.now() < u.throttledUntil) return;
+    if (!isUploadDue(u, Date.now(), options.intervalMs, maxUpload)) return;
+    const readings = u.held.splice(0, maxUpload);
+    /** Puts readings the API did not accept back in front of what the device holds; the oldest go past a full upload. */
+    const hold = (back: readonly Reading[]) => {
+      u.held = [...back, ...u.held].slice(-maxUpload);
+    };
     const body = readings.length === 1 ? readings[0] : { readings };
+    u.posting = true;
     const request = fetch(`${options.apiUrl}/readings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': device.apiKey },
       body: JSON.stringify(body),
     })
       .then(async (response) => {
+        const text = await response.text();
         if (response.status === 429) {
           // Throttled: hold the readings and post them again once the answer's Retry-After has passed.
-          await response.arrayBuffer();
-          held.set(device.deviceId, { readings, until: Date.now() + retryAfterMs(response) });
+          hold(readings);
+          u.throttledUntil = Date.now() + retryAfterMs(response);
           return;
         }
+        const told = response.status < 300 ? bufferSecondsOf(text) : undefined;
+        if (told !== undefined) u.bufferMs = told * 1000;
+        // Not stored, or not known to be (a timeout): safe to post again, duplicates are answered as such.
+        if (response.status >= 500) hold(readings);
         if (response.status >= 300) {
-          const { reason, message } = describeAnswer(response.status, await response.text());
+          const { reason, message } = describeAnswer(response.status, text);
           options.onFailure?.({
             deviceId: device.deviceId,
             reason,
             message: `${device.deviceId}: POST /readings answered ${message}`,
           });
-        } else await response.arrayBuffer();
+        }
       })
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        hold(readings);
         options.onFailure?.({
           deviceId: device.deviceId,
           reason: reasonOfError(error),
           message: `${device.deviceId}: POST /readings failed: ${reasonOfError(error)}`,
-        }),
-      )
-      .finally(() => inFlight.delete(request));
+        });
+      })
+      .finally(() => {
+        u.posting = false;
+        inFlight.delete(request);
+        // Told to stream while readings piled up behind this upload: they go now, not a tick later.
+        if (u.bufferMs === 0) upload(device);
+      });
     inFlight.add(request);
+  };
+
+  const tick = (device: SimulatedDevice) => {
+    const u = uploads.get(device.deviceId);
+    if (!u) return;
+    const now = Date.now();
+    const fresh =
+      Math.random() < 0.1
+        ? [2, 1, 0].map((ago) => readingOf(device, new Date(now - (ago * options.intervalMs) / 3)))
+        : [readingOf(device, new Date(now))];
+    u.held = [...u.held, ...fresh].slice(-maxUpload);
+    upload(device);
   };
 
   const timers = options.devices.map((device, i) =>
     setTimeout(
       () => {
         if (stopped) return;
-        post(device);
-        timers[i] = setInterval(() => post(device), options.intervalMs);
+        tick(device);
+        timers[i] = setInterval(() => tick(device), options.intervalMs);
       },
       (i * options.intervalMs) / options.devices.length,
     ),

@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses, ENRICH_DEAD_LETTERS } from '../../infra/topology.ts';
+import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import {
   edgeClientConfig,
   startTestCloud,
@@ -243,9 +244,10 @@ describe('the enrich-reading workflow', () => {
     expect(remaining).toEqual([expect.objectContaining({ operation: 'deriveMetrics', remaining: 5 })]);
   });
 
-  it('raises DeviceSilent when a device stays silent for three intervals, and resolves it when it reports again', async () => {
+  it('raises DeviceSilent when a device stays silent for three intervals after the buffer it may use, and resolves it when it reports again', async () => {
     const key = await t.registerDevice('enrich-5', { expectedIntervalSeconds: 2 });
-    await postAndSettle(key, 'enrich-5', new Date(Date.now() - 10_000).toISOString(), { t: 1 });
+    const overdue = (UNWATCHED_BUFFER_SECONDS + 10) * 1000;
+    await postAndSettle(key, 'enrich-5', new Date(Date.now() - overdue).toISOString(), { t: 1 });
 
     await t.cloud.runSchedule('silenceCheck');
     await settle();
@@ -268,5 +270,5 @@ describe('the enrich-reading workflow', () => {
       items: { kind: string; state: string }[];
     };
     expect(alerts.items).toEqual([expect.objectContaining({ kind: 'silence', state: 'resolved' })]);
-  });
+  }, 120_000);
 });

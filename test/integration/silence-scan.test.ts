@@ -15,6 +15,7 @@ import { dynamoSilenceCandidates, type SilenceScanOptions } from '../../handlers
 import { dynamoDevices } from '../../handlers/lib/devices-store.ts';
 import { publishEntries } from '../../handlers/lib/events.ts';
 import { buses, tables } from '../../infra/topology.ts';
+import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { edgeClientConfig, edgeDynamo, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
 
 const HOUR_AGO = new Date(Date.now() - 3_600_000).toISOString();
@@ -118,6 +119,7 @@ describe('silence check over a scanned devices table', () => {
       expectedIntervalSeconds: INTERVAL,
       createdAt: HOUR_AGO,
       lastReading: { timestamp: now },
+      bufferSeconds: UNWATCHED_BUFFER_SECONDS,
     });
   });
 
@@ -152,6 +154,26 @@ describe('silence check over a scanned devices table', () => {
     expect(raised.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `quiet-${i}`).sort());
     expect(await silenceOf('quiet-0')).toMatchObject({ state: 'OK' });
     expect(await silenceOf('quiet-29')).toMatchObject({ state: 'ALARM' });
+  });
+
+  it('leaves a device that reported alone while it may be buffering, and raises it once its upload is overdue', async () => {
+    const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+    await put([
+      // Last reading 40 min ago: told it may buffer an hour, its next upload is not yet due.
+      deviceItem('buffer-waiting', { lastReading: lastReading(ago(40 * 60)) }),
+      // Past the hour and three intervals: it is silent, buffering or not.
+      deviceItem('buffer-overdue', {
+        lastReading: lastReading(ago(UNWATCHED_BUFFER_SECONDS + 3 * INTERVAL + 60)),
+      }),
+    ]);
+
+    const report = await check(new Date(), { segments: 2, pageSize: 1 });
+
+    expect(report).toEqual({ raised: 1, resolved: 0 });
+    expect(raisedFor('buffer-').map(({ event }) => event.detail.data)).toEqual([
+      expect.objectContaining({ deviceId: 'buffer-overdue', kind: 'silence' }),
+    ]);
+    expect(await silenceOf('buffer-waiting')).toBeUndefined();
   });
 
   it('runs as the scheduled function, finding a device that fell silent among reporting ones', async () => {

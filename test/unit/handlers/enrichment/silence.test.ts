@@ -197,4 +197,32 @@ describe('evaluateSilence', () => {
     expect(Object.keys(result.states)).toEqual(['quiet']);
     expect(result.alerts.map((alert) => alert.data.deviceId)).toEqual(['quiet']);
   });
+
+  it('gives a device that may be buffering its buffer before counting intervals, and a resolve when its upload comes', () => {
+    // Told it may buffer an hour at 10:00: its next upload is due by 11:00, so it is silent from 11:03.
+    const buffering = device({ bufferSeconds: 3_600 });
+
+    const waiting = evaluateSilence([buffering], at('2026-11-23T11:02:59.999Z'));
+    const overdue = evaluateSilence([buffering], at('2026-11-23T11:03:00.000Z'));
+    const uploaded = evaluateSilence(
+      [{ ...buffering, lastReading: { timestamp: '2026-11-23T11:05:00.000Z' }, silence: overdue.states.d1 }],
+      at('2026-11-23T11:06:00Z'),
+    );
+
+    expect(waiting).toEqual({ states: {}, alerts: [] });
+    expect(overdue.alerts.map((alert) => [alert.detailType, alert.data.time, alert.data.lastSeen])).toEqual([
+      ['AlertRaised', '2026-11-23T11:03:00.000Z', LAST],
+    ]);
+    expect(uploaded.alerts.map((alert) => [alert.detailType, alert.data.time])).toEqual([
+      ['AlertResolved', '2026-11-23T11:05:00.000Z'],
+    ]);
+  });
+
+  it('gives no buffer to a device that never reported: its first reading is posted as it comes', () => {
+    const never = device({ lastReading: undefined, bufferSeconds: 3_600 });
+
+    const result = evaluateSilence([never], at('2026-11-23T09:03:00Z'));
+
+    expect(result.alerts.map((alert) => alert.data.time)).toEqual(['2026-11-23T09:03:00.000Z']);
+  });
 });

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type PostFailure, startSimulator } from '../../local-cloud/launcher/simulator.ts';
+import { recordedEvents, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+
+let t: TestCloud;
+const UPLOAD = 10;
+const sockets: WebSocket[] = [];
+
+beforeAll(async () => {
+  t = await startTestCloud();
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.terminate();
+  await t?.stop();
+});
+
+/** The readings each upload of a device carried, upload by upload (one `ReadingRecorded` v2 each). */
+const uploadSizes = (deviceId: string) =>
+  recordedEvents(t, deviceId).map(
+    ({ event }) => (event.detail.data as { readings: unknown[] }).readings.length,
+  );
+
+/** A dashboard watching the device: a real WebSocket client subscribed to it. */
+const watch = async (deviceId: string): Promise<void> => {
+  const socket = new WebSocket(
+    `${t.cloud.wsUrl}/?token=${encodeURIComponent(await t.viewerToken([deviceId]))}`,
+  );
+  sockets.push(socket);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const answer = new Promise<Record<string, unknown>>((resolve) =>
+    socket.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)),
+  );
+  socket.send(JSON.stringify({ action: 'subscribe', deviceIds: [deviceId] }));
+  expect(await answer).toEqual({ type: 'subscribed', deviceIds: [deviceId] });
+};
+
+describe('the simulated fleet', () => {
+  it('buffers readings as long as the ingest answer says, a full upload at most, and streams once watched', async () => {
+    const deviceId = 'sim-buffer';
+    const apiKey = await t.registerDevice(deviceId);
+    const failures: PostFailure[] = [];
+    const simulator = startSimulator({
+      apiUrl: t.cloud.apiUrl,
+      devices: [{ deviceId, apiKey, metrics: { temperature: [20, 1, 5] } }],
+      intervalMs: 5_000,
+      // Uploads of 10 (50 s of readings, longer than a post takes even on a loaded machine): 100 readings
+      // per upload take a loaded machine past the ingest timeout.
+      maxUploadReadings: UPLOAD,
+      onFailure: (failure) => failures.push(failure),
+    });
+    try {
+      // Nothing told yet: the first reading goes as it comes; its answer says nobody watches.
+      await waitFor(() => uploadSizes(deviceId).length >= 1, 'the first upload', 90_000);
+      // Watched from now on, which the device learns from its next answer: until then it holds
+      // readings back, a full upload at most (the hour it may wait is never reached); then it streams.
+      await watch(deviceId);
+      await waitFor(() => uploadSizes(deviceId).length >= 5, 'uploads once watched', 240_000);
+      const [first, buffered, ...streamed] = uploadSizes(deviceId);
+
+      expect([first, buffered]).toEqual([1, UPLOAD]);
+      expect(streamed.every((size) => size < UPLOAD)).toBe(true);
+      // Failures under load (a timed-out upload) are posted again, so they leave no gap.
+      expect(failures.every((failure) => /^5\d\d /.test(failure.reason))).toBe(true);
+    } finally {
+      await simulator.stop();
+    }
+  }, 400_000);
+});
