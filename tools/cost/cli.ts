@@ -1,10 +1,11 @@
 /**
- * `npm run cost -- --devices N --interval SECONDS --batch K [--front-door rest|http] [--json]`
+ * `npm run cost -- --devices N --interval SECONDS [--batch K] [--buffer-seconds B] [--front-door rest|http] [--json]`
  *
  * Prints the monthly AWS cost of sensorbus for a fleet, by service and line item, next to the
  * same fleet on AWS IoT Core + rules, and the AWS quotas the fleet loads. sensorbus is priced from
  * the units measured by `npm run cost:measure` (`tools/cost/measured-units.json`). Further
- * options: --dashboards D and --devices-per-dashboard F (who watches), --alerts-per-device-per-day
+ * options: --batch K (every device posts K readings per request, instead of watched devices one and
+ * the others what `bufferSeconds` B lets them hold), --buffer-seconds B, --dashboards D and --devices-per-dashboard F (who watches), --alerts-per-device-per-day
  * A, --email-subscribers E, --retention-days R (readings' TTL), --months M (alert history and
  * archive kept), --metrics-per-reading M, --notes (how each quantity is counted).
  */
@@ -21,7 +22,7 @@ import { PRICE_REGION, PRICES } from './prices.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-const USAGE = `Usage: npm run cost -- --devices N --interval SECONDS [--batch K] [--front-door rest|http]
+const USAGE = `Usage: npm run cost -- --devices N --interval SECONDS [--batch K] [--buffer-seconds B] [--front-door rest|http]
     [--region ${PRICE_REGION}] [--alerts-per-device-per-day A] [--dashboards D] [--devices-per-dashboard F]
     [--retention-days R] [--months M] [--metrics-per-reading M] [--email-subscribers E] [--notes] [--json]`;
 
@@ -49,6 +50,7 @@ export const main = (argv: string[]): number => {
         devices: { type: 'string' },
         interval: { type: 'string' },
         batch: { type: 'string' },
+        'buffer-seconds': { type: 'string' },
         'front-door': { type: 'string' },
         'retention-days': { type: 'string' },
         region: { type: 'string' },
@@ -85,7 +87,10 @@ export const main = (argv: string[]): number => {
     const inputs: CostInputs = {
       devices: number(str('devices'), 'devices'),
       intervalSeconds: number(str('interval'), 'interval'),
-      batch: number(str('batch'), 'batch', 1),
+      ...(str('batch') !== undefined ? { batch: number(str('batch'), 'batch') } : {}),
+      ...(str('buffer-seconds') !== undefined
+        ? { bufferSeconds: number(str('buffer-seconds'), 'buffer-seconds') }
+        : {}),
       alertsPerDevicePerDay: number(str('alerts-per-device-per-day'), 'alerts-per-device-per-day', 1),
       dashboards: number(str('dashboards'), 'dashboards', 1_000),
       devicesPerDashboard: number(str('devices-per-dashboard'), 'devices-per-dashboard', 100),

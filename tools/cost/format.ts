@@ -83,6 +83,12 @@ const freeTierLines = (estimate: Estimate): string[] => {
   return lines;
 };
 
+/** The upload sizes the estimate used: one for every device with --batch, else the streamed and the buffered. */
+const uploads = (inputs: CostReport['inputs']): string =>
+  inputs.batch !== undefined
+    ? `${inputs.batch} reading(s) per request (--batch)`
+    : `uploads of ${inputs.watchedUploadReadings} reading (watched, streaming) and of ${quantity(inputs.unwatchedUploadReadings)} readings (unwatched, bufferSeconds ${quantity(inputs.bufferSeconds)})`;
+
 export const renderText = (
   report: CostReport,
   options: { notes?: boolean; prices?: PriceTable } = {},
@@ -95,7 +101,7 @@ export const renderText = (
     `sensorbus monthly cost estimate — ${PRICE_REGION} list prices read ${PRICES_READ_ON}, without free tier`,
   );
   out.push(
-    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${inputs.batch} reading(s) per request (${inputs.frontDoor ?? 'rest'} API), ` +
+    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${uploads(inputs)} (${inputs.frontDoor ?? 'rest'} API), ` +
       `${quantity(inputs.alertsPerDevicePerDay)} alert(s)/device/day, ${quantity(inputs.dashboards)} dashboard(s) following ${quantity(inputs.devicesPerDashboard ?? inputs.devices)} device(s) each (${quantity(inputs.watchedFraction * 100)}% watched), readings kept ${quantity(inputs.retentionDays)} days`,
   );
   out.push(

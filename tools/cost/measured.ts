@@ -1,8 +1,8 @@
 /**
  * The measured units (`tools/cost/measured-units.json`, written by `npm run cost:measure`) and what
  * they give for a fleet: units per upload at any batch size and watched fraction, interpolated
- * between the measured scenarios (linear in the batch between 1 and 10 readings per upload, linear
- * in the watchers of a device), plus the units of one alert and of one run of each schedule.
+ * between the measured scenarios (linear in the batch between the nearest measured batch sizes,
+ * extrapolated along the outermost two, linear in the watchers of a device), plus the units of one alert and of one run of each schedule.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -47,7 +47,8 @@ export const loadMeasuredUnits = (file = MEASURED_UNITS_FILE): MeasuredUnits =>
 export const isDuration = (unit: string): boolean =>
   unit.startsWith('lambda/ms/') || unit === 'lambda/gbSeconds';
 
-const combine = (terms: readonly [number, Units][]): Units => {
+/** The weighted sum of unit sets; units that come to nothing are left out. */
+export const combineUnits = (terms: readonly [number, Units][]): Units => {
   const out: Units = {};
   for (const [weight, units] of terms)
     for (const [unit, n] of Object.entries(units)) out[unit] = (out[unit] ?? 0) + weight * n;
@@ -55,14 +56,24 @@ const combine = (terms: readonly [number, Units][]): Units => {
   return out;
 };
 
-/** The units per upload of `watchers` watchers at batch `batch`, linear between the two nearest measured batches. */
+/**
+ * The units per upload of `watchers` watchers at batch `batch`: between two measured batch sizes
+ * an upload's units are its per-upload part plus the batch times its per-reading part, so they are
+ * linear between the two nearest measured batches, and past the largest (or below the smallest)
+ * along the two outermost (an upload of 100 from those of 1 and 10 until 100 is measured too).
+ */
 const atBatch = (m: MeasuredUnits, watchers: number, batch: number): Units => {
   const measured = m.scenarios.filter((s) => s.watchers === watchers).sort((a, b) => a.batch - b.batch);
-  const [low, high] = [measured[0], measured[measured.length - 1]];
+  if (measured.length === 0)
+    throw new RangeError(`No measured scenario with ${watchers} watcher(s) per device`);
+  const above = measured.findIndex((s) => s.batch >= batch);
+  const upper = Math.min(Math.max(above === -1 ? measured.length - 1 : above, 1), measured.length - 1);
+  const low = measured[Math.max(0, upper - 1)];
+  const high = measured[upper];
   if (!low || !high) throw new RangeError(`No measured scenario with ${watchers} watcher(s) per device`);
   if (low.batch === high.batch) return low.perUpload;
   const t = (batch - low.batch) / (high.batch - low.batch);
-  return combine([
+  return combineUnits([
     [1 - t, low.perUpload],
     [t, high.perUpload],
   ]);
@@ -85,17 +96,17 @@ export const unitsPerUpload = (m: MeasuredUnits, fleet: FleetShape): Units => {
   const levels = [...new Set(m.scenarios.map((s) => s.watchers))].sort((a, b) => a - b);
   const unwatched = atBatch(m, 0, fleet.batch);
   if (!levels.includes(1)) return unwatched;
-  const first = combine([
+  const first = combineUnits([
     [1, atBatch(m, 1, fleet.batch)],
     [-1, unwatched],
   ]);
   const further = levels.includes(2)
-    ? combine([
+    ? combineUnits([
         [1, atBatch(m, 2, fleet.batch)],
         [-1, atBatch(m, 1, fleet.batch)],
       ])
     : {};
-  return combine([
+  return combineUnits([
     [1, unwatched],
     [fleet.watchedFraction, first],
     [fleet.watchedFraction * Math.max(0, fleet.watchersPerWatchedDevice - 1), further],

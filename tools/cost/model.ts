@@ -31,8 +31,9 @@ import {
   UNRESERVED_CONCURRENCY_MINIMUM,
 } from '../../infra/fleet.ts';
 import { type FunctionName, functions } from '../../infra/functions.ts';
+import { MAX_BATCH, UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
-import { type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
+import { combineUnits, type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
 import { type FrontDoor, measuredFlow } from './measured-uses.ts';
 import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.ts';
 import { fleetQuotas, increasesToRequest, type Quota } from './quotas.ts';
@@ -48,8 +49,13 @@ export interface CostInputs {
   readonly devices: number;
   /** Seconds between two readings of one device. */
   readonly intervalSeconds: number;
-  /** Readings per POST /readings (1..100). */
-  readonly batch: number;
+  /**
+   * Readings per POST /readings (1..100) of every device, overriding what the code does: a watched
+   * device streams (1), an unwatched one buffers `bufferSeconds` (see {@link uploadShapeOf}).
+   */
+  readonly batch?: number;
+  /** The `bufferSeconds` the ingest answers a device nobody watches; `UNWATCHED_BUFFER_SECONDS` by default. */
+  readonly bufferSeconds?: number;
   /** Threshold alerts raised per device per day; each is later resolved (two events). */
   readonly alertsPerDevicePerDay: number;
   /** Dashboards connected around the clock. */
@@ -177,6 +183,41 @@ export const watchedFractionOf = (
       )
     : 0;
 
+/** Readings per upload of the devices a dashboard watches and of the others, and the watched share. */
+export interface UploadShape {
+  /** A watched device is answered `bufferSeconds` 0 and streams: one reading per upload. */
+  readonly watchedUploadReadings: number;
+  /** A device nobody watches posts `min(100, ⌈bufferSeconds / interval⌉)` readings per upload. */
+  readonly unwatchedUploadReadings: number;
+  readonly watchedFraction: number;
+  /** Uploads per reading over the fleet: the watched share's plus the unwatched share's. */
+  readonly uploadsPerReading: number;
+}
+
+/**
+ * How the fleet uploads, as the code makes it: the ingest answers a watched device 0 and the
+ * others {@link UNWATCHED_BUFFER_SECONDS} (or `bufferSeconds`), and the simulated fleet, like a
+ * device, holds that many seconds of readings, a full `POST /readings` at most. `--batch` sets both.
+ */
+export const uploadShapeOf = (
+  inputs: Pick<
+    CostInputs,
+    'devices' | 'dashboards' | 'devicesPerDashboard' | 'intervalSeconds' | 'batch' | 'bufferSeconds'
+  >,
+): UploadShape => {
+  const watchedFraction = watchedFractionOf(inputs);
+  const buffered = Math.ceil((inputs.bufferSeconds ?? UNWATCHED_BUFFER_SECONDS) / inputs.intervalSeconds);
+  const watchedUploadReadings = inputs.batch ?? 1;
+  const unwatchedUploadReadings = inputs.batch ?? Math.min(MAX_BATCH, Math.max(1, buffered));
+  return {
+    watchedUploadReadings,
+    unwatchedUploadReadings,
+    watchedFraction,
+    uploadsPerReading:
+      watchedFraction / watchedUploadReadings + (1 - watchedFraction) / unwatchedUploadReadings,
+  };
+};
+
 const scale = (units: Units, by: number): Units =>
   Object.fromEntries(Object.entries(units).map(([unit, n]) => [unit, n * by]));
 
@@ -216,7 +257,10 @@ export interface UnitsPerReading {
   readonly source: 'measured';
   /** The commit the units were measured at. */
   readonly commit: string;
+  /** Average readings per upload over the fleet (watched devices stream, the others buffer). */
   readonly batch: number;
+  readonly watchedUploadReadings: number;
+  readonly unwatchedUploadReadings: number;
   readonly watchedFraction: number;
   readonly units: Units;
 }
@@ -461,9 +505,25 @@ export const estimateDesign = (
   const minutesPerMonth = a.daysPerMonth * 1_440;
   const N = inputs.devices;
   const rest = design === 'rest';
-  const K = rest ? inputs.batch : 1;
+  const shape = uploadShapeOf(inputs);
   const readings = (N * secondsPerMonth) / inputs.intervalSeconds;
-  const requests = readings / K;
+  const requests = rest ? readings * shape.uploadsPerReading : readings;
+  /** Average readings per upload: the IoT Core alternative's message carries one. */
+  const K = readings > 0 ? readings / requests : 1;
+  /** Uploads a month of watched devices (streaming) and of the others (buffering). */
+  const watchedRequests = (readings * shape.watchedFraction) / shape.watchedUploadReadings;
+  const unwatchedRequests = requests - watchedRequests;
+  const ttl = a.routing.authorizerCacheTtlSeconds;
+  /** Requests the device-key authorizer's cache misses: each device class posts at its own period. */
+  const authorizerMisses = (): number =>
+    watchedRequests *
+      (1 - authorizerCacheHitRate(shape.watchedUploadReadings * inputs.intervalSeconds, ttl)) +
+    unwatchedRequests *
+      (1 - authorizerCacheHitRate(shape.unwatchedUploadReadings * inputs.intervalSeconds, ttl));
+  const requestPeriods =
+    shape.watchedUploadReadings === shape.unwatchedUploadReadings
+      ? `a request every ${fmt(K * inputs.intervalSeconds)} s per key`
+      : `a request every ${fmt(shape.watchedUploadReadings * inputs.intervalSeconds)} s (watched) or ${fmt(shape.unwatchedUploadReadings * inputs.intervalSeconds)} s per key`;
   const followed = Math.min(N, inputs.devicesPerDashboard ?? N);
   const subscribers = N > 0 ? (inputs.dashboards * followed) / N : 0;
   const alertsRaised = N * inputs.alertsPerDevicePerDay * a.daysPerMonth;
@@ -502,27 +562,42 @@ export const estimateDesign = (
     // ---- Measured: what the code did per upload, per alert and per scheduled run, times the fleet's counts.
     // The authorizer is priced below from its cache TTL and the posting interval, not as measured
     // (whether the local cache was warm says nothing of a fleet's).
+    // An upload of a watched device (streamed, with its watchers) and of an unwatched one
+    // (buffered), weighted by their shares of the month's uploads.
+    const watchedUpload = unitsPerUpload(measured, {
+      batch: shape.watchedUploadReadings,
+      watchedFraction: watchedFraction > 0 ? 1 : 0,
+      watchersPerWatchedDevice: watchersPerWatched,
+    });
+    const unwatchedUpload = unitsPerUpload(measured, {
+      batch: shape.unwatchedUploadReadings,
+      watchedFraction: 0,
+      watchersPerWatchedDevice: 0,
+    });
     const perUpload = withoutAuthorizer(
-      unitsPerUpload(measured, {
-        batch: K,
-        watchedFraction,
-        watchersPerWatchedDevice: watchersPerWatched,
-      }),
+      requests > 0
+        ? combineUnits([
+            [watchedRequests / requests, watchedUpload],
+            [unwatchedRequests / requests, unwatchedUpload],
+          ])
+        : {},
     );
     unitsPerReading = {
       source: 'measured',
       commit: measured.commit,
       batch: K,
+      watchedUploadReadings: shape.watchedUploadReadings,
+      unwatchedUploadReadings: shape.unwatchedUploadReadings,
       watchedFraction,
       units: scale(perUpload, 1 / K),
     };
-    hitRate = authorizerCacheHitRate(K * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds);
-    authorizerInvocations = requests * (1 - hitRate);
+    authorizerInvocations = authorizerMisses();
+    hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
     lambda(
       'deviceKeyAuthorizer',
       authorizerInvocations,
       ms.deviceKeyAuthorizer,
-      `cache misses: a request every ${fmt(K * inputs.intervalSeconds)} s per key, ${a.routing.authorizerCacheTtlSeconds} s TTL → ${fmt(hitRate * 100)}% hits`,
+      `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
     );
     rru(
       'device keys: GetItem (authorizer)',
@@ -532,7 +607,7 @@ export const estimateDesign = (
     const monthly: { units: Units; origin: string }[] = [
       {
         units: scale(perUpload, requests),
-        origin: `uploads of ${K}, ${fmt(watchedFraction * 100)}% watched`,
+        origin: `uploads of ${fmt(shape.watchedUploadReadings)} (${fmt(watchedFraction * 100)}% watched) and ${fmt(shape.unwatchedUploadReadings)}`,
       },
       { units: scale(measured.perAlert, alertsRaised), origin: 'alerts raised and resolved' },
     ];
@@ -626,21 +701,21 @@ export const estimateDesign = (
         'apigwRestRequests',
         'REST requests (POST /readings)',
         requests,
-        `${fmt(readings)} readings ÷ batch ${K}`,
+        `${fmt(readings)} readings ÷ ${fmt(K)} per upload`,
       );
-      hitRate = authorizerCacheHitRate(K * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds);
-      authorizerInvocations = requests * (1 - hitRate);
+      authorizerInvocations = authorizerMisses();
+      hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
       lambda(
         'ingest',
         requests,
         ms.ingestBase + ms.ingestPerReading * K,
-        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${K} readings`,
+        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings`,
       );
       lambda(
         'deviceKeyAuthorizer',
         authorizerInvocations,
         ms.deviceKeyAuthorizer,
-        `cache misses: a request every ${fmt(K * inputs.intervalSeconds)} s per key, ${a.routing.authorizerCacheTtlSeconds} s TTL → ${fmt(hitRate * 100)}% hits`,
+        `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
       );
       rru(
         'devices: Query byApiKeyHash (authorizer)',
@@ -1089,7 +1164,12 @@ export const estimateDesign = (
     'operator alarms topic (and any topic a rule targets)',
   );
   add('secretsManager', 'token signing key', a.routing.secrets);
-  const responseBytes = K === 1 ? s.responseSingle : s.responseBatchBase + K * s.responseBatchItem;
+  const responseBytes =
+    K === 1
+      ? s.responseSingle
+      : shape.watchedFraction * s.responseSingle +
+        (1 - shape.watchedFraction) *
+          (s.responseBatchBase + shape.unwatchedUploadReadings * s.responseBatchItem);
   add(
     'dataTransferOut',
     'data out: API answers and WebSocket pushes',
@@ -1151,7 +1231,12 @@ export const estimateDesign = (
 };
 
 export interface CostReport {
-  readonly inputs: CostInputs & { readonly watchedFraction: number };
+  readonly inputs: CostInputs & {
+    readonly watchedFraction: number;
+    readonly bufferSeconds: number;
+    readonly watchedUploadReadings: number;
+    readonly unwatchedUploadReadings: number;
+  };
   readonly rest: Estimate;
   readonly iot: Estimate;
   /** The AWS default quotas sensorbus touches, against this fleet's load. */
@@ -1166,7 +1251,12 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
   validateInputs(inputs);
   const rest = estimateDesign('rest', inputs, a, prices);
   const r = rest.rates;
-  const fleet: FleetSize = { devices: inputs.devices, uploadSeconds: inputs.intervalSeconds * inputs.batch };
+  // The stage is sized for the fleet's average upload period, as its uploads make it.
+  const fleet: FleetSize = {
+    devices: inputs.devices,
+    uploadSeconds: r.requestsPerSecond > 0 ? inputs.devices / r.requestsPerSecond : inputs.intervalSeconds,
+  };
+  const shape = uploadShapeOf(inputs);
   const quotas = fleetQuotas({
     uploadsPerSecond: r.requestsPerSecond,
     websocketMessagesPerSecond: r.websocketMessagesPerSecond,
@@ -1184,7 +1274,13 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
     stageRateLimit: stageThrottle(fleet).rateLimit,
   });
   return {
-    inputs: { ...inputs, watchedFraction: watchedFractionOf(inputs) },
+    inputs: {
+      ...inputs,
+      watchedFraction: shape.watchedFraction,
+      bufferSeconds: inputs.bufferSeconds ?? UNWATCHED_BUFFER_SECONDS,
+      watchedUploadReadings: shape.watchedUploadReadings,
+      unwatchedUploadReadings: shape.unwatchedUploadReadings,
+    },
     rest,
     iot: estimateDesign('iot', inputs, a, prices),
     quotas,
@@ -1203,8 +1299,14 @@ export const validateInputs = (inputs: CostInputs): void => {
     '--interval must be a number of seconds > 0',
   );
   check(
-    Number.isInteger(inputs.batch) && inputs.batch >= 1 && inputs.batch <= 100,
-    '--batch must be an integer from 1 to 100 (POST /readings takes 1..100)',
+    inputs.batch === undefined ||
+      (Number.isInteger(inputs.batch) && inputs.batch >= 1 && inputs.batch <= MAX_BATCH),
+    `--batch must be an integer from 1 to ${MAX_BATCH} (POST /readings takes 1..${MAX_BATCH})`,
+  );
+  check(
+    inputs.bufferSeconds === undefined ||
+      (Number.isFinite(inputs.bufferSeconds) && inputs.bufferSeconds >= 0),
+    '--buffer-seconds must be a number ≥ 0',
   );
   check(
     Number.isFinite(inputs.alertsPerDevicePerDay) && inputs.alertsPerDevicePerDay >= 0,
@@ -1223,7 +1325,16 @@ export const validateInputs = (inputs: CostInputs): void => {
   );
 };
 
+/** What the fleet's uploads carry, and why. */
+const uploadsAssumption = (inputs: CostInputs): string => {
+  const shape = uploadShapeOf(inputs);
+  if (inputs.batch !== undefined)
+    return `Uploads: every device posts ${inputs.batch} reading(s) per request (--batch).`;
+  return `Uploads: the ${fmt(shape.watchedFraction * 100)}% of devices a dashboard watches are answered bufferSeconds 0 and post each reading (1 per request); the others are answered ${fmt(inputs.bufferSeconds ?? UNWATCHED_BUFFER_SECONDS)} s and post min(100, ⌈bufferSeconds / interval⌉) = ${shape.unwatchedUploadReadings} reading(s) per request.`;
+};
+
 const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
+  const shape = uploadShapeOf(inputs);
   const s = a.sizes;
   const ms = a.lambdaMs;
   return [
@@ -1231,7 +1342,14 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
     `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
     `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
-    `Authorizer: API Gateway caches the device-key answer ${a.routing.authorizerCacheTtlSeconds} s per key; a device posting every ${fmt(inputs.batch * inputs.intervalSeconds)} s misses once every ${Math.max(1, Math.ceil(a.routing.authorizerCacheTtlSeconds / (inputs.batch * inputs.intervalSeconds)))} request(s) (${fmt(authorizerCacheHitRate(inputs.batch * inputs.intervalSeconds, a.routing.authorizerCacheTtlSeconds) * 100)}% hits).`,
+    uploadsAssumption(inputs),
+    ...[shape.watchedUploadReadings, shape.unwatchedUploadReadings]
+      .filter((k, i, all) => all.indexOf(k) === i)
+      .map((k) => {
+        const period = k * inputs.intervalSeconds;
+        const ttl = a.routing.authorizerCacheTtlSeconds;
+        return `Authorizer: API Gateway caches the device-key answer ${ttl} s per key; a device posting every ${fmt(period)} s misses once every ${Math.max(1, Math.ceil(ttl / period))} request(s) (${fmt(authorizerCacheHitRate(period, ttl) * 100)}% hits).`;
+      }),
     `Alerts: ${fmt(inputs.alertsPerDevicePerDay)} threshold alert(s) raised per device per day, each resolved later (2 events, 2 alarm-state writes); ${inputs.emailSubscribers} email subscriber(s) get every alert; no device goes silent.`,
     `Dashboards: ${inputs.dashboards} connected around the clock, each following ${inputs.devicesPerDashboard === undefined ? 'every device' : `${inputs.devicesPerDashboard} device(s)`}; API Gateway closes a connection after ${a.connectionLifetimeMinutes} min and the dashboard reconnects and resubscribes. History loads over REST are not counted.`,
     `Storage after ${fmt(inputs.months)} month(s): readings are never deleted; the telemetry archive keeps ${a.archiveRetentionMonths} months; idempotency records live ${a.idempotencyTtlHours.push} h (push) / ${a.idempotencyTtlHours.alertNotifier} h (alerts) + ${a.ttlDeletionLagHours} h until TTL deletes them. DynamoDB GB = 2^30 B, +100 B per item.`,

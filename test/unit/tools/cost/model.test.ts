@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { UNWATCHED_BUFFER_SECONDS } from '../../../../schemas/reading.ts';
 import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
 import { renderJson, renderText } from '../../../../tools/cost/format.ts';
 import {
@@ -11,6 +12,7 @@ import {
   estimateDesign,
   type LineItem,
   sampledTraces,
+  uploadShapeOf,
 } from '../../../../tools/cost/model.ts';
 import { PRICES, PRICES_READ_ON, unverifiedPrices } from '../../../../tools/cost/prices.ts';
 import type { Sizes } from '../../../../tools/cost/sizes.ts';
@@ -356,6 +358,68 @@ describe('batching', () => {
     expect(ten.volumes.customEvents).toBeLessThan(one.volumes.customEvents);
     expect(service(ten, 'Step Functions')).toBeLessThan(service(one, 'Step Functions'));
     expect(ten.total).toBeLessThan(one.total);
+  });
+});
+
+describe('uploads as the code makes them: watched devices stream, the others buffer', () => {
+  /** 10 % watched: 1,000 devices, 10 dashboards following 10 each, no --batch. */
+  const adaptive = (inputs: Partial<CostInputs> = {}): Partial<CostInputs> => ({
+    batch: undefined,
+    dashboards: 10,
+    devicesPerDashboard: 10,
+    ...inputs,
+  });
+
+  it('prices an unwatched device’s upload at ⌈bufferSeconds / interval⌉ readings, at most 100, and a watched one’s at 1', () => {
+    const shape = (inputs: Partial<CostInputs>) => uploadShapeOf({ ...FLEET, ...adaptive(inputs) });
+
+    expect(shape({ intervalSeconds: 300 })).toEqual({
+      watchedUploadReadings: 1,
+      unwatchedUploadReadings: UNWATCHED_BUFFER_SECONDS / 300,
+      watchedFraction: 0.1,
+      uploadsPerReading: 0.1 + 0.9 / (UNWATCHED_BUFFER_SECONDS / 300),
+    });
+    expect(shape({ intervalSeconds: 600, bufferSeconds: 900 }).unwatchedUploadReadings).toBe(2);
+    expect(shape({ intervalSeconds: 1, bufferSeconds: 900 }).unwatchedUploadReadings).toBe(100);
+    expect(shape({ intervalSeconds: 60, bufferSeconds: 0 }).unwatchedUploadReadings).toBe(1);
+    expect(shape({ intervalSeconds: 60, batch: 7 })).toMatchObject({
+      watchedUploadReadings: 7,
+      unwatchedUploadReadings: 7,
+    });
+  });
+
+  it('counts the requests, and the ingest invocations, of both kinds of device', () => {
+    const estimate = rest(adaptive({ bufferSeconds: 600 }));
+    // Every 60 s: a watched device posts each reading, the others 10 at once.
+    const requests = READINGS * (0.1 + 0.9 / 10);
+
+    expect(line(estimate, 'REST requests (POST /readings)').quantity).toBeCloseTo(requests, 3);
+    expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(requests, 3);
+    expect(estimate.volumes.requestsPerMonth).toBeCloseTo(requests, 3);
+  });
+
+  it('costs less than streaming every device, and more than every device buffering', () => {
+    const streaming = rest(adaptive({ batch: 1 }));
+    const mixed = rest(adaptive({ bufferSeconds: 600 }));
+    const allBuffered = rest(adaptive({ batch: 10 }));
+
+    expect(mixed.total).toBeLessThan(streaming.total);
+    expect(mixed.total).toBeGreaterThan(allBuffered.total);
+  });
+
+  it('reports the upload sizes it used in the inputs', () => {
+    const report = estimate(
+      { ...FLEET, ...adaptive({ intervalSeconds: 300 }) } as CostInputs,
+      ASSUMPTIONS,
+      PRICES,
+    );
+
+    expect(report.inputs).toMatchObject({
+      watchedFraction: 0.1,
+      bufferSeconds: UNWATCHED_BUFFER_SECONDS,
+      watchedUploadReadings: 1,
+      unwatchedUploadReadings: UNWATCHED_BUFFER_SECONDS / 300,
+    });
   });
 });
 
