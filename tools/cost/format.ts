@@ -188,7 +188,8 @@ export const renderJson = (report: CostReport, prices: PriceTable = PRICES): str
     {
       region: PRICE_REGION,
       pricesReadOn: PRICES_READ_ON,
-      inputs: report.inputs,
+      // `batch` stays in the shape: null when no --batch set every device's upload.
+      inputs: { ...report.inputs, batch: report.inputs.batch ?? null },
       sensorbus: report.rest,
       iotCore: report.iot,
       quotas: report.quotas,
