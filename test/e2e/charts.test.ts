@@ -1,33 +1,22 @@
 import { BatchWriteCommand, type BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tables } from '../../infra/topology.ts';
 import { edgeDynamo, waitFor } from '../support/local-cloud.ts';
 import {
+  alarmedDevice,
   chart,
-  type DashboardWorld,
+  dashboardWorldOfFile,
   pageErrors,
   postReadings,
   putAlertEvent,
   readings,
   screenshot,
-  startDashboardWorld,
 } from './support.ts';
 
-let world: DashboardWorld;
-beforeAll(async () => {
-  world = await startDashboardWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = dashboardWorldOfFile();
 
-const device = (name: string) => ({
-  name,
-  location: 'Test bench',
-  metrics: { temperature: { unit: '°C' }, humidity: { unit: '%' } },
-  alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
-  expectedIntervalSeconds: 60,
-});
+const device = (name: string) =>
+  alarmedDevice(name, { temperature: { unit: '°C' }, humidity: { unit: '%' } });
 
 const cold = { timeout: 90_000 };
 
@@ -35,7 +24,7 @@ const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).
 
 describe('the dashboard charts', () => {
   it('shades an alarm period on its metric chart while raised and after it resolved, live and on reload', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-bands', device('Band probe'));
     await postReadings(
       t,
@@ -45,7 +34,7 @@ describe('the dashboard charts', () => {
         metrics: { ...reading.metrics, humidity: 40 + (i % 5) },
       })),
     );
-    const page = await world.open(['e2e-bands']);
+    const page = await world().open(['e2e-bands']);
     const temperature = page.locator(chart('e2e-bands', 'temperature'));
     const humidity = page.locator(chart('e2e-bands', 'humidity'));
     // The first requests may meet the functions cold on a loaded machine.
@@ -83,7 +72,7 @@ describe('the dashboard charts', () => {
           (await (await t.api('/alerts?deviceId=e2e-bands', { token: t.adminToken })).json()) as unknown,
       )
       .toMatchObject({ items: [{ alertId: alert.alertId, state: 'resolved' }] });
-    const later = await world.open(['e2e-bands']);
+    const later = await world().open(['e2e-bands']);
     const reloaded = later.locator(chart('e2e-bands', 'temperature'));
     await expect.poll(() => reloaded.getAttribute('data-bands')).toBe('1');
     expect(await reloaded.getAttribute('data-open-bands')).toBe('0');
@@ -93,7 +82,7 @@ describe('the dashboard charts', () => {
   }, 240_000);
 
   it('opens a 30-day view of a month of history from hourly buckets, in a bounded number of requests', async () => {
-    const { t } = world;
+    const { t } = world();
     const deviceId = 'e2e-month';
     const apiKey = await t.registerDevice(deviceId, device('Month probe'));
     // A month at one reading per 30 minutes, written straight into the readings table: the
@@ -144,14 +133,14 @@ describe('the dashboard charts', () => {
       60_000,
     );
     const requests: URL[] = [];
-    const page = await world.open([deviceId]);
+    const page = await world().open([deviceId]);
     page.on('request', (request) => {
       const url = new URL(request.url());
       // The dashboard calls the API on the page's own host name (localhost), on the API's port.
       if (url.port === new URL(t.cloud.apiUrl).port) requests.push(url);
     });
 
-    await page.goto(`${world.web.url}/?range=30d`);
+    await page.goto(`${world().web.url}/?range=30d`);
 
     const temperature = page.locator(chart(deviceId, 'temperature'));
     // The chart appears once the functions behind the first requests have started (cold on a loaded machine).

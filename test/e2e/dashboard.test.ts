@@ -1,38 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  alarmedDevice,
   chart,
-  type DashboardWorld,
+  dashboardWorldOfFile,
   pageErrors,
   postReadings,
   putAlertEvent,
   readings,
   screenshot,
-  startDashboardWorld,
 } from './support.ts';
 
-let world: DashboardWorld;
-beforeAll(async () => {
-  world = await startDashboardWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = dashboardWorldOfFile();
 
-const device = (name: string) => ({
-  name,
-  location: 'Test bench',
-  metrics: { temperature: { unit: '°C' } },
-  alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
-  expectedIntervalSeconds: 60,
-});
+const device = (name: string) => alarmedDevice(name, { temperature: { unit: '°C' } });
 
 describe('the live dashboard', () => {
   it('shows the seeded history of a device on its chart', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-history', device('History probe'));
     await postReadings(t, apiKey, readings('e2e-history', 12));
 
-    const page = await world.open(['e2e-history']);
+    const page = await world().open(['e2e-history']);
 
     const figure = page.locator(chart('e2e-history', 'temperature'));
     await expect.poll(() => figure.getAttribute('data-points')).toBe('12');
@@ -51,10 +39,10 @@ describe('the live dashboard', () => {
   });
 
   it('draws a reading posted through the API without a reload', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-live', device('Live probe'));
     await postReadings(t, apiKey, readings('e2e-live', 3));
-    const page = await world.open(['e2e-live']);
+    const page = await world().open(['e2e-live']);
     const figure = page.locator(chart('e2e-live', 'temperature'));
     await expect.poll(() => figure.getAttribute('data-points')).toBe('3');
     await expect.poll(() => page.locator('.connection').getAttribute('data-state')).toBe('live');
@@ -72,10 +60,10 @@ describe('the live dashboard', () => {
   });
 
   it('shows an alarm in the alerts panel while it is raised, and marks it resolved', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-alarm', device('Alarm probe'));
     await postReadings(t, apiKey, readings('e2e-alarm', 5));
-    const page = await world.open(['e2e-alarm']);
+    const page = await world().open(['e2e-alarm']);
     await expect.poll(() => page.locator('.connection').getAttribute('data-state')).toBe('live');
     const alert = {
       alertId: `e2e-alarm/temperature/${Date.now()}`,
@@ -110,13 +98,13 @@ describe('the live dashboard', () => {
   });
 
   it('lets an operator acknowledge, snooze and resolve an alert from the panel, live; a viewer sees no buttons', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-ops', {
       ...device('Operated probe'),
       alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
     });
-    const page = await world.open(['e2e-ops'], 'operator');
-    const viewerPage = await world.open(['e2e-ops']);
+    const page = await world().open(['e2e-ops'], 'operator');
+    const viewerPage = await world().open(['e2e-ops']);
     // The first connection may meet the WebSocket functions cold.
     const live = { timeout: 30_000 };
     await expect.poll(() => page.locator('.connection').getAttribute('data-state'), live).toBe('live');
@@ -159,7 +147,7 @@ describe('the live dashboard', () => {
   }, 120_000);
 
   it('asks for a token when the link carries one the API refuses, and opens with a good one', async () => {
-    const { t, web, browser } = world;
+    const { t, web, browser } = world();
     await t.registerDevice('e2e-sign-in', device('Sign-in probe'));
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {

@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordedReadings, waitFor } from '../support/local-cloud.ts';
-import {
-  chart,
-  type DashboardWorld,
-  pageErrors,
-  postReadings,
-  readings,
-  screenshot,
-  startDashboardWorld,
-} from './support.ts';
+import { chart, dashboardWorldOfFile, pageErrors, postReadings, readings, screenshot } from './support.ts';
 
-let world: DashboardWorld;
-beforeAll(async () => {
-  world = await startDashboardWorld();
-});
-afterAll(async () => {
-  await world?.stop();
-});
+const world = dashboardWorldOfFile();
 
 describe('the live dashboard after a WebSocket outage', () => {
   it('reconnects, goes live again and backfills every reading posted while it was down', async () => {
-    const { t } = world;
+    const { t } = world();
     const apiKey = await t.registerDevice('e2e-outage', {
       name: 'Outage probe',
       metrics: { temperature: { unit: '°C' } },
       expectedIntervalSeconds: 60,
     });
     await postReadings(t, apiKey, readings('e2e-outage', 4, 30_000, 120_000));
-    const page = await world.open(['e2e-outage']);
+    const page = await world().open(['e2e-outage']);
     const figure = page.locator(chart('e2e-outage', 'temperature'));
     const indicator = page.locator('.connection');
     await expect.poll(() => figure.getAttribute('data-points')).toBe('4');

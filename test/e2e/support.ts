@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { buses } from '../../infra/topology.ts';
 import { startWebServer, type WebServer } from '../../local-cloud/launcher/web-server.ts';
 import { edgeClientConfig, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
@@ -81,6 +82,33 @@ export const startDashboardWorld = async (): Promise<DashboardWorld> => {
     },
   };
 };
+
+/**
+ * One dashboard world for a test file: started before its tests, stopped after them. Answers the
+ * world, which its tests read once they run.
+ */
+export const dashboardWorldOfFile = (): (() => DashboardWorld) => {
+  let world: DashboardWorld | undefined;
+  beforeAll(async () => {
+    world = await startDashboardWorld();
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+  return () => {
+    if (!world) throw new Error('The dashboard world has not started');
+    return world;
+  };
+};
+
+/** A device with a critical alarm above 30 on its temperature, reporting every minute. */
+export const alarmedDevice = (name: string, metrics: Record<string, { unit: string }>) => ({
+  name,
+  location: 'Test bench',
+  metrics,
+  alarms: [{ metric: 'temperature', above: 30, severity: 'critical' }],
+  expectedIntervalSeconds: 60,
+});
 
 /** Uncaught exceptions the page threw since it was opened. */
 export const pageErrors = (page: Page): string[] =>

@@ -121,17 +121,7 @@ export class DevicePanel {
     aggregated?: Aggregated,
   ): void {
     for (const metric of metricsOf(this.#device, aggregated?.series ?? series)) {
-      let chart = this.#charts.get(metric);
-      if (!chart) {
-        chart = new MetricChart({
-          deviceId: this.#device.deviceId,
-          deviceName: displayName(this.#device),
-          metric,
-          unit: this.#device.metrics[metric]?.unit,
-        });
-        this.#charts.set(metric, chart);
-        this.#chartGrid.append(chart.element);
-      }
+      const chart = this.#charts.get(metric) ?? this.#addChart(metric);
       chart.update(
         aggregated
           ? { kind: 'aggregate', bucket: aggregated.bucket, points: aggregated.series[metric] ?? [] }
@@ -147,16 +137,21 @@ export class DevicePanel {
   /** Creates empty charts for the registered metrics, shown while history loads. */
   prepare(): void {
     for (const metric of Object.keys(this.#device.metrics)) {
-      if (this.#charts.has(metric)) continue;
-      const chart = new MetricChart({
-        deviceId: this.#device.deviceId,
-        deviceName: displayName(this.#device),
-        metric,
-        unit: this.#device.metrics[metric]?.unit,
-      });
-      this.#charts.set(metric, chart);
-      this.#chartGrid.append(chart.element);
+      if (!this.#charts.has(metric)) this.#addChart(metric);
     }
+  }
+
+  /** A new, empty chart of one metric, added to the grid after the others. */
+  #addChart(metric: string): MetricChart {
+    const chart = new MetricChart({
+      deviceId: this.#device.deviceId,
+      deviceName: displayName(this.#device),
+      metric,
+      unit: this.#device.metrics[metric]?.unit,
+    });
+    this.#charts.set(metric, chart);
+    this.#chartGrid.append(chart.element);
+    return chart;
   }
 
   slide(window: [number, number]): void {
