@@ -199,8 +199,8 @@ const failed = (event: APIGatewayProxyEvent, error: unknown): Promise<APIGateway
  * whole range as a CSV file, streamed as it is read
  * (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html). The route streams
  * (`responseTransferMode: STREAM`), so every answer goes out through the response stream: its
- * metadata prelude carries the status and headers. A failure before the export's first byte is
- * answered as JSON like any other; one after it ends the function with an error, which cuts the
+ * metadata prelude carries the status and headers. A request error is answered as JSON like any
+ * other; a failure once an export started ends the function with an error, which cuts the
  * response short rather than leaving a truncated file looking whole.
  */
 export const makeHandler =
@@ -208,30 +208,21 @@ export const makeHandler =
   async (event: APIGatewayProxyEvent, responseStream: Writable): Promise<void> => {
     const planned = await answer(deps, event).catch((error: unknown) => failed(event, error));
     if ('write' in planned) {
-      let out: Writable | undefined;
-      const opened = (): Writable => {
-        out ??= httpStream(responseStream, {
-          statusCode: 200,
-          headers: {
-            ...CORS_HEADERS,
-            'content-type': 'text/csv; charset=utf-8; header=present',
-            'content-disposition': `attachment; filename="${planned.filename}"`,
-          },
-        });
-        return out;
-      };
+      // The status and headers go out before the range is read, so a long range never keeps the
+      // gateway waiting for its first byte; every request error was answered above.
+      const out = httpStream(responseStream, {
+        statusCode: 200,
+        headers: {
+          ...CORS_HEADERS,
+          'content-type': 'text/csv; charset=utf-8; header=present',
+          'content-disposition': `attachment; filename="${planned.filename}"`,
+        },
+      });
       // Each write resolves at once, or once the stream drained: the client's pace holds the reads back.
-      const sink: CsvSink = async (text) => {
-        const stream = opened();
-        if (!stream.write(text)) await once(stream, 'drain');
-      };
-      try {
-        await planned.write(sink);
-      } catch (error) {
-        if (out === undefined) return send(httpStream, responseStream, await failed(event, error));
-        throw error;
-      }
-      opened().end();
+      await planned.write(async (text) => {
+        if (!out.write(text)) await once(out, 'drain');
+      });
+      out.end();
       return;
     }
     send(httpStream, responseStream, planned);

@@ -649,6 +649,15 @@ const buckets = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
 );
 
+const FORMATS = ['json', 'csv'];
+
+/** `format`: each the API offers, near misses, and anything. */
+const formats = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...FORMATS) },
+  { weight: 2, arbitrary: fc.constantFrom('', 'CSV', 'csv ', 'text/csv', 'xml', '__proto__') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+);
+
 const unknownParams = fc.constantFrom<Param>(
   ['deviceId', SEEN],
   ['__proto__', 'x'],
@@ -690,7 +699,16 @@ const boundVerdict = (text: string | undefined) => {
 
 const hostile = hostileSegment(DEVICE_ID, [SEEN, UNSEEN, 'fz-none']);
 
-const READINGS_VOCABULARY = new Set(['deviceId', 'from', 'to', 'limit', 'cursor', 'bucket', 'authorization']);
+const READINGS_VOCABULARY = new Set([
+  'deviceId',
+  'from',
+  'to',
+  'limit',
+  'cursor',
+  'bucket',
+  'format',
+  'authorization',
+]);
 
 describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => {
   it('serves pages in the contract shape or names the bad parameter, for ids of every shape', async () => {
@@ -701,8 +719,9 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
         limits.map((v): Param => ['limit', v]),
         cursors.map((v): Param => ['cursor', v]),
         buckets.map((v): Param => ['bucket', v]),
+        formats.map((v): Param => ['format', v]),
       ),
-      fc.oneof(unknownParams, fc.constantFrom<Param>(['format', 'csv'])),
+      unknownParams,
     );
     const request = fc.record({
       // A raw `?` or `#` would end the path before `/readings`: the path suite below sends those.
@@ -733,8 +752,9 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
         const from = boundVerdict(query.from);
         const to = boundVerdict(query.to);
         const unknown = Object.keys(query).some(
-          (k) => !['from', 'to', 'limit', 'cursor', 'bucket'].includes(k),
+          (k) => !['from', 'to', 'limit', 'cursor', 'bucket', 'format'].includes(k),
         );
+        const csv = query.format === 'csv';
         const verdict = worst(
           unknown ? 'invalid' : 'valid',
           from.verdict,
@@ -742,7 +762,10 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
           limitVerdict(query.limit, 1000),
           query.cursor === '' ? 'invalid' : 'valid',
           query.bucket === undefined || BUCKET_SIZES.includes(query.bucket) ? 'valid' : 'invalid',
+          query.format === undefined || FORMATS.includes(query.format) ? 'valid' : 'invalid',
           from.canonical && to.canonical && from.canonical > to.canonical ? 'invalid' : 'valid',
+          // An export is the whole range: it takes no page size and no cursor.
+          csv && (query.limit !== undefined || query.cursor !== undefined) ? 'invalid' : 'valid',
         );
         // The issued cursor continues raw readings: a page of buckets refuses it.
         const cursorIsOurs =
@@ -767,6 +790,22 @@ describe('GET /devices/{id}/readings under fuzzed ids and query strings', () => 
             { ...query, ...(id === undefined ? {} : { deviceId: id }) },
             READINGS_VOCABULARY,
           );
+          return;
+        }
+        if (csv) {
+          const [header, ...rows] = answer.text.split('\r\n');
+          expect(rows.pop(), 'the last record ends in CRLF').toBe('');
+          const starts = rows.map((row) => row.split(',')[0] ?? '');
+          expect(starts).toEqual([...new Set(starts)].sort());
+          if (query.bucket !== undefined) {
+            expect(header?.startsWith('start,end')).toBe(true);
+            return;
+          }
+          expect(header?.startsWith('timestamp')).toBe(true);
+          for (const time of starts) {
+            if (from.canonical) expect(time >= from.canonical, `${time} before from`).toBe(true);
+            if (to.canonical) expect(time <= to.canonical, `${time} after to`).toBe(true);
+          }
           return;
         }
         if (query.bucket !== undefined) {
