@@ -685,7 +685,9 @@ describe('REST API', () => {
     ResourceId: z.unknown(),
     AuthorizationType: z.string().optional(),
     AuthorizerId: z.unknown().optional(),
-    Integration: z.object({ Type: z.string(), Uri: z.unknown().optional() }).optional(),
+    Integration: z
+      .object({ Type: z.string(), Uri: z.unknown().optional(), ResponseTransferMode: z.string().optional() })
+      .optional(),
   });
 
   const pathOf = (resourceId: unknown, stack: string): string => {
@@ -725,6 +727,10 @@ describe('REST API', () => {
     expect(assembly.refs(method.Integration?.Uri, located.stack).map((r) => assembly.identity(r))).toEqual([
       `function:${physicalNameOfKey(STAGE, route.function)}`,
     ]);
+    // A streaming route invokes with InvokeWithResponseStream, whose integration URI differs.
+    const streams = route.responseTransferMode === 'STREAM';
+    expect(method.Integration?.ResponseTransferMode ?? 'BUFFERED').toBe(streams ? 'STREAM' : 'BUFFERED');
+    expect(JSON.stringify(method.Integration?.Uri).includes('/response-streaming-invocations')).toBe(streams);
     const [authorizer] = assembly.refs(method.AuthorizerId, located.stack);
     const spec = authorizers[route.authorizer];
     expect(authorizer?.resource.Properties).toMatchObject({
