@@ -71,7 +71,7 @@ interface Action {
   retriedAt?: number;
 }
 
-const DEVICES = ['crash-op-0', 'crash-op-1', 'crash-op-2', 'crash-op-3'];
+const DEVICES = ['crash-op-0', 'crash-op-1'];
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 describe(`operators' actions with the cloud killed at random moments (seed ${SEED}; repeat with CRASH_SEED=${SEED})`, () => {
@@ -94,7 +94,7 @@ describe(`operators' actions with the cloud killed at random moments (seed ${SEE
       return response.status === 200 ? ((await response.json()) as { items: Alert[] }).items : [];
     };
 
-    // Prepare: four devices, each with an alert raised half an hour ago that escalates every minute
+    // Prepare: two devices, each with an alert raised half an hour ago that escalates every minute
     const minuteAgo = (n: number) =>
       new Date(Math.floor(Date.now() / 60_000) * 60_000 - n * 60_000).toISOString();
     const alertIds: string[] = [];
@@ -167,7 +167,7 @@ describe(`operators' actions with the cloud killed at random moments (seed ${SEE
     // Act: two rounds, each sending its share of the actions two at a time and killing the cloud at
     // a seeded moment after the first answer; then a last kill at a seeded moment while nothing is
     // sent, as the restarted cloud resumes its deliveries and the escalation check runs
-    const rounds = [actions.slice(0, 6), actions.slice(6)];
+    const rounds = [actions.slice(0, 3), actions.slice(3)];
     const failures: string[] = [];
     // The API answers (its functions started) before a round's actions go out
     const answering = () =>
