@@ -60,7 +60,7 @@ describe('a function at the machine’s concurrency', () => {
     expect(t.cloud.stats().throttledRequests - throttledBefore).toBe(3);
   });
 
-  it('answers a WebSocket message past its queue with a Too Many Requests frame, and routes the ones it queued', async () => {
+  it('answers a WebSocket message that waited past half the integration timeout with a Too Many Requests frame, and routes the one it ran', async () => {
     const gate = join(dir, 'ws');
     const token = await t.viewerToken('*');
     const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(token)}`);
@@ -72,15 +72,13 @@ describe('a function at the machine’s concurrency', () => {
     socket.send(JSON.stringify({ action: 'subscribe', holdUntil: gate }));
     await waitFor(() => busy('websocketMessages') === 1 || undefined, 'the held message to run');
     socket.send(JSON.stringify({ action: 'subscribe' }));
-    await waitFor(() => waitingFor('websocketMessages') === 1 || undefined, 'the second message to wait');
-    socket.send(JSON.stringify({ action: 'subscribe' }));
-    const refused = await waitFor(() => frames[0], 'the refused message’s frame');
+    const refused = await waitFor(() => frames[0], 'the refused message’s frame', 60_000);
     writeFileSync(gate, '');
-    await waitFor(() => frames.length >= 3 || undefined, 'the queued messages’ answers');
+    await waitFor(() => frames.length >= 2 || undefined, 'the held message’s answer');
     socket.close();
 
     expect(refused).toMatchObject({ message: 'Too Many Requests' });
-    expect(frames.slice(1)).toEqual([{ ran: true }, { ran: true }]);
+    expect(frames.slice(1)).toEqual([{ ran: true }]);
     expect(t.cloud.stats().throttledRequests - throttledBefore).toBe(1);
-  });
+  }, 90_000);
 });

@@ -23,7 +23,11 @@ export const WEBSOCKET_LIMITS = {
  * (429 on a connect, a `Too Many Requests` frame on a message) instead of waiting for an answer
  * that would come too late.
  */
-const INTEGRATION_WAIT: InvokeOptions = { maxWaitMs: WEBSOCKET_LIMITS.integrationTimeoutMs / 2 };
+const INTEGRATION_WAIT: InvokeOptions = {
+  maxWaitMs: WEBSOCKET_LIMITS.integrationTimeoutMs / 2,
+  // Dashboards connect and subscribe in bursts (a reload of many tabs) of brief invocations.
+  refuseWhenQueueFull: false,
+};
 
 const isThrottle = (error: unknown): boolean =>
   error instanceof Error && error.name === 'TooManyRequestsException';

@@ -52,6 +52,12 @@ export interface InvokeOptions {
   readonly maxWaitMs?: number;
   /** Where a streaming handler's chunks go (`InvokeWithResponseStream`); absent, they are collected into the result. */
   readonly onChunk?: ChunkListener;
+  /**
+   * Whether a caller with `maxWaitMs` is refused at once when {@link LocalLambdaOptions.maxWaitingPerFunction}
+   * invocations already wait (true by default); a caller whose work is brief and bursty (a
+   * WebSocket connect) waits within `maxWaitMs` alone.
+   */
+  readonly refuseWhenQueueFull?: boolean;
 }
 
 /** A function the runtime can run: its handler module and its limits. */
@@ -732,7 +738,11 @@ export class LocalLambda {
       );
     const { maxWaitMs } = options;
     // The machine's concurrency is exhausted: the pool is Lambda's concurrency here.
-    if (maxWaitMs !== undefined && pool.waiting.length >= this.#maxWaiting)
+    if (
+      maxWaitMs !== undefined &&
+      options.refuseWhenQueueFull !== false &&
+      pool.waiting.length - this.#starting(pool) >= this.#maxWaiting
+    )
       return this.#throttle('ConcurrentInvocationLimitExceeded');
     const count = (delta: number) => {
       this.#running.set(functionName, (this.#running.get(functionName) ?? 0) + delta);
@@ -764,10 +774,19 @@ export class LocalLambda {
     return Promise.reject(new LambdaThrottledError(reason));
   }
 
-  /** Throttles an invocation no environment took within its caller's patience. */
+  /** Environments of the function whose init is running: each will take one of the first waiting invocations. */
+  #starting(pool: FunctionPool): number {
+    let starting = 0;
+    for (const environment of pool.environments) if (!environment.ready) starting += 1;
+    return starting;
+  }
+
+  /** Throttles an invocation no environment took within its caller's patience, unless a cold start is under way for it. */
   #giveUpWaiting(pool: FunctionPool, invocation: Invocation): void {
     const index = pool.waiting.indexOf(invocation);
-    if (index < 0) return;
+    // One of the first to wait has an environment starting for it: on Lambda its cold start is
+    // part of its invocation, not a wait, so it is not throttled for it.
+    if (index < 0 || index < this.#starting(pool)) return;
     pool.waiting.splice(index, 1);
     this.#throttled += 1;
     invocation.reject(new LambdaThrottledError('ConcurrentInvocationLimitExceeded'));
