@@ -4,6 +4,7 @@
  */
 export const INDEX = {
   devicesByApiKeyHash: 'byApiKeyHash',
+  readingsOutbox: 'outbox',
   connectionsByDevice: 'byDevice',
   alertsByDevice: 'byDevice',
   alertsByState: 'byState',

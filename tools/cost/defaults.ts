@@ -6,6 +6,7 @@
 
 import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
+import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
 import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes } from '../../infra/api.ts';
 import { ASSUMED_DASHBOARD_BUNDLE } from './dashboard-size.ts';
 import type { MeasuredUnits } from './measured.ts';
@@ -24,7 +25,7 @@ export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   pushPerConnection: 3,
   alertHistory: 20,
   alertNotifier: 60,
-  announce: 40,
+  outboxRelay: 60,
   silenceCheckBase: 100,
   silenceCheckPerThousandDevices: 150,
   // Parsing the Scan's answer and evaluating: ~80 µs a device measured on 2 cores at load average 28,
@@ -65,6 +66,7 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     sfnDurationMs: 250,
     sfnDefinitionBytes: options.sfnDefinitionBytes ?? 9_300,
     enrichmentWindow: DEFAULT_WINDOW,
+    outboxShards: OUTBOX_SHARDS,
     xrayReservoirPerSecond: 1,
     xraySampleRate: 0.05,
     logsCompressionRatio: 0.15,
