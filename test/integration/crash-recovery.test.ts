@@ -221,6 +221,16 @@ const device = (deviceId: string, apiKey: string) => {
     });
     if (response.status === 202) acknowledged.add(body.timestamp);
     else await response.body?.cancel();
+    return response;
+  };
+  /** Posts again after `Retry-After` while throttled, as a device does, so a burst is acknowledged whole. */
+  const postUntilAnswered = async (apiUrl: string, body: ReturnType<typeof reading>) => {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const response = await post(apiUrl, body);
+      if (response.status !== 429) return;
+      const retryAfterSeconds = Number(response.headers.get('retry-after') ?? '1');
+      await new Promise((resolve) => setTimeout(resolve, retryAfterSeconds * 1000));
+    }
   };
   return {
     acknowledged,
@@ -236,9 +246,9 @@ const device = (deviceId: string, apiKey: string) => {
         }),
       );
     },
-    /** Posts `count` readings at once and resolves when every one has been answered. */
+    /** Posts `count` readings at once and resolves when every one has been answered (a throttled one sent again). */
     burst: (apiUrl: string, count: number) =>
-      Promise.all(Array.from({ length: count }, () => post(apiUrl, reading()))),
+      Promise.all(Array.from({ length: count }, () => postUntilAnswered(apiUrl, reading()))),
   };
 };
 
