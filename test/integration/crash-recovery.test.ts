@@ -8,6 +8,7 @@ import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
 import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
+import { seeded } from '../support/seeded.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
 const dataDirs = [dataDir];
@@ -184,18 +185,6 @@ describe('a process killed mid-batch', () => {
     second.child.kill('SIGTERM');
   }, 90_000);
 });
-
-/** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
-const seeded = (seed: number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 /**
  * A device that posts readings from a few concurrent senders (each reading its own timestamp) until

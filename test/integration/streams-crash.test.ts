@@ -22,6 +22,7 @@ import { newSigningKey } from '../../handlers/lib/auth.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
 import { type EdgeAccess, edgeClientConfig, waitFor } from '../support/local-cloud.ts';
+import { seeded } from '../support/seeded.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-streams-crash-'));
 const signingKey = newSigningKey();
@@ -34,18 +35,6 @@ afterAll(() => {
   processes.killAll();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** A small seeded generator (mulberry32), so a failing run can be repeated with its seed. */
-const seeded = (seed: number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 /** Every record of the table's stream, oldest first. */
 const readStream = async (edge: EdgeAccess): Promise<StreamRecord[]> => {
