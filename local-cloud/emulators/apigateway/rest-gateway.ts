@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import type { InvokeOptions } from '../lambda/lambda.ts';
+import { type InvokeOptions, isThrottle } from '../lambda/lambda.ts';
 import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
 import { BoundedCache } from '../shared/bounded-cache.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
@@ -187,9 +187,12 @@ export class RestGateway {
   readonly #responses: ReadonlyMap<string, GatewayResponse>;
   readonly #pruner: NodeJS.Timeout;
   readonly #bucket: TokenBucket | undefined;
+  /** How every invocation of this API waits for an execution environment. */
+  readonly #wait: InvokeOptions;
 
   constructor(options: RestGatewayOptions) {
     this.#options = options;
+    this.#wait = { maxWaitMs: options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE };
     this.#bucket = options.throttle && new TokenBucket(options.throttle);
     this.#cache = new BoundedCache(options.authorizerCacheEntries ?? DEFAULT_AUTHORIZER_CACHE_ENTRIES);
     this.#routes = options.routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
@@ -441,15 +444,13 @@ export class RestGateway {
     if (cached === undefined) {
       try {
         const parsed = AuthorizerResult.safeParse(
-          await this.#options.invoke(spec.function, event, {
-            maxWaitMs: this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE,
-          }),
+          await this.#options.invoke(spec.function, event, this.#wait),
         );
         if (!parsed.success) return { status: 500 };
         cached = parsed.data;
       } catch (error) {
         // Lambda throttled the authorizer: API Gateway could not reach it (nothing is cached).
-        if (error instanceof Error && error.name === 'TooManyRequestsException') return { status: 429 };
+        if (isThrottle(error)) return { status: 429 };
         if (!(error instanceof Error && error.message === 'Unauthorized')) return { status: 500 };
         cached = 'Unauthorized';
       }
@@ -486,8 +487,7 @@ export class RestGateway {
     if (!invoke)
       throw new Error(`${route.method} ${route.path} streams, and the gateway was given no streaming invoke`);
     // Until the pipe below listens, a failure of the stream is answered where it is read, not thrown.
-    const maxWaitMs = this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE;
-    const body = invoke(route.function, event, { maxWaitMs }).on('error', () => {});
+    const body = invoke(route.function, event, this.#wait).on('error', () => {});
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), this.#options.integrationTimeoutMs);
@@ -497,7 +497,7 @@ export class RestGateway {
       started = await Promise.race([readPrelude(body), timedOut]);
     } catch (error) {
       body.destroy();
-      if (error instanceof Error && error.name === 'TooManyRequestsException')
+      if (isThrottle(error))
         return this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
       return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Internal server error');
     } finally {
@@ -528,13 +528,12 @@ export class RestGateway {
     });
     let raw: unknown;
     try {
-      const maxWaitMs = this.#options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE;
-      raw = await Promise.race([this.#options.invoke(route.function, event, { maxWaitMs }), timedOut]);
+      raw = await Promise.race([this.#options.invoke(route.function, event, this.#wait), timedOut]);
     } catch (error) {
       // Lambda refused the invocation (`TooManyRequestsException`): the INTEGRATION_FAILURE gateway
       // response, 500 unless the API maps it
       // (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
-      if (error instanceof Error && error.name === 'TooManyRequestsException') {
+      if (isThrottle(error)) {
         this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
         this.#options.onAnswer?.({ function: route.function, statusCode: res.statusCode, body: '' });
         return;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import type { InvokeOptions } from '../lambda/lambda.ts';
+import { type InvokeOptions, isThrottle } from '../lambda/lambda.ts';
 import { answerClientErrorsWithJson, writeRawJson } from '../shared/servers.ts';
 import { type ThrottleSettings, TokenBucket } from '../shared/token-bucket.ts';
 import type { ErrorBodies } from './error-bodies.ts';
@@ -28,9 +28,6 @@ const INTEGRATION_WAIT: InvokeOptions = {
   // Dashboards connect and subscribe in bursts (a reload of many tabs) of brief invocations.
   refuseWhenQueueFull: false,
 };
-
-const isThrottle = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'TooManyRequestsException';
 
 /**
  * A WebSocket API: a REQUEST authorizer on `$connect` reading its identity from the query string,

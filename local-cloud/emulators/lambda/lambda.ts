@@ -150,6 +150,10 @@ export type ThrottleReason =
  * never ran, so the caller may retry it: Step Functions sees `Lambda.TooManyRequestsException`,
  * EventBridge retries it with backoff.
  */
+/** Whether an invocation failed because Lambda throttled it (the error's name, as the SDK and the local runtime give it). */
+export const isThrottle = (error: unknown): error is Error =>
+  error instanceof Error && error.name === 'TooManyRequestsException';
+
 export class LambdaThrottledError extends LambdaInvocationError {
   readonly reason: ThrottleReason;
 
