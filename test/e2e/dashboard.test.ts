@@ -146,6 +146,29 @@ describe('the live dashboard', () => {
     expect(pageErrors(viewerPage)).toEqual([]);
   }, 120_000);
 
+  it('keeps the token of the link when the page is left before its configuration has loaded', async () => {
+    const { t, web, browser } = world();
+    await t.registerDevice('e2e-early-leave', device('Early-leave probe'));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      // The first load's config.json is held back until the page has been left.
+      let held = true;
+      await page.route('**/config.json', async (route) => {
+        if (held) return route.abort();
+        return route.continue();
+      });
+      await page.goto(`${web.url}/?token=${encodeURIComponent(await t.viewerToken(['e2e-early-leave']))}`);
+      held = false;
+
+      await page.goto(`${web.url}/?range=24h`);
+
+      await expect.poll(() => page.locator('#app').getAttribute('data-ready')).toBe('true');
+      expect(await page.locator('.device-item[data-device-id="e2e-early-leave"]').count()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('asks for a token when the link carries one the API refuses, and opens with a good one', async () => {
     const { t, web, browser } = world();
     await t.registerDevice('e2e-sign-in', device('Sign-in probe'));

@@ -37,6 +37,11 @@ const askForToken = (config: DashboardConfig, problem?: string) => {
 };
 
 const boot = async () => {
+  // The token leaves the address and is kept before anything is awaited: a reload or a link
+  // followed while config.json is still loading must find it.
+  const { token, cleanUrl } = resolveToken(location.href, sessionStorage.getItem(TOKEN_STORAGE_KEY));
+  if (cleanUrl !== undefined) history.replaceState(null, '', cleanUrl);
+  if (token) sessionStorage.setItem(TOKEN_STORAGE_KEY, token);
   let config: DashboardConfig;
   try {
     config = await loadConfig();
@@ -49,8 +54,6 @@ const boot = async () => {
     );
     return;
   }
-  const { token, cleanUrl } = resolveToken(location.href, sessionStorage.getItem(TOKEN_STORAGE_KEY));
-  if (cleanUrl !== undefined) history.replaceState(null, '', cleanUrl);
   if (token) open(config, token);
   else askForToken(config);
 };
