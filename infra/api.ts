@@ -124,6 +124,14 @@ export const STAGE_THROTTLE = {
  */
 export const REST_STAGE_METRICS = { detailed: true } as const;
 
+/**
+ * X-Ray sampling of every sensorbus trace root (the REST stage, stream-triggered functions, the
+ * workflows): the first request each second, then this fraction. AWS's default rule samples 5 %,
+ * which at a million devices records more traces than the rest of the observability costs; one
+ * in a thousand still shows every path many times a minute at that scale.
+ */
+export const TRACE_SAMPLING = { reservoirPerSecond: 1, fixedRate: 0.001 } as const;
+
 /** Memory of every function (MB): its Lambda `memorySize`, and the heap bound of its local execution environment. */
 export const FUNCTION_MEMORY_MB = 512;
 

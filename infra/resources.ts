@@ -151,6 +151,12 @@ export const buses = {
 
 export type BusName = keyof typeof buses;
 
+/**
+ * Days an archived bus keeps its events for replay: as long as the readings they announce are
+ * kept, since a replay re-delivers to targets that read the stored reading.
+ */
+export const ARCHIVE_RETENTION_DAYS = tables.readings.retention.days;
+
 export const topics = {
   /** People subscribe here (email, https) with filter policies on `deviceId` and `severity`. */
   alerts: { name: 'sensorbus-alerts', env: 'ALERTS_TOPIC_ARN' },

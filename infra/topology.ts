@@ -198,6 +198,7 @@ export type Substitution = SubstitutionOf<Names>;
 export type ScheduleSpec = ScheduleSpecOf<Names>;
 
 export {
+  ARCHIVE_RETENTION_DAYS,
   type BusName,
   buses,
   type QueueName,

@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { type BusName, buses, type TopicName, topics } from '../resources.ts';
+import { ARCHIVE_RETENTION_DAYS, type BusName, buses, type TopicName, topics } from '../resources.ts';
 import { rules } from '../topology.ts';
 import type { BusSpec, TopicSpec } from '../topology-types.ts';
 import { mapRecord, physicalName, type StageConfig } from './config.ts';
@@ -13,9 +13,6 @@ import { topicKeyFor } from './topic-key.ts';
 export interface EventsStackProps extends StackProps {
   readonly stage: StageConfig;
 }
-
-/** How long an archived bus keeps its events for replay. */
-export const ARCHIVE_RETENTION = Duration.days(365);
 
 /**
  * Where events travel: the custom buses (an archive on those the topology marks `archived`), the
@@ -40,7 +37,7 @@ export class EventsStack extends Stack {
           archiveName: physicalName(stage, `${spec.name}-archive`),
           description: `Every event on ${bus.eventBusName}, for replay`,
           eventPattern: { account: [Aws.ACCOUNT_ID] },
-          retention: ARCHIVE_RETENTION,
+          retention: Duration.days(ARCHIVE_RETENTION_DAYS),
         });
       }
       new CfnOutput(this, `${key}BusName`, { value: bus.eventBusName, description: `Event bus ${key}` });

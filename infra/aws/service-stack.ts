@@ -1,8 +1,16 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as xray from 'aws-cdk-lib/aws-xray';
 import type { Construct } from 'constructs';
-import { type AuthorizerSpec, authorizers, type RouteSpec, routes, websocketApi } from '../api.ts';
+import {
+  type AuthorizerSpec,
+  authorizers,
+  type RouteSpec,
+  routes,
+  TRACE_SAMPLING,
+  websocketApi,
+} from '../api.ts';
 import { DEFAULT_FLEET, fleetLimits, fleetSettings } from '../fleet.ts';
 import { type FunctionName, type FunctionSpec, functions } from '../functions.ts';
 
@@ -174,6 +182,24 @@ export class ServiceStack extends Stack {
     const account = this.restApi.api.node.tryFindChild('Account');
     if (account) this.webSocketApi.stage.node.addDependency(account);
     this.dashboard.connect({ restApi: this.restApi, webSocketStage: this.webSocketApi.stage });
+
+    // Every physical name of the stage starts with the same prefix: one rule samples them all.
+    const prefix = physicalName(stage, 'sensorbus');
+    new xray.CfnSamplingRule(this, 'TraceSampling', {
+      samplingRule: {
+        ruleName: prefix,
+        priority: 100,
+        serviceName: `${prefix}*`,
+        serviceType: '*',
+        host: '*',
+        httpMethod: '*',
+        urlPath: '*',
+        resourceArn: '*',
+        reservoirSize: TRACE_SAMPLING.reservoirPerSecond,
+        fixedRate: TRACE_SAMPLING.fixedRate,
+        version: 1,
+      },
+    });
 
     this.alarms = new OperatorAlarms(this, 'Alarms', stage);
     for (const [key, fn] of Object.entries(this.functions)) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { STAGE_THROTTLE, schedules } from '../../infra/api.ts';
 import { THROTTLED_RETRY_AFTER_SECONDS } from '../../infra/gateway-responses.ts';
 import {
+  ARCHIVE_RETENTION_DAYS,
   buses,
   queues,
   type RulesAndQueues,
@@ -524,7 +525,7 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     busNames: Object.values(buses).map((bus) => bus.name),
     archivedBuses: Object.values(buses)
       .filter((bus) => bus.archived)
-      .map((bus) => bus.name),
+      .map((bus) => ({ name: bus.name, retentionDays: ARCHIVE_RETENTION_DAYS })),
     faults,
     deadLetters: wiring.deadLetters,
     resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn, options.meter),

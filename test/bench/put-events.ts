@@ -23,7 +23,7 @@ const measure = async (dataDir: string | undefined) => {
     region: 'us-east-1',
     accountId: '000000000000',
     busNames: [BUS],
-    archivedBuses: [BUS],
+    archivedBuses: [{ name: BUS, retentionDays: 0 }],
     faults: new Faults(),
     deadLetters: new SqsDeadLetterQueues(
       new LocalSqs({ region: 'us-east-1', accountId: '000000000000', publicUrl: () => '' }),

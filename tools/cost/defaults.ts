@@ -7,7 +7,8 @@
 import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
 import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
-import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes } from '../../infra/api.ts';
+import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes, TRACE_SAMPLING } from '../../infra/api.ts';
+import { ARCHIVE_RETENTION_DAYS } from '../../infra/resources.ts';
 import { ASSUMED_DASHBOARD_BUNDLE } from './dashboard-size.ts';
 import type { MeasuredUnits } from './measured.ts';
 import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.ts';
@@ -67,11 +68,11 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     sfnDefinitionBytes: options.sfnDefinitionBytes ?? 9_300,
     enrichmentWindow: DEFAULT_WINDOW,
     outboxShards: OUTBOX_SHARDS,
-    xrayReservoirPerSecond: 1,
-    xraySampleRate: 0.05,
+    xrayReservoirPerSecond: TRACE_SAMPLING.reservoirPerSecond,
+    xraySampleRate: TRACE_SAMPLING.fixedRate,
     logsCompressionRatio: 0.15,
     logsRetentionMonths: { functions: 1, access: 3 },
-    archiveRetentionMonths: 12,
+    archiveRetentionMonths: ARCHIVE_RETENTION_DAYS / DAYS_PER_MONTH,
     idempotencyTtlHours: { push: 1, alertNotifier: 7 * 24 },
     ttlDeletionLagHours: 48,
     connectionLifetimeMinutes: CONNECTION_LIFETIME_SECONDS / 60,

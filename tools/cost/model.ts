@@ -62,7 +62,7 @@ export interface CostInputs {
   readonly dashboards: number;
   /** Devices each dashboard follows (the dashboard subscribes to every device it shows); default all. */
   readonly devicesPerDashboard?: number;
-  /** Months of alert history kept so far, and of the bus archive (at most its 365-day retention). */
+  /** Months of alert history kept so far, and of the bus archive (at most its retention). */
   readonly months: number;
   /** Days a reading is kept (its TTL): the readings table's steady-state size. */
   readonly retentionDays: number;
@@ -112,14 +112,14 @@ export interface Assumptions {
   readonly enrichmentWindow: number;
   /** Outbox index partitions the relay queries every run (`OUTBOX_SHARDS`). */
   readonly outboxShards: number;
-  /** X-Ray default sampling rule: the first request each second, then this fraction. */
+  /** The stage's X-Ray sampling rule (`TRACE_SAMPLING`): the first request each second, then this fraction. */
   readonly xrayReservoirPerSecond: number;
   readonly xraySampleRate: number;
   /** Stored (compressed) size of logs relative to ingested. */
   readonly logsCompressionRatio: number;
   /** Retention of function and workflow log groups, and of API access logs (CDK). */
   readonly logsRetentionMonths: { readonly functions: number; readonly access: number };
-  /** Retention of the telemetry bus archive (`ARCHIVE_RETENTION`). */
+  /** Retention of the telemetry bus archive (`ARCHIVE_RETENTION_DAYS`). */
   readonly archiveRetentionMonths: number;
   /** Powertools idempotency record lifetimes (hours) and how long TTL takes to delete an expired item. */
   readonly idempotencyTtlHours: { readonly push: number; readonly alertNotifier: number };
@@ -691,7 +691,7 @@ export const estimateDesign = (
         'eventsArchiveStorage',
         `archive storage after ${fmt(inputs.months)} month(s)`,
         archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
-        `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
+        `kept ${fmt(a.archiveRetentionMonths)} months (ARCHIVE_RETENTION_DAYS)`,
       );
     }
   } else {
@@ -836,7 +836,7 @@ export const estimateDesign = (
         'eventsArchiveStorage',
         `archive storage after ${fmt(inputs.months)} month(s)`,
         archivedGb * Math.min(inputs.months, a.archiveRetentionMonths),
-        `kept ${a.archiveRetentionMonths} months (ARCHIVE_RETENTION 365 days)`,
+        `kept ${fmt(a.archiveRetentionMonths)} months (ARCHIVE_RETENTION_DAYS)`,
       );
     }
 
@@ -1153,7 +1153,7 @@ export const estimateDesign = (
     'xrayTraces',
     'traces recorded',
     traces,
-    `default sampling (${a.xrayReservoirPerSecond}/s + ${a.xraySampleRate * 100}%) of ${rest ? 'API requests' : 'executions'}; downstream hops join the sampled trace`,
+    `sampling (${a.xrayReservoirPerSecond}/s + ${a.xraySampleRate * 100}%, TRACE_SAMPLING) of ${rest ? 'API requests' : 'executions'}; downstream hops join the sampled trace`,
   );
 
   // ---- Fixed and transfer ------------------------------------------------------------------
@@ -1352,9 +1352,9 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
       }),
     `Alerts: ${fmt(inputs.alertsPerDevicePerDay)} threshold alert(s) raised per device per day, each resolved later (2 events, 2 alarm-state writes); ${inputs.emailSubscribers} email subscriber(s) get every alert; no device goes silent.`,
     `Dashboards: ${inputs.dashboards} connected around the clock, each following ${inputs.devicesPerDashboard === undefined ? 'every device' : `${inputs.devicesPerDashboard} device(s)`}; API Gateway closes a connection after ${a.connectionLifetimeMinutes} min and the dashboard reconnects and resubscribes. History loads over REST are not counted.`,
-    `Storage after ${fmt(inputs.months)} month(s): readings are never deleted; the telemetry archive keeps ${a.archiveRetentionMonths} months; idempotency records live ${a.idempotencyTtlHours.push} h (push) / ${a.idempotencyTtlHours.alertNotifier} h (alerts) + ${a.ttlDeletionLagHours} h until TTL deletes them. DynamoDB GB = 2^30 B, +100 B per item.`,
+    `Storage after ${fmt(inputs.months)} month(s): readings are kept ${fmt(inputs.retentionDays)} days (their TTL); the telemetry archive keeps ${fmt(a.archiveRetentionMonths)} months; idempotency records live ${a.idempotencyTtlHours.push} h (push) / ${a.idempotencyTtlHours.alertNotifier} h (alerts) + ${a.ttlDeletionLagHours} h until TTL deletes them. DynamoDB GB = 2^30 B, +100 B per item.`,
     `Logs: Step Functions at level ${a.routing.workflowLogLevel} with execution data (${fmt(s.sfnLogBytesPerExecution / 1024)} KB per execution at level ALL, estimated from the real payloads); API access logs ${s.apiAccessLogLine} B per request; Lambda logs nothing in the steady state; stored at ${a.logsCompressionRatio} of ingested size.`,
-    `X-Ray: active tracing everywhere; the default rule samples ${a.xrayReservoirPerSecond} root/s + ${a.xraySampleRate * 100}% of the rest, and the trace header travels through PutEvents to every downstream hop.`,
+    `X-Ray: active tracing everywhere; the stage's rule (TRACE_SAMPLING) samples ${a.xrayReservoirPerSecond} root/s + ${a.xraySampleRate * 100}% of the rest, and the trace header travels through PutEvents to every downstream hop.`,
     'IoT Core alternative: one MQTT message per reading (the DynamoDBv2 action stores one message as one item and the StepFunctions action starts one execution per message, so batching would need a splitter Lambda); no API Gateway, authorizer, ingest Lambda, outbox or ReadingRecorded event; everything downstream is the same. Device-side, certificate and data-transfer-in costs are not counted.',
   ];
 };

@@ -52,6 +52,8 @@ const compileArchivePattern = (pattern: string): CompiledPattern => {
   }
 };
 
+const DAY_MS = 86_400_000;
+
 const notFound = (name: string) =>
   new AwsError('ResourceNotFoundException', `Archive ${name} does not exist.`);
 
@@ -76,6 +78,7 @@ export class Archives {
   }
 
   #open(definition: ArchiveDefinition): Archive {
+    if (this.#dir) this.#prune(definition);
     const archive: Archive = {
       ...definition,
       ...(definition.eventPattern !== undefined
@@ -85,6 +88,28 @@ export class Archives {
     };
     this.#archives.set(definition.name, archive);
     return archive;
+  }
+
+  /**
+   * Rewrites an archive's file without the events its retention has let go, as AWS deletes them
+   * (on open: a local cloud that ran for weeks does not keep what a deployed one would not).
+   */
+  #prune(definition: ArchiveDefinition): void {
+    const file = this.#file(definition.name);
+    if (definition.retentionDays === 0 || !existsSync(file)) return;
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const kept = lines.filter((line) => this.#retained(definition, JSON.parse(line) as ArchivedEvent));
+    if (kept.length < lines.length) writeFileSync(file, kept.map((line) => `${line}\n`).join(''));
+  }
+
+  /** Whether an archived event is still within its archive's retention (0 days: for ever). */
+  #retained(definition: ArchiveDefinition, entry: ArchivedEvent, nowMs = Date.now()): boolean {
+    return (
+      definition.retentionDays === 0 ||
+      Date.parse(entry.ingestionTime) > nowMs - definition.retentionDays * DAY_MS
+    );
   }
 
   #file(name: string): string {
@@ -180,11 +205,15 @@ export class Archives {
     }
   }
 
-  /** Every event an archive kept, oldest first. */
+  /** Every event an archive keeps, oldest first: none its retention has let go. */
   events(name: string): ArchivedEvent[] {
     const archive = this.#archives.get(name);
     if (!archive) return [];
-    if (Array.isArray(archive.store)) return [...archive.store];
+    const all = Array.isArray(archive.store) ? archive.store : this.#read(name);
+    return all.filter((entry) => this.#retained(archive, entry));
+  }
+
+  #read(name: string): ArchivedEvent[] {
     const file = this.#file(name);
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')

@@ -52,7 +52,8 @@ export interface LocalEventBridgeOptions {
   readonly region: string;
   readonly accountId: string;
   readonly busNames: readonly string[];
-  readonly archivedBuses: readonly string[];
+  /** Buses with an archive of every event, kept `retentionDays` (0: for ever). */
+  readonly archivedBuses: readonly { readonly name: string; readonly retentionDays: number }[];
   /**
    * Archives and the journal of pending deliveries (`journal/eventbridge.jsonl`) live here; in
    * memory when absent.
@@ -260,9 +261,11 @@ export class LocalEventBridge {
     for (const bus of [DEFAULT_BUS, ...options.busNames]) this.#addBus(bus);
     this.#archives = new Archives(options.dataDir && join(options.dataDir, 'archive'));
     // An archived bus of the topology has an archive of every event, named after the bus.
-    for (const bus of options.archivedBuses) {
-      if (this.#archives.has(bus)) continue;
-      this.#archives.create({ name: bus, busName: bus, eventSourceArn: this.busArn(bus), retentionDays: 0 });
+    for (const { name, retentionDays } of options.archivedBuses) {
+      if (!this.#archives.has(name))
+        this.#archives.create({ name, busName: name, eventSourceArn: this.busArn(name), retentionDays });
+      else if (this.#archives.get(name).retentionDays !== retentionDays)
+        this.#archives.update(name, { retentionDays });
     }
     this.deadLetters = options.deadLetters;
     const journalDir = options.dataDir && join(options.dataDir, 'journal');

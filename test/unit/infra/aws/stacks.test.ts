@@ -18,6 +18,7 @@ import {
   routes,
   STAGE_THROTTLE,
   schedules,
+  TRACE_SAMPLING,
   websocketApi,
 } from '../../../../infra/api.ts';
 import { physicalName, physicalNameOfKey, REPO_ROOT, stageConfig } from '../../../../infra/aws/config.ts';
@@ -982,6 +983,35 @@ describe('events, topics and alarms', () => {
         .map((bus) => identityOf('bus', bus.name))
         .sort(),
     );
+    // Kept as long as the readings they announce, not the year an archive defaults to in examples.
+    for (const { resource } of assembly.resources('AWS::Events::Archive'))
+      expect(resource.Properties.RetentionDays).toBe(tables.readings.retention.days);
+  });
+
+  it('samples traces by one X-Ray rule whose service name covers every function, workflow and the REST API', () => {
+    const [rule, ...others] = [...assembly.resources('AWS::XRay::SamplingRule')];
+    expect(others).toEqual([]);
+    const sampling = rule?.resource.Properties.SamplingRule as { ServiceName?: string } | undefined;
+    expect(sampling).toMatchObject({
+      ReservoirSize: TRACE_SAMPLING.reservoirPerSecond,
+      FixedRate: TRACE_SAMPLING.fixedRate,
+      ServiceType: '*',
+    });
+    // X-Ray service names match as globs: `*` any run of characters.
+    const covered = new RegExp(`^${String(sampling?.ServiceName).replaceAll('*', '.*')}$`);
+    const named = [
+      ...[...assembly.resources('AWS::Lambda::Function')]
+        .map(({ resource }) => resource.Properties.FunctionName)
+        .filter((name): name is string => typeof name === 'string' && name.includes('sensorbus')),
+      ...[...assembly.resources('AWS::StepFunctions::StateMachine')].map(
+        ({ resource }) => resource.Properties.StateMachineName,
+      ),
+      ...[...assembly.resources('AWS::ApiGateway::RestApi')].map(
+        ({ resource }) => `${resource.Properties.Name}/${STAGE.name}`,
+      ),
+    ];
+    expect(named.length).toBeGreaterThan(Object.keys(functions).length);
+    for (const name of named) expect(name).toMatch(covered);
   });
 
   it('registers a JSON Schema draft-04 document for every domain event', () => {

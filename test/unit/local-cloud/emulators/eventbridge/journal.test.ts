@@ -34,7 +34,7 @@ const start = (invoke: TargetInvoker, options: Partial<LocalEventBridgeOptions> 
     region: 'us-east-1',
     accountId: '000000000000',
     busNames: [BUS],
-    archivedBuses: [BUS],
+    archivedBuses: [{ name: BUS, retentionDays: 0 }],
     faults: new Faults(),
     resolveTarget: () => invoke,
     retryBaseDelayMs: 1,
