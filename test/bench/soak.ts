@@ -32,7 +32,8 @@ const OVERLOAD = 5;
 /** Requests a sender keeps open at most; past it the soak counts what it could not send. */
 const MAX_OPEN_REQUESTS = 512;
 const SAMPLE_EVERY_MS = 5000;
-const PUSHED_TYPES = ['ReadingRecorded', 'ReadingEnriched'] as const;
+/** What the push rule forwards of a reading (`infra/topology.ts`): its enriched event, once. */
+const PUSHED_TYPES = ['ReadingEnriched'] as const;
 
 const { values: flags } = parseArgs({
   options: {
@@ -133,11 +134,12 @@ cloud.events.subscribe((event, bus) => {
   if (event['detail-type'] === 'ReadingEnriched') for (const id of ids) bump(enriched, id);
 });
 
+type PushCounts = Record<(typeof PUSHED_TYPES)[number], Map<string, number>>;
 /** Per client, per push type: readingId → pushes received. */
-const pushes = Array.from({ length: clientCount }, () => ({
-  ReadingRecorded: new Map<string, number>(),
-  ReadingEnriched: new Map<string, number>(),
-}));
+const pushes = Array.from(
+  { length: clientCount },
+  () => Object.fromEntries(PUSHED_TYPES.map((type) => [type, new Map<string, number>()])) as PushCounts,
+);
 const sockets: WebSocket[] = [];
 /** A dashboard's connection, connected again after `Retry-After` while the gateway refuses it with 429. */
 const connect = async (): Promise<WebSocket> => {
@@ -239,11 +241,7 @@ const everyClientHas = (type: (typeof PUSHED_TYPES)[number], id: string) =>
 const drained = () =>
   cloud.stats().pendingDeliveries === 0 &&
   [...accepted].every(
-    (id) =>
-      announced.has(id) &&
-      enriched.has(id) &&
-      everyClientHas('ReadingRecorded', id) &&
-      everyClientHas('ReadingEnriched', id),
+    (id) => announced.has(id) && enriched.has(id) && PUSHED_TYPES.every((type) => everyClientHas(type, id)),
   );
 /**
  * The warm-up, before the clock starts: one reading posted (retried after `Retry-After` while
@@ -266,12 +264,7 @@ statuses.clear();
 /** Posts of the warm-up, left out of the figures (the sequence goes on, so no reading repeats one of them). */
 const warmUpPosts = sequence;
 for (const id of accepted) accepted.delete(id);
-for (const map of [
-  announced,
-  enriched,
-  ...pushes.flatMap((client) => [client.ReadingRecorded, client.ReadingEnriched]),
-])
-  map.clear();
+for (const map of [announced, enriched, ...pushes.flatMap((client) => Object.values(client))]) map.clear();
 
 print(
   `soak: ${minutes} min at ${rate} posts/s (${OVERLOAD}× the stage's ${ceiling} requests/s), ` +
