@@ -3,11 +3,13 @@
  * readings that fell in the bucket. Pure domain code shared by the stream consumer that keeps them
  * and the history endpoint that answers from them.
  *
- * Which sizes are stored: 1m, 15m and 6h. Every size the API offers is a whole multiple of one of
- * them (5m = 5 × 1m, 1h = 4 × 15m, 1d = 4 × 6h), so a derived bucket reads at most 5 stored items,
- * and a 30-day chart reads 120 items at 6h or 1d, 720 at 1h. Each stored size costs one write
- * per device per stream batch, so three sizes cost three writes where six would cost six; a
- * fourth (1h) would only save reads on 1h charts longer than a few days.
+ * Which sizes are stored: 15m and 6h. 1h = 4 × 15m and 1d = 4 × 6h are merged from them when read
+ * (at most 4 stored items a bucket; a 30-day chart reads 120 items at 6h or 1d, 2,880 at 1h).
+ * Each stored size costs one read and one write per device and bucket a stream batch touches,
+ * so two sizes cost two where a reading every minute would cost a 1m size one more per reading:
+ * 1m and 5m are finer than a device reporting every minute or few makes worth storing, and are
+ * computed from the raw readings of the range when asked (`handlers/readings/aggregates.ts`),
+ * which therefore reach back only as far as the readings' retention.
  */
 import { BucketSize } from '../../schemas/reading.ts';
 
@@ -26,16 +28,15 @@ export const BUCKET_MS: Readonly<Record<BucketSize, number>> = {
 };
 
 /** The sizes the consumer stores, smallest first. */
-export const STORED_SIZES = ['1m', '15m', '6h'] as const satisfies readonly BucketSize[];
+export const STORED_SIZES = ['15m', '6h'] as const satisfies readonly BucketSize[];
 export type StoredSize = (typeof STORED_SIZES)[number];
 
-/** The stored size a bucket size is answered from: the largest stored size that divides it. */
-export const storedSizeFor = (size: BucketSize): StoredSize => {
-  const divisors = STORED_SIZES.filter((stored) => BUCKET_MS[size] % BUCKET_MS[stored] === 0);
-  const largest = divisors.at(-1);
-  if (!largest) throw new Error(`No stored rollup size divides ${size}`);
-  return largest;
-};
+/**
+ * Where a bucket size is answered from: the largest stored size that divides it, or the raw
+ * readings (`undefined`) when it is finer than every stored size.
+ */
+export const storedSizeFor = (size: BucketSize): StoredSize | undefined =>
+  STORED_SIZES.filter((stored) => BUCKET_MS[size] % BUCKET_MS[stored] === 0).at(-1);
 
 /** The start (epoch ms) of the bucket of `size` holding the instant `ms`. */
 export const bucketStartMs = (ms: number, size: BucketSize): number =>

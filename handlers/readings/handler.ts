@@ -129,7 +129,7 @@ const answer = async (
   const range = { ...(from ? { from } : {}), ...(to ? { to } : {}) };
   if (csv && query.bucket) {
     const size = query.bucket;
-    const buckets = () => allAggregates(deps.rollups, deviceId, { size, ...range });
+    const buckets = () => allAggregates(deps, deviceId, { size, ...range });
     return {
       filename: `${deviceId}-readings-${size}.csv`,
       write: (sink) =>
@@ -164,7 +164,7 @@ const answer = async (
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
   if (query.bucket) {
     const bucket = query.bucket;
-    const aggregates = await aggregatesPage(deps.rollups, deviceId, {
+    const aggregates = await aggregatesPage(deps, deviceId, {
       size: bucket,
       from,
       to,
@@ -195,8 +195,8 @@ const failed = (event: APIGatewayProxyEvent, error: unknown): Promise<APIGateway
 
 /**
  * `GET /devices/{deviceId}/readings?from&to&limit&cursor`: a device's readings, oldest first; with
- * `bucket`, its buckets from the rollups instead; with `format=csv` (or `Accept: text/csv`), the
- * whole range as a CSV file, streamed as it is read
+ * `bucket`, its buckets instead (from the rollups, or computed from the readings for 1m and 5m);
+ * with `format=csv` (or `Accept: text/csv`), the whole range as a CSV file, streamed as it is read
  * (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html). The route streams
  * (`responseTransferMode: STREAM`), so every answer goes out through the response stream: its
  * metadata prelude carries the status and headers. A request error is answered as JSON like any

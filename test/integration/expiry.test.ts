@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { tables } from '../../infra/topology.ts';
+import { AggregatesPage } from '../../schemas/reading.ts';
 import { edgeDynamo, startTestCloud, storedItems, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
 let t: TestCloud;
@@ -68,6 +69,28 @@ describe('expiry', () => {
       'the reading to expire',
       30_000,
     );
+    // Buckets of 15 minutes and more are stored and outlive the reading; 1m and 5m are computed
+    // from the readings, so they end with them.
+    const around = `from=${new Date(Date.parse(expiring) - 3_600_000).toISOString()}&to=${new Date(Date.parse(expiring) + 3_600_000).toISOString()}`;
+    const buckets = async (size: string) => {
+      const response = await t.api(`/devices/${deviceId}/readings?${around}&bucket=${size}`, {
+        token: await t.viewerToken([deviceId]),
+      });
+      expect(response.status).toBe(200);
+      return AggregatesPage.parse(await response.json()).items;
+    };
+    const quarters = await waitFor(
+      async () => {
+        const items = await buckets('15m');
+        return items.length === 1 && items;
+      },
+      'the stored rollup of the expired reading',
+      30_000,
+    );
+    expect(quarters[0]?.metrics.t?.count).toBe(1);
+    expect((await buckets('6h')).map((bucket) => bucket.metrics.t?.count)).toEqual([1]);
+    expect(await buckets('1m')).toEqual([]);
+    expect(await buckets('5m')).toEqual([]);
   }, 90_000);
 
   it('closes an idle WebSocket connection and forgets it, as API Gateway does', async () => {

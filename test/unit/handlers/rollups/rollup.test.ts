@@ -49,10 +49,8 @@ describe('the rollups stream consumer', () => {
     expect(answer).toEqual({ batchItemFailures: [] });
     expect(store.applied.map((c) => [c.deviceId, c.size, c.start, c.readings.length]).sort()).toEqual(
       [
-        ['a', '1m', '2026-11-24T10:00:00.000Z', 2],
         ['a', '15m', '2026-11-24T10:00:00.000Z', 2],
         ['a', '6h', '2026-11-24T06:00:00.000Z', 2],
-        ['b', '1m', '2026-11-24T10:00:00.000Z', 1],
         ['b', '15m', '2026-11-24T10:00:00.000Z', 1],
         ['b', '6h', '2026-11-24T06:00:00.000Z', 1],
       ].sort(),
@@ -82,7 +80,7 @@ describe('the rollups stream consumer', () => {
 });
 
 describe('rollup sizes', () => {
-  it('answers every bucket size from a stored size that divides it, at most 5 stored items a bucket', () => {
+  it('answers every bucket size from a stored size that divides it, at most 4 stored items a bucket, and 1m and 5m from the readings', () => {
     expect({
       '1m': storedSizeFor('1m'),
       '5m': storedSizeFor('5m'),
@@ -90,6 +88,6 @@ describe('rollup sizes', () => {
       '1h': storedSizeFor('1h'),
       '6h': storedSizeFor('6h'),
       '1d': storedSizeFor('1d'),
-    }).toEqual({ '1m': '1m', '5m': '1m', '15m': '15m', '1h': '15m', '6h': '6h', '1d': '6h' });
+    }).toEqual({ '1m': undefined, '5m': undefined, '15m': '15m', '1h': '15m', '6h': '6h', '1d': '6h' });
   });
 });
