@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { bucketStartMs, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import { schedules } from '../../infra/api.ts';
 import { Meter } from '../../local-cloud/emulators/shared/meter.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../../test/support/local-cloud.ts';
@@ -120,13 +121,25 @@ const watch = async (t: TestCloud, deviceIds: string[]): Promise<WebSocket> => {
   return socket;
 };
 
-/** Readings spaced a minute apart, ending a minute ago; `value` sets the alarmed metric. */
-const readingsOf = (deviceId: string, count: number, startMinute: number, value: (i: number) => number) =>
-  Array.from({ length: count }, (_, i) => ({
+/** The latest 6 h boundary (UTC) before now: the readings are placed from it, so the stored rollup buckets they touch are the same in every run. */
+const anchorMs = (): number => bucketStartMs(Date.now(), '6h');
+
+/** Readings spaced a minute apart, the first `startMinute` minutes before the anchor; `value` sets the alarmed metric. */
+const readingsOf = (deviceId: string, count: number, startMinute: number, value: (i: number) => number) => {
+  const anchor = anchorMs();
+  return Array.from({ length: count }, (_, i) => ({
     deviceId,
-    timestamp: new Date(Date.now() - (startMinute - i) * 60_000).toISOString(),
+    timestamp: new Date(anchor - (startMinute - i) * 60_000).toISOString(),
     metrics: { temperature: value(i), humidity: 40 + (i % 7), pressure: 1013.25 },
   }));
+};
+
+/** The stored rollup buckets an upload touches: the rollups consumer reads and writes each once. */
+export const rollupBucketsOf = (readings: readonly { timestamp: string }[]): number =>
+  STORED_SIZES.reduce(
+    (sum, size) => sum + new Set(readings.map((r) => bucketStartMs(Date.parse(r.timestamp), size))).size,
+    0,
+  );
 
 /** Posts one upload, retrying a 5xx as devices do (a function starting cold on a loaded machine may answer 502). */
 const post = async (t: TestCloud, apiKey: string, readings: ReturnType<typeof readingsOf>) => {
@@ -167,19 +180,19 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
       }
       return devices;
     };
+    /** Posts every device's uploads; answers the stored rollup buckets they touched. */
     const uploadAll = async (
       devices: { deviceId: string; apiKey: string }[],
       batch: number,
       value: (upload: number, i: number) => number,
-    ) => {
+    ): Promise<number> => {
+      let rollupBuckets = 0;
       await Promise.all(
         devices.map(async ({ deviceId, apiKey }) => {
           for (let u = 0; u < workload.uploadsPerDevice; u++) {
-            await post(
-              t,
-              apiKey,
-              readingsOf(deviceId, batch, 5_000 - u * batch, (i) => value(u, i)),
-            );
+            const readings = readingsOf(deviceId, batch, 5_000 - u * batch, (i) => value(u, i));
+            rollupBuckets += rollupBucketsOf(readings);
+            await post(t, apiKey, readings);
             // Each upload settles before the next, so the stream consumers see it in a batch of its
             // own: the units do not depend on how the machine's speed happened to batch uploads
             // (a fleet's consumers batch more, so these are an upper bound for the rollups).
@@ -187,6 +200,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
           }
         }),
       );
+      return rollupBuckets;
     };
 
     const scenarios: ScenarioUnits[] = [];
@@ -203,7 +217,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
       await settle(t, meter);
       await drainOutbox(t, meter);
       meter.reset();
-      await uploadAll(devices, batch, () => 20);
+      const rollupBuckets = await uploadAll(devices, batch, () => 20);
       await settle(t, meter);
       const relayPolling = await drainOutbox(t, meter);
       const uploads = devices.length * workload.uploadsPerDevice;
@@ -212,6 +226,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
         batch,
         watchers,
         uploads,
+        rollupBuckets: rollupBuckets / uploads,
         perUpload: divide(subtract(meter.snapshot(), relayPolling), uploads),
       });
       for (const socket of sockets) socket.close();

@@ -3,10 +3,15 @@
  * they give for a fleet: units per upload at any batch size and watched fraction, interpolated
  * between the measured scenarios (linear in the batch between the nearest measured batch sizes,
  * extrapolated along the outermost two, linear in the watchers of a device), plus the units of one alert and of one run of each schedule.
+ * The rollups table's units are the exception: the consumer reads and writes once per stored
+ * bucket an upload touches, so they are measured per bucket and multiplied by the buckets a
+ * fleet's upload spreads over at its interval.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { BUCKET_MS, STORED_SIZES } from '../../handlers/lib/rollups.ts';
+import { tables } from '../../infra/resources.ts';
 
 export type Units = Record<string, number>;
 
@@ -28,6 +33,12 @@ export const MeasuredUnitsSchema = z.object({
         batch: z.number().int().positive(),
         watchers: z.number().int().nonnegative(),
         uploads: z.number().int().positive(),
+        /**
+         * Stored rollup buckets the scenario's uploads touched, per upload: its rollups units are
+         * then priced per bucket, and a fleet's upload touches as many as its readings' spread says
+         * ({@link storedBucketsPerUpload}), not as many as the measurement's.
+         */
+        rollupBuckets: z.optional(z.number().positive()),
         perUpload: UnitsSchema,
       }),
     )
@@ -56,6 +67,37 @@ export const combineUnits = (terms: readonly [number, Units][]): Units => {
   return out;
 };
 
+/** Units of the rollups table, which the consumer reads and writes once per stored bucket an upload touches. */
+export const isRollupsUnit = (unit: string): boolean => {
+  const [service, , table] = unit.split('/');
+  return service === 'dynamodb' && table === tables.rollups.name;
+};
+
+/**
+ * The stored rollup buckets an upload of `batch` readings `intervalSeconds` apart touches, on
+ * average over the phase of the upload against the UTC bucket boundaries: two consecutive readings
+ * share a bucket of size S with probability max(0, 1 − interval / S), so an upload touches
+ * `1 + (batch − 1) × min(1, interval / S)` buckets of each stored size.
+ */
+export const storedBucketsPerUpload = (batch: number, intervalSeconds: number): number =>
+  STORED_SIZES.reduce(
+    (sum, size) => sum + 1 + (batch - 1) * Math.min(1, (intervalSeconds * 1000) / BUCKET_MS[size]),
+    0,
+  );
+
+/** Whether every scenario says how many stored rollup buckets it touched, so rollups are priced per bucket. */
+const rollupsPerBucket = (m: MeasuredUnits): boolean =>
+  m.scenarios.every((s) => s.rollupBuckets !== undefined);
+
+/** A scenario's units per upload, with its rollups units per stored bucket when it says how many it touched. */
+const perBucketOfRollups = (scenario: MeasuredUnits['scenarios'][number]): Units => {
+  const buckets = scenario.rollupBuckets;
+  if (buckets === undefined) return scenario.perUpload;
+  return Object.fromEntries(
+    Object.entries(scenario.perUpload).map(([unit, n]) => [unit, isRollupsUnit(unit) ? n / buckets : n]),
+  );
+};
+
 /**
  * The units per upload of `watchers` watchers at batch `batch`: between two measured batch sizes
  * an upload's units are its per-upload part plus the batch times its per-reading part, so they are
@@ -71,11 +113,13 @@ const atBatch = (m: MeasuredUnits, watchers: number, batch: number): Units => {
   const low = measured[Math.max(0, upper - 1)];
   const high = measured[upper];
   if (!low || !high) throw new RangeError(`No measured scenario with ${watchers} watcher(s) per device`);
-  if (low.batch === high.batch) return low.perUpload;
+  const unitsOf = (s: (typeof measured)[number]) =>
+    rollupsPerBucket(m) ? perBucketOfRollups(s) : s.perUpload;
+  if (low.batch === high.batch) return unitsOf(low);
   const t = (batch - low.batch) / (high.batch - low.batch);
   return combineUnits([
-    [1 - t, low.perUpload],
-    [t, high.perUpload],
+    [1 - t, unitsOf(low)],
+    [t, unitsOf(high)],
   ]);
 };
 
@@ -86,6 +130,8 @@ export interface FleetShape {
   readonly watchedFraction: number;
   /** Dashboards watching each watched device. */
   readonly watchersPerWatchedDevice: number;
+  /** Seconds between two readings of a device: how many stored rollup buckets an upload spreads over. */
+  readonly intervalSeconds: number;
 }
 
 /**
@@ -106,11 +152,16 @@ export const unitsPerUpload = (m: MeasuredUnits, fleet: FleetShape): Units => {
         [-1, atBatch(m, 1, fleet.batch)],
       ])
     : {};
-  return combineUnits([
+  const units = combineUnits([
     [1, unwatched],
     [fleet.watchedFraction, first],
     [fleet.watchedFraction * Math.max(0, fleet.watchersPerWatchedDevice - 1), further],
   ]);
+  if (!rollupsPerBucket(m)) return units;
+  const buckets = storedBucketsPerUpload(fleet.batch, fleet.intervalSeconds);
+  return Object.fromEntries(
+    Object.entries(units).map(([unit, n]) => [unit, isRollupsUnit(unit) ? n * buckets : n]),
+  );
 };
 
 /** Relative drift of each unit between two measurements (durations left out); units only one has drift by 1. */

@@ -568,11 +568,13 @@ export const estimateDesign = (
       batch: shape.watchedUploadReadings,
       watchedFraction: watchedFraction > 0 ? 1 : 0,
       watchersPerWatchedDevice: watchersPerWatched,
+      intervalSeconds: inputs.intervalSeconds,
     });
     const unwatchedUpload = unitsPerUpload(measured, {
       batch: shape.unwatchedUploadReadings,
       watchedFraction: 0,
       watchersPerWatchedDevice: 0,
+      intervalSeconds: inputs.intervalSeconds,
     });
     const perUpload = withoutAuthorizer(
       requests > 0

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { tables } from '../../../../infra/topology.ts';
 import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
-import { drift, type MeasuredUnits, unitsPerUpload } from '../../../../tools/cost/measured.ts';
+import {
+  drift,
+  type MeasuredUnits,
+  storedBucketsPerUpload,
+  unitsPerUpload,
+} from '../../../../tools/cost/measured.ts';
 import { measuredFlow } from '../../../../tools/cost/measured-uses.ts';
 import { type CostInputs, estimate, watchedFractionOf } from '../../../../tools/cost/model.ts';
 import { PRICES } from '../../../../tools/cost/prices.ts';
@@ -98,7 +103,12 @@ const MEASURED: MeasuredUnits = {
 describe('measured units', () => {
   it('interpolate linearly in the batch between the measured batch sizes', () => {
     const at = (batch: number) =>
-      unitsPerUpload(MEASURED, { batch, watchedFraction: 0, watchersPerWatchedDevice: 0 });
+      unitsPerUpload(MEASURED, {
+        batch,
+        watchedFraction: 0,
+        watchersPerWatchedDevice: 0,
+        intervalSeconds: 60,
+      });
     expect(at(1)['dynamodb/wru/readings']).toBe(3);
     expect(at(10)['dynamodb/wru/readings']).toBe(12);
     expect(at(4)['dynamodb/wru/readings']).toBeCloseTo(6);
@@ -106,9 +116,38 @@ describe('measured units', () => {
   });
 
   it('add what the first watcher costs for the watched share, and each further watcher beyond it', () => {
-    const units = unitsPerUpload(MEASURED, { batch: 1, watchedFraction: 0.1, watchersPerWatchedDevice: 3 });
+    const units = unitsPerUpload(MEASURED, {
+      batch: 1,
+      watchedFraction: 0.1,
+      watchersPerWatchedDevice: 3,
+      intervalSeconds: 60,
+    });
     expect(units['events/customEvents']).toBeCloseTo(1 + 0.1);
     expect(units['apigateway/websocketMessages']).toBeCloseTo(0.1 * 1 + 0.1 * 2 * 1);
+  });
+
+  it('price the rollups per stored bucket an upload spreads over at its interval, not per reading', () => {
+    const rollups = `dynamodb/wru/${tables.rollups.name}`;
+    // Uploads of 1 touch a 15m and a 6h bucket; the measured uploads of 10, a minute apart, 3.
+    const measured: MeasuredUnits = {
+      ...MEASURED,
+      scenarios: MEASURED.scenarios.map((scenario) => ({
+        ...scenario,
+        rollupBuckets: scenario.batch === 1 ? 2 : 3,
+        perUpload: { ...scenario.perUpload, [rollups]: scenario.batch === 1 ? 2 : 3 },
+      })),
+    };
+    const at = (batch: number, intervalSeconds: number) =>
+      unitsPerUpload(measured, { batch, watchedFraction: 0, watchersPerWatchedDevice: 0, intervalSeconds })[
+        rollups
+      ];
+
+    expect(at(1, 60)).toBeCloseTo(2);
+    // 60 readings a minute apart: 1 + 59 × 60/900 buckets of 15m, 1 + 59 × 60/21,600 of 6h.
+    expect(at(60, 60)).toBeCloseTo(1 + (59 * 60) / 900 + 1 + (59 * 60) / 21_600);
+    // Readings an hour apart never share a 15m bucket: one each.
+    expect(at(12, 3600)).toBeCloseTo(12 + 1 + (11 * 3600) / 21_600);
+    expect(storedBucketsPerUpload(1, 300)).toBe(2);
   });
 
   it('drift compares every unit but durations, a unit only one side has drifting by 1', () => {
