@@ -34,7 +34,7 @@ export interface AggregateSources {
  * Raw readings a page of computed buckets reads before it stops at the next bucket boundary: a
  * page holds at most `limit` buckets and, past this many readings, ends with the bucket being
  * read (buckets are never split), answering `nextCursor` for the rest. A device reporting every
- * second fills 83 one-minute buckets with it; one reporting every minute, the 1,000 of a full page.
+ * second gets pages of 84 one-minute buckets; one reporting every minute, full pages of 1,000.
  */
 export const MAX_READINGS_PER_PAGE = 5_000;
 
