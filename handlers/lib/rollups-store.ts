@@ -65,6 +65,25 @@ export const SEQUENCE_DIGITS = 40;
 export const paddedSequence = (sequenceNumber: string): string =>
   sequenceNumber.padStart(SEQUENCE_DIGITS, '0');
 
+/**
+ * A rollup as the table holds it: one device, stored size and bucket, with the sequence number of
+ * the latest stream record applied to it. It expires `retentionDays` after its bucket starts.
+ */
+export const rollupItem = (
+  bucket: Pick<BucketContribution, 'deviceId' | 'size' | 'start'>,
+  metrics: MetricsAggregate,
+  appliedThrough: string,
+  retentionDays: number,
+) => ({
+  series: seriesKey(bucket.deviceId, bucket.size),
+  start: bucket.start,
+  deviceId: bucket.deviceId,
+  size: bucket.size,
+  metrics: Object.fromEntries(Object.entries(metrics).map(([m, a]) => [m, toStored(a)])),
+  appliedThrough,
+  expiresAt: Math.floor(Date.parse(bucket.start) / 1000) + retentionDays * 86_400,
+});
+
 /** How often a contribution is read and written again when another writer moved the item in between. */
 const MAX_ATTEMPTS = 5;
 
@@ -108,14 +127,7 @@ export const dynamoRollups = (client: DynamoDBDocumentClient, tableName: string)
         await client.send(
           new PutCommand({
             TableName: tableName,
-            Item: {
-              ...key,
-              deviceId: contribution.deviceId,
-              size: contribution.size,
-              metrics: Object.fromEntries(Object.entries(metrics).map(([m, a]) => [m, toStored(a)])),
-              appliedThrough,
-              expiresAt: Math.floor(Date.parse(contribution.start) / 1000) + retentionDays * 86_400,
-            },
+            Item: rollupItem(contribution, metrics, appliedThrough, retentionDays),
             ...(current
               ? {
                   ConditionExpression: 'appliedThrough = :seen',

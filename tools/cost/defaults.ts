@@ -8,7 +8,7 @@ import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
 import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
 import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes, TRACE_SAMPLING } from '../../infra/api.ts';
-import { ARCHIVE_RETENTION_DAYS } from '../../infra/resources.ts';
+import { ARCHIVE_RETENTION_DAYS, tables } from '../../infra/resources.ts';
 import { ASSUMED_DASHBOARD_BUNDLE } from './dashboard-size.ts';
 import type { MeasuredUnits } from './measured.ts';
 import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.ts';
@@ -73,6 +73,7 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     logsCompressionRatio: 0.15,
     logsRetentionMonths: { functions: 1, access: 3 },
     archiveRetentionMonths: ARCHIVE_RETENTION_DAYS / DAYS_PER_MONTH,
+    rollupsRetentionDays: tables.rollups.retention.days,
     idempotencyTtlHours: { push: 1, alertNotifier: 7 * 24 },
     ttlDeletionLagHours: 48,
     connectionLifetimeMinutes: CONNECTION_LIFETIME_SECONDS / 60,

@@ -23,6 +23,8 @@
  * - Schedules (`infra/api.ts`): the outbox relay queries the 8 outbox shards every minute; the
  *   silence check scans the whole devices table every minute, in parallel segments.
  */
+
+import { BUCKET_MS, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import {
   type FleetSize,
   reservedConcurrency,
@@ -121,6 +123,8 @@ export interface Assumptions {
   readonly logsRetentionMonths: { readonly functions: number; readonly access: number };
   /** Retention of the telemetry bus archive (`ARCHIVE_RETENTION_DAYS`). */
   readonly archiveRetentionMonths: number;
+  /** Days a stored rollup is kept after its bucket starts (the rollups table's `retention`). */
+  readonly rollupsRetentionDays: number;
   /** Powertools idempotency record lifetimes (hours) and how long TTL takes to delete an expired item. */
   readonly idempotencyTtlHours: { readonly push: number; readonly alertNotifier: number };
   readonly ttlDeletionLagHours: number;
@@ -369,6 +373,17 @@ export const lambdaMsOf = (
       return ms.other;
   }
 };
+
+/**
+ * The rollups a device has stored after `days`: each stored size's buckets of those days that hold
+ * a reading (every one when the device reports more often than the size, else one per reading).
+ */
+export const storedRollupsPerDevice = (days: number, intervalSeconds: number): number =>
+  STORED_SIZES.reduce(
+    (sum, size) =>
+      sum + ((days * 86_400_000) / BUCKET_MS[size]) * Math.min(1, BUCKET_MS[size] / (intervalSeconds * 1000)),
+    0,
+  );
 
 /** The units of a measured upload without the device-key authorizer's, which the model prices itself. */
 const withoutAuthorizer = (units: Units): Units =>
@@ -1079,7 +1094,17 @@ export const estimateDesign = (
     tableGb,
     `readings ${fmt(readingsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
   );
-  add('dynamoPitr', 'point-in-time recovery (every table)', tableGb, 'billed on table size');
+  // Rollups accumulate until their retention: per device, each stored bucket a reading fell in.
+  const rollupDays = Math.min(inputs.months * a.daysPerMonth, a.rollupsRetentionDays);
+  const rollupsPerDevice = storedRollupsPerDevice(rollupDays, inputs.intervalSeconds);
+  const rollupsGb = (N * rollupsPerDevice * (s.rollupItem + STORAGE_OVERHEAD_BYTES)) / GB;
+  add(
+    'dynamoStorage',
+    `rollups storage after ${fmt(inputs.months)} month(s)`,
+    rollupsGb,
+    `${fmt(rollupsPerDevice)} stored 15m and 6h buckets per device (${fmt(rollupDays)} days, kept ${a.rollupsRetentionDays}), ${s.rollupItem} B each`,
+  );
+  add('dynamoPitr', 'point-in-time recovery (every table)', tableGb + rollupsGb, 'billed on table size');
 
   // ---- Logs and traces ---------------------------------------------------------------------
   const loggedExecutions = a.routing.workflowLogLevel === 'ALL' ? enrichExecutions : 0;

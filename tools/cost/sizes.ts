@@ -15,7 +15,10 @@ import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
 import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
+import { aggregateReadings } from '../../handlers/lib/rollups.ts';
+import { paddedSequence, rollupItem } from '../../handlers/lib/rollups-store.ts';
 import { toPushMessage } from '../../handlers/push/push.ts';
+import { tables } from '../../infra/resources.ts';
 import { ReadingEnriched } from '../../schemas/events.ts';
 import { itemSize } from './dynamo-size.ts';
 
@@ -33,6 +36,8 @@ export interface Sizes {
   readonly readingItemEnriched: number;
   /** An entry of the `outbox` index (projection ALL: the marked item). */
   readonly outboxIndexEntry: number;
+  /** A stored rollup of the sample device: one bucket of its metrics (`handlers/lib/rollups-store.ts`). */
+  readonly rollupItem: number;
   /** A device item with its last reading and alarm states. */
   readonly deviceItem: number;
   /** An entry of the devices `byApiKeyHash` index (KEYS_ONLY). */
@@ -439,6 +444,14 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     readingItemUnmarked: itemSize(unmarked),
     readingItemEnriched: itemSize(enriched),
     outboxIndexEntry: itemSize(marked as unknown as Record<string, unknown>),
+    rollupItem: itemSize(
+      rollupItem(
+        { deviceId: DEVICE_ID, size: '15m', start: reading.timestamp },
+        aggregateReadings([reading, { ...reading, timestamp: timestampAt(1), metrics: metricsAt(1) }]),
+        paddedSequence('4421584500000000017590012345'),
+        tables.rollups.retention.days,
+      ),
+    ),
     deviceItem: itemSize(device),
     apiKeyIndexEntry: itemSize({ deviceId: DEVICE_ID, apiKeyHash }),
     readingRecordedEvent: eventSize(recorded),

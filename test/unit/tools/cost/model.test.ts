@@ -12,6 +12,7 @@ import {
   estimateDesign,
   type LineItem,
   sampledTraces,
+  storedRollupsPerDevice,
   uploadShapeOf,
 } from '../../../../tools/cost/model.ts';
 import { PRICES, PRICES_READ_ON, unverifiedPrices } from '../../../../tools/cost/prices.ts';
@@ -28,6 +29,7 @@ const SIZES: Sizes = {
   readingItemUnmarked: 250,
   readingItemEnriched: 660, // 12 × 660 = 7,920 B → 2 × 4 KB → 1 RRU eventually consistent
   outboxIndexEntry: 300,
+  rollupItem: 500,
   deviceItem: 800,
   apiKeyIndexEntry: 100,
   readingRecordedEvent: 500,
@@ -309,6 +311,26 @@ describe('volumes, counted by hand', () => {
   it('prices tiers on the monthly total: 400M REST requests cost 333M × $3.50 + 67M × $2.80', () => {
     const estimate = rest({ devices: 400_000_000 / (READINGS / 1000) });
     expect(line(estimate, 'REST requests (POST /readings)').cost).toBeCloseTo(333 * 3.5 + 67 * 2.8, 4);
+  });
+});
+
+describe('rollups storage', () => {
+  it('holds each stored 15m and 6h bucket a reading fell in, until the rollups retention', () => {
+    const GB = 1024 ** 3;
+    // A reading a minute fills every bucket: 96 + 4 a day. One an hour fills 24 of the 96 15m buckets.
+    expect(storedRollupsPerDevice(1, 60)).toBeCloseTo(100);
+    expect(storedRollupsPerDevice(1, 3600)).toBeCloseTo(28);
+    const month = rest();
+    const years = rest({ months: 36 });
+
+    expect(line(month, 'rollups storage after 1 month(s)').quantity).toBeCloseTo(
+      (1000 * 100 * 30.44 * (500 + 100)) / GB,
+      6,
+    );
+    expect(line(years, 'rollups storage after 36 month(s)').quantity).toBeCloseTo(
+      (1000 * 100 * ASSUMPTIONS.rollupsRetentionDays * (500 + 100)) / GB,
+      6,
+    );
   });
 });
 
