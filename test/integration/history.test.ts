@@ -256,9 +256,21 @@ describe('history in buckets', () => {
 
     const paged = await allBuckets(deviceId, 'bucket=1h&limit=3');
     const within = await allBuckets(deviceId, 'bucket=1h&from=2026-11-20T11:20:00Z&to=2026-11-20T12:05:00Z');
+    const computed = await allBuckets(deviceId, 'bucket=5m&limit=7');
+    const computedWithin = await allBuckets(
+      deviceId,
+      'bucket=5m&from=2026-11-20T11:20:00Z&to=2026-11-20T12:05:00Z',
+    );
 
     expect(paged.requests).toBe(3);
     expect(paged.items).toEqual(JSON.parse(JSON.stringify(expectedBuckets(readings, '1h'))));
+    expect(computed.requests).toBe(5);
+    expect(computed.items).toEqual(JSON.parse(JSON.stringify(expectedBuckets(readings, '5m'))));
+    expect(AggregatesPage.shape.items.parse(computedWithin.items).map((b) => b.start)).toEqual([
+      '2026-11-20T11:30:00.000Z',
+      '2026-11-20T11:45:00.000Z',
+      '2026-11-20T12:00:00.000Z',
+    ]);
     expect(AggregatesPage.shape.items.parse(within.items).map((b) => [b.start, b.metrics.t?.count])).toEqual([
       ['2026-11-20T11:00:00.000Z', 4],
       ['2026-11-20T12:00:00.000Z', 4],
