@@ -3,13 +3,14 @@
  * readings that fell in the bucket. Pure domain code shared by the stream consumer that keeps them
  * and the history endpoint that answers from them.
  *
- * Which sizes are stored: 15m and 6h. 1h = 4 × 15m and 1d = 4 × 6h are merged from them when read
- * (at most 4 stored items a bucket; a 30-day chart reads 120 items at 6h or 1d, 2,880 at 1h).
- * Each stored size costs one read and one write per device and bucket a stream batch touches,
- * so two sizes cost two where a reading every minute would cost a 1m size one more per reading:
- * 1m and 5m are finer than a device reporting every minute or few makes worth storing, and are
- * computed from the raw readings of the range when asked (`handlers/readings/aggregates.ts`),
- * which therefore reach back only as far as the readings' retention.
+ * Which sizes are stored: 1h and 6h. 1d = 4 × 6h is merged from them when read (at most 4 stored
+ * items a bucket; a 30-day chart reads 120 items at 6h or 1d, 720 at 1h). Each stored size costs
+ * one read and one write per device and bucket a stream batch touches, and an item per bucket that
+ * holds a reading until the rollups' retention, so a size finer than an hour would cost a device
+ * reporting every few minutes a write (and an item kept 400 days) every few readings and buy
+ * nothing over the readings: 1m, 5m and 15m are computed from the raw readings of the range when
+ * asked (`handlers/readings/aggregates.ts`), which therefore reach back only as far as the
+ * readings' retention.
  */
 import { BucketSize } from '../../schemas/reading.ts';
 
@@ -28,7 +29,7 @@ export const BUCKET_MS: Readonly<Record<BucketSize, number>> = {
 };
 
 /** The sizes the consumer stores, smallest first. */
-export const STORED_SIZES = ['15m', '6h'] as const satisfies readonly BucketSize[];
+export const STORED_SIZES = ['1h', '6h'] as const satisfies readonly BucketSize[];
 export type StoredSize = (typeof STORED_SIZES)[number];
 
 /**

@@ -116,7 +116,7 @@ const computedPage = async (
 
 /**
  * One page of a device's buckets, oldest first. A bucket of a stored size is one rollup item, a
- * larger one merges the stored items it is made of, and one finer than every stored size (1m, 5m)
+ * larger one merges the stored items it is made of, and one finer than every stored size (1m, 5m, 15m)
  * is computed from the raw readings, so it exists only while they do (their retention). Buckets
  * without readings have no item and are left out.
  */

@@ -195,7 +195,7 @@ const failed = (event: APIGatewayProxyEvent, error: unknown): Promise<APIGateway
 
 /**
  * `GET /devices/{deviceId}/readings?from&to&limit&cursor`: a device's readings, oldest first; with
- * `bucket`, its buckets instead (from the rollups, or computed from the readings for 1m and 5m);
+ * `bucket`, its buckets instead (from the rollups, or computed from the readings for 1m, 5m and 15m);
  * with `format=csv` (or `Accept: text/csv`), the whole range as a CSV file, streamed as it is read
  * (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html). The route streams
  * (`responseTransferMode: STREAM`), so every answer goes out through the response stream: its

@@ -184,13 +184,13 @@ describe('history in buckets', () => {
 
           const range = 'from=2026-11-23T20:00:00Z&to=2026-11-24T04:00:00Z';
           const readingCount = readings.reduce((n, r) => n + Object.keys(r.metrics).length, 0);
-          // 15m and 6h are stored as the stream consumer folds readings in; 1m and 5m are
+          // 1h and 6h are stored as the stream consumer folds readings in; 1m, 5m and 15m are
           // computed from the readings when asked, and must equal what the stored ones give.
           await waitFor(
             async () =>
               (
                 await Promise.all(
-                  ['15m', '6h'].map(
+                  ['1h', '6h'].map(
                     async (size) =>
                       totalCount((await allBuckets(deviceId, `${range}&bucket=${size}&limit=1000`)).items) ===
                       readingCount,
@@ -313,7 +313,7 @@ describe('history in buckets', () => {
     await postAll(apiKey, deviceId, [readings]);
     const before = await waitFor(
       async () => {
-        const { items } = await allBuckets(deviceId, 'bucket=15m');
+        const { items } = await allBuckets(deviceId, 'bucket=1h');
         return totalCount(items) === 5 && items;
       },
       'the rollups of five readings',
@@ -339,8 +339,8 @@ describe('history in buckets', () => {
     await t.cloud.lambda.invoke('rollups', { Records: own });
     await t.cloud.lambda.invoke('rollups', { Records: own.slice(2) });
 
-    expect((await allBuckets(deviceId, 'bucket=15m')).items).toEqual(before);
-    expect(before).toEqual(JSON.parse(JSON.stringify(expectedBuckets(readings, '15m'))));
+    expect((await allBuckets(deviceId, 'bucket=1h')).items).toEqual(before);
+    expect(before).toEqual(JSON.parse(JSON.stringify(expectedBuckets(readings, '1h'))));
     expect((await allBuckets(deviceId, 'bucket=6h')).items).toEqual(
       JSON.parse(JSON.stringify(expectedBuckets(readings, '6h'))),
     );

@@ -1102,7 +1102,7 @@ export const estimateDesign = (
     'dynamoStorage',
     `rollups storage after ${fmt(inputs.months)} month(s)`,
     rollupsGb,
-    `${fmt(rollupsPerDevice)} stored 15m and 6h buckets per device (${fmt(rollupDays)} days, kept ${a.rollupsRetentionDays}), ${s.rollupItem} B each`,
+    `${fmt(rollupsPerDevice)} stored ${STORED_SIZES.join(' and ')} buckets per device (${fmt(rollupDays)} days, kept ${a.rollupsRetentionDays}), ${s.rollupItem} B each`,
   );
   add('dynamoPitr', 'point-in-time recovery (every table)', tableGb + rollupsGb, 'billed on table size');
 

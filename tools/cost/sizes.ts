@@ -15,7 +15,7 @@ import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
 import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
-import { aggregateReadings } from '../../handlers/lib/rollups.ts';
+import { aggregateReadings, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import { paddedSequence, rollupItem } from '../../handlers/lib/rollups-store.ts';
 import { toPushMessage } from '../../handlers/push/push.ts';
 import { tables } from '../../infra/resources.ts';
@@ -446,7 +446,7 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     outboxIndexEntry: itemSize(marked as unknown as Record<string, unknown>),
     rollupItem: itemSize(
       rollupItem(
-        { deviceId: DEVICE_ID, size: '15m', start: reading.timestamp },
+        { deviceId: DEVICE_ID, size: STORED_SIZES[0], start: reading.timestamp },
         aggregateReadings([reading, { ...reading, timestamp: timestampAt(1), metrics: metricsAt(1) }]),
         paddedSequence('4421584500000000017590012345'),
         tables.rollups.retention.days,

@@ -49,16 +49,16 @@ describe('the rollups stream consumer', () => {
     expect(answer).toEqual({ batchItemFailures: [] });
     expect(store.applied.map((c) => [c.deviceId, c.size, c.start, c.readings.length]).sort()).toEqual(
       [
-        ['a', '15m', '2026-11-24T10:00:00.000Z', 2],
+        ['a', '1h', '2026-11-24T10:00:00.000Z', 2],
         ['a', '6h', '2026-11-24T06:00:00.000Z', 2],
-        ['b', '15m', '2026-11-24T10:00:00.000Z', 1],
+        ['b', '1h', '2026-11-24T10:00:00.000Z', 1],
         ['b', '6h', '2026-11-24T06:00:00.000Z', 1],
       ].sort(),
     );
   });
 
   it('answers the earliest record of the buckets it could not write, so Lambda retries from there', async () => {
-    const store = storeFailing((c) => c.deviceId === 'b' && c.size === '15m');
+    const store = storeFailing((c) => c.deviceId === 'b' && c.size === '1h');
     const records = [
       record('INSERT', 7, reading('a', '2026-11-24T10:00:05.000Z', 1)),
       record('INSERT', 8, reading('b', '2026-11-24T10:00:05.000Z', 1)),
@@ -80,7 +80,7 @@ describe('the rollups stream consumer', () => {
 });
 
 describe('rollup sizes', () => {
-  it('answers every bucket size from a stored size that divides it, at most 4 stored items a bucket, and 1m and 5m from the readings', () => {
+  it('answers every bucket size from a stored size that divides it, at most 4 stored items a bucket, and 1m, 5m and 15m from the readings', () => {
     expect({
       '1m': storedSizeFor('1m'),
       '5m': storedSizeFor('5m'),
@@ -88,6 +88,6 @@ describe('rollup sizes', () => {
       '1h': storedSizeFor('1h'),
       '6h': storedSizeFor('6h'),
       '1d': storedSizeFor('1d'),
-    }).toEqual({ '1m': undefined, '5m': undefined, '15m': '15m', '1h': '15m', '6h': '6h', '1d': '6h' });
+    }).toEqual({ '1m': undefined, '5m': undefined, '15m': undefined, '1h': '1h', '6h': '6h', '1d': '6h' });
   });
 });

@@ -128,7 +128,7 @@ describe('measured units', () => {
 
   it('price the rollups per stored bucket an upload spreads over at its interval, not per reading', () => {
     const rollups = `dynamodb/wru/${tables.rollups.name}`;
-    // Uploads of 1 touch a 15m and a 6h bucket; the measured uploads of 10, a minute apart, 3.
+    // Uploads of 1 touch a 1h and a 6h bucket; uploads of 10 a minute apart across an hour's end, 3.
     const measured: MeasuredUnits = {
       ...MEASURED,
       scenarios: MEASURED.scenarios.map((scenario) => ({
@@ -143,9 +143,9 @@ describe('measured units', () => {
       ];
 
     expect(at(1, 60)).toBeCloseTo(2);
-    // 60 readings a minute apart: 1 + 59 × 60/900 buckets of 15m, 1 + 59 × 60/21,600 of 6h.
-    expect(at(60, 60)).toBeCloseTo(1 + (59 * 60) / 900 + 1 + (59 * 60) / 21_600);
-    // Readings an hour apart never share a 15m bucket: one each.
+    // 60 readings a minute apart: 1 + 59 × 60/3,600 buckets of 1h, 1 + 59 × 60/21,600 of 6h.
+    expect(at(60, 60)).toBeCloseTo(1 + (59 * 60) / 3600 + 1 + (59 * 60) / 21_600);
+    // Readings an hour apart never share a 1h bucket: one each.
     expect(at(12, 3600)).toBeCloseTo(12 + 1 + (11 * 3600) / 21_600);
     expect(storedBucketsPerUpload(1, 300)).toBe(2);
   });

@@ -315,20 +315,20 @@ describe('volumes, counted by hand', () => {
 });
 
 describe('rollups storage', () => {
-  it('holds each stored 15m and 6h bucket a reading fell in, until the rollups retention', () => {
+  it('holds each stored 1h and 6h bucket a reading fell in, until the rollups retention', () => {
     const GB = 1024 ** 3;
-    // A reading a minute fills every bucket: 96 + 4 a day. One an hour fills 24 of the 96 15m buckets.
-    expect(storedRollupsPerDevice(1, 60)).toBeCloseTo(100);
-    expect(storedRollupsPerDevice(1, 3600)).toBeCloseTo(28);
+    // A reading a minute fills every bucket: 24 + 4 a day. One every 3 hours fills 8 of the 24 1h buckets.
+    expect(storedRollupsPerDevice(1, 60)).toBeCloseTo(28);
+    expect(storedRollupsPerDevice(1, 10_800)).toBeCloseTo(12);
     const month = rest();
     const years = rest({ months: 36 });
 
     expect(line(month, 'rollups storage after 1 month(s)').quantity).toBeCloseTo(
-      (1000 * 100 * 30.44 * (500 + 100)) / GB,
+      (1000 * 28 * 30.44 * (500 + 100)) / GB,
       6,
     );
     expect(line(years, 'rollups storage after 36 month(s)').quantity).toBeCloseTo(
-      (1000 * 100 * ASSUMPTIONS.rollupsRetentionDays * (500 + 100)) / GB,
+      (1000 * 28 * ASSUMPTIONS.rollupsRetentionDays * (500 + 100)) / GB,
       6,
     );
   });
