@@ -32,13 +32,31 @@ export const MAX_BUCKETS_PER_CHART = 800;
 /** How often a device is assumed to report when it does not say (`expectedIntervalSeconds`). */
 export const ASSUMED_INTERVAL_SECONDS = 10;
 
+/**
+ * The sizes the API computes from the device's raw readings when asked; the others it answers
+ * from the rollups it stores (1h and 6h; 1d merges four 6h), an item per bucket. A page of
+ * computed buckets reads up to 5,000 readings (README, "History in buckets").
+ */
+export const COMPUTED_BUCKETS: ReadonlySet<BucketKey> = new Set<BucketKey>(['1m', '5m', '15m']);
+/** The most readings a chart in computed buckets may cost: two of the API's pages. */
+export const MAX_COMPUTED_READINGS = 10_000;
+
 export type HistoryPlan =
   | { readonly mode: 'raw' }
   | { readonly mode: 'aggregate'; readonly bucket: BucketKey };
 
-/** The finest bucket that keeps a range of `spanMs` within {@link MAX_BUCKETS_PER_CHART} points. */
-export const chooseBucket = (spanMs: number): BucketKey => {
+/**
+ * The bucket size of a range of `spanMs` holding about `readings` of the device's readings: the
+ * finest size that keeps the chart within {@link MAX_BUCKETS_PER_CHART} points, among the stored
+ * sizes and, while the range holds at most {@link MAX_COMPUTED_READINGS} readings, the computed
+ * ones. Past that a computed size would read every reading of the range, a page at a time, where a
+ * stored one reads an item per bucket, so the chart takes the finest stored size that fits. For a
+ * device reporting every 10 s: 1m up to about 13 h, 5m to about 28 h, then 1h (to 33 days), 6h,
+ * 1d; every minute: 5m to about 67 h, 15m to 6.9 days, then 1h.
+ */
+export const chooseBucket = (spanMs: number, readings: number): BucketKey => {
   for (const [key, ms] of Object.entries(BUCKETS) as [BucketKey, number][]) {
+    if (COMPUTED_BUCKETS.has(key) && readings > MAX_COMPUTED_READINGS) continue;
     if (spanMs / ms <= MAX_BUCKETS_PER_CHART) return key;
   }
   return '1d';
@@ -46,13 +64,13 @@ export const chooseBucket = (spanMs: number): BucketKey => {
 
 /**
  * Raw readings when the range holds at most {@link MAX_RAW_POINTS} of the device's readings (so
- * each reading's enrichment and anomaly still show), aggregates beyond.
+ * each reading's enrichment and anomaly still show), aggregates beyond ({@link chooseBucket}).
  */
 export const planHistory = (spanMs: number, expectedIntervalSeconds: number | undefined): HistoryPlan => {
-  const intervalMs = (expectedIntervalSeconds ?? ASSUMED_INTERVAL_SECONDS) * 1000;
-  return spanMs / intervalMs <= MAX_RAW_POINTS
+  const readings = spanMs / ((expectedIntervalSeconds ?? ASSUMED_INTERVAL_SECONDS) * 1000);
+  return readings <= MAX_RAW_POINTS
     ? { mode: 'raw' }
-    : { mode: 'aggregate', bucket: chooseBucket(spanMs) };
+    : { mode: 'aggregate', bucket: chooseBucket(spanMs, readings) };
 };
 
 /** The start of the UTC-aligned bucket holding `t` (epoch ms count from a UTC midnight). */

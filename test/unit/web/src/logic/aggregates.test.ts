@@ -1,13 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { storedSizeFor } from '../../../../../handlers/lib/rollups.ts';
+import { MAX_READINGS_PER_PAGE } from '../../../../../handlers/readings/aggregates.ts';
 import {
   aggregateView,
   appendPage,
   BUCKETS,
+  type BucketKey,
   bucketStart,
+  COMPUTED_BUCKETS,
   chooseBucket,
   compactTail,
   drawnAggregates,
+  MAX_BUCKETS_PER_CHART,
+  MAX_COMPUTED_READINGS,
   parseAggregatePage,
   planHistory,
   pruneAggregates,
@@ -27,21 +33,70 @@ const reading = (t: number, temperature: number) => ({
 });
 
 describe('choosing raw readings or aggregates', () => {
+  /** The readings a device reporting every `seconds` sends over `spanMs`. */
+  const readingsOver = (spanMs: number, seconds: number) => spanMs / (seconds * 1000);
+
   it('draws a few hundred buckets for every preset beyond a few thousand readings', () => {
-    expect(chooseBucket(6 * HOUR)).toBe('1m');
-    expect(chooseBucket(DAY)).toBe('5m');
-    expect(chooseBucket(7 * DAY)).toBe('15m');
-    expect(chooseBucket(30 * DAY)).toBe('1h');
-    expect(chooseBucket(366 * DAY)).toBe('1d');
+    const every10s = (span: number) => chooseBucket(span, readingsOver(span, 10));
+    expect(every10s(12 * HOUR)).toBe('1m');
+    expect(every10s(DAY)).toBe('5m');
+    expect(every10s(7 * DAY)).toBe('1h');
+    expect(every10s(30 * DAY)).toBe('1h');
+    expect(every10s(90 * DAY)).toBe('6h');
+    expect(every10s(366 * DAY)).toBe('1d');
     for (const span of [HOUR, 6 * HOUR, DAY, 7 * DAY, 30 * DAY, 200 * DAY]) {
-      expect(span / BUCKETS[chooseBucket(span)]).toBeLessThanOrEqual(800);
+      expect(span / BUCKETS[every10s(span)]).toBeLessThanOrEqual(800);
     }
+  });
+
+  it('draws from stored buckets once computed ones would read more than two pages of readings', () => {
+    // A week of a device reporting every 10 s is 60,480 readings: hourly, not 15-minute, buckets.
+    expect(chooseBucket(7 * DAY, readingsOver(7 * DAY, 10))).toBe('1h');
+    // Reporting every minute, 5 days are 7,200 readings, read for 480 15-minute buckets.
+    expect(chooseBucket(5 * DAY, readingsOver(5 * DAY, 60))).toBe('15m');
+    expect(chooseBucket(3 * DAY, readingsOver(3 * DAY, 60))).toBe('15m');
+    expect(chooseBucket(2.5 * DAY, readingsOver(2.5 * DAY, 60))).toBe('5m');
+    // Reporting every 2 s, a day is 43,200 readings.
+    expect(chooseBucket(DAY, readingsOver(DAY, 2))).toBe('1h');
+  });
+
+  it('picks the finest size within 800 buckets that is stored or reads at most 10,000 readings', () => {
+    const sizes = Object.keys(BUCKETS) as BucketKey[];
+    const fits = (size: BucketKey, span: number, readings: number) =>
+      span / BUCKETS[size] <= MAX_BUCKETS_PER_CHART &&
+      (!COMPUTED_BUCKETS.has(size) || readings <= MAX_COMPUTED_READINGS);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: HOUR, max: 2 * 366 * DAY }),
+        fc.integer({ min: 1, max: 3600 }),
+        (span, seconds) => {
+          const readings = readingsOver(span, seconds);
+
+          const chosen = chooseBucket(span, readings);
+
+          const finer = sizes.slice(0, sizes.indexOf(chosen));
+          expect(finer.filter((size) => fits(size, span, readings))).toEqual([]);
+          expect(fits(chosen, span, readings) || chosen === '1d').toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('knows which sizes the API computes from the readings and how many a page of them reads', () => {
+    const computed = (Object.keys(BUCKETS) as BucketKey[]).filter(
+      (size) => storedSizeFor(size) === undefined,
+    );
+
+    expect([...COMPUTED_BUCKETS]).toEqual(computed);
+    expect(MAX_COMPUTED_READINGS).toBe(2 * MAX_READINGS_PER_PAGE);
   });
 
   it('keeps raw readings while the range holds at most a few thousand of the device’s readings', () => {
     expect(planHistory(DAY, 60)).toEqual({ mode: 'raw' });
-    expect(planHistory(7 * DAY, 60)).toEqual({ mode: 'aggregate', bucket: '15m' });
-    expect(planHistory(DAY, 2)).toEqual({ mode: 'aggregate', bucket: '5m' });
+    expect(planHistory(5 * DAY, 60)).toEqual({ mode: 'aggregate', bucket: '15m' });
+    expect(planHistory(7 * DAY, 60)).toEqual({ mode: 'aggregate', bucket: '1h' });
+    expect(planHistory(DAY, 2)).toEqual({ mode: 'aggregate', bucket: '1h' });
+    expect(planHistory(DAY, undefined)).toEqual({ mode: 'aggregate', bucket: '5m' });
     expect(planHistory(6 * HOUR, undefined)).toEqual({ mode: 'raw' });
     expect(planHistory(30 * DAY, undefined)).toEqual({ mode: 'aggregate', bucket: '1h' });
   });
