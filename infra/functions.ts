@@ -17,9 +17,9 @@ export type FunctionSpec = FunctionSpecOf<{
 export const functions = {
   ingest: {
     entry: 'handlers/ingest/handler.ts',
-    description: 'POST /readings: validate, store once, emit ReadingRecorded',
+    description: 'POST /readings: validate, store once (the stream announces what is stored)',
     tables: { readings: 'readWrite', devices: 'read' },
-    buses: ['telemetry'],
+    buses: [],
   },
   devices: {
     entry: 'handlers/devices/handler.ts',
@@ -59,10 +59,11 @@ export const functions = {
     buses: [],
     secrets: ['tokenSigningKey'],
   },
-  outboxRelay: {
-    entry: 'handlers/outbox-relay/handler.ts',
-    description: 'Re-publishes readings whose ReadingRecorded never reached the bus, grouped by upload',
-    tables: { readings: 'readWrite', devices: 'read' },
+  announce: {
+    entry: 'handlers/announce/handler.ts',
+    description:
+      "Consumes the readings table's stream: announces each upload's new readings as ReadingRecorded",
+    tables: { devices: 'read' },
     buses: ['telemetry'],
   },
   alertNotifier: {

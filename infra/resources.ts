@@ -82,9 +82,7 @@ export const tables = {
   },
   /**
    * Readings keyed by `(deviceId, timestamp)`: the conditional put on this key is the idempotency
-   * check. `outboxShard`/`outboxAt` are present only until the bus accepted the reading's event,
-   * which makes `outbox` a sparse index of exactly the readings the relay must re-publish.
-   * Each reading expires `retention.days` after its timestamp (`expiresAt`, DynamoDB TTL); a
+   * check. Each reading expires `retention.days` after its timestamp (`expiresAt`, DynamoDB TTL); a
    * reading already older than that is refused.
    */
   readings: {
@@ -92,35 +90,51 @@ export const tables = {
     env: 'READINGS_TABLE',
     partitionKey: { name: 'deviceId', type: 'S' },
     sortKey: { name: 'timestamp', type: 'S' },
-    indexes: [
-      {
-        name: INDEX.readingsOutbox,
-        partitionKey: { name: 'outboxShard', type: 'S' },
-        sortKey: { name: 'outboxAt', type: 'S' },
-        projection: 'ALL',
-      },
-    ],
+    indexes: [],
     timeToLiveAttribute: 'expiresAt',
     retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
     /**
-     * Each new reading (an INSERT record; a repeated POST makes none) reaches the rollups
-     * consumer, which folds a batch's readings into one write per bucket; the filter keeps the
-     * enrichment's MODIFYs and the TTL's REMOVEs from invoking it at all. The window gathers a
-     * few seconds of readings per invocation; the dashboard's live view comes over WebSocket,
-     * not from the rollups, so it waits for nothing.
+     * The stream is the outbox (change data capture): each new reading is an INSERT record (a
+     * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
+     * enrichment's MODIFYs and the TTL's REMOVEs invoke neither.
      */
     stream: {
       viewType: 'NEW_IMAGE',
-      consumer: {
-        function: 'rollups',
-        batchSize: 1000,
-        maximumBatchingWindowSeconds: 2,
-        maximumRetryAttempts: 10,
-        bisectBatchOnFunctionError: false,
-        reportBatchItemFailures: true,
-        onFailure: 'sensorbus-rollups-stream-dlq',
-        filters: [{ eventName: ['INSERT'] }],
-      },
+      consumers: [
+        /**
+         * Announces each upload's new readings (`ReadingRecorded` v2) as soon as they are stored:
+         * no batching window, so the live view waits for nothing. A failed batch is retried whole
+         * until the bus takes it or the records leave the stream (24 h; their metadata then goes to
+         * the dead-letter queue): a bounded retry would skip announcements during a long bus
+         * outage. It is not bisected: a half regroups an upload's readings into other sets, whose
+         * events would carry new ids, and consumers dedupe by id.
+         */
+        {
+          function: 'announce',
+          batchSize: 100,
+          maximumBatchingWindowSeconds: 0,
+          maximumRetryAttempts: -1,
+          bisectBatchOnFunctionError: false,
+          reportBatchItemFailures: false,
+          onFailure: 'sensorbus-announce-stream-dlq',
+          filters: [{ eventName: ['INSERT'] }],
+        },
+        /**
+         * Folds a batch's readings into one write per bucket. The window gathers a few seconds of
+         * readings per invocation; the dashboard's live view comes over WebSocket, not from the
+         * rollups, so it waits for nothing.
+         */
+        {
+          function: 'rollups',
+          batchSize: 1000,
+          maximumBatchingWindowSeconds: 2,
+          maximumRetryAttempts: 10,
+          bisectBatchOnFunctionError: false,
+          reportBatchItemFailures: true,
+          onFailure: 'sensorbus-rollups-stream-dlq',
+          filters: [{ eventName: ['INSERT'] }],
+        },
+      ],
     },
   },
   /**

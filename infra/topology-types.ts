@@ -42,8 +42,12 @@ export type StreamViewType = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_
 
 export interface StreamSpec {
   readonly viewType: StreamViewType;
-  /** A Lambda event source mapping on the stream: `DynamoEventSource` on AWS, the local cloud's poller here. */
-  readonly consumer?: StreamConsumerSpec;
+  /**
+   * Lambda event source mappings on the stream: `DynamoEventSource` on AWS, the local cloud's
+   * poller here. At most two, as AWS advises: more readers of one shard are throttled
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.Lambda.html).
+   */
+  readonly consumers?: readonly [StreamConsumerSpec] | readonly [StreamConsumerSpec, StreamConsumerSpec];
 }
 
 /**
@@ -58,7 +62,10 @@ export interface StreamConsumerSpec {
   readonly batchSize: number;
   /** How long to gather records before invoking with fewer than `batchSize`, 0..300. */
   readonly maximumBatchingWindowSeconds: number;
-  /** Retries of a failed batch before it is skipped and its metadata sent to `onFailure`. */
+  /**
+   * Retries of a failed batch before it is skipped and its metadata sent to `onFailure`; -1 retries
+   * until the records leave the stream (24 hours).
+   */
   readonly maximumRetryAttempts: number;
   /** Split a failed batch in two and retry each half (a split is not a retry). */
   readonly bisectBatchOnFunctionError: boolean;

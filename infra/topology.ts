@@ -5,8 +5,9 @@
  * on is in `resources.ts` (tables, buses, topics, secrets), `functions.ts` and `api.ts` (routes);
  * the shapes of all of it, and the helpers that derive names, are in `topology-types.ts`.
  *
- *   device ─POST /readings (1..100 readings: one upload)─▶ ingest ─conditional put per reading─▶ readings (outbox mark)
- *                                  └─PutEvents one ReadingRecorded per upload─▶ bus telemetry
+ *   device ─POST /readings (1..100 readings: one upload)─▶ ingest ─conditional put per reading─▶ readings
+ *   readings stream (INSERTs) ─▶ announce ─PutEvents one ReadingRecorded per upload─▶ bus telemetry
+ *                             └▶ rollups  ─per-bucket aggregates─▶ rollups
  *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading, one per upload
  *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved;
  *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
@@ -119,7 +120,6 @@ export type RuleName = keyof typeof ruleTable;
 
 /** Scheduled functions: EventBridge Scheduler on AWS, timers locally. */
 export const schedules = {
-  outboxRelay: { function: 'outboxRelay', everyMinutes: 1 },
   silenceCheck: { function: 'silenceCheck', everyMinutes: 1 },
   alertEscalation: { function: 'alertEscalation', everyMinutes: 1 },
 } as const satisfies Record<string, ScheduleSpec>;

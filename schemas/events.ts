@@ -3,7 +3,7 @@ import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts'
 
 /**
  * Envelope every domain event carries in `detail.metadata`. `eventId` is deterministic so that a
- * re-published event (outbox relay, replay) is recognisable; `idempotencyKey` names the business
+ * re-published event (a retried stream batch, a replay) is recognisable; `idempotencyKey` names the business
  * fact (one reading, one alert transition) so consumers can dedupe across events about it.
  */
 export const EventMetadata = z.strictObject({
@@ -90,7 +90,7 @@ export const RecordedReading = z.strictObject({
  * events with the same `uploadId`, each with a part of its readings (see `EVENT_CHUNK_BYTES`).
  * `watched` says whether a dashboard may be watching the device, so rules forward only what
  * someone sees. The `eventId` derives from the readings carried, so a re-publish of the same
- * readings by the outbox relay has the same id.
+ * readings (a retried batch of the readings stream) has the same id.
  */
 export const ReadingRecorded = defineEvent({
   source: SOURCES.ingest,

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { headerOf, json, parseJsonBody, withErrors } from '../lib/http.ts';
 import { logger } from '../lib/logger.ts';
-import { publishReadingsRecorded } from '../lib/reading-events.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
+import { isWatched, type WatchingDeps } from '../lib/watching.ts';
 import { answerOf } from './answer.ts';
-import { bufferSecondsOf, type IngestDeps, ingest, isWatched } from './ingest.ts';
+import { bufferSecondsOf, type IngestDeps, ingest } from './ingest.ts';
 import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
@@ -20,7 +19,7 @@ export const correlationIdOf = (event: APIGatewayProxyEvent): string => {
 };
 
 /** The ingest ports, the clock the request is validated and stamped against, and the retention. */
-export interface IngestHandlerDeps extends IngestDeps {
+export interface IngestHandlerDeps extends IngestDeps, WatchingDeps {
   now(): Date;
   readonly retentionDays: number;
 }
@@ -39,7 +38,6 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
       uploadId: randomUUID(),
       receivedAt: now,
       retentionDays,
-      watched,
     };
     const outcomes = await ingest(request.valid, context, deps);
     const answer = answerOf(request, outcomes, bufferSecondsOf(await watched));
@@ -48,13 +46,10 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
 const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
-const busName = requireEnv('TELEMETRY_BUS');
 const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
-  clearOutboxMark: readings.clearOutboxMark,
-  publishRecorded: (items, watched) => publishReadingsRecorded(eventBridge, items, { busName, watched }),
   warn: (message, context) => logger.warn(message, context),
   watchedUntil: devices.watchedUntil,
   now: () => new Date(),

@@ -1,51 +1,22 @@
 import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
-import type { PublishOutcome } from '../lib/events.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
 import { readingLogKeys } from '../lib/logger.ts';
-import {
-  outboxShardOf,
-  type ReadingItem,
-  type RecordedValues,
-  type SaveOutcome,
-} from '../lib/readings-store.ts';
+import type { ReadingItem, RecordedValues, SaveOutcome } from '../lib/readings-store.ts';
 import type { ValidReading } from './request.ts';
 
-/** Conditional puts and mark updates in flight at once for one batch. */
+/** Conditional puts in flight at once for one batch. */
 export const STORE_CONCURRENCY = 25;
 
 /** Ports of the ingest use case; adapters live in `handler.ts`. */
 export interface IngestDeps {
   saveIfAbsent(item: ReadingItem): Promise<SaveOutcome>;
-  clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void>;
-  /**
-   * Announces newly stored readings of one upload (`ReadingRecorded` v2, in as few events as fit);
-   * `accepted` and `failed` index into `items`, each reading by the event that carries it.
-   */
-  publishRecorded(items: readonly ReadingItem[], watched: boolean): Promise<PublishOutcome>;
-  /** Failures that are repaired later (mark clearing) are reported here, not to the device. */
+  /** Failures the device is not told of as such (a reading not stored is answered as failed). */
   warn(message: string, context: Record<string, unknown>): void;
-  /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
-  watchedUntil(deviceId: string): Promise<string | undefined>;
 }
 
 /** How long a device nobody watches may buffer readings: the setting `schemas/reading.ts` declares. */
 export { UNWATCHED_BUFFER_SECONDS };
-
-/**
- * Whether a dashboard may be watching the device now. When the device cannot be looked up, yes:
- * a device told to stream and an upload forwarded to dashboards cost a little more, one told to
- * buffer while watched would freeze a dashboard. Never rejects.
- */
-export const isWatched = async (deviceId: string, now: Date, deps: IngestDeps): Promise<boolean> => {
-  try {
-    const until = await deps.watchedUntil(deviceId);
-    return until !== undefined && Date.parse(until) > now.getTime();
-  } catch (error) {
-    deps.warn('Could not tell whether the device is watched; it is told to stream', { deviceId, error });
-    return true;
-  }
-};
 
 /** The `bufferSeconds` of the answer: 0 while a dashboard may be watching the device (it streams), {@link UNWATCHED_BUFFER_SECONDS} otherwise. */
 export const bufferSecondsOf = (watched: boolean): number => (watched ? 0 : UNWATCHED_BUFFER_SECONDS);
@@ -65,11 +36,9 @@ export interface ReadingOutcome {
 /** When and under which correlation id the readings arrived, and how long they are kept. */
 export interface IngestContext {
   readonly correlationId: string;
-  /** Names this upload on every reading it stores, so the relay can announce them together again. */
+  /** Names this upload on every reading it stores, so the announcer announces them together. */
   readonly uploadId: string;
   readonly receivedAt: Date;
-  /** Whether a dashboard may be watching the device ({@link isWatched}); awaited only to announce. */
-  readonly watched: PromiseLike<boolean>;
   /** Each reading expires this long after its timestamp (the table's TTL attribute). */
   readonly retentionDays: number;
 }
@@ -105,12 +74,12 @@ const repeatOutcome = (earlier: StoreOutcome, differs: boolean): StoreOutcome =>
 
 /**
  * Stores each valid reading with a conditional put (a repeat with the same values comes to
- * `duplicate`, one with other values to `conflict`; neither changes anything), announces the
- * new ones together, as one upload (one `ReadingRecorded` v2, or a few when it is large), then
- * clears their outbox marks. A reading that could not be announced keeps its mark and is
- * re-published by the outbox relay, so the device is acknowledged as soon as its reading is
- * durably stored. The readings of one request are of one device (the caller's key). Answers one
- * outcome per reading, in request order.
+ * `duplicate`, one with other values to `conflict`; neither changes anything). Storing is all:
+ * each new reading is an INSERT on the readings table's stream, from which the announcer
+ * publishes `ReadingRecorded` (the transactional outbox by change data capture), so the device
+ * is acknowledged as soon as its reading is durably stored and nothing stored goes unannounced.
+ * The readings of one request are of one device (the caller's key). Answers one outcome per
+ * reading, in request order.
  */
 export const ingest = async (
   readings: readonly ValidReading[],
@@ -132,8 +101,6 @@ export const ingest = async (
       correlationId: context.correlationId,
       uploadId: context.uploadId,
       expiresAt: expiresAtOf(timestamp, context.retentionDays),
-      outboxShard: outboxShardOf(readingId),
-      outboxAt: receivedAt,
     };
     const first = firstOfKey.get(readingId);
     if (first === undefined) firstOfKey.set(readingId, index);
@@ -150,12 +117,6 @@ export const ingest = async (
     }
   });
 
-  await announce(
-    saved.filter((s) => s.outcome === 'stored').map((s) => s.item),
-    context.watched,
-    deps,
-  );
-
   const outcomes = new Map(saved.map(({ index, item, outcome }) => [index, { item, outcome }]));
   return items.map(({ index, item, first }) => {
     const earlier = first === undefined ? undefined : outcomes.get(first);
@@ -166,34 +127,5 @@ export const ingest = async (
       outcome: earlier ? repeatOutcome(earlier.outcome, differs) : (outcomes.get(index)?.outcome ?? 'failed'),
       ...(differs && first !== undefined ? { repeatOf: first } : {}),
     };
-  });
-};
-
-/** Announces the newly stored readings and clears the marks of those the bus accepted. */
-const announce = async (
-  stored: readonly ReadingItem[],
-  watched: PromiseLike<boolean>,
-  deps: IngestDeps,
-): Promise<void> => {
-  if (stored.length === 0) return;
-  const outcome = await deps.publishRecorded(stored, await watched);
-  for (const failure of outcome.failed) {
-    const item = stored[failure.index];
-    deps.warn('ReadingRecorded not accepted by the bus; the outbox relay will re-publish it', {
-      ...(item ? readingLogKeys(item) : {}),
-      error: failure.error,
-    });
-  }
-  await mapWithLimit(outcome.accepted, STORE_CONCURRENCY, async (i) => {
-    const item = stored[i];
-    if (!item) return;
-    try {
-      await deps.clearOutboxMark(item);
-    } catch (error) {
-      deps.warn('Outbox mark not cleared; the relay will re-publish and consumers dedupe by eventId', {
-        ...readingLogKeys(item),
-        error,
-      });
-    }
   });
 };

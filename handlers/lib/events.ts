@@ -119,8 +119,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Sends entries with PutEvents, retrying only the entries that failed (PutEvents is not atomic:
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-failures.html), with
- * exponential backoff and full jitter. Never throws: what could not be sent is reported so the
- * caller leaves it to the outbox relay.
+ * exponential backoff and full jitter. Never throws: what could not be sent is reported, for the
+ * caller to retry or fail with.
  */
 export const publishEntries = async (
   client: EventBridgeClient,

@@ -17,7 +17,7 @@ export const eventIdOf = (detailType: string, idempotencyKey: string): string =>
 
 /**
  * One id for a set of readings, whatever order they are listed in: an event announcing the same
- * readings again (the outbox relay) names the same fact, so it gets the same event id.
+ * readings again (a retried stream batch) names the same fact, so it gets the same event id.
  */
 export const readingSetIdOf = (readingIds: readonly string[]): string =>
   uuidv5(`readings/${[...readingIds].sort().join(',')}`, NAMESPACE);

@@ -1,6 +1,5 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ReadingRecorded } from '../../schemas/events.ts';
-import { buildEntry, entriesOfRuns, type ItemsEntry, type PublishOutcome, publishEntries } from './events.ts';
+import { buildEntry, entriesOfRuns, type ItemsEntry } from './events.ts';
 import { readingSetIdOf } from './ids.ts';
 import type { ReadingItem } from './readings-store.ts';
 
@@ -15,9 +14,9 @@ const oldestFirst = (items: readonly ReadingItem[]): ReadingItem[] => {
 
 /**
  * The announcement of stored readings of one upload of one device: `ReadingRecorded` v2 entries,
- * oldest first, split into runs when one entry would exceed a billed 64 KB chunk. Ingest and the
- * outbox relay both announce with this one function, so the same readings always make the same
- * events with the same ids.
+ * oldest first, split into runs when one entry would exceed a billed 64 KB chunk. The same
+ * readings always make the same events with the same ids, so an announcement repeated (a stream
+ * batch retried) is dropped by consumers as a repeat.
  */
 export const readingRecordedEntries = (
   items: readonly ReadingItem[],
@@ -51,28 +50,4 @@ export const readingRecordedEntries = (
       },
     }),
   );
-};
-
-/**
- * Publishes the announcement of stored readings of one upload and answers, per reading (indexes
- * into `items`), whether the bus took the event that carries it.
- */
-export const publishReadingsRecorded = async (
-  client: EventBridgeClient,
-  items: readonly ReadingItem[],
-  options: { busName: string; watched: boolean },
-): Promise<PublishOutcome> => {
-  const runs = readingRecordedEntries(items, { ...options, producedAt: new Date() });
-  const outcome = await publishEntries(
-    client,
-    runs.map((run) => run.entry),
-  );
-  const indexesOf = (run: ItemsEntry<ReadingItem> | undefined) =>
-    (run?.items ?? []).map((item) => items.indexOf(item)).filter((index) => index >= 0);
-  return {
-    accepted: outcome.accepted.flatMap((i) => indexesOf(runs[i])).sort((a, b) => a - b),
-    failed: outcome.failed.flatMap(({ index, error }) =>
-      indexesOf(runs[index]).map((i) => ({ index: i, error })),
-    ),
-  };
 };

@@ -1,11 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { putIfAbsent } from './dynamo.ts';
-import { INDEX } from './table-indexes.ts';
-
-/** Readings whose event is not yet on the bus are spread over this many outbox index partitions. */
-export const OUTBOX_SHARDS = 8;
 
 /** A reading as it sits in the readings table. */
 export interface ReadingItem {
@@ -17,13 +12,10 @@ export interface ReadingItem {
   readonly receivedAt: string;
   readonly readingId: string;
   readonly correlationId: string;
-  /** The upload (one `POST /readings`) the reading came in: the relay re-announces readings grouped by it. */
+  /** The upload (one `POST /readings`) the reading came in: the announcer announces readings grouped by it. */
   readonly uploadId?: string;
   /** Epoch seconds after which DynamoDB TTL deletes the reading (the retention after its timestamp). */
   readonly expiresAt?: number;
-  /** Present until the bus accepted `ReadingRecorded` (the outbox mark). */
-  readonly outboxShard?: string;
-  readonly outboxAt?: string;
   readonly enrichment?: Record<string, unknown>;
   /** Set by the enrichment workflow when it gave up on the reading; the next enrichment removes it. */
   readonly enrichmentError?: { readonly error: string; readonly cause: string };
@@ -39,13 +31,12 @@ const ReadingItemSchema = z.object({
   correlationId: z.string(),
   uploadId: z.optional(z.string()),
   expiresAt: z.optional(z.number()),
-  outboxShard: z.optional(z.string()),
-  outboxAt: z.optional(z.string()),
   enrichment: z.optional(z.record(z.string(), z.unknown())),
   enrichmentError: z.optional(z.object({ error: z.string(), cause: z.string() })),
 });
 
-const parseItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
+/** A stored reading, validated: from a query page, or from a stream record's new image. */
+export const parseReadingItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
 
 const MetricsOnly = z.object({ metrics: z.record(z.string(), z.number()) });
 
@@ -84,11 +75,6 @@ async function* queryPages(
     startKey = result.LastEvaluatedKey;
   } while (startKey);
 }
-
-const outboxShardName = (shard: number) => `outbox-${shard}`;
-
-export const outboxShardOf = (readingId: string): string =>
-  outboxShardName(Number.parseInt(readingId.slice(0, 2), 16) % OUTBOX_SHARDS);
 
 /** The values of a reading that a repeat must carry to be the same reading. */
 export interface RecordedValues {
@@ -132,39 +118,6 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
     return { stored: false, existing: RecordedValuesSchema.parse(Item) };
   },
 
-  async clearOutboxMark(key: { deviceId: string; timestamp: string }): Promise<void> {
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { deviceId: key.deviceId, timestamp: key.timestamp },
-        UpdateExpression: 'REMOVE outboxShard, outboxAt',
-        ConditionExpression: 'attribute_exists(deviceId)',
-      }),
-    );
-  },
-
-  /**
-   * Takes a marked reading for re-publishing by moving its mark to `now`, if nobody moved or
-   * cleared it since it was read: concurrent relay runs then never publish the same reading.
-   */
-  async claimOutbox(item: ReadingItem, now: string): Promise<boolean> {
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { deviceId: item.deviceId, timestamp: item.timestamp },
-          UpdateExpression: 'SET outboxAt = :now',
-          ConditionExpression: 'outboxAt = :seen',
-          ExpressionAttributeValues: { ':now': now, ':seen': item.outboxAt },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  },
-
   /** One page of a device's readings in time order: `from`/`to` inclusive, strictly after `after`. */
   async page(
     deviceId: string,
@@ -190,7 +143,7 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
           ExclusiveStartKey: startKey,
         }),
       );
-      items.push(...(result.Items ?? []).map(parseItem));
+      items.push(...(result.Items ?? []).map(parseReadingItem));
       startKey = result.LastEvaluatedKey;
     } while (startKey && items.length <= range.limit);
     return { items: items.slice(0, range.limit), more: items.length > range.limit };
@@ -210,7 +163,7 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
       ...rangeQuery(tableName, deviceId, range),
       Limit: pageSize,
     }))
-      yield items.map(parseItem);
+      yield items.map(parseReadingItem);
   },
 
   /**
@@ -225,26 +178,6 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
       ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#m': 'metrics' },
     }))
       yield items.flatMap((item) => Object.keys(MetricsOnly.parse(item).metrics));
-  },
-
-  /** Readings still marked for the outbox since before `olderThan`, oldest first within each shard. */
-  async pendingOutbox(olderThan: string, limitPerShard: number): Promise<ReadingItem[]> {
-    const shards = Array.from({ length: OUTBOX_SHARDS }, (_, i) => outboxShardName(i));
-    const pages = await Promise.all(
-      shards.map(async (shard) => {
-        const result = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: INDEX.readingsOutbox,
-            KeyConditionExpression: 'outboxShard = :s AND outboxAt < :t',
-            ExpressionAttributeValues: { ':s': shard, ':t': olderThan },
-            Limit: limitPerShard,
-          }),
-        );
-        return (result.Items ?? []).map(parseItem);
-      }),
-    );
-    return pages.flat();
   },
 });
 

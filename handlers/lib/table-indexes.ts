@@ -4,7 +4,6 @@
  */
 export const INDEX = {
   devicesByApiKeyHash: 'byApiKeyHash',
-  readingsOutbox: 'outbox',
   connectionsByDevice: 'byDevice',
   alertsByDevice: 'byDevice',
   alertsByState: 'byState',

@@ -21,7 +21,7 @@ const NOTHING: PushReport = { sent: 0, gone: 0, failed: 0 };
 
 /**
  * Target of the websocket bus's `push` rule. Keeps no record of what it pushed: a redelivered
- * event (retries, the outbox relay, replays) may reach a dashboard twice, with the same `eventId`,
+ * event (retries, a retried stream batch, replays) may reach a dashboard twice, with the same `eventId`,
  * which the dashboard drops; remembering every push would cost a write per push to save nothing.
  */
 export const makeHandler =

@@ -1,27 +1,11 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import { bucketStartMs, STORED_SIZES } from '../lib/rollups.ts';
 import { type BucketContribution, paddedSequence, type RollupsStore } from '../lib/rollups-store.ts';
+import { StreamBatch, type StreamRecordLike } from '../lib/stream-batch.ts';
 
-const AttributeMap = z.record(
-  z.string(),
-  z.custom<AttributeValue>((value) => typeof value === 'object'),
-);
-
-/** The part of a DynamoDB stream event the rollups read (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html). */
-export const StreamBatch = z.object({
-  Records: z.array(
-    z.object({
-      eventName: z.optional(z.string()),
-      dynamodb: z.optional(
-        z.object({ NewImage: z.optional(AttributeMap), SequenceNumber: z.optional(z.string()) }),
-      ),
-    }),
-  ),
-});
-export type StreamRecordLike = z.infer<typeof StreamBatch>['Records'][number];
+export { StreamBatch, type StreamRecordLike };
 
 /** The fields of a stored reading the rollups aggregate. */
 const InsertedReading = z.object({
@@ -43,8 +27,8 @@ const CONCURRENT_BUCKETS = 16;
 
 /**
  * The readings a batch inserted, grouped by device, stored size and bucket. Only INSERT records
- * count: a repeated POST writes nothing (so makes no record), MODIFYs are the outbox mark and
- * enrichment, and REMOVEs are the readings' TTL expiry, which must not shrink the rollups that
+ * count: a repeated POST writes nothing (so makes no record), MODIFYs are the enrichment, and
+ * REMOVEs are the readings' TTL expiry, which must not shrink the rollups that
  * outlive them.
  */
 export const contributionsOf = (records: readonly StreamRecordLike[]): BucketContribution[] => {

@@ -25,7 +25,7 @@ export interface StreamConsumersProps {
 }
 
 /**
- * A Lambda event source mapping for every table whose stream declares a consumer
+ * A Lambda event source mapping for every consumer a table's stream declares
  * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), with the settings the local
  * cloud's mappings run with: from TRIM_HORIZON, the batch size and window, retries, bisecting,
  * partial batch responses, event filters, and skipped batches' metadata to an encrypted dead-letter queue.
@@ -34,30 +34,30 @@ export class StreamConsumers extends Construct {
   constructor(scope: Construct, id: string, props: StreamConsumersProps) {
     super(scope, id);
     for (const [key, spec] of Object.entries(props.tables)) {
-      const consumer = spec.stream?.consumer;
-      if (!consumer) continue;
-      const fn = lookup(props.functions, consumer.function, 'Function');
-      const table = lookup(props.tableRefs, key, 'Table');
-      fn.addEventSource(
-        new DynamoEventSource(table, {
-          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-          batchSize: consumer.batchSize,
-          maxBatchingWindow: Duration.seconds(consumer.maximumBatchingWindowSeconds),
-          retryAttempts: consumer.maximumRetryAttempts,
-          bisectBatchOnError: consumer.bisectBatchOnFunctionError,
-          reportBatchItemFailures: consumer.reportBatchItemFailures,
-          onFailure: new SqsDlq(props.deadLetterQueues.queue(consumer.onFailure)),
-          ...(consumer.filters
-            ? { filters: consumer.filters.map((filter) => lambda.FilterCriteria.filter({ ...filter })) }
-            : {}),
-        }),
-      );
-      // DynamoDB Streams' ListStreams has no resource-level permission: the grant names `*`.
-      acknowledge(
-        fn,
-        'AwsSolutions-IAM5[Resource::*]',
-        `dynamodb:ListStreams cannot be scoped to a resource; the consumer of ${spec.name}'s stream reads records only from that stream.`,
-      );
+      for (const consumer of spec.stream?.consumers ?? []) {
+        const fn = lookup(props.functions, consumer.function, 'Function');
+        const table = lookup(props.tableRefs, key, 'Table');
+        fn.addEventSource(
+          new DynamoEventSource(table, {
+            startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+            batchSize: consumer.batchSize,
+            maxBatchingWindow: Duration.seconds(consumer.maximumBatchingWindowSeconds),
+            retryAttempts: consumer.maximumRetryAttempts,
+            bisectBatchOnError: consumer.bisectBatchOnFunctionError,
+            reportBatchItemFailures: consumer.reportBatchItemFailures,
+            onFailure: new SqsDlq(props.deadLetterQueues.queue(consumer.onFailure)),
+            ...(consumer.filters
+              ? { filters: consumer.filters.map((filter) => lambda.FilterCriteria.filter({ ...filter })) }
+              : {}),
+          }),
+        );
+        // DynamoDB Streams' ListStreams has no resource-level permission: the grant names `*`.
+        acknowledge(
+          fn,
+          'AwsSolutions-IAM5[Resource::*]',
+          `dynamodb:ListStreams cannot be scoped to a resource; the consumer of ${spec.name}'s stream reads records only from that stream.`,
+        );
+      }
     }
   }
 }

@@ -84,8 +84,6 @@ export interface LocalCloudOptions {
   /** The only access key the edge accepts SigV4 signatures from; the functions and workflows sign with it. */
   readonly awsCredentials: AwsCredentials;
   readonly allowedOrigin?: string;
-  /** How old an outbox mark must be before the relay re-publishes it (30 s on AWS). */
-  readonly outboxMinAgeSeconds?: number;
   /** Days a reading is kept after its timestamp (the readings table's declared retention unless set). */
   readonly readingsRetentionDays?: number;
   /** Days a rollup is kept after its bucket starts (the rollups table's declared retention unless set). */
@@ -94,7 +92,7 @@ export interface LocalCloudOptions {
   readonly sfnRetryIntervalMs?: number;
   /** First delay between EventBridge delivery retries (doubling after). */
   readonly retryBaseDelayMs?: number;
-  /** How often the scheduled functions (outbox relay, silence check) run; 0 disables the timers (tests then call `runSchedule`). */
+  /** How often the scheduled functions (silence check, alert escalation) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
   /**
@@ -363,7 +361,7 @@ const declaredDeadLetterQueues = (options: LocalCloudOptions): string[] => [
         'queue' in substitution ? [substitution.queue] : [],
       ),
     ),
-    ...allTables(options).flatMap((table) => table.stream?.consumer?.onFailure ?? []),
+    ...allTables(options).flatMap((table) => (table.stream?.consumers ?? []).map((c) => c.onFailure)),
   ]),
 ];
 
@@ -404,13 +402,11 @@ const startStreamConsumers = (
   { dynamodb, lambda, log, sqs }: { dynamodb: LocalDynamoDB; lambda: LocalLambda; log: Log; sqs: LocalSqs },
 ): StreamEventSource => {
   const runnable = new Set(Object.keys({ ...localFunctions(), ...options.lambda?.extraFunctions }));
-  const mappings = allTables(options).flatMap((table) => {
-    const consumer = table.stream?.consumer;
-    if (!consumer) return [];
-    if (!runnable.has(consumer.function))
-      throw new Error(`The stream of table ${table.name} names ${consumer.function}, which is no function`);
-    return [
-      {
+  const mappings = allTables(options).flatMap((table) =>
+    (table.stream?.consumers ?? []).map((consumer) => {
+      if (!runnable.has(consumer.function))
+        throw new Error(`The stream of table ${table.name} names ${consumer.function}, which is no function`);
+      return {
         table: table.name,
         functionName: consumer.function,
         functionArn: localArns.function(consumer.function),
@@ -421,9 +417,9 @@ const startStreamConsumers = (
         reportBatchItemFailures: consumer.reportBatchItemFailures,
         onFailure: consumer.onFailure,
         ...(consumer.filters ? { filters: consumer.filters } : {}),
-      },
-    ];
-  });
+      };
+    }),
+  );
   const consumers = new StreamEventSource({
     streams: dynamodb.streams,
     mappings,
@@ -706,7 +702,6 @@ const handlerEnvironment = (options: LocalCloudOptions, edgeUrl: string): Record
   AWS_ACCESS_KEY_ID: options.awsCredentials.accessKeyId,
   AWS_SECRET_ACCESS_KEY: options.awsCredentials.secretAccessKey,
   ...Object.fromEntries(Object.values(secrets).map((secret) => [secret.env, secret.name])),
-  OUTBOX_MIN_AGE_SECONDS: String(options.outboxMinAgeSeconds ?? 30),
   ALLOWED_ORIGIN: options.allowedOrigin ?? '*',
   POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   ...Object.fromEntries(Object.values(tables).map((table) => [table.env, table.name])),

@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { putIfAbsent } from '../../handlers/lib/dynamo.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
-import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
+import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
 import { tables } from '../../infra/topology.ts';
 import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 import { cpuWindow } from './cpu.ts';
@@ -57,8 +57,6 @@ export const measureStoreCeiling = async (options: StoreCeilingOptions): Promise
       receivedAt,
       readingId,
       correlationId: randomUUID(),
-      outboxShard: outboxShardOf(readingId),
-      outboxAt: receivedAt,
     };
   };
 

@@ -6,6 +6,7 @@ import {
   edgeClientConfig,
   startTestCloud,
   storedReadings,
+  streamDrained,
   type TestCloud,
   waitFor,
 } from '../support/local-cloud.ts';
@@ -37,8 +38,10 @@ const postAndSettle = async (
   await settle();
 };
 
+/** Waits until nothing is in flight: stream batches (the announcer), deliveries, workflows. */
 const settle = async () => {
   for (let round = 0; round < 3; round++) {
+    await streamDrained(t);
     await waitFor(() => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0, 'deliveries');
     await t.cloud.stepFunctions.idle();
     await t.cloud.sns.idle();
@@ -62,7 +65,7 @@ describe('the enrich-reading workflow', () => {
     // Posted newest first, so each reading arrives before the ones that precede it in time.
     for (const [i, v] of [...values.entries()].reverse())
       await postAndSettle(key, 'enrich-1', minute(i), { t: v });
-    // Re-deliver every ReadingRecorded, now that all readings exist, as the outbox relay or a replay would.
+    // Re-deliver every ReadingRecorded, now that all readings exist, as a retried stream batch or a replay would.
     const recorded = busEvents('enrich-1', 'ReadingRecorded');
     for (const { event } of recorded) {
       await events.send(

@@ -7,6 +7,7 @@ import {
   recordedReadings,
   startTestCloud,
   storedReadings,
+  streamDrained,
   type TestCloud,
   waitFor,
 } from '../support/local-cloud.ts';
@@ -21,7 +22,7 @@ const reading = (timestamp: string, metrics: Record<string, number> = { temperat
 });
 
 beforeAll(async () => {
-  t = await startTestCloud({ outboxMinAgeSeconds: 1 });
+  t = await startTestCloud({ retryBaseDelayMs: 20 });
   key = await t.registerDevice(deviceId);
 });
 afterAll(() => t.stop());
@@ -51,7 +52,7 @@ describe('POST /readings', () => {
     });
     const stored = await storedReadings(t.cloud, deviceId);
     expect(stored.filter((item) => item.timestamp === '2026-11-01T09:00:00.000Z')).toHaveLength(1);
-    expect(stored[0]).not.toHaveProperty('outboxAt');
+    await streamDrained(t);
     const events = recordedEvents(t, deviceId).filter((e) =>
       (e.event.detail.data as { readings: { timestamp: string }[] }).readings.some(
         (r) => r.timestamp === '2026-11-01T09:00:00.000Z',
@@ -69,10 +70,12 @@ describe('POST /readings', () => {
 
   it('answers a repeated reading with duplicate: true, storing and emitting nothing more', async () => {
     const first = await (await post(reading('2026-11-01T11:00:00Z'))).json();
+    await streamDrained(t);
     const before = recordedEvents(t, deviceId).length;
 
     const again = await post(reading('2026-11-01T12:00:00+01:00', { temperature: 21.5 }));
     const againBody = await again.json();
+    await streamDrained(t);
 
     expect(again.status).toBe(202);
     expect(againBody).toEqual({ ...(first as object), duplicate: true });
@@ -85,6 +88,7 @@ describe('POST /readings', () => {
 
   it('answers 409 Conflict naming the timestamp when a repeat carries other values, in a batch per item, storing nothing', async () => {
     await post({ ...reading('2026-11-01T13:00:00Z', { temperature: 20 }), sequence: 4 });
+    await streamDrained(t);
     const before = recordedEvents(t, deviceId).length;
 
     const changed = await post({ ...reading('2026-11-01T13:00:00Z', { temperature: 99 }), sequence: 4 });
@@ -122,6 +126,7 @@ describe('POST /readings', () => {
     expect(stored.find((i) => i.timestamp === '2026-11-01T13:30:00.000Z')?.metrics).toEqual({
       temperature: 1,
     });
+    await streamDrained(t);
     expect(recordedEvents(t, deviceId)).toHaveLength(before + 1);
   });
 
@@ -174,11 +179,12 @@ describe('POST /readings', () => {
     ).toBe(false);
   });
 
-  it('accepts a batch of 100 announced in one event, and dedupes repeats inside the batch', async () => {
+  it('accepts a batch of 100, announces each new reading once under its upload, and dedupes repeats inside the batch', async () => {
     const readings = Array.from({ length: 99 }, (_, i) =>
       reading(new Date(Date.UTC(2026, 9, 1, 0, i)).toISOString()),
     );
     readings.push(readings[0] as (typeof readings)[number]);
+    await streamDrained(t);
     const before = recordedEvents(t, deviceId).length;
     const readingsBefore = recordedReadings(t, deviceId).length;
 
@@ -188,8 +194,14 @@ describe('POST /readings', () => {
     expect(response.status).toBe(202);
     expect(body.accepted).toBe(100);
     expect(body.results.filter((r) => r.duplicate)).toHaveLength(1);
-    expect(recordedEvents(t, deviceId).length - before).toBe(1);
-    expect(recordedReadings(t, deviceId).length - readingsBefore).toBe(99);
+    await streamDrained(t);
+    // The stream batches the upload's records as they arrive: one event, or a few when its puts
+    // straddle a batch; every reading in exactly one of them, all under the one upload.
+    const events = recordedEvents(t, deviceId).slice(before);
+    const announced = recordedReadings(t, deviceId).slice(readingsBefore);
+    expect(new Set(events.map((e) => (e.event.detail.data as { uploadId: string }).uploadId)).size).toBe(1);
+    expect(announced).toHaveLength(99);
+    expect(new Set(announced.map((r) => r.timestamp)).size).toBe(99);
   });
 
   it('answers 207 with per-item results when some readings are rejected, storing only the valid ones', async () => {
@@ -260,6 +272,7 @@ describe('POST /readings', () => {
     ['a time before year 0000 in UTC', reading('0000-01-01T00:30:00+01:00'), 400, 'timestamp'],
   ])('rejects %s with a 4xx naming the field, storing nothing', async (_, body, status, path) => {
     const before = (await storedReadings(t.cloud, deviceId)).length;
+    await streamDrained(t);
     const events = recordedEvents(t, deviceId).length;
 
     const response = await t.api('/readings', {
@@ -273,6 +286,7 @@ describe('POST /readings', () => {
     expect(response.status).toBe(status);
     expect(answer.error.details.map((d) => d.path)).toContain(path);
     expect(await storedReadings(t.cloud, deviceId)).toHaveLength(before);
+    await streamDrained(t);
     expect(recordedEvents(t, deviceId)).toHaveLength(events);
   });
 
@@ -394,9 +408,14 @@ describe('GET /devices/{id}/readings', () => {
 });
 
 describe('a failing bus', () => {
-  it('acknowledges every reading while PutEvents fails, and the relay emits each exactly once after recovery', async () => {
+  it('acknowledges every reading while PutEvents fails, and the announcer emits each exactly once after recovery', async () => {
     const busKey = await t.registerDevice('bus-down');
-    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'error' });
+    // Nothing else puts events meanwhile, so every injected failure is the announcer's.
+    await streamDrained(t, 60_000);
+    await t.cloud.stepFunctions.idle();
+    await waitFor(() => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0, 'deliveries done');
+    // Each announcer invocation tries PutEvents 3 times: its first five invocations fail.
+    t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'error', times: 15 });
     const timestamps = Array.from({ length: 12 }, (_, i) =>
       new Date(Date.UTC(2026, 10, 12, 0, i)).toISOString(),
     );
@@ -411,32 +430,25 @@ describe('a failing bus', () => {
           json: { deviceId: 'bus-down', timestamp, metrics: { t: 1 } },
         }),
       );
-    const marked = (await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined);
-    t.cloud.faults.clear();
-    // The relay takes marks older than a second: run it until it has emptied the outbox, then once more.
-    await waitFor(
-      async () => {
-        await t.cloud.runSchedule('outboxRelay');
-        return (await storedReadings(t.cloud, 'bus-down')).every((i) => i.outboxAt === undefined);
-      },
-      'the outbox relay to empty the outbox',
-      30_000,
+    const whileDown = await waitFor(
+      () => t.cloud.faults.list().length === 0 && { announced: recordedReadings(t, 'bus-down').length },
+      'every injected failure to happen',
+      60_000,
     );
-    await t.cloud.runSchedule('outboxRelay');
+    const stored = await storedReadings(t.cloud, 'bus-down');
+    await streamDrained(t, 60_000);
 
     expect(answers.map((a) => a.status)).toEqual(timestamps.map(() => 202));
-    expect(marked).toHaveLength(12);
+    expect(stored).toHaveLength(12);
+    expect(whileDown).toEqual({ announced: 0 });
     // Twelve uploads of one reading each: each reading announced once, in its upload's event.
     const announced = recordedReadings(t, 'bus-down');
     expect(new Set(announced.map((r) => r.readingId)).size).toBe(12);
     expect(announced).toHaveLength(12);
     expect(new Set(announced.map((r) => r.eventId)).size).toBe(12);
-    expect((await storedReadings(t.cloud, 'bus-down')).filter((i) => i.outboxAt !== undefined)).toHaveLength(
-      0,
-    );
   });
 
-  it('retries entries the bus rejected one by one, within the request', async () => {
+  it('retries entries the bus rejected one by one, within one announcer invocation', async () => {
     const retryKey = await t.registerDevice('bus-flaky');
     t.cloud.faults.inject({ service: 'events', operation: 'PutEvents', mode: 'fail-entries', times: 1 });
 
@@ -448,6 +460,7 @@ describe('a failing bus', () => {
 
     expect(response.status).toBe(202);
     await waitFor(() => recordedEvents(t, 'bus-flaky').length === 1, 'the retried event');
-    expect((await storedReadings(t.cloud, 'bus-flaky'))[0]).not.toHaveProperty('outboxAt');
+    await streamDrained(t);
+    expect(recordedEvents(t, 'bus-flaky')).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@ import { BatchWriteItemCommand, DescribeTableCommand, DynamoDBClient } from '@aw
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { StreamConsumerSpec } from '../../infra/topology-types.ts';
 import { StreamBatchFailure } from '../../local-cloud/emulators/dynamodb/stream-event-source.ts';
 import type { ExtraTable } from '../../local-cloud/launcher/cloud.ts';
 import {
@@ -14,10 +15,7 @@ import {
 import { STREAM_SINK_TABLE } from '../support/stream-consumer.ts';
 
 const consumer = 'streamConsumer';
-const source = (
-  name: string,
-  settings: Partial<NonNullable<ExtraTable['stream']>['consumer']>,
-): ExtraTable => ({
+const source = (name: string, settings: Partial<StreamConsumerSpec>): ExtraTable => ({
   name,
   env: 'UNUSED_TABLE',
   partitionKey: { name: 'pk', type: 'S' },
@@ -25,16 +23,18 @@ const source = (
   indexes: [],
   stream: {
     viewType: 'NEW_AND_OLD_IMAGES',
-    consumer: {
-      function: consumer,
-      batchSize: 3,
-      maximumBatchingWindowSeconds: 0,
-      maximumRetryAttempts: 2,
-      bisectBatchOnFunctionError: false,
-      reportBatchItemFailures: true,
-      onFailure: `${name}-dlq`,
-      ...settings,
-    },
+    consumers: [
+      {
+        function: consumer,
+        batchSize: 3,
+        maximumBatchingWindowSeconds: 0,
+        maximumRetryAttempts: 2,
+        bisectBatchOnFunctionError: false,
+        reportBatchItemFailures: true,
+        onFailure: `${name}-dlq`,
+        ...settings,
+      },
+    ],
   },
 });
 const ordered = source('stream-source-ordered', {});

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buses } from '../../infra/topology.ts';
-import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import {
+  startTestCloud,
+  storedReadings,
+  streamDrained,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 
 let t: TestCloud;
 const sockets: WebSocket[] = [];
@@ -29,8 +35,10 @@ const dashboard = async (deviceIds: string[]) => {
   return { pushes: (type: string) => messages.filter((m) => m.type === type) };
 };
 
+/** Waits until nothing is in flight: stream batches (the announcer), deliveries, workflows. */
 const settle = async () => {
   for (let round = 0; round < 3; round++) {
+    await streamDrained(t);
     await waitFor(() => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0, 'deliveries');
     await t.cloud.stepFunctions.idle();
   }

@@ -19,7 +19,6 @@ const cloud = await startLocalCloud({
   awsCredentials: AwsCredentials.parse(JSON.parse(required('TEST_AWS_CREDENTIALS'))),
   apiPort: Number(required('TEST_API_PORT')),
   edgePort: Number(required('TEST_EDGE_PORT')),
-  outboxMinAgeSeconds: 1,
   scheduleIntervalMs: 250,
   logLevel: 'ERROR',
   ...(process.env.TEST_STREAM_TABLE

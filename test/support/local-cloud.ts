@@ -137,6 +137,13 @@ export const recordedEvents = (t: TestCloud, deviceId: string) =>
       (event.detail.data as { deviceId?: string }).deviceId === deviceId,
   );
 
+/**
+ * Waits until the readings stream's consumers have taken every record written so far: the
+ * announcer has then put the `ReadingRecorded` of every stored reading on the bus.
+ */
+export const streamDrained = (t: TestCloud, timeoutMs = 30_000) =>
+  waitFor(() => t.cloud.streamConsumers.idle(), 'the readings stream to be drained', timeoutMs);
+
 /** The readings the `ReadingRecorded` (v2) events of a device on the telemetry bus carried, each event's in order. */
 export const recordedReadings = (t: TestCloud, deviceId: string) =>
   recordedEvents(t, deviceId).flatMap(({ event }) => {

@@ -6,7 +6,6 @@
 
 import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
-import { OUTBOX_SHARDS } from '../../handlers/lib/readings-store.ts';
 import { FUNCTION_MEMORY_MB, REST_STAGE_METRICS, routes, TRACE_SAMPLING } from '../../infra/api.ts';
 import { ARCHIVE_RETENTION_DAYS, tables } from '../../infra/resources.ts';
 import { ASSUMED_DASHBOARD_BUNDLE } from './dashboard-size.ts';
@@ -26,7 +25,7 @@ export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   pushPerConnection: 3,
   alertHistory: 20,
   alertNotifier: 60,
-  outboxRelay: 60,
+  announce: 40,
   silenceCheckBase: 100,
   silenceCheckPerThousandDevices: 150,
   // Parsing the Scan's answer and evaluating: ~80 µs a device measured on 2 cores at load average 28,
@@ -67,7 +66,6 @@ export const defaultAssumptions = (options: DefaultOptions = {}): Assumptions =>
     sfnDurationMs: 250,
     sfnDefinitionBytes: options.sfnDefinitionBytes ?? 9_300,
     enrichmentWindow: DEFAULT_WINDOW,
-    outboxShards: OUTBOX_SHARDS,
     xrayReservoirPerSecond: TRACE_SAMPLING.reservoirPerSecond,
     xraySampleRate: TRACE_SAMPLING.fixedRate,
     logsCompressionRatio: 0.15,

@@ -85,23 +85,6 @@ const settle = async (t: TestCloud, meter: Meter): Promise<void> => {
 const scale = (units: Units, by: number): Units =>
   Object.fromEntries(Object.entries(units).map(([unit, n]) => [unit, n * by]));
 
-/**
- * Runs the outbox relay until a run re-publishes nothing, and answers the units of its empty runs:
- * an upload the ingest could not announce at once (a bus call timing out on a loaded machine) is
- * announced by the relay, and that work belongs to the upload; the relay's own polling does not.
- */
-const drainOutbox = async (t: TestCloud, meter: Meter): Promise<Units> => {
-  if (!('outboxRelay' in schedules)) return {};
-  for (let runs = 1; runs <= 10; runs++) {
-    const before = meter.snapshot();
-    await t.cloud.runSchedule('outboxRelay');
-    await settle(t, meter);
-    const run = subtract(meter.snapshot(), before);
-    if (!((run['events/customEvents'] ?? 0) > 0)) return scale(run, runs);
-  }
-  throw new Error('The outbox relay kept re-publishing: the outbox does not drain');
-};
-
 /** A dashboard watching devices: connected, subscribed, counting pushes. */
 const watch = async (t: TestCloud, deviceIds: string[]): Promise<WebSocket> => {
   const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${await t.viewerToken(deviceIds)}`);
@@ -161,7 +144,7 @@ const post = async (t: TestCloud, apiKey: string, readings: ReturnType<typeof re
  */
 export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
   const meter = new Meter();
-  const t = await startTestCloud({ meter, retryBaseDelayMs: 50, outboxMinAgeSeconds: 0 });
+  const t = await startTestCloud({ meter, retryBaseDelayMs: 50 });
   try {
     let scenarioIndex = 0;
     /** Registers fresh devices with one alarm and posts one (unmetered) upload from each. */
@@ -215,11 +198,9 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
         ),
       );
       await settle(t, meter);
-      await drainOutbox(t, meter);
       meter.reset();
       const rollupBuckets = await uploadAll(devices, batch, () => 20);
       await settle(t, meter);
-      const relayPolling = await drainOutbox(t, meter);
       const uploads = devices.length * workload.uploadsPerDevice;
       scenarios.push({
         name: `batch ${batch}, ${watchers} watcher(s) per device`,
@@ -227,7 +208,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
         watchers,
         uploads,
         rollupBuckets: rollupBuckets / uploads,
-        perUpload: divide(subtract(meter.snapshot(), relayPolling), uploads),
+        perUpload: divide(meter.snapshot(), uploads),
       });
       for (const socket of sockets) socket.close();
     }
@@ -235,18 +216,13 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
     // Alerts: the same uploads as the first scenario, every reading crossing the limit one way or back.
     const devices = await freshDevices(1);
     await settle(t, meter);
-    await drainOutbox(t, meter);
     meter.reset();
     await uploadAll(devices, 1, (u) => (u % 2 === 0 ? 150 : 20));
     await settle(t, meter);
-    const relayPolling = await drainOutbox(t, meter);
     const uploads = devices.length * workload.uploadsPerDevice;
     const alerts = devices.length * Math.floor(workload.uploadsPerDevice / 2);
     const base = scenarios[0]?.perUpload ?? {};
-    const perAlert = divide(
-      subtract(subtract(meter.snapshot(), relayPolling), scale(base, uploads)),
-      Math.max(1, alerts),
-    );
+    const perAlert = divide(subtract(meter.snapshot(), scale(base, uploads)), Math.max(1, alerts));
 
     const measuredSchedules: Record<string, { devices: number; perRun: Units }> = {};
     const registered = scenarioIndex * workload.devices;

@@ -5,9 +5,9 @@
  *
  * What happens per upload is counted from the code (see each line's note):
  * - REST ingest, per request of K readings (`handlers/ingest/ingest.ts`): K conditional PutItems on
- *   readings (+ K writes of the sparse `outbox` index), ONE `ReadingRecorded` v2 carrying the
- *   upload's readings (split past 64 KB), K UpdateItems clearing the outbox mark (+ K index deletes).
- *   The device-key authorizer (one Query of
+ *   readings. The readings stream is the outbox (`handlers/announce/`): one invocation per stream
+ *   batch (an upload at most rates) puts ONE `ReadingRecorded` v2 carrying the upload's readings
+ *   (split past 64 KB); Lambda reads the stream for free. The device-key authorizer (one Query of
  *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
  * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
  *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
@@ -20,8 +20,7 @@
  *   second bus; the push Lambda (`handlers/push/`) writes a Powertools idempotency record (PutItem +
  *   UpdateItem), queries `byDevice` and posts to every subscribed connection; the alert notifier
  *   writes its idempotency record and publishes to SNS; alert-history updates the alerts table.
- * - Schedules (`infra/api.ts`): the outbox relay queries the 8 outbox shards every minute; the
- *   silence check scans the whole devices table every minute, in parallel segments.
+ * - Schedules (`infra/api.ts`): the silence check scans the whole devices table every minute, in parallel segments.
  */
 
 import { BUCKET_MS, STORED_SIZES } from '../../handlers/lib/rollups.ts';
@@ -87,7 +86,7 @@ export interface LambdaDurations {
   readonly pushPerConnection: number;
   readonly alertHistory: number;
   readonly alertNotifier: number;
-  readonly outboxRelay: number;
+  readonly announce: number;
   readonly silenceCheckBase: number;
   /** Reading 1,000 devices in one Scan segment; the run's segments are read at the same time. */
   readonly silenceCheckPerThousandDevices: number;
@@ -112,8 +111,6 @@ export interface Assumptions {
   readonly sfnDefinitionBytes: number;
   /** Readings DeriveMetrics queries (`DEFAULT_WINDOW`). */
   readonly enrichmentWindow: number;
-  /** Outbox index partitions the relay queries every run (`OUTBOX_SHARDS`). */
-  readonly outboxShards: number;
   /** The stage's X-Ray sampling rule (`TRACE_SAMPLING`): the first request each second, then this fraction. */
   readonly xrayReservoirPerSecond: number;
   readonly xraySampleRate: number;
@@ -281,8 +278,6 @@ export interface Rates {
   /** WRU and RRU per second by table (index writes included). */
   readonly tableWritesPerSecond: Readonly<Record<string, number>>;
   readonly tableReadsPerSecond: Readonly<Record<string, number>>;
-  /** WRU per second on each partition key of the outbox index (its writes spread over its shards). */
-  readonly outboxPartitionWritesPerSecond: number;
   /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
   readonly silenceCheck: {
     readonly readUnitsPerRun: number;
@@ -365,8 +360,8 @@ export const lambdaMsOf = (
       return ms.alertHistory;
     case 'alertNotifier':
       return ms.alertNotifier;
-    case 'outboxRelay':
-      return ms.outboxRelay;
+    case 'announce':
+      return ms.announce;
     case 'silenceCheck':
       return silenceCheckMs(ms, devices);
     default:
@@ -571,7 +566,6 @@ export const estimateDesign = (
   let unitsPerReading: UnitsPerReading | undefined;
   const tableWrites: Record<string, number> = {};
   const tableReads: Record<string, number> = {};
-  let outboxIndexWrites = 0;
 
   if (measured) {
     // ---- Measured: what the code did per upload, per alert and per scheduled run, times the fleet's counts.
@@ -678,11 +672,10 @@ export const estimateDesign = (
         );
       }
       for (const [unit, n] of Object.entries(units)) {
-        const [service, kind, table = '', index] = unit.split('/');
+        const [service, kind, table = ''] = unit.split('/');
         if (service !== 'dynamodb') continue;
         const into = kind === 'wru' ? tableWrites : tableReads;
         into[table] = (into[table] ?? 0) + n;
-        if (kind === 'wru' && index === 'outbox') outboxIndexWrites += n;
       }
     }
     pushBytes = websocketPushes * s.pushReadingEnriched;
@@ -740,15 +733,15 @@ export const estimateDesign = (
         'one per authorizer run, eventually consistent (GSI)',
       );
       wru(
-        'readings: conditional PutItem (+ outbox index)',
-        readings * (writeUnits(s.readingItemMarked) + writeUnits(s.outboxIndexEntry)),
-        `per reading: 1 put of ${s.readingItemMarked} B + 1 write of the sparse outbox index`,
+        'readings: conditional PutItem',
+        readings * writeUnits(s.readingItem),
+        `per reading: 1 put of ${s.readingItem} B; its stream record is the outbox`,
       );
-      wru(
-        'readings: UpdateItem clear outbox mark (+ index)',
-        readings *
-          (writeUnits(Math.max(s.readingItemMarked, s.readingItemUnmarked)) + writeUnits(s.outboxIndexEntry)),
-        'per reading the bus accepted: REMOVE outboxShard, outboxAt, and the index entry goes',
+      lambda(
+        'announce',
+        requests,
+        ms.announce,
+        'one stream batch per upload (an upper bound: a busy shard batches several), one PutEvents',
       );
     } else {
       add(
@@ -773,8 +766,8 @@ export const estimateDesign = (
       add('iotActions', 'rule actions (DynamoDBv2 + StepFunctions)', requests * 2, 'two actions per message');
       wru(
         'readings: PutItem (rule’s DynamoDBv2 action)',
-        readings * writeUnits(s.readingItemUnmarked),
-        'no outbox mark and no index; not conditional (a repeated message overwrites and re-enriches)',
+        readings * writeUnits(s.readingItem),
+        'not conditional (a repeated message overwrites and re-enriches)',
       );
     }
 
@@ -892,7 +885,7 @@ export const estimateDesign = (
     );
     wru(
       'readings: UpdateItem enrichment (DeriveMetrics)',
-      readings * writeUnits(Math.max(s.readingItemUnmarked, s.readingItemEnriched)),
+      readings * writeUnits(Math.max(s.readingItem, s.readingItemEnriched)),
       `one per reading of the upload; item grows to ${s.readingItemEnriched} B`,
     );
     lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
@@ -989,18 +982,10 @@ export const estimateDesign = (
 
     // ---- Schedules ---------------------------------------------------------------------------
     for (const schedule of a.routing.schedules) {
-      if (!rest && schedule.function === 'outboxRelay') continue;
       const runs = minutesPerMonth / schedule.everyMinutes;
       scheduledRuns += runs;
       add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
-      if (schedule.function === 'outboxRelay') {
-        lambda(schedule.function, runs, ms.outboxRelay, 'scheduled');
-        rru(
-          'readings: Query outbox shards (relay)',
-          runs * a.outboxShards * readUnits(0, 'eventual'),
-          `${a.outboxShards} empty Queries a run in the steady state (0.5 RRU minimum each)`,
-        );
-      } else if (schedule.function === 'silenceCheck') {
+      if (schedule.function === 'silenceCheck') {
         lambda(
           schedule.function,
           runs,
@@ -1219,7 +1204,6 @@ export const estimateDesign = (
     ),
     tableWritesPerSecond: Object.fromEntries(Object.entries(tableWrites).map(([t, n]) => [t, perSecond(n)])),
     tableReadsPerSecond: Object.fromEntries(Object.entries(tableReads).map(([t, n]) => [t, perSecond(n)])),
-    outboxPartitionWritesPerSecond: perSecond(outboxIndexWrites) / Math.max(1, a.outboxShards),
     silenceCheck: {
       readUnitsPerRun: silenceRruPerRun,
       secondsPerRun: silenceCheckMs(ms, N) / 1000,
@@ -1295,7 +1279,6 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
     snsPublishesPerSecond: r.snsPublishesPerSecond,
     tableWritesPerSecond: r.tableWritesPerSecond,
     tableReadsPerSecond: r.tableReadsPerSecond,
-    outboxPartitionWritesPerSecond: r.outboxPartitionWritesPerSecond,
     silenceCheck: r.silenceCheck,
     reservedConcurrency: reservedConcurrency(fleet, functionNames) + UNRESERVED_CONCURRENCY_MINIMUM,
     stageRateLimit: stageThrottle(fleet).rateLimit,
@@ -1366,9 +1349,9 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
   const ms = a.lambdaMs;
   return [
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
-    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, outbox relay ${ms.outboxRelay} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
+    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
-    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItemMarked} B marked / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
+    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B stored / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     uploadsAssumption(inputs),
     ...[shape.watchedUploadReadings, shape.unwatchedUploadReadings]
       .filter((k, i, all) => all.indexOf(k) === i)

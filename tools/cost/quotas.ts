@@ -163,7 +163,6 @@ export interface QuotaLoads {
   readonly snsPublishesPerSecond: number;
   readonly tableWritesPerSecond: Readonly<Record<string, number>>;
   readonly tableReadsPerSecond: Readonly<Record<string, number>>;
-  readonly outboxPartitionWritesPerSecond: number;
   /** The stage throttle the CDK app deploys for this fleet (`stageThrottle` of `infra/fleet.ts`). */
   readonly stageRateLimit: number;
   /** Concurrency the stage sized for the fleet reserves (`fleetLimits` of `infra/fleet.ts`), plus what Lambda keeps unreserved. */
@@ -207,13 +206,6 @@ export const fleetQuotas = (loads: QuotaLoads): Quota[] => {
     ...Object.entries(loads.tableReadsPerSecond).map(([table, load]) =>
       quota(q.dynamoTableReads, load, { name: `${q.dynamoTableReads.name}: ${table}` }),
     ),
-    ...(loads.outboxPartitionWritesPerSecond > 0
-      ? [
-          quota(q.dynamoPartitionWrites, loads.outboxPartitionWritesPerSecond, {
-            name: `${q.dynamoPartitionWrites.name}: each shard of the outbox index`,
-          }),
-        ]
-      : []),
     quota(q.snsPublish, loads.snsPublishesPerSecond),
     quota(
       {

@@ -14,7 +14,7 @@ import { deriveEnrichment } from '../../handlers/enrichment/derive.ts';
 import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
-import { outboxShardOf, type ReadingItem } from '../../handlers/lib/readings-store.ts';
+import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
 import { aggregateReadings, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import { paddedSequence, rollupItem } from '../../handlers/lib/rollups-store.ts';
 import { toPushMessage } from '../../handlers/push/push.ts';
@@ -30,12 +30,9 @@ export interface Sizes {
   readonly responseSingle: number;
   readonly responseBatchBase: number;
   readonly responseBatchItem: number;
-  /** The readings item as ingest puts it (with the outbox mark), once the mark is cleared, once enriched. */
-  readonly readingItemMarked: number;
-  readonly readingItemUnmarked: number;
+  /** The readings item as ingest puts it, and once enriched. */
+  readonly readingItem: number;
   readonly readingItemEnriched: number;
-  /** An entry of the `outbox` index (projection ALL: the marked item). */
-  readonly outboxIndexEntry: number;
   /** A stored rollup of the sample device: one bucket of its metrics (`handlers/lib/rollups-store.ts`). */
   readonly rollupItem: number;
   /** A device item with its last reading and alarm states. */
@@ -302,23 +299,15 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
   const reading = { deviceId: DEVICE_ID, timestamp: timestampAt(0), metrics: metricsAt(0) };
   const readingId = readingIdOf(reading.deviceId, reading.timestamp);
   const receivedAt = new Date(NOW.getTime() + 180).toISOString();
-  const marked: ReadingItem = {
-    ...reading,
-    receivedAt,
-    readingId,
-    correlationId: UUID,
-    outboxShard: outboxShardOf(readingId),
-    outboxAt: receivedAt,
-  };
-  const { outboxShard: _shard, outboxAt: _at, ...unmarked } = marked;
+  const stored: ReadingItem = { ...reading, receivedAt, readingId, correlationId: UUID };
   const history = Array.from({ length: 12 }, (_, i) => ({
     timestamp: timestampAt(i + 1),
     metrics: metricsAt(i + 1),
   }));
   const enrichment = deriveEnrichment(reading, history, { window: 12 });
-  const enriched = { ...unmarked, enrichment };
+  const enriched = { ...stored, enrichment };
 
-  const [recordedRun] = readingRecordedEntries([marked], { busName: BUS, producedAt: NOW, watched: true });
+  const [recordedRun] = readingRecordedEntries([stored], { busName: BUS, producedAt: NOW, watched: true });
   if (!recordedRun) throw new Error('The sample reading made no ReadingRecorded');
   const recorded = recordedRun.entry;
   const recordedEvent = delivered(recorded);
@@ -440,10 +429,8 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     responseSingle: json(singleAnswer),
     responseBatchBase: json({ accepted: 0, rejected: 0, results: [] }),
     responseBatchItem: json(batchItem) + 1,
-    readingItemMarked: itemSize(marked as unknown as Record<string, unknown>),
-    readingItemUnmarked: itemSize(unmarked),
+    readingItem: itemSize(stored as unknown as Record<string, unknown>),
     readingItemEnriched: itemSize(enriched),
-    outboxIndexEntry: itemSize(marked as unknown as Record<string, unknown>),
     rollupItem: itemSize(
       rollupItem(
         { deviceId: DEVICE_ID, size: STORED_SIZES[0], start: reading.timestamp },

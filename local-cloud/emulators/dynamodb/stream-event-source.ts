@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import { compileFilterCriteria, type FilterPattern } from '../lambda/filter-criteria.ts';
 import { Journal } from '../shared/journal.ts';
-import type { StreamRecord, StreamStore } from './streams.ts';
+import { RETENTION_MS, type StreamRecord, type StreamStore } from './streams.ts';
 
 /** One mapping: a table's stream to a function, with Lambda's settings for stream sources. */
 export interface StreamEventSourceMapping {
@@ -67,7 +67,16 @@ export interface StreamEventSourceOptions {
   readonly onError?: (message: string) => void;
 }
 
-const Checkpoint = z.object({ streamArn: z.string(), sequenceNumber: z.string() });
+/**
+ * A mapping's position: the records it is done with, and, while a batch is being delivered, the
+ * last record read into it, so a restart delivers that same batch again (the same records, not a
+ * larger batch read afresh): a consumer that derives ids from a batch's records then repeats them.
+ */
+const Checkpoint = z.object({
+  streamArn: z.string(),
+  sequenceNumber: z.string(),
+  inFlightThrough: z.optional(z.string()),
+});
 type Checkpoint = z.infer<typeof Checkpoint>;
 
 /** What Lambda sends the on-failure destination for a skipped batch. */
@@ -119,6 +128,19 @@ const eventRecord = (record: StreamRecord, streamArn: string) => ({
     ? { userIdentity: { type: record.userIdentity.Type, principalId: record.userIdentity.PrincipalId } }
     : {}),
 });
+
+/**
+ * Without a batching window, a mapping wakes on a write instead of polling (AWS polls each shard
+ * about four times a second, so a record waits 125 ms on average there), then reads once writes
+ * pause for `quietMs` (at most `maxMs` after the first): the conditional puts of one request
+ * arrive a few milliseconds apart, and are then mostly one batch, as on AWS, for a few
+ * milliseconds of latency instead of AWS's polling interval.
+ */
+const WRITES_SETTLE = { quietMs: 4, maxMs: 20 } as const;
+
+/** Whether a record has left the stream (24 hours after it was written): a -1 mapping then gives up on it. */
+const pastRetention = (record: StreamRecord | undefined, now: number): boolean =>
+  record !== undefined && record.dynamodb.ApproximateCreationDateTime * 1000 + RETENTION_MS <= now;
 
 const checkpointId = (mapping: StreamEventSourceMapping) => `${mapping.table}:${mapping.functionName}`;
 
@@ -178,13 +200,13 @@ export class StreamEventSource {
     this.#wakers.clear();
   }
 
-  /** Resolves at the next append or stop, or after `ms`. */
-  #nextAppend(ms = Number.POSITIVE_INFINITY): Promise<void> {
+  /** Resolves true at the next append or stop, false after `ms`. */
+  #nextAppend(ms = Number.POSITIVE_INFINITY): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+      const timer = Number.isFinite(ms) ? setTimeout(() => resolve(false), ms) : undefined;
       this.#wakers.add(() => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       });
     });
   }
@@ -202,11 +224,12 @@ export class StreamEventSource {
     const saved = this.#journal.recovered().find((entry) => entry.id === id)?.value;
     // A mapping starts at TRIM_HORIZON, so no record written before its first poll is missed.
     let after = saved?.streamArn === stream.arn ? saved.sequenceNumber : '0';
+    let replayThrough = saved?.streamArn === stream.arn ? saved.inFlightThrough : undefined;
     this.#positions.set(id, { streamArn: stream.arn, after });
     const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
     const read = this.#reader(mapping, stream.arn);
     while (this.#running) {
-      let batch = read(after);
+      let batch = read(after, replayThrough);
       if (batch.records.length === 0) {
         if (batch.through !== after) {
           after = this.#advance(id, stream.arn, batch.through);
@@ -215,14 +238,24 @@ export class StreamEventSource {
         await this.#nextAppend();
         continue;
       }
-      const deadline = Date.now() + windowMs;
-      while (this.#running && batch.records.length < mapping.batchSize && Date.now() < deadline) {
-        await this.#nextAppend(deadline - Date.now());
+      const gathering = windowMs > 0 ? windowMs : WRITES_SETTLE.maxMs;
+      const deadline = Date.now() + gathering;
+      while (
+        this.#running &&
+        replayThrough === undefined &&
+        batch.records.length < mapping.batchSize &&
+        Date.now() < deadline
+      ) {
+        const left = deadline - Date.now();
+        const appended = await this.#nextAppend(windowMs > 0 ? left : Math.min(WRITES_SETTLE.quietMs, left));
         batch = read(after);
+        if (windowMs === 0 && !appended) break;
       }
       if (!this.#running) return;
+      this.#journal.put(id, { streamArn: stream.arn, sequenceNumber: after, inFlightThrough: batch.through });
       const delivered = await this.#deliver(mapping, stream.arn, stream.shardId, batch.records);
       if (!delivered) return; // stopped mid-batch: it is delivered again after the next start
+      replayThrough = undefined;
       after = this.#advance(id, stream.arn, batch.through);
     }
   }
@@ -236,8 +269,8 @@ export class StreamEventSource {
 
   /**
    * Reads the next batch of a mapping: up to `batchSize` records after a position that match its
-   * filters, and the sequence number the mapping has dealt with once they are (the last record
-   * read, matching or not).
+   * filters (none past `until`, when given), and the sequence number the mapping has dealt with
+   * once they are (the last record read, matching or not).
    */
   #reader(mapping: StreamEventSourceMapping, streamArn: string) {
     const { streams } = this.#options;
@@ -245,12 +278,16 @@ export class StreamEventSource {
     // Records passed over by the filters are read a bounded number at a time, so a long run of
     // them does not hold the event loop; the position still moves past each run read.
     const scanLimit = mapping.batchSize * 10;
-    return (after: string): { records: StreamRecord[]; through: string } => {
+    return (after: string, until?: string): { records: StreamRecord[]; through: string } => {
       const records: StreamRecord[] = [];
       let through = after;
       let scanned = 0;
+      const within = (record: StreamRecord) =>
+        until === undefined || BigInt(record.dynamodb.SequenceNumber) <= BigInt(until);
       while (records.length < mapping.batchSize && scanned < scanLimit) {
-        const page = streams.recordsAfter(streamArn, through, mapping.batchSize - records.length);
+        const page = streams
+          .recordsAfter(streamArn, through, mapping.batchSize - records.length)
+          .filter(within);
         const last = page.at(-1);
         if (!last) break;
         scanned += page.length;
@@ -291,7 +328,11 @@ export class StreamEventSource {
         );
         continue;
       }
-      if (mapping.maximumRetryAttempts >= 0 && attempts > mapping.maximumRetryAttempts) {
+      if (
+        mapping.maximumRetryAttempts >= 0
+          ? attempts > mapping.maximumRetryAttempts
+          : pastRetention(failing[0], Date.now())
+      ) {
         this.#skip(mapping, streamArn, shardId, failing, attempts, outcome.handled);
         queue.shift();
         continue;

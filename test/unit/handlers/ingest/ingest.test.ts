@@ -1,63 +1,74 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
+import { type AnnounceDeps, announce } from '../../../../handlers/announce/announce.ts';
 import { answerOf } from '../../../../handlers/ingest/answer.ts';
 import {
   bufferSecondsOf,
   type IngestDeps,
   ingest,
-  isWatched,
   UNWATCHED_BUFFER_SECONDS,
 } from '../../../../handlers/ingest/ingest.ts';
 import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
 import { EVENT_BILLING_CHUNK_BYTES } from '../../../../handlers/lib/aws-limits.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
-import type { PublishOutcome } from '../../../../handlers/lib/events.ts';
-import { entrySize } from '../../../../handlers/lib/events.ts';
-import { readingRecordedEntries } from '../../../../handlers/lib/reading-events.ts';
+import { entrySize, PublishError } from '../../../../handlers/lib/events.ts';
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
+import { isWatched, type WatchingDeps } from '../../../../handlers/lib/watching.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-/** In-memory fakes for the ingest ports, recording what happened. */
+/**
+ * In-memory fakes for the ingest ports, recording what happened. The table's stream is a list of
+ * the items each store inserted; the announcer reads it as the event source mapping would, and a
+ * batch it could not announce stays in the stream, as a failed batch is retried.
+ */
 const fakes = (
   options: { failPublish?: boolean; failSaveOf?: string; watchedUntil?: string | Error } = {},
 ) => {
   const table = new Map<string, ReadingItem>();
+  const stream: ReadingItem[] = [];
   const published: PutEventsRequestEntry[] = [];
   const warnings: { message: string; context: Record<string, unknown> }[] = [];
-  const deps: IngestDeps = {
-    async saveIfAbsent(item) {
-      if (item.timestamp === options.failSaveOf) throw new Error('throttled');
-      const key = `${item.deviceId}|${item.timestamp}`;
-      const existing = table.get(key);
-      if (existing) return { stored: false, existing };
-      table.set(key, item);
-      return { stored: true };
-    },
-    async clearOutboxMark({ deviceId, timestamp }) {
-      const key = `${deviceId}|${timestamp}`;
-      const item = table.get(key);
-      if (item) {
-        const { outboxAt: _a, outboxShard: _s, ...rest } = item;
-        table.set(key, rest);
-      }
-    },
-    async publishRecorded(items, watched): Promise<PublishOutcome> {
-      if (options.failPublish)
-        return { accepted: [], failed: items.map((_, index) => ({ index, error: 'down' })) };
-      const runs = readingRecordedEntries(items, { busName: 'bus', producedAt: NOW, watched });
-      published.push(...runs.map((run) => run.entry));
-      return { accepted: items.map((_, i) => i), failed: [] };
-    },
+  const watching: WatchingDeps = {
     warn: (message, context) => warnings.push({ message, context }),
     async watchedUntil() {
       if (options.watchedUntil instanceof Error) throw options.watchedUntil;
       return options.watchedUntil;
     },
   };
-  return { deps, table, published, warnings };
+  const deps: IngestDeps & WatchingDeps = {
+    ...watching,
+    async saveIfAbsent(item) {
+      if (item.timestamp === options.failSaveOf) throw new Error('throttled');
+      const key = `${item.deviceId}|${item.timestamp}`;
+      const existing = table.get(key);
+      if (existing) return { stored: false, existing };
+      table.set(key, item);
+      stream.push(item);
+      return { stored: true };
+    },
+  };
+  const announcer: AnnounceDeps = {
+    ...watching,
+    busName: 'bus',
+    now: () => NOW,
+    async publishAll(entries) {
+      if (options.failPublish) throw new PublishError(entries.map((_, index) => ({ index, error: 'down' })));
+      published.push(...entries);
+    },
+  };
+  /** Announces what the stream holds; a batch the bus refused stays for the next try. */
+  const announceStream = async () => {
+    try {
+      await announce(stream, announcer);
+      stream.length = 0;
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+    }
+  };
+  return { deps, table, stream, published, warnings, announceStream };
 };
 
 const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
@@ -67,28 +78,39 @@ const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer. */
+/**
+ * What the handler does with a body, as of `NOW`: validate at the edge, ingest, answer; then what
+ * the readings stream does with the new items: the announcer publishes them.
+ */
 const post = async (
   body: unknown,
   callerDeviceId: string,
   correlationId: string,
-  deps: IngestDeps,
+  fake: ReturnType<typeof fakes>,
   uploadId = `upload-of-${correlationId}`,
 ) => {
+  const { deps } = fake;
   const request = parseIngestRequest(body, callerDeviceId, { now: NOW, retentionDays: RETENTION_DAYS });
   const watched = isWatched(callerDeviceId, NOW, deps);
-  const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS, watched };
-  return answerOf(request, await ingest(request.valid, context, deps), bufferSecondsOf(await watched));
+  const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS };
+  const answer = answerOf(
+    request,
+    await ingest(request.valid, context, deps),
+    bufferSecondsOf(await watched),
+  );
+  await fake.announceStream();
+  return answer;
 };
 
 const detailOf = (entry: PutEventsRequestEntry | undefined) => JSON.parse(entry?.Detail ?? '{}');
 
 describe('ingest', () => {
   it('announces the new readings of an upload in one ReadingRecorded, oldest first, duplicates left out', async () => {
-    const { deps, table, published } = fakes({
+    const fake = fakes({
       watchedUntil: new Date(NOW.getTime() + 60_000).toISOString(),
     });
-    await post(reading('2026-11-23T10:00:01Z'), 'd1', 'first', deps);
+    const { table, published } = fake;
+    await post(reading('2026-11-23T10:00:01Z'), 'd1', 'first', fake);
 
     const answer = await post(
       {
@@ -100,7 +122,7 @@ describe('ingest', () => {
       },
       'd1',
       'second',
-      deps,
+      fake,
     );
 
     expect(answer.statusCode).toBe(202);
@@ -113,11 +135,11 @@ describe('ingest', () => {
     ]);
     expect(data.readings[1]).toMatchObject({ sequence: 3, metrics: { t: 1 } });
     expect(table.get('d1|2026-11-23T10:00:00.000Z')).toMatchObject({ uploadId: 'upload-of-second' });
-    expect([...table.values()].every((item) => item.outboxAt === undefined)).toBe(true);
   });
 
   it('splits an upload too large for one billed 64 KB chunk into several events, each reading in exactly one', async () => {
-    const { deps, published } = fakes();
+    const fake = fakes();
+    const { published } = fake;
     const metrics = Object.fromEntries(
       Array.from({ length: 50 }, (_, i) => [`metric_name_${i}`, 1000.125 + i]),
     );
@@ -125,7 +147,7 @@ describe('ingest', () => {
       reading(new Date(Date.parse('2026-11-23T10:00:00Z') + i * 1000).toISOString(), { metrics }),
     );
 
-    const answer = await post({ readings }, 'd1', 'big', deps);
+    const answer = await post({ readings }, 'd1', 'big', fake);
 
     expect(answer.statusCode).toBe(202);
     expect(published.length).toBeGreaterThan(1);
@@ -140,10 +162,11 @@ describe('ingest', () => {
     );
   });
 
-  it('stores a new reading, publishes ReadingRecorded with a deterministic event id and clears the mark', async () => {
-    const { deps, table, published } = fakes();
+  it('stores a new reading, which is announced as ReadingRecorded with a deterministic event id', async () => {
+    const fake = fakes();
+    const { published } = fake;
 
-    const answer = await post(reading('2026-11-23T11:00:00+02:00'), 'd1', 'corr-1', deps);
+    const answer = await post(reading('2026-11-23T11:00:00+02:00'), 'd1', 'corr-1', fake);
 
     expect(answer.statusCode).toBe(202);
     expect(answer.body).toMatchObject({
@@ -151,11 +174,10 @@ describe('ingest', () => {
       timestamp: '2026-11-23T09:00:00.000Z',
       duplicate: false,
     });
-    expect([...table.values()][0]).not.toHaveProperty('outboxAt');
     const detail = JSON.parse(published[0]?.Detail ?? '{}');
     expect(detail.metadata).toMatchObject({ correlationId: 'corr-1', schemaVersion: 2 });
     const again = fakes();
-    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again.deps, 'another-upload');
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'corr-2', again, 'another-upload');
     expect(JSON.parse(again.published[0]?.Detail ?? '{}').metadata.eventId).toBe(detail.metadata.eventId);
   });
 
@@ -163,13 +185,13 @@ describe('ingest', () => {
     const later = new Date(NOW.getTime() + 60_000).toISOString();
     const earlier = new Date(NOW.getTime() - 1).toISOString();
     const body = (watchedUntil?: string | Error) =>
-      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fakes({ watchedUntil }).deps).then((a) => a.body);
+      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fakes({ watchedUntil })).then((a) => a.body);
 
     const never = await body(undefined);
     const watched = await body(later);
     const left = await body(earlier);
     const unknown = await body(new Error('throttled'));
-    const batch = await post({ readings: [reading('2026-11-23T11:00:00Z')] }, 'd1', 'c', fakes().deps);
+    const batch = await post({ readings: [reading('2026-11-23T11:00:00Z')] }, 'd1', 'c', fakes());
 
     expect(never).toMatchObject({ duplicate: false, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
     expect(watched).toMatchObject({ bufferSeconds: 0 });
@@ -178,38 +200,36 @@ describe('ingest', () => {
     expect(batch.body).toMatchObject({ accepted: 1, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
   });
 
-  it('keeps the outbox mark and still acknowledges when the bus refuses', async () => {
-    const { deps, table, warnings } = fakes({ failPublish: true });
+  it('acknowledges a stored reading while the bus refuses; it stays on the stream until announced', async () => {
+    const fake = fakes({ failPublish: true });
 
-    const answer = await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fake);
 
     expect(answer.statusCode).toBe(202);
-    expect([...table.values()][0]?.outboxAt).toBe(NOW.toISOString());
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.context).toMatchObject({
-      deviceId: 'd1',
-      readingTimestamp: '2026-11-23T11:00:00.000Z',
-    });
+    expect(fake.published).toHaveLength(0);
+    expect(fake.stream.map((item) => item.timestamp)).toEqual(['2026-11-23T11:00:00.000Z']);
   });
 
   it('publishes nothing for a duplicate', async () => {
-    const { deps, published } = fakes();
-    await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps);
+    const fake = fakes();
+    const { published } = fake;
+    await post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fake);
 
-    const answer = await post(reading('2026-11-23T11:00:00.000Z'), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00.000Z'), 'd1', 'c', fake);
 
     expect(answer.body).toMatchObject({ duplicate: true });
     expect(published).toHaveLength(1);
   });
 
   it('answers a batch item whose store failed with 503 and the rest with 202, in a 207', async () => {
-    const { deps, published } = fakes({ failSaveOf: '2026-11-23T10:00:01.000Z' });
+    const fake = fakes({ failSaveOf: '2026-11-23T10:00:01.000Z' });
+    const { published } = fake;
 
     const answer = await post(
       { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:00:01Z')] },
       'd1',
       'c',
-      deps,
+      fake,
     );
 
     expect(answer.statusCode).toBe(207);
@@ -220,31 +240,33 @@ describe('ingest', () => {
   });
 
   it('refuses a reading of another device before validating anything', async () => {
-    const { deps, table } = fakes();
+    const fake = fakes();
+    const { table } = fake;
     await expect(
-      post({ readings: [reading('x'), { deviceId: 'd2' }] }, 'd1', 'c', deps),
+      post({ readings: [reading('x'), { deviceId: 'd2' }] }, 'd1', 'c', fake),
     ).rejects.toBeInstanceOf(ForbiddenError);
     expect(table.size).toBe(0);
   });
 
   it('rejects a reading from more than five minutes in the future, naming the timestamp', async () => {
-    const { deps } = fakes();
+    const fake = fakes();
     const ahead = new Date(NOW.getTime() + 5 * 60_000 + 1).toISOString();
     const atLimit = new Date(NOW.getTime() + 5 * 60_000).toISOString();
 
-    await expect(post(reading(ahead), 'd1', 'c', deps)).rejects.toMatchObject({
+    await expect(post(reading(ahead), 'd1', 'c', fake)).rejects.toMatchObject({
       details: [{ path: 'timestamp' }],
     });
-    await expect(post(reading(atLimit), 'd1', 'c', deps)).resolves.toMatchObject({ statusCode: 202 });
+    await expect(post(reading(atLimit), 'd1', 'c', fake)).resolves.toMatchObject({ statusCode: 202 });
   });
 
   it('refuses a reading older than the retention, naming the timestamp, and stores the others with their expiry', async () => {
-    const { deps, table } = fakes();
+    const fake = fakes();
+    const { table } = fake;
     const tooOld = new Date(NOW.getTime() - RETENTION_DAYS * DAY_MS - 1).toISOString();
     const oldest = new Date(NOW.getTime() - RETENTION_DAYS * DAY_MS).toISOString();
 
-    const single = post(reading('0000-01-01T00:00:00Z'), 'd1', 'c', deps);
-    const batch = await post({ readings: [reading(tooOld), reading(oldest)] }, 'd1', 'c', deps);
+    const single = post(reading('0000-01-01T00:00:00Z'), 'd1', 'c', fake);
+    const batch = await post({ readings: [reading(tooOld), reading(oldest)] }, 'd1', 'c', fake);
 
     await expect(single).rejects.toMatchObject({
       details: [{ path: 'timestamp', message: expect.stringContaining('30 days in the past') }],
@@ -264,12 +286,12 @@ describe('ingest', () => {
   });
 
   it('reports every bad field of every item when no reading of a batch is valid', async () => {
-    const { deps } = fakes();
+    const fake = fakes();
     const error = await post(
       { readings: [{ deviceId: 'd1' }, reading('2026-11-23T10:00:00Z', { x: 1 })] },
       'd1',
       'c',
-      deps,
+      fake,
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).details?.map((d) => d.path)).toEqual([
@@ -280,15 +302,16 @@ describe('ingest', () => {
   });
 
   it('answers a repeat with other metrics or sequence 409 Conflict naming the timestamp, changing nothing', async () => {
-    const { deps, table, published } = fakes();
-    await post(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', deps);
+    const fake = fakes();
+    const { table, published } = fake;
+    await post(reading('2026-11-23T11:00:00Z', { sequence: 7 }), 'd1', 'c', fake);
 
     const answers = await Promise.all([
-      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', deps),
-      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', deps),
-      post(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', deps),
-      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', deps),
-      post(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', deps),
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 2 }, sequence: 7 }), 'd1', 'c', fake),
+      post(reading('2026-11-23T11:00:00Z', { metrics: { t: 1, h: 1 }, sequence: 7 }), 'd1', 'c', fake),
+      post(reading('2026-11-23T11:00:00Z', { sequence: 8 }), 'd1', 'c', fake),
+      post(reading('2026-11-23T11:00:00Z'), 'd1', 'c', fake),
+      post(reading('2026-11-23T13:00:00+02:00', { metrics: { t: 1.0 }, sequence: 7 }), 'd1', 'c', fake),
     ]);
 
     expect(answers.map((a) => a.statusCode)).toEqual([409, 409, 409, 409, 202]);
@@ -305,17 +328,18 @@ describe('ingest', () => {
   });
 
   it('compares metric values as numbers: -0 repeats 0', async () => {
-    const { deps } = fakes();
-    await post(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', deps);
+    const fake = fakes();
+    await post(reading('2026-11-23T11:00:00Z', { metrics: { t: 0 } }), 'd1', 'c', fake);
 
-    const answer = await post(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', deps);
+    const answer = await post(reading('2026-11-23T11:00:00Z', { metrics: { t: -0 } }), 'd1', 'c', fake);
 
     expect(answer).toMatchObject({ statusCode: 202, body: { duplicate: true } });
   });
 
   it('answers in a 207 a later batch item repeating an earlier one: 202 duplicate when equal, 409 when not', async () => {
-    const { deps, table, published } = fakes();
-    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'c', deps);
+    const fake = fakes();
+    const { table, published } = fake;
+    await post(reading('2026-11-23T09:00:00Z'), 'd1', 'c', fake);
 
     const answer = await post(
       {
@@ -329,7 +353,7 @@ describe('ingest', () => {
       },
       'd1',
       'c',
-      deps,
+      fake,
     );
 
     expect(answer.statusCode).toBe(207);

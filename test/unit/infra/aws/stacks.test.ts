@@ -465,7 +465,9 @@ describe('functions', () => {
       'logs:PutLogEvents',
     ]);
     const consumed = Object.values(tables).flatMap((table: TableSpec) =>
-      table.stream?.consumer?.function === key ? [{ table, consumer: table.stream.consumer }] : [],
+      (table.stream?.consumers ?? [])
+        .filter((consumer) => consumer.function === key)
+        .map((consumer) => ({ table, consumer })),
     );
     expect([...(granted.get('*') ?? [])].sort()).toEqual([
       ...(consumed.length > 0 ? ['dynamodb:ListStreams'] : []),

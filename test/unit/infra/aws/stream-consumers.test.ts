@@ -16,7 +16,7 @@ import type { TableSpec } from '../../../../infra/topology-types.ts';
 const outdir = mkdtempSync(join(tmpdir(), 'sensorbus-stream-consumers-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-/** A table declaring a stream consumer, as the ingest change will declare one for the readings table. */
+/** A table declaring two stream consumers, as the readings table does (the announcer and the rollups). */
 const spec: TableSpec = {
   name: 'sensorbus-changes',
   env: 'CHANGES_TABLE',
@@ -24,16 +24,27 @@ const spec: TableSpec = {
   indexes: [],
   stream: {
     viewType: 'NEW_IMAGE',
-    consumer: {
-      function: 'relay',
-      batchSize: 100,
-      maximumBatchingWindowSeconds: 1,
-      maximumRetryAttempts: 5,
-      bisectBatchOnFunctionError: true,
-      reportBatchItemFailures: true,
-      onFailure: 'sensorbus-changes-stream-dlq',
-      filters: [{ eventName: ['INSERT'] }],
-    },
+    consumers: [
+      {
+        function: 'relay',
+        batchSize: 100,
+        maximumBatchingWindowSeconds: 1,
+        maximumRetryAttempts: 5,
+        bisectBatchOnFunctionError: true,
+        reportBatchItemFailures: true,
+        onFailure: 'sensorbus-changes-stream-dlq',
+        filters: [{ eventName: ['INSERT'] }],
+      },
+      {
+        function: 'announce',
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
+        maximumRetryAttempts: -1,
+        bisectBatchOnFunctionError: false,
+        reportBatchItemFailures: false,
+        onFailure: 'sensorbus-changes-announce-dlq',
+      },
+    ],
   },
 };
 
@@ -46,22 +57,25 @@ const synthesize = () => {
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     stream: dynamodb.StreamViewType.NEW_IMAGE,
   });
-  const relay = new lambda.Function(stack, 'Relay', {
-    runtime: lambda.Runtime.NODEJS_22_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
-  });
-  // Findings of this stand-in function itself (the project's functions handle their own): not under test.
-  acknowledge(
-    relay,
-    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'Stand-in function of this test',
-  );
-  acknowledge(relay, 'AwsSolutions-L1', 'Stand-in function of this test, on the runtime the project deploys');
+  const standIn = (id: string) => {
+    const fn = new lambda.Function(stack, id, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
+    });
+    // Findings of this stand-in function itself (the project's functions handle their own): not under test.
+    acknowledge(
+      fn,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'Stand-in function of this test',
+    );
+    acknowledge(fn, 'AwsSolutions-L1', 'Stand-in function of this test, on the runtime the project deploys');
+    return fn;
+  };
   new StreamConsumers(stack, 'StreamConsumers', {
     tables: { changes: spec },
     tableRefs: { changes: table },
-    functions: { relay },
+    functions: { relay: standIn('Relay'), announce: standIn('Announce') },
     deadLetterQueues: new DeadLetterQueues(stack, 'DeadLetters', stageConfig('dev', undefined)),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -70,7 +84,7 @@ const synthesize = () => {
 };
 
 describe('a table stream consumer on AWS', () => {
-  it('is an event source mapping with the declared settings, its failures to an encrypted queue, every cdk-nag finding handled', () => {
+  it('is an event source mapping per consumer with the declared settings, its failures to an encrypted queue, every cdk-nag finding handled', () => {
     const template = synthesize();
 
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -89,8 +103,18 @@ describe('a table stream consumer on AWS', () => {
       QueueName: 'dev-sensorbus-changes-stream-dlq',
       SqsManagedSseEnabled: true,
     });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 10,
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: false,
+      FilterCriteria: Match.absent(),
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('DeadLetters'), 'Arn'] } },
+      },
+    });
     expect(template.findResources('AWS::Lambda::EventSourceMapping')).toSatisfy(
-      (found: object) => Object.keys(found).length === 1,
+      (found: object) => Object.keys(found).length === 2,
     );
   }, 120_000);
 });

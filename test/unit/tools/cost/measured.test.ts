@@ -88,7 +88,6 @@ const MEASURED: MeasuredUnits = {
   ],
   perAlert: { 'sns/publishes': 2, 'lambda/invocations/alertNotifier': 2 },
   schedules: {
-    outboxRelay: { devices: 10, perRun: { 'lambda/invocations/outboxRelay': 1, 'dynamodb/rru/readings': 4 } },
     silenceCheck: {
       devices: 10,
       perRun: { 'lambda/invocations/silenceCheck': 1, [`dynamodb/rru/${tables.devices.name}`]: 1 },
@@ -290,7 +289,6 @@ describe('quota arithmetic', () => {
       snsPublishesPerSecond: 0,
       tableWritesPerSecond: { readings: 50_000 },
       tableReadsPerSecond: {},
-      outboxPartitionWritesPerSecond: 0,
       stageRateLimit: 50_000,
       silenceCheck: { readUnitsPerRun: 60_000, secondsPerRun: 20, periodSeconds: 60 },
       reservedConcurrency: 200,

@@ -25,10 +25,8 @@ const SIZES: Sizes = {
   responseSingle: 140,
   responseBatchBase: 40,
   responseBatchItem: 160,
-  readingItemMarked: 300,
-  readingItemUnmarked: 250,
+  readingItem: 250,
   readingItemEnriched: 660, // 12 × 660 = 7,920 B → 2 × 4 KB → 1 RRU eventually consistent
-  outboxIndexEntry: 300,
   rollupItem: 500,
   deviceItem: 800,
   apiKeyIndexEntry: 100,
@@ -94,10 +92,7 @@ const ROUTING: Routing = {
       target: { kind: 'function', function: 'push' },
     },
   ],
-  schedules: [
-    { name: 'outboxRelay', function: 'outboxRelay', everyMinutes: 1 },
-    { name: 'silenceCheck', function: 'silenceCheck', everyMinutes: 1 },
-  ],
+  schedules: [{ name: 'silenceCheck', function: 'silenceCheck', everyMinutes: 1 }],
   authorizerCacheTtlSeconds: 300,
   alarms: 26,
   customerManagedKeys: 1,
@@ -182,16 +177,12 @@ describe('volumes, counted by hand', () => {
     );
   });
 
-  it('ingest writes 4 WRU per reading (put + outbox index, clear mark + index); enrichment 1 for lastReading per upload', () => {
+  it('ingest writes 1 WRU per reading (the put; its stream record is the outbox), the announcer runs once per upload; enrichment 1 WRU for lastReading per upload', () => {
     const estimate = rest();
-    expect(line(estimate, 'readings: conditional PutItem (+ outbox index)').quantity).toBeCloseTo(
-      2 * READINGS,
-      3,
-    );
-    expect(line(estimate, 'readings: UpdateItem clear outbox mark (+ index)').quantity).toBeCloseTo(
-      2 * READINGS,
-      3,
-    );
+    expect(line(estimate, 'readings: conditional PutItem').quantity).toBeCloseTo(READINGS, 3);
+    expect(estimate.services.flatMap((s) => s.lines).some((l) => l.item.includes('outbox'))).toBe(false);
+    expect(line(estimate, 'announce: invocations').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(rest({ batch: 10 }), 'announce: invocations').quantity).toBeCloseTo(READINGS / 10, 3);
     expect(line(estimate, 'devices: UpdateItem lastReading (EvaluateAlarms)').quantity).toBeCloseTo(
       READINGS,
       3,
@@ -272,11 +263,7 @@ describe('volumes, counted by hand', () => {
 
   it('the schedules run every minute: 43,833.6 runs each, the silence check scanning every device', () => {
     const estimate = rest();
-    expect(line(estimate, 'outboxRelay every 1 min').quantity).toBeCloseTo(43_833.6, 6);
-    expect(line(estimate, 'readings: Query outbox shards (relay)').quantity).toBeCloseTo(
-      43_833.6 * 8 * 0.5,
-      6,
-    );
+    expect(line(estimate, 'silenceCheck every 1 min').quantity).toBeCloseTo(43_833.6, 6);
     // 1000 × 800 B = 800,000 B → 196 × 4 KB → 98 RRU a run.
     expect(line(estimate, 'devices: Scan (silence check)').quantity).toBeCloseTo(43_833.6 * 98, 6);
   });
@@ -361,11 +348,7 @@ describe('batching', () => {
     expect(line(ten, 'ingest: invocations').cost).toBeLessThan(line(one, 'ingest: invocations').cost);
     expect(line(ten, 'ingest: duration').cost).toBeLessThan(line(one, 'ingest: duration').cost);
 
-    for (const item of [
-      'readings: conditional PutItem (+ outbox index)',
-      'readings: UpdateItem clear outbox mark (+ index)',
-      'readings: UpdateItem enrichment (DeriveMetrics)',
-    ]) {
+    for (const item of ['readings: conditional PutItem', 'readings: UpdateItem enrichment (DeriveMetrics)']) {
       expect(line(ten, item).quantity, item).toBeCloseTo(line(one, item).quantity, 3);
     }
     // One upload is one event of each kind, one execution, one push: those fall tenfold.

@@ -32,6 +32,13 @@ const change = (id: string) => ({
   newImage: { id: { S: id } },
 });
 
+/** The event ids of the records of a batch a function is invoked with. */
+const eventIdsOf = (event: unknown) =>
+  z
+    .object({ Records: z.array(z.object({ eventID: z.string() })) })
+    .parse(event)
+    .Records.map((r) => r.eventID);
+
 /** An event source whose function records the event ids of each batch it is invoked with. */
 const consumerOf = (store: StreamStore, checkpointFile: string) => {
   const batches: string[][] = [];
@@ -40,8 +47,7 @@ const consumerOf = (store: StreamStore, checkpointFile: string) => {
     mappings: [mapping],
     checkpointFile,
     invoke: async (_fn, event) => {
-      const { Records } = z.object({ Records: z.array(z.object({ eventID: z.string() })) }).parse(event);
-      batches.push(Records.map((r) => r.eventID));
+      batches.push(eventIdsOf(event));
       return null;
     },
   });
@@ -84,5 +90,47 @@ describe('the stream event source filters', () => {
     expect(withFilters(six)).toThrow(InvalidFilterCriteriaError);
     expect(withFilters([{ eventName: [{ wildcard: 'IN*' }] }])).toThrow(InvalidFilterCriteriaError);
     expect(withFilters([{ eventName: [{ prefix: 'IN' }] }])).not.toThrow();
+  });
+});
+
+describe('the stream event source after a restart mid-batch', () => {
+  it('delivers the batch in flight again as it was, not with the records written since', async () => {
+    const store = new StreamStore({ region: 'us-east-1', accountId: '123456789012' });
+    store.enable('t', 'KEYS_ONLY', [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    const checkpointFile = join(dir, 'in-flight.jsonl');
+    const wide = { ...mapping, batchSize: 3, maximumRetryAttempts: -1 };
+    const attempts: string[][] = [];
+    const failing = new StreamEventSource({
+      streams: store,
+      mappings: [wide],
+      checkpointFile,
+      retryBaseDelayMs: 60_000,
+      invoke: async (_fn, event) => {
+        attempts.push(eventIdsOf(event));
+        throw new Error('the bus is down');
+      },
+    });
+    failing.start();
+    store.append('t', [change('a'), change('b')]);
+    await waitFor(() => attempts.length === 1, 'the first attempt');
+    store.append('t', [change('c')]); // written while the batch waits for its retry
+    await failing.stop();
+
+    const batches: string[][] = [];
+    const second = new StreamEventSource({
+      streams: store,
+      mappings: [wide],
+      checkpointFile,
+      invoke: async (_fn, event) => {
+        batches.push(eventIdsOf(event));
+        return null;
+      },
+    });
+    second.start();
+    await waitFor(() => batches.flat().includes('c'), 'every record after the restart');
+    await second.stop();
+
+    expect(attempts).toEqual([['a', 'b']]);
+    expect(batches).toEqual([['a', 'b'], ['c']]);
   });
 });
