@@ -132,11 +132,12 @@ const eventRecord = (record: StreamRecord, streamArn: string) => ({
 /**
  * Without a batching window, a mapping wakes on a write instead of polling (AWS polls each shard
  * about four times a second, so a record waits 125 ms on average there), then reads once writes
- * pause for `quietMs` (at most `maxMs` after the first): the conditional puts of one request
- * arrive a few milliseconds apart, and are then mostly one batch, as on AWS, for a few
- * milliseconds of latency instead of AWS's polling interval.
+ * pause for `quietMs` (at most `maxMs` after the first): the conditional puts of one upload
+ * arrive up to tens of milliseconds apart on a busy machine (a pause of 4 ms split every upload of
+ * 10 into two batches, so two events and two executions, in a quiet measurement), and are then one
+ * batch, as AWS's poll would gather them, for less latency than AWS's polling interval.
  */
-const WRITES_SETTLE = { quietMs: 4, maxMs: 20 } as const;
+const WRITES_SETTLE = { quietMs: 30, maxMs: 150 } as const;
 
 /** Whether a record has left the stream (24 hours after it was written): a -1 mapping then gives up on it. */
 const pastRetention = (record: StreamRecord | undefined, now: number): boolean =>
