@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tables } from '../../infra/topology.ts';
 import { AcceptedReading, IngestReadingAnswer } from '../../schemas/reading.ts';
-import { recordedReadings, startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+import { recordedReadings, startTestCloud, streamDrained, type TestCloud } from '../support/local-cloud.ts';
 import {
   ABSENT,
   type Answer,
@@ -646,8 +646,12 @@ const expectTableMatches = async (deviceId: string, model: Model) => {
   return items;
 };
 
-/** Each stored reading announced exactly once, across the ReadingRecorded (v2) events of the device, and nothing else. */
-const expectAnnouncedOnce = (deviceId: string, model: Model) => {
+/**
+ * Each stored reading announced exactly once, across the ReadingRecorded (v2) events of the device,
+ * and nothing else, once the readings stream's announcer has taken every record written so far.
+ */
+const expectAnnouncedOnce = async (deviceId: string, model: Model) => {
+  await streamDrained(t);
   const announced = recordedReadings(t, deviceId).map((reading) => reading.readingId);
   expect(announced.sort()).toEqual([...model.values()].map((stored) => stored.readingId).sort());
 };
@@ -681,7 +685,7 @@ const postAndAssess = async (request: Post): Promise<void> => {
   // Assess
   const outcomes = assess(answer, expected, caller.id, model);
   const stored = await expectTableMatches(caller.id, model);
-  expectAnnouncedOnce(caller.id, model);
+  await expectAnnouncedOnce(caller.id, model);
   expect(await partition(raw, tables.readings.name, 'deviceId', OTHER)).toEqual([]);
   if (owner !== caller) expect(await partition(raw, tables.readings.name, 'deviceId', owner.id)).toEqual([]);
   if (answer.status !== 202 && answer.status !== 207) return;
@@ -704,7 +708,7 @@ const postAndAssess = async (request: Post): Promise<void> => {
   });
   const storedAgain = await expectTableMatches(caller.id, model);
   expect(storedAgain.map((item) => item.receivedAt)).toEqual(stored.map((item) => item.receivedAt));
-  expectAnnouncedOnce(caller.id, model);
+  await expectAnnouncedOnce(caller.id, model);
 };
 
 // ---------------------------------------------------------------------------------------------
