@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buses, ENRICH_DEAD_LETTERS } from '../../infra/topology.ts';
 import { eventsAdmin } from '../../local-cloud/launcher/cli/events-admin.ts';
-import { startTestCloud, storedReadings, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import {
+  startTestCloud,
+  storedReadings,
+  streamDrained,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 
 let t: TestCloud;
 
@@ -12,8 +18,10 @@ afterAll(() => t.stop());
 
 const minute = (n: number) => new Date(Date.UTC(2026, 10, 21, 8, n)).toISOString();
 
+/** Until the readings stream is announced, its events delivered and the executions they started done. */
 const settle = async () => {
   for (let round = 0; round < 3; round++) {
+    await streamDrained(t);
     await waitFor(() => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0, 'deliveries');
     await t.cloud.stepFunctions.idle();
   }
