@@ -7,7 +7,14 @@ import WebSocket from 'ws';
 import { INDEX } from '../../handlers/lib/table-indexes.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
-import { edgeAdmin, edgeDynamo, startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
+import {
+  edgeAdmin,
+  edgeDynamo,
+  startTestCloud,
+  streamDrained,
+  type TestCloud,
+  waitFor,
+} from '../support/local-cloud.ts';
 import { seeded } from '../support/seeded.ts';
 
 let t: TestCloud;
@@ -44,6 +51,7 @@ const token = async (role: 'viewer' | 'operator' | 'admin', deviceIds: string[] 
 
 const settle = async () => {
   for (let round = 0; round < 3; round++) {
+    await streamDrained(t);
     await waitFor(() => !t.cloud.events.busy() && t.cloud.events.pendingCount() === 0, 'deliveries');
     await t.cloud.stepFunctions.idle();
     await t.cloud.sns.idle();
