@@ -137,27 +137,40 @@ describe('a process killed mid-batch', () => {
         headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
         body: JSON.stringify(batch),
       });
-    // 40 conditional puts go through, then the store stops answering: the process dies mid-batch.
+    // 40 puts go through, then the store stops answering: the process dies mid-batch. The stream's
+    // consumers may spend some of the 40 (the rollups put too), so fewer readings may be stored.
+    const hangs = 1000;
     const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
-      json: { service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 40 },
+      json: { service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 40, times: hangs },
     });
     expect(injected.status).toBe(200);
 
     const inFlight = post(first.apiUrl).catch((error: unknown) => error);
     await waitFor(
-      async () => (await storedReadings(first.edge, 'crash-batch')).length === 40,
-      '40 stored readings',
+      async () => {
+        const { faults } = (await (await edgeAdmin(first.edge, '/_sensorbus/faults')).json()) as {
+          faults: { remaining: number | null }[];
+        };
+        return (faults[0]?.remaining ?? hangs) < hangs;
+      },
+      'a put left hanging',
+      60_000,
     );
+    const storedBeforeKill = (await storedReadings(first.edge, 'crash-batch')).length;
     first.child.kill('SIGKILL');
     expect(await inFlight).toBeInstanceOf(Error);
 
     const second = await startProcess(ports);
     // The device retries as devices do on a 5xx (a freshly started function may answer 502 on a loaded machine).
-    const retried = await waitFor(async () => {
-      const response = await post(second.apiUrl);
-      return response.status < 500 && response;
-    }, 'the retried batch answered without a 5xx');
+    const retried = await waitFor(
+      async () => {
+        const response = await post(second.apiUrl);
+        return response.status < 500 && response;
+      },
+      'the retried batch answered without a 5xx',
+      60_000,
+    );
     const answer = (await retried.json()) as { accepted: number; results: { duplicate: boolean }[] };
     await waitFor(
       async () => {
@@ -169,7 +182,9 @@ describe('a process killed mid-batch', () => {
     );
 
     expect(retried.status).toBe(202);
-    expect(answer.results.filter((r) => r.duplicate).length).toBeGreaterThanOrEqual(40);
+    expect(storedBeforeKill).toBeGreaterThan(0);
+    expect(storedBeforeKill).toBeLessThan(100);
+    expect(answer.results.filter((r) => r.duplicate).length).toBeGreaterThanOrEqual(storedBeforeKill);
     // Every reading was announced (in ReadingRecorded v2 events, each carrying a run of an upload).
     // A stream batch in flight at the kill is delivered again after the restart (at-least-once),
     // as the same readings under the same event id: consumers drop the repeat by its id.
@@ -179,7 +194,7 @@ describe('a process killed mid-batch', () => {
     expect(idsPerReading.size).toBe(100);
     expect(Math.max(...[...idsPerReading.values()].map((ids) => ids.size))).toBe(1);
     second.child.kill('SIGTERM');
-  }, 90_000);
+  }, 180_000);
 });
 
 /**
