@@ -15,7 +15,7 @@ export interface IndexSpec {
   readonly name: string;
   readonly partitionKey: KeySpec;
   readonly sortKey?: KeySpec;
-  /** `KEYS_ONLY` keeps sparse indexes (the outbox) cheap; `ALL` serves reads without a second fetch. */
+  /** `KEYS_ONLY` keeps sparse indexes cheap; `ALL` serves reads without a second fetch. */
   readonly projection: 'KEYS_ONLY' | 'ALL';
 }
 export interface TableSpec {

@@ -18,7 +18,7 @@ import { deadLetterQueueOfQueue } from '../../infra/topology-types.ts';
 import { RestGateway } from '../emulators/apigateway/rest-gateway.ts';
 import { WebSocketGateway } from '../emulators/apigateway/websocket-gateway.ts';
 import { LocalDynamoDB } from '../emulators/dynamodb/dynamodb.ts';
-import { StreamEventSource } from '../emulators/dynamodb/stream-event-source.ts';
+import { StreamEventSource, type WritesSettle } from '../emulators/dynamodb/stream-event-source.ts';
 import { Edge } from '../emulators/edge/edge.ts';
 import { putEventsEntrySize } from '../emulators/edge/metering.ts';
 import type { AwsCredentials } from '../emulators/edge/sigv4.ts';
@@ -92,6 +92,8 @@ export interface LocalCloudOptions {
   readonly sfnRetryIntervalMs?: number;
   /** First delay between EventBridge delivery retries (doubling after). */
   readonly retryBaseDelayMs?: number;
+  /** How stream mappings without a batching window gather a request's writes (see `stream-event-source.ts`). */
+  readonly streamWritesSettle?: WritesSettle;
   /** How often the scheduled functions (silence check, alert escalation) run; 0 disables the timers (tests then call `runSchedule`). */
   readonly scheduleIntervalMs?: number;
   readonly logLevel?: string;
@@ -425,6 +427,7 @@ const startStreamConsumers = (
     mappings,
     invoke: (fn, event) => lambda.invoke(fn, event),
     retryBaseDelayMs: options.retryBaseDelayMs ?? 1000,
+    ...(options.streamWritesSettle ? { writesSettle: options.streamWritesSettle } : {}),
     onError: (message) =>
       log({
         source: 'dynamodb streams',

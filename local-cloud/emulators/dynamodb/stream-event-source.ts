@@ -63,6 +63,12 @@ export interface StreamEventSourceOptions {
   readonly sendToQueue?: (queue: string, body: string) => void;
   /** First delay between retries of a failed batch (doubling after, up to a minute). */
   readonly retryBaseDelayMs?: number;
+  /**
+   * How a mapping without a batching window gathers the writes of one request ({@link WRITES_SETTLE}
+   * when absent); a measurement of per-upload units widens it, so that a loaded machine's slow
+   * puts do not split an upload into batches that AWS's poll would have read as one.
+   */
+  readonly writesSettle?: WritesSettle;
   /** Told when a mapping cannot run (its table has no stream) or a batch is skipped. */
   readonly onError?: (message: string) => void;
 }
@@ -137,7 +143,13 @@ const eventRecord = (record: StreamRecord, streamArn: string) => ({
  * 10 into two batches, so two events and two executions, in a quiet measurement), and are then one
  * batch, as AWS's poll would gather them, for less latency than AWS's polling interval.
  */
-const WRITES_SETTLE = { quietMs: 30, maxMs: 150 } as const;
+const WRITES_SETTLE: WritesSettle = { quietMs: 30, maxMs: 150 };
+
+/** A pause in writes after which a mapping without a window reads, and the longest it gathers. */
+export interface WritesSettle {
+  readonly quietMs: number;
+  readonly maxMs: number;
+}
 
 /** Whether a record has left the stream (24 hours after it was written): a -1 mapping then gives up on it. */
 const pastRetention = (record: StreamRecord | undefined, now: number): boolean =>
@@ -239,7 +251,8 @@ export class StreamEventSource {
         await this.#nextAppend();
         continue;
       }
-      const gathering = windowMs > 0 ? windowMs : WRITES_SETTLE.maxMs;
+      const settle = this.#options.writesSettle ?? WRITES_SETTLE;
+      const gathering = windowMs > 0 ? windowMs : settle.maxMs;
       const deadline = Date.now() + gathering;
       while (
         this.#running &&
@@ -248,7 +261,7 @@ export class StreamEventSource {
         Date.now() < deadline
       ) {
         const left = deadline - Date.now();
-        const appended = await this.#nextAppend(windowMs > 0 ? left : Math.min(WRITES_SETTLE.quietMs, left));
+        const appended = await this.#nextAppend(windowMs > 0 ? left : Math.min(settle.quietMs, left));
         batch = read(after);
         if (windowMs === 0 && !appended) break;
       }

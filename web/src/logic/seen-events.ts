@@ -1,7 +1,8 @@
 /**
  * The event ids a dashboard has already applied. Delivery is at least once (EventBridge retries,
- * the outbox relay, a workflow publishing a batch again), and the push handler keeps no record of
- * what it sent, so the same event may arrive twice: the dashboard drops a repeated `eventId`.
+ * the announcer's stream batch delivered again, a workflow publishing a batch again), and the
+ * push handler keeps no record of what it sent, so the same event may arrive twice: the dashboard
+ * drops a repeated `eventId`.
  * Repeats arrive within minutes of the first copy (the push rule gives up after 5 minutes), so
  * the most recent `capacity` ids are enough to remember.
  */
