@@ -5,13 +5,28 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at once: vitest's default (the cores less one) runs one at a time on a 2-core machine,
+    // and an integration file mostly waits (for deliveries, schedules, retries), a fraction of a core busy.
+    maxWorkers: 2,
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Projects run in name order: the integration files first, the quick unit files after, to fill
+    // the other worker while the last integration file ends, then the browser tests.
     projects: [
       {
         extends: true,
         test: {
-          name: 'unit+integration',
-          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
+        },
+      },
+      {
+        // Unit files share their workers' module cache (they touch no environment, global or mock):
+        // each file importing the SDK, CDK and zod afresh took most of their time.
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          isolate: false,
         },
       },
       {

@@ -447,7 +447,8 @@ describe('functions', () => {
     } finally {
       bundles.remove();
     }
-  });
+    // Every function bundled at once: CPU-bound, past the default timeout on a loaded machine
+  }, 120_000);
 
   it.each(specs)('%s is granted exactly those resources, with the access api.ts declares', (key, spec) => {
     const fn = functionOf(key);
