@@ -85,11 +85,12 @@ describe('the dashboard charts', () => {
     const { t } = world();
     const deviceId = 'e2e-month';
     const apiKey = await t.registerDevice(deviceId, device('Month probe'));
-    // A month at one reading per 30 minutes, written straight into the readings table: the
-    // rollups consumer folds them from the table's stream, as it does readings posted through the API.
-    const stepMs = 30 * 60_000;
+    // A month at one reading an hour (one in each hourly bucket the view draws), written straight
+    // into the readings table: the rollups consumer folds them from the table's stream, as it does
+    // readings posted through the API.
+    const stepMs = 60 * 60_000;
     const end = Date.now() - 10 * 60_000;
-    const month = Array.from({ length: 30 * 48 }, (_, i) => {
+    const month = Array.from({ length: 30 * 24 }, (_, i) => {
       const timestamp = new Date(end - i * stepMs).toISOString();
       return {
         deviceId,
