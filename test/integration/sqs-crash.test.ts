@@ -25,7 +25,13 @@ import { createQueueWithDeadLetterQueue } from '../support/sqs.ts';
 const recordedCancelled = recordedSqs.answers['move-task-cancelled'].answer.Results[0] ?? {};
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-sqs-crash-'));
-const processes = cloudProcesses({ signingKey: newSigningKey(), awsCredentials: newAwsCredentials() });
+// No scheduled functions: this suite moves messages between its own queues only, and each would start
+// cold after every restart
+const processes = cloudProcesses({
+  signingKey: newSigningKey(),
+  awsCredentials: newAwsCredentials(),
+  env: { TEST_SCHEDULE_INTERVAL_MS: '0' },
+});
 const clients: SQSClient[] = [];
 
 afterAll(() => {

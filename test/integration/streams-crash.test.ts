@@ -28,7 +28,12 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-streams-crash-'));
 const signingKey = newSigningKey();
 const awsCredentials = newAwsCredentials();
 const TABLE = 'crash-streamed';
-const processes = cloudProcesses({ signingKey, awsCredentials, env: { TEST_STREAM_TABLE: TABLE } });
+// No scheduled functions: this suite writes to its own table only, and each would start cold after every restart
+const processes = cloudProcesses({
+  signingKey,
+  awsCredentials,
+  env: { TEST_STREAM_TABLE: TABLE, TEST_SCHEDULE_INTERVAL_MS: '0' },
+});
 const startProcess = (ports: { api: number; edge: number }) => processes.start(ports, dataDir);
 
 afterAll(() => {
