@@ -6,7 +6,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Two files at once: vitest's default (the cores less one) runs one at a time on a 2-core machine,
-    // and an integration file mostly waits (for deliveries, schedules, retries), a fraction of a core busy.
+    // leaving a core idle whenever that file waits (for deliveries, schedules, retries, a process start).
+    // Not more: a file's cold starts alone can keep a core busy.
     maxWorkers: 2,
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // Projects run in name order: the integration files first, the quick unit files after, to fill
