@@ -237,6 +237,10 @@ const initOnce = async (
 ): Promise<{ ms: number; heapUsedBytes: number }> => {
   const url = pathToFileURL(bundle.file).href;
   const script =
+    // The Node.js runtime's `awslambda` global, which a streaming handler's module calls at import
+    // (https://docs.aws.amazon.com/lambda/latest/dg/config-rs-write-functions.html); init never
+    // invokes the handler, so marking it is all `streamifyResponse` has to do here.
+    'globalThis.awslambda = { streamifyResponse: (handler) => handler, HttpResponseStream: { from: (stream) => stream } }; ' +
     `const t0 = performance.now(); const m = await import(${JSON.stringify(url)}); ` +
     'const initMs = performance.now() - t0; ' +
     // --expose-gc on the command line would cost every init ~15 ms (Node's code cache for its own
