@@ -165,7 +165,9 @@ export const measureHistoryLoad = async (
 
   options.progress('history: handing their INSERT records to the rollups consumer');
   const rollupsStarted = performance.now();
-  const { function: consumer, batchSize } = tables.readings.stream.consumer;
+  const rollups = tables.readings.stream.consumers.find(({ function: name }) => name === 'rollups');
+  if (!rollups) throw new Error('history: the readings stream has no rollups consumer');
+  const { function: consumer, batchSize } = rollups;
   for (let first = 0; first < count; first += batchSize) {
     const Records = Array.from({ length: Math.min(batchSize, count - first) }, (_, i) => ({
       eventName: 'INSERT',
