@@ -66,16 +66,13 @@ export interface DeviceAccount {
   readonly duplicated: number;
   /** Stored readings whose answer the client never read (in flight when the load stopped). */
   readonly storedUnacknowledged: number;
-  /** Stored readings still carrying the outbox mark (left to the relay). */
-  readonly outboxMarked: number;
 }
 
 const MAX_PAGES = 10_000;
 
-/** Every stored timestamp of a device, and how many still carry the outbox mark, read consistently. */
+/** Every stored timestamp of a device, read consistently. */
 const storedOf = async (client: DynamoDBDocumentClient, deviceId: string) => {
   const timestamps = new Set<string>();
-  let outboxMarked = 0;
   let startKey: Record<string, unknown> | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
     const result = await client.send(
@@ -84,17 +81,15 @@ const storedOf = async (client: DynamoDBDocumentClient, deviceId: string) => {
         KeyConditionExpression: 'deviceId = :d',
         ExpressionAttributeValues: { ':d': deviceId },
         ExpressionAttributeNames: { '#t': 'timestamp' },
-        ProjectionExpression: '#t, outboxShard',
+        ProjectionExpression: '#t',
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of result.Items ?? []) {
+    for (const item of result.Items ?? [])
       if (typeof item.timestamp === 'string') timestamps.add(item.timestamp);
-      if (item.outboxShard !== undefined) outboxMarked++;
-    }
     startKey = result.LastEvaluatedKey;
-    if (!startKey) return { timestamps, outboxMarked };
+    if (!startKey) return { timestamps };
   }
   throw new Error(`the readings of ${deviceId} span more than ${MAX_PAGES} pages`);
 };
@@ -205,7 +200,6 @@ const takeAccount = async (
       lost,
       duplicated,
       storedUnacknowledged,
-      outboxMarked: stored.outboxMarked,
     });
   }
   const storeStored = await storedOf(client, args.store.deviceId);

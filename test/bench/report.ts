@@ -75,7 +75,6 @@ export const accountingTable = (accounting: Accounting): string =>
       { header: 'lost', value: (d) => count(d.lost) },
       { header: 'duplicated', value: (d) => count(d.duplicated) },
       { header: 'stored, answer unread', value: (d) => count(d.storedUnacknowledged) },
-      { header: 'outbox marked', value: (d) => count(d.outboxMarked) },
     ],
     accounting.devices,
   );

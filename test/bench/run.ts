@@ -154,7 +154,7 @@ interface BenchRun {
   readonly http: Measurement;
   /**
    * The ingest path, every rule of the telemetry bus disabled: POST /readings through the REST
-   * gateway, authorizer, ingest function, conditional put, PutEvents accepted, outbox mark cleared.
+   * gateway, authorizer, ingest function, conditional put (the readings stream's announcer publishes after).
    * Single readings, then batches of 10 and 100.
    */
   readonly ingest: readonly IngestResult[];
@@ -428,7 +428,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     console.log(`  ReadingRecorded events not matching their schema: ${accounting.malformedEvents}`);
   console.log(
     '  lost and duplicated count acknowledged readings, final before their answer; readings still in flight when\n' +
-      '  the load stopped (stored, answer unread) may still be on their way through the bus and the outbox mark.',
+      '  the load stopped (stored, answer unread) may still be on their way through the readings stream and the bus.',
   );
   console.log(`  lost = ${accounting.lost}, duplicated = ${accounting.duplicated}`);
 
