@@ -15,11 +15,19 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** The readings each upload of a device carried, upload by upload (one `ReadingRecorded` v2 each). */
-const uploadSizes = (deviceId: string) =>
-  recordedEvents(t, deviceId).map(
-    ({ event }) => (event.detail.data as { readings: unknown[] }).readings.length,
-  );
+/**
+ * The readings each upload of a device carried, upload by upload: the `ReadingRecorded` v2 events
+ * of one `uploadId` summed, since the announcer may publish an upload in parts (its puts reached
+ * the stream in more than one batch).
+ */
+const uploadSizes = (deviceId: string) => {
+  const sizes = new Map<string, number>();
+  for (const { event } of recordedEvents(t, deviceId)) {
+    const { uploadId, readings } = event.detail.data as { uploadId: string; readings: unknown[] };
+    sizes.set(uploadId, (sizes.get(uploadId) ?? 0) + readings.length);
+  }
+  return [...sizes.values()];
+};
 
 /** A dashboard watching the device: a real WebSocket client subscribed to it. */
 const watch = async (deviceId: string): Promise<void> => {
