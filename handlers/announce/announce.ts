@@ -85,8 +85,9 @@ export const announce = async (
     const options = { busName: deps.busName, producedAt: now, watched: await watchedNow(deviceId) };
     return readingRecordedEntries(upload, options).map((run) => run.entry);
   });
-  await deps.publishAll(entries.flat());
-  return { uploads: uploads.length, readings: items.length, events: entries.flat().length };
+  const events = entries.flat();
+  await deps.publishAll(events);
+  return { uploads: uploads.length, readings: items.length, events: events.length };
 };
 
 /** One invocation of the announcer: a stream batch in Lambda's DynamoDB event shape, validated at the edge. */

@@ -524,7 +524,11 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
     busNames: Object.values(buses).map((bus) => bus.name),
     archivedBuses: Object.values(buses)
       .filter((bus) => bus.archived)
-      .map((bus) => ({ name: bus.name, retentionDays: ARCHIVE_RETENTION_DAYS })),
+      // As long as the readings, which this cloud may keep longer or shorter than deployed.
+      .map((bus) => ({
+        name: bus.name,
+        retentionDays: options.readingsRetentionDays ?? ARCHIVE_RETENTION_DAYS,
+      })),
     faults,
     deadLetters: wiring.deadLetters,
     resolveTarget: (arn) => resolveTarget(arn, services, wiring.functionByArn, options.meter),
