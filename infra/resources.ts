@@ -3,6 +3,7 @@
  * flow; the CDK stacks and the local cloud create them from here.
  */
 import { INDEX } from '../handlers/lib/table-indexes.ts';
+import { HISTORY_REACH_DAYS } from '../schemas/reading.ts';
 import type { BusSpec, QueueSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
 
 export const tables = {
@@ -92,7 +93,7 @@ export const tables = {
     sortKey: { name: 'timestamp', type: 'S' },
     indexes: [],
     timeToLiveAttribute: 'expiresAt',
-    retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
+    retention: { days: HISTORY_REACH_DAYS.readings, env: 'READINGS_RETENTION_DAYS' },
     /**
      * The stream is the outbox (change data capture): each new reading is an INSERT record (a
      * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
@@ -140,8 +141,9 @@ export const tables = {
   /**
    * Rollups of the readings (`handlers/lib/rollups.ts`): per device and stored bucket size
    * (`series` = `<deviceId>#<size>`) and bucket start, each metric's min, max, sum, count, first
-   * and last. Kept `retention.days` after the bucket starts, longer than the raw readings, so
-   * history charts reach back a year after the readings expired.
+   * and last. 6h buckets are kept `retention.days` after the bucket starts, longer than the raw
+   * readings, so history charts reach back a year after the readings expired; 1h buckets a quarter
+   * (`retentionDaysOf` in `handlers/lib/rollups.ts`).
    */
   rollups: {
     name: 'sensorbus-rollups',
@@ -150,7 +152,7 @@ export const tables = {
     sortKey: { name: 'start', type: 'S' },
     indexes: [],
     timeToLiveAttribute: 'expiresAt',
-    retention: { days: 400, env: 'ROLLUPS_RETENTION_DAYS' },
+    retention: { days: HISTORY_REACH_DAYS.rollups, env: 'ROLLUPS_RETENTION_DAYS' },
   },
 } as const satisfies Record<string, TableSpec>;
 

@@ -120,6 +120,14 @@ export const BucketSize = z.enum(['1m', '5m', '15m', '1h', '6h', '1d']).register
 });
 export type BucketSize = z.infer<typeof BucketSize>;
 
+/**
+ * How far back history reaches, in days before now (public contract): readings, and the bucket
+ * sizes computed from them (1m, 5m, 15m), as long as readings are kept; 1h buckets for a quarter
+ * (they serve charts of up to about a month, so any month of the last two); 6h and 1d buckets as
+ * long as the rollups are kept. Older buckets of a size are not stored, so the API answers none.
+ */
+export const HISTORY_REACH_DAYS = { readings: 30, hourly: 90, rollups: 400 } as const;
+
 /** Query of `GET /devices/{id}/readings`. */
 export const ReadingsQuery = z.strictObject({
   from: z.optional(Timestamp),

@@ -5,6 +5,7 @@ import {
   aggregateReadings,
   type MetricAggregate,
   type MetricsAggregate,
+  retentionDaysOf,
   type StoredSize,
   seriesKey,
 } from './rollups.ts';
@@ -67,7 +68,8 @@ export const paddedSequence = (sequenceNumber: string): string =>
 
 /**
  * A rollup as the table holds it: one device, stored size and bucket, with the sequence number of
- * the latest stream record applied to it. It expires `retentionDays` after its bucket starts.
+ * the latest stream record applied to it. It expires after its bucket starts as `retentionDaysOf` says
+ * for its size, `retentionDays` being the rollups' retention.
  */
 export const rollupItem = (
   bucket: Pick<BucketContribution, 'deviceId' | 'size' | 'start'>,
@@ -81,7 +83,8 @@ export const rollupItem = (
   size: bucket.size,
   metrics: Object.fromEntries(Object.entries(metrics).map(([m, a]) => [m, toStored(a)])),
   appliedThrough,
-  expiresAt: Math.floor(Date.parse(bucket.start) / 1000) + retentionDays * 86_400,
+  expiresAt:
+    Math.floor(Date.parse(bucket.start) / 1000) + retentionDaysOf(bucket.size, retentionDays) * 86_400,
 });
 
 /** How often a contribution is read and written again when another writer moved the item in between. */

@@ -12,7 +12,7 @@
  * asked (`handlers/readings/aggregates.ts`), which therefore reach back only as far as the
  * readings' retention.
  */
-import { BucketSize } from '../../schemas/reading.ts';
+import { BucketSize, HISTORY_REACH_DAYS } from '../../schemas/reading.ts';
 
 export { BucketSize };
 
@@ -31,6 +31,14 @@ export const BUCKET_MS: Readonly<Record<BucketSize, number>> = {
 /** The sizes the consumer stores, smallest first. */
 export const STORED_SIZES = ['1h', '6h'] as const satisfies readonly BucketSize[];
 export type StoredSize = (typeof STORED_SIZES)[number];
+
+/**
+ * Days a stored bucket is kept after it starts, given the rollups' retention: 1h buckets a quarter
+ * at most (`HISTORY_REACH_DAYS.hourly`: a chart takes 1h only for ranges of up to about a month, and
+ * they are most of the items), 6h buckets, and so 1d, the whole retention.
+ */
+export const retentionDaysOf = (size: StoredSize, rollupsRetentionDays: number): number =>
+  size === '1h' ? Math.min(HISTORY_REACH_DAYS.hourly, rollupsRetentionDays) : rollupsRetentionDays;
 
 /**
  * Where a bucket size is answered from: the largest stored size that divides it, or the raw

@@ -23,7 +23,7 @@
  * - Schedules (`infra/api.ts`): the silence check scans the whole devices table every minute, in parallel segments.
  */
 
-import { BUCKET_MS, STORED_SIZES } from '../../handlers/lib/rollups.ts';
+import { BUCKET_MS, retentionDaysOf, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import {
   type FleetSize,
   reservedConcurrency,
@@ -370,13 +370,20 @@ export const lambdaMsOf = (
 };
 
 /**
- * The rollups a device has stored after `days`: each stored size's buckets of those days that hold
- * a reading (every one when the device reports more often than the size, else one per reading).
+ * The rollups a device has stored after `days`: each stored size's buckets of those days, up to
+ * that size's retention (`retentionDaysOf`), that hold a reading (every one when the device reports
+ * more often than the size, else one per reading).
  */
-export const storedRollupsPerDevice = (days: number, intervalSeconds: number): number =>
+export const storedRollupsPerDevice = (
+  days: number,
+  retentionDays: number,
+  intervalSeconds: number,
+): number =>
   STORED_SIZES.reduce(
     (sum, size) =>
-      sum + ((days * 86_400_000) / BUCKET_MS[size]) * Math.min(1, BUCKET_MS[size] / (intervalSeconds * 1000)),
+      sum +
+      ((Math.min(days, retentionDaysOf(size, retentionDays)) * 86_400_000) / BUCKET_MS[size]) *
+        Math.min(1, BUCKET_MS[size] / (intervalSeconds * 1000)),
     0,
   );
 
@@ -1081,13 +1088,13 @@ export const estimateDesign = (
   );
   // Rollups accumulate until their retention: per device, each stored bucket a reading fell in.
   const rollupDays = Math.min(inputs.months * a.daysPerMonth, a.rollupsRetentionDays);
-  const rollupsPerDevice = storedRollupsPerDevice(rollupDays, inputs.intervalSeconds);
+  const rollupsPerDevice = storedRollupsPerDevice(rollupDays, a.rollupsRetentionDays, inputs.intervalSeconds);
   const rollupsGb = (N * rollupsPerDevice * (s.rollupItem + STORAGE_OVERHEAD_BYTES)) / GB;
   add(
     'dynamoStorage',
     `rollups storage after ${fmt(inputs.months)} month(s)`,
     rollupsGb,
-    `${fmt(rollupsPerDevice)} stored ${STORED_SIZES.join(' and ')} buckets per device (${fmt(rollupDays)} days, kept ${a.rollupsRetentionDays}), ${s.rollupItem} B each`,
+    `${fmt(rollupsPerDevice)} stored ${STORED_SIZES.join(' and ')} buckets per device (${fmt(rollupDays)} days; ${STORED_SIZES.map((size) => `${size} kept ${retentionDaysOf(size, a.rollupsRetentionDays)}`).join(', ')}), ${s.rollupItem} B each`,
   );
   add('dynamoPitr', 'point-in-time recovery (every table)', tableGb + rollupsGb, 'billed on table size');
 

@@ -329,7 +329,11 @@ export class Dashboard {
     rangeStart: number,
     rangeEnd: number,
   ): { tailFrom: number; loading: Promise<AggregateView> } | undefined {
-    const plan = planHistory(rangeEnd - rangeStart, entry.device.expectedIntervalSeconds);
+    const plan = planHistory(
+      rangeEnd - rangeStart,
+      entry.device.expectedIntervalSeconds,
+      Date.now() - rangeStart,
+    );
     if (plan.mode === 'raw') return undefined;
     const tailFrom = bucketStart(Math.min(Date.now(), rangeEnd), BUCKETS[plan.bucket]);
     const iso = (ms: number) => new Date(ms).toISOString();

@@ -10,6 +10,7 @@
  * readings thereby keep extending the current bucket (and open the next one) with no reading
  * counted twice, whatever the order of the REST answer and the pushes.
  */
+import { HISTORY_REACH_DAYS } from '../../../schemas/reading.ts';
 import type { MetricSeries } from './device-series.ts';
 import { isNumber, isObject, isString } from './messages.ts';
 import { type Point, toChartColumns } from './series.ts';
@@ -50,27 +51,50 @@ export type HistoryPlan =
  * finest size that keeps the chart within {@link MAX_BUCKETS_PER_CHART} points, among the stored
  * sizes and, while the range holds at most {@link MAX_COMPUTED_READINGS} readings, the computed
  * ones. Past that a computed size would read every reading of the range, a page at a time, where a
- * stored one reads an item per bucket, so the chart takes the finest stored size that fits. For a
+ * stored one reads an item per bucket, so the chart takes the finest stored size that fits. A size
+ * is left out when the range starts (`startAgeMs` before now) further back than it reaches. For a
  * device reporting every 10 s: 1m up to about 13 h, 5m to about 28 h, then 1h (to 33 days), 6h,
  * 1d; every minute: 5m to about 67 h, 15m to 6.9 days, then 1h.
  */
-export const chooseBucket = (spanMs: number, readings: number): BucketKey => {
+export const chooseBucket = (spanMs: number, readings: number, startAgeMs = 0): BucketKey => {
   for (const [key, ms] of Object.entries(BUCKETS) as [BucketKey, number][]) {
     if (COMPUTED_BUCKETS.has(key) && readings > MAX_COMPUTED_READINGS) continue;
+    if (startAgeMs > REACH_MS[key] + DAY_MS) continue;
     if (spanMs / ms <= MAX_BUCKETS_PER_CHART) return key;
   }
   return '1d';
 };
 
+const DAY_MS = 86_400_000;
+/**
+ * How far back the API answers each size (`HISTORY_REACH_DAYS`): the computed sizes and raw
+ * readings as long as readings are kept, 1h a quarter, 6h and 1d as long as the rollups. A range
+ * starting more than a day further back takes a coarser size, so its older part is not left blank
+ * (within a day, e.g. the preset "last 30 days", all but its first day is there).
+ */
+const REACH_MS: Readonly<Record<BucketKey, number>> = {
+  '1m': HISTORY_REACH_DAYS.readings * DAY_MS,
+  '5m': HISTORY_REACH_DAYS.readings * DAY_MS,
+  '15m': HISTORY_REACH_DAYS.readings * DAY_MS,
+  '1h': HISTORY_REACH_DAYS.hourly * DAY_MS,
+  '6h': HISTORY_REACH_DAYS.rollups * DAY_MS,
+  '1d': HISTORY_REACH_DAYS.rollups * DAY_MS,
+};
+
 /**
  * Raw readings when the range holds at most {@link MAX_RAW_POINTS} of the device's readings (so
- * each reading's enrichment and anomaly still show), aggregates beyond ({@link chooseBucket}).
+ * each reading's enrichment and anomaly still show) and starts within the readings' retention
+ * (`startAgeMs` before now), aggregates otherwise ({@link chooseBucket}).
  */
-export const planHistory = (spanMs: number, expectedIntervalSeconds: number | undefined): HistoryPlan => {
+export const planHistory = (
+  spanMs: number,
+  expectedIntervalSeconds: number | undefined,
+  startAgeMs = 0,
+): HistoryPlan => {
   const readings = spanMs / ((expectedIntervalSeconds ?? ASSUMED_INTERVAL_SECONDS) * 1000);
-  return readings <= MAX_RAW_POINTS
+  return readings <= MAX_RAW_POINTS && startAgeMs <= REACH_MS['1m'] + DAY_MS
     ? { mode: 'raw' }
-    : { mode: 'aggregate', bucket: chooseBucket(spanMs, readings) };
+    : { mode: 'aggregate', bucket: chooseBucket(spanMs, readings, startAgeMs) };
 };
 
 /** The start of the UTC-aligned bucket holding `t` (epoch ms count from a UTC midnight). */

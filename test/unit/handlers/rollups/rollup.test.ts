@@ -1,7 +1,7 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { storedSizeFor } from '../../../../handlers/lib/rollups.ts';
-import type { BucketContribution } from '../../../../handlers/lib/rollups-store.ts';
+import { aggregateReadings, storedSizeFor } from '../../../../handlers/lib/rollups.ts';
+import { type BucketContribution, rollupItem } from '../../../../handlers/lib/rollups-store.ts';
 import { applyBatch, contributionsOf } from '../../../../handlers/rollups/rollup.ts';
 
 const record = (
@@ -68,6 +68,19 @@ describe('the rollups stream consumer', () => {
     const answer = await applyBatch(records, { ...store, retentionDays: 400 });
 
     expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '8' }] });
+  });
+
+  it('keeps 1h buckets a quarter and 6h buckets the whole retention, never past it', () => {
+    const start = '2026-11-24T06:00:00.000Z';
+    const metrics = aggregateReadings([{ timestamp: start, metrics: { t: 1 } }]);
+    const daysKept = (size: '1h' | '6h', retentionDays: number) =>
+      (rollupItem({ deviceId: 'a', size, start }, metrics, '1', retentionDays).expiresAt -
+        Date.parse(start) / 1000) /
+      86_400;
+
+    expect(daysKept('1h', 400)).toBe(90);
+    expect(daysKept('6h', 400)).toBe(400);
+    expect(daysKept('1h', 30)).toBe(30);
   });
 
   it('skips a record that is not a reading instead of failing the batch on it for ever', () => {

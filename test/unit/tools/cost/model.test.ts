@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { retentionDaysOf } from '../../../../handlers/lib/rollups.ts';
 import { UNWATCHED_BUFFER_SECONDS } from '../../../../schemas/reading.ts';
 import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
 import { renderJson, renderText } from '../../../../tools/cost/format.ts';
@@ -302,11 +303,16 @@ describe('volumes, counted by hand', () => {
 });
 
 describe('rollups storage', () => {
-  it('holds each stored 1h and 6h bucket a reading fell in, until the rollups retention', () => {
+  it('holds each stored 1h and 6h bucket a reading fell in, each until the retention of its size', () => {
     const GB = 1024 ** 3;
+    const retention = ASSUMPTIONS.rollupsRetentionDays;
+    const hourlyDays = retentionDaysOf('1h', retention);
+    expect(hourlyDays).toBeLessThan(retention);
     // A reading a minute fills every bucket: 24 + 4 a day. One every 3 hours fills 8 of the 24 1h buckets.
-    expect(storedRollupsPerDevice(1, 60)).toBeCloseTo(28);
-    expect(storedRollupsPerDevice(1, 10_800)).toBeCloseTo(12);
+    expect(storedRollupsPerDevice(1, retention, 60)).toBeCloseTo(28);
+    expect(storedRollupsPerDevice(1, retention, 10_800)).toBeCloseTo(12);
+    // Past a quarter the 1h buckets expire as fast as they are made: only the 6h ones add up.
+    expect(storedRollupsPerDevice(365, retention, 60)).toBeCloseTo(24 * hourlyDays + 4 * 365);
     const month = rest();
     const years = rest({ months: 36 });
 
@@ -315,7 +321,7 @@ describe('rollups storage', () => {
       6,
     );
     expect(line(years, 'rollups storage after 36 month(s)').quantity).toBeCloseTo(
-      (1000 * 28 * ASSUMPTIONS.rollupsRetentionDays * (500 + 100)) / GB,
+      (1000 * (24 * hourlyDays + 4 * retention) * (500 + 100)) / GB,
       6,
     );
   });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { storedSizeFor } from '../../../../../handlers/lib/rollups.ts';
+import { retentionDaysOf, storedSizeFor } from '../../../../../handlers/lib/rollups.ts';
 import { MAX_READINGS_PER_PAGE } from '../../../../../handlers/readings/aggregates.ts';
+import { HISTORY_REACH_DAYS } from '../../../../../schemas/reading.ts';
 import {
   aggregateView,
   appendPage,
@@ -99,6 +100,21 @@ describe('choosing raw readings or aggregates', () => {
     expect(planHistory(DAY, undefined)).toEqual({ mode: 'aggregate', bucket: '5m' });
     expect(planHistory(6 * HOUR, undefined)).toEqual({ mode: 'raw' });
     expect(planHistory(30 * DAY, undefined)).toEqual({ mode: 'aggregate', bucket: '1h' });
+  });
+
+  it('takes only sizes the API still holds for a range that starts further back', () => {
+    const { readings, hourly, rollups } = HISTORY_REACH_DAYS;
+    // A day of a device reporting every minute: raw readings while they are kept, then 1h buckets.
+    expect(planHistory(DAY, 60, (readings - 1) * DAY)).toEqual({ mode: 'raw' });
+    expect(planHistory(readings * DAY, 3600, readings * DAY + 60_000)).toEqual({ mode: 'raw' });
+    expect(planHistory(DAY, 60, (readings + 2) * DAY)).toEqual({ mode: 'aggregate', bucket: '1h' });
+    // A day of a device reporting every 10 s: 5m buckets computed from the readings, then 1h, then 6h.
+    expect(planHistory(DAY, 10, (readings - 1) * DAY)).toEqual({ mode: 'aggregate', bucket: '5m' });
+    expect(planHistory(DAY, 10, (hourly - 1) * DAY)).toEqual({ mode: 'aggregate', bucket: '1h' });
+    expect(planHistory(DAY, 10, (hourly + 2) * DAY)).toEqual({ mode: 'aggregate', bucket: '6h' });
+    expect(planHistory(DAY, 10, (rollups + 2) * DAY)).toEqual({ mode: 'aggregate', bucket: '1d' });
+    expect(hourly).toBe(retentionDaysOf('1h', rollups));
+    expect(rollups).toBe(retentionDaysOf('6h', rollups));
   });
 });
 
