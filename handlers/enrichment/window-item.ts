@@ -5,10 +5,13 @@ import type { EnrichmentWindow, HistoricalReading } from './derive.ts';
 export const WINDOW_ATTRIBUTE = 'window';
 
 /**
- * Readings by column: their instants (ms since the epoch) and, per metric, the value of each
- * reading (`null` where a reading lacks the metric). An instant is a number of about 8 bytes where
- * an ISO timestamp is a 24-byte string, and a metric's name is stored once instead of once per
- * reading, so a full window of 12 readings of 3 metrics takes about 340 bytes instead of 1,100.
+ * Readings by column, oldest first: their instants and, per metric, the value of each reading
+ * (`null` where a reading lacks the metric). `at` holds the first instant in ms since the epoch,
+ * then each one's distance from the one before: DynamoDB sizes a number by its significant digits
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html),
+ * so a gap of 300000 ms takes 2 bytes where an ISO timestamp is a 24-byte string. A metric's name
+ * is stored once instead of once per reading. A full window of 12 readings of 3 metrics, with its
+ * version and event id, takes under 400 bytes where readings stored whole took about 1,100.
  */
 const columnsShape = {
   at: z.array(z.number()),
@@ -41,7 +44,11 @@ export type WindowItem = z.infer<typeof WindowItem>;
 const toColumns = (readings: readonly HistoricalReading[]): Columns => {
   const names = [...new Set(readings.flatMap((reading) => Object.keys(reading.metrics)))];
   return {
-    at: readings.map((reading) => Date.parse(reading.timestamp)),
+    at: readings.map((reading, index) => {
+      const at = Date.parse(reading.timestamp);
+      const previous = readings[index - 1];
+      return previous === undefined ? at : at - Date.parse(previous.timestamp);
+    }),
     values: Object.fromEntries(
       names.map((name) => [
         name,
@@ -53,16 +60,21 @@ const toColumns = (readings: readonly HistoricalReading[]): Columns => {
   };
 };
 
-const fromColumns = (columns: Columns): HistoricalReading[] =>
-  columns.at.map((at, index) => ({
-    timestamp: new Date(at).toISOString(),
-    metrics: Object.fromEntries(
-      Object.entries(columns.values).flatMap(([name, column]) => {
-        const value = column[index];
-        return value === null || value === undefined ? [] : [[name, value]];
-      }),
-    ),
-  }));
+const fromColumns = (columns: Columns): HistoricalReading[] => {
+  let at = 0;
+  return columns.at.map((step, index) => {
+    at += step;
+    return {
+      timestamp: new Date(at).toISOString(),
+      metrics: Object.fromEntries(
+        Object.entries(columns.values).flatMap(([name, column]) => {
+          const value = column[index];
+          return value === null || value === undefined ? [] : [[name, value]];
+        }),
+      ),
+    };
+  });
+};
 
 /** The window as the device item stores it. */
 export const toWindowItem = (window: EnrichmentWindow): WindowItem => ({

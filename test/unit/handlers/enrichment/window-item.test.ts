@@ -59,8 +59,8 @@ describe('window item', () => {
       windowOf(typical(DEFAULT_WINDOW, DEFAULT_WINDOW), typical(0, DEFAULT_WINDOW)),
     );
 
-    expect(valueSize(oneIn)).toBeLessThan(450);
-    expect(valueSize(wholeWindowOut)).toBeLessThan(700);
+    expect(valueSize(oneIn)).toBeLessThan(400);
+    expect(valueSize(wholeWindowOut)).toBeLessThan(600);
   });
 
   it('stays far below the 400 KB item limit when every reading carries the most metrics, all of them different', () => {
