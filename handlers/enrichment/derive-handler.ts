@@ -16,6 +16,7 @@ import {
   type EnrichedReading,
   type EnrichmentWindow,
 } from './derive.ts';
+import { fromWindowItem, toWindowItem, WINDOW_ATTRIBUTE, WindowItem } from './window-item.ts';
 
 const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata });
 
@@ -90,19 +91,7 @@ const storableNumbers = <T>(value: T): T =>
     typeof v === 'number' && Math.abs(v) < 1e-130 ? 0 : v,
   ) as T;
 
-const WindowReadings = z.array(
-  z.object({ timestamp: z.string(), metrics: z.record(z.string(), z.number()) }),
-);
-const StoredWindow = z.object({
-  enrichmentWindow: z.optional(
-    z.object({
-      version: z.number(),
-      readings: WindowReadings,
-      appliedEventId: z.string(),
-      before: WindowReadings,
-    }),
-  ),
-});
+const StoredWindow = z.object({ [WINDOW_ATTRIBUTE]: z.optional(WindowItem) });
 
 /** Enrichment writes in flight at once for one upload. */
 const WRITE_CONCURRENCY = 10;
@@ -116,26 +105,32 @@ export const liveDeriveDeps = (): DeriveHandlerDeps => ({
       new GetCommand({
         TableName: devicesTable,
         Key: { deviceId },
-        ProjectionExpression: 'enrichmentWindow',
+        ProjectionExpression: '#window',
+        ExpressionAttributeNames: { '#window': WINDOW_ATTRIBUTE },
         ConsistentRead: true,
       }),
     );
-    return StoredWindow.parse(Item ?? {}).enrichmentWindow;
+    const stored = StoredWindow.parse(Item ?? {})[WINDOW_ATTRIBUTE];
+    return stored && fromWindowItem(stored);
   },
-  saveWindow: async (deviceId, next, expected) => {
+  saveWindow: async (deviceId, next, expected, lastReading) => {
     try {
       await dynamo.send(
         new UpdateCommand({
           TableName: devicesTable,
           Key: { deviceId },
-          UpdateExpression: 'SET enrichmentWindow = :w',
+          UpdateExpression: lastReading ? 'SET #window = :w, lastReading = :r' : 'SET #window = :w',
           ConditionExpression:
             expected === undefined
-              ? 'attribute_exists(deviceId) AND attribute_not_exists(enrichmentWindow)'
-              : 'enrichmentWindow.#version = :v',
-          ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#version': 'version' } }),
+              ? 'attribute_exists(deviceId) AND attribute_not_exists(#window)'
+              : '#window.#version = :v',
+          ExpressionAttributeNames: {
+            '#window': WINDOW_ATTRIBUTE,
+            ...(expected === undefined ? {} : { '#version': 'version' }),
+          },
           ExpressionAttributeValues: {
-            ':w': storableNumbers(next),
+            ':w': toWindowItem(next),
+            ...(lastReading ? { ':r': lastReading } : {}),
             ...(expected === undefined ? {} : { ':v': expected }),
           },
         }),

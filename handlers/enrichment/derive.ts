@@ -1,4 +1,5 @@
 import type { z } from 'zod/mini';
+import type { LastReading } from '../../schemas/device.ts';
 import type { EnrichedReading as EnrichedReadingSchema, MetricEnrichment } from '../../schemas/events.ts';
 import { readingIdOf } from '../lib/ids.ts';
 import { WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
@@ -147,20 +148,26 @@ export const deriveEnrichment = (
  * The rolling window kept on the device item: the latest readings by timestamp, so an upload is
  * derived without querying the readings before it. `version` makes its update conditional (two
  * uploads of one device enriched at once do not lose each other's readings); `appliedEventId`
- * and `before` make a retried execution derive exactly what the first attempt derived.
+ * and `pushedOut` make a retried execution derive exactly what the first attempt derived: with the
+ * event's own readings they give back the window as it was before the event (see
+ * {@link windowBefore}), while the item stores only what the event changed, not a second copy of
+ * the window.
  */
 export interface EnrichmentWindow {
   readonly version: number;
   /** The latest readings by timestamp, at most the window size, oldest first. */
   readonly readings: readonly HistoricalReading[];
-  /** The event whose readings were merged last, and the window as it was before them. */
+  /** The event whose readings were merged last. */
   readonly appliedEventId: string;
-  readonly before: readonly HistoricalReading[];
+  /** The readings of the window before that event which its readings pushed out, oldest first. */
+  readonly pushedOut: readonly HistoricalReading[];
 }
 
 /** The readings of one `ReadingRecorded` v2 event. */
 export interface UploadToEnrich {
   readonly deviceId: string;
+  /** When the ingest accepted the upload: the device's `lastReading` carries it. */
+  readonly receivedAt: string;
   readonly readings: readonly {
     readonly timestamp: string;
     readonly metrics: Readonly<Record<string, number>>;
@@ -189,7 +196,7 @@ export const mergeWindow = (
  * those as history. Answers the enriched readings (in the upload's order) and the next window.
  */
 export const deriveUpload = (
-  upload: UploadToEnrich,
+  upload: Pick<UploadToEnrich, 'deviceId' | 'readings'>,
   window: readonly HistoricalReading[],
   size: number = DEFAULT_WINDOW,
 ): { enriched: EnrichedReading[]; window: HistoricalReading[] } => {
@@ -202,6 +209,58 @@ export const deriveUpload = (
   };
 };
 
+const instantsOf = (readings: readonly HistoricalReading[]): Set<number> =>
+  new Set(readings.map((reading) => Date.parse(reading.timestamp)));
+
+/**
+ * The window as it was before `upload` was merged into `stored` (whose `appliedEventId` is the
+ * upload's event), as far as deriving the upload again needs it: the stored readings without the
+ * upload's, with those the upload pushed out. A reading of the upload the window already held (one
+ * announced again) is left out too, which changes nothing: {@link deriveUpload} merges the upload's
+ * own readings into the history.
+ */
+export const windowBefore = (
+  stored: EnrichmentWindow,
+  upload: Pick<UploadToEnrich, 'readings'>,
+): HistoricalReading[] => {
+  const brought = instantsOf(upload.readings);
+  const kept = stored.readings.filter((reading) => !brought.has(Date.parse(reading.timestamp)));
+  return mergeWindow(kept, stored.pushedOut, Number.POSITIVE_INFINITY);
+};
+
+/** The window after an event, with what a retry of the event needs to find `base` again. */
+const windowAfter = (
+  base: readonly HistoricalReading[],
+  next: readonly HistoricalReading[],
+  eventId: string,
+  version: number,
+): EnrichmentWindow => {
+  const inNext = instantsOf(next);
+  return {
+    version,
+    readings: next,
+    appliedEventId: eventId,
+    pushedOut: base.filter((reading) => !inNext.has(Date.parse(reading.timestamp))),
+  };
+};
+
+/**
+ * The upload's newest reading as the device's `lastReading`, when it is newer than every reading
+ * of the window before it (the window always keeps the device's newest reading); otherwise
+ * undefined, and the device's `lastReading` stays as it is.
+ */
+const newestOf = (upload: UploadToEnrich, base: readonly HistoricalReading[]): LastReading | undefined => {
+  const newest = upload.readings.reduce<(typeof upload.readings)[number] | undefined>(
+    (latest, reading) =>
+      latest === undefined || Date.parse(reading.timestamp) > Date.parse(latest.timestamp) ? reading : latest,
+    undefined,
+  );
+  if (newest === undefined) return undefined;
+  const held = base.at(-1);
+  if (held !== undefined && Date.parse(held.timestamp) >= Date.parse(newest.timestamp)) return undefined;
+  return { timestamp: newest.timestamp, metrics: newest.metrics, receivedAt: upload.receivedAt };
+};
+
 /** How often another upload may move the window under us before the task gives up (and is retried). */
 export const MAX_WINDOW_CONFLICTS = 5;
 
@@ -209,8 +268,17 @@ export const MAX_WINDOW_CONFLICTS = 5;
 export interface DeriveDeps {
   /** The device's window as stored (strongly consistent), if it has one. */
   loadWindow(deviceId: string): Promise<EnrichmentWindow | undefined>;
-  /** Saves the window if its version is still `expected` (none stored when undefined); `false` otherwise. */
-  saveWindow(deviceId: string, next: EnrichmentWindow, expected: number | undefined): Promise<boolean>;
+  /**
+   * Saves the window if its version is still `expected` (none stored when undefined), and with it,
+   * in the same write, `lastReading` when the upload holds the device's newest reading; `false`
+   * when the version has moved.
+   */
+  saveWindow(
+    deviceId: string,
+    next: EnrichmentWindow,
+    expected: number | undefined,
+    lastReading: LastReading | undefined,
+  ): Promise<boolean>;
   /** Writes each reading's enrichment on the reading itself (and clears an earlier `enrichmentError`). */
   storeEnrichments(deviceId: string, enriched: readonly EnrichedReading[]): Promise<void>;
   /** How many preceding readings make the window. */
@@ -219,7 +287,8 @@ export interface DeriveDeps {
 
 /**
  * Enriches the readings of one `ReadingRecorded` v2 event (`eventId`): derives them from the
- * device's window, moves the window on, and writes each reading's enrichment. A retry of the same
+ * device's window, moves the window on (recording the device's newest reading in the same write,
+ * serialized by the window's version), and writes each reading's enrichment. A retry of the same
  * event derives from the window as it was before the event, so it gives the same answer.
  *
  * Late and out-of-order readings: a reading is derived against the window readings that precede
@@ -234,15 +303,16 @@ export const derive = async (
 ): Promise<EnrichedReading[]> => {
   for (let attempt = 0; attempt < MAX_WINDOW_CONFLICTS; attempt++) {
     const stored = await deps.loadWindow(upload.deviceId);
-    const replay = stored?.appliedEventId === eventId;
-    const base = (replay ? stored?.before : stored?.readings) ?? [];
+    const replay = stored !== undefined && stored.appliedEventId === eventId;
+    const base = replay ? windowBefore(stored, upload) : (stored?.readings ?? []);
     const { enriched, window } = deriveUpload(upload, base, deps.windowSize);
     const saved =
       replay ||
       (await deps.saveWindow(
         upload.deviceId,
-        { version: (stored?.version ?? 0) + 1, readings: window, appliedEventId: eventId, before: base },
+        windowAfter(base, window, eventId, (stored?.version ?? 0) + 1),
         stored?.version,
+        newestOf(upload, base),
       ));
     if (saved) {
       await deps.storeEnrichments(upload.deviceId, enriched);

@@ -13,8 +13,8 @@ import { type EvaluateDeps, evaluate } from './evaluate.ts';
 const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata });
 
 /**
- * Task `EvaluateAlarms` of the enrich-reading workflow, over the readings of one upload; it also
- * records the device's newest reading, off the ingest's request path. It reads the device itself,
+ * Task `EvaluateAlarms` of the enrich-reading workflow, over the readings of one upload (the
+ * device's newest reading is recorded by `DeriveMetrics`, with its window). It reads the device itself,
  * strongly consistent, because alarm state is read-modify-write: the profile loaded at the start
  * of the execution may be stale by now. Answers the alert events to publish, in PutEvents-sized
  * batches (few and small: the workflow's state carries them).
@@ -42,7 +42,6 @@ export const liveEvaluateDeps = (): EvaluateDeps => ({
   device: (deviceId) => devices.getConsistent(deviceId),
   saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
   claimResolution: (alertId) => alerts.claimForDevice(alertId),
-  touchLastReading: (deviceId, lastReading) => devices.touchLastReading(deviceId, lastReading),
 });
 
 export const handler = makeHandler(liveEvaluateDeps(), requireEnv('TELEMETRY_BUS'));

@@ -1,4 +1,3 @@
-import type { LastReading } from '../../schemas/device.ts';
 import type { AlertState, DeviceItem } from '../lib/devices-store.ts';
 import { WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 import { evaluateAlarms } from './alarms.ts';
@@ -10,7 +9,6 @@ export const MAX_CONFLICTS = 5;
 /** The readings being evaluated, as a `ReadingRecorded` v2 event carries them: one upload, oldest first. */
 export interface UploadToEvaluate {
   readonly deviceId: string;
-  readonly receivedAt: string;
   readonly readings: readonly {
     readonly timestamp: string;
     readonly metrics: Readonly<Record<string, number>>;
@@ -31,8 +29,6 @@ export interface EvaluateDeps {
    * `false` when someone resolved it by hand first, whose `AlertResolved` is then the only one.
    */
   claimResolution(alertId: string): Promise<boolean>;
-  /** Records the newest reading; an older one arriving late changes nothing. */
-  touchLastReading(deviceId: string, lastReading: LastReading): Promise<void>;
 }
 
 const unitsOf = (device: DeviceItem): Record<string, string> =>
@@ -44,7 +40,7 @@ const unitsOf = (device: DeviceItem): Record<string, string> =>
  * Evaluates the device's alarms against each reading of an upload in time order, as if they had
  * arrived one by one (an alarm breached and recovered within the upload raises once and resolves
  * once), saves the states that changed in one conditional write (again from a fresh read when
- * another evaluation changed them meanwhile) and records the device's newest reading. Answers the
+ * another evaluation changed them meanwhile). Answers the
  * alert transitions to announce, in order: a resolve only once the device holds the alert's
  * resolution claim, so an operator resolving it by hand at the same moment leaves one
  * `AlertResolved`, whichever claims first. The claim follows the saved state, so a retry after a
@@ -79,17 +75,7 @@ export const evaluate = async (
       deviceId,
       Object.entries(changed).map(([key, next]) => ({ key, next, previous: device.alarmStates[key] })),
     );
-    if (saved) {
-      const newest = readings.at(-1);
-      if (newest) {
-        await deps.touchLastReading(deviceId, {
-          timestamp: newest.timestamp,
-          metrics: newest.metrics,
-          receivedAt: upload.receivedAt,
-        });
-      }
-      return claimedResolutions(alerts, deps.claimResolution);
-    }
+    if (saved) return claimedResolutions(alerts, deps.claimResolution);
   }
   throw new WorkflowError(WorkflowErrors.Transient, `Alarm states of ${deviceId} kept changing under us`);
 };

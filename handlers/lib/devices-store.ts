@@ -306,25 +306,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     return typeof deviceId === 'string' ? deviceId : undefined;
   },
 
-  /** Records the newest reading by timestamp; an older one arriving late leaves it as it is. */
-  async touchLastReading(deviceId: string, lastReading: LastReading): Promise<void> {
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { deviceId },
-          UpdateExpression: 'SET lastReading = :r',
-          ConditionExpression:
-            'attribute_exists(deviceId) AND (attribute_not_exists(lastReading) OR lastReading.#t < :t)',
-          ExpressionAttributeNames: { '#t': 'timestamp' },
-          ExpressionAttributeValues: { ':r': lastReading, ':t': lastReading.timestamp },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  },
-
   /**
    * Marks a registered device watched until `until` (ISO time), unless it is already marked until
    * `renewAfter` or later: many dashboards subscribing at once then write the item once, not once

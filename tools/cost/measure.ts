@@ -7,12 +7,15 @@
  * workload and fails when the committed file drifts.
  *
  * Each device posts one upload before the meter is reset, so the device-key authorizer's cache is
- * warm: the model prices the authorizer from its cache TTL and the posting interval instead.
+ * warm (the model prices the authorizer from its cache TTL and the posting interval instead) and
+ * the device's enrichment window is full, as it is for a device that has been reporting: the
+ * device item, whose size the writes of each upload are billed on, has its steady-state size.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import WebSocket from 'ws';
+import { DEFAULT_WINDOW } from '../../handlers/enrichment/derive.ts';
 import { bucketStartMs, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import { schedules } from '../../infra/api.ts';
 import { Meter } from '../../local-cloud/emulators/shared/meter.ts';
@@ -154,7 +157,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
   const t = await startTestCloud({ meter, retryBaseDelayMs: 50, streamWritesSettle: UPLOAD_WRITES_SETTLE });
   try {
     let scenarioIndex = 0;
-    /** Registers fresh devices with one alarm and posts one (unmetered) upload from each. */
+    /** Registers fresh devices with one alarm and posts one (unmetered) upload from each, filling its window. */
     const freshDevices = async (batch: number) => {
       scenarioIndex += 1;
       const devices: { deviceId: string; apiKey: string }[] = [];
@@ -164,7 +167,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
         await post(
           t,
           apiKey,
-          readingsOf(deviceId, batch, 6_000, () => 20),
+          readingsOf(deviceId, Math.max(batch, DEFAULT_WINDOW), 6_000, () => 20),
         );
         devices.push({ deviceId, apiKey });
       }

@@ -11,16 +11,17 @@
  *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
  * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
  *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
- *   conditional UpdateItem, one UpdateItem per reading writing its enrichment, and PutEvents of
- *   one `ReadingEnriched` v2), EvaluateAlarms (a strongly consistent GetItem, an UpdateItem only
- *   when an alarm changes state, and the conditional UpdateItem of the device's lastReading) and
- *   PutEvents of the alerts. The IoT Core alternative carries one reading per message, so there an
+ *   conditional UpdateItem, which records the device's lastReading too, one UpdateItem per reading
+ *   writing its enrichment, and PutEvents of one `ReadingEnriched` v2), EvaluateAlarms (a strongly
+ *   consistent GetItem and an UpdateItem only when an alarm changes state) and PutEvents of the
+ *   alerts. The IoT Core alternative carries one reading per message, so there an
  *   upload is one reading.
  * - Rules (`infra/topology.ts`): every match is a delivery; a bus target is a custom event on the
  *   second bus; the push Lambda (`handlers/push/`) writes a Powertools idempotency record (PutItem +
  *   UpdateItem), queries `byDevice` and posts to every subscribed connection; the alert notifier
  *   writes its idempotency record and publishes to SNS; alert-history updates the alerts table.
- * - Schedules (`infra/api.ts`): the silence check scans the whole devices table every minute, in parallel segments.
+ * - Schedules (`infra/api.ts`): the silence check scans the whole devices table every minute, in
+ *   parallel segments, billed on the whole size of every device item (window included).
  */
 
 import { BUCKET_MS, retentionDaysOf, STORED_SIZES } from '../../handlers/lib/rollups.ts';
@@ -637,10 +638,18 @@ export const estimateDesign = (
       if (!run)
         throw new Error(`No measured run of the schedule "${schedule.name}": run npm run cost:measure`);
       const fleetScale = run.devices > 0 ? N / run.devices : 0;
+      const devicesReads = `dynamodb/rru/${a.routing.devicesTable}`;
+      // The Scan is billed on the size of the items it reads, rounded up to 4 KB per page: the few
+      // devices of a measured run fill one page, whose rounding says little of a fleet's, so the
+      // Scan is priced from the size of the sample device item (its window as the code stores it).
       const perRun = Object.fromEntries(
         Object.entries(run.perRun).map(([unit, n]) => [
           unit,
-          unit.startsWith(`dynamodb/rru/${a.routing.devicesTable}`) ? n * fleetScale : n,
+          unit === devicesReads && schedule.function === 'silenceCheck'
+            ? readUnits(N * s.deviceItem, 'eventual')
+            : unit.startsWith(devicesReads)
+              ? n * fleetScale
+              : n,
         ]),
       );
       if (schedule.function === 'silenceCheck')
@@ -881,14 +890,14 @@ export const estimateDesign = (
     );
     lambda('deriveMetrics', enrichExecutions, ms.deriveMetrics, 'task DeriveMetrics');
     rru(
-      'devices: consistent GetItem enrichmentWindow (DeriveMetrics)',
+      'devices: consistent GetItem window (DeriveMetrics)',
       enrichExecutions * readUnits(s.deviceItem, 'strong'),
       `the device's rolling window of ${a.enrichmentWindow}; a projection does not reduce the units`,
     );
     wru(
-      'devices: UpdateItem enrichmentWindow (DeriveMetrics)',
+      'devices: UpdateItem window and lastReading (DeriveMetrics)',
       enrichExecutions * writeUnits(s.deviceItem),
-      'version-conditional, once per upload',
+      "version-conditional, once per upload; it records the upload's newest reading as the device's lastReading",
     );
     wru(
       'readings: UpdateItem enrichment (DeriveMetrics)',
@@ -905,11 +914,6 @@ export const estimateDesign = (
       'devices: UpdateItem alarm states (on a transition)',
       alertTransitions * writeUnits(s.deviceItem),
       `only when an alarm changes state: ${fmt(inputs.alertsPerDevicePerDay)} raise + resolve per device-day`,
-    );
-    wru(
-      'devices: UpdateItem lastReading (EvaluateAlarms)',
-      enrichExecutions * writeUnits(s.deviceItem),
-      "EvaluateAlarms records the upload's newest reading, off the ingest request path: once per upload",
     );
 
     // ---- Rule targets ------------------------------------------------------------------------

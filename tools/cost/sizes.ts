@@ -11,6 +11,7 @@ import { toPublishInput } from '../../handlers/alert-notifier/notify.ts';
 import { evaluateAlarms } from '../../handlers/enrichment/alarms.ts';
 import { alertEntry } from '../../handlers/enrichment/alert-events.ts';
 import { deriveEnrichment } from '../../handlers/enrichment/derive.ts';
+import { toWindowItem, WINDOW_ATTRIBUTE } from '../../handlers/enrichment/window-item.ts';
 import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
@@ -367,9 +368,18 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
       [`${firstMetric}||5`]: { state: 'OK', since: reading.timestamp },
       silence: { state: 'OK', since: reading.timestamp, alertId: UUID },
     },
-    // Derive keeps the device's rolling window on the device item: the latest readings and, for a
-    // replayed event, the window as it was before them.
-    enrichmentWindow: { version: 1, readings: history, appliedEventId: UUID, before: history },
+    // Derive keeps the device's rolling window on the device item, as it stores it: the latest
+    // readings and, for a replayed event, those its readings pushed out. Here an upload of a whole
+    // window's readings pushed every earlier one out: the largest the item gets.
+    [WINDOW_ATTRIBUTE]: toWindowItem({
+      version: 1,
+      readings: [...history].reverse(),
+      appliedEventId: UUID,
+      pushedOut: Array.from({ length: 12 }, (_, i) => ({
+        timestamp: timestampAt(24 - i),
+        metrics: metricsAt(24 - i),
+      })),
+    }),
   };
 
   const connectionId = 'Lt2kZcVmoAMCJzQ=';

@@ -181,9 +181,6 @@ const world = () => {
       record.resolvedVia = 'device';
       return true;
     },
-    touchLastReading: async () => {
-      await turn();
-    },
   });
 
   /** The device's side as the workflow runs it: evaluate, then put the events it answers on the bus. */

@@ -14,6 +14,7 @@ import {
 } from '../../../../handlers/enrichment/derive.ts';
 import { readingIdOf } from '../../../../handlers/lib/ids.ts';
 import { WorkflowErrors } from '../../../../handlers/lib/workflow-errors.ts';
+import type { LastReading } from '../../../../schemas/device.ts';
 import { EnrichedReading } from '../../../../schemas/events.ts';
 
 const BASE = Date.parse('2026-11-23T10:00:00.000Z');
@@ -329,39 +330,47 @@ describe('deriveUpload', () => {
 });
 
 describe('derive', () => {
-  /** A devices table holding one device's window; `interferences` other uploads move it between our read and write. */
+  const RECEIVED_AT = '2026-11-23T11:00:00.000Z';
+  /**
+   * A devices table holding one device's window and lastReading; `interferences` other uploads
+   * move the window between our read and write.
+   */
   const windowTable = (initial?: EnrichmentWindow, interferences = 0, windowSize = DEFAULT_WINDOW) => {
     let stored = initial;
+    let lastReading: LastReading | undefined;
     let pending = interferences;
     const written: EnrichedReadingData[][] = [];
     const deps: DeriveDeps = {
       loadWindow: async () => stored,
-      saveWindow: async (_deviceId, next, expected) => {
+      saveWindow: async (_deviceId, next, expected, newest) => {
         if (pending > 0) {
           pending--;
           return false;
         }
         if (stored?.version !== expected) return false;
         stored = next;
+        if (newest) lastReading = newest;
         return true;
       },
       storeEnrichments: async (_deviceId, enriched) => void written.push([...enriched]),
       windowSize,
     };
-    return { deps, written, stored: () => stored };
+    return { deps, written, stored: () => stored, lastReading: () => lastReading };
   };
   const upload = (values: readonly [number, number][]) => ({
     deviceId: 'd1',
+    receivedAt: RECEIVED_AT,
     readings: values.map(([m, t]) => ({ timestamp: minute(m), metrics: { t } })),
+  });
+  const windowOf = (readings: HistoricalReading[], version = 1): EnrichmentWindow => ({
+    version,
+    readings,
+    appliedEventId: 'e0',
+    pushedOut: [],
   });
 
   it('derives from the stored window, moves it on and writes every reading, with no query of past readings', async () => {
-    const { deps, written, stored } = windowTable({
-      version: 3,
-      readings: everyMinute([20, 21]),
-      appliedEventId: 'e0',
-      before: [],
-    });
+    const { deps, written, stored } = windowTable(windowOf(everyMinute([20, 21]), 3));
 
     const enriched = await derive(
       upload([
@@ -374,8 +383,26 @@ describe('derive', () => {
 
     expect(enriched.map((r) => r.metrics.t?.samples)).toEqual([2, 3]);
     expect(written).toEqual([enriched]);
-    expect(stored()).toMatchObject({ version: 4, appliedEventId: 'e1', before: everyMinute([20, 21]) });
+    expect(stored()).toMatchObject({ version: 4, appliedEventId: 'e1', pushedOut: [] });
     expect(stored()?.readings.map((r) => r.metrics.t)).toEqual([20, 21, 22, 23]);
+  });
+
+  it('records the upload’s newest reading as the device’s lastReading in the window’s write, never an older one', async () => {
+    const { deps, lastReading } = windowTable(windowOf(everyMinute([20, 21, 22])));
+
+    await derive(
+      upload([
+        [5, 25],
+        [4, 24],
+      ]),
+      'e1',
+      deps,
+    );
+    const afterNewer = lastReading();
+    await derive(upload([[3, 23]]), 'e2', deps);
+
+    expect(afterNewer).toEqual({ timestamp: minute(5), metrics: { t: 25 }, receivedAt: RECEIVED_AT });
+    expect(lastReading()).toEqual(afterNewer);
   });
 
   it('gives a retried event the answer of its first attempt, from the window as it was before it', async () => {
@@ -405,6 +432,44 @@ describe('derive', () => {
     expect(stored()).toEqual(windowAfter);
   });
 
+  it('finds the window before a retried event from what it pushed out, keeping only that, not a copy of the window', async () => {
+    const { deps, stored } = windowTable(windowOf(everyMinute([20, 21, 22, 23])), 0, 4);
+    const late = { timestamp: at(90), metrics: { t: 30 } };
+    const event = {
+      ...upload([
+        [5, 25],
+        [4, 24],
+      ]),
+      readings: [...upload([[5, 25]]).readings, late, ...upload([[4, 24]]).readings],
+    };
+
+    const first = await derive(event, 'e1', deps);
+    const windowAfter = stored();
+    const retried = await derive(event, 'e1', deps);
+
+    expect(windowAfter?.readings.map((r) => r.metrics.t)).toEqual([22, 23, 24, 25]);
+    expect(windowAfter?.pushedOut).toEqual(everyMinute([20, 21]));
+    expect(retried).toEqual(first);
+    expect(first.map((r) => r.metrics.t?.samples)).toEqual([4, 2, 4]);
+    expect(stored()).toEqual(windowAfter);
+  });
+
+  it('gives the same answer to a retried event holding a reading the window already had (announced again)', async () => {
+    const window = everyMinute([20, 21, 22]);
+    const { deps, stored } = windowTable(windowOf(window), 0, 3);
+    const event = upload([
+      [2, 22],
+      [3, 23],
+    ]);
+
+    const first = await derive(event, 'e1', deps);
+    const retried = await derive(event, 'e1', deps);
+
+    expect(stored()?.pushedOut).toEqual(everyMinute([20]));
+    expect(retried).toEqual(first);
+    expect(first[1]?.metrics.t).toMatchObject({ delta: 1, samples: 3 });
+  });
+
   it(`derives again from a fresh read when another upload moved the window, and gives up after ${MAX_WINDOW_CONFLICTS}`, async () => {
     const patient = windowTable(undefined, MAX_WINDOW_CONFLICTS - 1);
     const unlucky = windowTable(undefined, MAX_WINDOW_CONFLICTS);
@@ -414,5 +479,6 @@ describe('derive', () => {
       name: WorkflowErrors.Transient,
     });
     expect(unlucky.written).toEqual([]);
+    expect(unlucky.lastReading()).toBeUndefined();
   });
 });
