@@ -5,6 +5,9 @@
 import { INDEX } from '../handlers/lib/table-indexes.ts';
 import type { BusSpec, QueueSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
 
+/** How long readings, and their enrichment, are kept after their timestamp. */
+const READINGS_RETENTION = { days: 30, env: 'READINGS_RETENTION_DAYS' } as const;
+
 export const tables = {
   /** Registered devices, their hashed API key, last reading and alarm states. */
   devices: {
@@ -92,7 +95,7 @@ export const tables = {
     sortKey: { name: 'timestamp', type: 'S' },
     indexes: [],
     timeToLiveAttribute: 'expiresAt',
-    retention: { days: 30, env: 'READINGS_RETENTION_DAYS' },
+    retention: READINGS_RETENTION,
     /**
      * The stream is the outbox (change data capture): each new reading is an INSERT record (a
      * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
@@ -136,6 +139,21 @@ export const tables = {
         },
       ],
     },
+  },
+  /**
+   * The readings' enrichment (`handlers/lib/enrichments-store.ts`), apart from them: one item per
+   * device, UTC hour and set of readings enriched together (`slot` = `<hour start>#<set id>`), so
+   * an upload is one write per hour its readings span instead of one update per reading. Kept as
+   * long as the readings of its hour.
+   */
+  enrichments: {
+    name: 'sensorbus-enrichments',
+    env: 'ENRICHMENTS_TABLE',
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'slot', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiresAt',
+    retention: READINGS_RETENTION,
   },
   /**
    * Rollups of the readings (`handlers/lib/rollups.ts`): per device and stored bucket size

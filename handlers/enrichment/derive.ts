@@ -211,7 +211,7 @@ export interface DeriveDeps {
   loadWindow(deviceId: string): Promise<EnrichmentWindow | undefined>;
   /** Saves the window if its version is still `expected` (none stored when undefined); `false` otherwise. */
   saveWindow(deviceId: string, next: EnrichmentWindow, expected: number | undefined): Promise<boolean>;
-  /** Writes each reading's enrichment on the reading itself (and clears an earlier `enrichmentError`). */
+  /** Stores each reading's enrichment (the readings API then no longer shows an earlier `enrichmentError`). */
   storeEnrichments(deviceId: string, enriched: readonly EnrichedReading[]): Promise<void>;
   /** How many preceding readings make the window. */
   readonly windowSize: number;
