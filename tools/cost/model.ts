@@ -537,6 +537,23 @@ export const estimateDesign = (
   const followed = Math.min(N, inputs.devicesPerDashboard ?? N);
   const subscribers = N > 0 ? (inputs.dashboards * followed) / N : 0;
   const alertsRaised = N * inputs.alertsPerDevicePerDay * a.daysPerMonth;
+  // The enrichments table: one item per UTC hour an upload's readings span, on average over the
+  // upload's phase against the hour (as the rollups' buckets).
+  const enrichmentItemsPerUpload = (batch: number) =>
+    1 + (batch - 1) * Math.min(1, inputs.intervalSeconds / 3600);
+  const enrichmentUploads: [number, number][] = rest
+    ? [
+        [watchedRequests, shape.watchedUploadReadings],
+        [unwatchedRequests, shape.unwatchedUploadReadings],
+      ]
+    : [[readings, 1]];
+  const enrichmentItems = sum(enrichmentUploads.map(([n, batch]) => n * enrichmentItemsPerUpload(batch)));
+  const enrichmentWrites = sum(
+    enrichmentUploads.map(([n, batch]) => {
+      const items = enrichmentItemsPerUpload(batch);
+      return n * items * writeUnits(s.enrichmentItemBase + (s.enrichmentItemPerReading * batch) / items);
+    }),
+  );
 
   const uses: Use[] = [];
   const add = (priceId: PriceId, item: string, quantity: number, note?: string) =>
@@ -884,9 +901,9 @@ export const estimateDesign = (
       'version-conditional, once per upload',
     );
     wru(
-      'readings: UpdateItem enrichment (DeriveMetrics)',
-      readings * writeUnits(Math.max(s.readingItem, s.readingItemEnriched)),
-      `one per reading of the upload; item grows to ${s.readingItemEnriched} B`,
+      'enrichments: PutItem per hour of an upload (DeriveMetrics)',
+      enrichmentWrites,
+      `one item per UTC hour an upload's readings span (${fmt(enrichmentItemsPerUpload(shape.unwatchedUploadReadings))} for an unwatched upload), ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading`,
     );
     lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
     rru(
@@ -1056,7 +1073,13 @@ export const estimateDesign = (
   // ---- Storage -----------------------------------------------------------------------------
   // Steady state under the readings' TTL: a retention's worth of readings is stored at any time.
   const readingsGb =
-    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItemEnriched + STORAGE_OVERHEAD_BYTES)) /
+    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItem + STORAGE_OVERHEAD_BYTES)) / GB;
+  // The enrichments are kept as long as the readings of their hour.
+  const enrichmentsGb =
+    (((readings * s.enrichmentItemPerReading +
+      enrichmentItems * (s.enrichmentItemBase + STORAGE_OVERHEAD_BYTES)) /
+      a.daysPerMonth) *
+      inputs.retentionDays) /
     GB;
   const devicesGb = (N * (s.deviceItem + s.apiKeyIndexEntry + 2 * STORAGE_OVERHEAD_BYTES)) / GB;
   const alertsGb = (inputs.months * alertsRaised * 3 * (s.alertRecord + STORAGE_OVERHEAD_BYTES)) / GB;
@@ -1072,12 +1095,12 @@ export const estimateDesign = (
         followed * (s.subscriptionItem + s.subscriptionIndexEntry) +
         (2 * followed + 1) * STORAGE_OVERHEAD_BYTES)) /
     GB;
-  const tableGb = readingsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
+  const tableGb = readingsGb + enrichmentsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
   add(
     'dynamoStorage',
     'storage (steady state)',
     tableGb,
-    `readings ${fmt(readingsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
+    `readings ${fmt(readingsGb)} GB and their enrichments ${fmt(enrichmentsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
   );
   // Rollups accumulate until their retention: per device, each stored bucket a reading fell in.
   const rollupDays = Math.min(inputs.months * a.daysPerMonth, a.rollupsRetentionDays);
