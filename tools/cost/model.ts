@@ -32,6 +32,7 @@ import {
   UNRESERVED_CONCURRENCY_MINIMUM,
 } from '../../infra/fleet.ts';
 import { type FunctionName, functions } from '../../infra/functions.ts';
+import { tables } from '../../infra/resources.ts';
 import { MAX_BATCH, UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
 import { combineUnits, type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
@@ -503,6 +504,21 @@ const priceUses = (
 };
 
 /** The monthly estimate of one design. */
+/**
+ * The items of the enrichments table an upload of `batch` readings `intervalSeconds` apart writes:
+ * one per UTC hour they span, on average over the upload's phase against the hour (as the
+ * rollups' buckets).
+ */
+export const enrichmentItemsOfUpload = (batch: number, intervalSeconds: number): number =>
+  1 + (batch - 1) * Math.min(1, intervalSeconds / 3600);
+
+/** Write units of `readings` enriched readings stored as `items` items: each item's round up on its own. */
+export const enrichmentWriteUnits = (
+  s: Pick<Sizes, 'enrichmentItemBase' | 'enrichmentItemPerReading'>,
+  readings: number,
+  items: number,
+): number => items * writeUnits(s.enrichmentItemBase + (s.enrichmentItemPerReading * readings) / items);
+
 export const estimateDesign = (
   design: Design,
   inputs: CostInputs,
@@ -539,8 +555,7 @@ export const estimateDesign = (
   const alertsRaised = N * inputs.alertsPerDevicePerDay * a.daysPerMonth;
   // The enrichments table: one item per UTC hour an upload's readings span, on average over the
   // upload's phase against the hour (as the rollups' buckets).
-  const enrichmentItemsPerUpload = (batch: number) =>
-    1 + (batch - 1) * Math.min(1, inputs.intervalSeconds / 3600);
+  const enrichmentItemsPerUpload = (batch: number) => enrichmentItemsOfUpload(batch, inputs.intervalSeconds);
   const enrichmentUploads: [number, number][] = rest
     ? [
         [watchedRequests, shape.watchedUploadReadings],
@@ -548,12 +563,14 @@ export const estimateDesign = (
       ]
     : [[readings, 1]];
   const enrichmentItems = sum(enrichmentUploads.map(([n, batch]) => n * enrichmentItemsPerUpload(batch)));
-  const enrichmentWrites = sum(
-    enrichmentUploads.map(([n, batch]) => {
-      const items = enrichmentItemsPerUpload(batch);
-      return n * items * writeUnits(s.enrichmentItemBase + (s.enrichmentItemPerReading * batch) / items);
-    }),
-  );
+  const enrichmentWriteUnitsOf = (batch: number) =>
+    enrichmentWriteUnits(s, batch, enrichmentItemsPerUpload(batch));
+  const enrichmentWrites = sum(enrichmentUploads.map(([n, batch]) => n * enrichmentWriteUnitsOf(batch)));
+  // The measured uploads put 1 and 10 readings a minute apart in one item, so the units of larger
+  // uploads, split over hours and rounded up per item, are worked out from the items' sizes.
+  const enrichmentsUnit = `dynamodb/wru/${tables.enrichments.name}`;
+  const withEnrichmentWrites = (units: Units, batch: number): Units =>
+    enrichmentsUnit in units ? { ...units, [enrichmentsUnit]: enrichmentWriteUnitsOf(batch) } : units;
 
   const uses: Use[] = [];
   const add = (priceId: PriceId, item: string, quantity: number, note?: string) =>
@@ -590,18 +607,24 @@ export const estimateDesign = (
     // (whether the local cache was warm says nothing of a fleet's).
     // An upload of a watched device (streamed, with its watchers) and of an unwatched one
     // (buffered), weighted by their shares of the month's uploads.
-    const watchedUpload = unitsPerUpload(measured, {
-      batch: shape.watchedUploadReadings,
-      watchedFraction: watchedFraction > 0 ? 1 : 0,
-      watchersPerWatchedDevice: watchersPerWatched,
-      intervalSeconds: inputs.intervalSeconds,
-    });
-    const unwatchedUpload = unitsPerUpload(measured, {
-      batch: shape.unwatchedUploadReadings,
-      watchedFraction: 0,
-      watchersPerWatchedDevice: 0,
-      intervalSeconds: inputs.intervalSeconds,
-    });
+    const watchedUpload = withEnrichmentWrites(
+      unitsPerUpload(measured, {
+        batch: shape.watchedUploadReadings,
+        watchedFraction: watchedFraction > 0 ? 1 : 0,
+        watchersPerWatchedDevice: watchersPerWatched,
+        intervalSeconds: inputs.intervalSeconds,
+      }),
+      shape.watchedUploadReadings,
+    );
+    const unwatchedUpload = withEnrichmentWrites(
+      unitsPerUpload(measured, {
+        batch: shape.unwatchedUploadReadings,
+        watchedFraction: 0,
+        watchersPerWatchedDevice: 0,
+        intervalSeconds: inputs.intervalSeconds,
+      }),
+      shape.unwatchedUploadReadings,
+    );
     const perUpload = withoutAuthorizer(
       requests > 0
         ? combineUnits([
