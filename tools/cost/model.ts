@@ -11,7 +11,8 @@
  *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
  * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
  *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
- *   conditional UpdateItem, one UpdateItem per reading writing its enrichment, and PutEvents of
+ *   conditional UpdateItem, one PutItem to the enrichments table per UTC hour the upload's readings
+ *   span, and PutEvents of
  *   one `ReadingEnriched` v2), EvaluateAlarms (a strongly consistent GetItem, an UpdateItem only
  *   when an alarm changes state, and the conditional UpdateItem of the device's lastReading) and
  *   PutEvents of the alerts. The IoT Core alternative carries one reading per message, so there an
@@ -1397,7 +1398,7 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
     `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
-    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B stored / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
+    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B (${writeUnits(s.readingItem)} WRU); enrichments item ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading of its hour; device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     uploadsAssumption(inputs),
     ...[shape.watchedUploadReadings, shape.unwatchedUploadReadings]
       .filter((k, i, all) => all.indexOf(k) === i)

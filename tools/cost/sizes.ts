@@ -31,9 +31,8 @@ export interface Sizes {
   readonly responseSingle: number;
   readonly responseBatchBase: number;
   readonly responseBatchItem: number;
-  /** The readings item as ingest puts it, and as it was once enriched, when the enrichment was written on it. */
+  /** The readings item as ingest puts it (the enrichment is stored apart). */
   readonly readingItem: number;
-  readonly readingItemEnriched: number;
   /**
    * An item of the enrichments table (`handlers/lib/enrichments-store.ts`): its size without
    * readings, and what each enriched reading of its hour adds.
@@ -312,7 +311,6 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     metrics: metricsAt(i + 1),
   }));
   const enrichment = deriveEnrichment(reading, history, { window: 12 });
-  const enriched = { ...stored, enrichment };
   // One item of the enrichments table holding `count` readings of one hour like the sample.
   const enrichmentItem = (count: number) => {
     const hour = Math.floor(NOW.getTime() / 3_600_000) * 3_600_000;
@@ -450,7 +448,6 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     responseBatchBase: json({ accepted: 0, rejected: 0, results: [] }),
     responseBatchItem: json(batchItem) + 1,
     readingItem: itemSize(stored as unknown as Record<string, unknown>),
-    readingItemEnriched: itemSize(enriched),
     enrichmentItemBase: 2 * enrichmentItem(1) - enrichmentItem(2),
     enrichmentItemPerReading: enrichmentItem(2) - enrichmentItem(1),
     rollupItem: itemSize(

@@ -26,7 +26,6 @@ const SIZES: Sizes = {
   responseBatchBase: 40,
   responseBatchItem: 160,
   readingItem: 250,
-  readingItemEnriched: 660, // 12 × 660 = 7,920 B → 2 × 4 KB → 1 RRU eventually consistent
   enrichmentItemBase: 150,
   enrichmentItemPerReading: 250, // an hour of 1 reading: 400 B → 1 WRU; of 10: 2,650 B → 3 WRU
   rollupItem: 500,
