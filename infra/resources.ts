@@ -99,7 +99,8 @@ export const tables = {
     /**
      * The stream is the outbox (change data capture): each new reading is an INSERT record (a
      * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
-     * enrichment's MODIFYs and the TTL's REMOVEs invoke neither.
+     * MODIFYs of a failed enrichment (`enrichmentError`) and the TTL's REMOVEs invoke neither (the
+     * enrichment itself goes to the enrichments table, which has no stream).
      */
     stream: {
       viewType: 'NEW_IMAGE',
