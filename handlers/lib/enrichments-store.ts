@@ -56,9 +56,48 @@ const hourStartOf = (timestamp: string): number =>
 const hourKey = (hourStart: number): string => new Date(hourStart).toISOString();
 
 /**
- * The items that store an execution's enriched readings: one per UTC hour of their timestamps.
- * Names are written once per item, not once per reading, which keeps an hour of readings a few
- * write units.
+ * Bytes of packed readings an item holds at most: DynamoDB refuses an item over 400 KB, and an
+ * hour of 100 readings of 50 long-named metrics packs to about 1 MB.
+ */
+export const MAX_ITEM_READINGS_BYTES = 300_000;
+
+/** A reading as an item packs it: names once per metric, no repeated keys. */
+const packed = (reading: Enriched, hour: number): string =>
+  JSON.stringify([
+    Date.parse(reading.timestamp) - hour,
+    reading.gapSeconds,
+    Object.fromEntries(
+      Object.entries(reading.metrics).map(([name, m]) => [
+        name,
+        [m.value, m.delta, m.ratePerMinute, m.mean, m.stddev, m.zScore, m.anomaly ? 1 : 0, m.samples],
+      ]),
+    ),
+  ]);
+
+/** Consecutive runs of an hour's readings whose packed text stays within {@link MAX_ITEM_READINGS_BYTES}. */
+const chunksOf = (
+  readings: readonly Enriched[],
+  hour: number,
+): { readings: Enriched[]; texts: string[] }[] => {
+  const chunks: { readings: Enriched[]; texts: string[]; bytes: number }[] = [];
+  for (const reading of readings) {
+    const text = packed(reading, hour);
+    const bytes = Buffer.byteLength(text) + 1;
+    const last = chunks.at(-1);
+    if (last && last.bytes + bytes <= MAX_ITEM_READINGS_BYTES) {
+      last.readings.push(reading);
+      last.texts.push(text);
+      last.bytes += bytes;
+    } else chunks.push({ readings: [reading], texts: [text], bytes });
+  }
+  return chunks;
+};
+
+/**
+ * The items that store an execution's enriched readings: one per UTC hour of their timestamps (a
+ * few when an hour's readings would make an item too large). Names are written once per item,
+ * not once per reading, which keeps an hour of readings a few write units. The same readings
+ * always make the same items, so a retried execution overwrites what it wrote.
  */
 export const enrichmentItemsOf = (
   deviceId: string,
@@ -70,24 +109,15 @@ export const enrichmentItemsOf = (
     const hour = hourStartOf(reading.timestamp);
     byHour.set(hour, [...(byHour.get(hour) ?? []), reading]);
   }
-  return [...byHour].map(([hour, readings]) => ({
-    deviceId,
-    slot: `${hourKey(hour)}#${readingSetIdOf(readings.map((reading) => reading.readingId))}`,
-    startedAt: options.startedAt,
-    expiresAt: (hour + MS_PER_HOUR) / 1000 + options.retentionDays * SECONDS_PER_DAY,
-    readings: JSON.stringify(
-      readings.map((reading) => [
-        Date.parse(reading.timestamp) - hour,
-        reading.gapSeconds,
-        Object.fromEntries(
-          Object.entries(reading.metrics).map(([name, m]) => [
-            name,
-            [m.value, m.delta, m.ratePerMinute, m.mean, m.stddev, m.zScore, m.anomaly ? 1 : 0, m.samples],
-          ]),
-        ),
-      ]),
-    ),
-  }));
+  return [...byHour].flatMap(([hour, readings]) =>
+    chunksOf(readings, hour).map((chunk) => ({
+      deviceId,
+      slot: `${hourKey(hour)}#${readingSetIdOf(chunk.readings.map((reading) => reading.readingId))}`,
+      startedAt: options.startedAt,
+      expiresAt: (hour + MS_PER_HOUR) / 1000 + options.retentionDays * SECONDS_PER_DAY,
+      readings: `[${chunk.texts.join(',')}]`,
+    })),
+  );
 };
 
 /** Each reading of an item with its enrichment as the readings API serves it, by timestamp. */

@@ -69,6 +69,32 @@ describe('enrichment items', () => {
     );
   });
 
+  it('splits an hour too large for one item into several, each within DynamoDB’s 400 KB, every reading served back', () => {
+    // 100 readings 30 s apart, of 50 metrics with 64-character names and 17-digit values.
+    const names = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, '0')}${'x'.repeat(61)}`);
+    const big = deriveUpload(
+      {
+        deviceId: 'd1',
+        readings: Array.from({ length: 100 }, (_, i) => ({
+          timestamp: new Date(BASE + i * 30_000).toISOString(),
+          metrics: Object.fromEntries(names.map((name, m) => [name, -1234567.891234567 * (i + 1) * (m + 1)])),
+        })),
+      },
+      [],
+    ).enriched;
+    const items = enrichmentItemsOf('d1', big, options);
+    expect(new Set(items.map((item) => item.slot.split('#')[0])).size).toBe(1);
+    expect(items.length).toBeGreaterThan(1);
+    for (const item of items) expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(400 * 1024);
+    const readings = withEnrichments(
+      big.map((reading) => stored(reading.timestamp)),
+      items.map(roundTrip),
+    );
+    expect(readings.map((reading) => reading.enrichment)).toEqual(
+      big.map((reading) => ({ ...reading, deviceId: 'd1' })),
+    );
+  });
+
   it('keeps an hour of 12 readings of 3 metrics within 3 KB, where one item per reading took about 400 B each', () => {
     const [item] = enrichmentItemsOf('d1', deriveUpload(upload(12, 0), []).enriched, options);
     expect(item && Buffer.byteLength(item.readings)).toBeLessThan(3 * 1024);
