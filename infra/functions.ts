@@ -37,7 +37,7 @@ export const functions = {
   readings: {
     entry: 'handlers/readings/handler.ts',
     description: 'GET /devices/{deviceId}/readings: history, oldest first, raw or in buckets',
-    tables: { readings: 'read', devices: 'read', rollups: 'read' },
+    tables: { readings: 'read', enrichments: 'read', devices: 'read', rollups: 'read' },
     buses: [],
   },
   rollups: {
@@ -84,8 +84,8 @@ export const functions = {
   deriveMetrics: {
     entry: 'handlers/enrichment/derive-handler.ts',
     description:
-      "enrich-reading task: an upload's derived metrics from the device's rolling window, stored on each reading, announced as ReadingEnriched",
-    tables: { readings: 'readWrite', devices: 'readWrite' },
+      "enrich-reading task: an upload's derived metrics from the device's rolling window, stored by the hour in the enrichments table, announced as ReadingEnriched",
+    tables: { enrichments: 'write', devices: 'readWrite' },
     buses: ['telemetry'],
   },
   evaluateAlarms: {

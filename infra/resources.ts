@@ -6,6 +6,9 @@ import { INDEX } from '../handlers/lib/table-indexes.ts';
 import { HISTORY_REACH_DAYS } from '../schemas/reading.ts';
 import type { BusSpec, QueueSpec, SecretSpec, TableSpec, TopicSpec } from './topology-types.ts';
 
+/** How long readings, and their enrichment, are kept after their timestamp. */
+const READINGS_RETENTION = { days: HISTORY_REACH_DAYS.readings, env: 'READINGS_RETENTION_DAYS' } as const;
+
 export const tables = {
   /** Registered devices, their hashed API key, last reading and alarm states. */
   devices: {
@@ -93,11 +96,12 @@ export const tables = {
     sortKey: { name: 'timestamp', type: 'S' },
     indexes: [],
     timeToLiveAttribute: 'expiresAt',
-    retention: { days: HISTORY_REACH_DAYS.readings, env: 'READINGS_RETENTION_DAYS' },
+    retention: READINGS_RETENTION,
     /**
      * The stream is the outbox (change data capture): each new reading is an INSERT record (a
      * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
-     * enrichment's MODIFYs and the TTL's REMOVEs invoke neither.
+     * MODIFYs of a failed enrichment (`enrichmentError`) and the TTL's REMOVEs invoke neither (the
+     * enrichment itself goes to the enrichments table, which has no stream).
      */
     stream: {
       viewType: 'NEW_IMAGE',
@@ -137,6 +141,21 @@ export const tables = {
         },
       ],
     },
+  },
+  /**
+   * The readings' enrichment (`handlers/lib/enrichments-store.ts`), apart from them: one item per
+   * device, UTC hour and set of readings enriched together (`slot` = `<hour start>#<set id>`), so
+   * an upload is one write per hour its readings span instead of one update per reading. Kept as
+   * long as the readings of its hour.
+   */
+  enrichments: {
+    name: 'sensorbus-enrichments',
+    env: 'ENRICHMENTS_TABLE',
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'slot', type: 'S' },
+    indexes: [],
+    timeToLiveAttribute: 'expiresAt',
+    retention: READINGS_RETENTION,
   },
   /**
    * Rollups of the readings (`handlers/lib/rollups.ts`): per device and stored bucket size

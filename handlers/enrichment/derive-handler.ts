@@ -4,8 +4,8 @@ import * as z from 'zod/mini';
 import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
-import { mapWithLimit } from '../lib/concurrency.ts';
-import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
+import { dynamoEnrichments, enrichmentItemsOf } from '../lib/enrichments-store.ts';
+import { optionalNumberEnv, requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { buildEntry, entriesOfRuns, PublishError, publishAll } from '../lib/events.ts';
 import { readingSetIdOf } from '../lib/ids.ts';
 import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
@@ -18,7 +18,12 @@ import {
 } from './derive.ts';
 import { fromWindowItem, toWindowItem, WINDOW_ATTRIBUTE, WindowItem } from './window-item.ts';
 
-const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata });
+/** The task's payload: the event's data and metadata, and when its execution started (`$$.Execution.StartTime`). */
+const Input = z.object({
+  upload: ReadingRecorded.data,
+  metadata: EventMetadata,
+  startedAt: z.iso.datetime(),
+});
 
 /** What the task answers into the workflow's state: counts, never the enrichment (state is capped at 256 KB). */
 export interface DeriveAnswer {
@@ -26,8 +31,12 @@ export interface DeriveAnswer {
   readonly events: number;
 }
 
-/** Ports of the task beyond the use case's: announcing the enriched readings. */
-export interface DeriveHandlerDeps extends DeriveDeps {
+/**
+ * Ports of the task: the use case's, whose enrichments are stored with the start of the execution
+ * that derived them, and announcing the enriched readings.
+ */
+export interface DeriveHandlerDeps extends Omit<DeriveDeps, 'storeEnrichments'> {
+  storeEnrichments(deviceId: string, enriched: readonly EnrichedReading[], startedAt: string): Promise<void>;
   publishEnriched(entries: ReturnType<typeof enrichedEntries>): Promise<void>;
 }
 
@@ -67,9 +76,12 @@ export const makeHandler =
   async (event: unknown): Promise<DeriveAnswer> => {
     const input = Input.safeParse(event);
     if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
-    const { upload, metadata } = input.data;
+    const { upload, metadata, startedAt } = input.data;
     try {
-      const enriched = await derive(upload, metadata.eventId, deps);
+      const enriched = await derive(upload, metadata.eventId, {
+        ...deps,
+        storeEnrichments: (deviceId, readings) => deps.storeEnrichments(deviceId, readings, startedAt),
+      });
       const entries = enrichedEntries(upload, enriched, {
         busName,
         correlationId: metadata.correlationId,
@@ -93,11 +105,9 @@ const storableNumbers = <T>(value: T): T =>
 
 const StoredWindow = z.object({ [WINDOW_ATTRIBUTE]: z.optional(WindowItem) });
 
-/** Enrichment writes in flight at once for one upload. */
-const WRITE_CONCURRENCY = 10;
-
-const readingsTable = requireEnv('READINGS_TABLE');
 const devicesTable = requireEnv('DEVICES_TABLE');
+const enrichments = dynamoEnrichments(dynamo, requireEnv('ENRICHMENTS_TABLE'));
+const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveDeriveDeps = (): DeriveHandlerDeps => ({
   loadWindow: async (deviceId): Promise<EnrichmentWindow | undefined> => {
@@ -141,19 +151,9 @@ export const liveDeriveDeps = (): DeriveHandlerDeps => ({
       throw error;
     }
   },
-  storeEnrichments: async (deviceId, enriched) => {
-    await mapWithLimit(enriched, WRITE_CONCURRENCY, async (reading) => {
-      await dynamo.send(
-        new UpdateCommand({
-          TableName: readingsTable,
-          Key: { deviceId, timestamp: reading.timestamp },
-          UpdateExpression: 'SET enrichment = :e REMOVE enrichmentError',
-          ConditionExpression: 'attribute_exists(deviceId)',
-          ExpressionAttributeValues: { ':e': storableNumbers({ ...reading, deviceId }) },
-        }),
-      );
-    });
-  },
+  // One write per hour the upload's readings span: a retried execution overwrites the same items.
+  storeEnrichments: (deviceId, enriched, startedAt) =>
+    enrichments.put(enrichmentItemsOf(deviceId, enriched, { startedAt, retentionDays })),
   publishEnriched: (entries) =>
     publishAll(
       eventBridge,

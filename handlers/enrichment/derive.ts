@@ -279,7 +279,7 @@ export interface DeriveDeps {
     expected: number | undefined,
     lastReading: LastReading | undefined,
   ): Promise<boolean>;
-  /** Writes each reading's enrichment on the reading itself (and clears an earlier `enrichmentError`). */
+  /** Stores each reading's enrichment (the readings API then no longer shows an earlier `enrichmentError`). */
   storeEnrichments(deviceId: string, enriched: readonly EnrichedReading[]): Promise<void>;
   /** How many preceding readings make the window. */
   readonly windowSize: number;

@@ -16,9 +16,13 @@ export interface ReadingItem {
   readonly uploadId?: string;
   /** Epoch seconds after which DynamoDB TTL deletes the reading (the retention after its timestamp). */
   readonly expiresAt?: number;
+  /** Written here by the enrichment of readings stored before the enrichments table; since then, it lives there. */
   readonly enrichment?: Record<string, unknown>;
-  /** Set by the enrichment workflow when it gave up on the reading; the next enrichment removes it. */
-  readonly enrichmentError?: { readonly error: string; readonly cause: string };
+  /**
+   * Set by the enrichment workflow when it gave up on the reading, with the start of the execution
+   * that gave up: an enrichment stored by a later execution makes it stale (`enrichments-store.ts`).
+   */
+  readonly enrichmentError?: { readonly error: string; readonly cause: string; readonly startedAt?: string };
 }
 
 const ReadingItemSchema = z.object({
@@ -32,7 +36,9 @@ const ReadingItemSchema = z.object({
   uploadId: z.optional(z.string()),
   expiresAt: z.optional(z.number()),
   enrichment: z.optional(z.record(z.string(), z.unknown())),
-  enrichmentError: z.optional(z.object({ error: z.string(), cause: z.string() })),
+  enrichmentError: z.optional(
+    z.object({ error: z.string(), cause: z.string(), startedAt: z.optional(z.string()) }),
+  ),
 });
 
 /** A stored reading, validated: from a query page, or from a stream record's new image. */

@@ -7,6 +7,7 @@ import { BucketSize, ReadingsQuery, type StoredReading } from '../../schemas/rea
 import { principalOf, requireDevice } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoEnrichments, type EnrichmentsStore } from '../lib/enrichments-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError, ValidationError } from '../lib/errors.ts';
 import { CORS_HEADERS, headerOf, json, validate, withErrors } from '../lib/http.ts';
@@ -74,6 +75,8 @@ const toStoredReading = (item: ReadingItem): StoredReading => ({
 
 export interface HistoryDeps {
   readonly readings: Pick<ReadingsStore, 'page' | 'pages' | 'metricNamePages'>;
+  /** Joins a page's readings with their enrichment (a CSV export has no enrichment column, so does not). */
+  readonly enrichments: Pick<EnrichmentsStore, 'attach'>;
   readonly rollups: Pick<RollupsStore, 'range'>;
   deviceExists(deviceId: string): Promise<boolean>;
 }
@@ -183,8 +186,9 @@ const answer = async (
     ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
   });
   const last = page.items.at(-1);
+  const items = await deps.enrichments.attach(deviceId, page.items);
   return json(200, {
-    items: page.items.map(toStoredReading),
+    items: items.map(toStoredReading),
     nextCursor: page.more && last ? encodeCursor(last.timestamp) : null,
   });
 };
@@ -248,6 +252,7 @@ export const handler = awslambda.streamifyResponse(
   makeHandler(
     {
       readings: dynamoReadings(dynamo, requireEnv('READINGS_TABLE')),
+      enrichments: dynamoEnrichments(dynamo, requireEnv('ENRICHMENTS_TABLE')),
       rollups: dynamoRollups(dynamo, requireEnv('ROLLUPS_TABLE')),
       deviceExists: async (deviceId) => (await devices.get(deviceId)) !== undefined,
     },

@@ -27,9 +27,9 @@ const CONCURRENT_BUCKETS = 16;
 
 /**
  * The readings a batch inserted, grouped by device, stored size and bucket. Only INSERT records
- * count: a repeated POST writes nothing (so makes no record), MODIFYs are the enrichment, and
- * REMOVEs are the readings' TTL expiry, which must not shrink the rollups that
- * outlive them.
+ * count: a repeated POST writes nothing (so makes no record), MODIFYs are a failed enrichment's
+ * `enrichmentError`, and REMOVEs are the readings' TTL expiry, which must not shrink the rollups
+ * that outlive them.
  */
 export const contributionsOf = (records: readonly StreamRecordLike[]): BucketContribution[] => {
   const byBucket = new Map<

@@ -1,9 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buses, ENRICH_DEAD_LETTERS } from '../../infra/topology.ts';
+import { buses, ENRICH_DEAD_LETTERS, tables } from '../../infra/topology.ts';
 import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import {
   edgeClientConfig,
+  edgeDynamo,
   startTestCloud,
   storedReadings,
   streamDrained,
@@ -274,4 +276,59 @@ describe('the enrich-reading workflow', () => {
     };
     expect(alerts.items).toEqual([expect.objectContaining({ kind: 'silence', state: 'resolved' })]);
   }, 120_000);
+  it('stores an upload spanning two hours as two enrichment items, and the readings API serves each reading its enrichment across pages', async () => {
+    const key = await t.registerDevice('enrich-hours');
+    // 12 readings 5 minutes apart from 08:35: 5 in the 08:00 hour, 7 in the 09:00 hour.
+    const readings = Array.from({ length: 12 }, (_, i) => ({
+      deviceId: 'enrich-hours',
+      timestamp: minute(35 + i * 5),
+      metrics: { t: 20 + (i % 3), h: 50 - i },
+    }));
+    const response = await t.api('/readings', { method: 'POST', apiKey: key, json: { readings } });
+    expect(response.status).toBe(202);
+    await settle();
+
+    const { Items: items = [] } = await edgeDynamo(t.cloud).send(
+      new QueryCommand({
+        TableName: tables.enrichments.name,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': 'enrich-hours' },
+      }),
+    );
+    // One item per hour of each event's readings: two, unless the announcer announced the upload
+    // in parts (its puts reached the stream in two batches), each part then writing its own.
+    const recordedOnce = new Map(
+      busEvents('enrich-hours', 'ReadingRecorded').map(({ event }) => [
+        (event.detail.metadata as { eventId: string }).eventId,
+        event,
+      ]),
+    );
+    const hoursOfEvents = [...recordedOnce.values()].flatMap((event) => [
+      ...new Set(
+        (event.detail.data as { readings: { timestamp: string }[] }).readings.map(
+          (reading) => `${reading.timestamp.slice(0, 13)}:00:00.000Z`,
+        ),
+      ),
+    ]);
+    expect(items.map((item) => String(item.slot).split('#')[0]).sort()).toEqual(hoursOfEvents.sort());
+    expect(new Set(hoursOfEvents)).toEqual(new Set([minute(0), minute(60)]));
+    const announced = busEvents('enrich-hours', 'ReadingEnriched').flatMap(
+      ({ event }) => (event.detail.data as { readings: { timestamp: string }[] }).readings,
+    );
+    expect(announced).toHaveLength(12);
+    const served: { timestamp: string; enrichment?: unknown }[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const page = (await (
+        await t.api(`/devices/enrich-hours/readings?limit=5${query}`, { token: t.adminToken })
+      ).json()) as { items: { timestamp: string; enrichment?: unknown }[]; nextCursor: string | null };
+      served.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(served.map((reading) => reading.timestamp)).toEqual(readings.map((reading) => reading.timestamp));
+    const byTimestamp = new Map(announced.map((reading) => [reading.timestamp, reading]));
+    for (const reading of served)
+      expect(reading.enrichment).toEqual({ ...byTimestamp.get(reading.timestamp), deviceId: 'enrich-hours' });
+  });
 });

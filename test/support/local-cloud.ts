@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { withEnrichments } from '../../handlers/lib/enrichments-store.ts';
+import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { ADMIN_SIGNING_NAME, signedFetch } from '../../local-cloud/emulators/edge/sigv4.ts';
 import type { BusEvent } from '../../local-cloud/emulators/eventbridge/service.ts';
@@ -115,17 +117,27 @@ export const edgeAdmin = (edge: EdgeAccess, path: string, init: { method?: strin
 export const edgeDynamo = (edge: EdgeAccess, translateConfig?: TranslateConfig) =>
   DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(edge)), translateConfig);
 
-/** Every stored reading of a device, straight from the table. */
+/**
+ * Every stored reading of a device, straight from the tables: each with its enrichment joined from
+ * the enrichments table as the readings API joins it.
+ */
 export const storedReadings = async (edge: EdgeAccess, deviceId: string) => {
-  const result = await edgeDynamo(edge).send(
-    new QueryCommand({
-      TableName: tables.readings.name,
-      KeyConditionExpression: 'deviceId = :d',
-      ExpressionAttributeValues: { ':d': deviceId },
-      ConsistentRead: true,
-    }),
-  );
-  return result.Items ?? [];
+  const client = edgeDynamo(edge);
+  const query = (tableName: string) =>
+    client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': deviceId },
+        ConsistentRead: true,
+      }),
+    );
+  const [readings, enrichments] = await Promise.all([
+    query(tables.readings.name),
+    query(tables.enrichments.name),
+  ]);
+  const items = readings.Items ?? [];
+  return withEnrichments(items as ReadingItem[], enrichments.Items ?? []) as typeof items;
 };
 
 /** `ReadingRecorded` events of a device seen on the telemetry bus. */

@@ -11,10 +11,11 @@
  *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
  * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
  *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
- *   conditional UpdateItem, which records the device's lastReading too, one UpdateItem per reading
- *   writing its enrichment, and PutEvents of one `ReadingEnriched` v2), EvaluateAlarms (a strongly
- *   consistent GetItem and an UpdateItem only when an alarm changes state) and PutEvents of the
- *   alerts. The IoT Core alternative carries one reading per message, so there an
+ *   conditional UpdateItem, which records the device's lastReading too, one PutItem to the
+ *   enrichments table per UTC hour the upload's readings span, and PutEvents of one
+ *   `ReadingEnriched` v2), EvaluateAlarms (a strongly consistent GetItem and an UpdateItem only when
+ *   an alarm changes state) and PutEvents of the alerts. The IoT Core alternative carries one
+ *   reading per message, so there an
  *   upload is one reading.
  * - Rules (`infra/topology.ts`): every match is a delivery; a bus target is a custom event on the
  *   second bus; the push Lambda (`handlers/push/`) writes a Powertools idempotency record (PutItem +
@@ -33,6 +34,7 @@ import {
   UNRESERVED_CONCURRENCY_MINIMUM,
 } from '../../infra/fleet.ts';
 import { type FunctionName, functions } from '../../infra/functions.ts';
+import { tables } from '../../infra/resources.ts';
 import { MAX_BATCH, UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts';
 import { combineUnits, type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
@@ -511,6 +513,21 @@ const priceUses = (
 };
 
 /** The monthly estimate of one design. */
+/**
+ * The items of the enrichments table an upload of `batch` readings `intervalSeconds` apart writes:
+ * one per UTC hour they span, on average over the upload's phase against the hour (as the
+ * rollups' buckets).
+ */
+export const enrichmentItemsOfUpload = (batch: number, intervalSeconds: number): number =>
+  1 + (batch - 1) * Math.min(1, intervalSeconds / 3600);
+
+/** Write units of `readings` enriched readings stored as `items` items: each item's round up on its own. */
+export const enrichmentWriteUnits = (
+  s: Pick<Sizes, 'enrichmentItemBase' | 'enrichmentItemPerReading'>,
+  readings: number,
+  items: number,
+): number => items * writeUnits(s.enrichmentItemBase + (s.enrichmentItemPerReading * readings) / items);
+
 export const estimateDesign = (
   design: Design,
   inputs: CostInputs,
@@ -545,6 +562,24 @@ export const estimateDesign = (
   const followed = Math.min(N, inputs.devicesPerDashboard ?? N);
   const subscribers = N > 0 ? (inputs.dashboards * followed) / N : 0;
   const alertsRaised = N * inputs.alertsPerDevicePerDay * a.daysPerMonth;
+  // The enrichments table: one item per UTC hour an upload's readings span, on average over the
+  // upload's phase against the hour (as the rollups' buckets).
+  const enrichmentItemsPerUpload = (batch: number) => enrichmentItemsOfUpload(batch, inputs.intervalSeconds);
+  const enrichmentUploads: [number, number][] = rest
+    ? [
+        [watchedRequests, shape.watchedUploadReadings],
+        [unwatchedRequests, shape.unwatchedUploadReadings],
+      ]
+    : [[readings, 1]];
+  const enrichmentItems = sum(enrichmentUploads.map(([n, batch]) => n * enrichmentItemsPerUpload(batch)));
+  const enrichmentWriteUnitsOf = (batch: number) =>
+    enrichmentWriteUnits(s, batch, enrichmentItemsPerUpload(batch));
+  const enrichmentWrites = sum(enrichmentUploads.map(([n, batch]) => n * enrichmentWriteUnitsOf(batch)));
+  // The measured uploads put 1 and 10 readings a minute apart in one item, so the units of larger
+  // uploads, split over hours and rounded up per item, are worked out from the items' sizes.
+  const enrichmentsUnit = `dynamodb/wru/${tables.enrichments.name}`;
+  const withEnrichmentWrites = (units: Units, batch: number): Units =>
+    enrichmentsUnit in units ? { ...units, [enrichmentsUnit]: enrichmentWriteUnitsOf(batch) } : units;
 
   const uses: Use[] = [];
   const add = (priceId: PriceId, item: string, quantity: number, note?: string) =>
@@ -581,18 +616,24 @@ export const estimateDesign = (
     // (whether the local cache was warm says nothing of a fleet's).
     // An upload of a watched device (streamed, with its watchers) and of an unwatched one
     // (buffered), weighted by their shares of the month's uploads.
-    const watchedUpload = unitsPerUpload(measured, {
-      batch: shape.watchedUploadReadings,
-      watchedFraction: watchedFraction > 0 ? 1 : 0,
-      watchersPerWatchedDevice: watchersPerWatched,
-      intervalSeconds: inputs.intervalSeconds,
-    });
-    const unwatchedUpload = unitsPerUpload(measured, {
-      batch: shape.unwatchedUploadReadings,
-      watchedFraction: 0,
-      watchersPerWatchedDevice: 0,
-      intervalSeconds: inputs.intervalSeconds,
-    });
+    const watchedUpload = withEnrichmentWrites(
+      unitsPerUpload(measured, {
+        batch: shape.watchedUploadReadings,
+        watchedFraction: watchedFraction > 0 ? 1 : 0,
+        watchersPerWatchedDevice: watchersPerWatched,
+        intervalSeconds: inputs.intervalSeconds,
+      }),
+      shape.watchedUploadReadings,
+    );
+    const unwatchedUpload = withEnrichmentWrites(
+      unitsPerUpload(measured, {
+        batch: shape.unwatchedUploadReadings,
+        watchedFraction: 0,
+        watchersPerWatchedDevice: 0,
+        intervalSeconds: inputs.intervalSeconds,
+      }),
+      shape.unwatchedUploadReadings,
+    );
     const perUpload = withoutAuthorizer(
       requests > 0
         ? combineUnits([
@@ -900,9 +941,9 @@ export const estimateDesign = (
       "version-conditional, once per upload; it records the upload's newest reading as the device's lastReading",
     );
     wru(
-      'readings: UpdateItem enrichment (DeriveMetrics)',
-      readings * writeUnits(Math.max(s.readingItem, s.readingItemEnriched)),
-      `one per reading of the upload; item grows to ${s.readingItemEnriched} B`,
+      'enrichments: PutItem per hour of an upload (DeriveMetrics)',
+      enrichmentWrites,
+      `one item per UTC hour an upload's readings span (${fmt(enrichmentItemsPerUpload(shape.unwatchedUploadReadings))} for an unwatched upload), ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading`,
     );
     lambda('evaluateAlarms', enrichExecutions, ms.evaluateAlarms, 'task EvaluateAlarms');
     rru(
@@ -1067,7 +1108,13 @@ export const estimateDesign = (
   // ---- Storage -----------------------------------------------------------------------------
   // Steady state under the readings' TTL: a retention's worth of readings is stored at any time.
   const readingsGb =
-    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItemEnriched + STORAGE_OVERHEAD_BYTES)) /
+    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItem + STORAGE_OVERHEAD_BYTES)) / GB;
+  // The enrichments are kept as long as the readings of their hour.
+  const enrichmentsGb =
+    (((readings * s.enrichmentItemPerReading +
+      enrichmentItems * (s.enrichmentItemBase + STORAGE_OVERHEAD_BYTES)) /
+      a.daysPerMonth) *
+      inputs.retentionDays) /
     GB;
   const devicesGb = (N * (s.deviceItem + s.apiKeyIndexEntry + 2 * STORAGE_OVERHEAD_BYTES)) / GB;
   const alertsGb = (inputs.months * alertsRaised * 3 * (s.alertRecord + STORAGE_OVERHEAD_BYTES)) / GB;
@@ -1083,12 +1130,12 @@ export const estimateDesign = (
         followed * (s.subscriptionItem + s.subscriptionIndexEntry) +
         (2 * followed + 1) * STORAGE_OVERHEAD_BYTES)) /
     GB;
-  const tableGb = readingsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
+  const tableGb = readingsGb + enrichmentsGb + devicesGb + alertsGb + idempotencyGb + connectionsGb;
   add(
     'dynamoStorage',
     'storage (steady state)',
     tableGb,
-    `readings ${fmt(readingsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
+    `readings ${fmt(readingsGb)} GB and their enrichments ${fmt(enrichmentsGb)} GB (${fmt(inputs.retentionDays)} days kept, then TTL deletes them for free), idempotency ${fmt(idempotencyGb)} GB, alerts after ${fmt(inputs.months)} month(s) and others ${fmt(devicesGb + alertsGb + connectionsGb)} GB`,
   );
   // Rollups accumulate until their retention: per device, each stored bucket a reading fell in.
   const rollupDays = Math.min(inputs.months * a.daysPerMonth, a.rollupsRetentionDays);
@@ -1362,7 +1409,7 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
     `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
-    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B stored / ${s.readingItemEnriched} B enriched (${writeUnits(s.readingItemEnriched)} WRU); device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
+    `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B (${writeUnits(s.readingItem)} WRU); enrichments item ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading of its hour; device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     uploadsAssumption(inputs),
     ...[shape.watchedUploadReadings, shape.unwatchedUploadReadings]
       .filter((k, i, all) => all.indexOf(k) === i)

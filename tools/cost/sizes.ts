@@ -12,6 +12,7 @@ import { evaluateAlarms } from '../../handlers/enrichment/alarms.ts';
 import { alertEntry } from '../../handlers/enrichment/alert-events.ts';
 import { deriveEnrichment } from '../../handlers/enrichment/derive.ts';
 import { toWindowItem, WINDOW_ATTRIBUTE } from '../../handlers/enrichment/window-item.ts';
+import { enrichmentItemsOf } from '../../handlers/lib/enrichments-store.ts';
 import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
@@ -31,9 +32,14 @@ export interface Sizes {
   readonly responseSingle: number;
   readonly responseBatchBase: number;
   readonly responseBatchItem: number;
-  /** The readings item as ingest puts it, and once enriched. */
+  /** The readings item as ingest puts it (the enrichment is stored apart). */
   readonly readingItem: number;
-  readonly readingItemEnriched: number;
+  /**
+   * An item of the enrichments table (`handlers/lib/enrichments-store.ts`): its size without
+   * readings, and what each enriched reading of its hour adds.
+   */
+  readonly enrichmentItemBase: number;
+  readonly enrichmentItemPerReading: number;
   /** A stored rollup of the sample device: one bucket of its metrics (`handlers/lib/rollups-store.ts`). */
   readonly rollupItem: number;
   /** A device item with its last reading and alarm states. */
@@ -306,7 +312,19 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     metrics: metricsAt(i + 1),
   }));
   const enrichment = deriveEnrichment(reading, history, { window: 12 });
-  const enriched = { ...stored, enrichment };
+  // One item of the enrichments table holding `count` readings of one hour like the sample.
+  const enrichmentItem = (count: number) => {
+    const hour = Math.floor(NOW.getTime() / 3_600_000) * 3_600_000;
+    const readings = Array.from({ length: count }, (_, i) => {
+      const timestamp = new Date(hour + (i + 1) * 60_000).toISOString();
+      return { ...enrichment, timestamp, readingId: readingIdOf(DEVICE_ID, timestamp) };
+    });
+    const [item] = enrichmentItemsOf(DEVICE_ID, readings, {
+      startedAt: NOW.toISOString(),
+      retentionDays: tables.enrichments.retention.days,
+    });
+    return item ? itemSize({ ...item }) : 0;
+  };
 
   const [recordedRun] = readingRecordedEntries([stored], { busName: BUS, producedAt: NOW, watched: true });
   if (!recordedRun) throw new Error('The sample reading made no ReadingRecorded');
@@ -440,7 +458,8 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     responseBatchBase: json({ accepted: 0, rejected: 0, results: [] }),
     responseBatchItem: json(batchItem) + 1,
     readingItem: itemSize(stored as unknown as Record<string, unknown>),
-    readingItemEnriched: itemSize(enriched),
+    enrichmentItemBase: 2 * enrichmentItem(1) - enrichmentItem(2),
+    enrichmentItemPerReading: enrichmentItem(2) - enrichmentItem(1),
     rollupItem: itemSize(
       rollupItem(
         { deviceId: DEVICE_ID, size: STORED_SIZES[0], start: reading.timestamp },

@@ -4,14 +4,22 @@ import { defaultAssumptions } from '../../../../tools/cost/defaults.ts';
 import { readUnits } from '../../../../tools/cost/dynamo-size.ts';
 import {
   drift,
+  loadMeasuredUnits,
   type MeasuredUnits,
   storedBucketsPerUpload,
   unitsPerUpload,
 } from '../../../../tools/cost/measured.ts';
 import { measuredFlow } from '../../../../tools/cost/measured-uses.ts';
-import { type CostInputs, estimate, watchedFractionOf } from '../../../../tools/cost/model.ts';
+import {
+  type CostInputs,
+  enrichmentItemsOfUpload,
+  enrichmentWriteUnits,
+  estimate,
+  watchedFractionOf,
+} from '../../../../tools/cost/model.ts';
 import { PRICES } from '../../../../tools/cost/prices.ts';
 import { concurrency, fleetQuotas, increasesToRequest } from '../../../../tools/cost/quotas.ts';
+import { measureSizes } from '../../../../tools/cost/sizes.ts';
 
 /** A measurement of a made-up design: per upload 1 request, 2 WRU + 1 per reading, 1 event; 1 push per watcher. */
 const MEASURED: MeasuredUnits = {
@@ -148,6 +156,20 @@ describe('measured units', () => {
     // Readings an hour apart never share a 1h bucket: one each.
     expect(at(12, 3600)).toBeCloseTo(12 + 1 + (11 * 3600) / 21_600);
     expect(storedBucketsPerUpload(1, 300)).toBe(2);
+  });
+
+  it('price the enrichments from their items’ sizes, which give the write units the committed measurement counted', () => {
+    const committed = loadMeasuredUnits();
+    const sizes = measureSizes(committed.workload.metricsPerReading, 60);
+    const unit = `dynamodb/wru/${tables.enrichments.name}`;
+    // The measured uploads' readings are a minute apart within one hour: one item each.
+    for (const scenario of committed.scenarios)
+      expect(enrichmentWriteUnits(sizes, scenario.batch, 1), scenario.name).toBe(scenario.perUpload[unit]);
+    // 60 readings a minute apart span two hours on average, 30 readings an item of about 6 KB each.
+    expect(enrichmentItemsOfUpload(60, 60)).toBeCloseTo(1.983, 3);
+    expect(enrichmentWriteUnits(sizes, 60, enrichmentItemsOfUpload(60, 60))).toBeGreaterThan(
+      2 * enrichmentWriteUnits(sizes, 10, 1),
+    );
   });
 
   it('drift compares every unit but durations, a unit only one side has drifting by 1', () => {

@@ -27,9 +27,10 @@ describe('DynamoDB item sizes', () => {
 describe('sizes measured on the project’s own payloads', () => {
   const sizes = measureSizes(3, 60);
 
-  it('keep a 3-metric reading within one WRU, the device with its rolling window within 2, and every event within one 64 KB chunk', () => {
-    expect(sizes.readingItemEnriched).toBeGreaterThan(sizes.readingItem);
-    expect(writeUnits(sizes.readingItemEnriched)).toBe(1);
+  it('keep a 3-metric reading within one WRU, an hour of 12 readings’ enrichment within 3, the device with its rolling window within 2, and every event within one 64 KB chunk', () => {
+    expect(writeUnits(sizes.readingItem)).toBe(1);
+    expect(writeUnits(sizes.enrichmentItemBase + sizes.enrichmentItemPerReading)).toBe(1);
+    expect(writeUnits(sizes.enrichmentItemBase + 12 * sizes.enrichmentItemPerReading)).toBe(3);
     // The device item carries derive's rolling window: 12 readings by column, and the 12 an upload
     // of a whole window pushed out.
     expect(writeUnits(sizes.deviceItem)).toBe(2);
@@ -40,8 +41,9 @@ describe('sizes measured on the project’s own payloads', () => {
 
   it('grow with the metrics of a reading', () => {
     const big = measureSizes(20, 60);
-    expect(big.readingItemEnriched).toBeGreaterThan(sizes.readingItemEnriched);
-    expect(writeUnits(big.readingItemEnriched)).toBeGreaterThan(1);
+    expect(big.readingItem).toBeGreaterThan(sizes.readingItem);
+    expect(big.enrichmentItemPerReading).toBeGreaterThan(sizes.enrichmentItemPerReading);
+    expect(writeUnits(big.enrichmentItemBase + big.enrichmentItemPerReading)).toBeGreaterThan(1);
     expect(big.sfnLogBytesPerExecution).toBeGreaterThan(sizes.sfnLogBytesPerExecution);
   });
 
