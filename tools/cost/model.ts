@@ -37,7 +37,7 @@ import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts'
 import { combineUnits, type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
 import { type FrontDoor, measuredFlow } from './measured-uses.ts';
 import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.ts';
-import { fleetQuotas, increasesToRequest, type Quota } from './quotas.ts';
+import { fleetQuotas, increasesToRequest, type Quota, type QuotaLoads } from './quotas.ts';
 import type { Sizes } from './sizes.ts';
 import type { Routing } from './topology.ts';
 
@@ -266,24 +266,17 @@ export interface UnitsPerReading {
   readonly units: Units;
 }
 
-/** Average rates of a month (per second) and the concurrency they imply. */
-export interface Rates {
+/**
+ * Average rates of a month (per second) and the concurrency they imply. The quota report reads them
+ * as its `QuotaLoads` (`quotas.ts`), with the connection rate and the stage's sizing added.
+ */
+export interface Rates
+  extends Omit<
+    QuotaLoads,
+    'uploadsPerSecond' | 'newWebSocketConnectionsPerSecond' | 'stageRateLimit' | 'reservedConcurrency'
+  > {
+  /** REST requests per second (the uploads, on the REST front door; 0 on the others). */
   readonly requestsPerSecond: number;
-  readonly websocketMessagesPerSecond: number;
-  readonly lambdaConcurrency: number;
-  readonly putEventsEntriesPerSecond: number;
-  readonly ruleInvocationsPerSecond: number;
-  readonly expressStartsPerSecond: number;
-  readonly snsPublishesPerSecond: number;
-  /** WRU and RRU per second by table (index writes included). */
-  readonly tableWritesPerSecond: Readonly<Record<string, number>>;
-  readonly tableReadsPerSecond: Readonly<Record<string, number>>;
-  /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
-  readonly silenceCheck: {
-    readonly readUnitsPerRun: number;
-    readonly secondsPerRun: number;
-    readonly periodSeconds: number;
-  };
 }
 
 interface Use {
@@ -553,6 +546,17 @@ export const estimateDesign = (
   const watchersPerWatched = watchedFraction > 0 ? subscribers / watchedFraction : 0;
   let authorizerInvocations = 0;
   let hitRate = 0;
+  /** The device-key authorizer runs on the requests its cache misses (REST only). */
+  const priceAuthorizer = () => {
+    authorizerInvocations = authorizerMisses();
+    hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
+    lambda(
+      'deviceKeyAuthorizer',
+      authorizerInvocations,
+      ms.deviceKeyAuthorizer,
+      `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
+    );
+  };
   let enrichExecutions = 0;
   let customEvents = 0;
   let forwardedEvents = 0;
@@ -602,14 +606,7 @@ export const estimateDesign = (
       watchedFraction,
       units: scale(perUpload, 1 / K),
     };
-    authorizerInvocations = authorizerMisses();
-    hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
-    lambda(
-      'deviceKeyAuthorizer',
-      authorizerInvocations,
-      ms.deviceKeyAuthorizer,
-      `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
-    );
+    priceAuthorizer();
     rru(
       'device keys: GetItem (authorizer)',
       authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'strong'),
@@ -713,20 +710,13 @@ export const estimateDesign = (
         requests,
         `${fmt(readings)} readings ÷ ${fmt(K)} per upload`,
       );
-      authorizerInvocations = authorizerMisses();
-      hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
       lambda(
         'ingest',
         requests,
         ms.ingestBase + ms.ingestPerReading * K,
         `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings`,
       );
-      lambda(
-        'deviceKeyAuthorizer',
-        authorizerInvocations,
-        ms.deviceKeyAuthorizer,
-        `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
-      );
+      priceAuthorizer();
       rru(
         'devices: Query byApiKeyHash (authorizer)',
         authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
