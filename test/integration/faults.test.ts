@@ -399,7 +399,11 @@ describe('faults at the edge', () => {
     ];
     for (const fault of faults) t.cloud.faults.inject(fault);
     const listExecutions = () =>
-      sfn.send(new ListExecutionsCommand({ stateMachineArn: localArns.stateMachine(stateMachines.enrichReading.name) }));
+      sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn: localArns.stateMachine(stateMachines.enrichReading.name),
+        }),
+      );
     const listRules = () => events.send(new ListRulesCommand({ EventBusName: buses.telemetry.name }));
     const describeTable = () => dynamo.send(new DescribeTableCommand({ TableName: tables.devices.name }));
 
