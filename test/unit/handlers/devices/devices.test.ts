@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
+import type { DeleteDeviceDeps } from '../../../../handlers/devices/devices.ts';
 import {
-  type DeleteDeviceDeps,
   deleteDevice,
   getDevice,
   listDevices,
