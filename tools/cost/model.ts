@@ -554,6 +554,19 @@ export const estimateDesign = (
     );
   };
   let enrichExecutions = 0;
+  /** The enrichment workflow's Express executions: their requests, and their duration at the memory their data needs. */
+  const priceEnrichmentWorkflow = (startedBy: string, duration: string) => {
+    const billedMemoryMb =
+      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
+    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
+    add('sfnExpressRequests', 'enrich-reading executions', enrichExecutions, startedBy);
+    add(
+      'sfnExpressDuration',
+      'enrich-reading duration',
+      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
+      `${duration} → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+    );
+  };
   let customEvents = 0;
   let forwardedEvents = 0;
   let ruleDeliveries = 0;
@@ -672,21 +685,7 @@ export const estimateDesign = (
       }
     }
     pushBytes = websocketPushes * s.pushReadingEnriched;
-    const billedMemoryMb =
-      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
-    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
-    add(
-      'sfnExpressRequests',
-      'enrich-reading executions',
-      enrichExecutions,
-      'measured: started by the enrich rule',
-    );
-    add(
-      'sfnExpressDuration',
-      'enrich-reading duration',
-      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
-      `${a.sfnDurationMs} ms (assumed) → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
-    );
+    priceEnrichmentWorkflow('measured: started by the enrich rule', `${a.sfnDurationMs} ms (assumed)`);
     const archivedGb = ((customEvents - forwardedEvents) * s.readingRecordedDelivered) / GB;
     if (a.routing.buses.some((b) => b.archived) && archivedGb > 0) {
       add('eventsArchive', 'archive: events processed (telemetry bus)', archivedGb, 'every PutEvents entry');
@@ -838,20 +837,9 @@ export const estimateDesign = (
 
     // ---- Enrichment workflow -----------------------------------------------------------------
     const alertTransitions = alertsRaised * 2;
-    const billedMemoryMb =
-      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
-    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
-    add(
-      'sfnExpressRequests',
-      'enrich-reading executions',
-      enrichExecutions,
+    priceEnrichmentWorkflow(
       rest ? 'one per ReadingRecorded (enrich rule)' : 'started by the rule’s StepFunctions action',
-    );
-    add(
-      'sfnExpressDuration',
-      'enrich-reading duration',
-      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
-      `${a.sfnDurationMs} ms → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+      `${a.sfnDurationMs} ms`,
     );
     rru(
       'devices: GetItem (LoadDevice)',
