@@ -192,23 +192,13 @@ export const extendTopology = (extension: {
   queues: { ...queues, ...extension.queues },
   rules: [...rules, ...rulesOf<ExtendedNames>(extension.rules, STANDARD_RETRY)],
 });
+
 export type TargetSpec = TargetSpecOf<Names>;
 export type StateMachineSpec = StateMachineSpecOf<Names>;
 export type Substitution = SubstitutionOf<Names>;
 export type ScheduleSpec = ScheduleSpecOf<Names>;
 
-export {
-  ARCHIVE_RETENTION_DAYS,
-  type BusName,
-  buses,
-  type QueueName,
-  queues,
-  type SecretName,
-  secrets,
-  type TableName,
-  type TopicName,
-  tables,
-  topics,
-} from './resources.ts';
+/** What the flow runs on, re-exported so that a reader of the flow finds it here too. */
+export * from './resources.ts';
 /** Re-exported for the local DynamoDB, which reads the table shape from here. */
 export type { QueueSpec, TableSpec } from './topology-types.ts';

@@ -1,7 +1,7 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Alarm } from '../../schemas/device.ts';
 import { AlertEscalated } from '../../schemas/events.ts';
 import { alarmKeyOf } from '../lib/devices-store.ts';
+import type { EventEntry } from '../lib/events.ts';
 import { buildEntry } from '../lib/events.ts';
 import { stateKeyOf } from './lifecycle.ts';
 import type { AlertRecord } from './records.ts';
@@ -12,7 +12,7 @@ export interface EscalationDeps {
   /** The alarms of a live device (none for a deleted one). */
   alarmsOf(deviceId: string): Promise<readonly Alarm[]>;
   /** Publishes on the telemetry bus; throws unless every entry was accepted. */
-  publish(entries: PutEventsRequestEntry[]): Promise<void>;
+  publish(entries: EventEntry[]): Promise<void>;
   /** Records period `escalation` as notified; `false` when it (or a later one) already was. */
   markEscalated(alertId: string, escalation: number, at: string): Promise<boolean>;
   readonly busName: string;

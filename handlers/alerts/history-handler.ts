@@ -5,8 +5,8 @@ import { eventBridge } from '../lib/clients/eventbridge.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
-import { type AlertLifecycleDeps, resolveByHand } from './lifecycle.ts';
-import { type AlertEventRecord, dynamoAlerts } from './records.ts';
+import { type AlertHistoryDeps, recordAlertEvent } from './history.ts';
+import { dynamoAlerts } from './records.ts';
 
 const detailTypes = ALERT_EVENTS.map((contract) => contract.detailType);
 
@@ -18,24 +18,9 @@ const AlertEvent = z.object({
   }),
 });
 
-/** Ports of the alert history; adapters live below. */
-export interface AlertHistoryDeps {
-  /** Records one alert event (raised and resolved also carry the alert's data). */
-  record(event: AlertEventRecord, alert?: AlertData): Promise<void>;
-  /** Who deleted the device, when it is deleted (its item is a tombstone); undefined for a live or unknown one. */
-  deletedBy(deviceId: string): Promise<string | undefined>;
-  /** What resolving an alert by hand needs, for the alerts of a device deleted before their raise arrived. */
-  readonly lifecycle: AlertLifecycleDeps;
-}
-
 /**
- * Target of the `alert-history` rule: keeps the record of every alert that `GET /alerts` serves,
- * with each step of its life (raised, acknowledged, snoozed, escalated, resolved) on its timeline.
- *
- * A raise may still be on its way when its device is deleted (the deletion resolves the alerts
- * it finds, and this one is not there yet); recorded after the deletion, it is resolved at once
- * in the name of who deleted the device, as the deletion would have, so no alert of a deleted
- * device stays active. A redelivered raise finds it resolved and announces the same event again.
+ * Target of the `alert-history` rule: parses the alert event at the edge (raised and resolved
+ * also carry the alert's data) and records it ({@link recordAlertEvent}).
  */
 export const makeHandler =
   (deps: AlertHistoryDeps) =>
@@ -43,16 +28,11 @@ export const makeHandler =
     const parsed = AlertEvent.parse(event);
     const detailType = parsed['detail-type'];
     const opensOrCloses = detailType === AlertRaised.detailType || detailType === AlertResolved.detailType;
-    const alert = opensOrCloses ? AlertData.parse(parsed.detail.data) : undefined;
-    await deps.record(
+    await recordAlertEvent(
       { detailType, eventId: parsed.detail.metadata.eventId, data: parsed.detail.data },
-      alert,
+      opensOrCloses ? AlertData.parse(parsed.detail.data) : undefined,
+      deps,
     );
-    if (detailType !== AlertRaised.detailType || !alert) return;
-    const deletedBy = await deps.deletedBy(alert.deviceId);
-    if (deletedBy === undefined) return;
-    const recorded = await deps.lifecycle.alerts.get(alert.alertId);
-    if (recorded) await resolveByHand(recorded, deletedBy, deps.lifecycle);
   };
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));

@@ -1,10 +1,10 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { MAX_SNOOZE_MINUTES, type SnoozeRequest } from '../../schemas/alert.ts';
 import { AlertAcknowledged, type AlertData, AlertResolved, AlertSnoozed } from '../../schemas/events.ts';
 import { SILENCE_STATE_KEY } from '../enrichment/alert-state.ts';
 import { actorOf, type Principal, requireDevice, requireRole } from '../lib/auth.ts';
 import { alarmKeyOf } from '../lib/devices-store.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.ts';
+import type { EventEntry } from '../lib/events.ts';
 import { buildEntry } from '../lib/events.ts';
 import type { AlertRecord, AlertsStore } from './records.ts';
 
@@ -17,7 +17,7 @@ export interface AlertLifecycleDeps {
   /** Closes the device's alarm (or silence) state the alert holds; `false` when it no longer holds it. */
   releaseAlertState(deviceId: string, stateKey: string, alertId: string, at: string): Promise<boolean>;
   /** Publishes entries on the telemetry bus; throws unless every one was accepted. */
-  publish(entries: PutEventsRequestEntry[]): Promise<void>;
+  publish(entries: EventEntry[]): Promise<void>;
   readonly busName: string;
   now(): Date;
 }

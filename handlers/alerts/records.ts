@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { AlertData } from '../../schemas/events.ts';
+import { indexQuery } from '../lib/dynamo.ts';
 import { INDEX } from '../lib/table-indexes.ts';
 
 /** One step of an alert's life, as its event told it; the record keeps them in arrival order. */
@@ -298,11 +299,9 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
       do {
         const result = await client.send(
           new QueryCommand({
-            TableName: tableName,
-            IndexName: byDevice ? INDEX.alertsByDevice : INDEX.alertsByState,
-            KeyConditionExpression: '#pk = :v',
-            ExpressionAttributeNames: { '#pk': byDevice ? 'deviceId' : 'state' },
-            ExpressionAttributeValues: { ':v': byDevice ? by.deviceId : by.state },
+            ...(byDevice
+              ? indexQuery(tableName, INDEX.alertsByDevice, 'deviceId', by.deviceId)
+              : indexQuery(tableName, INDEX.alertsByState, 'state', by.state)),
             ScanIndexForward: false,
             ExclusiveStartKey: startKey,
             ...(limit !== undefined ? { Limit: limit - items.length } : {}),

@@ -1,6 +1,6 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapWithLimit } from '../lib/concurrency.ts';
+import type { EventEntry } from '../lib/events.ts';
 import { readingRecordedEntries, uploadIdOf } from '../lib/reading-events.ts';
 import { parseReadingItem, type ReadingItem } from '../lib/readings-store.ts';
 import { StreamBatch, type StreamRecordLike } from '../lib/stream-batch.ts';
@@ -10,7 +10,7 @@ import { isWatched, type WatchingDeps } from '../lib/watching.ts';
 export interface AnnounceDeps extends WatchingDeps {
   readonly busName: string;
   /** Puts every entry on the bus, or throws (`PublishError`) naming those it could not. */
-  publishAll(entries: readonly PutEventsRequestEntry[]): Promise<void>;
+  publishAll(entries: readonly EventEntry[]): Promise<void>;
   now(): Date;
 }
 

@@ -1,5 +1,5 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { AlertRaised, AlertResolved } from '../../schemas/events.ts';
+import type { EventEntry } from '../lib/events.ts';
 import { buildEntry } from '../lib/events.ts';
 import type { AlertTransition } from './alert-state.ts';
 
@@ -9,7 +9,7 @@ export const alertEntry = (
   busName: string,
   correlationId: string,
   producedAt: string,
-): PutEventsRequestEntry =>
+): EventEntry =>
   buildEntry(alert.detailType === AlertRaised.detailType ? AlertRaised : AlertResolved, {
     busName,
     data: alert.data,

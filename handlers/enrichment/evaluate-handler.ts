@@ -1,10 +1,10 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
 import { EventMetadata, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamoAlerts } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
+import type { EventEntry } from '../lib/events.ts';
 import { chunkEntries } from '../lib/events.ts';
 import { asWorkflowError, WorkflowError, WorkflowErrors } from '../lib/workflow-errors.ts';
 import { alertEntry } from './alert-events.ts';
@@ -21,7 +21,7 @@ const Input = z.object({ upload: ReadingRecorded.data, metadata: EventMetadata }
  */
 export const makeHandler =
   (deps: EvaluateDeps, busName: string) =>
-  async (event: unknown): Promise<{ batches: PutEventsRequestEntry[][]; alerts: number }> => {
+  async (event: unknown): Promise<{ batches: EventEntry[][]; alerts: number }> => {
     const input = Input.safeParse(event);
     if (!input.success) throw new WorkflowError(WorkflowErrors.InvalidInput, input.error.message);
     const { upload, metadata } = input.data;

@@ -10,6 +10,7 @@ import * as z from 'zod/mini';
 import { Role } from '../../schemas/common.ts';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from './auth.ts';
+import { indexQuery } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** API Gateway closes a WebSocket connection after two hours at most. */
@@ -124,10 +125,7 @@ export const dynamoConnections = (client: DynamoDBDocumentClient, tableName: str
     do {
       const page = await client.send(
         new QueryCommand({
-          TableName: tableName,
-          IndexName: INDEX.connectionsByDevice,
-          KeyConditionExpression: 'deviceId = :d',
-          ExpressionAttributeValues: { ':d': deviceId },
+          ...indexQuery(tableName, INDEX.connectionsByDevice, 'deviceId', deviceId),
           ExclusiveStartKey: startKey,
         }),
       );

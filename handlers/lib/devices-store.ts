@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
+import { indexQuery } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
@@ -295,10 +296,7 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
   async findByKeyHash(apiKeyHash: string): Promise<string | undefined> {
     const result = await client.send(
       new QueryCommand({
-        TableName: tableName,
-        IndexName: INDEX.devicesByApiKeyHash,
-        KeyConditionExpression: 'apiKeyHash = :h',
-        ExpressionAttributeValues: { ':h': apiKeyHash },
+        ...indexQuery(tableName, INDEX.devicesByApiKeyHash, 'apiKeyHash', apiKeyHash),
         Limit: 1,
       }),
     );

@@ -2,6 +2,18 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
+ * A Query of a table's index for the items whose partition key `name` is `value`: the one shape
+ * every lookup by index takes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.KeyConditionExpressions.html).
+ */
+export const indexQuery = (tableName: string, indexName: string, name: string, value: string) => ({
+  TableName: tableName,
+  IndexName: indexName,
+  KeyConditionExpression: '#pk = :pk',
+  ExpressionAttributeNames: { '#pk': name },
+  ExpressionAttributeValues: { ':pk': value },
+});
+
+/**
  * Puts an item only if no item has its key: the write is the existence check, so concurrent
  * callers agree on who created it. `false` means the key was taken.
  */

@@ -1,12 +1,22 @@
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { z } from 'zod/mini';
 import type { EventContract, EventMetadata } from '../../schemas/events.ts';
 import { EVENT_BILLING_CHUNK_BYTES, PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES } from './aws-limits.ts';
 import { eventIdOf } from './ids.ts';
+
+/**
+ * One event for a bus, as the use cases build it and their `publish` ports take it: a PutEvents
+ * entry (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_EventEntry.html)
+ * without the SDK's types, which only the adapter below hands to the client.
+ */
+export interface EventEntry {
+  readonly EventBusName: string;
+  readonly Source: string;
+  readonly DetailType: string;
+  readonly Detail: string;
+  readonly Time?: Date;
+  readonly Resources?: string[];
+}
 
 /** Builds one PutEvents entry from an event contract; the detail is validated, never assumed. */
 export const buildEntry = <TData extends z.ZodMiniType>(
@@ -20,7 +30,7 @@ export const buildEntry = <TData extends z.ZodMiniType>(
     producedAt: string;
     resources?: string[];
   },
-): PutEventsRequestEntry => {
+): EventEntry => {
   const metadata: EventMetadata = {
     eventId: eventIdOf(contract.detailType, args.idempotencyKey),
     idempotencyKey: args.idempotencyKey,
@@ -40,7 +50,7 @@ export const buildEntry = <TData extends z.ZodMiniType>(
 };
 
 /** The size EventBridge counts for an entry (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). */
-export const entrySize = (entry: PutEventsRequestEntry): number =>
+export const entrySize = (entry: EventEntry): number =>
   Buffer.byteLength(entry.Detail ?? '') +
   Buffer.byteLength(entry.DetailType ?? '') +
   Buffer.byteLength(entry.Source ?? '') +
@@ -48,7 +58,7 @@ export const entrySize = (entry: PutEventsRequestEntry): number =>
   (entry.Time ? 14 : 0);
 
 /** Splits entries into PutEvents calls that respect both the count and the size limit. */
-export const chunkEntries = <T>(items: readonly T[], entryOf: (item: T) => PutEventsRequestEntry): T[][] => {
+export const chunkEntries = <T>(items: readonly T[], entryOf: (item: T) => EventEntry): T[][] => {
   const chunks: T[][] = [];
   let current: T[] = [];
   let size = 0;
@@ -71,7 +81,7 @@ export const chunkEntries = <T>(items: readonly T[], entryOf: (item: T) => PutEv
 
 /** Entries built from runs of `items`, each with the items it carries. */
 export interface ItemsEntry<T> {
-  readonly entry: PutEventsRequestEntry;
+  readonly entry: EventEntry;
   readonly items: readonly T[];
 }
 
@@ -84,7 +94,7 @@ export interface ItemsEntry<T> {
  */
 export const entriesOfRuns = <T>(
   items: readonly T[],
-  entryOf: (run: readonly T[]) => PutEventsRequestEntry,
+  entryOf: (run: readonly T[]) => EventEntry,
   maxBytes: number = EVENT_BILLING_CHUNK_BYTES,
 ): ItemsEntry<T>[] => {
   if (items.length === 0) return [];
@@ -124,7 +134,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export const publishEntries = async (
   client: EventBridgeClient,
-  entries: readonly PutEventsRequestEntry[],
+  entries: readonly EventEntry[],
   options: { attempts?: number; baseDelayMs?: number } = {},
 ): Promise<PublishOutcome> => {
   const attempts = options.attempts ?? 3;
@@ -177,7 +187,7 @@ export class PublishError extends Error {
 /** {@link publishEntries} for a caller that must not answer before every event is on the bus. */
 export const publishAll = async (
   client: EventBridgeClient,
-  entries: readonly PutEventsRequestEntry[],
+  entries: readonly EventEntry[],
 ): Promise<void> => {
   const outcome = await publishEntries(client, entries);
   if (outcome.failed.length > 0) throw new PublishError(outcome.failed);

@@ -546,7 +546,6 @@ const wireServices = (options: LocalCloudOptions, wiring: Wiring): Services => {
   const sns = new LocalSns({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT,
-    faults,
     publicUrl: wiring.edgeUrl,
     topics: Object.values(topics).map((topic) => topic.name),
     sendToQueue: (arn, body, attributes) => {

@@ -1,3 +1,7 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { InternalErrorException, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { dynamoConnections } from '../../handlers/lib/connections-store.ts';
@@ -5,6 +9,7 @@ import { buses, rules, stateMachines, tables } from '../../infra/topology.ts';
 import type { FaultSpec } from '../../local-cloud/emulators/shared/faults.ts';
 import { localArns, targetArn } from '../../local-cloud/launcher/arns.ts';
 import {
+  edgeClientConfig,
   edgeDynamo,
   startTestCloud,
   storedReadings,
@@ -375,5 +380,61 @@ describe('under injected faults', () => {
       .mail()
       .filter((m) => m.to === 'fault@example.com' && m.subject.includes(deviceId));
     expect(mails.map((m) => m.subject.split(' ')[0])).toEqual(['AlertRaised', 'AlertResolved']);
+  });
+});
+
+describe('faults at the edge', () => {
+  it("answers an injected fault in each service's own error shape, so SDK clients raise what they raise on AWS", async () => {
+    const config = { ...edgeClientConfig(t.cloud), maxAttempts: 1 };
+    const sns = new SNSClient(config);
+    const sfn = new SFNClient(config);
+    const events = new EventBridgeClient(config);
+    const dynamo = new DynamoDBClient(config);
+    const faults: FaultSpec[] = [
+      { service: 'sns', operation: 'ListTopics', mode: 'error', times: 1 },
+      { service: 'sns', operation: 'ListTopics', mode: 'throttle', times: 1 },
+      { service: 'states', operation: 'ListExecutions', mode: 'error', times: 1 },
+      { service: 'events', operation: 'ListRules', mode: 'throttle', times: 1 },
+      { service: 'dynamodb', operation: 'DescribeTable', mode: 'throttle', times: 1 },
+    ];
+    for (const fault of faults) t.cloud.faults.inject(fault);
+    const listExecutions = () =>
+      sfn.send(
+        new ListExecutionsCommand({
+          stateMachineArn: localArns.stateMachine(stateMachines.enrichReading.name),
+        }),
+      );
+    const listRules = () => events.send(new ListRulesCommand({ EventBusName: buses.telemetry.name }));
+    const describeTable = () => dynamo.send(new DescribeTableCommand({ TableName: tables.devices.name }));
+
+    const failures = [
+      await sns.send(new ListTopicsCommand({})).catch((e: unknown) => e),
+      await sns.send(new ListTopicsCommand({})).catch((e: unknown) => e),
+      await listExecutions().catch((e: unknown) => e),
+      await listRules().catch((e: unknown) => e),
+      await describeTable().catch((e: unknown) => e),
+    ];
+    const recovered = await Promise.all([
+      sns.send(new ListTopicsCommand({})),
+      listExecutions(),
+      listRules(),
+      describeTable(),
+    ]);
+
+    expect(failures[0]).toBeInstanceOf(InternalErrorException);
+    expect(
+      failures.map((e) => [
+        (e as Error).name,
+        (e as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode,
+      ]),
+    ).toEqual([
+      ['InternalErrorException', 500],
+      ['Throttling', 400],
+      ['ServiceUnavailable', 500],
+      ['ThrottlingException', 400],
+      ['ProvisionedThroughputExceededException', 400],
+    ]);
+    expect(recovered.map((answer) => answer.$metadata.httpStatusCode)).toEqual([200, 200, 200, 200]);
+    for (const client of [sns, sfn, events, dynamo]) client.destroy();
   });
 });

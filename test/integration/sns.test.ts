@@ -7,7 +7,6 @@ import {
   ConfirmSubscriptionCommand,
   CreateTopicCommand,
   GetSubscriptionAttributesCommand,
-  InternalErrorException,
   InvalidParameterException,
   InvalidParameterValueException,
   ListSubscriptionsByTopicCommand,
@@ -24,7 +23,6 @@ import {
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../local-cloud/emulators/shared/aws-protocol.ts';
-import { Faults } from '../../local-cloud/emulators/shared/faults.ts';
 import { LocalSns, type LocalSnsOptions } from '../../local-cloud/emulators/sns/service.ts';
 import { LocalSqs } from '../../local-cloud/emulators/sqs/sqs.ts';
 import recordedSns from '../fixtures/aws-answers/localstack-sns.json' with { type: 'json' };
@@ -92,7 +90,6 @@ const makeSns = (options: Partial<LocalSnsOptions> = {}) =>
   new LocalSns({
     region: REGION,
     accountId: ACCOUNT,
-    faults: new Faults(),
     dataDir,
     publicUrl: () => front.url,
     topics: ['sensorbus-alerts'],
@@ -738,29 +735,6 @@ describe('errors are the typed exceptions of the SDK', () => {
 
     expect(error).toBeInstanceOf(InvalidParameterValueException);
     expect(error).toMatchObject({ message: "Message attribute name can not have successive '.' character." });
-  });
-
-  it('fails as AWS does when a fault is injected', async () => {
-    const faults = new Faults();
-    const faulty = makeSns({ faults, dataDir: undefined });
-    const faultyFront = await listen(snsFront(() => faulty));
-    const once = sdkClient(faultyFront.url, 1);
-    faults.inject({ service: 'sns', operation: 'Publish', mode: 'error', times: 1 });
-    faults.inject({ service: 'sns', operation: 'ListTopics', mode: 'throttle', times: 1 });
-
-    const failed = await once
-      .send(new PublishCommand({ TopicArn: faulty.topicArn('sensorbus-alerts'), Message: 'm' }))
-      .catch((e: unknown) => e);
-    const throttled = await once.send(new ListTopicsCommand({})).catch((e: unknown) => e);
-    const recovered = await once.send(new ListTopicsCommand({}));
-
-    expect(failed).toBeInstanceOf(InternalErrorException);
-    expect(failed).toMatchObject({ $metadata: { httpStatusCode: 500 } });
-    expect(throttled).toMatchObject({ name: 'Throttling', $metadata: { httpStatusCode: 400 } });
-    expect(recovered.Topics).toHaveLength(1);
-    once.destroy();
-    await faulty.close();
-    await stop(faultyFront.server);
   });
 });
 

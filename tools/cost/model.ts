@@ -40,7 +40,7 @@ import { readUnits, STORAGE_OVERHEAD_BYTES, writeUnits } from './dynamo-size.ts'
 import { combineUnits, type MeasuredUnits, type Units, unitsPerUpload } from './measured.ts';
 import { type FrontDoor, measuredFlow } from './measured-uses.ts';
 import { type Price, type PriceId, type PriceTable, tieredCost } from './prices.ts';
-import { fleetQuotas, increasesToRequest, type Quota } from './quotas.ts';
+import { fleetQuotas, increasesToRequest, type Quota, type QuotaLoads } from './quotas.ts';
 import type { Sizes } from './sizes.ts';
 import type { Routing } from './topology.ts';
 
@@ -269,24 +269,17 @@ export interface UnitsPerReading {
   readonly units: Units;
 }
 
-/** Average rates of a month (per second) and the concurrency they imply. */
-export interface Rates {
+/**
+ * Average rates of a month (per second) and the concurrency they imply. The quota report reads them
+ * as its `QuotaLoads` (`quotas.ts`), with the connection rate and the stage's sizing added.
+ */
+export interface Rates
+  extends Omit<
+    QuotaLoads,
+    'uploadsPerSecond' | 'newWebSocketConnectionsPerSecond' | 'stageRateLimit' | 'reservedConcurrency'
+  > {
+  /** REST requests per second (the uploads, on the REST front door; 0 on the others). */
   readonly requestsPerSecond: number;
-  readonly websocketMessagesPerSecond: number;
-  readonly lambdaConcurrency: number;
-  readonly putEventsEntriesPerSecond: number;
-  readonly ruleInvocationsPerSecond: number;
-  readonly expressStartsPerSecond: number;
-  readonly snsPublishesPerSecond: number;
-  /** WRU and RRU per second by table (index writes included). */
-  readonly tableWritesPerSecond: Readonly<Record<string, number>>;
-  readonly tableReadsPerSecond: Readonly<Record<string, number>>;
-  /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
-  readonly silenceCheck: {
-    readonly readUnitsPerRun: number;
-    readonly secondsPerRun: number;
-    readonly periodSeconds: number;
-  };
 }
 
 interface Use {
@@ -351,20 +344,16 @@ export const lambdaMsOf = (
   switch (fn) {
     case 'ingest':
       return ms.ingestBase + ms.ingestPerReading * batch;
-    case 'deviceKeyAuthorizer':
-      return ms.deviceKeyAuthorizer;
-    case 'deriveMetrics':
-      return ms.deriveMetrics;
-    case 'evaluateAlarms':
-      return ms.evaluateAlarms;
     case 'push':
       return ms.pushBase + ms.pushPerConnection * watchers;
+    // A function whose duration does not depend on its work has its own figure, under its own name.
+    case 'deviceKeyAuthorizer':
+    case 'deriveMetrics':
+    case 'evaluateAlarms':
     case 'alertHistory':
-      return ms.alertHistory;
     case 'alertNotifier':
-      return ms.alertNotifier;
     case 'announce':
-      return ms.announce;
+      return ms[fn];
     case 'silenceCheck':
       return silenceCheckMs(ms, devices);
     default:
@@ -596,7 +585,31 @@ export const estimateDesign = (
   const watchersPerWatched = watchedFraction > 0 ? subscribers / watchedFraction : 0;
   let authorizerInvocations = 0;
   let hitRate = 0;
+  /** The device-key authorizer runs on the requests its cache misses (REST only). */
+  const priceAuthorizer = () => {
+    authorizerInvocations = authorizerMisses();
+    hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
+    lambda(
+      'deviceKeyAuthorizer',
+      authorizerInvocations,
+      ms.deviceKeyAuthorizer,
+      `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
+    );
+  };
   let enrichExecutions = 0;
+  /** The enrichment workflow's Express executions: their requests, and their duration at the memory their data needs. */
+  const priceEnrichmentWorkflow = (startedBy: string, duration: string) => {
+    const billedMemoryMb =
+      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
+    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
+    add('sfnExpressRequests', 'enrich-reading executions', enrichExecutions, startedBy);
+    add(
+      'sfnExpressDuration',
+      'enrich-reading duration',
+      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
+      `${duration} → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+    );
+  };
   let customEvents = 0;
   let forwardedEvents = 0;
   let ruleDeliveries = 0;
@@ -651,14 +664,7 @@ export const estimateDesign = (
       watchedFraction,
       units: scale(perUpload, 1 / K),
     };
-    authorizerInvocations = authorizerMisses();
-    hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
-    lambda(
-      'deviceKeyAuthorizer',
-      authorizerInvocations,
-      ms.deviceKeyAuthorizer,
-      `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
-    );
+    priceAuthorizer();
     rru(
       'device keys: GetItem (authorizer)',
       authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'strong'),
@@ -736,21 +742,7 @@ export const estimateDesign = (
       }
     }
     pushBytes = websocketPushes * s.pushReadingEnriched;
-    const billedMemoryMb =
-      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
-    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
-    add(
-      'sfnExpressRequests',
-      'enrich-reading executions',
-      enrichExecutions,
-      'measured: started by the enrich rule',
-    );
-    add(
-      'sfnExpressDuration',
-      'enrich-reading duration',
-      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
-      `${a.sfnDurationMs} ms (assumed) → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
-    );
+    priceEnrichmentWorkflow('measured: started by the enrich rule', `${a.sfnDurationMs} ms (assumed)`);
     const archivedGb = ((customEvents - forwardedEvents) * s.readingRecordedDelivered) / GB;
     if (a.routing.buses.some((b) => b.archived) && archivedGb > 0) {
       add('eventsArchive', 'archive: events processed (telemetry bus)', archivedGb, 'every PutEvents entry');
@@ -770,20 +762,13 @@ export const estimateDesign = (
         requests,
         `${fmt(readings)} readings ÷ ${fmt(K)} per upload`,
       );
-      authorizerInvocations = authorizerMisses();
-      hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
       lambda(
         'ingest',
         requests,
         ms.ingestBase + ms.ingestPerReading * K,
         `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings`,
       );
-      lambda(
-        'deviceKeyAuthorizer',
-        authorizerInvocations,
-        ms.deviceKeyAuthorizer,
-        `cache misses: ${requestPeriods}, ${ttl} s TTL → ${fmt(hitRate * 100)}% hits`,
-      );
+      priceAuthorizer();
       rru(
         'devices: Query byApiKeyHash (authorizer)',
         authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
@@ -909,20 +894,9 @@ export const estimateDesign = (
 
     // ---- Enrichment workflow -----------------------------------------------------------------
     const alertTransitions = alertsRaised * 2;
-    const billedMemoryMb =
-      Math.ceil((50 + (a.sfnDefinitionBytes + s.sfnExecutionData) / 1024 ** 2) / 64) * 64;
-    const billedSeconds = Math.ceil(a.sfnDurationMs / 100) / 10;
-    add(
-      'sfnExpressRequests',
-      'enrich-reading executions',
-      enrichExecutions,
+    priceEnrichmentWorkflow(
       rest ? 'one per ReadingRecorded (enrich rule)' : 'started by the rule’s StepFunctions action',
-    );
-    add(
-      'sfnExpressDuration',
-      'enrich-reading duration',
-      enrichExecutions * billedSeconds * (billedMemoryMb / 1024),
-      `${a.sfnDurationMs} ms → ${billedSeconds} s billed × ${billedMemoryMb} MB`,
+      `${a.sfnDurationMs} ms`,
     );
     rru(
       'devices: GetItem (LoadDevice)',

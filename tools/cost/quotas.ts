@@ -161,13 +161,14 @@ export interface QuotaLoads {
   readonly ruleInvocationsPerSecond: number;
   readonly expressStartsPerSecond: number;
   readonly snsPublishesPerSecond: number;
+  /** WRU and RRU per second by table (index writes included). */
   readonly tableWritesPerSecond: Readonly<Record<string, number>>;
   readonly tableReadsPerSecond: Readonly<Record<string, number>>;
   /** The stage throttle the CDK app deploys for this fleet (`stageThrottle` of `infra/fleet.ts`). */
   readonly stageRateLimit: number;
   /** Concurrency the stage sized for the fleet reserves (`fleetLimits` of `infra/fleet.ts`), plus what Lambda keeps unreserved. */
   readonly reservedConcurrency: number;
-  /** One run of the silence check: the RRU of its Scan, how long it takes and how often it runs. */
+  /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
   readonly silenceCheck: {
     readonly readUnitsPerRun: number;
     readonly secondsPerRun: number;

@@ -20,7 +20,7 @@ import {
   sendAwsJsonError,
   sendRestJsonError,
 } from '../shared/aws-protocol.ts';
-import { FaultRequest, type Faults } from '../shared/faults.ts';
+import { FaultRequest, type FaultSpec, type Faults } from '../shared/faults.ts';
 import { type HealthReport, healthStatusCode } from '../shared/health.ts';
 import type { Meter } from '../shared/meter.ts';
 import { closeServer } from '../shared/servers.ts';
@@ -67,10 +67,22 @@ export interface EdgeServices {
 const JSON_1_0 = 'application/x-amz-json-1.0';
 const JSON_1_1 = 'application/x-amz-json-1.1';
 
-const dynamoFaultTypes = {
-  error: { status: 500, type: 'com.amazonaws.dynamodb.v20120810#InternalServerError' },
-  throttle: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException' },
-} as const;
+/** A service the edge injects faults into: the calls it routes to it may be made to fail. */
+type FaultedService = Extract<FaultSpec['service'], 'dynamodb' | 'events' | 'states' | 'sns' | 'apigateway'>;
+
+/** What each service answers to an injected `error` and `throttle`: its own error type and status. */
+const FAULT_ERRORS: Readonly<
+  Record<FaultedService, Record<'error' | 'throttle', readonly [string, number]>>
+> = {
+  dynamodb: {
+    error: ['com.amazonaws.dynamodb.v20120810#InternalServerError', 500],
+    throttle: ['com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 400],
+  },
+  events: { error: ['InternalException', 500], throttle: ['ThrottlingException', 400] },
+  states: { error: ['ServiceUnavailable', 500], throttle: ['ThrottlingException', 400] },
+  sns: { error: ['InternalError', 500], throttle: ['Throttling', 400] },
+  apigateway: { error: ['InternalServerErrorException', 500], throttle: ['LimitExceededException', 429] },
+};
 
 /** The service behind each `X-Amz-Target` prefix. */
 const JSON_TARGETS = {
@@ -182,16 +194,55 @@ const foreignOrigin = (req: IncomingMessage, route: Route, url: URL): string | u
 };
 
 /** Answers a refused request in the error shape of the protocol it spoke. */
-const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void => {
+const refuse = (res: ServerResponse, route: Route, refusal: Refusal): void =>
+  sendError(
+    res,
+    route,
+    route.kind === 'json'
+      ? jsonRefusal(refusal)
+      : route.kind === 'query'
+        ? queryRefusal(refusal)
+        : restRefusal(refusal),
+  );
+
+/** Answers an error in the shape of the protocol the request spoke (SNS's `Type` is `Receiver` for a 5xx). */
+const sendError = (res: ServerResponse, route: Route, error: AwsError): void => {
   if (route.kind === 'json') {
-    sendAwsJsonError(res, jsonRefusal(refusal), route.contentType);
+    sendAwsJsonError(res, error, route.contentType);
   } else if (route.kind === 'query') {
-    const error = queryRefusal(refusal);
-    const answer = errorAnswer(new SnsError(error.type, error.message, error.status), crypto.randomUUID());
+    const type = error.status >= 500 ? 'Receiver' : 'Sender';
+    const answer = errorAnswer(
+      new SnsError(error.type, error.message, error.status, type),
+      crypto.randomUUID(),
+    );
     res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body);
   } else {
-    sendRestJsonError(res, restRefusal(refusal));
+    sendRestJsonError(res, error);
   }
+};
+
+/**
+ * The service and operation an injected fault may name for a routed call, or undefined for the
+ * calls faults do not apply to (DynamoDB Streams, Secrets Manager, SQS, Lambda, the admin routes).
+ */
+const faultedCall = (
+  route: Route,
+  req: IncomingMessage,
+  params: URLSearchParams | undefined,
+): { service: FaultedService; operation: string } | undefined => {
+  if (
+    route.kind === 'json' &&
+    (route.target === 'dynamodb' || route.target === 'events' || route.target === 'states')
+  )
+    return { service: route.target, operation: route.operation };
+  if (route.kind === 'query' && route.service === SIGNING_NAMES.sns && params)
+    return { service: 'sns', operation: params.get('Action') ?? '' };
+  if (route.kind === 'connections')
+    return {
+      service: 'apigateway',
+      operation: req.method === 'POST' ? 'PostToConnection' : String(req.method),
+    };
+  return undefined;
 };
 
 /**
@@ -271,10 +322,20 @@ export class Edge {
       );
       if (failure) return refuse(res, route, failure);
     }
+    // Faults are applied here, once for every service: `hang` leaves the call unanswered, `error` and
+    // `throttle` answer the service's own error, and `fail-entries` reaches PutEvents, which fails each entry.
+    const call = faultedCall(route, req, params);
+    const fault = call ? this.#services.faults.take(call.service, call.operation) : undefined;
+    if (fault === 'hang') return;
+    if (call && (fault === 'error' || fault === 'throttle')) {
+      const [type, status] = FAULT_ERRORS[call.service][fault];
+      const message = fault === 'error' ? 'Injected fault: internal error' : 'Rate exceeded';
+      return sendError(res, route, new AwsError(type, message, status));
+    }
 
     switch (route.kind) {
       case 'json':
-        return this.#jsonService(route.target, route.operation, req, res, body);
+        return this.#jsonService(route.target, route.operation, req, res, body, fault === 'fail-entries');
       case 'connections':
         return this.#connections(req, res, url, body);
       case 'lambda':
@@ -306,6 +367,7 @@ export class Edge {
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer,
+    failEntries: boolean,
   ): Promise<void> {
     switch (target) {
       case 'dynamodb':
@@ -318,7 +380,7 @@ export class Edge {
         return this.#json(res, JSON_1_1, () => {
           const input = parseJsonRequest(body);
           if (this.#services.meter) meterJsonCall(this.#services.meter, target, operation, input);
-          return this.#services.events.handle(operation, input);
+          return this.#services.events.handle(operation, input, failEntries);
         });
       case 'states':
         return this.#json(res, JSON_1_0, () => {
@@ -365,21 +427,11 @@ export class Edge {
   async #connections(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
     const connectionId = decodeURIComponent(url.pathname.slice('/@connections/'.length));
     const websocket = this.#services.websocket;
-    const fault = this.#services.faults.take(
-      'apigateway',
-      req.method === 'POST' ? 'PostToConnection' : String(req.method),
-    );
-    if (fault === 'hang') return;
     const restError = (status: number, type: string, message: string) => {
       res
         .writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type })
         .end(JSON.stringify({ message }));
     };
-    if (fault === 'error' || fault === 'throttle') {
-      return fault === 'error'
-        ? restError(500, 'InternalServerErrorException', 'Injected fault')
-        : restError(429, 'LimitExceededException', 'Rate exceeded');
-    }
     if (req.method === 'POST') {
       const outcome = websocket.post(connectionId, body);
       if (outcome === 'sent' && this.#services.meter) meterPostToConnection(this.#services.meter, body);
@@ -471,13 +523,6 @@ export class Edge {
   }
 
   async #dynamodb(operation: string, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
-    const fault = this.#services.faults.take('dynamodb', operation);
-    if (fault === 'hang') return;
-    if (fault === 'error' || fault === 'throttle') {
-      const { status, type } = dynamoFaultTypes[fault];
-      sendAwsJsonError(res, new AwsError(type, 'Injected fault', status), JSON_1_0);
-      return;
-    }
     const dynamodb = this.#services.dynamodb;
     if (this.#capacity) {
       return this.#capacity.serve(operation, req, res, body, (request, response, sent) => {

@@ -429,14 +429,11 @@ export class LocalEventBridge {
     return () => this.#listeners.delete(listener);
   }
 
-  async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {
-    const fault = this.#options.faults.take('events', operation);
-    if (fault === 'hang') await new Promise(() => {});
-    if (fault === 'error') throw new AwsError('InternalException', 'Injected fault: internal error', 500);
-    if (fault === 'throttle') throw new AwsError('ThrottlingException', 'Rate exceeded', 400);
+  /** One API call; `failEntries` (an injected fault) makes PutEvents fail every entry it is given. */
+  async handle(operation: string, input: Record<string, unknown>, failEntries = false): Promise<unknown> {
     switch (operation) {
       case 'PutEvents':
-        return this.putEvents(input, fault === 'fail-entries');
+        return this.putEvents(input, failEntries);
       case 'PutRule':
         return this.putRule(input);
       case 'DescribeRule':

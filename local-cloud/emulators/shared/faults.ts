@@ -3,9 +3,11 @@ import { z } from 'zod';
 /**
  * Fault injection for tests and demos: make an emulated service fail the way AWS services fail,
  * so that every failure path of the system can be exercised against the real local cloud. This is
- * a fault as tests post it to the edge's `/_sensorbus/faults`; `target` makes EventBridge
- * deliveries to one target ARN (the operation) fail, as a throwing target would; `after` lets that
- * many matching calls through first (a crash mid-batch).
+ * a fault as tests post it to the edge's `/_sensorbus/faults`. The edge applies it, once for every
+ * service, to the API calls it routes (`dynamodb`, `events`, `states`, `sns`, `apigateway`); the two
+ * faults that are not API calls apply where they happen: `target` makes EventBridge deliveries to
+ * one target ARN (the operation) fail, as a throwing target would, and `lambda` the workflow's
+ * invocation of one function. `after` lets that many matching calls through first (a crash mid-batch).
  */
 export const FaultRequest = z
   .object({

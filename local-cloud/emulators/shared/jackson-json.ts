@@ -137,14 +137,7 @@ class Reader {
   }
 
   object(): void {
-    const start = this.i;
-    this.i++;
-    this.skipSpace();
-    if (this.text[this.i] === '}') {
-      this.i++;
-      return;
-    }
-    for (;;) {
+    this.container('Object', '}', (start) => {
       this.skipSpace();
       const char = this.text[this.i];
       if (char === undefined) throw this.unclosed('Object', start);
@@ -164,37 +157,32 @@ class Reader {
         );
       this.i++;
       this.value();
-      this.skipSpace();
-      const next = this.text[this.i];
-      if (next === undefined) throw this.unclosed('Object', start);
-      this.i++;
-      if (next === '}') return;
-      if (next !== ',')
-        throw new Mistake(
-          `Unexpected character (${charName(next)}): was expecting comma to separate Object entries`,
-          this.i - 1,
-        );
-    }
+    });
   }
 
   array(): void {
+    this.container('Array', ']', () => this.value());
+  }
+
+  /** An object or an array from its opening bracket: its entries, each read by `entry`, separated by commas up to `close`. */
+  container(kind: 'Object' | 'Array', close: '}' | ']', entry: (start: number) => void): void {
     const start = this.i;
     this.i++;
     this.skipSpace();
-    if (this.text[this.i] === ']') {
+    if (this.text[this.i] === close) {
       this.i++;
       return;
     }
     for (;;) {
-      this.value();
+      entry(start);
       this.skipSpace();
       const next = this.text[this.i];
-      if (next === undefined) throw this.unclosed('Array', start);
+      if (next === undefined) throw this.unclosed(kind, start);
       this.i++;
-      if (next === ']') return;
+      if (next === close) return;
       if (next !== ',')
         throw new Mistake(
-          `Unexpected character (${charName(next)}): was expecting comma to separate Array entries`,
+          `Unexpected character (${charName(next)}): was expecting comma to separate ${kind} entries`,
           this.i - 1,
         );
     }

@@ -3,10 +3,10 @@
  *
  * @see https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html
  */
-import { mkdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DeliveryLog } from './delivery-log.ts';
 
 /**
  * Delays before each retry, in the phases of an SNS delivery policy: three immediate retries, then
@@ -116,9 +116,6 @@ export interface DeadLetter {
   readonly body: string;
 }
 
-/** How many dead letters `list()` keeps in memory; the files keep everything. */
-const REMEMBERED = 1000;
-
 /**
  * Dead letters per topic, appended to `<dir>/sns-<topic>.jsonl` or kept in memory. SNS itself drops a
  * message whose delivery policy is exhausted unless the subscription has a redrive policy; the local SNS
@@ -126,23 +123,9 @@ const REMEMBERED = 1000;
  *
  * @see https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html
  */
-export class DeadLetters {
-  readonly #dir: string | undefined;
-  readonly #letters: DeadLetter[] = [];
-
-  constructor(dir?: string) {
-    this.#dir = dir;
-    if (dir) mkdirSync(dir, { recursive: true });
-  }
-
+export class DeadLetters extends DeliveryLog<DeadLetter> {
   async record(topicName: string, letter: DeadLetter): Promise<void> {
-    this.#letters.push(letter);
-    if (this.#letters.length > REMEMBERED) this.#letters.shift();
-    if (this.#dir) await appendFile(join(this.#dir, `sns-${topicName}.jsonl`), `${JSON.stringify(letter)}\n`);
-  }
-
-  /** Dead letters recorded since start, oldest first (at most the last 1000). */
-  list(): readonly DeadLetter[] {
-    return [...this.#letters];
+    this.remember(letter);
+    if (this.dir) await appendFile(join(this.dir, `sns-${topicName}.jsonl`), `${JSON.stringify(letter)}\n`);
   }
 }

@@ -3,9 +3,10 @@
  * user would receive from SNS can be read without an SMTP server or an AWS account.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DeliveryLog } from './delivery-log.ts';
 
 /** SNS's sender; the display name is the topic's `DisplayName` when it has one. */
 export const SNS_SENDER_ADDRESS = 'no-reply@sns.amazonaws.com';
@@ -34,8 +35,6 @@ export interface OutgoingMail {
 
 /** RFC 5322 limits a line to 998 octets; longer lines need a transfer encoding. */
 const MAX_LINE_OCTETS = 998;
-/** How many delivered emails `list()` keeps in memory; the files keep everything. */
-const REMEMBERED = 1000;
 
 const rfc5322Date = (date: Date): string => date.toUTCString().replace(/GMT$/, '+0000');
 
@@ -97,15 +96,7 @@ export const renderEml = (mail: OutgoingMail, headerMessageId: string, date: Dat
 };
 
 /** Delivered email, as `.eml` files in `dir` (each written whole, then renamed into place) or in memory. */
-export class Mailbox {
-  readonly #dir: string | undefined;
-  readonly #delivered: DeliveredMail[] = [];
-
-  constructor(dir?: string) {
-    this.#dir = dir;
-    if (dir) mkdirSync(dir, { recursive: true });
-  }
-
+export class Mailbox extends DeliveryLog<DeliveredMail> {
   /**
    * Writes one email. With `once`, the file is named after that delivery and written only if it is
    * not there yet, so a delivery that is resumed after a crash does not send its email twice.
@@ -118,21 +109,15 @@ export class Mailbox {
     const id = once?.id ?? randomUUID();
     const { senderName: _, ...summary } = mail;
     let delivered: DeliveredMail = summary;
-    if (this.#dir) {
-      const file = join(this.#dir, `${date.toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
+    if (this.dir) {
+      const file = join(this.dir, `${date.toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
       if (!once || !existsSync(file)) {
         await writeFile(`${file}.tmp`, renderEml(mail, `${id}@sns.sensorbus.local`, date));
         await rename(`${file}.tmp`, file);
       }
       delivered = { file, ...summary };
     }
-    this.#delivered.push(delivered);
-    if (this.#delivered.length > REMEMBERED) this.#delivered.shift();
+    this.remember(delivered);
     return delivered;
-  }
-
-  /** Emails delivered since start, newest last (at most the last 1000). */
-  list(): readonly DeliveredMail[] {
-    return [...this.#delivered];
   }
 }

@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Faults } from '../shared/faults.ts';
 import { JacksonParseError, parseJsonAsJackson } from '../shared/jackson-json.ts';
 import { Journal } from '../shared/journal.ts';
 import {
@@ -59,7 +58,6 @@ export type { QueryAnswer } from './query-protocol.ts';
 export interface LocalSnsOptions {
   readonly region: string;
   readonly accountId: string;
-  readonly faults: Faults;
   /**
    * Mail goes to `<dataDir>/mail/*.eml`, failed deliveries to `<dataDir>/dlq/sns-<topic>.jsonl`, topics
    * and subscriptions to `<dataDir>/sns/state.json` (so a restart keeps them), and the notifications
@@ -294,12 +292,6 @@ export class LocalSns {
     const action = params.get('Action') ?? '';
     const requestId = randomUUID();
     try {
-      const fault = this.#options.faults.take('sns', action);
-      if (fault === 'hang') await new Promise<never>(() => {});
-      if (fault === 'error') {
-        throw new SnsError('InternalError', 'Injected fault: internal error', 500, 'Receiver');
-      }
-      if (fault === 'throttle') throw new SnsError('Throttling', 'Rate exceeded');
       return resultAnswer(action, requestId, await this.#run(action, params));
     } catch (error) {
       if (error instanceof SnsError) return errorAnswer(error, requestId);

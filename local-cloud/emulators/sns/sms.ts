@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DeliveryLog } from './delivery-log.ts';
 
 /** A text message SNS sent, as the local SNS keeps it. */
 export interface DeliveredSms {
@@ -16,19 +17,11 @@ export interface DeliveredSms {
  * as mail goes to `mail/*.eml`, or a list in memory. SMS subscriptions need no confirmation, as on
  * AWS (https://docs.aws.amazon.com/sns/latest/dg/sns-mobile-phone-number-as-subscriber.html).
  */
-export class SmsOutbox {
-  readonly #dir: string | undefined;
-  readonly #sent: DeliveredSms[] = [];
-
-  constructor(dir?: string) {
-    this.#dir = dir;
-    if (dir) mkdirSync(dir, { recursive: true });
-  }
-
+export class SmsOutbox extends DeliveryLog<DeliveredSms> {
   /** Written synchronously: the message is there before Publish answers. */
   send(sms: DeliveredSms): void {
-    this.#sent.push(sms);
-    if (!this.#dir) return;
+    this.remember(sms);
+    if (!this.dir) return;
     const text = [
       `To: ${sms.to}`,
       `Date: ${sms.sentAt}`,
@@ -38,12 +31,7 @@ export class SmsOutbox {
       sms.message,
       '',
     ].join('\n');
-    writeFileSync(join(this.#dir, `${sms.sentAt.replace(/[:.]/g, '-')}-${sms.messageId}.txt`), text);
-  }
-
-  /** Every SMS sent since start, oldest first. */
-  list(): readonly DeliveredSms[] {
-    return [...this.#sent];
+    writeFileSync(join(this.dir, `${sms.sentAt.replace(/[:.]/g, '-')}-${sms.messageId}.txt`), text);
   }
 }
 

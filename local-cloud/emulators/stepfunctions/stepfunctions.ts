@@ -337,9 +337,6 @@ export class LocalStepFunctions {
   }
 
   async handle(operation: string, input: Record<string, unknown>): Promise<unknown> {
-    const fault = this.#options.faults.take('states', operation);
-    if (fault === 'error') throw new AwsError('ServiceUnavailable', 'Injected fault', 500);
-    if (fault === 'throttle') throw new AwsError('ThrottlingException', 'Rate exceeded');
     switch (operation) {
       case 'StartExecution':
         return this.start(

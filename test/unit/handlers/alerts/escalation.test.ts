@@ -1,7 +1,7 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { type EscalationDeps, escalate, escalationPeriodOf } from '../../../../handlers/alerts/escalation.ts';
 import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
+import type { EventEntry } from '../../../../handlers/lib/events.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 
@@ -13,7 +13,7 @@ const alert = (more: Partial<AlertRecord> = {}): AlertRecord => thresholdAlert({
 /** The escalation check's ports in memory: the record remembers the last period marked, only forward. */
 const fakes = (alerts: AlertRecord[], alarms: Record<string, readonly Alarm[]> = { 'boiler-1': [ALARM] }) => {
   const records = new Map(alerts.map((a) => [a.alertId, { ...a }]));
-  const published: PutEventsRequestEntry[] = [];
+  const published: EventEntry[] = [];
   const deps: EscalationDeps = {
     busName: 'telemetry',
     activeAlerts: async () =>

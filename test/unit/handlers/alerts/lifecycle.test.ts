@@ -1,4 +1,3 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import {
   type AlertLifecycleDeps,
@@ -16,6 +15,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../../../handlers/lib/errors.ts';
+import type { EventEntry } from '../../../../handlers/lib/events.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 
 const operator: Principal = { role: 'operator', deviceIds: ['boiler-1'], tokenId: 'op-1' };
@@ -34,7 +34,7 @@ const copy = (alert: AlertRecord | undefined) => alert && { ...alert };
 
 const fakes = (initial: AlertRecord[], start = new Date('2026-11-23T10:10:00.000Z')) => {
   const records = new Map(initial.map((alert) => [alert.alertId, { ...alert }]));
-  const published: PutEventsRequestEntry[] = [];
+  const published: EventEntry[] = [];
   const released: { deviceId: string; stateKey: string; alertId: string }[] = [];
   const writes: string[] = [];
   let clock = start;
@@ -93,7 +93,7 @@ const fakes = (initial: AlertRecord[], start = new Date('2026-11-23T10:10:00.000
   };
 };
 
-const eventsOf = (entries: PutEventsRequestEntry[]) =>
+const eventsOf = (entries: EventEntry[]) =>
   entries.map((entry) => {
     const detail = JSON.parse(entry.Detail ?? '{}') as {
       metadata: { eventId: string };

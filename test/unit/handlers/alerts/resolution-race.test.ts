@@ -1,4 +1,3 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { type AlertLifecycleDeps, resolve } from '../../../../handlers/alerts/lifecycle.ts';
 import type { AlertRecord, Resolver } from '../../../../handlers/alerts/records.ts';
@@ -6,6 +5,7 @@ import { alertEntry } from '../../../../handlers/enrichment/alert-events.ts';
 import { type EvaluateDeps, evaluate } from '../../../../handlers/enrichment/evaluate.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { type AlertState, alarmKeyOf, type DeviceItem } from '../../../../handlers/lib/devices-store.ts';
+import type { EventEntry } from '../../../../handlers/lib/events.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 
@@ -83,14 +83,14 @@ const world = () => {
     apiKeyHash: 'hash',
     alarmStates: { [KEY]: { state: 'ALARM', since: RAISED, alertId: 'alert-1' } },
   };
-  const bus: PutEventsRequestEntry[] = [];
+  const bus: EventEntry[] = [];
   const faults = { operatorPublish: 0, deviceClaim: 0 };
   const copy = () => {
     const { eventIds: _, resolvedVia: __, ...alert } = record;
     return { ...alert };
   };
   /** The alert history: records each event id once, as `dynamoAlerts.record` does. */
-  const deliver = (entries: readonly PutEventsRequestEntry[]) => {
+  const deliver = (entries: readonly EventEntry[]) => {
     for (const entry of entries) {
       const detail = JSON.parse(entry.Detail ?? '{}') as {
         metadata: { eventId: string };

@@ -1,12 +1,18 @@
-import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type AnnounceDeps, announceStreamBatch } from '../../../../handlers/announce/announce.ts';
-import { chunkEntries, PublishError, publishEntries } from '../../../../handlers/lib/events.ts';
+import {
+  chunkEntries,
+  type EventEntry,
+  PublishError,
+  publishEntries,
+} from '../../../../handlers/lib/events.ts';
 import { readingRecordedEntries } from '../../../../handlers/lib/reading-events.ts';
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
 
-const entry = (n: number, bytes = 10): PutEventsRequestEntry => ({
+const entry = (n: number, bytes = 10): EventEntry => ({
+  EventBusName: 'b',
   Source: 's',
   DetailType: 'd',
   Detail: JSON.stringify({ n, pad: 'x'.repeat(bytes) }),
@@ -16,7 +22,7 @@ const entry = (n: number, bytes = 10): PutEventsRequestEntry => ({
 const clientFailing = (failing: (call: number, n: number) => boolean | 'throw') => {
   const calls: number[][] = [];
   const client = {
-    async send(command: { input: { Entries: PutEventsRequestEntry[] } }) {
+    async send(command: { input: { Entries: EventEntry[] } }) {
       const ns = command.input.Entries.map((e) => JSON.parse(e.Detail ?? '{}').n as number);
       calls.push(ns);
       if (ns.some((n) => failing(calls.length, n) === 'throw')) throw new Error('socket hang up');
@@ -94,7 +100,7 @@ const batchOf = (items: readonly ReadingItem[]) => ({
 
 /** The announcer over an in-memory bus that refuses every call while `down.now` is set. */
 const announcer = (watched: Record<string, string | Error> = {}) => {
-  const published: PutEventsRequestEntry[] = [];
+  const published: EventEntry[] = [];
   const warnings: string[] = [];
   const lookups: string[] = [];
   const down = { now: false };
@@ -122,7 +128,7 @@ const announcer = (watched: Record<string, string | Error> = {}) => {
   };
 };
 
-const detailsOf = (published: readonly PutEventsRequestEntry[]) =>
+const detailsOf = (published: readonly EventEntry[]) =>
   published.map((entry) => JSON.parse(entry.Detail ?? ''));
 
 describe('the announcer', () => {

@@ -1,4 +1,3 @@
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { type AnnounceDeps, announce } from '../../../../handlers/announce/announce.ts';
 import { answerOf } from '../../../../handlers/ingest/answer.ts';
@@ -11,7 +10,7 @@ import {
 import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
 import { EVENT_BILLING_CHUNK_BYTES } from '../../../../handlers/lib/aws-limits.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
-import { entrySize, PublishError } from '../../../../handlers/lib/events.ts';
+import { type EventEntry, entrySize, PublishError } from '../../../../handlers/lib/events.ts';
 import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
 import { isWatched, type WatchingDeps } from '../../../../handlers/lib/watching.ts';
 
@@ -29,7 +28,7 @@ const fakes = (
 ) => {
   const table = new Map<string, ReadingItem>();
   const stream: ReadingItem[] = [];
-  const published: PutEventsRequestEntry[] = [];
+  const published: EventEntry[] = [];
   const warnings: { message: string; context: Record<string, unknown> }[] = [];
   const watching: WatchingDeps = {
     warn: (message, context) => warnings.push({ message, context }),
@@ -102,7 +101,7 @@ const post = async (
   return answer;
 };
 
-const detailOf = (entry: PutEventsRequestEntry | undefined) => JSON.parse(entry?.Detail ?? '{}');
+const detailOf = (entry: EventEntry | undefined) => JSON.parse(entry?.Detail ?? '{}');
 
 describe('ingest', () => {
   it('announces the new readings of an upload in one ReadingRecorded, oldest first, duplicates left out', async () => {
