@@ -97,12 +97,6 @@ export const makeHandler =
     }
   };
 
-/** DynamoDB stores no number smaller than 1e-130 in size: such derived values are stored as 0. */
-const storableNumbers = <T>(value: T): T =>
-  JSON.parse(JSON.stringify(value), (_key, v: unknown) =>
-    typeof v === 'number' && Math.abs(v) < 1e-130 ? 0 : v,
-  ) as T;
-
 const StoredWindow = z.object({ [WINDOW_ATTRIBUTE]: z.optional(WindowItem) });
 
 const devicesTable = requireEnv('DEVICES_TABLE');
