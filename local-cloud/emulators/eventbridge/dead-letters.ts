@@ -1,4 +1,4 @@
-import type { BusEvent } from './service.ts';
+import type { BusEvent } from './bus-event.ts';
 
 /**
  * Why EventBridge gave up on a target, in the message attributes of its dead letter

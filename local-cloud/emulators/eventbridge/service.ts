@@ -6,6 +6,7 @@ import { AwsError } from '../shared/aws-protocol.ts';
 import type { Faults } from '../shared/faults.ts';
 import { Journal, type JournalEntry } from '../shared/journal.ts';
 import { type Archive, Archives, type ArchivedEvent as StoredEvent } from './archives.ts';
+import type { BusEvent } from './bus-event.ts';
 import { type Bus, DEFAULT_BUS, describeBus, validateBusName } from './buses.ts';
 import { type DeadLetterQueues, queueNameOf } from './dead-letters.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern.ts';
@@ -23,20 +24,7 @@ import {
 } from './rules.ts';
 import { renderTargetInput } from './target-input.ts';
 
-/** An event as EventBridge delivers it (https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html). */
-export interface BusEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-  /** Set on events re-delivered from an archive (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html). */
-  'replay-name'?: string;
-}
+export type { BusEvent };
 
 /** An archived event with the moment the bus accepted it. */
 export interface ArchivedEvent extends StoredEvent {

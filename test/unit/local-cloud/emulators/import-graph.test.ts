@@ -1,20 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles, specifiersOf } from '../../../support/import-graph.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../../..');
 const emulatorsDir = join(repoRoot, 'local-cloud/emulators');
 
 /** What a generic emulator must never reach: sensorbus's declarations, code, contract, web app and launcher. */
 const FORBIDDEN = ['infra/', 'handlers/', 'schemas/', 'web/', 'local-cloud/launcher/'];
-
-/** Every module specifier a source names: static imports and re-exports, side-effect imports, dynamic `import()` and `require()`. */
-const specifiersOf = (source: string): string[] =>
-  [
-    ...source.matchAll(/\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g),
-    ...source.matchAll(/\bimport\s*['"]([^'"]+)['"]/g),
-    ...source.matchAll(/\b(?:import|require)\s*\(\s*['"`]([^'"`$]+)['"`]\s*\)/g),
-  ].map((match) => match[1] ?? '');
 
 /** The repository-relative paths a file's relative imports reach that a generic emulator may not. */
 const violationsOf = (file: string, source: string): string[] =>
@@ -26,15 +19,6 @@ const violationsOf = (file: string, source: string): string[] =>
         .join('/'),
     )
     .filter((target) => FORBIDDEN.some((prefix) => target.startsWith(prefix)));
-
-const sourceFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sourceFiles(join(dir, entry.name))
-      : /\.[cm]?[jt]s$/.test(entry.name)
-        ? [join(dir, entry.name)]
-        : [],
-  );
 
 describe('the generic emulators import graph', () => {
   it('finds a violation in every import form, so a clean result means something', () => {
