@@ -69,18 +69,46 @@ describe('REST bodies', () => {
           receivedAt: '2026-11-23T10:00:01Z',
         },
         { deviceId: 'a', metrics: { t: 1 } },
+        {
+          deviceId: 'a',
+          timestamp: '2026-11-23T10:00:05Z',
+          metrics: { t: Number.MAX_VALUE },
+          receivedAt: '2026-11-23T10:00:06Z',
+        },
+        {
+          deviceId: 'a',
+          timestamp: '2026-11-23T10:00:10Z',
+          metrics: { t: 2 },
+          receivedAt: '2026-11-23T10:00:11Z',
+          quality: 'added by a later API',
+        },
       ],
       nextCursor: 'abc',
     });
 
-    expect(page?.items).toHaveLength(1);
+    expect(page?.items).toEqual([
+      {
+        deviceId: 'a',
+        timestamp: '2026-11-23T10:00:00Z',
+        metrics: { t: 1 },
+        receivedAt: '2026-11-23T10:00:01Z',
+      },
+      {
+        deviceId: 'a',
+        timestamp: '2026-11-23T10:00:10Z',
+        metrics: { t: 2 },
+        receivedAt: '2026-11-23T10:00:11Z',
+      },
+    ]);
     expect(page?.nextCursor).toBe('abc');
+    expect(parseReadingsPage({ items: {}, nextCursor: null })).toBeUndefined();
   });
 
-  it('reads devices with their alarm states', () => {
-    const [device] =
+  it('reads devices with their alarm states, dropping a malformed one and ignoring unknown fields', () => {
+    const devices =
       parseDevices({
         items: [
+          { deviceId: 'broken', metrics: {}, alarms: [], alarmStates: [] },
           {
             deviceId: 'gh-1',
             name: 'Greenhouse',
@@ -89,12 +117,17 @@ describe('REST bodies', () => {
             expectedIntervalSeconds: 5,
             createdAt: '2026-11-23T10:00:00Z',
             updatedAt: '2026-11-23T10:00:00Z',
-            alarmStates: [{ metric: 'temperature', above: 30, severity: 'warning', state: 'ALARM' }],
+            alarmStates: [
+              { metric: 'temperature', above: 30, severity: 'warning', state: 'ALARM', note: 'later' },
+            ],
+            firmware: '2.1',
           },
         ],
       }) ?? [];
 
-    expect(device).toMatchObject({
+    expect(devices).toHaveLength(1);
+    expect(devices[0]).not.toHaveProperty('firmware');
+    expect(devices[0]).toMatchObject({
       deviceId: 'gh-1',
       expectedIntervalSeconds: 5,
       metrics: { temperature: { unit: '°C' } },
@@ -172,9 +205,20 @@ describe('alerts', () => {
 
   it('adds alerts loaded over REST under those pushes already brought', () => {
     const pushed = resolveAlert(raiseAlert([], raised), raised, now);
-    const merged = mergeLoadedAlerts(pushed, parseAlertList({ items: [alertData] }, now));
+    const record = {
+      ...alertData,
+      state: 'active',
+      raisedAt: alertData.time,
+      updatedAt: alertData.time,
+      timeline: [],
+    };
+    const loaded = parseAlertList({ items: [record, { ...record, alertId: 'a2' }, { alertId: 'a3' }] }, now);
 
-    expect(merged).toEqual(pushed);
+    expect(loaded.map((a) => a.alertId)).toEqual(['a1', 'a2']);
+    expect(mergeLoadedAlerts(pushed, loaded).map((a) => [a.alertId, a.resolvedAt])).toEqual([
+      ['a1', now],
+      ['a2', undefined],
+    ]);
   });
 
   it('switches the matching alarm state of the device', () => {
