@@ -65,7 +65,7 @@ export const roleOfToken = (token: string): string | undefined => {
 /** The panel keeps this many alerts; older resolved ones fall off first. */
 export const MAX_ALERTS = 200;
 
-/** What an alert's own fields say, its times read as epoch ms. */
+/** The fields an entry takes from an alert as they are (unknown ones left behind); an empty summary is named by its kind. */
 const entryOf = (
   alert: Omit<AlertEntry, 'raisedAt' | 'resolvedAt' | 'snoozedUntil' | 'timeline'>,
 ): Omit<AlertEntry, 'raisedAt' | 'resolvedAt' | 'snoozedUntil' | 'timeline'> => ({
