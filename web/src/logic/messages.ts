@@ -38,7 +38,7 @@ export const validItems = <T>(items: readonly unknown[], item: z.ZodMiniType<T>,
     if (parsed.success) valid.push(parsed.data);
     else if (!warned.has(what)) {
       warned.add(what);
-      console.warn(`Dropped a malformed ${what}`, z.prettifyError(parsed.error));
+      console.warn(`Dropped a malformed ${what}`, parsed.error.issues);
     }
   }
   return valid;

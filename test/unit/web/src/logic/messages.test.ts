@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
 import {
   applyAlertToAlarmStates,
   mergeLoadedAlerts,
@@ -13,6 +14,7 @@ import {
   parseEnriched,
   parseReadingsPage,
   parseServerMessage,
+  validItems,
 } from '../../../../../web/src/logic/messages.ts';
 import { resolveToken } from '../../../../../web/src/logic/token.ts';
 
@@ -55,6 +57,20 @@ describe('parseServerMessage', () => {
     expect(parseServerMessage('not json')).toBeUndefined();
     expect(parseServerMessage('{"type":"Nope"}')).toBeUndefined();
     expect(parseServerMessage('{"type":"ReadingRecorded","deviceId":"a"}')).toBeUndefined();
+  });
+});
+
+describe('validItems', () => {
+  it('keeps the items that match, in order, and warns once per kind of list about the others', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const item = z.object({ n: z.number() });
+
+    const first = validItems([{ n: 1 }, { n: 'two' }, { n: 3, extra: true }], item, 'numbered thing');
+    const again = validItems([{ n: 'four' }, { n: 5 }], item, 'numbered thing');
+
+    expect([first, again]).toEqual([[{ n: 1 }, { n: 3 }], [{ n: 5 }]]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
   });
 });
 
