@@ -1,11 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AlertRecord, TimelineEntry } from '../../schemas/alert.ts';
+import { AlertRecord, type TimelineEntry } from '../../schemas/alert.ts';
 import type { AlertData } from '../../schemas/events.ts';
 import { indexQuery } from '../lib/dynamo.ts';
 import { INDEX } from '../lib/table-indexes.ts';
-
-export { AlertRecord, TimelineEntry };
 
 /**
  * Who won the right to resolve an alert: its device (a reading or the silence check found it
