@@ -120,6 +120,47 @@ describe('REST bodies', () => {
     expect(parseReadingsPage({ items: {}, nextCursor: null })).toBeUndefined();
   });
 
+  it('reads a history item’s enrichment per metric, and keeps the reading when its enrichment is unreadable', () => {
+    const reading = {
+      deviceId: 'a',
+      timestamp: '2026-11-23T10:00:00.000Z',
+      metrics: { t: 9 },
+      receivedAt: '2026-11-23T10:00:01.000Z',
+    };
+    const t = {
+      value: 9,
+      delta: 1,
+      ratePerMinute: 2,
+      mean: 5,
+      stddev: 1,
+      zScore: 4,
+      anomaly: true,
+      samples: 12,
+    };
+    const page = parseReadingsPage({
+      items: [
+        {
+          ...reading,
+          enrichment: {
+            readingId: 'r1',
+            deviceId: 'a',
+            timestamp: reading.timestamp,
+            gapSeconds: null,
+            metrics: { t },
+          },
+        },
+        {
+          ...reading,
+          timestamp: '2026-11-23T10:01:00.000Z',
+          enrichment: { metrics: { t: { anomaly: 'yes' } } },
+        },
+      ],
+      nextCursor: null,
+    });
+
+    expect(page?.items.map((item) => item.enrichment)).toEqual([{ t }, undefined]);
+  });
+
   it('reads devices with their alarm states, dropping a malformed one and ignoring unknown fields', () => {
     const devices =
       parseDevices({
