@@ -149,6 +149,7 @@ export const MetricAggregate = z.strictObject({
   first: z.number(),
   last: z.number(),
 });
+export type MetricAggregate = z.infer<typeof MetricAggregate>;
 
 /** One bucket of a device's history: `[start, end)`, with each metric that had readings in it. */
 export const BucketAggregate = z.strictObject({

@@ -1,10 +1,10 @@
+import type { AlertRecord } from '../../schemas/alert.ts';
 import type { Alarm } from '../../schemas/device.ts';
 import { AlertEscalated } from '../../schemas/events.ts';
 import { alarmKeyOf } from '../lib/devices-store.ts';
 import type { EventEntry } from '../lib/events.ts';
 import { buildEntry } from '../lib/events.ts';
 import { stateKeyOf } from './lifecycle.ts';
-import type { AlertRecord } from './records.ts';
 
 /** Ports of the escalation check; adapters live in `escalation-handler.ts`. */
 export interface EscalationDeps {

@@ -1,3 +1,4 @@
+import type { AlertRecord } from '../../schemas/alert.ts';
 import { MAX_SNOOZE_MINUTES, type SnoozeRequest } from '../../schemas/alert.ts';
 import { AlertAcknowledged, type AlertData, AlertResolved, AlertSnoozed } from '../../schemas/events.ts';
 import { SILENCE_STATE_KEY } from '../enrichment/alert-state.ts';
@@ -6,7 +7,7 @@ import { alarmKeyOf } from '../lib/devices-store.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors.ts';
 import type { EventEntry } from '../lib/events.ts';
 import { buildEntry } from '../lib/events.ts';
-import type { AlertRecord, AlertsStore } from './records.ts';
+import type { AlertsStore } from './records.ts';
 
 /** A snooze asked again this soon, the same way, by the same caller, is a retry of it, not a new snooze. */
 export const SNOOZE_RETRY_WINDOW_MS = 60_000;

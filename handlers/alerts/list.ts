@@ -1,5 +1,5 @@
+import type { AlertRecord } from '../../schemas/alert.ts';
 import { canSee, type Principal, requireDevice } from '../lib/auth.ts';
-import type { AlertRecord } from './records.ts';
 
 /** What `GET /alerts` may ask for; every filter given applies. */
 export interface AlertsFilter {

@@ -1,6 +1,6 @@
+import type { AlertRecord } from '../../schemas/alert.ts';
 import type { Device, PutDeviceRequest, RotateKeyRequest } from '../../schemas/device.ts';
 import { type AlertLifecycleDeps, resolveByHand } from '../alerts/lifecycle.ts';
-import type { AlertRecord } from '../alerts/records.ts';
 import { actorOf, canSee, type Principal } from '../lib/auth.ts';
 import type { DeviceKeysStore } from '../lib/device-keys-store.ts';
 import type { DeviceItem, DevicesStore } from '../lib/devices-store.ts';

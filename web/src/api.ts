@@ -1,8 +1,9 @@
 /** The REST API as the dashboard uses it: bearer token, JSON, cursors followed. */
+import * as z from 'zod/mini';
 import type { Device } from '../../schemas/device.ts';
 import { type AggregateSeries, appendPage, type BucketKey, parseAggregatePage } from './logic/aggregates.ts';
-import { type AlertEntry, parseAlert, parseAlertList } from './logic/alerts.ts';
-import { isObject, parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
+import { type AlertEntry, parseAlertList, parseAlertRecord } from './logic/alerts.ts';
+import { parseDevices, parseReadingsPage, type ReadingData } from './logic/messages.ts';
 
 /** The API said the token is missing, invalid or expired. */
 export class UnauthorizedError extends Error {
@@ -41,6 +42,9 @@ export interface Api {
   /** Acknowledges, snoozes (`{minutes}`) or resolves an alert; answers it as the API now has it. */
   actOnAlert(alertId: string, action: AlertAction, body?: { minutes: number }): Promise<AlertEntry>;
 }
+
+/** The answer of an alert action: `{alert}`, the alert itself read by {@link parseAlertRecord}. */
+const AlertAnswer = z.object({ alert: z.unknown() });
 
 export type AlertAction = 'acknowledge' | 'snooze' | 'resolve';
 
@@ -113,7 +117,8 @@ export const createApi = (apiUrl: string, token: string): Api => {
       if (response.status === 401)
         throw new UnauthorizedError(`The API refused the token (${response.status})`);
       const answer = await json(response, `POST ${path}`);
-      const alert = isObject(answer) ? parseAlert(answer.alert, Date.now()) : undefined;
+      const parsed = z.safeParse(AlertAnswer, answer);
+      const alert = parsed.success ? parseAlertRecord(parsed.data.alert, Date.now()) : undefined;
       if (!alert) throw new ApiError(`POST ${path} answered an unexpected body`, response.status);
       return alert;
     },

@@ -51,7 +51,7 @@ import {
   failureNotice,
   pruneFailures,
 } from './logic/enrichment-failures.ts';
-import { type DashboardConfig, parseEnriched, parseReading } from './logic/messages.ts';
+import { type DashboardConfig, parseEnriched } from './logic/messages.ts';
 import { SeenEvents } from './logic/seen-events.ts';
 import { type DeviceStatus, deviceStatus, latest, parseTime } from './logic/status.ts';
 import { socketUrl } from './logic/subscriptions.ts';
@@ -376,14 +376,6 @@ export class Dashboard {
     if (!this.#seen.add(message.eventId)) return;
     const entry = this.#entries.get(message.deviceId);
     switch (message.type) {
-      case 'ReadingRecorded': {
-        const reading = parseReading(message.data);
-        if (!entry || !reading) break;
-        entry.series = applyReadings(entry.series, [reading]);
-        entry.lastSeenMs = latest(entry.lastSeenMs, lastSeenOf([reading]));
-        this.#markDirty(entry.device.deviceId);
-        break;
-      }
       case 'ReadingEnriched': {
         const readings = parseEnriched(message.data);
         if (!entry || readings.length === 0) break;

@@ -10,9 +10,10 @@
  * readings thereby keep extending the current bucket (and open the next one) with no reading
  * counted twice, whatever the order of the REST answer and the pushes.
  */
-import { HISTORY_REACH_DAYS } from '../../../schemas/reading.ts';
+import * as z from 'zod/mini';
+import { BucketAggregate, HISTORY_REACH_DAYS, MetricAggregate } from '../../../schemas/reading.ts';
 import type { MetricSeries } from './device-series.ts';
-import { isNumber, isObject, isString } from './messages.ts';
+import { PageEnvelope, validItems } from './messages.ts';
 import { type Point, toChartColumns } from './series.ts';
 
 /** The bucket sizes the API serves, in ms. */
@@ -100,15 +101,6 @@ export const planHistory = (
 /** The start of the UTC-aligned bucket holding `t` (epoch ms count from a UTC midnight). */
 export const bucketStart = (t: number, bucketMs: number): number => Math.floor(t / bucketMs) * bucketMs;
 
-export interface MetricAggregate {
-  readonly min: number;
-  readonly max: number;
-  readonly avg: number;
-  readonly count: number;
-  readonly first: number;
-  readonly last: number;
-}
-
 /** One bucket of one metric as a chart draws it: `t` is the bucket's start (epoch ms). */
 export interface AggregatePoint extends MetricAggregate {
   readonly t: number;
@@ -122,31 +114,26 @@ export interface AggregatePage {
   readonly nextCursor: string | null;
 }
 
-const parseMetricAggregate = (value: unknown): MetricAggregate | undefined => {
-  if (!isObject(value)) return undefined;
-  const { min, max, avg, count, first, last } = value;
-  if (!isNumber(min) || !isNumber(max) || !isNumber(avg) || !isNumber(count)) return undefined;
-  if (!isNumber(first) || !isNumber(last) || count < 1) return undefined;
-  return { min, max, avg, count, first, last };
-};
+/** One bucket of a page, read non-strictly (unknown fields a later API adds are ignored). */
+const BucketItem = z.object({
+  ...BucketAggregate.shape,
+  metrics: z.record(z.string(), z.object(MetricAggregate.shape)),
+});
 
-/** A page of buckets; malformed buckets and metrics are skipped rather than failing the chart. */
+/** A page of buckets; a malformed bucket is dropped rather than failing the chart. */
 export const parseAggregatePage = (body: unknown): AggregatePage | undefined => {
-  if (!isObject(body) || !Array.isArray(body.items)) return undefined;
+  const page = z.safeParse(PageEnvelope, body);
+  if (!page.success) return undefined;
   const series: Record<string, AggregatePoint[]> = {};
-  for (const item of body.items as unknown[]) {
-    if (!isObject(item) || !isString(item.start) || !isObject(item.metrics)) continue;
-    const t = Date.parse(item.start);
-    if (!Number.isFinite(t)) continue;
-    for (const [metric, value] of Object.entries(item.metrics)) {
-      const aggregate = parseMetricAggregate(value);
-      if (!aggregate) continue;
+  for (const bucket of validItems(page.data.items, BucketItem, 'bucket')) {
+    const t = Date.parse(bucket.start);
+    for (const [metric, aggregate] of Object.entries(bucket.metrics)) {
       series[metric] ??= [];
       series[metric].push({ t, ...aggregate });
     }
   }
   for (const points of Object.values(series)) points.sort((a, b) => a.t - b.t);
-  return { series, nextCursor: isString(body.nextCursor) ? body.nextCursor : null };
+  return { series, nextCursor: page.data.nextCursor };
 };
 
 /** Appends a page's series to those already loaded (pages come oldest first). */

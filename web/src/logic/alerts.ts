@@ -2,8 +2,12 @@
  * The alerts panel's list: `AlertRaised` adds or re-opens an alert, `AlertResolved` closes it, both
  * keyed by `alertId` so a push delivered twice or overlapping the initial REST load changes nothing.
  */
+import * as z from 'zod/mini';
+import { AlertRecord, TimelineEntry } from '../../../schemas/alert.ts';
+import { Role } from '../../../schemas/common.ts';
 import type { Device } from '../../../schemas/device.ts';
-import { isNumber, isObject, isSeverity, isString } from './messages.ts';
+import { AlertAcknowledged, AlertSnoozed } from '../../../schemas/events.ts';
+import { validItems } from './messages.ts';
 import { parseTime } from './status.ts';
 
 export interface AlertEntry {
@@ -43,58 +47,95 @@ export const LIFECYCLE_TYPES = ['AlertAcknowledged', 'AlertSnoozed', 'AlertEscal
 /** Whether a token's role may act on alerts: operators and admins may, viewers only look. */
 export const canActOnAlerts = (role: string | undefined): boolean => role === 'operator' || role === 'admin';
 
+/** The claim of a bearer token the dashboard reads. */
+const TokenClaims = z.object({ role: Role });
+
 /** The role a bearer token claims (read, not verified: the API verifies; this only hides buttons). */
 export const roleOfToken = (token: string): string | undefined => {
   try {
     const payload = token.split('.')[1] ?? '';
     const claims: unknown = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
-    return isObject(claims) && isString(claims.role) ? claims.role : undefined;
+    const parsed = z.safeParse(TokenClaims, claims);
+    return parsed.success ? parsed.data.role : undefined;
   } catch {
     return undefined;
   }
 };
 
-const parseTimeline = (value: unknown): TimelineStep[] | undefined => {
-  if (!Array.isArray(value)) return undefined;
-  return value.flatMap((step: unknown) => {
-    if (!isObject(step) || !isString(step.type)) return [];
-    const at = parseTime(step.time);
-    if (at === undefined) return [];
-    return [{ type: step.type, at, ...(isString(step.by) ? { by: step.by } : {}) }];
-  });
-};
-
 /** The panel keeps this many alerts; older resolved ones fall off first. */
 export const MAX_ALERTS = 200;
 
+/** The fields an entry takes from an alert as they are (unknown ones left behind); an empty summary is named by its kind. */
+const entryOf = (
+  alert: Omit<AlertEntry, 'raisedAt' | 'resolvedAt' | 'snoozedUntil' | 'timeline'>,
+): Omit<AlertEntry, 'raisedAt' | 'resolvedAt' | 'snoozedUntil' | 'timeline'> => ({
+  alertId: alert.alertId,
+  deviceId: alert.deviceId,
+  severity: alert.severity,
+  kind: alert.kind,
+  summary: alert.summary !== '' ? alert.summary : `${alert.kind} alert`,
+  ...(alert.metric !== undefined ? { metric: alert.metric } : {}),
+  ...(alert.value !== undefined ? { value: alert.value } : {}),
+  ...(alert.above !== undefined ? { above: alert.above } : {}),
+  ...(alert.below !== undefined ? { below: alert.below } : {}),
+  ...(alert.acknowledgedBy !== undefined ? { acknowledgedBy: alert.acknowledgedBy } : {}),
+});
+
 /**
- * An alert from a push's data (`AlertData` in schemas/events.ts) or a record of `GET /alerts`.
- * `fallbackMs` dates it when the record carries no time of its own.
+ * The alert an event is about, as every alert event's data carries it (`AlertData` and the
+ * lifecycle events' subject); `kind` is kept as text so a new kind still shows.
  */
+const AlertEvent = z.object({
+  ...AlertAcknowledged.data.shape,
+  kind: z.string(),
+  by: z.optional(AlertAcknowledged.data.shape.by),
+});
+
+/** An alert from a push's data (`AlertRaised`, `AlertResolved`), dated by the event's `time`. */
 export const parseAlert = (value: unknown, fallbackMs: number): AlertEntry | undefined => {
-  if (!isObject(value) || !isString(value.alertId) || !isString(value.deviceId)) return undefined;
-  const raisedAt = parseTime(value.raisedAt) ?? parseTime(value.time) ?? parseTime(value.since) ?? fallbackMs;
-  const resolvedAt = parseTime(value.resolvedAt);
-  const snoozedUntil = parseTime(value.snoozedUntil);
-  const timeline = parseTimeline(value.timeline);
-  const kind = isString(value.kind) ? value.kind : 'threshold';
+  const parsed = z.safeParse(AlertEvent, value);
+  if (!parsed.success) return undefined;
+  return { ...entryOf(parsed.data), raisedAt: parseTime(parsed.data.time) ?? fallbackMs };
+};
+
+/** A record of `GET /alerts` or an action's answer, its timeline steps read one by one. */
+const AlertItem = z.object({
+  ...AlertRecord.shape,
+  kind: z.string(),
+  timeline: z.optional(z.array(z.unknown())),
+});
+
+/** An alert as the API serves it; `fallbackMs` dates it when the record carries no raise time. */
+export const parseAlertRecord = (value: unknown, fallbackMs: number): AlertEntry | undefined => {
+  const parsed = z.safeParse(AlertItem, value);
+  return parsed.success ? entryOfRecord(parsed.data, fallbackMs) : undefined;
+};
+
+const entryOfRecord = (record: z.infer<typeof AlertItem>, fallbackMs: number): AlertEntry => {
+  const resolvedAt = parseTime(record.resolvedAt);
+  const snoozedUntil = parseTime(record.snoozedUntil);
+  const timeline = validItems(record.timeline ?? [], TimelineEntry, 'alert timeline step').flatMap(
+    ({ type, time, by }): TimelineStep[] => {
+      const at = parseTime(time);
+      return at === undefined ? [] : [{ type, at, ...(by !== undefined ? { by } : {}) }];
+    },
+  );
   return {
-    alertId: value.alertId,
-    deviceId: value.deviceId,
-    severity: isSeverity(value.severity) ? value.severity : 'warning',
-    kind,
-    summary: isString(value.summary) && value.summary !== '' ? value.summary : `${kind} alert`,
-    raisedAt,
+    ...entryOf(record),
+    raisedAt: parseTime(record.raisedAt) ?? fallbackMs,
     ...(resolvedAt !== undefined ? { resolvedAt } : {}),
-    ...(isString(value.metric) ? { metric: value.metric } : {}),
-    ...(isNumber(value.value) ? { value: value.value } : {}),
-    ...(isNumber(value.above) ? { above: value.above } : {}),
-    ...(isNumber(value.below) ? { below: value.below } : {}),
-    ...(isString(value.acknowledgedBy) ? { acknowledgedBy: value.acknowledgedBy } : {}),
     ...(snoozedUntil !== undefined ? { snoozedUntil } : {}),
-    ...(timeline ? { timeline } : {}),
+    ...(record.timeline ? { timeline } : {}),
   };
 };
+
+/** What the dashboard reads of a lifecycle event's data: which alert, who, when, until when. */
+const LifecycleData = z.object({
+  alertId: AlertSnoozed.data.shape.alertId,
+  time: z.optional(AlertSnoozed.data.shape.time),
+  by: z.optional(AlertSnoozed.data.shape.by),
+  until: z.optional(AlertSnoozed.data.shape.until),
+});
 
 /**
  * An alert after one of its lifecycle events (`AlertAcknowledged`, `AlertSnoozed`,
@@ -106,12 +147,13 @@ export const applyLifecycle = (
   data: unknown,
   atMs: number,
 ): AlertEntry[] => {
-  if (!isObject(data) || !isString(data.alertId)) return [...alerts];
-  const by = isString(data.by) ? data.by : undefined;
-  const until = parseTime(data.until);
-  const at = parseTime(data.time) ?? atMs;
+  const parsed = z.safeParse(LifecycleData, data);
+  if (!parsed.success) return [...alerts];
+  const { alertId, by } = parsed.data;
+  const until = parseTime(parsed.data.until);
+  const at = parseTime(parsed.data.time) ?? atMs;
   return alerts.map((alert) => {
-    if (alert.alertId !== data.alertId) return alert;
+    if (alert.alertId !== alertId) return alert;
     const timeline = alert.timeline ?? [];
     const seen = timeline.some((step) => step.type === type && step.at === at);
     return {
@@ -129,19 +171,13 @@ export const applyLifecycle = (
 export const replaceAlert = (alerts: readonly AlertEntry[], answered: AlertEntry): AlertEntry[] =>
   alerts.map((alert) => (alert.alertId === answered.alertId ? { ...alert, ...answered } : alert));
 
-/** Records of `GET /alerts` in whichever envelope it answers (`{items}`, `{alerts}` or a bare list). */
+const AlertsBody = z.object({ items: z.array(z.unknown()) });
+
+/** The records of `GET /alerts`; a malformed one is dropped, the others still show. */
 export const parseAlertList = (body: unknown, nowMs: number): AlertEntry[] => {
-  const records = Array.isArray(body)
-    ? body
-    : isObject(body) && Array.isArray(body.items)
-      ? body.items
-      : isObject(body) && Array.isArray(body.alerts)
-        ? body.alerts
-        : [];
-  return records.flatMap((record: unknown) => {
-    const alert = parseAlert(record, nowMs);
-    return alert ? [alert] : [];
-  });
+  const parsed = z.safeParse(AlertsBody, body);
+  if (!parsed.success) return [];
+  return validItems(parsed.data.items, AlertItem, 'alert').map((record) => entryOfRecord(record, nowMs));
 };
 
 const byNewest = (a: AlertEntry, b: AlertEntry) =>

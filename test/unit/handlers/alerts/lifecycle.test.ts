@@ -7,7 +7,6 @@ import {
   snooze,
   stateKeyOf,
 } from '../../../../handlers/alerts/lifecycle.ts';
-import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import {
   ConflictError,
@@ -16,6 +15,7 @@ import {
   ValidationError,
 } from '../../../../handlers/lib/errors.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
+import type { AlertRecord } from '../../../../schemas/alert.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 
 const operator: Principal = { role: 'operator', deviceIds: ['boiler-1'], tokenId: 'op-1' };

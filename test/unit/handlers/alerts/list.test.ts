@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type ListAlertsDeps, listAlerts } from '../../../../handlers/alerts/list.ts';
-import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { ForbiddenError } from '../../../../handlers/lib/errors.ts';
+import type { AlertRecord } from '../../../../schemas/alert.ts';
 
 const record = (
   deviceId: string,

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type AlertLifecycleDeps, resolve } from '../../../../handlers/alerts/lifecycle.ts';
-import type { AlertRecord, Resolver } from '../../../../handlers/alerts/records.ts';
+import type { Resolver } from '../../../../handlers/alerts/records.ts';
 import { alertEntry } from '../../../../handlers/enrichment/alert-events.ts';
 import { type EvaluateDeps, evaluate } from '../../../../handlers/enrichment/evaluate.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { type AlertState, alarmKeyOf, type DeviceItem } from '../../../../handlers/lib/devices-store.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
+import type { AlertRecord } from '../../../../schemas/alert.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 

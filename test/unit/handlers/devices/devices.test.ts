@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertRecord } from '../../../../handlers/alerts/records.ts';
 import type { DeleteDeviceDeps } from '../../../../handlers/devices/devices.ts';
 import {
   deleteDevice,
@@ -12,6 +11,7 @@ import type { Principal } from '../../../../handlers/lib/auth.ts';
 import type { DeviceItem } from '../../../../handlers/lib/devices-store.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../../../handlers/lib/errors.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
+import type { AlertRecord } from '../../../../schemas/alert.ts';
 import { thresholdAlert } from '../alerts/alert-records.ts';
 
 const admin: Principal = { role: 'admin', deviceIds: '*', tokenId: 'admin-1' };

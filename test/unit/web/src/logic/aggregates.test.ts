@@ -119,7 +119,7 @@ describe('choosing raw readings or aggregates', () => {
 });
 
 describe('aggregate pages', () => {
-  it('reads each metric of each bucket, oldest first, skipping what is malformed', () => {
+  it('reads each metric of each bucket, oldest first, dropping a malformed bucket and keeping the others', () => {
     const page = parseAggregatePage({
       items: [
         {
@@ -127,11 +127,18 @@ describe('aggregate pages', () => {
           end: '2026-11-23T02:00:00.000Z',
           metrics: {
             temperature: { min: 20, max: 24, avg: 22, count: 360, first: 21, last: 23 },
-            humidity: { min: 40, max: 'high', avg: 41, count: 360, first: 40, last: 41 },
+            humidity: { min: 40, max: 42, avg: 41, count: 360, first: 40, last: 41, median: 41 },
           },
+          rollup: 'stored',
+        },
+        {
+          start: '2026-11-23T02:00:00.000Z',
+          end: '2026-11-23T03:00:00.000Z',
+          metrics: { temperature: { min: 20, max: 'high', avg: 22, count: 360, first: 21, last: 23 } },
         },
         {
           start: 'yesterday',
+          end: '2026-11-23T01:00:00.000Z',
           metrics: { temperature: { min: 1, max: 1, avg: 1, count: 1, first: 1, last: 1 } },
         },
         {
@@ -149,10 +156,11 @@ describe('aggregate pages', () => {
           { t: midnight, min: 19, max: 21, avg: 20, count: 10, first: 19, last: 21 },
           { t: midnight + HOUR, min: 20, max: 24, avg: 22, count: 360, first: 21, last: 23 },
         ],
+        humidity: [{ t: midnight + HOUR, min: 40, max: 42, avg: 41, count: 360, first: 40, last: 41 }],
       },
       nextCursor: 'abc',
     });
-    expect(parseAggregatePage({ items: 'none' })).toBeUndefined();
+    expect(parseAggregatePage({ items: 'none', nextCursor: null })).toBeUndefined();
   });
 
   it('appends pages in order without touching the loaded ones', () => {
@@ -160,6 +168,7 @@ describe('aggregate pages', () => {
       items: [
         {
           start: '2026-11-23T00:00:00Z',
+          end: '2026-11-23T01:00:00Z',
           metrics: { t: { min: 1, max: 1, avg: 1, count: 1, first: 1, last: 1 } },
         },
       ],
@@ -169,6 +178,7 @@ describe('aggregate pages', () => {
       items: [
         {
           start: '2026-11-23T01:00:00Z',
+          end: '2026-11-23T02:00:00Z',
           metrics: { t: { min: 2, max: 2, avg: 2, count: 1, first: 2, last: 2 } },
         },
       ],
@@ -252,15 +262,18 @@ describe('a long range that keeps extending live', () => {
     items: [
       {
         start: '2026-11-23T08:00:00Z',
+        end: '2026-11-23T09:00:00Z',
         metrics: { temperature: { min: 18, max: 22, avg: 20, count: 360, first: 18, last: 22 } },
       },
       {
         start: '2026-11-23T09:00:00Z',
+        end: '2026-11-23T10:00:00Z',
         metrics: { temperature: { min: 21, max: 25, avg: 23, count: 360, first: 22, last: 24 } },
       },
       // The API's view of the bucket still filling: the tail owns it.
       {
         start: '2026-11-23T10:00:00Z',
+        end: '2026-11-23T11:00:00Z',
         metrics: { temperature: { min: 1, max: 1, avg: 1, count: 1, first: 1, last: 1 } },
       },
     ],

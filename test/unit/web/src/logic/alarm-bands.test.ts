@@ -47,6 +47,7 @@ describe('alarm bands on the charts', () => {
             summary: 'temperature 34 is above 30',
             metric: 'temperature',
             resolvedAt: '2026-11-23T10:20:00.000Z',
+            updatedAt: '2026-11-23T10:20:00.000Z',
             timeline: [
               { type: 'AlertResolved', time: '2026-11-23T10:20:00.000Z', eventId: 'e2' },
               { type: 'AlertRaised', time: '2026-11-23T10:05:00.000Z', eventId: 'e1' },

@@ -3,7 +3,7 @@ import {
   type AlertEntry,
   applyLifecycle,
   canActOnAlerts,
-  parseAlert,
+  parseAlertRecord,
   roleOfToken,
 } from '../../../../../web/src/logic/alerts.ts';
 
@@ -48,14 +48,17 @@ describe('alert actions in the dashboard', () => {
     ]);
   });
 
-  it('reads an alert record with its acknowledgement, snooze and timeline', () => {
-    const alert = parseAlert(
+  it('reads an alert record with its acknowledgement, snooze and timeline, dropping a malformed step', () => {
+    const alert = parseAlertRecord(
       {
         ...open,
+        state: 'active',
         raisedAt: '2026-11-23T10:00:00.000Z',
+        updatedAt: '2026-11-23T10:06:00.000Z',
         acknowledgedBy: 'admin/t2',
         snoozedUntil: '2026-11-23T11:00:00.000Z',
-        timeline: [{ type: 'AlertRaised', time: '2026-11-23T10:00:00.000Z' }, { type: 7 }],
+        timeline: [{ type: 'AlertRaised', time: '2026-11-23T10:00:00.000Z', eventId: 'e1' }, { type: 7 }],
+        escalationPolicy: 'added by a later API',
       },
       0,
     );

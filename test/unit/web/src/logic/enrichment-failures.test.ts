@@ -19,19 +19,28 @@ describe('enrichment failures on the dashboard', () => {
         {
           deviceId: 'boiler-1',
           timestamp: '2026-11-23T10:00:00.000Z',
+          receivedAt: '2026-11-23T10:00:01.000Z',
           metrics: { t: 1 },
           enrichmentError: timeout,
         },
-        { deviceId: 'boiler-1', timestamp: '2026-11-23T10:01:00.000Z', metrics: { t: 2 }, enrichment: {} },
+        {
+          deviceId: 'boiler-1',
+          timestamp: '2026-11-23T10:01:00.000Z',
+          receivedAt: '2026-11-23T10:01:01.000Z',
+          metrics: { t: 2 },
+          enrichment: {},
+        },
         {
           deviceId: 'boiler-1',
           timestamp: '2026-11-23T10:02:00.000Z',
+          receivedAt: '2026-11-23T10:02:01.000Z',
           metrics: { t: 3 },
           enrichmentError: lambda,
         },
         {
           deviceId: 'boiler-1',
           timestamp: '2026-11-23T10:03:00.000Z',
+          receivedAt: '2026-11-23T10:03:01.000Z',
           metrics: { t: 4 },
           enrichmentError: {},
         },
@@ -58,8 +67,20 @@ describe('enrichment failures on the dashboard', () => {
 
   it('forgets a reading once it is enriched after all: by its ReadingEnriched push or a history item without error', () => {
     const failures = applyFailures(new Map(), [
-      { deviceId: 'd', timestamp: '2026-11-23T10:00:00.000Z', metrics: { t: 1 }, enrichmentError: lambda },
-      { deviceId: 'd', timestamp: '2026-11-23T10:01:00.000Z', metrics: { t: 1 }, enrichmentError: lambda },
+      {
+        deviceId: 'd',
+        timestamp: '2026-11-23T10:00:00.000Z',
+        receivedAt: '2026-11-23T10:00:01.000Z',
+        metrics: { t: 1 },
+        enrichmentError: lambda,
+      },
+      {
+        deviceId: 'd',
+        timestamp: '2026-11-23T10:01:00.000Z',
+        receivedAt: '2026-11-23T10:01:01.000Z',
+        metrics: { t: 1 },
+        enrichmentError: lambda,
+      },
     ]);
 
     const afterPush = clearFailure(failures, {
@@ -71,6 +92,7 @@ describe('enrichment failures on the dashboard', () => {
       {
         deviceId: 'd',
         timestamp: '2026-11-23T10:01:00.000Z',
+        receivedAt: '2026-11-23T10:01:01.000Z',
         metrics: { t: 1 },
         enrichment: { t: { anomaly: false } },
       },

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
 import {
   applyAlertToAlarmStates,
   mergeLoadedAlerts,
@@ -13,6 +14,7 @@ import {
   parseEnriched,
   parseReadingsPage,
   parseServerMessage,
+  validItems,
 } from '../../../../../web/src/logic/messages.ts';
 import { resolveToken } from '../../../../../web/src/logic/token.ts';
 
@@ -58,6 +60,20 @@ describe('parseServerMessage', () => {
   });
 });
 
+describe('validItems', () => {
+  it('keeps the items that match, in order, and warns once per kind of list about the others', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const item = z.object({ n: z.number() });
+
+    const first = validItems([{ n: 1 }, { n: 'two' }, { n: 3, extra: true }], item, 'numbered thing');
+    const again = validItems([{ n: 'four' }, { n: 5 }], item, 'numbered thing');
+
+    expect([first, again]).toEqual([[{ n: 1 }, { n: 3 }], [{ n: 5 }]]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
+  });
+});
+
 describe('REST bodies', () => {
   it('reads a readings page, skipping malformed items', () => {
     const page = parseReadingsPage({
@@ -69,18 +85,87 @@ describe('REST bodies', () => {
           receivedAt: '2026-11-23T10:00:01Z',
         },
         { deviceId: 'a', metrics: { t: 1 } },
+        {
+          deviceId: 'a',
+          timestamp: '2026-11-23T10:00:05Z',
+          metrics: { t: Number.MAX_VALUE },
+          receivedAt: '2026-11-23T10:00:06Z',
+        },
+        {
+          deviceId: 'a',
+          timestamp: '2026-11-23T10:00:10Z',
+          metrics: { t: 2 },
+          receivedAt: '2026-11-23T10:00:11Z',
+          quality: 'added by a later API',
+        },
       ],
       nextCursor: 'abc',
     });
 
-    expect(page?.items).toHaveLength(1);
+    expect(page?.items).toEqual([
+      {
+        deviceId: 'a',
+        timestamp: '2026-11-23T10:00:00Z',
+        metrics: { t: 1 },
+        receivedAt: '2026-11-23T10:00:01Z',
+      },
+      {
+        deviceId: 'a',
+        timestamp: '2026-11-23T10:00:10Z',
+        metrics: { t: 2 },
+        receivedAt: '2026-11-23T10:00:11Z',
+      },
+    ]);
     expect(page?.nextCursor).toBe('abc');
+    expect(parseReadingsPage({ items: {}, nextCursor: null })).toBeUndefined();
   });
 
-  it('reads devices with their alarm states', () => {
-    const [device] =
+  it('reads a history item’s enrichment per metric, and keeps the reading when its enrichment is unreadable', () => {
+    const reading = {
+      deviceId: 'a',
+      timestamp: '2026-11-23T10:00:00.000Z',
+      metrics: { t: 9 },
+      receivedAt: '2026-11-23T10:00:01.000Z',
+    };
+    const t = {
+      value: 9,
+      delta: 1,
+      ratePerMinute: 2,
+      mean: 5,
+      stddev: 1,
+      zScore: 4,
+      anomaly: true,
+      samples: 12,
+    };
+    const page = parseReadingsPage({
+      items: [
+        {
+          ...reading,
+          enrichment: {
+            readingId: 'r1',
+            deviceId: 'a',
+            timestamp: reading.timestamp,
+            gapSeconds: null,
+            metrics: { t },
+          },
+        },
+        {
+          ...reading,
+          timestamp: '2026-11-23T10:01:00.000Z',
+          enrichment: { metrics: { t: { anomaly: 'yes' } } },
+        },
+      ],
+      nextCursor: null,
+    });
+
+    expect(page?.items.map((item) => item.enrichment)).toEqual([{ t }, undefined]);
+  });
+
+  it('reads devices with their alarm states, dropping a malformed one and ignoring unknown fields', () => {
+    const devices =
       parseDevices({
         items: [
+          { deviceId: 'broken', metrics: {}, alarms: [], alarmStates: [] },
           {
             deviceId: 'gh-1',
             name: 'Greenhouse',
@@ -89,12 +174,17 @@ describe('REST bodies', () => {
             expectedIntervalSeconds: 5,
             createdAt: '2026-11-23T10:00:00Z',
             updatedAt: '2026-11-23T10:00:00Z',
-            alarmStates: [{ metric: 'temperature', above: 30, severity: 'warning', state: 'ALARM' }],
+            alarmStates: [
+              { metric: 'temperature', above: 30, severity: 'warning', state: 'ALARM', note: 'later' },
+            ],
+            firmware: '2.1',
           },
         ],
       }) ?? [];
 
-    expect(device).toMatchObject({
+    expect(devices).toHaveLength(1);
+    expect(devices[0]).not.toHaveProperty('firmware');
+    expect(devices[0]).toMatchObject({
       deviceId: 'gh-1',
       expectedIntervalSeconds: 5,
       metrics: { temperature: { unit: '°C' } },
@@ -172,9 +262,20 @@ describe('alerts', () => {
 
   it('adds alerts loaded over REST under those pushes already brought', () => {
     const pushed = resolveAlert(raiseAlert([], raised), raised, now);
-    const merged = mergeLoadedAlerts(pushed, parseAlertList({ items: [alertData] }, now));
+    const record = {
+      ...alertData,
+      state: 'active',
+      raisedAt: alertData.time,
+      updatedAt: alertData.time,
+      timeline: [],
+    };
+    const loaded = parseAlertList({ items: [record, { ...record, alertId: 'a2' }, { alertId: 'a3' }] }, now);
 
-    expect(merged).toEqual(pushed);
+    expect(loaded.map((a) => a.alertId)).toEqual(['a1', 'a2']);
+    expect(mergeLoadedAlerts(pushed, loaded).map((a) => [a.alertId, a.resolvedAt])).toEqual([
+      ['a1', now],
+      ['a2', undefined],
+    ]);
   });
 
   it('switches the matching alarm state of the device', () => {
