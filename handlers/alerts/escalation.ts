@@ -1,4 +1,4 @@
-import type { AlertRecord } from '../../schemas/alert.ts';
+import type { AlertRecord } from '../../schemas/alert-record.ts';
 import type { Alarm } from '../../schemas/device.ts';
 import { AlertEscalated } from '../../schemas/events.ts';
 import { alarmKeyOf } from '../lib/devices-store.ts';

@@ -1,5 +1,5 @@
-import type { AlertRecord } from '../../schemas/alert.ts';
 import { MAX_SNOOZE_MINUTES, type SnoozeRequest } from '../../schemas/alert.ts';
+import type { AlertRecord } from '../../schemas/alert-record.ts';
 import { AlertAcknowledged, type AlertData, AlertResolved, AlertSnoozed } from '../../schemas/events.ts';
 import { SILENCE_STATE_KEY } from '../enrichment/alert-state.ts';
 import { actorOf, type Principal, requireDevice, requireRole } from '../lib/auth.ts';

@@ -1,4 +1,4 @@
-import type { AlertRecord } from '../../schemas/alert.ts';
+import type { AlertRecord } from '../../schemas/alert-record.ts';
 import { canSee, type Principal, requireDevice } from '../lib/auth.ts';
 
 /** What `GET /alerts` may ask for; every filter given applies. */

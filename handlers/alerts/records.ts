@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AlertRecord, type TimelineEntry } from '../../schemas/alert.ts';
+import { AlertRecord, type TimelineEntry } from '../../schemas/alert-record.ts';
 import type { AlertData } from '../../schemas/events.ts';
 import { indexQuery } from '../lib/dynamo.ts';
 import { INDEX } from '../lib/table-indexes.ts';

@@ -1,4 +1,4 @@
-import type { AlertRecord } from '../../schemas/alert.ts';
+import type { AlertRecord } from '../../schemas/alert-record.ts';
 import type { Device, PutDeviceRequest, RotateKeyRequest } from '../../schemas/device.ts';
 import { type AlertLifecycleDeps, resolveByHand } from '../alerts/lifecycle.ts';
 import { actorOf, canSee, type Principal } from '../lib/auth.ts';

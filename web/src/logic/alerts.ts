@@ -3,7 +3,7 @@
  * keyed by `alertId` so a push delivered twice or overlapping the initial REST load changes nothing.
  */
 import * as z from 'zod/mini';
-import { AlertRecord, TimelineEntry } from '../../../schemas/alert.ts';
+import { AlertRecord, TimelineEntry } from '../../../schemas/alert-record.ts';
 import { Role } from '../../../schemas/common.ts';
 import type { Device } from '../../../schemas/device.ts';
 import { AlertAcknowledged, AlertSnoozed } from '../../../schemas/events.ts';

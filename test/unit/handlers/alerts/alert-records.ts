@@ -1,4 +1,4 @@
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 
 /** When the alerts of these tests were raised. */
 export const RAISED = '2026-11-23T10:00:00.000Z';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type EscalationDeps, escalate, escalationPeriodOf } from '../../../../handlers/alerts/escalation.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 

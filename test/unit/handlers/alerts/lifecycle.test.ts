@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '../../../../handlers/lib/errors.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 
 const operator: Principal = { role: 'operator', deviceIds: ['boiler-1'], tokenId: 'op-1' };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type ListAlertsDeps, listAlerts } from '../../../../handlers/alerts/list.ts';
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { ForbiddenError } from '../../../../handlers/lib/errors.ts';
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 
 const record = (
   deviceId: string,

@@ -6,7 +6,7 @@ import { type EvaluateDeps, evaluate } from '../../../../handlers/enrichment/eva
 import type { Principal } from '../../../../handlers/lib/auth.ts';
 import { type AlertState, alarmKeyOf, type DeviceItem } from '../../../../handlers/lib/devices-store.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
 import { RAISED, thresholdAlert } from './alert-records.ts';
 

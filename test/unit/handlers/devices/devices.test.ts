@@ -11,7 +11,7 @@ import type { Principal } from '../../../../handlers/lib/auth.ts';
 import type { DeviceItem } from '../../../../handlers/lib/devices-store.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../../../handlers/lib/errors.ts';
 import type { EventEntry } from '../../../../handlers/lib/events.ts';
-import type { AlertRecord } from '../../../../schemas/alert.ts';
+import type { AlertRecord } from '../../../../schemas/alert-record.ts';
 import { thresholdAlert } from '../alerts/alert-records.ts';
 
 const admin: Principal = { role: 'admin', deviceIds: '*', tokenId: 'admin-1' };
