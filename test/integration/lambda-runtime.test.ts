@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ENVIRONMENT_YOUNG_GENERATION_MB,
   LambdaInvocationError,
   LambdaThrottledError,
   LocalLambda,
@@ -99,6 +100,13 @@ describe('local Lambda runtime limits', () => {
       false,
     ]);
     expect(unknown.name).toBe('ResourceNotFoundException');
+  });
+
+  it("bounds an environment's young generation, so busy environments do not each hold tens of MB of it", async () => {
+    const answer = (await lambda.invoke('bystander', { action: 'churn' })) as { newSpaceBytes: number };
+
+    expect(answer.newSpaceBytes).toBeGreaterThan(0);
+    expect(answer.newSpaceBytes).toBeLessThanOrEqual(ENVIRONMENT_YOUNG_GENERATION_MB * 2 ** 20);
   });
 
   it('reaps an idle environment and starts a fresh one on the next invocation', async () => {

@@ -51,6 +51,14 @@ export const DEFAULT_WAITING_PER_FUNCTION = 2 * DEFAULT_ENVIRONMENTS_PER_FUNCTIO
  */
 export const DEFAULT_IDLE_GIVES_WAY_AFTER_MS = 60_000;
 
+/**
+ * The young generation of each execution environment's heap (MB). By V8's default a busy
+ * environment's new space grows to 32 MB: the soak's sixteen environments each committed about
+ * 56 MB of heap for 20 to 30 MB in use, most of the process's resident memory. Handlers' objects
+ * are short-lived and small, so a smaller young generation only scavenges more often.
+ */
+export const ENVIRONMENT_YOUNG_GENERATION_MB = 8;
+
 /** How a caller waits for an execution environment of the function it invokes. */
 export interface InvokeOptions {
   /**
@@ -421,7 +429,10 @@ export class LocalLambda {
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       },
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: pool.fn.limits.memoryMb },
+      resourceLimits: {
+        maxOldGenerationSizeMb: pool.fn.limits.memoryMb,
+        maxYoungGenerationSizeMb: ENVIRONMENT_YOUNG_GENERATION_MB,
+      },
       stdout: this.#onLog !== undefined,
       stderr: this.#onLog !== undefined,
     });
