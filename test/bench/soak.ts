@@ -218,7 +218,21 @@ const lambdaLine = () => {
   const pools = Object.values(cloud.lambda.stats());
   const sum = (field: 'environments' | 'busy' | 'waiting' | 'coldStarts') =>
     pools.reduce((total, pool) => total + pool[field], 0);
-  return `environments ${sum('environments')} busy ${sum('busy')} waiting ${sum('waiting')} cold starts ${sum('coldStarts')} throttled ${count(cloud.lambda.throttledCount)}`;
+  // The functions with invocations waiting, each with its environments busy of those it has: where the queue is.
+  const queued = Object.entries(cloud.lambda.stats())
+    .filter(([, pool]) => pool.waiting > 0)
+    .map(([name, pool]) => `${name} ${pool.busy}/${pool.environments} +${pool.waiting}`)
+    .join(', ');
+  return `environments ${sum('environments')} busy ${sum('busy')} waiting ${sum('waiting')}${queued ? ` (${queued})` : ''} cold starts ${sum('coldStarts')} throttled ${count(cloud.lambda.throttledCount)}`;
+};
+
+/**
+ * Where the resident memory is: this thread's JavaScript heap, the execution environments' heaps
+ * (each a worker thread, reported at its last ping) and the stream records held in memory.
+ */
+const memoryLine = () => {
+  const environments = cloud.lambda.health().environments.reduce((sum, e) => sum + (e.heapUsedMb ?? 0), 0);
+  return `heap ${mb(process.memoryUsage().heapUsed)} environments' heaps ${count(Math.round(environments))} MB stream records in memory ${count(cloud.dynamodb.streams.recordsInMemory())}`;
 };
 
 const samples: { at: number; rss: number }[] = [];
@@ -228,7 +242,7 @@ const sample = (phase: string) => {
   peakRss = Math.max(peakRss, stats.rssBytes);
   samples.push({ at: Date.now(), rss: stats.rssBytes });
   print(
-    `${phase.padEnd(6)} t+${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s  rss ${mb(stats.rssBytes)}  ` +
+    `${phase.padEnd(6)} t+${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s  rss ${mb(stats.rssBytes)} (${memoryLine()})  ` +
       `accepted ${count(stats.acceptedReadings)}  throttled ${count(stats.throttledRequests)}  ` +
       `pending deliveries ${count(stats.pendingDeliveries)}  dead letters ${count(stats.deadLetters)}  ` +
       `lambda ${lambdaLine()}  ${load()}`,

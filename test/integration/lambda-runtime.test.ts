@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ENVIRONMENT_YOUNG_GENERATION_MB,
   LambdaInvocationError,
   LambdaThrottledError,
   LocalLambda,
@@ -99,6 +100,13 @@ describe('local Lambda runtime limits', () => {
       false,
     ]);
     expect(unknown.name).toBe('ResourceNotFoundException');
+  });
+
+  it("bounds an environment's young generation, so busy environments do not each hold tens of MB of it", async () => {
+    const answer = (await lambda.invoke('bystander', { action: 'churn' })) as { newSpaceBytes: number };
+
+    expect(answer.newSpaceBytes).toBeGreaterThan(0);
+    expect(answer.newSpaceBytes).toBeLessThanOrEqual(ENVIRONMENT_YOUNG_GENERATION_MB * 2 ** 20);
   });
 
   it('reaps an idle environment and starts a fresh one on the next invocation', async () => {
@@ -268,6 +276,48 @@ describe('local Lambda execution environments', () => {
     expect(lambda.stats()).toMatchObject({
       bystander: { environments: 0, coldStarts: 1 },
       runaway: { environments: 1, coldStarts: 1 },
+    });
+  });
+
+  it("at the machine's bound, gives the idle environment of a function with nothing waiting to a function whose invocations wait, though their pools are the same size", async () => {
+    const lambda = runtime({ maxEnvironments: 2, maxEnvironmentsPerFunction: 2, idleGivesWayAfterMs: 0 });
+    const { hold, open } = gate('gives-way');
+    await lambda.invoke('runaway', { action: 'echo' });
+    await lambda.invoke('bystander', { action: 'echo' });
+
+    const held = [1, 2].map(() => lambda.invoke('bystander', hold));
+    await waitFor(() => lambda.stats().bystander?.busy === 2, 'both held invocations to run');
+    const whileHeld = lambda.stats();
+    open();
+    const environments = new Set((await Promise.all(held)).map(environmentOf));
+
+    expect(whileHeld).toMatchObject({
+      bystander: { environments: 2, busy: 2, waiting: 0 },
+      runaway: { environments: 0 },
+    });
+    expect(environments.size).toBe(2);
+  });
+
+  it('keeps the environment of a function idle for less than the give-way time: the waiting function runs on its own', async () => {
+    const lambda = runtime({
+      maxEnvironments: 2,
+      maxEnvironmentsPerFunction: 2,
+      idleGivesWayAfterMs: 3_600_000,
+    });
+    const { hold, open } = gate('keeps');
+    await lambda.invoke('runaway', { action: 'echo' });
+    await lambda.invoke('bystander', { action: 'echo' });
+
+    const held = lambda.invoke('bystander', hold);
+    const queued = lambda.invoke('bystander', { action: 'echo' });
+    await waitFor(() => lambda.stats().bystander?.waiting === 1, 'the second invocation to wait');
+    const whileHeld = lambda.stats();
+    open();
+    await Promise.all([held, queued]);
+
+    expect(whileHeld).toMatchObject({
+      bystander: { environments: 1, busy: 1, waiting: 1 },
+      runaway: { environments: 1 },
     });
   });
 });

@@ -2,10 +2,12 @@
  * A Lambda handler that misbehaves on request, for tests of the local Lambda runtime's limits:
  * `loop` never yields, `allocate` keeps memory until the heap bound is hit, `throw` fails with a
  * named error, `hold` waits until the file named by `until` exists and answers with the thread
- * (execution environment) it ran in, anything else is echoed at once.
+ * (execution environment) it ran in, `churn` makes short-lived objects and answers the size of
+ * its young generation, anything else is echoed at once.
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 
 export const handler = async (event: unknown): Promise<unknown> => {
@@ -24,6 +26,13 @@ export const handler = async (event: unknown): Promise<unknown> => {
   if (action === 'allocate') {
     const kept: number[][] = [];
     for (;;) kept.push(new Array(1_000_000).fill(kept.length));
+  }
+  if (action === 'churn') {
+    // Short-lived objects, many surviving a scavenge or two: what grows a young generation.
+    const ring: { n: number; text: string }[] = new Array(200_000);
+    for (let n = 0; n < 4_000_000; n++) ring[n % ring.length] = { n, text: `reading ${n}` };
+    const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+    return { newSpaceBytes: young?.space_size ?? 0, kept: ring.length };
   }
   if (action === 'throw') {
     throw Object.assign(new Error('No such device'), { name: 'DeviceNotFound' });

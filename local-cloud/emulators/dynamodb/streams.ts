@@ -7,7 +7,10 @@
  * A stream here has one shard, which stays open while the stream is enabled (AWS rolls shards over
  * every few hours; a consumer that follows `NextShardIterator` and the shard list sees no
  * difference). Records are kept 24 hours, as on AWS, in a JSON Lines file per stream that each
- * record is written to (one `write(2)`) before the write that made it is answered.
+ * record is written to (one `write(2)`) before the write that made it is answered. Memory holds
+ * only the newest records of each stream ({@link DEFAULT_RECORDS_IN_MEMORY}) and a sparse index of
+ * the file; a reader further behind (a TRIM_HORIZON iterator, a consumer catching up) reads the
+ * older records back from the file, so memory does not grow with the 24 hours of records.
  */
 import {
   closeSync,
@@ -15,6 +18,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -133,6 +137,16 @@ const MAX_GET_RECORDS = 1000;
 const MAX_GET_RECORDS_BYTES = 1024 * 1024;
 const SEQUENCE_DIGITS = 21;
 
+/**
+ * Records of each stream kept in memory when the stream has a file: the newest, which consumers
+ * keeping up read. At the soak's pace (two records a reading, 26 readings a second) 24 hours of
+ * records in memory grew the process by about 4 KB a record, without bound.
+ */
+export const DEFAULT_RECORDS_IN_MEMORY = 5000;
+/** One record in this many has its place in the file indexed; a read from the file starts at the nearest one. */
+const INDEX_EVERY = 256;
+const READ_CHUNK_BYTES = 256 * 1024;
+
 const sequence = (n: bigint): string => n.toString().padStart(SEQUENCE_DIGITS, '0');
 
 /** DynamoDB's item size: each attribute's name plus its value (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html). */
@@ -243,7 +257,79 @@ export interface StreamStoreOptions {
   readonly accountId: string;
   /** The clock, in epoch milliseconds (tests move it to expire iterators and trim records). */
   readonly now?: () => number;
+  /** Records of each stream held in memory when there is a `dir` ({@link DEFAULT_RECORDS_IN_MEMORY}); the rest are read back from its file. */
+  readonly recordsInMemory?: number;
 }
+
+/** Where a kept record's line starts in its stream's file, with its sequence number and creation time (epoch seconds). */
+interface FilePlace {
+  readonly sequence: bigint;
+  readonly offset: number;
+  readonly created: number;
+}
+
+/**
+ * What a stream keeps of its records. Without a file, `tail` is every record kept. With one, the
+ * file holds them all and `tail` the newest; `index` places the first record kept and one in
+ * {@link INDEX_EVERY} after it, and `evictedThrough` is the newest record that left `tail` (records
+ * after it are all in `tail`).
+ */
+interface Shard {
+  readonly tail: StreamRecord[];
+  readonly index: FilePlace[];
+  evictedThrough: bigint;
+  /** Records appended since the last indexed one. */
+  sinceIndexed: number;
+  /** The file's length in bytes. */
+  bytes: number;
+}
+
+const newShard = (): Shard => ({ tail: [], index: [], evictedThrough: 0n, sinceIndexed: 0, bytes: 0 });
+
+const sequenceOf = (record: StreamRecord): bigint => BigInt(record.dynamodb.SequenceNumber);
+
+/** The first index in records (in sequence order) whose sequence number is above `after`. */
+const firstAfter = (records: readonly StreamRecord[], after: bigint): number => {
+  let low = 0;
+  let high = records.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const record = records[middle];
+    if (record && sequenceOf(record) <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+};
+
+/** The complete lines of a file from a byte offset on, each with where it starts; a last line without its newline is left out. */
+function* linesFrom(file: string, from: number): Generator<{ line: string; offset: number }> {
+  if (!existsSync(file)) return;
+  const fd = openSync(file, 'r');
+  try {
+    let position = from;
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const chunk = Buffer.alloc(READ_CHUNK_BYTES);
+      const read = readSync(fd, chunk, 0, chunk.length, position);
+      if (read === 0) return;
+      const buffer =
+        carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      const start = position - carry.length;
+      let lineStart = 0;
+      for (let newline = buffer.indexOf(10); newline >= 0; newline = buffer.indexOf(10, lineStart)) {
+        yield { line: buffer.toString('utf8', lineStart, newline), offset: start + lineStart };
+        lineStart = newline + 1;
+      }
+      carry = Buffer.from(buffer.subarray(lineStart));
+      position += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A line of a stream's file as its record. */
+const recordOfLine = (line: string): StreamRecord => StreamRecord.parse(JSON.parse(line));
 
 /**
  * Every table's streams and their records. Writes are appended by the change capture before the
@@ -255,8 +341,9 @@ export class StreamStore {
   readonly #accountId: string;
   readonly #now: () => number;
   readonly #streams = new Map<string, StreamMeta>();
-  readonly #records = new Map<string, StreamRecord[]>();
+  readonly #shards = new Map<string, Shard>();
   readonly #files = new Map<string, number>();
+  readonly #recordsInMemory: number;
   readonly #listeners = new Set<(arn: string) => void>();
   #next = 1n;
 
@@ -265,6 +352,7 @@ export class StreamStore {
     this.#region = options.region;
     this.#accountId = options.accountId;
     this.#now = options.now ?? Date.now;
+    this.#recordsInMemory = options.recordsInMemory ?? DEFAULT_RECORDS_IN_MEMORY;
     if (this.#dir) {
       mkdirSync(this.#dir, { recursive: true });
       this.#load(this.#dir);
@@ -301,7 +389,7 @@ export class StreamStore {
       createdAt,
     };
     this.#streams.set(meta.arn, meta);
-    this.#records.set(meta.arn, []);
+    this.#shards.set(meta.arn, newShard());
     this.#saveMeta();
     return meta;
   }
@@ -321,13 +409,30 @@ export class StreamStore {
     if (!stream || changes.length === 0) return [];
     const created = Math.floor(this.#now() / 1000);
     const records = changes.map((change) => this.#record(stream, change, created));
+    const shard = this.#shardOf(stream.arn);
     const fd = this.#file(stream.arn);
     if (fd !== undefined) {
-      const buffer = Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const lines = records.map((r) => Buffer.from(`${JSON.stringify(r)}\n`));
+      const buffer = Buffer.concat(lines);
       let written = 0;
       while (written < buffer.length) written += writeSync(fd, buffer, written);
+      let offset = shard.bytes;
+      records.forEach((record, i) => {
+        if (shard.index.length === 0 || shard.sinceIndexed >= INDEX_EVERY) {
+          shard.index.push({ sequence: sequenceOf(record), offset, created });
+          shard.sinceIndexed = 0;
+        }
+        shard.sinceIndexed += 1;
+        offset += lines[i]?.length ?? 0;
+      });
+      shard.bytes = offset;
     }
-    this.#records.get(stream.arn)?.push(...records);
+    shard.tail.push(...records);
+    if (fd !== undefined && shard.tail.length > this.#recordsInMemory) {
+      const evicted = shard.tail.splice(0, shard.tail.length - this.#recordsInMemory);
+      const last = evicted.at(-1);
+      if (last) shard.evictedThrough = sequenceOf(last);
+    }
     for (const listener of this.#listeners) listener(stream.arn);
     return records;
   }
@@ -335,7 +440,24 @@ export class StreamStore {
   /** Whether a change with this event id is already a record of the table's enabled stream (recovery asks). */
   hasEvent(table: string, eventId: string): boolean {
     const stream = this.enabledStream(table);
-    return stream !== undefined && (this.#records.get(stream.arn) ?? []).some((r) => r.eventID === eventId);
+    if (stream === undefined) return false;
+    const shard = this.#shardOf(stream.arn);
+    if (shard.tail.some((r) => r.eventID === eventId)) return true;
+    const first = shard.index[0];
+    if (!this.#dir || shard.evictedThrough === 0n || !first) return false;
+    for (const { line } of linesFrom(this.#recordsFile(this.#dir, stream.arn), first.offset)) {
+      const record = recordOfLine(line);
+      if (sequenceOf(record) > shard.evictedThrough) return false;
+      if (record.eventID === eventId) return true;
+    }
+    return false;
+  }
+
+  /** Records of each stream held in memory now (the rest of those kept are in its file). */
+  recordsInMemory(): number {
+    let count = 0;
+    for (const shard of this.#shards.values()) count += shard.tail.length;
+    return count;
   }
 
   /** Calls back with a stream's ARN whenever records are appended to it; returns the unsubscribe. */
@@ -347,9 +469,50 @@ export class StreamStore {
   /** Records of a stream after a sequence number (the Lambda event source reads this way). */
   recordsAfter(arn: string, after: string, limit: number): readonly StreamRecord[] {
     this.#trim();
-    const records = this.#records.get(arn) ?? [];
-    const start = records.findIndex((r) => r.dynamodb.SequenceNumber > after);
-    return start < 0 ? [] : records.slice(start, start + limit);
+    const shard = this.#shards.get(arn);
+    if (!shard) return [];
+    const from = BigInt(after);
+    if (from >= shard.evictedThrough) {
+      const start = firstAfter(shard.tail, from);
+      return shard.tail.slice(start, start + limit);
+    }
+    return this.#readBack(arn, shard, from, limit);
+  }
+
+  /** Records after a sequence number read back from the stream's file, from the nearest indexed record before it. */
+  #readBack(arn: string, shard: Shard, after: bigint, limit: number): StreamRecord[] {
+    const dir = this.#dir;
+    if (!dir) return [];
+    let place = shard.index[0];
+    for (const candidate of shard.index) {
+      if (candidate.sequence > after) break;
+      place = candidate;
+    }
+    if (!place) return [];
+    const records: StreamRecord[] = [];
+    for (const { line } of linesFrom(this.#recordsFile(dir, arn), place.offset)) {
+      const record = recordOfLine(line);
+      if (sequenceOf(record) <= after) continue;
+      records.push(record);
+      if (records.length >= limit) break;
+    }
+    return records;
+  }
+
+  #shardOf(arn: string): Shard {
+    let shard = this.#shards.get(arn);
+    if (!shard) {
+      shard = newShard();
+      this.#shards.set(arn, shard);
+    }
+    return shard;
+  }
+
+  /** The sequence number of the oldest record a stream keeps, if it keeps any. */
+  #oldest(arn: string): bigint | undefined {
+    const shard = this.#shards.get(arn);
+    const first = shard?.index[0]?.sequence ?? (shard?.tail[0] ? sequenceOf(shard.tail[0]) : undefined);
+    return first;
   }
 
   /** The shard of a stream (one per stream here). */
@@ -436,8 +599,7 @@ export class StreamStore {
 
   #describeStream(request: Record<string, unknown>) {
     const stream = this.#stream(requireString(request, 'StreamArn'));
-    const records = this.#records.get(stream.arn) ?? [];
-    const starting = records[0]?.dynamodb.SequenceNumber ?? sequence(this.#next);
+    const starting = sequence(this.#oldest(stream.arn) ?? this.#next);
     return {
       StreamDescription: {
         StreamArn: stream.arn,
@@ -465,7 +627,6 @@ export class StreamStore {
     const shardId = requireString(request, 'ShardId');
     if (shardId !== stream.shardId) throw notFound(`Shard: ${shardId} in Stream: ${stream.arn}`);
     const type = requireString(request, 'ShardIteratorType');
-    const records = this.#records.get(stream.arn) ?? [];
     const issue = (after: bigint, horizon = false) => ({
       ShardIterator: encodeIterator({
         arn: stream.arn,
@@ -489,7 +650,7 @@ export class StreamStore {
         `A sequence number is required for ShardIteratorType ${type}, as a string of digits`,
       );
     const number = BigInt(given);
-    const oldest = records[0] ? BigInt(records[0].dynamodb.SequenceNumber) : this.#next;
+    const oldest = this.#oldest(stream.arn) ?? this.#next;
     if (number < oldest && this.#trimmedBefore(stream.arn, number))
       throw new AwsError(
         'TrimmedDataAccessException',
@@ -542,8 +703,7 @@ export class StreamStore {
 
   /** Whether records of a stream at or before `number` were trimmed (there were some, and they are gone). */
   #trimmedBefore(arn: string, number: bigint): boolean {
-    const first = this.#records.get(arn)?.[0];
-    const firstKept = first ? BigInt(first.dynamodb.SequenceNumber) : this.#next;
+    const firstKept = this.#oldest(arn) ?? this.#next;
     return number < firstKept && (this.#trimmed.get(arn) ?? 0n) >= number;
   }
 
@@ -553,20 +713,46 @@ export class StreamStore {
   /** Drops records, and disabled streams, older than the 24-hour retention. */
   #trim(): void {
     const horizon = Math.floor((this.#now() - RETENTION_MS) / 1000);
-    for (const [arn, records] of this.#records) {
-      const keep = records.findIndex((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
-      const drop = keep < 0 ? records.length : keep;
-      if (drop === 0) continue;
-      const last = records[drop - 1];
-      if (last) this.#trimmed.set(arn, BigInt(last.dynamodb.SequenceNumber));
-      records.splice(0, drop);
+    for (const [arn, shard] of this.#shards) {
+      const { tail } = shard;
+      const keep = tail.findIndex((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
+      const drop = keep < 0 ? tail.length : keep;
+      const last = tail[drop - 1];
+      if (last) this.#trimmed.set(arn, sequenceOf(last));
+      if (drop > 0) tail.splice(0, drop);
+      this.#trimFile(arn, shard, horizon);
     }
     for (const stream of [...this.#streams.values()]) {
       if (stream.disabledAt !== undefined && this.#now() - stream.disabledAt > RETENTION_MS) {
         this.#streams.delete(stream.arn);
-        this.#records.delete(stream.arn);
+        this.#shards.delete(stream.arn);
         this.#saveMeta();
       }
+    }
+  }
+
+  /**
+   * Moves a stream's first kept record in its file past those older than the horizon (whole
+   * indexed runs at once, then record by record); the file itself is cut at the next start.
+   */
+  #trimFile(arn: string, shard: Shard, horizon: number): void {
+    const { index } = shard;
+    if (!this.#dir || !index[0] || index[0].created >= horizon) return;
+    while (index[1] && index[1].created < horizon) index.shift();
+    const first = index[0];
+    if (!first) return;
+    index.shift();
+    for (const { line, offset } of linesFrom(this.#recordsFile(this.#dir, arn), first.offset)) {
+      const record = recordOfLine(line);
+      const created = record.dynamodb.ApproximateCreationDateTime;
+      if (created >= horizon) {
+        if (index[0]?.sequence !== sequenceOf(record))
+          index.unshift({ sequence: sequenceOf(record), offset, created });
+        return;
+      }
+      this.#trimmed.set(arn, sequenceOf(record));
+      if (shard.evictedThrough < sequenceOf(record)) shard.evictedThrough = sequenceOf(record);
+      if (index[0] && sequenceOf(record) >= index[0].sequence) index.shift();
     }
   }
 
@@ -591,6 +777,57 @@ export class StreamStore {
     renameSync(`${file}.tmp`, file);
   }
 
+  /**
+   * Reads a stream's file record by record: rewrites it without the records past retention (and
+   * without a last line the process did not finish), indexes it and keeps the newest in memory.
+   */
+  #loadRecords(file: string, arn: string, horizon: number): Shard {
+    const shard = newShard();
+    const out = openSync(`${file}.tmp`, 'w');
+    try {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = () => {
+        const buffer = Buffer.concat(pending);
+        let written = 0;
+        while (written < buffer.length) written += writeSync(out, buffer, written);
+        pending = [];
+        pendingBytes = 0;
+      };
+      for (const { line } of linesFrom(file, 0)) {
+        if (line === '') continue;
+        const record = recordOfLine(line);
+        const number = sequenceOf(record);
+        if (number + 1n > this.#next) this.#next = number + 1n;
+        const created = record.dynamodb.ApproximateCreationDateTime;
+        if (created < horizon) {
+          this.#trimmed.set(arn, number);
+          continue;
+        }
+        if (shard.index.length === 0 || shard.sinceIndexed >= INDEX_EVERY) {
+          shard.index.push({ sequence: number, offset: shard.bytes, created });
+          shard.sinceIndexed = 0;
+        }
+        shard.sinceIndexed += 1;
+        const bytes = Buffer.from(`${line}\n`);
+        shard.bytes += bytes.length;
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        if (pendingBytes >= READ_CHUNK_BYTES) flush();
+        shard.tail.push(record);
+        if (shard.tail.length > this.#recordsInMemory) {
+          const evicted = shard.tail.shift();
+          if (evicted) shard.evictedThrough = sequenceOf(evicted);
+        }
+      }
+      flush();
+    } finally {
+      closeSync(out);
+    }
+    renameSync(`${file}.tmp`, file);
+    return shard;
+  }
+
   /** Reads the streams and their records kept by a previous run, dropping what is past retention. */
   #load(dir: string): void {
     const metaFile = join(dir, 'streams.json');
@@ -599,20 +836,10 @@ export class StreamStore {
     const horizon = Math.floor((this.#now() - RETENTION_MS) / 1000);
     for (const stream of streams) {
       this.#streams.set(stream.arn, stream);
-      const file = this.#recordsFile(dir, stream.arn);
-      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
-      lines.pop(); // '' after the last newline, or a write the process did not finish
-      const records = lines.filter((line) => line !== '').map((line) => StreamRecord.parse(JSON.parse(line)));
-      for (const record of records) {
-        const next = BigInt(record.dynamodb.SequenceNumber) + 1n;
-        if (next > this.#next) this.#next = next;
-      }
-      const kept = records.filter((r) => r.dynamodb.ApproximateCreationDateTime >= horizon);
-      const trimmed = records[records.length - kept.length - 1];
-      if (trimmed) this.#trimmed.set(stream.arn, BigInt(trimmed.dynamodb.SequenceNumber));
-      this.#records.set(stream.arn, kept);
-      writeFileSync(`${file}.tmp`, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      renameSync(`${file}.tmp`, file);
+      this.#shards.set(
+        stream.arn,
+        this.#loadRecords(this.#recordsFile(dir, stream.arn), stream.arn, horizon),
+      );
     }
     for (const stream of streams) {
       if (stream.endingSequenceNumber === undefined) continue;

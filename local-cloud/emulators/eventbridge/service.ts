@@ -62,6 +62,13 @@ export interface LocalEventBridgeOptions {
    */
   readonly maxConcurrentDeliveries?: number;
   /**
+   * Of those, attempts under way at once to one rule target (half of them by default): a target
+   * that is slow to take its events (a function whose environments are all busy) does not hold
+   * every attempt while the other targets' deliveries wait behind it, as EventBridge delivers to
+   * each target independently.
+   */
+  readonly maxConcurrentDeliveriesPerTarget?: number;
+  /**
    * Pending deliveries kept in memory ({@link DEFAULT_MAX_DELIVERIES_IN_MEMORY}); the rest stay in
    * the journal on disk and are read back as these are delivered, so memory does not grow with the backlog.
    */
@@ -237,7 +244,10 @@ export class LocalEventBridge {
   readonly #ready: Delivery[] = [];
   readonly #journal: Journal<PendingDelivery>;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Attempts under way by rule target (rule ARN and target id). */
+  readonly #inFlightByTarget = new Map<string, number>();
   readonly #maxConcurrent: number;
+  readonly #maxPerTarget: number;
   readonly #maxInMemory: number;
   readonly deadLetters: DeadLetterQueues;
   #closed = false;
@@ -245,6 +255,8 @@ export class LocalEventBridge {
   constructor(options: LocalEventBridgeOptions) {
     this.#options = options;
     this.#maxConcurrent = options.maxConcurrentDeliveries ?? DEFAULT_MAX_CONCURRENT_DELIVERIES;
+    this.#maxPerTarget =
+      options.maxConcurrentDeliveriesPerTarget ?? Math.max(1, Math.ceil(this.#maxConcurrent / 2));
     this.#maxInMemory = options.maxDeliveriesInMemory ?? DEFAULT_MAX_DELIVERIES_IN_MEMORY;
     for (const bus of [DEFAULT_BUS, ...options.busNames]) this.#addBus(bus);
     this.#archives = new Archives(options.dataDir && join(options.dataDir, 'archive'));
@@ -644,12 +656,27 @@ export class LocalEventBridge {
     }, delayMs);
   }
 
-  /** Starts attempts for ready deliveries while fewer than the maximum are under way. */
+  /**
+   * Starts attempts for ready deliveries, oldest first, while fewer than the maximum are under way;
+   * a delivery whose target already has its share under way waits for one of them.
+   */
   #pump(): void {
-    while (!this.#closed && this.#inFlight.size < this.#maxConcurrent) {
-      const delivery = this.#ready.shift();
+    let index = 0;
+    while (!this.#closed && this.#inFlight.size < this.#maxConcurrent && index < this.#ready.length) {
+      const delivery = this.#ready[index];
       if (!delivery) return;
+      const target = `${delivery.ruleArn} ${delivery.targetId}`;
+      const underWay = this.#inFlightByTarget.get(target) ?? 0;
+      if (underWay >= this.#maxPerTarget) {
+        index++;
+        continue;
+      }
+      this.#ready.splice(index, 1);
+      this.#inFlightByTarget.set(target, underWay + 1);
       const attempt = this.#attempt(delivery).finally(() => {
+        const left = (this.#inFlightByTarget.get(target) ?? 1) - 1;
+        if (left > 0) this.#inFlightByTarget.set(target, left);
+        else this.#inFlightByTarget.delete(target);
         this.#inFlight.delete(attempt);
         this.#pump();
         this.#refill();

@@ -39,6 +39,26 @@ export const DEFAULT_ENVIRONMENTS = 16;
  */
 export const DEFAULT_WAITING_PER_FUNCTION = 2 * DEFAULT_ENVIRONMENTS_PER_FUNCTION;
 
+/**
+ * How long an environment stays idle, its function with nothing waiting, before it gives way to a
+ * function whose invocations wait for an environment at the machine's bound. Without it, the pools
+ * settled on one or two environments each: after a burst, the functions with a backlog (the
+ * workflow's tasks, the push) ran on one or two environments while a dozen of other functions'
+ * stayed idle until reaped five minutes later. A minute is past the gaps of a function in use, a
+ * scheduled one's included, so mostly the environments of functions out of use give way: at 10 s
+ * the soak started 104 environments in 11 minutes (25 in 8 minutes before), each a cold start of
+ * seconds of CPU on a loaded machine.
+ */
+export const DEFAULT_IDLE_GIVES_WAY_AFTER_MS = 60_000;
+
+/**
+ * The young generation of each execution environment's heap (MB). By V8's default a busy
+ * environment's new space grows to 32 MB: the soak's sixteen environments each committed about
+ * 56 MB of heap for 20 to 30 MB in use, most of the process's resident memory. Handlers' objects
+ * are short-lived and small, so a smaller young generation only scavenges more often.
+ */
+export const ENVIRONMENT_YOUNG_GENERATION_MB = 8;
+
 /** How a caller waits for an execution environment of the function it invokes. */
 export interface InvokeOptions {
   /**
@@ -93,6 +113,12 @@ export interface LocalLambdaOptions {
   readonly maxWaitingPerFunction?: number;
   /** Environments whose init code may run at once (cold starts are CPU-bound); the machine's cores by default. */
   readonly maxConcurrentColdStarts?: number;
+  /**
+   * At the machine's bound, an environment idle this long, of a function with nothing waiting, is
+   * ended for a function whose invocations wait, whatever their pool sizes
+   * ({@link DEFAULT_IDLE_GIVES_WAY_AFTER_MS} by default).
+   */
+  readonly idleGivesWayAfterMs?: number;
   /** How often each environment is pinged. */
   readonly heartbeatIntervalMs?: number;
   /** An environment that leaves a ping unanswered this long is unresponsive (its thread is stuck). */
@@ -304,7 +330,8 @@ export interface FunctionPoolStats {
  * Unlike Lambda, the pool is bounded by the machine ({@link DEFAULT_ENVIRONMENTS_PER_FUNCTION},
  * {@link DEFAULT_ENVIRONMENTS}): an admitted invocation that finds the pool full waits, counted
  * against the concurrency as if it ran, for the next free environment; an idle environment of a
- * function that has more environments than its own is ended to make room. Its timeout runs from
+ * function that has more environments than its own, or of one idle a while with nothing waiting
+ * ({@link DEFAULT_IDLE_GIVES_WAY_AFTER_MS}), is ended to make room. Its timeout runs from
  * when an environment takes it, as Lambda's runs from when the handler starts, so a wait is never
  * charged to the handler.
  */
@@ -321,6 +348,7 @@ export class LocalLambda {
   readonly #maxEnvironments: number;
   readonly #maxWaiting: number;
   readonly #maxColdStarts: number;
+  readonly #idleGivesWayAfterMs: number;
   /** How long inits have been taking lately (see {@link recentInitMs}); none has run yet when undefined. */
   #recentInitMs: number | undefined;
   readonly #heartbeat: NodeJS.Timeout;
@@ -345,6 +373,7 @@ export class LocalLambda {
     this.#maxEnvironments = options.maxEnvironments ?? DEFAULT_ENVIRONMENTS;
     this.#maxWaiting = options.maxWaitingPerFunction ?? DEFAULT_WAITING_PER_FUNCTION;
     this.#maxColdStarts = options.maxConcurrentColdStarts ?? availableParallelism();
+    this.#idleGivesWayAfterMs = options.idleGivesWayAfterMs ?? DEFAULT_IDLE_GIVES_WAY_AFTER_MS;
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
     this.#unresponsiveAfterMs = options.unresponsiveAfterMs ?? 5 * heartbeatIntervalMs;
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatIntervalMs);
@@ -400,7 +429,10 @@ export class LocalLambda {
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       },
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: pool.fn.limits.memoryMb },
+      resourceLimits: {
+        maxOldGenerationSizeMb: pool.fn.limits.memoryMb,
+        maxYoungGenerationSizeMb: ENVIRONMENT_YOUNG_GENERATION_MB,
+      },
       stdout: this.#onLog !== undefined,
       stderr: this.#onLog !== undefined,
     });
@@ -592,6 +624,8 @@ export class LocalLambda {
       const ping: EnvironmentRequest = { kind: 'ping', id: this.#nextId++ };
       environment.worker.postMessage(ping);
     }
+    // An environment idle long enough may now give way to invocations that wait.
+    this.#pump();
   }
 
   *#live(): Generator<Environment> {
@@ -637,14 +671,20 @@ export class LocalLambda {
         const slots = coldStartSlots(this.#maxColdStarts, this.#recentInitMs);
         if (live.filter((environment) => !environment.ready).length >= slots) return;
         if (live.length >= this.#maxEnvironments) {
-          // Only a function with more environments than this one gives one up: the pools settle
-          // on fair shares instead of trading environments (a cold start each) back and forth.
+          // A function with more environments than this one gives one up: the pools settle on
+          // fair shares instead of trading environments (a cold start each) back and forth. So
+          // does one that has been idle a while with nothing waiting: fair shares of a pool
+          // smaller than the functions left a backlog on one environment while others sat idle.
+          const now = Date.now();
           const idle = live
             .filter(
               (environment) =>
                 environment.ready &&
                 environment.current === undefined &&
-                environment.pool.environments.size > pool.environments.size,
+                environment.pool !== pool &&
+                (environment.pool.environments.size > pool.environments.size ||
+                  (environment.pool.waiting.length === 0 &&
+                    now - environment.lastActiveAt >= this.#idleGivesWayAfterMs)),
             )
             .sort((a, b) => a.lastActiveAt - b.lastActiveAt)[0];
           if (!idle) return;

@@ -18,13 +18,31 @@ const KEY_SCHEMA = [{ AttributeName: 'id', KeyType: 'HASH' as const }];
 const item = (id: string, n: number): Item => ({ id: { S: id }, n: { N: String(n) } });
 
 /** A store on a clock the test moves. */
-const storeAt = (clock: { now: number }, dir?: string) =>
+const storeAt = (clock: { now: number }, dir?: string, recordsInMemory?: number) =>
   new StreamStore({
     region: 'us-east-1',
     accountId: '123456789012',
     now: () => clock.now,
     ...(dir ? { dir } : {}),
+    ...(recordsInMemory !== undefined ? { recordsInMemory } : {}),
   });
+
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'streams-store-'));
+  dirs.push(dir);
+  return dir;
+};
+
+/** Every record from an iterator on, page by page, as a consumer reads them. */
+const readAll = (store: StreamStore, ShardIterator: string | undefined) => {
+  const ids: string[] = [];
+  for (let next = ShardIterator; next !== undefined; ) {
+    const page = records(store, next);
+    ids.push(...page.Records.map((r) => r.eventID));
+    next = page.Records.length === 0 ? undefined : page.NextShardIterator;
+  }
+  return ids;
+};
 
 const change = (id: string, n: number) => ({
   eventId: `${id}-${n}`,
@@ -123,5 +141,69 @@ describe('the local DynamoDB Streams store', () => {
     expect(() => store.handle('GetRecords', { ShardIterator: first.NextShardIterator, Limit: 1001 })).toThrow(
       expect.objectContaining({ type: 'ValidationException' }),
     );
+  });
+
+  it('holds only the newest records in memory; GetRecords reads the older ones back from the file, in order', () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = storeAt(clock, tempDir(), 3);
+    const { arn } = store.enable('t', 'NEW_IMAGE', KEY_SCHEMA);
+    const written = Array.from({ length: 10 }, (_, n) => store.append('t', [change('a', n)])).flat();
+
+    const fromHorizon = readAll(store, iterator(store, arn, 'TRIM_HORIZON'));
+    const fromThird = readAll(
+      store,
+      iterator(store, arn, 'AT_SEQUENCE_NUMBER', written[2]?.dynamodb.SequenceNumber),
+    );
+
+    expect(store.recordsInMemory()).toBe(3);
+    expect(fromHorizon).toEqual(written.map((r) => r.eventID));
+    expect(fromThird).toEqual(written.slice(2).map((r) => r.eventID));
+    expect(store.recordsAfter(arn, '0', 4).map((r) => r.eventID)).toEqual(['a-0', 'a-1', 'a-2', 'a-3']);
+  });
+
+  it('after a restart keeps every record readable while holding only the newest in memory', () => {
+    const dir = tempDir();
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const first = storeAt(clock, dir, 3);
+    const { arn } = first.enable('t', 'NEW_IMAGE', KEY_SCHEMA);
+    const written = Array.from({ length: 10 }, (_, n) => first.append('t', [change('a', n)])).flat();
+    first.close();
+
+    const second = storeAt(clock, dir, 3);
+    const [next] = second.append('t', [change('b', 0)]);
+
+    expect(second.recordsInMemory()).toBe(3);
+    expect(readAll(second, iterator(second, arn, 'TRIM_HORIZON'))).toEqual([
+      ...written.map((r) => r.eventID),
+      'b-0',
+    ]);
+    expect(BigInt(next?.dynamodb.SequenceNumber ?? '0')).toBeGreaterThan(
+      BigInt(written.at(-1)?.dynamodb.SequenceNumber ?? '0'),
+    );
+    expect(second.hasEvent('t', 'a-0')).toBe(true);
+    expect(second.hasEvent('t', 'z-0')).toBe(false);
+  });
+
+  it('trims records past 24 hours that are only in the file: TRIM_HORIZON starts after them, a sequence number among them is refused', () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const store = storeAt(clock, tempDir(), 50);
+    const { arn } = store.enable('t', 'KEYS_ONLY', KEY_SCHEMA);
+    const old = Array.from({ length: 700 }, (_, n) => store.append('t', [change('a', n)])).flat();
+    clock.now += RETENTION_MS / 2;
+    const kept = Array.from({ length: 300 }, (_, n) => store.append('t', [change('b', n)])).flat();
+
+    clock.now += RETENTION_MS / 2 + 1000;
+
+    const describe = store.handle('DescribeStream', { StreamArn: arn }) as {
+      StreamDescription: { Shards: { SequenceNumberRange: { StartingSequenceNumber: string } }[] };
+    };
+    expect(readAll(store, iterator(store, arn, 'TRIM_HORIZON'))).toEqual(kept.map((r) => r.eventID));
+    expect(describe.StreamDescription.Shards[0]?.SequenceNumberRange.StartingSequenceNumber).toBe(
+      kept[0]?.dynamodb.SequenceNumber,
+    );
+    expect(() => iterator(store, arn, 'AT_SEQUENCE_NUMBER', old[400]?.dynamodb.SequenceNumber)).toThrow(
+      expect.objectContaining({ type: 'TrimmedDataAccessException' }),
+    );
+    expect(store.recordsAfter(arn, '0', 2).map((r) => r.eventID)).toEqual(['b-0', 'b-1']);
   });
 });
