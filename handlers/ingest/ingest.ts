@@ -3,6 +3,7 @@ import { mapWithLimit } from '../lib/concurrency.ts';
 import { canonicalTimestamp, readingIdOf } from '../lib/ids.ts';
 import { readingLogKeys } from '../lib/logger.ts';
 import type { ReadingItem, RecordedValues, SaveOutcome } from '../lib/readings-store.ts';
+import { expiresAtOf } from '../lib/ttl.ts';
 import type { ValidReading } from './request.ts';
 
 /** Conditional puts in flight at once for one batch. */
@@ -42,12 +43,6 @@ export interface IngestContext {
   /** Each reading expires this long after its timestamp (the table's TTL attribute). */
   readonly retentionDays: number;
 }
-
-const SECONDS_PER_DAY = 86_400;
-
-/** When DynamoDB TTL may delete a reading: epoch seconds, `retentionDays` after its timestamp. */
-export const expiresAtOf = (timestamp: string, retentionDays: number): number =>
-  Math.floor(Date.parse(timestamp) / 1000) + retentionDays * SECONDS_PER_DAY;
 
 /**
  * Whether a repeat carries the values already recorded for its key. Numbers compare by value,

@@ -3,9 +3,8 @@ import * as z from 'zod/mini';
 import type { EnrichedReading } from '../../schemas/events.ts';
 import { readingIdOf, readingSetIdOf } from './ids.ts';
 import type { ReadingItem } from './readings-store.ts';
-
-const MS_PER_HOUR = 3_600_000;
-const SECONDS_PER_DAY = 86_400;
+import { BUCKET_MS, bucketStartMs } from './rollups.ts';
+import { expiresAtOf } from './ttl.ts';
 
 type Enriched = z.infer<typeof EnrichedReading>;
 
@@ -50,8 +49,7 @@ const EnrichmentItemSchema = z.object({
   readings: z.string(),
 });
 
-const hourStartOf = (timestamp: string): number =>
-  Math.floor(Date.parse(timestamp) / MS_PER_HOUR) * MS_PER_HOUR;
+const hourStartOf = (timestamp: string): number => bucketStartMs(Date.parse(timestamp), '1h');
 
 const hourKey = (hourStart: number): string => new Date(hourStart).toISOString();
 
@@ -107,14 +105,16 @@ export const enrichmentItemsOf = (
   const byHour = new Map<number, Enriched[]>();
   for (const reading of enriched) {
     const hour = hourStartOf(reading.timestamp);
-    byHour.set(hour, [...(byHour.get(hour) ?? []), reading]);
+    const readings = byHour.get(hour);
+    if (readings) readings.push(reading);
+    else byHour.set(hour, [reading]);
   }
   return [...byHour].flatMap(([hour, readings]) =>
     chunksOf(readings, hour).map((chunk) => ({
       deviceId,
       slot: `${hourKey(hour)}#${readingSetIdOf(chunk.readings.map((reading) => reading.readingId))}`,
       startedAt: options.startedAt,
-      expiresAt: (hour + MS_PER_HOUR) / 1000 + options.retentionDays * SECONDS_PER_DAY,
+      expiresAt: expiresAtOf(hour + BUCKET_MS['1h'], options.retentionDays),
       readings: `[${chunk.texts.join(',')}]`,
     })),
   );

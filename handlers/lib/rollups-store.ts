@@ -9,6 +9,7 @@ import {
   type StoredSize,
   seriesKey,
 } from './rollups.ts';
+import { expiresAtOf } from './ttl.ts';
 
 /**
  * A metric's aggregate as stored. `sum` is a string: the sum of storable readings may fall
@@ -83,8 +84,7 @@ export const rollupItem = (
   size: bucket.size,
   metrics: Object.fromEntries(Object.entries(metrics).map(([m, a]) => [m, toStored(a)])),
   appliedThrough,
-  expiresAt:
-    Math.floor(Date.parse(bucket.start) / 1000) + retentionDaysOf(bucket.size, retentionDays) * 86_400,
+  expiresAt: expiresAtOf(bucket.start, retentionDaysOf(bucket.size, retentionDays)),
 });
 
 /** How often a contribution is read and written again when another writer moved the item in between. */
