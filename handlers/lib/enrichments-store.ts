@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import type { EnrichedReading } from '../../schemas/events.ts';
+import { mapWithLimit } from './concurrency.ts';
 import { readingIdOf, readingSetIdOf } from './ids.ts';
 import type { ReadingItem } from './readings-store.ts';
 import { BUCKET_MS, bucketStartMs } from './rollups.ts';
@@ -184,12 +185,18 @@ const slotRange = (readings: readonly ReadingItem[]) => {
   return { lo: hourKey(hourStartOf(first.timestamp)), hi: `${hourKey(hourStartOf(last.timestamp))}#~` };
 };
 
+/** Item writes in flight at once for one execution, as the per-reading writes it replaced were. */
+const WRITES_IN_FLIGHT = 10;
+
 /** Adapter over the enrichments table. */
 export const dynamoEnrichments = (client: DynamoDBDocumentClient, tableName: string) => ({
-  /** Writes (or overwrites, for a retried execution) the items of an execution's enriched readings. */
+  /**
+   * Writes (or overwrites, for a retried execution) the items of an execution's enriched readings,
+   * a few at a time: an upload of 100 readings an hour apart is 100 items.
+   */
   async put(items: readonly EnrichmentItem[]): Promise<void> {
-    await Promise.all(
-      items.map((item) => client.send(new PutCommand({ TableName: tableName, Item: { ...item } }))),
+    await mapWithLimit(items, WRITES_IN_FLIGHT, (item) =>
+      client.send(new PutCommand({ TableName: tableName, Item: { ...item } })),
     );
   },
 
