@@ -1,3 +1,5 @@
+import type { BuildOptions } from 'esbuild';
+
 /**
  * How every function is built, in one place without aws-cdk-lib: `SensorbusFunction` hands it to
  * `NodejsFunction`, and the bench and `test/unit/infra/aws/function-bundles.test.ts` run esbuild with it
@@ -33,6 +35,27 @@ export const FUNCTION_BUNDLE = {
     '@smithy/core/event-streams': './handlers/lib/no-event-streams.ts',
   },
 } as const;
+
+/**
+ * The esbuild options `NodejsFunction` derives from {@link FUNCTION_BUNDLE} when it bundles
+ * (`esbuild --bundle <entry> --platform=node --format=esm --target=node22 --minify --sourcemap
+ * --sources-content=false --banner:js=... --main-fields=module,main --tree-shaking=true --alias:...`,
+ * run in the project root): what the bench and the local cloud build with, entries and output aside.
+ */
+export const FUNCTION_ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: FUNCTION_BUNDLE.format,
+  target: FUNCTION_BUNDLE.target,
+  minify: FUNCTION_BUNDLE.minify,
+  sourcemap: FUNCTION_BUNDLE.sourceMap,
+  sourcesContent: FUNCTION_BUNDLE.sourcesContent,
+  alias: { ...FUNCTION_BUNDLE.alias },
+  logLevel: 'error',
+  banner: { js: FUNCTION_BUNDLE.banner },
+  mainFields: [...FUNCTION_BUNDLE.mainFields],
+  treeShaking: FUNCTION_BUNDLE.treeShaking,
+} satisfies BuildOptions;
 
 /** The Lambda runtime every function runs on, as `AWS_EXECUTION_ENV` names it. */
 export const FUNCTION_RUNTIME = 'nodejs22.x';

@@ -43,6 +43,7 @@ import { LocalStepFunctions } from '../emulators/stepfunctions/stepfunctions.ts'
 import { functionOfArn, LOCAL_ACCOUNT, LOCAL_REGION, localArns, targetArn } from './arns.ts';
 import { handlerLogNotice, type Notice, noticeLine } from './console-log.ts';
 import {
+  bundledFunctions,
   functionNames,
   localFunctions,
   localStateMachines,
@@ -202,8 +203,13 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   const deadLetters = createDeadLetterQueues(options, sqs);
-  const dynamodb = await startDynamoDB(options);
-  const lambda = startLambda(options, log);
+  // A test's own functions are built apart, so the API's bundles are the same for every start.
+  const [dynamodb, functions, extraFunctions] = await Promise.all([
+    startDynamoDB(options),
+    bundledFunctions(localFunctions()),
+    bundledFunctions(options.lambda?.extraFunctions ?? {}),
+  ]);
+  const lambda = startLambda(options, { ...functions, ...extraFunctions }, log);
   const streamConsumers = startStreamConsumers(options, { dynamodb, lambda, log, sqs });
   const functionByArn = functionsByArn(options);
   const services = wireServices(options, {
@@ -466,12 +472,16 @@ const functionNamed = (functionByArn: ReadonlyMap<string, string>, name: string)
   return fn;
 };
 
-/** The Lambda runtime with every function of the API (and a test's own). */
-const startLambda = (options: LocalCloudOptions, log: Log): LocalLambda => {
-  const { extraFunctions, ...settings } = options.lambda ?? {};
+/** The Lambda runtime with every function of the API (and a test's own), each run from its bundle. */
+const startLambda = (
+  options: LocalCloudOptions,
+  functions: LocalLambdaOptions['functions'],
+  log: Log,
+): LocalLambda => {
+  const { extraFunctions: _, ...settings } = options.lambda ?? {};
   return new LocalLambda({
     ...settings,
-    functions: { ...localFunctions(), ...extraFunctions },
+    functions,
     rootDir: repoRoot,
     functionArn: localArns.function,
     ...(options.meter ? { meter: options.meter } : {}),

@@ -9,12 +9,14 @@ import {
   routes,
   websocketApi,
 } from '../../infra/api.ts';
+import { FUNCTION_ESBUILD_OPTIONS } from '../../infra/aws/function-bundle.ts';
 import { gatewayResponses, renderGatewayResponse } from '../../infra/gateway-responses.ts';
 import { buses, type StateMachineSpec, stateMachines, tables } from '../../infra/topology.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import type { ErrorBodies } from '../emulators/apigateway/error-bodies.ts';
 import type { RestGatewayOptions } from '../emulators/apigateway/rest-gateway.ts';
 import type { WebSocketGatewayOptions } from '../emulators/apigateway/websocket-gateway.ts';
+import { buildFunctions } from '../emulators/lambda/function-builds.ts';
 import type { LocalFunction } from '../emulators/lambda/lambda.ts';
 import type { LocalStateMachine } from '../emulators/stepfunctions/stepfunctions.ts';
 import { localArns } from './arns.ts';
@@ -34,6 +36,27 @@ export const localFunctions = (): Record<string, LocalFunction> =>
   Object.fromEntries(
     functionNames.map((name) => [name, { entry: functions[name].entry, limits: functionLimits(name) }]),
   );
+
+/** Where the functions' bundles are kept between starts (git-ignored, whatever the data directory). */
+export const FUNCTION_BUILDS_DIR = join(repoRoot, '.sensorbus', 'functions');
+
+/**
+ * The functions with each entry replaced by its bundle, built as CDK deploys it
+ * (`infra/aws/function-bundle.ts`), or taken from the last start's when no input changed.
+ */
+export const bundledFunctions = async (
+  functions: Readonly<Record<string, LocalFunction>>,
+): Promise<Record<string, LocalFunction>> => {
+  const { files } = await buildFunctions({
+    rootDir: repoRoot,
+    entries: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.entry])),
+    esbuild: FUNCTION_ESBUILD_OPTIONS,
+    cacheDir: FUNCTION_BUILDS_DIR,
+  });
+  return Object.fromEntries(
+    Object.entries(functions).map(([name, fn]) => [name, { ...fn, entry: files[name] ?? fn.entry }]),
+  );
+};
 
 /** Error bodies in the contract's shape (`schemas/error.ts`), as the deployed gateway responses answer them. */
 export const errorBodies: ErrorBodies = {

@@ -14,7 +14,7 @@ import {
   functions,
   routes,
 } from '../../infra/api.ts';
-import { FUNCTION_BUNDLE, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
+import { FUNCTION_ESBUILD_OPTIONS, FUNCTION_RUNTIME } from '../../infra/aws/function-bundle.ts';
 import {
   buses,
   type SecretName,
@@ -29,29 +29,12 @@ import { LOCAL_REGION, localArns } from '../../local-cloud/launcher/arns.ts';
 import type { EdgeAccess } from '../support/local-cloud.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
-/**
- * The esbuild options `NodejsFunction` derives from `FUNCTION_BUNDLE` when it bundles locally
- * (`esbuild --bundle <entry> --target=node22 --platform=node --format=esm --outfile=<out>/index.mjs
- * --minify --sourcemap --sources-content=false --log-level=error --banner:js=...
- * --main-fields=module,main --tree-shaking=true --alias:...`, run in the project root), plus a
- * metafile, which changes nothing in the output.
- */
+/** The options every function is bundled with ({@link FUNCTION_ESBUILD_OPTIONS}), plus a metafile, which changes nothing in the output. */
 const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
+  ...FUNCTION_ESBUILD_OPTIONS,
   entryPoints: [join(REPO_ROOT, entry)],
   absWorkingDir: REPO_ROOT,
-  bundle: true,
-  target: FUNCTION_BUNDLE.target,
-  platform: 'node',
-  format: FUNCTION_BUNDLE.format,
   outfile,
-  minify: FUNCTION_BUNDLE.minify,
-  sourcemap: FUNCTION_BUNDLE.sourceMap,
-  sourcesContent: FUNCTION_BUNDLE.sourcesContent,
-  alias: { ...FUNCTION_BUNDLE.alias },
-  logLevel: 'error',
-  banner: { js: FUNCTION_BUNDLE.banner },
-  mainFields: [...FUNCTION_BUNDLE.mainFields],
-  treeShaking: FUNCTION_BUNDLE.treeShaking,
   metafile: true,
 });
 

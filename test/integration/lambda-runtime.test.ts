@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFunctions } from '../../local-cloud/emulators/lambda/function-builds.ts';
 import {
   ENVIRONMENT_YOUNG_GENERATION_MB,
   LambdaInvocationError,
@@ -11,8 +12,15 @@ import {
 } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { waitFor } from '../support/local-cloud.ts';
 
-const entry = 'test/support/misbehaving-handler.ts';
 const rootDir = join(import.meta.dirname, '../..');
+/** The runtime runs JavaScript, as Lambda runs a deployment package: the handler's bundle. */
+const { files } = await buildFunctions({
+  rootDir,
+  entries: { misbehaving: 'test/support/misbehaving-handler.ts' },
+  esbuild: { bundle: true, platform: 'node', format: 'esm', sourcemap: true, logLevel: 'error' },
+  cacheDir: join(rootDir, '.sensorbus', 'functions'),
+});
+const entry = files.misbehaving ?? '';
 const functionArn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
 /** The functions run the same module; each has its own limits and so its own environments. */
@@ -100,6 +108,13 @@ describe('local Lambda runtime limits', () => {
       false,
     ]);
     expect(unknown.name).toBe('ResourceNotFoundException');
+  });
+
+  it("names the handler's TypeScript source in a stack trace, read through its bundle's source map", async () => {
+    const answer = (await lambda.invoke('bystander', { action: 'stack' })) as { stack?: string };
+
+    expect(answer.stack).toMatch(/test\/support\/misbehaving-handler\.ts:\d+:\d+/);
+    expect(answer.stack).not.toMatch(/misbehaving\.mjs/);
   });
 
   it("bounds an environment's young generation, so busy environments do not each hold tens of MB of it", async () => {

@@ -3,7 +3,7 @@
  * `loop` never yields, `allocate` keeps memory until the heap bound is hit, `throw` fails with a
  * named error, `hold` waits until the file named by `until` exists and answers with the thread
  * (execution environment) it ran in, `churn` makes short-lived objects and answers the size of
- * its young generation, anything else is echoed at once.
+ * its young generation, `stack` answers a stack trace taken here, anything else is echoed at once.
  */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +34,7 @@ export const handler = async (event: unknown): Promise<unknown> => {
     const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
     return { newSpaceBytes: young?.space_size ?? 0, kept: ring.length };
   }
+  if (action === 'stack') return { stack: new Error('Where the handler runs').stack };
   if (action === 'throw') {
     throw Object.assign(new Error('No such device'), { name: 'DeviceNotFound' });
   }

@@ -1,6 +1,6 @@
 /**
  * How the local Lambda runtime paces cold starts on a machine that may be starved of CPU. A cold
- * start (a worker thread importing its handler through tsx) is CPU-bound: started beside one
+ * start (a worker thread parsing and running its function's bundle) is CPU-bound: started beside one
  * another on a loaded machine they slow each other past the init limit, fail the invocations
  * waiting for them, and the retries start more of them. These rules keep that from cascading.
  */

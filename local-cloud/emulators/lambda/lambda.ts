@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { buildSync } from 'esbuild';
 import type { Meter } from '../shared/meter.ts';
 import { coldStartSlots, failWaitingAfterInitTimeouts, initLimitMs, recentInitMs } from './cold-starts.ts';
 import type { EnvironmentSpec } from './lambda-context.ts';
@@ -24,8 +25,8 @@ export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
 /**
  * How many execution environments the runtime keeps, per function and in all. Each is a worker
- * thread that costs about 50 MB of resident memory and a second of CPU for its cold start (tsx
- * compiles and imports the handler); measured on a 2-core machine, 7 cold starts at once took 7 to
+ * thread that costs tens of MB of resident memory and up to a second of CPU for its cold start;
+ * measured on a 2-core machine, 7 cold starts at once took 7 to
  * 10 s and 23 at once outran the init timeout. So the pool is far smaller than Lambda's concurrency
  * quotas, and invocations past it wait for an environment (see {@link LocalLambda}).
  */
@@ -59,6 +60,29 @@ export const DEFAULT_IDLE_GIVES_WAY_AFTER_MS = 60_000;
  */
 export const ENVIRONMENT_YOUNG_GENERATION_MB = 8;
 
+/**
+ * The runtime each execution environment runs (`lambda-worker.ts` and what it imports), bundled
+ * once per process into one module held in memory: an environment then loads plain JavaScript,
+ * its runtime and its function's bundle, with no TypeScript loader (and its thread) of its own.
+ */
+let runtimeModule: URL | undefined;
+const workerRuntime = (): URL => {
+  if (runtimeModule) return runtimeModule;
+  const { outputFiles } = buildSync({
+    entryPoints: [resolve(import.meta.dirname, 'lambda-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node}`,
+    write: false,
+    logLevel: 'error',
+  });
+  const [output] = outputFiles;
+  if (!output) throw new Error('esbuild made nothing of the Lambda worker runtime');
+  runtimeModule = new URL(`data:text/javascript,${encodeURIComponent(output.text)}`);
+  return runtimeModule;
+};
+
 /** How a caller waits for an execution environment of the function it invokes. */
 export interface InvokeOptions {
   /**
@@ -82,7 +106,10 @@ export interface InvokeOptions {
 
 /** A function the runtime can run: its handler module and its limits. */
 export interface LocalFunction {
-  /** Handler module, relative to `rootDir`; it exports `handler`. */
+  /**
+   * Handler module, relative to `rootDir`, that exports `handler`: JavaScript, as Lambda runs a
+   * deployment package (`function-builds.ts` bundles TypeScript sources).
+   */
   readonly entry: string;
   readonly limits: FunctionLimits;
 }
@@ -415,10 +442,7 @@ export class LocalLambda {
       entry: pathToFileURL(resolve(this.#rootDir, pool.fn.entry)).href,
       memoryMb: pool.fn.limits.memoryMb,
     };
-    const tsx = import.meta.resolve('tsx/esm/api');
-    const runtime = pathToFileURL(resolve(import.meta.dirname, 'lambda-worker.ts')).href;
-    const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(runtime)});`;
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), {
+    const worker = new Worker(workerRuntime(), {
       workerData: spec,
       // Lambda's environment variables, fixed when the environment starts
       // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
