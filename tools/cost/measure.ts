@@ -148,11 +148,20 @@ const post = async (t: TestCloud, apiKey: string, readings: ReturnType<typeof re
  */
 const UPLOAD_WRITES_SETTLE = { quietMs: 250, maxMs: 2_000 };
 
+/** What a measurement takes: the upload scenarios always; the alerts and the schedules unless left out. */
+export interface MeasureParts {
+  /** False to measure the scenarios only, as the drift test, which compares nothing else, does. */
+  readonly alertsAndSchedules?: boolean;
+}
+
 /**
  * Measures every scenario on fresh devices of one local cloud. The workload is small enough for a
  * test (`devices` × `uploadsPerDevice` uploads per scenario) and the units are per upload.
  */
-export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
+export const measure = async (
+  workload: Workload,
+  { alertsAndSchedules = true }: MeasureParts = {},
+): Promise<MeasuredUnits> => {
   const meter = new Meter();
   const t = await startTestCloud({ meter, retryBaseDelayMs: 50, streamWritesSettle: UPLOAD_WRITES_SETTLE });
   try {
@@ -173,7 +182,7 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
       }
       return devices;
     };
-    /** Posts every device's uploads; answers the stored rollup buckets they touched. */
+    /** Posts every device's uploads, each settled before the next; answers the stored rollup buckets they touched. */
     const uploadAll = async (
       devices: { deviceId: string; apiKey: string }[],
       batch: number,
@@ -210,7 +219,6 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
       await settle(t, meter);
       meter.reset();
       const rollupBuckets = await uploadAll(devices, batch, () => 20);
-      await settle(t, meter);
       const uploads = devices.length * workload.uploadsPerDevice;
       scenarios.push({
         name: `batch ${batch}, ${watchers} watcher(s) per device`,
@@ -222,13 +230,21 @@ export const measure = async (workload: Workload): Promise<MeasuredUnits> => {
       });
       for (const socket of sockets) socket.close();
     }
+    if (!alertsAndSchedules)
+      return {
+        commit: commit(),
+        deadLetters: t.cloud.stats().deadLetters,
+        workload: { ...workload, metricsPerReading: METRICS_PER_READING },
+        scenarios,
+        perAlert: {},
+        schedules: {},
+      };
 
     // Alerts: the same uploads as the first scenario, every reading crossing the limit one way or back.
     const devices = await freshDevices(1);
     await settle(t, meter);
     meter.reset();
     await uploadAll(devices, 1, (u) => (u % 2 === 0 ? 150 : 20));
-    await settle(t, meter);
     const uploads = devices.length * workload.uploadsPerDevice;
     const alerts = devices.length * Math.floor(workload.uploadsPerDevice / 2);
     const base = scenarios[0]?.perUpload ?? {};
