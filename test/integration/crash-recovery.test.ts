@@ -400,7 +400,7 @@ describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SE
   }, 300_000);
 });
 
-describe('a process killed at the height of a backlog', () => {
+describe('a process killed at the height of a backlog, while it drains', () => {
   it('resumes the pending deliveries from disk after restart: every acknowledged reading is enriched, with no replay by hand', async () => {
     // Prepare: a running system whose enrichment target fails, so deliveries pile up pending
     const dir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-backlog-'));
@@ -408,14 +408,12 @@ describe('a process killed at the height of a backlog', () => {
     const ports = { api: await freePort(), edge: await freePort() };
     const first = await startProcess(ports, dir);
     const apiKey = await registerDevice(first.apiUrl, 'backlog-1');
-    await edgeAdmin(first.edge, '/_sensorbus/faults', {
-      method: 'POST',
-      json: {
-        service: 'target',
-        operation: localArns.stateMachine(stateMachines.enrichReading.name),
-        mode: 'error',
-      },
-    });
+    const enrichmentTarget = {
+      service: 'target',
+      operation: localArns.stateMachine(stateMachines.enrichReading.name),
+      mode: 'error',
+    } as const;
+    await edgeAdmin(first.edge, '/_sensorbus/faults', { method: 'POST', json: enrichmentTarget });
     const pendingDeliveries = async (edge: EdgeAccess) => {
       const report = (await (await fetch(`${edge.edgeUrl}/health`)).json()) as {
         checks: { backlog?: { pendingDeliveries?: number } };
@@ -423,7 +421,8 @@ describe('a process killed at the height of a backlog', () => {
       return report.checks.backlog?.pendingDeliveries ?? 0;
     };
 
-    // Act: three batches acknowledged, the backlog builds, the process dies, a new one starts on the same data
+    // Act: three batches acknowledged, the backlog builds, its drain begins (the target takes one
+    // event, then fails again), the process dies during it, a new one starts on the same data
     const acknowledged: string[] = [];
     for (let batch = 0; batch < 3; batch++) {
       const readings = Array.from({ length: 40 }, (_, i) => ({
@@ -447,14 +446,30 @@ describe('a process killed at the height of a backlog', () => {
     const pendingAtKill = await waitFor(
       async () => {
         const pending = await pendingDeliveries(first.edge);
-        // Deliveries are per event, and each batch is one ReadingRecorded v2 (3 events for 120
-        // readings): any pending delivery is a backlog to resume; on a loaded machine the emits
-        // of the rest may still be on the readings stream.
-        return pending > 0 && pending;
+        // Deliveries are per event, and each batch is announced in one ReadingRecorded v2 or more
+        // (3 or more events for 120 readings): three pending, so that the drain below, which takes
+        // one event, leaves at least two batches pending.
+        return pending >= 3 && pending;
       },
       'the backlog to build',
       90_000,
     );
+    await edgeAdmin(first.edge, '/_sensorbus/faults', { method: 'DELETE' });
+    await edgeAdmin(first.edge, '/_sensorbus/faults', {
+      method: 'POST',
+      json: { ...enrichmentTarget, after: 1 },
+    });
+    const enrichedAtKill = await waitFor(
+      async () => {
+        const done = (await storedReadings(first.edge, 'backlog-1')).filter(
+          (item) => item.enrichment !== undefined,
+        );
+        return done.length > 0 && done.length;
+      },
+      'the drain to enrich the readings of one event',
+      90_000,
+    );
+    const pendingAtKillDuringDrain = await pendingDeliveries(first.edge);
     first.child.kill('SIGKILL');
     const second = await startProcess(ports, dir);
 
@@ -470,6 +485,9 @@ describe('a process killed at the height of a backlog', () => {
     );
     second.child.kill('SIGTERM');
     expect(pendingAtKill).toBeGreaterThan(0);
+    // Killed during the drain: one event's readings enriched, at least two batches' still pending.
+    expect(enrichedAtKill).toBeLessThanOrEqual(40);
+    expect(pendingAtKillDuringDrain).toBeGreaterThanOrEqual(2);
     expect(new Set(enriched.map((item) => String(item.readingId)))).toEqual(new Set(acknowledged));
     expect(enriched).toHaveLength(acknowledged.length);
     const deadLetters = join(dir, 'dlq');
