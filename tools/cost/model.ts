@@ -83,6 +83,8 @@ export type Design = 'rest' | 'iot';
 export interface LambdaDurations {
   readonly ingestBase: number;
   readonly ingestPerReading: number;
+  /** What checking the device key adds to an ingest invocation behind the HTTP API (one GetItem). */
+  readonly ingestKeyRead: number;
   readonly deviceKeyAuthorizer: number;
   readonly deriveMetrics: number;
   readonly evaluateAlarms: number;
@@ -710,7 +712,13 @@ export const estimateDesign = (
       const flow = measuredFlow(units, origin, frontDoor);
       for (const use of flow.uses) add(use.priceId, use.item, use.quantity, use.note);
       for (const [fn, n] of Object.entries(flow.invocations)) {
-        lambda(fn, n, lambdaMsOf(fn, ms, K, watchersPerWatched, N), `measured invocations, ${origin}`);
+        const keyRead = fn === 'ingest' && frontDoor === 'http' ? ms.ingestKeyRead : 0;
+        lambda(
+          fn,
+          n,
+          lambdaMsOf(fn, ms, K, watchersPerWatched, N) + keyRead,
+          `measured invocations, ${origin}`,
+        );
         if (fn === 'push') pushInvocations += n;
         if (fn === 'alertNotifier') notifierInvocations += n;
         if (ruleTargets.has(fn)) ruleDeliveries += n;
@@ -765,8 +773,8 @@ export const estimateDesign = (
       lambda(
         'ingest',
         requests,
-        ms.ingestBase + ms.ingestPerReading * K,
-        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings`,
+        ms.ingestBase + ms.ingestPerReading * K + (frontDoor === 'http' ? ms.ingestKeyRead : 0),
+        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings${frontDoor === 'http' ? ` + ${ms.ingestKeyRead} ms for the device key` : ''}`,
       );
       priceAuthorizer();
       rru(
@@ -1384,7 +1392,7 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
   const ms = a.lambdaMs;
   return [
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
-    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
+    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading (+ ${ms.ingestKeyRead} ms for the device key behind the HTTP API), authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
     `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B (${writeUnits(s.readingItem)} WRU); enrichments item ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading of its hour; device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     uploadsAssumption(inputs),

@@ -170,6 +170,12 @@ describe('volumes, counted by hand', () => {
     expect(estimate.volumes.authorizerInvocations).toBe(0);
     // One strongly consistent GetItem of a small item per request: 1 RRU.
     expect(line(estimate, 'device keys: GetItem (ingest)').quantity).toBeCloseTo(READINGS, 3);
+    // The read lengthens each ingest invocation instead of running a function of its own.
+    const viaRest = rest({ frontDoor: 'rest' });
+    expect(line(estimate, 'ingest: duration').quantity).toBeGreaterThan(
+      line(viaRest, 'ingest: duration').quantity,
+    );
+    expect(service(estimate, 'Lambda')).toBeLessThan(service(viaRest, 'Lambda'));
   });
 
   it("the REST front door's authorizer runs once per cache miss: every 5th request at 60 s, every request at 600 s", () => {
