@@ -1,7 +1,7 @@
 /**
- * The REST and WebSocket APIs, declared once: the CDK stack builds authorizers and routes from
- * this; the local gateways serve the same routes with the same handler entry points and
- * authorizers. Also each function's limits, which follow from whether a caller waits on it.
+ * The device API (HTTP API), the REST API and the WebSocket API, declared once: the CDK stack
+ * builds authorizers and routes from this; the local gateways serve the same routes with the same
+ * handler entry points, authorizers and payload formats. Also each function's limits, which follow from whether a caller waits on it.
  */
 import type { FunctionName } from './functions.ts';
 import { schedules } from './topology.ts';
@@ -19,12 +19,6 @@ export interface AuthorizerSpec {
 }
 
 export const authorizers = {
-  /**
-   * Not cached (TTL 0): API Gateway's authorizer cache can only be flushed for a whole stage, so a
-   * cached Allow would let a deleted device's key, or a rotated key past its grace, in for up to
-   * the TTL. The authorizer reads the key's record strongly consistent instead.
-   */
-  deviceKey: { function: 'deviceKeyAuthorizer', identityHeader: 'x-api-key', cacheTtlSeconds: 0 },
   bearer: { function: 'bearerAuthorizer', identityHeader: 'Authorization', cacheTtlSeconds: 300 },
 } as const satisfies Record<string, AuthorizerSpec>;
 
@@ -43,8 +37,8 @@ export interface RouteSpec {
   readonly responseTransferMode?: 'STREAM';
 }
 
+/** The REST API's routes: the dashboard's and operators' calls, each behind the bearer authorizer. */
 export const routes: readonly RouteSpec[] = [
-  { method: 'POST', path: '/readings', function: 'ingest', authorizer: 'deviceKey' },
   { method: 'PUT', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
@@ -71,6 +65,38 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/alerts/{alertId}/snooze', function: 'alerts', authorizer: 'bearer' },
   { method: 'POST', path: '/alerts/{alertId}/resolve', function: 'alerts', authorizer: 'bearer' },
 ];
+
+/** A route of the HTTP API: a Lambda proxy integration with no API Gateway authorizer. */
+export interface HttpRouteSpec {
+  readonly method: 'POST';
+  readonly path: string;
+  readonly function: FunctionName;
+}
+
+/**
+ * The devices' front door: an API Gateway HTTP API, payload format 2.0
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html),
+ * about a third of a REST API's price per request
+ * (https://aws.amazon.com/api-gateway/pricing/). Its one route has no authorizer: the ingest
+ * function checks the device key itself (`handlers/authorizers/device-keys.ts`) before it reads
+ * the body. An HTTP API Lambda authorizer would refuse a bad key with 403 (its simple response
+ * `isAuthorized: false`) where the contract answers 401, and would be a second invocation per
+ * request, since its cache must stay off (TTL 0) for a deleted device's key, or a rotated key past
+ * its grace, to be refused on the very next request.
+ *
+ * Locally the route is served on the API port beside the REST routes, at the same path as before;
+ * on AWS it is the HTTP API's own endpoint (the service stack's `IngestApiUrl` output).
+ */
+export const httpApi = {
+  payloadFormatVersion: '2.0',
+  /** The header the function reads the device key from, named in its 401. */
+  credentialHeader: 'x-api-key',
+  routes: [{ method: 'POST', path: '/readings', function: 'ingest' }],
+} as const satisfies {
+  payloadFormatVersion: '2.0';
+  credentialHeader: string;
+  routes: readonly HttpRouteSpec[];
+};
 
 export interface WebSocketRouteSpec {
   readonly routeKey: string;
@@ -113,6 +139,7 @@ export interface StageThrottle {
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
  */
 export const STAGE_THROTTLE = {
+  /** The REST API's stage, and the HTTP API's default stage (each its own bucket). */
   rest: { rateLimit: 100, burstLimit: 200 },
   /** Messages and connects of the WebSocket API, in line with the REST stage. */
   websocket: { rateLimit: 100, burstLimit: 200 },
@@ -170,8 +197,9 @@ const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
   push: 100,
 };
 
-/** Functions someone waits on: REST routes, their authorizers, and the WebSocket API's. */
+/** Functions someone waits on: the HTTP and REST routes, their authorizers, and the WebSocket API's. */
 const servesCallers: ReadonlySet<FunctionName> = new Set<FunctionName>([
+  ...httpApi.routes.map((route) => route.function),
   ...routes.map((route) => route.function),
   ...Object.values(authorizers).map((authorizer) => authorizer.function),
   websocketApi.authorizer.function,

@@ -17,8 +17,9 @@ export type FunctionSpec = FunctionSpecOf<{
 export const functions = {
   ingest: {
     entry: 'handlers/ingest/handler.ts',
-    description: 'POST /readings: validate, store once (the stream announces what is stored)',
-    tables: { readings: 'readWrite', devices: 'read' },
+    description:
+      'POST /readings: check the device key, validate, store once (the stream announces what is stored)',
+    tables: { readings: 'readWrite', devices: 'read', deviceKeys: 'read' },
     buses: [],
   },
   devices: {
@@ -44,12 +45,6 @@ export const functions = {
     entry: 'handlers/rollups/handler.ts',
     description: "Consumes the readings table's stream: folds new readings into per-bucket rollups",
     tables: { rollups: 'readWrite' },
-    buses: [],
-  },
-  deviceKeyAuthorizer: {
-    entry: 'handlers/authorizers/device-key.ts',
-    description: 'Checks a device API key (x-api-key) against its record, strongly consistent',
-    tables: { deviceKeys: 'read', devices: 'read' },
     buses: [],
   },
   bearerAuthorizer: {

@@ -24,8 +24,8 @@ export const tables = {
     ],
   },
   /**
-   * Device API keys by the SHA-256 of the key, read strongly consistent by the device-key
-   * authorizer on every request, so that a deleted device's key or a rotated key past its grace
+   * Device API keys by the SHA-256 of the key, read strongly consistent by the ingest
+   * function on every request, so that a deleted device's key or a rotated key past its grace
    * is refused at once. `validUntil` (ISO time) is set only on a key being retired; `expiresAt`
    * lets DynamoDB remove retired keys a day after they stopped working.
    */

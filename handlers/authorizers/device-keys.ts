@@ -1,7 +1,7 @@
 import { hashApiKey } from '../lib/auth.ts';
 import { type DeviceKeyItem, keyIsValid } from '../lib/device-keys-store.ts';
 
-/** Ports of the device-key check; adapters live in `device-key.ts`. */
+/** Ports of the device-key check; the ingest handler (`handlers/ingest/handler.ts`) wires their adapters. */
 export interface DeviceKeyDeps {
   /** The key's record, read strongly consistent: a key retired a moment ago is already seen retired. */
   keyByHash(hash: string): Promise<DeviceKeyItem | undefined>;

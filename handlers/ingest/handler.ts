@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { type DeviceKeyDeps, deviceOfKey } from '../authorizers/device-keys.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
+import { dynamoDeviceKeys } from '../lib/device-keys-store.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
-import { headerOf, json, parseJsonBody, withErrors } from '../lib/http.ts';
+import { headerOf, json, type ProxyEvent, parseJsonBody, withErrors } from '../lib/http.ts';
 import { logger } from '../lib/logger.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
 import { isWatched, type WatchingDeps } from '../lib/watching.ts';
@@ -13,22 +15,39 @@ import { bufferSecondsOf, type IngestDeps, ingest } from './ingest.ts';
 import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
-export const correlationIdOf = (event: APIGatewayProxyEvent): string => {
+export const correlationIdOf = (event: Pick<ProxyEvent, 'headers' | 'requestContext'>): string => {
   const sent = headerOf(event, 'x-correlation-id');
   return sent && /^[A-Za-z0-9._:-]{1,128}$/.test(sent) ? sent : event.requestContext.requestId;
 };
 
-/** The ingest ports, the clock the request is validated and stamped against, and the retention. */
-export interface IngestHandlerDeps extends IngestDeps, WatchingDeps {
+/** The header a device sends its API key in. */
+const API_KEY_HEADER = 'x-api-key';
+
+/** The 401 of a missing or refused key: the body API Gateway's UNAUTHORIZED response answered when an authorizer checked it. */
+const unauthorized = () =>
+  new UnauthorizedError(undefined, [
+    { path: API_KEY_HEADER, message: 'must hold valid credentials for POST /readings' },
+  ]);
+
+/** The ingest ports, the device-key check, the clock the request is validated and stamped against, and the retention. */
+export interface IngestHandlerDeps extends IngestDeps, WatchingDeps, DeviceKeyDeps {
   now(): Date;
   readonly retentionDays: number;
 }
 
-/** POST /readings. The device-key authorizer has put the key's device id in the context. */
+/**
+ * POST /readings, behind the HTTP API (payload format 2.0). There is no API Gateway authorizer on
+ * the route: the function checks the `x-api-key` itself, with the device-key use case, before it
+ * reads the body. An HTTP API Lambda authorizer would answer a refused key 403 (its simple
+ * response `isAuthorized: false`) where the contract says 401, and would be a second invocation
+ * per request, since its answer cannot be cached (a deleted device's key, or a rotated key past its
+ * grace, is refused on the very next request).
+ */
 export const makeHandler = (deps: IngestHandlerDeps) =>
-  withErrors(async (event: APIGatewayProxyEvent) => {
-    const deviceId = event.requestContext.authorizer?.deviceId;
-    if (typeof deviceId !== 'string') throw new UnauthorizedError('Missing or invalid API key');
+  withErrors(async (event: APIGatewayProxyEventV2) => {
+    const apiKey = headerOf(event, API_KEY_HEADER);
+    const deviceId = apiKey === undefined ? undefined : await deviceOfKey(apiKey, deps);
+    if (!deviceId) throw unauthorized();
     const now = deps.now();
     const { retentionDays } = deps;
     const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
@@ -46,12 +65,19 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
 const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const keys = dynamoDeviceKeys(dynamo, requireEnv('DEVICE_KEYS_TABLE'));
 const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
   warn: (message, context) => logger.warn(message, context),
   watchedUntil: devices.watchedUntil,
+  keyByHash: (hash) => keys.get(hash),
+  deviceWithCurrentKey: async (hash) => {
+    const deviceId = await devices.findByKeyHash(hash);
+    const device = deviceId ? await devices.getConsistent(deviceId) : undefined;
+    return device?.apiKeyHash === hash ? device.deviceId : undefined;
+  },
   now: () => new Date(),
   retentionDays,
 });

@@ -16,7 +16,7 @@ export const keyIsValid = (key: DeviceKeyItem, now: Date): boolean =>
   key.validUntil === undefined || Date.parse(key.validUntil) > now.getTime();
 
 /**
- * Adapter over the device keys table: one item per key, by the key's hash. The authorizer reads
+ * Adapter over the device keys table: one item per key, by the key's hash. The ingest reads
  * it strongly consistent, so a key retired by a write is refused by the next request.
  */
 export const dynamoDeviceKeys = (client: DynamoDBDocumentClient, tableName: string) => ({

@@ -23,8 +23,8 @@ export class ValidationError extends HttpError {
   }
 }
 export class UnauthorizedError extends HttpError {
-  constructor(message = 'Missing or invalid credentials') {
-    super(401, 'Unauthorized', message);
+  constructor(message = 'Missing or invalid credentials', details: ErrorDetail[] = []) {
+    super(401, 'Unauthorized', message, details);
   }
 }
 export class ForbiddenError extends HttpError {

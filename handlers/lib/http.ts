@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod/mini';
 import type { ErrorBody } from '../../schemas/error.ts';
 import { PUT_EVENTS_MAX_BYTES } from './aws-limits.ts';
@@ -13,6 +13,13 @@ import {
 import { logger } from './logger.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/**
+ * A request as API Gateway hands it to a Lambda proxy integration: payload format 1.0 (REST API)
+ * or 2.0 (HTTP API, headers lower-cased,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+ */
+export type ProxyEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
 /** The largest body any endpoint accepts, as the contract states: what one EventBridge entry may carry. */
 export const MAX_BODY_BYTES = PUT_EVENTS_MAX_BYTES;
@@ -54,7 +61,7 @@ export const headerIn = (headers: Record<string, string | undefined> | null | un
   return undefined;
 };
 
-export const headerOf = (event: APIGatewayProxyEvent, name: string): string | undefined =>
+export const headerOf = (event: Pick<ProxyEvent, 'headers'>, name: string): string | undefined =>
   headerIn(event.headers, name);
 
 /**
@@ -62,7 +69,10 @@ export const headerOf = (event: APIGatewayProxyEvent, name: string): string | un
  * text is not JSON or nests too deeply or too widely (checked once here, linearly, so nothing
  * after it meets a pathological shape). Returns `unknown`: callers validate, never cast.
  */
-export const parseJsonBody = (event: APIGatewayProxyEvent, maxBytes = MAX_BODY_BYTES): unknown => {
+export const parseJsonBody = (
+  event: Pick<ProxyEvent, 'headers' | 'body' | 'isBase64Encoded'>,
+  maxBytes = MAX_BODY_BYTES,
+): unknown => {
   const contentType = headerOf(event, 'content-type');
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/json' && !mediaType?.endsWith('+json')) {
@@ -99,15 +109,21 @@ export const validate = <T extends z.ZodMiniType>(
   return result.data;
 };
 
+/** The method and path of a request in either payload format, for the log. */
+const requestLineOf = (event: ProxyEvent): { path: string; method: string } =>
+  'httpMethod' in event
+    ? { path: event.path, method: event.httpMethod }
+    : { path: event.rawPath, method: event.requestContext.http.method };
+
 /** Maps thrown errors to answers in one place; unexpected errors are logged and answered without detail. */
 export const withErrors =
-  (handler: ApiHandler): ApiHandler =>
-  async (event) => {
+  <E extends ProxyEvent = APIGatewayProxyEvent>(handler: (event: E) => Promise<APIGatewayProxyResult>) =>
+  async (event: E): Promise<APIGatewayProxyResult> => {
     try {
       return await handler(event);
     } catch (error) {
       if (error instanceof HttpError) return problem(error);
-      logger.error('Unhandled error', { error: error as Error, path: event.path, method: event.httpMethod });
+      logger.error('Unhandled error', { error: error as Error, ...requestLineOf(event) });
       return problem(
         new HttpError(500, 'InternalError', 'The request could not be completed; it is safe to retry'),
       );

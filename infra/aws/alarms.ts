@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -57,8 +56,12 @@ export class OperatorAlarms extends Construct {
     });
   }
 
-  /** Fires on any 5XX answer of the REST API in a minute (including authorizers that fail, not reject). */
-  apiServerErrors(id: string, api: apigateway.RestApi, name: string): void {
+  /** Fires on any 5XX answer of an API in a minute (on the REST API, including authorizers that fail, not reject). */
+  apiServerErrors(
+    id: string,
+    api: { metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric },
+    name: string,
+  ): void {
     this.#add(id, {
       alarmName: `${name}-5xx`,
       alarmDescription: `${name} answered with server errors`,

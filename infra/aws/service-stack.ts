@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import {
   type AuthorizerSpec,
   authorizers,
+  httpApi,
   type RouteSpec,
   routes,
   TRACE_SAMPLING,
@@ -38,6 +39,7 @@ import { SensorbusDashboard } from './dashboard.ts';
 import { dataReferences } from './data-stack.ts';
 import { DeadLetterQueues } from './dead-letter-queues.ts';
 import { type AsyncInvocation, EventRules } from './event-rules.ts';
+import { SensorbusHttpApi } from './http-api.ts';
 import { TopologyQueues } from './queues.ts';
 import { SensorbusRestApi } from './rest-api.ts';
 import { Schedules } from './schedules.ts';
@@ -56,8 +58,8 @@ export interface ServiceStackProps extends StackProps {
 
 /**
  * The code and its wiring: one Lambda function per `infra/api.ts` function, the topology's
- * workflows, the REST and WebSocket APIs, the topology's rules with their dead-letter queues, the
- * schedules, the operators' alarms, and the dashboard (S3 + CloudFront).
+ * workflows, the devices' HTTP API, the REST and WebSocket APIs, the topology's rules with their
+ * dead-letter queues, the schedules, the operators' alarms, and the dashboard (S3 + CloudFront).
  *
  * The dashboard lives here rather than in a stack of its own because it and the APIs name each
  * other resource by resource: the distribution's Content-Security-Policy names the APIs, and the
@@ -69,6 +71,7 @@ export interface ServiceStackProps extends StackProps {
 export class ServiceStack extends Stack {
   readonly functions: Record<FunctionName, SensorbusFunction>;
   readonly restApi: SensorbusRestApi;
+  readonly httpApi: SensorbusHttpApi;
   readonly webSocketApi: SensorbusWebSocketApi;
   readonly eventRules: EventRules;
   /** The topology's queues (none in sensorbus' own flow; a developer's rule target may add one). */
@@ -86,7 +89,10 @@ export class ServiceStack extends Stack {
     const resources: SensorbusResources = { ...dataReferences(this, stage), ...props.events };
     const routeList: readonly RouteSpec[] = routes;
     const authorizerSpecs: Readonly<Record<string, AuthorizerSpec>> = authorizers;
-    const servesRoutes = new Set(routeList.map((route) => route.function));
+    const servesRoutes = new Set([
+      ...routeList.map((route) => route.function),
+      ...httpApi.routes.map((route) => route.function),
+    ]);
     const webSocketSpec: WebSocketApiSpec = websocketApi;
 
     this.dashboard = new SensorbusDashboard(this, 'Dashboard', { stage, files: props.dashboardFiles });
@@ -178,6 +184,8 @@ export class ServiceStack extends Stack {
       functions: lambdas,
     });
 
+    this.httpApi = new SensorbusHttpApi(this, 'Devices', { stage, spec: httpApi, functions: lambdas });
+
     // WebSocket access logs need the account's API Gateway logging role, which the REST API sets.
     const account = this.restApi.api.node.tryFindChild('Account');
     if (account) this.webSocketApi.stage.node.addDependency(account);
@@ -209,6 +217,11 @@ export class ServiceStack extends Stack {
       this.alarms.functionErrors(`${key}Errors`, fn.function, physicalNameOfKey(stage, key));
     }
     this.alarms.apiServerErrors('RestApi5XX', this.restApi.api, physicalName(stage, 'sensorbus-rest-api'));
+    this.alarms.apiServerErrors(
+      'DeviceApi5XX',
+      this.httpApi.api,
+      physicalName(stage, 'sensorbus-devices-api'),
+    );
     for (const [key, machine] of Object.entries(this.stateMachines.machines)) {
       this.alarms.stateMachineFailures(`${key}Failures`, machine, machineSpecs[key]?.name ?? key);
     }
@@ -217,6 +230,10 @@ export class ServiceStack extends Stack {
     }
 
     new CfnOutput(this, 'RestApiUrl', { value: this.restApi.api.url, description: 'REST API base URL' });
+    new CfnOutput(this, 'IngestApiUrl', {
+      value: this.httpApi.api.apiEndpoint,
+      description: 'The device API (HTTP API) base URL: devices POST /readings here',
+    });
     new CfnOutput(this, 'WebSocketUrl', {
       value: this.webSocketApi.stage.url,
       description: 'WebSocket API URL (connect with ?token=<viewer token>)',

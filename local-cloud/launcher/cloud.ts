@@ -259,7 +259,7 @@ export const startLocalCloud = async (options: LocalCloudOptions): Promise<Local
     ...restApi(),
     onAnswer: (answer) => {
       answers.record(answer);
-      options.meter?.add('apigateway/restRequests');
+      options.meter?.add(answer.api === 'http' ? 'apigateway/httpRequests' : 'apigateway/restRequests');
     },
     invoke: (fn, event, invokeOptions) => lambda.invoke(fn, event, invokeOptions),
     invokeWithResponseStream: (fn, event, invokeOptions) =>

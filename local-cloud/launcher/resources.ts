@@ -5,6 +5,7 @@ import {
   type FunctionName,
   functionLimits,
   functions,
+  httpApi,
   INTEGRATION_TIMEOUT_SECONDS,
   routes,
   websocketApi,
@@ -72,12 +73,22 @@ export const errorBodies: ErrorBodies = {
     } satisfies ErrorBody),
 };
 
-/** The REST API's routes (each with its authorizer), gateway responses and error bodies. */
+/**
+ * The routes the local gateway serves on the API port: the HTTP API's (payload format 2.0, no
+ * authorizer) and the REST API's (each with its authorizer); the gateway responses and error bodies.
+ */
 export const restApi = (): Pick<
   RestGatewayOptions,
   'routes' | 'gatewayResponses' | 'bodies' | 'integrationTimeoutMs'
 > => ({
-  routes: routes.map((route) => ({ ...route, authorizer: authorizers[route.authorizer] })),
+  routes: [
+    ...httpApi.routes.map((route) => ({
+      ...route,
+      api: 'http' as const,
+      payloadFormatVersion: httpApi.payloadFormatVersion,
+    })),
+    ...routes.map((route) => ({ ...route, authorizer: authorizers[route.authorizer] })),
+  ],
   gatewayResponses: gatewayResponses(routes, authorizers),
   bodies: errorBodies,
   integrationTimeoutMs: INTEGRATION_TIMEOUT_SECONDS * 1000,

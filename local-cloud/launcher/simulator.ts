@@ -84,10 +84,26 @@ interface Reading {
   readonly sequence: number;
 }
 
-/** How long a throttled client waits: the answer's `Retry-After` (seconds), one second without it. */
-export const retryAfterMs = (response: Pick<Response, 'headers'>): number => {
-  const seconds = Number(response.headers.get('retry-after'));
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+/** The first backoff of a throttled client told no `Retry-After`, and the most it ever waits. */
+export const THROTTLE_BACKOFF_MS = { base: 1_000, max: 30_000 } as const;
+
+/**
+ * How long a throttled client waits: the answer's `Retry-After` (seconds) when it has one, as the
+ * local gateway and a REST API's gateway responses answer. An HTTP API's own throttle answers 429
+ * `{"message":"Too Many Requests"}` without it, so then the wait is exponential backoff with full
+ * jitter over the throttles in a row before this one
+ * (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/), which keeps a
+ * throttled fleet from retrying in step.
+ */
+export const retryAfterMs = (
+  response: Pick<Response, 'headers'>,
+  throttledBefore = 0,
+  random: () => number = Math.random,
+): number => {
+  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN);
+  if (Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  const ceiling = Math.min(THROTTLE_BACKOFF_MS.max, THROTTLE_BACKOFF_MS.base * 2 ** throttledBefore);
+  return Math.floor(random() * ceiling);
 };
 
 /** The part of an accepting answer (202 or 207, one reading or a batch) a device acts on. */
@@ -126,7 +142,8 @@ export const isUploadDue = (
  * `bufferSeconds` says: holds readings back that long (a full upload at most) and posts
  * them in one batch, or posts each reading as it comes once told 0, flushing what it held at once.
  * One upload of a device is in flight at a time; an upload the API did not accept (5xx, no answer)
- * is held and posted again with the next reading, a throttled one after its `Retry-After`. Readings still held when the fleet stops were never acknowledged: they go, as
+ * is held and posted again with the next reading, a throttled one after its `Retry-After` (or a
+ * jittered backoff when the answer has none). Readings still held when the fleet stops were never acknowledged: they go, as
  * a device's would when switched off.
  */
 export const startSimulator = (options: SimulatorOptions): { stop(): Promise<void> } => {
@@ -152,7 +169,7 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
   const uploads = new Map(
     options.devices.map((device) => [
       device.deviceId,
-      { held: [] as Reading[], bufferMs: 0, throttledUntil: 0, posting: false },
+      { held: [] as Reading[], bufferMs: 0, throttledUntil: 0, throttles: 0, posting: false },
     ]),
   );
 
@@ -175,11 +192,14 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
       .then(async (response) => {
         const text = await response.text();
         if (response.status === 429) {
-          // Throttled: hold the readings and post them again once the answer's Retry-After has passed.
+          // Throttled: hold the readings and post them again once the answer's Retry-After has
+          // passed, or after a jittered backoff when the answer has none (an HTTP API's throttle).
           hold(readings);
-          u.throttledUntil = Date.now() + retryAfterMs(response);
+          u.throttledUntil = Date.now() + retryAfterMs(response, u.throttles);
+          u.throttles += 1;
           return;
         }
+        u.throttles = 0;
         const told = response.status < 300 ? bufferSecondsOf(text) : undefined;
         if (told !== undefined) u.bufferMs = told * 1000;
         // Not stored, or not known to be (a timeout): safe to post again, duplicates are answered as such.

@@ -31,8 +31,8 @@ export interface IngestResult {
 }
 
 /**
- * sensorbus ingest end to end: `POST /readings` with a device's `x-api-key` through the local REST
- * gateway (device-key authorizer, ingest handler, conditional put, PutEvents, mark clearing), with
+ * sensorbus ingest end to end: `POST /readings` with a device's `x-api-key` through the local
+ * gateway's HTTP API route (the ingest handler checking the key, conditional put), with
  * a distinct reading in every body.
  */
 export const measureIngest = async (options: IngestOptions): Promise<IngestResult> => {

@@ -153,8 +153,9 @@ interface BenchRun {
   readonly store: Measurement;
   readonly http: Measurement;
   /**
-   * The ingest path, every rule of the telemetry bus disabled: POST /readings through the REST
-   * gateway, authorizer, ingest function, conditional put (the readings stream's announcer publishes after).
+   * The ingest path, every rule of the telemetry bus disabled: POST /readings through the local
+   * gateway's HTTP API route, the ingest function (its key check), conditional put (the readings
+   * stream's announcer publishes after).
    * Single readings, then batches of 10 and 100.
    */
   readonly ingest: readonly IngestResult[];

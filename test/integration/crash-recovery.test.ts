@@ -6,7 +6,7 @@ import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/aut
 import { buses, stateMachines } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
-import { cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
+import { type CloudProcess, cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
 import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
 import { seeded } from '../support/seeded.ts';
 
@@ -14,8 +14,24 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
 const dataDirs = [dataDir];
 const signingKey = newSigningKey();
 const awsCredentials = newAwsCredentials();
-const processes = cloudProcesses({ signingKey, awsCredentials });
+// No scheduled functions: no device here has an expected interval or an escalation, and each schedule
+// would start cold after every restart and then scan the devices table four times a second
+const processes = cloudProcesses({ signingKey, awsCredentials, env: { TEST_SCHEDULE_INTERVAL_MS: '0' } });
 const startProcess = (ports: { api: number; edge: number }, dir = dataDir) => processes.start(ports, dir);
+
+/**
+ * The process on the file's data folder that the previous test left running, handed on so the next
+ * test need not start another (each start is seconds of cold starts on a loaded machine); a test
+ * run on its own starts one.
+ */
+let handedOn: { process: CloudProcess; ports: { api: number; edge: number } } | undefined;
+const processOnDataDir = async () => {
+  const running = handedOn;
+  handedOn = undefined;
+  if (running) return running;
+  const ports = { api: await freePort(), edge: await freePort() };
+  return { process: await startProcess(ports), ports };
+};
 
 /** The readings the archived `ReadingRecorded` (v2) events of a device carried, each with the id of the event carrying it. */
 const archivedRecordedReadingIds = (deviceId: string) => {
@@ -70,8 +86,7 @@ const registerDevice = async (apiUrl: string, deviceId: string): Promise<string>
 describe('a process killed between store and emit', () => {
   it('emits the acknowledged reading after restart, once, from the stream, and the device retry is a duplicate', async () => {
     // Prepare: a running system with a device, and a bus that never answers
-    const ports = { api: await freePort(), edge: await freePort() };
-    const first = await startProcess(ports);
+    const { process: first, ports } = await processOnDataDir();
     const apiKey = await registerDevice(first.apiUrl, 'crash-1');
     const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
@@ -115,14 +130,13 @@ describe('a process killed between store and emit', () => {
     expect(await retry.json()).toMatchObject({ readingId, duplicate: true });
     expect(await storedReadings(second.edge, 'crash-1')).toHaveLength(1);
     expect(archivedRecorded(readingId)).toHaveLength(1);
-    second.child.kill('SIGTERM');
+    handedOn = { process: second, ports };
   }, 240_000);
 });
 
 describe('a process killed mid-batch', () => {
   it('ends with every reading of the retried batch stored once, announced and enriched', async () => {
-    const ports = { api: await freePort(), edge: await freePort() };
-    const first = await startProcess(ports);
+    const { process: first, ports } = await processOnDataDir();
     const apiKey = await registerDevice(first.apiUrl, 'crash-batch');
     const batch = {
       readings: Array.from({ length: 100 }, (_, i) => ({
@@ -306,7 +320,17 @@ const assertNothingLost = async (
     ),
   );
   expect([...acknowledged].filter((timestamp) => !announced.has(timestamp))).toEqual([]);
-  const mails = mailBodies(dir);
+  // The mails follow the enrichment (alert event, notifier, SNS): wait for as many as the bus
+  // accepted alert events, each mailed once, then look for a mail sent twice.
+  const alertEvents = archivedAlertEventIds(dir, deviceId).size;
+  const mails = await waitFor(
+    () => {
+      const bodies = mailBodies(dir);
+      return bodies.length >= alertEvents && bodies;
+    },
+    `a mail for each of ${alertEvents} alert events`,
+    60_000,
+  );
   expect(mails.filter((body, index) => mails.indexOf(body) !== index)).toEqual([]);
   return { stored: stored.length, mails: mails.length };
 };
@@ -321,6 +345,22 @@ const archivedRecordedEvents = (dir: string, deviceId: string) => {
       (line) =>
         (JSON.parse(line) as { event: { detail: { data: { readings: { timestamp: string }[] } } } }).event,
     );
+};
+
+/** The distinct ids of the alert events about a device the telemetry bus accepted. */
+const archivedAlertEventIds = (dir: string, deviceId: string) => {
+  const file = join(dir, 'archive', `${buses.telemetry.name}.jsonl`);
+  if (!existsSync(file)) return new Set<string>();
+  return new Set(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(`"deviceId":"${deviceId}"`) && line.includes('"detail-type":"Alert'))
+      .map(
+        (line) =>
+          (JSON.parse(line) as { event: { detail: { metadata: { eventId: string } } } }).event.detail.metadata
+            .eventId,
+      ),
+  );
 };
 
 /** A fresh data folder with a device whose alerts are mailed, on a running process. */
@@ -357,27 +397,24 @@ describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SE
     const random = seeded(SEED);
     const deviceId = 'crash-random';
     const { dir, ports, first, sender } = await prepare(deviceId);
-    let running = first;
-    // Two rounds: the second kills a process that is itself resuming the first one's journals; a
-    // third added no case, only time (each round is a process start). The seed varies every run.
-    for (let round = 0; round < 2; round++) {
-      // Act: post continuously, and kill -9 at a random moment (after at least one acknowledgement)
-      const acknowledgedBefore = sender.acknowledged.size;
-      let kill!: () => void;
-      const killed = new Promise<void>((resolve) => {
-        kill = resolve;
-      });
-      const streaming = sender.stream(running.apiUrl, killed);
-      // A restarted process cold-starts every function while the stream and deliveries resume: on a
-      // loaded machine it may answer 429 for tens of seconds first.
-      await waitFor(() => sender.acknowledged.size > acknowledgedBefore, 'an acknowledged reading', 90_000);
-      const deadline = Date.now() + 200 + random() * 1500;
-      await waitFor(() => Date.now() >= deadline, 'the random moment', 5_000);
-      await kill9(running.child);
-      kill();
-      await streaming;
-      running = await startProcess(ports, dir);
-    }
+    // Act: post continuously, and kill -9 at a seeded random moment (after at least one acknowledgement).
+    // One random kill (the seed varies every run); the burst below then kills the restarted process
+    // while it resumes this one's journals, which is what a second random round was for, at the
+    // price of a process start and its cold starts.
+    let kill!: () => void;
+    const killed = new Promise<void>((resolve) => {
+      kill = resolve;
+    });
+    const streaming = sender.stream(first.apiUrl, killed);
+    await waitFor(() => sender.acknowledged.size > 0, 'an acknowledged reading', 90_000);
+    const deadline = Date.now() + 200 + random() * 1500;
+    await waitFor(() => Date.now() >= deadline, 'the random moment', 5_000);
+    await kill9(first.child);
+    kill();
+    await streaming;
+    // A restarted process cold-starts every function while the stream and deliveries resume: on a
+    // loaded machine it answers 429 for a while, which the burst's posts wait out as devices do.
+    let running = await startProcess(ports, dir);
     // The attack's case: a burst of acknowledgements, then kill -9 before their deliveries can finish
     const beforeBurst = sender.acknowledged.size;
     await sender.burst(running.apiUrl, 40);
@@ -400,7 +437,7 @@ describe(`a process killed at random moments (seed ${SEED}; repeat with CRASH_SE
   }, 300_000);
 });
 
-describe('a process killed at the height of a backlog', () => {
+describe('a process killed at the height of a backlog, while it drains', () => {
   it('resumes the pending deliveries from disk after restart: every acknowledged reading is enriched, with no replay by hand', async () => {
     // Prepare: a running system whose enrichment target fails, so deliveries pile up pending
     const dir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-backlog-'));
@@ -408,14 +445,12 @@ describe('a process killed at the height of a backlog', () => {
     const ports = { api: await freePort(), edge: await freePort() };
     const first = await startProcess(ports, dir);
     const apiKey = await registerDevice(first.apiUrl, 'backlog-1');
-    await edgeAdmin(first.edge, '/_sensorbus/faults', {
-      method: 'POST',
-      json: {
-        service: 'target',
-        operation: localArns.stateMachine(stateMachines.enrichReading.name),
-        mode: 'error',
-      },
-    });
+    const enrichmentTarget = {
+      service: 'target',
+      operation: localArns.stateMachine(stateMachines.enrichReading.name),
+      mode: 'error',
+    } as const;
+    await edgeAdmin(first.edge, '/_sensorbus/faults', { method: 'POST', json: enrichmentTarget });
     const pendingDeliveries = async (edge: EdgeAccess) => {
       const report = (await (await fetch(`${edge.edgeUrl}/health`)).json()) as {
         checks: { backlog?: { pendingDeliveries?: number } };
@@ -423,7 +458,8 @@ describe('a process killed at the height of a backlog', () => {
       return report.checks.backlog?.pendingDeliveries ?? 0;
     };
 
-    // Act: three batches acknowledged, the backlog builds, the process dies, a new one starts on the same data
+    // Act: three batches acknowledged, the backlog builds, its drain begins (the target takes one
+    // event, then fails again), the process dies during it, a new one starts on the same data
     const acknowledged: string[] = [];
     for (let batch = 0; batch < 3; batch++) {
       const readings = Array.from({ length: 40 }, (_, i) => ({
@@ -447,14 +483,30 @@ describe('a process killed at the height of a backlog', () => {
     const pendingAtKill = await waitFor(
       async () => {
         const pending = await pendingDeliveries(first.edge);
-        // Deliveries are per event, and each batch is one ReadingRecorded v2 (3 events for 120
-        // readings): any pending delivery is a backlog to resume; on a loaded machine the emits
-        // of the rest may still be on the readings stream.
-        return pending > 0 && pending;
+        // Deliveries are per event, and each batch is announced in one ReadingRecorded v2 or more
+        // (3 or more events for 120 readings): three pending, so that the drain below, which takes
+        // one event, leaves at least two batches pending.
+        return pending >= 3 && pending;
       },
       'the backlog to build',
       90_000,
     );
+    await edgeAdmin(first.edge, '/_sensorbus/faults', { method: 'DELETE' });
+    await edgeAdmin(first.edge, '/_sensorbus/faults', {
+      method: 'POST',
+      json: { ...enrichmentTarget, after: 1 },
+    });
+    const enrichedAtKill = await waitFor(
+      async () => {
+        const done = (await storedReadings(first.edge, 'backlog-1')).filter(
+          (item) => item.enrichment !== undefined,
+        );
+        return done.length > 0 && done.length;
+      },
+      'the drain to enrich the readings of one event',
+      90_000,
+    );
+    const pendingAtKillDuringDrain = await pendingDeliveries(first.edge);
     first.child.kill('SIGKILL');
     const second = await startProcess(ports, dir);
 
@@ -470,6 +522,9 @@ describe('a process killed at the height of a backlog', () => {
     );
     second.child.kill('SIGTERM');
     expect(pendingAtKill).toBeGreaterThan(0);
+    // Killed during the drain: one event's readings enriched, at least two batches' still pending.
+    expect(enrichedAtKill).toBeLessThanOrEqual(40);
+    expect(pendingAtKillDuringDrain).toBeGreaterThanOrEqual(2);
     expect(new Set(enriched.map((item) => String(item.readingId)))).toEqual(new Set(acknowledged));
     expect(enriched).toHaveLength(acknowledged.length);
     const deadLetters = join(dir, 'dlq');

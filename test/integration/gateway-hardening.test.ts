@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RestGateway } from '../../local-cloud/emulators/apigateway/rest-gateway.ts';
@@ -27,11 +27,12 @@ const fakeLambda = () => {
     calls.push({ fn, event: received });
     const headers = (received.headers ?? {}) as Record<string, string>;
     const query = (received.queryStringParameters ?? {}) as Record<string, string>;
-    if (fn === 'deviceKeyAuthorizer' || fn === 'bearerAuthorizer') {
-      const credential = headers['x-api-key'] ?? headers.authorization;
-      if (credential !== GOOD_KEY && credential !== `Bearer ${GOOD_KEY}`) throw new Error('Unauthorized');
+    if (fn === 'bearerAuthorizer') {
+      if (headers.authorization !== `Bearer ${GOOD_KEY}`) throw new Error('Unauthorized');
       return allow('device-1');
     }
+    // The device route's function answers as a payload format 2.0 function may: without a statusCode.
+    if (fn === 'ingest') return { seen: (received as unknown as APIGatewayProxyEventV2).rawPath };
     if (fn === 'websocketAuthorizer') {
       if (query.token !== GOOD_KEY) throw new Error('Unauthorized');
       return allow('viewer');
@@ -112,21 +113,68 @@ describe('REST gateway hardening', () => {
     expect(ErrorBody.parse(await response.json()).error.code).toBe('InternalError');
   });
 
-  it('refuses an unauthenticated 10 MB upload from its headers, without reading the body', async () => {
-    const before = lambda.calls.filter((call) => call.fn === 'ingest').length;
-    // Only 64 KiB of the announced 10 MB are ever sent: the answer cannot wait for the rest.
+  it('refuses a device upload announced past 10 MB from its headers with 413, without reading the body', async () => {
+    const before = lambda.calls.length;
+    // Only 64 KiB of the announced 10 MB + 1 byte are ever sent: the answer cannot wait for the rest.
     const raw = await rawExchange(
       url,
-      `POST /readings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${10 * 1024 * 1024}\r\n\r\n`,
+      `POST /readings HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${10 * 1024 * 1024 + 1}\r\n\r\n`,
       Buffer.alloc(64 * 1024, 'a'),
     );
     const answer = parseRaw(raw);
 
-    expect(answer.status).toBe(401);
+    expect(answer.status).toBe(413);
     expect(answer.head).toContain('connection: close');
-    expect(answer.body.error.code).toBe('Unauthorized');
-    expect(answer.body.error.details?.map((d) => d.path)).toContain('x-api-key');
-    expect(lambda.calls.filter((call) => call.fn === 'ingest').length).toBe(before);
+    expect(answer.body.error.code).toBe('PayloadTooLarge');
+    expect(lambda.calls.length).toBe(before);
+  });
+
+  it('hands the device route to its function as an HTTP API does, payload format 2.0 and no authorizer', async () => {
+    const before = lambda.calls.length;
+    const response = await fetch(`${url}/readings?a=1&a=2`, {
+      method: 'POST',
+      headers: [
+        ['X-Api-Key', 'any-key'],
+        ['Content-Type', 'application/json'],
+        ['Cookie', 'c1=v1; c2=v2'],
+      ],
+      body: '{"deviceId":"dev-1"}',
+    });
+    const calls = lambda.calls.slice(before);
+    const event = calls[0]?.event as unknown as APIGatewayProxyEventV2;
+
+    expect(calls.map((call) => call.fn)).toEqual(['ingest']);
+    expect(event).toMatchObject({
+      version: '2.0',
+      routeKey: 'POST /readings',
+      rawPath: '/readings',
+      rawQueryString: 'a=1&a=2',
+      queryStringParameters: { a: '1,2' },
+      cookies: ['c1=v1', 'c2=v2'],
+      headers: { 'x-api-key': 'any-key', 'content-type': 'application/json' },
+      requestContext: { http: { method: 'POST', path: '/readings' }, stage: '$default' },
+      body: '{"deviceId":"dev-1"}',
+      isBase64Encoded: false,
+    });
+    expect(event.headers).not.toHaveProperty('cookie');
+    expect(typeof event.requestContext.requestId).toBe('string');
+    // A 2.0 result without a statusCode is a 200 JSON body.
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ seen: '/readings' });
+  });
+
+  it('passes a device route body that is not text base64-encoded, as an HTTP API does', async () => {
+    const before = lambda.calls.length;
+    await fetch(`${url}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array([0, 1, 2, 255]),
+    });
+    const event = lambda.calls[before]?.event as unknown as APIGatewayProxyEventV2;
+
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body ?? '', 'base64')).toEqual(Buffer.from([0, 1, 2, 255]));
   });
 
   it('decodes encoded path parameters as API Gateway does, and keeps the path as sent', async () => {

@@ -317,6 +317,28 @@ describe('POST /readings', () => {
     ).toBe(false);
   });
 
+  it('checks the key before it reads the body: a refused key is 401 naming x-api-key, whatever the body', async () => {
+    const unreadable = await t.api('/readings', {
+      method: 'POST',
+      apiKey: 'sbk_nope',
+      headers: { 'content-type': 'text/plain' },
+      body: 'not json',
+    });
+    const noKeyHuge = await t.api('/readings', {
+      method: 'POST',
+      json: { ...reading('2026-10-04T00:00:01Z'), padding: 'x'.repeat(300 * 1024) },
+    });
+
+    for (const response of [unreadable, noKeyHuge]) {
+      expect(response.status).toBe(401);
+      const answer = (await response.json()) as {
+        error: { code: string; message: string; details: { path: string }[] };
+      };
+      expect(answer.error).toMatchObject({ code: 'Unauthorized', message: 'Missing or invalid credentials' });
+      expect(answer.error.details.map((detail) => detail.path)).toEqual(['x-api-key']);
+    }
+  });
+
   it("keeps the newest reading by timestamp as the device's last reading, whatever the arrival order", async () => {
     await t.registerDevice('ingest-last');
     const lastKey = await t.registerDevice('ingest-last-2');

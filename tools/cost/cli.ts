@@ -7,7 +7,9 @@
  * options: --batch K (every device posts K readings per request, instead of watched devices one and
  * the others what `bufferSeconds` B lets them hold), --buffer-seconds B, --dashboards D and --devices-per-dashboard F (who watches), --alerts-per-device-per-day
  * A, --email-subscribers E, --retention-days R (readings' TTL), --months M (alert history and
- * archive kept), --metrics-per-reading M, --notes (how each quantity is counted).
+ * archive kept), --metrics-per-reading M, --notes (how each quantity is counted), --front-door
+ * rest (the devices' requests priced on a REST API behind a device-key authorizer, the earlier
+ * design, instead of the deployed HTTP API).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -81,7 +83,7 @@ export const main = (argv: string[]): number => {
         `The price table has ${PRICE_REGION} prices only (tools/cost/prices.ts); got --region ${region}`,
       );
     const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
-    const frontDoor = str('front-door') ?? 'rest';
+    const frontDoor = str('front-door') ?? 'http';
     if (frontDoor !== 'rest' && frontDoor !== 'http')
       throw new RangeError(`--front-door must be rest or http, got "${frontDoor}"`);
     const inputs: CostInputs = {

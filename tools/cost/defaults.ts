@@ -18,6 +18,7 @@ import { routingFromTopology } from './topology.ts';
 export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   ingestBase: 40,
   ingestPerReading: 3,
+  ingestKeyRead: 5,
   deviceKeyAuthorizer: 15,
   deriveMetrics: 25,
   evaluateAlarms: 25,

@@ -101,7 +101,7 @@ export const renderText = (
     `sensorbus monthly cost estimate — ${PRICE_REGION} list prices read ${PRICES_READ_ON}, without free tier`,
   );
   out.push(
-    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${uploads(inputs)} (${inputs.frontDoor ?? 'rest'} API), ` +
+    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${uploads(inputs)} (${inputs.frontDoor ?? 'http'} API), ` +
       `${quantity(inputs.alertsPerDevicePerDay)} alert(s)/device/day, ${quantity(inputs.dashboards)} dashboard(s) following ${quantity(inputs.devicesPerDashboard ?? inputs.devices)} device(s) each (${quantity(inputs.watchedFraction * 100)}% watched), readings kept ${quantity(inputs.retentionDays)} days`,
   );
   out.push(

@@ -6,9 +6,8 @@
  * which `npm run cost` prices; `test/integration/cost-measured-units.test.ts` re-measures a small
  * workload and fails when the committed file drifts.
  *
- * Each device posts one upload before the meter is reset, so the device-key authorizer's cache is
- * warm (the model prices the authorizer from its cache TTL and the posting interval instead) and
- * the device's enrichment window is full, as it is for a device that has been reporting: the
+ * Each device posts one upload before the meter is reset, so the device's enrichment window is
+ * full, as it is for a device that has been reporting: the
  * device item, whose size the writes of each upload are billed on, has its steady-state size.
  */
 import { execFileSync } from 'node:child_process';

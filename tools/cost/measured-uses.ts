@@ -53,12 +53,15 @@ export const measuredFlow = (units: Units, origin: string, frontDoor: FrontDoor)
     const [service = '', kind = '', ...rest] = unit.split('/');
     const detail = rest.join('/');
     const key = `${service}/${kind}`;
-    if (key === 'apigateway/restRequests')
+    // The devices' requests reach the HTTP API; the REST front door's what-if prices them as REST calls.
+    if (key === 'apigateway/httpRequests')
       use(
         frontDoor === 'http' ? 'apigwHttpRequests' : 'apigwRestRequests',
         `${frontDoor === 'http' ? 'HTTP API' : 'REST API'} requests (${origin})`,
         quantity,
       );
+    else if (key === 'apigateway/restRequests')
+      use('apigwRestRequests', `REST API requests (${origin})`, quantity);
     else if (key === 'apigateway/websocketMessages') {
       use(
         'apigwWsMessages',

@@ -4,11 +4,12 @@
  * size, duration and price comes in as an argument, so it is tested by hand-computed numbers.
  *
  * What happens per upload is counted from the code (see each line's note):
- * - REST ingest, per request of K readings (`handlers/ingest/ingest.ts`): K conditional PutItems on
- *   readings. The readings stream is the outbox (`handlers/announce/`): one invocation per stream
+ * - Ingest, per request of K readings (`handlers/ingest/`): behind the HTTP API, one strongly
+ *   consistent GetItem of the device key's record, then K conditional PutItems on readings. The readings stream is the outbox (`handlers/announce/`): one invocation per stream
  *   batch (an upload at most rates) puts ONE `ReadingRecorded` v2 carrying the upload's readings
- *   (split past 64 KB); Lambda reads the stream for free. The device-key authorizer (one Query of
- *   `byApiKeyHash`) runs only when API Gateway's cache (300 s per key) misses.
+ *   (split past 64 KB); Lambda reads the stream for free. The REST front door's what-if (`frontDoor:
+ *   'rest'`, the earlier design) adds a device-key authorizer invocation per request that its
+ *   cache misses (TTL 0: every one), which makes the key's read instead of the ingest function.
  * - Enrichment, per upload (`statemachines/enrich-reading.asl.json`): one Express execution with a
  *   GetItem of the device, DeriveMetrics (a consistent GetItem of the device's rolling window, its
  *   conditional UpdateItem, which records the device's lastReading too, one PutItem to the
@@ -70,7 +71,7 @@ export interface CostInputs {
   readonly months: number;
   /** Days a reading is kept (its TTL): the readings table's steady-state size. */
   readonly retentionDays: number;
-  /** The API devices post to: the deployed REST API, or an HTTP API. */
+  /** The API devices post to: the deployed HTTP API (the default), or the REST API of the earlier design (a what-if). */
   readonly frontDoor?: FrontDoor;
   /** Email subscriptions of the alerts topic that receive every alert. */
   readonly emailSubscribers: number;
@@ -82,6 +83,8 @@ export type Design = 'rest' | 'iot';
 export interface LambdaDurations {
   readonly ingestBase: number;
   readonly ingestPerReading: number;
+  /** What checking the device key adds to an ingest invocation behind the HTTP API (one GetItem). */
+  readonly ingestKeyRead: number;
   readonly deviceKeyAuthorizer: number;
   readonly deriveMetrics: number;
   readonly evaluateAlarms: number;
@@ -278,7 +281,7 @@ export interface Rates
     QuotaLoads,
     'uploadsPerSecond' | 'newWebSocketConnectionsPerSecond' | 'stageRateLimit' | 'reservedConcurrency'
   > {
-  /** REST requests per second (the uploads, on the REST front door; 0 on the others). */
+  /** The uploads' API requests per second (on either front door; 0 for the IoT Core alternative). */
   readonly requestsPerSecond: number;
 }
 
@@ -379,13 +382,13 @@ export const storedRollupsPerDevice = (
     0,
   );
 
-/** The units of a measured upload without the device-key authorizer's, which the model prices itself. */
+/**
+ * The units of a measured upload without a device-key authorizer's invocations, which the model
+ * prices itself for the REST front door's what-if. The key's read stays: the ingest function makes
+ * it on every request behind the HTTP API, as the uncached authorizer did behind the REST API.
+ */
 const withoutAuthorizer = (units: Units): Units =>
-  Object.fromEntries(
-    Object.entries(units).filter(
-      ([unit]) => !unit.endsWith('/deviceKeyAuthorizer') && unit !== 'dynamodb/rru/sensorbus-device-keys',
-    ),
-  );
+  Object.fromEntries(Object.entries(units).filter(([unit]) => !unit.endsWith('/deviceKeyAuthorizer')));
 
 /** The share of requests the device-key authorizer's cache answers, given a device's request period. */
 export const authorizerCacheHitRate = (requestPeriodSeconds: number, ttlSeconds: number): number =>
@@ -580,13 +583,17 @@ export const estimateDesign = (
   const rru = (item: string, units: number, note: string) => add('dynamoRead', item, units, note);
 
   const measured = rest ? a.measured : undefined;
-  const frontDoor: FrontDoor = inputs.frontDoor ?? 'rest';
+  const frontDoor: FrontDoor = inputs.frontDoor ?? 'http';
   const watchedFraction = watchedFractionOf(inputs);
   const watchersPerWatched = watchedFraction > 0 ? subscribers / watchedFraction : 0;
   let authorizerInvocations = 0;
   let hitRate = 0;
-  /** The device-key authorizer runs on the requests its cache misses (REST only). */
+  /**
+   * The device-key authorizer of the REST front door's what-if runs on the requests its cache
+   * misses; behind the HTTP API the ingest function checks the key itself and no authorizer runs.
+   */
   const priceAuthorizer = () => {
+    if (frontDoor !== 'rest') return;
     authorizerInvocations = authorizerMisses();
     hitRate = requests > 0 ? 1 - authorizerInvocations / requests : 0;
     lambda(
@@ -625,8 +632,7 @@ export const estimateDesign = (
 
   if (measured) {
     // ---- Measured: what the code did per upload, per alert and per scheduled run, times the fleet's counts.
-    // The authorizer is priced below from its cache TTL and the posting interval, not as measured
-    // (whether the local cache was warm says nothing of a fleet's).
+    // A REST front door's authorizer is priced below from its cache TTL and the posting interval.
     // An upload of a watched device (streamed, with its watchers) and of an unwatched one
     // (buffered), weighted by their shares of the month's uploads.
     const watchedUpload = withEnrichmentWrites(
@@ -664,12 +670,8 @@ export const estimateDesign = (
       watchedFraction,
       units: scale(perUpload, 1 / K),
     };
+    // The key's read is measured (the ingest function's, one a request, strongly consistent).
     priceAuthorizer();
-    rru(
-      'device keys: GetItem (authorizer)',
-      authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'strong'),
-      'one per authorizer run, strongly consistent (a revoked key is refused at once)',
-    );
     const monthly: { units: Units; origin: string }[] = [
       {
         units: scale(perUpload, requests),
@@ -710,7 +712,13 @@ export const estimateDesign = (
       const flow = measuredFlow(units, origin, frontDoor);
       for (const use of flow.uses) add(use.priceId, use.item, use.quantity, use.note);
       for (const [fn, n] of Object.entries(flow.invocations)) {
-        lambda(fn, n, lambdaMsOf(fn, ms, K, watchersPerWatched, N), `measured invocations, ${origin}`);
+        const keyRead = fn === 'ingest' && frontDoor === 'http' ? ms.ingestKeyRead : 0;
+        lambda(
+          fn,
+          n,
+          lambdaMsOf(fn, ms, K, watchersPerWatched, N) + keyRead,
+          `measured invocations, ${origin}`,
+        );
         if (fn === 'push') pushInvocations += n;
         if (fn === 'alertNotifier') notifierInvocations += n;
         if (ruleTargets.has(fn)) ruleDeliveries += n;
@@ -757,22 +765,24 @@ export const estimateDesign = (
     // ---- Front door -------------------------------------------------------------------------
     if (rest) {
       add(
-        'apigwRestRequests',
-        'REST requests (POST /readings)',
+        frontDoor === 'rest' ? 'apigwRestRequests' : 'apigwHttpRequests',
+        `${frontDoor === 'rest' ? 'REST' : 'HTTP API'} requests (POST /readings)`,
         requests,
         `${fmt(readings)} readings ÷ ${fmt(K)} per upload`,
       );
       lambda(
         'ingest',
         requests,
-        ms.ingestBase + ms.ingestPerReading * K,
-        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings`,
+        ms.ingestBase + ms.ingestPerReading * K + (frontDoor === 'http' ? ms.ingestKeyRead : 0),
+        `one per request; ${ms.ingestBase} + ${ms.ingestPerReading} ms × ${fmt(K)} readings${frontDoor === 'http' ? ` + ${ms.ingestKeyRead} ms for the device key` : ''}`,
       );
       priceAuthorizer();
       rru(
-        'devices: Query byApiKeyHash (authorizer)',
-        authorizerInvocations * readUnits(s.apiKeyIndexEntry, 'eventual'),
-        'one per authorizer run, eventually consistent (GSI)',
+        `device keys: GetItem (${frontDoor === 'rest' ? 'authorizer' : 'ingest'})`,
+        (frontDoor === 'rest' ? authorizerInvocations : requests) * readUnits(s.apiKeyIndexEntry, 'strong'),
+        frontDoor === 'rest'
+          ? 'one per authorizer run, strongly consistent (a revoked key is refused at once)'
+          : 'one per request by the ingest function, strongly consistent (a revoked key is refused at once)',
       );
       wru(
         'readings: conditional PutItem',
@@ -1314,6 +1324,7 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
     silenceCheck: r.silenceCheck,
     reservedConcurrency: reservedConcurrency(fleet, functionNames) + UNRESERVED_CONCURRENCY_MINIMUM,
     stageRateLimit: stageThrottle(fleet).rateLimit,
+    frontDoor: inputs.frontDoor ?? 'http',
   });
   return {
     inputs: {
@@ -1381,12 +1392,17 @@ const describeAssumptions = (inputs: CostInputs, a: Assumptions): string[] => {
   const ms = a.lambdaMs;
   return [
     `Month of ${a.daysPerMonth} days (${fmt(a.daysPerMonth * 86_400)} s); list prices, us-east-1, no free tier, no savings plans, no retries or duplicates.`,
-    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading, authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
+    `Lambda: ${a.lambdaMemoryMb} MB arm64 for every function (${a.lambdaMemorySource}); assumed warm durations: ingest ${ms.ingestBase} + ${ms.ingestPerReading} ms/reading (+ ${ms.ingestKeyRead} ms for the device key behind the HTTP API), authorizer ${ms.deviceKeyAuthorizer} ms, DeriveMetrics ${ms.deriveMetrics} ms, EvaluateAlarms ${ms.evaluateAlarms} ms, push ${ms.pushBase} + ${ms.pushPerConnection} ms/connection, alert-notifier ${ms.alertNotifier} ms, alert-history ${ms.alertHistory} ms, announce ${ms.announce} ms, silence check ${ms.silenceCheckBase} ms + ${ms.silenceCheckPerThousandDevices} ms per 1,000 devices read (divided among the Scan's segments) + ${ms.silenceCheckCpuPerThousandDevices} ms per 1,000 devices evaluated; cold starts ignored. Measure and replace.`,
     `Enrichment: Express execution of ${a.sfnDurationMs} ms (billed in 100 ms steps), memory 50 MB + ${fmt(a.sfnDefinitionBytes / 1024)} KB definition + ${fmt(s.sfnExecutionData / 1024)} KB data → 64 MB chunks.`,
     `Sizes measured by the project's code on a sample reading of ${a.metricsPerReading} metric(s): reading ${s.readingJson} B JSON; readings item ${s.readingItem} B (${writeUnits(s.readingItem)} WRU); enrichments item ${s.enrichmentItemBase} B + ${s.enrichmentItemPerReading} B a reading of its hour; device item ${s.deviceItem} B with its rolling window of ${a.enrichmentWindow} (${readUnits(s.deviceItem, 'strong')} RRU consistent, ${writeUnits(s.deviceItem)} WRU); events of a one-reading upload ${s.readingRecordedEvent} / ${s.readingEnrichedEvent} / ${s.alertEvent} B (one 64 KB chunk each); pushes ≤ ${Math.max(s.pushReadingEnriched, s.pushReadingRecorded)} B (one 32 KB unit).`,
     uploadsAssumption(inputs),
+    ...((inputs.frontDoor ?? 'http') === 'http'
+      ? [
+          'Front door: the HTTP API; no authorizer, the ingest function reads the device key (one strongly consistent GetItem) on every request.',
+        ]
+      : []),
     ...[shape.watchedUploadReadings, shape.unwatchedUploadReadings]
-      .filter((k, i, all) => all.indexOf(k) === i)
+      .filter((k, i, all) => (inputs.frontDoor ?? 'http') === 'rest' && all.indexOf(k) === i)
       .map((k) => {
         const period = k * inputs.intervalSeconds;
         const ttl = a.routing.authorizerCacheTtlSeconds;

@@ -38,7 +38,7 @@ const SNS_QUOTAS = 'https://docs.aws.amazon.com/general/latest/gr/sns.html';
 /** AWS's default quotas, us-east-1. */
 export const DEFAULT_QUOTAS = {
   apiGatewayAccountRps: {
-    name: 'API Gateway: requests per second per account and Region (REST, HTTP, WebSocket and @connections calls together)',
+    name: 'API Gateway: requests per second per account and Region (HTTP, REST, WebSocket and @connections calls together)',
     limit: 10_000,
     unit: 'requests/s',
     adjustable: true,
@@ -166,6 +166,8 @@ export interface QuotaLoads {
   readonly tableReadsPerSecond: Readonly<Record<string, number>>;
   /** The stage throttle the CDK app deploys for this fleet (`stageThrottle` of `infra/fleet.ts`). */
   readonly stageRateLimit: number;
+  /** The API the uploads reach: the device API (an HTTP API, the default) or the REST API of the earlier design. */
+  readonly frontDoor?: 'rest' | 'http';
   /** Concurrency the stage sized for the fleet reserves (`fleetLimits` of `infra/fleet.ts`), plus what Lambda keeps unreserved. */
   readonly reservedConcurrency: number;
   /** One run of the silence check: its RRU (the Scan of every device), its estimated seconds and its schedule's period. */
@@ -182,12 +184,17 @@ export const fleetQuotas = (loads: QuotaLoads): Quota[] => {
   return [
     quota(
       {
-        name: 'API Gateway: REST stage throttle (sized for the fleet by infra/fleet.ts)',
+        name:
+          (loads.frontDoor ?? 'http') === 'http'
+            ? 'API Gateway: HTTP API $default stage throttle of the device API (sized for the fleet by infra/fleet.ts)'
+            : 'API Gateway: REST stage throttle (sized for the fleet by infra/fleet.ts)',
         limit: loads.stageRateLimit,
         unit: 'requests/s',
         adjustable: true,
         source:
-          'https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html',
+          (loads.frontDoor ?? 'http') === 'http'
+            ? 'https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html'
+            : 'https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html',
         verified: true,
       },
       loads.uploadsPerSecond,

@@ -33,9 +33,9 @@ export interface Routing {
     readonly function: string;
     readonly everyMinutes: number;
   }[];
-  /** Seconds the device-key authorizer's answer is cached per API key. */
+  /** Seconds the device-key authorizer's answer is cached per API key (the REST front door's what-if; the HTTP API runs none). */
   readonly authorizerCacheTtlSeconds: number;
-  /** Operator alarms the service stack creates: one per function but the authorizers, per workflow, per dead-letter queue, and the REST API's 5XX. */
+  /** Operator alarms the service stack creates: one per function but the authorizers, per workflow, per dead-letter queue, and the REST and HTTP APIs' 5XX. */
   readonly alarms: number;
   /** Customer managed KMS keys: the operator alarms topic's and one per topic a rule targets. */
   readonly customerManagedKeys: number;
@@ -118,11 +118,12 @@ export const routingFromTopology = (): Routing => {
       function: spec.function,
       everyMinutes: spec.everyMinutes,
     })),
-    authorizerCacheTtlSeconds: authorizers.deviceKey.cacheTtlSeconds,
+    // Only the REST front door's what-if runs a device-key authorizer, uncached as the old design ran it.
+    authorizerCacheTtlSeconds: 0,
     alarms:
       Object.keys(functions).length -
       authorizerFunctions.size +
-      1 +
+      2 +
       Object.keys(stateMachines).length +
       deadLetterQueues.size,
     customerManagedKeys: 1 + [...topicsTargeted].filter((topic) => topic in topics).length,

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { type InvokeOptions, isThrottle } from '../lambda/lambda.ts';
 import { PayloadTooLarge, readBody } from '../shared/aws-protocol.ts';
@@ -27,6 +27,8 @@ export interface RestAuthorizer {
 
 /** A method on a resource path (`{param}` placeholders) with a Lambda proxy integration behind its authorizer. */
 export interface RestRoute {
+  /** The REST API (payload format 1.0); the default. */
+  readonly api?: 'rest';
   readonly method: string;
   readonly path: string;
   readonly function: string;
@@ -34,6 +36,21 @@ export interface RestRoute {
   /** `STREAM`: the function streams its answer, passed to the client as it comes (see {@link RestGateway}). */
   readonly responseTransferMode?: 'BUFFERED' | 'STREAM';
 }
+
+/**
+ * A route of an HTTP API: a Lambda proxy integration with payload format 2.0 and no authorizer
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+ */
+export interface HttpApiRoute {
+  readonly api: 'http';
+  readonly method: string;
+  readonly path: string;
+  readonly function: string;
+  readonly payloadFormatVersion: '2.0';
+}
+
+/** A route of either API the gateway serves on its port. */
+export type GatewayRoute = RestRoute | HttpApiRoute;
 
 /** A gateway response of the API (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html). */
 export interface GatewayResponse {
@@ -45,15 +62,17 @@ export interface GatewayResponse {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** One answer of the REST gateway; `function` is absent when the gateway answered by itself. */
+/** One answer of the gateway; `function` is absent when the gateway answered by itself. */
 export interface GatewayAnswer {
+  /** The API that answered: the REST API, or the HTTP API of an `api: 'http'` route. */
+  readonly api: 'rest' | 'http';
   readonly function?: string;
   readonly statusCode: number;
   readonly body: string;
 }
 
 export interface RestGatewayOptions {
-  readonly routes: readonly RestRoute[];
+  readonly routes: readonly GatewayRoute[];
   /** What the gateway answers when it refuses a request itself, by response type. */
   readonly gatewayResponses: readonly GatewayResponse[];
   readonly bodies: ErrorBodies;
@@ -73,7 +92,11 @@ export interface RestGatewayOptions {
   readonly authorizerCacheEntries?: number;
   /** Told of every answer to a routed request (not of health checks or CORS preflights). */
   readonly onAnswer?: (answer: GatewayAnswer) => void;
-  /** The stage's throttle; requests over it are answered 429 before any authorizer runs. Unthrottled when absent. */
+  /**
+   * The stage's throttle, one bucket for the REST API and one for the HTTP API (each API's stage
+   * has its own on AWS); requests over it are answered 429 before any authorizer or function runs.
+   * Unthrottled when absent.
+   */
   readonly throttle?: ThrottleSettings;
 }
 
@@ -83,6 +106,21 @@ const ProxyResult = z.object({
   body: z.string().optional(),
   isBase64Encoded: z.boolean().optional(),
 });
+
+const ProxyResultV2 = ProxyResult.extend({ cookies: z.array(z.string()).default([]) });
+
+/**
+ * A payload format 2.0 result as an HTTP API reads it: with a `statusCode`, the response as given
+ * (cookies as `Set-Cookie`); without one, any JSON value, answered 200 as an `application/json` body.
+ */
+const resultV2 = (raw: unknown): ReturnType<typeof ProxyResultV2.safeParse> =>
+  typeof raw === 'object' && raw !== null && 'statusCode' in raw
+    ? ProxyResultV2.safeParse(raw)
+    : ProxyResultV2.safeParse({
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(raw) ?? 'null',
+      });
 
 const AuthorizerResult = z.object({
   principalId: z.string(),
@@ -123,6 +161,8 @@ const DEFAULT_AUTHORIZER_CACHE_ENTRIES = 10_000;
 const INTEGRATION_WAIT_SHARE = 0.5;
 
 const API_ID = 'local';
+/** The HTTP API's stage: `$default`, served at the root of its endpoint. */
+const HTTP_STAGE = '$default';
 const TIMED_OUT = Symbol('integration timed out');
 const STAGE = 'local';
 
@@ -166,6 +206,35 @@ const byName = (
   ];
 };
 
+/**
+ * Repeated names joined with commas, as an HTTP API builds a 2.0 event's headers and query string
+ * parameters. Every name is an own property, even `__proto__`.
+ */
+const joinedByName = (pairs: Iterable<[string, string]>): Record<string, string> =>
+  Object.fromEntries(Object.entries(byName(pairs)[1]).map(([name, values]) => [name, values.join(',')]));
+
+/** Whether an HTTP API passes a body of this content type as text rather than base64. */
+const isTextual = (contentType: string | undefined): boolean => {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return (
+    media.startsWith('text/') ||
+    media === 'application/json' ||
+    media.endsWith('+json') ||
+    media === 'application/xml' ||
+    media.endsWith('+xml') ||
+    media === 'application/javascript' ||
+    media === 'application/x-www-form-urlencoded'
+  );
+};
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `requestContext.time` of a 2.0 event: `12/Mar/2020:19:03:58 +0000`. */
+const clfTime = (at: Date): string => {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())} +0000`;
+};
+
 const wildcardMatch = (pattern: string, value: string): boolean =>
   new RegExp(
     `^${pattern
@@ -183,17 +252,20 @@ export class RestGateway {
   readonly #options: RestGatewayOptions;
   readonly #server: Server;
   readonly #cache: BoundedCache<CachedAuthorization>;
-  readonly #routes: readonly { route: RestRoute; pattern: RegExp }[];
+  readonly #routes: readonly { route: GatewayRoute; pattern: RegExp }[];
   readonly #responses: ReadonlyMap<string, GatewayResponse>;
   readonly #pruner: NodeJS.Timeout;
-  readonly #bucket: TokenBucket | undefined;
+  readonly #buckets: Readonly<Record<GatewayAnswer['api'], TokenBucket>> | undefined;
   /** How every invocation of this API waits for an execution environment. */
   readonly #wait: InvokeOptions;
 
   constructor(options: RestGatewayOptions) {
     this.#options = options;
     this.#wait = { maxWaitMs: options.integrationTimeoutMs * INTEGRATION_WAIT_SHARE };
-    this.#bucket = options.throttle && new TokenBucket(options.throttle);
+    this.#buckets = options.throttle && {
+      rest: new TokenBucket(options.throttle),
+      http: new TokenBucket(options.throttle),
+    };
     this.#cache = new BoundedCache(options.authorizerCacheEntries ?? DEFAULT_AUTHORIZER_CACHE_ENTRIES);
     this.#routes = options.routes.map((route) => ({ route, pattern: templateToRegExp(route.path) }));
     this.#responses = new Map(options.gatewayResponses.map((response) => [response.type, response]));
@@ -263,7 +335,7 @@ export class RestGateway {
 
   #error(res: ServerResponse, status: number, code: string, message: string, path?: string, origin?: string) {
     const body = this.#options.bodies.error(code, message, path);
-    this.#options.onAnswer?.({ statusCode: status, body });
+    this.#options.onAnswer?.({ api: 'rest', statusCode: status, body });
     res.writeHead(status, { 'content-type': 'application/json', ...this.#cors(origin) }).end(body);
   }
 
@@ -320,19 +392,21 @@ export class RestGateway {
       return;
     }
 
-    if (this.#bucket && !this.#bucket.take()) {
-      req.resume();
-      this.#gateway(req, res, 'THROTTLED', 429, 'Too Many Requests');
-      this.#options.onAnswer?.({ statusCode: 429, body: '' });
-      return;
-    }
-
     const candidates = this.#routes
       .map(({ route, pattern }) => ({ route, match: pattern.exec(url.pathname) }))
       .filter((c) => c.match !== null);
+    const found = candidates.find((c) => c.route.method === method);
+    const api = found?.route.api ?? 'rest';
+
+    if (this.#buckets && !this.#buckets[api].take()) {
+      req.resume();
+      this.#gateway(req, res, 'THROTTLED', 429, 'Too Many Requests');
+      this.#options.onAnswer?.({ api, statusCode: 429, body: '' });
+      return;
+    }
+
     if (candidates.length === 0)
       return this.#gateway(req, res, 'MISSING_AUTHENTICATION_TOKEN', 403, 'Missing Authentication Token');
-    const found = candidates.find((c) => c.route.method === method);
     if (!found?.match)
       return this.#error(
         res,
@@ -346,17 +420,20 @@ export class RestGateway {
     const rawHeaders: [string, string][] = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       rawHeaders.push([req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '']);
-    const [headers, multiValueHeaders] = byName(rawHeaders);
-    const [query, multiQuery] = byName(url.searchParams);
     const pathParameters = decodePathParameters(found.match.groups);
     const requestId = randomUUID();
+    if (found.route.api === 'http')
+      return this.#serveHttpApi(found.route, { req, res, url, rawHeaders, pathParameters, requestId });
+    const route = found.route;
+    const [headers, multiValueHeaders] = byName(rawHeaders);
+    const [query, multiQuery] = byName(url.searchParams);
     const methodArn = `arn:aws:execute-api:${this.#options.region}:${this.#options.accountId}:${API_ID}/${STAGE}/${method}${url.pathname}`;
 
-    const authorizerSpec = found.route.authorizer;
+    const authorizerSpec = route.authorizer;
     const authorization = await this.#authorize(authorizerSpec, {
       type: 'REQUEST',
       methodArn,
-      resource: found.route.path,
+      resource: route.path,
       path: url.pathname,
       httpMethod: method,
       headers,
@@ -365,7 +442,7 @@ export class RestGateway {
       multiValueQueryStringParameters: multiQuery,
       pathParameters,
       stageVariables: null,
-      requestContext: { requestId, stage: STAGE, resourcePath: found.route.path, httpMethod: method },
+      requestContext: { requestId, stage: STAGE, resourcePath: route.path, httpMethod: method },
     });
     // The authorizer has decided from the headers alone; a refused request's body is never read.
     if (authorization.status === 401) {
@@ -376,27 +453,18 @@ export class RestGateway {
     }
     if (authorization.status === 429) {
       this.#gateway(req, res, 'AUTHORIZER_CONFIGURATION_ERROR', 500, 'Internal server error');
-      this.#options.onAnswer?.({ statusCode: res.statusCode, body: '' });
+      this.#options.onAnswer?.({ api: 'rest', statusCode: res.statusCode, body: '' });
       return;
     }
     if (authorization.status !== 200) {
       return this.#gateway(req, res, 'AUTHORIZER_FAILURE', 500, 'Authorizer failed');
     }
 
-    if (Number(req.headers['content-length'] ?? 0) > MAX_PAYLOAD_BYTES) {
-      return this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
-    }
-    let body: Buffer;
-    try {
-      body = await readBody(req, MAX_PAYLOAD_BYTES);
-    } catch (error) {
-      if (error instanceof PayloadTooLarge)
-        return this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
-      throw error;
-    }
+    const body = await this.#readBody(req, res);
+    if (!body) return;
 
     const event: APIGatewayProxyEvent = {
-      resource: found.route.path,
+      resource: route.path,
       path: url.pathname,
       httpMethod: method,
       headers,
@@ -418,13 +486,95 @@ export class RestGateway {
         stage: STAGE,
         requestId,
         requestTimeEpoch: Date.now(),
-        resourceId: found.route.path,
-        resourcePath: found.route.path,
+        resourceId: route.path,
+        resourcePath: route.path,
       },
     };
-    if (found.route.responseTransferMode === 'STREAM')
-      await this.#invokeStreaming(found.route, event, req, res);
-    else await this.#invoke(found.route, event, req, res);
+    if (route.responseTransferMode === 'STREAM') await this.#invokeStreaming(route, event, req, res);
+    else await this.#invoke(route, event, req, res);
+  }
+
+  /** The request's body, or undefined once it is answered 413 (past API Gateway's 10 MB). */
+  async #readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_PAYLOAD_BYTES) {
+      this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
+      return undefined;
+    }
+    try {
+      return await readBody(req, MAX_PAYLOAD_BYTES);
+    } catch (error) {
+      if (!(error instanceof PayloadTooLarge)) throw error;
+      this.#gateway(req, res, 'REQUEST_TOO_LARGE', 413, 'Request Too Long');
+      return undefined;
+    }
+  }
+
+  /**
+   * A route of the HTTP API: no authorizer runs, the function gets a payload format 2.0 event
+   * (header names lower-cased, repeated headers and query parameters joined with commas, cookies
+   * apart, a body that is not text base64-encoded) and its answer is mapped as an HTTP API maps a
+   * 2.0 result: a result without `statusCode` is a 200 JSON body
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+   * What the gateway answers by itself (throttle, 413, integration failures) keeps the REST API's
+   * gateway responses, so a client meets one error shape on the local port.
+   */
+  async #serveHttpApi(
+    route: HttpApiRoute,
+    request: {
+      req: IncomingMessage;
+      res: ServerResponse;
+      url: URL;
+      rawHeaders: readonly [string, string][];
+      pathParameters: Record<string, string> | null;
+      requestId: string;
+    },
+  ): Promise<void> {
+    const { req, res, url } = request;
+    const body = await this.#readBody(req, res);
+    if (!body) return;
+    const lowerCased = request.rawHeaders.map(([name, value]): [string, string] => [
+      name.toLowerCase(),
+      value,
+    ]);
+    const cookies = lowerCased
+      .filter(([name]) => name === 'cookie')
+      .flatMap(([, value]) => value.split(/;\s*/));
+    const headers = joinedByName(lowerCased.filter(([name]) => name !== 'cookie'));
+    const query = joinedByName(url.searchParams);
+    const text = isTextual(headers['content-type']);
+    const now = new Date();
+    const routeKey = `${route.method} ${route.path}`;
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      ...(cookies.length > 0 ? { cookies } : {}),
+      headers,
+      ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+      ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
+      requestContext: {
+        accountId: this.#options.accountId,
+        apiId: API_ID,
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+        http: {
+          method: route.method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: request.requestId,
+        routeKey,
+        stage: HTTP_STAGE,
+        time: clfTime(now),
+        timeEpoch: now.getTime(),
+      },
+      ...(body.length > 0 ? { body: body.toString(text ? 'utf8' : 'base64') } : {}),
+      isBase64Encoded: body.length > 0 && !text,
+    };
+    await this.#invoke(route, event, req, res);
   }
 
   async #authorize(
@@ -508,7 +658,12 @@ export class RestGateway {
       return this.#gateway(req, res, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out');
     }
     const { head, rest } = started;
-    this.#options.onAnswer?.({ function: route.function, statusCode: head.statusCode, body: '' });
+    this.#options.onAnswer?.({
+      api: 'rest',
+      function: route.function,
+      statusCode: head.statusCode,
+      body: '',
+    });
     res.writeHead(head.statusCode, { ...this.#cors(req.headers.origin), ...head.headers });
     if (rest.length > 0) res.write(rest);
     // pipeline destroys both sides on a failure of either: a client gone stops the function's writes.
@@ -516,12 +671,13 @@ export class RestGateway {
   }
 
   async #invoke(
-    route: RestRoute,
-    event: APIGatewayProxyEvent,
+    route: GatewayRoute,
+    event: APIGatewayProxyEvent | APIGatewayProxyEventV2,
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
     const origin = req.headers.origin;
+    const api = route.api ?? 'rest';
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), this.#options.integrationTimeoutMs);
@@ -535,7 +691,7 @@ export class RestGateway {
       // (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
       if (isThrottle(error)) {
         this.#gateway(req, res, 'INTEGRATION_FAILURE', 500, 'Internal server error');
-        this.#options.onAnswer?.({ function: route.function, statusCode: res.statusCode, body: '' });
+        this.#options.onAnswer?.({ api, function: route.function, statusCode: res.statusCode, body: '' });
         return;
       }
       // A function error or a Lambda timeout: API Gateway answers 502 for a proxy integration.
@@ -545,14 +701,20 @@ export class RestGateway {
     }
     if (raw === TIMED_OUT)
       return this.#gateway(req, res, 'INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out');
-    const result = ProxyResult.safeParse(raw);
+    const v2 = api === 'http' ? resultV2(raw) : undefined;
+    const result = v2 ?? ProxyResult.safeParse(raw);
     if (!result.success)
-      return this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Malformed Lambda proxy response');
-    const headers: Record<string, string> = { ...this.#cors(origin) };
+      return api === 'http'
+        ? this.#gateway(req, res, 'DEFAULT_5XX', 500, 'Internal Server Error')
+        : this.#gateway(req, res, 'DEFAULT_5XX', 502, 'Malformed Lambda proxy response');
+    const headers: Record<string, string | string[]> = api === 'http' ? {} : { ...this.#cors(origin) };
     for (const [name, value] of Object.entries(result.data.headers ?? {}))
       headers[name.toLowerCase()] = String(value);
+    const cookies = v2?.data?.cookies ?? [];
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
     const body = result.data.body ?? '';
     this.#options.onAnswer?.({
+      api,
       function: route.function,
       statusCode: result.data.statusCode,
       body: result.data.isBase64Encoded ? '' : body,

@@ -26,8 +26,9 @@ export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 /**
  * How many execution environments the runtime keeps, per function and in all. Each is a worker
  * thread that costs tens of MB of resident memory and up to a second of CPU for its cold start;
- * measured on a 2-core machine, 7 cold starts at once took 7 to
- * 10 s and 23 at once outran the init timeout. So the pool is far smaller than Lambda's concurrency
+ * measured on a 2-core machine when environments compiled their TypeScript, 7 cold starts at once
+ * took 7 to 10 s and 23 at once outran the init timeout (from bundles, a cold start takes a
+ * fifth of that). So the pool is far smaller than Lambda's concurrency
  * quotas, and invocations past it wait for an environment (see {@link LocalLambda}).
  */
 export const DEFAULT_ENVIRONMENTS_PER_FUNCTION = 4;
@@ -123,7 +124,8 @@ export interface LocalLambdaOptions {
   readonly functionArn: (name: string) => string;
   /**
    * An environment with nothing to do for this long is shut down, as Lambda reaps idle ones (5
-   * minutes by default: each environment holds about 45-55 MB of the process's resident memory).
+   * minutes by default: each environment holds about 17 MB of the process's resident memory when
+   * idle, tens of MB when busy).
    */
   readonly idleTimeoutMs?: number;
   /**

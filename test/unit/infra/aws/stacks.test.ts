@@ -15,6 +15,7 @@ import {
   authorizers,
   type FunctionSpec,
   functions,
+  httpApi,
   routes,
   STAGE_THROTTLE,
   schedules,
@@ -827,14 +828,72 @@ describe('REST API', () => {
   );
 });
 
+/** The API Gateway v2 routes of the API with this protocol (`HTTP` or `WEBSOCKET`). */
+const v2Routes = (protocol: 'HTTP' | 'WEBSOCKET') =>
+  [...assembly.resources('AWS::ApiGatewayV2::Route')].filter(
+    (route) =>
+      assembly.refs(route.resource.Properties.ApiId, route.stack)[0]?.resource.Properties.ProtocolType ===
+      protocol,
+  );
+
+describe('device API (HTTP API)', () => {
+  it('serves exactly the routes of httpApi, each a payload format 2.0 proxy to its function with no authorizer', () => {
+    const deployed = v2Routes('HTTP');
+    expect(deployed.map((route) => route.resource.Properties.RouteKey).sort()).toEqual(
+      httpApi.routes.map((route) => `${route.method} ${route.path}`).sort(),
+    );
+    for (const spec of httpApi.routes) {
+      const route = deployed.find((r) => r.resource.Properties.RouteKey === `${spec.method} ${spec.path}`);
+      if (!route) throw new Error(`${spec.method} ${spec.path} is not served`);
+      // The function checks the device key itself, so that a refused key is a 401 (see infra/api.ts).
+      expect(route.resource.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+      expect(route.resource.Properties.AuthorizerId).toBeUndefined();
+      const [integration] = assembly.refs(route.resource.Properties.Target, route.stack);
+      expect(integration?.resource.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: httpApi.payloadFormatVersion,
+      });
+      expect(
+        assembly
+          .refs(integration?.resource.Properties.IntegrationUri, route.stack)
+          .map((r) => assembly.identity(r)),
+      ).toEqual([`function:${physicalNameOfKey(STAGE, spec.function)}`]);
+    }
+  });
+
+  it('is throttled as the REST stage and access-logged on its $default stage, with no CORS', () => {
+    const stages = [...assembly.resources('AWS::ApiGatewayV2::Stage')].filter(
+      (stage) =>
+        assembly.refs(stage.resource.Properties.ApiId, stage.stack)[0]?.resource.Properties.ProtocolType ===
+        'HTTP',
+    );
+    expect(stages).toHaveLength(1);
+    expect(stages[0]?.resource.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: STAGE_THROTTLE.rest.rateLimit,
+        ThrottlingBurstLimit: STAGE_THROTTLE.rest.burstLimit,
+      },
+      AccessLogSettings: {
+        DestinationArn: expect.anything(),
+        Format: expect.stringContaining('$context.requestId'),
+      },
+    });
+    const [api] = assembly.refs(stages[0]?.resource.Properties.ApiId, stages[0]?.stack ?? '');
+    expect(api?.resource.Properties.CorsConfiguration).toBeUndefined();
+  });
+});
+
 describe('WebSocket API', () => {
   it('routes each route key to its function, authorizing $connect on the query-string token', () => {
-    const routesDeployed = [...assembly.resources('AWS::ApiGatewayV2::Route')];
+    const routesDeployed = v2Routes('WEBSOCKET');
     expect(routesDeployed.map((r) => r.resource.Properties.RouteKey).sort()).toEqual(
       websocketApi.routes.map((route) => route.routeKey).sort(),
     );
     for (const spec of websocketApi.routes) {
-      const route = assembly.find('AWS::ApiGatewayV2::Route', 'RouteKey', spec.routeKey);
+      const route = routesDeployed.find((r) => r.resource.Properties.RouteKey === spec.routeKey);
+      if (!route) throw new Error(`${spec.routeKey} is not routed`);
       const [integration] = assembly.refs(route.resource.Properties.Target, route.stack);
       expect(
         assembly
@@ -1092,6 +1151,8 @@ describe('events, topics and alarms', () => {
         .sort(),
     );
     expect(alarms.filter((alarm) => alarm.metric === '5XXError')).toHaveLength(1);
+    // The device API's: an HTTP API counts its server errors as `5xx`.
+    expect(alarms.filter((alarm) => alarm.metric === '5xx')).toHaveLength(1);
 
     const operatorTopicResource = assembly.find(
       'AWS::SNS::Topic',
@@ -1117,7 +1178,13 @@ describe('events, topics and alarms', () => {
         .map(([name, output]) => ({ name, identities: assembly.identify(output.Value, stack) })),
     );
     expect(outputs.map((output) => output.name)).toEqual(
-      expect.arrayContaining(['RestApiUrl', 'WebSocketUrl', 'DashboardUrl', 'OperatorAlarmsTopicArn']),
+      expect.arrayContaining([
+        'RestApiUrl',
+        'IngestApiUrl',
+        'WebSocketUrl',
+        'DashboardUrl',
+        'OperatorAlarmsTopicArn',
+      ]),
     );
     expect(flatten(assembly.templates['dev-sensorbus-service']?.Outputs.DashboardUrl?.Value)).toBe(
       dashboardOrigin(),

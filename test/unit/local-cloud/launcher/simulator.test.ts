@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isUploadDue } from '../../../../local-cloud/launcher/simulator.ts';
+import {
+  isUploadDue,
+  retryAfterMs,
+  THROTTLE_BACKOFF_MS,
+} from '../../../../local-cloud/launcher/simulator.ts';
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
 const INTERVAL_MS = 60_000;
@@ -28,5 +32,30 @@ describe('isUploadDue', () => {
     // A reading a second: 99 of them are 99 s old, far inside the hour they may wait.
     expect(isUploadDue({ held: held(99, 1000), bufferMs: 3_600_000 }, T0 + 99_000, 1000)).toBe(false);
     expect(isUploadDue({ held: held(100, 1000), bufferMs: 3_600_000 }, T0 + 99_000, 1000)).toBe(true);
+  });
+});
+
+describe('retryAfterMs', () => {
+  const answer = (headers: Record<string, string> = {}) => ({ headers: new Headers(headers) });
+
+  it("waits the answer's Retry-After when it has one, however often the device was throttled", () => {
+    expect(retryAfterMs(answer({ 'retry-after': '1' }))).toBe(1000);
+    expect(retryAfterMs(answer({ 'retry-after': '3' }), 5, () => 0)).toBe(3000);
+  });
+
+  it('backs off with full jitter when the answer has none, as an HTTP API throttle answers', () => {
+    const throttled = answer({ 'content-type': 'application/json' });
+    // The ceiling doubles with each throttle in a row, up to the maximum; the wait is a random share of it.
+    expect(retryAfterMs(throttled, 0, () => 0.5)).toBe(THROTTLE_BACKOFF_MS.base / 2);
+    expect(retryAfterMs(throttled, 3, () => 0.5)).toBe((THROTTLE_BACKOFF_MS.base * 8) / 2);
+    expect(retryAfterMs(throttled, 20, () => 0.999)).toBeLessThan(THROTTLE_BACKOFF_MS.max);
+    expect(retryAfterMs(throttled, 20, () => 0.999)).toBeGreaterThan(THROTTLE_BACKOFF_MS.max * 0.99);
+    // Two devices throttled together do not come back together.
+    expect(retryAfterMs(throttled, 2, () => 0.1)).not.toBe(retryAfterMs(throttled, 2, () => 0.9));
+  });
+
+  it('treats a Retry-After that is not a positive number as absent', () => {
+    expect(retryAfterMs(answer({ 'retry-after': 'soon' }), 0, () => 0.25)).toBe(THROTTLE_BACKOFF_MS.base / 4);
+    expect(retryAfterMs(answer({ 'retry-after': '0' }), 1, () => 0.25)).toBe(THROTTLE_BACKOFF_MS.base / 2);
   });
 });

@@ -33,7 +33,7 @@ const MEASURED: MeasuredUnits = {
       watchers: 0,
       uploads: 4,
       perUpload: {
-        'apigateway/restRequests': 1,
+        'apigateway/httpRequests': 1,
         'dynamodb/wru/readings': 3,
         'events/customEvents': 1,
         'lambda/ms/ingest': 40,
@@ -44,7 +44,7 @@ const MEASURED: MeasuredUnits = {
       batch: 10,
       watchers: 0,
       uploads: 4,
-      perUpload: { 'apigateway/restRequests': 1, 'dynamodb/wru/readings': 12, 'events/customEvents': 1 },
+      perUpload: { 'apigateway/httpRequests': 1, 'dynamodb/wru/readings': 12, 'events/customEvents': 1 },
     },
     {
       name: 'b1 w1',
@@ -52,7 +52,7 @@ const MEASURED: MeasuredUnits = {
       watchers: 1,
       uploads: 4,
       perUpload: {
-        'apigateway/restRequests': 1,
+        'apigateway/httpRequests': 1,
         'dynamodb/wru/readings': 3,
         'events/customEvents': 2,
         'apigateway/websocketMessages': 1,
@@ -64,7 +64,7 @@ const MEASURED: MeasuredUnits = {
       watchers: 1,
       uploads: 4,
       perUpload: {
-        'apigateway/restRequests': 1,
+        'apigateway/httpRequests': 1,
         'dynamodb/wru/readings': 12,
         'events/customEvents': 2,
         'apigateway/websocketMessages': 1,
@@ -76,7 +76,7 @@ const MEASURED: MeasuredUnits = {
       watchers: 2,
       uploads: 4,
       perUpload: {
-        'apigateway/restRequests': 1,
+        'apigateway/httpRequests': 1,
         'dynamodb/wru/readings': 3,
         'events/customEvents': 2,
         'apigateway/websocketMessages': 2,
@@ -88,7 +88,7 @@ const MEASURED: MeasuredUnits = {
       watchers: 2,
       uploads: 4,
       perUpload: {
-        'apigateway/restRequests': 1,
+        'apigateway/httpRequests': 1,
         'dynamodb/wru/readings': 12,
         'events/customEvents': 2,
         'apigateway/websocketMessages': 2,
@@ -180,11 +180,14 @@ describe('measured units', () => {
     expect(d).not.toHaveProperty('lambda/ms/x');
   });
 
-  it('map to prices, the front door choosing the REST or the HTTP API price; an unknown unit is refused', () => {
-    expect(measuredFlow({ 'apigateway/restRequests': 5 }, 'uploads', 'http').uses[0]?.priceId).toBe(
+  it("map to prices, the front door choosing the devices' requests' REST or HTTP API price; an unknown unit is refused", () => {
+    expect(measuredFlow({ 'apigateway/httpRequests': 5 }, 'uploads', 'http').uses[0]?.priceId).toBe(
       'apigwHttpRequests',
     );
-    expect(measuredFlow({ 'apigateway/restRequests': 5 }, 'uploads', 'rest').uses[0]?.priceId).toBe(
+    expect(measuredFlow({ 'apigateway/httpRequests': 5 }, 'uploads', 'rest').uses[0]?.priceId).toBe(
+      'apigwRestRequests',
+    );
+    expect(measuredFlow({ 'apigateway/restRequests': 5 }, 'uploads', 'http').uses[0]?.priceId).toBe(
       'apigwRestRequests',
     );
     const flow = measuredFlow(
@@ -225,7 +228,7 @@ describe('an estimate from measured units', () => {
     expect(report.rest.unitsPerReading?.units['events/customEvents']).toBeCloseTo(1.1);
     const requests = report.rest.services
       .flatMap((s) => s.lines)
-      .filter((l) => l.priceId === 'apigwRestRequests');
+      .filter((l) => l.priceId === 'apigwHttpRequests');
     expect(requests.reduce((sum, l) => sum + l.quantity, 0)).toBeCloseTo(uploads);
   });
 
@@ -236,9 +239,14 @@ describe('an estimate from measured units', () => {
     expect(lines.find((l) => l.priceId === 'snsEmail')?.quantity).toBeCloseTo(2 * alerts);
   });
 
-  it('is cheaper behind an HTTP API than behind the REST API', () => {
-    const http = estimate({ ...FLEET, frontDoor: 'http' }, a, PRICES);
-    expect(http.rest.total).toBeLessThan(report.rest.total);
+  it('is cheaper behind the HTTP API than behind a REST API and its device-key authorizer', () => {
+    const rest = estimate({ ...FLEET, frontDoor: 'rest' }, a, PRICES);
+    const lines = (r: typeof report) => r.rest.services.flatMap((s) => s.lines);
+    expect(report.rest.total).toBeLessThan(rest.rest.total);
+    expect(lines(report).some((l) => l.item.startsWith('deviceKeyAuthorizer'))).toBe(false);
+    expect(lines(rest).find((l) => l.item === 'deviceKeyAuthorizer: invocations')?.quantity).toBeCloseTo(
+      uploads,
+    );
   });
 
   it('stores a retention of readings, not every reading ever: twice the retention, twice the storage', () => {
@@ -250,7 +258,9 @@ describe('an estimate from measured units', () => {
   });
 
   it('lists the quotas the fleet loads, the uploads against the stage throttle sized for the fleet', () => {
-    const stage = report.quotas.find((q) => q.name.startsWith('API Gateway: REST stage throttle'));
+    const stage = report.quotas.find((q) =>
+      q.name.startsWith('API Gateway: HTTP API $default stage throttle'),
+    );
     expect(stage?.load).toBeCloseTo(FLEET.devices / FLEET.intervalSeconds);
     expect(stage?.exceeded).toBe(false);
     expect(report.quotas.map((q) => q.name)).toEqual(

@@ -145,38 +145,53 @@ const units = (estimate: Estimate, priceId: string): number =>
     .reduce((sum, l) => sum + l.quantity, 0);
 
 describe('volumes, counted by hand', () => {
-  it('1000 devices every 60 s make 43,833,600 readings a month, each one API Gateway request at batch 1', () => {
+  it('1000 devices every 60 s make 43,833,600 readings a month, each one HTTP API request at batch 1', () => {
     expect(READINGS).toBe(43_833_600);
     const estimate = rest();
     expect(estimate.volumes.readingsPerMonth).toBeCloseTo(43_833_600, 3);
-    const requests = line(estimate, 'REST requests (POST /readings)');
+    const requests = line(estimate, 'HTTP API requests (POST /readings)');
     expect(requests.quantity).toBeCloseTo(43_833_600, 3);
-    expect(requests.cost).toBeCloseTo(43.8336 * 3.5, 6);
+    expect(requests.cost).toBeCloseTo(43.8336 * 1.0, 6);
     expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(43_833_600, 3);
   });
 
   it('batch 10 divides requests and ingest invocations by ten', () => {
     const estimate = rest({ batch: 10 });
-    expect(line(estimate, 'REST requests (POST /readings)').quantity).toBeCloseTo(4_383_360, 3);
-    expect(line(estimate, 'REST requests (POST /readings)').cost).toBeCloseTo(4.38336 * 3.5, 6);
+    expect(line(estimate, 'HTTP API requests (POST /readings)').quantity).toBeCloseTo(4_383_360, 3);
+    expect(line(estimate, 'HTTP API requests (POST /readings)').cost).toBeCloseTo(4.38336 * 1.0, 6);
     expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(4_383_360, 3);
   });
 
-  it('the authorizer runs once per cache miss: every 5th request at 60 s, every request at 600 s', () => {
+  it("behind the HTTP API no authorizer runs: the ingest function reads the key's record on every request", () => {
+    const estimate = rest();
+    expect(
+      estimate.services.flatMap((s) => s.lines).some((l) => l.item.startsWith('deviceKeyAuthorizer')),
+    ).toBe(false);
+    expect(estimate.volumes.authorizerInvocations).toBe(0);
+    // One strongly consistent GetItem of a small item per request: 1 RRU.
+    expect(line(estimate, 'device keys: GetItem (ingest)').quantity).toBeCloseTo(READINGS, 3);
+    // The read lengthens each ingest invocation instead of running a function of its own.
+    const viaRest = rest({ frontDoor: 'rest' });
+    expect(line(estimate, 'ingest: duration').quantity).toBeGreaterThan(
+      line(viaRest, 'ingest: duration').quantity,
+    );
+    expect(service(estimate, 'Lambda')).toBeLessThan(service(viaRest, 'Lambda'));
+  });
+
+  it("the REST front door's authorizer runs once per cache miss: every 5th request at 60 s, every request at 600 s", () => {
+    const viaRest = (inputs: Partial<CostInputs> = {}) => rest({ frontDoor: 'rest', ...inputs });
     expect(authorizerCacheHitRate(60, 300)).toBeCloseTo(0.8, 12);
     expect(authorizerCacheHitRate(600, 300)).toBe(0);
     expect(authorizerCacheHitRate(300, 300)).toBe(0);
     expect(authorizerCacheHitRate(100, 300)).toBeCloseTo(2 / 3, 12);
-    expect(line(rest(), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(READINGS / 5, 3);
-    expect(line(rest({ batch: 10 }), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(
+    expect(line(viaRest(), 'REST requests (POST /readings)').quantity).toBeCloseTo(READINGS, 3);
+    expect(line(viaRest(), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(READINGS / 5, 3);
+    expect(line(viaRest({ batch: 10 }), 'deviceKeyAuthorizer: invocations').quantity).toBeCloseTo(
       READINGS / 10,
       3,
     );
-    // One eventually consistent Query of the KEYS_ONLY index per run: 0.5 RRU.
-    expect(line(rest(), 'devices: Query byApiKeyHash (authorizer)').quantity).toBeCloseTo(
-      (READINGS / 5) * 0.5,
-      3,
-    );
+    // One strongly consistent GetItem of the key's record per run: 1 RRU.
+    expect(line(viaRest(), 'device keys: GetItem (authorizer)').quantity).toBeCloseTo(READINGS / 5, 3);
   });
 
   it('ingest writes 1 WRU per reading (the put; its stream record is the outbox), the announcer runs once per upload; lastReading costs no write of its own', () => {
@@ -299,9 +314,16 @@ describe('volumes, counted by hand', () => {
     expect(line(estimate, 'enrich-reading executions').quantity).toBeCloseTo(READINGS, 3);
   });
 
-  it('prices tiers on the monthly total: 400M REST requests cost 333M × $3.50 + 67M × $2.80', () => {
-    const estimate = rest({ devices: 400_000_000 / (READINGS / 1000) });
-    expect(line(estimate, 'REST requests (POST /readings)').cost).toBeCloseTo(333 * 3.5 + 67 * 2.8, 4);
+  it('prices tiers on the monthly total: 400M HTTP API requests cost 300M × $1.00 + 100M × $0.90, REST ones 333M × $3.50 + 67M × $2.80', () => {
+    const devices = 400_000_000 / (READINGS / 1000);
+    expect(line(rest({ devices }), 'HTTP API requests (POST /readings)').cost).toBeCloseTo(
+      300 + 100 * 0.9,
+      4,
+    );
+    expect(line(rest({ devices, frontDoor: 'rest' }), 'REST requests (POST /readings)').cost).toBeCloseTo(
+      333 * 3.5 + 67 * 2.8,
+      4,
+    );
   });
 });
 
@@ -350,8 +372,8 @@ describe('batching', () => {
   it('lowers API Gateway, Lambda, event, workflow and per-upload DynamoDB costs, but not the readings’ puts', () => {
     const one = rest({ alertsPerDevicePerDay: 1, dashboards: 1 });
     const ten = rest({ batch: 10, alertsPerDevicePerDay: 1, dashboards: 1 });
-    expect(line(ten, 'REST requests (POST /readings)').cost).toBeCloseTo(
-      line(one, 'REST requests (POST /readings)').cost / 10,
+    expect(line(ten, 'HTTP API requests (POST /readings)').cost).toBeCloseTo(
+      line(one, 'HTTP API requests (POST /readings)').cost / 10,
       9,
     );
     expect(line(ten, 'ingest: invocations').cost).toBeLessThan(line(one, 'ingest: invocations').cost);
@@ -410,7 +432,7 @@ describe('uploads as the code makes them: watched devices stream, the others buf
     // Every 60 s: a watched device posts each reading, the others 10 at once.
     const requests = READINGS * (0.1 + 0.9 / 10);
 
-    expect(line(estimate, 'REST requests (POST /readings)').quantity).toBeCloseTo(requests, 3);
+    expect(line(estimate, 'HTTP API requests (POST /readings)').quantity).toBeCloseTo(requests, 3);
     expect(line(estimate, 'ingest: invocations').quantity).toBeCloseTo(requests, 3);
     expect(estimate.volumes.requestsPerMonth).toBeCloseTo(requests, 3);
   });

@@ -32,14 +32,14 @@ describe('routing read from the topology', () => {
 
   it('counts schedules, the authorizer cache and the billed-per-month resources', () => {
     expect(routing.schedules.map((s) => s.name).sort()).toEqual(Object.keys(schedules).sort());
-    // Device keys are checked on every request (no API Gateway cache), so a revoked key is refused at once.
+    // The REST front door's what-if: device keys checked on every request (no API Gateway cache), so a revoked key is refused at once.
     expect(routing.authorizerCacheTtlSeconds).toBe(0);
     const queues =
       new Set(rules.flatMap((r) => r.targets.map((t) => t.deadLetterQueue))).size +
       Object.keys(schedules).length;
-    // Every function but the three authorizers, the REST API's 5XX, each workflow and each queue.
+    // Every function but the two authorizers, the REST and HTTP APIs' 5XX, each workflow and each queue.
     expect(routing.alarms).toBe(
-      Object.keys(functions).length - 3 + 1 + Object.keys(stateMachines).length + queues,
+      Object.keys(functions).length - 2 + 2 + Object.keys(stateMachines).length + queues,
     );
     expect(routing.secrets).toBe(1);
   });
