@@ -43,6 +43,12 @@ interface CurrentBuild {
   readonly inputs: readonly InputStamp[];
 }
 
+/**
+ * Files esbuild reads besides the modules, which its metafile does not list: TypeScript settings
+ * change how sources compile, and the package file how packages resolve.
+ */
+const SETTINGS_FILES = ['tsconfig.json', 'package.json'];
+
 /** Builds older than this, other than the current one, are removed (a process started before may still import from one). */
 const STALE_BUILD_MS = 60 * 60_000;
 
@@ -131,7 +137,7 @@ export const buildFunctions = async (options: FunctionBuildOptions): Promise<Fun
       metafile: true,
       write: true,
     });
-    const inputs = Object.keys(metafile.inputs)
+    const inputs = [...Object.keys(metafile.inputs), ...SETTINGS_FILES]
       .map((path) => stampOf(rootDir, path))
       .filter((stamp) => stamp !== undefined);
     const folder = hash(inputs);

@@ -80,6 +80,20 @@ describe('function builds', () => {
     expect(await run(first.files.greet)).toBe('hello world');
   });
 
+  it('builds again once the TypeScript settings, which esbuild reads beside the modules, changed', async () => {
+    writeHandlers();
+    writeWords('world', new Date('2026-01-01T00:00:00Z'));
+    const settings = join(root, 'tsconfig.json');
+    writeFileSync(settings, '{}\n');
+    utimesSync(settings, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    await buildFunctions(options());
+
+    utimesSync(settings, new Date('2026-01-01T00:00:09Z'), new Date('2026-01-01T00:00:09Z'));
+    const again = await buildFunctions(options());
+
+    expect(again.reused).toBe(false);
+  });
+
   it('builds again for other build options, beside the bundles of the first', async () => {
     writeHandlers();
     writeWords('world', new Date('2026-01-01T00:00:00Z'));
