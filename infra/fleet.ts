@@ -47,9 +47,10 @@ export const fleetSize = (devices: unknown, uploadSeconds: unknown): FleetSize =
 export const uploadsPerSecond = (fleet: FleetSize): number => fleet.devices / fleet.uploadSeconds;
 
 /**
- * The REST stage's throttle for a fleet: the headroom over its average upload rate, never below
- * the minimum; the burst is twice the rate
- * (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
+ * The throttle of the devices' HTTP API stage and of the REST stage for a fleet: the headroom
+ * over its average upload rate, never below the minimum; the burst is twice the rate
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html).
  */
 export const stageThrottle = (fleet: FleetSize): { rateLimit: number; burstLimit: number } => {
   const rateLimit = Math.max(

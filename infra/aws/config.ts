@@ -56,7 +56,7 @@ export const dataRemovalPolicy = (stage: StageConfig): RemovalPolicy =>
 /** Physical name of a resource the topology names `sensorbus-...`: `dev-sensorbus-readings`. */
 export const physicalName = (stage: StageConfig, name: string): string => `${stage.name}-${name}`;
 
-/** Physical name of something the topology keys in camelCase: `deviceKeyAuthorizer` → `dev-sensorbus-device-key-authorizer`. */
+/** Physical name of something the topology keys in camelCase: `bearerAuthorizer` → `dev-sensorbus-bearer-authorizer`. */
 export const physicalNameOfKey = (stage: StageConfig, key: string): string =>
   physicalName(stage, `sensorbus-${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`);
 

@@ -25,6 +25,22 @@ describe('the stage throttle', () => {
     expect(t.cloud.stats().throttledRequests).toBe(1);
   });
 
+  it("throttles the devices' HTTP API route in a bucket of its own, as its own stage on AWS", async () => {
+    // However much of the REST API's bucket is left, three calls empty it.
+    const rest = [await t.api('/devices'), await t.api('/devices'), await t.api('/devices')];
+    const device = [
+      await t.api('/readings', { method: 'POST', apiKey: 'sbk_nope', json: {} }),
+      await t.api('/readings', { method: 'POST', apiKey: 'sbk_nope', json: {} }),
+      await t.api('/readings', { method: 'POST', apiKey: 'sbk_nope', json: {} }),
+    ];
+
+    expect(rest.at(-1)?.status).toBe(429);
+    // The function answered the first two (a refused key), the stage's throttle the third.
+    expect(device.map((response) => response.status)).toEqual([401, 401, 429]);
+    expect(device[2]?.headers.get('retry-after')).toBe('1');
+    expect(ErrorBody.parse(await device[2]?.json()).error.code).toBe('TooManyRequests');
+  });
+
   it('refuses a WebSocket connect over it with 429 and Retry-After, and answers a message over it with a Too Many Requests frame', async () => {
     const token = await t.viewerToken('*');
     const socket = new WebSocket(`${t.cloud.wsUrl}/?token=${encodeURIComponent(token)}`);

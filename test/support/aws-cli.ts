@@ -45,10 +45,12 @@ export const awsCliSession = (edge: EdgeAccess) => {
   createInterface({ input: child.stdout }).on('line', (line) => {
     waiting.shift()?.resolve(JSON.parse(line) as AwsCliAnswer);
   });
-  child.on('exit', (code, signal) => {
-    for (const pending of waiting.splice(0))
-      pending.reject(new Error(`the AWS CLI session ended (${signal ?? code})`));
-  });
+  const fail = (error: Error) => {
+    for (const pending of waiting.splice(0)) pending.reject(error);
+  };
+  child.on('error', fail);
+  child.stdin.on('error', fail);
+  child.on('exit', (code, signal) => fail(new Error(`the AWS CLI session ended (${signal ?? code})`)));
   return {
     /** Runs `aws <args>` against the edge; answers its exit code, stdout and stderr. */
     run: (...args: string[]) =>

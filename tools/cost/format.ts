@@ -101,12 +101,14 @@ export const renderText = (
     `sensorbus monthly cost estimate — ${PRICE_REGION} list prices read ${PRICES_READ_ON}, without free tier`,
   );
   out.push(
-    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${uploads(inputs)} (${inputs.frontDoor ?? 'http'} API), ` +
+    `Fleet: ${quantity(inputs.devices)} devices, a reading every ${quantity(inputs.intervalSeconds)} s, ${uploads(inputs)} (${(inputs.frontDoor ?? 'http') === 'http' ? 'HTTP API' : 'REST API + device-key authorizer'}), ` +
       `${quantity(inputs.alertsPerDevicePerDay)} alert(s)/device/day, ${quantity(inputs.dashboards)} dashboard(s) following ${quantity(inputs.devicesPerDashboard ?? inputs.devices)} device(s) each (${quantity(inputs.watchedFraction * 100)}% watched), readings kept ${quantity(inputs.retentionDays)} days`,
   );
   out.push(
     `  → ${quantity(v.readingsPerMonth)} readings/month, ${quantity(v.requestsPerMonth)} requests/month, ` +
-      `${quantity(v.authorizerInvocations)} authorizer runs (${quantity(v.authorizerCacheHitRate * 100)}% cache hits), ` +
+      (v.authorizerInvocations > 0
+        ? `${quantity(v.authorizerInvocations)} authorizer runs (${quantity(v.authorizerCacheHitRate * 100)}% cache hits), `
+        : '') +
       `${quantity(v.enrichmentExecutions)} enrichments, ${quantity(v.customEvents)} custom events, ${quantity(v.ruleDeliveries)} rule deliveries`,
   );
   out.push('');

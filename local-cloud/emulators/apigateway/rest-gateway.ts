@@ -247,6 +247,8 @@ const wildcardMatch = (pattern: string, value: string): boolean =>
  * The local REST API: turns HTTP requests into API Gateway proxy events (payload format 1.0),
  * runs the route's Lambda authorizer with API Gateway's caching, and invokes the handler
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+ * On the same port it serves the routes of an HTTP API (`api: 'http'`), as that API would: no
+ * authorizer, payload format 2.0 events and results, a throttle bucket of its own.
  */
 export class RestGateway {
   readonly #options: RestGatewayOptions;
