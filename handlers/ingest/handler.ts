@@ -54,7 +54,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
   readHour: readings.readHour,
   appendToHour: readings.appendToHour,
   createHour: readings.createHour,
-  hasReadingItems: readings.hasReadingItems,
+  probeHour: readings.probeHour,
   markFull: readings.markFull,
   warn: (message, context) => logger.warn(message, context),
   watchedUntil: devices.watchedUntil,

@@ -18,6 +18,7 @@ import { readingLogKeys } from '../lib/logger.ts';
 import type {
   AppendOutcome,
   HourAppend,
+  HourProbe,
   ReadingItem,
   RecordedValues,
   SaveOutcome,
@@ -40,7 +41,7 @@ export interface IngestDeps {
   readHour(deviceId: string, hour: string, consistent: boolean): Promise<HourItem | undefined>;
   appendToHour(append: HourAppend): Promise<AppendOutcome>;
   createHour(item: HourItem): Promise<boolean>;
-  hasReadingItems(deviceId: string, hour: string): Promise<boolean>;
+  probeHour(deviceId: string, hour: string): Promise<HourProbe>;
   markFull(deviceId: string, hour: string): Promise<HourItem | undefined>;
   /** Failures the device is not told of as such (a reading not stored is answered as failed). */
   warn(message: string, context: Record<string, unknown>): void;
@@ -131,6 +132,8 @@ const fitting = (items: readonly ReadingItem[], ref: string, room: number) => {
  */
 const storeHour = async (
   hour: string,
+  /** Whether to read the hour before writing: an hour after an upload's first is most often new. */
+  probeFirst: boolean,
   items: readonly ReadingItem[],
   context: IngestContext & { readonly receivedAtIso: string },
   deps: IngestDeps,
@@ -153,6 +156,13 @@ const storeHour = async (
   let pending = [...items];
   /** What the hour item was when last seen (`null`: absent), or `undefined` when not seen yet. */
   let seen: HourItem | null | undefined;
+  /** Whether the hour has reading items, once known: it cannot change while the hour item is absent. */
+  let legacy: boolean | undefined;
+  const probe = async () => {
+    const probed = await deps.probeHour(deviceId, hour);
+    legacy = probed.legacy;
+    seen = probed.image ?? null;
+  };
   const settle = (decided: readonly ReadingItem[], outcome: StoreOutcome) => {
     for (const item of decided) outcomes.set(item.timestamp, outcome);
     const done = new Set(decided);
@@ -192,27 +202,36 @@ const storeHour = async (
       seen = (await deps.readHour(deviceId, hour, false)) ?? null;
       continue;
     }
+    if (seen === undefined && probeFirst && attempt === 0) {
+      await probe();
+      continue;
+    }
     const ref = uploadRefOf(context.uploadId, seen?.u);
     const uploadBytes = seen?.u[ref] ? 0 : 1 + Buffer.byteLength(ref) + sizeOf(upload);
     if (seen === null) {
-      const legacy = await deps.hasReadingItems(deviceId, hour);
+      // A watched device's hour item is created full whatever the hour holds.
+      if (legacy === undefined && !context.watched) {
+        await probe();
+        if (seen !== null) continue;
+      }
       const batch =
         context.watched || legacy ? undefined : fitting(pending, ref, PACKED_HOUR_BYTES - uploadBytes);
       const packed = batch && batch.readings.length > 0 ? batch : undefined;
+      // Created full, an hour item holds no reading (the stream's consumers pass over its INSERT):
+      // readings past the budget go on once it is set full by the write after.
       const item = packed
-        ? marker(
-            Object.fromEntries(packed.readings),
-            { [ref]: upload },
-            packed.bytes + uploadBytes,
-            packed.readings.length < pending.length,
-          )
+        ? marker(Object.fromEntries(packed.readings), { [ref]: upload }, packed.bytes + uploadBytes, false)
         : marker();
       if (!(await deps.createHour(item))) {
         seen = (await deps.readHour(deviceId, hour, true)) ?? null;
         continue;
       }
       if (packed) settle(pending.slice(0, packed.readings.length), 'stored');
-      seen = item.full ? item : undefined;
+      seen = item.full
+        ? item
+        : pending.length > 0
+          ? ((await deps.markFull(deviceId, hour)) ?? undefined)
+          : undefined;
       continue;
     }
     if (seen && context.watched) {
@@ -292,9 +311,10 @@ export const ingest = async (
   }
   const stored: HourOutcomes = new Map();
   const hourContext = { ...context, receivedAtIso: receivedAt };
+  const firstHour = [...byHour.keys()].sort()[0];
   await mapWithLimit([...byHour], STORE_CONCURRENCY, async ([hour, hourItems]) => {
     try {
-      await storeHour(hour, hourItems, hourContext, deps, stored);
+      await storeHour(hour, hour !== firstHour, hourItems, hourContext, deps, stored);
     } catch (error) {
       const first = hourItems[0];
       if (first)

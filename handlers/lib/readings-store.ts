@@ -206,6 +206,12 @@ export type AppendOutcome =
   | { readonly appended: true }
   | { readonly appended: false; readonly image: HourItem | undefined };
 
+/** What a read of an hour's range found: its hour item, and whether it has reading items. */
+export interface HourProbe {
+  readonly image: HourItem | undefined;
+  readonly legacy: boolean;
+}
+
 /** One upload's readings of one hour, to append to its hour item in one write. */
 export interface HourAppend {
   readonly deviceId: string;
@@ -321,16 +327,22 @@ export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string
     /** Creates an hour item unless one exists: `false` when another writer created it first. */
     createHour: (item: HourItem): Promise<boolean> => putIfAbsent(client, tableName, { ...item }, 'deviceId'),
 
-    /** Whether the hour has reading items (readings stored before hour items, or after it was full). */
-    async hasReadingItems(deviceId: string, hour: string): Promise<boolean> {
-      const { Items } = await client.send(
+    /**
+     * The hour item of a device's hour, if any, and whether the hour has reading items (readings
+     * stored before hour items, or after it was full): one strongly consistent Query of the hour's
+     * key range, the item sorting first.
+     */
+    async probeHour(deviceId: string, hour: string): Promise<HourProbe> {
+      const { Items = [] } = await client.send(
         new QueryCommand({
-          ...rangeQuery(tableName, deviceId, { lo: `${hour}:`, hi: `${hour}:~` }),
-          Limit: 1,
+          ...rangeQuery(tableName, deviceId, { lo: hour, hi: `${hour}:~` }),
+          Limit: 2,
           ConsistentRead: true,
         }),
       );
-      return (Items ?? []).length > 0;
+      const [first, second] = Items;
+      const image = first?.timestamp === hour ? parseHourItem(first) : undefined;
+      return { image, legacy: (image ? second : first) !== undefined };
     },
 
     /**

@@ -81,8 +81,12 @@ export const fakeReadingsTable = (fail: { hour?: string; timestamp?: string } = 
       write(key, { ...item });
       return true;
     },
-    async hasReadingItems(deviceId, hour) {
-      return [...items.keys()].some((key) => key.startsWith(`${deviceId}|${hour}:`));
+    async probeHour(deviceId, hour) {
+      writes.push(`probe ${hour}`);
+      return {
+        image: hourOf(deviceId, hour),
+        legacy: [...items.keys()].some((key) => key.startsWith(`${deviceId}|${hour}:`)),
+      };
     },
     async markFull(deviceId, hour) {
       writes.push(`full ${hour}`);
@@ -96,7 +100,7 @@ export const fakeReadingsTable = (fail: { hour?: string; timestamp?: string } = 
   return {
     ports,
     stream,
-    /** Every write the ingest made, in order: `put <timestamp>`, `append <hour> <readings>`, `create <hour>`, `full <hour>`. */
+    /** Every write (and probe) the ingest made, in order: `put <timestamp>`, `append <hour> <readings>`, `create <hour>`, `full <hour>`, and the reads `probe <hour>`. */
     writes,
     /** The stored items, hour items included. */
     items: () => [...items.values()],

@@ -523,8 +523,8 @@ export const enrichmentWriteUnits = (
  * the readings table, which packs them by the hour (`handlers/ingest/ingest.ts`): one write per
  * hour item it touches, each billed on the item as it then is (the hour's readings up to the
  * item's byte budget; over an hour of uploads an item holds on average half of them plus the
- * upload's), plus the refused append that finds each hour item it creates absent; readings past
- * the budget are puts of their own.
+ * upload's), plus the refused append when its first hour is a new one (the later hours are read
+ * first, {@link packedReadingReadUnits}); readings past the budget are puts of their own.
  */
 export const packedReadingWriteUnits = (
   s: Pick<Sizes, 'hourItemBase' | 'hourItemPerReading' | 'readingItem'>,
@@ -533,14 +533,24 @@ export const packedReadingWriteUnits = (
 ): number => {
   const items = enrichmentItemsOfUpload(batch, intervalSeconds);
   const { perItem, overflowShare } = hourItemFill(s, intervalSeconds);
-  const created = Math.min(items, (batch * intervalSeconds) / 3600);
   const held = (perItem + Math.min(batch / items, perItem)) / 2;
   return (
     items * writeUnits(s.hourItemBase + s.hourItemPerReading * held) +
-    created +
+    newFirstHours(intervalSeconds) +
     batch * overflowShare * writeUnits(s.readingItem)
   );
 };
+
+/** How often an upload's first hour is one the device's previous upload did not reach: when its first reading opens the hour. */
+const newFirstHours = (intervalSeconds: number): number => Math.min(1, intervalSeconds / 3600);
+
+/**
+ * Read units an unwatched device's upload spends on the readings table: a consistent Query of each
+ * hour after its first (most often new, so read before it is created), and when its first hour is
+ * new, the read of the refused append's item and the Query before creating it.
+ */
+export const packedReadingReadUnits = (batch: number, intervalSeconds: number): number =>
+  enrichmentItemsOfUpload(batch, intervalSeconds) - 1 + 2 * newFirstHours(intervalSeconds);
 
 /**
  * Write units a watched device's upload spends on the readings table: a put of each reading, and
@@ -620,9 +630,14 @@ export const estimateDesign = (
   // An unwatched upload packs its readings by the hour: the measured uploads of 1 and 10 readings
   // fill an hour item little, so the units of larger ones are worked out from the item's size.
   const readingsUnit = `dynamodb/wru/${tables.readings.name}`;
+  const readingsReadUnit = `dynamodb/rru/${tables.readings.name}`;
   const withPackedReadingWrites = (units: Units, batch: number): Units =>
     readingsUnit in units
-      ? { ...units, [readingsUnit]: packedReadingWriteUnits(s, batch, inputs.intervalSeconds) }
+      ? {
+          ...units,
+          [readingsUnit]: packedReadingWriteUnits(s, batch, inputs.intervalSeconds),
+          [readingsReadUnit]: packedReadingReadUnits(batch, inputs.intervalSeconds),
+        }
       : units;
   // The measured watched uploads begin an hour every other upload; a fleet's, once an hour.
   const withWatchedReadingWrites = (units: Units, batch: number, watched: boolean): Units =>
