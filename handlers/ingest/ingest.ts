@@ -217,8 +217,8 @@ const storeHour = async (
       const batch =
         context.watched || legacy ? undefined : fitting(pending, ref, PACKED_HOUR_BYTES - uploadBytes);
       const packed = batch && batch.readings.length > 0 ? batch : undefined;
-      // Created full, an hour item holds no reading (the stream's consumers pass over its INSERT):
-      // readings past the budget go on once it is set full by the write after.
+      // Created full, an hour item is a marker holding no reading; one that packs readings is created
+      // open, and set full by the write after when readings are past the budget.
       const item = packed
         ? marker(Object.fromEntries(packed.readings), { [ref]: upload }, packed.bytes + uploadBytes, false)
         : marker();
