@@ -5,7 +5,7 @@ import {
   GetShardIteratorCommand,
   ListStreamsCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tables } from '../../infra/resources.ts';
 import {
@@ -139,4 +139,45 @@ describe('readings packed by the hour', () => {
     expect([...ids.keys()].sort()).toEqual(everyReading);
     expect([...ids.values()].every((eventIds) => eventIds.size === 1)).toBe(true);
   }, 90_000);
+
+  it('pages through packed readings, reading items of a full hour and readings stored before hour items, in time order', async () => {
+    const deviceId = 'hour-pages';
+    const apiKey = await t.registerDevice(deviceId);
+    // A reading stored before hour items, in the hour 09.
+    const legacy = minutes(deviceId, '2026-11-25T09:30:30.000Z', 1)[0];
+    await edgeDynamo(t.cloud).send(
+      new PutCommand({
+        TableName: tables.readings.name,
+        Item: { ...legacy, receivedAt: '2026-11-25T09:31:00.000Z', readingId: 'legacy', correlationId: 'c' },
+      }),
+    );
+    // Then an upload over 09:00–10:29: hour 09 is made full (it has a reading item), hour 10 packed.
+    const upload = minutes(deviceId, '2026-11-25T09:00:00.000Z', 90);
+
+    const answer = await post(apiKey, upload);
+
+    expect(answer.status).toBe(202);
+    const items = await rawItems(deviceId);
+    expect(items.filter((item) => String(item.timestamp).length === 13)).toEqual([
+      expect.objectContaining({ timestamp: '2026-11-25T09', full: true, r: {} }),
+      expect.objectContaining({ timestamp: '2026-11-25T10' }),
+    ]);
+    const every = [...upload, legacy].map((r) => r?.timestamp ?? '').sort();
+    const token = t.adminToken;
+    const served: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `from=2026-11-25T09:15:00.000Z&to=2026-11-25T10:14:00.000Z&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await (await t.api(`/devices/${deviceId}/readings?${query}`, { token })).json()) as {
+        items: { timestamp: string }[];
+        nextCursor: string | null;
+      };
+      expect(page.items.length).toBeLessThanOrEqual(7);
+      served.push(...page.items.map((item) => item.timestamp));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(served).toEqual(
+      every.filter((ts) => ts >= '2026-11-25T09:15' && ts <= '2026-11-25T10:14:00.000Z'),
+    );
+  }, 60_000);
 });
