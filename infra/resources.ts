@@ -98,13 +98,15 @@ export const tables = {
     timeToLiveAttribute: 'expiresAt',
     retention: READINGS_RETENTION,
     /**
-     * The stream is the outbox (change data capture): each new reading is an INSERT record (a
-     * repeated POST writes nothing, so makes none), and both consumers take INSERTs only, so the
-     * MODIFYs of a failed enrichment (`enrichmentError`) and the TTL's REMOVEs invoke neither (the
-     * enrichment itself goes to the enrichments table, which has no stream).
+     * The stream is the outbox (change data capture): each new reading is an INSERT of its reading
+     * item, or the INSERT or MODIFY of its hour item that packed it (a repeated POST writes
+     * nothing, so makes none); the old image tells which readings a MODIFY added
+     * (`handlers/lib/readings-stream.ts`). Both consumers take INSERTs and MODIFYs, so the TTL's
+     * REMOVEs invoke neither (the enrichment and its errors go to the enrichments table, which has
+     * no stream).
      */
     stream: {
-      viewType: 'NEW_IMAGE',
+      viewType: 'NEW_AND_OLD_IMAGES',
       consumers: [
         /**
          * Announces each upload's new readings (`ReadingRecorded` v2) as soon as they are stored:
@@ -122,7 +124,7 @@ export const tables = {
           bisectBatchOnFunctionError: false,
           reportBatchItemFailures: false,
           onFailure: 'sensorbus-announce-stream-dlq',
-          filters: [{ eventName: ['INSERT'] }],
+          filters: [{ eventName: ['INSERT', 'MODIFY'] }],
         },
         /**
          * Folds a batch's readings into one write per bucket. The window gathers a few seconds of
@@ -137,7 +139,7 @@ export const tables = {
           bisectBatchOnFunctionError: false,
           reportBatchItemFailures: true,
           onFailure: 'sensorbus-rollups-stream-dlq',
-          filters: [{ eventName: ['INSERT'] }],
+          filters: [{ eventName: ['INSERT', 'MODIFY'] }],
         },
       ],
     },

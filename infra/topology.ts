@@ -5,9 +5,9 @@
  * on is in `resources.ts` (tables, buses, topics, secrets), `functions.ts` and `api.ts` (routes);
  * the shapes of all of it, and the helpers that derive names, are in `topology-types.ts`.
  *
- *   device ─POST /readings (1..100 readings: one upload)─▶ ingest ─conditional put per reading─▶ readings
- *   readings stream (INSERTs) ─▶ announce ─PutEvents one ReadingRecorded per upload─▶ bus telemetry
- *                             └▶ rollups  ─per-bucket aggregates─▶ rollups
+ *   device ─POST /readings (1..100 readings: one upload)─▶ ingest ─one conditional write per hour─▶ readings
+ *   readings stream (INSERTs, MODIFYs) ─▶ announce ─PutEvents one ReadingRecorded per upload─▶ bus telemetry
+ *                                      └▶ rollups  ─per-bucket aggregates─▶ rollups
  *   bus telemetry ─ rule enrich        ReadingRecorded             ─▶ Step Functions enrich-reading, one per upload
  *                 │                      (─▶ PutEvents ReadingEnriched, AlertRaised, AlertResolved;
  *                 │                       retries, then gives up ─▶ enrichmentError + enrich dead letter)
@@ -134,7 +134,7 @@ export const ENRICH_DEAD_LETTERS = deadLetterQueueOf('enrich' satisfies RuleName
 export const stateMachines = {
   /**
    * load device → derive metrics → evaluate alarms → store enrichment → publish ReadingEnriched + alerts;
-   * on a failure that outlasts the retries: record `enrichmentError` on the reading → park the event
+   * on a failure that outlasts the retries: record `enrichmentError` per reading (enrichments table) → park the event
    * in the enrich dead-letter queue
    */
   enrichReading: {
@@ -143,7 +143,7 @@ export const stateMachines = {
     type: 'EXPRESS',
     substitutions: {
       DevicesTable: { table: 'devices' },
-      ReadingsTable: { table: 'readings' },
+      EnrichmentsTable: { table: 'enrichments' },
       DeriveMetricsFunctionArn: { function: 'deriveMetrics' },
       EvaluateAlarmsFunctionArn: { function: 'evaluateAlarms' },
       DeadLetterQueueUrl: { queue: ENRICH_DEAD_LETTERS },

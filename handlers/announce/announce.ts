@@ -1,8 +1,8 @@
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import type { EventEntry } from '../lib/events.ts';
 import { readingRecordedEntries, uploadIdOf } from '../lib/reading-events.ts';
-import { parseReadingItem, type ReadingItem } from '../lib/readings-store.ts';
+import type { ReadingItem } from '../lib/readings-store.ts';
+import { newReadingsOf } from '../lib/readings-stream.ts';
 import { StreamBatch, type StreamRecordLike } from '../lib/stream-batch.ts';
 import { isWatched, type WatchingDeps } from '../lib/watching.ts';
 
@@ -24,27 +24,20 @@ export interface AnnounceReport {
 const LOOKUP_CONCURRENCY = 25;
 
 /**
- * The readings a batch of the readings table's stream inserted. A new image that is not a reading
- * cannot be announced, now or on a retry: it is reported and passed over rather than holding up
- * the readings after it.
+ * The readings a batch of the readings table's stream stored ({@link newReadingsOf}). A new image
+ * that is not a reading cannot be announced, now or on a retry: it is reported and passed over
+ * rather than holding up the readings after it.
  */
 export const insertedReadings = (
   records: readonly StreamRecordLike[],
   warn: WatchingDeps['warn'],
 ): ReadingItem[] =>
-  records.flatMap((record) => {
-    const image = record.dynamodb?.NewImage;
-    if (record.eventName !== 'INSERT' || !image) return [];
-    try {
-      return [parseReadingItem(unmarshall(image))];
-    } catch (error) {
-      warn('A new item of the readings table is not a reading; not announced', {
-        sequenceNumber: record.dynamodb?.SequenceNumber,
-        error,
-      });
-      return [];
-    }
-  });
+  newReadingsOf(records, (record, error) =>
+    warn('A new item of the readings table is not a reading; not announced', {
+      sequenceNumber: record.dynamodb?.SequenceNumber,
+      error,
+    }),
+  ).map(({ reading }) => reading);
 
 /** Readings grouped by the device and upload they came in, in the order each upload first appears. */
 export const uploadsOf = (items: readonly ReadingItem[]): ReadingItem[][] => {

@@ -51,15 +51,16 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
     const now = deps.now();
     const { retentionDays } = deps;
     const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
-    const watched = isWatched(deviceId, now, deps);
+    const watched = await isWatched(deviceId, now, deps);
     const context = {
       correlationId: correlationIdOf(event),
       uploadId: randomUUID(),
       receivedAt: now,
       retentionDays,
+      watched,
     };
     const outcomes = await ingest(request.valid, context, deps);
-    const answer = answerOf(request, outcomes, bufferSecondsOf(await watched));
+    const answer = answerOf(request, outcomes, bufferSecondsOf(watched));
     return json(answer.statusCode, answer.body);
   });
 
@@ -70,6 +71,11 @@ const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveIngestDeps = (): IngestHandlerDeps => ({
   saveIfAbsent: readings.saveIfAbsent,
+  readHour: readings.readHour,
+  appendToHour: readings.appendToHour,
+  createHour: readings.createHour,
+  probeHour: readings.probeHour,
+  markFull: readings.markFull,
   warn: (message, context) => logger.warn(message, context),
   watchedUntil: devices.watchedUntil,
   keyByHash: (hash) => keys.get(hash),

@@ -50,6 +50,22 @@ const EnrichmentItemSchema = z.object({
   readings: z.string(),
 });
 
+/**
+ * An item of the enrichments table that the workflow's failure branch writes for each reading it
+ * gave up on (`statemachines/enrich-reading.asl.json`), under the slot
+ * `<hour start>#error/<timestamp>`, so the Query of a page's hours finds it with the enrichments.
+ */
+const ErrorItemSchema = z.object({
+  slot: z.string(),
+  startedAt: z.string(),
+  enrichmentError: z.object({ error: z.string(), cause: z.string() }),
+});
+
+const ERROR_SLOT = '#error/';
+
+const isErrorItem = (item: Record<string, unknown>): boolean =>
+  typeof item.slot === 'string' && item.slot.includes(ERROR_SLOT);
+
 const hourStartOf = (timestamp: string): number => bucketStartMs(Date.parse(timestamp), '1h');
 
 const hourKey = (hourStart: number): string => new Date(hourStart).toISOString();
@@ -149,16 +165,27 @@ const unpack = (item: Record<string, unknown>): { startedAt: string; readings: M
 /**
  * The readings with their enrichment from the enrichments table's items. A reading enriched by
  * several executions (an upload announced in parts one way, then another) takes the latest one's.
- * Its `enrichmentError` is kept only when recorded by that execution or a later one: an execution
- * that gave up after enriching shows both, a later one that enriched (a redrive) clears it. A
- * reading with no item keeps what it holds itself (readings enriched before the table existed).
+ * Its `enrichmentError` (the latest an execution recorded, from an error item or, for a reading
+ * stored before those, from the reading itself) is kept only when recorded by the execution that
+ * stored its enrichment or a later one: an execution that gave up after enriching shows both, a
+ * later one that enriched (a redrive) clears it. A reading with no item keeps what it holds itself
+ * (readings enriched before the table existed).
  */
 export const withEnrichments = (
   readings: readonly ReadingItem[],
   items: readonly Record<string, unknown>[],
 ): ReadingItem[] => {
   const latest = new Map<string, { startedAt: number; enrichment: Record<string, unknown> }>();
+  const errors = new Map<string, NonNullable<ReadingItem['enrichmentError']>>();
   for (const item of items) {
+    if (isErrorItem(item)) {
+      const { slot, startedAt, enrichmentError } = ErrorItemSchema.parse(item);
+      const timestamp = slot.slice(slot.indexOf(ERROR_SLOT) + ERROR_SLOT.length);
+      const seen = errors.get(timestamp);
+      if (!seen || Date.parse(startedAt) > Date.parse(seen.startedAt ?? ''))
+        errors.set(timestamp, { error: enrichmentError.error, cause: enrichmentError.cause, startedAt });
+      continue;
+    }
     const unpacked = unpack(item);
     const startedAt = Date.parse(unpacked.startedAt);
     for (const [timestamp, enrichment] of unpacked.readings) {
@@ -167,9 +194,14 @@ export const withEnrichments = (
     }
   }
   return readings.map((reading) => {
+    const { enrichmentError: own, ...rest } = reading;
+    const recorded = errors.get(reading.timestamp);
+    const enrichmentError =
+      recorded && !(own && Date.parse(own.startedAt ?? '') > Date.parse(recorded.startedAt ?? ''))
+        ? recorded
+        : own;
     const found = latest.get(reading.timestamp);
-    if (!found) return reading;
-    const { enrichmentError, ...rest } = reading;
+    if (!found) return { ...rest, ...(enrichmentError ? { enrichmentError } : {}) };
     const errorStands =
       enrichmentError !== undefined && !(found.startedAt > Date.parse(enrichmentError.startedAt ?? ''));
     return { ...rest, enrichment: found.enrichment, ...(errorStands ? { enrichmentError } : {}) };

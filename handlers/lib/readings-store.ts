@@ -1,6 +1,19 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
 import { putIfAbsent } from './dynamo.ts';
+import {
+  type HourItem,
+  hourKeyOf,
+  isHourKey,
+  PACKED_HOUR_BYTES,
+  type PackedReading,
+  type PackedUpload,
+  parseHourItem,
+  timestampOfSlot,
+} from './hour-items.ts';
+import { readingIdOf } from './ids.ts';
 
 /** A reading as it sits in the readings table. */
 export interface ReadingItem {
@@ -44,22 +57,60 @@ const ReadingItemSchema = z.object({
 /** A stored reading, validated: from a query page, or from a stream record's new image. */
 export const parseReadingItem = (item: Record<string, unknown>): ReadingItem => ReadingItemSchema.parse(item);
 
-const MetricsOnly = z.object({ metrics: z.record(z.string(), z.number()) });
+/** The readings an hour item holds, as reading items (ids derived, upload details from `u`), oldest first. */
+export const readingsOfHour = (item: HourItem, slots?: readonly string[]): ReadingItem[] =>
+  (slots ?? Object.keys(item.r)).toSorted().flatMap((slot) => {
+    const packed = item.r[slot];
+    if (!packed) return [];
+    const upload = item.u[packed.u];
+    const timestamp = timestampOfSlot(item.timestamp, slot);
+    return [
+      {
+        deviceId: item.deviceId,
+        timestamp,
+        metrics: packed.m,
+        ...(packed.s !== undefined ? { sequence: packed.s } : {}),
+        receivedAt: upload?.at ?? timestamp,
+        readingId: readingIdOf(item.deviceId, timestamp),
+        correlationId: upload?.c ?? packed.u,
+        uploadId: upload?.id ?? packed.u,
+        ...(item.expiresAt !== undefined ? { expiresAt: item.expiresAt } : {}),
+      },
+    ];
+  });
 
-/** The Query of a device's readings whose timestamps are within `[from, to]` (either bound optional). */
-const rangeQuery = (tableName: string, deviceId: string, range: { from?: string; to?: string }) => {
+/** The readings some items of the readings table hold (hour items flattened), oldest first, each timestamp once. */
+export const readingsOfItems = (items: readonly Record<string, unknown>[]): ReadingItem[] => {
+  const byTimestamp = new Map<string, ReadingItem>();
+  for (const item of items) {
+    const readings =
+      typeof item.timestamp === 'string' && isHourKey(item.timestamp)
+        ? readingsOfHour(parseHourItem(item))
+        : [parseReadingItem(item)];
+    for (const reading of readings)
+      if (!byTimestamp.has(reading.timestamp)) byTimestamp.set(reading.timestamp, reading);
+  }
+  return [...byTimestamp.values()].sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+};
+
+/** The Query of a device's items whose sort keys are within `[lo, hi]` (either bound optional). */
+const rangeQuery = (
+  tableName: string,
+  deviceId: string,
+  range: { lo?: string | undefined; hi?: string | undefined },
+) => {
   const values: Record<string, string> = { ':d': deviceId };
   let sortCondition = '';
-  if (range.from !== undefined && range.to !== undefined) {
+  if (range.lo !== undefined && range.hi !== undefined) {
     sortCondition = ' AND #t BETWEEN :lo AND :hi';
-    values[':lo'] = range.from;
-    values[':hi'] = range.to;
-  } else if (range.from !== undefined) {
+    values[':lo'] = range.lo;
+    values[':hi'] = range.hi;
+  } else if (range.lo !== undefined) {
     sortCondition = ' AND #t >= :lo';
-    values[':lo'] = range.from;
-  } else if (range.to !== undefined) {
+    values[':lo'] = range.lo;
+  } else if (range.hi !== undefined) {
     sortCondition = ' AND #t <= :hi';
-    values[':hi'] = range.to;
+    values[':hi'] = range.hi;
   }
   return {
     TableName: tableName,
@@ -82,6 +133,58 @@ async function* queryPages(
   } while (startKey);
 }
 
+/** Which readings a read wants: `from`/`to` inclusive, strictly after `after`. */
+interface ReadingRange {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly after?: string | undefined;
+}
+
+/**
+ * The readings of a device within a range, oldest first, one UTC hour at a time: an hour's item
+ * flattened into its readings and merged with the hour's reading items (a full hour's later
+ * readings, or readings stored before hour items). The Query starts at the hour of `from` (or
+ * `after`), reads `pageItems` items a page, and each hour is yielded once all its items are read.
+ */
+async function* hoursOfReadings(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  deviceId: string,
+  range: ReadingRange,
+  pageItems: number,
+): AsyncGenerator<ReadingItem[]> {
+  const { from, to } = range;
+  const after =
+    from !== undefined && range.after !== undefined && range.after < from ? undefined : range.after;
+  if (after !== undefined && to !== undefined && after >= to) return;
+  const start = after ?? from;
+  const wanted = (reading: ReadingItem) =>
+    (from === undefined || reading.timestamp >= from) &&
+    (after === undefined || reading.timestamp > after) &&
+    (to === undefined || reading.timestamp <= to);
+  let hour: string | undefined;
+  let items: Record<string, unknown>[] = [];
+  const flush = () => readingsOfItems(items).filter(wanted);
+  for await (const page of queryPages(client, {
+    ...rangeQuery(tableName, deviceId, { lo: start === undefined ? undefined : hourKeyOf(start), hi: to }),
+    Limit: pageItems,
+  })) {
+    for (const item of page) {
+      const key = typeof item.timestamp === 'string' ? item.timestamp : '';
+      const itemHour = isHourKey(key) ? key : hourKeyOf(key);
+      if (itemHour !== hour) {
+        const done = flush();
+        if (done.length > 0) yield done;
+        hour = itemHour;
+        items = [];
+      }
+      items.push(item);
+    }
+  }
+  const done = flush();
+  if (done.length > 0) yield done;
+}
+
 /** The values of a reading that a repeat must carry to be the same reading. */
 export interface RecordedValues {
   readonly metrics: Readonly<Record<string, number>>;
@@ -98,93 +201,218 @@ export type SaveOutcome =
   | { readonly stored: true }
   | { readonly stored: false; readonly existing: RecordedValues };
 
+/** What an append to an hour item came to: appended, or refused with the item as it then was (if it was). */
+export type AppendOutcome =
+  | { readonly appended: true }
+  | { readonly appended: false; readonly image: HourItem | undefined };
+
+/** What a read of an hour's range found: its hour item, and whether it has reading items. */
+export interface HourProbe {
+  readonly image: HourItem | undefined;
+  readonly legacy: boolean;
+}
+
+/** One upload's readings of one hour, to append to its hour item in one write. */
+export interface HourAppend {
+  readonly deviceId: string;
+  readonly hour: string;
+  /** Each reading's slot (`mm:ss.sss`) and packed form. */
+  readonly readings: readonly (readonly [string, PackedReading])[];
+  readonly ref: string;
+  readonly upload: PackedUpload;
+  /** What the readings and the upload add to the item's `bytes`. */
+  readonly bytes: number;
+}
+
 /**
  * Adapter over the readings table. The conditional put is both the store and the idempotency
- * check (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+ * check (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html);
+ * for packed readings, the condition of the append to their hour item is.
  */
-export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string) => ({
-  /**
-   * Stores a reading unless its key is taken, and then reads what the key holds with a strongly
-   * consistent GetItem. (`ReturnValuesOnConditionCheckFailure: ALL_OLD` would save that read on
-   * AWS, but dynalite 4 ignores it.) A key taken and gone again, which only expiry could cause,
-   * is an error the caller retries.
-   */
-  async saveIfAbsent(item: ReadingItem): Promise<SaveOutcome> {
-    if (await putIfAbsent(client, tableName, { ...item }, 'deviceId')) return { stored: true };
+export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string) => {
+  const readHour = async (
+    deviceId: string,
+    hour: string,
+    consistent: boolean,
+  ): Promise<HourItem | undefined> => {
     const { Item } = await client.send(
       new GetCommand({
         TableName: tableName,
-        Key: { deviceId: item.deviceId, timestamp: item.timestamp },
-        ProjectionExpression: '#m, #s',
-        ExpressionAttributeNames: { '#m': 'metrics', '#s': 'sequence' },
-        ConsistentRead: true,
+        Key: { deviceId, timestamp: hour },
+        ConsistentRead: consistent,
       }),
     );
-    if (!Item) throw new Error(`Reading ${item.readingId} was refused as existing but is gone; retry`);
-    return { stored: false, existing: RecordedValuesSchema.parse(Item) };
-  },
-
-  /** One page of a device's readings in time order: `from`/`to` inclusive, strictly after `after`. */
-  async page(
-    deviceId: string,
-    range: { from?: string; to?: string; after?: string; limit: number },
-  ): Promise<{ items: ReadingItem[]; more: boolean }> {
-    // DynamoDB refuses a start key outside the key condition: a cursor past `to` has nothing
-    // after it, and one before `from` starts nowhere earlier than `from`.
-    if (range.after !== undefined && range.to !== undefined && range.after > range.to) {
-      return { items: [], more: false };
-    }
-    const after =
-      range.from !== undefined && range.after !== undefined && range.after < range.from
-        ? undefined
-        : range.after;
-    const items: ReadingItem[] = [];
-    let startKey: Record<string, unknown> | undefined =
-      after !== undefined ? { deviceId, timestamp: after } : undefined;
-    do {
-      const result = await client.send(
-        new QueryCommand({
-          ...rangeQuery(tableName, deviceId, range),
-          Limit: range.limit + 1 - items.length,
-          ExclusiveStartKey: startKey,
+    return Item ? parseHourItem(Item) : undefined;
+  };
+  return {
+    /**
+     * Stores a reading unless its key is taken, and then reads what the key holds with a strongly
+     * consistent GetItem. (`ReturnValuesOnConditionCheckFailure: ALL_OLD` would save that read on
+     * AWS, but dynalite 4 ignores it.) A key taken and gone again, which only expiry could cause,
+     * is an error the caller retries.
+     */
+    async saveIfAbsent(item: ReadingItem): Promise<SaveOutcome> {
+      if (await putIfAbsent(client, tableName, { ...item }, 'deviceId')) return { stored: true };
+      const { Item } = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: { deviceId: item.deviceId, timestamp: item.timestamp },
+          ProjectionExpression: '#m, #s',
+          ExpressionAttributeNames: { '#m': 'metrics', '#s': 'sequence' },
+          ConsistentRead: true,
         }),
       );
-      items.push(...(result.Items ?? []).map(parseReadingItem));
-      startKey = result.LastEvaluatedKey;
-    } while (startKey && items.length <= range.limit);
-    return { items: items.slice(0, range.limit), more: items.length > range.limit };
-  },
+      if (!Item) throw new Error(`Reading ${item.readingId} was refused as existing but is gone; retry`);
+      return { stored: false, existing: RecordedValuesSchema.parse(Item) };
+    },
 
-  /**
-   * Every reading of a device within `[from, to]`, oldest first, a Query page of at most
-   * `pageSize` readings (and 1 MB) at a time: a caller writing them out holds one page, never
-   * the range.
-   */
-  async *pages(
-    deviceId: string,
-    range: { from?: string; to?: string },
-    pageSize: number,
-  ): AsyncGenerator<ReadingItem[]> {
-    for await (const items of queryPages(client, {
-      ...rangeQuery(tableName, deviceId, range),
-      Limit: pageSize,
-    }))
-      yield items.map(parseReadingItem);
-  },
+    /** The hour item of a device's hour, if it exists (strongly consistent when asked). */
+    readHour,
 
-  /**
-   * The metric names of each page of a device's readings within `[from, to]`: only the `metrics`
-   * attribute is returned (DynamoDB still reads, and bills, the whole items).
-   */
-  async *metricNamePages(deviceId: string, range: { from?: string; to?: string }): AsyncGenerator<string[]> {
-    const query = rangeQuery(tableName, deviceId, range);
-    for await (const items of queryPages(client, {
-      ...query,
-      ProjectionExpression: '#m',
-      ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#m': 'metrics' },
-    }))
-      yield items.flatMap((item) => Object.keys(MetricsOnly.parse(item).metrics));
-  },
-});
+    /**
+     * Appends an upload's readings to their existing hour item in one UpdateItem, unless the hour
+     * is full, the append would take it past {@link PACKED_HOUR_BYTES}, a reading's slot is taken,
+     * or the upload's ref names another upload. Refused, it answers the item as it then was: from
+     * the refusal on AWS (`ReturnValuesOnConditionCheckFailure`), else a strongly consistent read.
+     */
+    async appendToHour(append: HourAppend): Promise<AppendOutcome> {
+      const names: Record<string, string> = {
+        '#r': 'r',
+        '#u': 'u',
+        '#b': 'bytes',
+        '#f': 'full',
+        '#ref': append.ref,
+        '#id': 'id',
+      };
+      const values: Record<string, unknown> = {
+        ':up': append.upload,
+        ':uid': append.upload.id,
+        ':b': append.bytes,
+        ':room': PACKED_HOUR_BYTES - append.bytes,
+      };
+      const sets: string[] = [];
+      const absent: string[] = [];
+      append.readings.forEach(([slot, packed], i) => {
+        names[`#k${i}`] = slot;
+        values[`:v${i}`] = packed;
+        sets.push(`#r.#k${i} = :v${i}`);
+        absent.push(`attribute_not_exists(#r.#k${i})`);
+      });
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { deviceId: append.deviceId, timestamp: append.hour },
+            UpdateExpression: `SET ${sets.join(', ')}, #u.#ref = :up, #b = #b + :b`,
+            ConditionExpression: [
+              'attribute_exists(deviceId) AND attribute_not_exists(#f) AND #b <= :room',
+              '(attribute_not_exists(#u.#ref) OR #u.#ref.#id = :uid)',
+              ...absent,
+            ].join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { appended: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const image = error.Item
+          ? parseHourItem(unmarshall(error.Item))
+          : await readHour(append.deviceId, append.hour, true);
+        return { appended: false, image };
+      }
+    },
+
+    /** Creates an hour item unless one exists: `false` when another writer created it first. */
+    createHour: (item: HourItem): Promise<boolean> => putIfAbsent(client, tableName, { ...item }, 'deviceId'),
+
+    /**
+     * The hour item of a device's hour, if any, and whether the hour has reading items (readings
+     * stored before hour items, or after it was full): one strongly consistent Query of the hour's
+     * key range, the item sorting first.
+     */
+    async probeHour(deviceId: string, hour: string): Promise<HourProbe> {
+      const { Items = [] } = await client.send(
+        new QueryCommand({
+          ...rangeQuery(tableName, deviceId, { lo: hour, hi: `${hour}:~` }),
+          Limit: 2,
+          ConsistentRead: true,
+        }),
+      );
+      const [first, second] = Items;
+      const image = first?.timestamp === hour ? parseHourItem(first) : undefined;
+      return { image, legacy: (image ? second : first) !== undefined };
+    },
+
+    /**
+     * Marks an hour item full, for good: nothing is packed into it any more, so the image this
+     * answers (after the write) holds every reading ever packed in it. `undefined` when the item is
+     * gone (expired).
+     */
+    async markFull(deviceId: string, hour: string): Promise<HourItem | undefined> {
+      try {
+        const { Attributes } = await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { deviceId, timestamp: hour },
+            UpdateExpression: 'SET #f = :t',
+            ConditionExpression: 'attribute_exists(deviceId)',
+            ExpressionAttributeNames: { '#f': 'full' },
+            ExpressionAttributeValues: { ':t': true },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes ? parseHourItem(Attributes) : undefined;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
+    },
+
+    /** One page of a device's readings in time order: `from`/`to` inclusive, strictly after `after`. */
+    async page(
+      deviceId: string,
+      range: ReadingRange & { limit: number },
+    ): Promise<{ items: ReadingItem[]; more: boolean }> {
+      const items: ReadingItem[] = [];
+      for await (const hour of hoursOfReadings(client, tableName, deviceId, range, range.limit + 1)) {
+        items.push(...hour);
+        if (items.length > range.limit) break;
+      }
+      return { items: items.slice(0, range.limit), more: items.length > range.limit };
+    },
+
+    /**
+     * Every reading of a device within `[from, to]`, oldest first, `pageSize` readings at a time
+     * (an hour's readings are read together): a caller writing them out holds about one page, never
+     * the range.
+     */
+    async *pages(
+      deviceId: string,
+      range: { from?: string; to?: string },
+      pageSize: number,
+    ): AsyncGenerator<ReadingItem[]> {
+      let page: ReadingItem[] = [];
+      for await (const hour of hoursOfReadings(client, tableName, deviceId, range, pageSize)) {
+        page.push(...hour);
+        while (page.length >= pageSize) {
+          yield page.slice(0, pageSize);
+          page = page.slice(pageSize);
+        }
+      }
+      if (page.length > 0) yield page;
+    },
+
+    /** The metric names of each page of a device's readings within `[from, to]`. */
+    async *metricNamePages(
+      deviceId: string,
+      range: { from?: string; to?: string },
+    ): AsyncGenerator<string[]> {
+      for await (const hour of hoursOfReadings(client, tableName, deviceId, range, 1000))
+        yield hour.flatMap((reading) => Object.keys(reading.metrics));
+    },
+  };
+};
 
 export type ReadingsStore = ReturnType<typeof dynamoReadings>;

@@ -15,7 +15,11 @@ export const StreamBatch = z.object({
     z.object({
       eventName: z.optional(z.string()),
       dynamodb: z.optional(
-        z.object({ NewImage: z.optional(AttributeMap), SequenceNumber: z.optional(z.string()) }),
+        z.object({
+          NewImage: z.optional(AttributeMap),
+          OldImage: z.optional(AttributeMap),
+          SequenceNumber: z.optional(z.string()),
+        }),
       ),
     }),
   ),

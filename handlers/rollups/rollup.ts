@@ -1,18 +1,10 @@
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod/mini';
 import { mapWithLimit } from '../lib/concurrency.ts';
+import { newReadingsOf } from '../lib/readings-stream.ts';
 import { bucketStartMs, STORED_SIZES } from '../lib/rollups.ts';
 import { type BucketContribution, paddedSequence, type RollupsStore } from '../lib/rollups-store.ts';
 import { StreamBatch, type StreamRecordLike } from '../lib/stream-batch.ts';
 
 export { StreamBatch, type StreamRecordLike };
-
-/** The fields of a stored reading the rollups aggregate. */
-const InsertedReading = z.object({
-  deviceId: z.string(),
-  timestamp: z.iso.datetime(),
-  metrics: z.record(z.string(), z.number()),
-});
 
 export interface RollupDeps {
   readonly rollups: Pick<RollupsStore, 'apply'>;
@@ -26,23 +18,18 @@ export interface RollupDeps {
 const CONCURRENT_BUCKETS = 16;
 
 /**
- * The readings a batch inserted, grouped by device, stored size and bucket. Only INSERT records
- * count: a repeated POST writes nothing (so makes no record), MODIFYs are a failed enrichment's
- * `enrichmentError`, and REMOVEs are the readings' TTL expiry, which must not shrink the rollups
- * that outlive them.
+ * The readings a batch stored ({@link newReadingsOf}), grouped by device, stored size and bucket.
+ * A repeated POST writes nothing (so makes no record), and REMOVEs are the readings' TTL expiry,
+ * which must not shrink the rollups that outlive them.
  */
 export const contributionsOf = (records: readonly StreamRecordLike[]): BucketContribution[] => {
   const byBucket = new Map<
     string,
     BucketContribution & { readings: BucketContribution['readings'][number][] }
   >();
-  for (const record of records) {
-    const image = record.dynamodb?.NewImage;
-    const sequenceNumber = record.dynamodb?.SequenceNumber;
-    if (record.eventName !== 'INSERT' || !image || !sequenceNumber) continue;
-    const parsed = InsertedReading.safeParse(unmarshall(image));
-    if (!parsed.success) continue;
-    const { deviceId, timestamp, metrics } = parsed.data;
+  for (const { reading, sequenceNumber } of newReadingsOf(records, () => {})) {
+    if (!sequenceNumber) continue;
+    const { deviceId, timestamp, metrics } = reading;
     const sequence = paddedSequence(sequenceNumber);
     for (const size of STORED_SIZES) {
       const start = new Date(bucketStartMs(Date.parse(timestamp), size)).toISOString();

@@ -21,6 +21,7 @@ import {
   RawJson,
   type ReadingVerdict,
   rawDynamo,
+  readingsOfPartition,
   readingVerdict,
   shapedJson,
   toJsonText,
@@ -628,7 +629,7 @@ const assess = (answer: Answer, expected: Expectation, callerId: string, model: 
 
 /** The caller's partition holds exactly the model: each accepted reading once, canonical, announced, and nothing else. */
 const expectTableMatches = async (deviceId: string, model: Model) => {
-  const items = await partition(raw, tables.readings.name, 'deviceId', deviceId);
+  const items = readingsOfPartition(await partition(raw, tables.readings.name, 'deviceId', deviceId));
   expect(items.map((item) => item.timestamp).sort()).toEqual([...model.keys()].sort());
   for (const item of items) {
     const stamp = String(item.timestamp);

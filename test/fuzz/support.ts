@@ -1,6 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { isHourKey, timestampOfSlot } from '../../handlers/lib/hour-items.ts';
+import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_ENTRIES } from '../../handlers/lib/json-shape.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import { type EdgeAccess, edgeDynamo } from '../support/local-cloud.ts';
@@ -501,3 +503,26 @@ export const metricName = fc.oneof(
   },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 70 }) },
 );
+
+/**
+ * The readings of a partition of the readings table read raw (numbers as their stored text): an
+ * hour item stands for each reading it packs, with the id derived and the upload its ref names.
+ */
+export const readingsOfPartition = (items: readonly Record<string, unknown>[]): Record<string, unknown>[] =>
+  items.flatMap((item) => {
+    const hour = String(item.timestamp);
+    if (!isHourKey(hour)) return [item];
+    const packed = (item.r ?? {}) as Record<string, { m: unknown; s?: unknown; u: string }>;
+    const uploads = (item.u ?? {}) as Record<string, { id: string }>;
+    return Object.entries(packed).map(([slot, reading]) => {
+      const timestamp = timestampOfSlot(hour, slot);
+      return {
+        deviceId: item.deviceId,
+        timestamp,
+        readingId: readingIdOf(String(item.deviceId), timestamp),
+        uploadId: uploads[reading.u]?.id,
+        metrics: reading.m,
+        ...(reading.s !== undefined ? { sequence: reading.s } : {}),
+      };
+    });
+  });

@@ -141,7 +141,8 @@ describe('a process killed mid-batch', () => {
     const batch = {
       readings: Array.from({ length: 100 }, (_, i) => ({
         deviceId: 'crash-batch',
-        timestamp: new Date(Date.UTC(2026, 10, 21, 0, 0, i)).toISOString(),
+        // An hour apart: each reading is its hour item's own write, so the process can die between them.
+        timestamp: new Date(Date.UTC(2026, 10, 21, i, 0, 0)).toISOString(),
         metrics: { t: i },
       })),
     };
@@ -151,12 +152,13 @@ describe('a process killed mid-batch', () => {
         headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
         body: JSON.stringify(batch),
       });
-    // 40 puts go through, then the store stops answering: the process dies mid-batch. The stream's
-    // consumers may spend some of the 40 (the rollups put too), so fewer readings may be stored.
+    // 10 puts go through (each creates an hour item), then the store stops answering: the process
+    // dies mid-batch. The stream's consumers may spend some of the 10 (the rollups put too), so
+    // fewer readings may be stored; few, so the hang comes well within the function's timeout.
     const hangs = 1000;
     const injected = await edgeAdmin(first.edge, '/_sensorbus/faults', {
       method: 'POST',
-      json: { service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 40, times: hangs },
+      json: { service: 'dynamodb', operation: 'PutItem', mode: 'hang', after: 10, times: hangs },
     });
     expect(injected.status).toBe(200);
 

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
 import { withEnrichments } from '../../handlers/lib/enrichments-store.ts';
-import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
+import { type ReadingItem, readingsOfItems } from '../../handlers/lib/readings-store.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { ADMIN_SIGNING_NAME, signedFetch } from '../../local-cloud/emulators/edge/sigv4.ts';
 import type { BusEvent } from '../../local-cloud/emulators/eventbridge/service.ts';
@@ -136,8 +136,8 @@ export const storedReadings = async (edge: EdgeAccess, deviceId: string) => {
     query(tables.readings.name),
     query(tables.enrichments.name),
   ]);
-  const items = readings.Items ?? [];
-  return withEnrichments(items as ReadingItem[], enrichments.Items ?? []) as typeof items;
+  const items = readingsOfItems(readings.Items ?? []);
+  return withEnrichments(items, enrichments.Items ?? []) as (ReadingItem & Record<string, unknown>)[];
 };
 
 /** `ReadingRecorded` events of a device seen on the telemetry bus. */

@@ -26,6 +26,7 @@
  *   parallel segments, billed on the whole size of every device item (window included).
  */
 
+import { PACKED_HOUR_BYTES } from '../../handlers/lib/hour-items.ts';
 import { BUCKET_MS, retentionDaysOf, STORED_SIZES } from '../../handlers/lib/rollups.ts';
 import {
   type FleetSize,
@@ -520,6 +521,63 @@ export const enrichmentWriteUnits = (
   items: number,
 ): number => items * writeUnits(s.enrichmentItemBase + (s.enrichmentItemPerReading * readings) / items);
 
+/**
+ * Write units an unwatched device's upload of `batch` readings `intervalSeconds` apart spends on
+ * the readings table, which packs them by the hour (`handlers/ingest/ingest.ts`): one write per
+ * hour item it touches, each billed on the item as it then is (the hour's readings up to the
+ * item's byte budget; over an hour of uploads an item holds on average half of them plus the
+ * upload's), plus the refused append when its first hour is a new one (the later hours are read
+ * first, {@link packedReadingReadUnits}); readings past the budget are puts of their own.
+ */
+export const packedReadingWriteUnits = (
+  s: Pick<Sizes, 'hourItemBase' | 'hourItemPerReading' | 'readingItem'>,
+  batch: number,
+  intervalSeconds: number,
+): number => {
+  const items = enrichmentItemsOfUpload(batch, intervalSeconds);
+  const { perItem, overflowShare } = hourItemFill(s, intervalSeconds);
+  const held = (perItem + Math.min(batch / items, perItem)) / 2;
+  return (
+    items * writeUnits(s.hourItemBase + s.hourItemPerReading * held) +
+    newFirstHours(intervalSeconds) +
+    batch * overflowShare * writeUnits(s.readingItem)
+  );
+};
+
+/** How often an upload's first hour is one the device's previous upload did not reach: when its first reading opens the hour. */
+const newFirstHours = (intervalSeconds: number): number => Math.min(1, intervalSeconds / 3600);
+
+/**
+ * Read units an unwatched device's upload spends on the readings table: a consistent Query of each
+ * hour after its first (most often new, so read before it is created), and when its first hour is
+ * new, the read of the refused append's item and the Query before creating it.
+ */
+export const packedReadingReadUnits = (batch: number, intervalSeconds: number): number =>
+  enrichmentItemsOfUpload(batch, intervalSeconds) - 1 + 2 * newFirstHours(intervalSeconds);
+
+/**
+ * Write units a watched device's upload spends on the readings table: a put of each reading, and
+ * once an hour the hour item created full (a marker) that sends the hour's readings to puts.
+ */
+export const watchedReadingWriteUnits = (
+  s: Pick<Sizes, 'readingItem'>,
+  batch: number,
+  intervalSeconds: number,
+): number =>
+  batch * writeUnits(s.readingItem) +
+  Math.min(enrichmentItemsOfUpload(batch, intervalSeconds), (batch * intervalSeconds) / 3600);
+
+/** How many readings of an hour its item packs within {@link PACKED_HOUR_BYTES}, and the share of the hour's readings past them. */
+export const hourItemFill = (
+  s: Pick<Sizes, 'hourItemBase' | 'hourItemPerReading'>,
+  intervalSeconds: number,
+): { perItem: number; overflowShare: number } => {
+  const perHour = Math.max(1, 3600 / intervalSeconds);
+  const fit = Math.max(1, Math.floor((PACKED_HOUR_BYTES - s.hourItemBase) / s.hourItemPerReading));
+  const perItem = Math.min(perHour, fit);
+  return { perItem, overflowShare: 1 - perItem / perHour };
+};
+
 export const estimateDesign = (
   design: Design,
   inputs: CostInputs,
@@ -572,6 +630,23 @@ export const estimateDesign = (
   const enrichmentsUnit = `dynamodb/wru/${tables.enrichments.name}`;
   const withEnrichmentWrites = (units: Units, batch: number): Units =>
     enrichmentsUnit in units ? { ...units, [enrichmentsUnit]: enrichmentWriteUnitsOf(batch) } : units;
+  // An unwatched upload packs its readings by the hour: the measured uploads of 1 and 10 readings
+  // fill an hour item little, so the units of larger ones are worked out from the item's size.
+  const readingsUnit = `dynamodb/wru/${tables.readings.name}`;
+  const readingsReadUnit = `dynamodb/rru/${tables.readings.name}`;
+  const withPackedReadingWrites = (units: Units, batch: number): Units =>
+    readingsUnit in units
+      ? {
+          ...units,
+          [readingsUnit]: packedReadingWriteUnits(s, batch, inputs.intervalSeconds),
+          [readingsReadUnit]: packedReadingReadUnits(batch, inputs.intervalSeconds),
+        }
+      : units;
+  // The measured watched uploads begin an hour every other upload; a fleet's, once an hour.
+  const withWatchedReadingWrites = (units: Units, batch: number, watched: boolean): Units =>
+    watched && readingsUnit in units
+      ? { ...units, [readingsUnit]: watchedReadingWriteUnits(s, batch, inputs.intervalSeconds) }
+      : units;
 
   const uses: Use[] = [];
   const add = (priceId: PriceId, item: string, quantity: number, note?: string) =>
@@ -635,22 +710,29 @@ export const estimateDesign = (
     // A REST front door's authorizer is priced below from its cache TTL and the posting interval.
     // An upload of a watched device (streamed, with its watchers) and of an unwatched one
     // (buffered), weighted by their shares of the month's uploads.
-    const watchedUpload = withEnrichmentWrites(
-      unitsPerUpload(measured, {
-        batch: shape.watchedUploadReadings,
-        watchedFraction: watchedFraction > 0 ? 1 : 0,
-        watchersPerWatchedDevice: watchersPerWatched,
-        intervalSeconds: inputs.intervalSeconds,
-      }),
+    const watchedUpload = withWatchedReadingWrites(
+      withEnrichmentWrites(
+        unitsPerUpload(measured, {
+          batch: shape.watchedUploadReadings,
+          watchedFraction: watchedFraction > 0 ? 1 : 0,
+          watchersPerWatchedDevice: watchersPerWatched,
+          intervalSeconds: inputs.intervalSeconds,
+        }),
+        shape.watchedUploadReadings,
+      ),
       shape.watchedUploadReadings,
+      watchedFraction > 0,
     );
-    const unwatchedUpload = withEnrichmentWrites(
-      unitsPerUpload(measured, {
-        batch: shape.unwatchedUploadReadings,
-        watchedFraction: 0,
-        watchersPerWatchedDevice: 0,
-        intervalSeconds: inputs.intervalSeconds,
-      }),
+    const unwatchedUpload = withPackedReadingWrites(
+      withEnrichmentWrites(
+        unitsPerUpload(measured, {
+          batch: shape.unwatchedUploadReadings,
+          watchedFraction: 0,
+          watchersPerWatchedDevice: 0,
+          intervalSeconds: inputs.intervalSeconds,
+        }),
+        shape.unwatchedUploadReadings,
+      ),
       shape.unwatchedUploadReadings,
     );
     const perUpload = withoutAuthorizer(
@@ -785,9 +867,11 @@ export const estimateDesign = (
           : 'one per request by the ingest function, strongly consistent (a revoked key is refused at once)',
       );
       wru(
-        'readings: conditional PutItem',
-        readings * writeUnits(s.readingItem),
-        `per reading: 1 put of ${s.readingItem} B; its stream record is the outbox`,
+        'readings: conditional PutItem (watched) and hour items (unwatched)',
+        watchedRequests * watchedReadingWriteUnits(s, shape.watchedUploadReadings, inputs.intervalSeconds) +
+          unwatchedRequests *
+            packedReadingWriteUnits(s, shape.unwatchedUploadReadings, inputs.intervalSeconds),
+        `watched: 1 put of ${s.readingItem} B a reading; unwatched: one write per hour item an upload touches (${s.hourItemBase} B + ${s.hourItemPerReading} B a reading); the stream record is the outbox`,
       );
       lambda(
         'announce',
@@ -1091,8 +1175,14 @@ export const estimateDesign = (
 
   // ---- Storage -----------------------------------------------------------------------------
   // Steady state under the readings' TTL: a retention's worth of readings is stored at any time.
-  const readingsGb =
-    ((readings / a.daysPerMonth) * inputs.retentionDays * (s.readingItem + STORAGE_OVERHEAD_BYTES)) / GB;
+  // A watched device's reading is an item of its own; an unwatched one's is packed in its hour's item.
+  const { perItem: packedPerItem } = hourItemFill(s, inputs.intervalSeconds);
+  const bytesPerReading = rest
+    ? shape.watchedFraction * (s.readingItem + STORAGE_OVERHEAD_BYTES) +
+      (1 - shape.watchedFraction) *
+        (s.hourItemPerReading + (s.hourItemBase + STORAGE_OVERHEAD_BYTES) / packedPerItem)
+    : s.readingItem + STORAGE_OVERHEAD_BYTES;
+  const readingsGb = ((readings / a.daysPerMonth) * inputs.retentionDays * bytesPerReading) / GB;
   // The enrichments are kept as long as the readings of their hour.
   const enrichmentsGb =
     (((readings * s.enrichmentItemPerReading +

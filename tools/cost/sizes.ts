@@ -14,6 +14,7 @@ import { deriveEnrichment } from '../../handlers/enrichment/derive.ts';
 import { toWindowItem, WINDOW_ATTRIBUTE } from '../../handlers/enrichment/window-item.ts';
 import { enrichmentItemsOf } from '../../handlers/lib/enrichments-store.ts';
 import { buildEntry, chunkEntries } from '../../handlers/lib/events.ts';
+import { hourKeyOf, packedOf, packedSize, slotKeyOf, uploadRefOf } from '../../handlers/lib/hour-items.ts';
 import { readingIdOf } from '../../handlers/lib/ids.ts';
 import { readingRecordedEntries } from '../../handlers/lib/reading-events.ts';
 import type { ReadingItem } from '../../handlers/lib/readings-store.ts';
@@ -40,6 +41,12 @@ export interface Sizes {
    */
   readonly enrichmentItemBase: number;
   readonly enrichmentItemPerReading: number;
+  /**
+   * An hour item of the readings table (`handlers/lib/hour-items.ts`), as an unwatched device's
+   * upload packs it: its size with one upload named and no reading, and what each packed reading adds.
+   */
+  readonly hourItemBase: number;
+  readonly hourItemPerReading: number;
   /** A stored rollup of the sample device: one bucket of its metrics (`handlers/lib/rollups-store.ts`). */
   readonly rollupItem: number;
   /** A device item with its last reading and alarm states. */
@@ -436,6 +443,23 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     enriched: { readingId, deviceId: DEVICE_ID, timestamp: reading.timestamp, alerts: 0 },
   });
 
+  /** The hour item holding the sample device's first `n` readings, packed by one upload. */
+  const hourItem = (n: number): number => {
+    const ref = uploadRefOf(UUID);
+    const packed = Array.from({ length: n }, (_, i) => {
+      const timestamp = timestampAt(i);
+      return [slotKeyOf(timestamp), packedOf({ metrics: metricsAt(i) }, ref)] as const;
+    });
+    return itemSize({
+      deviceId: DEVICE_ID,
+      timestamp: hourKeyOf(reading.timestamp),
+      r: Object.fromEntries(packed),
+      u: { [ref]: { id: UUID, at: receivedAt, c: UUID } },
+      bytes: packed.reduce((sum, [slot, value]) => sum + packedSize(slot, value), 0),
+      expiresAt: Math.floor(NOW.getTime() / 1000),
+    });
+  };
+
   const singleAnswer = { readingId, deviceId: DEVICE_ID, timestamp: reading.timestamp, duplicate: false };
   const batchItem = { index: 0, status: 202, ...singleAnswer };
   const accessLog = {
@@ -460,6 +484,8 @@ export const measureSizes = (metricsPerReading = 3, intervalSeconds = 60): Sizes
     readingItem: itemSize(stored as unknown as Record<string, unknown>),
     enrichmentItemBase: 2 * enrichmentItem(1) - enrichmentItem(2),
     enrichmentItemPerReading: enrichmentItem(2) - enrichmentItem(1),
+    hourItemBase: 2 * hourItem(1) - hourItem(2),
+    hourItemPerReading: hourItem(2) - hourItem(1),
     rollupItem: itemSize(
       rollupItem(
         { deviceId: DEVICE_ID, size: STORED_SIZES[0], start: reading.timestamp },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AnnounceDeps, announce } from '../../../../handlers/announce/announce.ts';
+import { type AnnounceDeps, announce, insertedReadings } from '../../../../handlers/announce/announce.ts';
 import { answerOf } from '../../../../handlers/ingest/answer.ts';
 import {
   bufferSecondsOf,
@@ -11,23 +11,23 @@ import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
 import { EVENT_BILLING_CHUNK_BYTES } from '../../../../handlers/lib/aws-limits.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
 import { type EventEntry, entrySize, PublishError } from '../../../../handlers/lib/events.ts';
-import type { ReadingItem } from '../../../../handlers/lib/readings-store.ts';
+import { PACKED_HOUR_BYTES } from '../../../../handlers/lib/hour-items.ts';
 import { isWatched, type WatchingDeps } from '../../../../handlers/lib/watching.ts';
+import { fakeReadingsTable } from '../../../support/fake-readings-table.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 /**
- * In-memory fakes for the ingest ports, recording what happened. The table's stream is a list of
- * the items each store inserted; the announcer reads it as the event source mapping would, and a
- * batch it could not announce stays in the stream, as a failed batch is retried.
+ * In-memory fakes for the ingest ports, recording what happened. The table's stream holds the
+ * records its writes made; the announcer reads the readings they stored as the event source
+ * mapping would, and a batch it could not announce stays in the stream, as a failed batch is
+ * retried.
  */
-const fakes = (
-  options: { failPublish?: boolean; failSaveOf?: string; watchedUntil?: string | Error } = {},
-) => {
-  const table = new Map<string, ReadingItem>();
-  const stream: ReadingItem[] = [];
+const fakes = (options: { failPublish?: boolean; failHour?: string; watchedUntil?: string | Error } = {}) => {
+  const readingsTable = fakeReadingsTable(options.failHour ? { hour: options.failHour } : {});
+  const { stream } = readingsTable;
   const published: EventEntry[] = [];
   const warnings: { message: string; context: Record<string, unknown> }[] = [];
   const watching: WatchingDeps = {
@@ -37,18 +37,7 @@ const fakes = (
       return options.watchedUntil;
     },
   };
-  const deps: IngestDeps & WatchingDeps = {
-    ...watching,
-    async saveIfAbsent(item) {
-      if (item.timestamp === options.failSaveOf) throw new Error('throttled');
-      const key = `${item.deviceId}|${item.timestamp}`;
-      const existing = table.get(key);
-      if (existing) return { stored: false, existing };
-      table.set(key, item);
-      stream.push(item);
-      return { stored: true };
-    },
-  };
+  const deps: IngestDeps & WatchingDeps = { ...watching, ...readingsTable.ports };
   const announcer: AnnounceDeps = {
     ...watching,
     busName: 'bus',
@@ -61,13 +50,30 @@ const fakes = (
   /** Announces what the stream holds; a batch the bus refused stays for the next try. */
   const announceStream = async () => {
     try {
-      await announce(stream, announcer);
+      await announce(insertedReadings(stream, watching.warn), announcer);
       stream.length = 0;
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;
     }
   };
-  return { deps, table, stream, published, warnings, announceStream };
+  /** The stored readings (hour items flattened) by `deviceId|timestamp`, as they are when asked. */
+  const table = {
+    get: (key: string) => readingsTable.readings().get(key),
+    values: () => readingsTable.readings().values(),
+    get size() {
+      return readingsTable.readings().size;
+    },
+  };
+  return {
+    deps,
+    table,
+    uploads: new Set<string>(),
+    readingsTable,
+    stream,
+    published,
+    warnings,
+    announceStream,
+  };
 };
 
 const reading = (timestamp: string, extra: Record<string, unknown> = {}) => ({
@@ -86,17 +92,16 @@ const post = async (
   callerDeviceId: string,
   correlationId: string,
   fake: ReturnType<typeof fakes>,
-  uploadId = `upload-of-${correlationId}`,
+  uploadId = fake.uploads.has(`upload-of-${correlationId}`)
+    ? `upload-of-${correlationId}-${fake.uploads.size}`
+    : `upload-of-${correlationId}`,
 ) => {
   const { deps } = fake;
+  fake.uploads.add(uploadId);
   const request = parseIngestRequest(body, callerDeviceId, { now: NOW, retentionDays: RETENTION_DAYS });
-  const watched = isWatched(callerDeviceId, NOW, deps);
-  const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS };
-  const answer = answerOf(
-    request,
-    await ingest(request.valid, context, deps),
-    bufferSecondsOf(await watched),
-  );
+  const watched = await isWatched(callerDeviceId, NOW, deps);
+  const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS, watched };
+  const answer = answerOf(request, await ingest(request.valid, context, deps), bufferSecondsOf(watched));
   await fake.announceStream();
   return answer;
 };
@@ -206,7 +211,9 @@ describe('ingest', () => {
 
     expect(answer.statusCode).toBe(202);
     expect(fake.published).toHaveLength(0);
-    expect(fake.stream.map((item) => item.timestamp)).toEqual(['2026-11-23T11:00:00.000Z']);
+    expect(insertedReadings(fake.stream, () => {}).map((item) => item.timestamp)).toEqual([
+      '2026-11-23T11:00:00.000Z',
+    ]);
   });
 
   it('publishes nothing for a duplicate', async () => {
@@ -221,11 +228,11 @@ describe('ingest', () => {
   });
 
   it('answers a batch item whose store failed with 503 and the rest with 202, in a 207', async () => {
-    const fake = fakes({ failSaveOf: '2026-11-23T10:00:01.000Z' });
+    const fake = fakes({ failHour: '2026-11-23T10' });
     const { published } = fake;
 
     const answer = await post(
-      { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:00:01Z')] },
+      { readings: [reading('2026-11-23T09:59:59Z'), reading('2026-11-23T10:00:01Z')] },
       'd1',
       'c',
       fake,
@@ -279,8 +286,9 @@ describe('ingest', () => {
         { index: 1, status: 202, duplicate: false },
       ],
     });
+    // Packed, it expires with its hour item: the retention after the end of its hour.
     expect([...table.values()]).toEqual([
-      expect.objectContaining({ timestamp: oldest, expiresAt: NOW.getTime() / 1000 }),
+      expect.objectContaining({ timestamp: oldest, expiresAt: NOW.getTime() / 1000 + 3600 }),
     ]);
   });
 
@@ -384,5 +392,217 @@ describe('ingest', () => {
     expect([accepted, rejected]).toEqual([2, 3]);
     expect(table.size).toBe(2);
     expect(published).toHaveLength(2);
+  });
+});
+
+describe('readings packed by the hour', () => {
+  const minutes = (hourStart: string, count: number, metrics: (i: number) => Record<string, number>) =>
+    Array.from({ length: count }, (_, i) =>
+      reading(new Date(Date.parse(hourStart) + i * 60_000).toISOString(), { metrics: metrics(i) }),
+    );
+  const statuses = (answer: { body: unknown }) =>
+    (answer.body as { results: { status: number; duplicate?: boolean }[] }).results.map((r) =>
+      r.status === 202 && r.duplicate ? 'duplicate' : r.status,
+    );
+  const announced = (fake: ReturnType<typeof fakes>) =>
+    fake.published.flatMap((entry) =>
+      detailOf(entry).data.readings.map((r: { timestamp: string }) => r.timestamp),
+    );
+
+  it('stores an unwatched upload of an hour of readings a minute as one hour item, announced once', async () => {
+    const fake = fakes();
+    const upload = minutes('2026-11-23T10:00:00Z', 60, (i) => ({ t: i, h: 40 + i / 10, p: 1013 }));
+
+    const answer = await post({ readings: upload }, 'd1', 'c', fake);
+
+    expect(answer.statusCode).toBe(202);
+    expect(fake.readingsTable.items()).toHaveLength(1);
+    expect(fake.readingsTable.hours()).toEqual([
+      expect.objectContaining({ timestamp: '2026-11-23T10', u: { uploadof: expect.any(Object) } }),
+    ]);
+    expect(fake.readingsTable.hours()[0]).not.toHaveProperty('full');
+    // The upload's first hour is tried as an append first (it most often continues the previous upload's).
+    expect(fake.readingsTable.writes).toEqual([
+      'append 2026-11-23T10 60',
+      'probe 2026-11-23T10',
+      'create 2026-11-23T10',
+    ]);
+    expect(fake.table.get('d1|2026-11-23T10:59:00.000Z')).toMatchObject({
+      metrics: { t: 59, h: 45.9, p: 1013 },
+      receivedAt: NOW.toISOString(),
+      uploadId: 'upload-of-c',
+      correlationId: 'c',
+    });
+    expect(fake.published).toHaveLength(1);
+    expect(announced(fake)).toEqual(upload.map((r) => new Date(r.timestamp).toISOString()));
+  });
+
+  it('answers repeats packed in the hour item as duplicate or conflict, and packs and announces only the new', async () => {
+    const fake = fakes();
+    await post({ readings: minutes('2026-11-23T10:00:00Z', 3, (i) => ({ t: i })) }, 'd1', 'first', fake);
+
+    const answer = await post(
+      { readings: minutes('2026-11-23T10:00:00Z', 4, (i) => ({ t: i === 1 ? 99 : i })) },
+      'd1',
+      'second',
+      fake,
+    );
+
+    expect(statuses(answer)).toEqual(['duplicate', 409, 'duplicate', 202]);
+    expect(fake.readingsTable.items()).toHaveLength(1);
+    expect(fake.table.get('d1|2026-11-23T10:01:00.000Z')?.metrics).toEqual({ t: 1 });
+    expect(fake.table.get('d1|2026-11-23T10:03:00.000Z')?.uploadId).toBe('upload-of-second');
+    expect(announced(fake)).toEqual([
+      '2026-11-23T10:00:00.000Z',
+      '2026-11-23T10:01:00.000Z',
+      '2026-11-23T10:02:00.000Z',
+      '2026-11-23T10:03:00.000Z',
+    ]);
+  });
+
+  it('writes an upload spanning two hours to the item of each hour, and answers 503 only the hour that failed', async () => {
+    const fake = fakes({ failHour: '2026-11-23T11' });
+    const upload = minutes('2026-11-23T10:58:00Z', 4, (i) => ({ t: i }));
+
+    const answer = await post({ readings: upload }, 'd1', 'c', fake);
+
+    expect(statuses(answer)).toEqual([202, 202, 503, 503]);
+    expect(fake.readingsTable.hours().map((item) => item.timestamp)).toEqual(['2026-11-23T10']);
+    expect(announced(fake)).toEqual(['2026-11-23T10:58:00.000Z', '2026-11-23T10:59:00.000Z']);
+
+    const retried = fakes();
+    await post({ readings: upload }, 'd1', 'c', retried);
+    expect(
+      retried.readingsTable
+        .hours()
+        .map((item) => item.timestamp)
+        .sort(),
+    ).toEqual(['2026-11-23T10', '2026-11-23T11']);
+  });
+
+  it('packs what fits the byte budget, sets the hour full and stores the rest as reading items; a repeat is a duplicate either way', async () => {
+    const fake = fakes();
+    const wide = (i: number) =>
+      Object.fromEntries(Array.from({ length: 12 }, (_, m) => [`metric_${m}`, i + m / 7]));
+    const upload = Array.from({ length: 100 }, (_, i) =>
+      reading(new Date(Date.parse('2026-11-23T10:00:00Z') + i * 30_000).toISOString(), { metrics: wide(i) }),
+    );
+
+    const first = await post({ readings: upload }, 'd1', 'first', fake);
+    const again = await post({ readings: upload }, 'd1', 'again', fake);
+
+    expect(first.statusCode).toBe(202);
+    const [hour] = fake.readingsTable.hours();
+    const packed = Object.keys(hour?.r ?? {}).length;
+    expect(hour).toMatchObject({ full: true });
+    expect(packed).toBeGreaterThan(0);
+    expect(packed).toBeLessThan(100);
+    expect(hour?.bytes).toBeLessThanOrEqual(PACKED_HOUR_BYTES);
+    expect(fake.readingsTable.items()).toHaveLength(1 + 100 - packed);
+    expect(fake.table.size).toBe(100);
+    expect(statuses(again)).toEqual(upload.map(() => 'duplicate'));
+    expect(announced(fake)).toHaveLength(100);
+    expect(new Set(announced(fake)).size).toBe(100);
+  });
+
+  it('stores the readings of a full hour as reading items, after the packed ones are answered from the item', async () => {
+    const fake = fakes();
+    fake.readingsTable.seed({
+      deviceId: 'd1',
+      timestamp: '2026-11-23T10',
+      r: { '00:00.000': { m: { t: 1 }, u: 'aaaaaaaa' } },
+      u: { aaaaaaaa: { id: 'aaaaaaaa-0', at: NOW.toISOString(), c: 'c0' } },
+      bytes: 100,
+      full: true,
+    });
+
+    const answer = await post(
+      { readings: minutes('2026-11-23T10:00:00Z', 2, () => ({ t: 1 })) },
+      'd1',
+      'c',
+      fake,
+    );
+
+    expect(statuses(answer)).toEqual(['duplicate', 202]);
+    expect(fake.readingsTable.writes).toEqual(['append 2026-11-23T10 2', 'put 2026-11-23T10:01:00.000Z']);
+    expect(announced(fake)).toEqual(['2026-11-23T10:01:00.000Z']);
+  });
+
+  it('creates the hour item full when the hour has reading items from before, so their repeats stay duplicates', async () => {
+    const fake = fakes();
+    fake.readingsTable.seed({
+      deviceId: 'd1',
+      timestamp: '2026-11-23T10:00:00.000Z',
+      metrics: { t: 0 },
+      receivedAt: NOW.toISOString(),
+      readingId: 'legacy',
+      correlationId: 'c0',
+    });
+
+    const answer = await post(
+      { readings: minutes('2026-11-23T10:00:00Z', 3, (i) => ({ t: i === 2 ? 5 : i })) },
+      'd1',
+      'c',
+      fake,
+    );
+
+    expect(statuses(answer)).toEqual(['duplicate', 202, 202]);
+    expect(fake.readingsTable.hours()).toEqual([expect.objectContaining({ full: true, r: {} })]);
+    expect(fake.readingsTable.items()).toHaveLength(4);
+    expect(announced(fake)).toEqual(['2026-11-23T10:01:00.000Z', '2026-11-23T10:02:00.000Z']);
+  });
+
+  it('stores a watched device reading by reading: a full marker once an hour, then one put a reading', async () => {
+    const fake = fakes({ watchedUntil: new Date(NOW.getTime() + 60_000).toISOString() });
+
+    await post(reading('2026-11-23T10:00:00Z'), 'd1', 'a', fake);
+    await post(reading('2026-11-23T10:01:00Z'), 'd1', 'b', fake);
+    const repeat = await post(reading('2026-11-23T10:01:00Z'), 'd1', 'c', fake);
+
+    expect(repeat.body).toMatchObject({ duplicate: true });
+    expect(fake.readingsTable.writes).toEqual([
+      'create 2026-11-23T10 full',
+      'put 2026-11-23T10:00:00.000Z',
+      'put 2026-11-23T10:01:00.000Z',
+      'put 2026-11-23T10:01:00.000Z',
+    ]);
+    expect(fake.readingsTable.hours()).toEqual([expect.objectContaining({ full: true, r: {} })]);
+    expect(announced(fake)).toEqual(['2026-11-23T10:00:00.000Z', '2026-11-23T10:01:00.000Z']);
+  });
+
+  it('appends to the first hour of an upload straight away, and reads a later one before creating it', async () => {
+    const fake = fakes();
+    const upload = (start: string, count: number, uploadId: string) =>
+      post({ readings: minutes(start, count, (i) => ({ t: i })) }, 'd1', 'c', fake, uploadId);
+    await upload('2026-11-23T10:00:00Z', 30, '11111111-1111-4111-8111-111111111111');
+    fake.readingsTable.writes.length = 0;
+
+    const answer = await upload('2026-11-23T10:30:00Z', 60, '22222222-2222-4222-8222-222222222222');
+
+    expect(answer.statusCode).toBe(202);
+    expect(fake.readingsTable.writes.sort()).toEqual([
+      'append 2026-11-23T10 30',
+      'create 2026-11-23T11',
+      'probe 2026-11-23T11',
+    ]);
+    expect(fake.table.size).toBe(90);
+  });
+
+  it('sets an hour a device packed into full once the device is watched, and answers its packed readings from it', async () => {
+    const fake = fakes();
+    await post(reading('2026-11-23T10:00:00Z'), 'd1', 'a', fake);
+    const watched = fakes({ watchedUntil: new Date(NOW.getTime() + 60_000).toISOString() });
+    for (const item of fake.readingsTable.items()) watched.readingsTable.seed(item);
+
+    const answer = await post(
+      { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:05:00Z')] },
+      'd1',
+      'b',
+      watched,
+    );
+
+    expect(statuses(answer)).toEqual(['duplicate', 202]);
+    expect(watched.readingsTable.writes).toEqual(['full 2026-11-23T10', 'put 2026-11-23T10:05:00.000Z']);
+    expect(announced(watched)).toEqual(['2026-11-23T10:05:00.000Z']);
   });
 });

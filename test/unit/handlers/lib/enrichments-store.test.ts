@@ -149,6 +149,35 @@ describe('joining readings with their enrichment', () => {
     expect(undated?.enrichmentError).toEqual(failure());
   });
 
+  it('reads a failed execution’s error item in the reading’s hour, made stale by a later enrichment as the error on a reading is', () => {
+    const errorItem = (timestamp: string, startedAt: string) =>
+      roundTrip({
+        deviceId: 'd1',
+        slot: `${timestamp.slice(0, 13)}:00:00.000Z#error/${timestamp}`,
+        startedAt,
+        enrichmentError: { error: 'Lambda.ServiceException', cause: 'Injected fault', execution: 'arn:x' },
+      });
+    const failed = errorItem(first, '2026-11-23T11:05:00.000Z');
+
+    const [gaveUp, untouched] = withEnrichments(
+      [stored(first), stored(second)],
+      [...itemsAt('2026-11-23T11:00:00.000Z'), failed],
+    );
+    const [redriven] = withEnrichments([stored(first)], [failed, ...itemsAt('2026-11-23T11:10:00.000Z')]);
+    const [notEnriched] = withEnrichments(
+      [stored(first)],
+      [errorItem(first, '2026-11-23T11:01:00.000Z'), failed],
+    );
+
+    expect(gaveUp).toMatchObject({
+      enrichment: { timestamp: first },
+      enrichmentError: failure('2026-11-23T11:05:00.000Z'),
+    });
+    expect(untouched).not.toHaveProperty('enrichmentError');
+    expect(redriven).not.toHaveProperty('enrichmentError');
+    expect(notEnriched?.enrichmentError).toEqual(failure('2026-11-23T11:05:00.000Z'));
+  });
+
   it('takes the latest execution’s enrichment of a reading stored in two items', () => {
     const older = itemsAt('2026-11-23T11:00:00.000Z');
     const newer = itemsAt(

@@ -12,7 +12,10 @@ const record = (
   eventName,
   dynamodb: {
     SequenceNumber: String(sequence),
-    NewImage: eventName === 'REMOVE' ? undefined : marshall({ ...reading, receivedAt: reading.timestamp }),
+    NewImage:
+      eventName === 'REMOVE'
+        ? undefined
+        : marshall({ ...reading, receivedAt: reading.timestamp, readingId: 'r', correlationId: 'c' }),
   },
 });
 
@@ -55,6 +58,41 @@ describe('the rollups stream consumer', () => {
         ['b', '6h', '2026-11-24T06:00:00.000Z', 1],
       ].sort(),
     );
+  });
+
+  it('takes the readings an hour item gained: all of an INSERT, those a MODIFY added, none when only set full', async () => {
+    const store = storeFailing();
+    const hour = (r: Record<string, number>) => ({
+      deviceId: 'a',
+      timestamp: '2026-11-24T10',
+      r: Object.fromEntries(Object.entries(r).map(([slot, t]) => [slot, { m: { t }, u: 'up' }])),
+      u: { up: { id: 'up-1', at: '2026-11-24T11:00:00.000Z', c: 'c' } },
+      bytes: 10,
+    });
+    const change = (sequence: number, before: object | undefined, after: object) => ({
+      eventName: before ? 'MODIFY' : 'INSERT',
+      dynamodb: {
+        SequenceNumber: String(sequence),
+        NewImage: marshall(after),
+        ...(before ? { OldImage: marshall(before) } : {}),
+      },
+    });
+    const first = hour({ '00:05.000': 1, '30:00.000': 2 });
+    const second = hour({ '00:05.000': 1, '30:00.000': 2, '45:00.000': 4 });
+    const records = [
+      change(1, undefined, first),
+      change(2, first, second),
+      change(3, second, { ...second, full: true }),
+    ];
+
+    await applyBatch(records, { ...store, retentionDays: 400 });
+
+    const hourly = store.applied.find((c) => c.size === '1h');
+    expect(hourly?.readings.map((r) => [r.timestamp, r.metrics.t, Number(r.sequence)])).toEqual([
+      ['2026-11-24T10:00:05.000Z', 1, 1],
+      ['2026-11-24T10:30:00.000Z', 2, 1],
+      ['2026-11-24T10:45:00.000Z', 4, 2],
+    ]);
   });
 
   it('answers the earliest record of the buckets it could not write, so Lambda retries from there', async () => {

@@ -29,6 +29,8 @@ const SIZES: Sizes = {
   readingItem: 250,
   enrichmentItemBase: 150,
   enrichmentItemPerReading: 250, // an hour of 1 reading: 400 B → 1 WRU; of 10: 2,650 B → 3 WRU
+  hourItemBase: 200,
+  hourItemPerReading: 80, // an hour of 12 readings: 1,160 B → 2 WRU; of 60: 5,000 B → 5 WRU
   rollupItem: 500,
   deviceItem: 800,
   apiKeyIndexEntry: 100,
@@ -123,6 +125,8 @@ const FLEET: CostInputs = {
   emailSubscribers: 1,
 };
 
+const READINGS_WRITES = 'readings: conditional PutItem (watched) and hour items (unwatched)';
+
 /** 1000 devices × 60 readings/h × 24 h × 30.44 days. */
 const READINGS = 1000 * 60 * 24 * 30.44;
 
@@ -194,9 +198,11 @@ describe('volumes, counted by hand', () => {
     expect(line(viaRest(), 'device keys: GetItem (authorizer)').quantity).toBeCloseTo(READINGS / 5, 3);
   });
 
-  it('ingest writes 1 WRU per reading (the put; its stream record is the outbox), the announcer runs once per upload; lastReading costs no write of its own', () => {
+  it('ingest appends an unwatched reading to its hour item (its stream record is the outbox), the announcer runs once per upload; lastReading costs no write of its own', () => {
     const estimate = rest();
-    expect(line(estimate, 'readings: conditional PutItem').quantity).toBeCloseTo(READINGS, 3);
+    // Billed on the item: on average half an hour of 60 readings of 80 B over 200 B, 2,640 B → 3
+    // WRU; and once an hour the refused append that finds the new hour's item absent.
+    expect(line(estimate, READINGS_WRITES).quantity / READINGS).toBeCloseTo(3 + 1 / 60, 6);
     expect(estimate.services.flatMap((s) => s.lines).some((l) => l.item.includes('outbox'))).toBe(false);
     expect(line(estimate, 'announce: invocations').quantity).toBeCloseTo(READINGS, 3);
     expect(line(rest({ batch: 10 }), 'announce: invocations').quantity).toBeCloseTo(READINGS / 10, 3);
@@ -369,7 +375,7 @@ describe('workflow logs', () => {
 });
 
 describe('batching', () => {
-  it('lowers API Gateway, Lambda, event, workflow and per-upload DynamoDB costs, but not the readings’ puts', () => {
+  it('lowers API Gateway, Lambda, event, workflow and per-upload DynamoDB costs, and an unwatched device’s readings’ writes, packed by the hour', () => {
     const one = rest({ alertsPerDevicePerDay: 1, dashboards: 1 });
     const ten = rest({ batch: 10, alertsPerDevicePerDay: 1, dashboards: 1 });
     expect(line(ten, 'HTTP API requests (POST /readings)').cost).toBeCloseTo(
@@ -379,10 +385,11 @@ describe('batching', () => {
     expect(line(ten, 'ingest: invocations').cost).toBeLessThan(line(one, 'ingest: invocations').cost);
     expect(line(ten, 'ingest: duration').cost).toBeLessThan(line(one, 'ingest: duration').cost);
 
-    expect(line(ten, 'readings: conditional PutItem').quantity).toBeCloseTo(
-      line(one, 'readings: conditional PutItem').quantity,
-      3,
-    );
+    // Every device is watched (one dashboard follows them all): its readings are puts of their own, whatever the batch.
+    expect(line(ten, READINGS_WRITES).quantity).toBeCloseTo(line(one, READINGS_WRITES).quantity, 3);
+    // Nobody watching, ten readings are one append to their hour item (two, across an hour).
+    const unwatched = (batch: number) => line(rest({ batch }), READINGS_WRITES).quantity;
+    expect(unwatched(10)).toBeLessThan(unwatched(1) / 5);
     // The enrichment is written once per hour of an upload: fewer writes, more units each.
     const enrichmentWrites = 'enrichments: PutItem per hour of an upload (DeriveMetrics)';
     expect(line(ten, enrichmentWrites).quantity).toBeLessThan(line(one, enrichmentWrites).quantity / 2);
