@@ -259,49 +259,57 @@ const median = (values: readonly number[]): number | undefined => {
   return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 };
 
+/** Every function's init time and the baseline's, measured side by side. */
+export interface InitTimes {
+  readonly inits: InitTime[];
+  /** The median over every baseline run; undefined when the baseline did not load. */
+  readonly baselineInitMs: number | undefined;
+}
+
 /**
  * Init time of every bundle, `runs` fresh processes each, one process at a time, after one untimed
  * process: the first `node` started after bundling waited for the disk (the binary and the
- * bundles entering the page cache), which measured the machine, not the bundle.
+ * bundles entering the page cache), which measured the machine, not the bundle. The baseline
+ * function is started right before each of those processes, so its median is taken over the
+ * same span and the same load as the functions' (measured after them all, on a shared machine
+ * whose load moves within seconds, it was a sample of another moment than the one it judged).
  */
 export const measureInits = async (
   bundles: readonly Bundle[],
+  baseline: BaselineBundle,
   edge: EdgeAccess,
   runs: number,
-): Promise<InitTime[]> => {
+): Promise<InitTimes> => {
+  const baselineEnvironment = lambdaEnvironment('sensorbus-bench-baseline', edge);
   const [first] = bundles;
   if (first) await initOnce(first, functionEnvironment(first.name, edge)).catch(() => undefined);
-  const times: InitTime[] = [];
+  await initOnce(baseline, baselineEnvironment).catch(() => undefined);
+  const baselineRunsMs: number[] = [];
+  let baselineFailed = false;
+  const baselineRun = async () => {
+    if (baselineFailed) return;
+    try {
+      baselineRunsMs.push((await initOnce(baseline, baselineEnvironment)).ms);
+    } catch {
+      baselineFailed = true;
+    }
+  };
+  const inits: InitTime[] = [];
   for (const bundle of bundles) {
     const runsMs: number[] = [];
     let heapUsedBytes = 0;
     try {
       for (let i = 0; i < runs; i++) {
+        await baselineRun();
         const measured = await initOnce(bundle, functionEnvironment(bundle.name, edge));
         runsMs.push(measured.ms);
         heapUsedBytes = Math.max(heapUsedBytes, measured.heapUsedBytes);
       }
-      times.push({ name: bundle.name, medianMs: median(runsMs), runsMs, heapUsedBytes });
+      inits.push({ name: bundle.name, medianMs: median(runsMs), runsMs, heapUsedBytes });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      times.push({ name: bundle.name, medianMs: undefined, runsMs, error: message.slice(0, 500) });
+      inits.push({ name: bundle.name, medianMs: undefined, runsMs, error: message.slice(0, 500) });
     }
   }
-  return times;
-};
-
-/**
- * Init time of the baseline function, `runs` fresh processes, measured as every function's is and
- * right after them (the same page cache, the same load): the median, which each function's init is
- * held to a multiple of.
- */
-export const measureBaselineInit = async (
-  baseline: BaselineBundle,
-  edge: EdgeAccess,
-  runs: number,
-): Promise<number | undefined> => {
-  const runsMs: number[] = [];
-  for (let i = 0; i < runs; i++)
-    runsMs.push((await initOnce(baseline, lambdaEnvironment('sensorbus-bench-baseline', edge))).ms);
-  return median(runsMs);
+  return { inits, baselineInitMs: baselineFailed ? undefined : median(baselineRunsMs) };
 };

@@ -55,6 +55,8 @@ const clients = spec.clients;
 
 /** Per reading. */
 const sentAt = new Float64Array(total).fill(Number.NaN);
+/** When each accepted post's 202 was read. */
+const answeredAt = new Float64Array(total).fill(Number.NaN);
 const accepted = new Uint8Array(total);
 const readingIds = new Array<string | undefined>(total);
 const indexOf = new Map<string, number>();
@@ -151,6 +153,8 @@ const run = async (): Promise<E2eResult> => {
   const postLatencies: number[] = [];
   const postErrors: string[] = [];
   let failedPosts = 0;
+  let throttledAnswers = 0;
+  let throttledPosts = 0;
   let inFlight = 0;
   let stalls = 0;
   const settled: (() => void)[] = [];
@@ -180,8 +184,10 @@ const run = async (): Promise<E2eResult> => {
           signal: AbortSignal.timeout(POST_TIMEOUT_MS),
         });
       let response = await send();
+      if (response.status === 429 && measured) throttledPosts++;
       // Throttled by the stage: wait as told and post the same reading again, as a device does.
       while (response.status === 429) {
+        if (measured) throttledAnswers++;
         await response.arrayBuffer();
         await sleep(retryAfterMs(response));
         response = await send();
@@ -195,6 +201,7 @@ const run = async (): Promise<E2eResult> => {
         return;
       }
       accepted[index] = 1;
+      answeredAt[index] = performance.now();
       const timestamps = acceptedTimestamps[device.deviceId] ?? [];
       timestamps.push(answer.data.timestamp);
       acceptedTimestamps[device.deviceId] = timestamps;
@@ -262,7 +269,8 @@ const run = async (): Promise<E2eResult> => {
     const sentAtMs = sentAt[reading] ?? Number.NaN;
     const measured = reading >= rampReadings;
     // On the clock every thread reads alike (the accounting's `sharedClockMs`), for the bus tap.
-    sent.push({ readingId, sentAtMs: performance.timeOrigin + sentAtMs, measured });
+    const answeredAtMs = performance.timeOrigin + (answeredAt[reading] ?? Number.NaN);
+    sent.push({ readingId, sentAtMs: performance.timeOrigin + sentAtMs, answeredAtMs, measured });
     for (let client = 0; client < clients; client++) {
       const slot = arrivals.slot(reading * clients + client);
       if (!slot) continue;
@@ -290,6 +298,8 @@ const run = async (): Promise<E2eResult> => {
     failedPosts,
     postErrors,
     stalls,
+    throttledPosts,
+    throttledAnswers,
     postLatency: percentilesOf(postLatencies),
     sent,
     enriched,

@@ -114,7 +114,13 @@ export class PushLedger {
 }
 
 /** An accepted reading, and when its POST was sent, on `sharedClockMs` (so the main thread can time it). */
-const SentReading = z.object({ readingId: z.string(), sentAtMs: z.number(), measured: z.boolean() });
+const SentReading = z.object({
+  readingId: z.string(),
+  sentAtMs: z.number(),
+  /** When its 202 was read. */
+  answeredAtMs: z.number(),
+  measured: z.boolean(),
+});
 
 /** What became of the accepted readings on the telemetry bus (not pushed; read from the bus tap). */
 export interface RecordedAccount {
@@ -125,6 +131,12 @@ export interface RecordedAccount {
   readonly missing: number;
   /** POST sent → `ReadingRecorded` accepted on the telemetry bus, over the measured span's readings. */
   readonly latency: Percentiles;
+  /**
+   * 202 read → `ReadingRecorded` accepted, over the same readings: the part of `latency` the
+   * readings stream, its consumer and the bus add once the reading is stored (negative when the
+   * event was on the bus before the device had read its answer).
+   */
+  readonly afterAnswer: Percentiles;
 }
 
 export const E2eResult = z.object({
@@ -140,6 +152,13 @@ export const E2eResult = z.object({
   postErrors: z.array(z.string()),
   /** Times the sender waited because too many posts were unanswered (the rate was not held). */
   stalls: z.number().int(),
+  /**
+   * Posts of the measured span answered 429 at least once, and the 429 answers they got in all:
+   * each was followed by a wait of its `Retry-After` and the same post again, which the latencies,
+   * timed from the first attempt, include.
+   */
+  throttledPosts: z.number().int(),
+  throttledAnswers: z.number().int(),
   /** POST sent → answer read, measured span. */
   postLatency: Percentiles,
   /** Every accepted reading, for timing its `ReadingRecorded` against the bus tap. */
@@ -180,18 +199,22 @@ const recordedAccountOf = (
 ): RecordedAccount => {
   const recordedAt = recordedAtOf(telemetry);
   const latencies: number[] = [];
+  const afterAnswer: number[] = [];
   let announced = 0;
   for (const reading of sent) {
     const at = recordedAt.get(reading.readingId);
     if (at === undefined) continue;
     announced++;
-    if (reading.measured) latencies.push(at - reading.sentAtMs);
+    if (!reading.measured) continue;
+    latencies.push(at - reading.sentAtMs);
+    afterAnswer.push(at - reading.answeredAtMs);
   }
   return {
     expected: sent.length,
     announced,
     missing: sent.length - announced,
     latency: percentilesOf(latencies),
+    afterAnswer: percentilesOf(afterAnswer),
   };
 };
 

@@ -19,7 +19,6 @@ import {
   bundleFunctions,
   type InitTime,
   MAX_BUNDLE_KIB,
-  measureBaselineInit,
   measureInits,
 } from './bundles.ts';
 import { withRulesDisabled } from './consumers.ts';
@@ -244,9 +243,13 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     progress(
       `init time of ${bundles.bundles.length} bundles, ${options.initRuns} fresh node process(es) each`,
     );
-    const inits = await measureInits(bundles.bundles, t.cloud, options.initRuns);
     const baseline = await bundleBaseline(bundles.dir);
-    const baselineInitMs = await measureBaselineInit(baseline, t.cloud, options.initRuns);
+    const { inits, baselineInitMs } = await measureInits(
+      bundles.bundles,
+      baseline,
+      t.cloud,
+      options.initRuns,
+    );
 
     await quiesce(quietWaitMs);
     progress(
@@ -478,7 +481,9 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   );
   console.log(
     `  POST /readings answers: p50 ${ms(e2e.postLatency.p50Ms)} ms, p99 ${ms(e2e.postLatency.p99Ms)} ms; ` +
-      `${count(e2e.accepted)} of ${count(e2e.posted)} accepted, ${count(e2e.failedPosts)} failed` +
+      `${count(e2e.accepted)} of ${count(e2e.posted)} accepted, ${count(e2e.failedPosts)} failed; ` +
+      `${count(e2e.throttledPosts)} of the ${count(e2e.measuredPosted)} measured posts throttled (429, ` +
+      `${count(e2e.throttledAnswers)} times in all), each then posted again after its Retry-After, which the timings include` +
       `${e2e.stalls > 0 ? `, sender waited ${count(e2e.stalls)} times on ${count(256)} unanswered posts` : ''}; ` +
       `every push in ${ms(e2e.drainMs)} ms after the last post (drain limit ${e2e.spec.drainSeconds} s)`,
   );
@@ -492,6 +497,10 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     );
   }
   console.log(pushTable(e2e));
+  console.log(
+    `  of which after the 202 was read (the readings stream, the announce function, the bus): ReadingRecorded ` +
+      `p50 ${ms(e2e.recorded.afterAnswer.p50Ms)} ms, p99 ${ms(e2e.recorded.afterAnswer.p99Ms)} ms`,
+  );
   if (e2e.unexpectedPushes > 0)
     console.log(
       `  pushes for readings this run did not post, off the ReadingEnriched schema, ReadingRecorded (no longer pushed), or unreadable: ${count(e2e.unexpectedPushes)}`,
@@ -524,7 +533,8 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   );
   console.log(
     `  baseline function (${run.baseline.entry}: one SDK client, one call), ${kib(run.baseline.bytes).toFixed(1)} KiB: ` +
-      `init ${baselineInitMs === undefined ? 'FAILED' : `${ms(baselineInitMs)} ms`}; each function's init is held to ` +
+      `init ${baselineInitMs === undefined ? 'FAILED' : `${ms(baselineInitMs)} ms`} (median of ${options.initRuns * bundles.length} runs, ` +
+      `one started right before each function's); each function's init is held to ` +
       `≤ ${TARGETS.initPerBaselineInit} × that = ${ms(initBound)} ms`,
   );
   console.log(bundleTable(bundles, run.inits, { kib: TARGETS.bundleKiB, initMs: round(initBound, 1) }));
@@ -636,6 +646,8 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     e2eRecordedP50Ms: round(e2e.recorded.latency.p50Ms, 3),
     e2eRecordedP95Ms: round(e2e.recorded.latency.p95Ms, 3),
     e2eRecordedP99Ms: round(e2e.recorded.latency.p99Ms, 3),
+    e2eRecordedAfterAnswerP50Ms: round(e2e.recorded.afterAnswer.p50Ms, 3),
+    e2eRecordedAfterAnswerP99Ms: round(e2e.recorded.afterAnswer.p99Ms, 3),
     e2eEnrichedP50Ms: round(e2e.enriched.latency.p50Ms, 3),
     e2eEnrichedP95Ms: round(e2e.enriched.latency.p95Ms, 3),
     e2eEnrichedP99Ms: round(e2e.enriched.latency.p99Ms, 3),
@@ -644,6 +656,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     e2eAchievedRatePerSec: round(e2e.achievedRatePerSec, 1),
     e2eClients: e2e.spec.clients,
     e2ePostP99Ms: round(e2e.postLatency.p99Ms, 3),
+    e2eThrottledPosts: e2e.throttledPosts,
     ...(e2eCpu !== undefined ? { e2eCpuMsPerReading: round(e2eCpu, 2) } : {}),
     e2eLost,
     e2eDuplicated,

@@ -43,6 +43,10 @@ describe('the bench end to end', () => {
       expect(run.recorded.latency.count).toBe(5);
       // The bus accepts a reading's event after its POST was sent: both ends read the same clock.
       expect(run.recorded.latency.p50Ms).toBeGreaterThan(0);
+      // Each is also timed from its 202, read after the POST was sent: the same events, a later start.
+      expect(run.recorded.afterAnswer.count).toBe(5);
+      expect(run.recorded.afterAnswer.maxMs).toBeLessThan(run.recorded.latency.maxMs);
+      expect(run.throttledAnswers).toBeGreaterThanOrEqual(run.throttledPosts);
       expect(run.enriched).toMatchObject({ expected: 10, received: 10, lost: 0, duplicated: 0 });
       expect(run.enriched.latency.count).toBe(10);
       expect(run.enriched.latency.p50Ms).toBeGreaterThan(0);
