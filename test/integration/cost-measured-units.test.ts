@@ -10,7 +10,7 @@ import { drift, loadMeasuredUnits } from '../../tools/cost/measured.ts';
  */
 const TOLERANCE = 0.1;
 /**
- * Each upload settles before the next, and both stream consumers take INSERTs only, so each sees an
+ * Each upload settles before the next, and both stream consumers take its new readings only, so each sees an
  * upload's new readings in a batch of their own, most often one; the puts of an upload of 10 may
  * still straddle two batches of the announcer on a loaded machine (an event and an execution more
  * for that upload, whose enrichment is then written as two smaller items). Held to 25 %; every
