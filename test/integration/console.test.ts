@@ -98,11 +98,12 @@ describe('the local cloud’s notices', () => {
     expect(failed.status).toBe(503);
     const [warning] = await waitFor(() => {
       const found = notices.filter(
-        (n) => n.source === 'handlers' && n.reason.startsWith('Reading could not be stored'),
+        // An unwatched device's reading goes into its hour's item, created by a PutItem.
+        (n) => n.source === 'handlers' && n.reason.startsWith('Readings of an hour could not be stored'),
       );
       return found.length > 0 ? found : undefined;
     }, 'the handler warning');
-    expect(warning?.message).toMatch(/^WARN Reading could not be stored \(\w+/);
+    expect(warning?.message).toMatch(/^WARN Readings of an hour could not be stored \(\w+/);
     expect(warning?.detail).toContain('"level":"WARN"');
   });
 });
