@@ -112,12 +112,17 @@ const roundedAvg = (items: readonly unknown[]) =>
     ),
   }));
 
-/** Posts each upload, retrying a 5xx as devices do (a function starting cold on a loaded machine may answer 502). */
+/**
+ * Posts each upload, retrying a 5xx or a 429 as devices do (a function starting cold on a loaded
+ * machine may answer 502; one whose environments are all busy is throttled, 429 with Retry-After).
+ */
 const postAll = async (apiKey: string, deviceId: string, uploads: readonly (readonly Posted[])[]) => {
+  const retried = (status: number) => status === 0 || status === 429 || status >= 500;
   for (const upload of uploads) {
     const readings = upload.map((reading) => ({ deviceId, ...reading }));
     let status = 0;
-    for (let attempt = 1; attempt <= 5 && (status === 0 || status >= 500); attempt++) {
+    for (let attempt = 1; attempt <= 8 && retried(status); attempt++) {
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       const response = await t.api('/readings', {
         method: 'POST',
         apiKey,
@@ -209,7 +214,7 @@ describe('history in buckets', () => {
           }
         },
       ),
-      { numRuns: 4 },
+      { numRuns: 4, endOnFailure: true },
     );
   }, 300_000);
 
