@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { valueSize } from './dynamo-size.ts';
 
 /**
  * Bytes an hour item's packed readings may reach. An UpdateItem is billed on the larger of the
@@ -97,24 +98,8 @@ export const packedOf = (
   u: ref,
 });
 
-/** DynamoDB's size of a number: about one byte per two significant digits, plus one. */
-const numberSize = (n: number): number => {
-  const digits = String(Math.abs(n)).replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
-};
-
-/**
- * An estimate of the bytes a value adds to an item, as DynamoDB sizes items: names and strings by
- * their UTF-8 length, 3 bytes per map plus 1 per element
- * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
- */
-export const sizeOf = (value: unknown): number => {
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return numberSize(value);
-  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
-  if (Array.isArray(value)) return 3 + value.reduce((size: number, v) => size + 1 + sizeOf(v), 0);
-  return Object.entries(value).reduce((size, [name, v]) => size + 1 + Buffer.byteLength(name) + sizeOf(v), 3);
-};
+/** The bytes a value adds to an item, as DynamoDB sizes items. */
+export const sizeOf = valueSize;
 
 /** The bytes a reading packed under `slot` adds to its hour item. */
 export const packedSize = (slot: string, packed: PackedReading): number =>

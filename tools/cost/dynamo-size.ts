@@ -8,40 +8,7 @@
  * eventually consistent read half an RRU per started 4 KB, a strongly consistent one a whole RRU.
  */
 
-const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
-
-/** Significant digits of a finite number, leading and trailing zeroes trimmed. */
-const significantDigits = (value: number): number => {
-  const digits = String(Math.abs(value))
-    .replace(/e.*$/, '')
-    .replace('.', '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '');
-  return Math.max(1, digits.length);
-};
-
-/** The size of one attribute value (without its name). */
-export const valueSize = (value: unknown): number => {
-  if (value === null || value === undefined || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return bytes(value);
-  if (typeof value === 'number') return Math.min(21, Math.ceil(significantDigits(value) / 2) + 1);
-  if (Array.isArray(value))
-    return 3 + value.reduce((sum: number, element) => sum + valueSize(element) + 1, 0);
-  if (typeof value === 'object') {
-    return (
-      3 +
-      Object.entries(value).reduce(
-        (sum: number, [name, element]) => sum + bytes(name) + valueSize(element) + 1,
-        0,
-      )
-    );
-  }
-  throw new TypeError(`No DynamoDB size for a ${typeof value}`);
-};
-
-/** The size of an item: its attribute names plus their values. */
-export const itemSize = (item: Readonly<Record<string, unknown>>): number =>
-  Object.entries(item).reduce((sum, [name, value]) => sum + bytes(name) + valueSize(value), 0);
+export { itemSize, valueSize } from '../../handlers/lib/dynamo-size.ts';
 
 /** Write request units of one write touching an item of `sizeBytes` (the larger of before and after). */
 export const writeUnits = (sizeBytes: number): number => Math.max(1, Math.ceil(sizeBytes / 1024));
