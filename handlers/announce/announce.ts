@@ -1,5 +1,6 @@
 import { mapWithLimit } from '../lib/concurrency.ts';
 import type { EventEntry } from '../lib/events.ts';
+import { groupBy } from '../lib/group-by.ts';
 import { readingRecordedEntries, uploadIdOf } from '../lib/reading-events.ts';
 import type { ReadingItem } from '../lib/readings-store.ts';
 import { newReadingsOf } from '../lib/readings-stream.ts';
@@ -40,16 +41,9 @@ export const insertedReadings = (
   ).map(({ reading }) => reading);
 
 /** Readings grouped by the device and upload they came in, in the order each upload first appears. */
-export const uploadsOf = (items: readonly ReadingItem[]): ReadingItem[][] => {
-  const groups = new Map<string, ReadingItem[]>();
-  for (const item of items) {
-    const key = `${item.deviceId}/${uploadIdOf(item)}`;
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return [...groups.values()];
-};
+export const uploadsOf = (items: readonly ReadingItem[]): ReadingItem[][] => [
+  ...groupBy(items, (item) => `${item.deviceId}/${uploadIdOf(item)}`).values(),
+];
 
 /**
  * Announces the readings a stream batch inserted: one `ReadingRecorded` v2 per upload (a few when

@@ -1,5 +1,6 @@
 import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
+import { groupBy } from '../lib/group-by.ts';
 import {
   type HourItem,
   hourEndMs,
@@ -301,14 +302,10 @@ export const ingest = async (
     return { index, item, first };
   });
 
-  const byHour = new Map<string, ReadingItem[]>();
-  for (const { item, first } of items) {
-    if (first !== undefined) continue;
-    const hour = hourKeyOf(item.timestamp);
-    const hourItems = byHour.get(hour);
-    if (hourItems) hourItems.push(item);
-    else byHour.set(hour, [item]);
-  }
+  const byHour = groupBy(
+    items.filter(({ first }) => first === undefined).map(({ item }) => item),
+    (item) => hourKeyOf(item.timestamp),
+  );
   const stored: HourOutcomes = new Map();
   const hourContext = { ...context, receivedAtIso: receivedAt };
   const firstHour = [...byHour.keys()].sort()[0];

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import * as z from 'zod/mini';
 import type { EnrichedReading } from '../../schemas/events.ts';
 import { mapWithLimit } from './concurrency.ts';
+import { groupBy } from './group-by.ts';
 import { readingIdOf, readingSetIdOf } from './ids.ts';
 import type { ReadingItem } from './readings-store.ts';
 import { BUCKET_MS, bucketStartMs } from './rollups.ts';
@@ -119,13 +120,7 @@ export const enrichmentItemsOf = (
   enriched: readonly Enriched[],
   options: { readonly startedAt: string; readonly retentionDays: number },
 ): EnrichmentItem[] => {
-  const byHour = new Map<number, Enriched[]>();
-  for (const reading of enriched) {
-    const hour = hourStartOf(reading.timestamp);
-    const readings = byHour.get(hour);
-    if (readings) readings.push(reading);
-    else byHour.set(hour, [reading]);
-  }
+  const byHour = groupBy(enriched, (reading) => hourStartOf(reading.timestamp));
   return [...byHour].flatMap(([hour, readings]) =>
     chunksOf(readings, hour).map((chunk) => ({
       deviceId,

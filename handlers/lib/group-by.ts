@@ -1,0 +1,14 @@
+/**
+ * Items grouped by a key, each group in the order of `items`, the groups in the order their key
+ * first appears (Node 20 has no `Map.groupBy`).
+ */
+export const groupBy = <T, K>(items: Iterable<T>, keyOf: (item: T) => K): Map<K, T[]> => {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+};
