@@ -1,5 +1,7 @@
+import { SILENCE_FACTOR } from '../handlers/enrichment/silence.ts';
 import { type FunctionLimits, functionLimits, STAGE_THROTTLE } from './api.ts';
 import type { FunctionName } from './functions.ts';
+import { type ScheduleSpec, schedules } from './topology.ts';
 
 /**
  * The fleet a deployment is sized for, declared once: the CDK app reads it from the context
@@ -77,6 +79,29 @@ export const MAX_SCAN_SEGMENTS = 128;
  */
 export const silenceScanSegments = (devices: number): number =>
   Math.min(MAX_SCAN_SEGMENTS, Math.max(1, Math.ceil(devices / DEVICES_PER_SCAN_SEGMENT)));
+
+/**
+ * Runs of the silence check within the shortest silence it raises: that of a device streaming at
+ * the fleet's interval, silent for {@link SILENCE_FACTOR} intervals (a buffering device's is an
+ * hour longer). A silence is then raised at most a tenth of its length late.
+ */
+export const SILENCE_CHECKS_PER_SILENCE = 10;
+
+/**
+ * Minutes between two runs of the silence check for a fleet: a tenth of the shortest silence, in
+ * whole minutes, at least one (EventBridge Scheduler's rate is in whole minutes). Every minute up
+ * to a 3-minute interval, every 3 at 10 minutes, every 4 at 15: each run Scans the whole devices
+ * table (about 71,000 RRU at 1M devices), so a run every minute for silences of 45 minutes bought
+ * nothing but reads.
+ */
+export const silenceCheckMinutes = (fleet: FleetSize): number =>
+  Math.max(1, Math.floor((SILENCE_FACTOR * fleet.uploadSeconds) / 60 / SILENCE_CHECKS_PER_SILENCE));
+
+/** The schedules of `infra/topology.ts` as a stage sized for the fleet runs them. */
+export const fleetSchedules = (fleet: FleetSize): Record<keyof typeof schedules, ScheduleSpec> => ({
+  ...schedules,
+  silenceCheck: { ...schedules.silenceCheck, everyMinutes: silenceCheckMinutes(fleet) },
+});
 
 /** The environment variable through which the silence check learns its segments (`handlers/enrichment/silence-handler.ts`). */
 export const SILENCE_SCAN_SEGMENTS_ENV = 'SILENCE_SCAN_SEGMENTS';

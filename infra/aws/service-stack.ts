@@ -12,7 +12,7 @@ import {
   TRACE_SAMPLING,
   websocketApi,
 } from '../api.ts';
-import { DEFAULT_FLEET, fleetLimits, fleetSettings } from '../fleet.ts';
+import { DEFAULT_FLEET, fleetLimits, fleetSchedules, fleetSettings } from '../fleet.ts';
 import { type FunctionName, type FunctionSpec, functions } from '../functions.ts';
 
 /** Functions API Gateway runs as authorizers. */
@@ -28,7 +28,6 @@ import {
   rules,
   type ScheduleSpec,
   type StateMachineSpec,
-  schedules,
   stateMachines,
   type TableSpec,
   tables,
@@ -161,7 +160,7 @@ export class ServiceStack extends Stack {
       deadLetterQueues: this.deadLetterQueues,
       configureAsync,
     });
-    const scheduleSpecs: Readonly<Record<string, ScheduleSpec>> = schedules;
+    const scheduleSpecs: Readonly<Record<string, ScheduleSpec>> = fleetSchedules(fleet);
     this.schedules = new Schedules(this, 'Schedules', {
       stage,
       schedules: scheduleSpecs,

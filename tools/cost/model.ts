@@ -31,6 +31,7 @@ import { BUCKET_MS, retentionDaysOf, STORED_SIZES } from '../../handlers/lib/rol
 import {
   type FleetSize,
   reservedConcurrency,
+  silenceCheckMinutes,
   silenceScanSegments,
   stageThrottle,
   UNRESERVED_CONCURRENCY_MINIMUM,
@@ -591,6 +592,15 @@ export const estimateDesign = (
   const N = inputs.devices;
   const rest = design === 'rest';
   const shape = uploadShapeOf(inputs);
+  // The schedules as a stage sized for this fleet runs them: the silence check's follows the interval.
+  const schedules = a.routing.schedules.map((schedule) =>
+    schedule.function === 'silenceCheck'
+      ? {
+          ...schedule,
+          everyMinutes: silenceCheckMinutes({ devices: N, uploadSeconds: inputs.intervalSeconds }),
+        }
+      : schedule,
+  );
   const readings = (N * secondsPerMonth) / inputs.intervalSeconds;
   const requests = rest ? readings * shape.uploadsPerReading : readings;
   /** Average readings per upload: the IoT Core alternative's message carries one. */
@@ -761,7 +771,7 @@ export const estimateDesign = (
       },
       { units: scale(measured.perAlert, alertsRaised), origin: 'alerts raised and resolved' },
     ];
-    for (const schedule of a.routing.schedules) {
+    for (const schedule of schedules) {
       const runs = minutesPerMonth / schedule.everyMinutes;
       scheduledRuns += runs;
       add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
@@ -1101,7 +1111,7 @@ export const estimateDesign = (
     }
 
     // ---- Schedules ---------------------------------------------------------------------------
-    for (const schedule of a.routing.schedules) {
+    for (const schedule of schedules) {
       const runs = minutesPerMonth / schedule.everyMinutes;
       scheduledRuns += runs;
       add('schedulerInvocations', `${schedule.name} every ${schedule.everyMinutes} min`, runs);
@@ -1340,8 +1350,7 @@ export const estimateDesign = (
       readUnitsPerRun: silenceRruPerRun,
       secondsPerRun: silenceCheckMs(ms, N) / 1000,
       periodSeconds:
-        60 *
-        (a.routing.schedules.find((schedule) => schedule.function === 'silenceCheck')?.everyMinutes ?? 1),
+        60 * (schedules.find((schedule) => schedule.function === 'silenceCheck')?.everyMinutes ?? 1),
     },
   };
   return {

@@ -38,12 +38,14 @@ describe('a stage sized for its fleet (-c fleetDevices -c fleetUploadSeconds)', 
   let outdir = '';
   let small = new CloudAssembly({});
   let million = new CloudAssembly({});
+  let slow = new CloudAssembly({});
   const STAGE = stageConfig('dev', undefined);
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'sensorbus-fleet-'));
     small = synthFor(join(outdir, 'small'), {});
     million = synthFor(join(outdir, 'million'), { fleetDevices: '1000000', fleetUploadSeconds: '300' });
+    slow = synthFor(join(outdir, 'slow'), { fleetDevices: '1000000', fleetUploadSeconds: '900' });
   }, 300_000);
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -73,5 +75,15 @@ describe('a stage sized for its fleet (-c fleetDevices -c fleetUploadSeconds)', 
         fn(small, key).MemorySize,
         fn(small, key).ReservedConcurrentExecutions,
       ]);
+  });
+
+  it('schedules the silence check every minute up to a 5-minute interval, and every 4 minutes at 15', () => {
+    const expression = (assembly: CloudAssembly, key: string) =>
+      assembly.find('AWS::Scheduler::Schedule', 'Name', physicalNameOfKey(STAGE, key)).resource.Properties
+        .ScheduleExpression;
+    expect(expression(small, 'silenceCheck')).toBe('rate(1 minute)');
+    expect(expression(million, 'silenceCheck')).toBe('rate(1 minute)');
+    expect(expression(slow, 'silenceCheck')).toBe('rate(4 minutes)');
+    expect(expression(slow, 'alertEscalation')).toBe('rate(1 minute)');
   });
 });

@@ -293,6 +293,13 @@ describe('volumes, counted by hand', () => {
     expect(line(estimate, 'devices: Scan (silence check)').quantity).toBeCloseTo(43_833.6 * 98, 6);
   });
 
+  it('a fleet reporting every 15 minutes is checked for silence every 4 minutes (a tenth of 3 intervals), a quarter of the runs and Scans', () => {
+    const estimate = rest({ intervalSeconds: 900 });
+    expect(line(estimate, 'silenceCheck every 4 min').quantity).toBeCloseTo(43_833.6 / 4, 6);
+    expect(line(estimate, 'devices: Scan (silence check)').quantity).toBeCloseTo((43_833.6 / 4) * 98, 6);
+    expect(estimate.rates.silenceCheck.periodSeconds).toBe(240);
+  });
+
   it('X-Ray records the first root each second and 5% of the rest', () => {
     expect(sampledTraces(1000, 2_630_016, 1, 0.05)).toBe(1000);
     expect(sampledTraces(12_630_016, 2_630_016, 1, 0.05)).toBeCloseTo(2_630_016 + 500_000, 6);
