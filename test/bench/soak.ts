@@ -30,6 +30,7 @@ import { STAGE_THROTTLE } from '../../infra/api.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { startLocalCloud } from '../../local-cloud/launcher/cloud.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
+import { limitHeapGrowth } from '../../local-cloud/launcher/heap-growth.ts';
 import { retryAfterMs } from '../../local-cloud/launcher/simulator.ts';
 import { edgeDynamo } from '../support/local-cloud.ts';
 
@@ -87,6 +88,8 @@ const load = () =>
     .map((n) => n.toFixed(1))
     .join(' ')}`;
 
+// The cloud's heaps sized as `npm start` sizes them.
+limitHeapGrowth();
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-soak-'));
 const tokenSigningKey = newSigningKey();
 const cloud = await startLocalCloud({
