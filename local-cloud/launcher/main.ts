@@ -11,9 +11,12 @@ import {
   saveCredentials,
 } from './credentials.ts';
 import { demoDevices } from './demo.ts';
+import { limitHeapGrowth } from './heap-growth.ts';
 import { type SimulatedDevice, startSimulator } from './simulator.ts';
 import { type StatusSample, statusLine } from './status-line.ts';
 import { buildDashboard, startWebServer } from './web-server.ts';
+
+limitHeapGrowth();
 
 const NOTICE_INTERVAL_MS = 10_000;
 const STATUS_INTERVAL_MS = 5_000;

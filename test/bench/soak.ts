@@ -19,7 +19,7 @@
  *
  * Readings are counted by `readingId` across events, whatever number of readings an event carries.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import { STAGE_THROTTLE } from '../../infra/api.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { startLocalCloud } from '../../local-cloud/launcher/cloud.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
+import { limitHeapGrowth } from '../../local-cloud/launcher/heap-growth.ts';
 import { retryAfterMs } from '../../local-cloud/launcher/simulator.ts';
 import { edgeDynamo } from '../support/local-cloud.ts';
 
@@ -87,6 +88,8 @@ const load = () =>
     .map((n) => n.toFixed(1))
     .join(' ')}`;
 
+// The cloud's heaps sized as `npm start` sizes them.
+limitHeapGrowth();
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-soak-'));
 const tokenSigningKey = newSigningKey();
 const cloud = await startLocalCloud({
@@ -255,13 +258,27 @@ const lambdaLine = () => {
   return `environments ${sum('environments')} busy ${sum('busy')} waiting ${sum('waiting')}${queued ? ` (${queued})` : ''} cold starts ${sum('coldStarts')} throttled ${count(cloud.lambda.throttledCount)}`;
 };
 
+/** The process's threads (each execution environment is one, and a V8 isolate), as Linux counts them; '?' elsewhere. */
+const threads = (): string => {
+  try {
+    return /^Threads:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+};
+
 /**
- * Where the resident memory is: this thread's JavaScript heap, the execution environments' heaps
- * (each a worker thread, reported at its last ping) and the stream records held in memory.
+ * Where the resident memory is: this thread's JavaScript heap (used of committed: V8 lets the heap
+ * grow to a few times what a collection keeps before it collects again), its memory outside the
+ * heap, the execution environments' heaps (each a worker thread, reported at its last ping, used of
+ * committed), the threads and the stream records held in memory.
  */
 const memoryLine = () => {
-  const environments = cloud.lambda.health().environments.reduce((sum, e) => sum + (e.heapUsedMb ?? 0), 0);
-  return `heap ${mb(process.memoryUsage().heapUsed)} environments' heaps ${count(Math.round(environments))} MB stream records in memory ${count(cloud.dynamodb.streams.recordsInMemory())}`;
+  const { environments } = cloud.lambda.health();
+  const used = environments.reduce((sum, e) => sum + (e.heapUsedMb ?? 0), 0);
+  const committed = environments.reduce((sum, e) => sum + (e.heapCommittedMb ?? 0), 0);
+  const usage = process.memoryUsage();
+  return `heap ${mb(usage.heapUsed)} of ${mb(usage.heapTotal)} external ${mb(usage.external)} array buffers ${mb(usage.arrayBuffers)} threads ${threads()} environments' heaps ${count(Math.round(used))} of ${count(Math.round(committed))} MB stream records in memory ${count(cloud.dynamodb.streams.recordsInMemory())}`;
 };
 
 const samples: { at: number; rss: number }[] = [];

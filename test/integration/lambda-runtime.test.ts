@@ -313,6 +313,62 @@ describe('local Lambda execution environments', () => {
     expect(environments.size).toBe(2);
   });
 
+  it("at the machine's bound, keeps pools one environment apart as they are, so that two busy functions do not trade an environment (a cold start each) back and forth", async () => {
+    const lambda = runtime({
+      functions: { ...functions, neighbour: { entry, limits: { timeoutSeconds: 30, memoryMb: 512 } } },
+      maxEnvironments: 3,
+      maxEnvironmentsPerFunction: 3,
+      idleGivesWayAfterMs: 3_600_000,
+    });
+    const { hold, open } = gate('one-apart');
+    const warm = gate('one-apart-warm');
+    const warming = [1, 2].map(() => lambda.invoke('neighbour', warm.hold));
+    await waitFor(() => lambda.stats().neighbour?.busy === 2, 'two environments of the neighbour');
+    warm.open();
+    await Promise.all(warming);
+    await lambda.invoke('bystander', { action: 'echo' });
+
+    const held = lambda.invoke('bystander', hold);
+    const queued = lambda.invoke('bystander', { action: 'echo' });
+    await waitFor(() => lambda.stats().bystander?.waiting === 1, 'the second invocation to wait');
+    const whileHeld = lambda.stats();
+    open();
+    await Promise.all([held, queued]);
+
+    expect(whileHeld).toMatchObject({
+      bystander: { environments: 1, busy: 1, waiting: 1 },
+      neighbour: { environments: 2, busy: 0 },
+    });
+    expect(lambda.stats()).toMatchObject({ bystander: { coldStarts: 1 }, neighbour: { coldStarts: 2 } });
+  });
+
+  it("at the machine's bound, takes an idle environment from a function with two more: the pools settle one apart at most", async () => {
+    const lambda = runtime({
+      functions: { ...functions, neighbour: { entry, limits: { timeoutSeconds: 30, memoryMb: 512 } } },
+      maxEnvironments: 4,
+      maxEnvironmentsPerFunction: 4,
+      idleGivesWayAfterMs: 3_600_000,
+    });
+    const { hold, open } = gate('two-apart');
+    const warm = gate('two-apart-warm');
+    const warming = [1, 2, 3].map(() => lambda.invoke('neighbour', warm.hold));
+    await waitFor(() => lambda.stats().neighbour?.busy === 3, 'three environments of the neighbour');
+    warm.open();
+    await Promise.all(warming);
+    await lambda.invoke('bystander', { action: 'echo' });
+
+    const held = [1, 2].map(() => lambda.invoke('bystander', hold));
+    await waitFor(() => lambda.stats().bystander?.busy === 2, 'both held invocations to run');
+    const whileHeld = lambda.stats();
+    open();
+    await Promise.all(held);
+
+    expect(whileHeld).toMatchObject({
+      bystander: { environments: 2, busy: 2, waiting: 0 },
+      neighbour: { environments: 2 },
+    });
+  });
+
   it('keeps the environment of a function idle for less than the give-way time: the waiting function runs on its own', async () => {
     const lambda = runtime({
       maxEnvironments: 2,

@@ -18,8 +18,11 @@ import { type AwsCredentials, signedFetch, verifySignature } from '../edge/sigv4
 import { AwsError, jsonRefusal, readBody, sendAwsJsonError, withBody } from '../shared/aws-protocol.ts';
 import { Journal } from '../shared/journal.ts';
 import { ChangeCapture, Intent, keysOf, type Touched } from './change-capture.ts';
+import { closeIteratorsOnReturn } from './level-iterators.ts';
 import { Item, isStreamViewType, KeyElement, StreamStore, type StreamViewType } from './streams.ts';
 import { TimeToLiveSettings } from './time-to-live.ts';
+
+closeIteratorsOnReturn();
 
 interface KeyDefinition {
   readonly name: string;

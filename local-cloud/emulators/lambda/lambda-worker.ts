@@ -42,7 +42,13 @@ export type EnvironmentReply =
   | { readonly kind: 'result'; readonly id: number; readonly value: unknown; readonly streamed?: true }
   | { readonly kind: 'chunk'; readonly id: number; readonly data: Uint8Array }
   | { readonly kind: 'error'; readonly id: number; readonly errorType: string; readonly errorMessage: string }
-  | { readonly kind: 'pong'; readonly id: number; readonly heapUsedBytes: number };
+  | {
+      readonly kind: 'pong';
+      readonly id: number;
+      readonly heapUsedBytes: number;
+      /** The heap's pages in memory (V8's physical size), used or not: what the environment's heap holds of the process's resident memory. */
+      readonly heapCommittedBytes: number;
+    };
 
 const isEnvironmentSpec = (value: unknown): value is EnvironmentSpec =>
   typeof value === 'object' &&
@@ -116,7 +122,13 @@ const stream = async (run: StreamingHandler, id: number, event: unknown, context
 
 parentPort?.on('message', (request: EnvironmentRequest) => {
   if (request.kind === 'ping') {
-    reply({ kind: 'pong', id: request.id, heapUsedBytes: getHeapStatistics().used_heap_size });
+    const heap = getHeapStatistics();
+    reply({
+      kind: 'pong',
+      id: request.id,
+      heapUsedBytes: heap.used_heap_size,
+      heapCommittedBytes: heap.total_physical_size,
+    });
     return;
   }
   if (request.kind === 'chunk-taken') {

@@ -296,6 +296,7 @@ interface Environment {
   /** When the ping still unanswered was sent. */
   pingSentAt?: number;
   heapUsedBytes?: number;
+  heapCommittedBytes?: number;
   /** When the runtime decided to end it (timeout, out of memory, reaped); it takes no new invocations from then on. */
   retiredAt?: number;
 }
@@ -320,6 +321,8 @@ export interface EnvironmentReport {
   readonly inFlight: number;
   /** JavaScript heap in use at the last ping (MB), against the function's memory. */
   readonly heapUsedMb?: number;
+  /** Its heap's pages in memory at the last ping (MB), used or not. */
+  readonly heapCommittedMb?: number;
   readonly memoryMb: number;
   readonly responsive: boolean;
 }
@@ -359,8 +362,8 @@ export interface FunctionPoolStats {
  * Unlike Lambda, the pool is bounded by the machine ({@link DEFAULT_ENVIRONMENTS_PER_FUNCTION},
  * {@link DEFAULT_ENVIRONMENTS}): an admitted invocation that finds the pool full waits, counted
  * against the concurrency as if it ran, for the next free environment; an idle environment of a
- * function that has more environments than its own, or of one idle a while with nothing waiting
- * ({@link DEFAULT_IDLE_GIVES_WAY_AFTER_MS}), is ended to make room. Its timeout runs from
+ * function that has at least two environments more than its own (any, if it has none), or of one
+ * idle a while with nothing waiting ({@link DEFAULT_IDLE_GIVES_WAY_AFTER_MS}), is ended to make room. Its timeout runs from
  * when an environment takes it, as Lambda's runs from when the handler starts, so a wait is never
  * charged to the handler.
  */
@@ -515,6 +518,7 @@ export class LocalLambda {
     if (reply.kind === 'pong') {
       environment.pingSentAt = undefined;
       environment.heapUsedBytes = reply.heapUsedBytes;
+      environment.heapCommittedBytes = reply.heapCommittedBytes;
       return;
     }
     const invocation = environment.current;
@@ -697,10 +701,12 @@ export class LocalLambda {
         const slots = coldStartSlots(this.#maxColdStarts, this.#recentInitMs);
         if (live.filter((environment) => !environment.ready).length >= slots) return;
         if (live.length >= this.#maxEnvironments) {
-          // A function with more environments than this one gives one up: the pools settle on
-          // fair shares instead of trading environments (a cold start each) back and forth. So
-          // does one that has been idle a while with nothing waiting: fair shares of a pool
-          // smaller than the functions left a backlog on one environment while others sat idle.
+          // A function with at least two environments more than this one gives one up, or any
+          // function if this one has none: the pools settle on fair shares, at most one apart.
+          // One more was not enough: two functions one apart traded an environment (a cold start
+          // each) back and forth whenever the larger one's queue was empty for a moment. So does
+          // one that has been idle a while with nothing waiting: fair shares of a pool smaller
+          // than the functions left a backlog on one environment while others sat idle.
           const now = Date.now();
           const idle = live
             .filter(
@@ -708,7 +714,8 @@ export class LocalLambda {
                 environment.ready &&
                 environment.current === undefined &&
                 environment.pool !== pool &&
-                (environment.pool.environments.size > pool.environments.size ||
+                (environment.pool.environments.size > pool.environments.size + 1 ||
+                  pool.environments.size === 0 ||
                   (environment.pool.waiting.length === 0 &&
                     now - environment.lastActiveAt >= this.#idleGivesWayAfterMs)),
             )
@@ -760,6 +767,9 @@ export class LocalLambda {
           environment.pingSentAt === undefined || now - environment.pingSentAt <= this.#unresponsiveAfterMs,
         ...(environment.heapUsedBytes !== undefined
           ? { heapUsedMb: Math.round((environment.heapUsedBytes / 1048576) * 10) / 10 }
+          : {}),
+        ...(environment.heapCommittedBytes !== undefined
+          ? { heapCommittedMb: Math.round((environment.heapCommittedBytes / 1048576) * 10) / 10 }
           : {}),
       }),
     );
