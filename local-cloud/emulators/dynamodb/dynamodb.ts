@@ -75,6 +75,12 @@ interface Answer {
 }
 
 const StreamSpecification = z.object({ StreamEnabled: z.boolean(), StreamViewType: z.string().optional() });
+/**
+ * Schemas of what every captured write parses, built once: zod compiles an object schema on its
+ * first use, which costs more than parsing with it, so one built per call was paid on every write.
+ */
+const GetItemAnswer = z.object({ Item: Item.optional() });
+const JsonObject = z.record(z.string(), z.unknown());
 const TableAnswer = z.object({ TableName: z.string(), KeySchema: z.array(KeyElement) }).loose();
 const BatchWrites = z.record(
   z.string(),
@@ -390,7 +396,7 @@ export class LocalDynamoDB {
     const answer = await this.#call('GetItem', { TableName: table, Key: keys, ConsistentRead: true });
     if (answer.status !== 200)
       throw new Error(`GetItem on ${table} answered ${answer.status}: ${answer.body}`);
-    return z.object({ Item: Item.optional() }).parse(JSON.parse(answer.body)).Item;
+    return GetItemAnswer.parse(JSON.parse(answer.body)).Item;
   }
 
   /** Creates every table given that does not exist yet, with its stream and TTL; turns on a stream or TTL an existing one lacks. */
@@ -582,7 +588,7 @@ class InProcessResponse {
 
 const parseRequest = (body: Buffer): Record<string, unknown> | undefined => {
   try {
-    const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(body.toString('utf8')));
+    const parsed = JsonObject.safeParse(JSON.parse(body.toString('utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined; // dynalite answers the SerializationException
