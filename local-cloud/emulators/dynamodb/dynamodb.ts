@@ -373,13 +373,13 @@ export class LocalDynamoDB {
 
   /** The caller's own write, passed to dynalite as it came (the edge verified its signature). */
   #forward(req: IncomingMessage, body: Buffer): Promise<Answer> {
-    return this.#inProcess(req.headers, body);
+    return this.#inProcess(req.headers, body, req.url);
   }
 
   /** Hands a request to dynalite's listener in-process and answers what it wrote. */
-  #inProcess(headers: IncomingHttpHeaders, body: Buffer): Promise<Answer> {
+  #inProcess(headers: IncomingHttpHeaders, body: Buffer, url = '/'): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = new InProcessRequest(headers);
+      const req = new InProcessRequest(headers, url);
       const res = new InProcessResponse((status, written, text) =>
         resolve({ status, headers: answerHeaders(written), body: text }),
       );
@@ -549,12 +549,14 @@ const keySchemaOf = (spec: TableDefinition): KeyElement[] => [
  */
 class InProcessRequest extends EventEmitter {
   readonly method = 'POST';
-  readonly url = '/';
+  /** The caller's URL: a presigned request's signature is in its query. */
+  readonly url: string;
   readonly headers: IncomingHttpHeaders;
 
-  constructor(headers: IncomingHttpHeaders) {
+  constructor(headers: IncomingHttpHeaders, url: string) {
     super();
     this.headers = headers;
+    this.url = url;
   }
 
   /** Emits the body once the listener has subscribed to it. */
