@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Journal } from '../shared/journal.ts';
+import { partitionOf } from './partition-writes.ts';
 import {
   Item,
   type ItemChange,
@@ -117,7 +118,15 @@ export class ChangeCapture {
     if (streamed.length === 0) return write();
     const lockKey = (t: Touched) => `${t.table}\u0000${JSON.stringify(t.keys)}`;
     const unique = [...new Map(streamed.map((t) => [lockKey(t), t])).values()];
-    const release = await this.#locks.acquire(unique.map(lockKey));
+    // In flight from now until just before its records are appended: a stream consumer gathering
+    // a batch of these partitions waits for it (see partition-writes.ts).
+    const ended = this.#streams.partitionWrites.begin(
+      unique.map((t) => partitionOf(t.table, t.keys, this.keySchemaOf(t.table) ?? [])),
+    );
+    const release = await this.#locks.acquire(unique.map(lockKey)).catch((error: unknown) => {
+      ended();
+      throw error;
+    });
     try {
       const oldImages = await Promise.all(unique.map((t) => this.#getItem(t.table, t.keys)));
       const intent: Intent = {
@@ -134,9 +143,10 @@ export class ChangeCapture {
       try {
         return await write();
       } finally {
-        await this.#resolve(id, intent, false);
+        await this.#resolve(id, intent, false, ended);
       }
     } finally {
+      ended();
       release();
     }
   }
@@ -148,7 +158,13 @@ export class ChangeCapture {
     return recorded;
   }
 
-  async #resolve(id: string, intent: Intent, recovering: boolean): Promise<number> {
+  /** Appends the records of an intent's changes, calling `beforeAppend` (the end of the write in flight) just before. */
+  async #resolve(
+    id: string,
+    intent: Intent,
+    recovering: boolean,
+    beforeAppend: () => void = () => {},
+  ): Promise<number> {
     const byTable = new Map<string, ItemChange[]>();
     for (const change of intent.changes) {
       if (recovering && this.#streams.hasEvent(change.table, change.eventId)) continue;
@@ -165,6 +181,7 @@ export class ChangeCapture {
       byTable.set(change.table, changes);
     }
     let recorded = 0;
+    beforeAppend();
     for (const [table, changes] of byTable) recorded += this.#streams.append(table, changes).length;
     this.#journal.done(id);
     return recorded;

@@ -1,20 +1,13 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import {
-  Agent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { AttributeDefinition, GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { z } from 'zod';
-import { type AwsCredentials, signedFetch, verifySignature } from '../edge/sigv4.ts';
+import { type AwsCredentials, verifySignature } from '../edge/sigv4.ts';
 import { AwsError, jsonRefusal, readBody, sendAwsJsonError, withBody } from '../shared/aws-protocol.ts';
 import { Journal } from '../shared/journal.ts';
 import { ChangeCapture, Intent, keysOf, type Touched } from './change-capture.ts';
@@ -85,6 +78,12 @@ interface Answer {
 }
 
 const StreamSpecification = z.object({ StreamEnabled: z.boolean(), StreamViewType: z.string().optional() });
+/**
+ * Schemas of what every captured write parses, built once: zod compiles an object schema on its
+ * first use, which costs more than parsing with it, so one built per call was paid on every write.
+ */
+const GetItemAnswer = z.object({ Item: Item.optional() });
+const JsonObject = z.record(z.string(), z.unknown());
 const TableAnswer = z.object({ TableName: z.string(), KeySchema: z.array(KeyElement) }).loose();
 const BatchWrites = z.record(
   z.string(),
@@ -110,20 +109,35 @@ export class LocalDynamoDB {
   readonly #server: Server;
   readonly #credentials: AwsCredentials;
   readonly #region: string;
-  readonly #dynalite: RequestListener;
-  readonly #agent = new Agent({ keepAlive: true });
+  /** dynalite's request listener: an HTTP request, or an {@link InProcessRequest}, in; its answer written to the response. */
+  readonly #listener: (
+    req: IncomingMessage | InProcessRequest,
+    res: ServerResponse | InProcessResponse,
+  ) => void;
   readonly #journal: Journal<Intent>;
   readonly #ttl: TimeToLiveSettings;
   /** Every table's streams and their records: the DynamoDB Streams API and the Lambda event source read them. */
   readonly streams: StreamStore;
   readonly #capture: ChangeCapture;
+  /**
+   * What dynalite requires of any request's authorization: the parts of a SigV4 signature. It
+   * checks their presence only (not the signature, nor the date's age); the signatures it is
+   * handed were verified by the edge or by its loopback listener, and the local cloud's own calls
+   * carry these, scoped to its own key.
+   */
+  readonly #ownSignatureParts: Readonly<Record<string, string>>;
   #endpoint = '';
-  #port = 0;
   #sweeping = false;
 
   constructor(options: LocalDynamoDBOptions) {
     this.#credentials = options.credentials;
     this.#region = options.region;
+    const amzDate = new Date().toISOString().replaceAll(/[-:]|\.\d{3}/g, '');
+    const scope = `${options.credentials.accessKeyId}/${amzDate.slice(0, 8)}/${options.region}/dynamodb/aws4_request`;
+    this.#ownSignatureParts = {
+      authorization: `AWS4-HMAC-SHA256 Credential=${scope}, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=in-process`,
+      'x-amz-date': amzDate,
+    };
     this.#server = dynalite({
       ...(options.path ? { path: options.path } : {}),
       createTableMs: 0,
@@ -133,7 +147,7 @@ export class LocalDynamoDB {
     // dynalite's own listener answers anyone on the machine: it gets the edge's signature check.
     const [listener] = this.#server.listeners('request');
     if (typeof listener !== 'function') throw new Error('dynalite did not register its request listener');
-    this.#dynalite = (req, res) => void listener.call(this.#server, req, res);
+    this.#listener = (req, res) => void listener.call(this.#server, req, res);
     this.#server.removeAllListeners('request');
     this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#signedOnly(req, res).catch(() => res.destroy());
@@ -163,8 +177,7 @@ export class LocalDynamoDB {
    */
   async start(): Promise<void> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
-    this.#endpoint = `http://127.0.0.1:${this.#port}`;
+    this.#endpoint = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     await this.#capture.recover();
   }
 
@@ -173,7 +186,7 @@ export class LocalDynamoDB {
     // Reads, and writes while no table has a stream, go to dynalite as they came, unparsed.
     const writes = operation === 'BatchWriteItem' || isItemWrite(operation);
     if (!TABLE_OPERATIONS.has(operation) && !(writes && this.streams.anyEnabled()))
-      return this.#dynalite(withBody(req, body), res);
+      return this.#listener(withBody(req, body), res);
     const request = parseRequest(body);
     try {
       const answer = request && (await this.#intercept(operation, request, req, body));
@@ -182,7 +195,7 @@ export class LocalDynamoDB {
       if (error instanceof AwsError) return sendAwsJsonError(res, error, JSON_1_0);
       throw error;
     }
-    this.#dynalite(withBody(req, body), res);
+    this.#listener(withBody(req, body), res);
   }
 
   /** Answers a DynamoDB Streams API call (`DynamoDBStreams_20120810.*`). */
@@ -338,55 +351,47 @@ export class LocalDynamoDB {
       { credentials: this.#credentials, region: this.#region, service: 'dynamodb' },
     );
     if (failure) return sendAwsJsonError(res, jsonRefusal(failure), JSON_1_0);
-    this.#dynalite(withBody(req, body), res);
+    this.#listener(withBody(req, body), res);
   }
 
-  /** A DynamoDB call of the local cloud's own, signed, to dynalite. */
+  /**
+   * A DynamoDB call of the local cloud's own (change capture, TTL, table set-up), handed to
+   * dynalite in-process: it never leaves the process, so it is neither signed nor sent over HTTP
+   * (signing, a loopback round trip and the listener's signature check cost several times what
+   * dynalite's own work on a GetItem does, and change capture makes two such calls per write).
+   */
   async #call(operation: string, request: Record<string, unknown>): Promise<Answer> {
-    const response = await signedFetch(
-      this.#endpoint,
+    const answer = await this.#inProcess(
       {
-        method: 'POST',
-        headers: { 'content-type': JSON_1_0, 'x-amz-target': `DynamoDB_20120810.${operation}` },
-        body: JSON.stringify(request),
+        'content-type': JSON_1_0,
+        'x-amz-target': `DynamoDB_20120810.${operation}`,
+        ...this.#ownSignatureParts,
       },
-      { credentials: this.#credentials, region: this.#region, service: 'dynamodb' },
+      Buffer.from(JSON.stringify(request)),
     );
-    const headers: Record<string, string> = {};
-    for (const name of ['content-type', 'x-amzn-errortype', 'x-amzn-requestid']) {
-      const value = response.headers.get(name);
-      if (value !== null) headers[name] = value;
-    }
-    return { status: response.status, headers, body: await response.text() };
+    // Some answers are rewritten (a table description gains its stream), so their checksum is not passed on.
+    const { 'x-amz-crc32': _checksum, ...headers } = answer.headers;
+    return { ...answer, headers };
   }
 
-  /** The caller's own request, passed to dynalite as it came (its signature still holds). */
+  /** The caller's own write, passed to dynalite as it came (the edge verified its signature). */
   #forward(req: IncomingMessage, body: Buffer): Promise<Answer> {
+    return this.#inProcess(req.headers, body, req.url);
+  }
+
+  /** Hands a request to dynalite's listener in-process and answers what it wrote. */
+  #inProcess(headers: IncomingHttpHeaders, body: Buffer, url = '/'): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const forwarded = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: this.#port,
-          method: 'POST',
-          path: req.url ?? '/',
-          headers: req.headers,
-          agent: this.#agent,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 500,
-              headers: answerHeaders(response.headers),
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        },
+      const req = new InProcessRequest(headers, url);
+      const res = new InProcessResponse((status, written, text) =>
+        resolve({ status, headers: answerHeaders(written), body: text }),
       );
-      forwarded.on('error', reject);
-      forwarded.end(body);
+      try {
+        this.#listener(req, res);
+        req.deliver(body);
+      } catch (error) {
+        reject(error);
+      }
     });
   }
 
@@ -394,7 +399,7 @@ export class LocalDynamoDB {
     const answer = await this.#call('GetItem', { TableName: table, Key: keys, ConsistentRead: true });
     if (answer.status !== 200)
       throw new Error(`GetItem on ${table} answered ${answer.status}: ${answer.body}`);
-    return z.object({ Item: Item.optional() }).parse(JSON.parse(answer.body)).Item;
+    return GetItemAnswer.parse(JSON.parse(answer.body)).Item;
   }
 
   /** Creates every table given that does not exist yet, with its stream and TTL; turns on a stream or TTL an existing one lacks. */
@@ -510,7 +515,6 @@ export class LocalDynamoDB {
   }
 
   async stop(): Promise<void> {
-    this.#agent.destroy();
     await new Promise<void>((resolve, reject) =>
       this.#server.close((error) => (error ? reject(error) : resolve())),
     );
@@ -542,9 +546,54 @@ const keySchemaOf = (spec: TableDefinition): KeyElement[] => [
   ...(spec.sortKey ? [{ AttributeName: spec.sortKey.name, KeyType: 'RANGE' as const }] : []),
 ];
 
+/**
+ * The request side of an in-process call, with what dynalite's listener reads of an
+ * `IncomingMessage`: its method, URL and headers, and its body as `data` and `end` events.
+ */
+class InProcessRequest extends EventEmitter {
+  readonly method = 'POST';
+  /** The caller's URL: a presigned request's signature is in its query. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+
+  constructor(headers: IncomingHttpHeaders, url: string) {
+    super();
+    this.headers = headers;
+    this.url = url;
+  }
+
+  /** Emits the body once the listener has subscribed to it. */
+  deliver(body: Buffer): void {
+    if (body.length > 0) this.emit('data', body);
+    this.emit('end');
+  }
+}
+
+/** The response side of an in-process call, with what dynalite's listener writes of a `ServerResponse`. */
+class InProcessResponse {
+  statusCode = 200;
+  /** dynalite keeps the request's content type here to answer with it. */
+  contentType = JSON_1_0;
+  readonly #headers: IncomingHttpHeaders = {};
+  readonly #answered: (status: number, headers: IncomingHttpHeaders, body: string) => void;
+
+  constructor(answered: (status: number, headers: IncomingHttpHeaders, body: string) => void) {
+    this.#answered = answered;
+  }
+
+  setHeader(name: string, value: number | string): void {
+    this.#headers[name.toLowerCase()] = String(value);
+  }
+
+  end(body?: Buffer | string): void {
+    const text = body === undefined ? '' : typeof body === 'string' ? body : body.toString('utf8');
+    this.#answered(this.statusCode, this.#headers, text);
+  }
+}
+
 const parseRequest = (body: Buffer): Record<string, unknown> | undefined => {
   try {
-    const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(body.toString('utf8')));
+    const parsed = JsonObject.safeParse(JSON.parse(body.toString('utf8')));
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined; // dynalite answers the SerializationException

@@ -24,7 +24,8 @@
 import { z } from 'zod';
 import { compileFilterCriteria, type FilterPattern } from '../lambda/filter-criteria.ts';
 import { Journal } from '../shared/journal.ts';
-import { RETENTION_MS, type StreamRecord, type StreamStore } from './streams.ts';
+import { partitionOf } from './partition-writes.ts';
+import { RETENTION_MS, type StreamMeta, type StreamRecord, type StreamStore } from './streams.ts';
 
 /** One mapping: a table's stream to a function, with Lambda's settings for stream sources. */
 export interface StreamEventSourceMapping {
@@ -137,19 +138,27 @@ const eventRecord = (record: StreamRecord, streamArn: string) => ({
 
 /**
  * Without a batching window, a mapping wakes on a write instead of polling (AWS polls each shard
- * about four times a second, so a record waits 125 ms on average there), then reads once writes
- * pause for `quietMs` (at most `maxMs` after the first): the conditional puts of one upload
- * arrive up to tens of milliseconds apart on a busy machine (a pause of 4 ms split every upload of
- * 10 into two batches, so two events and two executions, in a quiet measurement), and are then one
- * batch, as AWS's poll would gather them, for less latency than AWS's polling interval.
+ * about four times a second, so a record waits 125 ms on average there), then reads once the
+ * partitions of the records it found have no write in flight and none ended for `quietMs` (at most
+ * `maxMs` after the first): the conditional writes of one upload (one device's partition) are
+ * then one batch, as AWS's poll would mostly gather them. An upload's parallel writes are in
+ * flight together; the quiet period covers the sequential ones (an hour item created, then a
+ * reading item put) and the spread of parallel writes' arrival. Other partitions' writes do not
+ * hold a batch: under load they never pause, and a settle on every write made each batch wait
+ * the full `maxMs`.
  */
-const WRITES_SETTLE: WritesSettle = { quietMs: 30, maxMs: 150 };
+const WRITES_SETTLE: WritesSettle = { quietMs: 10, maxMs: 150 };
 
 /** A pause in writes after which a mapping without a window reads, and the longest it gathers. */
 export interface WritesSettle {
+  /** How long after the last write to a batch's partitions ended (none in flight) it waits for another. */
   readonly quietMs: number;
   readonly maxMs: number;
 }
+
+/** The partitions of a stream's records (see `partition-writes.ts`). */
+const partitionsOf = (records: readonly StreamRecord[], stream: StreamMeta): Set<string> =>
+  new Set(records.map((record) => partitionOf(stream.table, record.dynamodb.Keys, stream.keySchema)));
 
 /** Whether a record has left the stream (24 hours after it was written): a -1 mapping then gives up on it. */
 const pastRetention = (record: StreamRecord | undefined, now: number): boolean =>
@@ -184,7 +193,12 @@ export class StreamEventSource {
   /** Starts polling every mapping's stream. */
   start(): void {
     this.#running = true;
-    this.#unsubscribe = this.#options.streams.onAppend(() => this.#wake());
+    const unsubscribeAppends = this.#options.streams.onAppend(() => this.#wake());
+    const unsubscribeWrites = this.#options.streams.partitionWrites.onEnd(() => this.#wake());
+    this.#unsubscribe = () => {
+      unsubscribeAppends();
+      unsubscribeWrites();
+    };
     for (const mapping of this.#options.mappings) this.#loops.push(this.#poll(mapping));
   }
 
@@ -213,7 +227,7 @@ export class StreamEventSource {
     this.#wakers.clear();
   }
 
-  /** Resolves true at the next append or stop, false after `ms`. */
+  /** Resolves true at the next append, end of a write in flight, or stop; false after `ms`. */
   #nextAppend(ms = Number.POSITIVE_INFINITY): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = Number.isFinite(ms) ? setTimeout(() => resolve(false), ms) : undefined;
@@ -254,6 +268,9 @@ export class StreamEventSource {
       const settle = this.#options.writesSettle ?? WRITES_SETTLE;
       const gathering = windowMs > 0 ? windowMs : settle.maxMs;
       const deadline = Date.now() + gathering;
+      // The partitions whose writes the batch waits for: those of the records it was first read
+      // with. Records of other partitions appended meanwhile join it, but their writes do not hold it.
+      const held = windowMs > 0 ? undefined : partitionsOf(batch.records, stream);
       while (
         this.#running &&
         replayThrough === undefined &&
@@ -261,9 +278,10 @@ export class StreamEventSource {
         Date.now() < deadline
       ) {
         const left = deadline - Date.now();
-        const appended = await this.#nextAppend(windowMs > 0 ? left : Math.min(settle.quietMs, left));
+        const wait = held ? streams.partitionWrites.waitFor(held, settle.quietMs) : left;
+        if (wait <= 0) break;
+        await this.#nextAppend(Math.min(wait, left));
         batch = read(after);
-        if (windowMs === 0 && !appended) break;
       }
       if (!this.#running) return;
       this.#journal.put(id, { streamArn: stream.arn, sequenceNumber: after, inFlightThrough: batch.through });

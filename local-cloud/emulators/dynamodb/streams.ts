@@ -26,6 +26,7 @@ import {
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AwsError } from '../shared/aws-protocol.ts';
+import { PartitionWrites } from './partition-writes.ts';
 
 /** What a stream record carries besides the keys (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_StreamSpecification.html). */
 export const STREAM_VIEW_TYPES = ['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES'] as const;
@@ -345,6 +346,8 @@ export class StreamStore {
   readonly #files = new Map<string, number>();
   readonly #recordsInMemory: number;
   readonly #listeners = new Set<(arn: string) => void>();
+  /** Writes in flight to each partition: the change capture counts them, the Lambda event source waits on them. */
+  readonly partitionWrites: PartitionWrites;
   #next = 1n;
 
   constructor(options: StreamStoreOptions) {
@@ -352,6 +355,7 @@ export class StreamStore {
     this.#region = options.region;
     this.#accountId = options.accountId;
     this.#now = options.now ?? Date.now;
+    this.partitionWrites = new PartitionWrites(this.#now);
     this.#recordsInMemory = options.recordsInMemory ?? DEFAULT_RECORDS_IN_MEMORY;
     if (this.#dir) {
       mkdirSync(this.#dir, { recursive: true });

@@ -233,7 +233,11 @@ export class LocalStepFunctions {
     return resumed;
   }
 
+  /** The SDK clients of the service integrations, made on first use (the edge's URL is known by then). */
   #clients() {
+    // Made once: the configuration holds an HTTP agent, which was built again on every Task call.
+    if (this.#dynamo && this.#events && this.#sqs)
+      return { dynamo: this.#dynamo, events: this.#events, sqs: this.#sqs };
     const config = {
       endpoint: this.#options.edgeUrl(),
       region: this.#options.region,
