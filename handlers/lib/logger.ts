@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-
-let created: Logger | undefined;
+import { makeOnce } from './read-once.ts';
 
 /**
  * The function's one structured logger (the service name comes from `POWERTOOLS_SERVICE_NAME`),
@@ -9,10 +8,9 @@ let created: Logger | undefined;
  * options, and the `Console` it writes through, which opens `process.stdout` and `stderr`) was
  * part of every cold start of the functions that import it.
  */
-export const logger = (): Logger => {
-  created ??= new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sensorbus' });
-  return created;
-};
+export const logger: () => Logger = /* @__PURE__ */ makeOnce(
+  () => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sensorbus' }),
+);
 
 /**
  * The keys that identify a reading in a log line. Its time goes under `readingTimestamp`:
