@@ -6,15 +6,15 @@ import { DeviceId, Severity } from './common.ts';
  * the notifier only adds what EventBridge's SNS target cannot set, the message attributes that
  * subscription filter policies match on.
  */
-export const AlertNotification = z.strictObject({
-  eventId: z.uuid(),
+export const AlertNotification = /* @__PURE__ */ z.strictObject({
+  eventId: /* @__PURE__ */ z.uuid(),
   /** The event's detail-type: a snoozed alert's notifications are held back, except the snooze's own. */
-  detailType: z.string().check(z.minLength(1)),
-  alertId: z.string().check(z.minLength(1)),
+  detailType: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
+  alertId: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
   deviceId: DeviceId,
   severity: Severity,
-  subject: z.string().check(z.minLength(1)),
-  message: z.string().check(z.minLength(1)),
+  subject: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
+  message: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
 });
 export type AlertNotification = z.infer<typeof AlertNotification>;
 

@@ -6,16 +6,23 @@ import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts'
  * re-published event (a retried stream batch, a replay) is recognisable; `idempotencyKey` names the business
  * fact (one reading, one alert transition) so consumers can dedupe across events about it.
  */
-export const EventMetadata = z.strictObject({
-  eventId: z.uuid(),
-  idempotencyKey: z.string().check(z.minLength(1)),
-  correlationId: z.string().check(z.minLength(1)),
-  schemaVersion: z.int().check(z.positive()),
+export const EventMetadata = /* @__PURE__ */ z.strictObject({
+  eventId: /* @__PURE__ */ z.uuid(),
+  idempotencyKey: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
+  correlationId: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1)),
+  schemaVersion: /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.positive()),
   producedAt: Timestamp,
 });
 export type EventMetadata = z.infer<typeof EventMetadata>;
 
-export const SOURCES = { ingest: 'sensorbus.ingest', enrichment: 'sensorbus.enrichment' } as const;
+const INGEST_SOURCE = 'sensorbus.ingest';
+const ENRICHMENT_SOURCE = 'sensorbus.enrichment';
+/**
+ * The events' sources. The contracts below name them through the constants, not `SOURCES.…`:
+ * esbuild counts a property read as a possible side effect, which kept every contract, built at
+ * init, in every bundle importing this module.
+ */
+export const SOURCES = { ingest: INGEST_SOURCE, enrichment: ENRICHMENT_SOURCE } as const;
 
 export interface EventContract<TDetailType extends string, TData extends z.ZodMiniType> {
   readonly source: string;
@@ -33,23 +40,23 @@ export const defineEvent = <const TDetailType extends string, TData extends z.Zo
   data: TData;
 }): EventContract<TDetailType, TData> => ({
   ...spec,
-  detail: z.strictObject({ metadata: EventMetadata, data: spec.data }),
+  detail: /* @__PURE__ */ z.strictObject({ metadata: EventMetadata, data: spec.data }),
 });
 
 /**
  * Version 1 of `ReadingRecorded`: one event per reading. No longer produced; kept so its
  * published JSON Schema stays beside the current version as history.
  */
-export const ReadingRecordedV1 = defineEvent({
-  source: SOURCES.ingest,
+export const ReadingRecordedV1 = /* @__PURE__ */ defineEvent({
+  source: INGEST_SOURCE,
   detailType: 'ReadingRecorded',
   version: 1,
-  data: z.strictObject({
-    readingId: z.string(),
+  data: /* @__PURE__ */ z.strictObject({
+    readingId: /* @__PURE__ */ z.string(),
     deviceId: DeviceId,
     timestamp: Timestamp,
     metrics: Metrics,
-    sequence: z.optional(z.int()),
+    sequence: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.int()),
     receivedAt: Timestamp,
   }),
 });
@@ -68,20 +75,20 @@ const oldestFirst = <T extends { timestamp: string }>(readings: readonly T[]): b
   });
 
 const readingList = <T extends z.ZodMiniType<{ timestamp: string }>>(reading: T) =>
-  z
+  /* @__PURE__ */ z
     .array(reading)
     .check(
-      z.minLength(1),
-      z.maxLength(MAX_READINGS_PER_EVENT),
-      z.refine(oldestFirst, 'readings must be oldest first, each timestamp once'),
+      /* @__PURE__ */ z.minLength(1),
+      /* @__PURE__ */ z.maxLength(MAX_READINGS_PER_EVENT),
+      /* @__PURE__ */ z.refine(oldestFirst, 'readings must be oldest first, each timestamp once'),
     );
 
 /** One newly stored reading as `ReadingRecorded` v2 carries it. */
-export const RecordedReading = z.strictObject({
-  readingId: z.string(),
+export const RecordedReading = /* @__PURE__ */ z.strictObject({
+  readingId: /* @__PURE__ */ z.string(),
   timestamp: Timestamp,
   metrics: Metrics,
-  sequence: z.optional(z.int()),
+  sequence: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.int()),
 });
 
 /**
@@ -92,121 +99,128 @@ export const RecordedReading = z.strictObject({
  * someone sees. The `eventId` derives from the readings carried, so a re-publish of the same
  * readings (a retried batch of the readings stream) has the same id.
  */
-export const ReadingRecorded = defineEvent({
-  source: SOURCES.ingest,
+export const ReadingRecorded = /* @__PURE__ */ defineEvent({
+  source: INGEST_SOURCE,
   detailType: 'ReadingRecorded',
   version: 2,
-  data: z.strictObject({
+  data: /* @__PURE__ */ z.strictObject({
     deviceId: DeviceId,
-    uploadId: z.string().check(z.minLength(1), z.maxLength(128)),
+    uploadId: /* @__PURE__ */ z
+      .string()
+      .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(128)),
     receivedAt: Timestamp,
-    watched: z.boolean(),
-    readings: readingList(RecordedReading),
+    watched: /* @__PURE__ */ z.boolean(),
+    readings: /* @__PURE__ */ readingList(RecordedReading),
   }),
 });
 
 /** Derived values of one metric against the readings that precede it in time. */
-export const MetricEnrichment = z.strictObject({
-  value: z.number(),
-  delta: z.nullable(z.number()),
-  ratePerMinute: z.nullable(z.number()),
-  mean: z.number(),
-  stddev: z.number(),
-  zScore: z.nullable(z.number()),
-  anomaly: z.boolean(),
-  samples: z.int(),
+export const MetricEnrichment = /* @__PURE__ */ z.strictObject({
+  value: /* @__PURE__ */ z.number(),
+  delta: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  ratePerMinute: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  mean: /* @__PURE__ */ z.number(),
+  stddev: /* @__PURE__ */ z.number(),
+  zScore: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  anomaly: /* @__PURE__ */ z.boolean(),
+  samples: /* @__PURE__ */ z.int(),
 });
 
 /**
  * Version 1 of `ReadingEnriched`: one event per reading. No longer produced; kept so its
  * published JSON Schema stays beside the current version as history.
  */
-export const ReadingEnrichedV1 = defineEvent({
-  source: SOURCES.enrichment,
+export const ReadingEnrichedV1 = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'ReadingEnriched',
   version: 1,
-  data: z.strictObject({
-    readingId: z.string(),
+  data: /* @__PURE__ */ z.strictObject({
+    readingId: /* @__PURE__ */ z.string(),
     deviceId: DeviceId,
     timestamp: Timestamp,
-    gapSeconds: z.nullable(z.number()),
-    metrics: z.record(MetricName, MetricEnrichment),
+    gapSeconds: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+    metrics: /* @__PURE__ */ z.record(MetricName, MetricEnrichment),
   }),
 });
 
 /** One reading with its enrichment as `ReadingEnriched` v2 carries it. */
-export const EnrichedReading = z.strictObject({
-  readingId: z.string(),
+export const EnrichedReading = /* @__PURE__ */ z.strictObject({
+  readingId: /* @__PURE__ */ z.string(),
   timestamp: Timestamp,
-  gapSeconds: z.nullable(z.number()),
-  metrics: z.record(MetricName, MetricEnrichment),
+  gapSeconds: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  metrics: /* @__PURE__ */ z.record(MetricName, MetricEnrichment),
 });
 
 /**
  * The readings of one `ReadingRecorded` v2 event with their enrichment, oldest first: the one
  * update a dashboard watching the device gets for them. Chunked like `ReadingRecorded`.
  */
-export const ReadingEnriched = defineEvent({
-  source: SOURCES.enrichment,
+export const ReadingEnriched = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'ReadingEnriched',
   version: 2,
-  data: z.strictObject({
+  data: /* @__PURE__ */ z.strictObject({
     deviceId: DeviceId,
-    uploadId: z.string().check(z.minLength(1), z.maxLength(128)),
-    watched: z.boolean(),
-    readings: readingList(EnrichedReading),
+    uploadId: /* @__PURE__ */ z
+      .string()
+      .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(128)),
+    watched: /* @__PURE__ */ z.boolean(),
+    readings: /* @__PURE__ */ readingList(EnrichedReading),
   }),
 });
 
-const AlertBase = {
-  alertId: z.string(),
+/**
+ * The fields of every alert event. The alert schemas extend it (`z.extend`) rather than spread its
+ * shape: esbuild cannot tell an object spread free of side effects, so a spread kept every alert
+ * schema, built at init, in the bundle of every function importing this module.
+ */
+const AlertBase = /* @__PURE__ */ z.strictObject({
+  alertId: /* @__PURE__ */ z.string(),
   /** One line a person can read, e.g. "temperature 31.2 °C is above 30". */
-  summary: z.string().check(z.maxLength(500)),
+  summary: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.maxLength(500)),
   deviceId: DeviceId,
   severity: Severity,
   time: Timestamp,
-};
+});
 
 /**
  * Who acted on an alert by hand: the caller's role and the id of the token it used
  * (`operator/7f3c…`), so the alert history says who, without a directory of people.
  */
-export const Actor = z.string().check(z.minLength(1), z.maxLength(200));
+export const Actor = /* @__PURE__ */ z
+  .string()
+  .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(200));
 
-/** Set on an `AlertResolved` only when someone resolved it by hand (or deleted its device). */
-const ResolvedBy = { by: z.optional(Actor) };
+/** `by` is set on an `AlertResolved` only when someone resolved it by hand (or deleted its device). */
+const ResolvableAlert = /* @__PURE__ */ z.extend(AlertBase, { by: /* @__PURE__ */ z.optional(Actor) });
 
 /** An alert's data: a threshold breach on one metric, or a device gone silent. */
-export const AlertData = z.discriminatedUnion('kind', [
-  z.strictObject({
-    ...AlertBase,
-    ...ResolvedBy,
-    kind: z.literal('threshold'),
+export const AlertData = /* @__PURE__ */ z.discriminatedUnion('kind', [
+  /* @__PURE__ */ z.extend(ResolvableAlert, {
+    kind: /* @__PURE__ */ z.literal('threshold'),
     metric: MetricName,
-    value: z.number(),
-    above: z.optional(z.number()),
-    below: z.optional(z.number()),
+    value: /* @__PURE__ */ z.number(),
+    above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+    below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
     readingTimestamp: Timestamp,
   }),
-  z.strictObject({
-    ...AlertBase,
-    ...ResolvedBy,
-    kind: z.literal('silence'),
-    expectedIntervalSeconds: z.int(),
-    lastSeen: z.nullable(Timestamp),
+  /* @__PURE__ */ z.extend(ResolvableAlert, {
+    kind: /* @__PURE__ */ z.literal('silence'),
+    expectedIntervalSeconds: /* @__PURE__ */ z.int(),
+    lastSeen: /* @__PURE__ */ z.nullable(Timestamp),
   }),
 ]);
 export type AlertData = z.infer<typeof AlertData>;
 
-export const AlertRaised = defineEvent({
-  source: SOURCES.enrichment,
+export const AlertRaised = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'AlertRaised',
   version: 1,
   data: AlertData,
 });
 
-export const AlertResolved = defineEvent({
-  source: SOURCES.enrichment,
+export const AlertResolved = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'AlertResolved',
   version: 1,
   data: AlertData,
@@ -216,43 +230,41 @@ export const AlertResolved = defineEvent({
  * The alert an operator acted on, as its lifecycle events carry it: enough to read the event
  * alone (which device, what kind, how severe, what it said) without the alert history.
  */
-const AlertSubject = {
-  ...AlertBase,
-  kind: z.enum(['threshold', 'silence']),
-  metric: z.optional(MetricName),
-  value: z.optional(z.number()),
-  above: z.optional(z.number()),
-  below: z.optional(z.number()),
-};
+const AlertSubject = /* @__PURE__ */ z.extend(AlertBase, {
+  kind: /* @__PURE__ */ z.enum(['threshold', 'silence']),
+  metric: /* @__PURE__ */ z.optional(MetricName),
+  value: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+});
 
 /** Someone took the alert on: recorded once, whoever acknowledges it again. */
-export const AlertAcknowledged = defineEvent({
-  source: SOURCES.enrichment,
+export const AlertAcknowledged = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'AlertAcknowledged',
   version: 1,
-  data: z.strictObject({ ...AlertSubject, by: Actor }),
+  data: /* @__PURE__ */ z.extend(AlertSubject, { by: Actor }),
 });
 
 /** No notification or escalation for the alert until `until`; it still resolves when the device recovers. */
-export const AlertSnoozed = defineEvent({
-  source: SOURCES.enrichment,
+export const AlertSnoozed = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'AlertSnoozed',
   version: 1,
-  data: z.strictObject({ ...AlertSubject, by: Actor, until: Timestamp }),
+  data: /* @__PURE__ */ z.extend(AlertSubject, { by: Actor, until: Timestamp }),
 });
 
 /**
  * The alert is still active, unacknowledged and unsnoozed `escalation` periods of
  * `escalateAfterMinutes` after it was raised: notified again, once per period.
  */
-export const AlertEscalated = defineEvent({
-  source: SOURCES.enrichment,
+export const AlertEscalated = /* @__PURE__ */ defineEvent({
+  source: ENRICHMENT_SOURCE,
   detailType: 'AlertEscalated',
   version: 1,
-  data: z.strictObject({
-    ...AlertSubject,
-    escalation: z.int().check(z.positive()),
-    escalateAfterMinutes: z.int().check(z.positive()),
+  data: /* @__PURE__ */ z.extend(AlertSubject, {
+    escalation: /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.positive()),
+    escalateAfterMinutes: /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.positive()),
   }),
 });
 

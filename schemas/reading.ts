@@ -1,44 +1,46 @@
 import * as z from 'zod/mini';
 import { DeviceId, Metrics, Timestamp } from './common.ts';
-import { ErrorBody } from './error.ts';
+import { ErrorInfo } from './error.ts';
 
 export const MAX_BATCH = 100;
 /** How far ahead of the server clock a reading's timestamp may be. */
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /** One reading as a device posts it. Unknown fields are rejected so typos never pass silently. */
-export const Reading = z.strictObject({
+export const Reading = /* @__PURE__ */ z.strictObject({
   deviceId: DeviceId,
   timestamp: Timestamp,
   metrics: Metrics,
-  sequence: z
-    .optional(z.int().check(z.nonnegative()))
+  sequence: /* @__PURE__ */ z
+    .optional(/* @__PURE__ */ z.int().check(/* @__PURE__ */ z.nonnegative()))
     .register(z.globalRegistry, { description: 'Device-side counter, kept for tracing' }),
 });
 export type Reading = z.infer<typeof Reading>;
 
-export const ReadingBatch = z.strictObject({
-  readings: z.array(Reading).check(z.minLength(1), z.maxLength(MAX_BATCH)),
+export const ReadingBatch = /* @__PURE__ */ z.strictObject({
+  readings: /* @__PURE__ */ z
+    .array(Reading)
+    .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(MAX_BATCH)),
 });
 
 /** Body of `POST /readings`: one reading, or a batch of 1..100. */
-export const IngestRequest = z.union([Reading, ReadingBatch]);
+export const IngestRequest = /* @__PURE__ */ z.union([Reading, ReadingBatch]);
 
 /** The envelope of a batch, checked before its items so each item can be accepted or rejected on its own. */
-export const BatchEnvelope = z.strictObject({
-  readings: z
-    .array(z.unknown())
+export const BatchEnvelope = /* @__PURE__ */ z.strictObject({
+  readings: /* @__PURE__ */ z
+    .array(/* @__PURE__ */ z.unknown())
     .check(
-      z.minLength(1, 'must hold at least 1 reading'),
-      z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} readings`),
+      /* @__PURE__ */ z.minLength(1, 'must hold at least 1 reading'),
+      /* @__PURE__ */ z.maxLength(MAX_BATCH, `must hold at most ${MAX_BATCH} readings`),
     ),
 });
 
-export const AcceptedReading = z.strictObject({
-  readingId: z.string(),
+export const AcceptedReading = /* @__PURE__ */ z.strictObject({
+  readingId: /* @__PURE__ */ z.string(),
   deviceId: DeviceId,
   timestamp: Timestamp,
-  duplicate: z.boolean(),
+  duplicate: /* @__PURE__ */ z.boolean(),
 });
 export type AcceptedReading = z.infer<typeof AcceptedReading>;
 
@@ -46,10 +48,13 @@ export type AcceptedReading = z.infer<typeof AcceptedReading>;
  * How long the device may hold readings back and post them together in one batch: 0 while a
  * dashboard watches the device (post each reading as it comes), more while nobody does.
  */
-export const BufferSeconds = z.int().check(z.nonnegative()).register(z.globalRegistry, {
-  description:
-    'Seconds the device may buffer readings before posting them in one batch; 0 while someone watches the device',
-});
+export const BufferSeconds = /* @__PURE__ */ z
+  .int()
+  .check(/* @__PURE__ */ z.nonnegative())
+  .register(z.globalRegistry, {
+    description:
+      'Seconds the device may buffer readings before posting them in one batch; 0 while someone watches the device',
+  });
 
 /**
  * The `bufferSeconds` the ingest answers a device nobody watches: the longest it may hold a reading
@@ -63,61 +68,77 @@ export const BufferSeconds = z.int().check(z.nonnegative()).register(z.globalReg
 export const UNWATCHED_BUFFER_SECONDS = 3_600;
 
 /** The body of a single reading's 202 answer. */
-export const IngestReadingAnswer = z.extend(AcceptedReading, { bufferSeconds: BufferSeconds });
+export const IngestReadingAnswer = /* @__PURE__ */ z.extend(AcceptedReading, {
+  bufferSeconds: BufferSeconds,
+});
 
 /**
  * One item of a batch answer: accepted (stored now or before with the same values), rejected
  * with field-level details (400), refused because its `(deviceId, timestamp)` is already taken
  * by other values (409), or not stored because the store was unavailable (503: post it again).
  */
-export const IngestItemResult = z.union([
+export const IngestItemResult = /* @__PURE__ */ z.union([
   // `z.extend` keeps AcceptedReading strict
-  z.extend(AcceptedReading, { index: z.int(), status: z.literal(202) }),
-  z.strictObject({
-    index: z.int(),
-    status: z.union([z.literal(400), z.literal(409), z.literal(503)]),
-    error: ErrorBody.shape.error,
+  /* @__PURE__ */ z.extend(AcceptedReading, {
+    index: /* @__PURE__ */ z.int(),
+    status: /* @__PURE__ */ z.literal(202),
+  }),
+  /* @__PURE__ */ z.strictObject({
+    index: /* @__PURE__ */ z.int(),
+    status: /* @__PURE__ */ z.union([
+      /* @__PURE__ */ z.literal(400),
+      /* @__PURE__ */ z.literal(409),
+      /* @__PURE__ */ z.literal(503),
+    ]),
+    error: ErrorInfo,
   }),
 ]);
 export type IngestItemResult = z.infer<typeof IngestItemResult>;
 
 /** The body of a batch's 202 or 207 answer. */
-export const IngestBatchAnswer = z.strictObject({
-  accepted: z.int(),
-  rejected: z.int(),
-  results: z.array(IngestItemResult),
+export const IngestBatchAnswer = /* @__PURE__ */ z.strictObject({
+  accepted: /* @__PURE__ */ z.int(),
+  rejected: /* @__PURE__ */ z.int(),
+  results: /* @__PURE__ */ z.array(IngestItemResult),
   /** On 202 and 207: how long the device may buffer its next readings. */
-  bufferSeconds: z.optional(BufferSeconds),
+  bufferSeconds: /* @__PURE__ */ z.optional(BufferSeconds),
 });
 
 /** Why the enrichment workflow gave up on a reading: the Step Functions error name and its cause. */
-export const EnrichmentError = z.strictObject({ error: z.string(), cause: z.string() });
+export const EnrichmentError = /* @__PURE__ */ z.strictObject({
+  error: /* @__PURE__ */ z.string(),
+  cause: /* @__PURE__ */ z.string(),
+});
 export type EnrichmentError = z.infer<typeof EnrichmentError>;
 
 /** A reading as stored and served by `GET /devices/{id}/readings`. */
-export const StoredReading = z.strictObject({
+export const StoredReading = /* @__PURE__ */ z.strictObject({
   deviceId: DeviceId,
   timestamp: Timestamp,
   metrics: Metrics,
-  sequence: z.optional(z.int()),
+  sequence: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.int()),
   receivedAt: Timestamp,
-  enrichment: z.optional(z.record(z.string(), z.unknown())),
-  enrichmentError: z.optional(EnrichmentError).register(z.globalRegistry, {
+  enrichment: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.unknown()),
+  ),
+  enrichmentError: /* @__PURE__ */ z.optional(EnrichmentError).register(z.globalRegistry, {
     description:
       'Present while the reading could not be enriched: the error the enrichment workflow gave up on. The reading waits in the enrich dead-letter queue for a redrive.',
   }),
 });
 export type StoredReading = z.infer<typeof StoredReading>;
 
-export const ReadingsPage = z.strictObject({
-  items: z.array(StoredReading),
-  nextCursor: z.nullable(z.string()),
+export const ReadingsPage = /* @__PURE__ */ z.strictObject({
+  items: /* @__PURE__ */ z.array(StoredReading),
+  nextCursor: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.string()),
 });
 
 /** The bucket sizes `GET /devices/{id}/readings?bucket=` aggregates by; buckets are aligned to UTC. */
-export const BucketSize = z.enum(['1m', '5m', '15m', '1h', '6h', '1d']).register(z.globalRegistry, {
-  description: 'Bucket size: 1 or 5 or 15 minutes, 1 or 6 hours, 1 day, aligned to UTC',
-});
+export const BucketSize = /* @__PURE__ */ z
+  .enum(['1m', '5m', '15m', '1h', '6h', '1d'])
+  .register(z.globalRegistry, {
+    description: 'Bucket size: 1 or 5 or 15 minutes, 1 or 6 hours, 1 day, aligned to UTC',
+  });
 export type BucketSize = z.infer<typeof BucketSize>;
 
 /**
@@ -129,38 +150,42 @@ export type BucketSize = z.infer<typeof BucketSize>;
 export const HISTORY_REACH_DAYS = { readings: 30, hourly: 90, rollups: 400 } as const;
 
 /** Query of `GET /devices/{id}/readings`. */
-export const ReadingsQuery = z.strictObject({
-  from: z.optional(Timestamp),
-  to: z.optional(Timestamp),
-  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000))),
-  cursor: z.optional(z.string().check(z.minLength(1))),
-  bucket: z.optional(BucketSize),
+export const ReadingsQuery = /* @__PURE__ */ z.strictObject({
+  from: /* @__PURE__ */ z.optional(Timestamp),
+  to: /* @__PURE__ */ z.optional(Timestamp),
+  limit: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.coerce
+      .number()
+      .check(/* @__PURE__ */ z.int(), /* @__PURE__ */ z.gte(1), /* @__PURE__ */ z.lte(1000)),
+  ),
+  cursor: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1))),
+  bucket: /* @__PURE__ */ z.optional(BucketSize),
   /** `csv`: the whole range as a CSV file, streamed (also asked for with `Accept: text/csv`). */
-  format: z.optional(z.enum(['json', 'csv'])),
+  format: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.enum(['json', 'csv'])),
 });
 export type ReadingsQuery = z.infer<typeof ReadingsQuery>;
 
 /** One metric over one bucket: `first` and `last` are the values at the bucket's earliest and latest reading. */
-export const MetricAggregate = z.strictObject({
-  min: z.number(),
-  max: z.number(),
-  avg: z.number(),
-  count: z.int(),
-  first: z.number(),
-  last: z.number(),
+export const MetricAggregate = /* @__PURE__ */ z.strictObject({
+  min: /* @__PURE__ */ z.number(),
+  max: /* @__PURE__ */ z.number(),
+  avg: /* @__PURE__ */ z.number(),
+  count: /* @__PURE__ */ z.int(),
+  first: /* @__PURE__ */ z.number(),
+  last: /* @__PURE__ */ z.number(),
 });
 export type MetricAggregate = z.infer<typeof MetricAggregate>;
 
 /** One bucket of a device's history: `[start, end)`, with each metric that had readings in it. */
-export const BucketAggregate = z.strictObject({
+export const BucketAggregate = /* @__PURE__ */ z.strictObject({
   start: Timestamp,
   end: Timestamp,
-  metrics: z.record(z.string(), MetricAggregate),
+  metrics: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), MetricAggregate),
 });
 export type BucketAggregate = z.infer<typeof BucketAggregate>;
 
 /** The answer of `GET /devices/{id}/readings?bucket=`: buckets oldest first, empty ones left out. */
-export const AggregatesPage = z.strictObject({
-  items: z.array(BucketAggregate),
-  nextCursor: z.nullable(z.string()),
+export const AggregatesPage = /* @__PURE__ */ z.strictObject({
+  items: /* @__PURE__ */ z.array(BucketAggregate),
+  nextCursor: /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.string()),
 });

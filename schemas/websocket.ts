@@ -5,34 +5,40 @@ import { EVENTS, type EventName } from './events.ts';
 export const MAX_SUBSCRIBE_DEVICES = 100;
 
 /** What a dashboard sends over the WebSocket. */
-export const SubscriptionRequest = z.strictObject({
-  action: z.enum(['subscribe', 'unsubscribe']),
-  deviceIds: z.array(DeviceId).check(z.minLength(1), z.maxLength(MAX_SUBSCRIBE_DEVICES)),
+export const SubscriptionRequest = /* @__PURE__ */ z.strictObject({
+  action: /* @__PURE__ */ z.enum(['subscribe', 'unsubscribe']),
+  deviceIds: /* @__PURE__ */ z
+    .array(DeviceId)
+    .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(MAX_SUBSCRIBE_DEVICES)),
 });
 export type SubscriptionRequest = z.infer<typeof SubscriptionRequest>;
 
-export const SubscribedMessage = z.strictObject({
-  type: z.enum(['subscribed', 'unsubscribed']),
-  deviceIds: z.array(DeviceId),
+export const SubscribedMessage = /* @__PURE__ */ z.strictObject({
+  type: /* @__PURE__ */ z.enum(['subscribed', 'unsubscribed']),
+  deviceIds: /* @__PURE__ */ z.array(DeviceId),
 });
 
-export const ErrorMessage = z.strictObject({
-  type: z.literal('error'),
-  code: z.enum(['Forbidden', 'BadRequest']),
-  message: z.string(),
-  details: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
-  deviceIds: z.optional(z.array(DeviceId)),
+export const ErrorMessage = /* @__PURE__ */ z.strictObject({
+  type: /* @__PURE__ */ z.literal('error'),
+  code: /* @__PURE__ */ z.enum(['Forbidden', 'BadRequest']),
+  message: /* @__PURE__ */ z.string(),
+  details: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.array(
+      /* @__PURE__ */ z.object({ path: /* @__PURE__ */ z.string(), message: /* @__PURE__ */ z.string() }),
+    ),
+  ),
+  deviceIds: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.array(DeviceId)),
 });
 
 /** A domain event as dashboards receive it. */
-export const PushMessage = z.strictObject({
-  type: z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
+export const PushMessage = /* @__PURE__ */ z.strictObject({
+  type: /* @__PURE__ */ z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
   deviceId: DeviceId,
-  eventId: z.uuid(),
+  eventId: /* @__PURE__ */ z.uuid(),
   time: Timestamp,
-  data: z.record(z.string(), z.unknown()),
+  data: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.unknown()),
 });
 export type PushMessage = z.infer<typeof PushMessage>;
 
-export const ServerMessage = z.union([SubscribedMessage, ErrorMessage, PushMessage]);
+export const ServerMessage = /* @__PURE__ */ z.union([SubscribedMessage, ErrorMessage, PushMessage]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

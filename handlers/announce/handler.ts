@@ -23,6 +23,6 @@ export const handler = makeHandler({
   busName: requireEnv('TELEMETRY_BUS'),
   publishAll: (entries) => publishAll(eventBridge, entries),
   watchedUntil: devices.watchedUntil,
-  warn: (message, context) => logger.warn(message, context),
+  warn: (message, context) => logger().warn(message, context),
   now: () => new Date(),
 });

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { principalContext, verifyToken } from '../lib/auth.ts';
+import { principalContext, type SigningKeySource, verifyToken } from '../lib/auth.ts';
 
 /**
  * An Allow policy for every method of the API's stage, so that API Gateway's authorizer cache
@@ -27,15 +27,17 @@ export const UNAUTHORIZED = 'Unauthorized';
 
 /**
  * A REQUEST authorizer that accepts a valid admin or viewer token found by `tokenOf`, and
- * passes the principal to the integration as context.
+ * passes the principal to the integration as context. A key that cannot be read is the
+ * authorizer's failure (API Gateway answers 500), not the caller's: it is not turned into a 401.
  */
 export const tokenAuthorizer =
-  (signingKey: Uint8Array, tokenOf: (event: APIGatewayRequestAuthorizerEvent) => string | undefined) =>
+  (signingKey: SigningKeySource, tokenOf: (event: APIGatewayRequestAuthorizerEvent) => string | undefined) =>
   async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     const token = tokenOf(event);
     if (!token) throw new Error(UNAUTHORIZED);
+    const key = await signingKey();
     try {
-      const principal = await verifyToken(signingKey, token);
+      const principal = await verifyToken(key, token);
       return allowAll(principal.role, event.methodArn, principalContext(principal));
     } catch {
       throw new Error(UNAUTHORIZED);

@@ -33,7 +33,7 @@ export const liveSilenceCheckDeps = (): SilenceCheckDeps => ({
   },
   saveAlertStates: (deviceId, updates) => devices.updateAlertStates(deviceId, updates),
   claimResolution: (alertId) => alerts.claimForDevice(alertId),
-  warn: (message, context) => logger.warn(message, context),
+  warn: (message, context) => logger().warn(message, context),
 });
 
 export const handler = makeHandler(liveSilenceCheckDeps());

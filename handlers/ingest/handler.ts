@@ -76,7 +76,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
   createHour: readings.createHour,
   probeHour: readings.probeHour,
   markFull: readings.markFull,
-  warn: (message, context) => logger.warn(message, context),
+  warn: (message, context) => logger().warn(message, context),
   watchedUntil: devices.watchedUntil,
   keyByHash: (hash) => keys.get(hash),
   deviceWithCurrentKey: async (hash) => {

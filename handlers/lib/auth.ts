@@ -21,6 +21,9 @@ const ALGORITHM = 'HS256';
 
 const Claims = z.object({ role: Role, devices: DeviceScope, jti: z.optional(z.string()) });
 
+/** Where a handler gets the HMAC key that signs bearer tokens: a port, so tests hand one in. */
+export type SigningKeySource = () => Promise<Uint8Array>;
+
 /** Decodes the base64url HMAC key that signs bearer tokens (32 random bytes, generated at set-up). */
 export const signingKeyFrom = (encoded: string): Uint8Array => {
   const key = Buffer.from(encoded, 'base64url');

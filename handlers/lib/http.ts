@@ -123,7 +123,7 @@ export const withErrors =
       return await handler(event);
     } catch (error) {
       if (error instanceof HttpError) return problem(error);
-      logger.error('Unhandled error', { error: error as Error, ...requestLineOf(event) });
+      logger().error('Unhandled error', { error: error as Error, ...requestLineOf(event) });
       return problem(
         new HttpError(500, 'InternalError', 'The request could not be completed; it is safe to retry'),
       );

@@ -1,7 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { makeOnce } from './read-once.ts';
 
-/** One structured logger per function; the service name comes from `POWERTOOLS_SERVICE_NAME`. */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sensorbus' });
+/**
+ * The function's one structured logger (the service name comes from `POWERTOOLS_SERVICE_NAME`),
+ * created by the first line logged and kept for the execution environment's life. The handlers
+ * log only warnings and errors, so most environments never log; created at init, the Logger (its
+ * options, and the `Console` it writes through, which opens `process.stdout` and `stderr`) was
+ * part of every cold start of the functions that import it.
+ */
+export const logger: () => Logger = /* @__PURE__ */ makeOnce(
+  () => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sensorbus' }),
+);
 
 /**
  * The keys that identify a reading in a log line. Its time goes under `readingTimestamp`:

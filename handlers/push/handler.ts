@@ -47,7 +47,7 @@ export const livePushDeps = (): PushDeps => ({
     }
   },
   forget: (connectionId) => connections.remove(connectionId),
-  warn: (text, context) => logger.warn(text, context),
+  warn: (text, context) => logger().warn(text, context),
 });
 
 export const handler = makeHandler(livePushDeps());

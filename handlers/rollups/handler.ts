@@ -15,7 +15,7 @@ export const handler = makeHandler({
   rollups: dynamoRollups(dynamo, requireEnv('ROLLUPS_TABLE')),
   retentionDays: requirePositiveNumberEnv('ROLLUPS_RETENTION_DAYS'),
   onFailure: (contribution, error) =>
-    logger.error('Rollup not updated; the batch is retried from its earliest reading', {
+    logger().error('Rollup not updated; the batch is retried from its earliest reading', {
       deviceId: contribution.deviceId,
       size: contribution.size,
       bucketStart: contribution.start,

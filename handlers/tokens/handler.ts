@@ -1,16 +1,16 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { CreateTokenRequest, DEFAULT_TOKEN_TTL_SECONDS } from '../../schemas/token.ts';
-import { principalOf, requireAdmin, signToken } from '../lib/auth.ts';
+import { principalOf, requireAdmin, type SigningKeySource, signToken } from '../lib/auth.ts';
 import { json, parseJsonBody, validate, withErrors } from '../lib/http.ts';
-import { loadSigningKey } from '../lib/signing-key.ts';
+import { cachedSigningKey } from '../lib/signing-key.ts';
 
 /** `POST /tokens` (admin): issues a viewer token for some devices or all of them. */
-export const makeHandler = (signingKey: Uint8Array, now: () => Date) =>
+export const makeHandler = (signingKey: SigningKeySource, now: () => Date) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     requireAdmin(principalOf(event));
     const request = validate(CreateTokenRequest, parseJsonBody(event));
     const issued = await signToken(
-      signingKey,
+      await signingKey(),
       { role: request.role, deviceIds: request.deviceIds },
       request.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
       now(),
@@ -18,4 +18,4 @@ export const makeHandler = (signingKey: Uint8Array, now: () => Date) =>
     return json(201, issued);
   });
 
-export const handler = makeHandler(await loadSigningKey(), () => new Date());
+export const handler = makeHandler(cachedSigningKey, () => new Date());

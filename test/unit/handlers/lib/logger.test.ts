@@ -10,12 +10,12 @@ const linesWritten = (act: () => void): Record<string, unknown>[] => {
       return true;
     });
   }
-  const level = logger.getLevelName();
-  logger.setLogLevel('WARN');
+  const level = logger().getLevelName();
+  logger().setLogLevel('WARN');
   try {
     act();
   } finally {
-    logger.setLogLevel(level);
+    logger().setLogLevel(level);
   }
   vi.restoreAllMocks();
   return lines
@@ -31,11 +31,11 @@ describe('logger', () => {
     const reading = { deviceId: 'greenhouse-1', timestamp: '2026-11-23T09:00:00.000Z' };
 
     const lines = linesWritten(() => {
-      logger.warn('Reading could not be stored', {
+      logger().warn('Reading could not be stored', {
         ...readingLogKeys(reading),
         error: new Error('throttled'),
       });
-      logger.warn('Reading could not be stored', {
+      logger().warn('Reading could not be stored', {
         deviceId: reading.deviceId,
         timestamp: reading.timestamp,
       });
