@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHourKey } from '../../handlers/lib/hour-items.ts';
 import { buses, tables } from '../../infra/topology.ts';
 import { type AccountingArgs, accountFor, tapBus } from '../bench/accounting.ts';
-import { benchEpochMs, readingAt } from '../bench/readings.ts';
+import { readingAt } from '../bench/readings.ts';
 import { startTestCloud, storedItems, type TestCloud } from '../support/local-cloud.ts';
 
 let t: TestCloud;
@@ -13,20 +13,27 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** Readings the bench posts in batches of 100: more than an hour item packs, so the rest are reading items. */
+/** Readings posted in uploads of 100, a second apart in one hour: more than its hour item packs, so the rest are reading items. */
 const UPLOADS = 3;
 const BATCH = 100;
 
-/** Posts the bench's readings of a device, as its batches-of-100 target does; answers the timestamps accepted. */
+/** The start of an hour more than a day ago: each test posts into an hour of its own. */
+const hourAgo = (hours: number) => (Math.floor(Date.now() / 3_600_000) - 24 - hours) * 3_600_000;
+
+/** Posts readings of a device in uploads of 100; answers the timestamps accepted. */
 const post = async (deviceId: string, epochMs: number): Promise<string[]> => {
   const apiKey = await t.registerDevice(deviceId, {
     metrics: { temperature: { unit: '°C' }, humidity: { unit: '%' } },
   });
   const accepted: string[] = [];
   for (let upload = 0; upload < UPLOADS; upload++) {
-    const readings = Array.from({ length: BATCH }, (_, i) =>
-      readingAt(deviceId, epochMs, upload * BATCH + i),
-    );
+    const readings = Array.from({ length: BATCH }, (_, i) => {
+      const index = upload * BATCH + i;
+      return {
+        ...readingAt(deviceId, epochMs, index),
+        timestamp: new Date(epochMs + index * 1000).toISOString(),
+      };
+    });
     const response = await t.api('/readings', { method: 'POST', apiKey, json: { readings } });
     expect(response.status).toBe(202);
     const { results } = (await response.json()) as { results: { timestamp: string; duplicate: boolean }[] };
@@ -52,7 +59,7 @@ describe('the bench accounting', () => {
     const telemetry = tapBus(t.cloud.events, buses.telemetry.name);
     try {
       const deviceId = 'bench-accounting-packed';
-      const accepted = await post(deviceId, benchEpochMs());
+      const accepted = await post(deviceId, hourAgo(0));
       // Taken at once: the readings are announced from the stream after their answers.
       const accounting = await accountOf({ telemetry, ingest: [{ deviceId, acceptedTimestamps: accepted }] });
 
@@ -86,7 +93,7 @@ describe('the bench accounting', () => {
     const deviceId = 'bench-accounting-faults';
     let accepted: string[];
     try {
-      accepted = await post(deviceId, benchEpochMs() + 3_600_000);
+      accepted = await post(deviceId, hourAgo(1));
       await accountOf({ telemetry, ingest: [{ deviceId, acceptedTimestamps: accepted }] });
     } finally {
       telemetry.stop();
