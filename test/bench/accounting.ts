@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { readingIdOf } from '../../handlers/lib/ids.ts';
+import { readingsOfItems } from '../../handlers/lib/readings-store.ts';
 import { tables } from '../../infra/topology.ts';
 import type { BusEvent, LocalEventBridge } from '../../local-cloud/emulators/eventbridge/service.ts';
 import { ReadingRecorded } from '../../schemas/events.ts';
@@ -56,23 +58,37 @@ export interface DeviceAccount {
   readonly deviceId: string;
   /** Readings answered 202 `duplicate: false`. */
   readonly accepted: number;
-  /** Items in the device's partition of the readings table. */
+  /**
+   * Distinct readings in the device's partition of the readings table, hour items flattened into
+   * their readings as the readers flatten them (`readingsOfItems`).
+   */
   readonly stored: number;
-  /** Distinct `ReadingRecorded` event ids seen on the telemetry bus. */
-  readonly emitted: number;
+  /** Distinct readings (by `readingId`) that `ReadingRecorded` events on the telemetry bus carried. */
+  readonly announced: number;
   /** Accepted readings that are not both stored and announced. */
   readonly lost: number;
-  /** Extra deliveries of an event id already seen. */
+  /**
+   * Announcements of a reading past its first, across every event that carried it, plus stored
+   * copies of a reading past its first (a reading both packed in its hour item and in an item of
+   * its own).
+   */
   readonly duplicated: number;
+  /** Of `duplicated`: deliveries again of an event id already seen (consumers drop those as repeats). */
+  readonly repeatedEvents: number;
   /** Stored readings whose answer the client never read (in flight when the load stopped). */
   readonly storedUnacknowledged: number;
+  /** Stored readings, acknowledged or not, that no `ReadingRecorded` announced: the outbox failed them. */
+  readonly unannounced: number;
 }
 
 const MAX_PAGES = 10_000;
 
-/** Every stored timestamp of a device, read consistently. */
-const storedOf = async (client: DynamoDBDocumentClient, deviceId: string) => {
-  const timestamps = new Set<string>();
+/**
+ * Every stored reading of a device, read consistently, with how many items hold it: each item is
+ * flattened on its own by the readers' `readingsOfItems`, so a reading held twice is seen twice.
+ */
+const storedOf = async (client: DynamoDBDocumentClient, deviceId: string): Promise<Map<string, number>> => {
+  const copies = new Map<string, number>();
   let startKey: Record<string, unknown> | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
     const result = await client.send(
@@ -80,22 +96,27 @@ const storedOf = async (client: DynamoDBDocumentClient, deviceId: string) => {
         TableName: tables.readings.name,
         KeyConditionExpression: 'deviceId = :d',
         ExpressionAttributeValues: { ':d': deviceId },
-        ExpressionAttributeNames: { '#t': 'timestamp' },
-        ProjectionExpression: '#t',
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of result.Items ?? [])
-      if (typeof item.timestamp === 'string') timestamps.add(item.timestamp);
+      for (const { timestamp } of readingsOfItems([item]))
+        copies.set(timestamp, (copies.get(timestamp) ?? 0) + 1);
     startKey = result.LastEvaluatedKey;
-    if (!startKey) return { timestamps };
+    if (!startKey) return copies;
   }
   throw new Error(`the readings of ${deviceId} span more than ${MAX_PAGES} pages`);
 };
 
+/** What the `ReadingRecorded` events of one device announced, by `readingId`. */
+interface DeviceAnnouncements {
+  /** The ids of the events that carried each reading, one entry per delivery. */
+  readonly eventIdsOf: Map<string, string[]>;
+}
+
 interface Announced {
-  readonly byDevice: Map<string, { timestamps: Set<string>; eventIds: Map<string, number> }>;
+  readonly byDevice: Map<string, DeviceAnnouncements>;
   malformed: number;
   /** Events of the tap read so far. */
   read: number;
@@ -103,7 +124,8 @@ interface Announced {
 
 /**
  * Reads the `ReadingRecorded` events the tap gathered since the last call, each checked against
- * its contract, into timestamps and event-id counts per device.
+ * its contract, into the deliveries of each reading by `readingId`, per device: one v2 event
+ * carries every reading of an upload (or of a stream batch), so events are not readings.
  */
 const readAnnouncements = (announced: Announced, events: readonly BusEvent[]): Announced => {
   const { byDevice } = announced;
@@ -120,11 +142,14 @@ const readAnnouncements = (announced: Announced, events: readonly BusEvent[]): A
     const { metadata, data } = detail.data;
     let device = byDevice.get(data.deviceId);
     if (!device) {
-      device = { timestamps: new Set(), eventIds: new Map() };
+      device = { eventIdsOf: new Map() };
       byDevice.set(data.deviceId, device);
     }
-    for (const reading of data.readings) device.timestamps.add(reading.timestamp);
-    device.eventIds.set(metadata.eventId, (device.eventIds.get(metadata.eventId) ?? 0) + 1);
+    for (const { readingId } of data.readings) {
+      const eventIds = device.eventIdsOf.get(readingId);
+      if (eventIds) eventIds.push(metadata.eventId);
+      else device.eventIdsOf.set(readingId, [metadata.eventId]);
+    }
   }
   return announced;
 };
@@ -137,37 +162,76 @@ export interface Accounting {
   readonly malformedEvents: number;
   readonly lost: number;
   readonly duplicated: number;
+  readonly unannounced: number;
+  /**
+   * Whether the readings stream and the functions were idle when the account was taken, and two
+   * accounts taken apart agreed; false when `settleMs` ran out first (a loss may then be a delay).
+   */
+  readonly settled: boolean;
+  /** How long the account waited for the stream and the bus to settle (ms). */
+  readonly settleWaitMs: number;
 }
 
-interface AccountingArgs {
+export interface AccountingArgs {
   readonly edge: EdgeAccess;
-  readonly telemetry: BusTap;
+  readonly telemetry: Pick<BusTap, 'events'>;
   readonly ingest: readonly { deviceId: string; acceptedTimestamps: readonly string[] }[];
   readonly store: { deviceId: string; storedItems: number };
+  /**
+   * Whether nothing is left to move the figures: every record of the readings stream taken by its
+   * consumers (so the announcer has put each stored reading's event on the bus) and no function
+   * running (a request still being served may store more).
+   */
+  readonly idle: () => boolean;
   /** How long to wait for the figures to stop moving. */
   readonly settleMs: number;
 }
 
+/** Polls `idle` until it holds, or the deadline passes: whether it held. */
+const untilIdle = async (idle: () => boolean, deadline: number): Promise<boolean> => {
+  for (;;) {
+    if (idle()) return true;
+    if (performance.now() >= deadline) return false;
+    await sleep(50);
+  }
+};
+
+/** The figures two accounts must agree on (the tap is read incrementally, so the accounts are compared, not the state). */
+const figuresOf = (account: Omit<Accounting, 'settled' | 'settleWaitMs'>): string =>
+  JSON.stringify({
+    devices: account.devices,
+    storeCheck: account.storeCheck,
+    malformed: account.malformedEvents,
+  });
+
 /**
- * Accounts for every reading acknowledged to a device: it must be in the readings table and have
- * been announced on the telemetry bus exactly once (the architecture's "do not lose events";
- * event ids are deterministic, so a repeat is visible as the same `detail.metadata.eventId`).
- * Requests still in flight when the load stopped are left to finish: the account is taken again
- * until two in a row agree (at most `settleMs`).
+ * Accounts for every reading acknowledged to a device: it must be in the readings table (hour
+ * items flattened) and have been announced on the telemetry bus, each exactly once (the
+ * architecture's "do not lose events"; event ids are deterministic, so a redelivery is visible as
+ * the same `detail.metadata.eventId`, another announcement of a reading as another one). Stored
+ * readings reach the bus through the readings stream after their answer, so the account waits
+ * until the stream is drained and no function runs, takes the account, and takes it again after
+ * a pause until two agree (at most `settleMs`): a reading still missing then is lost, not late.
  */
 export const accountFor = async (args: AccountingArgs): Promise<Accounting> => {
   const client = DynamoDBDocumentClient.from(new DynamoDBClient(edgeClientConfig(args.edge)));
   const announced: Announced = { byDevice: new Map(), malformed: 0, read: 0 };
+  const started = performance.now();
+  const deadline = started + args.settleMs;
   try {
-    const deadline = performance.now() + args.settleMs;
+    let idle = await untilIdle(args.idle, deadline);
     let previous = await takeAccount(client, args, announced);
-    for (let attempt = 0; attempt < 100 && performance.now() < deadline; attempt++) {
+    for (let attempt = 0; attempt < 100; attempt++) {
       await sleep(500);
+      idle = (await untilIdle(args.idle, deadline)) && idle;
       const current = await takeAccount(client, args, announced);
-      if (JSON.stringify(current) === JSON.stringify(previous)) return current;
+      const agreed = figuresOf(current) === figuresOf(previous);
       previous = current;
+      if ((agreed && idle) || performance.now() >= deadline)
+        return { ...current, settled: agreed && idle, settleWaitMs: performance.now() - started };
+      idle = true;
     }
-    return previous;
+    return { ...previous, settled: false, settleWaitMs: performance.now() - started };
   } finally {
     client.destroy();
   }
@@ -177,41 +241,48 @@ const takeAccount = async (
   client: DynamoDBDocumentClient,
   args: AccountingArgs,
   announced: Announced,
-): Promise<Accounting> => {
+): Promise<Omit<Accounting, 'settled' | 'settleWaitMs'>> => {
   const { byDevice, malformed } = readAnnouncements(announced, args.telemetry.events);
   const devices: DeviceAccount[] = [];
   for (const { deviceId, acceptedTimestamps } of args.ingest) {
     const stored = await storedOf(client, deviceId);
-    const emitted = byDevice.get(deviceId) ?? { timestamps: new Set<string>(), eventIds: new Map() };
+    const { eventIdsOf } = byDevice.get(deviceId) ?? { eventIdsOf: new Map<string, string[]>() };
     const accepted = new Set(acceptedTimestamps);
+    const isAnnounced = (timestamp: string) => eventIdsOf.has(readingIdOf(deviceId, timestamp));
     let lost = 0;
-    for (const timestamp of accepted) {
-      if (!stored.timestamps.has(timestamp) || !emitted.timestamps.has(timestamp)) lost++;
-    }
+    for (const timestamp of accepted) if (!stored.has(timestamp) || !isAnnounced(timestamp)) lost++;
     let storedUnacknowledged = 0;
-    for (const timestamp of stored.timestamps) if (!accepted.has(timestamp)) storedUnacknowledged++;
+    let unannounced = 0;
     let duplicated = 0;
-    for (const count of emitted.eventIds.values()) duplicated += count - 1;
+    for (const [timestamp, copies] of stored) {
+      if (!accepted.has(timestamp)) storedUnacknowledged++;
+      if (!isAnnounced(timestamp)) unannounced++;
+      duplicated += copies - 1;
+    }
+    let repeatedEvents = 0;
+    for (const eventIds of eventIdsOf.values()) {
+      duplicated += eventIds.length - 1;
+      repeatedEvents += eventIds.length - new Set(eventIds).size;
+    }
     devices.push({
       deviceId,
       accepted: accepted.size,
-      stored: stored.timestamps.size,
-      emitted: emitted.eventIds.size,
+      stored: stored.size,
+      announced: eventIdsOf.size,
       lost,
       duplicated,
+      repeatedEvents,
       storedUnacknowledged,
+      unannounced,
     });
   }
   const storeStored = await storedOf(client, args.store.deviceId);
   return {
     devices,
-    storeCheck: {
-      deviceId: args.store.deviceId,
-      expected: args.store.storedItems,
-      stored: storeStored.timestamps.size,
-    },
+    storeCheck: { deviceId: args.store.deviceId, expected: args.store.storedItems, stored: storeStored.size },
     malformedEvents: malformed,
     lost: devices.reduce((sum, d) => sum + d.lost, 0),
     duplicated: devices.reduce((sum, d) => sum + d.duplicated, 0),
+    unannounced: devices.reduce((sum, d) => sum + d.unannounced, 0),
   };
 };

@@ -1,12 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { ingest } from '../../handlers/ingest/ingest.ts';
 import { mapWithLimit } from '../../handlers/lib/concurrency.ts';
+import { isHourKey } from '../../handlers/lib/hour-items.ts';
+import { readingIdOf } from '../../handlers/lib/ids.ts';
+import { dynamoReadings } from '../../handlers/lib/readings-store.ts';
 import { tables } from '../../infra/topology.ts';
-import { startTestCloud, type TestCloud } from '../support/local-cloud.ts';
+import type { Reading } from '../../schemas/reading.ts';
+import { startTestCloud, TEST_RETENTION_DAYS, type TestCloud } from '../support/local-cloud.ts';
 
 /** One way of loading a chart's history: how many requests, bytes and milliseconds it took. */
 export interface HistoryLoad {
@@ -17,10 +23,17 @@ export interface HistoryLoad {
   readonly items: number;
 }
 
+/** How seeded readings sit in the readings table: items in all, of which hour items. */
+export interface SeededItems {
+  readonly items: number;
+  readonly hourItems: number;
+}
+
 export interface HistoryBench {
   readonly days: number;
   readonly intervalSeconds: number;
   readonly readings: number;
+  readonly stored: SeededItems;
   /** How long seeding the readings took, and the rollups consumer's invocations over their INSERT records. */
   readonly seedMs: number;
   readonly rollupsMs: number;
@@ -94,6 +107,86 @@ const batchWrite = async (
   });
 };
 
+/** Readings of one upload: the API's largest batch, as a device that buffers an hour posts them. */
+const UPLOAD_READINGS = 100;
+/** Days of readings seeded at once (each day's uploads one after another, as one device posts them). */
+const SEED_CONCURRENCY = 4;
+
+/**
+ * Stores a device's readings as ingest stores them for a device nobody watches (which buffers an
+ * hour and posts it in uploads of {@link UPLOAD_READINGS}): the ingest use case itself
+ * (`handlers/ingest/ingest.ts`) over the readings table's adapter, so each hour's readings are
+ * packed in its hour item up to its byte budget and the rest are reading items. It writes straight
+ * into dynalite (behind the edge), so no stream record is made: through the edge, the announcer
+ * and every consumer would take each upload too.
+ */
+const seedAsIngested = async (
+  t: TestCloud,
+  deviceId: string,
+  count: number,
+  readingAt: (index: number) => Reading,
+  readingsPerDay: number,
+): Promise<SeededItems> => {
+  const dynamo = DynamoDBDocumentClient.from(t.cloud.dynamodb.directClient(), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const failures: string[] = [];
+  const deps = {
+    ...dynamoReadings(dynamo, tables.readings.name),
+    warn: (message: string) => failures.push(message),
+  };
+  const days = Array.from({ length: Math.ceil(count / readingsPerDay) }, (_, d) => d);
+  await mapWithLimit(days, SEED_CONCURRENCY, async (day) => {
+    const end = Math.min(count, (day + 1) * readingsPerDay);
+    for (let first = day * readingsPerDay; first < end; first += UPLOAD_READINGS) {
+      const readings = Array.from({ length: Math.min(UPLOAD_READINGS, end - first) }, (_, i) => ({
+        index: i,
+        reading: readingAt(first + i),
+      }));
+      const last = readings.at(-1)?.reading.timestamp ?? '';
+      const outcomes = await ingest(
+        readings,
+        {
+          correlationId: randomUUID(),
+          uploadId: randomUUID(),
+          receivedAt: new Date(last),
+          retentionDays: TEST_RETENTION_DAYS,
+          watched: false,
+        },
+        deps,
+      );
+      const notStored = outcomes.filter(({ outcome }) => outcome !== 'stored');
+      if (notStored.length > 0)
+        throw new Error(
+          `seeding ${deviceId}: ${notStored.length} readings from ${first} not stored (${notStored[0]?.outcome}; ${failures[0] ?? 'no warning'})`,
+        );
+    }
+  });
+  const items = await itemsOf(t, deviceId);
+  return { items: items.length, hourItems: items.filter((item) => isHourKey(String(item.timestamp))).length };
+};
+
+/** Every item of a device's partition of the readings table, in key order, straight from dynalite. */
+const itemsOf = async (t: TestCloud, deviceId: string): Promise<Record<string, unknown>[]> => {
+  const dynamo = DynamoDBDocumentClient.from(t.cloud.dynamodb.directClient());
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tables.readings.name,
+        KeyConditionExpression: 'deviceId = :d',
+        ExpressionAttributeValues: { ':d': deviceId },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+};
+
 /** Every page of a query, following `nextCursor`, counting requests and bytes. */
 const loadAll = async (t: TestCloud, token: string, what: string, path: string): Promise<HistoryLoad> => {
   const started = performance.now();
@@ -117,13 +210,15 @@ const loadAll = async (t: TestCloud, token: string, what: string, path: string):
 };
 
 /**
- * A 30-day chart's history for a device reporting every `intervalSeconds`. The readings are
- * seeded straight into dynalite with BatchWriteItem (as ingest stores them, 25 a request): through
- * the edge, each write also makes its stream record, which seeded 37 readings a second on 2 cores
- * at load average 15, hours for 30 days. Their INSERT records are then handed to the rollups
- * consumer as its stream mapping would, in batches of the mapping's size and in order, so the
- * rollups are the consumer's own. Then the chart's load is measured from the rollups (6 h and 1 h
- * buckets) and from the raw readings (pages of 1,000).
+ * A 30-day chart's history for a device reporting every `intervalSeconds`, nobody watching it. The
+ * readings are seeded straight into dynalite as ingest stores them ({@link seedAsIngested}: hour
+ * items, and reading items past an hour item's budget): through the edge, each write also makes
+ * its stream record, which seeded 37 readings a second on 2 cores at load average 15, hours for 30
+ * days. The items are then handed to the rollups consumer as INSERT records, in batches of its
+ * mapping's size and in key order, so the rollups are the consumer's own, folded from the readings
+ * the stream would have brought (an hour item's readings read from it as `newReadingsOf` reads
+ * them). Then the chart's load is measured from the rollups (6 h and 1 h buckets) and from the
+ * raw readings (pages of 1,000).
  */
 export const measureHistoryLoad = async (
   t: TestCloud,
@@ -136,44 +231,37 @@ export const measureHistoryLoad = async (
   const to = Math.floor(Date.now() / dayMs) * dayMs;
   const from = to - options.days * dayMs;
   const count = (options.days * dayMs) / (options.intervalSeconds * 1000);
-  const expiresAt = Math.floor(to / 1000) + 3650 * 86_400;
-  const readingAt = (index: number) => {
-    const timestamp = new Date(from + index * options.intervalSeconds * 1000).toISOString();
-    return {
-      deviceId,
-      timestamp,
-      metrics: { temperature: 20 + (index % 97) / 10, humidity: 40 + (index % 31) },
-      receivedAt: timestamp,
-      readingId: `bench-history-${index}`,
-      correlationId: `bench-history-${index}`,
-      expiresAt,
-    };
-  };
+  const readingAt = (index: number): Reading => ({
+    deviceId,
+    timestamp: new Date(from + index * options.intervalSeconds * 1000).toISOString(),
+    metrics: { temperature: 20 + (index % 97) / 10, humidity: 40 + (index % 31) },
+  });
 
   options.progress(
-    `history: seeding ${count.toLocaleString('en')} readings (${options.days} days every ${options.intervalSeconds} s) straight into dynalite`,
+    `history: seeding ${count.toLocaleString('en')} readings (${options.days} days every ${options.intervalSeconds} s) straight into dynalite, as ingest stores them`,
   );
   const seedStarted = performance.now();
-  await batchWrite(
-    DynamoDBDocumentClient.from(t.cloud.dynamodb.directClient()),
-    tables.readings.name,
+  const stored = await seedAsIngested(
+    t,
+    deviceId,
     count,
     readingAt,
-    4,
+    dayMs / (options.intervalSeconds * 1000),
   );
   const seedMs = performance.now() - seedStarted;
 
-  options.progress('history: handing their INSERT records to the rollups consumer');
+  options.progress('history: handing their items to the rollups consumer as INSERT records');
   const rollupsStarted = performance.now();
   const rollups = tables.readings.stream.consumers.find(({ function: name }) => name === 'rollups');
   if (!rollups) throw new Error('history: the readings stream has no rollups consumer');
   const { function: consumer, batchSize } = rollups;
-  for (let first = 0; first < count; first += batchSize) {
-    const Records = Array.from({ length: Math.min(batchSize, count - first) }, (_, i) => ({
+  const items = await itemsOf(t, deviceId);
+  for (let first = 0; first < items.length; first += batchSize) {
+    const Records = items.slice(first, first + batchSize).map((item, i) => ({
       eventName: 'INSERT',
       eventSource: 'aws:dynamodb',
       dynamodb: {
-        NewImage: marshall(readingAt(first + i)),
+        NewImage: marshall(item),
         SequenceNumber: String(first + i + 1),
         StreamViewType: tables.readings.stream.viewType,
       },
@@ -196,6 +284,7 @@ export const measureHistoryLoad = async (
     days: options.days,
     intervalSeconds: options.intervalSeconds,
     readings: count,
+    stored,
     seedMs,
     rollupsMs,
     loads: [sixHours, oneHour, raw],
@@ -207,7 +296,10 @@ export const measureHistoryLoad = async (
  * A CSV export of `readings` readings (one every 10 s) streamed from the local cloud, read as it
  * comes and counted, while the process's memory is sampled: the export must not hold the range.
  * The readings are written with BatchWriteItem straight into dynalite (behind the edge), so no
- * stream records or rollups are made for them: the raw export does not read the rollups. The
+ * stream records or rollups are made for them: the raw export does not read the rollups. They are
+ * stored as a watched device's readings are, an item each: of the ways ingest stores readings, the
+ * one with the most items to read for a range (stored as ingest stores an unwatched device's, by
+ * its own use case, 100,000 readings took 127 s to seed at load average 7, against 13 to 28 s). The
  * function is warmed first with a one-row export, so its cold start is not counted as growth.
  */
 export const measureCsvExport = async (
@@ -218,7 +310,9 @@ export const measureCsvExport = async (
   await t.registerDevice(deviceId);
   const token = await t.viewerToken([deviceId]);
   const start = Date.parse('2026-01-01T00:00:00.000Z');
-  options.progress(`csv: seeding ${options.readings.toLocaleString('en')} readings straight into dynalite`);
+  options.progress(
+    `csv: seeding ${options.readings.toLocaleString('en')} readings straight into dynalite, an item each`,
+  );
   const seedStarted = performance.now();
   await batchWrite(
     DynamoDBDocumentClient.from(t.cloud.dynamodb.directClient()),
@@ -235,7 +329,7 @@ export const measureCsvExport = async (
           battery: 3.7 - index / 1e6,
         },
         receivedAt: timestamp,
-        readingId: `bench-csv-${index}`,
+        readingId: readingIdOf(deviceId, timestamp),
         correlationId: `bench-csv-${index}`,
       };
     },
@@ -318,9 +412,12 @@ export const csvGrowth = (memory: CsvMemory): number => memory.rssPeak - memory.
 const memoryLine = (memory: CsvMemory): string =>
   `local cloud RSS ${mib(memory.rssBefore)} before, ${mib(memory.rssPeak)} at peak: grew ${mib(csvGrowth(memory))}; main heap ${mib(memory.heapBefore)} -> ${mib(memory.heapPeak)}; ${(memory.ms / 1000).toFixed(1)} s, load average ${memory.loadAverage.toFixed(1)}`;
 
+const storedAs = (stored: SeededItems): string =>
+  `${stored.items.toLocaleString('en')} items, ${stored.hourItems.toLocaleString('en')} of them hour items`;
+
 /** The bench's lines for the CSV export. */
 export const csvLines = (bench: CsvExportBench): string[] => [
-  `csv export: ${bench.readings.toLocaleString('en')} readings (seeded straight into dynalite in ${(bench.seedMs / 1000).toFixed(1)} s) streamed as ${bench.rows.toLocaleString('en')} records, ${bench.bytes.toLocaleString('en')} bytes, twice from a collected heap`,
+  `csv export: ${bench.readings.toLocaleString('en')} readings (an item each, as a watched device's, seeded straight into dynalite in ${(bench.seedMs / 1000).toFixed(1)} s) streamed as ${bench.rows.toLocaleString('en')} records, ${bench.bytes.toLocaleString('en')} bytes, twice from a collected heap`,
   `  main heap collected each second: ${memoryLine(bench.collected)}`,
   `    target < 50 MiB of growth: ${csvGrowth(bench.collected) < CSV_GROWTH_TARGET_BYTES ? 'met' : 'NOT met'}`,
   `  as V8 collects it (its old generation holds dynalite's garbage until a full collection): ${memoryLine(bench.uncollected)}`,
@@ -329,7 +426,7 @@ export const csvLines = (bench: CsvExportBench): string[] => [
 /** The bench's lines for the history load. */
 export const historyLines = (bench: HistoryBench): string[] => [
   ...csvLines(bench.csv),
-  `history: ${bench.days}-day chart of a device reporting every ${bench.intervalSeconds} s (${bench.readings.toLocaleString('en')} readings seeded straight into dynalite in ${(bench.seedMs / 1000).toFixed(1)} s; the rollups consumer folded their INSERT records in ${(bench.rollupsMs / 1000).toFixed(1)} s)`,
+  `history: ${bench.days}-day chart of a device reporting every ${bench.intervalSeconds} s (${bench.readings.toLocaleString('en')} readings, ${storedAs(bench.stored)}, seeded straight into dynalite as ingest stores them in ${(bench.seedMs / 1000).toFixed(1)} s; the rollups consumer folded those items' INSERT records in ${(bench.rollupsMs / 1000).toFixed(1)} s)`,
   ...bench.loads.map(
     (load) =>
       `  ${load.what.padEnd(26)} ${String(load.requests).padStart(5)} requests ${load.bytes.toLocaleString('en').padStart(13)} bytes ${load.ms.toFixed(0).padStart(8)} ms ${String(load.items).padStart(8)} items`,

@@ -176,7 +176,8 @@ const run = (): Promise<{ warmup: PhaseResult; measured: PhaseResult }> =>
       if (!phase) return;
       phase.responses++;
       countInto(phase.statusCounts, statusCode);
-      recordMs(phase.histogram, responseTime);
+      // A refusal (429 above all, answered at once) stores nothing: its time is not the ingest path's.
+      if (statusCode >= 200 && statusCode < 300) recordMs(phase.histogram, responseTime);
     });
   });
 

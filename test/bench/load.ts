@@ -27,6 +27,7 @@ const PhaseResult = z.object({
   /** Connection errors and timeouts; autocannon counts them for the whole run, so 0 in the warm-up. */
   errors: z.number().int(),
   timeouts: z.number().int(),
+  /** Of the 2xx answers only: a refused request (a 429 is answered at once) did none of the work measured. */
   latency: Latency,
   /** Readings the answers of this phase accepted (ingest), else readings carried by 2xx answers. */
   acceptedReadings: z.number().int(),
@@ -128,6 +129,7 @@ export const measurementOf = (label: string, run: LoadRun): Measurement =>
     items: run.measured.acceptedReadings,
     latency: run.measured.latency,
     failures: run.measured.non2xx,
+    throttled: run.measured.statusCounts['429'] ?? 0,
     errors: run.measured.errors,
     mainCpuMs: run.mainCpuMs,
   });

@@ -21,6 +21,8 @@ export interface Measurement {
   readonly latency: LatencySummary;
   /** Answers that were not the expected success (non-2xx, failed conditional puts). */
   readonly failures: number;
+  /** Of `failures`, answers 429 Too Many Requests (a throttle: the stage's, or Lambda's); absent where none can be. */
+  readonly throttled?: number;
   /** Transport errors and timeouts. */
   readonly errors: number;
   /** CPU time the main thread (server side: local cloud, bare server) spent in the measured span. */

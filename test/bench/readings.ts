@@ -2,9 +2,13 @@ import { z } from 'zod';
 import type { Reading } from '../../schemas/reading.ts';
 
 /**
- * A device's sequence of distinct readings: reading `i` is timestamped `epochMs + i` ms, so no two
- * readings of a device share the key `(deviceId, timestamp)` and every conditional put really
- * stores. The epoch lies in the past, far from the 5-minute future limit.
+ * A device's sequence of distinct readings: reading `i` is timestamped `epochMs + i` minutes, so
+ * no two readings of a device share the key `(deviceId, timestamp)` and every write really stores,
+ * and each UTC hour holds 60 readings, as of a device reporting once a minute. A device nobody
+ * watches has an hour's readings packed into one item up to a byte budget (`hour-items.ts`) that
+ * an hour of a reading a minute stays within: readings a millisecond apart, as the bench once
+ * posted them, put thousands in one hour, and all but the first hundred or so went the way only
+ * an hour past its budget goes (a refused append, a read, then an item of their own).
  */
 export const ReadingStream = z.object({
   deviceId: z.string(),
@@ -16,11 +20,24 @@ export const ReadingStream = z.object({
 });
 export type ReadingStream = z.infer<typeof ReadingStream>;
 
-/** The epoch of this run's streams: a day ago, on a whole second. */
+/** The time between two readings of a stream: a reading a minute. */
+export const READING_INTERVAL_MS = 60_000;
+
+/**
+ * Readings a stream may hand out before its timestamps reach the present (the API refuses them
+ * more than 5 minutes ahead): 180 days of a reading a minute, more than a target posts.
+ */
+export const STREAM_READINGS = 180 * 1440;
+
+/** The epoch of this run's reading streams: {@link STREAM_READINGS} minutes ago, on a whole second. */
+export const streamEpochMs = (now = Date.now()): number =>
+  Math.floor(now / 1000) * 1000 - STREAM_READINGS * READING_INTERVAL_MS;
+
+/** The epoch of the end-to-end run's readings (a millisecond apart, watched devices): a day ago, on a whole second. */
 export const benchEpochMs = (now = Date.now()): number => Math.floor(now / 1000) * 1000 - 86_400_000;
 
 export const timestampAt = (epochMs: number, index: number): string =>
-  new Date(epochMs + index).toISOString();
+  new Date(epochMs + index * READING_INTERVAL_MS).toISOString();
 
 /** Reading `index` of a device, shaped like what a field device posts. */
 export const readingAt = (deviceId: string, epochMs: number, index: number): Reading => ({

@@ -59,22 +59,24 @@ export const throughputTable = (rows: readonly Measurement[]): string =>
       { header: 'CPU busy', value: (m) => orDash(cpuShare(m), percent) },
       { header: 'requests', value: (m) => count(m.requests) },
       { header: 'failed', value: (m) => count(m.failures) },
+      { header: 'of which 429', value: (m) => (m.throttled === undefined ? '—' : count(m.throttled)) },
       { header: 'errors', value: (m) => count(m.errors) },
     ],
     rows,
   );
 
-/** Where every acknowledged reading ended up, per device. */
+/** Where every acknowledged reading ended up, per device, in readings (not items, not events). */
 export const accountingTable = (accounting: Accounting): string =>
   renderTable(
     [
       { header: 'device', value: (d) => d.deviceId, align: 'left' },
       { header: 'accepted', value: (d) => count(d.accepted) },
       { header: 'stored', value: (d) => count(d.stored) },
-      { header: 'emitted', value: (d) => count(d.emitted) },
+      { header: 'announced', value: (d) => count(d.announced) },
       { header: 'lost', value: (d) => count(d.lost) },
       { header: 'duplicated', value: (d) => count(d.duplicated) },
       { header: 'stored, answer unread', value: (d) => count(d.storedUnacknowledged) },
+      { header: 'stored, unannounced', value: (d) => count(d.unannounced) },
     ],
     accounting.devices,
   );

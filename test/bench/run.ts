@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FUNCTION_MEMORY_MB, STAGE_THROTTLE } from '../../infra/api.ts';
 import { buses } from '../../infra/topology.ts';
+import { DEFAULT_WAITING_PER_FUNCTION } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { startTestCloud, waitFor } from '../support/local-cloud.ts';
 import { type Accounting, accountFor, tapBus } from './accounting.ts';
 import {
@@ -29,7 +30,7 @@ import { measureHttpCeiling } from './http-ceiling.ts';
 import { type IngestResult, measureIngest } from './ingest.ts';
 import type { Measurement } from './measurement.ts';
 import { type BenchOptions, parseBenchOptions, USAGE } from './options.ts';
-import { benchEpochMs } from './readings.ts';
+import { benchEpochMs, streamEpochMs } from './readings.ts';
 import {
   accountingTable,
   bundleTable,
@@ -124,16 +125,41 @@ const JIT_WARMUP_SECONDS = { quick: 6, full: 10 } as const;
  * latencies are the point.
  */
 const E2E_QUIET_TIMEOUT_MS = 20_000;
-/** Requests still being served when an ingest target's load stops finish within this (ms). */
-const HANDLERS_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Requests still being served when a target's load stops finish, and the readings stream's
+ * consumers take every record they stored, within this (ms).
+ */
+const HANDLERS_IDLE_TIMEOUT_MS = 60_000;
 /**
  * The bench measures what the ingest path can carry, not the stage's throttle (`STAGE_THROTTLE`,
  * 100 requests/s, a deployment setting): its stages are throttled at API Gateway's default account
  * quota instead, 10,000 requests/s with a burst of 5,000
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html), above any rate this
- * machine reaches, so no answer is a 429.
+ * machine reaches.
  */
 const BENCH_STAGE_THROTTLE = { rateLimit: 10_000, burstLimit: 5_000 } as const;
+/**
+ * Nor the local Lambda runtime's queue bound. It runs a function on a few execution environments
+ * (`DEFAULT_ENVIRONMENTS_PER_FUNCTION`, 4: a machine's bound, where Lambda would start one per
+ * concurrent request) and lets at most `DEFAULT_WAITING_PER_FUNCTION` (8) API requests wait for
+ * one, refusing the rest at once with 429. At C = 16 that refused a quarter of the requests in
+ * flight, and each refused connection posted again at once: 97 % of the answers were 429s, each
+ * taking the gateway's and the runtime's time from the readings being stored. The bench lets every
+ * connection's request wait (`C` waiting), so the C requests in flight are all served, on the
+ * machine's environments, one after another: what is measured is the readings the ingest path
+ * stores a second on these cores. A request still refused (it waited past the gateway's patience)
+ * is counted in the 429 column and stores nothing. Sizing the environments to C as well (16 of
+ * the ingest function) was tried and kept out: main-thread CPU per single reading was no lower
+ * (15.2 ms against 13.5 ms), peak resident memory rose from 762 to 960 MiB, and the batches of 100
+ * answered nothing in a quick run's 3 s span behind the cold starts.
+ */
+const benchLambdaSettings = (connections: number) => ({
+  maxWaitingPerFunction: Math.max(DEFAULT_WAITING_PER_FUNCTION, connections),
+});
+/** The functions that store readings (`POST /readings`) and announce them (the readings stream's consumer). */
+const WRITERS = ['ingest', 'announce'] as const;
+/** How long the accounting waits for the readings stream and the bus to settle (ms). */
+const ACCOUNTING_SETTLE_MS = 120_000;
 
 const started = performance.now();
 const progress = (message: string) =>
@@ -181,7 +207,7 @@ const stopWithin = async (stop: () => Promise<void>): Promise<void> => {
 };
 
 const runBench = async (options: BenchOptions): Promise<BenchRun> => {
-  const epochMs = benchEpochMs();
+  const epochMs = streamEpochMs();
   const loadBefore = loadavg()[0] ?? 0;
   const phases = `${options.warmupSeconds} s warm-up + ${options.durationSeconds} s`;
   /** How long to let the previous target's leftovers (consumers working off events) finish. */
@@ -199,6 +225,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     startTestCloud({
       scheduleIntervalMs: 0,
       stageThrottle: { rest: BENCH_STAGE_THROTTLE, websocket: BENCH_STAGE_THROTTLE },
+      lambda: benchLambdaSettings(options.connections),
     }),
   ]);
   if (bundleOutcome.status === 'rejected') {
@@ -212,6 +239,29 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
   const bundles = bundleOutcome.value;
   const t = cloudOutcome.value;
   const telemetry = tapBus(t.cloud.events, buses.telemetry.name);
+  /**
+   * Nothing left that moves the readings table or the announcements: no ingest request served or
+   * waiting, every record of the readings stream taken by its consumers and no announcer running.
+   * (Workflows the consumers started may still run: they neither store nor announce readings.)
+   */
+  const idle = () => {
+    const pools = t.cloud.lambda.stats();
+    return (
+      WRITERS.every((name) => (pools[name]?.busy ?? 0) + (pools[name]?.waiting ?? 0) === 0) &&
+      t.cloud.streamConsumers.idle()
+    );
+  };
+  /**
+   * Waits until what a target's load left (requests still served, stream records not yet
+   * announced) is done, so it is neither measured as the next target's cost nor, with the rules
+   * enabled again, handed to the consumers.
+   */
+  const settle = () =>
+    waitFor(
+      idle,
+      'the handlers to finish the requests still served and the readings stream to be announced',
+      HANDLERS_IDLE_TIMEOUT_MS,
+    );
   try {
     const register = async (deviceId: string, batchSize: number) => {
       const apiKey = await t.registerDevice(deviceId, {
@@ -255,11 +305,18 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     progress(
       `storage ceiling: conditional PutItem via the edge, ${jitWarmupSeconds} s warm-up + ${options.durationSeconds} s`,
     );
-    const store = await measureStoreCeiling({
-      ...load,
-      warmupSeconds: jitWarmupSeconds,
-      edge: t.cloud,
-      deviceId: 'bench-store',
+    // Every item the storage ceiling puts is a reading on the readings stream, which the announcer
+    // announces: with the rules on, each would start an enrichment of an unregistered device that
+    // fails, thousands of workflows sharing the cores with the targets measured after it.
+    const store = await withRulesDisabled(t.cloud, buses.telemetry.name, async () => {
+      const measured = await measureStoreCeiling({
+        ...load,
+        warmupSeconds: jitWarmupSeconds,
+        edge: t.cloud,
+        deviceId: 'bench-store',
+      });
+      await settle();
+      return measured;
     });
 
     await quiesce(quietWaitMs);
@@ -277,13 +334,10 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
             `${warmupSeconds} s warm-up + ${options.durationSeconds} s`,
         );
         const measured = await measureIngest({ ...load, warmupSeconds, ...device, apiUrl: t.cloud.apiUrl });
-        // The load stops with requests still being served; they must finish (and put their
-        // events) while the rules are still disabled, or the consumers would get their work.
-        await waitFor(
-          () => t.cloud.lambda.inFlight === 0,
-          'the handlers to finish the requests still being served',
-          HANDLERS_IDLE_TIMEOUT_MS,
-        );
+        // The load stops with requests still being served, and stored readings are announced from
+        // the stream after their answer; both must be done while the rules are still disabled, or
+        // the consumers would get their work.
+        await settle();
         return measured;
       });
     const [singleDevice, ...batchDevices] = devices;
@@ -315,7 +369,8 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
         warmupSeconds: e2eWarmupSeconds,
         durationSeconds: options.e2eSeconds,
         drainSeconds: options.e2eDrainSeconds,
-        epochMs,
+        // Its devices are watched (one item a reading): a day ago, a millisecond apart, as before.
+        epochMs: benchEpochMs(),
       },
       telemetry,
     );
@@ -343,9 +398,10 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
       telemetry,
       ingest: [...ingest, system, ...e2eIngest],
       store: { deviceId: 'bench-store', storedItems: store.storedItems },
-      // Acknowledged readings were stored and announced before their answer: only the requests
-      // still in flight when the load stopped move the figures, so the wait is short.
-      settleMs: Math.max(3, options.durationSeconds / 2) * 1000,
+      // Readings are announced from the readings stream after their answer: the account is taken
+      // once the stream is drained and no function runs, then again until two accounts agree.
+      idle,
+      settleMs: ACCOUNTING_SETTLE_MS,
     });
     progress('done; stopping the local cloud');
     return {
@@ -379,6 +435,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   const ratio =
     run.store.itemsPerSecond > 0 ? single.measurement.itemsPerSecond / run.store.itemsPerSecond : 0;
   const non2xx = posted.reduce((sum, r) => sum + r.non2xx, 0);
+  const throttled = posted.reduce((sum, r) => sum + (r.statusCounts['429'] ?? 0), 0);
   const all202 = posted.every((r) => Object.keys(r.statusCounts).every((status) => status === '202'));
   const duplicateAnswers = posted.reduce((sum, r) => sum + r.duplicateAnswers, 0);
   const rejectedItems = posted.reduce((sum, r) => sum + r.rejectedItems, 0);
@@ -398,14 +455,18 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     'local cloud services (gateways, edge, dynalite, EventBridge, Step Functions) on the main thread, handlers in ' +
       'the Lambda worker thread; autocannon on a worker thread; CPU = main thread only; both stages throttled at ' +
       `${count(BENCH_STAGE_THROTTLE.rateLimit)} requests/s, burst ${count(BENCH_STAGE_THROTTLE.burstLimit)} (API Gateway's ` +
-      `account default) in place of the deployed stage's ${STAGE_THROTTLE.rest.rateLimit}/s, so the ingest path is measured, not the throttle\n`,
+      `account default) in place of the deployed stage's ${STAGE_THROTTLE.rest.rateLimit}/s, and every request in flight may wait for ` +
+      `one of the local Lambda runtime's environments of its function (${count(benchLambdaSettings(options.connections).maxWaitingPerFunction)} ` +
+      'waiting, not refused with 429 past 8), so the ingest path is measured, not a throttle\n',
   );
   console.log(throughputTable([run.store, run.http, ...posted.map((r) => r.measurement)]));
   console.log(
     '  CPU ms/reading: main-thread CPU time per reading (or item) in the measured span; CPU busy: that time over the span.\n' +
       '  A CPU-bound target below ~95 % busy lost the core to other processes: compare CPU ms/reading then, not rates.\n' +
       '  "ingest path": every rule of the telemetry bus disabled; events are still put on the bus, but no workflow, alert\n' +
-      '  or push shares the cores. "system": the same posts with every consumer on, on the same two cores.',
+      '  or push shares the cores. "system": the same posts with every consumer on, on the same two cores.\n' +
+      '  readings/s of a POST /readings target: readings answered 202 as new (so stored; the accounting below checks\n' +
+      '  each in the table) a second of the measured span; latencies are of those 2xx answers. A 429 stores nothing.',
   );
   for (const r of posted.filter((r) => r.measurement.requests === 0)) {
     console.log(`  ${r.measurement.label}: no answer arrived within the measured span; lengthen --duration`);
@@ -418,11 +479,16 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     console.log(`  ${r.measurement.label}: ${codes || 'none'}`);
   }
   console.log(
-    `  all answers 202: ${all202 ? 'yes' : 'NO'}; non-2xx: ${count(non2xx)}; items rejected in batches: ${count(rejectedItems)}; ` +
+    `  all answers 202: ${all202 ? 'yes' : 'NO'}; non-2xx: ${count(non2xx)}, of which 429: ${count(throttled)}; items rejected in batches: ${count(rejectedItems)}; ` +
       `answered duplicate: ${count(duplicateAnswers)}; unreadable answers: ${count(unreadable)}`,
   );
 
-  console.log('\naccounting (warm-up included):');
+  console.log(
+    `\naccounting, in readings (warm-up included; hour items flattened as the readers do, announcements counted by readingId ` +
+      `across ReadingRecorded events), taken ${accounting.settled ? 'once' : 'NOT SETTLED:'} the ingest and announce functions were idle, ` +
+      `the readings stream drained and two accounts agreed, ${(accounting.settleWaitMs / 1000).toFixed(1)} s after the load` +
+      `${accounting.settled ? '' : ` (gave up after ${ACCOUNTING_SETTLE_MS / 1000} s: a loss may be a delay)`}:`,
+  );
   console.log(accountingTable(accounting));
   console.log(
     `  storage ceiling device ${accounting.storeCheck.deviceId}: ${count(accounting.storeCheck.expected)} puts stored, ` +
@@ -430,11 +496,15 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   );
   if (accounting.malformedEvents > 0)
     console.log(`  ReadingRecorded events not matching their schema: ${accounting.malformedEvents}`);
+  const repeatedEvents = accounting.devices.reduce((sum, d) => sum + d.repeatedEvents, 0);
   console.log(
-    '  lost and duplicated count acknowledged readings, final before their answer; readings still in flight when\n' +
-      '  the load stopped (stored, answer unread) may still be on their way through the readings stream and the bus.',
+    '  lost: acknowledged readings not both in the table and announced; duplicated: a reading announced again (by any\n' +
+      `  event; ${count(repeatedEvents)} of them deliveries again of the same eventId) or stored twice; stored, unannounced: any stored\n` +
+      '  reading, acknowledged or not, no ReadingRecorded carried (the outbox must announce every one).',
   );
-  console.log(`  lost = ${accounting.lost}, duplicated = ${accounting.duplicated}`);
+  console.log(
+    `  lost = ${accounting.lost}, duplicated = ${accounting.duplicated}, stored but unannounced = ${accounting.unannounced}`,
+  );
 
   const storeCpu = cpuMsPerItem(run.store);
   const ingestCpu = cpuMsPerItem(single.measurement);
@@ -641,8 +711,11 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     loadAverageAfter: round(run.load.after),
     all202,
     non2xx,
+    throttled429: throttled,
     lost,
     duplicated,
+    unannounced: accounting.unannounced,
+    accountingSettled: accounting.settled,
     e2eRecordedP50Ms: round(e2e.recorded.latency.p50Ms, 3),
     e2eRecordedP95Ms: round(e2e.recorded.latency.p95Ms, 3),
     e2eRecordedP99Ms: round(e2e.recorded.latency.p99Ms, 3),
@@ -675,7 +748,9 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     targetsMet: targets.every((t) => t.met),
   };
   console.log(JSON.stringify(summary));
-  return lost > 0 || duplicated > 0 || storeMismatch || failedInits.length > 0 ? 1 : 0;
+  return lost > 0 || duplicated > 0 || accounting.unannounced > 0 || storeMismatch || failedInits.length > 0
+    ? 1
+    : 0;
 };
 
 const main = async (): Promise<number> => {
