@@ -87,7 +87,10 @@ describe('the simulated fleet', () => {
       await waitFor(() => uploadSizes(deviceId).length >= 5, 'uploads once watched', 240_000);
       const [first, buffered, ...streamed] = uploadSizes(deviceId);
 
-      expect([first, buffered]).toEqual([1, UPLOAD]);
+      // The first upload is one reading, or, when that post failed on a loaded machine, the readings
+      // gathered until its retry went through: still fewer than a full upload, as nobody told it to buffer.
+      expect(first === 1 || (failures.length > 0 && (first ?? UPLOAD) < UPLOAD)).toBe(true);
+      expect(buffered).toBe(UPLOAD);
       expect(streamed.every((size) => size < UPLOAD)).toBe(true);
       // Failures under load (a timed-out upload) are posted again, so they leave no gap.
       expect(failures.every((failure) => /^5\d\d /.test(failure.reason))).toBe(true);

@@ -128,6 +128,7 @@ export class LocalDynamoDB {
   readonly #ownSignatureParts: Readonly<Record<string, string>>;
   #endpoint = '';
   #sweeping = false;
+  #stopping = false;
 
   constructor(options: LocalDynamoDBOptions) {
     this.#credentials = options.credentials;
@@ -381,6 +382,9 @@ export class LocalDynamoDB {
 
   /** Hands a request to dynalite's listener in-process and answers what it wrote. */
   #inProcess(headers: IncomingHttpHeaders, body: Buffer, url = '/'): Promise<Answer> {
+    // Once stopped, dynalite's database is closed: a request handed to it then (a TTL sweep's Scan)
+    // would throw out of its listener, past this promise, as an uncaught exception.
+    if (this.#stopping) return Promise.reject(new Error('The local DynamoDB is stopped'));
     return new Promise((resolve, reject) => {
       const req = new InProcessRequest(headers, url);
       const res = new InProcessResponse((status, written, text) =>
@@ -515,9 +519,11 @@ export class LocalDynamoDB {
   }
 
   async stop(): Promise<void> {
+    // The server answers the requests it holds first; dynalite then closes its database.
     await new Promise<void>((resolve, reject) =>
       this.#server.close((error) => (error ? reject(error) : resolve())),
     );
+    this.#stopping = true;
     this.#journal.close();
     this.streams.close();
   }

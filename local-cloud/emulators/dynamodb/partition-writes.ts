@@ -7,7 +7,13 @@
  * poll would mostly gather them, while other devices' writes, which never pause under load, do not
  * hold it.
  */
-import type { Item, KeyElement } from './streams.ts';
+
+/**
+ * What of an item and its table's key schema names a partition (`Item` and `KeyElement` of
+ * `streams.ts` fit them; declared here since the streams import this module).
+ */
+type KeyValues = Readonly<Record<string, unknown>>;
+type KeySchemaElement = { readonly AttributeName: string; readonly KeyType: string };
 
 /** How long a partition's last write is remembered once none is in flight: longer than any quiet period. */
 const REMEMBERED_MS = 60_000;
@@ -15,7 +21,11 @@ const REMEMBERED_MS = 60_000;
 const SWEEP_EVERY = 1_024;
 
 /** A partition's identity: its table and the attribute value of its partition key. */
-export const partitionOf = (table: string, keys: Item, keySchema: readonly KeyElement[]): string => {
+export const partitionOf = (
+  table: string,
+  keys: KeyValues,
+  keySchema: readonly KeySchemaElement[],
+): string => {
   const hash = keySchema.find((element) => element.KeyType === 'HASH');
   const value = hash ? keys[hash.AttributeName] : undefined;
   return `${table}\u0000${JSON.stringify(value ?? null)}`;
