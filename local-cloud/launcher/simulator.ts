@@ -31,6 +31,8 @@ export interface SimulatorOptions {
   /** The most readings a device holds back and posts at once: a full `POST /readings` (100) unless a device has less room. */
   readonly maxUploadReadings?: number;
   readonly onFailure?: (failure: PostFailure) => void;
+  /** A post answered 429: its readings are held and posted again after `retryAfterMs`. Not a failure. */
+  readonly onThrottle?: (throttle: { readonly deviceId: string; readonly retryAfterMs: number }) => void;
 }
 
 /** `fetch failed` alone says nothing: the system error code (ECONNREFUSED...) is in its cause. */
@@ -195,8 +197,10 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
           // Throttled: hold the readings and post them again once the answer's Retry-After has
           // passed, or after a jittered backoff when the answer has none (an HTTP API's throttle).
           hold(readings);
-          u.throttledUntil = Date.now() + retryAfterMs(response, u.throttles);
+          const wait = retryAfterMs(response, u.throttles);
+          u.throttledUntil = Date.now() + wait;
           u.throttles += 1;
+          options.onThrottle?.({ deviceId: device.deviceId, retryAfterMs: wait });
           return;
         }
         u.throttles = 0;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { type PostFailure, startSimulator } from '../../local-cloud/launcher/simulator.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import { startTestCloud, type TestCloud, waitFor } from '../support/local-cloud.ts';
 
@@ -72,5 +73,33 @@ describe('the stage throttle', () => {
     expect(refused.status).toBe(429);
     expect(refused.retryAfter).toBe('1');
     expect(ErrorBody.parse(JSON.parse(refused.body)).error.code).toBe('TooManyRequests');
+  });
+});
+
+describe('the simulated fleet under the stage throttle', () => {
+  it('reports each 429 as a throttle with its Retry-After, not as a failed post', async () => {
+    // Whatever the tests above left in the devices' bucket, three posts empty it.
+    for (let i = 0; i < 3; i++) await t.api('/readings', { method: 'POST', apiKey: 'sbk_nope', json: {} });
+    const failures: PostFailure[] = [];
+    const throttles: { deviceId: string; retryAfterMs: number }[] = [];
+    const simulator = startSimulator({
+      apiUrl: t.cloud.apiUrl,
+      devices: [{ deviceId: 'throttled-1', apiKey: 'sbk_nope', metrics: { t: [20, 1, 5] } }],
+      intervalMs: 50,
+      onFailure: (failure) => failures.push(failure),
+      onThrottle: (throttle) => throttles.push(throttle),
+    });
+    try {
+      await waitFor(() => throttles.length >= 2, 'two throttled posts');
+    } finally {
+      await simulator.stop();
+    }
+
+    expect(failures).toEqual([]);
+    // The answer's Retry-After is 1 s: the device waits it out before posting again.
+    expect(throttles.slice(0, 2)).toEqual([
+      { deviceId: 'throttled-1', retryAfterMs: 1000 },
+      { deviceId: 'throttled-1', retryAfterMs: 1000 },
+    ]);
   });
 });
