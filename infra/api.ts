@@ -176,7 +176,7 @@ export const INTEGRATION_TIMEOUT_SECONDS = 29;
  * timeout then bounds the wait for the first byte). Lambda ends an invocation that runs longer with `Sandbox.Timedout`
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
  */
-export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60, streaming: 300 } as const;
+export const FUNCTION_TIMEOUT_SECONDS = { caller: 10, background: 60, streaming: 300, locking: 10 } as const;
 
 /** How long one invocation may run, how much memory it may take and how many may run at once, as Lambda enforces them. */
 export interface FunctionLimits {
@@ -196,6 +196,16 @@ export interface FunctionLimits {
 const RESERVED_CONCURRENCY: Partial<Record<FunctionName, number>> = {
   push: 100,
 };
+
+/**
+ * Functions whose invocation holds a Powertools idempotency lock (an `INPROGRESS` record) for the
+ * rest of its timeout: when an invocation dies mid-way (a crashed environment, a killed local
+ * cloud), every redelivery of its event is refused until then
+ * (https://docs.powertools.aws.dev/lambda/typescript/latest/features/idempotency/, Lambda timeouts).
+ * The alert notifier publishes one message in milliseconds: a short timeout keeps an alert that
+ * met a crash seconds late, not a minute.
+ */
+const locking: ReadonlySet<FunctionName> = new Set<FunctionName>(['alertNotifier']);
 
 /** Functions someone waits on: the HTTP and REST routes, their authorizers, and the WebSocket API's. */
 const servesCallers: ReadonlySet<FunctionName> = new Set<FunctionName>([
@@ -217,7 +227,9 @@ export const functionLimits = (name: FunctionName): FunctionLimits => ({
     ? FUNCTION_TIMEOUT_SECONDS.streaming
     : servesCallers.has(name)
       ? FUNCTION_TIMEOUT_SECONDS.caller
-      : FUNCTION_TIMEOUT_SECONDS.background,
+      : locking.has(name)
+        ? FUNCTION_TIMEOUT_SECONDS.locking
+        : FUNCTION_TIMEOUT_SECONDS.background,
   memoryMb: FUNCTION_MEMORY_MB,
   ...(RESERVED_CONCURRENCY[name] !== undefined ? { reservedConcurrency: RESERVED_CONCURRENCY[name] } : {}),
 });

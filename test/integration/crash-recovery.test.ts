@@ -1,13 +1,16 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
+import { functionLimits } from '../../infra/api.ts';
+import { tables } from '../../infra/resources.ts';
 import { buses, stateMachines } from '../../infra/topology.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { type CloudProcess, cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
-import { type EdgeAccess, edgeAdmin, storedReadings, waitFor } from '../support/local-cloud.ts';
+import { type EdgeAccess, edgeAdmin, edgeDynamo, storedReadings, waitFor } from '../support/local-cloud.ts';
 import { seeded } from '../support/seeded.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sensorbus-crash-'));
@@ -279,6 +282,13 @@ const mailBodies = (dir: string) => {
 };
 
 /**
+ * How long an alert may take to be mailed after a crash: a notifier killed mid-invocation holds its
+ * idempotency lock for the rest of its timeout, every redelivery is refused until then, and the
+ * next one comes after EventBridge's backoff (a minute at most), or is the notifier's own cold start.
+ */
+const MAIL_AFTER_CRASH_MS = functionLimits('alertNotifier').timeoutSeconds * 1000 + 60_000;
+
+/**
  * What a user would check after any crash: each acknowledged reading stored once, announced,
  * and enriched; and no alert mailed twice.
  */
@@ -331,8 +341,10 @@ const assertNothingLost = async (
       return bodies.length >= alertEvents && bodies;
     },
     `a mail for each of ${alertEvents} alert events`,
-    60_000,
-  );
+    MAIL_AFTER_CRASH_MS,
+  ).catch(async (error: unknown) => {
+    throw new Error(`${String(error)}; ${await whereAlertsStand(edge, dir, deviceId)}`, { cause: error });
+  });
   expect(mails.filter((body, index) => mails.indexOf(body) !== index)).toEqual([]);
   return { stored: stored.length, mails: mails.length };
 };
@@ -349,21 +361,53 @@ const archivedRecordedEvents = (dir: string, deviceId: string) => {
     );
 };
 
-/** The distinct ids of the alert events about a device the telemetry bus accepted. */
-const archivedAlertEventIds = (dir: string, deviceId: string) => {
-  const file = join(dir, 'archive', `${buses.telemetry.name}.jsonl`);
-  if (!existsSync(file)) return new Set<string>();
-  return new Set(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((line) => line.includes(`"deviceId":"${deviceId}"`) && line.includes('"detail-type":"Alert'))
-      .map(
-        (line) =>
-          (JSON.parse(line) as { event: { detail: { metadata: { eventId: string } } } }).event.detail.metadata
-            .eventId,
-      ),
-  );
+/**
+ * What a missing mail needs to be found: each accepted alert event without a mail (a mail's body
+ * names its transition and reading), the dead letters, and what the cloud still holds pending.
+ */
+const whereAlertsStand = async (edge: EdgeAccess, dir: string, deviceId: string) => {
+  const bodies = mailBodies(dir);
+  const unmailed = archivedAlertEvents(dir, deviceId)
+    .filter(
+      (event) =>
+        !bodies.some(
+          (body) =>
+            body.startsWith(`${event['detail-type']} `) &&
+            body.includes(` at ${event.detail.data.readingTimestamp}:`),
+        ),
+    )
+    .map(
+      (event) =>
+        `${event['detail-type']} ${event.detail.data.readingTimestamp} ${event.detail.metadata.eventId}`,
+    );
+  const dlqDir = join(dir, 'dlq');
+  const deadLetters = existsSync(dlqDir)
+    ? readdirSync(dlqDir).map((file) => `${file}: ${readFileSync(join(dlqDir, file), 'utf8').slice(0, 2000)}`)
+    : [];
+  const health = await fetch(`${edge.edgeUrl}/health`)
+    .then((response) => response.text())
+    .catch((failure: unknown) => String(failure));
+  return `not mailed ${JSON.stringify([...new Set(unmailed)])}; ${bodies.length} mails; dead letters ${JSON.stringify(deadLetters)}; health ${health}`;
 };
+
+interface ArchivedAlertEvent {
+  readonly 'detail-type': string;
+  readonly detail: { metadata: { eventId: string }; data: { readingTimestamp?: string } };
+}
+
+/** The alert events about a device the telemetry bus accepted (a redelivered one more than once). */
+const archivedAlertEvents = (dir: string, deviceId: string): ArchivedAlertEvent[] => {
+  const file = join(dir, 'archive', `${buses.telemetry.name}.jsonl`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`"deviceId":"${deviceId}"`) && line.includes('"detail-type":"Alert'))
+    .map((line) => (JSON.parse(line) as { event: ArchivedAlertEvent }).event);
+};
+
+/** The distinct ids of the alert events about a device the telemetry bus accepted. */
+const archivedAlertEventIds = (dir: string, deviceId: string) =>
+  new Set(archivedAlertEvents(dir, deviceId).map((event) => event.detail.metadata.eventId));
 
 /** A fresh data folder with a device whose alerts are mailed, on a running process. */
 const prepare = async (deviceId: string) => {
@@ -534,4 +578,62 @@ describe('a process killed at the height of a backlog, while it drains', () => {
       existsSync(deadLetters) ? readdirSync(deadLetters).filter((f) => f.includes('enrich')) : [],
     ).toEqual([]);
   }, 240_000);
+});
+
+describe('a process killed while the alert notifier publishes', () => {
+  it("mails the alert once after restart, once the killed invocation's idempotency lock has run out", async () => {
+    // Prepare: a device whose alerts are mailed, and a topic whose Publish never answers
+    const deviceId = 'crash-notify';
+    const { dir, ports, first, sender } = await prepare(deviceId);
+    await edgeAdmin(first.edge, '/_sensorbus/faults', {
+      method: 'POST',
+      json: { service: 'sns', operation: 'Publish', mode: 'hang' },
+    });
+
+    // Act: a reading breaches the alarm, its AlertRaised reaches the notifier, which takes the
+    // event's idempotency lock and hangs in Publish; the process dies there
+    await sender.burst(first.apiUrl, 1);
+    const inProgress = await waitFor(
+      async () => {
+        const { Items = [] } = await edgeDynamo(first.edge).send(
+          new ScanCommand({ TableName: tables.idempotency.name }),
+        );
+        return Items.find((item) => item.status === 'INPROGRESS');
+      },
+      'the notifier holding the alert event',
+      90_000,
+    );
+    await kill9(first.child);
+    const second = await startProcess(ports, dir);
+
+    // Assess: the pending delivery resumes from disk; redeliveries are refused while the lock holds,
+    // then one of them mails the alert, once
+    const mails = await waitFor(
+      () => {
+        const bodies = mailBodies(dir);
+        return bodies.length > 0 && bodies;
+      },
+      'the alert mailed after restart',
+      MAIL_AFTER_CRASH_MS,
+    );
+    const pending = await waitFor(
+      async () => {
+        const report = (await (await fetch(`${second.edge.edgeUrl}/health`)).json()) as {
+          checks: { backlog?: { pendingDeliveries?: number } };
+        };
+        return (report.checks.backlog?.pendingDeliveries ?? 0) === 0 && 'none';
+      },
+      'no delivery pending',
+      60_000,
+    );
+
+    expect(inProgress.in_progress_expiration).toBeTypeOf('number');
+    expect(pending).toBe('none');
+    expect(mailBodies(dir)).toEqual(mails);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatch(
+      /^AlertRaised for device crash-notify at 2026-11-22T00:00:00.000Z: t 80 is above 50/,
+    );
+    await kill9(second.child);
+  }, 300_000);
 });

@@ -13,6 +13,7 @@ import { signingKeyFrom } from '../../../../handlers/lib/auth.ts';
 import {
   type Access,
   authorizers,
+  FUNCTION_TIMEOUT_SECONDS,
   type FunctionSpec,
   functions,
   httpApi,
@@ -424,6 +425,17 @@ describe('functions', () => {
     );
     const variables = Environment.parse(functionOf(key).resource.Properties.Environment).Variables;
     expect([...required].filter((name) => !(name in variables))).toEqual([]);
+  });
+
+  it('time out as their callers need: a route within the integration timeout, the idempotent notifier soon, since its lock lasts as long', () => {
+    const timeouts = Object.fromEntries(
+      specs.map(([key]) => [key, z.number().parse(functionOf(key).resource.Properties.Timeout)]),
+    );
+
+    expect(timeouts.ingest).toBe(FUNCTION_TIMEOUT_SECONDS.caller);
+    expect(timeouts.alertNotifier).toBe(FUNCTION_TIMEOUT_SECONDS.locking);
+    expect(timeouts.announce).toBe(FUNCTION_TIMEOUT_SECONDS.background);
+    expect(FUNCTION_TIMEOUT_SECONDS.locking).toBeLessThan(FUNCTION_TIMEOUT_SECONDS.background);
   });
 
   /** The bundle CDK staged for a function. */
