@@ -1,13 +1,20 @@
 import { measurementOf, runLoad } from './load.ts';
 import type { Measurement } from './measurement.ts';
 
-export interface IngestOptions {
-  readonly apiUrl: string;
-  /** A registered device and its API key; the device's partition holds only this target's readings. */
+/** A registered device that posts in a target, and how it posts. */
+export interface IngestDevice {
   readonly deviceId: string;
   readonly apiKey: string;
   /** 1 posts one bare reading per request; 2..100 post `{readings: [...]}`. */
   readonly batchSize: number;
+  /** Its uploads in every cycle of the target's requests (1 unless told). */
+  readonly uploadsPerCycle?: number;
+}
+
+export interface IngestOptions {
+  readonly apiUrl: string;
+  /** The devices posting, in turn; each device's partition holds only this target's readings. */
+  readonly devices: readonly IngestDevice[];
   readonly connections: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -18,9 +25,8 @@ export interface IngestOptions {
 
 export interface IngestResult {
   readonly measurement: Measurement;
-  readonly deviceId: string;
-  /** Every reading the API acknowledged as new (202, `duplicate: false`), warm-up included. */
-  readonly acceptedTimestamps: readonly string[];
+  /** Every reading the API acknowledged as new (202, `duplicate: false`), warm-up included, by device. */
+  readonly accepted: readonly { readonly deviceId: string; readonly acceptedTimestamps: readonly string[] }[];
   /** Status counts of every answer read, warm-up included. */
   readonly statusCounts: Readonly<Record<string, number>>;
   /** Non-2xx answers among them. */
@@ -30,38 +36,45 @@ export interface IngestResult {
   readonly unreadableAnswers: number;
 }
 
+/** The default name of a row whose devices all post `batchSize` readings a request. */
+const labelOf = (devices: readonly IngestDevice[]): string => {
+  const sizes = new Set(devices.map((device) => device.batchSize));
+  const [only] = sizes;
+  if (sizes.size !== 1 || only === undefined) return 'ingest path: mixed uploads';
+  return only === 1 ? 'ingest path: single readings' : `ingest path: batches of ${only}`;
+};
+
 /**
- * sensorbus ingest end to end: `POST /readings` with a device's `x-api-key` through the local
+ * sensorbus ingest end to end: `POST /readings` with each device's `x-api-key` through the local
  * gateway's HTTP API route (the ingest handler checking the key, conditional put), with
- * a distinct reading in every body.
+ * a distinct reading in every body, the devices taking turns.
  */
 export const measureIngest = async (options: IngestOptions): Promise<IngestResult> => {
   const result = await runLoad({
     url: `${options.apiUrl}/readings`,
-    headers: { 'content-type': 'application/json', 'x-api-key': options.apiKey },
+    headers: { 'content-type': 'application/json' },
     connections: options.connections,
     warmupSeconds: options.warmupSeconds,
     durationSeconds: options.durationSeconds,
-    stream: {
-      deviceId: options.deviceId,
+    streams: options.devices.map((device) => ({
+      deviceId: device.deviceId,
+      apiKey: device.apiKey,
       epochMs: options.epochMs,
       firstIndex: 0,
-      batchSize: options.batchSize,
-    },
+      batchSize: device.batchSize,
+      uploadsPerCycle: device.uploadsPerCycle ?? 1,
+    })),
     readIngestAnswers: true,
   });
   const non2xx = Object.entries(result.statusCounts)
     .filter(([status]) => !status.startsWith('2'))
     .reduce((sum, [, n]) => sum + n, 0);
-  const label =
-    options.label ??
-    (options.batchSize === 1
-      ? 'ingest path: single readings'
-      : `ingest path: batches of ${options.batchSize}`);
   return {
-    measurement: measurementOf(label, result),
-    deviceId: options.deviceId,
-    acceptedTimestamps: result.acceptedTimestamps,
+    measurement: measurementOf(options.label ?? labelOf(options.devices), result),
+    accepted: options.devices.map(({ deviceId }) => ({
+      deviceId,
+      acceptedTimestamps: result.acceptedTimestamps[deviceId] ?? [],
+    })),
     statusCounts: result.statusCounts,
     non2xx,
     duplicateAnswers: result.duplicateAnswers,

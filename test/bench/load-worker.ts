@@ -1,6 +1,7 @@
 /**
  * The load generator's thread (started by `runLoad`): autocannon POSTs a fresh body on every
- * request, built by `setupRequest` from the device's reading stream, and reads every answer.
+ * request, built by `setupRequest` from the reading stream of the device whose turn it is, and
+ * reads every answer.
  */
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -8,7 +9,7 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { LoadSpec, type PhaseResult, type WorkerMessage } from './load.ts';
 import { latencyOf, recordMs } from './measurement.ts';
-import { bodyAt } from './readings.ts';
+import { bodyAt, cycleOf } from './readings.ts';
 
 /** A hard cap on the requests of one run, on top of its duration. */
 const MAX_REQUESTS = 5_000_000;
@@ -35,35 +36,42 @@ interface Phase {
 const port = parentPort;
 if (!port) throw new Error('load-worker.ts runs in a worker thread started by runLoad');
 const spec = LoadSpec.parse(workerData);
-const { stream } = spec;
+/** Each device's next free reading, and the order its uploads take in a cycle. */
+const devices = spec.streams.map((stream) => ({ stream, nextIndex: stream.firstIndex }));
+type Device = (typeof devices)[number];
+const cycle = cycleOf(spec.streams.map((stream) => stream.uploadsPerCycle));
+let nextInCycle = 0;
 
-let nextIndex = stream.firstIndex;
 const statusCounts = new Map<number, number>();
-const acceptedTimestamps: string[] = [];
+const acceptedTimestamps: Record<string, string[]> = {};
 let duplicateAnswers = 0;
 let rejectedItems = 0;
 let unreadableAnswers = 0;
 
-const nextBody = (): string => {
-  const body = bodyAt(stream, nextIndex);
-  nextIndex += stream.batchSize;
-  return body;
+/** The next upload: which device posts it, and its body. */
+const nextUpload = (): { device: Device; body: string } => {
+  const device = devices[cycle[nextInCycle++ % cycle.length] ?? 0] as Device;
+  const body = bodyAt(device.stream, device.nextIndex);
+  device.nextIndex += device.stream.batchSize;
+  return { device, body };
 };
 
 /** `phase` is undefined for answers read after the measured span: they are still accounted for. */
-const accept = (phase: Phase | undefined, timestamp: string, duplicate: boolean): void => {
+const accept = (phase: Phase | undefined, device: Device, timestamp: string, duplicate: boolean): void => {
   if (duplicate) {
     duplicateAnswers++;
     return;
   }
-  acceptedTimestamps.push(timestamp);
+  const accepted = acceptedTimestamps[device.stream.deviceId] ?? [];
+  accepted.push(timestamp);
+  acceptedTimestamps[device.stream.deviceId] = accepted;
   if (phase) phase.accepted++;
 };
 
-const readAnswer = (phase: Phase | undefined, status: number, body: string): void => {
+const readAnswer = (phase: Phase | undefined, device: Device, status: number, body: string): void => {
   if (status < 200 || status >= 300) return;
   if (!spec.readIngestAnswers) {
-    if (phase) phase.accepted += stream.batchSize;
+    if (phase) phase.accepted += device.stream.batchSize;
     return;
   }
   let answer: unknown;
@@ -73,9 +81,9 @@ const readAnswer = (phase: Phase | undefined, status: number, body: string): voi
     unreadableAnswers++;
     return;
   }
-  if (stream.batchSize === 1) {
+  if (device.stream.batchSize === 1) {
     const single = SingleAnswer.safeParse(answer);
-    if (single.success) accept(phase, single.data.timestamp, single.data.duplicate);
+    if (single.success) accept(phase, device, single.data.timestamp, single.data.duplicate);
     else unreadableAnswers++;
     return;
   }
@@ -86,7 +94,7 @@ const readAnswer = (phase: Phase | undefined, status: number, body: string): voi
   }
   for (const item of batch.data.results) {
     if (item.status === 202 && item.timestamp !== undefined)
-      accept(phase, item.timestamp, item.duplicate === true);
+      accept(phase, device, item.timestamp, item.duplicate === true);
     else rejectedItems++;
   }
 };
@@ -148,8 +156,20 @@ const run = (): Promise<{ warmup: PhaseResult; measured: PhaseResult }> =>
         maxOverallRequests: MAX_REQUESTS,
         requests: [
           {
-            setupRequest: (request) => ({ ...request, body: nextBody() }),
-            onResponse: (status, body) => readAnswer(phaseAt(performance.now()), status, body),
+            // A connection posts one upload at a time: its context holds the device of the one in flight.
+            setupRequest: (request, context: { device?: Device }) => {
+              const { device, body } = nextUpload();
+              context.device = device;
+              const { apiKey } = device.stream;
+              return {
+                ...request,
+                body,
+                ...(apiKey ? { headers: { ...spec.headers, 'x-api-key': apiKey } } : {}),
+              };
+            },
+            onResponse: (status, body, context: { device?: Device }) => {
+              if (context.device) readAnswer(phaseAt(performance.now()), context.device, status, body);
+            },
           },
         ],
       },
@@ -188,7 +208,6 @@ const done: WorkerMessage = {
     warmup,
     measured,
     statusCounts: recordOf(statusCounts),
-    nextIndex,
     acceptedTimestamps,
     duplicateAnswers,
     rejectedItems,

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { cpuWindow } from './cpu.ts';
 import { type Measurement, measurement } from './measurement.ts';
-import { ReadingStream } from './readings.ts';
+import { DeviceStream } from './readings.ts';
 
 /** One HTTP target loaded by autocannon: warm-up first, then the measured span. */
 export const LoadSpec = z.object({
@@ -11,7 +11,11 @@ export const LoadSpec = z.object({
   connections: z.number().int().positive(),
   warmupSeconds: z.number().positive(),
   durationSeconds: z.number().positive(),
-  stream: ReadingStream,
+  /**
+   * The devices posting: requests go to them in turn, each taking its `uploadsPerCycle` of every
+   * cycle, spread evenly over it.
+   */
+  streams: z.array(DeviceStream).min(1),
   /** Read each answer as a sensorbus ingest answer and keep the timestamps it accepted. */
   readIngestAnswers: z.boolean(),
 });
@@ -39,10 +43,8 @@ export const LoadResult = z.object({
   measured: PhaseResult,
   /** Status codes of every answer read, warm-up and answers after the measured span included. */
   statusCounts: z.record(z.string(), z.number().int()),
-  /** The next free index of the stream: readings up to it were handed to autocannon. */
-  nextIndex: z.number().int(),
-  /** Timestamps of every reading answered `202 duplicate: false`, warm-up included. */
-  acceptedTimestamps: z.array(z.string()),
+  /** Timestamps of every reading answered `202 duplicate: false`, warm-up included, by device. */
+  acceptedTimestamps: z.record(z.string(), z.array(z.string())),
   /** Readings answered `duplicate: true`; every body is new, so anything but 0 is a fault. */
   duplicateAnswers: z.number().int(),
   /** Batch items answered 400 or 503. */

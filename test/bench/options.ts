@@ -11,7 +11,7 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** WebSocket clients following the end-to-end devices. */
   readonly e2eClients: number;
-  /** Readings per second of the end-to-end run; by default half the single-reading ingest rate. */
+  /** Readings per second of the end-to-end run; by default half the whole system's single-reading rate. */
   readonly e2eRate: number | undefined;
   /** How long the end-to-end run posts, after its warm-up. */
   readonly e2eSeconds: number;
@@ -37,9 +37,9 @@ export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S
   --duration S     seconds each target is measured (default 20, 3 with --quick)
   --warmup S       seconds each target is warmed up first (default 3, 1 with --quick)
   --e2e-clients N  WebSocket clients following the end-to-end devices (default 50)
-  --e2e-rate R     readings/s posted end to end (default half the single-reading ingest rate,
-                   at least 5, at most 1,500 pushes/s: one ReadingEnriched per reading and
-                   client, so 30 with 50 clients)
+  --e2e-rate R     readings/s posted end to end (default half the whole system's single-reading
+                   rate, at least 5, at most 500 pushes/s: one ReadingEnriched per reading and
+                   client, so 10 with 50 clients)
   --e2e-seconds S  seconds the end-to-end run is measured (default --duration, 3 with --quick)
   --init-runs N    fresh node processes per handler bundle for its init time (default 5, 1 with --quick)`;
 

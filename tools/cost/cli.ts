@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
 import { measureDashboard } from './dashboard-size.ts';
-import { defaultAssumptions } from './defaults.ts';
+import { DEFAULT_DASHBOARDS, DEFAULT_DEVICES_PER_DASHBOARD, defaultAssumptions } from './defaults.ts';
 import { renderJson, renderText } from './format.ts';
 import { loadMeasuredUnits, MEASURED_UNITS_FILE } from './measured.ts';
 import { type CostInputs, estimate } from './model.ts';
@@ -94,8 +94,12 @@ export const main = (argv: string[]): number => {
         ? { bufferSeconds: number(str('buffer-seconds'), 'buffer-seconds') }
         : {}),
       alertsPerDevicePerDay: number(str('alerts-per-device-per-day'), 'alerts-per-device-per-day', 1),
-      dashboards: number(str('dashboards'), 'dashboards', 1_000),
-      devicesPerDashboard: number(str('devices-per-dashboard'), 'devices-per-dashboard', 100),
+      dashboards: number(str('dashboards'), 'dashboards', DEFAULT_DASHBOARDS),
+      devicesPerDashboard: number(
+        str('devices-per-dashboard'),
+        'devices-per-dashboard',
+        DEFAULT_DEVICES_PER_DASHBOARD,
+      ),
       months: number(str('months'), 'months', 12),
       retentionDays: number(str('retention-days'), 'retention-days', 30),
       frontDoor,

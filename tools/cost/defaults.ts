@@ -14,6 +14,10 @@ import { type Assumptions, DAYS_PER_MONTH, type LambdaDurations } from './model.
 import { measureSizes } from './sizes.ts';
 import { routingFromTopology } from './topology.ts';
 
+/** Who watches by default: 1,000 dashboards each following 100 devices (the issue's realistic defaults). */
+export const DEFAULT_DASHBOARDS = 1_000;
+export const DEFAULT_DEVICES_PER_DASHBOARD = 100;
+
 /** Warm p50-style durations of 512 MB arm64 functions doing the calls the handlers make (ms). Assumed, not measured. */
 export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   ingestBase: 40,
