@@ -91,11 +91,12 @@ describe('the simulated fleet', () => {
       await waitFor(() => uploadSizes(deviceId).length >= 5, 'uploads once watched', 240_000);
       const [first, buffered, ...streamed] = uploadSizes(deviceId);
 
-      // The first upload is one reading, or, when that post failed or was throttled on a loaded
-      // machine, the readings gathered until its retry went through: still fewer than a full upload,
-      // as nobody told it to buffer.
+      // Nobody told the device to buffer, so its first upload is what its first tick brought: one
+      // reading, or the three a late batch brings at once (a tenth of ticks). When that post failed
+      // or was throttled on a loaded machine, the readings gathered until its retry went through:
+      // still fewer than a full upload.
       const retried = failures.length + throttles > 0;
-      expect(first === 1 || (retried && (first ?? UPLOAD) < UPLOAD)).toBe(true);
+      expect(first === 1 || first === 3 || (retried && (first ?? UPLOAD) < UPLOAD)).toBe(true);
       expect(buffered).toBe(UPLOAD);
       expect(streamed.every((size) => size < UPLOAD)).toBe(true);
       // Failures under load (a timed-out upload) are posted again, so they leave no gap.
