@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
@@ -27,7 +27,7 @@ const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
 export const handler = makeHandler({
   activeAlerts: () => alerts.query({ state: 'active' }),
   alarmsOf: async (deviceId) => (await devices.get(deviceId))?.alarms ?? [],
-  publish: (entries) => publishAll(eventBridge, entries),
+  publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
   markEscalated: (alertId, escalation, at) => alerts.markEscalated(alertId, escalation, at),
   busName: requireEnv('TELEMETRY_BUS'),
 });

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AlertId, AlertsQuery, SnoozeRequest } from '../../schemas/alert.ts';
 import { principalOf, requireRole } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError } from '../lib/errors.ts';
@@ -54,7 +54,7 @@ export const handler = makeHandler({
   query: (by, limit) => alerts.query(by, limit),
   alerts,
   releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),
-  publish: (entries) => publishAll(eventBridge, entries),
+  publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
   busName: requireEnv('TELEMETRY_BUS'),
   now: () => new Date(),
 });

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { ALERT_EVENTS, AlertData, AlertRaised, AlertResolved, EventMetadata } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
@@ -48,7 +48,7 @@ export const handler = makeHandler({
     alerts,
     // A deleted device's alarm states are final (every state write requires a live device): nothing to release.
     releaseAlertState: async () => false,
-    publish: (entries) => publishAll(eventBridge, entries),
+    publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
     busName: requireEnv('TELEMETRY_BUS'),
     now: () => new Date(),
   },

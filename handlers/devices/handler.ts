@@ -4,7 +4,7 @@ import { PutDeviceRequest, RotateKeyRequest } from '../../schemas/device.ts';
 import { dynamoAlerts } from '../alerts/records.ts';
 import { hashApiKey, newApiKey, principalOf, requireAdmin } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
 import { dynamoDeviceKeys } from '../lib/device-keys-store.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
@@ -89,7 +89,7 @@ export const handler = makeHandler({
   lifecycle: {
     alerts,
     releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),
-    publish: (entries) => publishAll(eventBridge, entries),
+    publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
     busName: requireEnv('TELEMETRY_BUS'),
     now: () => new Date(),
   },

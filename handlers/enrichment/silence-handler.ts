@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dynamoAlerts } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridge } from '../lib/clients/eventbridge.ts';
+import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';
@@ -27,7 +27,7 @@ export const liveSilenceCheckDeps = (): SilenceCheckDeps => ({
   publishAlerts: (alerts, producedAt) => {
     const correlationId = `silence-check-${randomUUID()}`;
     return publishEntries(
-      eventBridge,
+      eventBridgeAtFirstUse(),
       alerts.map((alert) => alertEntry(alert, busName, correlationId, producedAt.toISOString())),
     );
   },

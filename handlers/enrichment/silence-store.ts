@@ -6,12 +6,14 @@ import { SILENCE_STATE_KEY } from './alert-state.ts';
 import type { SilenceCandidate } from './silence.ts';
 
 /** What the scan reads of a device: only what {@link SilenceCandidate} needs, never the whole item. */
-const CandidateItem = z.object({
-  deviceId: z.string(),
-  expectedIntervalSeconds: z.number(),
-  createdAt: z.optional(z.string()),
-  lastReading: z.optional(z.object({ timestamp: z.string() })),
-  alarmStates: z.optional(z.record(z.string(), AlertState)),
+const CandidateItem = /* @__PURE__ */ z.object({
+  deviceId: /* @__PURE__ */ z.string(),
+  expectedIntervalSeconds: /* @__PURE__ */ z.number(),
+  createdAt: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  lastReading: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.object({ timestamp: /* @__PURE__ */ z.string() }),
+  ),
+  alarmStates: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), AlertState)),
 });
 
 /**

@@ -14,14 +14,20 @@ export const WINDOW_ATTRIBUTE = 'window';
  * version and event id, takes under 400 bytes where readings stored whole took about 1,100.
  */
 const columnsShape = {
-  at: z.array(z.number()),
-  values: z.record(z.string(), z.array(z.nullable(z.number()))),
+  at: /* @__PURE__ */ z.array(/* @__PURE__ */ z.number()),
+  values: /* @__PURE__ */ z.record(
+    /* @__PURE__ */ z.string(),
+    /* @__PURE__ */ z.array(/* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number())),
+  ),
 };
-const oneValuePerInstant = z.refine<{ at: number[]; values: Record<string, (number | null)[]> }>(
+const oneValuePerInstant = /* @__PURE__ */ z.refine<{
+  at: number[];
+  values: Record<string, (number | null)[]>;
+}>(
   (columns) => Object.values(columns.values).every((column) => column.length === columns.at.length),
   'every metric has one value or null per instant',
 );
-const Columns = z.object(columnsShape).check(oneValuePerInstant);
+const Columns = /* @__PURE__ */ z.object(columnsShape).check(oneValuePerInstant);
 type Columns = z.infer<typeof Columns>;
 
 /**
@@ -31,12 +37,12 @@ type Columns = z.infer<typeof Columns>;
  * readings by column, and of the last event only the readings it pushed out (`out`, omitted when
  * none, as while the window fills).
  */
-export const WindowItem = z
+export const WindowItem = /* @__PURE__ */ z
   .object({
-    version: z.number(),
-    eventId: z.string(),
+    version: /* @__PURE__ */ z.number(),
+    eventId: /* @__PURE__ */ z.string(),
     ...columnsShape,
-    out: z.optional(Columns),
+    out: /* @__PURE__ */ z.optional(Columns),
   })
   .check(oneValuePerInstant);
 export type WindowItem = z.infer<typeof WindowItem>;

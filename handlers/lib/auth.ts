@@ -19,7 +19,11 @@ export interface Principal {
 const ISSUER = 'sensorbus';
 const ALGORITHM = 'HS256';
 
-const Claims = z.object({ role: Role, devices: DeviceScope, jti: z.optional(z.string()) });
+const Claims = /* @__PURE__ */ z.object({
+  role: Role,
+  devices: DeviceScope,
+  jti: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+});
 
 /** Where a handler gets the HMAC key that signs bearer tokens: a port, so tests hand one in. */
 export type SigningKeySource = () => Promise<Uint8Array>;
@@ -82,12 +86,12 @@ export const principalContext = (principal: Principal): Record<string, string> =
   ...(principal.tokenId !== undefined ? { tokenId: principal.tokenId } : {}),
 });
 
-const PrincipalContext = z.object({
+const PrincipalContext = /* @__PURE__ */ z.object({
   role: Role,
-  tokenId: z.optional(z.string()),
-  deviceIds: z.pipe(
-    z.string(),
-    z.transform((text, ctx) => {
+  tokenId: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  deviceIds: /* @__PURE__ */ z.pipe(
+    /* @__PURE__ */ z.string(),
+    /* @__PURE__ */ z.transform((text, ctx) => {
       const parsed = DeviceScope.safeParse(JSON.parse(text));
       if (!parsed.success) {
         ctx.issues.push({ code: 'custom', message: 'invalid device scope', input: text });

@@ -19,13 +19,13 @@ export const CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60;
 const CONNECTION = 'connection';
 const subscriptionKey = (deviceId: string) => `device#${deviceId}`;
 
-const ConnectionItem = z.object({
-  connectionId: z.string(),
-  sk: z.literal(CONNECTION),
+const ConnectionItem = /* @__PURE__ */ z.object({
+  connectionId: /* @__PURE__ */ z.string(),
+  sk: /* @__PURE__ */ z.literal(CONNECTION),
   role: Role,
   deviceIds: DeviceScope,
-  connectedAt: z.string(),
-  expiresAt: z.number(),
+  connectedAt: /* @__PURE__ */ z.string(),
+  expiresAt: /* @__PURE__ */ z.number(),
 });
 
 /**

@@ -4,10 +4,10 @@ import * as z from 'zod/mini';
 /** A retired key's record stays a day past its end (for the logs of whoever still tries it), then TTL removes it. */
 const RETIRED_KEY_KEPT_SECONDS = 24 * 60 * 60;
 
-const DeviceKeyItem = z.object({
-  apiKeyHash: z.string(),
-  deviceId: z.string(),
-  validUntil: z.optional(z.string()),
+const DeviceKeyItem = /* @__PURE__ */ z.object({
+  apiKeyHash: /* @__PURE__ */ z.string(),
+  deviceId: /* @__PURE__ */ z.string(),
+  validUntil: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
 });
 export type DeviceKeyItem = z.infer<typeof DeviceKeyItem>;
 

@@ -19,31 +19,40 @@ export const alarmKeyOf = (alarm: Pick<Alarm, 'metric' | 'above' | 'below'>): st
   `${alarm.metric}|${alarm.above ?? ''}|${alarm.below ?? ''}`;
 
 /** One alarm's or the silence's stored state (see `AlertStateRecord`). */
-export const AlertState = z.object({
-  state: z.enum(['OK', 'ALARM']),
-  since: z.string(),
-  alertId: z.optional(z.string()),
+export const AlertState = /* @__PURE__ */ z.object({
+  state: /* @__PURE__ */ z.enum(['OK', 'ALARM']),
+  since: /* @__PURE__ */ z.string(),
+  alertId: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
 });
 export type AlertState = z.infer<typeof AlertState>;
 
-const DeviceItem = z.object({
-  deviceId: z.string(),
-  name: z.optional(z.string()),
-  location: z.optional(Location),
-  metrics: z._default(z.record(z.string(), z.object({ unit: z.optional(z.string()) })), {}),
-  alarms: z._default(z.array(Alarm), []),
-  expectedIntervalSeconds: z.optional(z.number()),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  apiKeyHash: z.string(),
+const DeviceItem = /* @__PURE__ */ z.object({
+  deviceId: /* @__PURE__ */ z.string(),
+  name: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  location: /* @__PURE__ */ z.optional(Location),
+  metrics: /* @__PURE__ */ z._default(
+    /* @__PURE__ */ z.record(
+      /* @__PURE__ */ z.string(),
+      /* @__PURE__ */ z.object({ unit: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()) }),
+    ),
+    {},
+  ),
+  alarms: /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(Alarm), []),
+  expectedIntervalSeconds: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  createdAt: /* @__PURE__ */ z.string(),
+  updatedAt: /* @__PURE__ */ z.string(),
+  apiKeyHash: /* @__PURE__ */ z.string(),
   /** The key a rotation replaced, retired at the end of its grace; retired at once when the device is deleted. */
-  previousApiKeyHash: z.optional(z.string()),
+  previousApiKeyHash: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
   /** Set when the device was deleted: the item stays as a tombstone naming its keys, read as no device. */
-  deletedAt: z.optional(z.string()),
+  deletedAt: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
   /** Who deleted it: alerts whose raise reaches the history after the deletion resolve in that name. */
-  deletedBy: z.optional(z.string()),
-  lastReading: z.optional(LastReading),
-  alarmStates: z._default(z.record(z.string(), AlertState), {}),
+  deletedBy: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  lastReading: /* @__PURE__ */ z.optional(LastReading),
+  alarmStates: /* @__PURE__ */ z._default(
+    /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), AlertState),
+    {},
+  ),
 });
 export type DeviceItem = z.infer<typeof DeviceItem>;
 

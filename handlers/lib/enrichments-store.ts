@@ -31,24 +31,28 @@ export interface EnrichmentItem {
   readonly readings: string;
 }
 
-const PackedMetric = z.tuple([
-  z.number(),
-  z.nullable(z.number()),
-  z.nullable(z.number()),
-  z.number(),
-  z.number(),
-  z.nullable(z.number()),
-  z.union([z.literal(0), z.literal(1)]),
-  z.number(),
+const PackedMetric = /* @__PURE__ */ z.tuple([
+  /* @__PURE__ */ z.number(),
+  /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  /* @__PURE__ */ z.number(),
+  /* @__PURE__ */ z.number(),
+  /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+  /* @__PURE__ */ z.union([/* @__PURE__ */ z.literal(0), /* @__PURE__ */ z.literal(1)]),
+  /* @__PURE__ */ z.number(),
 ]);
-const PackedReadings = z.array(
-  z.tuple([z.number(), z.nullable(z.number()), z.record(z.string(), PackedMetric)]),
+const PackedReadings = /* @__PURE__ */ z.array(
+  /* @__PURE__ */ z.tuple([
+    /* @__PURE__ */ z.number(),
+    /* @__PURE__ */ z.nullable(/* @__PURE__ */ z.number()),
+    /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), PackedMetric),
+  ]),
 );
-const EnrichmentItemSchema = z.object({
-  deviceId: z.string(),
-  slot: z.string(),
-  startedAt: z.string(),
-  readings: z.string(),
+const EnrichmentItemSchema = /* @__PURE__ */ z.object({
+  deviceId: /* @__PURE__ */ z.string(),
+  slot: /* @__PURE__ */ z.string(),
+  startedAt: /* @__PURE__ */ z.string(),
+  readings: /* @__PURE__ */ z.string(),
 });
 
 /**
@@ -56,10 +60,13 @@ const EnrichmentItemSchema = z.object({
  * gave up on (`statemachines/enrich-reading.asl.json`), under the slot
  * `<hour start>#error/<timestamp>`, so the Query of a page's hours finds it with the enrichments.
  */
-const ErrorItemSchema = z.object({
-  slot: z.string(),
-  startedAt: z.string(),
-  enrichmentError: z.object({ error: z.string(), cause: z.string() }),
+const ErrorItemSchema = /* @__PURE__ */ z.object({
+  slot: /* @__PURE__ */ z.string(),
+  startedAt: /* @__PURE__ */ z.string(),
+  enrichmentError: /* @__PURE__ */ z.object({
+    error: /* @__PURE__ */ z.string(),
+    cause: /* @__PURE__ */ z.string(),
+  }),
 });
 
 const ERROR_SLOT = '#error/';

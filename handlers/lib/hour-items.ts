@@ -61,20 +61,24 @@ export interface HourItem {
   readonly expiresAt?: number;
 }
 
-const PackedReadingSchema = z.object({
-  m: z.record(z.string(), z.number()),
-  s: z.optional(z.number()),
-  u: z.string(),
+const PackedReadingSchema = /* @__PURE__ */ z.object({
+  m: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.number()),
+  s: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  u: /* @__PURE__ */ z.string(),
 });
-const PackedUploadSchema = z.object({ id: z.string(), at: z.string(), c: z.string() });
-const HourItemSchema = z.object({
-  deviceId: z.string(),
-  timestamp: z.string().check(z.length(HOUR_KEY_LENGTH)),
-  r: z.record(z.string(), PackedReadingSchema),
-  u: z.record(z.string(), PackedUploadSchema),
-  bytes: z.number(),
-  full: z.optional(z.boolean()),
-  expiresAt: z.optional(z.number()),
+const PackedUploadSchema = /* @__PURE__ */ z.object({
+  id: /* @__PURE__ */ z.string(),
+  at: /* @__PURE__ */ z.string(),
+  c: /* @__PURE__ */ z.string(),
+});
+const HourItemSchema = /* @__PURE__ */ z.object({
+  deviceId: /* @__PURE__ */ z.string(),
+  timestamp: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.length(HOUR_KEY_LENGTH)),
+  r: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), PackedReadingSchema),
+  u: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), PackedUploadSchema),
+  bytes: /* @__PURE__ */ z.number(),
+  full: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.boolean()),
+  expiresAt: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
 });
 
 /** An hour item, validated (from a read, or a stream record's image). */

@@ -38,19 +38,25 @@ export interface ReadingItem {
   readonly enrichmentError?: { readonly error: string; readonly cause: string; readonly startedAt?: string };
 }
 
-const ReadingItemSchema = z.object({
-  deviceId: z.string(),
-  timestamp: z.string(),
-  metrics: z.record(z.string(), z.number()),
-  sequence: z.optional(z.number()),
-  receivedAt: z.string(),
-  readingId: z.string(),
-  correlationId: z.string(),
-  uploadId: z.optional(z.string()),
-  expiresAt: z.optional(z.number()),
-  enrichment: z.optional(z.record(z.string(), z.unknown())),
-  enrichmentError: z.optional(
-    z.object({ error: z.string(), cause: z.string(), startedAt: z.optional(z.string()) }),
+const ReadingItemSchema = /* @__PURE__ */ z.object({
+  deviceId: /* @__PURE__ */ z.string(),
+  timestamp: /* @__PURE__ */ z.string(),
+  metrics: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.number()),
+  sequence: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  receivedAt: /* @__PURE__ */ z.string(),
+  readingId: /* @__PURE__ */ z.string(),
+  correlationId: /* @__PURE__ */ z.string(),
+  uploadId: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  expiresAt: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  enrichment: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.unknown()),
+  ),
+  enrichmentError: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.object({
+      error: /* @__PURE__ */ z.string(),
+      cause: /* @__PURE__ */ z.string(),
+      startedAt: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+    }),
   ),
 });
 
@@ -191,9 +197,9 @@ export interface RecordedValues {
   readonly sequence?: number | undefined;
 }
 
-const RecordedValuesSchema = z.object({
-  metrics: z.record(z.string(), z.number()),
-  sequence: z.optional(z.number()),
+const RecordedValuesSchema = /* @__PURE__ */ z.object({
+  metrics: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.number()),
+  sequence: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
 });
 
 /** Stored now, or the key was taken: then the values it holds, for the caller to compare. */

@@ -16,22 +16,22 @@ import { expiresAtOf } from './ttl.ts';
  * outside what a DynamoDB Number holds (below 1e-130 in size, or past 38 digits), and the text of
  * a JavaScript number reads back as the same number.
  */
-const StoredAggregate = z.object({
-  min: z.number(),
-  max: z.number(),
-  sum: z.string(),
-  count: z.number(),
-  first: z.number(),
-  firstAt: z.string(),
-  last: z.number(),
-  lastAt: z.string(),
+const StoredAggregate = /* @__PURE__ */ z.object({
+  min: /* @__PURE__ */ z.number(),
+  max: /* @__PURE__ */ z.number(),
+  sum: /* @__PURE__ */ z.string(),
+  count: /* @__PURE__ */ z.number(),
+  first: /* @__PURE__ */ z.number(),
+  firstAt: /* @__PURE__ */ z.string(),
+  last: /* @__PURE__ */ z.number(),
+  lastAt: /* @__PURE__ */ z.string(),
 });
 
-const RollupItemSchema = z.object({
-  series: z.string(),
-  start: z.string(),
-  metrics: z.record(z.string(), StoredAggregate),
-  appliedThrough: z.string(),
+const RollupItemSchema = /* @__PURE__ */ z.object({
+  series: /* @__PURE__ */ z.string(),
+  start: /* @__PURE__ */ z.string(),
+  metrics: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), StoredAggregate),
+  appliedThrough: /* @__PURE__ */ z.string(),
 });
 
 const toStored = (aggregate: MetricAggregate) => ({ ...aggregate, sum: String(aggregate.sum) });

@@ -44,6 +44,14 @@ const hasEventStreams = (client: string): boolean => {
   );
 };
 
+/**
+ * The schema `verifyToken` parses a bearer token's claims with (`handlers/lib/auth.ts`), as it reads
+ * minified: `z.object({ role, devices, jti })`.
+ */
+const BEARER_CLAIMS_SCHEMA = /role:[\w$]+,devices:[\w$]+,jti:/;
+const carriesBearerClaims = (name: FunctionName): boolean =>
+  BEARER_CLAIMS_SCHEMA.test(readFileSync(bundleOf(name).file, 'utf8'));
+
 describe('function bundles', () => {
   it.each(names)(`%s weighs at most ${MAX_BUNDLE_KIB} KiB`, (name) => {
     expect(bundleOf(name).bytes / 1024).toBeLessThanOrEqual(MAX_BUNDLE_KIB);
@@ -79,5 +87,13 @@ describe('function bundles', () => {
         ),
       ),
     ).toEqual([]);
+  });
+
+  it('builds the bearer-token claims schema only in the functions that verify bearer tokens', () => {
+    // handlers/lib's schemas are marked pure, so a function that imports auth.ts for something
+    // else (ingest hashes device keys with it) leaves them out instead of building them at init.
+    expect(carriesBearerClaims('bearerAuthorizer')).toBe(true);
+    expect(carriesBearerClaims('websocketAuthorizer')).toBe(true);
+    expect(names.filter(carriesBearerClaims).sort()).toEqual(['bearerAuthorizer', 'websocketAuthorizer']);
   });
 });
