@@ -25,6 +25,14 @@ export interface BenchOptions {
   readonly initRuns: number;
 }
 
+/**
+ * Fresh processes per bundle whose init is timed. One process's init varies by ±20 % on this
+ * machine kind (the same bundle, the same minute), so a median of 5 moved a function's ratio to the
+ * baseline by ±0.2 between runs, more than most functions' distance from the target; 15 take about
+ * a minute and a half.
+ */
+const INIT_RUNS = 15;
+
 /** A loaded 2-core machine took 5 to 20 s for a cold workflow's first push. */
 const E2E_DRAIN_SECONDS = 30;
 
@@ -41,7 +49,7 @@ export const USAGE = `npm run bench -- [--quick] [--connections N] [--duration S
                    rate, at least 5, at most 500 pushes/s: one ReadingEnriched per reading and
                    client, so 10 with 50 clients)
   --e2e-seconds S  seconds the end-to-end run is measured (default --duration, 3 with --quick)
-  --init-runs N    fresh node processes per handler bundle for its init time (default 5, 1 with --quick)`;
+  --init-runs N    fresh node processes per handler bundle for its init time (default 15, 1 with --quick)`;
 
 const positive = (name: string, raw: string | undefined, fallback: number, max: number): number => {
   if (raw === undefined) return fallback;
@@ -82,6 +90,6 @@ export const parseBenchOptions = (args: readonly string[]): BenchOptions | undef
     e2eRate: values['e2e-rate'] === undefined ? undefined : positive('e2e-rate', values['e2e-rate'], 0, 1000),
     e2eSeconds: positive('e2e-seconds', values['e2e-seconds'], quick ? 3 : durationSeconds, 600),
     e2eDrainSeconds: E2E_DRAIN_SECONDS,
-    initRuns: Math.round(positive('init-runs', values['init-runs'], quick ? 1 : 5, 50)),
+    initRuns: Math.round(positive('init-runs', values['init-runs'], quick ? 1 : INIT_RUNS, 50)),
   };
 };
