@@ -45,6 +45,9 @@ const esbuildOptionsFor = (entry: string, outfile: string): BuildOptions => ({
  */
 export const MAX_BUNDLE_KIB = 300;
 
+/** The most a function's init may take, in times the baseline function's (issue 14's target). */
+export const INIT_TARGET_RATIO = 1.5;
+
 export interface Bundle {
   readonly name: FunctionName;
   readonly entry: string;

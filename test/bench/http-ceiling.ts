@@ -45,9 +45,7 @@ export const measureHttpCeiling = async (options: HttpCeilingOptions): Promise<M
       connections: options.connections,
       warmupSeconds: options.warmupSeconds,
       durationSeconds: options.durationSeconds,
-      streams: [
-        { deviceId: 'bench-http', epochMs: options.epochMs, firstIndex: 0, batchSize: 1, uploadsPerCycle: 1 },
-      ],
+      streams: [{ deviceId: 'bench-http', epochMs: options.epochMs, firstIndex: 0, batchSize: 1 }],
       readIngestAnswers: false,
     });
     if (malformed > 0) throw new Error(`the bare server could not parse ${malformed} bodies`);

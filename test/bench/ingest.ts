@@ -7,8 +7,6 @@ export interface IngestDevice {
   readonly apiKey: string;
   /** 1 posts one bare reading per request; 2..100 post `{readings: [...]}`. */
   readonly batchSize: number;
-  /** Its uploads in every cycle of the target's requests (1 unless told). */
-  readonly uploadsPerCycle?: number;
 }
 
 export interface IngestOptions {
@@ -62,7 +60,6 @@ export const measureIngest = async (options: IngestOptions): Promise<IngestResul
       epochMs: options.epochMs,
       firstIndex: 0,
       batchSize: device.batchSize,
-      uploadsPerCycle: device.uploadsPerCycle ?? 1,
     })),
     readIngestAnswers: true,
   });

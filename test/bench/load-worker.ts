@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { LoadSpec, type PhaseResult, type WorkerMessage } from './load.ts';
 import { latencyOf, recordMs } from './measurement.ts';
-import { bodyAt, cycleOf } from './readings.ts';
+import { bodyAt } from './readings.ts';
 
 /** A hard cap on the requests of one run, on top of its duration. */
 const MAX_REQUESTS = 5_000_000;
@@ -36,11 +36,10 @@ interface Phase {
 const port = parentPort;
 if (!port) throw new Error('load-worker.ts runs in a worker thread started by runLoad');
 const spec = LoadSpec.parse(workerData);
-/** Each device's next free reading, and the order its uploads take in a cycle. */
+/** Each device's next free reading; the devices take turns. */
 const devices = spec.streams.map((stream) => ({ stream, nextIndex: stream.firstIndex }));
 type Device = (typeof devices)[number];
-const cycle = cycleOf(spec.streams.map((stream) => stream.uploadsPerCycle));
-let nextInCycle = 0;
+let turn = 0;
 
 const statusCounts = new Map<number, number>();
 const acceptedTimestamps: Record<string, string[]> = {};
@@ -50,7 +49,7 @@ let unreadableAnswers = 0;
 
 /** The next upload: which device posts it, and its body. */
 const nextUpload = (): { device: Device; body: string } => {
-  const device = devices[cycle[nextInCycle++ % cycle.length] ?? 0] as Device;
+  const device = devices[turn++ % devices.length] as Device;
   const body = bodyAt(device.stream, device.nextIndex);
   device.nextIndex += device.stream.batchSize;
   return { device, body };

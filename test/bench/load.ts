@@ -11,10 +11,7 @@ export const LoadSpec = z.object({
   connections: z.number().int().positive(),
   warmupSeconds: z.number().positive(),
   durationSeconds: z.number().positive(),
-  /**
-   * The devices posting: requests go to them in turn, each taking its `uploadsPerCycle` of every
-   * cycle, spread evenly over it.
-   */
+  /** The devices posting: requests go to them in turn. */
   streams: z.array(DeviceStream).min(1),
   /** Read each answer as a sensorbus ingest answer and keep the timestamps it accepted. */
   readIngestAnswers: z.boolean(),

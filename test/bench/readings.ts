@@ -20,14 +20,8 @@ export const ReadingStream = z.object({
 });
 export type ReadingStream = z.infer<typeof ReadingStream>;
 
-/**
- * One device of a load: its reading stream, the API key it posts with (absent: the load's headers
- * carry it), and how many of every cycle's requests are its uploads.
- */
-export const DeviceStream = ReadingStream.extend({
-  apiKey: z.string().optional(),
-  uploadsPerCycle: z.number().int().positive(),
-});
+/** One device of a load: its reading stream, and the API key it posts with (absent: the load's headers carry it). */
+export const DeviceStream = ReadingStream.extend({ apiKey: z.string().optional() });
 export type DeviceStream = z.infer<typeof DeviceStream>;
 
 /** The time between two readings of a stream: a reading a minute. */
@@ -65,16 +59,3 @@ export const bodyAt = (stream: ReadingStream, index: number): string => {
   );
   return JSON.stringify({ readings });
 };
-
-/**
- * The order of one cycle's uploads: device `i` takes `uploads[i]` of them, spread evenly (each
- * device's turns at its own even spacing, merged by when they fall), so the mix holds over any
- * stretch of the cycle, not only over a whole one.
- */
-export const cycleOf = (uploads: readonly number[]): number[] =>
-  uploads
-    .flatMap((count, device) =>
-      Array.from({ length: count }, (_, turn) => ({ device, at: (turn + 0.5) / count })),
-    )
-    .sort((a, b) => a.at - b.at || a.device - b.device)
-    .map((slot) => slot.device);

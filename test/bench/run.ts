@@ -18,6 +18,7 @@ import {
   type Bundles,
   bundleBaseline,
   bundleFunctions,
+  INIT_TARGET_RATIO,
   type InitTime,
   MAX_BUNDLE_KIB,
   measureInits,
@@ -62,7 +63,7 @@ const BATCH_SIZES = [1, 10, 100] as const;
 const TARGETS = {
   e2eRecordedP99PerStoreP99: 3,
   e2eEnrichedP99PerStoreP99: 6,
-  initPerBaselineInit: 1.5,
+  initPerBaselineInit: INIT_TARGET_RATIO,
   bundleKiB: MAX_BUNDLE_KIB,
   systemToStoreRatio: 0.25,
 } as const;
@@ -182,7 +183,6 @@ interface BenchRun {
   readonly baseline: BaselineBundle;
   readonly baselineInitMs: number | undefined;
   readonly e2e: E2eRun;
-  /** Half the single-reading ingest rate, and the cap the push budget sets (readings/s). */
   /** Half the whole system's single-reading rate (every consumer on), and the cap the push budget sets (readings/s). */
   readonly e2eRateBasis: { readonly halfSystem: number; readonly maxRate: number };
   readonly store: Measurement;
@@ -261,18 +261,14 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
    * waiting, every record of the readings stream taken by its consumers and no announcer running.
    * (Workflows the consumers started may still run: they neither store nor announce readings.)
    */
-  const idle = () => {
+  /** No invocation of these functions (every function when none are named) running or waiting. */
+  const functionsIdle = (names?: readonly string[]) => {
     const pools = t.cloud.lambda.stats();
-    return (
-      WRITERS.every((name) => (pools[name]?.busy ?? 0) + (pools[name]?.waiting ?? 0) === 0) &&
-      t.cloud.streamConsumers.idle()
+    return (names ?? Object.keys(pools)).every(
+      (name) => (pools[name]?.busy ?? 0) + (pools[name]?.waiting ?? 0) === 0,
     );
   };
-  /**
-   * Waits until what a target's load left (requests still served, stream records not yet
-   * announced) is done, so it is neither measured as the next target's cost nor, with the rules
-   * enabled again, handed to the consumers.
-   */
+  const idle = () => functionsIdle(WRITERS) && t.cloud.streamConsumers.idle();
   /**
    * Nothing left of earlier work anywhere: no delivery or execution pending, no function busy or
    * waiting, the streams announced. A latency measured while the consumers still work off an
@@ -281,8 +277,13 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
   const drained = () =>
     t.cloud.events.pendingCount() === 0 &&
     t.cloud.stepFunctions.pendingCount() === 0 &&
-    Object.values(t.cloud.lambda.stats()).every((pool) => (pool?.busy ?? 0) + (pool?.waiting ?? 0) === 0) &&
+    functionsIdle() &&
     t.cloud.streamConsumers.idle();
+  /**
+   * Waits until what a target's load left (requests still served, stream records not yet
+   * announced) is done, so it is neither measured as the next target's cost nor, with the rules
+   * enabled again, handed to the consumers.
+   */
   const settle = () =>
     waitFor(
       idle,

@@ -1,6 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  IdempotencyRecordStatus,
+  PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS,
+} from '@aws-lambda-powertools/idempotency';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/auth.ts';
@@ -281,6 +285,14 @@ const mailBodies = (dir: string) => {
     .map((text) => text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n')[0] ?? '');
 };
 
+/** The EventBridge deliveries a running process holds pending, as its `/health` backlog says. */
+const pendingDeliveries = async (edge: EdgeAccess) => {
+  const report = (await (await fetch(`${edge.edgeUrl}/health`)).json()) as {
+    checks: { backlog?: { pendingDeliveries?: number } };
+  };
+  return report.checks.backlog?.pendingDeliveries ?? 0;
+};
+
 /**
  * How long an alert may take to be mailed after a crash: a notifier killed mid-invocation holds its
  * idempotency lock for the rest of its timeout, every redelivery is refused until then, and the
@@ -497,12 +509,6 @@ describe('a process killed at the height of a backlog, while it drains', () => {
       mode: 'error',
     } as const;
     await edgeAdmin(first.edge, '/_sensorbus/faults', { method: 'POST', json: enrichmentTarget });
-    const pendingDeliveries = async (edge: EdgeAccess) => {
-      const report = (await (await fetch(`${edge.edgeUrl}/health`)).json()) as {
-        checks: { backlog?: { pendingDeliveries?: number } };
-      };
-      return report.checks.backlog?.pendingDeliveries ?? 0;
-    };
 
     // Act: three batches acknowledged, the backlog builds, its drain begins (the target takes one
     // event, then fails again), the process dies during it, a new one starts on the same data
@@ -598,7 +604,10 @@ describe('a process killed while the alert notifier publishes', () => {
         const { Items = [] } = await edgeDynamo(first.edge).send(
           new ScanCommand({ TableName: tables.idempotency.name }),
         );
-        return Items.find((item) => item.status === 'INPROGRESS');
+        return Items.find(
+          (item) =>
+            item[PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS.statusAttr] === IdempotencyRecordStatus.INPROGRESS,
+        );
       },
       'the notifier holding the alert event',
       90_000,
@@ -617,17 +626,12 @@ describe('a process killed while the alert notifier publishes', () => {
       MAIL_AFTER_CRASH_MS,
     );
     const pending = await waitFor(
-      async () => {
-        const report = (await (await fetch(`${second.edge.edgeUrl}/health`)).json()) as {
-          checks: { backlog?: { pendingDeliveries?: number } };
-        };
-        return (report.checks.backlog?.pendingDeliveries ?? 0) === 0 && 'none';
-      },
+      async () => (await pendingDeliveries(second.edge)) === 0 && 'none',
       'no delivery pending',
       60_000,
     );
 
-    expect(inProgress.in_progress_expiration).toBeTypeOf('number');
+    expect(inProgress[PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS.inProgressExpiryAttr]).toBeTypeOf('number');
     expect(pending).toBe('none');
     expect(mailBodies(dir)).toEqual(mails);
     expect(mails).toHaveLength(1);

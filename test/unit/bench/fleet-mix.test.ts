@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uploadShapeOf } from '../../../tools/cost/model.ts';
 import { fleetMixOf, MEASURED_FLEET, measuredFleetMix } from '../../bench/fleet-mix.ts';
-import { cycleOf } from '../../bench/readings.ts';
 
 describe('the fleet mix the whole system is measured with', () => {
   it('is the fleet npm run cost prices by default: a tenth watched and streaming, the others uploading an hour of readings', () => {
@@ -38,17 +37,5 @@ describe('the fleet mix the whole system is measured with', () => {
 
     expect(() => fleetMixOf(shape, 16)).toThrow(RangeError);
     expect(() => fleetMixOf({ ...shape, watchedFraction: 1 }, 16)).toThrow(RangeError);
-  });
-});
-
-describe('a cycle of uploads', () => {
-  it('gives each device its uploads, spread over the cycle', () => {
-    expect(cycleOf([1, 1, 1])).toEqual([0, 1, 2]);
-    expect(cycleOf([2, 1])).toEqual([0, 1, 0]);
-    const cycle = cycleOf([3, 1, 2]);
-    expect(cycle.filter((device) => device === 0)).toHaveLength(3);
-    expect(cycle.filter((device) => device === 2)).toHaveLength(2);
-    expect(cycle).toHaveLength(6);
-    expect(cycle.slice(0, 3).sort()).toEqual([0, 0, 2]);
   });
 });
