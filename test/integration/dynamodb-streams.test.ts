@@ -293,6 +293,32 @@ describe('DynamoDB Streams on the edge', () => {
 });
 
 describe('Time to Live on the edge', () => {
+  it('stops while a sweep is working without an uncaught exception; the sweep ends', async () => {
+    // dynalite runs a request after its listener returns: one reaching a closed database threw out
+    // of the process (a CI run's "Database is not open") and its sweep never ended.
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    const sweeps: Promise<number>[] = [];
+    try {
+      for (const delayMs of [0, 1, 2, 3, 4]) {
+        const other = await startTestCloud({ ttlSweepIntervalMs: 3_600_000 });
+        sweeps.push(other.cloud.dynamodb.sweepExpired().catch(() => 0));
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await other.stop();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    expect(uncaught).toEqual([]);
+    const ended = await Promise.race([
+      Promise.all(sweeps).then(() => 'ended'),
+      new Promise((resolve) => setTimeout(resolve, 1_000, 'still working')),
+    ]);
+    expect(ended).toBe('ended');
+  });
+
   it('sets and describes TTL, keeps expired items readable until the sweep, then removes them with TTL-marked records', async () => {
     const { name, streamArn = '' } = await createTable('NEW_AND_OLD_IMAGES');
     const update = await dynamodb.send(

@@ -129,6 +129,8 @@ export class LocalDynamoDB {
   #endpoint = '';
   #sweeping = false;
   #stopping = false;
+  /** Requests handed to dynalite in-process and not answered yet: stop waits for them before closing its database. */
+  readonly #answering = new Set<Promise<Answer>>();
 
   constructor(options: LocalDynamoDBOptions) {
     this.#credentials = options.credentials;
@@ -385,7 +387,7 @@ export class LocalDynamoDB {
     // Once stopped, dynalite's database is closed: a request handed to it then (a TTL sweep's Scan)
     // would throw out of its listener, past this promise, as an uncaught exception.
     if (this.#stopping) return Promise.reject(new Error('The local DynamoDB is stopped'));
-    return new Promise((resolve, reject) => {
+    const answering = new Promise<Answer>((resolve, reject) => {
       const req = new InProcessRequest(headers, url);
       const res = new InProcessResponse((status, written, text) =>
         resolve({ status, headers: answerHeaders(written), body: text }),
@@ -397,6 +399,10 @@ export class LocalDynamoDB {
         reject(error);
       }
     });
+    this.#answering.add(answering);
+    const forget = () => this.#answering.delete(answering);
+    answering.then(forget, forget);
+    return answering;
   }
 
   async #getItem(table: string, keys: Item): Promise<Item | undefined> {
@@ -519,11 +525,15 @@ export class LocalDynamoDB {
   }
 
   async stop(): Promise<void> {
-    // The server answers the requests it holds first; dynalite then closes its database.
+    // No new in-process request is taken; those dynalite is working on (a TTL sweep's Scan) are
+    // answered first, since dynalite runs them after its listener returns and one reaching a closed
+    // database throws as an uncaught exception. The server answers the requests it holds; dynalite
+    // then closes its database.
+    this.#stopping = true;
+    await Promise.allSettled([...this.#answering]);
     await new Promise<void>((resolve, reject) =>
       this.#server.close((error) => (error ? reject(error) : resolve())),
     );
-    this.#stopping = true;
     this.#journal.close();
     this.streams.close();
   }
