@@ -277,7 +277,22 @@ export const ALERT_EVENTS = [
   AlertResolved,
 ] as const;
 
-/** Every domain event, keyed by detail-type. */
+/**
+ * The detail-type of every domain event, apart from their schemas: a consumer that only routes
+ * events by name (the push) imports this list, and its bundle builds none of the schemas at init.
+ */
+export const EVENT_NAMES = [
+  'ReadingRecorded',
+  'ReadingEnriched',
+  'AlertRaised',
+  'AlertResolved',
+  'AlertAcknowledged',
+  'AlertSnoozed',
+  'AlertEscalated',
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** Every domain event, keyed by detail-type: one for each of {@link EVENT_NAMES}, the compiler checks. */
 export const EVENTS = {
   ReadingRecorded,
   ReadingEnriched,
@@ -286,8 +301,7 @@ export const EVENTS = {
   AlertAcknowledged,
   AlertSnoozed,
   AlertEscalated,
-} as const;
-export type EventName = keyof typeof EVENTS;
+} as const satisfies { readonly [Name in EventName]: { readonly detailType: Name } };
 
 /** Versions no longer produced, whose JSON Schemas stay published as history. */
 export const PAST_EVENT_VERSIONS = [ReadingRecordedV1, ReadingEnrichedV1] as const;

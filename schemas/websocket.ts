@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { DeviceId, Timestamp } from './common.ts';
-import { EVENTS, type EventName } from './events.ts';
+import { EVENT_NAMES } from './events.ts';
 
 export const MAX_SUBSCRIBE_DEVICES = 100;
 
@@ -32,7 +32,7 @@ export const ErrorMessage = /* @__PURE__ */ z.strictObject({
 
 /** A domain event as dashboards receive it. */
 export const PushMessage = /* @__PURE__ */ z.strictObject({
-  type: /* @__PURE__ */ z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
+  type: /* @__PURE__ */ z.enum(EVENT_NAMES),
   deviceId: DeviceId,
   eventId: /* @__PURE__ */ z.uuid(),
   time: Timestamp,

@@ -3,8 +3,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { dynamoAlerts } from '../alerts/records.ts';
-import { sdkClientConfig } from '../lib/clients/config.ts';
-import { dynamo } from '../lib/clients/dynamo.ts';
+import { dynamo, dynamoClient } from '../lib/clients/dynamo.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { AlertNotification, type NotifyDeps, notify } from './notify.ts';
@@ -12,9 +11,10 @@ import { AlertNotification, type NotifyDeps, notify } from './notify.ts';
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
 
+/** On the function's own DynamoDB client: a second client of its own would cost the cold start its creation. */
 const persistenceStore = new DynamoDBPersistenceLayer({
   tableName: requireEnv('IDEMPOTENCY_TABLE'),
-  clientConfig: sdkClientConfig,
+  awsSdkV3Client: dynamoClient,
 });
 
 /**

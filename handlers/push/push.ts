@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { DeviceId } from '../../schemas/common.ts';
-import { EVENTS, EventMetadata, type EventName } from '../../schemas/events.ts';
+import { EVENT_NAMES, EventMetadata } from '../../schemas/events.ts';
 import type { PushMessage } from '../../schemas/websocket.ts';
 import { WEBSOCKET_FRAME_MAX_BYTES } from '../lib/aws-limits.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
@@ -9,7 +9,7 @@ import { mapWithLimit } from '../lib/concurrency.ts';
 export const PUSH_CONCURRENCY = 32;
 
 const PushableEvent = z.object({
-  'detail-type': z.enum(Object.keys(EVENTS) as [EventName, ...EventName[]]),
+  'detail-type': z.enum(EVENT_NAMES),
   time: z.string(),
   detail: z.object({ metadata: EventMetadata, data: z.looseObject({ deviceId: DeviceId }) }),
 });
