@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { DeviceId, Metrics, Timestamp } from './common.ts';
+import { DeviceId, MetricName, Metrics, StorableNumber, Timestamp } from './common.ts';
 import { ErrorInfo } from './error.ts';
 
 export const MAX_BATCH = 100;
@@ -62,14 +62,40 @@ export const BufferSeconds = /* @__PURE__ */ z
  * check allows for it, the simulated fleet honours it and the cost model prices the uploads it makes
  * (`min(100, bufferSeconds / interval)` readings each). An hour: 12 readings an upload at one every
  * 5 minutes, 60 at one a minute, so an upload's fixed work (request, invocations, execution, events)
- * is shared by many readings; in exchange an unwatched device's history, threshold alerts and
- * silence alerts come up to an hour late. A watched device is answered 0 and streams.
+ * is shared by many readings; in exchange an unwatched device's history and silence alerts come up
+ * to an hour late (its threshold alerts do not: it posts at once on crossing a {@link FlushWhen}
+ * limit). A watched device is answered 0 and streams.
  */
 export const UNWATCHED_BUFFER_SECONDS = 3_600;
+
+/**
+ * A limit a buffering device posts at once on: one of its alarms' limits (a value is beyond one
+ * when strictly above `above` or strictly below `below`, as the alarms judge it).
+ */
+export const FlushLimit = /* @__PURE__ */ z.strictObject({
+  metric: MetricName,
+  above: /* @__PURE__ */ z.optional(StorableNumber),
+  below: /* @__PURE__ */ z.optional(StorableNumber),
+});
+export type FlushLimit = z.infer<typeof FlushLimit>;
+
+/**
+ * Report by exception: the limits of the device's alarms, answered with a `bufferSeconds` above 0.
+ * A device that buffers posts at once, with every reading it holds, the reading that crosses one
+ * of them: beyond a limit the last reading it posted was within, or back within one the last
+ * posted was beyond. Alarms are raised and resolved on those crossings only, so a buffering
+ * device's threshold alerts come as promptly as a streaming device's; only its history and silence
+ * wait for the buffer.
+ */
+export const FlushWhen = /* @__PURE__ */ z.array(FlushLimit).register(z.globalRegistry, {
+  description:
+    "While buffering, post at once (with every reading held) a reading that crosses one of these limits, each one of the device's alarms: beyond it where the last reading posted was within, or back within where the last posted was beyond",
+});
 
 /** The body of a single reading's 202 answer. */
 export const IngestReadingAnswer = /* @__PURE__ */ z.extend(AcceptedReading, {
   bufferSeconds: BufferSeconds,
+  flushWhen: /* @__PURE__ */ z.optional(FlushWhen),
 });
 
 /**
@@ -102,6 +128,8 @@ export const IngestBatchAnswer = /* @__PURE__ */ z.strictObject({
   results: /* @__PURE__ */ z.array(IngestItemResult),
   /** On 202 and 207: how long the device may buffer its next readings. */
   bufferSeconds: /* @__PURE__ */ z.optional(BufferSeconds),
+  /** With a `bufferSeconds` above 0: the limits to post at once on. */
+  flushWhen: /* @__PURE__ */ z.optional(FlushWhen),
 });
 
 /** Why the enrichment workflow gave up on a reading: the Step Functions error name and its cause. */

@@ -1,6 +1,7 @@
 import type * as z from 'zod/mini';
 import type { IngestBatchAnswer, IngestItemResult, IngestReadingAnswer } from '../../schemas/reading.ts';
 import { ValidationError } from '../lib/errors.ts';
+import type { UploadAdvice } from './advice.ts';
 import type { ReadingOutcome } from './ingest.ts';
 import type { IngestRequest, InvalidReading } from './request.ts';
 
@@ -65,13 +66,14 @@ const itemResult = ({ index, item, outcome, repeatOf }: ReadingOutcome, batch: b
 /**
  * The HTTP answer to `POST /readings`. One reading: 202 with it, or its error (400 thrown as a
  * `ValidationError`, 409, 503). A batch: 202 when every reading was accepted, 503 when the store
- * took none of them, else 207 with one result per reading. A 202 or 207 tells the device how long
- * it may buffer its next readings (`bufferSeconds`).
+ * took none of them, else 207 with one result per reading. A 202 or 207 carries the advice on the
+ * device's next uploads: how long it may buffer them (`bufferSeconds`), and on which limits it
+ * posts at once (`flushWhen`).
  */
 export const answerOf = (
   request: IngestRequest,
   outcomes: readonly ReadingOutcome[],
-  bufferSeconds: number,
+  advice: UploadAdvice,
 ): IngestAnswer => {
   const results: ItemResult[] = [];
   for (const invalid of request.invalid) results[invalid.index] = invalidResult(invalid);
@@ -81,7 +83,7 @@ export const answerOf = (
     if (only === undefined) throw new Error('A single reading came to no result');
     if (only.status === 202) {
       const { index: _index, status: _status, ...item } = only;
-      const body: z.infer<typeof IngestReadingAnswer> = { ...item, bufferSeconds };
+      const body: z.infer<typeof IngestReadingAnswer> = { ...item, ...adviceFields(advice) };
       return { statusCode: 202, body };
     }
     if (only.status === 400) throw new ValidationError(only.error.message, only.error.details);
@@ -95,5 +97,9 @@ export const answerOf = (
   };
   if (failed.length === results.length && failed.every((r) => r.status === 503))
     return { statusCode: 503, body };
-  return { statusCode: failed.length === 0 ? 202 : 207, body: { ...body, bufferSeconds } };
+  return { statusCode: failed.length === 0 ? 202 : 207, body: { ...body, ...adviceFields(advice) } };
 };
+
+/** The answer's advice fields: `flushWhen` only beside a `bufferSeconds` above 0. */
+const adviceFields = ({ bufferSeconds, flushWhen }: UploadAdvice) =>
+  bufferSeconds > 0 && flushWhen ? { bufferSeconds, flushWhen: [...flushWhen] } : { bufferSeconds };

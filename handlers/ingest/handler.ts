@@ -9,9 +9,9 @@ import { UnauthorizedError } from '../lib/errors.ts';
 import { headerOf, json, type ProxyEvent, parseJsonBody, withErrors } from '../lib/http.ts';
 import { logger } from '../lib/logger.ts';
 import { dynamoReadings } from '../lib/readings-store.ts';
-import { isWatched, type WatchingDeps } from '../lib/watching.ts';
+import { type AdviceDeps, adviseUploads } from './advice.ts';
 import { answerOf } from './answer.ts';
-import { bufferSecondsOf, type IngestDeps, ingest } from './ingest.ts';
+import { type IngestDeps, ingest } from './ingest.ts';
 import { parseIngestRequest } from './request.ts';
 
 /** The correlation id a caller sent, if it is sane; otherwise the API Gateway request id. */
@@ -30,7 +30,7 @@ const unauthorized = () =>
   ]);
 
 /** The ingest ports, the device-key check, the clock the request is validated and stamped against, and the retention. */
-export interface IngestHandlerDeps extends IngestDeps, WatchingDeps, DeviceKeyDeps {
+export interface IngestHandlerDeps extends IngestDeps, AdviceDeps, DeviceKeyDeps {
   now(): Date;
   readonly retentionDays: number;
 }
@@ -51,7 +51,7 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
     const now = deps.now();
     const { retentionDays } = deps;
     const request = parseIngestRequest(parseJsonBody(event), deviceId, { now, retentionDays });
-    const watched = await isWatched(deviceId, now, deps);
+    const { watched, advice } = await adviseUploads(deviceId, now, deps);
     const context = {
       correlationId: correlationIdOf(event),
       uploadId: randomUUID(),
@@ -60,7 +60,7 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
       watched,
     };
     const outcomes = await ingest(request.valid, context, deps);
-    const answer = answerOf(request, outcomes, bufferSecondsOf(watched));
+    const answer = answerOf(request, outcomes, advice);
     return json(answer.statusCode, answer.body);
   });
 
@@ -77,7 +77,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
   probeHour: readings.probeHour,
   markFull: readings.markFull,
   warn: (message, context) => logger().warn(message, context),
-  watchedUntil: devices.watchedUntil,
+  uploadView: devices.uploadView,
   keyByHash: (hash) => keys.get(hash),
   deviceWithCurrentKey: async (hash) => {
     const deviceId = await devices.findByKeyHash(hash);

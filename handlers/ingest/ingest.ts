@@ -1,4 +1,3 @@
-import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import { groupBy } from '../lib/group-by.ts';
 import {
@@ -47,12 +46,6 @@ export interface IngestDeps {
   /** Failures the device is not told of as such (a reading not stored is answered as failed). */
   warn(message: string, context: Record<string, unknown>): void;
 }
-
-/** How long a device nobody watches may buffer readings: the setting `schemas/reading.ts` declares. */
-export { UNWATCHED_BUFFER_SECONDS };
-
-/** The `bufferSeconds` of the answer: 0 while a dashboard may be watching the device (it streams), {@link UNWATCHED_BUFFER_SECONDS} otherwise. */
-export const bufferSecondsOf = (watched: boolean): number => (watched ? 0 : UNWATCHED_BUFFER_SECONDS);
 
 /** What became of one valid reading: stored now, stored before (same values), taken by other values, or not stored. */
 export type StoreOutcome = 'stored' | 'duplicate' | 'conflict' | 'failed';

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
+import type { FlushLimit } from '../../schemas/reading.ts';
 import { indexQuery } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
@@ -55,6 +56,27 @@ const DeviceItem = /* @__PURE__ */ z.object({
   ),
 });
 export type DeviceItem = z.infer<typeof DeviceItem>;
+
+/** The attributes `uploadView` projects; an alarm's severity and escalation are left out. */
+const UploadViewItem = /* @__PURE__ */ z.object({
+  watchedUntil: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
+  alarms: /* @__PURE__ */ z._default(
+    /* @__PURE__ */ z.array(
+      /* @__PURE__ */ z.object({
+        metric: /* @__PURE__ */ z.string(),
+        above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+        below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+      }),
+    ),
+    [],
+  ),
+});
+
+/** Until when a dashboard may be watching a device, and the limits it flushes its buffer on (`uploadView`). */
+export interface UploadView {
+  readonly watchedUntil?: string;
+  readonly flushWhen: readonly FlushLimit[];
+}
 
 /** The API's view of a stored device: never the key hash; every alarm with its current state. */
 export const toDevice = (item: DeviceItem): Device => ({
@@ -333,6 +355,30 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  },
+
+  /**
+   * What the ingest advises a device's uploads by: until when a dashboard may be watching it, and
+   * its alarms' limits. One eventually consistent read, as `watchedUntil`'s (a read is billed by
+   * the item's size, not by what it projects).
+   */
+  async uploadView(deviceId: string): Promise<UploadView> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ProjectionExpression: 'watchedUntil, alarms',
+      }),
+    );
+    const { watchedUntil, alarms } = UploadViewItem.parse(Item ?? {});
+    return {
+      ...(watchedUntil !== undefined ? { watchedUntil } : {}),
+      flushWhen: alarms.map(({ metric, above, below }) => ({
+        metric,
+        ...(above !== undefined ? { above } : {}),
+        ...(below !== undefined ? { below } : {}),
+      })),
+    };
   },
 
   /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */

@@ -13,10 +13,17 @@ export interface WatchingDeps {
  */
 export const isWatched = async (deviceId: string, now: Date, deps: WatchingDeps): Promise<boolean> => {
   try {
-    const until = await deps.watchedUntil(deviceId);
-    return until !== undefined && Date.parse(until) > now.getTime();
+    return watchedAt(await deps.watchedUntil(deviceId), now);
   } catch (error) {
-    deps.warn('Could not tell whether the device is watched; taken as watched', { deviceId, error });
+    warnUnknown(deviceId, error, deps);
     return true;
   }
 };
+
+/** Whether a device whose watch lasts `until` (if it ever had one) is watched at `now`. */
+export const watchedAt = (until: string | undefined, now: Date): boolean =>
+  until !== undefined && Date.parse(until) > now.getTime();
+
+/** Says that a device's watch could not be read, so it is taken as watched. */
+export const warnUnknown = (deviceId: string, error: unknown, deps: Pick<WatchingDeps, 'warn'>): void =>
+  deps.warn('Could not tell whether the device is watched; taken as watched', { deviceId, error });

@@ -1,6 +1,12 @@
 import * as z from 'zod/mini';
 import { ErrorBody } from '../../schemas/error.ts';
-import { BufferSeconds, IngestBatchAnswer, MAX_BATCH } from '../../schemas/reading.ts';
+import {
+  BufferSeconds,
+  type FlushLimit,
+  FlushWhen,
+  IngestBatchAnswer,
+  MAX_BATCH,
+} from '../../schemas/reading.ts';
 
 /**
  * A simulated device fleet for `npm start`: each device posts readings over the public REST API
@@ -109,33 +115,59 @@ export const retryAfterMs = (
 };
 
 /** The part of an accepting answer (202 or 207, one reading or a batch) a device acts on. */
-const BufferHint = z.object({ bufferSeconds: BufferSeconds });
+const UploadAdvice = z.object({ bufferSeconds: BufferSeconds, flushWhen: z.optional(FlushWhen) });
 
-/** The `bufferSeconds` an answer tells the device, if it tells one. */
-const bufferSecondsOf = (body: string): number | undefined => {
+/** The advice on its next uploads an answer gives the device, if it gives one. */
+const adviceOf = (body: string): z.infer<typeof UploadAdvice> | undefined => {
   try {
-    const hint = BufferHint.safeParse(JSON.parse(body));
-    return hint.success ? hint.data.bufferSeconds : undefined;
+    const advice = UploadAdvice.safeParse(JSON.parse(body));
+    return advice.success ? advice.data : undefined;
   } catch {
     return undefined;
   }
 };
 
+/** Whether a value is beyond a limit, as the alarms judge it: strictly above `above` or below `below`. */
+const isBeyond = (limit: FlushLimit, value: number | undefined): boolean =>
+  value !== undefined &&
+  ((limit.above !== undefined && value > limit.above) || (limit.below !== undefined && value < limit.below));
+
+/**
+ * Whether a reading crosses one of the limits an answer gave (`flushWhen`): beyond one that the
+ * last reading posted was within, or back within one it was beyond (nothing posted yet: within).
+ * A reading without the limit's metric crosses nothing.
+ */
+export const crossesALimit = (
+  limits: readonly FlushLimit[],
+  metrics: Readonly<Record<string, number>>,
+  lastPosted: Readonly<Record<string, number>> | undefined,
+): boolean =>
+  limits.some(
+    (limit) =>
+      metrics[limit.metric] !== undefined &&
+      isBeyond(limit, metrics[limit.metric]) !== isBeyond(limit, lastPosted?.[limit.metric]),
+  );
+
 /**
  * Whether the readings a device holds are due (throttling and an upload in flight aside): at once
- * when it was told to stream (`bufferSeconds` 0) or holds a full upload; otherwise once waiting one
- * more interval would keep its oldest reading as long as it was told it may or longer: an upload
- * then carries `⌈bufferSeconds / interval⌉` readings, as the cost model prices it.
+ * when it was told to stream (`bufferSeconds` 0), holds a full upload or holds a reading that
+ * crossed one of its limits (`crossed`); otherwise once waiting one more interval would keep its
+ * oldest reading as long as it was told it may or longer: an upload then carries
+ * `⌈bufferSeconds / interval⌉` readings, as the cost model prices it.
  */
 export const isUploadDue = (
-  device: { readonly held: readonly { readonly timestamp: string }[]; readonly bufferMs: number },
+  device: {
+    readonly held: readonly { readonly timestamp: string }[];
+    readonly bufferMs: number;
+    readonly crossed?: boolean;
+  },
   now: number,
   intervalMs: number,
   maxUploadReadings = MAX_UPLOAD_READINGS,
 ): boolean => {
   const oldest = device.held[0];
   if (oldest === undefined) return false;
-  if (device.bufferMs === 0 || device.held.length >= maxUploadReadings) return true;
+  if (device.bufferMs === 0 || device.crossed || device.held.length >= maxUploadReadings) return true;
   return now - Date.parse(oldest.timestamp) + intervalMs >= device.bufferMs;
 };
 
@@ -143,6 +175,8 @@ export const isUploadDue = (
  * Runs the fleet. Each device starts streaming and then does what each accepting answer's
  * `bufferSeconds` says: holds readings back that long (a full upload at most) and posts
  * them in one batch, or posts each reading as it comes once told 0, flushing what it held at once.
+ * While it buffers, a reading that crosses one of the answer's `flushWhen` limits is posted at
+ * once with everything held (report by exception), so its alarms are raised and resolved on time.
  * One upload of a device is in flight at a time; an upload the API did not accept (5xx, no answer)
  * is held and posted again with the next reading, a throttled one after its `Retry-After` (or a
  * jittered backoff when the answer has none). Readings still held when the fleet stops were never acknowledged: they go, as
@@ -167,11 +201,23 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
     return { deviceId: device.deviceId, timestamp: at.toISOString(), metrics, sequence: s.tick };
   };
 
-  /** What each device holds back, how long it was told it may, and until when it waits after a 429. */
+  /**
+   * What each device holds back, how long it was told it may, the limits it posts at once on and
+   * whether a held reading crossed one, the last reading it posted, and until when it waits after a 429.
+   */
   const uploads = new Map(
     options.devices.map((device) => [
       device.deviceId,
-      { held: [] as Reading[], bufferMs: 0, throttledUntil: 0, throttles: 0, posting: false },
+      {
+        held: [] as Reading[],
+        bufferMs: 0,
+        flushWhen: [] as readonly FlushLimit[],
+        crossed: false,
+        lastPosted: undefined as Record<string, number> | undefined,
+        throttledUntil: 0,
+        throttles: 0,
+        posting: false,
+      },
     ]),
   );
 
@@ -180,9 +226,16 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
     if (!u || stopped || u.posting || Date.now() < u.throttledUntil) return;
     if (!isUploadDue(u, Date.now(), options.intervalMs, maxUpload)) return;
     const readings = u.held.splice(0, maxUpload);
-    /** Puts readings the API did not accept back in front of what the device holds; the oldest go past a full upload. */
+    const flushing = u.crossed;
+    u.crossed = false;
+    u.lastPosted = readings.at(-1)?.metrics;
+    /**
+     * Puts readings the API did not accept back in front of what the device holds (the oldest go
+     * past a full upload); a flush not accepted stays due, not held for the buffer.
+     */
     const hold = (back: readonly Reading[]) => {
       u.held = [...back, ...u.held].slice(-maxUpload);
+      if (flushing) u.crossed = true;
     };
     const body = readings.length === 1 ? readings[0] : { readings };
     u.posting = true;
@@ -204,8 +257,11 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
           return;
         }
         u.throttles = 0;
-        const told = response.status < 300 ? bufferSecondsOf(text) : undefined;
-        if (told !== undefined) u.bufferMs = told * 1000;
+        const told = response.status < 300 ? adviceOf(text) : undefined;
+        if (told !== undefined) {
+          u.bufferMs = told.bufferSeconds * 1000;
+          u.flushWhen = told.flushWhen ?? [];
+        }
         // Not stored, or not known to be (a timeout): safe to post again, duplicates are answered as such.
         if (response.status >= 500) hold(readings);
         if (response.status >= 300) {
@@ -228,8 +284,9 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
       .finally(() => {
         u.posting = false;
         inFlight.delete(request);
-        // Told to stream while readings piled up behind this upload: they go now, not a tick later.
-        if (u.bufferMs === 0) upload(device);
+        // Told to stream, or a reading crossed a limit, while readings piled up behind this
+        // upload: they go now, not a tick later.
+        if (u.bufferMs === 0 || u.crossed) upload(device);
       });
     inFlight.add(request);
   };
@@ -243,6 +300,7 @@ export const startSimulator = (options: SimulatorOptions): { stop(): Promise<voi
         ? [2, 1, 0].map((ago) => readingOf(device, new Date(now - (ago * options.intervalMs) / 3)))
         : [readingOf(device, new Date(now))];
     u.held = [...u.held, ...fresh].slice(-maxUpload);
+    if (fresh.some((reading) => crossesALimit(u.flushWhen, reading.metrics, u.lastPosted))) u.crossed = true;
     upload(device);
   };
 

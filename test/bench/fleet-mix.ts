@@ -1,4 +1,8 @@
-import { DEFAULT_DASHBOARDS, DEFAULT_DEVICES_PER_DASHBOARD } from '../../tools/cost/defaults.ts';
+import {
+  DEFAULT_ALERTS_PER_DEVICE_PER_DAY,
+  DEFAULT_DASHBOARDS,
+  DEFAULT_DEVICES_PER_DASHBOARD,
+} from '../../tools/cost/defaults.ts';
 import { type UploadShape, uploadShapeOf } from '../../tools/cost/model.ts';
 
 /**
@@ -12,6 +16,7 @@ export const MEASURED_FLEET = {
   intervalSeconds: 300,
   dashboards: DEFAULT_DASHBOARDS,
   devicesPerDashboard: DEFAULT_DEVICES_PER_DASHBOARD,
+  alertsPerDevicePerDay: DEFAULT_ALERTS_PER_DEVICE_PER_DAY,
 } as const;
 
 /** The devices of one cycle of the load: each posts one upload a cycle. */
@@ -19,8 +24,10 @@ export interface FleetMix {
   readonly shape: UploadShape;
   /** Devices that stream (one reading an upload), with a dashboard following them. */
   readonly watchedDevices: number;
-  /** Devices that upload `shape.unwatchedUploadReadings` readings at a time. */
+  /** Devices that upload {@link unwatchedUploadReadings} readings at a time. */
   readonly unwatchedDevices: number;
+  /** The readings of an unwatched device's upload: the fleet's average (`shape`), to whole readings. */
+  readonly unwatchedUploadReadings: number;
 }
 
 /**
@@ -33,7 +40,8 @@ export interface FleetMix {
 export const fleetMixOf = (shape: UploadShape, minDevices: number): FleetMix => {
   const w = shape.watchedFraction;
   if (w <= 0 || w >= 1) throw new RangeError(`a fleet mix needs watched and unwatched devices; watched ${w}`);
-  const ratio = (w * shape.unwatchedUploadReadings) / (1 - w);
+  const unwatchedUploadReadings = Math.max(1, Math.round(shape.unwatchedUploadReadings));
+  const ratio = (w * unwatchedUploadReadings) / (1 - w);
   let unwatched = 1;
   while (
     unwatched < 100 &&
@@ -42,7 +50,12 @@ export const fleetMixOf = (shape: UploadShape, minDevices: number): FleetMix => 
     unwatched++;
   const watched = Math.max(1, Math.round(ratio * unwatched));
   const scale = Math.max(1, Math.ceil(minDevices / (watched + unwatched)));
-  return { shape, watchedDevices: watched * scale, unwatchedDevices: unwatched * scale };
+  return {
+    shape,
+    watchedDevices: watched * scale,
+    unwatchedDevices: unwatched * scale,
+    unwatchedUploadReadings,
+  };
 };
 
 /** The measured fleet's mix, for a load of `connections` requests in flight. */

@@ -309,7 +309,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     const fleet: Awaited<ReturnType<typeof register>>[] = [];
     for (const [kind, count, batchSize] of [
       ['watched', fleetMix.watchedDevices, fleetMix.shape.watchedUploadReadings],
-      ['unwatched', fleetMix.unwatchedDevices, fleetMix.shape.unwatchedUploadReadings],
+      ['unwatched', fleetMix.unwatchedDevices, fleetMix.unwatchedUploadReadings],
     ] as const) {
       for (let i = 1; i <= count; i++) fleet.push(await register(`bench-fleet-${kind}-${i}`, batchSize));
     }
@@ -442,7 +442,7 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     await quiesce(quietWaitMs);
     progress(
       `whole system, the fleet's mix (${fleetMix.watchedDevices} watched devices streaming, ` +
-        `${fleetMix.unwatchedDevices} uploading ${fleetMix.shape.unwatchedUploadReadings} readings), every consumer on, ${phases}`,
+        `${fleetMix.unwatchedDevices} uploading ${fleetMix.unwatchedUploadReadings} readings), every consumer on, ${phases}`,
     );
     const watcher = await watchDevices(t.cloud.wsUrl, await t.viewerToken(watchedFleet), watchedFleet);
     let system: IngestResult;
@@ -601,7 +601,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     `whole system (every consumer on the same cores), posting as the fleet npm run cost prices by default ` +
       `(${count(MEASURED_FLEET.devices)} devices every ${MEASURED_FLEET.intervalSeconds} s, ${percent(shape.watchedFraction)} watched): ` +
       `${fleetMix.watchedDevices} watched devices stream single readings to a dashboard, ${fleetMix.unwatchedDevices} ` +
-      `others upload ${shape.unwatchedUploadReadings} readings at a time, each device once a cycle (the fleet's mix of uploads): ` +
+      `others upload ${fleetMix.unwatchedUploadReadings} readings at a time, each device once a cycle (the fleet's mix of uploads): ` +
       `${count(system.measurement.itemsPerSecond)} ÷ ${count(run.store.itemsPerSecond)} = ${percent(systemRatio)}` +
       `${systemCpu !== undefined ? `, ${systemCpu.toFixed(3)} ms main-thread CPU per reading` : ''}; ` +
       `the worst case, single readings of one device with every consumer on (no dashboard follows it): ` +
@@ -787,7 +787,7 @@ const report = (options: BenchOptions, run: BenchRun): number => {
     systemMix: {
       watchedDevices: fleetMix.watchedDevices,
       unwatchedDevices: fleetMix.unwatchedDevices,
-      unwatchedUploadReadings: shape.unwatchedUploadReadings,
+      unwatchedUploadReadings: fleetMix.unwatchedUploadReadings,
       watchedFraction: shape.watchedFraction,
     },
     systemSingleReadingsPerSec: round(systemSingle.measurement.itemsPerSecond, 1),

@@ -595,11 +595,14 @@ const assess = (answer: Answer, expected: Expectation, callerId: string, model: 
     rejected?: unknown;
     results?: unknown;
     bufferSeconds?: unknown;
+    flushWhen?: unknown;
   };
-  // `bufferSeconds` tells the device how long it may buffer; a 503 (nothing stored) has none.
-  const { bufferSeconds, ...counted } = body;
+  // `bufferSeconds` tells the device how long it may buffer, and `flushWhen` beside one above 0 the
+  // limits it posts at once on; a 503 (nothing stored) has neither.
+  const { bufferSeconds, flushWhen, ...counted } = body;
   expect(Object.keys(counted).sort()).toEqual(['accepted', 'rejected', 'results']);
   if (answer.status !== 503) expect(Number.isInteger(bufferSeconds) && Number(bufferSeconds) >= 0).toBe(true);
+  expect(Array.isArray(flushWhen)).toBe(answer.status !== 503 && Number(bufferSeconds) > 0);
   expect(Array.isArray(body.results) ? body.results.length : -1).toBe(verdicts.length);
   const results = (body.results ?? []) as Record<string, unknown>[];
   const outcomes = results.map((result, index): ItemAnswer => {

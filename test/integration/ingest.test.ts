@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UNWATCHED_BUFFER_SECONDS } from '../../handlers/ingest/ingest.ts';
 import { ErrorBody } from '../../schemas/error.ts';
-import { IngestBatchAnswer, IngestReadingAnswer } from '../../schemas/reading.ts';
+import { IngestBatchAnswer, IngestReadingAnswer, UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import {
   recordedEvents,
   recordedReadings,
@@ -66,6 +65,45 @@ describe('POST /readings', () => {
         readings: [{ readingId: (body as { readingId: string }).readingId, metrics: { temperature: 21.5 } }],
       },
     });
+  });
+
+  it("answers a device nobody watches with its alarms' limits to post at once on, as they are now", async () => {
+    const alarmed = 'ingest-flush-1';
+    const apiKey = await t.registerDevice(alarmed, {
+      alarms: [
+        { metric: 'temperature', above: 30, severity: 'critical', escalateAfterMinutes: 5 },
+        { metric: 'humidity', below: 10, above: 90, severity: 'warning' },
+      ],
+    });
+    const postOne = (timestamp: string) =>
+      post({ deviceId: alarmed, timestamp, metrics: { temperature: 21 } }, { apiKey });
+
+    const first = await postOne('2026-11-01T10:00:00Z');
+    const changed = await t.api(`/devices/${alarmed}`, {
+      method: 'PUT',
+      token: t.adminToken,
+      json: { alarms: [{ metric: 'temperature', below: -5, severity: 'warning' }] },
+    });
+    const batch = await post(
+      { readings: [{ deviceId: alarmed, timestamp: '2026-11-01T10:05:00Z', metrics: { temperature: 21 } }] },
+      { apiKey },
+    );
+
+    expect(first.status).toBe(202);
+    const body = await first.json();
+    expect(IngestReadingAnswer.safeParse(body).error).toBeUndefined();
+    expect(body).toMatchObject({
+      bufferSeconds: UNWATCHED_BUFFER_SECONDS,
+      flushWhen: [
+        { metric: 'temperature', above: 30 },
+        { metric: 'humidity', below: 10, above: 90 },
+      ],
+    });
+    expect(changed.status).toBe(200);
+    expect(batch.status).toBe(202);
+    const batchBody = await batch.json();
+    expect(IngestBatchAnswer.safeParse(batchBody).error).toBeUndefined();
+    expect(batchBody).toMatchObject({ flushWhen: [{ metric: 'temperature', below: -5 }] });
   });
 
   it('answers a repeated reading with duplicate: true, storing and emitting nothing more', async () => {

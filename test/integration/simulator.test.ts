@@ -105,4 +105,71 @@ describe('the simulated fleet', () => {
       await simulator.stop();
     }
   }, 400_000);
+
+  it("posts at once a reading that crosses an alarm's limit while buffering, so the alert is raised and resolved on time", async () => {
+    const deviceId = 'sim-flush';
+    // A full upload is 30 readings: without reporting by exception the readings crossing the limit
+    // would wait for one, anywhere in it.
+    const upload = 30;
+    const apiKey = await t.registerDevice(deviceId, {
+      alarms: [{ metric: 'temperature', above: 26, severity: 'critical' }],
+    });
+    const simulator = startSimulator({
+      apiUrl: t.cloud.apiUrl,
+      // Baseline 20 with a noise of 1: the spike of 10 (ticks 35 to 39 of every 40) crosses 26,
+      // and the reading after it comes back within.
+      devices: [{ deviceId, apiKey, metrics: { temperature: [20, 1, 10] } }],
+      intervalMs: 500,
+      maxUploadReadings: upload,
+    });
+    /** The device's uploads, in the order they were stored, each its readings' temperatures oldest first. */
+    const uploads = () => {
+      const byUpload = new Map<string, { timestamp: string; metrics: { temperature: number } }[]>();
+      for (const { event } of recordedEvents(t, deviceId)) {
+        const { uploadId, readings } = event.detail.data as {
+          uploadId: string;
+          readings: { timestamp: string; metrics: { temperature: number } }[];
+        };
+        byUpload.set(uploadId, [...(byUpload.get(uploadId) ?? []), ...readings]);
+      }
+      return [...byUpload.values()].map((readings) =>
+        readings.sort((a, b) => a.timestamp.localeCompare(b.timestamp)).map((r) => r.metrics.temperature),
+      );
+    };
+    const alertsOf = (detailType: string) =>
+      t.busEvents.filter(
+        ({ bus, event }) =>
+          bus === 'sensorbus-telemetry' &&
+          event['detail-type'] === detailType &&
+          (event.detail.data as { deviceId?: string }).deviceId === deviceId,
+      );
+    try {
+      await waitFor(() => alertsOf('AlertResolved').length >= 1, 'the spike raised and resolved', 240_000);
+    } finally {
+      await simulator.stop();
+    }
+
+    const stored = uploads();
+    const flat = stored.flat();
+    const raisedAt = flat.findIndex((value) => value > 26);
+    const resolvedAt = flat.findIndex((value, i) => i > raisedAt && value <= 26);
+    /** How many readings its upload carried after the reading at `index` of all the device posted. */
+    const followersInUpload = (index: number) => {
+      let start = 0;
+      for (const readings of stored) {
+        if (index < start + readings.length) return start + readings.length - 1 - index;
+        start += readings.length;
+      }
+      throw new Error(`No upload holds reading ${index}`);
+    };
+    expect(raisedAt).toBeGreaterThan(0);
+    expect(resolvedAt).toBeGreaterThan(raisedAt);
+    // Each crossing went out at once: with the readings that came while an upload was in flight at
+    // most, never after the buffer's worth of readings the others waited for.
+    expect(followersInUpload(raisedAt)).toBeLessThanOrEqual(3);
+    expect(followersInUpload(resolvedAt)).toBeLessThanOrEqual(3);
+    // It was buffering: the uploads before the spike carried more readings than that.
+    expect(Math.max(...stored.map((readings) => readings.length))).toBeGreaterThan(3);
+    expect(alertsOf('AlertRaised')).toHaveLength(1);
+  }, 300_000);
 });

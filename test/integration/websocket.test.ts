@@ -2,10 +2,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { UNWATCHED_BUFFER_SECONDS } from '../../handlers/ingest/ingest.ts';
 import { PUSH_CONCURRENCY } from '../../handlers/push/push.ts';
 import { STAGE_THROTTLE } from '../../infra/api.ts';
 import { buses, tables } from '../../infra/topology.ts';
+import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import {
   edgeClientConfig,
   edgeDynamo,

@@ -16,7 +16,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FUNCTION_MEMORY_MB } from '../../infra/api.ts';
 import { measureDashboard } from './dashboard-size.ts';
-import { DEFAULT_DASHBOARDS, DEFAULT_DEVICES_PER_DASHBOARD, defaultAssumptions } from './defaults.ts';
+import {
+  DEFAULT_ALERTS_PER_DEVICE_PER_DAY,
+  DEFAULT_DASHBOARDS,
+  DEFAULT_DEVICES_PER_DASHBOARD,
+  defaultAssumptions,
+} from './defaults.ts';
 import { renderJson, renderText } from './format.ts';
 import { loadMeasuredUnits, MEASURED_UNITS_FILE } from './measured.ts';
 import { type CostInputs, estimate } from './model.ts';
@@ -93,7 +98,11 @@ export const main = (argv: string[]): number => {
       ...(str('buffer-seconds') !== undefined
         ? { bufferSeconds: number(str('buffer-seconds'), 'buffer-seconds') }
         : {}),
-      alertsPerDevicePerDay: number(str('alerts-per-device-per-day'), 'alerts-per-device-per-day', 1),
+      alertsPerDevicePerDay: number(
+        str('alerts-per-device-per-day'),
+        'alerts-per-device-per-day',
+        DEFAULT_ALERTS_PER_DEVICE_PER_DAY,
+      ),
       dashboards: number(str('dashboards'), 'dashboards', DEFAULT_DASHBOARDS),
       devicesPerDashboard: number(
         str('devices-per-dashboard'),

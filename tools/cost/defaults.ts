@@ -18,6 +18,9 @@ import { routingFromTopology } from './topology.ts';
 export const DEFAULT_DASHBOARDS = 1_000;
 export const DEFAULT_DEVICES_PER_DASHBOARD = 100;
 
+/** Threshold alerts per device per day (each raised and later resolved): the realistic default. */
+export const DEFAULT_ALERTS_PER_DEVICE_PER_DAY = 1;
+
 /** Warm p50-style durations of 512 MB arm64 functions doing the calls the handlers make (ms). Assumed, not measured. */
 export const DEFAULT_LAMBDA_MS: LambdaDurations = {
   ingestBase: 40,

@@ -52,6 +52,8 @@ const functionNames = Object.keys(functions) as FunctionName[];
 /** The month every estimate is for: 365.25 / 12 days. */
 export const DAYS_PER_MONTH = 30.44;
 
+const SECONDS_PER_DAY = 86_400;
+
 export interface CostInputs {
   readonly devices: number;
   /** Seconds between two readings of one device. */
@@ -196,7 +198,11 @@ export const watchedFractionOf = (
 export interface UploadShape {
   /** A watched device is answered `bufferSeconds` 0 and streams: one reading per upload. */
   readonly watchedUploadReadings: number;
-  /** A device nobody watches posts `min(100, ⌈bufferSeconds / interval⌉)` readings per upload. */
+  /**
+   * Readings per upload of a device nobody watches, on average: it posts
+   * `min(100, ⌈bufferSeconds / interval⌉)` readings at a time, and at once what it holds on each
+   * crossing of an alarm's limit (`flushWhen`), two an alert.
+   */
   readonly unwatchedUploadReadings: number;
   readonly watchedFraction: number;
   /** Uploads per reading over the fleet: the watched share's plus the unwatched share's. */
@@ -206,18 +212,32 @@ export interface UploadShape {
 /**
  * How the fleet uploads, as the code makes it: the ingest answers a watched device 0 and the
  * others {@link UNWATCHED_BUFFER_SECONDS} (or `bufferSeconds`), and the simulated fleet, like a
- * device, holds that many seconds of readings, a full `POST /readings` at most. `--batch` sets both.
+ * device, holds that many seconds of readings, a full `POST /readings` at most, and posts what it
+ * holds at once when a reading crosses an alarm's limit: each alert is two such crossings (out of
+ * range, back within), each an upload more. `--batch` sets both kinds of upload, crossings aside.
  */
 export const uploadShapeOf = (
   inputs: Pick<
     CostInputs,
-    'devices' | 'dashboards' | 'devicesPerDashboard' | 'intervalSeconds' | 'batch' | 'bufferSeconds'
+    | 'devices'
+    | 'dashboards'
+    | 'devicesPerDashboard'
+    | 'intervalSeconds'
+    | 'batch'
+    | 'bufferSeconds'
+    | 'alertsPerDevicePerDay'
   >,
 ): UploadShape => {
   const watchedFraction = watchedFractionOf(inputs);
   const buffered = Math.ceil((inputs.bufferSeconds ?? UNWATCHED_BUFFER_SECONDS) / inputs.intervalSeconds);
+  const scheduled = Math.min(MAX_BATCH, Math.max(1, buffered));
+  const readingsPerDay = SECONDS_PER_DAY / inputs.intervalSeconds;
+  const uploadsPerDay = Math.min(
+    readingsPerDay,
+    readingsPerDay / scheduled + 2 * inputs.alertsPerDevicePerDay,
+  );
   const watchedUploadReadings = inputs.batch ?? 1;
-  const unwatchedUploadReadings = inputs.batch ?? Math.min(MAX_BATCH, Math.max(1, buffered));
+  const unwatchedUploadReadings = inputs.batch ?? Math.max(1, readingsPerDay / uploadsPerDay);
   return {
     watchedUploadReadings,
     unwatchedUploadReadings,

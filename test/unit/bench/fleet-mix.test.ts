@@ -8,10 +8,13 @@ describe('the fleet mix the whole system is measured with', () => {
 
     expect(mix.shape).toEqual(uploadShapeOf(MEASURED_FLEET));
     expect(mix.shape.watchedFraction).toBe(0.1);
-    expect(mix.shape.unwatchedUploadReadings).toBe(12);
-    // 12 single uploads of watched devices for every 9 uploads of 12 readings: per hour, one watched
-    // device uploads 12 times, nine unwatched ones once each.
-    expect(mix).toMatchObject({ watchedDevices: 12, unwatchedDevices: 9 });
+    // An hour of readings every 5 minutes is 12; the two uploads a day an alert's crossings add
+    // bring the average to 288 / 26 ≈ 11.
+    expect(mix.shape.unwatchedUploadReadings).toBeCloseTo(288 / 26, 9);
+    expect(mix.unwatchedUploadReadings).toBe(11);
+    // Watched : unwatched devices = 0.1 × 11 : 0.9 ≈ 1.22: 6 single uploads for every 5 of 11
+    // readings is within 2 % of it, doubled for 16 requests in flight.
+    expect(mix).toMatchObject({ watchedDevices: 12, unwatchedDevices: 10 });
   });
 
   it('keeps the ratio of uploads, with at least as many devices as requests in flight', () => {

@@ -1,18 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { type AnnounceDeps, announce, insertedReadings } from '../../../../handlers/announce/announce.ts';
+import { type AdviceDeps, adviseUploads } from '../../../../handlers/ingest/advice.ts';
 import { answerOf } from '../../../../handlers/ingest/answer.ts';
-import {
-  bufferSecondsOf,
-  type IngestDeps,
-  ingest,
-  UNWATCHED_BUFFER_SECONDS,
-} from '../../../../handlers/ingest/ingest.ts';
+import { type IngestDeps, ingest } from '../../../../handlers/ingest/ingest.ts';
 import { parseIngestRequest } from '../../../../handlers/ingest/request.ts';
 import { EVENT_BILLING_CHUNK_BYTES } from '../../../../handlers/lib/aws-limits.ts';
 import { ForbiddenError, ValidationError } from '../../../../handlers/lib/errors.ts';
 import { type EventEntry, entrySize, PublishError } from '../../../../handlers/lib/events.ts';
 import { PACKED_HOUR_BYTES } from '../../../../handlers/lib/hour-items.ts';
-import { isWatched, type WatchingDeps } from '../../../../handlers/lib/watching.ts';
+import type { WatchingDeps } from '../../../../handlers/lib/watching.ts';
+import { type FlushLimit, UNWATCHED_BUFFER_SECONDS } from '../../../../schemas/reading.ts';
 import { fakeReadingsTable } from '../../../support/fake-readings-table.ts';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
@@ -25,7 +22,14 @@ const DAY_MS = 86_400_000;
  * mapping would, and a batch it could not announce stays in the stream, as a failed batch is
  * retried.
  */
-const fakes = (options: { failPublish?: boolean; failHour?: string; watchedUntil?: string | Error } = {}) => {
+const fakes = (
+  options: {
+    failPublish?: boolean;
+    failHour?: string;
+    watchedUntil?: string | Error;
+    flushWhen?: FlushLimit[];
+  } = {},
+) => {
   const readingsTable = fakeReadingsTable(options.failHour ? { hour: options.failHour } : {});
   const { stream } = readingsTable;
   const published: EventEntry[] = [];
@@ -37,7 +41,14 @@ const fakes = (options: { failPublish?: boolean; failHour?: string; watchedUntil
       return options.watchedUntil;
     },
   };
-  const deps: IngestDeps & WatchingDeps = { ...watching, ...readingsTable.ports };
+  const advising: AdviceDeps = {
+    warn: watching.warn,
+    async uploadView(deviceId) {
+      const watchedUntil = await watching.watchedUntil(deviceId);
+      return { ...(watchedUntil ? { watchedUntil } : {}), flushWhen: options.flushWhen ?? [] };
+    },
+  };
+  const deps: IngestDeps & AdviceDeps = { ...advising, ...readingsTable.ports };
   const announcer: AnnounceDeps = {
     ...watching,
     busName: 'bus',
@@ -99,9 +110,9 @@ const post = async (
   const { deps } = fake;
   fake.uploads.add(uploadId);
   const request = parseIngestRequest(body, callerDeviceId, { now: NOW, retentionDays: RETENTION_DAYS });
-  const watched = await isWatched(callerDeviceId, NOW, deps);
+  const { watched, advice } = await adviseUploads(callerDeviceId, NOW, deps);
   const context = { correlationId, uploadId, receivedAt: NOW, retentionDays: RETENTION_DAYS, watched };
-  const answer = answerOf(request, await ingest(request.valid, context, deps), bufferSecondsOf(watched));
+  const answer = answerOf(request, await ingest(request.valid, context, deps), advice);
   await fake.announceStream();
   return answer;
 };
@@ -202,6 +213,29 @@ describe('ingest', () => {
     expect(left).toMatchObject({ bufferSeconds: UNWATCHED_BUFFER_SECONDS });
     expect(unknown).toMatchObject({ bufferSeconds: 0 });
     expect(batch.body).toMatchObject({ accepted: 1, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
+  });
+
+  it("tells a buffering device its alarms' limits to post at once on, and a streaming one none", async () => {
+    const flushWhen = [
+      { metric: 't', above: 30 },
+      { metric: 'h', below: 10, above: 90 },
+    ];
+    const later = new Date(NOW.getTime() + 60_000).toISOString();
+    const answer = (
+      watchedUntil: string | Error | undefined,
+      body: unknown = reading('2026-11-23T11:00:00Z'),
+    ) => post(body, 'd1', 'c', fakes({ watchedUntil, flushWhen })).then((a) => a.body);
+
+    const buffering = await answer(undefined);
+    const batch = await answer(undefined, { readings: [reading('2026-11-23T11:00:00Z')] });
+    const watched = await answer(later);
+    const unknown = await answer(new Error('throttled'));
+
+    expect(buffering).toMatchObject({ bufferSeconds: UNWATCHED_BUFFER_SECONDS, flushWhen });
+    expect(batch).toMatchObject({ accepted: 1, bufferSeconds: UNWATCHED_BUFFER_SECONDS, flushWhen });
+    expect(watched).toEqual(expect.not.objectContaining({ flushWhen: expect.anything() }));
+    expect(watched).toMatchObject({ bufferSeconds: 0 });
+    expect(unknown).toEqual(expect.not.objectContaining({ flushWhen: expect.anything() }));
   });
 
   it('acknowledges a stored reading while the bus refuses; it stays on the stream until announced', async () => {

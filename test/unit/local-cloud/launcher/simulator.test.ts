@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  crossesALimit,
   isUploadDue,
   retryAfterMs,
   THROTTLE_BACKOFF_MS,
@@ -32,6 +33,37 @@ describe('isUploadDue', () => {
     // A reading a second: 99 of them are 99 s old, far inside the hour they may wait.
     expect(isUploadDue({ held: held(99, 1000), bufferMs: 3_600_000 }, T0 + 99_000, 1000)).toBe(false);
     expect(isUploadDue({ held: held(100, 1000), bufferMs: 3_600_000 }, T0 + 99_000, 1000)).toBe(true);
+  });
+
+  it('posts at once what it holds when a reading crossed one of its limits, whatever the buffer', () => {
+    expect(isUploadDue({ held: held(2), bufferMs: 3_600_000, crossed: true }, T0, INTERVAL_MS)).toBe(true);
+    expect(isUploadDue({ held: held(2), bufferMs: 3_600_000, crossed: false }, T0, INTERVAL_MS)).toBe(false);
+  });
+});
+
+describe('crossesALimit', () => {
+  const limits = [
+    { metric: 't', above: 30 },
+    { metric: 'h', below: 10, above: 90 },
+  ];
+
+  it('crosses going beyond a limit the last posted reading was within, and coming back', () => {
+    expect(crossesALimit(limits, { t: 31 }, { t: 20 })).toBe(true);
+    expect(crossesALimit(limits, { t: 20 }, { t: 31 })).toBe(true);
+    expect(crossesALimit(limits, { h: 9 }, { h: 50 })).toBe(true);
+    expect(crossesALimit(limits, { h: 91 }, { h: 9 })).toBe(false);
+  });
+
+  it('does not cross staying on one side, sitting on a limit, or without the metric', () => {
+    expect(crossesALimit(limits, { t: 35 }, { t: 31 })).toBe(false);
+    expect(crossesALimit(limits, { t: 30 }, { t: 20 })).toBe(false);
+    expect(crossesALimit(limits, { x: 99 }, { t: 31 })).toBe(false);
+    expect(crossesALimit([], { t: 99 }, undefined)).toBe(false);
+  });
+
+  it('takes a device that posted nothing yet as within every limit', () => {
+    expect(crossesALimit(limits, { t: 31 }, undefined)).toBe(true);
+    expect(crossesALimit(limits, { t: 20 }, undefined)).toBe(false);
   });
 });
 

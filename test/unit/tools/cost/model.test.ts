@@ -441,6 +441,24 @@ describe('uploads as the code makes them: watched devices stream, the others buf
     });
   });
 
+  it('adds an upload of what an unwatched device holds for each crossing of an alarm limit, two an alert', () => {
+    const shape = (inputs: Partial<CostInputs>) => uploadShapeOf({ ...FLEET, ...adaptive(inputs) });
+
+    // Every 5 minutes, 288 readings a day: 24 uploads of 12, and 2 more on the alert's crossings.
+    expect(shape({ intervalSeconds: 300, alertsPerDevicePerDay: 1 }).unwatchedUploadReadings).toBeCloseTo(
+      288 / 26,
+      9,
+    );
+    // A device that posts each reading anyway posts no more for its alerts.
+    expect(
+      shape({ intervalSeconds: 300, bufferSeconds: 0, alertsPerDevicePerDay: 5 }).unwatchedUploadReadings,
+    ).toBe(1);
+    // Every device posting a batch of K is priced at K, as asked.
+    expect(shape({ intervalSeconds: 300, batch: 7, alertsPerDevicePerDay: 1 }).unwatchedUploadReadings).toBe(
+      7,
+    );
+  });
+
   it('counts the requests, and the ingest invocations, of both kinds of device', () => {
     const estimate = rest(adaptive({ bufferSeconds: 600 }));
     // Every 60 s: a watched device posts each reading, the others 10 at once.
