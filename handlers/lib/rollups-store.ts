@@ -103,8 +103,12 @@ const MAX_ATTEMPTS = 5;
  */
 export const dynamoRollups = (client: DynamoDBDocumentClient, tableName: string) => ({
   /**
-   * Adds a bucket's readings to its rollup: a consistent read, then a write conditioned on what
-   * was read. The rollup expires `retentionDays` after its bucket starts.
+   * Adds a bucket's readings to its rollup: a read, then a write conditioned on what was read. The
+   * first read is eventually consistent, half a strongly consistent one's price: the condition
+   * refuses a write over a stale read (a bucket written a moment before, by the batch before), and
+   * the attempts after it read strongly consistent. A device writes its bucket once an upload,
+   * minutes apart, so the first read is all but always current. The rollup expires
+   * `retentionDays` after its bucket starts.
    */
   async apply(
     contribution: BucketContribution,
@@ -114,7 +118,7 @@ export const dynamoRollups = (client: DynamoDBDocumentClient, tableName: string)
     const key = { series, start: contribution.start };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const { Item } = await client.send(
-        new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+        new GetCommand({ TableName: tableName, Key: key, ConsistentRead: attempt > 1 }),
       );
       const current = Item ? RollupItemSchema.parse(Item) : undefined;
       const fresh = contribution.readings.filter(
