@@ -367,7 +367,8 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       new GetCommand({
         TableName: tableName,
         Key: { deviceId },
-        ProjectionExpression: 'watchedUntil, alarms',
+        ProjectionExpression: '#watchedUntil, #alarms',
+        ExpressionAttributeNames: { '#watchedUntil': 'watchedUntil', '#alarms': 'alarms' },
       }),
     );
     const { watchedUntil, alarms } = UploadViewItem.parse(Item ?? {});
