@@ -81,7 +81,7 @@ describe('the dashboard charts', () => {
     expect(pageErrors(later)).toEqual([]);
   }, 240_000);
 
-  it('opens a 30-day view of a month of history from hourly buckets, in a bounded number of requests', async () => {
+  it('opens a 30-day view of a month of history from one request of hourly buckets, paging through nothing', async () => {
     const { t } = world();
     const deviceId = 'e2e-month';
     const apiKey = await t.registerDevice(deviceId, device('Month probe'));
@@ -167,12 +167,22 @@ describe('the dashboard charts', () => {
         3_600_000 + 120_000,
       );
     }
-    // Devices, alerts and this device's history: a handful of requests, never a page per thousand readings.
-    // (One CI run on a loaded machine saw 10: the message names them, to tell what the extra ones were.)
+    // Devices, alerts and this device's history, never a page per thousand readings: no request
+    // follows a cursor, and nothing else is asked. How many there are is not the measure: the
+    // dashboard asks for the devices every 30 s, and after its live connection drops (functions
+    // starting cold on a loaded machine) asks again for the devices, the alerts and the current
+    // bucket's readings: 6 requests here on a quiet machine, 10 in a CI run that reconnected once.
+    const asked = requests.map((url) => `${url.pathname}${url.search}`).join('\n');
     expect(
-      requests.length,
-      requests.map((url) => `${url.pathname}${url.search}`).join('\n'),
-    ).toBeLessThanOrEqual(8);
+      requests.filter((url) => url.searchParams.has('cursor')),
+      asked,
+    ).toEqual([]);
+    expect(
+      requests.filter(
+        (url) => !['/devices', '/alerts', `/devices/${deviceId}/readings`].includes(url.pathname),
+      ),
+      asked,
+    ).toEqual([]);
 
     await page.locator('[data-range="7d"]').click();
     await expect.poll(() => new URL(page.url()).searchParams.get('range')).toBe('7d');
