@@ -12,6 +12,7 @@ import { SILENCE_STATE_KEY } from '../../handlers/enrichment/alert-state.ts';
 import type { SilenceCandidate } from '../../handlers/enrichment/silence.ts';
 import { checkSilence, type SilenceCheckDeps } from '../../handlers/enrichment/silence-check.ts';
 import { dynamoSilenceCandidates, type SilenceScanOptions } from '../../handlers/enrichment/silence-store.ts';
+import { CONNECTION_LIFETIME_SECONDS } from '../../handlers/lib/connections-store.ts';
 import { dynamoDevices } from '../../handlers/lib/devices-store.ts';
 import { publishEntries } from '../../handlers/lib/events.ts';
 import { buses, tables } from '../../infra/topology.ts';
@@ -174,6 +175,32 @@ describe('silence check over a scanned devices table', () => {
       expect.objectContaining({ deviceId: 'buffer-overdue', kind: 'silence' }),
     ]);
     expect(await silenceOf('buffer-waiting')).toBeUndefined();
+  });
+
+  it('finds a device that stopped while watched three intervals after its last reading, not an hour later', async () => {
+    const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+    const lifetimeAhead = (markedSecondsAgo: number) =>
+      new Date(Date.now() + (CONNECTION_LIFETIME_SECONDS - markedSecondsAgo) * 1000).toISOString();
+    await put([
+      // Watched since 20 min ago; it streamed its last reading 10 min ago and nothing since.
+      deviceItem('streamed-quiet', {
+        lastReading: lastReading(ago(10 * 60)),
+        watchedUntil: lifetimeAhead(20 * 60),
+      }),
+      // Watched only since 5 min ago: its last upload, 10 min ago, was told it may buffer an hour.
+      deviceItem('streamed-later', {
+        lastReading: lastReading(ago(10 * 60)),
+        watchedUntil: lifetimeAhead(5 * 60),
+      }),
+    ]);
+
+    const report = await check(new Date(), { segments: 2, pageSize: 1 });
+
+    expect(report).toEqual({ raised: 1, resolved: 0 });
+    expect(raisedFor('streamed-').map(({ event }) => event.detail.data)).toEqual([
+      expect.objectContaining({ deviceId: 'streamed-quiet', kind: 'silence' }),
+    ]);
+    expect(await silenceOf('streamed-later')).toBeUndefined();
   });
 
   it('runs as the scheduled function, finding a device that fell silent among reporting ones', async () => {
