@@ -146,6 +146,21 @@ export const renderText = (
       `  ${padStart(usd(service.cost), 14)} ${pad(service.service, 24)}${padStart(quantity((service.cost / (rest.total || 1)) * 100), 6)}%`,
     );
   out.push('');
+  if (report.shares) {
+    const { watched, unwatched } = report.shares;
+    out.push('sensorbus by kind of device, each priced as a fleet of its own:');
+    for (const [name, share] of [
+      ['watched (streaming, with the dashboards)', watched],
+      ['unwatched (buffering)', unwatched],
+    ] as const)
+      out.push(
+        `  ${padStart(usd(share.total), 14)} ${pad(name, 42)}${padStart(quantity(share.devices), 12)} devices, $${share.perDevice.toFixed(4)} a device-month`,
+      );
+    out.push(
+      `  (apart they come to ${usd(watched.total + unwatched.total)} against ${usd(rest.total)} together: tiered prices and what a fleet pays once)`,
+    );
+    out.push('');
+  }
   if (rest.unitsPerReading) {
     const m = rest.unitsPerReading;
     out.push(
@@ -194,6 +209,8 @@ export const renderJson = (report: CostReport, prices: PriceTable = PRICES): str
       inputs: { ...report.inputs, batch: report.inputs.batch ?? null },
       sensorbus: report.rest,
       iotCore: report.iot,
+      // Null when every device is of one kind, or --batch makes them post alike.
+      shares: report.shares ?? null,
       quotas: report.quotas,
       quotaIncreases: report.increases,
       comparison: {

@@ -1411,12 +1411,44 @@ export interface CostReport {
   };
   readonly rest: Estimate;
   readonly iot: Estimate;
+  /**
+   * sensorbus's cost split by the two kinds of device, each kind priced as a fleet of its own:
+   * the watched devices (streaming, with the dashboards) and the others (buffering). Absent when
+   * every device is of one kind, or `--batch` makes them post alike.
+   */
+  readonly shares?: { readonly watched: FleetShare; readonly unwatched: FleetShare };
   /** The AWS default quotas sensorbus touches, against this fleet's load. */
   readonly quotas: readonly Quota[];
   /** The quota increases a deployment of this size must request. */
   readonly increases: readonly string[];
   readonly assumptions: readonly string[];
 }
+
+/** One kind of device of the fleet, priced as a fleet of its own. */
+export interface FleetShare {
+  readonly devices: number;
+  readonly total: number;
+  readonly perDevice: number;
+}
+
+/**
+ * The watched devices and the others, each priced as a fleet of its own: the watched ones with
+ * every dashboard (so all of them are watched), the others with none. Their sum differs a little
+ * from the whole fleet's total: tiered prices and what a fleet pays once (alarms, keys, metrics).
+ */
+export const fleetShares = (inputs: CostInputs, a: Assumptions, prices: PriceTable): CostReport['shares'] => {
+  const fraction = watchedFractionOf(inputs);
+  const watchedDevices = Math.round(inputs.devices * fraction);
+  if (inputs.batch !== undefined || watchedDevices <= 0 || watchedDevices >= inputs.devices) return undefined;
+  const share = (fleet: CostInputs): FleetShare => {
+    const { total } = estimateDesign('rest', fleet, a, prices);
+    return { devices: fleet.devices, total, perDevice: total / fleet.devices };
+  };
+  return {
+    watched: share({ ...inputs, devices: watchedDevices }),
+    unwatched: share({ ...inputs, devices: inputs.devices - watchedDevices, dashboards: 0 }),
+  };
+};
 
 /** Both designs for one fleet, with the assumptions stated and sensorbus's quotas checked. */
 export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable): CostReport => {
@@ -1455,11 +1487,14 @@ export const estimate = (inputs: CostInputs, a: Assumptions, prices: PriceTable)
     },
     rest,
     iot: estimateDesign('iot', inputs, a, prices),
+    ...withShares(fleetShares(inputs, a, prices)),
     quotas,
     increases: increasesToRequest(quotas),
     assumptions: describeAssumptions(inputs, a),
   };
 };
+
+const withShares = (shares: CostReport['shares']) => (shares ? { shares } : {});
 
 export const validateInputs = (inputs: CostInputs): void => {
   const check = (ok: boolean, message: string) => {

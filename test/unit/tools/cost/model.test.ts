@@ -492,6 +492,41 @@ describe('uploads as the code makes them: watched devices stream, the others buf
       unwatchedUploadReadings: UNWATCHED_BUFFER_SECONDS / 300,
     });
   });
+
+  it('prices the watched devices and the others apart, each as a fleet of its own', () => {
+    const inputs = {
+      ...FLEET,
+      ...adaptive({ intervalSeconds: 300, alertsPerDevicePerDay: 1 }),
+    } as CostInputs;
+    const { shares, rest: whole } = estimate(inputs, ASSUMPTIONS, PRICES);
+
+    // 10 dashboards × 10 devices of 1000: 100 watched, 900 not.
+    expect(shares?.watched.devices).toBe(100);
+    expect(shares?.unwatched.devices).toBe(900);
+    expect(shares?.watched.total).toBeCloseTo(
+      estimateDesign('rest', { ...inputs, devices: 100 }, ASSUMPTIONS, PRICES).total,
+      9,
+    );
+    expect(shares?.unwatched.total).toBeCloseTo(
+      estimateDesign('rest', { ...inputs, devices: 900, dashboards: 0 }, ASSUMPTIONS, PRICES).total,
+      9,
+    );
+    // A watched device streams, so it costs more than one that buffers.
+    expect(shares?.watched.perDevice ?? 0).toBeGreaterThan(shares?.unwatched.perDevice ?? 0);
+    // Apart they cost more than together, by what a fleet pays once (alarms, a key, metrics) and
+    // tiers each fleet alone reaches less: for a fleet this small, a quarter more.
+    const apart = (shares?.watched.total ?? 0) + (shares?.unwatched.total ?? 0);
+    expect(apart).toBeGreaterThan(whole.total);
+    expect(apart / whole.total).toBeLessThan(1.3);
+  });
+
+  it('leaves the shares out when every device posts alike', () => {
+    const adaptiveFleet = { ...FLEET, ...adaptive({ intervalSeconds: 300 }) } as CostInputs;
+
+    expect(estimate({ ...adaptiveFleet, batch: 5 }, ASSUMPTIONS, PRICES).shares).toBeUndefined();
+    expect(estimate({ ...adaptiveFleet, dashboards: 0 }, ASSUMPTIONS, PRICES).shares).toBeUndefined();
+    expect(estimate({ ...adaptiveFleet, dashboards: 100 }, ASSUMPTIONS, PRICES).shares).toBeUndefined();
+  });
 });
 
 describe('monotonicity', () => {
