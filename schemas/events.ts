@@ -268,14 +268,32 @@ export const AlertEscalated = /* @__PURE__ */ defineEvent({
   }),
 });
 
-/** Every event about an alert, in the order an alert lives through them. */
+/**
+ * The detail-type of every event about an alert, apart from their schemas: a consumer that only
+ * recognises alert events by name (the alert history) imports this list, and its bundle builds
+ * none of the schemas of the events it never parses at init.
+ */
+export const ALERT_EVENT_NAMES = [
+  'AlertRaised',
+  'AlertAcknowledged',
+  'AlertSnoozed',
+  'AlertEscalated',
+  'AlertResolved',
+] as const satisfies readonly EventName[];
+
+/** A list of contracts whose detail-types are `Names`, one by one. */
+type ContractsNamed<Names extends readonly string[]> = {
+  readonly [I in keyof Names]: { readonly detailType: Names[I] };
+};
+
+/** Every event about an alert, in the order an alert lives through them: {@link ALERT_EVENT_NAMES}, the compiler checks. */
 export const ALERT_EVENTS = [
   AlertRaised,
   AlertAcknowledged,
   AlertSnoozed,
   AlertEscalated,
   AlertResolved,
-] as const;
+] as const satisfies ContractsNamed<typeof ALERT_EVENT_NAMES>;
 
 /**
  * The detail-type of every domain event, apart from their schemas: a consumer that only routes

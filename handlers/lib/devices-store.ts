@@ -93,21 +93,15 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
 /** Holds of a device that exists and is not deleted. */
 const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
 
-/** Adapter over the devices table. */
-export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
-  async get(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
-    return live(result.Item);
-  },
-
-  /** The stored item even if deleted (a tombstone), strongly consistent: what deletion and rotation start from. */
-  async getStored(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(
-      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
-    );
-    return result.Item ? parse(result.Item) : undefined;
-  },
-
+/**
+ * The devices table's operations that never read a whole device item: writes, conditional
+ * updates of single attributes, and reads of one or two. A function that needs no more (the relay
+ * reads `watchedUntil`, the alert history a deletion, the silence check writes alarm states)
+ * takes this adapter, and its bundle leaves out the stored device's schema ({@link DeviceItem},
+ * with every schema of `schemas/device.ts` in it), which it would otherwise build at init and
+ * never use.
+ */
+export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: string) => ({
   /** Creates the device unless a live one has its id (a deleted one is replaced); `false` means someone else created it first. */
   async create(item: DeviceItem): Promise<boolean> {
     try {
@@ -148,26 +142,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
   },
 
   /**
-   * Marks the device deleted (keeping the first deletion's time and author); its item stays as a
-   * tombstone. Answers the tombstone: its alarm states are final, since every state write requires
-   * a live device.
-   */
-  async markDeleted(deviceId: string, deletedAt: string, deletedBy: string): Promise<DeviceItem> {
-    const result = await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        UpdateExpression:
-          'SET deletedAt = if_not_exists(deletedAt, :t), deletedBy = if_not_exists(deletedBy, :by), updatedAt = :t',
-        ConditionExpression: 'attribute_exists(deviceId)',
-        ExpressionAttributeValues: { ':t': deletedAt, ':by': deletedBy },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parse(result.Attributes ?? {});
-  },
-
-  /**
    * Closes the state an alert resolved by hand held (`ALARM` with that alert's id) as `OK` since
    * `at`: the next breach then raises a new alert. `false` when the state no longer holds that
    * alert (the device recovered, or the device is gone).
@@ -193,39 +167,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  },
-
-  /** Replaces the fields the request names, keeping key, readings and alarm states. */
-  async update(deviceId: string, changes: PutDeviceRequest, updatedAt: string): Promise<DeviceItem> {
-    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':updatedAt': updatedAt };
-    const sets = ['#updatedAt = :updatedAt'];
-    for (const [field, value] of Object.entries(changes)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
-    const result = await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: LIVE,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parse(result.Attributes ?? {});
-  },
-
-  /** A strongly consistent read, for read-modify-write of alarm states. */
-  async getConsistent(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(
-      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
-    );
-    return live(result.Item);
   },
 
   /**
@@ -272,36 +213,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     }
   },
 
-  async list(): Promise<DeviceItem[]> {
-    const items: DeviceItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await client.send(
-        new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
-      );
-      items.push(...(result.Items ?? []).flatMap((item) => live(item) ?? []));
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-  },
-
-  async getMany(deviceIds: readonly string[]): Promise<DeviceItem[]> {
-    const items: DeviceItem[] = [];
-    for (let i = 0; i < deviceIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = deviceIds
-        .slice(i, i + 100)
-        .map((deviceId) => ({ deviceId }));
-      while (keys && keys.length > 0) {
-        const result: BatchGetCommandOutput = await client.send(
-          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
-        );
-        items.push(...(result.Responses?.[tableName] ?? []).flatMap((item) => live(item) ?? []));
-        keys = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
-    }
-    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-  },
-
   async findByKeyHash(apiKeyHash: string): Promise<string | undefined> {
     const result = await client.send(
       new QueryCommand({
@@ -335,12 +246,135 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     }
   },
 
+  /**
+   * When and by whom the device was deleted, read alone and strongly consistent (as `getStored`
+   * reads the whole item); undefined for a live or unknown device.
+   */
+  async deletion(
+    deviceId: string,
+  ): Promise<{ deletedAt: string; deletedBy: string | undefined } | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ConsistentRead: true,
+        ProjectionExpression: 'deletedAt, deletedBy',
+      }),
+    );
+    if (typeof Item?.deletedAt !== 'string') return undefined;
+    return {
+      deletedAt: Item.deletedAt,
+      deletedBy: typeof Item.deletedBy === 'string' ? Item.deletedBy : undefined,
+    };
+  },
+
   /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
   async watchedUntil(deviceId: string): Promise<string | undefined> {
     const { Item } = await client.send(
       new GetCommand({ TableName: tableName, Key: { deviceId }, ProjectionExpression: 'watchedUntil' }),
     );
     return typeof Item?.watchedUntil === 'string' ? Item.watchedUntil : undefined;
+  },
+});
+
+/** Adapter over the devices table: {@link dynamoDeviceFields}, and the reads of whole devices. */
+export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
+  ...dynamoDeviceFields(client, tableName),
+
+  async get(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
+    return live(result.Item);
+  },
+
+  /** The stored item even if deleted (a tombstone), strongly consistent: what deletion and rotation start from. */
+  async getStored(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return result.Item ? parse(result.Item) : undefined;
+  },
+
+  /**
+   * Marks the device deleted (keeping the first deletion's time and author); its item stays as a
+   * tombstone. Answers the tombstone: its alarm states are final, since every state write requires
+   * a live device.
+   */
+  async markDeleted(deviceId: string, deletedAt: string, deletedBy: string): Promise<DeviceItem> {
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression:
+          'SET deletedAt = if_not_exists(deletedAt, :t), deletedBy = if_not_exists(deletedBy, :by), updatedAt = :t',
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeValues: { ':t': deletedAt, ':by': deletedBy },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parse(result.Attributes ?? {});
+  },
+
+  /** Replaces the fields the request names, keeping key, readings and alarm states. */
+  async update(deviceId: string, changes: PutDeviceRequest, updatedAt: string): Promise<DeviceItem> {
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':updatedAt': updatedAt };
+    const sets = ['#updatedAt = :updatedAt'];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: LIVE,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parse(result.Attributes ?? {});
+  },
+
+  /** A strongly consistent read, for read-modify-write of alarm states. */
+  async getConsistent(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return live(result.Item);
+  },
+
+  async list(): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await client.send(
+        new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(result.Items ?? []).flatMap((item) => live(item) ?? []));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  },
+
+  async getMany(deviceIds: readonly string[]): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    for (let i = 0; i < deviceIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = deviceIds
+        .slice(i, i + 100)
+        .map((deviceId) => ({ deviceId }));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await client.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
+        );
+        items.push(...(result.Responses?.[tableName] ?? []).flatMap((item) => live(item) ?? []));
+        keys = result.UnprocessedKeys?.[tableName]?.Keys;
+      }
+    }
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
   },
 });
 
