@@ -26,6 +26,9 @@ export const AlertState = /* @__PURE__ */ z.object({
 });
 export type AlertState = z.infer<typeof AlertState>;
 
+/** A stored device's alarms: none when it has never had any. */
+const StoredAlarms = /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(Alarm), []);
+
 const DeviceItem = /* @__PURE__ */ z.object({
   deviceId: /* @__PURE__ */ z.string(),
   name: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
@@ -37,7 +40,7 @@ const DeviceItem = /* @__PURE__ */ z.object({
     ),
     {},
   ),
-  alarms: /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(Alarm), []),
+  alarms: StoredAlarms,
   expectedIntervalSeconds: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
   createdAt: /* @__PURE__ */ z.string(),
   updatedAt: /* @__PURE__ */ z.string(),
@@ -379,3 +382,23 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
 });
 
 export type DevicesStore = ReturnType<typeof dynamoDevices>;
+
+/**
+ * The alarms of a live device, none for a deleted or unknown one: the alarms alone are read and
+ * parsed, not the whole device (the escalation check reads them every minute while alerts are
+ * active), and a bundle with this reader alone leaves out the rest of the device's schema.
+ */
+export const dynamoDeviceAlarms =
+  (client: DynamoDBDocumentClient, tableName: string) =>
+  async (deviceId: string): Promise<Alarm[]> => {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ProjectionExpression: '#alarms, #deletedAt',
+        ExpressionAttributeNames: { '#alarms': 'alarms', '#deletedAt': 'deletedAt' },
+      }),
+    );
+    if (!Item || Item.deletedAt !== undefined) return [];
+    return StoredAlarms.parse(Item.alarms);
+  };

@@ -134,10 +134,10 @@ describe('function bundles', () => {
   });
 
   it("builds the stored device's schema only in the functions that read whole devices", () => {
-    // The others read or write single attributes (`dynamoDeviceFields`): the relay, the alert
-    // history, the silence check, the alert actions and the WebSocket messages built it at init for nothing.
+    // The others read or write single attributes (`dynamoDeviceFields`, `dynamoDeviceAlarms`): the
+    // relay, the alert history, the silence check, the alert actions, the escalation check and the
+    // WebSocket messages built it at init for nothing.
     expect(names.filter(carriesDeviceItem).sort()).toEqual([
-      'alertEscalation',
       'devices',
       'evaluateAlarms',
       'ingest',
