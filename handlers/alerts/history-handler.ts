@@ -1,11 +1,5 @@
 import * as z from 'zod/mini';
-import {
-  ALERT_EVENT_NAMES,
-  AlertData,
-  AlertRaised,
-  AlertResolved,
-  EventMetadata,
-} from '../../schemas/events.ts';
+import { ALERT_EVENT_NAMES, AlertRaised, AlertResolved, EventMetadata } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
 import { dynamoDeviceFields } from '../lib/devices-store.ts';
@@ -21,6 +15,13 @@ const AlertEvent = z.object({
     data: z.looseObject({ alertId: z.string(), time: z.string() }),
   }),
 });
+
+/**
+ * The data of a raise or a resolve (`AlertRaised.data`, the same as `AlertResolved.data`), read at
+ * init: the alert schemas are built at their first use, and most of this function's invocations
+ * parse one.
+ */
+const AlertData = AlertRaised.data;
 
 /**
  * Target of the `alert-history` rule: parses the alert event at the edge (raised and resolved
