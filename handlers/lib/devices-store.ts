@@ -99,10 +99,10 @@ const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
 /**
  * The devices table's operations that never read a whole device item: writes, conditional
  * updates of single attributes, and reads of one or two. A function that needs no more (the relay
- * reads `watchedUntil`, the alert history a deletion, the silence check writes alarm states)
- * takes this adapter, and its bundle leaves out the stored device's schema ({@link DeviceItem},
- * with every schema of `schemas/device.ts` in it), which it would otherwise build at init and
- * never use.
+ * reads `watchedUntil`, the alert history a deletion, the readings API whether the device is
+ * live, the silence check writes alarm states) takes this adapter, and its bundle leaves out the
+ * stored device's schema ({@link DeviceItem}, with every schema of `schemas/device.ts` in it),
+ * which it would otherwise build at init and never use.
  */
 export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: string) => ({
   /** Creates the device unless a live one has its id (a deleted one is replaced); `false` means someone else created it first. */
@@ -247,6 +247,18 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  },
+
+  /** Whether the device is registered and not deleted: its key and `deletedAt` read alone, as `get` reads the whole item. */
+  async isLive(deviceId: string): Promise<boolean> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ProjectionExpression: 'deviceId, deletedAt',
+      }),
+    );
+    return Item !== undefined && Item.deletedAt === undefined;
   },
 
   /**

@@ -74,6 +74,9 @@ const carriesDeviceItem = carries(/previousApiKeyHash:[\w$]+\(/);
 /** The alert record's schema (`schemas/alert-record.ts`) as it reads minified: `timeline: z._default(z.array(…))`. */
 const carriesAlertRecord = carries(/timeline:[\w$]+\(/);
 
+/** The enrichments table's items' schemas (`handlers/lib/enrichments-store.ts`) as they read minified: `slot: z.string(), startedAt: …`. */
+const carriesEnrichmentItems = carries(/slot:[\w$]+\(\),startedAt:/);
+
 /** The batch envelope's schema (`BatchEnvelope`, `schemas/reading.ts`), by its message for an empty batch. */
 const carriesBatchEnvelope = carries(/must hold at least 1 reading/);
 
@@ -135,14 +138,9 @@ describe('function bundles', () => {
 
   it("builds the stored device's schema only in the functions that read whole devices", () => {
     // The others read or write single attributes (`dynamoDeviceFields`, `dynamoDeviceAlarms`): the
-    // relay, the alert history, the silence check, the alert actions, the escalation check and the
-    // WebSocket messages built it at init for nothing.
-    expect(names.filter(carriesDeviceItem).sort()).toEqual([
-      'devices',
-      'evaluateAlarms',
-      'ingest',
-      'readings',
-    ]);
+    // relay, the alert history, the silence check, the alert actions, the escalation check, the
+    // readings API and the WebSocket messages built it at init for nothing.
+    expect(names.filter(carriesDeviceItem).sort()).toEqual(['devices', 'evaluateAlarms', 'ingest']);
   });
 
   it("builds the alert record's schema only in the functions that read whole alert records", () => {
@@ -153,6 +151,11 @@ describe('function bundles', () => {
       'alerts',
       'devices',
     ]);
+  });
+
+  it("builds the enrichments table's item schemas only in the function that reads enrichments", () => {
+    // The derivation writes them (`dynamoEnrichmentWrites`) and never parses one.
+    expect(names.filter(carriesEnrichmentItems)).toEqual(['readings']);
   });
 
   it('builds the batch envelope only in the ingest function, which parses batches', () => {
