@@ -100,7 +100,7 @@ const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
  * The devices table's operations that never read a whole device item: writes, conditional
  * updates of single attributes, and reads of one or two. A function that needs no more (the relay
  * reads `watchedUntil`, the alert history a deletion, the readings API whether the device is
- * live, the silence check writes alarm states) takes this adapter, and its bundle leaves out the
+ * live, the ingest a device's current key, the silence check writes alarm states) takes this adapter, and its bundle leaves out the
  * stored device's schema ({@link DeviceItem}, with every schema of `schemas/device.ts` in it),
  * which it would otherwise build at init and never use.
  */
@@ -247,6 +247,24 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  },
+
+  /**
+   * The current key hash of a live device, read alone and strongly consistent (as `getConsistent`
+   * reads the whole item); undefined for a deleted or unknown device.
+   */
+  async currentKeyHash(deviceId: string): Promise<string | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ConsistentRead: true,
+        ProjectionExpression: 'apiKeyHash, deletedAt',
+      }),
+    );
+    return Item?.deletedAt === undefined && typeof Item?.apiKeyHash === 'string'
+      ? Item.apiKeyHash
+      : undefined;
   },
 
   /** Whether the device is registered and not deleted: its key and `deletedAt` read alone, as `get` reads the whole item. */

@@ -138,9 +138,9 @@ describe('function bundles', () => {
 
   it("builds the stored device's schema only in the functions that read whole devices", () => {
     // The others read or write single attributes (`dynamoDeviceFields`, `dynamoDeviceAlarms`): the
-    // relay, the alert history, the silence check, the alert actions, the escalation check, the
-    // readings API and the WebSocket messages built it at init for nothing.
-    expect(names.filter(carriesDeviceItem).sort()).toEqual(['devices', 'evaluateAlarms', 'ingest']);
+    // ingest, the relay, the alert history, the silence check, the alert actions, the escalation
+    // check, the readings API and the WebSocket messages built it at init for nothing.
+    expect(names.filter(carriesDeviceItem).sort()).toEqual(['devices', 'evaluateAlarms']);
   });
 
   it("builds the alert record's schema only in the functions that read whole alert records", () => {
