@@ -32,16 +32,54 @@ export interface EventContract<TDetailType extends string, TData extends z.ZodMi
   readonly detail: z.ZodMiniObject<{ metadata: typeof EventMetadata; data: TData }, z.core.$strict>;
 }
 
-/** Declares a domain event once; producers, consumers, rules and fixtures all derive from it. */
+/**
+ * A schema built at its first use and kept: the alert events' schemas below, which most functions
+ * importing this module publish on a rare path only (an alarm's transition, a silence found, a
+ * device's deletion, an operator's action) or never, and would otherwise build at every init. A
+ * function that parses one on every invocation reads it at init (the alert history does).
+ */
+const builtAtFirstUse = <T>(build: () => T): (() => T) => {
+  let built: T | undefined;
+  return () => {
+    built ??= build();
+    return built;
+  };
+};
+
+/**
+ * Declares a domain event once; producers, consumers, rules and fixtures all derive from it.
+ * `data` is the data's schema, or a function building it, called at the first read of the
+ * contract's `data` or `detail` (see {@link builtAtFirstUse}).
+ */
 export const defineEvent = <const TDetailType extends string, TData extends z.ZodMiniType>(spec: {
   source: string;
   detailType: TDetailType;
   version: number;
-  data: TData;
-}): EventContract<TDetailType, TData> => ({
-  ...spec,
-  detail: /* @__PURE__ */ z.strictObject({ metadata: EventMetadata, data: spec.data }),
-});
+  data: TData | (() => TData);
+}): EventContract<TDetailType, TData> => {
+  const { source, detailType, version } = spec;
+  if (typeof spec.data !== 'function')
+    return {
+      source,
+      detailType,
+      version,
+      data: spec.data,
+      detail: /* @__PURE__ */ z.strictObject({ metadata: EventMetadata, data: spec.data }),
+    };
+  const data = builtAtFirstUse(spec.data);
+  const detail = builtAtFirstUse(() => z.strictObject({ metadata: EventMetadata, data: data() }));
+  return {
+    source,
+    detailType,
+    version,
+    get data() {
+      return data();
+    },
+    get detail() {
+      return detail();
+    },
+  };
+};
 
 /**
  * Version 1 of `ReadingRecorded`: one event per reading. No longer produced; kept so its
@@ -170,80 +208,85 @@ export const ReadingEnriched = /* @__PURE__ */ defineEvent({
 });
 
 /**
- * The fields of every alert event. The alert schemas extend it (`z.extend`) rather than spread its
- * shape: esbuild cannot tell an object spread free of side effects, so a spread kept every alert
- * schema, built at init, in the bundle of every function importing this module.
+ * The fields of every alert event, which the alert schemas extend (`z.extend`). Like every alert
+ * schema, built at its first use ({@link builtAtFirstUse}).
  */
-const AlertBase = /* @__PURE__ */ z.strictObject({
-  alertId: /* @__PURE__ */ z.string(),
-  /** One line a person can read, e.g. "temperature 31.2 °C is above 30". */
-  summary: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.maxLength(500)),
-  deviceId: DeviceId,
-  severity: Severity,
-  time: Timestamp,
-});
+const alertBase = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.strictObject({
+    alertId: z.string(),
+    /** One line a person can read, e.g. "temperature 31.2 °C is above 30". */
+    summary: z.string().check(z.maxLength(500)),
+    deviceId: DeviceId,
+    severity: Severity,
+    time: Timestamp,
+  }),
+);
 
 /**
  * Who acted on an alert by hand: the caller's role and the id of the token it used
  * (`operator/7f3c…`), so the alert history says who, without a directory of people.
  */
-export const Actor = /* @__PURE__ */ z
-  .string()
-  .check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(200));
+const actor = /* @__PURE__ */ builtAtFirstUse(() => z.string().check(z.minLength(1), z.maxLength(200)));
 
 /** `by` is set on an `AlertResolved` only when someone resolved it by hand (or deleted its device). */
-const ResolvableAlert = /* @__PURE__ */ z.extend(AlertBase, { by: /* @__PURE__ */ z.optional(Actor) });
+const resolvableAlert = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.extend(alertBase(), { by: z.optional(actor()) }),
+);
 
-/** An alert's data: a threshold breach on one metric, or a device gone silent. */
-export const AlertData = /* @__PURE__ */ z.discriminatedUnion('kind', [
-  /* @__PURE__ */ z.extend(ResolvableAlert, {
-    kind: /* @__PURE__ */ z.literal('threshold'),
-    metric: MetricName,
-    value: /* @__PURE__ */ z.number(),
-    above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-    below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-    readingTimestamp: Timestamp,
-  }),
-  /* @__PURE__ */ z.extend(ResolvableAlert, {
-    kind: /* @__PURE__ */ z.literal('silence'),
-    expectedIntervalSeconds: /* @__PURE__ */ z.int(),
-    lastSeen: /* @__PURE__ */ z.nullable(Timestamp),
-  }),
-]);
-export type AlertData = z.infer<typeof AlertData>;
+/** An alert's data: a threshold breach on one metric, or a device gone silent. `AlertRaised.data` and `AlertResolved.data`. */
+const alertData = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.discriminatedUnion('kind', [
+    z.extend(resolvableAlert(), {
+      kind: z.literal('threshold'),
+      metric: MetricName,
+      value: z.number(),
+      above: z.optional(z.number()),
+      below: z.optional(z.number()),
+      readingTimestamp: Timestamp,
+    }),
+    z.extend(resolvableAlert(), {
+      kind: z.literal('silence'),
+      expectedIntervalSeconds: z.int(),
+      lastSeen: z.nullable(Timestamp),
+    }),
+  ]),
+);
+export type AlertData = z.infer<ReturnType<typeof alertData>>;
 
 export const AlertRaised = /* @__PURE__ */ defineEvent({
   source: ENRICHMENT_SOURCE,
   detailType: 'AlertRaised',
   version: 1,
-  data: AlertData,
+  data: alertData,
 });
 
 export const AlertResolved = /* @__PURE__ */ defineEvent({
   source: ENRICHMENT_SOURCE,
   detailType: 'AlertResolved',
   version: 1,
-  data: AlertData,
+  data: alertData,
 });
 
 /**
  * The alert an operator acted on, as its lifecycle events carry it: enough to read the event
  * alone (which device, what kind, how severe, what it said) without the alert history.
  */
-const AlertSubject = /* @__PURE__ */ z.extend(AlertBase, {
-  kind: /* @__PURE__ */ z.enum(['threshold', 'silence']),
-  metric: /* @__PURE__ */ z.optional(MetricName),
-  value: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-  above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-  below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-});
+const alertSubject = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.extend(alertBase(), {
+    kind: z.enum(['threshold', 'silence']),
+    metric: z.optional(MetricName),
+    value: z.optional(z.number()),
+    above: z.optional(z.number()),
+    below: z.optional(z.number()),
+  }),
+);
 
 /** Someone took the alert on: recorded once, whoever acknowledges it again. */
 export const AlertAcknowledged = /* @__PURE__ */ defineEvent({
   source: ENRICHMENT_SOURCE,
   detailType: 'AlertAcknowledged',
   version: 1,
-  data: /* @__PURE__ */ z.extend(AlertSubject, { by: Actor }),
+  data: () => z.extend(alertSubject(), { by: actor() }),
 });
 
 /** No notification or escalation for the alert until `until`; it still resolves when the device recovers. */
@@ -251,7 +294,7 @@ export const AlertSnoozed = /* @__PURE__ */ defineEvent({
   source: ENRICHMENT_SOURCE,
   detailType: 'AlertSnoozed',
   version: 1,
-  data: /* @__PURE__ */ z.extend(AlertSubject, { by: Actor, until: Timestamp }),
+  data: () => z.extend(alertSubject(), { by: actor(), until: Timestamp }),
 });
 
 /**
@@ -262,20 +305,39 @@ export const AlertEscalated = /* @__PURE__ */ defineEvent({
   source: ENRICHMENT_SOURCE,
   detailType: 'AlertEscalated',
   version: 1,
-  data: /* @__PURE__ */ z.extend(AlertSubject, {
-    escalation: /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.positive()),
-    escalateAfterMinutes: /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.positive()),
-  }),
+  data: () =>
+    z.extend(alertSubject(), {
+      escalation: z.int().check(z.positive()),
+      escalateAfterMinutes: z.int().check(z.positive()),
+    }),
 });
 
-/** Every event about an alert, in the order an alert lives through them. */
+/**
+ * The detail-type of every event about an alert, apart from their schemas: a consumer that only
+ * recognises alert events by name (the alert history) imports this list, and its bundle builds
+ * none of the schemas of the events it never parses at init.
+ */
+export const ALERT_EVENT_NAMES = [
+  'AlertRaised',
+  'AlertAcknowledged',
+  'AlertSnoozed',
+  'AlertEscalated',
+  'AlertResolved',
+] as const satisfies readonly EventName[];
+
+/** A list of contracts whose detail-types are `Names`, one by one. */
+type ContractsNamed<Names extends readonly string[]> = {
+  readonly [I in keyof Names]: { readonly detailType: Names[I] };
+};
+
+/** Every event about an alert, in the order an alert lives through them: {@link ALERT_EVENT_NAMES}, the compiler checks. */
 export const ALERT_EVENTS = [
   AlertRaised,
   AlertAcknowledged,
   AlertSnoozed,
   AlertEscalated,
   AlertResolved,
-] as const;
+] as const satisfies ContractsNamed<typeof ALERT_EVENT_NAMES>;
 
 /**
  * The detail-type of every domain event, apart from their schemas: a consumer that only routes

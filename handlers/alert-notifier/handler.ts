@@ -2,14 +2,14 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
-import { dynamoAlerts } from '../alerts/records.ts';
+import { dynamoAlertMarks } from '../alerts/records.ts';
 import { dynamo, dynamoClient } from '../lib/clients/dynamo.ts';
 import { sns } from '../lib/clients/sns.ts';
 import { requireEnv } from '../lib/env.ts';
 import { AlertNotification, type NotifyDeps, notify } from './notify.ts';
 
 const topicArn = requireEnv('ALERTS_TOPIC_ARN');
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+const alerts = dynamoAlertMarks(dynamo, requireEnv('ALERTS_TABLE'));
 
 /** On the function's own DynamoDB client: a second client of its own would cost the cold start its creation. */
 const persistenceStore = new DynamoDBPersistenceLayer({
@@ -53,7 +53,7 @@ export const liveNotifyDeps = (): NotifyDeps => ({
     );
     return published.MessageId ?? '';
   },
-  snoozedUntil: async (alertId) => (await alerts.get(alertId))?.snoozedUntil,
+  snoozedUntil: (alertId) => alerts.snoozedUntil(alertId),
   now: () => new Date(),
 });
 

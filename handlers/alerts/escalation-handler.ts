@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceAlarms } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
 import { type EscalationDeps, escalate } from './escalation.ts';
@@ -22,11 +22,11 @@ export const makeHandler =
   };
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const alarmsOf = dynamoDeviceAlarms(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   activeAlerts: () => alerts.query({ state: 'active' }),
-  alarmsOf: async (deviceId) => (await devices.get(deviceId))?.alarms ?? [],
+  alarmsOf,
   publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
   markEscalated: (alertId, escalation, at) => alerts.markEscalated(alertId, escalation, at),
   busName: requireEnv('TELEMETRY_BUS'),

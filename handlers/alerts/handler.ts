@@ -3,7 +3,7 @@ import { AlertId, AlertsQuery, SnoozeRequest } from '../../schemas/alert.ts';
 import { principalOf, requireRole } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { publishAll } from '../lib/events.ts';
@@ -48,7 +48,7 @@ export const makeHandler = (deps: AlertsDeps) =>
   });
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   query: (by, limit) => alerts.query(by, limit),

@@ -1,22 +1,27 @@
 import * as z from 'zod/mini';
-import { ALERT_EVENTS, AlertData, AlertRaised, AlertResolved, EventMetadata } from '../../schemas/events.ts';
+import { ALERT_EVENT_NAMES, AlertRaised, AlertResolved, EventMetadata } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
 import { type AlertHistoryDeps, recordAlertEvent } from './history.ts';
 import { dynamoAlerts } from './records.ts';
 
-const detailTypes = ALERT_EVENTS.map((contract) => contract.detailType);
-
 const AlertEvent = z.object({
-  'detail-type': z.enum(detailTypes as [string, ...string[]]),
+  'detail-type': z.enum(ALERT_EVENT_NAMES),
   detail: z.object({
     metadata: EventMetadata,
     data: z.looseObject({ alertId: z.string(), time: z.string() }),
   }),
 });
+
+/**
+ * The data of a raise or a resolve (`AlertRaised.data`, the same as `AlertResolved.data`), read at
+ * init: the alert schemas are built at their first use, and most of this function's invocations
+ * parse one.
+ */
+const AlertData = AlertRaised.data;
 
 /**
  * Target of the `alert-history` rule: parses the alert event at the edge (raised and resolved
@@ -36,13 +41,13 @@ export const makeHandler =
   };
 
 const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   record: (event, alert) => alerts.record(event, alert),
   deletedBy: async (deviceId) => {
-    const stored = await devices.getStored(deviceId);
-    return stored?.deletedAt === undefined ? undefined : (stored.deletedBy ?? 'deleted');
+    const deletion = await devices.deletion(deviceId);
+    return deletion === undefined ? undefined : (deletion.deletedBy ?? 'deleted');
   },
   lifecycle: {
     alerts,

@@ -55,6 +55,70 @@ const assignments = (fields: Record<string, unknown>) => {
 
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
+/** Sends a conditional update: `false` when its condition did not hold. */
+const conditionHeld = async (client: DynamoDBDocumentClient, command: UpdateCommand): Promise<boolean> => {
+  try {
+    await client.send(command);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+/**
+ * The alerts table's operations that never read a whole alert record: the claims and marks the
+ * workflow and the schedules write, and the one attribute the notifier reads. A function that
+ * needs no more (the alarm evaluation, the silence check, the notifier) takes this adapter, and
+ * its bundle leaves out the record's schema ({@link AlertRecord}, with its timeline), which it
+ * would otherwise build at init and never use.
+ */
+export const dynamoAlertMarks = (client: DynamoDBDocumentClient, tableName: string) => ({
+  /** Until when the alert is snoozed, undefined when it never was: that one attribute, read as `get` reads the record. */
+  async snoozedUntil(alertId: string): Promise<string | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { alertId },
+        ConsistentRead: true,
+        ProjectionExpression: 'snoozedUntil',
+      }),
+    );
+    return typeof Item?.snoozedUntil === 'string' ? Item.snoozedUntil : undefined;
+  },
+
+  /**
+   * Claims an alert's resolution for its device ({@link Resolver}): `true` when the device holds
+   * it (now or from an earlier attempt), `false` when a person resolved the alert first. The
+   * claim may come before the history has recorded the alert's raise; it then creates the
+   * record's key alone, which the raise completes.
+   */
+  claimForDevice: (alertId: string): Promise<boolean> =>
+    conditionHeld(
+      client,
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { alertId },
+        UpdateExpression: 'SET resolvedVia = :device',
+        ConditionExpression: 'attribute_not_exists(resolvedVia) OR resolvedVia = :device',
+        ExpressionAttributeValues: { ':device': 'device' },
+      }),
+    ),
+
+  /** Records that escalation period `escalation` was notified; `false` when it (or a later one) already was. */
+  markEscalated: (alertId: string, escalation: number, at: string): Promise<boolean> =>
+    conditionHeld(
+      client,
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { alertId },
+        UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
+        ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
+        ExpressionAttributeValues: { ':n': escalation, ':t': at },
+      }),
+    ),
+});
+
 /**
  * Adapter over the alerts table. The history's writes converge whatever order the events of one
  * alert arrive in and change nothing when an event arrives twice (each event id is recorded once,
@@ -71,17 +135,6 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
       (await client.send(new GetCommand({ TableName: tableName, Key: { alertId }, ConsistentRead: true })))
         .Item,
     );
-
-  /** Sends a conditional update: `false` when its condition did not hold. */
-  const conditionHeld = async (command: UpdateCommand): Promise<boolean> => {
-    try {
-      await client.send(command);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  };
 
   /** A conditional update answering the record after it, or as it is when the condition did not hold. */
   const updateIf = async (
@@ -114,6 +167,8 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
   };
 
   return {
+    ...dynamoAlertMarks(client, tableName),
+
     get,
 
     /**
@@ -214,35 +269,6 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
         { state: 'resolved', resolvedAt: at, resolvedBy: by, updatedAt: at, resolvedVia: 'hand' },
         '#state = :active AND (attribute_not_exists(resolvedVia) OR resolvedVia = :hand)',
         { ':active': 'active', ':hand': 'hand' },
-      ),
-
-    /**
-     * Claims an alert's resolution for its device ({@link Resolver}): `true` when the device holds
-     * it (now or from an earlier attempt), `false` when a person resolved the alert first. The
-     * claim may come before the history has recorded the alert's raise; it then creates the
-     * record's key alone, which the raise completes.
-     */
-    claimForDevice: (alertId: string): Promise<boolean> =>
-      conditionHeld(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { alertId },
-          UpdateExpression: 'SET resolvedVia = :device',
-          ConditionExpression: 'attribute_not_exists(resolvedVia) OR resolvedVia = :device',
-          ExpressionAttributeValues: { ':device': 'device' },
-        }),
-      ),
-
-    /** Records that escalation period `escalation` was notified; `false` when it (or a later one) already was. */
-    markEscalated: (alertId: string, escalation: number, at: string): Promise<boolean> =>
-      conditionHeld(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { alertId },
-          UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
-          ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
-          ExpressionAttributeValues: { ':n': escalation, ':t': at },
-        }),
       ),
 
     /** Alerts newest first, of one device or in one state; `limit` undefined reads them all. */

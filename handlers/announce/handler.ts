@@ -1,6 +1,6 @@
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { publishAll } from '../lib/events.ts';
 import { logger } from '../lib/logger.ts';
@@ -17,7 +17,7 @@ export const makeHandler =
   async (event: unknown): Promise<AnnounceReport> =>
     announceStreamBatch(event, deps);
 
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   busName: requireEnv('TELEMETRY_BUS'),

@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { EventMetadata, ReadingEnriched, ReadingRecorded } from '../../schemas/events.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridge } from '../lib/clients/eventbridge.ts';
-import { dynamoEnrichments, enrichmentItemsOf } from '../lib/enrichments-store.ts';
+import { dynamoEnrichmentWrites, enrichmentItemsOf } from '../lib/enrichments-store.ts';
 import { optionalNumberEnv, requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { buildEntry, entriesOfRuns, PublishError, publishAll } from '../lib/events.ts';
 import { readingSetIdOf } from '../lib/ids.ts';
@@ -100,7 +100,7 @@ export const makeHandler =
 const StoredWindow = z.object({ [WINDOW_ATTRIBUTE]: z.optional(WindowItem) });
 
 const devicesTable = requireEnv('DEVICES_TABLE');
-const enrichments = dynamoEnrichments(dynamo, requireEnv('ENRICHMENTS_TABLE'));
+const enrichments = dynamoEnrichmentWrites(dynamo, requireEnv('ENRICHMENTS_TABLE'));
 const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
 export const liveDeriveDeps = (): DeriveHandlerDeps => ({

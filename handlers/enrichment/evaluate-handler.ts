@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { EventMetadata, ReadingRecorded } from '../../schemas/events.ts';
-import { dynamoAlerts } from '../alerts/records.ts';
+import { dynamoAlertMarks } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
@@ -36,7 +36,7 @@ export const makeHandler =
   };
 
 const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+const alerts = dynamoAlertMarks(dynamo, requireEnv('ALERTS_TABLE'));
 
 export const liveEvaluateDeps = (): EvaluateDeps => ({
   device: (deviceId) => devices.getConsistent(deviceId),

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { dynamoAlerts } from '../alerts/records.ts';
+import { dynamoAlertMarks } from '../alerts/records.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { optionalNumberEnv, requireEnv } from '../lib/env.ts';
 import { publishEntries } from '../lib/events.ts';
 import { logger } from '../lib/logger.ts';
@@ -16,8 +16,8 @@ export const makeHandler =
     checkSilence(new Date(), deps);
 
 const devicesTable = requireEnv('DEVICES_TABLE');
-const devices = dynamoDevices(dynamo, devicesTable);
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
+const devices = dynamoDeviceFields(dynamo, devicesTable);
+const alerts = dynamoAlertMarks(dynamo, requireEnv('ALERTS_TABLE'));
 const busName = requireEnv('TELEMETRY_BUS');
 /** Sized for the deployment's fleet by `infra/fleet.ts` (`silenceScanSegments`); one for a small one. */
 const segments = optionalNumberEnv('SILENCE_SCAN_SEGMENTS', 1);

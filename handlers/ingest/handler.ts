@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type DeviceKeyDeps, deviceOfKey } from '../authorizers/device-keys.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { dynamoDeviceKeys } from '../lib/device-keys-store.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { requireEnv, requirePositiveNumberEnv } from '../lib/env.ts';
 import { UnauthorizedError } from '../lib/errors.ts';
 import { headerOf, json, type ProxyEvent, parseJsonBody, withErrors } from '../lib/http.ts';
@@ -65,7 +65,7 @@ export const makeHandler = (deps: IngestHandlerDeps) =>
   });
 
 const readings = dynamoReadings(dynamo, requireEnv('READINGS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 const keys = dynamoDeviceKeys(dynamo, requireEnv('DEVICE_KEYS_TABLE'));
 const retentionDays = requirePositiveNumberEnv('READINGS_RETENTION_DAYS');
 
@@ -81,8 +81,7 @@ export const liveIngestDeps = (): IngestHandlerDeps => ({
   keyByHash: (hash) => keys.get(hash),
   deviceWithCurrentKey: async (hash) => {
     const deviceId = await devices.findByKeyHash(hash);
-    const device = deviceId ? await devices.getConsistent(deviceId) : undefined;
-    return device?.apiKeyHash === hash ? device.deviceId : undefined;
+    return deviceId !== undefined && (await devices.currentKeyHash(deviceId)) === hash ? deviceId : undefined;
   },
   now: () => new Date(),
   retentionDays,

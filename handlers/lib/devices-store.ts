@@ -27,6 +27,9 @@ export const AlertState = /* @__PURE__ */ z.object({
 });
 export type AlertState = z.infer<typeof AlertState>;
 
+/** A stored device's alarms: none when it has never had any. */
+const StoredAlarms = /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(Alarm), []);
+
 const DeviceItem = /* @__PURE__ */ z.object({
   deviceId: /* @__PURE__ */ z.string(),
   name: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
@@ -38,7 +41,7 @@ const DeviceItem = /* @__PURE__ */ z.object({
     ),
     {},
   ),
-  alarms: /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(Alarm), []),
+  alarms: StoredAlarms,
   expectedIntervalSeconds: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
   createdAt: /* @__PURE__ */ z.string(),
   updatedAt: /* @__PURE__ */ z.string(),
@@ -115,21 +118,15 @@ const isConditionFailure = (error: unknown): boolean => error instanceof Conditi
 /** Holds of a device that exists and is not deleted. */
 const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
 
-/** Adapter over the devices table. */
-export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
-  async get(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
-    return live(result.Item);
-  },
-
-  /** The stored item even if deleted (a tombstone), strongly consistent: what deletion and rotation start from. */
-  async getStored(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(
-      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
-    );
-    return result.Item ? parse(result.Item) : undefined;
-  },
-
+/**
+ * The devices table's operations that never read a whole device item: writes, conditional
+ * updates of single attributes, and reads of one or two. A function that needs no more (the relay
+ * reads `watchedUntil`, the alert history a deletion, the readings API whether the device is
+ * live, the ingest a device's current key, the silence check writes alarm states) takes this adapter, and its bundle leaves out the
+ * stored device's schema ({@link DeviceItem}, with every schema of `schemas/device.ts` in it),
+ * which it would otherwise build at init and never use.
+ */
+export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: string) => ({
   /** Creates the device unless a live one has its id (a deleted one is replaced); `false` means someone else created it first. */
   async create(item: DeviceItem): Promise<boolean> {
     try {
@@ -170,26 +167,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
   },
 
   /**
-   * Marks the device deleted (keeping the first deletion's time and author); its item stays as a
-   * tombstone. Answers the tombstone: its alarm states are final, since every state write requires
-   * a live device.
-   */
-  async markDeleted(deviceId: string, deletedAt: string, deletedBy: string): Promise<DeviceItem> {
-    const result = await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        UpdateExpression:
-          'SET deletedAt = if_not_exists(deletedAt, :t), deletedBy = if_not_exists(deletedBy, :by), updatedAt = :t',
-        ConditionExpression: 'attribute_exists(deviceId)',
-        ExpressionAttributeValues: { ':t': deletedAt, ':by': deletedBy },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parse(result.Attributes ?? {});
-  },
-
-  /**
    * Closes the state an alert resolved by hand held (`ALARM` with that alert's id) as `OK` since
    * `at`: the next breach then raises a new alert. `false` when the state no longer holds that
    * alert (the device recovered, or the device is gone).
@@ -215,39 +192,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  },
-
-  /** Replaces the fields the request names, keeping key, readings and alarm states. */
-  async update(deviceId: string, changes: PutDeviceRequest, updatedAt: string): Promise<DeviceItem> {
-    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':updatedAt': updatedAt };
-    const sets = ['#updatedAt = :updatedAt'];
-    for (const [field, value] of Object.entries(changes)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
-    }
-    const result = await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: LIVE,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parse(result.Attributes ?? {});
-  },
-
-  /** A strongly consistent read, for read-modify-write of alarm states. */
-  async getConsistent(deviceId: string): Promise<DeviceItem | undefined> {
-    const result = await client.send(
-      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
-    );
-    return live(result.Item);
   },
 
   /**
@@ -292,36 +236,6 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  },
-
-  async list(): Promise<DeviceItem[]> {
-    const items: DeviceItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await client.send(
-        new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
-      );
-      items.push(...(result.Items ?? []).flatMap((item) => live(item) ?? []));
-      startKey = result.LastEvaluatedKey;
-    } while (startKey);
-    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
-  },
-
-  async getMany(deviceIds: readonly string[]): Promise<DeviceItem[]> {
-    const items: DeviceItem[] = [];
-    for (let i = 0; i < deviceIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = deviceIds
-        .slice(i, i + 100)
-        .map((deviceId) => ({ deviceId }));
-      while (keys && keys.length > 0) {
-        const result: BatchGetCommandOutput = await client.send(
-          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
-        );
-        items.push(...(result.Responses?.[tableName] ?? []).flatMap((item) => live(item) ?? []));
-        keys = result.UnprocessedKeys?.[tableName]?.Keys;
-      }
-    }
-    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
   },
 
   async findByKeyHash(apiKeyHash: string): Promise<string | undefined> {
@@ -382,6 +296,58 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
     };
   },
 
+  /**
+   * The current key hash of a live device, read alone and strongly consistent (as `getConsistent`
+   * reads the whole item); undefined for a deleted or unknown device.
+   */
+  async currentKeyHash(deviceId: string): Promise<string | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ConsistentRead: true,
+        ProjectionExpression: 'apiKeyHash, deletedAt',
+      }),
+    );
+    return Item?.deletedAt === undefined && typeof Item?.apiKeyHash === 'string'
+      ? Item.apiKeyHash
+      : undefined;
+  },
+
+  /** Whether the device is registered and not deleted: its key and `deletedAt` read alone, as `get` reads the whole item. */
+  async isLive(deviceId: string): Promise<boolean> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ProjectionExpression: 'deviceId, deletedAt',
+      }),
+    );
+    return Item !== undefined && Item.deletedAt === undefined;
+  },
+
+  /**
+   * When and by whom the device was deleted, read alone and strongly consistent (as `getStored`
+   * reads the whole item); undefined for a live or unknown device.
+   */
+  async deletion(
+    deviceId: string,
+  ): Promise<{ deletedAt: string; deletedBy: string | undefined } | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ConsistentRead: true,
+        ProjectionExpression: 'deletedAt, deletedBy',
+      }),
+    );
+    if (typeof Item?.deletedAt !== 'string') return undefined;
+    return {
+      deletedAt: Item.deletedAt,
+      deletedBy: typeof Item.deletedBy === 'string' ? Item.deletedBy : undefined,
+    };
+  },
+
   /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
   async watchedUntil(deviceId: string): Promise<string | undefined> {
     const { Item } = await client.send(
@@ -391,4 +357,125 @@ export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string)
   },
 });
 
+/** Adapter over the devices table: {@link dynamoDeviceFields}, and the reads of whole devices. */
+export const dynamoDevices = (client: DynamoDBDocumentClient, tableName: string) => ({
+  ...dynamoDeviceFields(client, tableName),
+
+  async get(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(new GetCommand({ TableName: tableName, Key: { deviceId } }));
+    return live(result.Item);
+  },
+
+  /** The stored item even if deleted (a tombstone), strongly consistent: what deletion and rotation start from. */
+  async getStored(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return result.Item ? parse(result.Item) : undefined;
+  },
+
+  /**
+   * Marks the device deleted (keeping the first deletion's time and author); its item stays as a
+   * tombstone. Answers the tombstone: its alarm states are final, since every state write requires
+   * a live device.
+   */
+  async markDeleted(deviceId: string, deletedAt: string, deletedBy: string): Promise<DeviceItem> {
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression:
+          'SET deletedAt = if_not_exists(deletedAt, :t), deletedBy = if_not_exists(deletedBy, :by), updatedAt = :t',
+        ConditionExpression: 'attribute_exists(deviceId)',
+        ExpressionAttributeValues: { ':t': deletedAt, ':by': deletedBy },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parse(result.Attributes ?? {});
+  },
+
+  /** Replaces the fields the request names, keeping key, readings and alarm states. */
+  async update(deviceId: string, changes: PutDeviceRequest, updatedAt: string): Promise<DeviceItem> {
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+    const values: Record<string, unknown> = { ':updatedAt': updatedAt };
+    const sets = ['#updatedAt = :updatedAt'];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: LIVE,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return parse(result.Attributes ?? {});
+  },
+
+  /** A strongly consistent read, for read-modify-write of alarm states. */
+  async getConsistent(deviceId: string): Promise<DeviceItem | undefined> {
+    const result = await client.send(
+      new GetCommand({ TableName: tableName, Key: { deviceId }, ConsistentRead: true }),
+    );
+    return live(result.Item);
+  },
+
+  async list(): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await client.send(
+        new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }),
+      );
+      items.push(...(result.Items ?? []).flatMap((item) => live(item) ?? []));
+      startKey = result.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  },
+
+  async getMany(deviceIds: readonly string[]): Promise<DeviceItem[]> {
+    const items: DeviceItem[] = [];
+    for (let i = 0; i < deviceIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = deviceIds
+        .slice(i, i + 100)
+        .map((deviceId) => ({ deviceId }));
+      while (keys && keys.length > 0) {
+        const result: BatchGetCommandOutput = await client.send(
+          new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }),
+        );
+        items.push(...(result.Responses?.[tableName] ?? []).flatMap((item) => live(item) ?? []));
+        keys = result.UnprocessedKeys?.[tableName]?.Keys;
+      }
+    }
+    return items.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  },
+});
+
 export type DevicesStore = ReturnType<typeof dynamoDevices>;
+
+/**
+ * The alarms of a live device, none for a deleted or unknown one: the alarms alone are read and
+ * parsed, not the whole device (the escalation check reads them every minute while alerts are
+ * active), and a bundle with this reader alone leaves out the rest of the device's schema.
+ */
+export const dynamoDeviceAlarms =
+  (client: DynamoDBDocumentClient, tableName: string) =>
+  async (deviceId: string): Promise<Alarm[]> => {
+    const { Item } = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { deviceId },
+        ProjectionExpression: '#alarms, #deletedAt',
+        ExpressionAttributeNames: { '#alarms': 'alarms', '#deletedAt': 'deletedAt' },
+      }),
+    );
+    if (!Item || Item.deletedAt !== undefined) return [];
+    return StoredAlarms.parse(Item.alarms);
+  };

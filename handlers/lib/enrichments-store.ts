@@ -222,8 +222,12 @@ const slotRange = (readings: readonly ReadingItem[]) => {
 /** Item writes in flight at once for one execution, as the per-reading writes it replaced were. */
 const WRITES_IN_FLIGHT = 10;
 
-/** Adapter over the enrichments table. */
-export const dynamoEnrichments = (client: DynamoDBDocumentClient, tableName: string) => ({
+/**
+ * The enrichments table's writes: the derivation takes this adapter alone, and its bundle leaves
+ * out the stored items' schemas, which only reads parse and which it would otherwise build at
+ * init and never use.
+ */
+export const dynamoEnrichmentWrites = (client: DynamoDBDocumentClient, tableName: string) => ({
   /**
    * Writes (or overwrites, for a retried execution) the items of an execution's enriched readings,
    * a few at a time: an upload of 100 readings an hour apart is 100 items.
@@ -233,6 +237,11 @@ export const dynamoEnrichments = (client: DynamoDBDocumentClient, tableName: str
       client.send(new PutCommand({ TableName: tableName, Item: { ...item } })),
     );
   },
+});
+
+/** Adapter over the enrichments table: {@link dynamoEnrichmentWrites}, and the reads. */
+export const dynamoEnrichments = (client: DynamoDBDocumentClient, tableName: string) => ({
+  ...dynamoEnrichmentWrites(client, tableName),
 
   /**
    * A page of readings (oldest first) with their enrichment: one Query over the hours the page

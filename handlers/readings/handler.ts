@@ -6,7 +6,7 @@ import { DeviceId } from '../../schemas/common.ts';
 import { BucketSize, ReadingsQuery, type StoredReading } from '../../schemas/reading.ts';
 import { principalOf, requireDevice } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { dynamoEnrichments, type EnrichmentsStore } from '../lib/enrichments-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError, ValidationError } from '../lib/errors.ts';
@@ -246,7 +246,7 @@ const send = (httpStream: HttpStreamFactory, stream: Writable, result: APIGatewa
   httpStream(stream, { statusCode: result.statusCode, headers }).end(result.body);
 };
 
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = awslambda.streamifyResponse(
   makeHandler(
@@ -254,7 +254,7 @@ export const handler = awslambda.streamifyResponse(
       readings: dynamoReadings(dynamo, requireEnv('READINGS_TABLE')),
       enrichments: dynamoEnrichments(dynamo, requireEnv('ENRICHMENTS_TABLE')),
       rollups: dynamoRollups(dynamo, requireEnv('ROLLUPS_TABLE')),
-      deviceExists: async (deviceId) => (await devices.get(deviceId)) !== undefined,
+      deviceExists: (deviceId) => devices.isLive(deviceId),
     },
     (stream, prelude) => awslambda.HttpResponseStream.from(stream, prelude),
   ),

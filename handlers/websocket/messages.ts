@@ -1,7 +1,7 @@
 import { dynamo } from '../lib/clients/dynamo.ts';
 import { mapWithLimit } from '../lib/concurrency.ts';
 import { dynamoConnections } from '../lib/connections-store.ts';
-import { dynamoDevices } from '../lib/devices-store.ts';
+import { dynamoDeviceFields } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { principalOfConnection, WebSocketEvent } from './event.ts';
 import { handleMessage, type SubscriptionDeps } from './subscriptions.ts';
@@ -23,7 +23,7 @@ export const makeHandler =
   };
 
 const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
+const devices = dynamoDeviceFields(dynamo, requireEnv('DEVICES_TABLE'));
 
 export const handler = makeHandler({
   subscribe: (connectionId, deviceIds) => connections.subscribe(connectionId, deviceIds, new Date()),

@@ -1,7 +1,11 @@
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../handlers/lib/auth.ts';
+import { tables } from '../../infra/topology.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import { IngestBatchAnswer, IngestReadingAnswer, UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import {
+  edgeDynamo,
   recordedEvents,
   recordedReadings,
   startTestCloud,
@@ -353,6 +357,32 @@ describe('POST /readings', () => {
     expect(
       (await storedReadings(t.cloud, deviceId)).some((i) => i.timestamp === '2026-10-04T00:00:00.000Z'),
     ).toBe(false);
+  });
+
+  it("lets in a key issued before keys had records while it is its live device's current key, and refuses it once the device is deleted", async () => {
+    // Prepare: a device whose key has no record of its own, as before key records existed.
+    const legacyId = 'ingest-legacy';
+    const legacyKey = await t.registerDevice(legacyId);
+    const dynamo = edgeDynamo(t.cloud);
+    await dynamo.send(
+      new DeleteCommand({ TableName: tables.deviceKeys.name, Key: { apiKeyHash: hashApiKey(legacyKey) } }),
+    );
+    const legacyReading = (timestamp: string) => ({ deviceId: legacyId, timestamp, metrics: { t: 1 } });
+
+    // Act
+    const live = await post(legacyReading('2026-10-05T00:00:00Z'), { apiKey: legacyKey });
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: tables.devices.name,
+        Key: { deviceId: legacyId },
+        UpdateExpression: 'SET deletedAt = :t',
+        ExpressionAttributeValues: { ':t': new Date().toISOString() },
+      }),
+    );
+    const deleted = await post(legacyReading('2026-10-05T00:01:00Z'), { apiKey: legacyKey });
+
+    // Assess
+    expect([live.status, deleted.status]).toEqual([202, 401]);
   });
 
   it('checks the key before it reads the body: a refused key is 401 naming x-api-key, whatever the body', async () => {

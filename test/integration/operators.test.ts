@@ -297,6 +297,7 @@ describe('device lifecycle', () => {
       expect(next.status).toBe(401);
       expect(again.status).toBe(204);
       expect((await t.api('/devices/op-delete', { token: t.adminToken })).status).toBe(404);
+      expect((await t.api('/devices/op-delete/readings', { token: t.adminToken })).status).toBe(404);
       expect(await subscriptions()).toEqual([]);
       const [closed] = await alertsOf('op-delete');
       expect(closed).toMatchObject({

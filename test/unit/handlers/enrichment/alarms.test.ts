@@ -7,7 +7,7 @@ import {
 } from '../../../../handlers/enrichment/alert-state.ts';
 import { alarmKeyOf } from '../../../../handlers/lib/devices-store.ts';
 import type { Alarm } from '../../../../schemas/device.ts';
-import { AlertData } from '../../../../schemas/events.ts';
+import { AlertRaised } from '../../../../schemas/events.ts';
 
 const HOT: Alarm = { metric: 'temperature', above: 30, severity: 'critical' };
 const HOT_KEY = alarmKeyOf(HOT);
@@ -56,7 +56,7 @@ describe('evaluateAlarms', () => {
         },
       },
     ]);
-    expect(AlertData.parse(result.alerts[0]?.data)).toEqual(result.alerts[0]?.data);
+    expect(AlertRaised.data.parse(result.alerts[0]?.data)).toEqual(result.alerts[0]?.data);
   });
 
   it('raises once, stays quiet while breached, resolves once with the same alert id', () => {

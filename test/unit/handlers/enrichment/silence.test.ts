@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertIdOf, SILENCE_STATE_KEY } from '../../../../handlers/enrichment/alert-state.ts';
 import { evaluateSilence, type SilenceCandidate } from '../../../../handlers/enrichment/silence.ts';
-import { AlertData } from '../../../../schemas/events.ts';
+import { AlertRaised } from '../../../../schemas/events.ts';
 
 const LAST = '2026-11-23T10:00:00.000Z';
 
@@ -44,7 +44,7 @@ describe('evaluateSilence', () => {
         },
       },
     ]);
-    expect(AlertData.parse(result.alerts[0]?.data)).toEqual(result.alerts[0]?.data);
+    expect(AlertRaised.data.parse(result.alerts[0]?.data)).toEqual(result.alerts[0]?.data);
   });
 
   it('does not raise the same silence again', () => {

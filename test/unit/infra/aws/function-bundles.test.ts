@@ -52,8 +52,33 @@ const BEARER_CLAIMS_SCHEMA = /role:[\w$]+,devices:[\w$]+,jti:/;
 const carriesBearerClaims = (name: FunctionName): boolean =>
   BEARER_CLAIMS_SCHEMA.test(readFileSync(bundleOf(name).file, 'utf8'));
 
-/** A field only the alert events' schemas name (`AlertEscalated`, `schemas/events.ts`), as it reads minified. */
-const ALERT_EVENT_SCHEMA = /escalateAfterMinutes:/;
+/** Whether a function's minified bundle holds a match of `pattern`. */
+const carries =
+  (pattern: RegExp) =>
+  (name: FunctionName): boolean =>
+    pattern.test(readFileSync(bundleOf(name).file, 'utf8'));
+
+/**
+ * `AlertEscalated`'s data schema (`schemas/events.ts`) as it reads minified:
+ * `escalation: z.int().check(z.positive()), escalateAfterMinutes: …`.
+ */
+const carriesAlertEscalated = carries(/escalation:[\w$]+\(\)\.check\([\w$]+\(\)\),escalateAfterMinutes:/);
+
+/**
+ * The stored device's schema (`DeviceItem`, `handlers/lib/devices-store.ts`) as it reads minified:
+ * a field only it names, its value built by a call (`previousApiKeyHash: z.optional(z.string())`);
+ * the adapters' writes name the field in expressions only.
+ */
+const carriesDeviceItem = carries(/previousApiKeyHash:[\w$]+\(/);
+
+/** The alert record's schema (`schemas/alert-record.ts`) as it reads minified: `timeline: z._default(z.array(…))`. */
+const carriesAlertRecord = carries(/timeline:[\w$]+\(/);
+
+/** The enrichments table's items' schemas (`handlers/lib/enrichments-store.ts`) as they read minified: `slot: z.string(), startedAt: …`. */
+const carriesEnrichmentItems = carries(/slot:[\w$]+\(\),startedAt:/);
+
+/** The batch envelope's schema (`BatchEnvelope`, `schemas/reading.ts`), by its message for an empty batch. */
+const carriesBatchEnvelope = carries(/must hold at least 1 reading/);
 
 describe('function bundles', () => {
   it.each(names)(`%s weighs at most ${MAX_BUNDLE_KIB} KiB`, (name) => {
@@ -102,9 +127,40 @@ describe('function bundles', () => {
 
   it('builds no event schema in the push function, which routes events by their detail-type only', () => {
     // Building the seven events' schemas took about a quarter of its init.
-    const carriesAlertEvents = (name: FunctionName) =>
-      ALERT_EVENT_SCHEMA.test(readFileSync(bundleOf(name).file, 'utf8'));
-    expect(carriesAlertEvents('alertHistory')).toBe(true);
-    expect(carriesAlertEvents('push')).toBe(false);
+    expect(carriesAlertEscalated('alertEscalation')).toBe(true);
+    expect(carriesAlertEscalated('push')).toBe(false);
+  });
+
+  it('builds only the alert events it parses or publishes in the alert history, which recognises the others by name', () => {
+    expect(carriesAlertEscalated('alertEscalation')).toBe(true);
+    expect(carriesAlertEscalated('alertHistory')).toBe(false);
+  });
+
+  it("builds the stored device's schema only in the functions that read whole devices", () => {
+    // The others read or write single attributes (`dynamoDeviceFields`, `dynamoDeviceAlarms`): the
+    // ingest, the relay, the alert history, the silence check, the alert actions, the escalation
+    // check, the readings API and the WebSocket messages built it at init for nothing.
+    expect(names.filter(carriesDeviceItem).sort()).toEqual(['devices', 'evaluateAlarms']);
+  });
+
+  it("builds the alert record's schema only in the functions that read whole alert records", () => {
+    // The notifier reads one attribute, the alarm evaluation and the silence check write claims (`dynamoAlertMarks`).
+    expect(names.filter(carriesAlertRecord).sort()).toEqual([
+      'alertEscalation',
+      'alertHistory',
+      'alerts',
+      'devices',
+    ]);
+  });
+
+  it("builds the enrichments table's item schemas only in the function that reads enrichments", () => {
+    // The derivation writes them (`dynamoEnrichmentWrites`) and never parses one.
+    expect(names.filter(carriesEnrichmentItems)).toEqual(['readings']);
+  });
+
+  it('builds the batch envelope only in the ingest function, which parses batches', () => {
+    // Its message was a template literal, which esbuild cannot tell free of side effects: the
+    // schema stayed, built at init, in every bundle importing `schemas/reading.ts`.
+    expect(names.filter(carriesBatchEnvelope)).toEqual(['ingest']);
   });
 });
