@@ -273,9 +273,10 @@ export interface InitTimes {
  * Init time of every bundle, `runs` fresh processes each, one process at a time, after one untimed
  * process: the first `node` started after bundling waited for the disk (the binary and the
  * bundles entering the page cache), which measured the machine, not the bundle. The baseline
- * function is started right before each of those processes, so its median is taken over the
- * same span and the same load as the functions' (measured after them all, on a shared machine
- * whose load moves within seconds, it was a sample of another moment than the one it judged).
+ * function is started right before each of those processes, and the functions take turns, a run
+ * each per round, so the baseline's median and every function's are taken over the same span and
+ * the same load (measured after them all, on a shared machine whose load moves within seconds, it
+ * was a sample of another moment than the one it judged).
  */
 export const measureInits = async (
   bundles: readonly Bundle[],
@@ -297,22 +298,33 @@ export const measureInits = async (
       baselineFailed = true;
     }
   };
-  const inits: InitTime[] = [];
-  for (const bundle of bundles) {
-    const runsMs: number[] = [];
-    let heapUsedBytes = 0;
-    try {
-      for (let i = 0; i < runs; i++) {
+  const measured = bundles.map((bundle) => ({
+    bundle,
+    runsMs: [] as number[],
+    heapUsedBytes: 0,
+    error: undefined as string | undefined,
+  }));
+  // Round after round, every function once a round: each function's runs then spread over the
+  // same minutes as the baseline's, so a load that drifts over the measurement moves them alike
+  // (one function's runs back to back sampled a few seconds of it, and its ratio to a baseline
+  // median over every minute moved with where in the measurement it fell).
+  for (let i = 0; i < runs; i++) {
+    for (const m of measured) {
+      if (m.error !== undefined) continue;
+      try {
         await baselineRun();
-        const measured = await initOnce(bundle, functionEnvironment(bundle.name, edge));
-        runsMs.push(measured.ms);
-        heapUsedBytes = Math.max(heapUsedBytes, measured.heapUsedBytes);
+        const { ms, heapUsedBytes } = await initOnce(m.bundle, functionEnvironment(m.bundle.name, edge));
+        m.runsMs.push(ms);
+        m.heapUsedBytes = Math.max(m.heapUsedBytes, heapUsedBytes);
+      } catch (error) {
+        m.error = (error instanceof Error ? error.message : String(error)).slice(0, 500);
       }
-      inits.push({ name: bundle.name, medianMs: median(runsMs), runsMs, heapUsedBytes });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      inits.push({ name: bundle.name, medianMs: undefined, runsMs, error: message.slice(0, 500) });
     }
   }
+  const inits: InitTime[] = measured.map(({ bundle, runsMs, heapUsedBytes, error }) =>
+    error === undefined
+      ? { name: bundle.name, medianMs: median(runsMs), runsMs, heapUsedBytes }
+      : { name: bundle.name, medianMs: undefined, runsMs, error },
+  );
   return { inits, baselineInitMs: baselineFailed ? undefined : median(baselineRunsMs) };
 };
