@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { UNWATCHED_BUFFER_SECONDS } from '../../schemas/reading.ts';
 import { CONNECTION_LIFETIME_SECONDS } from '../lib/connections-store.ts';
 import { AlertState } from '../lib/devices-store.ts';
+import { watchedAt } from '../lib/watching.ts';
 import { SILENCE_STATE_KEY } from './alert-state.ts';
 import type { SilenceCandidate } from './silence.ts';
 
@@ -39,10 +40,9 @@ export const streamedAtLastUpload = (
   watchedUntil: string | undefined,
 ): boolean => {
   if (receivedAt === undefined || watchedUntil === undefined) return false;
-  const received = Date.parse(receivedAt);
-  const until = Date.parse(watchedUntil);
-  const marked = until - CONNECTION_LIFETIME_SECONDS * 1000;
-  return received >= marked + WATCH_MARK_SETTLE_SECONDS * 1000 && received < until;
+  const received = new Date(receivedAt);
+  const marked = Date.parse(watchedUntil) - CONNECTION_LIFETIME_SECONDS * 1000;
+  return received.getTime() >= marked + WATCH_MARK_SETTLE_SECONDS * 1000 && watchedAt(watchedUntil, received);
 };
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
-import type { FlushLimit } from '../../schemas/reading.ts';
+import { FlushLimit } from '../../schemas/reading.ts';
 import { indexQuery } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
@@ -60,19 +60,10 @@ const DeviceItem = /* @__PURE__ */ z.object({
 });
 export type DeviceItem = z.infer<typeof DeviceItem>;
 
-/** The attributes `uploadView` projects; an alarm's severity and escalation are left out. */
+/** The attributes `uploadView` projects: each alarm read as a {@link FlushLimit}, its severity and escalation left out. */
 const UploadViewItem = /* @__PURE__ */ z.object({
   watchedUntil: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.string()),
-  alarms: /* @__PURE__ */ z._default(
-    /* @__PURE__ */ z.array(
-      /* @__PURE__ */ z.object({
-        metric: /* @__PURE__ */ z.string(),
-        above: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-        below: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
-      }),
-    ),
-    [],
-  ),
+  alarms: /* @__PURE__ */ z._default(/* @__PURE__ */ z.array(/* @__PURE__ */ z.object(FlushLimit.shape)), []),
 });
 
 /** Until when a dashboard may be watching a device, and the limits it flushes its buffer on (`uploadView`). */
@@ -286,14 +277,7 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
       }),
     );
     const { watchedUntil, alarms } = UploadViewItem.parse(Item ?? {});
-    return {
-      ...(watchedUntil !== undefined ? { watchedUntil } : {}),
-      flushWhen: alarms.map(({ metric, above, below }) => ({
-        metric,
-        ...(above !== undefined ? { above } : {}),
-        ...(below !== undefined ? { below } : {}),
-      })),
-    };
+    return { ...(watchedUntil !== undefined ? { watchedUntil } : {}), flushWhen: alarms };
   },
 
   /**

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { breachOf } from '../../handlers/enrichment/alarms.ts';
 import { ErrorBody } from '../../schemas/error.ts';
 import {
   BufferSeconds,
@@ -127,10 +128,9 @@ const adviceOf = (body: string): z.infer<typeof UploadAdvice> | undefined => {
   }
 };
 
-/** Whether a value is beyond a limit, as the alarms judge it: strictly above `above` or below `below`. */
+/** Whether a value is beyond a limit, judged as the alarms judge it ({@link breachOf}). */
 const isBeyond = (limit: FlushLimit, value: number | undefined): boolean =>
-  value !== undefined &&
-  ((limit.above !== undefined && value > limit.above) || (limit.below !== undefined && value < limit.below));
+  value !== undefined && breachOf(limit, value) !== undefined;
 
 /**
  * Whether a reading crosses one of the limits an answer gave (`flushWhen`): beyond one that the
