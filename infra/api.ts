@@ -39,11 +39,11 @@ export interface RouteSpec {
 
 /** The REST API's routes: the dashboard's and operators' calls, each behind the bearer authorizer. */
 export const routes: readonly RouteSpec[] = [
-  { method: 'PUT', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
+  { method: 'PUT', path: '/devices/{deviceId}', function: 'deviceRegistry', authorizer: 'bearer' },
   { method: 'GET', path: '/devices', function: 'devices', authorizer: 'bearer' },
   { method: 'GET', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
-  { method: 'DELETE', path: '/devices/{deviceId}', function: 'devices', authorizer: 'bearer' },
-  { method: 'POST', path: '/devices/{deviceId}/keys', function: 'devices', authorizer: 'bearer' },
+  { method: 'DELETE', path: '/devices/{deviceId}', function: 'deviceRegistry', authorizer: 'bearer' },
+  { method: 'POST', path: '/devices/{deviceId}/keys', function: 'deviceRegistry', authorizer: 'bearer' },
   {
     method: 'GET',
     path: '/devices/{deviceId}/readings',

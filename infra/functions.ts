@@ -24,6 +24,12 @@ export const functions = {
   },
   devices: {
     entry: 'handlers/devices/handler.ts',
+    description: 'GET /devices and GET /devices/{deviceId}: the devices a token may see',
+    tables: { devices: 'read' },
+    buses: [],
+  },
+  deviceRegistry: {
+    entry: 'handlers/devices/registry-handler.ts',
     description: 'The device registry: register, update, rotate keys, delete (resolving its alerts)',
     tables: { devices: 'readWrite', deviceKeys: 'readWrite', alerts: 'readWrite', connections: 'readWrite' },
     buses: ['telemetry'],

@@ -1,63 +1,23 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { DeviceId } from '../../schemas/common.ts';
-import { PutDeviceRequest, RotateKeyRequest } from '../../schemas/device.ts';
-import { dynamoAlerts } from '../alerts/records.ts';
-import { hashApiKey, newApiKey, principalOf, requireAdmin } from '../lib/auth.ts';
+import { principalOf } from '../lib/auth.ts';
 import { dynamo } from '../lib/clients/dynamo.ts';
-import { eventBridgeAtFirstUse } from '../lib/clients/eventbridge-at-first-use.ts';
-import { dynamoConnections } from '../lib/connections-store.ts';
-import { dynamoDeviceKeys } from '../lib/device-keys-store.ts';
 import { dynamoDevices } from '../lib/devices-store.ts';
 import { requireEnv } from '../lib/env.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { publishAll } from '../lib/events.ts';
-import { json, noContent, parseJsonBody, validate, withErrors } from '../lib/http.ts';
-import {
-  type DeleteDeviceDeps,
-  deleteDevice,
-  getDevice,
-  listDevices,
-  putDevice,
-  rotateKey,
-} from './devices.ts';
-
-const deviceIdOf = (event: APIGatewayProxyEvent): string =>
-  validate(DeviceId, event.pathParameters?.deviceId, ['deviceId']);
-
-/** `POST /devices/{id}/keys` may come without a body: every field of it is optional. */
-const optionalBody = (event: APIGatewayProxyEvent): unknown =>
-  (event.body ?? '').trim() === '' ? {} : parseJsonBody(event);
+import { json, withErrors } from '../lib/http.ts';
+import { type DevicesDeps, getDevice, listDevices } from './devices.ts';
+import { deviceIdOf } from './routes.ts';
 
 /**
- * The device registry: `PUT /devices/{deviceId}`, `DELETE /devices/{deviceId}` and
- * `POST /devices/{deviceId}/keys` (admin), `GET /devices` and `GET /devices/{deviceId}`
- * (viewer). One function, routed by API Gateway's resource path.
+ * The device registry's reads, for any token: `GET /devices` (the devices it may see) and
+ * `GET /devices/{deviceId}`. Every dashboard asks every 30 s, so this function only reads the
+ * devices table and loads nothing the changes need (`registry-handler.ts` makes those).
  */
-export const makeHandler = (deps: DeleteDeviceDeps) =>
+export const makeHandler = (deps: Pick<DevicesDeps, 'devices'>) =>
   withErrors(async (event: APIGatewayProxyEvent) => {
     const principal = principalOf(event);
     const route = `${event.httpMethod} ${event.resource}`;
     switch (route) {
-      case 'PUT /devices/{deviceId}': {
-        requireAdmin(principal);
-        const deviceId = deviceIdOf(event);
-        const request = validate(PutDeviceRequest, parseJsonBody(event));
-        const outcome = await putDevice(deviceId, request, deps);
-        return outcome.created
-          ? json(201, { device: outcome.device, apiKey: outcome.apiKey })
-          : json(200, { device: outcome.device });
-      }
-      case 'DELETE /devices/{deviceId}': {
-        requireAdmin(principal);
-        await deleteDevice(principal, deviceIdOf(event), deps);
-        return noContent();
-      }
-      case 'POST /devices/{deviceId}/keys': {
-        requireAdmin(principal);
-        const deviceId = deviceIdOf(event);
-        const request = validate(RotateKeyRequest, optionalBody(event));
-        return json(201, await rotateKey(deviceId, request, deps));
-      }
       case 'GET /devices':
         return json(200, { items: await listDevices(principal, deps) });
       case 'GET /devices/{deviceId}':
@@ -67,30 +27,4 @@ export const makeHandler = (deps: DeleteDeviceDeps) =>
     }
   });
 
-const devices = dynamoDevices(dynamo, requireEnv('DEVICES_TABLE'));
-const alerts = dynamoAlerts(dynamo, requireEnv('ALERTS_TABLE'));
-const connections = dynamoConnections(dynamo, requireEnv('CONNECTIONS_TABLE'));
-
-export const handler = makeHandler({
-  devices,
-  keys: dynamoDeviceKeys(dynamo, requireEnv('DEVICE_KEYS_TABLE')),
-  newApiKey,
-  hashApiKey,
-  now: () => new Date(),
-  endSubscriptionsTo: (deviceId) => connections.endSubscriptionsTo(deviceId),
-  activeAlertsOf: async (deviceId, openAlertIds) => {
-    const listed = await alerts.query({ deviceId });
-    const unlisted = openAlertIds.filter((alertId) => !listed.some((alert) => alert.alertId === alertId));
-    const recorded = await Promise.all(unlisted.map((alertId) => alerts.get(alertId)));
-    return [...listed, ...recorded.flatMap((alert) => alert ?? [])].filter(
-      (alert) => alert.state === 'active',
-    );
-  },
-  lifecycle: {
-    alerts,
-    releaseAlertState: (deviceId, key, alertId, at) => devices.releaseAlertState(deviceId, key, alertId, at),
-    publish: (entries) => publishAll(eventBridgeAtFirstUse(), entries),
-    busName: requireEnv('TELEMETRY_BUS'),
-    now: () => new Date(),
-  },
-});
+export const handler = makeHandler({ devices: dynamoDevices(dynamo, requireEnv('DEVICES_TABLE')) });

@@ -51,7 +51,7 @@ describe('EventBridge client at first use', () => {
     expect(await clientsCreatedAtImport('announce')).toBe(1);
   });
 
-  it.each(['devices', 'alerts', 'alertHistory', 'alertEscalation', 'silenceCheck'] as const)(
+  it.each(['deviceRegistry', 'alerts', 'alertHistory', 'alertEscalation', 'silenceCheck'] as const)(
     '%s creates no EventBridge client at init',
     async (name) => {
       expect(await clientsCreatedAtImport(name)).toBe(0);

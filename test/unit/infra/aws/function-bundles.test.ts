@@ -77,6 +77,12 @@ const carriesAlertRecord = carries(/timeline:[\w$]+\(/);
 /** The enrichments table's items' schemas (`handlers/lib/enrichments-store.ts`) as they read minified: `slot: z.string(), startedAt: …`. */
 const carriesEnrichmentItems = carries(/slot:[\w$]+\(\),startedAt:/);
 
+/** The EventBridge client, by the service's name in its requests' `X-Amz-Target` (`AWSEvents.PutEvents`). */
+const carriesEventBridge = carries(/AWSEvents/);
+
+/** The key rotation's request schema (`RotateKeyRequest`, `schemas/device.ts`) as it reads minified. */
+const carriesRotateKeyRequest = carries(/graceSeconds:[\w$]+\(/);
+
 /** The batch envelope's schema (`BatchEnvelope`, `schemas/reading.ts`), by its message for an empty batch. */
 const carriesBatchEnvelope = carries(/must hold at least 1 reading/);
 
@@ -140,7 +146,15 @@ describe('function bundles', () => {
     // The others read or write single attributes (`dynamoDeviceFields`, `dynamoDeviceAlarms`): the
     // ingest, the relay, the alert history, the silence check, the alert actions, the escalation
     // check, the readings API and the WebSocket messages built it at init for nothing.
-    expect(names.filter(carriesDeviceItem).sort()).toEqual(['devices', 'evaluateAlarms']);
+    expect(names.filter(carriesDeviceItem).sort()).toEqual(['deviceRegistry', 'devices', 'evaluateAlarms']);
+  });
+
+  it('keeps the device reads, which every dashboard makes every 30 s, apart from what the registry changes need', () => {
+    expect(carriesEventBridge('deviceRegistry')).toBe(true);
+    expect(carriesRotateKeyRequest('deviceRegistry')).toBe(true);
+    expect(carriesEventBridge('devices')).toBe(false);
+    expect(carriesRotateKeyRequest('devices')).toBe(false);
+    expect(carriesAlertRecord('devices')).toBe(false);
   });
 
   it("builds the alert record's schema only in the functions that read whole alert records", () => {
@@ -149,7 +163,7 @@ describe('function bundles', () => {
       'alertEscalation',
       'alertHistory',
       'alerts',
-      'devices',
+      'deviceRegistry',
     ]);
   });
 
