@@ -177,19 +177,32 @@ const valueSize = (value: AttributeValue): number => {
 /** Whether two items are the same (attribute values compared as DynamoDB stores them). */
 export const sameItem = (a: Item | undefined, b: Item | undefined): boolean => {
   if (a === undefined || b === undefined) return a === b;
-  return canonical(a) === canonical(b);
+  return sameValue(a, b);
 };
 
-const canonical = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(',')}}`;
+/** The keys of an object whose values are defined (an absent member and an undefined one are alike). */
+const definedKeys = (value: object): string[] =>
+  Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined);
+
+/**
+ * Whether two JSON values are equal, the members of an object in any order. Compared in place,
+ * stopping at the first difference: an item is compared on every write to a table with a stream,
+ * and writing each as a canonical string took a twentieth of the local cloud's thread under an
+ * ingest load of hour items.
+ */
+const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((value, i) => sameValue(value, b[i]));
   }
-  return JSON.stringify(value);
+  const keys = definedKeys(a);
+  if (keys.length !== definedKeys(b).length) return false;
+  const other = b as Record<string, unknown>;
+  return keys.every(
+    (key) => Object.hasOwn(other, key) && sameValue((a as Record<string, unknown>)[key], other[key]),
+  );
 };
 
 interface Iterator {

@@ -7,6 +7,7 @@ import {
   type Item,
   RETENTION_MS,
   StreamStore,
+  sameItem,
 } from '../../../../../local-cloud/emulators/dynamodb/streams.ts';
 
 const dirs: string[] = [];
@@ -205,5 +206,46 @@ describe('the local DynamoDB Streams store', () => {
       expect.objectContaining({ type: 'TrimmedDataAccessException' }),
     );
     expect(store.recordsAfter(arn, '0', 2).map((r) => r.eventID)).toEqual(['b-0', 'b-1']);
+  });
+});
+
+describe('sameItem: whether a write changed an item (no stream record when it did not)', () => {
+  const hour: Item = {
+    deviceId: { S: 'd1' },
+    timestamp: { S: '2026-12-03T10' },
+    r: { M: { '00:00.000': { M: { m: { M: { t: { N: '21.5' } } }, u: { S: 'a' } } } } },
+    tags: { L: [{ S: 'x' }, { N: '1' }] },
+  };
+
+  it('finds an item equal to itself written again, its attributes and map members in another order', () => {
+    const reordered: Item = {
+      tags: { L: [{ S: 'x' }, { N: '1' }] },
+      r: { M: { '00:00.000': { M: { u: { S: 'a' }, m: { M: { t: { N: '21.5' } } } } } } },
+      timestamp: { S: '2026-12-03T10' },
+      deviceId: { S: 'd1' },
+    };
+    expect(sameItem(hour, structuredClone(hour))).toBe(true);
+    expect(sameItem(hour, reordered)).toBe(true);
+    expect(sameItem(undefined, undefined)).toBe(true);
+  });
+
+  it('takes a member whose value is undefined as absent', () => {
+    expect(sameItem({ ...hour, gone: undefined } as unknown as Item, hour)).toBe(true);
+  });
+
+  it('finds every difference, however deep', () => {
+    const withReading = structuredClone(hour);
+    withReading.r = { M: { ...hour.r?.M, '01:00.000': { M: { u: { S: 'a' } } } } };
+    const otherValue = structuredClone(hour);
+    otherValue.r = { M: { '00:00.000': { M: { m: { M: { t: { N: '21.6' } } }, u: { S: 'a' } } } } };
+    const otherOrder: Item = { ...hour, tags: { L: [{ N: '1' }, { S: 'x' }] } };
+    const otherType: Item = { ...hour, deviceId: { N: '1' } };
+    const listForMap: Item = { ...hour, r: { L: [] } };
+    for (const changed of [withReading, otherValue, otherOrder, otherType, listForMap]) {
+      expect(sameItem(hour, changed)).toBe(false);
+      expect(sameItem(changed, hour)).toBe(false);
+    }
+    expect(sameItem(hour, undefined)).toBe(false);
+    expect(sameItem(undefined, hour)).toBe(false);
   });
 });
