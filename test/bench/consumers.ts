@@ -65,3 +65,26 @@ export const withRulesDisabled = async <T>(
     client.destroy();
   }
 };
+
+/** What pauses and resumes a stream's mappings: the local cloud's stream event source. */
+export interface StreamMappings {
+  setEnabled(functionName: string, enabled: boolean): void;
+}
+
+/**
+ * Runs `measure` with the stream mappings of `functionNames` disabled, as an operator would with
+ * `aws lambda update-event-source-mapping --no-enabled`: their records stay in the stream, and
+ * they consume them once enabled again, after `measure`.
+ */
+export const withStreamConsumersPaused = async <T>(
+  mappings: StreamMappings,
+  functionNames: readonly string[],
+  measure: () => Promise<T>,
+): Promise<T> => {
+  for (const name of functionNames) mappings.setEnabled(name, false);
+  try {
+    return await measure();
+  } finally {
+    for (const name of functionNames) mappings.setEnabled(name, true);
+  }
+};

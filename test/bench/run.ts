@@ -9,7 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FUNCTION_MEMORY_MB, STAGE_THROTTLE } from '../../infra/api.ts';
-import { buses } from '../../infra/topology.ts';
+import { buses, tables } from '../../infra/topology.ts';
 import { DEFAULT_WAITING_PER_FUNCTION } from '../../local-cloud/emulators/lambda/lambda.ts';
 import { startTestCloud, waitFor } from '../support/local-cloud.ts';
 import { type Accounting, accountFor, tapBus } from './accounting.ts';
@@ -23,7 +23,7 @@ import {
   MAX_BUNDLE_KIB,
   measureInits,
 } from './bundles.ts';
-import { withRulesDisabled } from './consumers.ts';
+import { withRulesDisabled, withStreamConsumersPaused } from './consumers.ts';
 import { quiesce } from './cpu.ts';
 import { type E2eRun, measureEndToEnd, PUSHES_PER_READING } from './e2e.ts';
 import { type FleetMix, MEASURED_FLEET, measuredFleetMix } from './fleet-mix.ts';
@@ -168,6 +168,15 @@ const benchLambdaSettings = (connections: number) => ({
 });
 /** The functions that store readings (`POST /readings`) and announce them (the readings stream's consumer). */
 const WRITERS = ['ingest', 'announce'] as const;
+/**
+ * The readings stream's consumers other than the announcer, paused with the telemetry rules while
+ * the ingest path is measured: the announcer is the ingest's own outbox, the others (the rollups)
+ * consume what it stored as the rules' targets consume what it announced. Running, the rollups'
+ * reads and writes of two buckets an upload shared the cores with the ingest path.
+ */
+const CONSUMERS_OFF_THE_INGEST_PATH = (tables.readings.stream?.consumers ?? [])
+  .map((consumer) => consumer.function)
+  .filter((name) => !(WRITERS as readonly string[]).includes(name));
 /** How long the accounting waits for the readings stream and the bus to settle (ms). */
 const ACCOUNTING_SETTLE_MS = 120_000;
 
@@ -188,7 +197,8 @@ interface BenchRun {
   readonly store: Measurement;
   readonly http: Measurement;
   /**
-   * The ingest path, every rule of the telemetry bus disabled: POST /readings through the local
+   * The ingest path, every rule of the telemetry bus disabled and the readings stream's rollups
+   * paused: POST /readings through the local
    * gateway's HTTP API route, the ingest function (its key check), conditional put (the readings
    * stream's announcer publishes after).
    * Single readings, then batches of 10 and 100.
@@ -361,28 +371,35 @@ const runBench = async (options: BenchOptions): Promise<BenchRun> => {
     progress(`HTTP ceiling: bare node:http, ${phases}`);
     const http = await measureHttpCeiling(load);
 
-    // The ingest path on its own: the bus still accepts every event, but no rule matches it, so no
-    // workflow, alert or push shares the cores with what is measured.
-    /** One ingest-path row, with the telemetry rules disabled for it. */
-    const ingestPath = (device: (typeof devices)[number], warmupSeconds: number) =>
-      withRulesDisabled(t.cloud, buses.telemetry.name, async () => {
-        await quiesce(quietWaitMs);
-        progress(
-          `ingest path, ${device.batchSize} reading(s) per POST /readings, telemetry rules disabled, ` +
-            `${warmupSeconds} s warm-up + ${options.durationSeconds} s`,
-        );
-        const measured = await measureIngest({
-          ...load,
-          warmupSeconds,
-          devices: [device],
-          apiUrl: t.cloud.apiUrl,
-        });
-        // The load stops with requests still being served, and stored readings are announced from
-        // the stream after their answer; both must be done while the rules are still disabled, or
-        // the consumers would get their work.
-        await settle();
-        return measured;
-      });
+    // The ingest path on its own: the bus still accepts every event, but no rule matches it, and
+    // the readings stream's consumers other than the announcer are paused, so no workflow, alert,
+    // push or rollup shares the cores with what is measured.
+    /** One ingest-path row, with the telemetry rules disabled and the rollups paused for it. */
+    const ingestPath = async (device: (typeof devices)[number], warmupSeconds: number) => {
+      const measured = await withRulesDisabled(t.cloud, buses.telemetry.name, () =>
+        withStreamConsumersPaused(t.cloud.streamConsumers, CONSUMERS_OFF_THE_INGEST_PATH, async () => {
+          await quiesce(quietWaitMs);
+          progress(
+            `ingest path, ${device.batchSize} reading(s) per POST /readings, telemetry rules disabled, ` +
+              `${CONSUMERS_OFF_THE_INGEST_PATH.join(', ')} paused, ${warmupSeconds} s warm-up + ${options.durationSeconds} s`,
+          );
+          const ingested = await measureIngest({
+            ...load,
+            warmupSeconds,
+            devices: [device],
+            apiUrl: t.cloud.apiUrl,
+          });
+          // The load stops with requests still being served, and stored readings are announced from
+          // the stream after their answer; both must be done while the rules are still disabled, or
+          // the consumers would get their work.
+          await settle();
+          return ingested;
+        }),
+      );
+      // The paused consumers catch up on what the row stored before anything else is measured.
+      await settle();
+      return measured;
+    };
     const [singleDevice, ...batchDevices] = devices;
     if (!singleDevice) throw new Error('no single-reading device');
     const single = await ingestPath(singleDevice, jitWarmupSeconds);
@@ -535,8 +552,9 @@ const report = (options: BenchOptions, run: BenchRun): number => {
   console.log(
     '  CPU ms/reading: main-thread CPU time per reading (or item) in the measured span; CPU busy: that time over the span.\n' +
       '  A CPU-bound target below ~95 % busy lost the core to other processes: compare CPU ms/reading then, not rates.\n' +
-      '  "ingest path": every rule of the telemetry bus disabled; events are still put on the bus, but no workflow, alert\n' +
-      '  or push shares the cores. "system": the same posts with every consumer on, on the same two cores.\n' +
+      '  "ingest path": every rule of the telemetry bus disabled and the readings stream\'s rollups paused; events are\n' +
+      '  still put on the bus, but no workflow, alert, push or rollup shares the cores. "system": the same posts with every\n' +
+      '  consumer on, on the same two cores.\n' +
       '  readings/s of a POST /readings target: readings answered 202 as new (so stored; the accounting below checks\n' +
       '  each in the table) a second of the measured span; latencies are of those 2xx answers. A 429 stores nothing.',
   );

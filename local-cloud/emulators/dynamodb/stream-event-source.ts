@@ -172,7 +172,9 @@ export class StreamEventSource {
   readonly #loops: Promise<void>[] = [];
   readonly #wakers = new Set<() => void>();
   /** Each mapping's stream and the sequence number it has consumed through, while it polls. */
-  readonly #positions = new Map<string, { streamArn: string; after: string }>();
+  readonly #positions = new Map<string, { functionName: string; streamArn: string; after: string }>();
+  /** The functions whose mappings are disabled (Lambda's `UpdateEventSourceMapping` with `Enabled: false`). */
+  readonly #disabled = new Set<string>();
   /** Each mapping's filters, compiled once; none for a mapping without filters. */
   readonly #filters: ReadonlyMap<StreamEventSourceMapping, ((record: unknown) => boolean) | undefined>;
   #running = false;
@@ -203,14 +205,28 @@ export class StreamEventSource {
   }
 
   /**
-   * Whether every mapping has consumed every record of its stream (none waiting in a batching
-   * window, none being delivered or retried): what a measurement waits for before it reads the
-   * units the consumers spent.
+   * Whether every enabled mapping has consumed every record of its stream (none waiting in a
+   * batching window, none being delivered or retried): what a measurement waits for before it
+   * reads the units the consumers spent.
    */
   idle(): boolean {
-    for (const { streamArn, after } of this.#positions.values())
+    for (const { functionName, streamArn, after } of this.#positions.values()) {
+      if (this.#disabled.has(functionName)) continue;
       if (this.#options.streams.recordsAfter(streamArn, after, 1).length > 0) return false;
+    }
     return true;
+  }
+
+  /**
+   * Enables or disables a function's mappings, as Lambda's `UpdateEventSourceMapping` with
+   * `Enabled` does (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateEventSourceMapping.html):
+   * a disabled mapping finishes the batch it is delivering and reads no more; its records stay in
+   * the stream, and once enabled again it goes on from its checkpoint.
+   */
+  setEnabled(functionName: string, enabled: boolean): void {
+    if (enabled) this.#disabled.delete(functionName);
+    else this.#disabled.add(functionName);
+    this.#wake();
   }
 
   /** Stops after the batches in flight; their checkpoints are kept, the rest resumes at the next start. */
@@ -252,10 +268,14 @@ export class StreamEventSource {
     // A mapping starts at TRIM_HORIZON, so no record written before its first poll is missed.
     let after = saved?.streamArn === stream.arn ? saved.sequenceNumber : '0';
     let replayThrough = saved?.streamArn === stream.arn ? saved.inFlightThrough : undefined;
-    this.#positions.set(id, { streamArn: stream.arn, after });
+    this.#positions.set(id, { functionName: mapping.functionName, streamArn: stream.arn, after });
     const windowMs = mapping.maximumBatchingWindowSeconds * 1000;
     const read = this.#reader(mapping, stream.arn);
     while (this.#running) {
+      if (this.#disabled.has(mapping.functionName)) {
+        await this.#nextAppend();
+        continue;
+      }
       let batch = read(after, replayThrough);
       if (batch.records.length === 0) {
         if (batch.through !== after) {
@@ -295,7 +315,8 @@ export class StreamEventSource {
   /** Checkpoints a mapping's position, durably, and answers it. */
   #advance(id: string, streamArn: string, after: string): string {
     this.#journal.put(id, { streamArn, sequenceNumber: after });
-    this.#positions.set(id, { streamArn, after });
+    const position = this.#positions.get(id);
+    if (position) this.#positions.set(id, { ...position, after });
     return after;
   }
 

@@ -233,3 +233,26 @@ describe('the stream event source gathering the writes of one upload', () => {
     expect(batches).toEqual([['u:1', 'u:2']]);
   });
 });
+
+describe('a disabled mapping (UpdateEventSourceMapping with Enabled false)', () => {
+  it('reads nothing while disabled, keeps its records in the stream, and goes on from its checkpoint once enabled', async () => {
+    const store = new StreamStore({ region: 'us-east-1', accountId: '123456789012' });
+    store.enable('t', 'KEYS_ONLY', [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    const { source, batches } = consumerOf(store, join(dir, 'disabled-checkpoints.jsonl'));
+    store.append('t', [change('a')]);
+    await waitFor(() => batches.flat().length === 1, 'the record before the mapping is disabled');
+
+    source.setEnabled('consumer', false);
+    store.append('t', [change('b'), change('c')]);
+    await sleep(200);
+    expect(batches.flat()).toEqual(['a']);
+    // What a measurement waits for counts the enabled mappings only.
+    expect(source.idle()).toBe(true);
+
+    source.setEnabled('consumer', true);
+    await waitFor(() => batches.flat().length === 3, 'the records written while it was disabled');
+    expect(source.idle()).toBe(true);
+    await source.stop();
+    expect(batches.flat()).toEqual(['a', 'b', 'c']);
+  });
+});
