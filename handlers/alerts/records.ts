@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AlertRecord, type TimelineEntry } from '../../schemas/alert-record.ts';
 import type { AlertData } from '../../schemas/events.ts';
-import { indexQuery } from '../lib/dynamo.ts';
+import { conditionHeld, getAttributes, indexQuery } from '../lib/dynamo.ts';
 import { INDEX } from '../lib/table-indexes.ts';
 
 /**
@@ -55,17 +55,6 @@ const assignments = (fields: Record<string, unknown>) => {
 
 const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
 
-/** Sends a conditional update: `false` when its condition did not hold. */
-const conditionHeld = async (client: DynamoDBDocumentClient, command: UpdateCommand): Promise<boolean> => {
-  try {
-    await client.send(command);
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-};
-
 /**
  * The alerts table's operations that never read a whole alert record: the claims and marks the
  * workflow and the schedules write, and the one attribute the notifier reads. A function that
@@ -76,15 +65,8 @@ const conditionHeld = async (client: DynamoDBDocumentClient, command: UpdateComm
 export const dynamoAlertMarks = (client: DynamoDBDocumentClient, tableName: string) => ({
   /** Until when the alert is snoozed, undefined when it never was: that one attribute, read as `get` reads the record. */
   async snoozedUntil(alertId: string): Promise<string | undefined> {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { alertId },
-        ConsistentRead: true,
-        ProjectionExpression: 'snoozedUntil',
-      }),
-    );
-    return typeof Item?.snoozedUntil === 'string' ? Item.snoozedUntil : undefined;
+    const item = await getAttributes(client, tableName, { alertId }, ['snoozedUntil'], { consistent: true });
+    return typeof item?.snoozedUntil === 'string' ? item.snoozedUntil : undefined;
   },
 
   /**
@@ -94,28 +76,30 @@ export const dynamoAlertMarks = (client: DynamoDBDocumentClient, tableName: stri
    * record's key alone, which the raise completes.
    */
   claimForDevice: (alertId: string): Promise<boolean> =>
-    conditionHeld(
-      client,
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { alertId },
-        UpdateExpression: 'SET resolvedVia = :device',
-        ConditionExpression: 'attribute_not_exists(resolvedVia) OR resolvedVia = :device',
-        ExpressionAttributeValues: { ':device': 'device' },
-      }),
+    conditionHeld(() =>
+      client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { alertId },
+          UpdateExpression: 'SET resolvedVia = :device',
+          ConditionExpression: 'attribute_not_exists(resolvedVia) OR resolvedVia = :device',
+          ExpressionAttributeValues: { ':device': 'device' },
+        }),
+      ),
     ),
 
   /** Records that escalation period `escalation` was notified; `false` when it (or a later one) already was. */
   markEscalated: (alertId: string, escalation: number, at: string): Promise<boolean> =>
-    conditionHeld(
-      client,
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { alertId },
-        UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
-        ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
-        ExpressionAttributeValues: { ':n': escalation, ':t': at },
-      }),
+    conditionHeld(() =>
+      client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { alertId },
+          UpdateExpression: 'SET escalation = :n, escalatedAt = :t',
+          ConditionExpression: 'attribute_not_exists(escalation) OR escalation < :n',
+          ExpressionAttributeValues: { ':n': escalation, ':t': at },
+        }),
+      ),
     ),
 });
 

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -12,7 +11,7 @@ import {
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
 import { FlushLimit } from '../../schemas/reading.ts';
-import { indexQuery } from './dynamo.ts';
+import { conditionHeld, getAttributes, indexQuery } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
@@ -104,8 +103,6 @@ const live = (item: Record<string, unknown> | undefined): DeviceItem | undefined
   return device.deletedAt === undefined ? device : undefined;
 };
 
-const isConditionFailure = (error: unknown): boolean => error instanceof ConditionalCheckFailedException;
-
 /** Holds of a device that exists and is not deleted. */
 const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
 
@@ -120,19 +117,15 @@ const LIVE = 'attribute_exists(deviceId) AND attribute_not_exists(deletedAt)';
 export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: string) => ({
   /** Creates the device unless a live one has its id (a deleted one is replaced); `false` means someone else created it first. */
   async create(item: DeviceItem): Promise<boolean> {
-    try {
-      await client.send(
+    return conditionHeld(() =>
+      client.send(
         new PutCommand({
           TableName: tableName,
           Item: { ...item },
           ConditionExpression: 'attribute_not_exists(deviceId) OR attribute_exists(deletedAt)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   },
 
   /**
@@ -140,8 +133,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
    * if the key is still `current` (`false` when another rotation got there first).
    */
   async replaceKey(deviceId: string, current: string, next: string, updatedAt: string): Promise<boolean> {
-    try {
-      await client.send(
+    return conditionHeld(() =>
+      client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { deviceId },
@@ -149,12 +142,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
           ConditionExpression: `${LIVE} AND apiKeyHash = :current`,
           ExpressionAttributeValues: { ':next': next, ':current': current, ':t': updatedAt },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   },
 
   /**
@@ -163,8 +152,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
    * alert (the device recovered, or the device is gone).
    */
   async releaseAlertState(deviceId: string, key: string, alertId: string, at: string): Promise<boolean> {
-    try {
-      await client.send(
+    return conditionHeld(() =>
+      client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { deviceId },
@@ -177,12 +166,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
             ':alarm': 'ALARM',
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   },
 
   /**
@@ -211,8 +196,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
         conditions.push(`attribute_not_exists(alarmStates.#k${i})`);
       }
     });
-    try {
-      await client.send(
+    return conditionHeld(() =>
+      client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { deviceId },
@@ -221,12 +206,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   },
 
   async findByKeyHash(apiKeyHash: string): Promise<string | undefined> {
@@ -246,8 +227,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
    * each. The mark never moves back; an unknown device is left alone.
    */
   async markWatched(deviceId: string, until: string, renewAfter: string): Promise<void> {
-    try {
-      await client.send(
+    await conditionHeld(() =>
+      client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: { deviceId },
@@ -256,10 +237,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
             'attribute_exists(deviceId) AND (attribute_not_exists(watchedUntil) OR watchedUntil < :r)',
           ExpressionAttributeValues: { ':u': until, ':r': renewAfter },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   },
 
   /**
@@ -268,15 +247,8 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
    * the item's size, not by what it projects).
    */
   async uploadView(deviceId: string): Promise<UploadView> {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        ProjectionExpression: '#watchedUntil, #alarms',
-        ExpressionAttributeNames: { '#watchedUntil': 'watchedUntil', '#alarms': 'alarms' },
-      }),
-    );
-    const { watchedUntil, alarms } = UploadViewItem.parse(Item ?? {});
+    const item = await getAttributes(client, tableName, { deviceId }, ['watchedUntil', 'alarms']);
+    const { watchedUntil, alarms } = UploadViewItem.parse(item ?? {});
     return { ...(watchedUntil !== undefined ? { watchedUntil } : {}), flushWhen: alarms };
   },
 
@@ -285,29 +257,18 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
    * reads the whole item); undefined for a deleted or unknown device.
    */
   async currentKeyHash(deviceId: string): Promise<string | undefined> {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        ConsistentRead: true,
-        ProjectionExpression: 'apiKeyHash, deletedAt',
-      }),
-    );
-    return Item?.deletedAt === undefined && typeof Item?.apiKeyHash === 'string'
-      ? Item.apiKeyHash
+    const item = await getAttributes(client, tableName, { deviceId }, ['apiKeyHash', 'deletedAt'], {
+      consistent: true,
+    });
+    return item?.deletedAt === undefined && typeof item?.apiKeyHash === 'string'
+      ? item.apiKeyHash
       : undefined;
   },
 
   /** Whether the device is registered and not deleted: its key and `deletedAt` read alone, as `get` reads the whole item. */
   async isLive(deviceId: string): Promise<boolean> {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        ProjectionExpression: 'deviceId, deletedAt',
-      }),
-    );
-    return Item !== undefined && Item.deletedAt === undefined;
+    const item = await getAttributes(client, tableName, { deviceId }, ['deviceId', 'deletedAt']);
+    return item !== undefined && item.deletedAt === undefined;
   },
 
   /**
@@ -317,27 +278,20 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
   async deletion(
     deviceId: string,
   ): Promise<{ deletedAt: string; deletedBy: string | undefined } | undefined> {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        ConsistentRead: true,
-        ProjectionExpression: 'deletedAt, deletedBy',
-      }),
-    );
-    if (typeof Item?.deletedAt !== 'string') return undefined;
+    const item = await getAttributes(client, tableName, { deviceId }, ['deletedAt', 'deletedBy'], {
+      consistent: true,
+    });
+    if (typeof item?.deletedAt !== 'string') return undefined;
     return {
-      deletedAt: Item.deletedAt,
-      deletedBy: typeof Item.deletedBy === 'string' ? Item.deletedBy : undefined,
+      deletedAt: item.deletedAt,
+      deletedBy: typeof item.deletedBy === 'string' ? item.deletedBy : undefined,
     };
   },
 
   /** Until when a dashboard may be watching the device (ISO time), if one ever subscribed to it. */
   async watchedUntil(deviceId: string): Promise<string | undefined> {
-    const { Item } = await client.send(
-      new GetCommand({ TableName: tableName, Key: { deviceId }, ProjectionExpression: 'watchedUntil' }),
-    );
-    return typeof Item?.watchedUntil === 'string' ? Item.watchedUntil : undefined;
+    const item = await getAttributes(client, tableName, { deviceId }, ['watchedUntil']);
+    return typeof item?.watchedUntil === 'string' ? item.watchedUntil : undefined;
   },
 });
 
@@ -452,14 +406,7 @@ export type DevicesStore = ReturnType<typeof dynamoDevices>;
 export const dynamoDeviceAlarms =
   (client: DynamoDBDocumentClient, tableName: string) =>
   async (deviceId: string): Promise<Alarm[]> => {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId },
-        ProjectionExpression: '#alarms, #deletedAt',
-        ExpressionAttributeNames: { '#alarms': 'alarms', '#deletedAt': 'deletedAt' },
-      }),
-    );
-    if (!Item || Item.deletedAt !== undefined) return [];
-    return StoredAlarms.parse(Item.alarms);
+    const item = await getAttributes(client, tableName, { deviceId }, ['alarms', 'deletedAt']);
+    if (!item || item.deletedAt !== undefined) return [];
+    return StoredAlarms.parse(item.alarms);
   };
