@@ -123,13 +123,24 @@ const fitting = (items: readonly ReadingItem[], ref: string, room: number) => {
  * so from then on its packed readings are frozen and every repeat is found either there or by the
  * put. A reading already packed is a duplicate (or a conflict) as a reading item would be; one
  * packed by this very upload (a write answered lost and retried) is stored.
+ *
+ * An upload of a lone reading from an unwatched device (one that does not buffer, or a flush of
+ * one) is appended only to an hour item already open; where the hour has none, it is stored as a
+ * watched device's is, behind an hour item created full. An append is billed on the whole item, a kilobyte of it a
+ * write unit (an hour of a reading a minute grows to 6 KB), so packing pays only for several
+ * readings at once, and a device that posts each reading would otherwise pay for its hour item
+ * again with every reading.
  */
 const storeHour = async (
   hour: string,
   /** Whether to read the hour before writing: an hour after an upload's first is most often new. */
   probeFirst: boolean,
   items: readonly ReadingItem[],
-  context: IngestContext & { readonly receivedAtIso: string },
+  context: IngestContext & {
+    readonly receivedAtIso: string;
+    /** Whether the hour's readings go to reading items once its item is known full (created so if absent). */
+    readonly streams: boolean;
+  },
   deps: IngestDeps,
   outcomes: HourOutcomes,
 ): Promise<void> => {
@@ -147,6 +158,7 @@ const storeHour = async (
     ...(full ? { full: true } : {}),
     expiresAt,
   });
+  const { streams } = context;
   let pending = [...items];
   /** What the hour item was when last seen (`null`: absent), or `undefined` when not seen yet. */
   let seen: HourItem | null | undefined;
@@ -192,7 +204,7 @@ const storeHour = async (
       for (const { item, outcome } of saved) settle([item], outcome);
       return;
     }
-    if (seen === undefined && context.watched) {
+    if (seen === undefined && streams) {
       seen = (await deps.readHour(deviceId, hour, false)) ?? null;
       continue;
     }
@@ -203,13 +215,12 @@ const storeHour = async (
     const ref = uploadRefOf(context.uploadId, seen?.u);
     const uploadBytes = seen?.u[ref] ? 0 : 1 + Buffer.byteLength(ref) + sizeOf(upload);
     if (seen === null) {
-      // A watched device's hour item is created full whatever the hour holds.
-      if (legacy === undefined && !context.watched) {
+      // A streaming hour's item is created full whatever the hour holds.
+      if (legacy === undefined && !streams) {
         await probe();
         if (seen !== null) continue;
       }
-      const batch =
-        context.watched || legacy ? undefined : fitting(pending, ref, PACKED_HOUR_BYTES - uploadBytes);
+      const batch = streams || legacy ? undefined : fitting(pending, ref, PACKED_HOUR_BYTES - uploadBytes);
       const packed = batch && batch.readings.length > 0 ? batch : undefined;
       // Created full, an hour item is a marker holding no reading; one that packs readings is created
       // open, and set full by the write after when readings are past the budget.
@@ -262,8 +273,8 @@ const storeHour = async (
 /**
  * Stores each valid reading (a repeat with the same values comes to `duplicate`, one with other
  * values to `conflict`; neither changes anything): the readings of each UTC hour in one write to
- * the hour's item when nobody watches the device, else each in a reading item (see
- * {@link storeHour}). Storing is all: each new reading is an INSERT or MODIFY on the readings
+ * the hour's item when nobody watches the device, else each in a reading item, as is a lone
+ * reading whose hour has no open item (see {@link storeHour}). Storing is all: each new reading is an INSERT or MODIFY on the readings
  * table's stream, from which the announcer publishes `ReadingRecorded` (the transactional outbox
  * by change data capture), so the device is acknowledged as soon as its reading is durably stored
  * and nothing stored goes unannounced. The readings of one request are of one device (the
@@ -295,12 +306,18 @@ export const ingest = async (
     return { index, item, first };
   });
 
+  /** Each reading's first occurrence in the request: the ones to store. */
+  const toStore = items.filter(({ first }) => first === undefined);
   const byHour = groupBy(
-    items.filter(({ first }) => first === undefined).map(({ item }) => item),
+    toStore.map(({ item }) => item),
     (item) => hourKeyOf(item.timestamp),
   );
   const stored: HourOutcomes = new Map();
-  const hourContext = { ...context, receivedAtIso: receivedAt };
+  const hourContext = {
+    ...context,
+    receivedAtIso: receivedAt,
+    streams: context.watched || toStore.length === 1,
+  };
   const firstHour = [...byHour.keys()].sort()[0];
   await mapWithLimit([...byHour], STORE_CONCURRENCY, async ([hour, hourItems]) => {
     try {
@@ -313,12 +330,10 @@ export const ingest = async (
   });
 
   const outcomes = new Map(
-    items
-      .filter(({ first }) => first === undefined)
-      .map(({ index, item }) => [
-        index,
-        { item, outcome: stored.get(item.timestamp) ?? ('failed' as const) },
-      ]),
+    toStore.map(({ index, item }) => [
+      index,
+      { item, outcome: stored.get(item.timestamp) ?? ('failed' as const) },
+    ]),
   );
   return items.map(({ index, item, first }) => {
     const earlier = first === undefined ? undefined : outcomes.get(first);

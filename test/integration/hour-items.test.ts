@@ -112,8 +112,9 @@ describe('readings packed by the hour', () => {
       upload.map((_, i) => bodies.filter((body) => body.results[i]?.duplicate === false).length),
     ).toEqual(upload.map(() => 1));
 
-    // Then an upload over an hour already packed into and a new one, whose creation fails: part way.
-    const opener = minutes(deviceId, '2026-11-25T12:49:00.000Z', 1);
+    // Then an upload over an hour already packed into (by two readings: a lone one would be a put)
+    // and a new one, whose creation fails: part way.
+    const opener = minutes(deviceId, '2026-11-25T12:48:00.000Z', 2);
     expect((await post(apiKey, opener)).status).toBe(202);
     const later = minutes(deviceId, '2026-11-25T12:50:00.000Z', 20);
     t.cloud.faults.inject({ service: 'dynamodb', operation: 'PutItem', mode: 'error', times: 1000 });

@@ -588,6 +588,32 @@ export const watchedReadingWriteUnits = (
   batch * writeUnits(s.readingItem) +
   Math.min(enrichmentItemsOfUpload(batch, intervalSeconds), (batch * intervalSeconds) / 3600);
 
+/**
+ * The share of an unwatched device's uploads, `batch` readings on average, that are a lone reading:
+ * none from 2 on, all at 1. A lone reading is stored as a watched device's is, a put behind its
+ * hour's marker (`handlers/ingest/ingest.ts`), since an append is billed on the whole hour item.
+ */
+const loneShare = (batch: number): number => Math.min(1, Math.max(0, 2 - batch));
+
+/** Write units of an unwatched device's upload of `batch` readings on average: packed, or as a watched device's when lone. */
+export const unwatchedReadingWriteUnits = (
+  s: Pick<Sizes, 'hourItemBase' | 'hourItemPerReading' | 'readingItem'>,
+  batch: number,
+  intervalSeconds: number,
+): number => {
+  const lone = loneShare(batch);
+  return (
+    lone * watchedReadingWriteUnits(s, 1, intervalSeconds) +
+    (1 - lone) * packedReadingWriteUnits(s, Math.max(2, batch), intervalSeconds)
+  );
+};
+
+/** Read units of an unwatched device's upload of `batch` readings on average: a lone reading's hour item is read eventually consistent first. */
+export const unwatchedReadingReadUnits = (batch: number, intervalSeconds: number): number => {
+  const lone = loneShare(batch);
+  return lone * 0.5 + (1 - lone) * packedReadingReadUnits(Math.max(2, batch), intervalSeconds);
+};
+
 /** How many readings of an hour its item packs within {@link PACKED_HOUR_BYTES}, and the share of the hour's readings past them. */
 export const hourItemFill = (
   s: Pick<Sizes, 'hourItemBase' | 'hourItemPerReading'>,
@@ -660,7 +686,7 @@ export const estimateDesign = (
   const enrichmentsUnit = `dynamodb/wru/${tables.enrichments.name}`;
   const withEnrichmentWrites = (units: Units, batch: number): Units =>
     enrichmentsUnit in units ? { ...units, [enrichmentsUnit]: enrichmentWriteUnitsOf(batch) } : units;
-  // An unwatched upload packs its readings by the hour: the measured uploads of 1 and 10 readings
+  // An unwatched upload packs its readings by the hour (a lone one is a put): the measured uploads of 10 readings
   // fill an hour item little, so the units of larger ones are worked out from the item's size.
   const readingsUnit = `dynamodb/wru/${tables.readings.name}`;
   const readingsReadUnit = `dynamodb/rru/${tables.readings.name}`;
@@ -668,8 +694,8 @@ export const estimateDesign = (
     readingsUnit in units
       ? {
           ...units,
-          [readingsUnit]: packedReadingWriteUnits(s, batch, inputs.intervalSeconds),
-          [readingsReadUnit]: packedReadingReadUnits(batch, inputs.intervalSeconds),
+          [readingsUnit]: unwatchedReadingWriteUnits(s, batch, inputs.intervalSeconds),
+          [readingsReadUnit]: unwatchedReadingReadUnits(batch, inputs.intervalSeconds),
         }
       : units;
   // The measured watched uploads begin an hour every other upload; a fleet's, once an hour.
@@ -900,8 +926,8 @@ export const estimateDesign = (
         'readings: conditional PutItem (watched) and hour items (unwatched)',
         watchedRequests * watchedReadingWriteUnits(s, shape.watchedUploadReadings, inputs.intervalSeconds) +
           unwatchedRequests *
-            packedReadingWriteUnits(s, shape.unwatchedUploadReadings, inputs.intervalSeconds),
-        `watched: 1 put of ${s.readingItem} B a reading; unwatched: one write per hour item an upload touches (${s.hourItemBase} B + ${s.hourItemPerReading} B a reading); the stream record is the outbox`,
+            unwatchedReadingWriteUnits(s, shape.unwatchedUploadReadings, inputs.intervalSeconds),
+        `watched: 1 put of ${s.readingItem} B a reading; unwatched: one write per hour item an upload touches (${s.hourItemBase} B + ${s.hourItemPerReading} B a reading), a lone reading a put; the stream record is the outbox`,
       );
       lambda(
         'announce',

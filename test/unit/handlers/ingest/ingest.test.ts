@@ -320,9 +320,9 @@ describe('ingest', () => {
         { index: 1, status: 202, duplicate: false },
       ],
     });
-    // Packed, it expires with its hour item: the retention after the end of its hour.
+    // A lone reading, it is an item of its own and expires the retention after its timestamp.
     expect([...table.values()]).toEqual([
-      expect.objectContaining({ timestamp: oldest, expiresAt: NOW.getTime() / 1000 + 3600 }),
+      expect.objectContaining({ timestamp: oldest, expiresAt: NOW.getTime() / 1000 }),
     ]);
   });
 
@@ -622,9 +622,53 @@ describe('readings packed by the hour', () => {
     expect(fake.table.size).toBe(90);
   });
 
+  it('stores a lone reading of an unwatched device as a reading item behind a full marker, unless its hour item is open', async () => {
+    const fake = fakes();
+
+    const lone = await post(reading('2026-11-23T10:00:00Z'), 'd1', 'a', fake);
+    await post(reading('2026-11-23T10:01:00Z'), 'd1', 'b', fake);
+    const buffered = await post(
+      { readings: minutes('2026-11-23T10:02:00Z', 2, (i) => ({ t: i })) },
+      'd1',
+      'c',
+      fake,
+    );
+    await post({ readings: minutes('2026-11-23T11:00:00Z', 2, (i) => ({ t: i })) }, 'd1', 'd', fake);
+    await post(reading('2026-11-23T11:05:00Z'), 'd1', 'e', fake);
+
+    expect(lone.body).toMatchObject({ duplicate: false, bufferSeconds: UNWATCHED_BUFFER_SECONDS });
+    expect(statuses(buffered)).toEqual([202, 202]);
+    // The hour that began with lone readings streams for good; the one a buffered upload opened takes them in.
+    expect(fake.readingsTable.writes).toEqual([
+      'create 2026-11-23T10 full',
+      'put 2026-11-23T10:00:00.000Z',
+      'put 2026-11-23T10:01:00.000Z',
+      'append 2026-11-23T10 2',
+      'put 2026-11-23T10:02:00.000Z',
+      'put 2026-11-23T10:03:00.000Z',
+      'append 2026-11-23T11 2',
+      'probe 2026-11-23T11',
+      'create 2026-11-23T11',
+      'append 2026-11-23T11 1',
+    ]);
+    expect(fake.readingsTable.hours()).toEqual([
+      expect.objectContaining({ timestamp: '2026-11-23T10', full: true, r: {} }),
+      expect.objectContaining({ timestamp: '2026-11-23T11', r: expect.any(Object) }),
+    ]);
+    expect(Object.keys(fake.readingsTable.hours()[1]?.r ?? {})).toHaveLength(3);
+    expect(announced(fake)).toEqual(
+      ['10:00', '10:01', '10:02', '10:03', '11:00', '11:01', '11:05'].map((m) => `2026-11-23T${m}:00.000Z`),
+    );
+  });
+
   it('sets an hour a device packed into full once the device is watched, and answers its packed readings from it', async () => {
     const fake = fakes();
-    await post(reading('2026-11-23T10:00:00Z'), 'd1', 'a', fake);
+    await post(
+      { readings: [reading('2026-11-23T10:00:00Z'), reading('2026-11-23T10:01:00Z')] },
+      'd1',
+      'a',
+      fake,
+    );
     const watched = fakes({ watchedUntil: new Date(NOW.getTime() + 60_000).toISOString() });
     for (const item of fake.readingsTable.items()) watched.readingsTable.seed(item);
 
