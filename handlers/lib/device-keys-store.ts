@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
+import { type ItemRead, readItem } from './dynamo.ts';
 
 /** A retired key's record stays a day past its end (for the logs of whoever still tries it), then TTL removes it. */
 const RETIRED_KEY_KEPT_SECONDS = 24 * 60 * 60;
@@ -19,44 +20,52 @@ export const keyIsValid = (key: DeviceKeyItem, now: Date): boolean =>
  * Adapter over the device keys table: one item per key, by the key's hash. The ingest reads
  * it strongly consistent, so a key retired by a write is refused by the next request.
  */
-export const dynamoDeviceKeys = (client: DynamoDBDocumentClient, tableName: string) => ({
-  async get(apiKeyHash: string): Promise<DeviceKeyItem | undefined> {
-    const result = await client.send(
-      new GetCommand({ TableName: tableName, Key: { apiKeyHash }, ConsistentRead: true }),
-    );
-    const parsed = DeviceKeyItem.safeParse(result.Item);
-    return parsed.success ? parsed.data : undefined;
-  },
+export const dynamoDeviceKeys = (client: DynamoDBDocumentClient, tableName: string) => {
+  /** The read of a key's record, strongly consistent; a record that is not one is no key. */
+  const read = (apiKeyHash: string): ItemRead<DeviceKeyItem | undefined> => ({
+    table: tableName,
+    key: { apiKeyHash },
+    consistent: true,
+    parse: (item) => {
+      const parsed = DeviceKeyItem.safeParse(item);
+      return parsed.success ? parsed.data : undefined;
+    },
+  });
+  return {
+    read,
 
-  /** Records a device's new key, valid until retired. */
-  async add(apiKeyHash: string, deviceId: string): Promise<void> {
-    await client.send(new PutCommand({ TableName: tableName, Item: { apiKeyHash, deviceId } }));
-  },
+    get: (apiKeyHash: string): Promise<DeviceKeyItem | undefined> => readItem(client, read(apiKeyHash)),
 
-  /**
-   * Retires a key at `validUntil` (now, or the end of a rotation's grace). A key already retired
-   * keeps the earlier end, so a retried rotation never extends an old key's life.
-   */
-  async retire(apiKeyHash: string, deviceId: string, validUntil: Date): Promise<void> {
-    const until = validUntil.toISOString();
-    await client
-      .send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { apiKeyHash },
-          UpdateExpression: 'SET deviceId = :d, validUntil = :u, expiresAt = :e',
-          ConditionExpression: 'attribute_not_exists(validUntil) OR validUntil > :u',
-          ExpressionAttributeValues: {
-            ':d': deviceId,
-            ':u': until,
-            ':e': Math.floor(validUntil.getTime() / 1000) + RETIRED_KEY_KEPT_SECONDS,
-          },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-      });
-  },
-});
+    /** Records a device's new key, valid until retired. */
+    async add(apiKeyHash: string, deviceId: string): Promise<void> {
+      await client.send(new PutCommand({ TableName: tableName, Item: { apiKeyHash, deviceId } }));
+    },
+
+    /**
+     * Retires a key at `validUntil` (now, or the end of a rotation's grace). A key already retired
+     * keeps the earlier end, so a retried rotation never extends an old key's life.
+     */
+    async retire(apiKeyHash: string, deviceId: string, validUntil: Date): Promise<void> {
+      const until = validUntil.toISOString();
+      await client
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { apiKeyHash },
+            UpdateExpression: 'SET deviceId = :d, validUntil = :u, expiresAt = :e',
+            ConditionExpression: 'attribute_not_exists(validUntil) OR validUntil > :u',
+            ExpressionAttributeValues: {
+              ':d': deviceId,
+              ':u': until,
+              ':e': Math.floor(validUntil.getTime() / 1000) + RETIRED_KEY_KEPT_SECONDS,
+            },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+        });
+    },
+  };
+};
 
 export type DeviceKeysStore = ReturnType<typeof dynamoDeviceKeys>;

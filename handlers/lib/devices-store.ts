@@ -11,7 +11,7 @@ import {
 import * as z from 'zod/mini';
 import { Alarm, type Device, LastReading, Location, type PutDeviceRequest } from '../../schemas/device.ts';
 import { FlushLimit } from '../../schemas/reading.ts';
-import { conditionHeld, getAttributes, indexQuery } from './dynamo.ts';
+import { conditionHeld, getAttributes, type ItemRead, indexQuery, readItem } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** Identifies one alarm of a device across updates, so its state survives unrelated edits. */
@@ -70,6 +70,21 @@ export interface UploadView {
   readonly watchedUntil?: string;
   readonly flushWhen: readonly FlushLimit[];
 }
+
+/**
+ * The read of what the ingest advises a device's uploads by: until when a dashboard may be watching
+ * it, and its alarms' limits. Eventually consistent, as `watchedUntil`'s (a read is billed by the
+ * item's size, not by what it projects); parsing throws on an item that is not a device's.
+ */
+const uploadViewRead = (tableName: string, deviceId: string): ItemRead<UploadView> => ({
+  table: tableName,
+  key: { deviceId },
+  attributes: ['watchedUntil', 'alarms'],
+  parse: (item) => {
+    const { watchedUntil, alarms } = UploadViewItem.parse(item ?? {});
+    return { ...(watchedUntil !== undefined ? { watchedUntil } : {}), flushWhen: alarms };
+  },
+});
 
 /** The API's view of a stored device: never the key hash; every alarm with its current state. */
 export const toDevice = (item: DeviceItem): Device => ({
@@ -241,16 +256,11 @@ export const dynamoDeviceFields = (client: DynamoDBDocumentClient, tableName: st
     );
   },
 
-  /**
-   * What the ingest advises a device's uploads by: until when a dashboard may be watching it, and
-   * its alarms' limits. One eventually consistent read, as `watchedUntil`'s (a read is billed by
-   * the item's size, not by what it projects).
-   */
-  async uploadView(deviceId: string): Promise<UploadView> {
-    const item = await getAttributes(client, tableName, { deviceId }, ['watchedUntil', 'alarms']);
-    const { watchedUntil, alarms } = UploadViewItem.parse(item ?? {});
-    return { ...(watchedUntil !== undefined ? { watchedUntil } : {}), flushWhen: alarms };
-  },
+  uploadViewRead: (deviceId: string): ItemRead<UploadView> => uploadViewRead(tableName, deviceId),
+
+  /** A device's upload view (see {@link uploadViewRead}), read alone. */
+  uploadView: (deviceId: string): Promise<UploadView> =>
+    readItem(client, uploadViewRead(tableName, deviceId)),
 
   /**
    * The current key hash of a live device, read alone and strongly consistent (as `getConsistent`

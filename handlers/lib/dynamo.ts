@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 
 /**
  * A Query of a table's index for the items whose partition key `name` is `value`: the one shape
@@ -45,6 +52,13 @@ export const putIfAbsent = (
     ),
   );
 
+/** A read's projection of the named attributes, none (the whole item) when it names none. */
+const projectionOf = (attributes: readonly string[] | undefined) => {
+  if (!attributes) return {};
+  const names = Object.fromEntries(attributes.map((attribute) => [`#${attribute}`, attribute]));
+  return { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names };
+};
+
 /**
  * The named attributes of one item, read alone (a projection: the read is billed by the whole
  * item's size all the same, and parses only what it names), strongly consistent when asked;
@@ -57,15 +71,76 @@ export const getAttributes = async (
   attributes: readonly string[],
   options: { readonly consistent?: boolean } = {},
 ): Promise<Record<string, unknown> | undefined> => {
-  const names = Object.fromEntries(attributes.map((attribute) => [`#${attribute}`, attribute]));
   const { Item } = await client.send(
     new GetCommand({
       TableName: tableName,
       Key: key,
-      ProjectionExpression: Object.keys(names).join(', '),
-      ExpressionAttributeNames: names,
+      ...projectionOf(attributes),
       ...(options.consistent ? { ConsistentRead: true } : {}),
     }),
   );
   return Item;
+};
+
+/**
+ * A read of one item: its table and key, whether strongly consistent, the attributes it needs
+ * (the whole item when none), and what the item, or its absence, comes to.
+ */
+export interface ItemRead<T> {
+  readonly table: string;
+  readonly key: Record<string, unknown>;
+  readonly consistent?: boolean;
+  readonly attributes?: readonly string[];
+  readonly parse: (item: Record<string, unknown> | undefined) => T;
+}
+
+/** Reads one item alone, one GetItem, and parses it. */
+export const readItem = async <T>(client: DynamoDBDocumentClient, read: ItemRead<T>): Promise<T> => {
+  const { Item } = await client.send(
+    new GetCommand({
+      TableName: read.table,
+      Key: read.key,
+      ...projectionOf(read.attributes),
+      ...(read.consistent ? { ConsistentRead: true } : {}),
+    }),
+  );
+  return read.parse(Item);
+};
+
+/** Times a BatchGetItem is sent again for the keys DynamoDB left unprocessed (under throttling), backing off. */
+const BATCH_READ_ATTEMPTS = 5;
+
+/**
+ * Items of different tables read in one BatchGetItem, one round trip where each read alone would
+ * be one, billed the same (each item by its own size,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html#read-operation-consumption).
+ * Consistency and projection are set per table, so each read is of a table of its own. Keys left
+ * unprocessed are asked again. Answers each read's item (undefined when absent), unparsed and in
+ * order, so that a reader parses, and fails, only its own.
+ */
+export const readItemsAtOnce = async (
+  client: DynamoDBDocumentClient,
+  reads: readonly ItemRead<unknown>[],
+): Promise<(Record<string, unknown> | undefined)[]> => {
+  if (new Set(reads.map((read) => read.table)).size !== reads.length)
+    throw new Error('readItemsAtOnce reads one item a table');
+  let asked: BatchGetCommandInput['RequestItems'] = Object.fromEntries(
+    reads.map((read) => [
+      read.table,
+      {
+        Keys: [read.key],
+        ...projectionOf(read.attributes),
+        ...(read.consistent ? { ConsistentRead: true } : {}),
+      },
+    ]),
+  );
+  const found = new Map<string, Record<string, unknown>>();
+  for (let attempt = 0; asked && Object.keys(asked).length > 0; attempt++) {
+    if (attempt >= BATCH_READ_ATTEMPTS) throw new Error('BatchGetItem kept keys unprocessed; retry');
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+    const answer: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: asked }));
+    for (const [table, [item]] of Object.entries(answer.Responses ?? {})) if (item) found.set(table, item);
+    asked = answer.UnprocessedKeys;
+  }
+  return reads.map((read) => found.get(read.table));
 };

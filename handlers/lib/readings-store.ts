@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
-import { putIfAbsent } from './dynamo.ts';
+import { type ItemRead, putIfAbsent, readItem } from './dynamo.ts';
 import {
   type HourItem,
   hourKeyOf,
@@ -236,21 +236,18 @@ export interface HourAppend {
  * for packed readings, the condition of the append to their hour item is.
  */
 export const dynamoReadings = (client: DynamoDBDocumentClient, tableName: string) => {
-  const readHour = async (
-    deviceId: string,
-    hour: string,
-    consistent: boolean,
-  ): Promise<HourItem | undefined> => {
-    const { Item } = await client.send(
-      new GetCommand({
-        TableName: tableName,
-        Key: { deviceId, timestamp: hour },
-        ConsistentRead: consistent,
-      }),
-    );
-    return Item ? parseHourItem(Item) : undefined;
-  };
+  /** The read of a device's hour item, strongly consistent when asked. */
+  const hourRead = (deviceId: string, hour: string, consistent: boolean): ItemRead<HourItem | undefined> => ({
+    table: tableName,
+    key: { deviceId, timestamp: hour },
+    consistent,
+    parse: (item) => (item ? parseHourItem(item) : undefined),
+  });
+  const readHour = (deviceId: string, hour: string, consistent: boolean): Promise<HourItem | undefined> =>
+    readItem(client, hourRead(deviceId, hour, consistent));
   return {
+    hourRead,
+
     /**
      * Stores a reading unless its key is taken, and then reads what the key holds with a strongly
      * consistent GetItem. (`ReturnValuesOnConditionCheckFailure: ALL_OLD` would save that read on

@@ -71,6 +71,28 @@ describe('POST /readings', () => {
     });
   });
 
+  it("reads the key, the device and a lone reading's hour in one BatchGetItem, and answers a refused key 401 whatever the body", async () => {
+    const timestamp = '2026-11-01T15:00:00.000Z';
+    // Every GetItem through the edge fails: the reads the upload needs come in its BatchGetItem.
+    t.cloud.faults.inject({ service: 'dynamodb', operation: 'GetItem', mode: 'error' });
+    const stored = await post(reading(timestamp)).finally(() => t.cloud.faults.clear());
+
+    expect(stored.status).toBe(202);
+    expect(await stored.json()).toMatchObject({ timestamp, duplicate: false });
+    expect((await storedReadings(t.cloud, deviceId)).map((item) => item.timestamp)).toContain(timestamp);
+    const refused = await Promise.all(
+      [JSON.stringify(reading(timestamp)), '{"deviceId": ', JSON.stringify({ readings: 'x' })].map((body) =>
+        t.api('/readings', {
+          method: 'POST',
+          apiKey: 'sb_not-a-key',
+          body,
+          headers: { 'content-type': 'application/json' },
+        }),
+      ),
+    );
+    expect(refused.map((response) => response.status)).toEqual([401, 401, 401]);
+  });
+
   it("answers a device nobody watches with its alarms' limits to post at once on, as they are now", async () => {
     const alarmed = 'ingest-flush-1';
     const apiKey = await t.registerDevice(alarmed, {

@@ -920,7 +920,7 @@ export const estimateDesign = (
         (frontDoor === 'rest' ? authorizerInvocations : requests) * readUnits(s.apiKeyIndexEntry, 'strong'),
         frontDoor === 'rest'
           ? 'one per authorizer run, strongly consistent (a revoked key is refused at once)'
-          : 'one per request by the ingest function, strongly consistent (a revoked key is refused at once)',
+          : 'one per request by the ingest function, strongly consistent (a revoked key is refused at once), in one BatchGetItem with the upload view of the device the body names',
       );
       wru(
         'readings: conditional PutItem (watched) and hour items (unwatched)',
