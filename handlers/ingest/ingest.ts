@@ -126,10 +126,10 @@ const fitting = (items: readonly ReadingItem[], ref: string, room: number) => {
  *
  * An upload of a lone reading from an unwatched device (one that does not buffer, or a flush of
  * one) is appended only to an hour item already open; where the hour has none, it is stored as a
- * watched device's is, behind an hour item created full. An append is billed on the whole item, a kilobyte of it a
- * write unit (an hour of a reading a minute grows to 6 KB), so packing pays only for several
- * readings at once, and a device that posts each reading would otherwise pay for its hour item
- * again with every reading.
+ * watched device's is, behind an hour item created full. An append is billed on the whole item,
+ * a kilobyte of it a write unit (an hour of a reading a minute grows to 6 KB), so packing pays
+ * only for several readings at once, and a device that posts each reading would otherwise pay for
+ * its hour item again with every reading.
  */
 const storeHour = async (
   hour: string,
@@ -274,8 +274,9 @@ const storeHour = async (
  * Stores each valid reading (a repeat with the same values comes to `duplicate`, one with other
  * values to `conflict`; neither changes anything): the readings of each UTC hour in one write to
  * the hour's item when nobody watches the device, else each in a reading item, as is a lone
- * reading whose hour has no open item (see {@link storeHour}). Storing is all: each new reading is an INSERT or MODIFY on the readings
- * table's stream, from which the announcer publishes `ReadingRecorded` (the transactional outbox
+ * reading whose hour has no open item (see {@link storeHour}). Storing is all: each new reading
+ * is an INSERT or MODIFY on the readings table's stream, from which the announcer publishes
+ * `ReadingRecorded` (the transactional outbox
  * by change data capture), so the device is acknowledged as soon as its reading is durably stored
  * and nothing stored goes unannounced. The readings of one request are of one device (the
  * caller's key). Answers one outcome per reading, in request order.

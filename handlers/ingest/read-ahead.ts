@@ -5,7 +5,7 @@ import type { DeviceKeyItem } from '../lib/device-keys-store.ts';
 import type { UploadView } from '../lib/devices-store.ts';
 import { type ItemRead, readItemsAtOnce } from '../lib/dynamo.ts';
 import { type HourItem, hourKeyOf } from '../lib/hour-items.ts';
-import { canonicalTimestamp } from '../lib/ids.ts';
+import { canonicalTimestamp, inFourDigitYears } from '../lib/ids.ts';
 import type { AdviceDeps } from './advice.ts';
 import type { IngestDeps } from './ingest.ts';
 
@@ -26,7 +26,7 @@ const hourOf = (timestamp: unknown): string | undefined => {
   if (typeof timestamp !== 'string') return undefined;
   try {
     const canonical = canonicalTimestamp(timestamp);
-    return /^\d{4}-/.test(canonical) ? hourKeyOf(canonical) : undefined;
+    return inFourDigitYears(canonical) ? hourKeyOf(canonical) : undefined;
   } catch {
     return undefined;
   }
@@ -77,13 +77,13 @@ export const readAhead = (
     async keyByHash(apiKeyHash) {
       if (!claim) return alone.keyByHash(apiKeyHash);
       const key = reads.key(apiKeyHash);
-      const [keyItem, viewItem, hourItemRead] = await readItemsAtOnce(client, [
+      const [keyItem, viewItem, claimedHourItem] = await readItemsAtOnce(client, [
         key,
         reads.uploadView(claim.deviceId),
         ...(claim.hour !== undefined ? [reads.hour(claim.deviceId, claim.hour)] : []),
       ]);
       view = { item: viewItem };
-      if (claim.hour !== undefined) hourItem = { item: hourItemRead };
+      if (claim.hour !== undefined) hourItem = { item: claimedHourItem };
       return key.parse(keyItem);
     },
     async uploadView(deviceId) {

@@ -1,7 +1,7 @@
 import type { ErrorDetail } from '../../schemas/error.ts';
 import { BatchEnvelope, MAX_FUTURE_SKEW_MS, Reading } from '../../schemas/reading.ts';
 import { detailsOf, ForbiddenError, ValidationError, validationError } from '../lib/errors.ts';
-import { canonicalTimestamp } from '../lib/ids.ts';
+import { canonicalTimestamp, inFourDigitYears } from '../lib/ids.ts';
 import { shapeProblem } from '../lib/json-shape.ts';
 
 /** A reading of the request that passed validation, with its place in the batch. */
@@ -51,7 +51,7 @@ const validateReading = (
   if (!parsed.success) return detailsOf(parsed.error.issues, prefix);
   const path = [...prefix, 'timestamp'].join('.');
   const canonical = canonicalTimestamp(parsed.data.timestamp);
-  if (!/^\d{4}-/.test(canonical)) {
+  if (!inFourDigitYears(canonical)) {
     return [{ path, message: 'must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in UTC' }];
   }
   const at = Date.parse(canonical);

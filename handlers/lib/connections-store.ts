@@ -10,7 +10,7 @@ import * as z from 'zod/mini';
 import { Role } from '../../schemas/common.ts';
 import { DeviceScope } from '../../schemas/token.ts';
 import type { Principal } from './auth.ts';
-import { indexQuery } from './dynamo.ts';
+import { indexQuery, sendUntilProcessed } from './dynamo.ts';
 import { INDEX } from './table-indexes.ts';
 
 /** API Gateway closes a WebSocket connection after two hours at most. */
@@ -148,14 +148,16 @@ const writeAll = async (
   requests: WriteRequest[],
 ): Promise<void> => {
   for (let i = 0; i < requests.length; i += 25) {
-    let pending: WriteRequest[] | undefined = requests.slice(i, i + 25);
-    for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const result: BatchWriteCommandOutput = await client.send(
-        new BatchWriteCommand({ RequestItems: { [tableName]: pending } }),
-      );
-      pending = result.UnprocessedItems?.[tableName];
-      if (attempt > 8) throw new Error('DynamoDB left writes unprocessed after 8 retries');
-    }
+    await sendUntilProcessed(
+      requests.slice(i, i + 25),
+      async (pending) => {
+        const result: BatchWriteCommandOutput = await client.send(
+          new BatchWriteCommand({ RequestItems: { [tableName]: pending } }),
+        );
+        return result.UnprocessedItems?.[tableName];
+      },
+      (pending) => pending.length === 0,
+      { attempts: 10, backoffMs: 20 },
+    );
   }
 };

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { type ItemRead, readItem } from './dynamo.ts';
+import { conditionHeld, type ItemRead, readItem } from './dynamo.ts';
 
 /** A retired key's record stays a day past its end (for the logs of whoever still tries it), then TTL removes it. */
 const RETIRED_KEY_KEPT_SECONDS = 24 * 60 * 60;
@@ -46,9 +46,8 @@ export const dynamoDeviceKeys = (client: DynamoDBDocumentClient, tableName: stri
      * keeps the earlier end, so a retried rotation never extends an old key's life.
      */
     async retire(apiKeyHash: string, deviceId: string, validUntil: Date): Promise<void> {
-      const until = validUntil.toISOString();
-      await client
-        .send(
+      await conditionHeld(() =>
+        client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { apiKeyHash },
@@ -56,14 +55,12 @@ export const dynamoDeviceKeys = (client: DynamoDBDocumentClient, tableName: stri
             ConditionExpression: 'attribute_not_exists(validUntil) OR validUntil > :u',
             ExpressionAttributeValues: {
               ':d': deviceId,
-              ':u': until,
+              ':u': validUntil.toISOString(),
               ':e': Math.floor(validUntil.getTime() / 1000) + RETIRED_KEY_KEPT_SECONDS,
             },
           }),
-        )
-        .catch((error: unknown) => {
-          if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-        });
+        ),
+      );
     },
   };
 };

@@ -64,23 +64,20 @@ const projectionOf = (attributes: readonly string[] | undefined) => {
  * item's size all the same, and parses only what it names), strongly consistent when asked;
  * undefined when no item has the key.
  */
-export const getAttributes = async (
+export const getAttributes = (
   client: DynamoDBDocumentClient,
   tableName: string,
   key: Record<string, unknown>,
   attributes: readonly string[],
   options: { readonly consistent?: boolean } = {},
-): Promise<Record<string, unknown> | undefined> => {
-  const { Item } = await client.send(
-    new GetCommand({
-      TableName: tableName,
-      Key: key,
-      ...projectionOf(attributes),
-      ...(options.consistent ? { ConsistentRead: true } : {}),
-    }),
-  );
-  return Item;
-};
+): Promise<Record<string, unknown> | undefined> =>
+  readItem(client, {
+    table: tableName,
+    key,
+    attributes,
+    ...(options.consistent ? { consistent: true } : {}),
+    parse: (item) => item,
+  });
 
 /**
  * A read of one item: its table and key, whether strongly consistent, the attributes it needs
@@ -107,8 +104,26 @@ export const readItem = async <T>(client: DynamoDBDocumentClient, read: ItemRead
   return read.parse(Item);
 };
 
-/** Times a BatchGetItem is sent again for the keys DynamoDB left unprocessed (under throttling), backing off. */
-const BATCH_READ_ATTEMPTS = 5;
+/**
+ * Sends a batch request (BatchGetItem, BatchWriteItem) again for what DynamoDB left unprocessed,
+ * as it may under throttling, each time after an exponential backoff
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html#Programming.Errors.BatchOperations);
+ * throws when `attempts` sends still left some.
+ */
+export const sendUntilProcessed = async <P>(
+  first: P,
+  send: (pending: P) => Promise<P | undefined>,
+  isEmpty: (pending: P) => boolean,
+  { attempts, backoffMs }: { readonly attempts: number; readonly backoffMs: number },
+): Promise<void> => {
+  let pending: P | undefined = first;
+  for (let attempt = 0; pending !== undefined && !isEmpty(pending); attempt++) {
+    if (attempt >= attempts)
+      throw new Error(`DynamoDB left part of a batch unprocessed after ${attempts} sends`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** attempt));
+    pending = await send(pending);
+  }
+};
 
 /**
  * Items of different tables read in one BatchGetItem, one round trip where each read alone would
@@ -124,7 +139,7 @@ export const readItemsAtOnce = async (
 ): Promise<(Record<string, unknown> | undefined)[]> => {
   if (new Set(reads.map((read) => read.table)).size !== reads.length)
     throw new Error('readItemsAtOnce reads one item a table');
-  let asked: BatchGetCommandInput['RequestItems'] = Object.fromEntries(
+  const asked: NonNullable<BatchGetCommandInput['RequestItems']> = Object.fromEntries(
     reads.map((read) => [
       read.table,
       {
@@ -135,12 +150,15 @@ export const readItemsAtOnce = async (
     ]),
   );
   const found = new Map<string, Record<string, unknown>>();
-  for (let attempt = 0; asked && Object.keys(asked).length > 0; attempt++) {
-    if (attempt >= BATCH_READ_ATTEMPTS) throw new Error('BatchGetItem kept keys unprocessed; retry');
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-    const answer: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: asked }));
-    for (const [table, [item]] of Object.entries(answer.Responses ?? {})) if (item) found.set(table, item);
-    asked = answer.UnprocessedKeys;
-  }
+  await sendUntilProcessed(
+    asked,
+    async (pending) => {
+      const answer: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: pending }));
+      for (const [table, [item]] of Object.entries(answer.Responses ?? {})) if (item) found.set(table, item);
+      return answer.UnprocessedKeys;
+    },
+    (pending) => Object.keys(pending).length === 0,
+    { attempts: 5, backoffMs: 25 },
+  );
   return reads.map((read) => found.get(read.table));
 };

@@ -7,6 +7,12 @@ export const canonicalTimestamp = (timestamp: string): string =>
   // V8 misreads fractions of ten or more digits; the identity is at millisecond precision anyway.
   new Date(timestamp.replace(/(\.\d{3})\d+/, '$1')).toISOString();
 
+/**
+ * Whether a canonical timestamp is of the years 0000 to 9999: `toISOString` writes the others with
+ * a sign and six digits, which no stored reading's key holds.
+ */
+export const inFourDigitYears = (canonical: string): boolean => /^\d{4}-/.test(canonical);
+
 /** The same reading always gets the same id, whoever computes it. */
 export const readingIdOf = (deviceId: string, timestamp: string): string =>
   uuidv5(`reading/${deviceId}/${canonicalTimestamp(timestamp)}`, NAMESPACE);

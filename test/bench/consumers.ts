@@ -4,6 +4,7 @@ import {
   EventBridgeClient,
   ListRulesCommand,
 } from '@aws-sdk/client-eventbridge';
+import type { StreamEventSource } from '../../local-cloud/emulators/dynamodb/stream-event-source.ts';
 import { type EdgeAccess, edgeClientConfig } from '../support/local-cloud.ts';
 
 /** A hard cap on the pages of rules read. */
@@ -66,18 +67,13 @@ export const withRulesDisabled = async <T>(
   }
 };
 
-/** What pauses and resumes a stream's mappings: the local cloud's stream event source. */
-export interface StreamMappings {
-  setEnabled(functionName: string, enabled: boolean): void;
-}
-
 /**
  * Runs `measure` with the stream mappings of `functionNames` disabled, as an operator would with
  * `aws lambda update-event-source-mapping --no-enabled`: their records stay in the stream, and
  * they consume them once enabled again, after `measure`.
  */
 export const withStreamConsumersPaused = async <T>(
-  mappings: StreamMappings,
+  mappings: Pick<StreamEventSource, 'setEnabled'>,
   functionNames: readonly string[],
   measure: () => Promise<T>,
 ): Promise<T> => {

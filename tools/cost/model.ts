@@ -608,10 +608,17 @@ export const unwatchedReadingWriteUnits = (
   );
 };
 
-/** Read units of an unwatched device's upload of `batch` readings on average: a lone reading's hour item is read eventually consistent first. */
-export const unwatchedReadingReadUnits = (batch: number, intervalSeconds: number): number => {
+/** Read units of an unwatched device's upload of `batch` readings on average: a lone reading's hour item (a marker) is read eventually consistent first. */
+export const unwatchedReadingReadUnits = (
+  s: Pick<Sizes, 'hourItemBase'>,
+  batch: number,
+  intervalSeconds: number,
+): number => {
   const lone = loneShare(batch);
-  return lone * 0.5 + (1 - lone) * packedReadingReadUnits(Math.max(2, batch), intervalSeconds);
+  return (
+    lone * readUnits(s.hourItemBase, 'eventual') +
+    (1 - lone) * packedReadingReadUnits(Math.max(2, batch), intervalSeconds)
+  );
 };
 
 /** How many readings of an hour its item packs within {@link PACKED_HOUR_BYTES}, and the share of the hour's readings past them. */
@@ -686,8 +693,9 @@ export const estimateDesign = (
   const enrichmentsUnit = `dynamodb/wru/${tables.enrichments.name}`;
   const withEnrichmentWrites = (units: Units, batch: number): Units =>
     enrichmentsUnit in units ? { ...units, [enrichmentsUnit]: enrichmentWriteUnitsOf(batch) } : units;
-  // An unwatched upload packs its readings by the hour (a lone one is a put): the measured uploads of 10 readings
-  // fill an hour item little, so the units of larger ones are worked out from the item's size.
+  // An unwatched upload packs its readings by the hour (a lone one is a put): the measured uploads
+  // of 10 readings fill an hour item little, so the units of larger ones are worked out from the
+  // item's size.
   const readingsUnit = `dynamodb/wru/${tables.readings.name}`;
   const readingsReadUnit = `dynamodb/rru/${tables.readings.name}`;
   const withPackedReadingWrites = (units: Units, batch: number): Units =>
@@ -695,7 +703,7 @@ export const estimateDesign = (
       ? {
           ...units,
           [readingsUnit]: unwatchedReadingWriteUnits(s, batch, inputs.intervalSeconds),
-          [readingsReadUnit]: unwatchedReadingReadUnits(batch, inputs.intervalSeconds),
+          [readingsReadUnit]: unwatchedReadingReadUnits(s, batch, inputs.intervalSeconds),
         }
       : units;
   // The measured watched uploads begin an hour every other upload; a fleet's, once an hour.
