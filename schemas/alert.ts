@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { builtAtFirstUse } from './built-at-first-use.ts';
 import { DeviceId, Severity, Timestamp } from './common.ts';
 
 /** The longest snooze: a week. */
@@ -14,31 +15,32 @@ export const AlertId = /* @__PURE__ */ z
     ),
   );
 
-/** Body of `POST /alerts/{alertId}/snooze`: for so many minutes (1..10080, a week), or until a time. */
-export const SnoozeRequest = /* @__PURE__ */ z.union([
-  /* @__PURE__ */ z.strictObject({
-    minutes: /* @__PURE__ */ z
-      .int()
-      .check(/* @__PURE__ */ z.gte(1), /* @__PURE__ */ z.lte(MAX_SNOOZE_MINUTES)),
-  }),
-  /* @__PURE__ */ z.strictObject({ until: Timestamp }),
-]);
-export type SnoozeRequest = z.infer<typeof SnoozeRequest>;
-
-const Flag = /* @__PURE__ */ z.pipe(
-  /* @__PURE__ */ z.enum(['true', 'false']),
-  /* @__PURE__ */ z.transform((text) => text === 'true'),
+/**
+ * Body of `POST /alerts/{alertId}/snooze`: for so many minutes (1..10080, a week), or until a time.
+ * Built at first use, as the query of `GET /alerts`: each is one route's of the alerts function.
+ */
+export const SnoozeRequest = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.union([
+    z.strictObject({
+      minutes: z.int().check(z.gte(1), z.lte(MAX_SNOOZE_MINUTES)),
+    }),
+    z.strictObject({ until: Timestamp }),
+  ]),
 );
+export type SnoozeRequest = z.infer<ReturnType<typeof SnoozeRequest>>;
 
 /** The query of `GET /alerts`: every filter optional, all of them applied together. */
-export const AlertsQuery = /* @__PURE__ */ z.strictObject({
-  deviceId: /* @__PURE__ */ z.optional(DeviceId),
-  state: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.enum(['active', 'resolved'])),
-  acknowledged: /* @__PURE__ */ z.optional(Flag),
-  severity: /* @__PURE__ */ z.optional(Severity),
-  limit: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z.coerce
-      .number()
-      .check(/* @__PURE__ */ z.int(), /* @__PURE__ */ z.gte(1), /* @__PURE__ */ z.lte(500)),
-  ),
-});
+export const AlertsQuery = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.strictObject({
+    deviceId: z.optional(DeviceId),
+    state: z.optional(z.enum(['active', 'resolved'])),
+    acknowledged: z.optional(
+      z.pipe(
+        z.enum(['true', 'false']),
+        z.transform((text) => text === 'true'),
+      ),
+    ),
+    severity: z.optional(Severity),
+    limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(500))),
+  }),
+);

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { builtAtFirstUse } from './built-at-first-use.ts';
 import { DeviceId, MetricName, Metrics, Severity, StorableNumber, Timestamp } from './common.ts';
 
 export const Location = /* @__PURE__ */ z.union([
@@ -50,37 +51,29 @@ export type Alarm = z.infer<typeof Alarm>;
 
 export const MAX_ALARMS = 20;
 
-/** Body of `PUT /devices/{deviceId}`: every field optional; an update replaces the fields it names. */
-export const PutDeviceRequest = /* @__PURE__ */ z.strictObject({
-  name: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(200)),
-  ),
-  location: /* @__PURE__ */ z.optional(Location),
-  metrics: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z
-      .record(
-        MetricName,
-        /* @__PURE__ */ z.strictObject({
-          unit: /* @__PURE__ */ z.optional(
-            /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.minLength(1), /* @__PURE__ */ z.maxLength(32)),
-          ),
-        }),
-      )
-      .check(
-        /* @__PURE__ */ z.refine(
-          (metrics) => Object.keys(metrics).length <= 50,
-          'must describe at most 50 metrics',
-        ),
-      ),
-  ),
-  alarms: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z.array(Alarm).check(/* @__PURE__ */ z.maxLength(MAX_ALARMS)),
-  ),
-  expectedIntervalSeconds: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.gte(1), /* @__PURE__ */ z.lte(86_400)),
-  ),
-});
-export type PutDeviceRequest = z.infer<typeof PutDeviceRequest>;
+/**
+ * Body of `PUT /devices/{deviceId}`: every field optional; an update replaces the fields it names.
+ * Built at first use, as the body of the other routes: the device registry serves three.
+ */
+export const PutDeviceRequest = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.strictObject({
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    location: z.optional(Location),
+    metrics: z.optional(
+      z
+        .record(
+          MetricName,
+          z.strictObject({
+            unit: z.optional(z.string().check(z.minLength(1), z.maxLength(32))),
+          }),
+        )
+        .check(z.refine((metrics) => Object.keys(metrics).length <= 50, 'must describe at most 50 metrics')),
+    ),
+    alarms: z.optional(z.array(Alarm).check(z.maxLength(MAX_ALARMS))),
+    expectedIntervalSeconds: z.optional(z.int().check(z.gte(1), z.lte(86_400))),
+  }),
+);
+export type PutDeviceRequest = z.infer<ReturnType<typeof PutDeviceRequest>>;
 
 export const AlarmStateName = /* @__PURE__ */ z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 
@@ -120,9 +113,9 @@ export const Device = /* @__PURE__ */ z.strictObject({
 export type Device = z.infer<typeof Device>;
 
 /** Body of `POST /devices/{deviceId}/keys`: how long the old key keeps working. */
-export const RotateKeyRequest = /* @__PURE__ */ z.strictObject({
-  graceSeconds: /* @__PURE__ */ z.optional(
-    /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.gte(0), /* @__PURE__ */ z.lte(86_400)),
-  ),
-});
-export type RotateKeyRequest = z.infer<typeof RotateKeyRequest>;
+export const RotateKeyRequest = /* @__PURE__ */ builtAtFirstUse(() =>
+  z.strictObject({
+    graceSeconds: z.optional(z.int().check(z.gte(0), z.lte(86_400))),
+  }),
+);
+export type RotateKeyRequest = z.infer<ReturnType<typeof RotateKeyRequest>>;

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { builtAtFirstUse } from './built-at-first-use.ts';
 import { DeviceId, MetricName, Metrics, Severity, Timestamp } from './common.ts';
 
 /**
@@ -31,20 +32,6 @@ export interface EventContract<TDetailType extends string, TData extends z.ZodMi
   readonly data: TData;
   readonly detail: z.ZodMiniObject<{ metadata: typeof EventMetadata; data: TData }, z.core.$strict>;
 }
-
-/**
- * A schema built at its first use and kept: the alert events' schemas below, which most functions
- * importing this module publish on a rare path only (an alarm's transition, a silence found, a
- * device's deletion, an operator's action) or never, and would otherwise build at every init. A
- * function that parses one on every invocation reads it at init (the alert history does).
- */
-const builtAtFirstUse = <T>(build: () => T): (() => T) => {
-  let built: T | undefined;
-  return () => {
-    built ??= build();
-    return built;
-  };
-};
 
 /**
  * Declares a domain event once; producers, consumers, rules and fixtures all derive from it.
@@ -209,7 +196,10 @@ export const ReadingEnriched = /* @__PURE__ */ defineEvent({
 
 /**
  * The fields of every alert event, which the alert schemas extend (`z.extend`). Like every alert
- * schema, built at its first use ({@link builtAtFirstUse}).
+ * schema, built at its first use ({@link builtAtFirstUse}): most functions importing this module
+ * publish an alert event on a rare path only (an alarm's transition, a silence found, a device's
+ * deletion, an operator's action) or never. A function that parses one on every invocation reads
+ * it at init (the alert history does).
  */
 const alertBase = /* @__PURE__ */ builtAtFirstUse(() =>
   z.strictObject({

@@ -23,7 +23,7 @@ export const PUBLISHED_SCHEMAS: Record<string, z.ZodMiniType> = {
   'ingest-batch-answer': IngestBatchAnswer,
   'readings-page': ReadingsPage,
   'aggregates-page': AggregatesPage,
-  'put-device-request': PutDeviceRequest,
+  'put-device-request': PutDeviceRequest(),
   device: Device,
   'create-token-request': CreateTokenRequest,
   'create-alert-subscription-request': CreateAlertSubscriptionRequest,

@@ -29,7 +29,7 @@ export const makeHandler = (deps: AlertsDeps) =>
     if (event.httpMethod === 'POST') requireRole(principal, 'operator');
     switch (route) {
       case 'GET /alerts': {
-        const query = validate(AlertsQuery, event.queryStringParameters ?? {});
+        const query = validate(AlertsQuery(), event.queryStringParameters ?? {});
         const { limit, ...filter } = query;
         return json(200, { items: await listAlerts(principal, { ...filter, limit: limit ?? 100 }, deps) });
       }
@@ -37,7 +37,7 @@ export const makeHandler = (deps: AlertsDeps) =>
         return json(200, { alert: toAlert(await acknowledge(principal, alertIdOf(event), deps)) });
       case 'POST /alerts/{alertId}/snooze': {
         const alertId = alertIdOf(event);
-        const request = validate(SnoozeRequest, parseJsonBody(event));
+        const request = validate(SnoozeRequest(), parseJsonBody(event));
         return json(200, { alert: toAlert(await snooze(principal, alertId, request, deps)) });
       }
       case 'POST /alerts/{alertId}/resolve':

@@ -112,7 +112,7 @@ export const dynamoAlertMarks = (client: DynamoDBDocumentClient, tableName: stri
 export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) => {
   // A record holding only a device's resolution claim, whose raise the history has not recorded yet, is no alert yet.
   const parse = (item: Record<string, unknown> | undefined) =>
-    item && item.deviceId !== undefined ? AlertRecord.parse(item) : undefined;
+    item && item.deviceId !== undefined ? AlertRecord().parse(item) : undefined;
 
   const get = async (alertId: string): Promise<AlertRecord | undefined> =>
     parse(
@@ -274,7 +274,7 @@ export const dynamoAlerts = (client: DynamoDBDocumentClient, tableName: string) 
             ...(limit !== undefined ? { Limit: limit - items.length } : {}),
           }),
         );
-        items.push(...(result.Items ?? []).map((item) => AlertRecord.parse(item)));
+        items.push(...(result.Items ?? []).map((item) => AlertRecord().parse(item)));
         startKey = result.LastEvaluatedKey;
       } while (startKey && (limit === undefined || items.length < limit));
       return items;

@@ -32,7 +32,7 @@ export const makeHandler = (deps: DeleteDeviceDeps) =>
       case 'PUT /devices/{deviceId}': {
         requireAdmin(principal);
         const deviceId = deviceIdOf(event);
-        const request = validate(PutDeviceRequest, parseJsonBody(event));
+        const request = validate(PutDeviceRequest(), parseJsonBody(event));
         const outcome = await putDevice(deviceId, request, deps);
         return outcome.created
           ? json(201, { device: outcome.device, apiKey: outcome.apiKey })
@@ -46,7 +46,7 @@ export const makeHandler = (deps: DeleteDeviceDeps) =>
       case 'POST /devices/{deviceId}/keys': {
         requireAdmin(principal);
         const deviceId = deviceIdOf(event);
-        const request = validate(RotateKeyRequest, optionalBody(event));
+        const request = validate(RotateKeyRequest(), optionalBody(event));
         return json(201, await rotateKey(deviceId, request, deps));
       }
       default:

@@ -69,13 +69,13 @@ describe('Reading', () => {
 
 describe('PutDeviceRequest', () => {
   it('needs a threshold on every alarm', () => {
-    expect(PutDeviceRequest.safeParse({ alarms: [{ metric: 't', severity: 'warning' }] }).success).toBe(
+    expect(PutDeviceRequest().safeParse({ alarms: [{ metric: 't', severity: 'warning' }] }).success).toBe(
       false,
     );
   });
   it('rejects an alarm whose band is empty', () => {
     expect(
-      PutDeviceRequest.safeParse({ alarms: [{ metric: 't', above: 1, below: 5, severity: 'warning' }] })
+      PutDeviceRequest().safeParse({ alarms: [{ metric: 't', above: 1, below: 5, severity: 'warning' }] })
         .success,
     ).toBe(false);
   });

@@ -100,7 +100,7 @@ export const parseAlert = (value: unknown, fallbackMs: number): AlertEntry | und
 
 /** A record of `GET /alerts` or an action's answer, its timeline steps read one by one. */
 const AlertItem = z.object({
-  ...AlertRecord.shape,
+  ...AlertRecord().shape,
   kind: z.string(),
   timeline: z.optional(z.array(z.unknown())),
 });
@@ -114,7 +114,7 @@ export const parseAlertRecord = (value: unknown, fallbackMs: number): AlertEntry
 const entryOfRecord = (record: z.infer<typeof AlertItem>, fallbackMs: number): AlertEntry => {
   const resolvedAt = parseTime(record.resolvedAt);
   const snoozedUntil = parseTime(record.snoozedUntil);
-  const timeline = validItems(record.timeline ?? [], TimelineEntry, 'alert timeline step').flatMap(
+  const timeline = validItems(record.timeline ?? [], TimelineEntry(), 'alert timeline step').flatMap(
     ({ type, time, by }): TimelineStep[] => {
       const at = parseTime(time);
       return at === undefined ? [] : [{ type, at, ...(by !== undefined ? { by } : {}) }];
