@@ -19,6 +19,10 @@ const persistenceStore = new DynamoDBPersistenceLayer({
 
 /**
  * Deliveries are at-least-once, so the same alert may arrive twice: the event id makes it one email.
+ * All but once: an invocation that ends after SNS accepted its Publish and before its record is
+ * completed (killed, timed out) leaves the record in progress, and the redelivery publishes again
+ * once the lock runs out. SNS cannot drop that second message: email subscribes to standard
+ * topics only, and those deduplicate nothing. A mail twice is the price of never losing one.
  * The key prefix keeps these records apart from other consumers of the same event ids.
  */
 const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventId', expiresAfterSeconds: 7 * 24 * 3600 });
