@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { makeOnce } from './read-once.ts';
+import { builtAtFirstUse } from '../../schemas/built-at-first-use.ts';
 
 /**
  * The function's one structured logger (the service name comes from `POWERTOOLS_SERVICE_NAME`),
@@ -8,7 +8,7 @@ import { makeOnce } from './read-once.ts';
  * options, and the `Console` it writes through, which opens `process.stdout` and `stderr`) was
  * part of every cold start of the functions that import it.
  */
-export const logger: () => Logger = /* @__PURE__ */ makeOnce(
+export const logger: () => Logger = /* @__PURE__ */ builtAtFirstUse(
   () => new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'sensorbus' }),
 );
 

@@ -15,15 +15,3 @@ export const readOnce = <T>(read: () => Promise<T>): (() => Promise<T>) => {
     return value;
   };
 };
-
-/**
- * A value made at the first call and kept for the execution environment's life: what a module
- * would otherwise make at init, for a value that most invocations never use.
- */
-export const makeOnce = <T>(make: () => T): (() => T) => {
-  let made: { readonly value: T } | undefined;
-  return () => {
-    made ??= { value: make() };
-    return made.value;
-  };
-};

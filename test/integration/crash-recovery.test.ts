@@ -11,6 +11,7 @@ import { newSigningKey, signingKeyFrom, signToken } from '../../handlers/lib/aut
 import { functionLimits } from '../../infra/api.ts';
 import { tables } from '../../infra/resources.ts';
 import { buses, stateMachines } from '../../infra/topology.ts';
+import { sentAtOfMailFile } from '../../local-cloud/emulators/sns/mailbox.ts';
 import { localArns } from '../../local-cloud/launcher/arns.ts';
 import { newAwsCredentials } from '../../local-cloud/launcher/credentials.ts';
 import { type CloudProcess, cloudProcesses, freePort, kill9 } from '../support/cloud-processes.ts';
@@ -281,7 +282,7 @@ interface Mail {
   readonly acceptedAt: number;
 }
 
-/** The alert mails SNS wrote, each `.eml` named after the time it accepted the Publish. */
+/** The alert mails SNS wrote, each `.eml` named after the time it accepted the Publish (a resumed delivery keeps it). */
 const mailsSent = (dir: string): Mail[] => {
   const mailDir = join(dir, 'mail');
   if (!existsSync(mailDir)) return [];
@@ -290,8 +291,8 @@ const mailsSent = (dir: string): Mail[] => {
     .map((file) => ({ file, text: readFileSync(join(mailDir, file), 'utf8') }))
     .filter(({ text }) => !text.includes('Subscription Confirmation'))
     .map(({ file, text }) => {
-      const acceptedAt = Date.parse(file.slice(0, 24).replace(/^(.{13})-(..)-(..)-(...)Z$/, '$1:$2:$3.$4Z'));
-      if (Number.isNaN(acceptedAt)) throw new Error(`${file} is not named after a time`);
+      const acceptedAt = sentAtOfMailFile(file)?.getTime();
+      if (acceptedAt === undefined) throw new Error(`${file} is not named after a time`);
       return { body: text.slice(text.indexOf('\r\n\r\n') + 4).split('\r\n')[0] ?? '', acceptedAt };
     });
 };
@@ -311,14 +312,16 @@ const mailedTwice = (mails: readonly Mail[], killedAt: readonly number[]): strin
   const invocationMs = functionLimits('alertNotifier').timeoutSeconds * 1000;
   const copiesOf = new Map<string, number[]>();
   for (const { body, acceptedAt } of mails) copiesOf.set(body, [...(copiesOf.get(body) ?? []), acceptedAt]);
-  const metByAKill = ([first, second]: number[]) =>
-    first !== undefined &&
-    second !== undefined &&
-    killedAt.some((kill) => kill - invocationMs <= first && first <= kill && kill < second);
+  const metByAKill = (copies: readonly number[]) => {
+    const [first, second] = [...copies].sort((a, b) => a - b);
+    return (
+      first !== undefined &&
+      second !== undefined &&
+      killedAt.some((kill) => kill - invocationMs <= first && first <= kill && kill < second)
+    );
+  };
   return [...copiesOf]
-    .filter(
-      ([, copies]) => copies.length > 2 || (copies.length === 2 && !metByAKill(copies.sort((a, b) => a - b))),
-    )
+    .filter(([, copies]) => copies.length > 2 || (copies.length === 2 && !metByAKill(copies)))
     .map(([body, copies]) => `${body} (${copies.length} times)`);
 };
 

@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { makeOnce } from '../read-once.ts';
+import { builtAtFirstUse } from '../../../schemas/built-at-first-use.ts';
 import { sdkClientConfig } from './config.ts';
 
 /**
@@ -10,4 +10,4 @@ import { sdkClientConfig } from './config.ts';
  * init, for the functions that publish on every invocation), so that importing one never creates
  * the other.
  */
-export const eventBridgeAtFirstUse = makeOnce(() => new EventBridgeClient(sdkClientConfig));
+export const eventBridgeAtFirstUse = builtAtFirstUse(() => new EventBridgeClient(sdkClientConfig));

@@ -85,10 +85,9 @@ interface Answer {
 }
 
 const StreamSpecification = z.object({ StreamEnabled: z.boolean(), StreamViewType: z.string().optional() });
-/*
- * Schemas of what every captured write parses, built once: zod compiles an object schema on its
- * first use, which costs more than parsing with it, so one built per call was paid on every write.
- */
+
+// Below, the schemas of what every captured write parses, built once: zod compiles an object schema
+// on its first use, which costs more than parsing with it, so one built per call was paid on every write.
 
 /**
  * dynalite's answer to the change capture's GetItem (the old and the new image of every write to a

@@ -95,6 +95,18 @@ export const renderEml = (mail: OutgoingMail, headerMessageId: string, date: Dat
   return `${headers.join('\r\n')}\r\n\r\n${body}`;
 };
 
+/** An email's file name: when it was sent (colons and dots as dashes, for every file system), then its id. */
+const mailFileName = (sentAt: Date, id: string): string =>
+  `${sentAt.toISOString().replace(/[:.]/g, '-')}-${id}.eml`;
+
+/** When an email was sent, read back from its file name ({@link mailFileName}); undefined for a name that is not one. */
+export const sentAtOfMailFile = (fileName: string): Date | undefined => {
+  const iso = fileName.slice(0, 24).replace(/^(.{13})-(..)-(..)-(...)Z$/, '$1:$2:$3.$4Z');
+  const sentAt = new Date(iso);
+  if (!fileName.endsWith('.eml') || Number.isNaN(sentAt.getTime())) return undefined;
+  return sentAt.toISOString() === iso ? sentAt : undefined;
+};
+
 /** Delivered email, as `.eml` files in `dir` (each written whole, then renamed into place) or in memory. */
 export class Mailbox extends DeliveryLog<DeliveredMail> {
   /**
@@ -110,7 +122,7 @@ export class Mailbox extends DeliveryLog<DeliveredMail> {
     const { senderName: _, ...summary } = mail;
     let delivered: DeliveredMail = summary;
     if (this.dir) {
-      const file = join(this.dir, `${date.toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
+      const file = join(this.dir, mailFileName(date, id));
       if (!once || !existsSync(file)) {
         await writeFile(`${file}.tmp`, renderEml(mail, `${id}@sns.sensorbus.local`, date));
         await rename(`${file}.tmp`, file);

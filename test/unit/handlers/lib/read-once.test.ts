@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeOnce, readOnce } from '../../../../handlers/lib/read-once.ts';
+import { readOnce } from '../../../../handlers/lib/read-once.ts';
 
 /** A read whose answers are given in turn, counting how often it was made. */
 const reads = (answers: (() => Promise<string>)[]) => {
@@ -53,36 +53,5 @@ describe('readOnce', () => {
     expect(await value()).toBe('key-1');
     expect(await value()).toBe('key-1');
     expect(source.made()).toBe(2);
-  });
-});
-
-describe('makeOnce', () => {
-  it('makes the value at the first call, not before, and once', () => {
-    let made = 0;
-    const logger = makeOnce(() => {
-      made += 1;
-      return { name: `logger ${made}` };
-    });
-
-    const before = made;
-    const first = logger();
-    const second = logger();
-
-    expect(before).toBe(0);
-    expect(made).toBe(1);
-    expect(second).toBe(first);
-  });
-
-  it('keeps a value that is undefined rather than making it again', () => {
-    let made = 0;
-    const nothing = makeOnce(() => {
-      made += 1;
-      return undefined;
-    });
-
-    nothing();
-    nothing();
-
-    expect(made).toBe(1);
   });
 });
